@@ -910,3 +910,57 @@ fn overseas_value(card: &OverseasNationalCard, id: ClaimId) -> Option<ClaimValue
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An exhaustive match: a new `ClaimId` does not compile until it is given a place here.
+    const fn position(id: ClaimId) -> usize {
+        match id {
+            ClaimId::FamilyName => 0,
+            ClaimId::GivenName => 1,
+            ClaimId::FamilyNameLatin1 => 2,
+            ClaimId::GivenNameLatin1 => 3,
+            ClaimId::NameHanja => 4,
+            ClaimId::BirthDate => 5,
+            ClaimId::Sex => 6,
+            ClaimId::RegistrationNumber => 7,
+            ClaimId::Portrait => 8,
+            ClaimId::IssueDate => 9,
+            ClaimId::ExpiryDate => 10,
+            ClaimId::IssuingAuthority => 11,
+            ClaimId::IssuingCountry => 12,
+            ClaimId::IssuingSubdivision => 13,
+            ClaimId::Nationality => 14,
+            ClaimId::AddressFormatted => 15,
+            ClaimId::AddressStreet => 16,
+            ClaimId::AddressLocality => 17,
+            ClaimId::AddressRegion => 18,
+            ClaimId::AddressPostalCode => 19,
+            ClaimId::ResidentCountry => 20,
+            ClaimId::StatusOfStay => 21,
+            ClaimId::PermittedStayUntil => 22,
+            ClaimId::CardSubtype => 23,
+            ClaimId::OverseasNational => 24,
+            ClaimId::PassportNumber => 25,
+            ClaimId::RegisteringMission => 26,
+            ClaimId::AgeOver14 => 27,
+            ClaimId::AgeOver18 => 28,
+            ClaimId::AgeOver19 => 29,
+            ClaimId::AgeOver65 => 30,
+            ClaimId::AgeInYears => 31,
+            ClaimId::AgeBirthYear => 32,
+            ClaimId::YouthActAdult => 33,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_variant_once_in_order() {
+        // `position` is exhaustive and maps the variants one-to-one onto 0..34, so ALL holding
+        // each position at its own index means ALL is every variant exactly once.
+        for (index, id) in ClaimId::ALL.into_iter().enumerate() {
+            assert_eq!(position(id), index, "{id:?}");
+        }
+    }
+}

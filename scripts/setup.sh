@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing kmid needs on a fresh Debian machine with a Rust toolchain.
+# Idempotent: it installs nothing that is already there.
+set -euo pipefail
+
+need_apt=()
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# OpenSSL headers: openssl-sys (through josekit and our crypto backend) links the system library.
+if ! pkg-config --exists openssl 2>/dev/null; then need_apt+=(libssl-dev); fi
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+
+if ((${#need_apt[@]})); then
+  echo "setup: installing ${need_apt[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    rustup component add "$component"
+  fi
+done
