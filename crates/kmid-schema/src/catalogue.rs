@@ -473,7 +473,7 @@ pub static CATALOGUE: &[ClaimSpec] = &[
         sources: &[(RRC, Field("issuing_subdivision"))],
         optional: true,
         mdoc: mdoc(ISO, "issuing_subdivision", CborType::Tstr),
-        sd_jwt: sd(&["issuing_subdivision"], JsonType::String),
+        sd_jwt: sd(&["issuing_jurisdiction"], JsonType::String),
         display_ko: "발급 시·도",
         display_en: "Issuing subdivision",
         sensitivity: Sensitivity::Low,

@@ -6,9 +6,12 @@ use crate::cards::CardType;
 
 /// Why a value could not become a `kmid-schema` type.
 ///
-/// Every error names the field it concerns (as the dotted path used in card JSON, for example
-/// `name.family` or `registration_number`) or the card rule it breaks, so an issuer can show the
-/// applicant exactly what to correct.
+/// Every error names the field it concerns or the card rule it breaks, so an issuer can show the
+/// applicant exactly what to correct. The field is the dotted path used in card JSON where the
+/// value's type has one place (`registration_number`, `address.postal_code`,
+/// `issuing_subdivision`); for types used in several fields it is the type's own name
+/// (`country` for any country code, `latin_name.family` for a passport name, `text` for free
+/// text read from JSON).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {

@@ -227,19 +227,19 @@ impl LatinName {
     /// A passport name.
     ///
     /// # Errors
-    /// [`SchemaError::InvalidField`] for `name_latin.family` or `name_latin.given`; a character
+    /// [`SchemaError::InvalidField`] for `latin_name.family` or `latin_name.given`; a character
     /// outside ISO/IEC 8859-1 is [`InvalidValue::ForbiddenCharacter`].
     pub fn new(family: impl Into<String>, given: impl Into<String>) -> Result<Self, SchemaError> {
         let (family, given) = (family.into(), given.into());
         check_text(
-            "name_latin.family",
+            "latin_name.family",
             &family,
             MAX_NAME_CHARS,
             Charset::Latin1,
             false,
         )?;
         check_text(
-            "name_latin.given",
+            "latin_name.given",
             &given,
             MAX_NAME_CHARS,
             Charset::Latin1,
@@ -426,7 +426,7 @@ code_type!(
     /// An ISO 3166-2 subdivision code of Korea, `KR-NN` (for example `KR-11` Seoul,
     /// `KR-26` Busan, `KR-50` Sejong): the `issuing_subdivision` of ISO/IEC 23220-2.
     Subdivision,
-    field = "issuing_authority.subdivision",
+    field = "issuing_subdivision",
     expected = "an ISO 3166-2 code of Korea, KR-NN",
     max = 5,
     check = |b| matches!(b, [b'K', b'R', b'-', d1, d2] if d1.is_ascii_digit() && d2.is_ascii_digit())
@@ -565,7 +565,7 @@ mod tests {
         assert_eq!(
             kind(LatinName::new("ŁUKASZ", "A")),
             (
-                "name_latin.family",
+                "latin_name.family",
                 InvalidValue::ForbiddenCharacter {
                     index: 0,
                     code_point: 0x141
@@ -575,7 +575,7 @@ mod tests {
         assert_eq!(
             kind(LatinName::new("KIM", "민수")),
             (
-                "name_latin.given",
+                "latin_name.given",
                 InvalidValue::ForbiddenCharacter {
                     index: 0,
                     code_point: 0xBBFC
@@ -584,7 +584,7 @@ mod tests {
         );
         assert_eq!(
             kind(LatinName::new("", "AN")),
-            ("name_latin.family", InvalidValue::Empty)
+            ("latin_name.family", InvalidValue::Empty)
         );
     }
 

@@ -1,0 +1,159 @@
+//! Signing through a [`Signer`] (so the key may live in an HSM) and verification through a
+//! [`SignatureVerifier`]. Signatures are raw: `r ‖ s` for ECDSA, as JWS (RFC 7518 §3.4) and
+//! COSE (RFC 9053 §2.1) both carry them, and the 64 bytes of Ed25519.
+
+use openssl::bn::BigNum;
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::{MessageDigest, hash};
+
+use crate::algorithm::Algorithm;
+use crate::error::CryptoError;
+use crate::key::{PrivateKey, PublicKey};
+
+/// Something that signs with one key: a [`PrivateKey`] in memory, or a handle to a key held in
+/// an HSM or a remote signing service. No API of this workspace needs a private key in memory.
+pub trait Signer: Send + Sync {
+    /// The algorithm this signer signs with.
+    fn algorithm(&self) -> Algorithm;
+
+    /// The public key matching the signing key.
+    fn public_key(&self) -> &PublicKey;
+
+    /// Signs `message` (the whole message; the signer hashes it as the algorithm requires) and
+    /// returns the raw signature of [`Algorithm::signature_len`] bytes.
+    ///
+    /// # Errors
+    /// Whatever the signer reports, typically [`CryptoError::Signer`].
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+}
+
+impl<S: Signer + ?Sized> Signer for &S {
+    fn algorithm(&self) -> Algorithm {
+        (**self).algorithm()
+    }
+    fn public_key(&self) -> &PublicKey {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        (**self).sign(message)
+    }
+}
+
+/// Verifies raw signatures. [`DefaultVerifier`] is the OpenSSL implementation.
+pub trait SignatureVerifier: Send + Sync {
+    /// Checks `signature` over `message` by `key` with `algorithm`; the algorithm must be the
+    /// key's (a P-256 key verifies only ES256).
+    ///
+    /// # Errors
+    /// [`CryptoError::UnsupportedAlgorithm`], [`CryptoError::MalformedSignature`] or
+    /// [`CryptoError::BadSignature`].
+    fn verify(
+        &self,
+        algorithm: Algorithm,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError>;
+}
+
+/// Signature verification by OpenSSL, with the low-level ECDSA path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultVerifier;
+
+impl SignatureVerifier for DefaultVerifier {
+    fn verify(
+        &self,
+        algorithm: Algorithm,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        verify_with_openssl(key, algorithm, message, signature)
+    }
+}
+
+fn digest_for(algorithm: Algorithm) -> MessageDigest {
+    match algorithm {
+        Algorithm::Es384 => MessageDigest::sha384(),
+        Algorithm::Es512 => MessageDigest::sha512(),
+        Algorithm::Es256 | Algorithm::EdDsa => MessageDigest::sha256(),
+    }
+}
+
+pub(crate) fn verify_with_openssl(
+    key: &PublicKey,
+    algorithm: Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    if key.algorithm() != algorithm {
+        return Err(CryptoError::UnsupportedAlgorithm(format!(
+            "{algorithm} with a {} key",
+            key.curve().jwk_name()
+        )));
+    }
+    let expected = algorithm.signature_len();
+    if signature.len() != expected {
+        return Err(CryptoError::MalformedSignature {
+            expected,
+            actual: signature.len(),
+        });
+    }
+    let ok = match &key.ec {
+        Some(ec) => {
+            let (r, s) = signature.split_at(expected / 2);
+            let sig =
+                EcdsaSig::from_private_components(BigNum::from_slice(r)?, BigNum::from_slice(s)?)?;
+            let digest = hash(digest_for(algorithm), message)?;
+            // An error here means a malformed (r, s), which is a failed verification.
+            sig.verify(&digest, ec).unwrap_or(false)
+        }
+        None => {
+            let mut verifier = openssl::sign::Verifier::new_without_digest(&key.pkey)?;
+            verifier.verify_oneshot(signature, message).unwrap_or(false)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature)
+    }
+}
+
+impl Signer for PrivateKey {
+    fn algorithm(&self) -> Algorithm {
+        self.curve().algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        PrivateKey::public_key(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let algorithm = self.curve().algorithm();
+        match &self.ec {
+            Some(ec) => {
+                let digest = hash(digest_for(algorithm), message)?;
+                let sig = EcdsaSig::sign(&digest, ec)?;
+                let half = i32::try_from(algorithm.signature_len() / 2)
+                    .map_err(|_| CryptoError::UnsupportedAlgorithm(algorithm.to_string()))?;
+                let mut out = sig.r().to_vec_padded(half)?;
+                out.extend_from_slice(&sig.s().to_vec_padded(half)?);
+                Ok(out)
+            }
+            None => {
+                let mut signer = openssl::sign::Signer::new_without_digest(&self.pkey)?;
+                Ok(signer.sign_oneshot_to_vec(message)?)
+            }
+        }
+    }
+}
+
+/// Converts a raw `r ‖ s` ECDSA signature to the DER `ECDSA-Sig-Value` that X.509 carries.
+pub(crate) fn raw_ecdsa_to_der(raw: &[u8]) -> Vec<u8> {
+    use crate::x509::der;
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let mut body = der::encode_unsigned_integer(r);
+    body.extend(der::encode_unsigned_integer(s));
+    der::encode(der::tag::SEQUENCE, &body)
+}

@@ -1,0 +1,270 @@
+//! Trust anchors and chain validation at a given time.
+
+use time::OffsetDateTime;
+
+use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
+use crate::error::{CertificateError, CryptoError};
+use crate::key::PublicKey;
+
+/// What the leaf certificate of a chain must be good for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyPurpose {
+    /// Signing mdoc MSOs (and, in this profile, SD-JWT VCs): EKU 1.0.18013.5.1.2.
+    DocumentSigner,
+    /// mdoc reader authentication: EKU 1.0.18013.5.1.6.
+    ReaderAuthentication,
+}
+
+impl KeyPurpose {
+    /// The extended key usage OID the leaf must carry.
+    #[must_use]
+    pub const fn eku(self) -> &'static str {
+        match self {
+            Self::DocumentSigner => EKU_MDL_DS,
+            Self::ReaderAuthentication => EKU_MDL_READER_AUTH,
+        }
+    }
+}
+
+/// The default bound on chain length, trust anchor not counted.
+pub const DEFAULT_MAX_CHAIN_LEN: usize = 4;
+
+/// A set of trust anchors: the IACA roots of the issuing authorities (or the reader roots a
+/// wallet trusts), and the rules for validating a chain up to one of them.
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    roots: Vec<Certificate>,
+    max_chain_len: usize,
+}
+
+/// A chain that validated.
+#[derive(Debug, Clone)]
+pub struct ValidatedChain {
+    /// The leaf's public key: the key that signs documents (or reader requests).
+    pub leaf_key: PublicKey,
+    /// Index in the trust store of the root the chain ends at.
+    pub root_index: usize,
+}
+
+impl Default for TrustStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TrustStore {
+    /// An empty store with the default chain length bound.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            roots: Vec::new(),
+            max_chain_len: DEFAULT_MAX_CHAIN_LEN,
+        }
+    }
+
+    /// Sets the longest chain accepted (trust anchor not counted).
+    #[must_use]
+    pub const fn with_max_chain_len(mut self, max: usize) -> Self {
+        self.max_chain_len = max;
+        self
+    }
+
+    /// Adds a trust anchor. It must be a CA certificate allowed to sign certificates.
+    ///
+    /// # Errors
+    /// [`CertificateError::NotCa`] or [`CertificateError::KeyUsage`] (index 0).
+    pub fn add(&mut self, root: Certificate) -> Result<(), CryptoError> {
+        if !root.is_ca() {
+            return Err(CertificateError::NotCa { index: 0 }.into());
+        }
+        if root.key_usage().is_some_and(|ku| !ku.key_cert_sign) {
+            return Err(CertificateError::KeyUsage {
+                index: 0,
+                missing: "keyCertSign",
+            }
+            .into());
+        }
+        if !self.roots.contains(&root) {
+            self.roots.push(root);
+        }
+        Ok(())
+    }
+
+    /// The trust anchors.
+    #[must_use]
+    pub fn roots(&self) -> &[Certificate] {
+        &self.roots
+    }
+
+    /// Validates `chain` (leaf first, then intermediates; the trust anchor may be appended or
+    /// left out, as RFC 9360 `x5chain` and RFC 7515 `x5c` allow) at time `at`, for `purpose`.
+    ///
+    /// Checks, each with its own error: chain length; every certificate's validity period at
+    /// `at` (the root's included); names chain; every signature under its issuer's key; every
+    /// issuer a CA with `keyCertSign` and a path length that allows the chain; the leaf's
+    /// `digitalSignature` key usage and the purpose's extended key usage; no unknown critical
+    /// extension and no duplicate extension anywhere.
+    ///
+    /// # Errors
+    /// [`CryptoError::Certificate`] naming the failed check.
+    pub fn validate(
+        &self,
+        chain: &[Certificate],
+        at: OffsetDateTime,
+        purpose: KeyPurpose,
+    ) -> Result<ValidatedChain, CryptoError> {
+        let now = at.unix_timestamp();
+        let (leaf, _) = chain.split_first().ok_or(CertificateError::EmptyChain)?;
+        // A trust anchor at the end of the chain stands for itself.
+        let anchored = chain
+            .last()
+            .and_then(|last| self.roots.iter().position(|r| r == last));
+        let path: &[Certificate] = match anchored {
+            Some(_) if chain.len() > 1 => {
+                chain.get(..chain.len().saturating_sub(1)).unwrap_or(chain)
+            }
+            _ => chain,
+        };
+        if path.len() > self.max_chain_len {
+            return Err(CertificateError::ChainTooLong {
+                length: path.len(),
+                max: self.max_chain_len,
+            }
+            .into());
+        }
+        for (index, cert) in path.iter().enumerate() {
+            check_certificate(cert, index, now)?;
+        }
+        match leaf.key_usage() {
+            Some(ku) if ku.digital_signature => {}
+            _ => {
+                return Err(CertificateError::KeyUsage {
+                    index: 0,
+                    missing: "digitalSignature",
+                }
+                .into());
+            }
+        }
+        if !leaf
+            .extended_key_usage()
+            .is_some_and(|ekus| ekus.iter().any(|e| e == purpose.eku()))
+        {
+            return Err(CertificateError::ExtendedKeyUsage {
+                required: purpose.eku(),
+            }
+            .into());
+        }
+        for (index, pair) in path.windows(2).enumerate() {
+            if let [child, issuer] = pair {
+                check_link(child, index, issuer, index.saturating_add(1))?;
+            }
+        }
+        let top_index = path.len().saturating_sub(1);
+        let top = path.last().ok_or(CertificateError::EmptyChain)?;
+        let root_index = match anchored {
+            Some(root_index) if chain.len() == 1 => root_index,
+            _ => self.find_root(top, top_index, now)?,
+        };
+        Ok(ValidatedChain {
+            leaf_key: leaf.public_key().clone(),
+            root_index,
+        })
+    }
+
+    /// Finds the trust anchor that issued `top` and checks it as an issuer.
+    fn find_root(
+        &self,
+        top: &Certificate,
+        top_index: usize,
+        now: i64,
+    ) -> Result<usize, CryptoError> {
+        let root_pos = top_index.saturating_add(1);
+        let mut named = false;
+        for (i, root) in self.roots.iter().enumerate() {
+            if !top.issued_by_name(root) {
+                continue;
+            }
+            named = true;
+            if !top.signature_verifies(root, top_index)? {
+                continue;
+            }
+            check_certificate(root, root_pos, now)?;
+            check_issuer(root, root_pos, top_index)?;
+            return Ok(i);
+        }
+        if named {
+            Err(CertificateError::BadSignature { index: top_index }.into())
+        } else {
+            Err(CertificateError::UntrustedRoot.into())
+        }
+    }
+}
+
+/// Checks what a single certificate must satisfy wherever it stands.
+fn check_certificate(cert: &Certificate, index: usize, now: i64) -> Result<(), CryptoError> {
+    if now < cert.not_before() {
+        return Err(CertificateError::NotYetValid {
+            index,
+            not_before: cert.not_before(),
+        }
+        .into());
+    }
+    if now > cert.not_after() {
+        return Err(CertificateError::Expired {
+            index,
+            not_after: cert.not_after(),
+        }
+        .into());
+    }
+    if let Some(oid) = &cert.extensions.unknown_critical {
+        return Err(CertificateError::UnsupportedCriticalExtension {
+            index,
+            oid: oid.clone(),
+        }
+        .into());
+    }
+    if let Some(oid) = &cert.extensions.duplicate {
+        return Err(CertificateError::DuplicateExtension {
+            index,
+            oid: oid.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks that `issuer` may issue a certificate with `below` intermediate CAs under it.
+fn check_issuer(issuer: &Certificate, index: usize, below: usize) -> Result<(), CryptoError> {
+    let Some((true, path_len)) = issuer.extensions.basic_constraints else {
+        return Err(CertificateError::NotCa { index }.into());
+    };
+    if issuer.key_usage().is_some_and(|ku| !ku.key_cert_sign) {
+        return Err(CertificateError::KeyUsage {
+            index,
+            missing: "keyCertSign",
+        }
+        .into());
+    }
+    // `below` counts the certificates under the issuer that are not the leaf.
+    if path_len.is_some_and(|max| u64::from(max) < u64::try_from(below).unwrap_or(u64::MAX)) {
+        return Err(CertificateError::PathLenExceeded { index }.into());
+    }
+    Ok(())
+}
+
+fn check_link(
+    child: &Certificate,
+    child_index: usize,
+    issuer: &Certificate,
+    index: usize,
+) -> Result<(), CryptoError> {
+    if !child.issued_by_name(issuer) {
+        return Err(CertificateError::IssuerMismatch { index: child_index }.into());
+    }
+    check_issuer(issuer, index, child_index)?;
+    if !child.signature_verifies(issuer, child_index)? {
+        return Err(CertificateError::BadSignature { index: child_index }.into());
+    }
+    Ok(())
+}

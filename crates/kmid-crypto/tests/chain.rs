@@ -1,0 +1,360 @@
+//! Chain validation against the test PKI and hand-made hostile certificates: each failure
+//! asserts its exact error.
+
+// Test code: helpers outside #[test] functions may unwrap and index freely.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
+use kmid_crypto::{CertificateError, CryptoError, PrivateKey};
+use kmid_testkit::{Authority, REFERENCE_TIME, TestPki, test_key};
+use openssl::asn1::{Asn1Object, Asn1OctetString, Asn1Time};
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
+use openssl::x509::{X509, X509Extension, X509NameBuilder};
+
+fn pkey(key: &PrivateKey) -> PKey<Private> {
+    PKey::private_key_from_pkcs8(&key.to_pkcs8_der().unwrap()).unwrap()
+}
+
+/// What a hand-made certificate looks like.
+struct Spec<'a> {
+    cn: &'a str,
+    subject: &'a PrivateKey,
+    issuer_cn: &'a str,
+    issuer: &'a PrivateKey,
+    ca: Option<Option<u32>>,
+    key_usage: &'a str,
+    eku: Option<&'a str>,
+    extra: Vec<X509Extension>,
+    from: i64,
+    to: i64,
+}
+
+fn make(spec: Spec<'_>) -> Certificate {
+    let name = |cn: &str| {
+        let mut b = X509NameBuilder::new().unwrap();
+        b.append_entry_by_text("C", "KR").unwrap();
+        b.append_entry_by_text("CN", cn).unwrap();
+        b.build()
+    };
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name(spec.cn)).unwrap();
+    b.set_issuer_name(&name(spec.issuer_cn)).unwrap();
+    b.set_pubkey(&pkey(spec.subject)).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(spec.from).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(spec.to).unwrap())
+        .unwrap();
+    if let Some(path_len) = spec.ca {
+        let mut bc = BasicConstraints::new();
+        bc.critical().ca();
+        if let Some(n) = path_len {
+            bc.pathlen(n);
+        }
+        b.append_extension(bc.build().unwrap()).unwrap();
+    }
+    let mut ku = KeyUsage::new();
+    ku.critical();
+    for usage in spec.key_usage.split(',').filter(|s| !s.is_empty()) {
+        match usage {
+            "sig" => ku.digital_signature(),
+            "cert" => ku.key_cert_sign(),
+            _ => unreachable!(),
+        };
+    }
+    if !spec.key_usage.is_empty() {
+        b.append_extension(ku.build().unwrap()).unwrap();
+    }
+    if let Some(eku) = spec.eku {
+        b.append_extension(
+            ExtendedKeyUsage::new()
+                .critical()
+                .other(eku)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    for e in spec.extra {
+        b.append_extension(e).unwrap();
+    }
+    b.sign(&pkey(spec.issuer), MessageDigest::sha256()).unwrap();
+    Certificate::from_der(&b.build().to_der().unwrap()).unwrap()
+}
+
+const FROM: i64 = 1_735_689_600; // 2025-01-01
+const TO: i64 = 1_893_456_000; // 2030-01-01
+
+fn root(cn: &str, key: &PrivateKey, path_len: Option<u32>) -> Certificate {
+    make(Spec {
+        cn,
+        subject: key,
+        issuer_cn: cn,
+        issuer: key,
+        ca: Some(path_len),
+        key_usage: "cert",
+        eku: None,
+        extra: vec![],
+        from: FROM,
+        to: TO,
+    })
+}
+
+fn leaf<'a>(
+    cn: &'a str,
+    key: &'a PrivateKey,
+    issuer_cn: &'a str,
+    issuer: &'a PrivateKey,
+) -> Spec<'a> {
+    Spec {
+        cn,
+        subject: key,
+        issuer_cn,
+        issuer,
+        ca: None,
+        key_usage: "sig",
+        eku: Some("1.0.18013.5.1.2"),
+        extra: vec![],
+        from: FROM,
+        to: TO,
+    }
+}
+
+fn trust(root: &Certificate) -> TrustStore {
+    let mut s = TrustStore::new();
+    s.add(root.clone()).unwrap();
+    s
+}
+
+fn err(r: Result<impl core::fmt::Debug, CryptoError>) -> CertificateError {
+    match r {
+        Err(CryptoError::Certificate(e)) => e,
+        other => panic!("expected a certificate error, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_test_pki_validates_for_every_authority() {
+    let pki = TestPki::new();
+    let store = pki.trust_store();
+    for a in Authority::ALL {
+        let p = pki.issuer(a);
+        let chain = store
+            .validate(
+                std::slice::from_ref(&p.ds),
+                REFERENCE_TIME,
+                KeyPurpose::DocumentSigner,
+            )
+            .unwrap();
+        assert_eq!(store.roots()[chain.root_index], p.iaca);
+        // Through x5c, as an SD-JWT VC header carries it.
+        let x5c = chain_to_x5c(std::slice::from_ref(&p.ds));
+        store
+            .validate(
+                &chain_from_x5c(&x5c).unwrap(),
+                REFERENCE_TIME,
+                KeyPurpose::DocumentSigner,
+            )
+            .unwrap();
+    }
+    pki.reader_trust_store()
+        .validate(
+            std::slice::from_ref(&pki.reader),
+            REFERENCE_TIME,
+            KeyPurpose::ReaderAuthentication,
+        )
+        .unwrap();
+    // One authority's root does not vouch for another's Document Signer.
+    let mut mois_only = TrustStore::new();
+    mois_only
+        .add(pki.issuer(Authority::Mois).iaca.clone())
+        .unwrap();
+    assert_eq!(
+        err(mois_only.validate(
+            &[pki.issuer(Authority::Moj).ds.clone()],
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner
+        )),
+        CertificateError::UntrustedRoot
+    );
+}
+
+#[test]
+fn a_document_signer_without_the_eku_is_refused() {
+    let (root_key, ds_key) = (test_key("t-root"), test_key("t-ds"));
+    let root = root("T IACA", &root_key, Some(0));
+    let mut spec = leaf("T DS", &ds_key, "T IACA", &root_key);
+    spec.eku = None;
+    assert_eq!(
+        err(trust(&root).validate(&[make(spec)], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::ExtendedKeyUsage {
+            required: "1.0.18013.5.1.2"
+        }
+    );
+    let mut spec = leaf("T DS", &ds_key, "T IACA", &root_key);
+    spec.key_usage = "cert";
+    assert_eq!(
+        err(trust(&root).validate(&[make(spec)], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::KeyUsage {
+            index: 0,
+            missing: "digitalSignature"
+        }
+    );
+}
+
+#[test]
+fn a_document_signer_cannot_act_as_a_ca() {
+    let pki = TestPki::new();
+    let mois = pki.issuer(Authority::Mois);
+    let ds_key = test_key("mois-ds");
+    let rogue_key = test_key("rogue");
+    let rogue = make(leaf("rogue DS", &rogue_key, "kmid test MOIS DS 1", &ds_key));
+    // The names do not match the test PKI's DS subject (it has O=), so build the name check too:
+    assert_eq!(
+        err(pki.trust_store().validate(
+            &[rogue, mois.ds.clone()],
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner
+        )),
+        CertificateError::IssuerMismatch { index: 0 }
+    );
+    // A chain whose middle certificate is a non-CA leaf with a matching name.
+    let (root_key, ds_key) = (test_key("t-root"), test_key("t-ds"));
+    let root = root("T IACA", &root_key, None);
+    let ds = make(leaf("T DS", &ds_key, "T IACA", &root_key));
+    let under_ds = make(leaf("T rogue", &rogue_key, "T DS", &ds_key));
+    assert_eq!(
+        err(trust(&root).validate(&[under_ds, ds], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::NotCa { index: 1 }
+    );
+}
+
+#[test]
+fn path_length_and_chain_length_are_bounded() {
+    let (root_key, mid_key, ds_key) = (test_key("t-root"), test_key("t-mid"), test_key("t-ds"));
+    let ds = make(leaf("T DS", &ds_key, "T MID", &mid_key));
+    let mid = make(Spec {
+        cn: "T MID",
+        subject: &mid_key,
+        issuer_cn: "T IACA",
+        issuer: &root_key,
+        ca: Some(Some(0)),
+        key_usage: "cert",
+        eku: None,
+        extra: vec![],
+        from: FROM,
+        to: TO,
+    });
+    // A root with pathLen 0 may not have an intermediate under it.
+    assert_eq!(
+        err(trust(&root("T IACA", &root_key, Some(0))).validate(
+            &[ds.clone(), mid.clone()],
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner
+        )),
+        CertificateError::PathLenExceeded { index: 2 }
+    );
+    // With pathLen 1 it may.
+    let open_root = root("T IACA", &root_key, Some(1));
+    trust(&open_root)
+        .validate(
+            &[ds.clone(), mid.clone()],
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner,
+        )
+        .unwrap();
+    // And the store's chain length bound applies.
+    assert_eq!(
+        err(trust(&open_root).with_max_chain_len(1).validate(
+            &[ds.clone(), mid],
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner
+        )),
+        CertificateError::ChainTooLong { length: 2, max: 1 }
+    );
+    assert_eq!(
+        err(trust(&open_root).validate(&[], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::EmptyChain
+    );
+}
+
+#[test]
+fn an_expired_root_fails_with_the_roots_index() {
+    let (root_key, ds_key) = (test_key("t-root"), test_key("t-ds"));
+    let mut spec = leaf("T IACA", &root_key, "T IACA", &root_key);
+    spec.ca = Some(None);
+    spec.key_usage = "cert";
+    spec.eku = None;
+    spec.to = 1_746_057_600; // 2025-05-01, before the reference time
+    let old_root = make(spec);
+    let ds = make(leaf("T DS", &ds_key, "T IACA", &root_key));
+    assert_eq!(
+        err(trust(&old_root).validate(&[ds], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::Expired {
+            index: 1,
+            not_after: 1_746_057_600
+        }
+    );
+}
+
+#[test]
+fn unknown_critical_extensions_are_refused() {
+    let (root_key, ds_key) = (test_key("t-root"), test_key("t-ds"));
+    let root = root("T IACA", &root_key, Some(0));
+    let mut spec = leaf("T DS", &ds_key, "T IACA", &root_key);
+    let oid = Asn1Object::from_str("1.2.3.4.5").unwrap();
+    spec.extra = vec![
+        X509Extension::new_from_der(
+            &oid,
+            true,
+            &Asn1OctetString::new_from_bytes(&[5, 0]).unwrap(),
+        )
+        .unwrap(),
+    ];
+    assert_eq!(
+        err(trust(&root).validate(&[make(spec)], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::UnsupportedCriticalExtension {
+            index: 0,
+            oid: "1.2.3.4.5".into()
+        }
+    );
+    // The same extension, not critical, is ignored.
+    let mut spec = leaf("T DS", &ds_key, "T IACA", &root_key);
+    spec.extra = vec![
+        X509Extension::new_from_der(
+            &oid,
+            false,
+            &Asn1OctetString::new_from_bytes(&[5, 0]).unwrap(),
+        )
+        .unwrap(),
+    ];
+    trust(&root)
+        .validate(&[make(spec)], REFERENCE_TIME, KeyPurpose::DocumentSigner)
+        .unwrap();
+}
+
+#[test]
+fn the_test_pki_is_deterministic_and_fits_annex_b() {
+    let (a, b) = (TestPki::new(), TestPki::new());
+    for auth in Authority::ALL {
+        assert_eq!(a.issuer(auth).iaca.der(), b.issuer(auth).iaca.der());
+        assert_eq!(a.issuer(auth).ds.der(), b.issuer(auth).ds.der());
+        let ds = &a.issuer(auth).ds;
+        assert_eq!(ds.country().as_deref(), Some("KR"));
+        assert!(!ds.is_ca());
+        assert_eq!(ds.extended_key_usage().unwrap(), ["1.0.18013.5.1.2"]);
+        assert!((ds.not_after() - ds.not_before()) / 86_400 <= 457);
+    }
+    assert_eq!(a.reader.der(), b.reader.der());
+    assert_eq!(a.reader.extended_key_usage().unwrap(), ["1.0.18013.5.1.6"]);
+}

@@ -1,0 +1,276 @@
+//! Signing and verification for every algorithm, and the HSM seam.
+
+// Test code: helpers outside #[test] functions may unwrap and index freely.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kmid_crypto::x509::{
+    CertificateKind, CertificateParams, KeyPurpose, TrustStore, issue_certificate,
+};
+use kmid_crypto::{
+    Algorithm, CryptoError, Curve, DefaultVerifier, PrivateKey, PublicKey, SignatureVerifier,
+    Signer, SystemRandom,
+};
+use time::macros::datetime;
+
+#[test]
+fn every_algorithm_signs_and_verifies() {
+    for curve in [Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519] {
+        let key = PrivateKey::generate(curve).unwrap();
+        let alg = key.algorithm();
+        assert_eq!(alg, curve.algorithm());
+        let sig = key.sign(b"kmid").unwrap();
+        assert_eq!(sig.len(), alg.signature_len(), "{alg}");
+        DefaultVerifier
+            .verify(alg, key.public_key(), b"kmid", &sig)
+            .unwrap();
+        key.public_key().verify(alg, b"kmid", &sig).unwrap();
+
+        assert_eq!(
+            DefaultVerifier.verify(alg, key.public_key(), b"kmiD", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        let mut flipped = sig.clone();
+        flipped[5] ^= 1;
+        assert_eq!(
+            DefaultVerifier.verify(alg, key.public_key(), b"kmid", &flipped),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            DefaultVerifier.verify(alg, key.public_key(), b"kmid", &sig[1..]),
+            Err(CryptoError::MalformedSignature {
+                expected: alg.signature_len(),
+                actual: alg.signature_len() - 1
+            })
+        );
+        let other = PrivateKey::generate(curve).unwrap();
+        assert_eq!(
+            DefaultVerifier.verify(alg, other.public_key(), b"kmid", &sig),
+            Err(CryptoError::BadSignature)
+        );
+    }
+}
+
+#[test]
+fn the_algorithm_must_be_the_keys() {
+    let p256 = PrivateKey::generate(Curve::P256).unwrap();
+    let sig = p256.sign(b"m").unwrap();
+    for wrong in [Algorithm::Es384, Algorithm::Es512, Algorithm::EdDsa] {
+        assert!(matches!(
+            DefaultVerifier.verify(wrong, p256.public_key(), b"m", &sig),
+            Err(CryptoError::UnsupportedAlgorithm(_))
+        ));
+    }
+}
+
+#[test]
+fn all_zero_and_out_of_range_ecdsa_signatures_fail_cleanly() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    for sig in [vec![0u8; 64], vec![0xFF; 64]] {
+        assert_eq!(
+            DefaultVerifier.verify(Algorithm::Es256, key.public_key(), b"m", &sig),
+            Err(CryptoError::BadSignature)
+        );
+    }
+}
+
+/// A signer that lives outside kmid-crypto, as an HSM client would, and counts its calls.
+struct CountingHsm {
+    inner: PrivateKey,
+    calls: AtomicUsize,
+}
+
+impl Signer for CountingHsm {
+    fn algorithm(&self) -> Algorithm {
+        self.inner.algorithm()
+    }
+    fn public_key(&self) -> &PublicKey {
+        self.inner.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.sign(message)
+    }
+}
+
+/// A signer that always fails, as an unreachable HSM does.
+struct DownHsm(PublicKey);
+
+impl Signer for DownHsm {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::Es256
+    }
+    fn public_key(&self) -> &PublicKey {
+        &self.0
+    }
+    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Err(CryptoError::Signer("HSM unreachable".into()))
+    }
+}
+
+fn params(kind: CertificateKind, cn: &str) -> CertificateParams {
+    CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("Ministry of Justice".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: datetime!(2026-01-01 0:00 UTC),
+        not_after: datetime!(2027-01-01 0:00 UTC),
+        issuer_alt_name: Some("https://www.moj.go.kr".into()),
+        crl_uri: Some("https://www.moj.go.kr/crl".into()),
+    }
+}
+
+#[test]
+fn an_external_signer_issues_the_pki_and_signs() {
+    let hsm = CountingHsm {
+        inner: PrivateKey::generate(Curve::P256).unwrap(),
+        calls: AtomicUsize::new(0),
+    };
+    let iaca = issue_certificate(
+        &params(CertificateKind::Iaca, "MOJ IACA"),
+        hsm.public_key(),
+        None,
+        &hsm,
+        &SystemRandom,
+    )
+    .unwrap();
+    let ds_hsm = CountingHsm {
+        inner: PrivateKey::generate(Curve::P256).unwrap(),
+        calls: AtomicUsize::new(0),
+    };
+    let ds = issue_certificate(
+        &params(CertificateKind::DocumentSigner, "MOJ DS"),
+        ds_hsm.public_key(),
+        Some(&iaca),
+        &hsm,
+        &SystemRandom,
+    )
+    .unwrap();
+    assert_eq!(
+        hsm.calls.load(Ordering::SeqCst),
+        2,
+        "one signature per certificate, made by the HSM"
+    );
+
+    let mut trust = TrustStore::new();
+    trust.add(iaca.clone()).unwrap();
+    let chain = trust
+        .validate(
+            &[ds],
+            datetime!(2026-06-01 0:00 UTC),
+            KeyPurpose::DocumentSigner,
+        )
+        .unwrap();
+    let sig = ds_hsm.sign(b"MSO").unwrap();
+    assert_eq!(ds_hsm.calls.load(Ordering::SeqCst), 1);
+    DefaultVerifier
+        .verify(Algorithm::Es256, &chain.leaf_key, b"MSO", &sig)
+        .unwrap();
+
+    let down = DownHsm(hsm.public_key().clone());
+    assert_eq!(
+        issue_certificate(
+            &params(CertificateKind::DocumentSigner, "x"),
+            ds_hsm.public_key(),
+            Some(&iaca),
+            &down,
+            &SystemRandom
+        )
+        .unwrap_err(),
+        CryptoError::Signer("HSM unreachable".into())
+    );
+}
+
+#[test]
+fn certificate_profiles_are_enforced() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let other = PrivateKey::generate(Curve::P256).unwrap();
+    let iaca = issue_certificate(
+        &params(CertificateKind::Iaca, "IACA"),
+        key.public_key(),
+        None,
+        &key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let profile = |r: Result<_, CryptoError>| match r {
+        Err(CryptoError::InvalidProfile(why)) => why,
+        other => panic!("expected a profile error, got {other:?}"),
+    };
+    let mut long = params(CertificateKind::DocumentSigner, "DS");
+    long.not_after = datetime!(2027-04-04 0:00 UTC);
+    assert!(
+        profile(issue_certificate(
+            &long,
+            other.public_key(),
+            Some(&iaca),
+            &key,
+            &SystemRandom
+        ))
+        .contains("457 days")
+    );
+    assert!(
+        profile(issue_certificate(
+            &params(CertificateKind::Iaca, "IACA"),
+            other.public_key(),
+            None,
+            &key,
+            &SystemRandom
+        ))
+        .contains("own key")
+    );
+    assert!(
+        profile(issue_certificate(
+            &params(CertificateKind::DocumentSigner, "DS"),
+            other.public_key(),
+            None,
+            &key,
+            &SystemRandom
+        ))
+        .contains("needs an issuer")
+    );
+    assert!(
+        profile(issue_certificate(
+            &params(CertificateKind::DocumentSigner, "DS"),
+            other.public_key(),
+            Some(&iaca),
+            &other,
+            &SystemRandom
+        ))
+        .contains("not the issuer")
+    );
+    let mut country = params(CertificateKind::Iaca, "IACA");
+    country.country = "KOR".into();
+    assert!(
+        profile(issue_certificate(
+            &country,
+            key.public_key(),
+            None,
+            &key,
+            &SystemRandom
+        ))
+        .contains("alpha-2")
+    );
+}
+
+#[test]
+fn debug_never_prints_private_material() {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let d = kmid_crypto::Jwk::from(key.public_key());
+    let debug = format!("{key:?}");
+    let jwk = key.to_jwk().unwrap();
+    let secret = jwk.d.clone().unwrap();
+    assert!(!debug.contains(&secret), "{debug}");
+    assert!(debug.contains("redacted"));
+    let jwk_debug = format!("{jwk:?}");
+    assert!(!jwk_debug.contains(&secret), "{jwk_debug}");
+    assert!(d.d.is_none());
+}
