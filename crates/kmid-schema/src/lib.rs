@@ -48,6 +48,7 @@ mod error;
 mod portrait;
 mod registration;
 pub mod samples;
+pub mod status;
 mod text;
 
 pub use address::Address;

@@ -1,0 +1,193 @@
+//! The ISO/IEC 18013-5 data structures (§8.3.2, §9.1), as types that keep the bytes that
+//! signatures and digests cover.
+//!
+//! Decoding takes a [`CborLimits`](crate::cbor::CborLimits), refuses trailing bytes and reports
+//! structural problems with a path (`DeviceResponse.documents[0].issuerSigned`). Map keys not
+//! defined by the standard are ignored, as the standard asks of readers; keys it defines must
+//! have the right types.
+
+mod device_signed;
+mod engagement;
+mod issuer_signed;
+mod mso;
+mod request;
+pub(crate) mod response;
+mod transcript;
+
+pub(crate) use device_signed::encode_name_spaces as device_signed_encode_name_spaces;
+pub use device_signed::{DeviceAuth, DeviceNameSpaces, DeviceSigned, ElementsByNamespace};
+pub use engagement::{DeviceEngagement, QR_PREFIX, RetrievalMethod};
+pub use issuer_signed::{
+    IssuerAuth, IssuerNameSpaces, IssuerSigned, IssuerSignedItem, IssuerSignedItemBytes,
+};
+pub use mso::{DeviceKeyInfo, KeyAuthorizations, MobileSecurityObject, ValidityInfo, ValueDigests};
+pub use request::{DeviceRequest, DocRequest, ItemsRequest};
+pub use response::{
+    DeviceResponse, Document, ERROR_DATA_NOT_RETURNED, ErrorsByNamespace, ResponseStatus,
+};
+pub use transcript::{Handover, SessionTranscript};
+
+use coset::{CborSerializable, CoseMac0, CoseSign1, Label, TaggedCborSerializable};
+use time::OffsetDateTime;
+
+use crate::cbor::{Item, Kind};
+use crate::error::{MdocError, malformed};
+
+/// Formats a `tdate` as ISO/IEC 18013-5 wants it: UTC, `YYYY-MM-DDTHH:MM:SSZ`, no fraction.
+#[must_use]
+pub fn format_tdate(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses a `tdate` (`#6.0(tstr)`) strictly: UTC with `Z` and no fractional seconds.
+pub(crate) fn parse_tdate(item: &Item<'_>, path: &str) -> Result<OffsetDateTime, MdocError> {
+    const EXPECTED: &str =
+        "a tdate #6.0(\"YYYY-MM-DDTHH:MM:SSZ\") in UTC without fractional seconds";
+    let text = match item.as_tag() {
+        Some((0, inner)) => inner.as_text(),
+        _ => None,
+    }
+    .ok_or_else(|| malformed(path, EXPECTED))?;
+    if text.len() != 20 || !text.ends_with('Z') {
+        return Err(malformed(path, EXPECTED));
+    }
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| malformed(path, EXPECTED))
+}
+
+/// Field access on a decoded map, with paths in errors.
+pub(crate) struct Fields<'i, 'a> {
+    item: &'i Item<'a>,
+    path: String,
+}
+
+impl<'i, 'a> Fields<'i, 'a> {
+    pub(crate) fn new(item: &'i Item<'a>, path: &str) -> Result<Self, MdocError> {
+        if item.as_map().is_none() {
+            return Err(malformed(path, "a map"));
+        }
+        Ok(Self {
+            item,
+            path: path.to_owned(),
+        })
+    }
+
+    pub(crate) fn path(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    pub(crate) fn opt(&self, key: &str) -> Option<&'i Item<'a>> {
+        self.item.get(key)
+    }
+
+    pub(crate) fn req(&self, key: &'static str) -> Result<&'i Item<'a>, MdocError> {
+        self.item
+            .get(key)
+            .ok_or_else(|| malformed(self.path(key), "a required member"))
+    }
+
+    pub(crate) fn text(&self, key: &'static str) -> Result<&'a str, MdocError> {
+        self.req(key)?
+            .as_text()
+            .ok_or_else(|| malformed(self.path(key), "a text string"))
+    }
+
+    pub(crate) fn bytes(&self, key: &'static str) -> Result<&'a [u8], MdocError> {
+        self.req(key)?
+            .as_bytes()
+            .ok_or_else(|| malformed(self.path(key), "a byte string"))
+    }
+
+    pub(crate) fn uint(&self, key: &'static str) -> Result<u64, MdocError> {
+        self.req(key)?
+            .as_uint()
+            .ok_or_else(|| malformed(self.path(key), "an unsigned integer"))
+    }
+
+    pub(crate) fn embedded(&self, key: &'static str) -> Result<&'i Item<'a>, MdocError> {
+        let item = self.req(key)?;
+        item.as_embedded_cbor()
+            .ok_or_else(|| malformed(self.path(key), "#6.24(bstr .cbor …)"))?;
+        Ok(item)
+    }
+}
+
+/// The entries of a map item whose keys must be text.
+pub(crate) fn text_keyed<'i, 'a>(
+    item: &'i Item<'a>,
+    path: &str,
+) -> Result<Vec<(&'a str, &'i Item<'a>)>, MdocError> {
+    let entries = item.as_map().ok_or_else(|| malformed(path, "a map"))?;
+    entries
+        .iter()
+        .map(|(k, v)| {
+            k.as_text()
+                .map(|k| (k, v))
+                .ok_or_else(|| malformed(path, "text keys"))
+        })
+        .collect()
+}
+
+/// The elements of an array item.
+pub(crate) fn array<'i, 'a>(item: &'i Item<'a>, path: &str) -> Result<&'i [Item<'a>], MdocError> {
+    item.as_array().ok_or_else(|| malformed(path, "an array"))
+}
+
+/// Decodes the content of a `#6.24(bstr)` item, with the same limits as the outer input.
+pub(crate) fn decode_embedded<'a>(
+    item: &Item<'a>,
+    path: &str,
+    limits: &crate::cbor::CborLimits,
+) -> Result<Item<'a>, MdocError> {
+    let bytes = item
+        .as_embedded_cbor()
+        .ok_or_else(|| malformed(path, "#6.24(bstr .cbor …)"))?;
+    Ok(crate::cbor::decode(bytes, limits)?)
+}
+
+/// A COSE_Sign1 as received: the untagged array (RFC 9052 §4.2), or tag 18 around it.
+pub(crate) fn parse_sign1(item: &Item<'_>, path: &str) -> Result<CoseSign1, MdocError> {
+    let parsed = match &item.kind {
+        Kind::Tag(18, _) => CoseSign1::from_tagged_slice(item.raw),
+        Kind::Array(_) => CoseSign1::from_slice(item.raw),
+        _ => return Err(malformed(path, "a COSE_Sign1")),
+    };
+    parsed.map_err(|_| malformed(path, "a COSE_Sign1"))
+}
+
+/// A COSE_Mac0 as received: untagged, or tag 17 around it.
+pub(crate) fn parse_mac0(item: &Item<'_>, path: &str) -> Result<CoseMac0, MdocError> {
+    let parsed = match &item.kind {
+        Kind::Tag(17, _) => CoseMac0::from_tagged_slice(item.raw),
+        Kind::Array(_) => CoseMac0::from_slice(item.raw),
+        _ => return Err(malformed(path, "a COSE_Mac0")),
+    };
+    parsed.map_err(|_| malformed(path, "a COSE_Mac0"))
+}
+
+/// The `x5chain` (label 33, RFC 9360) of a COSE header pair: one certificate as a byte string,
+/// or several as an array of byte strings; unprotected first, then protected.
+pub(crate) fn x5chain(sign1: &CoseSign1) -> Option<Vec<Vec<u8>>> {
+    let find = |rest: &[(Label, ciborium::Value)]| {
+        rest.iter()
+            .find(|(l, _)| *l == Label::Int(33))
+            .map(|(_, v)| v.clone())
+    };
+    let value = find(&sign1.unprotected.rest).or_else(|| find(&sign1.protected.header.rest))?;
+    match value {
+        ciborium::Value::Bytes(b) => Some(vec![b]),
+        ciborium::Value::Array(items) if !items.is_empty() => {
+            items.into_iter().map(|v| v.into_bytes().ok()).collect()
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,393 @@
+//! The reader's verification of a DeviceResponse (ISO/IEC 18013-5 §9.3): every check, in a
+//! fixed order, each failure its own error.
+//!
+//! For each Document:
+//! 1. issuerAuth: `alg` allowed; `x5chain` present; the chain valid to a trusted IACA at the
+//!    given time for Document Signer use; the signature over the MSO as received.
+//! 2. The MSO's docType equals the Document's.
+//! 3. validityInfo: `signed <= validFrom < validUntil`, `signed` inside the DS certificate's
+//!    validity, and the verification time inside the window (with the configured skew).
+//! 4. Every disclosed item: its digestID and element unique in its namespace, its digest over
+//!    the received tag-24 bytes present in the MSO and equal.
+//! 5. Device authentication over DeviceAuthentication built from *our* SessionTranscript:
+//!    deviceSignature by the MSO's device key, or deviceMac under EMacKey.
+//! 6. keyAuthorizations for every device-signed element.
+//! 7. Status, through the [`StatusResolver`], when the MSO has a reference.
+
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
+use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, SignatureVerifier};
+use kmid_schema::status::{StatusError, StatusResolver, TokenStatus};
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::{device_authentication_bytes, emac_key};
+use crate::cbor::{CborLimits, ElementValue};
+use crate::cose::{Sign1Failure, verify_mac0, verify_sign1};
+use crate::error::{DeviceAuthError, DigestError, IssuerAuthError, MdocError, ValidityError};
+use crate::model::{
+    DeviceAuth, DeviceResponse, Document, ElementsByNamespace, ErrorsByNamespace, ResponseStatus,
+    SessionTranscript, ValidityInfo, x5chain,
+};
+
+/// How the device authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceAuthMode {
+    /// deviceSignature.
+    Signature,
+    /// deviceMac.
+    Mac,
+}
+
+/// A Document that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedDocument {
+    /// The document type.
+    pub doc_type: String,
+    /// The Document Signer certificate that signed the MSO.
+    pub document_signer: Certificate,
+    /// Index of the trusted IACA root in the verifier's trust store.
+    pub root_index: usize,
+    /// The MSO validity window.
+    pub validity: ValidityInfo,
+    /// The status the resolver reported, if the MSO has a reference and a resolver was used.
+    pub status: Option<TokenStatus>,
+    /// Issuer-signed elements by namespace, in the order disclosed, typed.
+    pub issuer_signed: ElementsByNamespace,
+    /// Device-signed elements by namespace.
+    pub device_signed: ElementsByNamespace,
+    /// Elements the mdoc reported as not returned.
+    pub errors: ErrorsByNamespace,
+    /// How the device authenticated.
+    pub device_auth: DeviceAuthMode,
+}
+
+impl VerifiedDocument {
+    /// The issuer-signed value of `namespace`/`element`, if disclosed.
+    #[must_use]
+    pub fn element(&self, namespace: &str, element: &str) -> Option<&ElementValue> {
+        self.issuer_signed
+            .iter()
+            .find(|(ns, _)| ns == namespace)
+            .and_then(|(_, els)| els.iter().find(|(id, _)| id == element))
+            .map(|(_, v)| v)
+    }
+}
+
+/// A reader's verifier: trusted IACA roots and the policy to apply.
+pub struct MdocVerifier<'a> {
+    trust: &'a TrustStore,
+    signature_verifier: &'a dyn SignatureVerifier,
+    allowed_algorithms: Vec<Algorithm>,
+    clock_skew: Duration,
+    status_resolver: Option<&'a dyn StatusResolver>,
+    require_status: bool,
+    limits: CborLimits,
+}
+
+impl core::fmt::Debug for MdocVerifier<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MdocVerifier")
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .field("clock_skew", &self.clock_skew)
+            .field("require_status", &self.require_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> MdocVerifier<'a> {
+    /// A verifier trusting `trust`'s IACA roots; ES256, ES384, ES512 and EdDSA allowed; no
+    /// clock skew; status checked when a resolver is set; default CBOR limits.
+    #[must_use]
+    pub fn new(trust: &'a TrustStore) -> Self {
+        Self {
+            trust,
+            signature_verifier: &DefaultVerifier,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew: Duration::ZERO,
+            status_resolver: None,
+            require_status: false,
+            limits: CborLimits::default(),
+        }
+    }
+
+    /// Tolerates this much clock difference on the MSO validity window.
+    #[must_use]
+    pub const fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Restricts the accepted signature algorithms.
+    #[must_use]
+    pub fn with_algorithms(mut self, allowed: &[Algorithm]) -> Self {
+        self.allowed_algorithms = allowed.to_vec();
+        self
+    }
+
+    /// Checks status references through `resolver`.
+    #[must_use]
+    pub fn with_status_resolver(mut self, resolver: &'a dyn StatusResolver) -> Self {
+        self.status_resolver = Some(resolver);
+        self
+    }
+
+    /// Refuses credentials with a status reference when no resolver is set.
+    #[must_use]
+    pub const fn require_status_check(mut self, require: bool) -> Self {
+        self.require_status = require;
+        self
+    }
+
+    /// Uses another signature verification backend.
+    #[must_use]
+    pub fn with_signature_verifier(mut self, verifier: &'a dyn SignatureVerifier) -> Self {
+        self.signature_verifier = verifier;
+        self
+    }
+
+    /// Uses other CBOR limits.
+    #[must_use]
+    pub const fn with_limits(mut self, limits: CborLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Decodes and verifies a DeviceResponse for the session `transcript` at time `at`.
+    /// `e_reader_key` is the reader's ephemeral key, needed only for deviceMac.
+    ///
+    /// # Errors
+    /// The first failed check, as [`MdocError`].
+    pub fn verify_response(
+        &self,
+        response: &[u8],
+        transcript: &SessionTranscript,
+        e_reader_key: Option<&PrivateKey>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedDocument>, MdocError> {
+        let response = DeviceResponse::from_bytes(response, &self.limits)?;
+        if response.status != ResponseStatus::Ok {
+            return Err(MdocError::ResponseStatus(response.status.code()));
+        }
+        response
+            .documents
+            .iter()
+            .map(|d| self.verify_document(d, transcript, e_reader_key, at))
+            .collect()
+    }
+
+    /// Verifies one Document.
+    ///
+    /// # Errors
+    /// The first failed check, as [`MdocError`].
+    pub fn verify_document(
+        &self,
+        doc: &Document,
+        transcript: &SessionTranscript,
+        e_reader_key: Option<&PrivateKey>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDocument, MdocError> {
+        let issuer_auth = &doc.issuer_signed.issuer_auth;
+        let mso = issuer_auth.mso();
+        let ia = |e| MdocError::IssuerAuth(e);
+
+        // 1. The issuer's signature and certificate chain.
+        let ders = x5chain(issuer_auth.sign1()).ok_or(ia(IssuerAuthError::MissingX5Chain))?;
+        let chain = ders
+            .iter()
+            .map(|d| Certificate::from_der(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
+        let validated = self
+            .trust
+            .validate(&chain, at, KeyPurpose::DocumentSigner)
+            .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
+        verify_sign1(
+            issuer_auth.sign1(),
+            &validated.leaf_key,
+            None,
+            &self.allowed_algorithms,
+            self.signature_verifier,
+        )
+        .map_err(|f| match f {
+            Sign1Failure::Algorithm(a) => ia(IssuerAuthError::Algorithm(a)),
+            Sign1Failure::BadSignature => ia(IssuerAuthError::BadSignature),
+            Sign1Failure::Payload => ia(IssuerAuthError::MissingPayload),
+            Sign1Failure::Crypto(e) => MdocError::Crypto(e),
+        })?;
+        let document_signer = chain
+            .into_iter()
+            .next()
+            .ok_or(ia(IssuerAuthError::MissingX5Chain))?;
+
+        // 2. docType binding.
+        if mso.doc_type != doc.doc_type {
+            return Err(MdocError::DocTypeMismatch {
+                mso: mso.doc_type.clone(),
+                document: doc.doc_type.clone(),
+            });
+        }
+
+        // 3. Validity.
+        self.check_validity(&mso.validity_info, &document_signer, at)?;
+
+        // 4. Digests of the disclosed items.
+        let mut issuer_signed = Vec::with_capacity(doc.issuer_signed.name_spaces.len());
+        for (ns, items) in &doc.issuer_signed.name_spaces {
+            let mut seen_ids: Vec<u64> = Vec::with_capacity(items.len());
+            let mut elements: Vec<(String, ElementValue)> = Vec::with_capacity(items.len());
+            for bytes in items {
+                let item = bytes.item();
+                let fail = |kind| MdocError::Digest {
+                    namespace: ns.clone(),
+                    element: item.element_identifier.clone(),
+                    kind,
+                };
+                if seen_ids.contains(&item.digest_id) {
+                    return Err(fail(DigestError::DuplicateDigestId {
+                        digest_id: item.digest_id,
+                    }));
+                }
+                if elements
+                    .iter()
+                    .any(|(id, _)| *id == item.element_identifier)
+                {
+                    return Err(fail(DigestError::DuplicateElement));
+                }
+                let expected = mso.digest(ns, item.digest_id).ok_or_else(|| {
+                    fail(DigestError::Missing {
+                        digest_id: item.digest_id,
+                    })
+                })?;
+                let actual = mso.digest_algorithm.digest(bytes.raw())?;
+                if !kmid_crypto::session::constant_time_eq(expected, &actual) {
+                    return Err(fail(DigestError::Mismatch {
+                        digest_id: item.digest_id,
+                    }));
+                }
+                seen_ids.push(item.digest_id);
+                elements.push((item.element_identifier.clone(), item.element_value.clone()));
+            }
+            issuer_signed.push((ns.clone(), elements));
+        }
+
+        // 5. Device authentication over our own transcript.
+        let device_key = &mso.device_key_info.device_key;
+        let signed = device_authentication_bytes(
+            transcript,
+            &doc.doc_type,
+            doc.device_signed.name_spaces_bytes(),
+        );
+        let da = |e| MdocError::DeviceAuth(e);
+        let device_auth = match &doc.device_signed.device_auth {
+            DeviceAuth::Signature { sign1, .. } => {
+                verify_sign1(
+                    sign1,
+                    device_key,
+                    Some(&signed),
+                    &self.allowed_algorithms,
+                    self.signature_verifier,
+                )
+                .map_err(|f| match f {
+                    Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
+                    Sign1Failure::BadSignature | Sign1Failure::Payload => {
+                        da(DeviceAuthError::BadSignature)
+                    }
+                    Sign1Failure::Crypto(e) => MdocError::Crypto(e),
+                })?;
+                DeviceAuthMode::Signature
+            }
+            DeviceAuth::Mac { mac0, .. } => {
+                let reader_key = e_reader_key.ok_or(da(DeviceAuthError::MacNeedsReaderKey))?;
+                let key = emac_key(reader_key, device_key, transcript)
+                    .map_err(|_| da(DeviceAuthError::BadMac))?;
+                verify_mac0(mac0, key.as_ref(), &signed).map_err(|f| match f {
+                    Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
+                    _ => da(DeviceAuthError::BadMac),
+                })?;
+                DeviceAuthMode::Mac
+            }
+        };
+
+        // 6. Key authorizations for device-signed elements.
+        for (ns, elements) in &doc.device_signed.name_spaces {
+            for (element, _) in elements {
+                let allowed = mso
+                    .device_key_info
+                    .key_authorizations
+                    .as_ref()
+                    .is_some_and(|ka| ka.allows(ns, element));
+                if !allowed {
+                    return Err(da(DeviceAuthError::NotAuthorized {
+                        namespace: ns.clone(),
+                        element: element.clone(),
+                    }));
+                }
+            }
+        }
+
+        // 7. Status.
+        let status = match (&mso.status, self.status_resolver) {
+            (None, _) => None,
+            (Some(reference), Some(resolver)) => {
+                let status = resolver
+                    .resolve(reference, at)
+                    .map_err(MdocError::StatusUnavailable)?;
+                if status != TokenStatus::Valid {
+                    return Err(MdocError::Status(status));
+                }
+                Some(status)
+            }
+            (Some(_), None) if self.require_status => {
+                return Err(MdocError::StatusUnavailable(StatusError::NoResolver));
+            }
+            (Some(_), None) => None,
+        };
+
+        Ok(VerifiedDocument {
+            doc_type: doc.doc_type.clone(),
+            document_signer,
+            root_index: validated.root_index,
+            validity: mso.validity_info,
+            status,
+            issuer_signed,
+            device_signed: doc.device_signed.name_spaces.clone(),
+            errors: doc.errors.clone(),
+            device_auth,
+        })
+    }
+
+    fn check_validity(
+        &self,
+        v: &ValidityInfo,
+        ds: &Certificate,
+        at: OffsetDateTime,
+    ) -> Result<(), MdocError> {
+        let fail = |e| MdocError::Validity(e);
+        if v.valid_from < v.signed {
+            return Err(fail(ValidityError::Inconsistent(
+                "validFrom is before signed",
+            )));
+        }
+        if v.valid_until <= v.valid_from {
+            return Err(fail(ValidityError::Inconsistent(
+                "validUntil is not after validFrom",
+            )));
+        }
+        let signed = v.signed.unix_timestamp();
+        if signed < ds.not_before() || signed > ds.not_after() {
+            return Err(fail(ValidityError::SignedOutsideCertificate { signed }));
+        }
+        if at + self.clock_skew < v.valid_from {
+            return Err(fail(ValidityError::NotYetValid {
+                valid_from: v.valid_from.unix_timestamp(),
+                at: at.unix_timestamp(),
+            }));
+        }
+        if at - self.clock_skew > v.valid_until {
+            return Err(fail(ValidityError::Expired {
+                valid_until: v.valid_until.unix_timestamp(),
+                at: at.unix_timestamp(),
+            }));
+        }
+        Ok(())
+    }
+}

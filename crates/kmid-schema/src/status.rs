@@ -1,0 +1,112 @@
+//! The status seam shared by both credential formats: a credential may point into a Token
+//! Status List (draft-ietf-oauth-status-list §6), and a verifier asks a [`StatusResolver`] what
+//! the entry says. The resolver fetches, verifies and caches status list tokens; this crate only
+//! defines the shapes, so the format crates and the status crate meet here.
+
+use core::fmt;
+
+use time::OffsetDateTime;
+
+/// `status.status_list` of a referenced token: the list's URI and the entry's index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StatusReference {
+    /// Index of the entry in the list.
+    pub idx: u64,
+    /// URI of the Status List Token (its `sub`).
+    pub uri: String,
+}
+
+/// A status value (draft-ietf-oauth-status-list §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenStatus {
+    /// 0x00: valid (Korea's NORMAL).
+    Valid,
+    /// 0x01: invalid, revoked for good (Korea's DISPOSED).
+    Invalid,
+    /// 0x02: suspended, may become valid again (Korea's SUSPENDED).
+    Suspended,
+    /// Any other value (0x03 and the application-specific range).
+    Other(u8),
+}
+
+impl TokenStatus {
+    /// The status of a raw list value.
+    #[must_use]
+    pub const fn from_value(v: u8) -> Self {
+        match v {
+            0 => Self::Valid,
+            1 => Self::Invalid,
+            2 => Self::Suspended,
+            other => Self::Other(other),
+        }
+    }
+
+    /// The raw list value.
+    #[must_use]
+    pub const fn value(self) -> u8 {
+        match self {
+            Self::Valid => 0,
+            Self::Invalid => 1,
+            Self::Suspended => 2,
+            Self::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for TokenStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Valid => f.write_str("VALID"),
+            Self::Invalid => f.write_str("INVALID"),
+            Self::Suspended => f.write_str("SUSPENDED"),
+            Self::Other(v) => write!(f, "0x{v:02X}"),
+        }
+    }
+}
+
+/// Why a status could not be determined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatusError {
+    /// The status list token could not be fetched.
+    #[error("status list {uri} is unavailable")]
+    Unavailable {
+        /// The list's URI.
+        uri: String,
+    },
+    /// The token was fetched but is not acceptable (signature, `sub`, time, format).
+    #[error("status list {uri} is not acceptable: {reason}")]
+    InvalidToken {
+        /// The list's URI.
+        uri: String,
+        /// Which check failed.
+        reason: String,
+    },
+    /// The index is outside the list.
+    #[error("index {idx} is outside status list {uri} of {size} entries")]
+    IndexOutOfRange {
+        /// The list's URI.
+        uri: String,
+        /// The index.
+        idx: u64,
+        /// Entries in the list.
+        size: u64,
+    },
+    /// No resolver was configured, yet the credential names a status list and the policy
+    /// requires checking it.
+    #[error("the credential has a status reference and no status resolver is configured")]
+    NoResolver,
+}
+
+/// Resolves status references at a given time.
+pub trait StatusResolver: Send + Sync {
+    /// The status of the entry `reference` points to, as the list valid at `at` says.
+    ///
+    /// # Errors
+    /// [`StatusError`] when it cannot be determined.
+    fn resolve(
+        &self,
+        reference: &StatusReference,
+        at: OffsetDateTime,
+    ) -> Result<TokenStatus, StatusError>;
+}
