@@ -72,8 +72,11 @@ pub(crate) fn sign1(
         }
     };
     let bytes = sign1
-        .clone()
         .to_vec()
+        .map_err(|_| MdocError::InvalidInput("COSE_Sign1 encoding"))?;
+    // Parsed back, so a structure we built equals the same structure received (coset keeps
+    // the protected header's original bytes only on parsing).
+    let sign1 = CoseSign1::from_slice(&bytes)
         .map_err(|_| MdocError::InvalidInput("COSE_Sign1 encoding"))?;
     Ok((sign1, bytes))
 }
@@ -147,9 +150,10 @@ pub(crate) fn mac0(key: &[u8], detached: &[u8]) -> Result<(CoseMac0, Vec<u8>), M
         ..unsigned
     };
     let bytes = mac0
-        .clone()
         .to_vec()
         .map_err(|_| MdocError::InvalidInput("COSE_Mac0 encoding"))?;
+    let mac0 =
+        CoseMac0::from_slice(&bytes).map_err(|_| MdocError::InvalidInput("COSE_Mac0 encoding"))?;
     Ok((mac0, bytes))
 }
 

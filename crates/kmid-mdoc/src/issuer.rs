@@ -170,6 +170,11 @@ impl<'a> MdocIssuer<'a> {
                 "every namespace needs at least one element",
             ));
         }
+        for (_, els) in &elements {
+            for (_, value) in els {
+                value.check_encodable()?;
+            }
+        }
         let mut name_spaces: IssuerNameSpaces = Vec::with_capacity(elements.len());
         let mut value_digests = Vec::with_capacity(elements.len());
         for (ns, els) in elements {

@@ -138,6 +138,32 @@ impl ElementValue {
         }
     }
 
+    /// Checks that the value can be encoded faithfully: dates within years 0000–9999 (what
+    /// RFC 3339 can write) and date-times without fractional seconds (ISO/IEC 18013-5 tdate).
+    ///
+    /// # Errors
+    /// [`MdocError::InvalidInput`] naming the problem.
+    pub fn check_encodable(&self) -> Result<(), MdocError> {
+        let year_ok = |y: i32| (0..=9999).contains(&y);
+        match self {
+            Self::FullDate(d) if !year_ok(d.year()) => Err(MdocError::InvalidInput(
+                "a full-date outside years 0000-9999",
+            )),
+            Self::DateTime(t) if !year_ok(t.year()) || t.nanosecond() != 0 => {
+                Err(MdocError::InvalidInput(
+                    "a tdate outside years 0000-9999 or with fractional seconds",
+                ))
+            }
+            Self::Array(items) => items.iter().try_for_each(Self::check_encodable),
+            Self::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+                k.check_encodable()?;
+                v.check_encodable()
+            }),
+            Self::Tagged(_, inner) => inner.check_encodable(),
+            _ => Ok(()),
+        }
+    }
+
     /// The value of a catalogue item, in the CBOR type the catalogue gives it.
     ///
     /// # Errors
@@ -201,5 +227,35 @@ impl ElementValue {
             Self::Uint(n) => Some(*n),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn only_faithfully_encodable_dates_pass() {
+        assert!(
+            ElementValue::FullDate(date!(2025 - 01 - 01))
+                .check_encodable()
+                .is_ok()
+        );
+        assert_eq!(
+            ElementValue::FullDate(date!(-0001 - 01 - 01)).check_encodable(),
+            Err(MdocError::InvalidInput(
+                "a full-date outside years 0000-9999"
+            ))
+        );
+        let nested = ElementValue::Array(vec![ElementValue::DateTime(
+            datetime!(2025-01-01 0:00:00.5 UTC),
+        )]);
+        assert_eq!(
+            nested.check_encodable(),
+            Err(MdocError::InvalidInput(
+                "a tdate outside years 0000-9999 or with fractional seconds"
+            ))
+        );
     }
 }
