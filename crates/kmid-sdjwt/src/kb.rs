@@ -1,0 +1,151 @@
+//! The Key Binding JWT (RFC 9901 §4.3): `typ` `kb+jwt`, `iat`, `aud`, `nonce` and `sd_hash`
+//! over the presented SD-JWT, signed by the holder's key.
+
+use std::sync::Arc;
+
+use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier, Signer};
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{KeyBindingError, SdJwtError};
+use crate::jws::{CompactJws, b64, sign_compact};
+use crate::serialization::SdJwt;
+
+/// The `typ` of a Key Binding JWT.
+pub const KB_JWT_TYP: &str = "kb+jwt";
+
+/// The verifier's expectations of a Key Binding JWT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBindingPolicy {
+    /// The nonce the verifier issued for this transaction.
+    pub nonce: String,
+    /// The verifier's identifier, as the holder must put it in `aud`.
+    pub audience: String,
+    /// How old the KB-JWT may be.
+    pub max_age: Duration,
+}
+
+/// `sd_hash`: base64url of the hash of `<JWT>~<D1>~…~<Dn>~`.
+///
+/// # Errors
+/// Only backend failures.
+pub fn sd_hash(sd_jwt: &SdJwt, alg: HashAlgorithm) -> Result<String, SdJwtError> {
+    Ok(b64(&alg.digest(sd_jwt.sd_hash_input().as_bytes())?))
+}
+
+/// Creates the KB-JWT for `sd_jwt` (whose `kb_jwt` is ignored).
+///
+/// # Errors
+/// Signer failures.
+pub fn create(
+    sd_jwt: &SdJwt,
+    sd_alg: HashAlgorithm,
+    holder: &Arc<dyn Signer>,
+    nonce: &str,
+    audience: &str,
+    iat: OffsetDateTime,
+) -> Result<String, SdJwtError> {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String(KB_JWT_TYP.into()));
+    let payload = json!({
+        "iat": iat.unix_timestamp(),
+        "aud": audience,
+        "nonce": nonce,
+        "sd_hash": sd_hash(sd_jwt, sd_alg)?,
+    });
+    sign_compact(header, payload.to_string().as_bytes(), holder)
+}
+
+/// What a KB-JWT is checked against besides the holder key.
+#[derive(Clone, Copy)]
+pub struct KbCheck<'a> {
+    /// Nonce, audience and maximum age.
+    pub policy: &'a KeyBindingPolicy,
+    /// The verification time.
+    pub at: OffsetDateTime,
+    /// Clock skew tolerated on `iat`.
+    pub skew: Duration,
+    /// Accepted algorithms.
+    pub allowed: &'a [Algorithm],
+    /// The signature verification backend.
+    pub verifier: &'a Arc<dyn SignatureVerifier>,
+}
+
+impl core::fmt::Debug for KbCheck<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KbCheck")
+            .field("policy", self.policy)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies `sd_jwt.kb_jwt` against the holder key `cnf` and `check`.
+///
+/// # Errors
+/// [`SdJwtError::KeyBinding`] naming the failed check; [`SdJwtError::AlgorithmNotAccepted`].
+pub fn verify(
+    sd_jwt: &SdJwt,
+    sd_alg: HashAlgorithm,
+    cnf: &PublicKey,
+    check: &KbCheck<'_>,
+) -> Result<(), SdJwtError> {
+    let KbCheck {
+        policy,
+        at,
+        skew,
+        allowed,
+        verifier,
+    } = *check;
+    let fail = |e| SdJwtError::KeyBinding(e);
+    let kb = sd_jwt
+        .kb_jwt
+        .as_deref()
+        .ok_or(fail(KeyBindingError::Missing))?;
+    let jws = CompactJws::parse(kb, "KB-JWT")?;
+    let alg = jws.algorithm(allowed)?;
+    if alg != cnf.algorithm() {
+        return Err(SdJwtError::AlgorithmNotAccepted(format!(
+            "{alg} with a {} holder key",
+            cnf.curve().jwk_name()
+        )));
+    }
+    jws.verify(cnf, alg, verifier)
+        .map_err(|()| fail(KeyBindingError::BadSignature))?;
+    if jws.typ() != Some(KB_JWT_TYP) {
+        return Err(fail(KeyBindingError::WrongType));
+    }
+    let claims = jws.payload_object("KB-JWT")?;
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or(fail(KeyBindingError::MissingClaim("iat")))?;
+    let nonce = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .ok_or(fail(KeyBindingError::MissingClaim("nonce")))?;
+    let aud = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .ok_or(fail(KeyBindingError::MissingClaim("aud")))?;
+    let hash = claims
+        .get("sd_hash")
+        .and_then(Value::as_str)
+        .ok_or(fail(KeyBindingError::MissingClaim("sd_hash")))?;
+    let now = at.unix_timestamp();
+    let (skew, max_age) = (skew.whole_seconds(), policy.max_age.whole_seconds());
+    if iat > now.saturating_add(skew) || iat < now.saturating_sub(max_age).saturating_sub(skew) {
+        return Err(fail(KeyBindingError::Stale { iat, at: now }));
+    }
+    if !kmid_crypto::session::constant_time_eq(hash.as_bytes(), sd_hash(sd_jwt, sd_alg)?.as_bytes())
+    {
+        return Err(fail(KeyBindingError::SdHashMismatch));
+    }
+    if nonce != policy.nonce {
+        return Err(fail(KeyBindingError::NonceMismatch));
+    }
+    if aud != policy.audience {
+        return Err(fail(KeyBindingError::AudienceMismatch));
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! The two serializations of an SD-JWT (RFC 9901 §4 and §8): compact
+//! `<JWT>~<D1>~…~<Dn>~[<KB-JWT>]`, and JWS JSON (flattened and general) with `disclosures` and
+//! `kb_jwt` in the (first) unprotected header.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{SdJwtError, malformed};
+use crate::limits::SdJwtLimits;
+
+/// An SD-JWT or SD-JWT+KB, split into its parts as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdJwt {
+    /// The issuer-signed JWT, compact.
+    pub issuer_jwt: String,
+    /// The Disclosures, encoded, in order.
+    pub disclosures: Vec<String>,
+    /// The Key Binding JWT, if any.
+    pub kb_jwt: Option<String>,
+}
+
+fn is_base64url(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_jwt(s: &str) -> bool {
+    let mut parts = s.split('.');
+    matches!((parts.next(), parts.next(), parts.next(), parts.next()), (Some(a), Some(b), Some(c), None)
+        if is_base64url(a) && (b.is_empty() || is_base64url(b)) && is_base64url(c))
+}
+
+impl SdJwt {
+    /// Parses either serialization: a JSON object (JWS JSON) or the compact form.
+    ///
+    /// # Errors
+    /// [`SdJwtError::Limit`] for oversized input or too many Disclosures;
+    /// [`SdJwtError::Malformed`] for anything that is not an SD-JWT.
+    pub fn parse(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
+        if input.len() > limits.max_input_bytes {
+            return Err(SdJwtError::Limit {
+                what: "input bytes",
+                max: limits.max_input_bytes,
+                actual: input.len(),
+            });
+        }
+        if input.trim_start().starts_with('{') {
+            Self::parse_json(input, limits)
+        } else {
+            Self::parse_compact(input, limits)
+        }
+    }
+
+    /// Parses the compact serialization.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn parse_compact(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
+        let parts: Vec<&str> = input.split('~').collect();
+        let (Some((first, rest)), Some(last)) = (parts.split_first(), parts.last()) else {
+            return Err(malformed("SD-JWT", "empty input"));
+        };
+        if rest.is_empty() {
+            return Err(malformed("SD-JWT", "no '~' after the issuer-signed JWT"));
+        }
+        if !is_jwt(first) {
+            return Err(malformed("issuer-signed JWT", "not a compact JWS"));
+        }
+        let middle = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
+        if middle.len() > limits.max_disclosures {
+            return Err(SdJwtError::Limit {
+                what: "disclosures",
+                max: limits.max_disclosures,
+                actual: middle.len(),
+            });
+        }
+        for (i, d) in middle.iter().enumerate() {
+            if !is_base64url(d) {
+                return Err(malformed(
+                    format!("disclosure {i}"),
+                    "empty or not base64url",
+                ));
+            }
+        }
+        let kb_jwt = if last.is_empty() {
+            None
+        } else if is_jwt(last) {
+            Some((*last).to_owned())
+        } else {
+            return Err(malformed(
+                "KB-JWT",
+                "the part after the last '~' is neither empty nor a JWT",
+            ));
+        };
+        Ok(Self {
+            issuer_jwt: (*first).to_owned(),
+            disclosures: middle.iter().map(|d| (*d).to_owned()).collect(),
+            kb_jwt,
+        })
+    }
+
+    /// Parses the JWS JSON serialization, flattened or general. With several signatures, the
+    /// first one (which carries `disclosures` and `kb_jwt`) is the one used.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn parse_json(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
+        let json = |_| SdJwtError::Json {
+            part: "JWS JSON serialization".into(),
+        };
+        let Value::Object(outer) = serde_json::from_str::<Value>(input).map_err(json)? else {
+            return Err(SdJwtError::Json {
+                part: "JWS JSON serialization".into(),
+            });
+        };
+        let payload = outer
+            .get("payload")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("JWS JSON", "no payload"))?;
+        let signature_object = match outer.get("signatures") {
+            Some(Value::Array(sigs)) => {
+                for later in sigs.iter().skip(1) {
+                    let header = later.get("header");
+                    if header.is_some_and(|h| {
+                        h.get("disclosures").is_some() || h.get("kb_jwt").is_some()
+                    }) {
+                        return Err(malformed(
+                            "JWS JSON",
+                            "disclosures or kb_jwt outside the first signature",
+                        ));
+                    }
+                }
+                sigs.first()
+                    .ok_or_else(|| malformed("JWS JSON", "empty signatures"))?
+            }
+            Some(_) => return Err(malformed("JWS JSON", "signatures is not an array")),
+            None => &Value::Object(outer.clone()),
+        };
+        let protected = signature_object
+            .get("protected")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("JWS JSON", "no protected header"))?;
+        let signature = signature_object
+            .get("signature")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("JWS JSON", "no signature"))?;
+        let header = signature_object.get("header");
+        let disclosures = match header.and_then(|h| h.get("disclosures")) {
+            None => Vec::new(),
+            Some(Value::Array(ds)) => {
+                if ds.len() > limits.max_disclosures {
+                    return Err(SdJwtError::Limit {
+                        what: "disclosures",
+                        max: limits.max_disclosures,
+                        actual: ds.len(),
+                    });
+                }
+                ds.iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        d.as_str()
+                            .filter(|s| is_base64url(s))
+                            .map(str::to_owned)
+                            .ok_or_else(|| {
+                                malformed(format!("disclosure {i}"), "not a base64url string")
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Some(_) => return Err(malformed("JWS JSON", "disclosures is not an array")),
+        };
+        let kb_jwt = match header.and_then(|h| h.get("kb_jwt")) {
+            None => None,
+            Some(Value::String(kb)) if is_jwt(kb) => Some(kb.clone()),
+            Some(_) => return Err(malformed("KB-JWT", "kb_jwt is not a compact JWS")),
+        };
+        let issuer_jwt = format!("{protected}.{payload}.{signature}");
+        if !is_jwt(&issuer_jwt) {
+            return Err(malformed("issuer-signed JWT", "not a JWS"));
+        }
+        Ok(Self {
+            issuer_jwt,
+            disclosures,
+            kb_jwt,
+        })
+    }
+
+    /// The compact serialization.
+    #[must_use]
+    pub fn to_compact(&self) -> String {
+        let mut out = self.sd_hash_input();
+        if let Some(kb) = &self.kb_jwt {
+            out.push_str(kb);
+        }
+        out
+    }
+
+    /// The SD-JWT part as the KB-JWT's `sd_hash` covers it: `<JWT>~<D1>~…~<Dn>~`.
+    #[must_use]
+    pub fn sd_hash_input(&self) -> String {
+        let len =
+            self.issuer_jwt.len() + self.disclosures.iter().map(|d| d.len() + 1).sum::<usize>() + 1;
+        let mut out = String::with_capacity(len);
+        out.push_str(&self.issuer_jwt);
+        out.push('~');
+        for d in &self.disclosures {
+            out.push_str(d);
+            out.push('~');
+        }
+        out
+    }
+
+    fn jws_parts(&self) -> (&str, &str, &str) {
+        let mut parts = self.issuer_jwt.splitn(3, '.');
+        (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        )
+    }
+
+    fn header(&self) -> Map<String, Value> {
+        let mut header = Map::new();
+        header.insert("disclosures".into(), json!(self.disclosures));
+        if let Some(kb) = &self.kb_jwt {
+            header.insert("kb_jwt".into(), Value::String(kb.clone()));
+        }
+        header
+    }
+
+    /// The flattened JWS JSON serialization (RFC 9901 §8.2).
+    #[must_use]
+    pub fn to_flattened_json(&self) -> String {
+        let (protected, payload, signature) = self.jws_parts();
+        json!({ "header": self.header(), "payload": payload, "protected": protected, "signature": signature }).to_string()
+    }
+
+    /// The general JWS JSON serialization with one signature (RFC 9901 §8.3).
+    #[must_use]
+    pub fn to_general_json(&self) -> String {
+        let (protected, payload, signature) = self.jws_parts();
+        json!({ "payload": payload, "signatures": [{ "header": self.header(), "protected": protected, "signature": signature }] })
+            .to_string()
+    }
+}

@@ -1,0 +1,121 @@
+//! The holder's side: receiving an SD-JWT VC (verifying it as RFC 9901 §7.2 requires) and
+//! presenting a chosen subset of claims with a Key Binding JWT.
+
+use std::sync::Arc;
+
+use kmid_crypto::{HashAlgorithm, Signer};
+use time::OffsetDateTime;
+
+use super::verifier::{SdJwtVcVerifier, Stage, VerifiedSdJwtVc};
+use crate::conceal::PathSegment;
+use crate::error::SdJwtError;
+use crate::kb;
+use crate::serialization::SdJwt;
+
+/// An SD-JWT VC the holder received and checked, with where each Disclosure goes.
+#[derive(Debug, Clone)]
+pub struct HeldSdJwtVc {
+    sd_jwt: SdJwt,
+    paths: Vec<Vec<PathSegment>>,
+    sd_alg: HashAlgorithm,
+    verified: VerifiedSdJwtVc,
+}
+
+/// Which of `paths` (Disclosure paths) a request for `requested` needs: a Disclosure goes when
+/// it reveals a requested claim, a part of one (`address` brings its members), or an object
+/// that contains one (`address.locality` brings the `address` Disclosure).
+#[must_use]
+pub fn present_paths(paths: &[Vec<PathSegment>], requested: &[&[&str]]) -> Vec<usize> {
+    let keys = |p: &[PathSegment]| -> Option<Vec<String>> {
+        p.iter()
+            .map(|s| match s {
+                PathSegment::Key(k) => Some(k.clone()),
+                PathSegment::Index(_) => None,
+            })
+            .collect()
+    };
+    paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            keys(p).is_some_and(|p| {
+                requested.iter().any(|r| {
+                    let n = p.len().min(r.len());
+                    p.iter().take(n).zip(r.iter().take(n)).all(|(a, b)| a == b)
+                })
+            })
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl HeldSdJwtVc {
+    /// Receives an issued SD-JWT VC: verifies it with `verifier`'s issuer keys and policy at
+    /// `at` (a KB-JWT is refused: an issuer sends none).
+    ///
+    /// # Errors
+    /// Any verification failure.
+    pub fn receive(
+        issued: &str,
+        verifier: &SdJwtVcVerifier<'_>,
+        at: OffsetDateTime,
+    ) -> Result<Self, SdJwtError> {
+        let sd_jwt = SdJwt::parse(issued, &kmid_limits())?;
+        let v = verifier.verify_parsed(sd_jwt, at, Stage::Issuance)?;
+        Ok(Self {
+            sd_jwt: v.sd_jwt,
+            paths: v.processed.paths,
+            sd_alg: v.sd_alg,
+            verified: v.result,
+        })
+    }
+
+    /// All claims of the credential, as the holder sees them.
+    #[must_use]
+    pub const fn claims(&self) -> &VerifiedSdJwtVc {
+        &self.verified
+    }
+
+    /// The issued SD-JWT.
+    #[must_use]
+    pub const fn sd_jwt(&self) -> &SdJwt {
+        &self.sd_jwt
+    }
+
+    /// A presentation disclosing the claims at `requested` (paths from the payload root,
+    /// e.g. `&["address", "locality"]`) and nothing else, with a KB-JWT by `holder` for
+    /// `nonce` and `audience` when `holder` is given.
+    ///
+    /// # Errors
+    /// Signer failures.
+    pub fn present(
+        &self,
+        requested: &[&[&str]],
+        key_binding: Option<(&Arc<dyn Signer>, &str, &str, OffsetDateTime)>,
+    ) -> Result<SdJwt, SdJwtError> {
+        let chosen = present_paths(&self.paths, requested);
+        let mut presentation = SdJwt {
+            issuer_jwt: self.sd_jwt.issuer_jwt.clone(),
+            disclosures: chosen
+                .iter()
+                .filter_map(|&i| self.sd_jwt.disclosures.get(i).cloned())
+                .collect(),
+            kb_jwt: None,
+        };
+        if let Some((holder, nonce, audience, iat)) = key_binding {
+            presentation.kb_jwt = Some(kb::create(
+                &presentation,
+                self.sd_alg,
+                holder,
+                nonce,
+                audience,
+                iat,
+            )?);
+        }
+        Ok(presentation)
+    }
+}
+
+fn kmid_limits() -> crate::limits::SdJwtLimits {
+    crate::limits::SdJwtLimits::default()
+}

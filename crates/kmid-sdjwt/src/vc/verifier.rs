@@ -1,0 +1,427 @@
+//! Verifying an SD-JWT VC (RFC 9901 §7, SD-JWT VC §2.4): the issuer's key through `x5c` and a
+//! trust store or through configured keys, an allow-list of algorithms, `typ`, every
+//! Disclosure, the never-disclosable claims, `vct` and `vct#integrity`, time, Key Binding and
+//! status. Every failure is its own error.
+
+use std::sync::Arc;
+
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c};
+use kmid_crypto::{Algorithm, DefaultVerifier, HashAlgorithm, Jwk, PublicKey, SignatureVerifier};
+use kmid_schema::CardType;
+use kmid_schema::catalogue::{self, ClaimId};
+use kmid_schema::status::{StatusError, StatusReference, StatusResolver, TokenStatus};
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use super::{NEVER_DISCLOSABLE, SD_JWT_VC_TYP};
+use crate::conceal::PathSegment;
+use crate::disclosure::Disclosure;
+use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
+use crate::jws::CompactJws;
+use crate::kb::{self, KeyBindingPolicy};
+use crate::limits::SdJwtLimits;
+use crate::process::{Processed, process};
+use crate::serialization::SdJwt;
+use crate::type_metadata;
+
+/// How the verifier finds the issuer's key.
+#[derive(Debug, Clone)]
+pub enum IssuerKeys<'a> {
+    /// From the `x5c` header, validated to one of these roots for Document Signer use
+    /// (the same roots that vouch for the mdoc issuers).
+    X5c(&'a TrustStore),
+    /// From configured keys, by `iss` and (when the header has one) `kid`.
+    KeySet(Vec<(String, Option<String>, PublicKey)>),
+}
+
+/// A verified SD-JWT VC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedSdJwtVc {
+    /// `vct`.
+    pub vct: String,
+    /// The card type, when `vct` is one of the profile's.
+    pub card_type: Option<CardType>,
+    /// The issuer's certificate, when the key came from `x5c`.
+    pub issuer_certificate: Option<Certificate>,
+    /// `iss`, if present.
+    pub iss: Option<String>,
+    /// The Processed SD-JWT Payload: disclosed claims and the always-visible ones.
+    pub claims: Map<String, Value>,
+    /// The paths of the claims revealed by Disclosures.
+    pub disclosed: Vec<Vec<PathSegment>>,
+    /// The status the resolver reported, if any.
+    pub status: Option<TokenStatus>,
+    /// Whether a Key Binding JWT was verified.
+    pub key_bound: bool,
+}
+
+impl VerifiedSdJwtVc {
+    /// The value at `path` in the processed payload.
+    #[must_use]
+    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        rest.iter()
+            .try_fold(self.claims.get(*first)?, |v, k| v.get(*k))
+    }
+
+    /// The value of a catalogue item, if disclosed.
+    #[must_use]
+    pub fn claim(&self, id: ClaimId) -> Option<&Value> {
+        self.get(catalogue::spec(id).sd_jwt.path)
+    }
+
+    /// The catalogue items disclosed, with their values.
+    #[must_use]
+    pub fn catalogue_claims(&self) -> Vec<(ClaimId, &Value)> {
+        ClaimId::ALL
+            .iter()
+            .filter_map(|&id| self.claim(id).map(|v| (id, v)))
+            .collect()
+    }
+}
+
+/// An SD-JWT VC verifier: where issuer keys come from, and the policy to apply.
+pub struct SdJwtVcVerifier<'a> {
+    issuer_keys: IssuerKeys<'a>,
+    allowed_algorithms: Vec<Algorithm>,
+    hash_algorithms: Vec<HashAlgorithm>,
+    clock_skew: Duration,
+    key_binding: Option<KeyBindingPolicy>,
+    status_resolver: Option<&'a dyn StatusResolver>,
+    require_status: bool,
+    accepted_vcts: Vec<String>,
+    limits: SdJwtLimits,
+    signature_verifier: Arc<dyn SignatureVerifier>,
+}
+
+impl core::fmt::Debug for SdJwtVcVerifier<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SdJwtVcVerifier")
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .field("key_binding", &self.key_binding)
+            .field("accepted_vcts", &self.accepted_vcts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a Key Binding JWT may be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// A holder receiving an SD-JWT from the issuer: a KB-JWT is refused.
+    Issuance,
+    /// A verifier receiving a presentation.
+    Presentation,
+}
+
+/// What verification produced, for the holder's use.
+pub(crate) struct Verified {
+    pub(crate) result: VerifiedSdJwtVc,
+    pub(crate) sd_jwt: SdJwt,
+    pub(crate) processed: Processed,
+    pub(crate) sd_alg: HashAlgorithm,
+}
+
+fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, SdJwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or(SdJwtError::MissingClaim(name)),
+    }
+}
+
+impl<'a> SdJwtVcVerifier<'a> {
+    /// A verifier finding issuer keys by `issuer_keys`, accepting ES256, ES384, ES512 and
+    /// EdDSA, `_sd_alg` sha-256/384/512, the profile's three `vct`s, no clock skew, no Key
+    /// Binding required (set one with [`Self::require_key_binding`]).
+    #[must_use]
+    pub fn new(issuer_keys: IssuerKeys<'a>) -> Self {
+        Self {
+            issuer_keys,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            hash_algorithms: vec![
+                HashAlgorithm::Sha256,
+                HashAlgorithm::Sha384,
+                HashAlgorithm::Sha512,
+            ],
+            clock_skew: Duration::ZERO,
+            key_binding: None,
+            status_resolver: None,
+            require_status: false,
+            accepted_vcts: CardType::ALL.iter().map(|c| c.vct().to_owned()).collect(),
+            limits: SdJwtLimits::default(),
+            signature_verifier: Arc::new(DefaultVerifier),
+        }
+    }
+
+    /// Requires a Key Binding JWT satisfying `policy`.
+    #[must_use]
+    pub fn require_key_binding(mut self, policy: KeyBindingPolicy) -> Self {
+        self.key_binding = Some(policy);
+        self
+    }
+
+    /// Restricts the accepted signature algorithms.
+    #[must_use]
+    pub fn with_algorithms(mut self, allowed: &[Algorithm]) -> Self {
+        self.allowed_algorithms = allowed.to_vec();
+        self
+    }
+
+    /// Tolerates this much clock difference on `exp`, `nbf`, `iat` and the KB-JWT's `iat`.
+    #[must_use]
+    pub const fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Checks status references through `resolver`.
+    #[must_use]
+    pub fn with_status_resolver(mut self, resolver: &'a dyn StatusResolver) -> Self {
+        self.status_resolver = Some(resolver);
+        self
+    }
+
+    /// Refuses credentials with a status reference when no resolver is set.
+    #[must_use]
+    pub const fn require_status_check(mut self, require: bool) -> Self {
+        self.require_status = require;
+        self
+    }
+
+    /// Accepts these `vct`s instead of the profile's three.
+    #[must_use]
+    pub fn with_vcts(mut self, vcts: &[&str]) -> Self {
+        self.accepted_vcts = vcts.iter().map(|v| (*v).to_owned()).collect();
+        self
+    }
+
+    /// Uses other limits.
+    #[must_use]
+    pub const fn with_limits(mut self, limits: SdJwtLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Uses another signature verification backend.
+    #[must_use]
+    pub fn with_signature_verifier(mut self, verifier: Arc<dyn SignatureVerifier>) -> Self {
+        self.signature_verifier = verifier;
+        self
+    }
+
+    /// Verifies a presentation (compact or JWS JSON) at time `at`.
+    ///
+    /// # Errors
+    /// The first failed check, as [`SdJwtError`].
+    pub fn verify(
+        &self,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedSdJwtVc, SdJwtError> {
+        let sd_jwt = SdJwt::parse(presentation, &self.limits)?;
+        Ok(self.verify_parsed(sd_jwt, at, Stage::Presentation)?.result)
+    }
+
+    fn issuer_key(
+        &self,
+        jws: &CompactJws<'_>,
+        claims: &Map<String, Value>,
+        at: OffsetDateTime,
+    ) -> Result<(PublicKey, Option<Certificate>), SdJwtError> {
+        let fail = |e| SdJwtError::IssuerKey(e);
+        let iss = claims.get("iss").and_then(Value::as_str);
+        let kid = jws.header.get("kid").and_then(Value::as_str);
+        let unknown = || {
+            fail(IssuerKeyError::Unknown {
+                iss: iss.map(str::to_owned),
+                kid: kid.map(str::to_owned),
+            })
+        };
+        match &self.issuer_keys {
+            IssuerKeys::X5c(trust) => {
+                let entries: Vec<String> = match jws.header.get("x5c") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_owned)
+                                .ok_or_else(|| SdJwtError::Json { part: "x5c".into() })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    Some(_) => return Err(SdJwtError::Json { part: "x5c".into() }),
+                    None => return Err(unknown()),
+                };
+                let chain = chain_from_x5c(&entries).map_err(|e| fail(IssuerKeyError::Chain(e)))?;
+                let validated = trust
+                    .validate(&chain, at, KeyPurpose::DocumentSigner)
+                    .map_err(|e| fail(IssuerKeyError::Chain(e)))?;
+                Ok((validated.leaf_key, chain.into_iter().next()))
+            }
+            IssuerKeys::KeySet(keys) => {
+                let iss = iss.ok_or_else(unknown)?;
+                keys.iter()
+                    .find(|(i, k, _)| i == iss && (kid.is_none() || k.as_deref() == kid))
+                    .map(|(_, _, key)| (key.clone(), None))
+                    .ok_or_else(unknown)
+            }
+        }
+    }
+
+    pub(crate) fn verify_parsed(
+        &self,
+        sd_jwt: SdJwt,
+        at: OffsetDateTime,
+        stage: Stage,
+    ) -> Result<Verified, SdJwtError> {
+        if stage == Stage::Issuance && sd_jwt.kb_jwt.is_some() {
+            return Err(SdJwtError::KeyBinding(KeyBindingError::Unexpected));
+        }
+        let jws = CompactJws::parse(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
+        if jws.typ() != Some(SD_JWT_VC_TYP) {
+            return Err(SdJwtError::WrongType {
+                expected: SD_JWT_VC_TYP,
+                found: jws.typ().map(str::to_owned),
+            });
+        }
+        let alg = jws.algorithm(&self.allowed_algorithms)?;
+        let payload = jws.payload_object("issuer-signed JWT")?;
+        let (key, issuer_certificate) = self.issuer_key(&jws, &payload, at)?;
+        if key.algorithm() != alg {
+            return Err(SdJwtError::IssuerKey(IssuerKeyError::AlgorithmMismatch {
+                alg: alg.to_string(),
+            }));
+        }
+        jws.verify(&key, alg, &self.signature_verifier)
+            .map_err(|()| SdJwtError::BadIssuerSignature)?;
+
+        let sd_alg = match payload.get("_sd_alg") {
+            None => HashAlgorithm::Sha256,
+            Some(Value::String(name)) => self
+                .hash_algorithms
+                .iter()
+                .copied()
+                .find(|h| h.iana_name() == name)
+                .ok_or_else(|| SdJwtError::HashAlgorithm(name.chars().take(32).collect()))?,
+            Some(_) => return Err(SdJwtError::HashAlgorithm("not a string".into())),
+        };
+        let disclosures = sd_jwt
+            .disclosures
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Disclosure::parse(d, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let processed = process(payload, &disclosures, sd_alg, &self.limits)?;
+        for path in &processed.paths {
+            if let Some(PathSegment::Key(first)) = path.first()
+                && NEVER_DISCLOSABLE.contains(&first.as_str())
+            {
+                return Err(SdJwtError::DisclosedRegisteredClaim(first.clone()));
+            }
+        }
+        let claims = &processed.claims;
+
+        let vct = claims
+            .get("vct")
+            .and_then(Value::as_str)
+            .ok_or(SdJwtError::MissingClaim("vct"))?;
+        if !self.accepted_vcts.iter().any(|v| v == vct) {
+            return Err(SdJwtError::UnknownVct(vct.chars().take(128).collect()));
+        }
+        let card_type = CardType::from_doc_type(vct);
+        if let Some(integrity) = claims.get("vct#integrity") {
+            let integrity = integrity
+                .as_str()
+                .ok_or(SdJwtError::MissingClaim("vct#integrity"))?;
+            let document = card_type
+                .map(type_metadata::document)
+                .ok_or_else(|| SdJwtError::VctIntegrity(vct.to_owned()))?;
+            type_metadata::check_integrity(vct, integrity, document.as_bytes())?;
+        }
+
+        let now = at.unix_timestamp();
+        let skew = self.clock_skew.whole_seconds();
+        let exp = time_claim(claims, "exp")?.ok_or(SdJwtError::MissingClaim("exp"))?;
+        if now.saturating_sub(skew) > exp {
+            return Err(SdJwtError::Expired { exp, at: now });
+        }
+        if let Some(nbf) = time_claim(claims, "nbf")?
+            && now.saturating_add(skew) < nbf
+        {
+            return Err(SdJwtError::NotYetValid { nbf, at: now });
+        }
+        if let Some(iat) = time_claim(claims, "iat")?
+            && now.saturating_add(skew) < iat
+        {
+            return Err(SdJwtError::IssuedInFuture { iat, at: now });
+        }
+
+        let key_bound = match (&self.key_binding, stage) {
+            (Some(policy), Stage::Presentation) => {
+                let cnf = claims
+                    .get("cnf")
+                    .and_then(|c| c.get("jwk"))
+                    .and_then(|j| serde_json::from_value::<Jwk>(j.clone()).ok())
+                    .and_then(|j| j.to_public_key().ok())
+                    .ok_or(SdJwtError::KeyBinding(KeyBindingError::NoConfirmationKey))?;
+                let check = kb::KbCheck {
+                    policy,
+                    at,
+                    skew: self.clock_skew,
+                    allowed: &self.allowed_algorithms,
+                    verifier: &self.signature_verifier,
+                };
+                kb::verify(&sd_jwt, sd_alg, &cnf, &check)?;
+                true
+            }
+            _ => false,
+        };
+
+        let status = match claims.get("status").and_then(|s| s.get("status_list")) {
+            None => None,
+            Some(list) => {
+                let reference = StatusReference {
+                    idx: list
+                        .get("idx")
+                        .and_then(Value::as_u64)
+                        .ok_or(SdJwtError::MissingClaim("status.status_list.idx"))?,
+                    uri: list
+                        .get("uri")
+                        .and_then(Value::as_str)
+                        .ok_or(SdJwtError::MissingClaim("status.status_list.uri"))?
+                        .to_owned(),
+                };
+                match self.status_resolver {
+                    Some(resolver) => {
+                        let s = resolver
+                            .resolve(&reference, at)
+                            .map_err(SdJwtError::StatusUnavailable)?;
+                        if s != TokenStatus::Valid {
+                            return Err(SdJwtError::Status(s));
+                        }
+                        Some(s)
+                    }
+                    None if self.require_status => {
+                        return Err(SdJwtError::StatusUnavailable(StatusError::NoResolver));
+                    }
+                    None => None,
+                }
+            }
+        };
+
+        let result = VerifiedSdJwtVc {
+            vct: vct.to_owned(),
+            card_type,
+            issuer_certificate,
+            iss: claims.get("iss").and_then(Value::as_str).map(str::to_owned),
+            claims: claims.clone(),
+            disclosed: processed.paths.clone(),
+            status,
+            key_bound,
+        };
+        Ok(Verified {
+            result,
+            sd_jwt,
+            processed,
+            sd_alg,
+        })
+    }
+}
