@@ -141,6 +141,9 @@ pub enum CertificateError {
     /// No trusted root issued the top of the chain.
     #[error("no trusted root issued the chain")]
     UntrustedRoot,
+    /// The leaf certificate is a CA: only end-entity certificates sign documents and requests.
+    #[error("the leaf certificate is a CA")]
+    LeafIsCa,
     /// A certificate that issued another is not a CA (basicConstraints cA is false or absent).
     #[error("certificate {index} issued another certificate but is not a CA")]
     NotCa {

@@ -49,10 +49,18 @@ pub struct Jwk {
     pub other: BTreeMap<String, serde_json::Value>,
 }
 
+/// Private members of other key types (RFC 7518 §6.3.2, §6.4.1), wiped with `d`.
+const SECRET_MEMBERS: &[&str] = &["p", "q", "dp", "dq", "qi", "oth", "k"];
+
 impl Drop for Jwk {
     fn drop(&mut self) {
         if let Some(d) = self.d.as_mut() {
             d.zeroize();
+        }
+        for name in SECRET_MEMBERS {
+            if let Some(serde_json::Value::String(s)) = self.other.get_mut(*name) {
+                s.zeroize();
+            }
         }
     }
 }

@@ -350,15 +350,19 @@ impl PrivateKey {
         }
         let group = group(curve)?;
         let mut ctx = BigNumContext::new()?;
-        let scalar = BigNum::from_slice(d)?;
+        let mut scalar = BigNum::from_slice(d)?;
         let mut order = BigNum::new()?;
         group.order(&mut order, &mut ctx)?;
         if scalar.num_bits() == 0 || scalar >= order {
+            scalar.clear();
             return Err(KeyError::Malformed("d (zero or not below the group order)").into());
         }
         let mut point = EcPoint::new(&group)?;
         point.mul_generator2(&group, &scalar, &mut ctx)?;
-        let ec = EcKey::from_private_components(&group, &scalar, &point)?;
+        let ec = EcKey::from_private_components(&group, &scalar, &point);
+        // EC_KEY_set_private_key copies the scalar; wipe this copy before it is freed.
+        scalar.clear();
+        let ec = ec?;
         ec.check_key()?;
         Self::from_ec(curve, ec)
     }

@@ -358,3 +358,38 @@ fn the_test_pki_is_deterministic_and_fits_annex_b() {
     assert_eq!(a.reader.der(), b.reader.der());
     assert_eq!(a.reader.extended_key_usage().unwrap(), ["1.0.18013.5.1.6"]);
 }
+
+#[test]
+fn a_ca_is_never_a_leaf() {
+    let pki = TestPki::new();
+    let mois = pki.issuer(Authority::Mois);
+    let store = pki.trust_store();
+    // A root presented alone, or any CA in the leaf position, is refused.
+    assert_eq!(
+        err(store.validate(
+            std::slice::from_ref(&mois.iaca),
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner
+        )),
+        CertificateError::LeafIsCa
+    );
+}
+
+#[test]
+fn roots_can_be_scoped_to_what_they_vouch_for() {
+    let pki = TestPki::new();
+    let store = pki.trust_store();
+    let chain = store
+        .validate(
+            std::slice::from_ref(&pki.issuer(Authority::Moj).ds),
+            REFERENCE_TIME,
+            KeyPurpose::DocumentSigner,
+        )
+        .unwrap();
+    assert!(store.allows(chain.root_index, "kr.go.moj.rc.1"));
+    assert!(!store.allows(chain.root_index, "kr.go.mois.rrc.1"));
+    let mut open = TrustStore::new();
+    open.add(pki.issuer(Authority::Moj).iaca.clone()).unwrap();
+    assert!(open.allows(0, "anything"));
+    assert!(!open.allows(1, "anything"));
+}

@@ -90,6 +90,9 @@ pub(crate) fn verify_sign1(
     allowed: &[Algorithm],
     verifier: &dyn SignatureVerifier,
 ) -> Result<(), Sign1Failure> {
+    if !sign1.protected.header.crit.is_empty() {
+        return Err(Sign1Failure::Critical);
+    }
     let id = protected_alg(&sign1.protected.header).ok_or(Sign1Failure::Algorithm(
         "no alg in the protected header".into(),
     ))?;
@@ -122,6 +125,8 @@ pub(crate) fn verify_sign1(
 #[derive(Debug)]
 pub(crate) enum Sign1Failure {
     Algorithm(String),
+    /// `crit` names parameters this profile does not understand (RFC 9052 §3.1).
+    Critical,
     BadSignature,
     Payload,
     Crypto(CryptoError),
@@ -164,6 +169,9 @@ pub(crate) fn verify_mac0(
     key: &[u8],
     detached: &[u8],
 ) -> Result<(), Sign1Failure> {
+    if !mac0.protected.header.crit.is_empty() {
+        return Err(Sign1Failure::Critical);
+    }
     match protected_alg(&mac0.protected.header) {
         Some(HMAC_256_256) => {}
         Some(other) => {

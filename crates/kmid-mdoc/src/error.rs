@@ -84,6 +84,19 @@ pub enum MdocError {
     /// The DeviceResponse reports an error status instead of documents.
     #[error("the DeviceResponse has status {0}")]
     ResponseStatus(u64),
+    /// The response has no documents where the request asked for some.
+    #[error("the DeviceResponse carries no document")]
+    NoDocuments,
+    /// The response carries a document type or an element the request did not ask for.
+    #[error("{doc_type} {namespace}/{element} was not requested")]
+    NotRequested {
+        /// docType.
+        doc_type: String,
+        /// NameSpace (empty for a whole document).
+        namespace: String,
+        /// DataElementIdentifier (empty for a whole document).
+        element: String,
+    },
     /// A request or an issuance input that cannot be served.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -108,6 +121,16 @@ pub enum IssuerAuthError {
     /// The signature does not verify under the Document Signer key.
     #[error("signature does not verify")]
     BadSignature,
+    /// The Document Signer's root may not vouch for this document type (one ministry's
+    /// signer cannot sign another ministry's card).
+    #[error("the issuing authority's root does not cover docType {doc_type:?}")]
+    DocTypeNotAuthorized {
+        /// The MSO's docType.
+        doc_type: String,
+    },
+    /// The protected header lists `crit` parameters, none of which this profile understands.
+    #[error("unsupported critical header parameters")]
+    CriticalHeader,
     /// The payload is missing (issuerAuth must carry the MSO).
     #[error("no payload")]
     MissingPayload,
@@ -160,8 +183,7 @@ pub enum ValidityError {
         /// The verification time, Unix seconds.
         at: i64,
     },
-    /// The window is inconsistent (validFrom after validUntil, or signed after validFrom is
-    /// not what breaks it; signed after validUntil does).
+    /// The window is inconsistent: validFrom before signed, or validUntil not after validFrom.
     #[error("inconsistent validity: {0}")]
     Inconsistent(&'static str),
     /// The MSO was signed outside the Document Signer certificate's validity.
@@ -183,6 +205,9 @@ pub enum DeviceAuthError {
     /// deviceMac does not match (another key, or another SessionTranscript).
     #[error("deviceMac does not match")]
     BadMac,
+    /// The protected header lists `crit` parameters this profile does not understand.
+    #[error("unsupported critical header parameters")]
+    CriticalHeader,
     /// deviceMac was sent, but the verifier has no ephemeral reader key to derive EMacKey.
     #[error("deviceMac needs the reader's ephemeral key")]
     MacNeedsReaderKey,
@@ -215,6 +240,9 @@ pub enum ReaderAuthError {
     /// The reader certificate chain was refused.
     #[error("certificate chain: {0}")]
     Chain(CryptoError),
+    /// The protected header lists `crit` parameters this profile does not understand.
+    #[error("unsupported critical header parameters")]
+    CriticalHeader,
     /// The signature over ReaderAuthentication does not verify.
     #[error("signature does not verify")]
     BadSignature,

@@ -160,7 +160,29 @@ pub fn respond(
                 errors.push((ns.clone(), missing));
             }
         }
-        let device_signed = device_signed(&items.doc_type, held, transcript)?;
+        // Device-signed elements go out only when requested and not withheld, like the others.
+        let requested_device_signed: DeviceNameSpaces = held
+            .device_signed
+            .iter()
+            .map(|(ns, elements)| {
+                let kept = elements
+                    .iter()
+                    .filter(|(id, _)| {
+                        items.intent_to_retain(ns, id).is_some()
+                            && !policy.withheld.iter().any(|(n, e)| n == ns && e == id)
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>();
+                (ns.clone(), kept)
+            })
+            .filter(|(_, kept)| !kept.is_empty())
+            .collect();
+        let device_signed = device_signed(
+            &items.doc_type,
+            &requested_device_signed,
+            held.device_auth,
+            transcript,
+        )?;
         documents.push(Document {
             doc_type: items.doc_type.clone(),
             issuer_signed: IssuerSigned {
@@ -181,12 +203,13 @@ pub fn respond(
 
 fn device_signed(
     doc_type: &str,
-    held: &HeldMdoc<'_>,
+    name_spaces: &DeviceNameSpaces,
+    device_auth: DeviceKeyAuth<'_>,
     transcript: &SessionTranscript,
 ) -> Result<DeviceSigned, MdocError> {
-    let name_spaces_bytes = crate::cbor::embedded(&encode_device_name_spaces(held.device_signed));
+    let name_spaces_bytes = crate::cbor::embedded(&encode_device_name_spaces(name_spaces));
     let to_sign = device_authentication_bytes(transcript, doc_type, &name_spaces_bytes);
-    let auth = match held.device_auth {
+    let auth = match device_auth {
         DeviceKeyAuth::Signature(signer) => {
             let (sign1, raw) = sign1(signer, coset::Header::default(), None, Some(&to_sign))?;
             DeviceAuth::Signature { raw, sign1 }
@@ -200,5 +223,5 @@ fn device_signed(
             DeviceAuth::Mac { raw, mac0 }
         }
     };
-    Ok(DeviceSigned::new(held.device_signed.clone(), auth))
+    Ok(DeviceSigned::new(name_spaces.clone(), auth))
 }

@@ -17,6 +17,9 @@ use crate::model::{
     IssuerSignedItem, IssuerSignedItemBytes, KeyAuthorizations, MobileSecurityObject, ValidityInfo,
 };
 
+/// The most decoy digests per namespace.
+pub const MAX_DECOYS: usize = 1024;
+
 /// Length of each element's salt (`random`), in bytes; ISO/IEC 18013-5 asks for at least 16.
 pub const SALT_LEN: usize = 16;
 /// Korea Standard Time, in which the age items are computed (spec D-9).
@@ -160,10 +163,44 @@ impl<'a> MdocIssuer<'a> {
         device_key: &PublicKey,
         options: &MsoOptions,
     ) -> Result<IssuerSigned, MdocError> {
-        if options.valid_from < options.signed || options.valid_until <= options.valid_from {
+        // tdate has whole seconds: truncate first, so what is checked is what is signed.
+        let whole = |t: OffsetDateTime| t.replace_nanosecond(0).unwrap_or(t);
+        let (signed, valid_from, valid_until) = (
+            whole(options.signed),
+            whole(options.valid_from),
+            whole(options.valid_until),
+        );
+        let expected_update = options.expected_update.map(whole);
+        let in_range =
+            |t: &OffsetDateTime| (0..=9999).contains(&t.to_offset(UtcOffset::UTC).year());
+        if ![signed, valid_from, valid_until]
+            .iter()
+            .chain(expected_update.iter())
+            .all(in_range)
+        {
+            return Err(MdocError::InvalidInput(
+                "validity times must lie in years 0000-9999",
+            ));
+        }
+        if valid_from < signed || valid_until <= valid_from {
             return Err(MdocError::InvalidInput(
                 "validity must satisfy signed <= validFrom < validUntil",
             ));
+        }
+        if options.decoys_per_namespace > MAX_DECOYS {
+            return Err(MdocError::InvalidInput("too many decoy digests"));
+        }
+        for (i, (ns, els)) in elements.iter().enumerate() {
+            if elements.iter().skip(i + 1).any(|(other, _)| other == ns) {
+                return Err(MdocError::InvalidInput("a namespace appears twice"));
+            }
+            for (j, (id, _)) in els.iter().enumerate() {
+                if els.iter().skip(j + 1).any(|(other, _)| other == id) {
+                    return Err(MdocError::InvalidInput(
+                        "an element appears twice in its namespace",
+                    ));
+                }
+            }
         }
         if elements.iter().any(|(_, els)| els.is_empty()) {
             return Err(MdocError::InvalidInput(
@@ -218,10 +255,10 @@ impl<'a> MdocIssuer<'a> {
             },
             doc_type: doc_type.to_owned(),
             validity_info: ValidityInfo {
-                signed: options.signed,
-                valid_from: options.valid_from,
-                valid_until: options.valid_until,
-                expected_update: options.expected_update,
+                signed,
+                valid_from,
+                valid_until,
+                expected_update,
             },
             status: options.status.clone(),
         };

@@ -10,6 +10,19 @@ use crate::cose::{Sign1Failure, sign1, verify_sign1, x5chain_header};
 use crate::error::{MdocError, ReaderAuthError};
 use crate::model::{DocRequest, ItemsRequest, SessionTranscript, x5chain};
 
+/// Refuses a chain longer than the trust store accepts (anchor included) before parsing any of
+/// it: parsing a certificate costs a point validation, and an attacker chooses the count.
+pub(crate) fn check_chain_length(
+    len: usize,
+    trust: &TrustStore,
+) -> Result<(), kmid_crypto::CryptoError> {
+    let max = trust.max_chain_len().saturating_add(1);
+    if len > max {
+        return Err(kmid_crypto::CertificateError::ChainTooLong { length: len, max }.into());
+    }
+    Ok(())
+}
+
 /// A DocRequest for `items`, signed by the reader's key over ReaderAuthentication, with its
 /// certificate chain in `x5chain`.
 ///
@@ -55,6 +68,7 @@ pub fn verify_reader_auth(
         .as_ref()
         .ok_or(fail(ReaderAuthError::Missing))?;
     let ders = x5chain(sign1).ok_or(fail(ReaderAuthError::MissingX5Chain))?;
+    check_chain_length(ders.len(), trust).map_err(|e| fail(ReaderAuthError::Chain(e)))?;
     let chain = ders
         .iter()
         .map(|d| Certificate::from_der(d))
@@ -67,6 +81,7 @@ pub fn verify_reader_auth(
     verify_sign1(sign1, &validated.leaf_key, Some(&signed), allowed, verifier).map_err(
         |f| match f {
             Sign1Failure::Algorithm(a) => fail(ReaderAuthError::Algorithm(a)),
+            Sign1Failure::Critical => fail(ReaderAuthError::CriticalHeader),
             Sign1Failure::BadSignature | Sign1Failure::Payload => {
                 fail(ReaderAuthError::BadSignature)
             }

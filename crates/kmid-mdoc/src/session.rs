@@ -53,6 +53,8 @@ impl SessionEstablishment {
             .embedded("eReaderKey")?
             .as_embedded_cbor()
             .unwrap_or_default();
+        // The COSE_Key obeys the same CBOR rules as everything else.
+        crate::cbor::decode(key_bytes, limits)?;
         let e_reader_key = PublicKey::from_cose_key_bytes(key_bytes).map_err(|_| {
             malformed(
                 "SessionEstablishment.eReaderKey",
@@ -103,9 +105,6 @@ impl SessionData {
             .map(|_| f.bytes("data").map(<[u8]>::to_vec))
             .transpose()?;
         let status = f.opt("status").map(|_| f.uint("status")).transpose()?;
-        if data.is_none() && status.is_none() {
-            return Err(malformed("SessionData", "data or status"));
-        }
         Ok(Self { data, status })
     }
 }
@@ -127,6 +126,8 @@ pub struct Session {
     send_counter: u32,
     receive_counter: u32,
     transcript: SessionTranscript,
+    /// The reader's ephemeral COSE_Key, as the transcript embeds it (reader side only).
+    e_reader_key_bytes: Option<Vec<u8>>,
     terminated: bool,
 }
 
@@ -162,9 +163,13 @@ impl Session {
         engagement: &DeviceEngagement,
         handover: &Handover,
     ) -> Result<Self, MdocError> {
+        let key_bytes = e_reader.public_key().to_cose_key_bytes()?;
         let transcript =
-            SessionTranscript::new(Some(engagement), Some(e_reader.public_key()), handover)?;
-        Self::derive(Role::Reader, e_reader, &engagement.e_device_key, transcript)
+            SessionTranscript::with_reader_key_bytes(Some(engagement), Some(&key_bytes), handover)?;
+        let mut session =
+            Self::derive(Role::Reader, e_reader, &engagement.e_device_key, transcript)?;
+        session.e_reader_key_bytes = Some(key_bytes);
+        Ok(session)
     }
 
     /// The mdoc's side: after receiving SessionEstablishment, with the ephemeral device key
@@ -225,6 +230,7 @@ impl Session {
             send_counter: 1,
             receive_counter: 1,
             transcript,
+            e_reader_key_bytes: None,
             terminated: false,
         })
     }
@@ -269,42 +275,48 @@ impl Session {
             return Err(MdocError::Session(SessionError::Terminated));
         }
         let (_, peer) = self.identifiers();
-        let plain = aes256gcm_open(
+        let plain = match aes256gcm_open(
             &self.receive_key,
             &iv(peer, self.receive_counter),
             b"",
             sealed,
-        )
-        .map_err(|_| MdocError::Session(SessionError::Decryption))?;
+        ) {
+            Ok(p) => p,
+            Err(_) => {
+                // §9.1.1.5: answer with status 10 and end the session.
+                self.terminated = true;
+                return Err(MdocError::Session(SessionError::Decryption));
+            }
+        };
         self.receive_counter = self
             .receive_counter
             .checked_add(1)
             .ok_or(MdocError::Session(SessionError::CounterExhausted))?;
         Ok(plain)
     }
-
-    /// The reader's SessionEstablishment carrying the encrypted `device_request`.
+    /// The reader's SessionEstablishment carrying the encrypted `device_request`, with the
+    /// ephemeral key this session's transcript was built with.
     ///
     /// # Errors
-    /// As [`Self::encrypt`]; [`MdocError::InvalidInput`] on the mdoc's side.
-    pub fn establish(
-        &mut self,
-        e_reader: &PublicKey,
-        device_request: &[u8],
-    ) -> Result<SessionEstablishment, MdocError> {
-        if self.role != Role::Reader {
-            return Err(MdocError::InvalidInput(
-                "only the reader sends SessionEstablishment",
-            ));
-        }
+    /// As [`Self::encrypt`]; [`MdocError::InvalidInput`] on the mdoc's side or for a session
+    /// made with [`Self::with_transcript`].
+    pub fn establish(&mut self, device_request: &[u8]) -> Result<SessionEstablishment, MdocError> {
+        let key_bytes = match (self.role, &self.e_reader_key_bytes) {
+            (Role::Reader, Some(k)) => k.clone(),
+            _ => {
+                return Err(MdocError::InvalidInput(
+                    "only a reader session made by Session::reader sends SessionEstablishment",
+                ));
+            }
+        };
+        let e_reader_key = PublicKey::from_cose_key_bytes(&key_bytes)?;
         let data = self.encrypt(device_request)?;
         Ok(SessionEstablishment {
-            e_reader_key: e_reader.clone(),
-            e_reader_key_bytes: e_reader.to_cose_key_bytes()?,
+            e_reader_key,
+            e_reader_key_bytes: key_bytes,
             data,
         })
     }
-
     /// Encrypts `message` into SessionData.
     ///
     /// # Errors
@@ -347,5 +359,43 @@ impl Session {
             data: None,
             status: Some(STATUS_TERMINATION),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmid_crypto::Curve;
+
+    #[test]
+    fn a_failed_decryption_ends_the_session() {
+        let (device, reader) = (
+            PrivateKey::generate(Curve::P256).unwrap(),
+            PrivateKey::generate(Curve::P256).unwrap(),
+        );
+        let engagement = DeviceEngagement::new(device.public_key().clone(), vec![]).unwrap();
+        let mut r = Session::reader(&reader, &engagement, &Handover::Qr).unwrap();
+        let establishment = r.establish(b"request").unwrap();
+        let mut m = Session::mdoc(&device, &engagement, &establishment, &Handover::Qr).unwrap();
+        assert_eq!(&*m.decrypt(&establishment.data).unwrap(), b"request");
+        let mut tampered = r.encrypt(b"second").unwrap();
+        tampered[0] ^= 1;
+        assert_eq!(
+            m.decrypt(&tampered).unwrap_err(),
+            MdocError::Session(SessionError::Decryption)
+        );
+        assert_eq!(
+            m.encrypt(b"x").unwrap_err(),
+            MdocError::Session(SessionError::Terminated)
+        );
+        // An empty SessionData is well formed (both members are optional).
+        let empty = SessionData {
+            data: None,
+            status: None,
+        };
+        assert_eq!(
+            SessionData::from_bytes(&empty.to_bytes(), &CborLimits::default()).unwrap(),
+            empty
+        );
     }
 }

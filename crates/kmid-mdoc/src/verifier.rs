@@ -24,8 +24,8 @@ use crate::cbor::{CborLimits, ElementValue};
 use crate::cose::{Sign1Failure, verify_mac0, verify_sign1};
 use crate::error::{DeviceAuthError, DigestError, IssuerAuthError, MdocError, ValidityError};
 use crate::model::{
-    DeviceAuth, DeviceResponse, Document, ElementsByNamespace, ErrorsByNamespace, ResponseStatus,
-    SessionTranscript, ValidityInfo, x5chain,
+    DeviceAuth, DeviceRequest, DeviceResponse, Document, ElementsByNamespace, ErrorsByNamespace,
+    ResponseStatus, SessionTranscript, ValidityInfo, x5chain,
 };
 
 /// How the device authenticated.
@@ -72,6 +72,15 @@ impl VerifiedDocument {
     }
 }
 
+/// A verified DeviceResponse, bound to its request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedResponse {
+    /// The documents, each verified.
+    pub documents: Vec<VerifiedDocument>,
+    /// docTypes the mdoc could not return, with their error codes.
+    pub document_errors: Vec<(String, i64)>,
+}
+
 /// A reader's verifier: trusted IACA roots and the policy to apply.
 pub struct MdocVerifier<'a> {
     trust: &'a TrustStore,
@@ -94,8 +103,10 @@ impl core::fmt::Debug for MdocVerifier<'_> {
 }
 
 impl<'a> MdocVerifier<'a> {
-    /// A verifier trusting `trust`'s IACA roots; ES256, ES384, ES512 and EdDSA allowed; no
-    /// clock skew; status checked when a resolver is set; default CBOR limits.
+    /// A verifier trusting `trust`'s IACA roots (each root vouches only for the docTypes it is
+    /// scoped to, see [`TrustStore::add_scoped`]); ES256, ES384, ES512 and EdDSA allowed; no
+    /// clock skew; a credential with a status reference refused unless a resolver is set;
+    /// default CBOR limits.
     #[must_use]
     pub fn new(trust: &'a TrustStore) -> Self {
         Self {
@@ -104,7 +115,7 @@ impl<'a> MdocVerifier<'a> {
             allowed_algorithms: Algorithm::ALL.to_vec(),
             clock_skew: Duration::ZERO,
             status_resolver: None,
-            require_status: false,
+            require_status: true,
             limits: CborLimits::default(),
         }
     }
@@ -130,10 +141,13 @@ impl<'a> MdocVerifier<'a> {
         self
     }
 
-    /// Refuses credentials with a status reference when no resolver is set.
+    /// **Dangerous**: accepts credentials that carry a status reference without checking it
+    /// when no resolver is set. By default such a credential is refused with
+    /// [`StatusError::NoResolver`], so that a suspended or revoked card never passes because
+    /// the verifier was not configured.
     #[must_use]
-    pub const fn require_status_check(mut self, require: bool) -> Self {
-        self.require_status = require;
+    pub const fn danger_accept_unchecked_status(mut self) -> Self {
+        self.require_status = false;
         self
     }
 
@@ -174,6 +188,56 @@ impl<'a> MdocVerifier<'a> {
             .collect()
     }
 
+    /// As [`Self::verify_response`], and binds the answer to `request`: at least one
+    /// document, every document of a requested docType, every disclosed element requested.
+    /// The documents the mdoc could not return come back in [`VerifiedResponse::document_errors`].
+    ///
+    /// # Errors
+    /// [`MdocError::NoDocuments`], [`MdocError::NotRequested`], or the first failed check.
+    pub fn verify_response_for(
+        &self,
+        request: &DeviceRequest,
+        response: &[u8],
+        transcript: &SessionTranscript,
+        e_reader_key: Option<&PrivateKey>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedResponse, MdocError> {
+        let response = DeviceResponse::from_bytes(response, &self.limits)?;
+        if response.status != ResponseStatus::Ok {
+            return Err(MdocError::ResponseStatus(response.status.code()));
+        }
+        if response.documents.is_empty() {
+            return Err(MdocError::NoDocuments);
+        }
+        let mut documents = Vec::with_capacity(response.documents.len());
+        for doc in &response.documents {
+            let not_requested = |ns: &str, el: &str| MdocError::NotRequested {
+                doc_type: doc.doc_type.clone(),
+                namespace: ns.to_owned(),
+                element: el.to_owned(),
+            };
+            let items = request
+                .doc_requests
+                .iter()
+                .map(|r| &r.items_request)
+                .find(|r| r.doc_type == doc.doc_type)
+                .ok_or_else(|| not_requested("", ""))?;
+            let verified = self.verify_document(doc, transcript, e_reader_key, at)?;
+            for (ns, elements) in verified.issuer_signed.iter().chain(&verified.device_signed) {
+                for (element, _) in elements {
+                    if items.intent_to_retain(ns, element).is_none() {
+                        return Err(not_requested(ns, element));
+                    }
+                }
+            }
+            documents.push(verified);
+        }
+        Ok(VerifiedResponse {
+            documents,
+            document_errors: response.document_errors,
+        })
+    }
+
     /// Verifies one Document.
     ///
     /// # Errors
@@ -191,6 +255,8 @@ impl<'a> MdocVerifier<'a> {
 
         // 1. The issuer's signature and certificate chain.
         let ders = x5chain(issuer_auth.sign1()).ok_or(ia(IssuerAuthError::MissingX5Chain))?;
+        crate::reader::check_chain_length(ders.len(), self.trust)
+            .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
         let chain = ders
             .iter()
             .map(|d| Certificate::from_der(d))
@@ -209,6 +275,7 @@ impl<'a> MdocVerifier<'a> {
         )
         .map_err(|f| match f {
             Sign1Failure::Algorithm(a) => ia(IssuerAuthError::Algorithm(a)),
+            Sign1Failure::Critical => ia(IssuerAuthError::CriticalHeader),
             Sign1Failure::BadSignature => ia(IssuerAuthError::BadSignature),
             Sign1Failure::Payload => ia(IssuerAuthError::MissingPayload),
             Sign1Failure::Crypto(e) => MdocError::Crypto(e),
@@ -224,6 +291,12 @@ impl<'a> MdocVerifier<'a> {
                 mso: mso.doc_type.clone(),
                 document: doc.doc_type.clone(),
             });
+        }
+
+        if !self.trust.allows(validated.root_index, &mso.doc_type) {
+            return Err(ia(IssuerAuthError::DocTypeNotAuthorized {
+                doc_type: mso.doc_type.clone(),
+            }));
         }
 
         // 3. Validity.
@@ -288,6 +361,7 @@ impl<'a> MdocVerifier<'a> {
                 )
                 .map_err(|f| match f {
                     Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
+                    Sign1Failure::Critical => da(DeviceAuthError::CriticalHeader),
                     Sign1Failure::BadSignature | Sign1Failure::Payload => {
                         da(DeviceAuthError::BadSignature)
                     }
@@ -301,6 +375,7 @@ impl<'a> MdocVerifier<'a> {
                     .map_err(|_| da(DeviceAuthError::BadMac))?;
                 verify_mac0(mac0, key.as_ref(), &signed).map_err(|f| match f {
                     Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
+                    Sign1Failure::Critical => da(DeviceAuthError::CriticalHeader),
                     _ => da(DeviceAuthError::BadMac),
                 })?;
                 DeviceAuthMode::Mac
@@ -376,13 +451,25 @@ impl<'a> MdocVerifier<'a> {
         if signed < ds.not_before() || signed > ds.not_after() {
             return Err(fail(ValidityError::SignedOutsideCertificate { signed }));
         }
-        if at + self.clock_skew < v.valid_from {
+        let latest = at
+            .checked_add(self.clock_skew)
+            .unwrap_or(OffsetDateTime::new_utc(
+                time::Date::MAX,
+                time::Time::MIDNIGHT,
+            ));
+        let earliest = at
+            .checked_sub(self.clock_skew)
+            .unwrap_or(OffsetDateTime::new_utc(
+                time::Date::MIN,
+                time::Time::MIDNIGHT,
+            ));
+        if latest < v.valid_from {
             return Err(fail(ValidityError::NotYetValid {
                 valid_from: v.valid_from.unix_timestamp(),
                 at: at.unix_timestamp(),
             }));
         }
-        if at - self.clock_skew > v.valid_until {
+        if earliest > v.valid_until {
             return Err(fail(ValidityError::Expired {
                 valid_until: v.valid_until.unix_timestamp(),
                 at: at.unix_timestamp(),

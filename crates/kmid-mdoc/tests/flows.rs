@@ -103,9 +103,7 @@ fn every_card_in_both_device_auth_modes_with_and_without_session_encryption() {
 
                 // Transport: encrypted or in the clear.
                 let received = if encrypted {
-                    let establishment = reader_session
-                        .establish(e_reader.public_key(), &request_bytes)
-                        .unwrap();
+                    let establishment = reader_session.establish(&request_bytes).unwrap();
                     let establishment =
                         SessionEstablishment::from_bytes(&establishment.to_bytes(), &limits)
                             .unwrap();

@@ -73,20 +73,28 @@ impl Setup {
         auth: DeviceKeyAuth<'_>,
         device_signed: &kmid_mdoc::model::DeviceNameSpaces,
     ) -> DeviceResponse {
+        self.response_for(&request(), auth, device_signed)
+    }
+
+    fn response_for(
+        &self,
+        request: &DeviceRequest,
+        auth: DeviceKeyAuth<'_>,
+        device_signed: &kmid_mdoc::model::DeviceNameSpaces,
+    ) -> DeviceResponse {
         let held = HeldMdoc {
             issuer_signed: &self.mdoc,
             device_auth: auth,
             device_signed,
         };
         respond(
-            &request(),
+            request,
             &self.transcript,
             &[held],
             &HolderPolicy::new(REFERENCE_TIME),
         )
         .unwrap()
     }
-
     fn response(&self) -> DeviceResponse {
         self.response_with(DeviceKeyAuth::Signature(&self.device_key), &vec![])
     }
@@ -517,12 +525,27 @@ fn device_signed_elements_need_key_authorization() {
         data_elements: vec![(KOREAN_NAMESPACE.into(), vec!["youth_act_adult".into()])],
     });
     let s = setup_with(&options);
+    let mut asking = request();
+    let items = asking.doc_requests[0].items_request.clone();
+    let mut items = items;
+    items.name_spaces.push((
+        KOREAN_NAMESPACE.into(),
+        vec![
+            ("youth_act_adult".into(), false),
+            ("registration_number".into(), false),
+        ],
+    ));
+    asking = DeviceRequest::new(vec![DocRequest::new(items)]);
     let allowed = vec![(
         KOREAN_NAMESPACE.to_owned(),
         vec![("youth_act_adult".to_owned(), ElementValue::Bool(true))],
     )];
-    let r = s.response_with(DeviceKeyAuth::Signature(&s.device_key), &allowed);
+    let r = s.response_for(&asking, DeviceKeyAuth::Signature(&s.device_key), &allowed);
+    assert_eq!(r.documents[0].device_signed.name_spaces, allowed);
     s.verify(&r).unwrap();
+    // Not requested: the holder does not release it at all.
+    let r = s.response_with(DeviceKeyAuth::Signature(&s.device_key), &allowed);
+    assert!(r.documents[0].device_signed.name_spaces.is_empty());
     let outside = vec![(
         KOREAN_NAMESPACE.to_owned(),
         vec![(
@@ -530,7 +553,7 @@ fn device_signed_elements_need_key_authorization() {
             ElementValue::Text("x".into()),
         )],
     )];
-    let r = s.response_with(DeviceKeyAuth::Signature(&s.device_key), &outside);
+    let r = s.response_for(&asking, DeviceKeyAuth::Signature(&s.device_key), &outside);
     assert_eq!(
         s.verify(&r).unwrap_err(),
         MdocError::DeviceAuth(DeviceAuthError::NotAuthorized {
@@ -624,12 +647,184 @@ fn status_is_checked_through_the_resolver() {
     assert_eq!(
         verify(&FixedStatus(Err(down.clone()))).unwrap_err(),
         MdocError::StatusUnavailable(down)
-    );
+    ); // Without a resolver the verifier fails closed; only an explicit, dangerous switch accepts.
     assert_eq!(
         MdocVerifier::new(&trust)
-            .require_status_check(true)
             .verify_response(&bytes, &s.transcript, None, REFERENCE_TIME)
             .unwrap_err(),
         MdocError::StatusUnavailable(StatusError::NoResolver)
+    );
+    assert_eq!(
+        MdocVerifier::new(&trust)
+            .danger_accept_unchecked_status()
+            .verify_response(&bytes, &s.transcript, None, REFERENCE_TIME)
+            .unwrap()[0]
+            .status,
+        None
+    );
+}
+
+#[test]
+fn one_ministry_cannot_sign_another_ministrys_card() {
+    // The Ministry of Justice's Document Signer signs a resident card (MOIS's docType).
+    let pki = TestPki::new();
+    let moj = pki.issuer(Authority::Moj);
+    let random = kmid_testkit::SeededRandom::new(b"cross-authority");
+    let device_key = PrivateKey::generate(Curve::P256).unwrap();
+    let mdoc = kmid_mdoc::issuer::MdocIssuer::new(&moj.ds_signer, vec![moj.ds.clone()], &random)
+        .unwrap()
+        .issue(
+            &Card::from(samples::resident()),
+            device_key.public_key(),
+            &common::options(),
+        )
+        .unwrap();
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let held = HeldMdoc {
+        issuer_signed: &mdoc,
+        device_auth: DeviceKeyAuth::Signature(&device_key),
+        device_signed: &vec![],
+    };
+    let response = respond(
+        &request(),
+        &transcript,
+        &[held],
+        &HolderPolicy::new(REFERENCE_TIME),
+    )
+    .unwrap();
+    let trust = pki.trust_store();
+    assert_eq!(
+        MdocVerifier::new(&trust)
+            .verify_response(&response.to_bytes(), &transcript, None, REFERENCE_TIME)
+            .unwrap_err(),
+        MdocError::IssuerAuth(IssuerAuthError::DocTypeNotAuthorized {
+            doc_type: "kr.go.mois.rrc.1".into()
+        })
+    );
+}
+
+#[test]
+fn an_oversized_x5chain_is_refused_before_it_is_parsed() {
+    let pki = TestPki::new();
+    let mois = pki.issuer(Authority::Mois);
+    let random = kmid_testkit::SeededRandom::new(b"long chain");
+    let device_key = PrivateKey::generate(Curve::P256).unwrap();
+    let mdoc =
+        kmid_mdoc::issuer::MdocIssuer::new(&mois.ds_signer, vec![mois.ds.clone(); 6], &random)
+            .unwrap()
+            .issue(
+                &Card::from(samples::resident()),
+                device_key.public_key(),
+                &common::options(),
+            )
+            .unwrap();
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let held = HeldMdoc {
+        issuer_signed: &mdoc,
+        device_auth: DeviceKeyAuth::Signature(&device_key),
+        device_signed: &vec![],
+    };
+    let response = respond(
+        &request(),
+        &transcript,
+        &[held],
+        &HolderPolicy::new(REFERENCE_TIME),
+    )
+    .unwrap();
+    let trust = pki.trust_store();
+    assert_eq!(
+        MdocVerifier::new(&trust)
+            .verify_response(&response.to_bytes(), &transcript, None, REFERENCE_TIME)
+            .unwrap_err(),
+        MdocError::IssuerAuth(IssuerAuthError::Chain(CryptoError::Certificate(
+            CertificateError::ChainTooLong { length: 6, max: 5 }
+        )))
+    );
+}
+
+#[test]
+fn a_response_is_bound_to_its_request() {
+    let s = setup();
+    let trust = s.pki.trust_store();
+    let verifier = MdocVerifier::new(&trust);
+    let asked = request();
+    let r = s.response();
+    let verified = verifier
+        .verify_response_for(&asked, &r.to_bytes(), &s.transcript, None, REFERENCE_TIME)
+        .unwrap();
+    assert_eq!(verified.documents.len(), 1);
+    // An answer with no document, where one was asked for.
+    let empty = DeviceResponse {
+        documents: vec![],
+        document_errors: vec![("kr.go.mois.rrc.1".into(), 0)],
+        ..r.clone()
+    };
+    assert_eq!(
+        verifier
+            .verify_response_for(
+                &asked,
+                &empty.to_bytes(),
+                &s.transcript,
+                None,
+                REFERENCE_TIME
+            )
+            .unwrap_err(),
+        MdocError::NoDocuments
+    );
+    // A valid answer with more than was asked: the request narrows to one element.
+    let mut narrower = asked.doc_requests[0].items_request.clone();
+    narrower.name_spaces[0].1.truncate(1);
+    let narrow_request = DeviceRequest::new(vec![DocRequest::new(narrower)]);
+    assert_eq!(
+        verifier
+            .verify_response_for(
+                &narrow_request,
+                &r.to_bytes(),
+                &s.transcript,
+                None,
+                REFERENCE_TIME
+            )
+            .unwrap_err(),
+        MdocError::NotRequested {
+            doc_type: "kr.go.mois.rrc.1".into(),
+            namespace: ISO_23220_NAMESPACE.into(),
+            element: r.documents[0].issuer_signed.name_spaces[0].1[1]
+                .item()
+                .element_identifier
+                .clone()
+        }
+    );
+}
+
+#[test]
+fn a_critical_header_parameter_is_refused() {
+    use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, iana};
+    use kmid_crypto::Signer;
+    let s = setup();
+    let mut r = s.response();
+    // A deviceSignature whose protected header marks a private parameter critical.
+    let to_sign = kmid_mdoc::device_authentication_bytes(
+        &s.transcript,
+        "kr.go.mois.rrc.1",
+        &[0xD8, 0x18, 0x41, 0xA0],
+    );
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .add_critical_label(coset::RegisteredLabelWithPrivate::PrivateUse(-65537))
+        .build();
+    let sign1 = CoseSign1Builder::new()
+        .protected(protected)
+        .try_create_detached_signature(&to_sign, b"", |tbs| s.device_key.sign(tbs))
+        .unwrap()
+        .build();
+    let raw = sign1.clone().to_vec().unwrap();
+    let sign1 = coset::CoseSign1::from_slice(&raw).unwrap();
+    r.documents[0].device_signed = kmid_mdoc::model::DeviceSigned::new(
+        vec![],
+        kmid_mdoc::model::DeviceAuth::Signature { raw, sign1 },
+    );
+    assert_eq!(
+        s.verify(&r).unwrap_err(),
+        MdocError::DeviceAuth(DeviceAuthError::CriticalHeader)
     );
 }

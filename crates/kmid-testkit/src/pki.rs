@@ -37,6 +37,16 @@ impl Authority {
         }
     }
 
+    /// The card type the authority issues.
+    #[must_use]
+    pub const fn card_type(self) -> kmid_schema::CardType {
+        match self {
+            Self::Mois => kmid_schema::CardType::Resident,
+            Self::Moj => kmid_schema::CardType::Foreigner,
+            Self::Oka => kmid_schema::CardType::OverseasNational,
+        }
+    }
+
     fn organization(self) -> &'static str {
         match self {
             Self::Mois => "Ministry of the Interior and Safety",
@@ -219,12 +229,15 @@ impl TestPki {
             .expect("every authority has a PKI")
     }
 
-    /// A trust store of the three IACA roots.
+    /// A trust store of the three IACA roots, each scoped to the document type its authority
+    /// issues (a MOJ Document Signer cannot vouch for a resident card).
     #[must_use]
     pub fn trust_store(&self) -> TrustStore {
         let mut store = TrustStore::new();
-        for (_, p) in &self.issuers {
-            store.add(p.iaca.clone()).expect("test IACA is a CA");
+        for (a, p) in &self.issuers {
+            store
+                .add_scoped(p.iaca.clone(), vec![a.card_type().doc_type().to_owned()])
+                .expect("test IACA is a CA");
         }
         store
     }

@@ -302,7 +302,16 @@ fn read_extensions(cert: &Tlv<'_>) -> Result<Extensions, CryptoError> {
             let mut next = parts.read()?;
             let mut critical = false;
             if next.tag == tag::BOOLEAN {
-                critical = next.value == [0xFF];
+                critical = match next.value {
+                    [0xFF] => true,
+                    [0x00] => false,
+                    _ => {
+                        return Err(malformed(
+                            next.value_at,
+                            "a BOOLEAN that is neither 00 nor FF",
+                        ));
+                    }
+                };
                 next = parts.read()?;
             }
             if next.tag != tag::OCTET_STRING {
@@ -339,7 +348,13 @@ fn read_basic_constraints(value: &Tlv<'_>) -> Result<(bool, Option<u32>), Crypto
     while !f.is_empty() {
         let t = f.read()?;
         match t.tag {
-            tag::BOOLEAN => ca = t.value == [0xFF],
+            tag::BOOLEAN => {
+                ca = match t.value {
+                    [0xFF] => true,
+                    [0x00] => false,
+                    _ => return Err(malformed(t.value_at, "a BOOLEAN that is neither 00 nor FF")),
+                }
+            }
             tag::INTEGER => {
                 if t.value.len() > 4 || t.value.first().is_some_and(|b| b & 0x80 != 0) {
                     return Err(malformed(t.value_at, "pathLenConstraint"));

@@ -35,6 +35,8 @@ pub const DEFAULT_MAX_CHAIN_LEN: usize = 4;
 #[derive(Debug, Clone)]
 pub struct TrustStore {
     roots: Vec<Certificate>,
+    /// For each root, what it may vouch for (`None`: anything).
+    scopes: Vec<Option<Vec<String>>>,
     max_chain_len: usize,
 }
 
@@ -59,6 +61,7 @@ impl TrustStore {
     pub const fn new() -> Self {
         Self {
             roots: Vec::new(),
+            scopes: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
         }
     }
@@ -70,11 +73,50 @@ impl TrustStore {
         self
     }
 
-    /// Adds a trust anchor. It must be a CA certificate allowed to sign certificates.
+    /// The longest chain accepted (trust anchor not counted).
+    #[must_use]
+    pub const fn max_chain_len(&self) -> usize {
+        self.max_chain_len
+    }
+
+    /// Adds a trust anchor that may vouch for anything. It must be a CA certificate allowed
+    /// to sign certificates.
     ///
     /// # Errors
     /// [`CertificateError::NotCa`] or [`CertificateError::KeyUsage`] (index 0).
     pub fn add(&mut self, root: Certificate) -> Result<(), CryptoError> {
+        self.insert(root, None)
+    }
+
+    /// Adds a trust anchor that vouches only for `scopes` — for an IACA, the document types
+    /// its authority issues (`kr.go.mois.rrc.1`), so that one ministry's Document Signer cannot
+    /// sign another's card.
+    ///
+    /// # Errors
+    /// As [`Self::add`].
+    pub fn add_scoped(
+        &mut self,
+        root: Certificate,
+        scopes: Vec<String>,
+    ) -> Result<(), CryptoError> {
+        self.insert(root, Some(scopes))
+    }
+
+    /// Whether the root at `root_index` may vouch for `scope`.
+    #[must_use]
+    pub fn allows(&self, root_index: usize, scope: &str) -> bool {
+        match self.scopes.get(root_index) {
+            Some(None) => true,
+            Some(Some(scopes)) => scopes.iter().any(|s| s == scope),
+            None => false,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        root: Certificate,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(), CryptoError> {
         if !root.is_ca() {
             return Err(CertificateError::NotCa { index: 0 }.into());
         }
@@ -85,8 +127,16 @@ impl TrustStore {
             }
             .into());
         }
-        if !self.roots.contains(&root) {
-            self.roots.push(root);
+        match self.roots.iter().position(|r| *r == root) {
+            Some(i) => {
+                if let Some(slot) = self.scopes.get_mut(i) {
+                    *slot = scopes;
+                }
+            }
+            None => {
+                self.roots.push(root);
+                self.scopes.push(scopes);
+            }
         }
         Ok(())
     }
@@ -116,6 +166,10 @@ impl TrustStore {
     ) -> Result<ValidatedChain, CryptoError> {
         let now = at.unix_timestamp();
         let (leaf, _) = chain.split_first().ok_or(CertificateError::EmptyChain)?;
+        // The leaf is an end entity: never a CA, so never a trust anchor on its own.
+        if leaf.is_ca() {
+            return Err(CertificateError::LeafIsCa.into());
+        }
         // A trust anchor at the end of the chain stands for itself.
         let anchored = chain
             .last()
@@ -163,7 +217,15 @@ impl TrustStore {
         let top_index = path.len().saturating_sub(1);
         let top = path.last().ok_or(CertificateError::EmptyChain)?;
         let root_index = match anchored {
-            Some(root_index) if chain.len() == 1 => root_index,
+            Some(root_index) if chain.len() > path.len() => {
+                let root = self
+                    .roots
+                    .get(root_index)
+                    .ok_or(CertificateError::UntrustedRoot)?;
+                check_certificate(root, path.len(), now)?;
+                check_link(top, top_index, root, path.len())?;
+                root_index
+            }
             _ => self.find_root(top, top_index, now)?,
         };
         Ok(ValidatedChain {
@@ -180,24 +242,26 @@ impl TrustStore {
         now: i64,
     ) -> Result<usize, CryptoError> {
         let root_pos = top_index.saturating_add(1);
-        let mut named = false;
+        // Every root whose name fits is tried (a re-issued root may share its name and key);
+        // the last failure is reported when none succeeds.
+        let mut last_error = None;
         for (i, root) in self.roots.iter().enumerate() {
             if !top.issued_by_name(root) {
                 continue;
             }
-            named = true;
-            if !top.signature_verifies(root, top_index)? {
-                continue;
+            let outcome = top.signature_verifies(root, top_index).and_then(|ok| {
+                if !ok {
+                    return Err(CertificateError::BadSignature { index: top_index }.into());
+                }
+                check_certificate(root, root_pos, now)?;
+                check_issuer(root, root_pos, top_index)
+            });
+            match outcome {
+                Ok(()) => return Ok(i),
+                Err(e) => last_error = Some(e),
             }
-            check_certificate(root, root_pos, now)?;
-            check_issuer(root, root_pos, top_index)?;
-            return Ok(i);
         }
-        if named {
-            Err(CertificateError::BadSignature { index: top_index }.into())
-        } else {
-            Err(CertificateError::UntrustedRoot.into())
-        }
+        Err(last_error.unwrap_or_else(|| CertificateError::UntrustedRoot.into()))
     }
 }
 

@@ -142,6 +142,40 @@ impl fmt::Debug for Item<'_> {
 /// # Errors
 /// [`CborError`] naming the offset and the problem.
 pub fn decode<'a>(input: &'a [u8], limits: &CborLimits) -> Result<Item<'a>, CborError> {
+    decode_with(input, &DecodeBudget::new(*limits))
+}
+
+/// One allowance of data items shared by an input and every `#6.24` item embedded in it, so
+/// nesting cannot multiply [`CborLimits::max_items`].
+#[derive(Debug)]
+pub struct DecodeBudget {
+    limits: CborLimits,
+    used: core::cell::Cell<usize>,
+}
+
+impl DecodeBudget {
+    /// A fresh budget under `limits`.
+    #[must_use]
+    pub const fn new(limits: CborLimits) -> Self {
+        Self {
+            limits,
+            used: core::cell::Cell::new(0),
+        }
+    }
+
+    /// The limits.
+    #[must_use]
+    pub const fn limits(&self) -> &CborLimits {
+        &self.limits
+    }
+}
+
+/// Decodes exactly one data item from `input`, drawing items from `budget`.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with<'a>(input: &'a [u8], budget: &DecodeBudget) -> Result<Item<'a>, CborError> {
+    let limits = &budget.limits;
     if input.len() > limits.max_input_bytes {
         return Err(CborError {
             at: 0,
@@ -154,10 +188,12 @@ pub fn decode<'a>(input: &'a [u8], limits: &CborLimits) -> Result<Item<'a>, Cbor
     let mut d = Decoder {
         input,
         pos: 0,
-        items: 0,
+        items: budget.used.get(),
         limits,
     };
-    let item = d.item(0)?;
+    let item = d.item(0);
+    budget.used.set(d.items);
+    let item = item?;
     if d.pos != input.len() {
         return Err(CborError {
             at: d.pos,

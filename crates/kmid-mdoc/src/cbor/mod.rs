@@ -5,6 +5,8 @@ mod decode;
 mod encode;
 mod value;
 
-pub use decode::{CborError, CborErrorKind, CborLimits, Item, Kind, decode};
+pub use decode::{
+    CborError, CborErrorKind, CborLimits, DecodeBudget, Item, Kind, decode, decode_with,
+};
 pub use encode::{Encoder, embedded};
 pub use value::ElementValue;

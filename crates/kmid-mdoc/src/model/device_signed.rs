@@ -10,7 +10,7 @@
 use coset::{CoseMac0, CoseSign1};
 
 use super::{Fields, decode_embedded, parse_mac0, parse_sign1, text_keyed};
-use crate::cbor::{CborLimits, ElementValue, Encoder, Item, embedded};
+use crate::cbor::{DecodeBudget, ElementValue, Encoder, Item, embedded};
 use crate::error::{MdocError, malformed};
 
 /// Element values by namespace, in order.
@@ -69,7 +69,7 @@ impl DeviceSigned {
     pub(crate) fn from_item(
         item: &Item<'_>,
         path: &str,
-        limits: &CborLimits,
+        limits: &DecodeBudget,
     ) -> Result<Self, MdocError> {
         let f = Fields::new(item, path)?;
         let nsb = f.embedded("nameSpaces")?;

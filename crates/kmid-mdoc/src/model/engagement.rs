@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kmid_crypto::PublicKey;
 
 use super::{Fields, array, decode_embedded};
-use crate::cbor::{CborLimits, ElementValue, Encoder, Item, Kind, embedded};
+use crate::cbor::{CborLimits, DecodeBudget, ElementValue, Encoder, Item, Kind, embedded};
 use crate::error::{MdocError, SessionError, malformed};
 
 /// The QR code prefix of a DeviceEngagement.
@@ -86,7 +86,8 @@ impl DeviceEngagement {
     /// [`MdocError::Cbor`], [`MdocError::Malformed`], [`MdocError::UnsupportedVersion`], or
     /// [`SessionError::CipherSuite`] for a cipher suite other than 1.
     pub fn from_bytes(bytes: &[u8], limits: &CborLimits) -> Result<Self, MdocError> {
-        let item = crate::cbor::decode(bytes, limits)?;
+        let limits = &DecodeBudget::new(*limits);
+        let item = crate::cbor::decode_with(bytes, limits)?;
         let path = "DeviceEngagement";
         Fields::new(&item, path)?;
         let version = item

@@ -14,7 +14,7 @@ use coset::CoseSign1;
 
 use super::mso::MobileSecurityObject;
 use super::{Fields, array, decode_embedded, parse_sign1, text_keyed};
-use crate::cbor::{CborLimits, ElementValue, Encoder, Item, embedded};
+use crate::cbor::{CborLimits, DecodeBudget, ElementValue, Encoder, Item, embedded};
 use crate::error::{IssuerAuthError, MdocError, malformed};
 
 /// One issuer-signed data element.
@@ -78,7 +78,7 @@ impl IssuerSignedItemBytes {
     pub(crate) fn from_item(
         item: &Item<'_>,
         path: &str,
-        limits: &CborLimits,
+        limits: &DecodeBudget,
     ) -> Result<Self, MdocError> {
         let inner = decode_embedded(item, path, limits)?;
         let f = Fields::new(&inner, path)?;
@@ -135,14 +135,14 @@ impl IssuerAuth {
     pub(crate) fn from_item(
         item: &Item<'_>,
         path: &str,
-        limits: &CborLimits,
+        limits: &DecodeBudget,
     ) -> Result<Self, MdocError> {
         let sign1 = parse_sign1(item, path)?;
         let payload = sign1
             .payload
             .as_deref()
             .ok_or(MdocError::IssuerAuth(IssuerAuthError::MissingPayload))?;
-        let mso_bytes = crate::cbor::decode(payload, limits)?;
+        let mso_bytes = crate::cbor::decode_with(payload, limits)?;
         let mso_item = decode_embedded(&mso_bytes, &format!("{path}.payload"), limits)?;
         let mso = MobileSecurityObject::from_item(&mso_item, &format!("{path}.payload(MSO)"))?;
         Ok(Self {
@@ -166,7 +166,7 @@ impl IssuerSigned {
     pub(crate) fn from_item(
         item: &Item<'_>,
         path: &str,
-        limits: &CborLimits,
+        limits: &DecodeBudget,
     ) -> Result<Self, MdocError> {
         let f = Fields::new(item, path)?;
         let mut name_spaces = Vec::new();
@@ -186,6 +186,9 @@ impl IssuerSigned {
                 }
                 name_spaces.push((ns.to_owned(), items));
             }
+            if name_spaces.is_empty() {
+                return Err(malformed(ns_path, "at least one namespace"));
+            }
         }
         let issuer_auth =
             IssuerAuth::from_item(f.req("issuerAuth")?, &f.path("issuerAuth"), limits)?;
@@ -200,7 +203,8 @@ impl IssuerSigned {
     /// # Errors
     /// [`MdocError::Cbor`] or [`MdocError::Malformed`].
     pub fn from_bytes(bytes: &[u8], limits: &CborLimits) -> Result<Self, MdocError> {
-        let item = crate::cbor::decode(bytes, limits)?;
+        let limits = &DecodeBudget::new(*limits);
+        let item = crate::cbor::decode_with(bytes, limits)?;
         Self::from_item(&item, "IssuerSigned", limits)
     }
 

@@ -57,11 +57,50 @@ pub(crate) fn parse_tdate(item: &Item<'_>, path: &str) -> Result<OffsetDateTime,
         _ => None,
     }
     .ok_or_else(|| malformed(path, EXPECTED))?;
-    if text.len() != 20 || !text.ends_with('Z') {
-        return Err(malformed(path, EXPECTED));
-    }
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| malformed(path, EXPECTED))
+    strict_tdate(text).ok_or_else(|| malformed(path, EXPECTED))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly: digits where digits belong, `T` and `Z` literal, a real
+/// date, hours 00–23, minutes and seconds 00–59 (no leap second).
+fn strict_tdate(text: &str) -> Option<OffsetDateTime> {
+    let b = text.as_bytes();
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        mo0,
+        mo1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        mi0,
+        mi1,
+        b':',
+        s0,
+        s1,
+        b'Z',
+    ] = *b
+    else {
+        return None;
+    };
+    let num = |ds: &[u8]| -> Option<u16> {
+        ds.iter().try_fold(0u16, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u16::from(d - b'0'))
+        })
+    };
+    let date = kmid_schema::date::parse_full_date(core::str::from_utf8(b.get(..10)?).ok()?)?;
+    let _ = (y0, y1, y2, y3, mo0, mo1, d0, d1);
+    let hour = u8::try_from(num(&[h0, h1])?).ok()?;
+    let minute = u8::try_from(num(&[mi0, mi1])?).ok()?;
+    let second = u8::try_from(num(&[s0, s1])?).ok()?;
+    let time = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 /// Field access on a decoded map, with paths in errors.
@@ -146,12 +185,12 @@ pub(crate) fn array<'i, 'a>(item: &'i Item<'a>, path: &str) -> Result<&'i [Item<
 pub(crate) fn decode_embedded<'a>(
     item: &Item<'a>,
     path: &str,
-    limits: &crate::cbor::CborLimits,
+    limits: &crate::cbor::DecodeBudget,
 ) -> Result<Item<'a>, MdocError> {
     let bytes = item
         .as_embedded_cbor()
         .ok_or_else(|| malformed(path, "#6.24(bstr .cbor …)"))?;
-    Ok(crate::cbor::decode(bytes, limits)?)
+    Ok(crate::cbor::decode_with(bytes, limits)?)
 }
 
 /// A COSE_Sign1 as received: the untagged array (RFC 9052 §4.2), or tag 18 around it.
@@ -175,14 +214,15 @@ pub(crate) fn parse_mac0(item: &Item<'_>, path: &str) -> Result<CoseMac0, MdocEr
 }
 
 /// The `x5chain` (label 33, RFC 9360) of a COSE header pair: one certificate as a byte string,
-/// or several as an array of byte strings; unprotected first, then protected.
+/// or several as an array of byte strings; the protected header wins over the unprotected one
+/// (RFC 9052 §3).
 pub(crate) fn x5chain(sign1: &CoseSign1) -> Option<Vec<Vec<u8>>> {
     let find = |rest: &[(Label, ciborium::Value)]| {
         rest.iter()
             .find(|(l, _)| *l == Label::Int(33))
             .map(|(_, v)| v.clone())
     };
-    let value = find(&sign1.unprotected.rest).or_else(|| find(&sign1.protected.header.rest))?;
+    let value = find(&sign1.protected.header.rest).or_else(|| find(&sign1.unprotected.rest))?;
     match value {
         ciborium::Value::Bytes(b) => Some(vec![b]),
         ciborium::Value::Array(items) if !items.is_empty() => {

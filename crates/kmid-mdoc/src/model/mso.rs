@@ -132,6 +132,9 @@ impl MobileSecurityObject {
             let entries = digests
                 .as_map()
                 .ok_or_else(|| malformed(format!("{vd_path}.{ns}"), "a map"))?;
+            if entries.is_empty() {
+                return Err(malformed(format!("{vd_path}.{ns}"), "at least one digest"));
+            }
             let mut ids = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let id = k
@@ -174,7 +177,8 @@ impl MobileSecurityObject {
         let status = f
             .opt("status")
             .map(|s| status_reference(s, &f.path("status")))
-            .transpose()?;
+            .transpose()?
+            .flatten();
         Ok(Self {
             version: version.to_owned(),
             digest_algorithm,
@@ -301,11 +305,16 @@ fn key_authorizations(item: &Item<'_>, path: &str) -> Result<KeyAuthorizations, 
     })
 }
 
-fn status_reference(item: &Item<'_>, path: &str) -> Result<StatusReference, MdocError> {
+/// `status.status_list`, if the MSO uses the Token Status List; other status mechanisms
+/// (draft-ietf-oauth-status-list §6.3 allows them) are not understood and are ignored.
+fn status_reference(item: &Item<'_>, path: &str) -> Result<Option<StatusReference>, MdocError> {
     let f = Fields::new(item, path)?;
-    let list = Fields::new(f.req("status_list")?, &f.path("status_list"))?;
-    Ok(StatusReference {
+    let Some(list) = f.opt("status_list") else {
+        return Ok(None);
+    };
+    let list = Fields::new(list, &f.path("status_list"))?;
+    Ok(Some(StatusReference {
         idx: list.uint("idx")?,
         uri: list.text("uri")?.to_owned(),
-    })
+    }))
 }

@@ -15,7 +15,7 @@
 use coset::CoseSign1;
 
 use super::{Fields, array, decode_embedded, parse_sign1, text_keyed};
-use crate::cbor::{CborLimits, ElementValue, Encoder, Item, embedded};
+use crate::cbor::{CborLimits, DecodeBudget, ElementValue, Encoder, Item, embedded};
 use crate::error::{MdocError, malformed};
 
 /// What a reader asks of one document type.
@@ -84,6 +84,12 @@ impl ItemsRequest {
                 Ok((ns.to_owned(), elements))
             })
             .collect::<Result<Vec<_>, MdocError>>()?;
+        if name_spaces.is_empty() || name_spaces.iter().any(|(_, els)| els.is_empty()) {
+            return Err(malformed(
+                ns_path,
+                "at least one namespace, each with at least one element",
+            ));
+        }
         let request_info = match f.opt("requestInfo") {
             None => Vec::new(),
             Some(ri) => text_keyed(ri, &f.path("requestInfo"))?
@@ -169,7 +175,8 @@ impl DeviceRequest {
     /// # Errors
     /// [`MdocError::Cbor`], [`MdocError::Malformed`], [`MdocError::UnsupportedVersion`].
     pub fn from_bytes(bytes: &[u8], limits: &CborLimits) -> Result<Self, MdocError> {
-        let item = crate::cbor::decode(bytes, limits)?;
+        let limits = &DecodeBudget::new(*limits);
+        let item = crate::cbor::decode_with(bytes, limits)?;
         let path = "DeviceRequest";
         let f = Fields::new(&item, path)?;
         let version = f.text("version")?;

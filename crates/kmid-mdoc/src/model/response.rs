@@ -12,7 +12,7 @@
 use super::device_signed::DeviceSigned;
 use super::issuer_signed::IssuerSigned;
 use super::{Fields, array, text_keyed};
-use crate::cbor::{CborLimits, Encoder, Item};
+use crate::cbor::{CborLimits, DecodeBudget, Encoder, Item};
 use crate::error::{MdocError, malformed};
 
 /// ErrorCode 0: the data was not returned (§8.3.2.1.2.3).
@@ -94,7 +94,7 @@ fn int(item: &Item<'_>, path: &str) -> Result<i64, MdocError> {
 }
 
 impl Document {
-    fn from_item(item: &Item<'_>, path: &str, limits: &CborLimits) -> Result<Self, MdocError> {
+    fn from_item(item: &Item<'_>, path: &str, limits: &DecodeBudget) -> Result<Self, MdocError> {
         let f = Fields::new(item, path)?;
         let errors = match f.opt("errors") {
             None => Vec::new(),
@@ -157,7 +157,8 @@ impl DeviceResponse {
     /// # Errors
     /// [`MdocError::Cbor`], [`MdocError::Malformed`], [`MdocError::UnsupportedVersion`].
     pub fn from_bytes(bytes: &[u8], limits: &CborLimits) -> Result<Self, MdocError> {
-        let item = crate::cbor::decode(bytes, limits)?;
+        let limits = &DecodeBudget::new(*limits);
+        let item = crate::cbor::decode_with(bytes, limits)?;
         let path = "DeviceResponse";
         let f = Fields::new(&item, path)?;
         let version = f.text("version")?;

@@ -119,6 +119,11 @@ impl Handover {
                     None => e.null(),
                 };
             }
+            Self::OpenId4VpDcApi { origin, .. } if origin.starts_with("origin:") => {
+                return Err(MdocError::InvalidInput(
+                    "the DC API origin is written without the origin: prefix",
+                ));
+            }
             Self::OpenId4Vp { .. } | Self::OpenId4VpDcApi { .. } => {
                 let name = if matches!(self, Self::OpenId4Vp { .. }) {
                     "OpenID4VPHandover"
