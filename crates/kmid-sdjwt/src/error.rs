@@ -164,6 +164,13 @@ pub enum IssuerKeyError {
     /// The `x5c` chain was refused.
     #[error("x5c chain: {0}")]
     Chain(CryptoError),
+    /// The `x5c` chain leads to a root that does not vouch for this `vct` (one ministry's
+    /// signer cannot sign another ministry's card).
+    #[error("the issuing authority's root does not cover vct {vct:?}")]
+    VctNotAuthorized {
+        /// The credential's `vct`.
+        vct: String,
+    },
     /// The header's `alg` does not fit the issuer's key.
     #[error("alg {alg} does not fit the issuer key")]
     AlgorithmMismatch {

@@ -60,6 +60,7 @@ mod process;
 mod serialization;
 pub mod type_metadata;
 pub mod vc;
+mod verify;
 
 pub use conceal::{Concealed, DisclosurePolicy, PathSegment, SALT_BYTES, conceal};
 pub use disclosure::Disclosure;
@@ -67,3 +68,4 @@ pub use error::{DisclosureError, IssuerKeyError, KeyBindingError, SdJwtError};
 pub use limits::SdJwtLimits;
 pub use process::{Processed, process};
 pub use serialization::SdJwt;
+pub use verify::{SdJwtCheck, VerifiedSdJwt, verify_sd_jwt};

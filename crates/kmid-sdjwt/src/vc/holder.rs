@@ -60,11 +60,11 @@ impl HeldSdJwtVc {
         verifier: &SdJwtVcVerifier<'_>,
         at: OffsetDateTime,
     ) -> Result<Self, SdJwtError> {
-        let sd_jwt = SdJwt::parse(issued, &kmid_limits())?;
+        let sd_jwt = SdJwt::parse(issued, verifier.limits())?;
         let v = verifier.verify_parsed(sd_jwt, at, Stage::Issuance)?;
         Ok(Self {
             sd_jwt: v.sd_jwt,
-            paths: v.processed.paths,
+            paths: v.paths,
             sd_alg: v.sd_alg,
             verified: v.result,
         })
@@ -114,8 +114,4 @@ impl HeldSdJwtVc {
         }
         Ok(presentation)
     }
-}
-
-fn kmid_limits() -> crate::limits::SdJwtLimits {
-    crate::limits::SdJwtLimits::default()
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c};
-use kmid_crypto::{Algorithm, DefaultVerifier, HashAlgorithm, Jwk, PublicKey, SignatureVerifier};
+use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{StatusError, StatusReference, StatusResolver, TokenStatus};
@@ -15,14 +15,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::{NEVER_DISCLOSABLE, SD_JWT_VC_TYP};
 use crate::conceal::PathSegment;
-use crate::disclosure::Disclosure;
 use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
 use crate::jws::CompactJws;
-use crate::kb::{self, KeyBindingPolicy};
+use crate::kb::KeyBindingPolicy;
 use crate::limits::SdJwtLimits;
-use crate::process::{Processed, process};
 use crate::serialization::SdJwt;
 use crate::type_metadata;
+use crate::verify::{SdJwtCheck, VerifiedSdJwt, header_checks, verify_parsed};
 
 /// How the verifier finds the issuer's key.
 #[derive(Debug, Clone)]
@@ -30,7 +29,8 @@ pub enum IssuerKeys<'a> {
     /// From the `x5c` header, validated to one of these roots for Document Signer use
     /// (the same roots that vouch for the mdoc issuers).
     X5c(&'a TrustStore),
-    /// From configured keys, by `iss` and (when the header has one) `kid`.
+    /// From configured keys, by `iss` and `kid`: a key configured with a kid matches only a
+    /// header with that kid; one configured without matches any.
     KeySet(Vec<(String, Option<String>, PublicKey)>),
 }
 
@@ -83,22 +83,17 @@ impl VerifiedSdJwtVc {
 /// An SD-JWT VC verifier: where issuer keys come from, and the policy to apply.
 pub struct SdJwtVcVerifier<'a> {
     issuer_keys: IssuerKeys<'a>,
-    allowed_algorithms: Vec<Algorithm>,
-    hash_algorithms: Vec<HashAlgorithm>,
-    clock_skew: Duration,
-    key_binding: Option<KeyBindingPolicy>,
+    check: SdJwtCheck,
     status_resolver: Option<&'a dyn StatusResolver>,
     require_status: bool,
     accepted_vcts: Vec<String>,
-    limits: SdJwtLimits,
-    signature_verifier: Arc<dyn SignatureVerifier>,
 }
 
 impl core::fmt::Debug for SdJwtVcVerifier<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SdJwtVcVerifier")
-            .field("allowed_algorithms", &self.allowed_algorithms)
-            .field("key_binding", &self.key_binding)
+            .field("check", &self.check)
+            .field("require_status", &self.require_status)
             .field("accepted_vcts", &self.accepted_vcts)
             .finish_non_exhaustive()
     }
@@ -117,7 +112,7 @@ pub(crate) enum Stage {
 pub(crate) struct Verified {
     pub(crate) result: VerifiedSdJwtVc,
     pub(crate) sd_jwt: SdJwt,
-    pub(crate) processed: Processed,
+    pub(crate) paths: Vec<Vec<PathSegment>>,
     pub(crate) sd_alg: HashAlgorithm,
 }
 
@@ -131,45 +126,40 @@ fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<
 impl<'a> SdJwtVcVerifier<'a> {
     /// A verifier finding issuer keys by `issuer_keys`, accepting ES256, ES384, ES512 and
     /// EdDSA, `_sd_alg` sha-256/384/512, the profile's three `vct`s, no clock skew, no Key
-    /// Binding required (set one with [`Self::require_key_binding`]).
+    /// Binding required (set one with [`Self::require_key_binding`]), and refusing a
+    /// credential with a status reference unless a resolver is set.
     #[must_use]
     pub fn new(issuer_keys: IssuerKeys<'a>) -> Self {
         Self {
             issuer_keys,
-            allowed_algorithms: Algorithm::ALL.to_vec(),
-            hash_algorithms: vec![
-                HashAlgorithm::Sha256,
-                HashAlgorithm::Sha384,
-                HashAlgorithm::Sha512,
-            ],
-            clock_skew: Duration::ZERO,
-            key_binding: None,
+            check: SdJwtCheck {
+                expected_typ: Some(SD_JWT_VC_TYP.into()),
+                ..SdJwtCheck::default()
+            },
             status_resolver: None,
-            require_status: false,
+            require_status: true,
             accepted_vcts: CardType::ALL.iter().map(|c| c.vct().to_owned()).collect(),
-            limits: SdJwtLimits::default(),
-            signature_verifier: Arc::new(DefaultVerifier),
         }
     }
 
     /// Requires a Key Binding JWT satisfying `policy`.
     #[must_use]
     pub fn require_key_binding(mut self, policy: KeyBindingPolicy) -> Self {
-        self.key_binding = Some(policy);
+        self.check.key_binding = Some(policy);
         self
     }
 
     /// Restricts the accepted signature algorithms.
     #[must_use]
     pub fn with_algorithms(mut self, allowed: &[Algorithm]) -> Self {
-        self.allowed_algorithms = allowed.to_vec();
+        self.check.allowed_algorithms = allowed.to_vec();
         self
     }
 
     /// Tolerates this much clock difference on `exp`, `nbf`, `iat` and the KB-JWT's `iat`.
     #[must_use]
     pub const fn with_clock_skew(mut self, skew: Duration) -> Self {
-        self.clock_skew = skew;
+        self.check.clock_skew = skew;
         self
     }
 
@@ -180,10 +170,11 @@ impl<'a> SdJwtVcVerifier<'a> {
         self
     }
 
-    /// Refuses credentials with a status reference when no resolver is set.
+    /// **Dangerous**: accepts credentials that carry a status reference without checking it
+    /// when no resolver is set (by default they are refused with [`StatusError::NoResolver`]).
     #[must_use]
-    pub const fn require_status_check(mut self, require: bool) -> Self {
-        self.require_status = require;
+    pub const fn danger_accept_unchecked_status(mut self) -> Self {
+        self.require_status = false;
         self
     }
 
@@ -197,15 +188,21 @@ impl<'a> SdJwtVcVerifier<'a> {
     /// Uses other limits.
     #[must_use]
     pub const fn with_limits(mut self, limits: SdJwtLimits) -> Self {
-        self.limits = limits;
+        self.check.limits = limits;
         self
     }
 
     /// Uses another signature verification backend.
     #[must_use]
     pub fn with_signature_verifier(mut self, verifier: Arc<dyn SignatureVerifier>) -> Self {
-        self.signature_verifier = verifier;
+        self.check.signature_verifier = verifier;
         self
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub const fn limits(&self) -> &SdJwtLimits {
+        &self.check.limits
     }
 
     /// Verifies a presentation (compact or JWS JSON) at time `at`.
@@ -217,18 +214,19 @@ impl<'a> SdJwtVcVerifier<'a> {
         presentation: &str,
         at: OffsetDateTime,
     ) -> Result<VerifiedSdJwtVc, SdJwtError> {
-        let sd_jwt = SdJwt::parse(presentation, &self.limits)?;
+        let sd_jwt = SdJwt::parse(presentation, &self.check.limits)?;
         Ok(self.verify_parsed(sd_jwt, at, Stage::Presentation)?.result)
     }
 
     fn issuer_key(
         &self,
         jws: &CompactJws<'_>,
-        claims: &Map<String, Value>,
         at: OffsetDateTime,
     ) -> Result<(PublicKey, Option<Certificate>), SdJwtError> {
         let fail = |e| SdJwtError::IssuerKey(e);
-        let iss = claims.get("iss").and_then(Value::as_str);
+        // Read before the signature is checked only to choose the key; trusted only after.
+        let unverified = jws.payload_object("issuer-signed JWT")?;
+        let iss = unverified.get("iss").and_then(Value::as_str);
         let kid = jws.header.get("kid").and_then(Value::as_str);
         let unknown = || {
             fail(IssuerKeyError::Unknown {
@@ -239,14 +237,26 @@ impl<'a> SdJwtVcVerifier<'a> {
         match &self.issuer_keys {
             IssuerKeys::X5c(trust) => {
                 let entries: Vec<String> = match jws.header.get("x5c") {
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(str::to_owned)
-                                .ok_or_else(|| SdJwtError::Json { part: "x5c".into() })
-                        })
-                        .collect::<Result<_, _>>()?,
+                    Some(Value::Array(items)) => {
+                        let max = trust.max_chain_len().saturating_add(1);
+                        if items.len() > max {
+                            return Err(fail(IssuerKeyError::Chain(
+                                kmid_crypto::CertificateError::ChainTooLong {
+                                    length: items.len(),
+                                    max,
+                                }
+                                .into(),
+                            )));
+                        }
+                        items
+                            .iter()
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_owned)
+                                    .ok_or_else(|| SdJwtError::Json { part: "x5c".into() })
+                            })
+                            .collect::<Result<_, _>>()?
+                    }
                     Some(_) => return Err(SdJwtError::Json { part: "x5c".into() }),
                     None => return Err(unknown()),
                 };
@@ -254,12 +264,22 @@ impl<'a> SdJwtVcVerifier<'a> {
                 let validated = trust
                     .validate(&chain, at, KeyPurpose::DocumentSigner)
                     .map_err(|e| fail(IssuerKeyError::Chain(e)))?;
+                let vct = unverified
+                    .get("vct")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !trust.allows(validated.root_index, vct) {
+                    return Err(fail(IssuerKeyError::VctNotAuthorized {
+                        vct: vct.chars().take(128).collect(),
+                    }));
+                }
                 Ok((validated.leaf_key, chain.into_iter().next()))
             }
             IssuerKeys::KeySet(keys) => {
                 let iss = iss.ok_or_else(unknown)?;
                 keys.iter()
-                    .find(|(i, k, _)| i == iss && (kid.is_none() || k.as_deref() == kid))
+                    // A configured key without a kid matches any kid; with one, only its own.
+                    .find(|(i, k, _)| i == iss && (k.is_none() || k.as_deref() == kid))
                     .map(|(_, _, key)| (key.clone(), None))
                     .ok_or_else(unknown)
             }
@@ -276,48 +296,34 @@ impl<'a> SdJwtVcVerifier<'a> {
             return Err(SdJwtError::KeyBinding(KeyBindingError::Unexpected));
         }
         let jws = CompactJws::parse(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
-        if jws.typ() != Some(SD_JWT_VC_TYP) {
-            return Err(SdJwtError::WrongType {
-                expected: SD_JWT_VC_TYP,
-                found: jws.typ().map(str::to_owned),
-            });
-        }
-        let alg = jws.algorithm(&self.allowed_algorithms)?;
-        let payload = jws.payload_object("issuer-signed JWT")?;
-        let (key, issuer_certificate) = self.issuer_key(&jws, &payload, at)?;
-        if key.algorithm() != alg {
-            return Err(SdJwtError::IssuerKey(IssuerKeyError::AlgorithmMismatch {
-                alg: alg.to_string(),
-            }));
-        }
-        jws.verify(&key, alg, &self.signature_verifier)
-            .map_err(|()| SdJwtError::BadIssuerSignature)?;
-
-        let sd_alg = match payload.get("_sd_alg") {
-            None => HashAlgorithm::Sha256,
-            Some(Value::String(name)) => self
-                .hash_algorithms
-                .iter()
-                .copied()
-                .find(|h| h.iana_name() == name)
-                .ok_or_else(|| SdJwtError::HashAlgorithm(name.chars().take(32).collect()))?,
-            Some(_) => return Err(SdJwtError::HashAlgorithm("not a string".into())),
+        let alg = header_checks(&jws, &self.check)?;
+        let (key, issuer_certificate) = self.issuer_key(&jws, at)?;
+        // Key Binding is checked for presentations only, and only after the VC checks below
+        // have run on the processed payload; the core verifies it here when required.
+        let check;
+        let check_ref = if stage == Stage::Issuance {
+            check = SdJwtCheck {
+                key_binding: None,
+                ..self.check.clone()
+            };
+            &check
+        } else {
+            &self.check
         };
-        let disclosures = sd_jwt
-            .disclosures
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Disclosure::parse(d, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let processed = process(payload, &disclosures, sd_alg, &self.limits)?;
-        for path in &processed.paths {
+        let VerifiedSdJwt {
+            claims,
+            paths,
+            sd_alg,
+            key_bound,
+            ..
+        } = verify_parsed(&sd_jwt, &jws, alg, &key, check_ref, at)?;
+        for path in &paths {
             if let Some(PathSegment::Key(first)) = path.first()
                 && NEVER_DISCLOSABLE.contains(&first.as_str())
             {
                 return Err(SdJwtError::DisclosedRegisteredClaim(first.clone()));
             }
         }
-        let claims = &processed.claims;
 
         let vct = claims
             .get("vct")
@@ -338,42 +344,21 @@ impl<'a> SdJwtVcVerifier<'a> {
         }
 
         let now = at.unix_timestamp();
-        let skew = self.clock_skew.whole_seconds();
-        let exp = time_claim(claims, "exp")?.ok_or(SdJwtError::MissingClaim("exp"))?;
+        let skew = self.check.clock_skew.whole_seconds();
+        let exp = time_claim(&claims, "exp")?.ok_or(SdJwtError::MissingClaim("exp"))?;
         if now.saturating_sub(skew) > exp {
             return Err(SdJwtError::Expired { exp, at: now });
         }
-        if let Some(nbf) = time_claim(claims, "nbf")?
+        if let Some(nbf) = time_claim(&claims, "nbf")?
             && now.saturating_add(skew) < nbf
         {
             return Err(SdJwtError::NotYetValid { nbf, at: now });
         }
-        if let Some(iat) = time_claim(claims, "iat")?
+        if let Some(iat) = time_claim(&claims, "iat")?
             && now.saturating_add(skew) < iat
         {
             return Err(SdJwtError::IssuedInFuture { iat, at: now });
         }
-
-        let key_bound = match (&self.key_binding, stage) {
-            (Some(policy), Stage::Presentation) => {
-                let cnf = claims
-                    .get("cnf")
-                    .and_then(|c| c.get("jwk"))
-                    .and_then(|j| serde_json::from_value::<Jwk>(j.clone()).ok())
-                    .and_then(|j| j.to_public_key().ok())
-                    .ok_or(SdJwtError::KeyBinding(KeyBindingError::NoConfirmationKey))?;
-                let check = kb::KbCheck {
-                    policy,
-                    at,
-                    skew: self.clock_skew,
-                    allowed: &self.allowed_algorithms,
-                    verifier: &self.signature_verifier,
-                };
-                kb::verify(&sd_jwt, sd_alg, &cnf, &check)?;
-                true
-            }
-            _ => false,
-        };
 
         let status = match claims.get("status").and_then(|s| s.get("status_list")) {
             None => None,
@@ -412,15 +397,15 @@ impl<'a> SdJwtVcVerifier<'a> {
             card_type,
             issuer_certificate,
             iss: claims.get("iss").and_then(Value::as_str).map(str::to_owned),
-            claims: claims.clone(),
-            disclosed: processed.paths.clone(),
+            disclosed: paths.clone(),
+            claims,
             status,
             key_bound,
         };
         Ok(Verified {
             result,
             sd_jwt,
-            processed,
+            paths,
             sd_alg,
         })
     }
