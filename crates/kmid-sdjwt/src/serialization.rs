@@ -27,7 +27,7 @@ fn is_base64url(s: &str) -> bool {
 fn is_jwt(s: &str) -> bool {
     let mut parts = s.split('.');
     matches!((parts.next(), parts.next(), parts.next(), parts.next()), (Some(a), Some(b), Some(c), None)
-        if is_base64url(a) && (b.is_empty() || is_base64url(b)) && is_base64url(c))
+        if is_base64url(a) && (b.is_empty() || is_base64url(b)) && (c.is_empty() || is_base64url(c)))
 }
 
 impl SdJwt {

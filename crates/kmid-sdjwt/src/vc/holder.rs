@@ -22,8 +22,9 @@ pub struct HeldSdJwtVc {
 }
 
 /// Which of `paths` (Disclosure paths) a request for `requested` needs: a Disclosure goes when
-/// it reveals a requested claim, a part of one (`address` brings its members), or an object
-/// that contains one (`address.locality` brings the `address` Disclosure).
+/// it reveals a requested claim or a part of one (`address` brings its members), and then the
+/// Disclosures of the objects that contain those (`address.locality` brings the `address`
+/// Disclosure) — but an object is never revealed empty, for a member the credential lacks.
 #[must_use]
 pub fn present_paths(paths: &[Vec<PathSegment>], requested: &[&[&str]]) -> Vec<usize> {
     let keys = |p: &[PathSegment]| -> Option<Vec<String>> {
@@ -34,15 +35,27 @@ pub fn present_paths(paths: &[Vec<PathSegment>], requested: &[&[&str]]) -> Vec<u
             })
             .collect()
     };
-    paths
+    let keyed: Vec<Option<Vec<String>>> = paths.iter().map(|p| keys(p)).collect();
+    let starts_with = |long: &[String], short: &[&str]| {
+        long.len() >= short.len() && long.iter().zip(short).all(|(a, b)| a == b)
+    };
+    // Disclosures at or beneath a requested path.
+    let selected: Vec<&Vec<String>> = keyed
+        .iter()
+        .flatten()
+        .filter(|p| requested.iter().any(|r| starts_with(p, r)))
+        .collect();
+    keyed
         .iter()
         .enumerate()
         .filter(|(_, p)| {
-            keys(p).is_some_and(|p| {
-                requested.iter().any(|r| {
-                    let n = p.len().min(r.len());
-                    p.iter().take(n).zip(r.iter().take(n)).all(|(a, b)| a == b)
-                })
+            p.as_ref().is_some_and(|p| {
+                let asked = requested.iter().any(|r| starts_with(p, r));
+                // An ancestor of something selected.
+                let holds = selected
+                    .iter()
+                    .any(|s| s.len() > p.len() && s.iter().zip(p.iter()).all(|(a, b)| a == b));
+                asked || holds
             })
         })
         .map(|(i, _)| i)
