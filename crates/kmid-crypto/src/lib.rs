@@ -52,6 +52,7 @@ mod algorithm;
 mod cose_key;
 pub mod digest;
 mod error;
+pub mod jose;
 mod jwk;
 mod key;
 mod random;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{KeyBindingError, SdJwtError};
-use crate::jws::{CompactJws, b64, sign_compact};
+use crate::jws::{JwsExt, b64, parse_jws, sign_compact};
 use crate::serialization::SdJwt;
 
 /// The `typ` of a Key Binding JWT.
@@ -102,8 +102,8 @@ pub fn verify(
         .kb_jwt
         .as_deref()
         .ok_or(fail(KeyBindingError::Missing))?;
-    let jws = CompactJws::parse(kb, "KB-JWT")?;
-    let alg = jws.algorithm(allowed)?;
+    let jws = parse_jws(kb, "KB-JWT")?;
+    let alg = jws.algorithm_in(allowed)?;
     if alg != cnf.algorithm() {
         return Err(SdJwtError::AlgorithmNotAccepted(format!(
             "{alg} with a {} holder key",
@@ -111,11 +111,11 @@ pub fn verify(
         )));
     }
     jws.verify(cnf, alg, verifier)
-        .map_err(|()| fail(KeyBindingError::BadSignature))?;
+        .map_err(|_| fail(KeyBindingError::BadSignature))?;
     if jws.typ() != Some(KB_JWT_TYP) {
         return Err(fail(KeyBindingError::WrongType));
     }
-    let claims = jws.payload_object("KB-JWT")?;
+    let claims = jws.payload_json("KB-JWT")?;
     let iat = claims
         .get("iat")
         .and_then(Value::as_i64)

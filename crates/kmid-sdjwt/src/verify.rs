@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::conceal::PathSegment;
 use crate::disclosure::Disclosure;
 use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
-use crate::jws::CompactJws;
+use crate::jws::{CompactJws, JwsExt, parse_jws};
 use crate::kb::{self, KbCheck, KeyBindingPolicy};
 use crate::limits::SdJwtLimits;
 use crate::process::process;
@@ -95,7 +95,7 @@ pub(crate) fn header_checks(
             found: jws.typ().map(str::to_owned),
         });
     }
-    jws.algorithm(&check.allowed_algorithms)
+    jws.algorithm_in(&check.allowed_algorithms)
 }
 
 /// Verifies `sd_jwt` signed by `issuer_key`: the header's `typ` and `alg`, the signature,
@@ -110,7 +110,7 @@ pub fn verify_sd_jwt(
     check: &SdJwtCheck,
     at: OffsetDateTime,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
-    let jws = CompactJws::parse(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
+    let jws = parse_jws(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
     let alg = header_checks(&jws, check)?;
     verify_parsed(sd_jwt, &jws, alg, issuer_key, check, at)
 }
@@ -130,8 +130,8 @@ pub(crate) fn verify_parsed(
         }));
     }
     jws.verify(issuer_key, alg, &check.signature_verifier)
-        .map_err(|()| SdJwtError::BadIssuerSignature)?;
-    let payload = jws.payload_object("issuer-signed JWT")?;
+        .map_err(|_| SdJwtError::BadIssuerSignature)?;
+    let payload = jws.payload_json("issuer-signed JWT")?;
     let sd_alg = match payload.get("_sd_alg") {
         None => HashAlgorithm::Sha256,
         Some(Value::String(name)) => check

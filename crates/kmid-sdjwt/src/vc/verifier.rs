@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 use super::{NEVER_DISCLOSABLE, SD_JWT_VC_TYP};
 use crate::conceal::PathSegment;
 use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
-use crate::jws::CompactJws;
+use crate::jws::{CompactJws, JwsExt, parse_jws};
 use crate::kb::KeyBindingPolicy;
 use crate::limits::SdJwtLimits;
 use crate::serialization::SdJwt;
@@ -225,7 +225,7 @@ impl<'a> SdJwtVcVerifier<'a> {
     ) -> Result<(PublicKey, Option<Certificate>), SdJwtError> {
         let fail = |e| SdJwtError::IssuerKey(e);
         // Read before the signature is checked only to choose the key; trusted only after.
-        let unverified = jws.payload_object("issuer-signed JWT")?;
+        let unverified = jws.payload_json("issuer-signed JWT")?;
         let iss = unverified.get("iss").and_then(Value::as_str);
         let kid = jws.header.get("kid").and_then(Value::as_str);
         let unknown = || {
@@ -295,7 +295,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         if stage == Stage::Issuance && sd_jwt.kb_jwt.is_some() {
             return Err(SdJwtError::KeyBinding(KeyBindingError::Unexpected));
         }
-        let jws = CompactJws::parse(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
+        let jws = parse_jws(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
         let alg = header_checks(&jws, &self.check)?;
         let (key, issuer_certificate) = self.issuer_key(&jws, at)?;
         // Key Binding is checked for presentations only, and only after the VC checks below

@@ -1,0 +1,243 @@
+//! Compact JWS (RFC 7515) on josekit, with signing through a [`Signer`] and verification
+//! through a [`SignatureVerifier`]: the JWT layer the SD-JWT VC issuer-signed JWT, the KB-JWT and
+//! the Status List Token share.
+//!
+//! josekit serializes and checks the JWS (the `alg` header against the verifier, `crit`,
+//! base64url); this module adapts kmid's signer and verifier traits to josekit's, and splits a
+//! compact JWS so its header can be read before verification (the key depends on it: `x5c`,
+//! `kid`).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jws::{JwsAlgorithm, JwsHeader, JwsSigner, JwsVerifier};
+use serde_json::{Map, Value};
+
+use crate::{Algorithm, PublicKey, SignatureVerifier, Signer};
+
+/// Why a compact JWS was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoseError {
+    /// Not three dot-separated parts, or an empty header.
+    #[error("malformed JWS: {0}")]
+    Malformed(&'static str),
+    /// A part that is not base64url without padding.
+    #[error("a JWS part is not base64url without padding")]
+    Base64,
+    /// The header is not a JSON object.
+    #[error("the JWS header is not a JSON object")]
+    HeaderJson,
+    /// The payload is not a JSON object.
+    #[error("the JWS payload is not a JSON object")]
+    PayloadJson,
+    /// The `alg` is `none`, symmetric, unknown or not allowed.
+    #[error("signature algorithm {0:?} is not accepted")]
+    AlgorithmNotAccepted(String),
+    /// The signature does not verify.
+    #[error("the JWS signature does not verify")]
+    BadSignature,
+    /// Signing failed (the signer reported an error, or the header could not be used).
+    #[error("JWS signing failed")]
+    Signing,
+}
+
+/// Strict base64url without padding.
+///
+/// # Errors
+/// [`JoseError::Base64`].
+pub fn b64url_decode(text: &str) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| JoseError::Base64)
+}
+
+/// base64url without padding.
+#[must_use]
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn jose_algorithm(alg: Algorithm) -> &'static dyn JwsAlgorithm {
+    match alg {
+        Algorithm::Es384 => &josekit::jws::ES384,
+        Algorithm::Es512 => &josekit::jws::ES512,
+        Algorithm::EdDsa => &josekit::jws::EdDSA,
+        _ => &josekit::jws::ES256,
+    }
+}
+
+/// A kmid [`Signer`] seen as a josekit signer.
+#[derive(Clone)]
+struct SignerAdapter {
+    signer: Arc<dyn Signer>,
+}
+
+impl core::fmt::Debug for SignerAdapter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SignerAdapter({})", self.signer.algorithm())
+    }
+}
+
+impl JwsSigner for SignerAdapter {
+    fn algorithm(&self) -> &dyn JwsAlgorithm {
+        jose_algorithm(self.signer.algorithm())
+    }
+    fn key_id(&self) -> Option<&str> {
+        None
+    }
+    fn signature_len(&self) -> usize {
+        self.signer.algorithm().signature_len()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, josekit::JoseError> {
+        self.signer
+            .sign(message)
+            .map_err(|e| josekit::JoseError::InvalidSignature(e.into()))
+    }
+    fn box_clone(&self) -> Box<dyn JwsSigner> {
+        Box::new(self.clone())
+    }
+}
+
+/// A kmid key and [`SignatureVerifier`] seen as a josekit verifier.
+#[derive(Clone)]
+struct VerifierAdapter {
+    key: PublicKey,
+    alg: Algorithm,
+    verifier: Arc<dyn SignatureVerifier>,
+}
+
+impl core::fmt::Debug for VerifierAdapter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "VerifierAdapter({}, {:?})", self.alg, self.key)
+    }
+}
+
+impl JwsVerifier for VerifierAdapter {
+    fn algorithm(&self) -> &dyn JwsAlgorithm {
+        jose_algorithm(self.alg)
+    }
+    fn key_id(&self) -> Option<&str> {
+        None
+    }
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), josekit::JoseError> {
+        self.verifier
+            .verify(self.alg, &self.key, message, signature)
+            .map_err(|e| josekit::JoseError::InvalidSignature(e.into()))
+    }
+    fn box_clone(&self) -> Box<dyn JwsVerifier> {
+        Box::new(self.clone())
+    }
+}
+
+/// Signs `payload` as a compact JWS with the header members in `header` (`alg` is set from
+/// the signer).
+///
+/// # Errors
+/// [`JoseError::Signing`].
+pub fn sign_compact(
+    header: Map<String, Value>,
+    payload: &[u8],
+    signer: &Arc<dyn Signer>,
+) -> Result<String, JoseError> {
+    let header = JwsHeader::from_map(header).map_err(|_| JoseError::Signing)?;
+    josekit::jws::serialize_compact(
+        payload,
+        &header,
+        &SignerAdapter {
+            signer: Arc::clone(signer),
+        },
+    )
+    .map_err(|_| JoseError::Signing)
+}
+
+/// A compact JWS split into its parts, header and payload decoded, not yet verified.
+#[derive(Debug, Clone)]
+pub struct CompactJws<'a> {
+    /// The JWS as received.
+    pub text: &'a str,
+    /// The decoded header.
+    pub header: Map<String, Value>,
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+}
+
+impl<'a> CompactJws<'a> {
+    /// Splits and decodes. An empty signature (as `alg: none` has) parses, so that the `alg`
+    /// check can refuse it by name.
+    ///
+    /// # Errors
+    /// [`JoseError::Malformed`], [`JoseError::Base64`], [`JoseError::HeaderJson`].
+    pub fn parse(text: &'a str) -> Result<Self, JoseError> {
+        let mut pieces = text.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (pieces.next(), pieces.next(), pieces.next(), pieces.next())
+        else {
+            return Err(JoseError::Malformed("a JWS has three dot-separated parts"));
+        };
+        if h.is_empty() {
+            return Err(JoseError::Malformed("empty header"));
+        }
+        b64url_decode(s)?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&b64url_decode(h)?).map_err(|_| JoseError::HeaderJson)?;
+        let payload = b64url_decode(p)?;
+        Ok(Self {
+            text,
+            header,
+            payload,
+        })
+    }
+
+    /// The header's `alg`, which must be an asymmetric algorithm in `allowed`.
+    ///
+    /// # Errors
+    /// [`JoseError::AlgorithmNotAccepted`].
+    pub fn algorithm(&self, allowed: &[Algorithm]) -> Result<Algorithm, JoseError> {
+        let name = self.header.get("alg").and_then(Value::as_str).unwrap_or("");
+        let alg = Algorithm::from_jose_name(name)
+            .map_err(|_| JoseError::AlgorithmNotAccepted(name.chars().take(32).collect()))?;
+        if allowed.contains(&alg) {
+            Ok(alg)
+        } else {
+            Err(JoseError::AlgorithmNotAccepted(name.to_owned()))
+        }
+    }
+
+    /// The header's `typ`.
+    #[must_use]
+    pub fn typ(&self) -> Option<&str> {
+        self.header.get("typ").and_then(Value::as_str)
+    }
+
+    /// The payload as a JSON object.
+    ///
+    /// # Errors
+    /// [`JoseError::PayloadJson`].
+    pub fn payload_object(&self) -> Result<Map<String, Value>, JoseError> {
+        match serde_json::from_slice::<Value>(&self.payload) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(JoseError::PayloadJson),
+        }
+    }
+
+    /// Verifies the signature with `key` and `alg` through josekit (which also checks that the
+    /// header's `alg` is `alg` and refuses unknown `crit` members).
+    ///
+    /// # Errors
+    /// [`JoseError::BadSignature`].
+    pub fn verify(
+        &self,
+        key: &PublicKey,
+        alg: Algorithm,
+        verifier: &Arc<dyn SignatureVerifier>,
+    ) -> Result<(), JoseError> {
+        let adapter = VerifierAdapter {
+            key: key.clone(),
+            alg,
+            verifier: Arc::clone(verifier),
+        };
+        josekit::jws::deserialize_compact(self.text, &adapter)
+            .map(drop)
+            .map_err(|_| JoseError::BadSignature)
+    }
+}
