@@ -16,7 +16,7 @@
 
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
 use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, SignatureVerifier};
-use kmid_schema::status::{StatusError, StatusResolver, TokenStatus};
+use kmid_schema::status::{StatusContext, StatusError, StatusResolver, TokenStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{device_authentication_bytes, emac_key};
@@ -403,8 +403,12 @@ impl<'a> MdocVerifier<'a> {
         let status = match (&mso.status, self.status_resolver) {
             (None, _) => None,
             (Some(reference), Some(resolver)) => {
+                let context = StatusContext {
+                    issuer_anchor: self.trust.roots().get(validated.root_index).map(Certificate::der),
+                    issuer: None,
+                };
                 let status = resolver
-                    .resolve(reference, at)
+                    .resolve(reference, &context, at)
                     .map_err(MdocError::StatusUnavailable)?;
                 if status != TokenStatus::Valid {
                     return Err(MdocError::Status(status));

@@ -23,7 +23,7 @@ use kmid_mdoc::{
     DeviceAuthError, DigestError, IssuerAuthError, MdocError, ReaderAuthError, ValidityError,
 };
 use kmid_schema::catalogue::{ISO_23220_NAMESPACE, KOREAN_NAMESPACE};
-use kmid_schema::status::{StatusError, StatusReference, StatusResolver, TokenStatus};
+use kmid_schema::status::{StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus};
 use kmid_schema::{Card, samples};
 use kmid_testkit::{Authority, REFERENCE_TIME, TestPki};
 use time::{Duration, OffsetDateTime};
@@ -601,8 +601,16 @@ impl StatusResolver for FixedStatus {
     fn resolve(
         &self,
         reference: &StatusReference,
+        context: &StatusContext<'_>,
         _: OffsetDateTime,
     ) -> Result<TokenStatus, StatusError> {
+        // The verifier names the IACA the credential chained to, so a resolver can bind the
+        // list's signer to it.
+        let pki = TestPki::new();
+        assert_eq!(
+            context.issuer_anchor,
+            Some(pki.issuer(Authority::Mois).iaca.der())
+        );
         assert_eq!(
             reference,
             &StatusReference {

@@ -98,15 +98,30 @@ pub enum StatusError {
     NoResolver,
 }
 
+/// What the verifier learnt about the credential's issuer, so that a resolver can insist the
+/// status list comes from the same issuer (draft-ietf-oauth-status-list §12.3: the list signer
+/// and the credential signer certified by the same authority). Without it, any list signer the
+/// resolver trusts could speak for any credential.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusContext<'a> {
+    /// The DER of the trust anchor (the IACA root) the credential's signer chained to, when
+    /// its key came from a certificate chain.
+    pub issuer_anchor: Option<&'a [u8]>,
+    /// The credential's `iss`, when it has one.
+    pub issuer: Option<&'a str>,
+}
+
 /// Resolves status references at a given time.
 pub trait StatusResolver: Send + Sync {
-    /// The status of the entry `reference` points to, as the list valid at `at` says.
+    /// The status of the entry `reference` points to, as the list valid at `at` says, for a
+    /// credential issued as `context` says.
     ///
     /// # Errors
     /// [`StatusError`] when it cannot be determined.
     fn resolve(
         &self,
         reference: &StatusReference,
+        context: &StatusContext<'_>,
         at: OffsetDateTime,
     ) -> Result<TokenStatus, StatusError>;
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kmid_crypto::{Algorithm, CertificateError, CryptoError, Curve, PrivateKey, Signer};
 use kmid_schema::catalogue::{self, ClaimId};
-use kmid_schema::status::{StatusError, StatusReference, StatusResolver, TokenStatus};
+use kmid_schema::status::{StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus};
 use kmid_schema::{Card, CardType, IdentityCard, samples};
 use kmid_sdjwt::kb::KeyBindingPolicy;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
@@ -642,8 +642,18 @@ fn key_binding_attacks() {
 struct FixedStatus(Result<TokenStatus, StatusError>);
 
 impl StatusResolver for FixedStatus {
-    fn resolve(&self, r: &StatusReference, _: OffsetDateTime) -> Result<TokenStatus, StatusError> {
+    fn resolve(
+        &self,
+        r: &StatusReference,
+        context: &StatusContext<'_>,
+        _: OffsetDateTime,
+    ) -> Result<TokenStatus, StatusError> {
         assert_eq!(r.idx, 77);
+        let pki = TestPki::new();
+        assert_eq!(
+            context.issuer_anchor,
+            Some(pki.issuer(Authority::Mois).iaca.der())
+        );
         self.0.clone()
     }
 }

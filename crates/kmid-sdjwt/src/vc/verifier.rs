@@ -9,7 +9,7 @@ use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c};
 use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
-use kmid_schema::status::{StatusError, StatusReference, StatusResolver, TokenStatus};
+use kmid_schema::status::{StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -222,7 +222,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         &self,
         jws: &CompactJws<'_>,
         at: OffsetDateTime,
-    ) -> Result<(PublicKey, Option<Certificate>), SdJwtError> {
+    ) -> Result<(PublicKey, Option<Certificate>, Option<&'a [u8]>), SdJwtError> {
         let fail = |e| SdJwtError::IssuerKey(e);
         // Read before the signature is checked only to choose the key; trusted only after.
         let unverified = jws.payload_json("issuer-signed JWT")?;
@@ -273,14 +273,15 @@ impl<'a> SdJwtVcVerifier<'a> {
                         vct: vct.chars().take(128).collect(),
                     }));
                 }
-                Ok((validated.leaf_key, chain.into_iter().next()))
+                let anchor = trust.roots().get(validated.root_index).map(Certificate::der);
+                Ok((validated.leaf_key, chain.into_iter().next(), anchor))
             }
             IssuerKeys::KeySet(keys) => {
                 let iss = iss.ok_or_else(unknown)?;
                 keys.iter()
                     // A configured key without a kid matches any kid; with one, only its own.
                     .find(|(i, k, _)| i == iss && (k.is_none() || k.as_deref() == kid))
-                    .map(|(_, _, key)| (key.clone(), None))
+                    .map(|(_, _, key)| (key.clone(), None, None))
                     .ok_or_else(unknown)
             }
         }
@@ -297,7 +298,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         }
         let jws = parse_jws(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
         let alg = header_checks(&jws, &self.check)?;
-        let (key, issuer_certificate) = self.issuer_key(&jws, at)?;
+        let (key, issuer_certificate, issuer_anchor) = self.issuer_key(&jws, at)?;
         // Key Binding is checked for presentations only, and only after the VC checks below
         // have run on the processed payload; the core verifies it here when required.
         let check;
@@ -376,8 +377,12 @@ impl<'a> SdJwtVcVerifier<'a> {
                 };
                 match self.status_resolver {
                     Some(resolver) => {
+                        let context = StatusContext {
+                            issuer_anchor,
+                            issuer: claims.get("iss").and_then(Value::as_str),
+                        };
                         let s = resolver
-                            .resolve(&reference, at)
+                            .resolve(&reference, &context, at)
                             .map_err(SdJwtError::StatusUnavailable)?;
                         if s != TokenStatus::Valid {
                             return Err(SdJwtError::Status(s));
