@@ -404,7 +404,11 @@ impl<'a> MdocVerifier<'a> {
             (None, _) => None,
             (Some(reference), Some(resolver)) => {
                 let context = StatusContext {
-                    issuer_anchor: self.trust.roots().get(validated.root_index).map(Certificate::der),
+                    issuer_anchor: self
+                        .trust
+                        .roots()
+                        .get(validated.root_index)
+                        .map(Certificate::der),
                     issuer: None,
                 };
                 let status = resolver

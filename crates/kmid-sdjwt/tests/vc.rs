@@ -13,7 +13,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kmid_crypto::{Algorithm, CertificateError, CryptoError, Curve, PrivateKey, Signer};
 use kmid_schema::catalogue::{self, ClaimId};
-use kmid_schema::status::{StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus};
+use kmid_schema::status::{
+    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+};
 use kmid_schema::{Card, CardType, IdentityCard, samples};
 use kmid_sdjwt::kb::KeyBindingPolicy;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};

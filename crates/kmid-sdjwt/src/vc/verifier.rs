@@ -9,7 +9,9 @@ use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c};
 use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
-use kmid_schema::status::{StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus};
+use kmid_schema::status::{
+    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -22,6 +24,10 @@ use crate::limits::SdJwtLimits;
 use crate::serialization::SdJwt;
 use crate::type_metadata;
 use crate::verify::{SdJwtCheck, VerifiedSdJwt, header_checks, verify_parsed};
+
+/// The issuer's key, its certificate when it came from `x5c`, and the DER of the root that
+/// certificate chained to.
+type IssuerKey<'a> = (PublicKey, Option<Certificate>, Option<&'a [u8]>);
 
 /// How the verifier finds the issuer's key.
 #[derive(Debug, Clone)]
@@ -222,7 +228,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         &self,
         jws: &CompactJws<'_>,
         at: OffsetDateTime,
-    ) -> Result<(PublicKey, Option<Certificate>, Option<&'a [u8]>), SdJwtError> {
+    ) -> Result<IssuerKey<'a>, SdJwtError> {
         let fail = |e| SdJwtError::IssuerKey(e);
         // Read before the signature is checked only to choose the key; trusted only after.
         let unverified = jws.payload_json("issuer-signed JWT")?;
@@ -273,7 +279,10 @@ impl<'a> SdJwtVcVerifier<'a> {
                         vct: vct.chars().take(128).collect(),
                     }));
                 }
-                let anchor = trust.roots().get(validated.root_index).map(Certificate::der);
+                let anchor = trust
+                    .roots()
+                    .get(validated.root_index)
+                    .map(Certificate::der);
                 Ok((validated.leaf_key, chain.into_iter().next(), anchor))
             }
             IssuerKeys::KeySet(keys) => {

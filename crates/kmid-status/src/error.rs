@@ -1,0 +1,154 @@
+//! The one error type of this crate.
+
+use kmid_crypto::CryptoError;
+
+/// Why a status list, a status list token or a registry operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatusListError {
+    /// `bits` is not 1, 2, 4 or 8.
+    #[error("bits must be 1, 2, 4 or 8, not {0}")]
+    Bits(u64),
+    /// A status value that does not fit in `bits`.
+    #[error("status {value} does not fit in {bits} bits")]
+    ValueTooLarge {
+        /// The value.
+        value: u8,
+        /// Bits per entry.
+        bits: u8,
+    },
+    /// An index outside the list.
+    #[error("index {index} is outside the list of {size} entries")]
+    IndexOutOfRange {
+        /// The index.
+        index: u64,
+        /// Entries in the list.
+        size: u64,
+    },
+    /// The compressed list is not ZLIB/DEFLATE, or is truncated.
+    #[error("the compressed status list is not valid ZLIB data")]
+    Decompression,
+    /// The decompressed list would exceed the configured cap (a ZLIB bomb).
+    #[error("the status list decompresses to more than {max} bytes")]
+    TooLarge {
+        /// The cap, in bytes.
+        max: usize,
+    },
+    /// The token is not a Status List Token of the expected shape.
+    #[error("malformed status list token: {0}")]
+    Malformed(&'static str),
+    /// The token's type header is wrong.
+    #[error("the token type is not {0}")]
+    WrongType(&'static str),
+    /// The algorithm is not accepted, or does not fit the key.
+    #[error("signature algorithm {0:?} is not accepted")]
+    Algorithm(String),
+    /// No key could be found or validated for the token's issuer.
+    #[error("status list signer: {0}")]
+    Signer(CryptoError),
+    /// The token's signature does not verify.
+    #[error("the status list token signature does not verify")]
+    BadSignature,
+    /// The token's `sub` is not the URI the credential names.
+    #[error("status list token sub {sub:?} is not the referenced uri {uri:?}")]
+    SubjectMismatch {
+        /// The token's `sub`.
+        sub: String,
+        /// The credential's `status_list.uri`.
+        uri: String,
+    },
+    /// The token has expired.
+    #[error("the status list token expired at {exp} (checked at {at})")]
+    Expired {
+        /// `exp`.
+        exp: i64,
+        /// Verification time.
+        at: i64,
+    },
+    /// The token was issued in the future.
+    #[error("the status list token is issued in the future: iat {iat} (checked at {at})")]
+    IssuedInFuture {
+        /// `iat`.
+        iat: i64,
+        /// Verification time.
+        at: i64,
+    },
+    /// A registry rule refuses the operation.
+    #[error("registry: {0}")]
+    Registry(RegistryError),
+    /// A crypto operation (signing) failed.
+    #[error("crypto: {0}")]
+    Crypto(CryptoError),
+}
+
+/// Why the lifecycle registry refused an operation or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The card already has an active credential on another device; re-issue first.
+    #[error("the card is active on another device; re-issue to move it")]
+    SecondDevice,
+    /// No such card.
+    #[error("unknown card")]
+    UnknownCard,
+    /// The physical card is reported lost; it takes no new credential until it is found.
+    #[error("the physical card is reported lost")]
+    CardLost,
+    /// The device is reported lost; it takes no credential until it is found.
+    #[error("the device is reported lost")]
+    DeviceLost,
+    /// No such credential.
+    #[error("unknown credential {0}")]
+    UnknownCredential(u64),
+    /// The credential is already INVALID; nothing can change it.
+    #[error("credential {0} is invalid for good")]
+    AlreadyInvalid(u64),
+    /// No such status list.
+    #[error("unknown status list {0}")]
+    UnknownList(u64),
+    /// Every status list is full and no new one may be opened.
+    #[error("no free index in any status list")]
+    Full,
+    /// The database file is not a registry, or is corrupt.
+    #[error("the registry database is corrupt: {0}")]
+    Corrupt(String),
+    /// The database schema is newer than this library.
+    #[error("the registry schema version {found} is newer than {supported}")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version this library knows.
+        supported: i64,
+    },
+    /// The storage failed (I/O, locking).
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl From<RegistryError> for StatusListError {
+    fn from(e: RegistryError) -> Self {
+        Self::Registry(e)
+    }
+}
+
+impl From<CryptoError> for StatusListError {
+    fn from(e: CryptoError) -> Self {
+        Self::Crypto(e)
+    }
+}
+
+impl From<rusqlite::Error> for RegistryError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+                ) =>
+            {
+                Self::Corrupt(msg.unwrap_or_else(|| f.to_string()))
+            }
+            other => Self::Storage(other.to_string()),
+        }
+    }
+}

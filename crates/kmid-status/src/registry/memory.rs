@@ -1,0 +1,174 @@
+//! An in-memory [`RegistryStore`] for unit tests: every transaction works on a copy and
+//! swaps it in on success.
+
+use std::collections::BTreeMap;
+
+use crate::error::RegistryError;
+
+use super::store::{RegistryStore, StoreTx};
+use super::{CardRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension};
+
+/// The in-memory store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    cards: BTreeMap<String, CardRecord>,
+    credentials: BTreeMap<u64, CredentialRecord>,
+    taken: BTreeMap<(u64, u64), u64>,
+    lists: Vec<ListRecord>,
+    events: Vec<Event>,
+    lost_devices: std::collections::BTreeSet<String>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl StoreTx for MemoryStore {
+    fn card(&mut self, card_key: &str) -> Result<Option<CardRecord>, RegistryError> {
+        Ok(self.cards.get(card_key).cloned())
+    }
+    fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError> {
+        self.cards.insert(card.card_key.clone(), card.clone());
+        Ok(())
+    }
+    fn credential(&mut self, id: u64) -> Result<Option<CredentialRecord>, RegistryError> {
+        Ok(self.credentials.get(&id).cloned())
+    }
+    fn credentials_of_card(
+        &mut self,
+        card_key: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self
+            .credentials
+            .values()
+            .filter(|c| c.card_key == card_key)
+            .cloned()
+            .collect())
+    }
+    fn credentials_of_device(
+        &mut self,
+        device: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self
+            .credentials
+            .values()
+            .filter(|c| c.device == device)
+            .cloned()
+            .collect())
+    }
+    fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+        let id = u64::try_from(self.credentials.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        self.taken.insert((c.list_id, c.idx), id);
+        self.credentials.insert(
+            id,
+            CredentialRecord {
+                id,
+                card_key: c.card_key.clone(),
+                device: c.device.clone(),
+                format: c.format,
+                list_id: c.list_id,
+                idx: c.idx,
+                status: 0,
+                suspension: Suspension::NONE,
+            },
+        );
+        if let Some(list) = self.lists.iter_mut().find(|l| l.id == c.list_id) {
+            list.used = list.used.saturating_add(1);
+        }
+        Ok(id)
+    }
+    fn set_status(
+        &mut self,
+        id: u64,
+        status: u8,
+        suspension: Suspension,
+    ) -> Result<(), RegistryError> {
+        let c = self
+            .credentials
+            .get_mut(&id)
+            .ok_or(RegistryError::UnknownCredential(id))?;
+        c.status = status;
+        c.suspension = suspension;
+        Ok(())
+    }
+    fn append_event(&mut self, event: &Event) -> Result<u64, RegistryError> {
+        let seq = u64::try_from(self.events.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        self.events.push(Event {
+            seq,
+            ..event.clone()
+        });
+        Ok(seq)
+    }
+    fn lists(&mut self) -> Result<Vec<ListRecord>, RegistryError> {
+        Ok(self.lists.clone())
+    }
+    fn insert_list(&mut self, uri: &str, bits: u8, size: u64) -> Result<u64, RegistryError> {
+        let id = u64::try_from(self.lists.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        self.lists.push(ListRecord {
+            id,
+            uri: uri.to_owned(),
+            bits,
+            size,
+            used: 0,
+        });
+        Ok(id)
+    }
+    fn device_lost(&mut self, device: &str) -> Result<bool, RegistryError> {
+        Ok(self.lost_devices.contains(device))
+    }
+    fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError> {
+        if lost {
+            self.lost_devices.insert(device.to_owned());
+        } else {
+            self.lost_devices.remove(device);
+        }
+        Ok(())
+    }
+    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
+        Ok(self.taken.contains_key(&(list_id, idx)))
+    }
+}
+
+impl RegistryStore for MemoryStore {
+    fn transaction<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+    ) -> Result<R, RegistryError> {
+        let mut copy = self.clone();
+        let result = f(&mut copy)?;
+        *self = copy;
+        Ok(result)
+    }
+
+    fn nonzero_statuses(&mut self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
+        Ok(self
+            .credentials
+            .values()
+            .filter(|c| c.list_id == list_id && c.status != 0)
+            .map(|c| (c.idx, c.status))
+            .collect())
+    }
+
+    fn events(&mut self, from: u64) -> Result<Vec<Event>, RegistryError> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.seq >= from)
+            .cloned()
+            .collect())
+    }
+
+    fn all_credentials(&mut self) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self.credentials.values().cloned().collect())
+    }
+}

@@ -1,0 +1,833 @@
+//! The issuer's lifecycle registry: every issued credential with its status list entry, and
+//! the Korean card rules as operations — a lost physical card suspends everything of the card,
+//! a lost phone suspends only what is on that phone, a found card or phone is reinstated, a
+//! re-issue to a new phone makes the old credentials INVALID, and a card lives on one phone at
+//! a time. Every change is an append-only event, in the same transaction as the change.
+
+mod memory;
+mod sqlite;
+mod store;
+
+pub use memory::MemoryStore;
+pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore};
+pub use store::{RegistryStore, StoreTx};
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use kmid_crypto::Random;
+use kmid_schema::status::{StatusReference, TokenStatus};
+use time::OffsetDateTime;
+
+use crate::error::{RegistryError, StatusListError};
+use crate::list::StatusList;
+
+/// Which format a credential is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialFormat {
+    /// ISO/IEC 18013-5 mdoc.
+    Mdoc,
+    /// SD-JWT VC.
+    SdJwtVc,
+}
+
+/// The physical card's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhysicalStatus {
+    /// In the holder's hands.
+    Normal,
+    /// Reported lost.
+    Lost,
+}
+
+/// Why a credential is suspended — both reasons may hold at once, and a credential is VALID
+/// again only when neither does (a found card does not reinstate what sits on a lost phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Suspension {
+    /// The physical card is reported lost.
+    pub card: bool,
+    /// The phone is reported lost.
+    pub phone: bool,
+}
+
+impl Suspension {
+    /// Neither reason.
+    pub const NONE: Self = Self {
+        card: false,
+        phone: false,
+    };
+
+    /// Whether any reason holds.
+    #[must_use]
+    pub const fn any(self) -> bool {
+        self.card || self.phone
+    }
+
+    /// The two reasons as bits (card = 1, phone = 2), as stores keep them.
+    #[must_use]
+    pub const fn bits(self) -> u8 {
+        (if self.card { 1 } else { 0 }) | (if self.phone { 2 } else { 0 })
+    }
+
+    /// The reasons in `bits`; `None` when other bits are set.
+    #[must_use]
+    pub const fn from_bits(bits: u8) -> Option<Self> {
+        if bits > 3 {
+            return None;
+        }
+        Some(Self {
+            card: bits & 1 != 0,
+            phone: bits & 2 != 0,
+        })
+    }
+}
+
+/// A card, as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    /// The issuer's key for the card (an opaque identifier, e.g. a keyed hash of the
+    /// registration number and card type; never the number itself).
+    pub card_key: String,
+    /// The physical card's state.
+    pub physical: PhysicalStatus,
+    /// The one device the card's mobile credentials live on.
+    pub active_device: Option<String>,
+}
+
+/// An issued credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    /// Its id in the registry.
+    pub id: u64,
+    /// Its card.
+    pub card_key: String,
+    /// The holder device's key thumbprint (RFC 7638).
+    pub device: String,
+    /// Its format.
+    pub format: CredentialFormat,
+    /// Its status list.
+    pub list_id: u64,
+    /// Its index in that list.
+    pub idx: u64,
+    /// Its status value.
+    pub status: u8,
+    /// Why it is suspended (both false unless it is SUSPENDED).
+    pub suspension: Suspension,
+}
+
+/// A credential to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    /// Its card.
+    pub card_key: String,
+    /// Its device.
+    pub device: String,
+    /// Its format.
+    pub format: CredentialFormat,
+    /// Its list.
+    pub list_id: u64,
+    /// Its index.
+    pub idx: u64,
+}
+
+/// A status list the registry publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRecord {
+    /// Its id.
+    pub id: u64,
+    /// The URI it is published at (the token's `sub`).
+    pub uri: String,
+    /// Bits per entry.
+    pub bits: u8,
+    /// Entries.
+    pub size: u64,
+    /// Entries allocated.
+    pub used: u64,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A credential was issued.
+    Register,
+    /// The physical card was reported lost.
+    CardLost,
+    /// The phone was reported lost.
+    PhoneLost,
+    /// A card or phone was found again.
+    Reinstate,
+    /// The card moved to a new phone.
+    Reissue,
+    /// A credential was revoked.
+    Revoke,
+    /// A credential expired.
+    Expire,
+}
+
+impl Operation {
+    /// Its name in the event log.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::CardLost => "card_lost",
+            Self::PhoneLost => "phone_lost",
+            Self::Reinstate => "reinstate",
+            Self::Reissue => "reissue",
+            Self::Revoke => "revoke",
+            Self::Expire => "expire",
+        }
+    }
+
+    /// The operation named `name`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Register,
+            Self::CardLost,
+            Self::PhoneLost,
+            Self::Reinstate,
+            Self::Reissue,
+            Self::Revoke,
+            Self::Expire,
+        ]
+        .into_iter()
+        .find(|o| o.name() == name)
+    }
+}
+
+/// One entry of the append-only log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Sequence number (set by the store).
+    pub seq: u64,
+    /// When, Unix seconds.
+    pub at: i64,
+    /// Who (an officer, a holder's app, the system).
+    pub actor: String,
+    /// What.
+    pub operation: Operation,
+    /// Which card.
+    pub card_key: Option<String>,
+    /// Which device.
+    pub device: Option<String>,
+    /// Which credential (none for card-level events).
+    pub credential: Option<u64>,
+    /// Why.
+    pub reason: String,
+    /// Status before.
+    pub old_status: Option<u8>,
+    /// Status after.
+    pub new_status: Option<u8>,
+}
+
+/// Who did something, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor<'a> {
+    /// Who.
+    pub who: &'a str,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Why.
+    pub reason: &'a str,
+}
+
+/// How the registry lays out its status lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// Lists are published at `{base_uri}/{list id}`.
+    pub base_uri: String,
+    /// Bits per entry (2: VALID, INVALID, SUSPENDED).
+    pub bits: u8,
+    /// Entries per list.
+    pub list_size: u64,
+    /// A list takes new credentials until this many entries are allocated (a half-full list
+    /// keeps random allocation cheap and indices uninformative).
+    pub list_capacity: u64,
+}
+
+impl RegistryConfig {
+    /// Lists of 2^20 two-bit entries, each filled to half, under `base_uri`.
+    #[must_use]
+    pub fn new(base_uri: impl Into<String>) -> Self {
+        Self {
+            base_uri: base_uri.into(),
+            bits: 2,
+            list_size: 1 << 20,
+            list_capacity: 1 << 19,
+        }
+    }
+}
+
+/// A registered credential's status entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The credential's id in the registry.
+    pub credential: u64,
+    /// What to put in the credential's `status.status_list`.
+    pub reference: StatusReference,
+}
+
+/// The lifecycle registry over a store.
+pub struct StatusRegistry<S> {
+    store: Mutex<S>,
+    config: RegistryConfig,
+    random: Arc<dyn Random>,
+}
+
+impl<S> core::fmt::Debug for StatusRegistry<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StatusRegistry")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+const VALID: u8 = 0;
+const INVALID: u8 = 1;
+const SUSPENDED: u8 = 2;
+
+fn event(
+    actor: &Actor<'_>,
+    operation: Operation,
+    card: Option<&str>,
+    device: Option<&str>,
+    credential: Option<u64>,
+    old: Option<u8>,
+    new: Option<u8>,
+) -> Event {
+    Event {
+        seq: 0,
+        at: actor.at.unix_timestamp(),
+        actor: actor.who.to_owned(),
+        operation,
+        card_key: card.map(str::to_owned),
+        device: device.map(str::to_owned),
+        credential,
+        reason: actor.reason.to_owned(),
+        old_status: old,
+        new_status: new,
+    }
+}
+
+/// The status a credential that is not INVALID has under `suspension`.
+const fn status_under(suspension: Suspension) -> u8 {
+    if suspension.any() { SUSPENDED } else { VALID }
+}
+
+/// Applies `change` to the suspension of every credential that is not INVALID, stores the
+/// result and logs one event for each credential whose record changed; returns how many
+/// credentials changed status.
+fn resuspend(
+    tx: &mut dyn StoreTx,
+    credentials: &[CredentialRecord],
+    change: impl Fn(Suspension) -> Suspension,
+    operation: Operation,
+    actor: &Actor<'_>,
+) -> Result<usize, RegistryError> {
+    let mut changed = 0usize;
+    for c in credentials.iter().filter(|c| c.status != INVALID) {
+        let suspension = change(c.suspension);
+        if suspension == c.suspension {
+            continue;
+        }
+        let to = status_under(suspension);
+        tx.set_status(c.id, to, suspension)?;
+        tx.append_event(&event(
+            actor,
+            operation,
+            Some(&c.card_key),
+            Some(&c.device),
+            Some(c.id),
+            Some(c.status),
+            Some(to),
+        ))?;
+        if to != c.status {
+            changed = changed.saturating_add(1);
+        }
+    }
+    Ok(changed)
+}
+
+/// Makes every credential in `credentials` that is not yet INVALID INVALID; returns how many.
+fn invalidate_all(
+    tx: &mut dyn StoreTx,
+    credentials: &[CredentialRecord],
+    operation: Operation,
+    actor: &Actor<'_>,
+) -> Result<usize, RegistryError> {
+    let mut changed = 0usize;
+    for c in credentials.iter().filter(|c| c.status != INVALID) {
+        tx.set_status(c.id, INVALID, Suspension::NONE)?;
+        tx.append_event(&event(
+            actor,
+            operation,
+            Some(&c.card_key),
+            Some(&c.device),
+            Some(c.id),
+            Some(c.status),
+            Some(INVALID),
+        ))?;
+        changed = changed.saturating_add(1);
+    }
+    Ok(changed)
+}
+
+impl<S: RegistryStore> StatusRegistry<S> {
+    /// A registry over `store`, drawing indices from `random`.
+    pub fn new(store: S, config: RegistryConfig, random: Arc<dyn Random>) -> Self {
+        Self {
+            store: Mutex::new(store),
+            config,
+            random,
+        }
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut S) -> Result<R, RegistryError>,
+    ) -> Result<R, RegistryError> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| RegistryError::Storage("registry lock poisoned".into()))?;
+        f(&mut store)
+    }
+
+    fn allocate(&self, tx: &mut dyn StoreTx) -> Result<(ListRecord, u64), RegistryError> {
+        let lists = tx.lists()?;
+        let open = lists
+            .iter()
+            .rev()
+            .find(|l| l.used < self.config.list_capacity.min(l.size))
+            .cloned();
+        let list = match open {
+            Some(l) => l,
+            None => {
+                let next = u64::try_from(lists.len())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1);
+                let uri = format!("{}/{next}", self.config.base_uri.trim_end_matches('/'));
+                let id = tx.insert_list(&uri, self.config.bits, self.config.list_size)?;
+                ListRecord {
+                    id,
+                    uri,
+                    bits: self.config.bits,
+                    size: self.config.list_size,
+                    used: 0,
+                }
+            }
+        };
+        // Random, not sequential: an index tells nothing about the order of issue
+        // (draft-ietf-oauth-status-list §12.4, §13.2). The list is at most half full, so a few draws do.
+        for _ in 0..128 {
+            let mut b = [0u8; 8];
+            self.random
+                .fill(&mut b)
+                .map_err(|e| RegistryError::Storage(e.to_string()))?;
+            let idx = u64::from_be_bytes(b) % list.size;
+            if !tx.index_taken(list.id, idx)? {
+                return Ok((list, idx));
+            }
+        }
+        Err(RegistryError::Full)
+    }
+
+    /// Registers a credential of `card_key` issued to `device`: the card's one active device
+    /// must be this one (or none yet); a lost physical card or a lost phone takes no new
+    /// credential.
+    ///
+    /// # Errors
+    /// [`RegistryError::SecondDevice`], [`RegistryError::CardLost`],
+    /// [`RegistryError::DeviceLost`], storage failures.
+    pub fn register(
+        &self,
+        card_key: &str,
+        device: &str,
+        format: CredentialFormat,
+        actor: &Actor<'_>,
+    ) -> Result<Registration, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = match tx.card(card_key)? {
+                    Some(card) => card,
+                    None => CardRecord {
+                        card_key: card_key.to_owned(),
+                        physical: PhysicalStatus::Normal,
+                        active_device: None,
+                    },
+                };
+                if card.physical == PhysicalStatus::Lost {
+                    return Err(RegistryError::CardLost);
+                }
+                if tx.device_lost(device)? {
+                    return Err(RegistryError::DeviceLost);
+                }
+                match &card.active_device {
+                    Some(d) if d != device => return Err(RegistryError::SecondDevice),
+                    Some(_) => {}
+                    None => tx.put_card(&CardRecord {
+                        active_device: Some(device.to_owned()),
+                        ..card.clone()
+                    })?,
+                }
+                let (list, idx) = self.allocate(tx)?;
+                let id = tx.insert_credential(&NewCredential {
+                    card_key: card_key.to_owned(),
+                    device: device.to_owned(),
+                    format,
+                    list_id: list.id,
+                    idx,
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Register,
+                    Some(card_key),
+                    Some(device),
+                    Some(id),
+                    None,
+                    Some(VALID),
+                ))?;
+                Ok(Registration {
+                    credential: id,
+                    reference: StatusReference { idx, uri: list.uri },
+                })
+            })
+        })?)
+    }
+
+    /// The physical card is lost: the card is marked lost and every VALID credential of it,
+    /// on any device, becomes SUSPENDED.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCard`], storage failures.
+    pub fn report_card_lost(
+        &self,
+        card_key: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = tx.card(card_key)?.ok_or(RegistryError::UnknownCard)?;
+                tx.put_card(&CardRecord {
+                    physical: PhysicalStatus::Lost,
+                    ..card
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::CardLost,
+                    Some(card_key),
+                    None,
+                    None,
+                    None,
+                    None,
+                ))?;
+                let credentials = tx.credentials_of_card(card_key)?;
+                resuspend(
+                    tx,
+                    &credentials,
+                    |s| Suspension { card: true, ..s },
+                    Operation::CardLost,
+                    actor,
+                )
+            })
+        })?)
+    }
+
+    /// Only the phone is lost: the device is marked lost (it takes no new credential) and
+    /// every credential on it that is not INVALID is suspended; the physical card's record is
+    /// not touched.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn report_phone_lost(
+        &self,
+        device: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                tx.set_device_lost(device, true)?;
+                let credentials = tx.credentials_of_device(device)?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::PhoneLost,
+                    None,
+                    Some(device),
+                    None,
+                    None,
+                    None,
+                ))?;
+                resuspend(
+                    tx,
+                    &credentials,
+                    |s| Suspension { phone: true, ..s },
+                    Operation::PhoneLost,
+                    actor,
+                )
+            })
+        })?)
+    }
+
+    /// The physical card is found: it is marked normal and the credentials it suspended
+    /// become VALID again (those suspended by a lost phone stay suspended).
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCard`], storage failures.
+    pub fn reinstate_card(
+        &self,
+        card_key: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = tx.card(card_key)?.ok_or(RegistryError::UnknownCard)?;
+                tx.put_card(&CardRecord {
+                    physical: PhysicalStatus::Normal,
+                    ..card
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Reinstate,
+                    Some(card_key),
+                    None,
+                    None,
+                    None,
+                    None,
+                ))?;
+                let credentials = tx.credentials_of_card(card_key)?;
+                resuspend(
+                    tx,
+                    &credentials,
+                    |s| Suspension { card: false, ..s },
+                    Operation::Reinstate,
+                    actor,
+                )
+            })
+        })?)
+    }
+
+    /// The phone is found: the credentials its loss suspended become VALID again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn reinstate_phone(
+        &self,
+        device: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                tx.set_device_lost(device, false)?;
+                let credentials = tx.credentials_of_device(device)?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Reinstate,
+                    None,
+                    Some(device),
+                    None,
+                    None,
+                    None,
+                ))?;
+                resuspend(
+                    tx,
+                    &credentials,
+                    |s| Suspension { phone: false, ..s },
+                    Operation::Reinstate,
+                    actor,
+                )
+            })
+        })?)
+    }
+
+    /// The card moves to `new_device`: every credential of the card that is not INVALID
+    /// becomes INVALID at once, and `new_device` becomes the one device that may hold it.
+    /// Re-issue needs the physical card (an IC tap or the counter), so a card reported lost
+    /// is refused until it is found or replaced.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCard`], [`RegistryError::CardLost`],
+    /// [`RegistryError::DeviceLost`], storage failures.
+    pub fn reissue_to_new_device(
+        &self,
+        card_key: &str,
+        new_device: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = tx.card(card_key)?.ok_or(RegistryError::UnknownCard)?;
+                if card.physical == PhysicalStatus::Lost {
+                    return Err(RegistryError::CardLost);
+                }
+                if tx.device_lost(new_device)? {
+                    return Err(RegistryError::DeviceLost);
+                }
+                tx.put_card(&CardRecord {
+                    active_device: Some(new_device.to_owned()),
+                    ..card
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Reissue,
+                    Some(card_key),
+                    Some(new_device),
+                    None,
+                    None,
+                    None,
+                ))?;
+                let credentials = tx.credentials_of_card(card_key)?;
+                invalidate_all(tx, &credentials, Operation::Reissue, actor)
+            })
+        })?)
+    }
+
+    fn invalidate(
+        &self,
+        credential: u64,
+        operation: Operation,
+        actor: &Actor<'_>,
+    ) -> Result<(), StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let c = tx
+                    .credential(credential)?
+                    .ok_or(RegistryError::UnknownCredential(credential))?;
+                if c.status == INVALID {
+                    return Err(RegistryError::AlreadyInvalid(credential));
+                }
+                invalidate_all(tx, std::slice::from_ref(&c), operation, actor).map(drop)
+            })
+        })?)
+    }
+
+    /// Revokes one credential for good.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCredential`], [`RegistryError::AlreadyInvalid`].
+    pub fn revoke(&self, credential: u64, actor: &Actor<'_>) -> Result<(), StatusListError> {
+        self.invalidate(credential, Operation::Revoke, actor)
+    }
+
+    /// Marks one credential expired (INVALID).
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCredential`], [`RegistryError::AlreadyInvalid`].
+    pub fn expire(&self, credential: u64, actor: &Actor<'_>) -> Result<(), StatusListError> {
+        self.invalidate(credential, Operation::Expire, actor)
+    }
+
+    /// The status of one credential.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCredential`].
+    pub fn status(&self, credential: u64) -> Result<TokenStatus, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                tx.credential(credential)?
+                    .map(|c| TokenStatus::from_value(c.status))
+                    .ok_or(RegistryError::UnknownCredential(credential))
+            })
+        })?)
+    }
+
+    /// One credential's record.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCredential`].
+    pub fn credential(&self, credential: u64) -> Result<CredentialRecord, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                tx.credential(credential)?
+                    .ok_or(RegistryError::UnknownCredential(credential))
+            })
+        })?)
+    }
+
+    /// Whether `device` is reported lost.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn device_lost(&self, device: &str) -> Result<bool, StatusListError> {
+        Ok(self.with(|store| store.transaction(|tx| tx.device_lost(device)))?)
+    }
+
+    /// The card's record.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCard`].
+    pub fn card(&self, card_key: &str) -> Result<CardRecord, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| tx.card(card_key)?.ok_or(RegistryError::UnknownCard))
+        })?)
+    }
+
+    /// Every status list.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn lists(&self) -> Result<Vec<ListRecord>, StatusListError> {
+        Ok(self.with(|store| store.transaction(|tx| tx.lists()))?)
+    }
+
+    /// The list `list_id` as it stands, ready to compress and sign.
+    ///
+    /// # Errors
+    /// Storage failures; an unknown list.
+    pub fn publish(&self, list_id: u64) -> Result<(ListRecord, StatusList), StatusListError> {
+        let (record, nonzero) = self.with(|store| {
+            let record = store
+                .transaction(|tx| tx.lists())?
+                .into_iter()
+                .find(|l| l.id == list_id)
+                .ok_or(RegistryError::UnknownList(list_id))?;
+            Ok((record, store.nonzero_statuses(list_id)?))
+        })?;
+        let mut list = StatusList::new(record.bits, record.size)?;
+        for (idx, status) in nonzero {
+            list.set(idx, status)?;
+        }
+        Ok((record, list))
+    }
+
+    /// Every event from sequence number `from` on.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn events(&self, from: u64) -> Result<Vec<Event>, StatusListError> {
+        Ok(self.with(|store| store.events(from))?)
+    }
+
+    /// Replays the event log and compares it with the stored statuses: every credential's
+    /// status must be its last event's. Returns the number of credentials checked.
+    ///
+    /// # Errors
+    /// [`RegistryError::Corrupt`] naming the first credential whose status and events disagree.
+    pub fn audit(&self) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            let mut replayed: BTreeMap<u64, u8> = BTreeMap::new();
+            for e in store.events(0)? {
+                if let (Some(c), Some(s)) = (e.credential, e.new_status) {
+                    replayed.insert(c, s);
+                }
+            }
+            let credentials = store.all_credentials()?;
+            for c in &credentials {
+                if replayed.get(&c.id) != Some(&c.status) {
+                    return Err(RegistryError::Corrupt(format!(
+                        "credential {} has status {} but its events say {:?}",
+                        c.id,
+                        c.status,
+                        replayed.get(&c.id)
+                    )));
+                }
+            }
+            if replayed.len() != credentials.len() {
+                return Err(RegistryError::Corrupt(
+                    "events name credentials the table does not have".into(),
+                ));
+            }
+            Ok(credentials.len())
+        })?)
+    }
+}

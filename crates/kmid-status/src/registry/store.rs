@@ -1,0 +1,78 @@
+//! The storage seam of the registry: a transaction of small primitives, which SQLite (the
+//! default), an in-memory map (for unit tests) and, later, a server database implement.
+
+use crate::error::RegistryError;
+
+use super::{CardRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension};
+
+/// The operations the registry performs inside one transaction.
+pub trait StoreTx {
+    /// The card, if registered.
+    fn card(&mut self, card_key: &str) -> Result<Option<CardRecord>, RegistryError>;
+    /// Inserts or replaces the card.
+    fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError>;
+    /// The credential, if it exists.
+    fn credential(&mut self, id: u64) -> Result<Option<CredentialRecord>, RegistryError>;
+    /// Every credential of the card.
+    fn credentials_of_card(
+        &mut self,
+        card_key: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError>;
+    /// Every credential on the device.
+    fn credentials_of_device(
+        &mut self,
+        device: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError>;
+    /// Inserts a credential and returns its id.
+    fn insert_credential(&mut self, credential: &NewCredential) -> Result<u64, RegistryError>;
+    /// Sets a credential's status and suspension reasons.
+    fn set_status(
+        &mut self,
+        id: u64,
+        status: u8,
+        suspension: Suspension,
+    ) -> Result<(), RegistryError>;
+    /// Appends an event and returns its sequence number.
+    fn append_event(&mut self, event: &Event) -> Result<u64, RegistryError>;
+    /// Every status list.
+    fn lists(&mut self) -> Result<Vec<ListRecord>, RegistryError>;
+    /// Opens a new status list and returns its id.
+    fn insert_list(&mut self, uri: &str, bits: u8, size: u64) -> Result<u64, RegistryError>;
+    /// Whether `device` is reported lost.
+    fn device_lost(&mut self, device: &str) -> Result<bool, RegistryError>;
+    /// Marks `device` lost or found.
+    fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError>;
+    /// Whether `idx` of `list_id` is allocated.
+    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError>;
+}
+
+/// A place the registry keeps its records.
+pub trait RegistryStore: Send {
+    /// Runs `f` in one transaction: everything it did is kept when it returns `Ok`, nothing
+    /// when it returns `Err` (or the process dies before the commit).
+    ///
+    /// # Errors
+    /// What `f` returns, or a storage failure.
+    fn transaction<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+    ) -> Result<R, RegistryError>;
+
+    /// The `(index, status)` pairs of `list_id` whose status is not 0.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn nonzero_statuses(&mut self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError>;
+
+    /// Every event from sequence number `from` on, in order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn events(&mut self, from: u64) -> Result<Vec<Event>, RegistryError>;
+
+    /// Every credential (for audits).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn all_credentials(&mut self) -> Result<Vec<CredentialRecord>, RegistryError>;
+}

@@ -1,0 +1,167 @@
+//! The verifier's [`StatusResolver`]: fetches Status List Tokens through a caller-supplied
+//! fetcher (no HTTP client in the library), verifies them, caches them for their `ttl`, and
+//! reads the entry a credential points to.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kmid_schema::status::{
+    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+};
+use time::OffsetDateTime;
+
+use crate::error::StatusListError;
+use crate::token::{TokenKeys, TokenPolicy, VerifiedStatusList, verify_token};
+
+/// Fetches the Status List Token published at a URI (an HTTP GET with `Accept:
+/// application/statuslist+jwt` or `+cwt`, a file, a cache …).
+pub trait StatusListFetcher: Send + Sync {
+    /// The token bytes at `uri`, or `None` when they cannot be had.
+    fn fetch(&self, uri: &str) -> Option<Vec<u8>>;
+}
+
+impl<F: Fn(&str) -> Option<Vec<u8>> + Send + Sync> StatusListFetcher for F {
+    fn fetch(&self, uri: &str) -> Option<Vec<u8>> {
+        self(uri)
+    }
+}
+
+/// How long a token without `ttl` is cached, in seconds.
+pub const DEFAULT_TTL: u64 = 300;
+
+/// How many lists the resolver keeps; beyond it the oldest fetch is dropped.
+pub const MAX_CACHED_LISTS: usize = 256;
+
+struct Cached {
+    fetched_at: i64,
+    token: VerifiedStatusList,
+}
+
+/// A [`StatusResolver`] over Status List Tokens.
+pub struct StatusListResolver<F> {
+    fetcher: F,
+    keys: TokenKeys,
+    policy: TokenPolicy,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl<F> core::fmt::Debug for StatusListResolver<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StatusListResolver")
+            .field("keys", &self.keys)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: StatusListFetcher> StatusListResolver<F> {
+    /// A resolver fetching with `fetcher`, trusting `keys`, applying `policy`.
+    pub fn new(fetcher: F, keys: TokenKeys, policy: TokenPolicy) -> Self {
+        Self {
+            fetcher,
+            keys,
+            policy,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets every cached token.
+    pub fn clear_cache(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+    }
+
+    fn lookup(
+        &self,
+        reference: &StatusReference,
+        context: &StatusContext<'_>,
+        at: OffsetDateTime,
+    ) -> Result<u8, StatusError> {
+        let uri = &reference.uri;
+        let now = at.unix_timestamp();
+        let read = |token: &VerifiedStatusList| {
+            // The list must come from the credential's own issuer: its signer certified by the
+            // same IACA as the credential's (a list signed under another authority's root
+            // speaks for none of this issuer's credentials).
+            if let (Some(want), Some(got)) = (context.issuer_anchor, token.signer_anchor.as_deref())
+                && want != got
+            {
+                return Err(StatusError::InvalidToken {
+                    uri: uri.clone(),
+                    reason: "the list is signed under another trust anchor than the credential"
+                        .into(),
+                });
+            }
+            token
+                .list
+                .get(reference.idx)
+                .map_err(|_| StatusError::IndexOutOfRange {
+                    uri: uri.clone(),
+                    idx: reference.idx,
+                    size: token.list.len(),
+                })
+        };
+        {
+            let cache = self
+                .cache
+                .lock()
+                .map_err(|_| StatusError::Unavailable { uri: uri.clone() })?;
+            if let Some(c) = cache.get(uri) {
+                let ttl =
+                    i64::try_from(c.token.claims.ttl.unwrap_or(DEFAULT_TTL)).unwrap_or(i64::MAX);
+                let fresh = now >= c.fetched_at
+                    && now < c.fetched_at.saturating_add(ttl)
+                    && c.token.claims.exp.is_none_or(|exp| now <= exp);
+                if fresh {
+                    return read(&c.token);
+                }
+            }
+        }
+        // Fetch and verify without holding the lock: other lists stay readable meanwhile.
+        let bytes = self
+            .fetcher
+            .fetch(uri)
+            .ok_or_else(|| StatusError::Unavailable { uri: uri.clone() })?;
+        let token = verify_token(&bytes, uri, at, &self.keys, &self.policy).map_err(
+            |e: StatusListError| StatusError::InvalidToken {
+                uri: uri.clone(),
+                reason: e.to_string(),
+            },
+        )?;
+        let value = read(&token);
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| StatusError::Unavailable { uri: uri.clone() })?;
+        if cache.len() >= MAX_CACHED_LISTS && !cache.contains_key(uri) {
+            let oldest = cache
+                .iter()
+                .min_by_key(|(_, c)| c.fetched_at)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(
+            uri.clone(),
+            Cached {
+                fetched_at: now,
+                token,
+            },
+        );
+        value
+    }
+}
+
+impl<F: StatusListFetcher> StatusResolver for StatusListResolver<F> {
+    fn resolve(
+        &self,
+        reference: &StatusReference,
+        context: &StatusContext<'_>,
+        at: OffsetDateTime,
+    ) -> Result<TokenStatus, StatusError> {
+        self.lookup(reference, context, at)
+            .map(TokenStatus::from_value)
+    }
+}

@@ -1,0 +1,504 @@
+//! The Status List Token (draft-ietf-oauth-status-list §5): a status list signed as a JWT
+//! (`typ` `statuslist+jwt`) or a CWT (COSE_Sign1_Tagged with `16: application/statuslist+cwt`,
+//! claims 2 sub, 6 iat, 4 exp, 65534 ttl, 65533 status_list), signed through a [`Signer`] and
+//! verified against a trust store (`x5c`/`x5chain`) or configured keys, at a given time.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use ciborium::Value as Cbor;
+use coset::iana::{self, EnumI64};
+use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable};
+use kmid_crypto::jose::{CompactJws, sign_compact};
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
+use kmid_crypto::{Algorithm, DefaultVerifier, PublicKey, SignatureVerifier, Signer};
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::StatusListError;
+use crate::list::{DEFAULT_MAX_DECOMPRESSED, StatusList};
+
+/// The JWT `typ` of a Status List Token.
+pub const JWT_TYP: &str = "statuslist+jwt";
+/// The CWT type (COSE header 16) of a Status List Token.
+pub const CWT_TYP: &str = "application/statuslist+cwt";
+const CWT_SUB: i64 = 2;
+const CWT_EXP: i64 = 4;
+const CWT_IAT: i64 = 6;
+const CWT_TTL: i64 = 65534;
+const CWT_STATUS_LIST: i64 = 65533;
+const COSE_TYP: i64 = 16;
+
+/// The claims of a Status List Token besides the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// `sub`: the URI the list is published at, as credentials name it.
+    pub sub: String,
+    /// `iat`, Unix seconds.
+    pub iat: i64,
+    /// `exp`, Unix seconds.
+    pub exp: Option<i64>,
+    /// `ttl`, seconds a consumer may cache the token.
+    pub ttl: Option<u64>,
+}
+
+/// How the signer of a token is identified in its header.
+#[derive(Clone, Copy)]
+pub struct TokenSigner<'a> {
+    /// The signer (the issuer's Document Signer key, perhaps in an HSM).
+    pub signer: &'a Arc<dyn Signer>,
+    /// Its certificate chain, leaf first, for `x5c` / `x5chain`; may be empty.
+    pub chain: &'a [Certificate],
+    /// A key identifier, if the verifiers configure keys by it.
+    pub kid: Option<&'a str>,
+}
+
+impl std::fmt::Debug for TokenSigner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSigner")
+            .field("algorithm", &self.signer.algorithm())
+            .field("chain_len", &self.chain.len())
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+/// Signs `list` as a JWT Status List Token.
+///
+/// # Errors
+/// Compression or signer failures.
+pub fn sign_jwt(
+    list: &StatusList,
+    claims: &TokenClaims,
+    signer: &TokenSigner<'_>,
+) -> Result<String, StatusListError> {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String(JWT_TYP.into()));
+    if let Some(kid) = signer.kid {
+        header.insert("kid".into(), Value::String(kid.into()));
+    }
+    if !signer.chain.is_empty() {
+        header.insert("x5c".into(), json!(chain_to_x5c(signer.chain)));
+    }
+    let mut payload = Map::new();
+    payload.insert("sub".into(), Value::String(claims.sub.clone()));
+    payload.insert("iat".into(), json!(claims.iat));
+    if let Some(exp) = claims.exp {
+        payload.insert("exp".into(), json!(exp));
+    }
+    if let Some(ttl) = claims.ttl {
+        payload.insert("ttl".into(), json!(ttl));
+    }
+    payload.insert("status_list".into(), list.to_json()?);
+    sign_compact(
+        header,
+        Value::Object(payload).to_string().as_bytes(),
+        signer.signer,
+    )
+    .map_err(|_| StatusListError::Crypto(kmid_crypto::CryptoError::Signer("JWS signing".into())))
+}
+
+/// Signs `list` as a CWT Status List Token (COSE_Sign1_Tagged).
+///
+/// # Errors
+/// Compression or signer failures.
+pub fn sign_cwt(
+    list: &StatusList,
+    claims: &TokenClaims,
+    signer: &TokenSigner<'_>,
+) -> Result<Vec<u8>, StatusListError> {
+    let mut entries = vec![
+        (Cbor::from(CWT_SUB), Cbor::Text(claims.sub.clone())),
+        (Cbor::from(CWT_IAT), Cbor::from(claims.iat)),
+    ];
+    if let Some(exp) = claims.exp {
+        entries.push((Cbor::from(CWT_EXP), Cbor::from(exp)));
+    }
+    if let Some(ttl) = claims.ttl {
+        entries.push((Cbor::from(CWT_TTL), Cbor::from(ttl)));
+    }
+    entries.push((Cbor::from(CWT_STATUS_LIST), list.to_cbor_value()?));
+    let mut payload = Vec::new();
+    ciborium::into_writer(&Cbor::Map(entries), &mut payload)
+        .map_err(|_| StatusListError::Malformed("CWT claims"))?;
+    let alg = iana::Algorithm::from_i64(signer.signer.algorithm().cose_id())
+        .ok_or(StatusListError::Algorithm("COSE alg".into()))?;
+    let protected = HeaderBuilder::new()
+        .algorithm(alg)
+        .value(COSE_TYP, Cbor::Text(CWT_TYP.into()))
+        .build();
+    let mut unprotected = HeaderBuilder::new();
+    if let Some(kid) = signer.kid {
+        unprotected = unprotected.key_id(kid.as_bytes().to_vec());
+    }
+    match signer.chain {
+        [] => {}
+        [one] => unprotected = unprotected.value(33, Cbor::Bytes(one.der().to_vec())),
+        many => {
+            unprotected = unprotected.value(
+                33,
+                Cbor::Array(many.iter().map(|c| Cbor::Bytes(c.der().to_vec())).collect()),
+            )
+        }
+    }
+    CoseSign1Builder::new()
+        .protected(protected)
+        .unprotected(unprotected.build())
+        .payload(payload)
+        .try_create_signature(b"", |tbs| signer.signer.sign(tbs))?
+        .build()
+        .to_tagged_vec()
+        .map_err(|_| StatusListError::Malformed("COSE_Sign1 encoding"))
+}
+
+/// Where the keys that sign Status List Tokens come from.
+#[derive(Debug, Clone)]
+pub enum TokenKeys {
+    /// From `x5c`/`x5chain`, validated to these roots for Document Signer use.
+    X5c(TrustStore),
+    /// Configured keys; the first that verifies is used.
+    Keys(Vec<PublicKey>),
+}
+
+/// What a token verifier accepts.
+#[derive(Clone)]
+pub struct TokenPolicy {
+    /// Accepted algorithms.
+    pub allowed_algorithms: Vec<Algorithm>,
+    /// Cap on the decompressed list, in bytes.
+    pub max_decompressed: usize,
+    /// Cap on the token, in bytes.
+    pub max_token_bytes: usize,
+    /// Clock skew tolerated on `iat` and `exp`.
+    pub clock_skew: Duration,
+    /// The signature verification backend.
+    pub signature_verifier: Arc<dyn SignatureVerifier>,
+}
+
+impl core::fmt::Debug for TokenPolicy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TokenPolicy")
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .field("max_decompressed", &self.max_decompressed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            max_token_bytes: 16 * 1024 * 1024,
+            clock_skew: Duration::ZERO,
+            signature_verifier: Arc::new(DefaultVerifier),
+        }
+    }
+}
+
+/// A verified Status List Token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedStatusList {
+    /// The list.
+    pub list: StatusList,
+    /// Its claims.
+    pub claims: TokenClaims,
+    /// The DER of the trust anchor its signer's chain ended at, when the key came from
+    /// `x5c`/`x5chain`.
+    pub signer_anchor: Option<Vec<u8>>,
+}
+
+/// The candidate keys for a token, and the anchor they were validated to.
+type Candidates = (Vec<PublicKey>, Option<Vec<u8>>);
+
+fn resolve_key(
+    keys: &TokenKeys,
+    chain: Option<Vec<Vec<u8>>>,
+    at: OffsetDateTime,
+    alg: Algorithm,
+) -> Result<Candidates, StatusListError> {
+    match keys {
+        TokenKeys::X5c(trust) => {
+            let ders = chain.ok_or(StatusListError::Malformed("no x5c/x5chain"))?;
+            if ders.len() > trust.max_chain_len().saturating_add(1) {
+                return Err(StatusListError::Signer(
+                    kmid_crypto::CertificateError::ChainTooLong {
+                        length: ders.len(),
+                        max: trust.max_chain_len().saturating_add(1),
+                    }
+                    .into(),
+                ));
+            }
+            let certs = ders
+                .iter()
+                .map(|d| Certificate::from_der(d))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StatusListError::Signer)?;
+            let validated = trust
+                .validate(&certs, at, KeyPurpose::DocumentSigner)
+                .map_err(StatusListError::Signer)?;
+            let anchor = trust
+                .roots()
+                .get(validated.root_index)
+                .map(|r| r.der().to_vec());
+            Ok((vec![validated.leaf_key], anchor))
+        }
+        TokenKeys::Keys(keys) => Ok((
+            keys.iter()
+                .filter(|k| k.algorithm() == alg)
+                .cloned()
+                .collect(),
+            None,
+        )),
+    }
+}
+
+fn check_claims(
+    claims: &TokenClaims,
+    uri: &str,
+    at: OffsetDateTime,
+    skew: Duration,
+) -> Result<(), StatusListError> {
+    let now = at.unix_timestamp();
+    let skew = skew.whole_seconds();
+    if claims.sub != uri {
+        return Err(StatusListError::SubjectMismatch {
+            sub: claims.sub.clone(),
+            uri: uri.to_owned(),
+        });
+    }
+    if claims.iat > now.saturating_add(skew) {
+        return Err(StatusListError::IssuedInFuture {
+            iat: claims.iat,
+            at: now,
+        });
+    }
+    if let Some(exp) = claims.exp
+        && now.saturating_sub(skew) > exp
+    {
+        return Err(StatusListError::Expired { exp, at: now });
+    }
+    Ok(())
+}
+
+/// Verifies a Status List Token — a JWT (text starting with `ey`) or a CWT — for the list at
+/// `uri`, at time `at`: type, algorithm, signer, signature, `sub` = `uri`, `iat`, `exp`, and the
+/// list (decompression capped).
+///
+/// # Errors
+/// [`StatusListError`] naming the failed check.
+pub fn verify_token(
+    token: &[u8],
+    uri: &str,
+    at: OffsetDateTime,
+    keys: &TokenKeys,
+    policy: &TokenPolicy,
+) -> Result<VerifiedStatusList, StatusListError> {
+    if token.len() > policy.max_token_bytes {
+        return Err(StatusListError::Malformed("token larger than the limit"));
+    }
+    let verified = if token.starts_with(b"ey") {
+        verify_jwt(token, at, keys, policy)?
+    } else {
+        verify_cwt(token, at, keys, policy)?
+    };
+    check_claims(&verified.claims, uri, at, policy.clock_skew)?;
+    Ok(verified)
+}
+
+fn verify_jwt(
+    token: &[u8],
+    at: OffsetDateTime,
+    keys: &TokenKeys,
+    policy: &TokenPolicy,
+) -> Result<VerifiedStatusList, StatusListError> {
+    let text =
+        core::str::from_utf8(token).map_err(|_| StatusListError::Malformed("JWT is not ASCII"))?;
+    let jws =
+        CompactJws::parse(text).map_err(|_| StatusListError::Malformed("not a compact JWS"))?;
+    if jws.typ() != Some(JWT_TYP) {
+        return Err(StatusListError::WrongType(JWT_TYP));
+    }
+    let alg = jws.algorithm(&policy.allowed_algorithms).map_err(|_| {
+        StatusListError::Algorithm(
+            jws.header
+                .get("alg")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .chars()
+                .take(32)
+                .collect(),
+        )
+    })?;
+    let chain = match jws.header.get("x5c") {
+        Some(Value::Array(items)) => {
+            let entries: Vec<String> = items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect();
+            Some(
+                chain_from_x5c(&entries)
+                    .map_err(StatusListError::Signer)?
+                    .iter()
+                    .map(|c| c.der().to_vec())
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    let (candidates, signer_anchor) = resolve_key(keys, chain, at, alg)?;
+    if !candidates
+        .iter()
+        .any(|k| jws.verify(k, alg, &policy.signature_verifier).is_ok())
+    {
+        return Err(StatusListError::BadSignature);
+    }
+    let claims = jws
+        .payload_object()
+        .map_err(|_| StatusListError::Malformed("JWT payload is not a JSON object"))?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(StatusListError::Malformed("no sub"))?;
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or(StatusListError::Malformed("no iat"))?;
+    let exp = claims
+        .get("exp")
+        .map(|v| v.as_i64().ok_or(StatusListError::Malformed("exp")))
+        .transpose()?;
+    let ttl = claims
+        .get("ttl")
+        .map(|v| {
+            v.as_u64()
+                .filter(|t| *t > 0)
+                .ok_or(StatusListError::Malformed("ttl"))
+        })
+        .transpose()?;
+    let sl = claims
+        .get("status_list")
+        .ok_or(StatusListError::Malformed("no status_list"))?;
+    let list = StatusList::from_json(sl, policy.max_decompressed)?;
+    Ok(VerifiedStatusList {
+        list,
+        claims: TokenClaims {
+            sub: sub.to_owned(),
+            iat,
+            exp,
+            ttl,
+        },
+        signer_anchor,
+    })
+}
+
+fn cbor_int(v: &Cbor) -> Option<i64> {
+    v.as_integer().and_then(|i| i64::try_from(i).ok())
+}
+
+fn verify_cwt(
+    token: &[u8],
+    at: OffsetDateTime,
+    keys: &TokenKeys,
+    policy: &TokenPolicy,
+) -> Result<VerifiedStatusList, StatusListError> {
+    let sign1 = CoseSign1::from_tagged_slice(token)
+        .map_err(|_| StatusListError::Malformed("not a COSE_Sign1_Tagged"))?;
+    let typ = sign1
+        .protected
+        .header
+        .rest
+        .iter()
+        .find(|(l, _)| *l == Label::Int(COSE_TYP))
+        .map(|(_, v)| v);
+    if typ.and_then(Cbor::as_text) != Some(CWT_TYP) {
+        return Err(StatusListError::WrongType(CWT_TYP));
+    }
+    if !sign1.protected.header.crit.is_empty() {
+        return Err(StatusListError::Malformed(
+            "unsupported critical header parameters",
+        ));
+    }
+    let alg_id = match &sign1.protected.header.alg {
+        Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => a.to_i64(),
+        _ => return Err(StatusListError::Algorithm("no alg".into())),
+    };
+    let alg = Algorithm::from_cose_id(alg_id)
+        .map_err(|_| StatusListError::Algorithm(alg_id.to_string()))?;
+    if !policy.allowed_algorithms.contains(&alg) {
+        return Err(StatusListError::Algorithm(alg.to_string()));
+    }
+    let find = |rest: &[(Label, Cbor)]| {
+        rest.iter()
+            .find(|(l, _)| *l == Label::Int(33))
+            .map(|(_, v)| v.clone())
+    };
+    let chain = find(&sign1.protected.header.rest)
+        .or_else(|| find(&sign1.unprotected.rest))
+        .map(|v| match v {
+            Cbor::Bytes(b) => vec![b],
+            Cbor::Array(items) => items
+                .into_iter()
+                .filter_map(|i| i.into_bytes().ok())
+                .collect(),
+            _ => Vec::new(),
+        });
+    let (candidates, signer_anchor) = resolve_key(keys, chain, at, alg)?;
+    let ok = candidates.iter().any(|key| {
+        sign1
+            .verify_signature(b"", |sig, data| {
+                policy.signature_verifier.verify(alg, key, data, sig)
+            })
+            .is_ok()
+    });
+    if !ok {
+        return Err(StatusListError::BadSignature);
+    }
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or(StatusListError::Malformed("no payload"))?;
+    let mut cursor = Cursor::new(payload);
+    let claims: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut cursor, 16)
+        .map_err(|_| StatusListError::Malformed("CWT claims are not CBOR"))?;
+    if usize::try_from(cursor.position()).ok() != Some(payload.len()) {
+        return Err(StatusListError::Malformed("bytes after the CWT claims"));
+    }
+    let map = claims
+        .as_map()
+        .ok_or(StatusListError::Malformed("CWT claims are not a map"))?;
+    let get = |k: i64| {
+        map.iter()
+            .find(|(key, _)| cbor_int(key) == Some(k))
+            .map(|(_, v)| v)
+    };
+    let sub = get(CWT_SUB)
+        .and_then(Cbor::as_text)
+        .ok_or(StatusListError::Malformed("no sub (2)"))?;
+    let iat = get(CWT_IAT)
+        .and_then(cbor_int)
+        .ok_or(StatusListError::Malformed("no iat (6)"))?;
+    let exp = get(CWT_EXP)
+        .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("exp (4)")))
+        .transpose()?;
+    let ttl = get(CWT_TTL)
+        .map(|v| {
+            cbor_int(v)
+                .and_then(|t| u64::try_from(t).ok())
+                .filter(|t| *t > 0)
+                .ok_or(StatusListError::Malformed("ttl (65534)"))
+        })
+        .transpose()?;
+    let sl = get(CWT_STATUS_LIST).ok_or(StatusListError::Malformed("no status_list (65533)"))?;
+    let list = StatusList::from_cbor_value(sl, policy.max_decompressed)?;
+    Ok(VerifiedStatusList {
+        list,
+        claims: TokenClaims {
+            sub: sub.to_owned(),
+            iat,
+            exp,
+            ttl,
+        },
+        signer_anchor,
+    })
+}

@@ -1,0 +1,413 @@
+//! The Korean card lifecycle end to end: the registry changes a status, the issuer publishes a
+//! signed Status List Token, and the mdoc and SD-JWT VC verifiers refuse or accept the card
+//! through the resolver.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{
+    TokenFormat, device_key, issue_mdoc, issue_sdjwt, publish, verify_mdoc, verify_sdjwt,
+};
+use kmid_mdoc::MdocError;
+use kmid_schema::status::{StatusError, TokenStatus};
+use kmid_schema::{Card, samples};
+use kmid_sdjwt::SdJwtError;
+use kmid_status::registry::{
+    Actor, CredentialFormat, MemoryStore, PhysicalStatus, RegistryConfig, RegistryStore,
+    SqliteStore, StatusRegistry,
+};
+use kmid_status::{RegistryError, StatusListError};
+use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
+
+fn config() -> RegistryConfig {
+    RegistryConfig {
+        list_size: 4096,
+        list_capacity: 2048,
+        ..RegistryConfig::new("https://status.mois.go.kr/lists")
+    }
+}
+
+fn actor(reason: &'static str) -> Actor<'static> {
+    Actor {
+        who: "jongno-gu office, counter 3",
+        at: REFERENCE_TIME,
+        reason,
+    }
+}
+
+/// The outcome of verifying both credentials, as one comparable value per format.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Passes,
+    Refused(TokenStatus),
+}
+
+fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let resolver = common::resolver(&pki, &served);
+    let registry = StatusRegistry::new(store, config(), Arc::new(SeededRandom::new(b"lifecycle")));
+    let card = Card::from(samples::resident());
+    let card_key = "mois:card:0001";
+    let phone_a = device_key();
+    let phone_b = device_key();
+
+    // Issuance on phone A: an mdoc and an SD-JWT VC, each with its own random index.
+    let m = registry
+        .register(
+            card_key,
+            "phone-A",
+            CredentialFormat::Mdoc,
+            &actor("issuance, QR at counter"),
+        )
+        .unwrap();
+    let s = registry
+        .register(
+            card_key,
+            "phone-A",
+            CredentialFormat::SdJwtVc,
+            &actor("issuance, QR at counter"),
+        )
+        .unwrap();
+    assert_ne!(m.reference.idx, s.reference.idx);
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone_a, &m.reference);
+    let sdjwt = issue_sdjwt(&pki, Authority::Mois, &card, &phone_a, &s.reference);
+
+    use Outcome::{Passes, Refused};
+    use TokenStatus::{Invalid, Suspended};
+    let check = |label: &str| -> (Outcome, Outcome) {
+        publish(&registry, &pki, Authority::Mois, format, &served);
+        resolver.clear_cache();
+        let a = match verify_mdoc(&pki, &mdoc, &phone_a, &resolver, REFERENCE_TIME) {
+            Ok(Some(TokenStatus::Valid)) => Passes,
+            Err(MdocError::Status(s)) => Refused(s),
+            other => panic!("{label}: mdoc {other:?}"),
+        };
+        let b = match verify_sdjwt(&pki, &sdjwt, &resolver, REFERENCE_TIME) {
+            Ok(Some(TokenStatus::Valid)) => Passes,
+            Err(SdJwtError::Status(s)) => Refused(s),
+            other => panic!("{label}: sd-jwt {other:?}"),
+        };
+        (a, b)
+    };
+
+    assert_eq!(check("issued"), (Passes, Passes));
+
+    // Only the phone is lost: both credentials on it are suspended, the card is not touched.
+    assert_eq!(
+        registry
+            .report_phone_lost("phone-A", &actor("phone lost"))
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        check("phone lost"),
+        (Refused(Suspended), Refused(Suspended))
+    );
+    assert_eq!(
+        registry.card(card_key).unwrap().physical,
+        PhysicalStatus::Normal
+    );
+    // A lost phone takes no new credential.
+    assert_eq!(
+        registry
+            .register(
+                card_key,
+                "phone-A",
+                CredentialFormat::Mdoc,
+                &actor("issuance")
+            )
+            .unwrap_err(),
+        StatusListError::Registry(RegistryError::DeviceLost)
+    );
+    assert_eq!(
+        registry
+            .reinstate_phone("phone-A", &actor("phone found"))
+            .unwrap(),
+        2
+    );
+    assert_eq!(check("phone found"), (Passes, Passes));
+
+    // The physical card is lost: everything of the card is suspended.
+    assert_eq!(
+        registry
+            .report_card_lost(card_key, &actor("card lost"))
+            .unwrap(),
+        2
+    );
+    assert_eq!(check("card lost"), (Refused(Suspended), Refused(Suspended)));
+    assert_eq!(
+        registry
+            .register(
+                card_key,
+                "phone-A",
+                CredentialFormat::Mdoc,
+                &actor("issuance")
+            )
+            .unwrap_err(),
+        StatusListError::Registry(RegistryError::CardLost)
+    );
+    assert_eq!(
+        registry
+            .reissue_to_new_device(card_key, "phone-B", &actor("re-issue"))
+            .unwrap_err(),
+        StatusListError::Registry(RegistryError::CardLost)
+    );
+
+    // Card and phone both lost: finding the card does not reinstate what is on the lost phone.
+    assert_eq!(
+        registry
+            .report_phone_lost("phone-A", &actor("phone lost too"))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        registry
+            .reinstate_card(card_key, &actor("card found"))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        check("card found, phone lost"),
+        (Refused(Suspended), Refused(Suspended))
+    );
+    assert_eq!(
+        registry
+            .reinstate_phone("phone-A", &actor("phone found"))
+            .unwrap(),
+        2
+    );
+    assert_eq!(check("both found"), (Passes, Passes));
+
+    // Re-issue to phone B: the old credentials are INVALID for good, the new ones pass, and
+    // phone A may hold the card no more.
+    assert_eq!(
+        registry
+            .reissue_to_new_device(card_key, "phone-B", &actor("re-issue to a new phone"))
+            .unwrap(),
+        2
+    );
+    assert_eq!(check("re-issued"), (Refused(Invalid), Refused(Invalid)));
+    assert_eq!(
+        registry
+            .register(
+                card_key,
+                "phone-A",
+                CredentialFormat::Mdoc,
+                &actor("issuance")
+            )
+            .unwrap_err(),
+        StatusListError::Registry(RegistryError::SecondDevice)
+    );
+    let m2 = registry
+        .register(
+            card_key,
+            "phone-B",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let s2 = registry
+        .register(
+            card_key,
+            "phone-B",
+            CredentialFormat::SdJwtVc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc2 = issue_mdoc(&pki, Authority::Mois, &card, &phone_b, &m2.reference);
+    let sdjwt2 = issue_sdjwt(&pki, Authority::Mois, &card, &phone_b, &s2.reference);
+    publish(&registry, &pki, Authority::Mois, format, &served);
+    resolver.clear_cache();
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc2, &phone_b, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+    assert_eq!(
+        verify_sdjwt(&pki, &sdjwt2, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+    // INVALID stays INVALID: a found card or phone does not revive it.
+    registry
+        .report_card_lost(card_key, &actor("card lost"))
+        .unwrap();
+    registry
+        .reinstate_card(card_key, &actor("card found"))
+        .unwrap();
+    assert_eq!(
+        check("old ones stay invalid"),
+        (Refused(Invalid), Refused(Invalid))
+    );
+    assert_eq!(registry.status(m2.credential).unwrap(), TokenStatus::Valid);
+
+    // Revocation of one credential.
+    registry
+        .revoke(s2.credential, &actor("revoked by the issuer"))
+        .unwrap();
+    assert_eq!(
+        registry.revoke(s2.credential, &actor("again")).unwrap_err(),
+        StatusListError::Registry(RegistryError::AlreadyInvalid(s2.credential))
+    );
+    publish(&registry, &pki, Authority::Mois, format, &served);
+    resolver.clear_cache();
+    assert_eq!(
+        verify_sdjwt(&pki, &sdjwt2, &resolver, REFERENCE_TIME).unwrap_err(),
+        SdJwtError::Status(Invalid)
+    );
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc2, &phone_b, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+
+    // Everything that happened is in the log, and the log explains every status.
+    assert_eq!(registry.audit().unwrap(), 4);
+    let events = registry.events(0).unwrap();
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor == "jongno-gu office, counter 3")
+    );
+}
+
+#[test]
+fn lifecycle_on_sqlite_with_jwt_tokens() {
+    scenario(SqliteStore::open_in_memory().unwrap(), TokenFormat::Jwt);
+}
+
+#[test]
+fn lifecycle_on_sqlite_with_cwt_tokens() {
+    scenario(SqliteStore::open_in_memory().unwrap(), TokenFormat::Cwt);
+}
+
+#[test]
+fn lifecycle_in_memory() {
+    scenario(MemoryStore::new(), TokenFormat::Jwt);
+}
+
+#[test]
+fn a_list_signed_under_another_authority_speaks_for_none_of_this_issuers_cards() {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let resolver = common::resolver(&pki, &served);
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"cross")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let m = registry
+        .register(
+            "mois:card:0002",
+            "phone",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &m.reference);
+    let sdjwt = issue_sdjwt(&pki, Authority::Mois, &card, &phone, &m.reference);
+    // The Ministry of Justice's Document Signer — trusted, but for foreigner cards — signs a
+    // list at the MOIS URI saying VALID.
+    publish(&registry, &pki, Authority::Moj, TokenFormat::Cwt, &served);
+    let err = verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap_err();
+    assert!(
+        matches!(&err, MdocError::StatusUnavailable(StatusError::InvalidToken { reason, .. }) if reason.contains("another trust anchor")),
+        "{err:?}"
+    );
+    let err = verify_sdjwt(&pki, &sdjwt, &resolver, REFERENCE_TIME).unwrap_err();
+    assert!(
+        matches!(&err, SdJwtError::StatusUnavailable(StatusError::InvalidToken { reason, .. }) if reason.contains("another trust anchor")),
+        "{err:?}"
+    );
+    // Signed by MOIS, it passes.
+    publish(&registry, &pki, Authority::Mois, TokenFormat::Cwt, &served);
+    resolver.clear_cache();
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+}
+
+#[test]
+fn the_resolver_caches_for_ttl_then_refetches() {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = {
+        let inner = common::fetcher(&served);
+        let fetches = Arc::clone(&fetches);
+        move |uri: &str| {
+            fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            inner(uri)
+        }
+    };
+    let resolver = kmid_status::StatusListResolver::new(
+        counted,
+        kmid_status::token::TokenKeys::X5c(pki.trust_store()),
+        kmid_status::token::TokenPolicy::default(),
+    );
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"cache")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let m = registry
+        .register(
+            "mois:card:0003",
+            "phone",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &m.reference);
+    publish(&registry, &pki, Authority::Mois, TokenFormat::Jwt, &served);
+    let at = REFERENCE_TIME;
+    assert!(verify_mdoc(&pki, &mdoc, &phone, &resolver, at).is_ok());
+    registry
+        .report_phone_lost("phone", &actor("phone lost"))
+        .unwrap();
+    publish(&registry, &pki, Authority::Mois, TokenFormat::Jwt, &served);
+    // Within the token's ttl (300 s) the cached list answers: one fetch so far.
+    assert!(
+        verify_mdoc(
+            &pki,
+            &mdoc,
+            &phone,
+            &resolver,
+            at + time::Duration::seconds(299)
+        )
+        .is_ok()
+    );
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // After it, the new list is fetched and the suspension is seen.
+    assert_eq!(
+        verify_mdoc(
+            &pki,
+            &mdoc,
+            &phone,
+            &resolver,
+            at + time::Duration::seconds(300)
+        )
+        .unwrap_err(),
+        MdocError::Status(TokenStatus::Suspended)
+    );
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Nothing served: unavailable, and the credential is refused.
+    served.lock().unwrap().clear();
+    resolver.clear_cache();
+    assert!(matches!(
+        verify_mdoc(&pki, &mdoc, &phone, &resolver, at).unwrap_err(),
+        MdocError::StatusUnavailable(StatusError::Unavailable { .. })
+    ));
+}

@@ -1,0 +1,448 @@
+//! Status List Tokens: signed and verified as JWT and CWT under the test PKI, and every broken
+//! or hostile token refused with its own error.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ciborium::Value as Cbor;
+use coset::{CoseSign1, TaggedCborSerializable};
+use kmid_crypto::{CertificateError, CryptoError, Signer};
+use kmid_status::token::{
+    TokenClaims, TokenKeys, TokenPolicy, TokenSigner, VerifiedStatusList, sign_cwt, sign_jwt,
+    verify_token,
+};
+use kmid_status::{StatusList, StatusListError};
+use kmid_testkit::{Authority, REFERENCE_TIME, TestPki};
+use serde_json::{Value, json};
+use time::Duration;
+
+type ClaimsMap = Vec<(Cbor, Cbor)>;
+
+const URI: &str = "https://status.mois.go.kr/lists/1";
+
+fn list() -> StatusList {
+    let mut l = StatusList::new(2, 1 << 16).unwrap();
+    l.set(7, 2).unwrap();
+    l.set(65_535, 1).unwrap();
+    l
+}
+
+struct Fixture {
+    pki: TestPki,
+    signer: Arc<dyn Signer>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            pki: TestPki::new(),
+            signer: common::ds_signer(Authority::Mois),
+        }
+    }
+
+    fn token_signer(&self) -> (Arc<dyn Signer>, Vec<kmid_crypto::x509::Certificate>) {
+        (
+            Arc::clone(&self.signer),
+            vec![self.pki.issuer(Authority::Mois).ds.clone()],
+        )
+    }
+
+    fn jwt(&self, claims: &TokenClaims) -> String {
+        let (signer, chain) = self.token_signer();
+        sign_jwt(
+            &list(),
+            claims,
+            &TokenSigner {
+                signer: &signer,
+                chain: &chain,
+                kid: None,
+            },
+        )
+        .unwrap()
+    }
+
+    fn cwt(&self, claims: &TokenClaims) -> Vec<u8> {
+        let (signer, chain) = self.token_signer();
+        sign_cwt(
+            &list(),
+            claims,
+            &TokenSigner {
+                signer: &signer,
+                chain: &chain,
+                kid: None,
+            },
+        )
+        .unwrap()
+    }
+
+    fn verify(&self, token: &[u8]) -> Result<VerifiedStatusList, StatusListError> {
+        verify_token(
+            token,
+            URI,
+            REFERENCE_TIME,
+            &TokenKeys::X5c(self.pki.trust_store()),
+            &TokenPolicy::default(),
+        )
+    }
+
+    /// Re-signs a JWT header and payload with the real Document Signer.
+    fn resign_jwt(&self, header: &Value, payload: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let sig = self.signer.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    fn jwt_parts(&self) -> (Value, Value) {
+        let jwt = self.jwt(&common::claims(URI, REFERENCE_TIME));
+        let mut it = jwt.split('.');
+        let h =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+        let p =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+        (h, p)
+    }
+
+    /// Re-signs a CWT whose claims map was changed by `edit`.
+    fn resign_cwt(&self, edit: impl FnOnce(&mut Vec<(Cbor, Cbor)>)) -> Vec<u8> {
+        let token = self.cwt(&common::claims(URI, REFERENCE_TIME));
+        let mut sign1 = CoseSign1::from_tagged_slice(&token).unwrap();
+        let mut claims: Cbor = ciborium::from_reader(sign1.payload.as_deref().unwrap()).unwrap();
+        if let Cbor::Map(m) = &mut claims {
+            edit(m);
+        }
+        let mut payload = Vec::new();
+        ciborium::into_writer(&claims, &mut payload).unwrap();
+        sign1.payload = Some(payload);
+        let tbs = sign1.tbs_data(b"");
+        sign1.signature = self.signer.sign(&tbs).unwrap();
+        sign1.to_tagged_vec().unwrap()
+    }
+}
+
+#[test]
+fn jwt_and_cwt_round_trip_under_the_test_pki() {
+    let f = Fixture::new();
+    let claims = common::claims(URI, REFERENCE_TIME);
+    for token in [f.jwt(&claims).into_bytes(), f.cwt(&claims)] {
+        let v = f.verify(&token).unwrap();
+        assert_eq!(v.claims, claims);
+        assert_eq!(v.list, list());
+        assert_eq!(v.list.get(7).unwrap(), 2);
+        assert_eq!(
+            v.signer_anchor.as_deref(),
+            Some(f.pki.issuer(Authority::Mois).iaca.der())
+        );
+    }
+    // Compression does its job: 64 Ki two-bit entries (16 KiB) with two set.
+    let jwt = f.jwt(&claims);
+    assert!(jwt.len() < 2_500, "{} bytes", jwt.len());
+}
+
+#[test]
+fn signatures_and_signers() {
+    let f = Fixture::new();
+    let claims = common::claims(URI, REFERENCE_TIME);
+    // A flipped signature bit.
+    let mut jwt = f.jwt(&claims).into_bytes();
+    let last = jwt.len() - 2;
+    jwt[last] = if jwt[last] == b'A' { b'B' } else { b'A' };
+    assert_eq!(f.verify(&jwt).unwrap_err(), StatusListError::BadSignature);
+    let mut cwt = f.cwt(&claims);
+    let last = cwt.len() - 1;
+    cwt[last] ^= 1;
+    assert_eq!(f.verify(&cwt).unwrap_err(), StatusListError::BadSignature);
+    // Signed by a key whose certificate is not trusted (MOJ's DS key, MOIS's certificate).
+    let moj = common::ds_signer(Authority::Moj);
+    let chain = [f.pki.issuer(Authority::Mois).ds.clone()];
+    let forged = sign_jwt(
+        &list(),
+        &claims,
+        &TokenSigner {
+            signer: &moj,
+            chain: &chain,
+            kid: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        f.verify(forged.as_bytes()).unwrap_err(),
+        StatusListError::BadSignature
+    );
+    // No x5c at all, with X5c trust.
+    let bare = sign_cwt(
+        &list(),
+        &claims,
+        &TokenSigner {
+            signer: &f.signer,
+            chain: &[],
+            kid: Some("k"),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        f.verify(&bare).unwrap_err(),
+        StatusListError::Malformed("no x5c/x5chain")
+    );
+    // A certificate outside its validity at verification time.
+    let late = REFERENCE_TIME + Duration::days(400);
+    let err = verify_token(
+        f.jwt(&common::claims(URI, late)).as_bytes(),
+        URI,
+        late,
+        &TokenKeys::X5c(f.pki.trust_store()),
+        &TokenPolicy::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StatusListError::Signer(CryptoError::Certificate(CertificateError::Expired { .. }))
+        ),
+        "{err:?}"
+    );
+    // Configured keys: the right key verifies, another does not.
+    let keys = TokenKeys::Keys(vec![f.signer.public_key().clone()]);
+    assert!(verify_token(&bare, URI, REFERENCE_TIME, &keys, &TokenPolicy::default()).is_ok());
+    let wrong = TokenKeys::Keys(vec![moj.public_key().clone()]);
+    assert_eq!(
+        verify_token(&bare, URI, REFERENCE_TIME, &wrong, &TokenPolicy::default()).unwrap_err(),
+        StatusListError::BadSignature
+    );
+}
+
+#[test]
+fn header_attacks() {
+    let f = Fixture::new();
+    let (h, p) = f.jwt_parts();
+    // Wrong typ, or none.
+    for typ in [json!("JWT"), json!("statuslist+cwt"), Value::Null] {
+        let mut h2 = h.clone();
+        if typ.is_null() {
+            h2.as_object_mut().unwrap().remove("typ");
+        } else {
+            h2["typ"] = typ;
+        }
+        assert_eq!(
+            f.verify(f.resign_jwt(&h2, &p).as_bytes()).unwrap_err(),
+            StatusListError::WrongType("statuslist+jwt")
+        );
+    }
+    // alg none, HS256, unknown.
+    for alg in ["none", "HS256", "ES999"] {
+        let mut h2 = h.clone();
+        h2["alg"] = json!(alg);
+        let forged = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(h2.to_string()),
+            URL_SAFE_NO_PAD.encode(p.to_string())
+        );
+        assert_eq!(
+            f.verify(forged.as_bytes()).unwrap_err(),
+            StatusListError::Algorithm(alg.into()),
+            "{alg}"
+        );
+    }
+    // A policy that does not accept ES256.
+    let policy = TokenPolicy {
+        allowed_algorithms: vec![kmid_crypto::Algorithm::Es384],
+        ..TokenPolicy::default()
+    };
+    let jwt = f.jwt(&common::claims(URI, REFERENCE_TIME));
+    assert_eq!(
+        verify_token(
+            jwt.as_bytes(),
+            URI,
+            REFERENCE_TIME,
+            &TokenKeys::X5c(f.pki.trust_store()),
+            &policy
+        )
+        .unwrap_err(),
+        StatusListError::Algorithm("ES256".into())
+    );
+    // CWT: wrong type, and a critical header we do not understand.
+    let cwt = f.cwt(&common::claims(URI, REFERENCE_TIME));
+    let mut sign1 = CoseSign1::from_tagged_slice(&cwt).unwrap();
+    sign1.protected.header.rest[0].1 = Cbor::Text("application/cwt".into());
+    sign1.protected.original_data = None;
+    let tbs = sign1.tbs_data(b"");
+    sign1.signature = f.signer.sign(&tbs).unwrap();
+    assert_eq!(
+        f.verify(&sign1.clone().to_tagged_vec().unwrap())
+            .unwrap_err(),
+        StatusListError::WrongType("application/statuslist+cwt")
+    );
+    let mut sign1 = CoseSign1::from_tagged_slice(&cwt).unwrap();
+    sign1
+        .protected
+        .header
+        .crit
+        .push(coset::RegisteredLabelWithPrivate::Text("urgent".into()));
+    sign1.protected.original_data = None;
+    assert_eq!(
+        f.verify(&sign1.to_tagged_vec().unwrap()).unwrap_err(),
+        StatusListError::Malformed("unsupported critical header parameters")
+    );
+}
+
+#[test]
+fn claim_attacks() {
+    let f = Fixture::new();
+    let (h, p) = f.jwt_parts();
+    let bad = |edit: &dyn Fn(&mut Value)| {
+        let mut p2 = p.clone();
+        edit(&mut p2);
+        f.verify(f.resign_jwt(&h, &p2).as_bytes()).unwrap_err()
+    };
+    // The list at another URI (a valid list replayed for this credential's URI).
+    assert_eq!(
+        bad(&|p| p["sub"] = json!("https://status.mois.go.kr/lists/2")),
+        StatusListError::SubjectMismatch {
+            sub: "https://status.mois.go.kr/lists/2".into(),
+            uri: URI.into()
+        }
+    );
+    let now = REFERENCE_TIME.unix_timestamp();
+    assert_eq!(
+        bad(&|p| p["exp"] = json!(now - 1)),
+        StatusListError::Expired {
+            exp: now - 1,
+            at: now
+        }
+    );
+    assert_eq!(
+        bad(&|p| p["iat"] = json!(now + 10)),
+        StatusListError::IssuedInFuture {
+            iat: now + 10,
+            at: now
+        }
+    );
+    for (field, err) in [
+        ("sub", "no sub"),
+        ("iat", "no iat"),
+        ("status_list", "no status_list"),
+    ] {
+        assert_eq!(
+            bad(&|p| {
+                p.as_object_mut().unwrap().remove(field);
+            }),
+            StatusListError::Malformed(err)
+        );
+    }
+    assert_eq!(
+        bad(&|p| p["ttl"] = json!(0)),
+        StatusListError::Malformed("ttl")
+    );
+    assert_eq!(
+        bad(&|p| p["ttl"] = json!(-5)),
+        StatusListError::Malformed("ttl")
+    );
+    assert_eq!(
+        bad(&|p| p["exp"] = json!("soon")),
+        StatusListError::Malformed("exp")
+    );
+    assert_eq!(
+        bad(&|p| p["status_list"]["bits"] = json!(3)),
+        StatusListError::Bits(3)
+    );
+    assert_eq!(
+        bad(&|p| p["status_list"]["lst"] = json!("eNrbuRgAAhcBXQ==")),
+        StatusListError::Malformed("status_list.lst is not base64url")
+    );
+    assert_eq!(
+        bad(&|p| p["status_list"]["lst"] = json!("bm90IHpsaWI")),
+        StatusListError::Decompression
+    );
+    // The same for CWT claims.
+    let bad_cwt = |edit: &dyn Fn(&mut ClaimsMap)| f.verify(&f.resign_cwt(|m| edit(m))).unwrap_err();
+    assert_eq!(
+        bad_cwt(&|m| m[0].1 = Cbor::Text("https://elsewhere.example/1".into())),
+        StatusListError::SubjectMismatch {
+            sub: "https://elsewhere.example/1".into(),
+            uri: URI.into()
+        }
+    );
+    assert_eq!(
+        bad_cwt(&|m| m.retain(|(k, _)| k != &Cbor::from(65533))),
+        StatusListError::Malformed("no status_list (65533)")
+    );
+    assert_eq!(
+        bad_cwt(&|m| m.retain(|(k, _)| k != &Cbor::from(6))),
+        StatusListError::Malformed("no iat (6)")
+    );
+}
+
+#[test]
+fn decompression_bombs_and_size_limits() {
+    let f = Fixture::new();
+    // 40 MiB of zeros (8-bit entries) compress to a few tens of KiB: a bomb.
+    let bomb = StatusList::new(8, 40 << 20).unwrap();
+    let claims = common::claims(URI, REFERENCE_TIME);
+    let (signer, chain) = f.token_signer();
+    let token = sign_cwt(
+        &bomb,
+        &claims,
+        &TokenSigner {
+            signer: &signer,
+            chain: &chain,
+            kid: None,
+        },
+    )
+    .unwrap();
+    assert!(token.len() < 64 * 1024, "{}", token.len());
+    assert_eq!(
+        f.verify(&token).unwrap_err(),
+        StatusListError::TooLarge {
+            max: kmid_status::DEFAULT_MAX_DECOMPRESSED
+        }
+    );
+    // A token over the byte limit is refused before it is parsed.
+    let policy = TokenPolicy {
+        max_token_bytes: 1024,
+        ..TokenPolicy::default()
+    };
+    assert_eq!(
+        verify_token(
+            &token,
+            URI,
+            REFERENCE_TIME,
+            &TokenKeys::X5c(f.pki.trust_store()),
+            &policy
+        )
+        .unwrap_err(),
+        StatusListError::Malformed("token larger than the limit")
+    );
+    // A list too large to make.
+    assert!(matches!(
+        StatusList::new(1, u64::MAX).unwrap_err(),
+        StatusListError::TooLarge { .. }
+    ));
+}
+
+#[test]
+fn garbage_is_an_error_never_a_panic() {
+    let f = Fixture::new();
+    let jwt = f.jwt(&common::claims(URI, REFERENCE_TIME)).into_bytes();
+    let cwt = f.cwt(&common::claims(URI, REFERENCE_TIME));
+    for token in [&jwt, &cwt] {
+        for cut in 0..token.len() {
+            assert!(f.verify(&token[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+    for junk in [&b""[..], b"ey", b"ey..", b"\xd2", b"\xd2\x84", &[0xff; 64]] {
+        assert!(f.verify(junk).is_err());
+    }
+}
