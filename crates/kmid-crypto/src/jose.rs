@@ -209,6 +209,23 @@ impl<'a> CompactJws<'a> {
         self.header.get("typ").and_then(Value::as_str)
     }
 
+    /// Whether `typ` names the media type `expected` (given without `application/`): RFC 7515
+    /// §4.1.9 compares media types case-insensitively and lets the `application/` prefix be
+    /// left out, so `dc+sd-jwt`, `DC+SD-JWT` and `application/dc+sd-jwt` are one type.
+    #[must_use]
+    pub fn typ_is(&self, expected: &str) -> bool {
+        self.typ().is_some_and(|typ| {
+            let prefix = "application/";
+            let bare = match typ.get(..prefix.len()) {
+                Some(head) if head.eq_ignore_ascii_case(prefix) => {
+                    typ.get(prefix.len()..).unwrap_or_default()
+                }
+                _ => typ,
+            };
+            !bare.contains('/') && bare.eq_ignore_ascii_case(expected)
+        })
+    }
+
     /// The payload as a JSON object.
     ///
     /// # Errors

@@ -16,7 +16,9 @@
 
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
 use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, SignatureVerifier};
-use kmid_schema::status::{StatusContext, StatusError, StatusResolver, TokenStatus};
+use kmid_schema::status::{
+    StatusContext, StatusError, StatusResolver, StatusTokenForm, TokenStatus,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{device_authentication_bytes, emac_key};
@@ -410,6 +412,7 @@ impl<'a> MdocVerifier<'a> {
                         .get(validated.root_index)
                         .map(Certificate::der),
                     issuer: None,
+                    form: StatusTokenForm::Any,
                 };
                 let status = resolver
                     .resolve(reference, &context, at)

@@ -98,6 +98,36 @@ pub enum StatusError {
     NoResolver,
 }
 
+/// The Status List Token forms a credential format accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StatusTokenForm {
+    /// JWT or CWT (the mdoc MSO's reference, status list section 6.3, names no form).
+    #[default]
+    Any,
+    /// `statuslist+jwt` only: SD-JWT VC section 2.2.2.3 requires the JWT form.
+    Jwt,
+    /// `application/statuslist+cwt` only.
+    Cwt,
+}
+
+impl StatusTokenForm {
+    /// The HTTP `Accept` value to ask for these forms with (status list section 8.1).
+    #[must_use]
+    pub const fn accept(self) -> &'static str {
+        match self {
+            Self::Any => "application/statuslist+jwt, application/statuslist+cwt",
+            Self::Jwt => "application/statuslist+jwt",
+            Self::Cwt => "application/statuslist+cwt",
+        }
+    }
+
+    /// Whether a token of form `actual` (never `Any`) is acceptable.
+    #[must_use]
+    pub fn accepts(self, actual: Self) -> bool {
+        self == Self::Any || self == actual
+    }
+}
+
 /// What the verifier learnt about the credential's issuer, so that a resolver can insist the
 /// status list comes from the same issuer (draft-ietf-oauth-status-list §12.3: the list signer
 /// and the credential signer certified by the same authority). Without it, any list signer the
@@ -109,6 +139,8 @@ pub struct StatusContext<'a> {
     pub issuer_anchor: Option<&'a [u8]>,
     /// The credential's `iss`, when it has one.
     pub issuer: Option<&'a str>,
+    /// The token forms the credential's format accepts.
+    pub form: StatusTokenForm,
 }
 
 /// Resolves status references at a given time.

@@ -215,6 +215,17 @@ pub enum KeyBindingError {
         /// Verification time.
         at: i64,
     },
+    /// The KB-JWT carries an `exp` that has passed, or an `nbf` still to come (RFC 9901
+    /// §7.3 checks every time claim it has).
+    #[error("the KB-JWT is outside its own validity ({claim} {value}) at {at}")]
+    OutsideValidity {
+        /// `exp` or `nbf`.
+        claim: &'static str,
+        /// Its value.
+        value: i64,
+        /// Verification time.
+        at: i64,
+    },
     /// A required KB-JWT claim is missing or has the wrong type.
     #[error("claim {0:?} is missing or has the wrong type")]
     MissingClaim(&'static str),

@@ -112,7 +112,7 @@ pub fn verify(
     }
     jws.verify(cnf, alg, verifier)
         .map_err(|_| fail(KeyBindingError::BadSignature))?;
-    if jws.typ() != Some(KB_JWT_TYP) {
+    if !jws.typ_is(KB_JWT_TYP) {
         return Err(fail(KeyBindingError::WrongType));
     }
     let claims = jws.payload_json("KB-JWT")?;
@@ -136,6 +136,25 @@ pub fn verify(
     let (skew, max_age) = (skew.whole_seconds(), policy.max_age.whole_seconds());
     if iat > now.saturating_add(skew) || iat < now.saturating_sub(max_age).saturating_sub(skew) {
         return Err(fail(KeyBindingError::Stale { iat, at: now }));
+    }
+    // Optional time claims of the KB-JWT itself, when present (RFC 7519 §4.1.4, §4.1.5).
+    for claim in ["exp", "nbf"] {
+        let Some(v) = claims.get(claim) else { continue };
+        let value = v
+            .as_i64()
+            .ok_or(fail(KeyBindingError::MissingClaim(claim)))?;
+        let outside = if claim == "exp" {
+            now.saturating_sub(skew) >= value
+        } else {
+            now.saturating_add(skew) < value
+        };
+        if outside {
+            return Err(fail(KeyBindingError::OutsideValidity {
+                claim,
+                value,
+                at: now,
+            }));
+        }
     }
     if !kmid_crypto::session::constant_time_eq(hash.as_bytes(), sd_hash(sd_jwt, sd_alg)?.as_bytes())
     {

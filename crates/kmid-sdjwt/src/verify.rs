@@ -84,7 +84,7 @@ pub(crate) fn header_checks(
     check: &SdJwtCheck,
 ) -> Result<Algorithm, SdJwtError> {
     if let Some(expected) = &check.expected_typ
-        && jws.typ() != Some(expected.as_str())
+        && !jws.typ_is(expected)
     {
         return Err(SdJwtError::WrongType {
             expected: if expected == crate::vc::SD_JWT_VC_TYP {

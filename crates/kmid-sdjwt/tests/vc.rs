@@ -351,6 +351,19 @@ fn a_disclosure_that_claims_sd_or_a_registered_claim_is_refused() {
         err(s.verify(&s.bound(jwt, vec![d.encoded().into()]))),
         SdJwtError::DisclosedRegisteredClaim("exp".into())
     );
+    // aka_vcts is never selectively disclosable either (SD-JWT VC §2.2.2.3).
+    let (header, mut payload) = s.parts();
+    let d =
+        Disclosure::property("c2FsdHNhbHRzYWx0", "aka_vcts", json!(["urn:eudi:pid:1"])).unwrap();
+    payload["_sd"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(d.digest(kmid_crypto::HashAlgorithm::Sha256).unwrap()));
+    let jwt = s.resign(&header, &payload);
+    assert_eq!(
+        err(s.verify(&s.bound(jwt, vec![d.encoded().into()]))),
+        SdJwtError::DisclosedRegisteredClaim("aka_vcts".into())
+    );
     // The same digest twice in the payload.
     let (header, mut payload) = s.parts();
     let first = payload["_sd"][0].clone();
@@ -469,6 +482,32 @@ fn type_and_shape_attacks() {
             found: Some("vc+sd-jwt".into())
         }
     );
+    // RFC 7515 §4.1.9: typ is a media type, compared without case and with or without
+    // "application/".
+    for typ in [
+        "application/dc+sd-jwt",
+        "DC+SD-JWT",
+        "Application/Dc+Sd-Jwt",
+    ] {
+        header["typ"] = json!(typ);
+        let jwt = s.resign(&header, &payload);
+        assert!(s.verify(&s.bound(jwt, vec![])).is_ok(), "{typ}");
+    }
+    for typ in [
+        "application/dc+sd-jwt+x",
+        "text/dc+sd-jwt",
+        "application/application/dc+sd-jwt",
+    ] {
+        header["typ"] = json!(typ);
+        let jwt = s.resign(&header, &payload);
+        assert!(
+            matches!(
+                err(s.verify(&s.bound(jwt, vec![]))),
+                SdJwtError::WrongType { .. }
+            ),
+            "{typ}"
+        );
+    }
     // Trailing garbage after the KB-JWT.
     let p = s.presentation(&[&["family_name"]]).to_compact();
     assert_eq!(
@@ -527,11 +566,19 @@ fn time_attacks() {
     let exp = payload["exp"].as_i64().unwrap();
     let after = OffsetDateTime::from_unix_timestamp(exp + 1).unwrap();
     let trust = s.pki.trust_store();
-    let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&trust));
+    let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&trust)).danger_accept_unchecked_status();
     assert_eq!(
         err(verifier.verify(&s.issued.to_compact(), after)),
         SdJwtError::Expired { exp, at: exp + 1 }
     );
+    // RFC 7519 §4.1.4: at exp itself it has expired; a second before, it has not.
+    let at_exp = OffsetDateTime::from_unix_timestamp(exp).unwrap();
+    assert_eq!(
+        err(verifier.verify(&s.issued.to_compact(), at_exp)),
+        SdJwtError::Expired { exp, at: exp }
+    );
+    let before = OffsetDateTime::from_unix_timestamp(exp - 1).unwrap();
+    assert!(verifier.verify(&s.issued.to_compact(), before).is_ok());
     // Not yet valid: nbf in the future.
     let (header, mut payload) = s.parts();
     let nbf = REFERENCE_TIME.unix_timestamp() + 3600;
@@ -633,12 +680,36 @@ fn key_binding_attacks() {
     let sig = s.holder.sign(input.as_bytes()).unwrap();
     let wrong_typ = SdJwt {
         kb_jwt: Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))),
-        ..good
+        ..good.clone()
     };
     assert_eq!(
         err(s.verify(&wrong_typ.to_compact())),
         SdJwtError::KeyBinding(KeyBindingError::WrongType)
     );
+    // A KB-JWT with its own exp (passed) or nbf (to come): checked when present.
+    let now = REFERENCE_TIME.unix_timestamp();
+    for (claim, value) in [("exp", now), ("nbf", now + 60)] {
+        let mut parts = good.kb_jwt.as_deref().unwrap().split('.');
+        let h = parts.next().unwrap();
+        let mut kb_payload: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap())
+                .unwrap();
+        kb_payload[claim] = json!(value);
+        let input = format!("{h}.{}", URL_SAFE_NO_PAD.encode(kb_payload.to_string()));
+        let sig = s.holder.sign(input.as_bytes()).unwrap();
+        let timed = SdJwt {
+            kb_jwt: Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))),
+            ..good.clone()
+        };
+        assert_eq!(
+            err(s.verify(&timed.to_compact())),
+            SdJwtError::KeyBinding(KeyBindingError::OutsideValidity {
+                claim,
+                value,
+                at: now
+            })
+        );
+    }
 }
 
 struct FixedStatus(Result<TokenStatus, StatusError>);

@@ -6,30 +6,31 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenStatus,
 };
 use time::OffsetDateTime;
 
 use crate::error::StatusListError;
 use crate::token::{TokenKeys, TokenPolicy, VerifiedStatusList, verify_token};
 
-/// Fetches the Status List Token published at a URI (an HTTP GET with `Accept:
-/// application/statuslist+jwt` or `+cwt`, a file, a cache …).
+/// Fetches the Status List Token published at a URI: an HTTP GET with the given `Accept`
+/// value (status list section 8.1), a file, a cache ….
 pub trait StatusListFetcher: Send + Sync {
-    /// The token bytes at `uri`, or `None` when they cannot be had.
-    fn fetch(&self, uri: &str) -> Option<Vec<u8>>;
+    /// The token bytes at `uri` in one of the media types `accept` lists, or `None` when they
+    /// cannot be had.
+    fn fetch(&self, uri: &str, accept: &str) -> Option<Vec<u8>>;
 }
 
-impl<F: Fn(&str) -> Option<Vec<u8>> + Send + Sync> StatusListFetcher for F {
-    fn fetch(&self, uri: &str) -> Option<Vec<u8>> {
-        self(uri)
+impl<F: Fn(&str, &str) -> Option<Vec<u8>> + Send + Sync> StatusListFetcher for F {
+    fn fetch(&self, uri: &str, accept: &str) -> Option<Vec<u8>> {
+        self(uri, accept)
     }
 }
 
 /// How long a token without `ttl` is cached, in seconds.
 pub const DEFAULT_TTL: u64 = 300;
 
-/// How many lists the resolver keeps; beyond it the oldest fetch is dropped.
+/// How many tokens the resolver keeps; beyond it the oldest fetch is dropped.
 pub const MAX_CACHED_LISTS: usize = 256;
 
 struct Cached {
@@ -37,12 +38,21 @@ struct Cached {
     token: VerifiedStatusList,
 }
 
+impl Cached {
+    fn fresh(&self, now: i64) -> bool {
+        let ttl = i64::try_from(self.token.claims.ttl.unwrap_or(DEFAULT_TTL)).unwrap_or(i64::MAX);
+        now >= self.fetched_at
+            && now < self.fetched_at.saturating_add(ttl)
+            && self.token.claims.exp.is_none_or(|exp| now < exp)
+    }
+}
+
 /// A [`StatusResolver`] over Status List Tokens.
 pub struct StatusListResolver<F> {
     fetcher: F,
     keys: TokenKeys,
     policy: TokenPolicy,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<HashMap<(String, StatusTokenForm), Cached>>,
 }
 
 impl<F> core::fmt::Debug for StatusListResolver<F> {
@@ -72,6 +82,40 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         }
     }
 
+    /// Reads the entry from `token`, after checking the token suits the credential.
+    fn read(
+        reference: &StatusReference,
+        context: &StatusContext<'_>,
+        token: &VerifiedStatusList,
+    ) -> Result<u8, StatusError> {
+        let uri = &reference.uri;
+        if !context.form.accepts(token.form) {
+            return Err(StatusError::InvalidToken {
+                uri: uri.clone(),
+                reason: format!("the credential's format requires {}", context.form.accept()),
+            });
+        }
+        // The list must come from the credential's own issuer: its signer certified by the
+        // same IACA as the credential's (a list signed under another authority's root speaks
+        // for none of this issuer's credentials).
+        if let (Some(want), Some(got)) = (context.issuer_anchor, token.signer_anchor.as_deref())
+            && want != got
+        {
+            return Err(StatusError::InvalidToken {
+                uri: uri.clone(),
+                reason: "the list is signed under another trust anchor than the credential".into(),
+            });
+        }
+        token
+            .list
+            .get(reference.idx)
+            .map_err(|_| StatusError::IndexOutOfRange {
+                uri: uri.clone(),
+                idx: reference.idx,
+                size: token.list.len(),
+            })
+    }
+
     fn lookup(
         &self,
         reference: &StatusReference,
@@ -80,61 +124,37 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
     ) -> Result<u8, StatusError> {
         let uri = &reference.uri;
         let now = at.unix_timestamp();
-        let read = |token: &VerifiedStatusList| {
-            // The list must come from the credential's own issuer: its signer certified by the
-            // same IACA as the credential's (a list signed under another authority's root
-            // speaks for none of this issuer's credentials).
-            if let (Some(want), Some(got)) = (context.issuer_anchor, token.signer_anchor.as_deref())
-                && want != got
-            {
-                return Err(StatusError::InvalidToken {
-                    uri: uri.clone(),
-                    reason: "the list is signed under another trust anchor than the credential"
-                        .into(),
-                });
-            }
-            token
-                .list
-                .get(reference.idx)
-                .map_err(|_| StatusError::IndexOutOfRange {
-                    uri: uri.clone(),
-                    idx: reference.idx,
-                    size: token.list.len(),
-                })
-        };
+        let unavailable = || StatusError::Unavailable { uri: uri.clone() };
         {
-            let cache = self
-                .cache
-                .lock()
-                .map_err(|_| StatusError::Unavailable { uri: uri.clone() })?;
-            if let Some(c) = cache.get(uri) {
-                let ttl =
-                    i64::try_from(c.token.claims.ttl.unwrap_or(DEFAULT_TTL)).unwrap_or(i64::MAX);
-                let fresh = now >= c.fetched_at
-                    && now < c.fetched_at.saturating_add(ttl)
-                    && c.token.claims.exp.is_none_or(|exp| now <= exp);
-                if fresh {
-                    return read(&c.token);
+            let cache = self.cache.lock().map_err(|_| unavailable())?;
+            let forms: &[StatusTokenForm] = match context.form {
+                StatusTokenForm::Any => &[StatusTokenForm::Jwt, StatusTokenForm::Cwt],
+                StatusTokenForm::Jwt => &[StatusTokenForm::Jwt],
+                StatusTokenForm::Cwt => &[StatusTokenForm::Cwt],
+            };
+            for form in forms {
+                if let Some(c) = cache.get(&(uri.clone(), *form))
+                    && c.fresh(now)
+                {
+                    return Self::read(reference, context, &c.token);
                 }
             }
         }
         // Fetch and verify without holding the lock: other lists stay readable meanwhile.
         let bytes = self
             .fetcher
-            .fetch(uri)
-            .ok_or_else(|| StatusError::Unavailable { uri: uri.clone() })?;
+            .fetch(uri, context.form.accept())
+            .ok_or_else(unavailable)?;
         let token = verify_token(&bytes, uri, at, &self.keys, &self.policy).map_err(
             |e: StatusListError| StatusError::InvalidToken {
                 uri: uri.clone(),
                 reason: e.to_string(),
             },
         )?;
-        let value = read(&token);
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| StatusError::Unavailable { uri: uri.clone() })?;
-        if cache.len() >= MAX_CACHED_LISTS && !cache.contains_key(uri) {
+        let value = Self::read(reference, context, &token);
+        let mut cache = self.cache.lock().map_err(|_| unavailable())?;
+        let key = (uri.clone(), token.form);
+        if cache.len() >= MAX_CACHED_LISTS && !cache.contains_key(&key) {
             let oldest = cache
                 .iter()
                 .min_by_key(|(_, c)| c.fetched_at)
@@ -144,7 +164,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
             }
         }
         cache.insert(
-            uri.clone(),
+            key,
             Cached {
                 fetched_at: now,
                 token,

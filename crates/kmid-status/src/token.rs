@@ -12,6 +12,7 @@ use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSeriali
 use kmid_crypto::jose::{CompactJws, sign_compact};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
 use kmid_crypto::{Algorithm, DefaultVerifier, PublicKey, SignatureVerifier, Signer};
+use kmid_schema::status::StatusTokenForm;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -206,6 +207,8 @@ pub struct VerifiedStatusList {
     /// The DER of the trust anchor its signer's chain ended at, when the key came from
     /// `x5c`/`x5chain`.
     pub signer_anchor: Option<Vec<u8>>,
+    /// Which form it came in: [`StatusTokenForm::Jwt`] or [`StatusTokenForm::Cwt`].
+    pub form: StatusTokenForm,
 }
 
 /// The candidate keys for a token, and the anchor they were validated to.
@@ -273,8 +276,9 @@ fn check_claims(
             at: now,
         });
     }
+    // RFC 7519 §4.1.4: the current time must be before `exp`.
     if let Some(exp) = claims.exp
-        && now.saturating_sub(skew) > exp
+        && now.saturating_sub(skew) >= exp
     {
         return Err(StatusListError::Expired { exp, at: now });
     }
@@ -316,7 +320,7 @@ fn verify_jwt(
         core::str::from_utf8(token).map_err(|_| StatusListError::Malformed("JWT is not ASCII"))?;
     let jws =
         CompactJws::parse(text).map_err(|_| StatusListError::Malformed("not a compact JWS"))?;
-    if jws.typ() != Some(JWT_TYP) {
+    if !jws.typ_is(JWT_TYP) {
         return Err(StatusListError::WrongType(JWT_TYP));
     }
     let alg = jws.algorithm(&policy.allowed_algorithms).map_err(|_| {
@@ -389,6 +393,7 @@ fn verify_jwt(
             ttl,
         },
         signer_anchor,
+        form: StatusTokenForm::Jwt,
     })
 }
 
@@ -500,5 +505,6 @@ fn verify_cwt(
             ttl,
         },
         signer_anchor,
+        form: StatusTokenForm::Cwt,
     })
 }

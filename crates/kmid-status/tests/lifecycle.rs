@@ -53,7 +53,7 @@ enum Outcome {
 fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
     let pki = TestPki::new();
     let served = common::Served::default();
-    let resolver = common::resolver(&pki, &served);
+    let resolver = common::resolver(&pki, &served, format);
     let registry = StatusRegistry::new(store, config(), Arc::new(SeededRandom::new(b"lifecycle")));
     let card = Card::from(samples::resident());
     let card_key = "mois:card:0001";
@@ -84,7 +84,7 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
     use Outcome::{Passes, Refused};
     use TokenStatus::{Invalid, Suspended};
     let check = |label: &str| -> (Outcome, Outcome) {
-        publish(&registry, &pki, Authority::Mois, format, &served);
+        publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
         resolver.clear_cache();
         let a = match verify_mdoc(&pki, &mdoc, &phone_a, &resolver, REFERENCE_TIME) {
             Ok(Some(TokenStatus::Valid)) => Passes,
@@ -225,7 +225,7 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
         .unwrap();
     let mdoc2 = issue_mdoc(&pki, Authority::Mois, &card, &phone_b, &m2.reference);
     let sdjwt2 = issue_sdjwt(&pki, Authority::Mois, &card, &phone_b, &s2.reference);
-    publish(&registry, &pki, Authority::Mois, format, &served);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
     resolver.clear_cache();
     assert_eq!(
         verify_mdoc(&pki, &mdoc2, &phone_b, &resolver, REFERENCE_TIME).unwrap(),
@@ -256,7 +256,7 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
         registry.revoke(s2.credential, &actor("again")).unwrap_err(),
         StatusListError::Registry(RegistryError::AlreadyInvalid(s2.credential))
     );
-    publish(&registry, &pki, Authority::Mois, format, &served);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
     resolver.clear_cache();
     assert_eq!(
         verify_sdjwt(&pki, &sdjwt2, &resolver, REFERENCE_TIME).unwrap_err(),
@@ -297,7 +297,7 @@ fn lifecycle_in_memory() {
 fn a_list_signed_under_another_authority_speaks_for_none_of_this_issuers_cards() {
     let pki = TestPki::new();
     let served = common::Served::default();
-    let resolver = common::resolver(&pki, &served);
+    let resolver = common::resolver(&pki, &served, TokenFormat::Cwt);
     let registry = StatusRegistry::new(
         SqliteStore::open_in_memory().unwrap(),
         config(),
@@ -317,7 +317,7 @@ fn a_list_signed_under_another_authority_speaks_for_none_of_this_issuers_cards()
     let sdjwt = issue_sdjwt(&pki, Authority::Mois, &card, &phone, &m.reference);
     // The Ministry of Justice's Document Signer — trusted, but for foreigner cards — signs a
     // list at the MOIS URI saying VALID.
-    publish(&registry, &pki, Authority::Moj, TokenFormat::Cwt, &served);
+    publish(&registry, &pki, Authority::Moj, common::BOTH, &served);
     let err = verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap_err();
     assert!(
         matches!(&err, MdocError::StatusUnavailable(StatusError::InvalidToken { reason, .. }) if reason.contains("another trust anchor")),
@@ -329,7 +329,7 @@ fn a_list_signed_under_another_authority_speaks_for_none_of_this_issuers_cards()
         "{err:?}"
     );
     // Signed by MOIS, it passes.
-    publish(&registry, &pki, Authority::Mois, TokenFormat::Cwt, &served);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
     resolver.clear_cache();
     assert_eq!(
         verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap(),
@@ -343,11 +343,11 @@ fn the_resolver_caches_for_ttl_then_refetches() {
     let served = common::Served::default();
     let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = {
-        let inner = common::fetcher(&served);
+        let inner = common::fetcher(&served, TokenFormat::Jwt);
         let fetches = Arc::clone(&fetches);
-        move |uri: &str| {
+        move |uri: &str, accept: &str| {
             fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            inner(uri)
+            inner(uri, accept)
         }
     };
     let resolver = kmid_status::StatusListResolver::new(
@@ -371,13 +371,13 @@ fn the_resolver_caches_for_ttl_then_refetches() {
         )
         .unwrap();
     let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &m.reference);
-    publish(&registry, &pki, Authority::Mois, TokenFormat::Jwt, &served);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
     let at = REFERENCE_TIME;
     assert!(verify_mdoc(&pki, &mdoc, &phone, &resolver, at).is_ok());
     registry
         .report_phone_lost("phone", &actor("phone lost"))
         .unwrap();
-    publish(&registry, &pki, Authority::Mois, TokenFormat::Jwt, &served);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
     // Within the token's ttl (300 s) the cached list answers: one fetch so far.
     assert!(
         verify_mdoc(
@@ -410,4 +410,96 @@ fn the_resolver_caches_for_ttl_then_refetches() {
         verify_mdoc(&pki, &mdoc, &phone, &resolver, at).unwrap_err(),
         MdocError::StatusUnavailable(StatusError::Unavailable { .. })
     ));
+}
+
+#[test]
+fn an_sd_jwt_vc_takes_its_status_from_a_jwt_token_only() {
+    // SD-JWT VC §2.2.2.3: the Status List Token of an SD-JWT VC MUST be a JWT.
+    let pki = TestPki::new();
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"jwt only")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let s = registry
+        .register(
+            "mois:card:0004",
+            "phone",
+            CredentialFormat::SdJwtVc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let sdjwt = issue_sdjwt(&pki, Authority::Mois, &card, &phone, &s.reference);
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &s.reference);
+    // A provider that serves only CWT: the SD-JWT VC's status cannot be had, the mdoc's can.
+    let served = common::Served::default();
+    publish(
+        &registry,
+        &pki,
+        Authority::Mois,
+        &[TokenFormat::Cwt],
+        &served,
+    );
+    let resolver = common::resolver(&pki, &served, TokenFormat::Cwt);
+    assert!(matches!(
+        verify_sdjwt(&pki, &sdjwt, &resolver, REFERENCE_TIME).unwrap_err(),
+        SdJwtError::StatusUnavailable(StatusError::Unavailable { .. })
+    ));
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+    // A provider that ignores Accept and answers CWT anyway: refused for the SD-JWT VC.
+    let served_cwt = Arc::clone(&served);
+    let careless = kmid_status::StatusListResolver::new(
+        move |uri: &str, _: &str| {
+            served_cwt
+                .lock()
+                .unwrap()
+                .get(&(uri.to_owned(), TokenFormat::Cwt))
+                .cloned()
+        },
+        kmid_status::token::TokenKeys::X5c(pki.trust_store()),
+        kmid_status::token::TokenPolicy::default(),
+    );
+    let err = verify_sdjwt(&pki, &sdjwt, &careless, REFERENCE_TIME).unwrap_err();
+    assert!(
+        matches!(&err, SdJwtError::StatusUnavailable(StatusError::InvalidToken { reason, .. }) if reason.contains("statuslist+jwt")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_index_outside_the_list_is_no_statement() {
+    let pki = TestPki::new();
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"range")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let mut r = registry
+        .register(
+            "mois:card:0005",
+            "phone",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    r.reference.idx = 4096; // the lists hold 4096 entries: 0..=4095
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &r.reference);
+    let served = common::Served::default();
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
+    let resolver = common::resolver(&pki, &served, TokenFormat::Cwt);
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap_err(),
+        MdocError::StatusUnavailable(StatusError::IndexOutOfRange {
+            uri: r.reference.uri.clone(),
+            idx: 4096,
+            size: 4096
+        })
+    );
 }

@@ -22,8 +22,16 @@ pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
 
 /// Claims that must never be selectively disclosable, with all their sub-claims
 /// (SD-JWT VC §2.2.2.3).
-pub const NEVER_DISCLOSABLE: &[&str] =
-    &["iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"];
+pub const NEVER_DISCLOSABLE: &[&str] = &[
+    "iss",
+    "nbf",
+    "exp",
+    "cnf",
+    "vct",
+    "vct#integrity",
+    "aka_vcts",
+    "status",
+];
 
 /// The JSON value of a catalogue item by its JSON type.
 pub(crate) fn json_value(value: &ClaimValue<'_>, json: JsonType) -> Result<Value, SdJwtError> {

@@ -10,7 +10,7 @@ use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenStatus,
 };
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -356,7 +356,8 @@ impl<'a> SdJwtVcVerifier<'a> {
         let now = at.unix_timestamp();
         let skew = self.check.clock_skew.whole_seconds();
         let exp = time_claim(&claims, "exp")?.ok_or(SdJwtError::MissingClaim("exp"))?;
-        if now.saturating_sub(skew) > exp {
+        // RFC 7519 §4.1.4: the current time must be before `exp`.
+        if now.saturating_sub(skew) >= exp {
             return Err(SdJwtError::Expired { exp, at: now });
         }
         if let Some(nbf) = time_claim(&claims, "nbf")?
@@ -389,6 +390,8 @@ impl<'a> SdJwtVcVerifier<'a> {
                         let context = StatusContext {
                             issuer_anchor,
                             issuer: claims.get("iss").and_then(Value::as_str),
+                            // SD-JWT VC §2.2.2.3: the Status List Token MUST be a JWT.
+                            form: StatusTokenForm::Jwt,
                         };
                         let s = resolver
                             .resolve(&reference, &context, at)

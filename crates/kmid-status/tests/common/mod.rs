@@ -32,8 +32,8 @@ use kmid_status::token::{TokenClaims, TokenKeys, TokenPolicy, TokenSigner, sign_
 use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, SeededRandom, TestPki};
 use time::{Duration, OffsetDateTime};
 
-/// Which token format the publisher writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A Status List Token form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenFormat {
     /// `statuslist+jwt`.
     Jwt,
@@ -41,13 +41,27 @@ pub enum TokenFormat {
     Cwt,
 }
 
-/// What the status provider serves, by URI.
-pub type Served = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+/// What the status provider serves, by URI and form.
+pub type Served = Arc<Mutex<HashMap<(String, TokenFormat), Vec<u8>>>>;
 
-/// A fetcher over `served`.
-pub fn fetcher(served: &Served) -> impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + use<> {
+/// A fetcher over `served` that answers `Accept` as a server would: the one form asked for,
+/// or `prefer` when both are acceptable; nothing when the form asked for is not served.
+pub fn fetcher(
+    served: &Served,
+    prefer: TokenFormat,
+) -> impl Fn(&str, &str) -> Option<Vec<u8>> + Send + Sync + use<> {
     let served = Arc::clone(served);
-    move |uri: &str| served.lock().unwrap().get(uri).cloned()
+    move |uri: &str, accept: &str| {
+        let jwt = accept.contains("application/statuslist+jwt");
+        let cwt = accept.contains("application/statuslist+cwt");
+        let form = match (jwt, cwt) {
+            (true, true) => prefer,
+            (true, false) => TokenFormat::Jwt,
+            (false, true) => TokenFormat::Cwt,
+            (false, false) => return None,
+        };
+        served.lock().unwrap().get(&(uri.to_owned(), form)).cloned()
+    }
 }
 
 /// The claims of a token for `uri` issued a minute before `at`.
@@ -68,12 +82,13 @@ pub fn ds_signer(authority: Authority) -> Arc<dyn Signer> {
     )))
 }
 
-/// Signs every list of `registry` with `authority`'s Document Signer and serves it.
+/// Signs every list of `registry` with `authority`'s Document Signer and serves it in
+/// `forms`.
 pub fn publish<S: RegistryStore>(
     registry: &StatusRegistry<S>,
     pki: &TestPki,
     authority: Authority,
-    format: TokenFormat,
+    forms: &[TokenFormat],
     served: &Served,
 ) {
     let signer = ds_signer(authority);
@@ -86,23 +101,32 @@ pub fn publish<S: RegistryStore>(
     for record in registry.lists().unwrap() {
         let (record, list) = registry.publish(record.id).unwrap();
         let claims = claims(&record.uri, REFERENCE_TIME);
-        let token = match format {
-            TokenFormat::Jwt => sign_jwt(&list, &claims, &token_signer)
+        for form in forms {
+            let token = match form {
+                TokenFormat::Jwt => sign_jwt(&list, &claims, &token_signer)
+                    .unwrap()
+                    .into_bytes(),
+                TokenFormat::Cwt => sign_cwt(&list, &claims, &token_signer).unwrap(),
+            };
+            served
+                .lock()
                 .unwrap()
-                .into_bytes(),
-            TokenFormat::Cwt => sign_cwt(&list, &claims, &token_signer).unwrap(),
-        };
-        served.lock().unwrap().insert(record.uri, token);
+                .insert((record.uri.clone(), *form), token);
+        }
     }
 }
 
-/// A resolver trusting the test IACAs, over `served`.
+/// The forms a publisher serves.
+pub const BOTH: &[TokenFormat] = &[TokenFormat::Jwt, TokenFormat::Cwt];
+
+/// A resolver trusting the test IACAs, over `served`, preferring `prefer`.
 pub fn resolver(
     pki: &TestPki,
     served: &Served,
-) -> StatusListResolver<impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + use<>> {
+    prefer: TokenFormat,
+) -> StatusListResolver<impl Fn(&str, &str) -> Option<Vec<u8>> + Send + Sync + use<>> {
     StatusListResolver::new(
-        fetcher(served),
+        fetcher(served, prefer),
         TokenKeys::X5c(pki.trust_store()),
         TokenPolicy::default(),
     )
