@@ -44,5 +44,5 @@ mod resolver;
 pub mod token;
 
 pub use error::{RegistryError, StatusListError};
-pub use list::{DEFAULT_MAX_DECOMPRESSED, MAX_LIST_BYTES, StatusList};
+pub use list::{BEST_COMPRESSION_MAX_BYTES, DEFAULT_MAX_DECOMPRESSED, MAX_LIST_BYTES, StatusList};
 pub use resolver::{DEFAULT_TTL, MAX_CACHED_LISTS, StatusListFetcher, StatusListResolver};

@@ -13,6 +13,9 @@ use crate::error::StatusListError;
 /// Default cap on a decompressed list: 32 MiB, enough for 2^27 entries of 2 bits.
 pub const DEFAULT_MAX_DECOMPRESSED: usize = 32 * 1024 * 1024;
 
+/// Lists up to this many bytes are compressed at the best level by [`StatusList::compress`].
+pub const BEST_COMPRESSION_MAX_BYTES: usize = 1024 * 1024;
+
 /// The largest list [`StatusList::new`] makes: 512 MiB, 2^32 entries of one bit.
 pub const MAX_LIST_BYTES: usize = 512 * 1024 * 1024;
 
@@ -147,13 +150,22 @@ impl StatusList {
         Ok(())
     }
 
-    /// The ZLIB-compressed byte array (`lst` before base64url), at the best compression level
-    /// as the draft recommends.
+    /// The ZLIB-compressed byte array (`lst` before base64url).
+    ///
+    /// Lists up to [`BEST_COMPRESSION_MAX_BYTES`] (1 MiB uncompressed: 2^22 two-bit entries)
+    /// are compressed at the best level, as draft-ietf-oauth-status-list §4.1 recommends. Larger
+    /// ones at level 6: for a list of 2^26 two-bit entries with 1 % set, level 9 takes about 2 s
+    /// and level 6 about 0.29 s for an 18 % larger result (1.07 MB instead of 0.91 MB; `cargo
+    /// bench -p kmid-status`). [`Self::compress_with`] chooses the level explicitly.
     ///
     /// # Errors
     /// Only I/O errors of the in-memory compressor, which do not occur.
     pub fn compress(&self) -> Result<Vec<u8>, StatusListError> {
-        self.compress_with(Compression::best())
+        self.compress_with(if self.bytes.len() <= BEST_COMPRESSION_MAX_BYTES {
+            Compression::best()
+        } else {
+            Compression::new(6)
+        })
     }
 
     /// The ZLIB-compressed byte array at `level`.
