@@ -45,12 +45,19 @@ fn main() -> std::io::Result<()> {
         &pki.reader,
     )?;
 
-    let keys: serde_json::Map<String, serde_json::Value> = TEST_KEY_NAMES
+    // Sorted maps, not serde_json::Map: josekit turns on serde_json's `preserve_order`, and
+    // the file must not depend on which crates share the build.
+    type Sorted = std::collections::BTreeMap<String, serde_json::Value>;
+    let keys: std::collections::BTreeMap<String, Sorted> = TEST_KEY_NAMES
         .iter()
         .map(|name| {
             let mut jwk = test_key(name).to_jwk().expect("JWK");
             jwk.kid = Some((*name).to_owned());
-            (name.to_string(), serde_json::to_value(&jwk).expect("JSON"))
+            let members = match serde_json::to_value(&jwk).expect("JSON") {
+                serde_json::Value::Object(m) => m.into_iter().collect(),
+                _ => Sorted::new(),
+            };
+            (name.to_string(), members)
         })
         .collect();
     let mut json = serde_json::to_string_pretty(&keys).expect("JSON");
