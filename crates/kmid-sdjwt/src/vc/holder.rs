@@ -63,6 +63,12 @@ pub fn present_paths(paths: &[Vec<PathSegment>], requested: &[&[&str]]) -> Vec<u
 }
 
 impl HeldSdJwtVc {
+    /// What the holder verified on receipt: `vct`, issuer, every claim.
+    #[must_use]
+    pub const fn verified(&self) -> &VerifiedSdJwtVc {
+        &self.verified
+    }
+
     /// Receives an issued SD-JWT VC: verifies it with `verifier`'s issuer keys and policy at
     /// `at` (a KB-JWT is refused: an issuer sends none).
     ///

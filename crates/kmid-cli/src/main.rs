@@ -1,0 +1,344 @@
+//! `kmid`: Korea's mobile ID cards as mdoc and SD-JWT VC, from the command line.
+//!
+//! `kmid demo` issues one card of each type in both formats, presents an age check and an
+//! identity request, verifies them, suspends one card's phone and shows the verification fail.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::{Parser, Subcommand};
+use kmid::crypto::{Curve, PrivateKey, SystemRandom};
+use kmid::mdoc::model::{Handover, SessionTranscript};
+use kmid::schema::catalogue::{self, ClaimId};
+use kmid::schema::status::{StatusResolver, TokenStatus};
+use kmid::schema::{Card, IdentityCard, samples};
+use kmid::status::StatusListResolver;
+use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
+use kmid::status::token::{TokenKeys, TokenPolicy};
+use kmid::{
+    AuthorityKeys, Format, Formats, Issuer, IssuingAuthority, KmidError, Template,
+    VerifiedPresentation, Verifier, Wallet,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(
+    name = "kmid",
+    version,
+    about = "Korea's mobile ID cards as ISO/IEC 18013-5 mdoc and SD-JWT VC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Issue, present and verify each card type in both formats; suspend one and watch it fail.
+    Demo {
+        /// Where the issuers' status registries (SQLite) are kept; emptied first.
+        #[arg(long, default_value_os_t = std::env::temp_dir().join("kmid-demo"))]
+        data_dir: PathBuf,
+        /// Print the results as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[allow(clippy::print_stderr)]
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Demo { data_dir, json } => match demo(&data_dir, json) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("kmid demo: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// One verification the demo made.
+struct Row {
+    card: &'static str,
+    format: Format,
+    template: &'static str,
+    step: &'static str,
+    outcome: Result<VerifiedPresentation, String>,
+    expected_valid: bool,
+}
+
+impl Row {
+    fn as_expected(&self) -> bool {
+        self.outcome.is_ok() == self.expected_valid
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "card": self.card,
+            "format": format_name(self.format),
+            "request": self.template,
+            "step": self.step,
+            "valid": self.outcome.is_ok(),
+            "as_expected": self.as_expected(),
+            "claims": self.outcome.as_ref().ok().map(|p| p.claims.iter().map(|(id, v)| (catalogue::spec(*id).mdoc.identifier.to_owned(), v.clone())).collect::<serde_json::Map<_, _>>()),
+            "issuer": self.outcome.as_ref().ok().and_then(|p| p.issuer.clone()),
+            "error": self.outcome.as_ref().err(),
+        })
+    }
+}
+
+const fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Mdoc => "mdoc",
+        Format::SdJwtVc => "SD-JWT VC",
+    }
+}
+
+fn short(id: ClaimId, v: &Value) -> String {
+    let name = catalogue::spec(id).mdoc.identifier;
+    match v {
+        Value::String(s) if id == ClaimId::Portrait => {
+            format!("{name}=<JPEG, {} base64 chars>", s.len())
+        }
+        Value::String(s) => format!("{name}={s}"),
+        other => format!("{name}={other}"),
+    }
+}
+
+type Served = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
+
+#[allow(clippy::print_stdout, clippy::too_many_lines)]
+fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let random = Arc::new(SystemRandom);
+    let _ = std::fs::remove_dir_all(data_dir);
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        KmidError::Status(kmid::status::RegistryError::Storage(e.to_string()).into())
+    })?;
+
+    // The three issuers, each with fresh keys and its own registry file.
+    let mut issuers = Vec::new();
+    for authority in IssuingAuthority::ALL {
+        let keys = AuthorityKeys::generate(authority, now, &*random)?;
+        let store = SqliteStore::open(
+            &data_dir.join(format!("{}-registry.sqlite3", authority.slug())),
+            Durability::Full,
+        )
+        .map_err(|e| KmidError::Status(e.into()))?;
+        let registry = StatusRegistry::new(
+            store,
+            RegistryConfig::new(format!(
+                "https://status.{}.go.kr/kmid/lists",
+                authority.slug()
+            )),
+            random.clone(),
+        );
+        issuers.push(Issuer::new(keys, registry, random.clone())?);
+    }
+    let trust = kmid::trust_store(issuers.iter().map(Issuer::keys))?;
+
+    // The status provider: what each issuer published, served by content negotiation.
+    let served: Served = Arc::default();
+    let publish = |issuer: &Issuer<SqliteStore>| -> Result<(), KmidError> {
+        for list in issuer.publish(now, 300)? {
+            served
+                .lock()
+                .map_err(|_| KmidError::NotHeld("status provider"))?
+                .insert(list.uri, (list.jwt, list.cwt));
+        }
+        Ok(())
+    };
+    let provider = Arc::clone(&served);
+    let fetch = move |uri: &str, accept: &str| {
+        let served = provider.lock().ok()?;
+        let (jwt, cwt) = served.get(uri)?;
+        // An mdoc verifier takes either form; this provider answers it with the CWT.
+        if accept.contains("statuslist+cwt") {
+            Some(cwt.clone())
+        } else {
+            Some(jwt.clone().into_bytes())
+        }
+    };
+    let resolver = Arc::new(StatusListResolver::new(
+        fetch,
+        TokenKeys::X5c(trust.clone()),
+        TokenPolicy::default(),
+    ));
+    let shared: Arc<dyn StatusResolver> = resolver.clone();
+    let verifier = Verifier::new(trust.clone(), shared);
+
+    // One holder per card type, each with a phone of its own.
+    let cards = [
+        Card::from(samples::resident()),
+        Card::from(samples::foreigner()),
+        Card::from(samples::overseas_national()),
+    ];
+    let mut wallets = Vec::new();
+    for (card, issuer) in cards.iter().zip(&issuers) {
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256)?, trust.clone());
+        let issued = issuer.issue(card, wallet.device_key(), Formats::Both, now)?;
+        if let Some(m) = issued.mdoc {
+            wallet.store_mdoc(m.issuer_signed)?;
+        }
+        if let Some(s) = issued.sd_jwt {
+            wallet.store_sd_jwt(&s.sd_jwt.to_compact(), now)?;
+        }
+        wallets.push(wallet);
+    }
+    for issuer in &issuers {
+        publish(issuer)?;
+    }
+
+    let present = |card: &Card,
+                   wallet: &Wallet,
+                   template: &Template,
+                   format: Format|
+     -> Result<VerifiedPresentation, KmidError> {
+        match format {
+            Format::Mdoc => {
+                let request = template.mdoc_request(card.card_type());
+                let transcript = SessionTranscript::new(None, None, &Handover::Qr)?;
+                let response = wallet.respond_mdoc(&request, &transcript, now)?;
+                let mut docs =
+                    verifier.verify_mdoc(&request, &response.to_bytes(), &transcript, now)?;
+                docs.pop().ok_or(KmidError::NotHeld("mdoc"))
+            }
+            Format::SdJwtVc => {
+                let request = template.sd_jwt_request(
+                    card.card_type(),
+                    "demo-nonce-7f3a",
+                    "https://verifier.kmid.invalid",
+                );
+                let presentation = wallet.present_sd_jwt(&request, now)?;
+                verifier.verify_sd_jwt(&request, &presentation, now)
+            }
+        }
+    };
+
+    let mut rows = Vec::new();
+    for (card, wallet) in cards.iter().zip(&wallets) {
+        for template in [Template::AgeCheck, Template::Identity] {
+            for format in [Format::Mdoc, Format::SdJwtVc] {
+                rows.push(Row {
+                    card: card.card_type().name_en(),
+                    format,
+                    template: template.name(),
+                    step: "issued",
+                    outcome: present(card, wallet, &template, format).map_err(|e| e.to_string()),
+                    expected_valid: true,
+                });
+            }
+        }
+    }
+
+    // The resident reports the phone lost: the MOIS registry suspends what is on it, the
+    // list is republished, and both credentials now fail.
+    let [resident, _, _] = &cards;
+    let (Some(resident_wallet), Some(mois)) = (wallets.first(), issuers.first()) else {
+        return Err(KmidError::NotHeld("the resident's wallet"));
+    };
+    let phone = resident_wallet.device_key().thumbprint_sha256()?;
+    let suspended = mois.registry().report_phone_lost(
+        &phone,
+        &Actor {
+            who: "demo: the holder, by phone",
+            at: now,
+            reason: "phone lost",
+        },
+    )?;
+    publish(mois)?;
+    resolver.clear_cache();
+    for format in [Format::Mdoc, Format::SdJwtVc] {
+        rows.push(Row {
+            card: resident.card_type().name_en(),
+            format,
+            template: Template::Identity.name(),
+            step: "phone lost",
+            outcome: present(resident, resident_wallet, &Template::Identity, format)
+                .map_err(|e| e.to_string()),
+            expected_valid: false,
+        });
+    }
+    let all_as_expected = rows.iter().all(Row::as_expected);
+
+    if as_json {
+        let out = json!({
+            "data_dir": data_dir.display().to_string(),
+            "at": now.unix_timestamp(),
+            "rows": rows.iter().map(Row::json).collect::<Vec<_>>(),
+            "suspended_credentials": suspended,
+            "all_as_expected": all_as_expected,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(all_as_expected);
+    }
+
+    println!(
+        "kmid demo: Korea's three mobile ID cards, issued, presented and verified as mdoc and SD-JWT VC"
+    );
+    println!("status registries (SQLite): {}", data_dir.display());
+    println!();
+    for issuer in &issuers {
+        let k = issuer.keys();
+        println!(
+            "issuer  {:<4}  {:<36}  IACA {:?}, Document Signer {:?}",
+            k.authority.slug().to_uppercase(),
+            k.authority.name(),
+            k.iaca.common_name().unwrap_or_default(),
+            k.document_signer.common_name().unwrap_or_default()
+        );
+    }
+    println!();
+    println!(
+        "{:<42} {:<10} {:<14} {:<11} result",
+        "card", "format", "request", "step"
+    );
+    for row in &rows {
+        let result = match &row.outcome {
+            Ok(p) => format!(
+                "VALID ({})  {}",
+                p.status
+                    .map_or_else(|| "no status".to_owned(), |s| format!("status {s}")),
+                p.claims
+                    .iter()
+                    .map(|(id, v)| short(*id, v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Err(e) => format!("REFUSED: {e}"),
+        };
+        let mark = if row.as_expected() {
+            ""
+        } else {
+            "   <-- NOT AS EXPECTED"
+        };
+        println!(
+            "{:<42} {:<10} {:<14} {:<11} {result}{mark}",
+            row.card,
+            format_name(row.format),
+            row.template,
+            row.step
+        );
+    }
+    println!();
+    println!(
+        "The resident reported the phone lost: {suspended} credential(s) suspended, the MOIS list republished, and both presentations refused with status {}.",
+        TokenStatus::Suspended
+    );
+    println!(
+        "{}",
+        if all_as_expected {
+            "Every outcome is as expected."
+        } else {
+            "Some outcomes are NOT as expected."
+        }
+    );
+    Ok(all_as_expected)
+}

@@ -1,0 +1,266 @@
+//! The issuer: one authority's keys and status registry; issues a card in either format or
+//! both, each credential with its own status list entry.
+
+use std::sync::Arc;
+
+use kmid_crypto::{PublicKey, Random};
+use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
+use kmid_mdoc::model::IssuerSigned;
+use kmid_schema::status::StatusReference;
+use kmid_schema::{Card, IdentityCard};
+use kmid_sdjwt::SdJwt;
+use kmid_sdjwt::vc::{SdJwtVcIssuer, VcOptions};
+use kmid_status::registry::{Actor, CredentialFormat, RegistryStore, StatusRegistry};
+use kmid_status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
+use time::{Duration, OffsetDateTime, Time};
+
+use crate::authority::AuthorityKeys;
+use crate::error::KmidError;
+
+/// A 32-byte secret that does not print.
+#[derive(Clone)]
+struct Secret([u8; 32]);
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Which formats to issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    /// ISO/IEC 18013-5 mdoc only.
+    Mdoc,
+    /// SD-JWT VC only.
+    SdJwtVc,
+    /// Both.
+    Both,
+}
+
+impl Formats {
+    const fn mdoc(self) -> bool {
+        matches!(self, Self::Mdoc | Self::Both)
+    }
+    const fn sd_jwt(self) -> bool {
+        matches!(self, Self::SdJwtVc | Self::Both)
+    }
+}
+
+/// An issued mdoc and its registry entry.
+#[derive(Debug, Clone)]
+pub struct IssuedMdoc {
+    /// The issuer-signed data to hand to the wallet.
+    pub issuer_signed: IssuerSigned,
+    /// Its id in the status registry.
+    pub credential: u64,
+    /// Its status list entry.
+    pub status: StatusReference,
+}
+
+/// An issued SD-JWT VC and its registry entry.
+#[derive(Debug, Clone)]
+pub struct IssuedSdJwt {
+    /// The SD-JWT with every Disclosure, as issued.
+    pub sd_jwt: SdJwt,
+    /// Its id in the status registry.
+    pub credential: u64,
+    /// Its status list entry.
+    pub status: StatusReference,
+}
+
+/// What one issuance produced.
+#[derive(Debug, Clone, Default)]
+pub struct Issued {
+    /// The mdoc, if asked for.
+    pub mdoc: Option<IssuedMdoc>,
+    /// The SD-JWT VC, if asked for.
+    pub sd_jwt: Option<IssuedSdJwt>,
+}
+
+/// A signed Status List Token in both forms, ready to serve at `uri`.
+#[derive(Debug, Clone)]
+pub struct PublishedList {
+    /// Where it is served (its `sub`).
+    pub uri: String,
+    /// `application/statuslist+jwt`.
+    pub jwt: String,
+    /// `application/statuslist+cwt`.
+    pub cwt: Vec<u8>,
+}
+
+/// An issuing authority's issuer.
+pub struct Issuer<S> {
+    keys: AuthorityKeys,
+    registry: StatusRegistry<S>,
+    random: Arc<dyn Random>,
+    card_key_secret: Secret,
+    validity: Duration,
+}
+
+impl<S> core::fmt::Debug for Issuer<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("keys", &self.keys)
+            .field("validity", &self.validity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: RegistryStore> Issuer<S> {
+    /// An issuer signing with `keys`, recording credentials in `registry`, drawing salts,
+    /// indices and the card-key secret from `random`. Credentials are valid for a year, never
+    /// beyond the card's expiry.
+    ///
+    /// # Errors
+    /// `random` failing.
+    pub fn new(
+        keys: AuthorityKeys,
+        registry: StatusRegistry<S>,
+        random: Arc<dyn Random>,
+    ) -> Result<Self, KmidError> {
+        let mut secret = [0u8; 32];
+        random.fill(&mut secret)?;
+        Ok(Self {
+            keys,
+            registry,
+            random,
+            card_key_secret: Secret(secret),
+            validity: Duration::days(365),
+        })
+    }
+
+    /// The authority's keys.
+    #[must_use]
+    pub const fn keys(&self) -> &AuthorityKeys {
+        &self.keys
+    }
+
+    /// The status registry, for the lifecycle operations (`report_phone_lost`, …).
+    #[must_use]
+    pub const fn registry(&self) -> &StatusRegistry<S> {
+        &self.registry
+    }
+
+    /// The registry's key for `card`: HMAC-SHA-256 under the issuer's secret of the docType
+    /// and registration number, so the registry never holds the number and the key cannot be
+    /// reversed by trying the ~10^8 plausible numbers.
+    ///
+    /// # Errors
+    /// Backend failures.
+    pub fn card_key(&self, card: &Card) -> Result<String, KmidError> {
+        let input = format!(
+            "{}|{}",
+            card.card_type().doc_type(),
+            card.registration_number().expose()
+        );
+        let tag = kmid_crypto::session::hmac_sha256(&self.card_key_secret.0, input.as_bytes())?;
+        Ok(kmid_crypto::jose::b64url(&tag))
+    }
+
+    /// Issues `card` to the holder's device key at time `at` in `formats`: checks the card is
+    /// this authority's and not expired, registers each credential (one active device per
+    /// card: a second device is refused until re-issue), and signs.
+    ///
+    /// # Errors
+    /// [`KmidError::WrongAuthority`], [`KmidError::CardExpired`], registry refusals
+    /// (`SecondDevice`, `CardLost`, `DeviceLost`), signing failures.
+    pub fn issue(
+        &self,
+        card: &Card,
+        device_key: &PublicKey,
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Issued, KmidError> {
+        let authority = self.keys.authority;
+        if card.card_type() != authority.card_type() {
+            return Err(KmidError::WrongAuthority {
+                card: card.card_type(),
+                authority: authority.name(),
+            });
+        }
+        let at = at.replace_nanosecond(0).unwrap_or(at);
+        let card_end = card.expiry_date().with_time(Time::MIDNIGHT).assume_utc();
+        if card_end <= at {
+            return Err(KmidError::CardExpired(card.expiry_date()));
+        }
+        let until = (at + self.validity).min(card_end);
+        let card_key = self.card_key(card)?;
+        let device = device_key.thumbprint_sha256()?;
+        let actor = Actor {
+            who: authority.slug(),
+            at,
+            reason: "issuance",
+        };
+        let mut issued = Issued::default();
+        if formats.mdoc() {
+            let r = self
+                .registry
+                .register(&card_key, &device, CredentialFormat::Mdoc, &actor)?;
+            let mut options = MsoOptions::new(at, until);
+            options.status = Some(r.reference.clone());
+            options.decoys_per_namespace = 2;
+            let issuer_signed = MdocIssuer::new(
+                &*self.keys.signer,
+                vec![self.keys.document_signer.clone()],
+                &*self.random,
+            )?
+            .issue(card, device_key, &options)?;
+            issued.mdoc = Some(IssuedMdoc {
+                issuer_signed,
+                credential: r.credential,
+                status: r.reference,
+            });
+        }
+        if formats.sd_jwt() {
+            let r =
+                self.registry
+                    .register(&card_key, &device, CredentialFormat::SdJwtVc, &actor)?;
+            let mut options = VcOptions::new(at, until);
+            options.status = Some(r.reference.clone());
+            let sd_jwt = SdJwtVcIssuer::with_x5c(
+                Arc::clone(&self.keys.signer),
+                vec![self.keys.document_signer.clone()],
+                Arc::clone(&self.random),
+            )?
+            .with_decoys(2)
+            .issue(card, device_key, &options)?;
+            issued.sd_jwt = Some(IssuedSdJwt {
+                sd_jwt,
+                credential: r.credential,
+                status: r.reference,
+            });
+        }
+        Ok(issued)
+    }
+
+    /// Signs every status list as it stands at `at`, in both token forms, valid for a day and
+    /// cacheable for `ttl` seconds.
+    ///
+    /// # Errors
+    /// Registry or signing failures.
+    pub fn publish(&self, at: OffsetDateTime, ttl: u64) -> Result<Vec<PublishedList>, KmidError> {
+        let chain = [self.keys.document_signer.clone()];
+        let signer = TokenSigner {
+            signer: &self.keys.signer,
+            chain: &chain,
+            kid: None,
+        };
+        let mut out = Vec::new();
+        for record in self.registry.lists()? {
+            let (record, list) = self.registry.publish(record.id)?;
+            let claims = TokenClaims {
+                sub: record.uri.clone(),
+                iat: at.unix_timestamp(),
+                exp: Some((at + Duration::days(1)).unix_timestamp()),
+                ttl: Some(ttl),
+            };
+            out.push(PublishedList {
+                jwt: sign_jwt(&list, &claims, &signer)?,
+                cwt: sign_cwt(&list, &claims, &signer)?,
+                uri: record.uri,
+            });
+        }
+        Ok(out)
+    }
+}

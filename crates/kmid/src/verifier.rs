@@ -1,0 +1,289 @@
+//! The relying party: request templates for the checks Korean verifiers make, and one
+//! verification result for either format.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use kmid_crypto::x509::{Certificate, TrustStore};
+use kmid_mdoc::cbor::ElementValue;
+use kmid_mdoc::model::{DeviceRequest, DocRequest, ItemsRequest, SessionTranscript};
+use kmid_mdoc::verifier::MdocVerifier;
+use kmid_schema::CardType;
+use kmid_schema::catalogue::{self, ClaimId};
+use kmid_schema::status::{StatusResolver, TokenStatus};
+use kmid_sdjwt::kb::KeyBindingPolicy;
+use kmid_sdjwt::vc::{IssuerKeys, SdJwtVcVerifier};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::KmidError;
+
+/// What a verifier asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    /// A convenience store or a bar: is the holder an adult under the Youth Protection Act,
+    /// and over 19? Nothing else.
+    AgeCheck,
+    /// A hospital or an office counter: name, photo and birth date, without the registration
+    /// number.
+    Identity,
+    /// A bank opening an account: identity with the registration number, which may be asked
+    /// for only with a legal basis (stated here, and kept in the verification record).
+    FullIdentity {
+        /// The law that allows collecting the number (e.g. the Act on Real Name Financial
+        /// Transactions, Art. 3).
+        legal_basis: String,
+    },
+}
+
+impl Template {
+    /// The catalogue items it asks for.
+    #[must_use]
+    pub fn claims(&self) -> &'static [ClaimId] {
+        match self {
+            Self::AgeCheck => &[ClaimId::YouthActAdult, ClaimId::AgeOver19],
+            Self::Identity => &[
+                ClaimId::FamilyName,
+                ClaimId::GivenName,
+                ClaimId::BirthDate,
+                ClaimId::Portrait,
+            ],
+            Self::FullIdentity { .. } => &[
+                ClaimId::FamilyName,
+                ClaimId::GivenName,
+                ClaimId::BirthDate,
+                ClaimId::Portrait,
+                ClaimId::RegistrationNumber,
+            ],
+        }
+    }
+
+    /// A short name.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::AgeCheck => "age check",
+            Self::Identity => "identity",
+            Self::FullIdentity { .. } => "full identity",
+        }
+    }
+
+    fn claims_for(&self, card: CardType) -> impl Iterator<Item = &'static catalogue::ClaimSpec> {
+        self.claims()
+            .iter()
+            .map(|id| catalogue::spec(*id))
+            .filter(move |s| s.applies_to(card))
+    }
+
+    /// The mdoc DeviceRequest for `card` (no intent to retain: a reader that keeps a copy
+    /// says so in its verification record).
+    #[must_use]
+    pub fn mdoc_request(&self, card: CardType) -> DeviceRequest {
+        let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+        for spec in self.claims_for(card) {
+            let element = (spec.mdoc.identifier.to_owned(), false);
+            match name_spaces
+                .iter_mut()
+                .find(|(ns, _)| ns == spec.mdoc.namespace)
+            {
+                Some((_, elements)) => elements.push(element),
+                None => name_spaces.push((spec.mdoc.namespace.to_owned(), vec![element])),
+            }
+        }
+        DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
+            doc_type: card.doc_type().to_owned(),
+            name_spaces,
+            request_info: vec![],
+        })])
+    }
+
+    /// The SD-JWT VC request for `card`, bound to `nonce` and `audience`.
+    #[must_use]
+    pub fn sd_jwt_request(&self, card: CardType, nonce: &str, audience: &str) -> SdJwtRequest {
+        SdJwtRequest {
+            vct: card.doc_type().to_owned(),
+            paths: self
+                .claims_for(card)
+                .map(|s| s.sd_jwt.path.iter().map(|p| (*p).to_owned()).collect())
+                .collect(),
+            nonce: nonce.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+}
+
+/// An SD-JWT VC presentation request: which credential, which claims, bound to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdJwtRequest {
+    /// The `vct` asked for.
+    pub vct: String,
+    /// The claim paths asked for.
+    pub paths: Vec<Vec<String>>,
+    /// The verifier's nonce for this transaction.
+    pub nonce: String,
+    /// The verifier's identifier (the KB-JWT's `aud`).
+    pub audience: String,
+}
+
+/// Which format a presentation came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// ISO/IEC 18013-5 mdoc.
+    Mdoc,
+    /// SD-JWT VC.
+    SdJwtVc,
+}
+
+/// A verified presentation of either format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedPresentation {
+    /// The format.
+    pub format: Format,
+    /// The card type.
+    pub card_type: CardType,
+    /// The disclosed catalogue items: text, booleans, numbers, dates as `YYYY-MM-DD`, the
+    /// portrait as standard base64 (mdoc) or a data URL (SD-JWT VC).
+    pub claims: Vec<(ClaimId, Value)>,
+    /// The common name of the Document Signer that signed it.
+    pub issuer: Option<String>,
+    /// The status the resolver reported.
+    pub status: Option<TokenStatus>,
+}
+
+impl VerifiedPresentation {
+    /// The value of one item, if disclosed.
+    #[must_use]
+    pub fn claim(&self, id: ClaimId) -> Option<&Value> {
+        self.claims.iter().find(|(c, _)| *c == id).map(|(_, v)| v)
+    }
+}
+
+fn element_json(value: &ElementValue) -> Value {
+    match value {
+        ElementValue::Null => Value::Null,
+        ElementValue::Bool(b) => json!(b),
+        ElementValue::Uint(n) => json!(n),
+        ElementValue::Int(n) => json!(n),
+        ElementValue::Bytes(b) => json!(STANDARD.encode(b)),
+        ElementValue::Text(t) => json!(t),
+        ElementValue::FullDate(d) => json!(d.to_string()),
+        ElementValue::DateTime(t) => json!(t.unix_timestamp()),
+        ElementValue::Array(items) => Value::Array(items.iter().map(element_json).collect()),
+        ElementValue::Map(entries) => Value::Array(
+            entries
+                .iter()
+                .map(|(k, v)| json!([element_json(k), element_json(v)]))
+                .collect(),
+        ),
+        ElementValue::Tagged(_, inner) => element_json(inner),
+        ElementValue::Float(f) => json!(f),
+    }
+}
+
+/// A relying party's verifier: the issuers it trusts and how it learns statuses.
+pub struct Verifier {
+    trust: TrustStore,
+    resolver: Arc<dyn StatusResolver>,
+    key_binding_window: Duration,
+}
+
+impl core::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("roots", &self.trust.roots().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// A verifier trusting `trust`'s IACA roots and checking every status through `resolver`.
+    #[must_use]
+    pub fn new(trust: TrustStore, resolver: Arc<dyn StatusResolver>) -> Self {
+        Self {
+            trust,
+            resolver,
+            key_binding_window: Duration::minutes(5),
+        }
+    }
+
+    /// Verifies an mdoc DeviceResponse (bytes as received) against the `request` it answers,
+    /// over `transcript`, at `at`: issuer signature and chain, docType scope, digests,
+    /// validity, device signature, that nothing unrequested came back, and status.
+    ///
+    /// # Errors
+    /// The mdoc layer's exact refusal.
+    pub fn verify_mdoc(
+        &self,
+        request: &DeviceRequest,
+        response: &[u8],
+        transcript: &SessionTranscript,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedPresentation>, KmidError> {
+        let verified = MdocVerifier::new(&self.trust)
+            .with_status_resolver(&*self.resolver)
+            .verify_response_for(request, response, transcript, None, at)?;
+        Ok(verified
+            .documents
+            .iter()
+            .filter_map(|doc| {
+                let card_type = CardType::from_doc_type(&doc.doc_type)?;
+                let claims = doc
+                    .issuer_signed
+                    .iter()
+                    .flat_map(|(ns, elements)| elements.iter().map(move |(el, v)| (ns, el, v)))
+                    .filter_map(|(ns, el, v)| {
+                        catalogue::by_mdoc_element(ns, el).map(|s| (s.id, element_json(v)))
+                    })
+                    .collect();
+                Some(VerifiedPresentation {
+                    format: Format::Mdoc,
+                    card_type,
+                    claims,
+                    issuer: doc.document_signer.common_name(),
+                    status: doc.status,
+                })
+            })
+            .collect())
+    }
+
+    /// Verifies an SD-JWT VC presentation made for `request` at `at`: issuer signature and
+    /// chain, `vct` scope, Disclosures, time, Key Binding over the request's nonce and
+    /// audience, and status.
+    ///
+    /// # Errors
+    /// The SD-JWT VC layer's exact refusal.
+    pub fn verify_sd_jwt(
+        &self,
+        request: &SdJwtRequest,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedPresentation, KmidError> {
+        let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
+            .with_vcts(&[request.vct.as_str()])
+            .require_key_binding(KeyBindingPolicy {
+                nonce: request.nonce.clone(),
+                audience: request.audience.clone(),
+                max_age: self.key_binding_window,
+            })
+            .with_status_resolver(&*self.resolver)
+            .verify(presentation, at)?;
+        let card_type = verified.card_type.ok_or_else(|| {
+            KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
+        })?;
+        Ok(VerifiedPresentation {
+            format: Format::SdJwtVc,
+            card_type,
+            claims: verified
+                .catalogue_claims()
+                .into_iter()
+                .map(|(id, v)| (id, v.clone()))
+                .collect(),
+            issuer: verified
+                .issuer_certificate
+                .as_ref()
+                .and_then(Certificate::common_name),
+            status: verified.status,
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The facade's rules: who issues what, expiry, one device per card, what each template
+//! asks for and returns, and session binding.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use kmid::crypto::{Curve, PrivateKey, SystemRandom};
+use kmid::mdoc::model::{Handover, SessionTranscript};
+use kmid::schema::catalogue::ClaimId;
+use kmid::schema::status::{
+    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+};
+use kmid::schema::{Card, IdentityCard, samples};
+use kmid::sdjwt::{KeyBindingError, SdJwtError};
+use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::status::{RegistryError, StatusListError};
+use kmid::{
+    AuthorityKeys, Formats, Issuer, IssuingAuthority, KmidError, Template, Verifier, Wallet,
+};
+use time::{Duration, OffsetDateTime};
+
+/// Every credential is VALID (the status path itself is tested in kmid-status).
+struct AllValid;
+
+impl StatusResolver for AllValid {
+    fn resolve(
+        &self,
+        _: &StatusReference,
+        _: &StatusContext<'_>,
+        _: OffsetDateTime,
+    ) -> Result<TokenStatus, StatusError> {
+        Ok(TokenStatus::Valid)
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+fn issuer(authority: IssuingAuthority) -> Issuer<MemoryStore> {
+    let random = Arc::new(SystemRandom);
+    let keys = AuthorityKeys::generate(authority, now(), &*random).unwrap();
+    let registry = StatusRegistry::new(
+        MemoryStore::new(),
+        RegistryConfig::new("https://status.example/lists"),
+        random.clone(),
+    );
+    Issuer::new(keys, registry, random).unwrap()
+}
+
+fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
+    Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::trust_store([issuer.keys()]).unwrap(),
+    )
+}
+
+#[test]
+fn an_authority_issues_only_its_own_card_and_only_unexpired() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let w = wallet(&mois);
+    let foreigner = Card::from(samples::foreigner());
+    assert!(matches!(
+        mois.issue(&foreigner, w.device_key(), Formats::Both, now())
+            .unwrap_err(),
+        KmidError::WrongAuthority {
+            card: kmid::schema::CardType::Foreigner,
+            ..
+        }
+    ));
+    let card = Card::from(samples::resident());
+    let after_expiry = card.expiry_date().with_hms(0, 0, 0).unwrap().assume_utc();
+    assert!(matches!(
+        mois.issue(&card, w.device_key(), Formats::Mdoc, after_expiry).unwrap_err(),
+        KmidError::CardExpired(d) if d == card.expiry_date()
+    ));
+}
+
+#[test]
+fn one_phone_per_card_and_the_registry_never_sees_the_number() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let (a, b) = (wallet(&mois), wallet(&mois));
+    mois.issue(&card, a.device_key(), Formats::Both, now())
+        .unwrap();
+    assert!(matches!(
+        mois.issue(&card, b.device_key(), Formats::Mdoc, now())
+            .unwrap_err(),
+        KmidError::Status(StatusListError::Registry(RegistryError::SecondDevice))
+    ));
+    let key = mois.card_key(&card).unwrap();
+    assert!(!key.contains(&card.registration_number().expose()[..6]));
+    assert_eq!(
+        mois.registry().card(&key).unwrap().active_device,
+        Some(a.device_key().thumbprint_sha256().unwrap())
+    );
+    // Re-issue moves the card; the new phone may then hold it.
+    mois.registry()
+        .reissue_to_new_device(
+            &key,
+            &b.device_key().thumbprint_sha256().unwrap(),
+            &kmid::status::registry::Actor {
+                who: "t",
+                at: now(),
+                reason: "new phone",
+            },
+        )
+        .unwrap();
+    assert!(
+        mois.issue(&card, b.device_key(), Formats::Mdoc, now())
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_wallet_refuses_a_credential_for_another_key() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let (mut a, b) = (wallet(&mois), wallet(&mois));
+    let issued = mois
+        .issue(
+            &Card::from(samples::resident()),
+            b.device_key(),
+            Formats::Mdoc,
+            now(),
+        )
+        .unwrap();
+    assert!(matches!(
+        a.store_mdoc(issued.mdoc.unwrap().issuer_signed)
+            .unwrap_err(),
+        KmidError::NotOurKey
+    ));
+}
+
+#[test]
+fn each_template_returns_exactly_its_claims_in_both_formats() {
+    for authority in IssuingAuthority::ALL {
+        let issuer = issuer(authority);
+        let card = samples::all()
+            .into_iter()
+            .find(|c| c.card_type() == authority.card_type())
+            .unwrap();
+        let mut w = wallet(&issuer);
+        let issued = issuer
+            .issue(&card, w.device_key(), Formats::Both, now())
+            .unwrap();
+        w.store_mdoc(issued.mdoc.unwrap().issuer_signed).unwrap();
+        w.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
+            .unwrap();
+        let verifier = Verifier::new(
+            kmid::trust_store([issuer.keys()]).unwrap(),
+            Arc::new(AllValid),
+        );
+        for template in [
+            Template::AgeCheck,
+            Template::Identity,
+            Template::FullIdentity {
+                legal_basis: "Real Name Financial Transactions Act, Art. 3".into(),
+            },
+        ] {
+            let mut expected: Vec<ClaimId> = template.claims().to_vec();
+            expected.sort();
+            let request = template.mdoc_request(card.card_type());
+            let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+            let response = w.respond_mdoc(&request, &transcript, now()).unwrap();
+            let seen = verifier
+                .verify_mdoc(&request, &response.to_bytes(), &transcript, now())
+                .unwrap();
+            let mut got: Vec<ClaimId> = seen[0].claims.iter().map(|(id, _)| *id).collect();
+            got.sort();
+            assert_eq!(got, expected, "{authority:?} mdoc {}", template.name());
+            assert_eq!(seen[0].status, Some(TokenStatus::Valid));
+
+            let request =
+                template.sd_jwt_request(card.card_type(), "nonce-1", "https://rp.example");
+            let presentation = w.present_sd_jwt(&request, now()).unwrap();
+            let seen = verifier
+                .verify_sd_jwt(&request, &presentation, now())
+                .unwrap();
+            let mut got: Vec<ClaimId> = seen.claims.iter().map(|(id, _)| *id).collect();
+            got.sort();
+            assert_eq!(got, expected, "{authority:?} SD-JWT VC {}", template.name());
+            let number = seen
+                .claim(ClaimId::RegistrationNumber)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            match template {
+                Template::FullIdentity { .. } => assert_eq!(
+                    number.as_deref(),
+                    Some(card.registration_number().expose().as_str())
+                ),
+                _ => assert_eq!(number, None),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_presentation_is_bound_to_its_request() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let mut w = wallet(&mois);
+    let issued = mois
+        .issue(&card, w.device_key(), Formats::SdJwtVc, now())
+        .unwrap();
+    w.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
+        .unwrap();
+    let verifier = Verifier::new(
+        kmid::trust_store([mois.keys()]).unwrap(),
+        Arc::new(AllValid),
+    );
+    let request =
+        Template::AgeCheck.sd_jwt_request(card.card_type(), "nonce-A", "https://rp.example");
+    let presentation = w.present_sd_jwt(&request, now()).unwrap();
+    let replayed =
+        Template::AgeCheck.sd_jwt_request(card.card_type(), "nonce-B", "https://rp.example");
+    assert!(matches!(
+        verifier
+            .verify_sd_jwt(&replayed, &presentation, now())
+            .unwrap_err(),
+        KmidError::SdJwt(SdJwtError::KeyBinding(KeyBindingError::NonceMismatch))
+    ));
+    // Ten minutes later the Key Binding JWT is stale.
+    assert!(matches!(
+        verifier
+            .verify_sd_jwt(&request, &presentation, now() + Duration::minutes(10))
+            .unwrap_err(),
+        KmidError::SdJwt(SdJwtError::KeyBinding(KeyBindingError::Stale { .. }))
+    ));
+}
