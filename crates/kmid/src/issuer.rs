@@ -172,6 +172,42 @@ impl<S: RegistryStore> Issuer<S> {
         formats: Formats,
         at: OffsetDateTime,
     ) -> Result<Issued, KmidError> {
+        let device = device_key.thumbprint_sha256()?;
+        self.issue_to(card, &device, device_key, formats, at)
+    }
+
+    /// Batch issuance for unlinkability: one credential set per key in `device_keys` (all on
+    /// one phone, which the registry knows by the first key's thumbprint), each with its own
+    /// salts, digestIDs and status list entry, so no two presentations share a signature,
+    /// digest or index.
+    ///
+    /// # Errors
+    /// As [`Self::issue`]; an empty `device_keys` issues nothing.
+    pub fn issue_batch(
+        &self,
+        card: &Card,
+        device_keys: &[PublicKey],
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Issued>, KmidError> {
+        let Some(first) = device_keys.first() else {
+            return Ok(Vec::new());
+        };
+        let device = first.thumbprint_sha256()?;
+        device_keys
+            .iter()
+            .map(|key| self.issue_to(card, &device, key, formats, at))
+            .collect()
+    }
+
+    fn issue_to(
+        &self,
+        card: &Card,
+        device: &str,
+        device_key: &PublicKey,
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Issued, KmidError> {
         let authority = self.keys.authority;
         if card.card_type() != authority.card_type() {
             return Err(KmidError::WrongAuthority {
@@ -186,7 +222,6 @@ impl<S: RegistryStore> Issuer<S> {
         }
         let until = (at + self.validity).min(card_end);
         let card_key = self.card_key(card)?;
-        let device = device_key.thumbprint_sha256()?;
         let actor = Actor {
             who: authority.slug(),
             at,

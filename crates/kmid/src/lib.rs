@@ -11,6 +11,8 @@
 //! - [`Verifier`] and [`Template`]: the checks Korean verifiers make (age only; identity
 //!   without the registration number; full identity with a legal basis), and one
 //!   [`VerifiedPresentation`] for either format.
+//! - [`VerificationRecord`]: what a verifier saw, signed by it, checkable later
+//!   (진위확인·사본저장).
 //!
 //! The layers underneath are re-exported: [`schema`], [`crypto`], [`mdoc`], [`sdjwt`],
 //! [`status`].
@@ -77,12 +79,14 @@
 mod authority;
 mod error;
 mod issuer;
+mod record;
 mod verifier;
 mod wallet;
 
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
 pub use error::KmidError;
 pub use issuer::{Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
+pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use verifier::{Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::Wallet;
 

@@ -21,7 +21,8 @@ use kmid::sdjwt::{KeyBindingError, SdJwtError};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
-    AuthorityKeys, Formats, Issuer, IssuingAuthority, KmidError, Template, Verifier, Wallet,
+    AuthorityKeys, Formats, Issuer, IssuingAuthority, KmidError, RecordError, Template,
+    VerificationRecord, Verifier, Wallet,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -232,4 +233,114 @@ fn a_presentation_is_bound_to_its_request() {
             .unwrap_err(),
         KmidError::SdJwt(SdJwtError::KeyBinding(KeyBindingError::Stale { .. }))
     ));
+}
+
+#[test]
+fn a_verification_record_verifies_and_fails_after_any_byte_changes() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let mut w = wallet(&mois);
+    let issued = mois
+        .issue(&card, w.device_key(), Formats::SdJwtVc, now())
+        .unwrap();
+    w.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
+        .unwrap();
+    let verifier = Verifier::new(
+        kmid::trust_store([mois.keys()]).unwrap(),
+        Arc::new(AllValid),
+    );
+    let request =
+        Template::AgeCheck.sd_jwt_request(card.card_type(), "nonce-R", "https://cu.example");
+    let presentation = w.present_sd_jwt(&request, now()).unwrap();
+    let seen = verifier
+        .verify_sd_jwt(&request, &presentation, now())
+        .unwrap();
+
+    let record = VerificationRecord::new(
+        &seen,
+        presentation.as_bytes(),
+        "https://cu.example",
+        "age check for alcohol",
+        None,
+        now(),
+    )
+    .unwrap();
+    let verifier_key: Arc<dyn kmid::crypto::Signer> =
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let signed = record.sign(&verifier_key).unwrap();
+    let back = VerificationRecord::verify(&signed, verifier_key.public_key()).unwrap();
+    assert_eq!(back, record);
+    assert_eq!(
+        back.claims.get("age_over_19"),
+        Some(&serde_json::json!(true))
+    );
+    assert!(back.claims.get("registration_number").is_none());
+    assert!(back.presentation_digest.starts_with("sha-256:"));
+
+    // Every single-byte change is caught, whatever the byte becomes.
+    let bytes = signed.as_bytes();
+    for i in 0..bytes.len() {
+        for replacement in [b'A', b'.', b'~'] {
+            if bytes[i] == replacement {
+                continue;
+            }
+            let mut changed = bytes.to_vec();
+            changed[i] = replacement;
+            let changed = String::from_utf8(changed).unwrap();
+            assert!(
+                VerificationRecord::verify(&changed, verifier_key.public_key()).is_err(),
+                "byte {i} -> {}",
+                replacement as char
+            );
+        }
+    }
+    // Another verifier's key does not verify it.
+    let other = PrivateKey::generate(Curve::P256).unwrap();
+    assert_eq!(
+        VerificationRecord::verify(&signed, other.public_key()).unwrap_err(),
+        RecordError::BadSignature
+    );
+}
+
+#[test]
+fn batch_issuance_gives_unlinkable_credentials() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let keys: Vec<PrivateKey> = (0..4)
+        .map(|_| PrivateKey::generate(Curve::P256).unwrap())
+        .collect();
+    let public: Vec<_> = keys.iter().map(|k| k.public_key().clone()).collect();
+    let batch = mois
+        .issue_batch(&card, &public, Formats::Both, now())
+        .unwrap();
+    assert_eq!(batch.len(), 4);
+    let mut indices = std::collections::BTreeSet::new();
+    let mut signatures = std::collections::BTreeSet::new();
+    let mut digests = std::collections::BTreeSet::new();
+    for issued in &batch {
+        let m = issued.mdoc.as_ref().unwrap();
+        let s = issued.sd_jwt.as_ref().unwrap();
+        assert!(indices.insert(m.status.idx) && indices.insert(s.status.idx));
+        assert!(signatures.insert(s.sd_jwt.issuer_jwt.rsplit('.').next().unwrap().to_owned()));
+        for d in &s.sd_jwt.disclosures {
+            assert!(
+                digests.insert(d.clone()),
+                "a Disclosure repeats across the batch"
+            );
+        }
+    }
+    // The whole batch sits on one phone in the registry: a loss suspends all of it.
+    let phone = public[0].thumbprint_sha256().unwrap();
+    let suspended = mois
+        .registry()
+        .report_phone_lost(
+            &phone,
+            &kmid::status::registry::Actor {
+                who: "t",
+                at: now(),
+                reason: "phone lost",
+            },
+        )
+        .unwrap();
+    assert_eq!(suspended, 8);
 }
