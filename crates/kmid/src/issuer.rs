@@ -231,7 +231,7 @@ impl<S: RegistryStore> Issuer<S> {
         if formats.mdoc() {
             let r = self
                 .registry
-                .register(&card_key, &device, CredentialFormat::Mdoc, &actor)?;
+                .register(&card_key, device, CredentialFormat::Mdoc, &actor)?;
             let mut options = MsoOptions::new(at, until);
             options.status = Some(r.reference.clone());
             options.decoys_per_namespace = 2;
@@ -248,9 +248,9 @@ impl<S: RegistryStore> Issuer<S> {
             });
         }
         if formats.sd_jwt() {
-            let r =
-                self.registry
-                    .register(&card_key, &device, CredentialFormat::SdJwtVc, &actor)?;
+            let r = self
+                .registry
+                .register(&card_key, device, CredentialFormat::SdJwtVc, &actor)?;
             let mut options = VcOptions::new(at, until);
             options.status = Some(r.reference.clone());
             let sd_jwt = SdJwtVcIssuer::with_x5c(

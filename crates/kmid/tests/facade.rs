@@ -290,7 +290,7 @@ fn a_verification_record_verifies_and_fails_after_any_byte_changes() {
             assert!(
                 VerificationRecord::verify(&changed, verifier_key.public_key()).is_err(),
                 "byte {i} -> {}",
-                replacement as char
+                char::from(replacement)
             );
         }
     }
