@@ -18,7 +18,7 @@ use kmid::status::StatusListResolver;
 use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
 use kmid::status::token::{TokenKeys, TokenPolicy};
 use kmid::{
-    AuthorityKeys, Format, Formats, Issuer, IssuingAuthority, KmidError, Template,
+    AuthorityKeys, CardKeySecret, Format, Formats, Issuer, IssuingAuthority, KmidError, Template,
     VerifiedPresentation, Verifier, Wallet,
 };
 use serde_json::{Value, json};
@@ -39,7 +39,8 @@ struct Cli {
 enum Command {
     /// Issue, present and verify each card type in both formats; suspend one and watch it fail.
     Demo {
-        /// Where the issuers' status registries (SQLite) are kept; emptied first.
+        /// Where the issuers' status registries (SQLite) are kept; the demo's own registry
+        /// files there are replaced, nothing else is touched.
         #[arg(long, default_value_os_t = std::env::temp_dir().join("kmid-demo"))]
         data_dir: PathBuf,
         /// Print the results as JSON instead of a table.
@@ -69,12 +70,59 @@ struct Row {
     template: &'static str,
     step: &'static str,
     outcome: Result<VerifiedPresentation, String>,
-    expected_valid: bool,
+    as_expected: bool,
 }
 
 impl Row {
     fn as_expected(&self) -> bool {
-        self.outcome.is_ok() == self.expected_valid
+        self.as_expected
+    }
+
+    /// A row that should verify.
+    fn valid(
+        card: &'static str,
+        format: Format,
+        template: &'static str,
+        step: &'static str,
+        outcome: Result<VerifiedPresentation, KmidError>,
+    ) -> Self {
+        let as_expected = outcome
+            .as_ref()
+            .is_ok_and(|p| p.status == Some(TokenStatus::Valid));
+        Self {
+            card,
+            format,
+            template,
+            step,
+            outcome: outcome.map_err(|e| e.to_string()),
+            as_expected,
+        }
+    }
+
+    /// A row that should be refused as SUSPENDED, and for no other reason.
+    fn suspended(
+        card: &'static str,
+        format: Format,
+        template: &'static str,
+        step: &'static str,
+        outcome: Result<VerifiedPresentation, KmidError>,
+    ) -> Self {
+        let as_expected = matches!(
+            &outcome,
+            Err(KmidError::Mdoc(kmid::mdoc::MdocError::Status(
+                TokenStatus::Suspended
+            ))) | Err(KmidError::SdJwt(kmid::sdjwt::SdJwtError::Status(
+                TokenStatus::Suspended
+            )))
+        );
+        Self {
+            card,
+            format,
+            template,
+            step,
+            outcome: outcome.map_err(|e| e.to_string()),
+            as_expected,
+        }
     }
 
     fn json(&self) -> Value {
@@ -118,7 +166,6 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let random = Arc::new(SystemRandom);
-    let _ = std::fs::remove_dir_all(data_dir);
     std::fs::create_dir_all(data_dir).map_err(|e| {
         KmidError::Status(kmid::status::RegistryError::Storage(e.to_string()).into())
     })?;
@@ -127,11 +174,15 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
     let mut issuers = Vec::new();
     for authority in IssuingAuthority::ALL {
         let keys = AuthorityKeys::generate(authority, now, &*random)?;
-        let store = SqliteStore::open(
-            &data_dir.join(format!("{}-registry.sqlite3", authority.slug())),
-            Durability::Full,
-        )
-        .map_err(|e| KmidError::Status(e.into()))?;
+        let path = data_dir.join(format!("{}-registry.sqlite3", authority.slug()));
+        // A fresh registry each run: remove only this file and its WAL companions.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        let store =
+            SqliteStore::open(&path, Durability::Full).map_err(|e| KmidError::Status(e.into()))?;
         let registry = StatusRegistry::new(
             store,
             RegistryConfig::new(format!(
@@ -140,7 +191,12 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
             )),
             random.clone(),
         );
-        issuers.push(Issuer::new(keys, registry, random.clone())?);
+        issuers.push(Issuer::new(
+            keys,
+            registry,
+            CardKeySecret::generate(&*random)?,
+            random.clone(),
+        ));
     }
     let trust = kmid::trust_store(issuers.iter().map(Issuer::keys))?;
 
@@ -226,14 +282,13 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
     for (card, wallet) in cards.iter().zip(&wallets) {
         for template in [Template::AgeCheck, Template::Identity] {
             for format in [Format::Mdoc, Format::SdJwtVc] {
-                rows.push(Row {
-                    card: card.card_type().name_en(),
+                rows.push(Row::valid(
+                    card.card_type().name_en(),
                     format,
-                    template: template.name(),
-                    step: "issued",
-                    outcome: present(card, wallet, &template, format).map_err(|e| e.to_string()),
-                    expected_valid: true,
-                });
+                    template.name(),
+                    "issued",
+                    present(card, wallet, &template, format),
+                ));
             }
         }
     }
@@ -256,15 +311,13 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
     publish(mois)?;
     resolver.clear_cache();
     for format in [Format::Mdoc, Format::SdJwtVc] {
-        rows.push(Row {
-            card: resident.card_type().name_en(),
+        rows.push(Row::suspended(
+            resident.card_type().name_en(),
             format,
-            template: Template::Identity.name(),
-            step: "phone lost",
-            outcome: present(resident, resident_wallet, &Template::Identity, format)
-                .map_err(|e| e.to_string()),
-            expected_valid: false,
-        });
+            Template::Identity.name(),
+            "phone lost",
+            present(resident, resident_wallet, &Template::Identity, format),
+        ));
     }
     let all_as_expected = rows.iter().all(Row::as_expected);
 

@@ -129,7 +129,7 @@ impl StatusTokenForm {
 }
 
 /// What the verifier learnt about the credential's issuer, so that a resolver can insist the
-/// status list comes from the same issuer (draft-ietf-oauth-status-list §12.3: the list signer
+/// status list comes from the same issuer (draft-ietf-oauth-status-list §11.3: the list signer
 /// and the credential signer certified by the same authority). Without it, any list signer the
 /// resolver trusts could speak for any credential.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

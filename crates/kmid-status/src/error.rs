@@ -65,6 +65,14 @@ pub enum StatusListError {
         /// Verification time.
         at: i64,
     },
+    /// The token is not valid yet (`nbf`).
+    #[error("the status list token is not valid before {nbf} (checked at {at})")]
+    NotYetValid {
+        /// `nbf`.
+        nbf: i64,
+        /// Verification time.
+        at: i64,
+    },
     /// The token was issued in the future.
     #[error("the status list token is issued in the future: iat {iat} (checked at {at})")]
     IssuedInFuture {

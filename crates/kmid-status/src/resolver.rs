@@ -39,8 +39,9 @@ struct Cached {
 }
 
 impl Cached {
-    fn fresh(&self, now: i64) -> bool {
-        let ttl = i64::try_from(self.token.claims.ttl.unwrap_or(DEFAULT_TTL)).unwrap_or(i64::MAX);
+    fn fresh(&self, now: i64, max_ttl: u64) -> bool {
+        let ttl = i64::try_from(self.token.claims.ttl.unwrap_or(DEFAULT_TTL).min(max_ttl))
+            .unwrap_or(i64::MAX);
         now >= self.fetched_at
             && now < self.fetched_at.saturating_add(ttl)
             && self.token.claims.exp.is_none_or(|exp| now < exp)
@@ -98,13 +99,25 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         // The list must come from the credential's own issuer: its signer certified by the
         // same IACA as the credential's (a list signed under another authority's root speaks
         // for none of this issuer's credentials).
-        if let (Some(want), Some(got)) = (context.issuer_anchor, token.signer_anchor.as_deref())
-            && want != got
-        {
-            return Err(StatusError::InvalidToken {
-                uri: uri.clone(),
-                reason: "the list is signed under another trust anchor than the credential".into(),
-            });
+        match (context.issuer_anchor, token.signer_anchor.as_deref()) {
+            (Some(want), Some(got)) if want != got => {
+                return Err(StatusError::InvalidToken {
+                    uri: uri.clone(),
+                    reason: "the list is signed under another trust anchor than the credential"
+                        .into(),
+                });
+            }
+            // Fail closed: a configured key (no chain) cannot speak for a credential that
+            // chains to a trust anchor.
+            (Some(_), None) => {
+                return Err(StatusError::InvalidToken {
+                    uri: uri.clone(),
+                    reason:
+                        "the credential chains to a trust anchor and the list's signer does not"
+                            .into(),
+                });
+            }
+            _ => {}
         }
         token
             .list
@@ -134,7 +147,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
             };
             for form in forms {
                 if let Some(c) = cache.get(&(uri.clone(), *form))
-                    && c.fresh(now)
+                    && c.fresh(now, self.policy.max_ttl)
                 {
                     return Self::read(reference, context, &c.token);
                 }

@@ -26,6 +26,7 @@ pub const CWT_TYP: &str = "application/statuslist+cwt";
 const CWT_SUB: i64 = 2;
 const CWT_EXP: i64 = 4;
 const CWT_IAT: i64 = 6;
+const CWT_NBF: i64 = 5;
 const CWT_TTL: i64 = 65534;
 const CWT_STATUS_LIST: i64 = 65533;
 const COSE_TYP: i64 = 16;
@@ -170,8 +171,11 @@ pub struct TokenPolicy {
     pub max_decompressed: usize,
     /// Cap on the token, in bytes.
     pub max_token_bytes: usize,
-    /// Clock skew tolerated on `iat` and `exp`.
+    /// Clock skew tolerated on `iat`, `nbf` and `exp`.
     pub clock_skew: Duration,
+    /// The longest a resolver caches a token, whatever its `ttl` says (draft §11.5: clients
+    /// bound `ttl` so a careless or hostile issuer cannot make revocations invisible).
+    pub max_ttl: u64,
     /// The signature verification backend.
     pub signature_verifier: Arc<dyn SignatureVerifier>,
 }
@@ -192,6 +196,7 @@ impl Default for TokenPolicy {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             max_token_bytes: 16 * 1024 * 1024,
             clock_skew: Duration::ZERO,
+            max_ttl: 86_400,
             signature_verifier: Arc::new(DefaultVerifier),
         }
     }
@@ -285,6 +290,17 @@ fn check_claims(
     Ok(())
 }
 
+/// RFC 7519 §4.1.5 / RFC 8392 §3.1.5: a token is not accepted before its `nbf`.
+fn check_nbf(nbf: Option<i64>, at: OffsetDateTime, skew: Duration) -> Result<(), StatusListError> {
+    let now = at.unix_timestamp();
+    match nbf {
+        Some(nbf) if now.saturating_add(skew.whole_seconds()) < nbf => {
+            Err(StatusListError::NotYetValid { nbf, at: now })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Verifies a Status List Token — a JWT (text starting with `ey`) or a CWT — for the list at
 /// `uri`, at time `at`: type, algorithm, signer, signature, `sub` = `uri`, `iat`, `exp`, and the
 /// list (decompression capped).
@@ -372,6 +388,11 @@ fn verify_jwt(
         .get("exp")
         .map(|v| v.as_i64().ok_or(StatusListError::Malformed("exp")))
         .transpose()?;
+    let nbf = claims
+        .get("nbf")
+        .map(|v| v.as_i64().ok_or(StatusListError::Malformed("nbf")))
+        .transpose()?;
+    check_nbf(nbf, at, policy.clock_skew)?;
     let ttl = claims
         .get("ttl")
         .map(|v| {
@@ -486,6 +507,10 @@ fn verify_cwt(
     let exp = get(CWT_EXP)
         .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("exp (4)")))
         .transpose()?;
+    let nbf = get(CWT_NBF)
+        .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("nbf (5)")))
+        .transpose()?;
+    check_nbf(nbf, at, policy.clock_skew)?;
     let ttl = get(CWT_TTL)
         .map(|v| {
             cbor_int(v)

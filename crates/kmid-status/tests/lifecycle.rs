@@ -503,3 +503,161 @@ fn an_index_outside_the_list_is_no_statement() {
         })
     );
 }
+
+#[test]
+fn a_replacement_card_invalidates_at_once_and_frees_the_card_for_a_phone() {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let resolver = common::resolver(&pki, &served, TokenFormat::Cwt);
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"replace")),
+    );
+    let card = Card::from(samples::resident());
+    let (phone_a, phone_b) = (device_key(), device_key());
+    let old = registry
+        .register(
+            "mois:card:0006",
+            "phone-A",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone_a, &old.reference);
+    registry
+        .report_card_lost("mois:card:0006", &actor("card lost"))
+        .unwrap();
+    // One transaction: the old credential goes straight from SUSPENDED to INVALID, the card is
+    // normal and free; a new phone takes a new credential.
+    assert_eq!(
+        registry
+            .replace_card("mois:card:0006", &actor("new physical card"))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        registry.status(old.credential).unwrap(),
+        TokenStatus::Invalid
+    );
+    assert_eq!(
+        registry.card("mois:card:0006").unwrap().physical,
+        PhysicalStatus::Normal
+    );
+    let new = registry
+        .register(
+            "mois:card:0006",
+            "phone-B",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc2 = issue_mdoc(&pki, Authority::Mois, &card, &phone_b, &new.reference);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc, &phone_a, &resolver, REFERENCE_TIME).unwrap_err(),
+        MdocError::Status(TokenStatus::Invalid)
+    );
+    assert_eq!(
+        verify_mdoc(&pki, &mdoc2, &phone_b, &resolver, REFERENCE_TIME).unwrap(),
+        Some(TokenStatus::Valid)
+    );
+    assert_eq!(registry.audit().unwrap(), 2);
+}
+
+#[test]
+fn configured_keys_cannot_speak_for_a_credential_that_chains_to_an_iaca() {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"keys")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let r = registry
+        .register(
+            "mois:card:0007",
+            "phone",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &r.reference);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
+    // The very key that signed the list, configured directly: the list verifies, but it has no
+    // chain to bind to the credential's IACA, so the resolver fails closed.
+    let keys = kmid_status::token::TokenKeys::Keys(vec![
+        common::ds_signer(Authority::Mois).public_key().clone(),
+    ]);
+    let resolver = kmid_status::StatusListResolver::new(
+        common::fetcher(&served, TokenFormat::Cwt),
+        keys,
+        kmid_status::token::TokenPolicy::default(),
+    );
+    let err = verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).unwrap_err();
+    assert!(
+        matches!(&err, MdocError::StatusUnavailable(StatusError::InvalidToken { reason, .. }) if reason.contains("does not")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn the_resolver_bounds_a_long_ttl() {
+    let pki = TestPki::new();
+    let served = common::Served::default();
+    let registry = StatusRegistry::new(
+        SqliteStore::open_in_memory().unwrap(),
+        config(),
+        Arc::new(SeededRandom::new(b"ttl")),
+    );
+    let card = Card::from(samples::resident());
+    let phone = device_key();
+    let r = registry
+        .register(
+            "mois:card:0008",
+            "phone",
+            CredentialFormat::Mdoc,
+            &actor("issuance"),
+        )
+        .unwrap();
+    let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone, &r.reference);
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
+    // The tokens say ttl 300; this verifier caches for at most 100 s.
+    let policy = kmid_status::token::TokenPolicy {
+        max_ttl: 100,
+        ..kmid_status::token::TokenPolicy::default()
+    };
+    let resolver = kmid_status::StatusListResolver::new(
+        common::fetcher(&served, TokenFormat::Cwt),
+        kmid_status::token::TokenKeys::X5c(pki.trust_store()),
+        policy,
+    );
+    assert!(verify_mdoc(&pki, &mdoc, &phone, &resolver, REFERENCE_TIME).is_ok());
+    registry
+        .report_phone_lost("phone", &actor("phone lost"))
+        .unwrap();
+    publish(&registry, &pki, Authority::Mois, common::BOTH, &served);
+    assert!(
+        verify_mdoc(
+            &pki,
+            &mdoc,
+            &phone,
+            &resolver,
+            REFERENCE_TIME + time::Duration::seconds(99)
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        verify_mdoc(
+            &pki,
+            &mdoc,
+            &phone,
+            &resolver,
+            REFERENCE_TIME + time::Duration::seconds(100)
+        )
+        .unwrap_err(),
+        MdocError::Status(TokenStatus::Suspended)
+    );
+}

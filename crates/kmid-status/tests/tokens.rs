@@ -343,6 +343,13 @@ fn claim_attacks() {
         );
     }
     assert_eq!(
+        bad(&|p| p["nbf"] = json!(now + 10)),
+        StatusListError::NotYetValid {
+            nbf: now + 10,
+            at: now
+        }
+    );
+    assert_eq!(
         bad(&|p| p["ttl"] = json!(0)),
         StatusListError::Malformed("ttl")
     );

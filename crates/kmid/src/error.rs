@@ -27,6 +27,15 @@ pub enum KmidError {
     /// A credential offered to the wallet is not bound to the wallet's device key.
     #[error("the credential is bound to another device key")]
     NotOurKey,
+    /// A presentation disclosed a claim the request did not ask for.
+    #[error("the presentation discloses {0}, which was not requested")]
+    NotRequested(String),
+    /// A request the wallet will not answer (an empty claim path asks for everything).
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// A verification record with the registration number needs a legal basis.
+    #[error("a record holding the registration number needs a legal basis")]
+    LegalBasisRequired,
     /// The mdoc layer refused.
     #[error("mdoc: {0}")]
     Mdoc(#[from] MdocError),

@@ -12,18 +12,40 @@ use kmid_sdjwt::SdJwt;
 use kmid_sdjwt::vc::{SdJwtVcIssuer, VcOptions};
 use kmid_status::registry::{Actor, CredentialFormat, RegistryStore, StatusRegistry};
 use kmid_status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
-use time::{Duration, OffsetDateTime, Time};
+use time::{Duration, OffsetDateTime, Time, UtcOffset};
+use zeroize::Zeroizing;
 
 use crate::authority::AuthorityKeys;
 use crate::error::KmidError;
 
-/// A 32-byte secret that does not print.
+/// The issuer's secret for the registry's card keys (an HMAC key, 32 bytes). It must be the
+/// same for every process that shares a registry, and kept as long as the registry: a new
+/// secret makes every registered card look new, so the one-phone rule and the loss reports
+/// would no longer find them. Keep it with the issuer's other secrets (an HSM, a vault).
 #[derive(Clone)]
-struct Secret([u8; 32]);
+pub struct CardKeySecret(Zeroizing<[u8; 32]>);
 
-impl core::fmt::Debug for Secret {
+impl CardKeySecret {
+    /// The secret from its bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// A fresh secret from `random`, for a new registry.
+    ///
+    /// # Errors
+    /// `random` failing.
+    pub fn generate(random: &dyn Random) -> Result<Self, KmidError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        random.fill(bytes.as_mut())?;
+        Ok(Self(bytes))
+    }
+}
+
+impl core::fmt::Debug for CardKeySecret {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Secret(..)")
+        f.write_str("CardKeySecret(..)")
     }
 }
 
@@ -94,7 +116,7 @@ pub struct Issuer<S> {
     keys: AuthorityKeys,
     registry: StatusRegistry<S>,
     random: Arc<dyn Random>,
-    card_key_secret: Secret,
+    card_key_secret: CardKeySecret,
     validity: Duration,
 }
 
@@ -108,26 +130,23 @@ impl<S> core::fmt::Debug for Issuer<S> {
 }
 
 impl<S: RegistryStore> Issuer<S> {
-    /// An issuer signing with `keys`, recording credentials in `registry`, drawing salts,
-    /// indices and the card-key secret from `random`. Credentials are valid for a year, never
-    /// beyond the card's expiry.
-    ///
-    /// # Errors
-    /// `random` failing.
+    /// An issuer signing with `keys`, recording credentials in `registry` under card keys made
+    /// with `card_key_secret`, drawing salts and indices from `random`. Credentials are valid
+    /// for a year, never beyond the card's expiry.
+    #[must_use]
     pub fn new(
         keys: AuthorityKeys,
         registry: StatusRegistry<S>,
+        card_key_secret: CardKeySecret,
         random: Arc<dyn Random>,
-    ) -> Result<Self, KmidError> {
-        let mut secret = [0u8; 32];
-        random.fill(&mut secret)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             keys,
             registry,
             random,
-            card_key_secret: Secret(secret),
+            card_key_secret,
             validity: Duration::days(365),
-        })
+        }
     }
 
     /// The authority's keys.
@@ -154,7 +173,8 @@ impl<S: RegistryStore> Issuer<S> {
             card.card_type().doc_type(),
             card.registration_number().expose()
         );
-        let tag = kmid_crypto::session::hmac_sha256(&self.card_key_secret.0, input.as_bytes())?;
+        let tag =
+            kmid_crypto::session::hmac_sha256(self.card_key_secret.0.as_ref(), input.as_bytes())?;
         Ok(kmid_crypto::jose::b64url(&tag))
     }
 
@@ -216,7 +236,15 @@ impl<S: RegistryStore> Issuer<S> {
             });
         }
         let at = at.replace_nanosecond(0).unwrap_or(at);
-        let card_end = card.expiry_date().with_time(Time::MIDNIGHT).assume_utc();
+        // The card is valid through its expiry date (D-6), in Korea: until 00:00 KST the day after.
+        let kst = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
+        let card_end = card
+            .expiry_date()
+            .next_day()
+            .unwrap_or(card.expiry_date())
+            .with_time(Time::MIDNIGHT)
+            .assume_offset(kst)
+            .to_offset(UtcOffset::UTC);
         if card_end <= at {
             return Err(KmidError::CardExpired(card.expiry_date()));
         }

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use kmid::{AuthorityKeys, Formats, Issuer, IssuingAuthority, Template, Verifier, Wallet};
+//! use kmid::{AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, Template, Verifier, Wallet};
 //! use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 //! use kmid::mdoc::model::{Handover, SessionTranscript};
 //! use kmid::schema::catalogue::ClaimId;
@@ -37,7 +37,9 @@
 //!     RegistryConfig::new("https://status.mois.go.kr/lists"),
 //!     random.clone(),
 //! );
-//! let issuer = Issuer::new(keys.clone(), registry, random.clone())?;
+//! // The card-key secret is kept with the registry: the same secret, the same card keys.
+//! let secret = CardKeySecret::generate(&*random)?;
+//! let issuer = Issuer::new(keys.clone(), registry, secret, random.clone());
 //! let trust = kmid::trust_store([&keys])?;
 //!
 //! // Issue a resident card to a phone, in both formats.
@@ -85,7 +87,7 @@ mod wallet;
 
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
 pub use error::KmidError;
-pub use issuer::{Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
+pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use verifier::{Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::Wallet;

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use kmid_crypto::jose::{CompactJws, b64url, sign_compact};
-use kmid_crypto::{DefaultVerifier, HashAlgorithm, PublicKey, SignatureVerifier, Signer};
-use kmid_schema::catalogue;
+use kmid_crypto::jose::{CompactJws, sign_compact};
+use kmid_crypto::{DefaultVerifier, PublicKey, SignatureVerifier, Signer};
+use kmid_schema::catalogue::{self, ClaimId};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -57,19 +57,22 @@ pub struct VerificationRecord {
 }
 
 impl VerificationRecord {
-    /// The record of `verified`, made from `presentation` (the bytes as received) at `at`.
+    /// The record of `verified` (whose digest the verifier took over the exact bytes it
+    /// verified), made at `at`.
     ///
     /// # Errors
-    /// Hash backend failures.
+    /// [`KmidError::LegalBasisRequired`] when the registration number was disclosed and no
+    /// legal basis is given.
     pub fn new(
         verified: &VerifiedPresentation,
-        presentation: &[u8],
         verifier: &str,
         purpose: &str,
         legal_basis: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<Self, KmidError> {
-        let digest = HashAlgorithm::Sha256.digest(presentation)?;
+        if legal_basis.is_none() && verified.claim(ClaimId::RegistrationNumber).is_some() {
+            return Err(KmidError::LegalBasisRequired);
+        }
         Ok(Self {
             verifier: verifier.to_owned(),
             purpose: purpose.to_owned(),
@@ -84,7 +87,7 @@ impl VerificationRecord {
                 .iter()
                 .map(|(id, v)| (catalogue::spec(*id).mdoc.identifier.to_owned(), v.clone()))
                 .collect(),
-            presentation_digest: format!("sha-256:{}", b64url(&digest)),
+            presentation_digest: verified.presentation_digest.clone(),
         })
     }
 
@@ -154,6 +157,9 @@ impl VerificationRecord {
         if p.get("version").and_then(Value::as_u64) != Some(1) {
             return Err(RecordError::Malformed("version"));
         }
+        if p.get("result").and_then(Value::as_str) != Some("valid") {
+            return Err(RecordError::Malformed("result"));
+        }
         Ok(Self {
             verifier: text("verifier")?,
             purpose: text("purpose")?,
@@ -176,6 +182,13 @@ impl VerificationRecord {
                 .cloned()
                 .ok_or(RecordError::Malformed("claims"))?,
             presentation_digest: text("presentation_digest")?,
+        })
+        .and_then(|r: Self| {
+            let number = catalogue::spec(ClaimId::RegistrationNumber).mdoc.identifier;
+            if r.legal_basis.is_none() && r.claims.contains_key(number) {
+                return Err(RecordError::Malformed("legal_basis"));
+            }
+            Ok(r)
         })
     }
 }

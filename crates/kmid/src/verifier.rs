@@ -149,6 +149,9 @@ pub struct VerifiedPresentation {
     pub issuer: Option<String>,
     /// The status the resolver reported.
     pub status: Option<TokenStatus>,
+    /// `sha-256:` and the base64url SHA-256 of the presentation exactly as verified (the
+    /// DeviceResponse bytes, or the SD-JWT text).
+    pub presentation_digest: String,
 }
 
 impl VerifiedPresentation {
@@ -220,6 +223,7 @@ impl Verifier {
         transcript: &SessionTranscript,
         at: OffsetDateTime,
     ) -> Result<Vec<VerifiedPresentation>, KmidError> {
+        let digest = presentation_digest(response)?;
         let verified = MdocVerifier::new(&self.trust)
             .with_status_resolver(&*self.resolver)
             .verify_response_for(request, response, transcript, None, at)?;
@@ -242,6 +246,7 @@ impl Verifier {
                     claims,
                     issuer: doc.document_signer.common_name(),
                     status: doc.status,
+                    presentation_digest: digest.clone(),
                 })
             })
             .collect())
@@ -268,6 +273,25 @@ impl Verifier {
             })
             .with_status_resolver(&*self.resolver)
             .verify(presentation, at)?;
+        // Nothing beyond the request: every disclosed claim is one asked for, or an object
+        // that contains one (its Disclosure must travel with the member's).
+        for path in &verified.disclosed {
+            let keys: Vec<&str> = path
+                .iter()
+                .map_while(|s| match s {
+                    kmid_sdjwt::PathSegment::Key(k) => Some(k.as_str()),
+                    kmid_sdjwt::PathSegment::Index(_) => None,
+                })
+                .collect();
+            let asked = request.paths.iter().any(|r| {
+                let under = keys.len() >= r.len() && r.iter().zip(&keys).all(|(a, b)| a == b);
+                let ancestor = keys.len() < r.len() && keys.iter().zip(r).all(|(a, b)| a == b);
+                under || ancestor
+            });
+            if !asked {
+                return Err(KmidError::NotRequested(keys.join(".")));
+            }
+        }
         let card_type = verified.card_type.ok_or_else(|| {
             KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
         })?;
@@ -284,6 +308,12 @@ impl Verifier {
                 .as_ref()
                 .and_then(Certificate::common_name),
             status: verified.status,
+            presentation_digest: presentation_digest(presentation.as_bytes())?,
         })
     }
+}
+
+fn presentation_digest(bytes: &[u8]) -> Result<String, KmidError> {
+    let digest = kmid_crypto::HashAlgorithm::Sha256.digest(bytes)?;
+    Ok(format!("sha-256:{}", kmid_crypto::jose::b64url(&digest)))
 }

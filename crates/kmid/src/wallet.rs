@@ -111,6 +111,11 @@ impl Wallet {
         request: &SdJwtRequest,
         at: OffsetDateTime,
     ) -> Result<String, KmidError> {
+        if request.paths.iter().any(Vec::is_empty) {
+            return Err(KmidError::InvalidRequest(
+                "an empty claim path would disclose everything",
+            ));
+        }
         let held = self
             .sd_jwts
             .iter()

@@ -21,8 +21,8 @@ use kmid::sdjwt::{KeyBindingError, SdJwtError};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
-    AuthorityKeys, Formats, Issuer, IssuingAuthority, KmidError, RecordError, Template,
-    VerificationRecord, Verifier, Wallet,
+    AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, KmidError, RecordError,
+    Template, VerificationRecord, Verifier, Wallet,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -52,7 +52,12 @@ fn issuer(authority: IssuingAuthority) -> Issuer<MemoryStore> {
         RegistryConfig::new("https://status.example/lists"),
         random.clone(),
     );
-    Issuer::new(keys, registry, random).unwrap()
+    Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::generate(&*random).unwrap(),
+        random,
+    )
 }
 
 fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
@@ -76,9 +81,28 @@ fn an_authority_issues_only_its_own_card_and_only_unexpired() {
         }
     ));
     let card = Card::from(samples::resident());
-    let after_expiry = card.expiry_date().with_hms(0, 0, 0).unwrap().assume_utc();
+    // The card is valid through its expiry date in Korea (UTC+9): issuable at 23:59:59 KST
+    // that day, not at 00:00 KST the next.
+    let kst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
+    let last_second = card
+        .expiry_date()
+        .with_hms(23, 59, 59)
+        .unwrap()
+        .assume_offset(kst);
+    assert!(
+        mois.issue(&card, w.device_key(), Formats::Mdoc, last_second)
+            .is_ok()
+    );
+    let after_expiry = card
+        .expiry_date()
+        .next_day()
+        .unwrap()
+        .with_hms(0, 0, 0)
+        .unwrap()
+        .assume_offset(kst);
+    let other = wallet(&mois);
     assert!(matches!(
-        mois.issue(&card, w.device_key(), Formats::Mdoc, after_expiry).unwrap_err(),
+        mois.issue(&card, other.device_key(), Formats::Mdoc, after_expiry).unwrap_err(),
         KmidError::CardExpired(d) if d == card.expiry_date()
     ));
 }
@@ -255,10 +279,8 @@ fn a_verification_record_verifies_and_fails_after_any_byte_changes() {
     let seen = verifier
         .verify_sd_jwt(&request, &presentation, now())
         .unwrap();
-
     let record = VerificationRecord::new(
         &seen,
-        presentation.as_bytes(),
         "https://cu.example",
         "age check for alcohol",
         None,
@@ -343,4 +365,78 @@ fn batch_issuance_gives_unlinkable_credentials() {
         )
         .unwrap();
     assert_eq!(suspended, 8);
+}
+
+#[test]
+fn a_verifier_refuses_claims_it_did_not_ask_for_and_records_need_a_legal_basis() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let mut w = wallet(&mois);
+    let issued = mois
+        .issue(&card, w.device_key(), Formats::SdJwtVc, now())
+        .unwrap();
+    w.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
+        .unwrap();
+    let verifier = Verifier::new(
+        kmid::trust_store([mois.keys()]).unwrap(),
+        Arc::new(AllValid),
+    );
+    let full = Template::FullIdentity {
+        legal_basis: "Real Name Financial Transactions Act, Art. 3".into(),
+    };
+    let over_disclosed = w
+        .present_sd_jwt(
+            &full.sd_jwt_request(card.card_type(), "n", "https://bar.example"),
+            now(),
+        )
+        .unwrap();
+    // An age check that receives names, photo and the registration number refuses it all.
+    let age = Template::AgeCheck.sd_jwt_request(card.card_type(), "n", "https://bar.example");
+    assert!(matches!(
+        verifier
+            .verify_sd_jwt(&age, &over_disclosed, now())
+            .unwrap_err(),
+        KmidError::NotRequested(_)
+    ));
+    // A wallet will not answer an empty claim path (it would mean everything).
+    let mut everything = age.clone();
+    everything.paths.push(vec![]);
+    assert!(matches!(
+        w.present_sd_jwt(&everything, now()).unwrap_err(),
+        KmidError::InvalidRequest(_)
+    ));
+    // The bank's full identity check is fine, and its record needs the legal basis.
+    let request = full.sd_jwt_request(card.card_type(), "n2", "https://bank.example");
+    let presentation = w.present_sd_jwt(&request, now()).unwrap();
+    let seen = verifier
+        .verify_sd_jwt(&request, &presentation, now())
+        .unwrap();
+    assert!(matches!(
+        VerificationRecord::new(
+            &seen,
+            "https://bank.example",
+            "account opening",
+            None,
+            now()
+        )
+        .unwrap_err(),
+        KmidError::LegalBasisRequired
+    ));
+    let record = VerificationRecord::new(
+        &seen,
+        "https://bank.example",
+        "account opening",
+        Some("Real Name Financial Transactions Act, Art. 3"),
+        now(),
+    )
+    .unwrap();
+    let key: Arc<dyn kmid::crypto::Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let back = VerificationRecord::verify(&record.sign(&key).unwrap(), key.public_key()).unwrap();
+    assert_eq!(
+        back.claims
+            .get("registration_number")
+            .and_then(|v| v.as_str()),
+        Some(card.registration_number().expose().as_str())
+    );
+    assert_eq!(back.presentation_digest, seen.presentation_digest);
 }

@@ -158,6 +158,8 @@ pub enum Operation {
     Reinstate,
     /// The card moved to a new phone.
     Reissue,
+    /// A new physical card replaced a lost one.
+    Replace,
     /// A credential was revoked.
     Revoke,
     /// A credential expired.
@@ -174,6 +176,7 @@ impl Operation {
             Self::PhoneLost => "phone_lost",
             Self::Reinstate => "reinstate",
             Self::Reissue => "reissue",
+            Self::Replace => "replace",
             Self::Revoke => "revoke",
             Self::Expire => "expire",
         }
@@ -188,6 +191,7 @@ impl Operation {
             Self::PhoneLost,
             Self::Reinstate,
             Self::Reissue,
+            Self::Replace,
             Self::Revoke,
             Self::Expire,
         ]
@@ -678,6 +682,40 @@ impl<S: RegistryStore> StatusRegistry<S> {
                 ))?;
                 let credentials = tx.credentials_of_card(card_key)?;
                 invalidate_all(tx, &credentials, Operation::Reissue, actor)
+            })
+        })?)
+    }
+    /// A new physical card replaces a lost (or damaged) one. It carries the same registration
+    /// number, so the same card key: in one transaction every credential of the card that is
+    /// not INVALID becomes INVALID, the card is normal again, and it is bound to no device, so
+    /// the holder's phone may take new credentials. Returns how many were invalidated.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownCard`], storage failures.
+    pub fn replace_card(
+        &self,
+        card_key: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = tx.card(card_key)?.ok_or(RegistryError::UnknownCard)?;
+                tx.put_card(&CardRecord {
+                    physical: PhysicalStatus::Normal,
+                    active_device: None,
+                    ..card
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Replace,
+                    Some(card_key),
+                    None,
+                    None,
+                    None,
+                    None,
+                ))?;
+                let credentials = tx.credentials_of_card(card_key)?;
+                invalidate_all(tx, &credentials, Operation::Replace, actor)
             })
         })?)
     }

@@ -98,6 +98,7 @@ impl SqliteStore {
     }
 
     fn setup(conn: Connection, durability: Durability) -> Result<Self, RegistryError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if check != "ok" {
             return Err(RegistryError::Corrupt(check));
@@ -368,7 +369,11 @@ impl RegistryStore for SqliteStore {
         &mut self,
         f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
     ) -> Result<R, RegistryError> {
-        let mut tx = Tx(self.conn.transaction()?);
+        // IMMEDIATE: take the write lock at BEGIN, so two processes on one file serialise (with
+        // the busy timeout) instead of failing on a stale read snapshot.
+        let mut tx = Tx(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?);
         let result = f(&mut tx)?;
         tx.0.commit()?;
         Ok(result)
