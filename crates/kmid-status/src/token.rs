@@ -317,7 +317,8 @@ pub fn verify_token(
     if token.len() > policy.max_token_bytes {
         return Err(StatusListError::Malformed("token larger than the limit"));
     }
-    let verified = if token.starts_with(b"ey") {
+    // A CWT is a COSE_Sign1_Tagged: it starts with tag 18 (0xD2); anything else is read as a JWT.
+    let verified = if token.first() != Some(&0xD2) {
         verify_jwt(token, at, keys, policy)?
     } else {
         verify_cwt(token, at, keys, policy)?
@@ -350,8 +351,21 @@ fn verify_jwt(
                 .collect(),
         )
     })?;
-    let chain = match jws.header.get("x5c") {
-        Some(Value::Array(items)) => {
+    let chain = match (jws.header.get("x5c"), keys) {
+        // Configured keys: an x5c is not read at all.
+        (_, TokenKeys::Keys(_)) => None,
+        (Some(Value::Array(items)), TokenKeys::X5c(trust)) => {
+            // Bound the chain before parsing any certificate of it.
+            let max = trust.max_chain_len().saturating_add(1);
+            if items.len() > max {
+                return Err(StatusListError::Signer(
+                    kmid_crypto::CertificateError::ChainTooLong {
+                        length: items.len(),
+                        max,
+                    }
+                    .into(),
+                ));
+            }
             let entries: Vec<String> = items
                 .iter()
                 .filter_map(|i| i.as_str().map(str::to_owned))

@@ -256,6 +256,16 @@ fn header_attacks() {
             "{alg}"
         );
     }
+    // An x5c longer than the trust store allows is refused before any certificate is parsed.
+    let mut long = h.clone();
+    long["x5c"] = json!(vec!["not even base64"; 12]);
+    assert!(matches!(
+        f.verify(f.resign_jwt(&long, &p).as_bytes()).unwrap_err(),
+        StatusListError::Signer(CryptoError::Certificate(CertificateError::ChainTooLong {
+            length: 12,
+            ..
+        }))
+    ));
     // A policy that does not accept ES256.
     let policy = TokenPolicy {
         allowed_algorithms: vec![kmid_crypto::Algorithm::Es384],

@@ -429,7 +429,9 @@ impl<S: RegistryStore> StatusRegistry<S> {
             self.random
                 .fill(&mut b)
                 .map_err(|e| RegistryError::Storage(e.to_string()))?;
-            let idx = u64::from_be_bytes(b) % list.size;
+            let idx = u64::from_be_bytes(b)
+                .checked_rem(list.size)
+                .ok_or(RegistryError::Full)?;
             if !tx.index_taken(list.id, idx)? {
                 return Ok((list, idx));
             }
