@@ -8,6 +8,9 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # OpenSSL headers: openssl-sys (through josekit and our crypto backend) links the system library.
 if ! pkg-config --exists openssl 2>/dev/null; then need_apt+=(libssl-dev); fi
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+# The interop tests run the Python peers in a virtualenv.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}" >&2
