@@ -157,6 +157,8 @@ fn the_python_reference_issues_and_presents_kmid_verifies() {
     std::fs::write(dir.join("claims.json"), claims.to_string()).unwrap();
     peer(&python, "issue", &dir);
     let presentation = std::fs::read_to_string(dir.join("peer-presentation.txt")).unwrap();
+    // Verify at a time after the peer signed its KB-JWT (its iat is the peer's clock).
+    let now = time::OffsetDateTime::now_utc();
 
     let sd_jwt = SdJwt::parse(presentation.trim(), &SdJwtLimits::default()).unwrap();
     let check = SdJwtCheck {
