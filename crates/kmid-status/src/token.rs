@@ -318,17 +318,18 @@ pub fn verify_token(
         return Err(StatusListError::Malformed("token larger than the limit"));
     }
     // A CWT is a COSE_Sign1_Tagged: it starts with tag 18 (0xD2); anything else is read as a JWT.
-    let verified = if token.first() != Some(&0xD2) {
-        verify_jwt(token, at, keys, policy)?
+    // The claims are checked inside, before the list is inflated: a token for another URI or
+    // an expired one costs no decompression.
+    if token.first() != Some(&0xD2) {
+        verify_jwt(token, uri, at, keys, policy)
     } else {
-        verify_cwt(token, at, keys, policy)?
-    };
-    check_claims(&verified.claims, uri, at, policy.clock_skew)?;
-    Ok(verified)
+        verify_cwt(token, uri, at, keys, policy)
+    }
 }
 
 fn verify_jwt(
     token: &[u8],
+    uri: &str,
     at: OffsetDateTime,
     keys: &TokenKeys,
     policy: &TokenPolicy,
@@ -418,15 +419,17 @@ fn verify_jwt(
     let sl = claims
         .get("status_list")
         .ok_or(StatusListError::Malformed("no status_list"))?;
+    let claims = TokenClaims {
+        sub: sub.to_owned(),
+        iat,
+        exp,
+        ttl,
+    };
+    check_claims(&claims, uri, at, policy.clock_skew)?;
     let list = StatusList::from_json(sl, policy.max_decompressed)?;
     Ok(VerifiedStatusList {
         list,
-        claims: TokenClaims {
-            sub: sub.to_owned(),
-            iat,
-            exp,
-            ttl,
-        },
+        claims,
         signer_anchor,
         form: StatusTokenForm::Jwt,
     })
@@ -438,6 +441,7 @@ fn cbor_int(v: &Cbor) -> Option<i64> {
 
 fn verify_cwt(
     token: &[u8],
+    uri: &str,
     at: OffsetDateTime,
     keys: &TokenKeys,
     policy: &TokenPolicy,
@@ -534,15 +538,17 @@ fn verify_cwt(
         })
         .transpose()?;
     let sl = get(CWT_STATUS_LIST).ok_or(StatusListError::Malformed("no status_list (65533)"))?;
+    let claims = TokenClaims {
+        sub: sub.to_owned(),
+        iat,
+        exp,
+        ttl,
+    };
+    check_claims(&claims, uri, at, policy.clock_skew)?;
     let list = StatusList::from_cbor_value(sl, policy.max_decompressed)?;
     Ok(VerifiedStatusList {
         list,
-        claims: TokenClaims {
-            sub: sub.to_owned(),
-            iat,
-            exp,
-            ttl,
-        },
+        claims,
         signer_anchor,
         form: StatusTokenForm::Cwt,
     })

@@ -426,6 +426,19 @@ fn decompression_bombs_and_size_limits() {
             max: kmid_status::DEFAULT_MAX_DECOMPRESSED
         }
     );
+    // The claims are checked before the list is inflated: the same bomb for another URI is a
+    // subject mismatch, decided without decompressing anything.
+    assert!(matches!(
+        verify_token(
+            &token,
+            "https://status.mois.go.kr/lists/2",
+            REFERENCE_TIME,
+            &TokenKeys::X5c(f.pki.trust_store()),
+            &TokenPolicy::default()
+        )
+        .unwrap_err(),
+        StatusListError::SubjectMismatch { .. }
+    ));
     // A token over the byte limit is refused before it is parsed.
     let policy = TokenPolicy {
         max_token_bytes: 1024,
