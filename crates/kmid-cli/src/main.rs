@@ -47,11 +47,51 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode an mdoc (CBOR, binary or hex) or SD-JWT / JWS artifact to JSON; verifies nothing.
+    Inspect {
+        /// The file, or `-` for standard input.
+        file: PathBuf,
+    },
 }
 
-#[allow(clippy::print_stderr)]
+mod inspect;
+
+#[allow(clippy::print_stderr, clippy::print_stdout)]
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Inspect { file } => {
+            let mut input = Vec::new();
+            let limit = u64::try_from(inspect::MAX_INPUT)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
+            let read = if file.as_os_str() == "-" {
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(std::io::stdin(), limit),
+                    &mut input,
+                )
+            } else {
+                std::fs::File::open(&file).and_then(|f| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(f, limit), &mut input)
+                })
+            };
+            if let Err(e) = read {
+                eprintln!("kmid inspect: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+            match inspect::inspect(&input) {
+                Ok(value) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&value).unwrap_or_default()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kmid inspect: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Demo { data_dir, json } => match demo(&data_dir, json) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
