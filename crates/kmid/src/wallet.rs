@@ -63,17 +63,28 @@ impl Wallet {
     }
 
     /// Verifies an issued SD-JWT VC (issuer signature, chain, `vct`, time; not its status,
-    /// which is the verifier's to check) and keeps it.
+    /// which is the verifier's to check), checks its `cnf` is this wallet's device key, and
+    /// keeps it.
     ///
     /// # Errors
-    /// The SD-JWT VC layer's refusal.
+    /// The SD-JWT VC layer's refusal; [`KmidError::NotOurKey`].
     pub fn store_sd_jwt(&mut self, issued: &str, at: OffsetDateTime) -> Result<(), KmidError> {
         // The wallet keeps what the issuer gave it even if it is suspended today: the status is
         // checked by every verifier at presentation time.
         let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.issuer_trust))
             .danger_accept_unchecked_status();
-        self.sd_jwts
-            .push(HeldSdJwtVc::receive(issued, &verifier, at)?);
+        let held = HeldSdJwtVc::receive(issued, &verifier, at)?;
+        let cnf = held
+            .verified()
+            .claims
+            .get("cnf")
+            .and_then(|c| c.get("jwk"))
+            .and_then(|j| serde_json::from_value::<kmid_crypto::Jwk>(j.clone()).ok())
+            .and_then(|j| j.to_public_key().ok());
+        if cnf.as_ref() != Some(self.device.public_key()) {
+            return Err(KmidError::NotOurKey);
+        }
+        self.sd_jwts.push(held);
         Ok(())
     }
 

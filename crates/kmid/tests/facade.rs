@@ -151,12 +151,17 @@ fn a_wallet_refuses_a_credential_for_another_key() {
         .issue(
             &Card::from(samples::resident()),
             b.device_key(),
-            Formats::Mdoc,
+            Formats::Both,
             now(),
         )
         .unwrap();
     assert!(matches!(
         a.store_mdoc(issued.mdoc.unwrap().issuer_signed)
+            .unwrap_err(),
+        KmidError::NotOurKey
+    ));
+    assert!(matches!(
+        a.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
             .unwrap_err(),
         KmidError::NotOurKey
     ));
