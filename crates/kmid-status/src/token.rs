@@ -290,6 +290,22 @@ fn check_claims(
     Ok(())
 }
 
+/// The tail both forms share: the time claims and `sub` are checked first, and only then is
+/// the list inflated (capped), so a token for another URI, or one outside its validity, costs
+/// no decompression.
+fn checked_then_inflated(
+    claims: &TokenClaims,
+    nbf: Option<i64>,
+    uri: &str,
+    at: OffsetDateTime,
+    policy: &TokenPolicy,
+    inflate: impl FnOnce(usize) -> Result<StatusList, StatusListError>,
+) -> Result<StatusList, StatusListError> {
+    check_nbf(nbf, at, policy.clock_skew)?;
+    check_claims(claims, uri, at, policy.clock_skew)?;
+    inflate(policy.max_decompressed)
+}
+
 /// RFC 7519 §4.1.5 / RFC 8392 §3.1.5: a token is not accepted before its `nbf`.
 fn check_nbf(nbf: Option<i64>, at: OffsetDateTime, skew: Duration) -> Result<(), StatusListError> {
     let now = at.unix_timestamp();
@@ -407,7 +423,6 @@ fn verify_jwt(
         .get("nbf")
         .map(|v| v.as_i64().ok_or(StatusListError::Malformed("nbf")))
         .transpose()?;
-    check_nbf(nbf, at, policy.clock_skew)?;
     let ttl = claims
         .get("ttl")
         .map(|v| {
@@ -425,8 +440,9 @@ fn verify_jwt(
         exp,
         ttl,
     };
-    check_claims(&claims, uri, at, policy.clock_skew)?;
-    let list = StatusList::from_json(sl, policy.max_decompressed)?;
+    let list = checked_then_inflated(&claims, nbf, uri, at, policy, |max| {
+        StatusList::from_json(sl, max)
+    })?;
     Ok(VerifiedStatusList {
         list,
         claims,
@@ -528,7 +544,6 @@ fn verify_cwt(
     let nbf = get(CWT_NBF)
         .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("nbf (5)")))
         .transpose()?;
-    check_nbf(nbf, at, policy.clock_skew)?;
     let ttl = get(CWT_TTL)
         .map(|v| {
             cbor_int(v)
@@ -544,8 +559,9 @@ fn verify_cwt(
         exp,
         ttl,
     };
-    check_claims(&claims, uri, at, policy.clock_skew)?;
-    let list = StatusList::from_cbor_value(sl, policy.max_decompressed)?;
+    let list = checked_then_inflated(&claims, nbf, uri, at, policy, |max| {
+        StatusList::from_cbor_value(sl, max)
+    })?;
     Ok(VerifiedStatusList {
         list,
         claims,
