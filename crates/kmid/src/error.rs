@@ -33,6 +33,13 @@ pub enum KmidError {
     /// A request the wallet will not answer (an empty claim path asks for everything).
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// A DCQL query breaks a rule of OpenID4VP 1.0 §6.
+    #[error("invalid DCQL query: {0}")]
+    InvalidDcql(String),
+    /// A VP Token does not answer its query: a required credential or claim is missing, or
+    /// its shape is wrong.
+    #[error("the VP Token does not answer the query: {0}")]
+    VpTokenMismatch(String),
     /// A verification record with the registration number needs a legal basis.
     #[error("a record holding the registration number needs a legal basis")]
     LegalBasisRequired,
@@ -48,4 +55,64 @@ pub enum KmidError {
     /// A key or certificate operation failed.
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+}
+
+impl KmidError {
+    /// A stable machine-readable code: the path of variant names from this error down to the
+    /// layer's own, e.g. `SdJwt.KeyBinding.NonceMismatch` or `Mdoc.IssuerAuth.Signature`.
+    /// Conformance vectors name their expected failures with it; a runner may compare a
+    /// prefix (`SdJwt.KeyBinding`) when it only cares about the class.
+    #[must_use]
+    pub fn code(&self) -> String {
+        variant_path(&format!("{self:?}"))
+    }
+}
+
+/// The leading `Variant(Variant(Variant…` chain of a derived `Debug` rendering, joined by
+/// dots; it stops at the first variant whose payload is not another variant.
+fn variant_path(debug: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut rest = debug;
+    loop {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (ident, tail) = rest.split_at(end);
+        if !ident.starts_with(|c: char| c.is_ascii_uppercase()) {
+            break;
+        }
+        parts.push(ident);
+        match tail.strip_prefix('(') {
+            Some(inner) => rest = inner,
+            None => break,
+        }
+    }
+    parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_variant_path() {
+        assert_eq!(
+            KmidError::SdJwt(SdJwtError::KeyBinding(
+                kmid_sdjwt::KeyBindingError::NonceMismatch
+            ))
+            .code(),
+            "SdJwt.KeyBinding.NonceMismatch"
+        );
+        assert_eq!(
+            KmidError::NotRequested("given_name".into()).code(),
+            "NotRequested"
+        );
+        assert_eq!(KmidError::NotOurKey.code(), "NotOurKey");
+        assert_eq!(
+            variant_path("Mdoc(Digest(Mismatch { namespace: \"x\" }))"),
+            "Mdoc.Digest.Mismatch"
+        );
+        assert_eq!(variant_path("Status(Suspended)"), "Status.Suspended");
+        assert_eq!(variant_path("InvalidDcql(\"x\")"), "InvalidDcql");
+    }
 }

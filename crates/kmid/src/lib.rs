@@ -79,6 +79,7 @@
 //! ```
 
 mod authority;
+pub mod dcql;
 mod error;
 mod issuer;
 mod record;
@@ -86,11 +87,12 @@ mod verifier;
 mod wallet;
 
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
+pub use dcql::{DcqlQuery, OpenId4VpRequest, VpToken};
 pub use error::KmidError;
 pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use verifier::{Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
-pub use wallet::Wallet;
+pub use wallet::{Wallet, openid4vp_transcript};
 
 pub use kmid_crypto as crypto;
 pub use kmid_mdoc as mdoc;

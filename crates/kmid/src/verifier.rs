@@ -17,7 +17,12 @@ use kmid_sdjwt::vc::{IssuerKeys, SdJwtVcVerifier};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use crate::dcql::{
+    ClaimsQuery, CredentialMeta, CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
+    OpenId4VpRequest, VpToken,
+};
 use crate::error::KmidError;
+use crate::wallet::openid4vp_transcript;
 
 /// What a verifier asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +118,61 @@ impl Template {
     }
 }
 
+impl Template {
+    /// The DCQL query (OpenID4VP 1.0 §6) for `card` in `format`: one Credential Query, id
+    /// `card`, asking for exactly the template's claims (mdoc elements without intent to
+    /// retain).
+    #[must_use]
+    pub fn dcql_query(&self, card: CardType, format: Format) -> DcqlQuery {
+        let claims = self
+            .claims_for(card)
+            .map(|spec| match format {
+                Format::Mdoc => ClaimsQuery {
+                    id: None,
+                    path: vec![json!(spec.mdoc.namespace), json!(spec.mdoc.identifier)],
+                    values: None,
+                    intent_to_retain: Some(false),
+                },
+                Format::SdJwtVc => ClaimsQuery {
+                    id: None,
+                    path: spec.sd_jwt.path.iter().map(|p| json!(p)).collect(),
+                    values: None,
+                    intent_to_retain: None,
+                },
+            })
+            .collect();
+        let (format_id, meta) = match format {
+            Format::Mdoc => (
+                FORMAT_MSO_MDOC,
+                CredentialMeta {
+                    vct_values: None,
+                    doctype_value: Some(card.doc_type().to_owned()),
+                },
+            ),
+            Format::SdJwtVc => (
+                FORMAT_SD_JWT_VC,
+                CredentialMeta {
+                    vct_values: Some(vec![card.vct().to_owned()]),
+                    doctype_value: None,
+                },
+            ),
+        };
+        DcqlQuery {
+            credentials: vec![CredentialQuery {
+                id: "card".to_owned(),
+                format: format_id.to_owned(),
+                multiple: false,
+                meta,
+                claims: Some(claims),
+                claim_sets: None,
+                require_cryptographic_holder_binding: None,
+                trusted_authorities: None,
+            }],
+            credential_sets: None,
+        }
+    }
+}
+
 /// An SD-JWT VC presentation request: which credential, which claims, bound to what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdJwtRequest {
@@ -162,7 +222,7 @@ impl VerifiedPresentation {
     }
 }
 
-fn element_json(value: &ElementValue) -> Value {
+pub(crate) fn element_json(value: &ElementValue) -> Value {
     match value {
         ElementValue::Null => Value::Null,
         ElementValue::Bool(b) => json!(b),
@@ -264,11 +324,31 @@ impl Verifier {
         presentation: &str,
         at: OffsetDateTime,
     ) -> Result<VerifiedPresentation, KmidError> {
+        self.verify_sd_jwt_for(
+            &[request.vct.as_str()],
+            &request.paths,
+            &request.nonce,
+            &request.audience,
+            presentation,
+            at,
+        )
+        .map(|(seen, _)| seen)
+    }
+
+    fn verify_sd_jwt_for(
+        &self,
+        vcts: &[&str],
+        asked: &[Vec<String>],
+        nonce: &str,
+        audience: &str,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<(VerifiedPresentation, kmid_sdjwt::vc::VerifiedSdJwtVc), KmidError> {
         let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
-            .with_vcts(&[request.vct.as_str()])
+            .with_vcts(vcts)
             .require_key_binding(KeyBindingPolicy {
-                nonce: request.nonce.clone(),
-                audience: request.audience.clone(),
+                nonce: nonce.to_owned(),
+                audience: audience.to_owned(),
                 max_age: self.key_binding_window,
             })
             .with_status_resolver(&*self.resolver)
@@ -283,19 +363,19 @@ impl Verifier {
                     kmid_sdjwt::PathSegment::Index(_) => None,
                 })
                 .collect();
-            let asked = request.paths.iter().any(|r| {
+            let is_asked = asked.iter().any(|r| {
                 let under = keys.len() >= r.len() && r.iter().zip(&keys).all(|(a, b)| a == b);
                 let ancestor = keys.len() < r.len() && keys.iter().zip(r).all(|(a, b)| a == b);
                 under || ancestor
             });
-            if !asked {
+            if !is_asked {
                 return Err(KmidError::NotRequested(keys.join(".")));
             }
         }
         let card_type = verified.card_type.ok_or_else(|| {
             KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
         })?;
-        Ok(VerifiedPresentation {
+        let seen = VerifiedPresentation {
             format: Format::SdJwtVc,
             card_type,
             claims: verified
@@ -309,7 +389,157 @@ impl Verifier {
                 .and_then(Certificate::common_name),
             status: verified.status,
             presentation_digest: presentation_digest(presentation.as_bytes())?,
-        })
+        };
+        Ok((seen, verified))
+    }
+
+    /// Verifies an OpenID4VP VP Token (OpenID4VP 1.0 §8.1) against the DCQL `query` and
+    /// `request` it answers: it answers only queries that were asked and every credential
+    /// the query (or its credential sets) requires; each presentation verifies in full —
+    /// SD-JWT VC with a KB-JWT over `nonce` and `client_id`, mdoc over the OpenID4VP
+    /// SessionTranscript — discloses nothing beyond the query's claims, and satisfies one
+    /// of its claim options.
+    ///
+    /// # Errors
+    /// [`KmidError::VpTokenMismatch`], [`KmidError::NotRequested`], or the layer's refusal.
+    pub fn verify_vp_token(
+        &self,
+        query: &DcqlQuery,
+        request: &OpenId4VpRequest,
+        vp_token: &VpToken,
+        at: OffsetDateTime,
+    ) -> Result<Vec<(String, VerifiedPresentation)>, KmidError> {
+        query.validate()?;
+        let mismatch = |why: String| KmidError::VpTokenMismatch(why);
+        if let Some(id) = vp_token.keys().find(|id| query.credential(id).is_none()) {
+            return Err(mismatch(format!("it answers {id:?}, which was not asked")));
+        }
+        if query.select(&|id| vp_token.contains_key(id)).is_none() {
+            return Err(mismatch("a required credential is missing".into()));
+        }
+        let mut out = Vec::new();
+        for (id, value) in vp_token {
+            let Some(cq) = query.credential(id) else {
+                continue;
+            };
+            let presentations = value
+                .as_array()
+                .filter(|a| !a.is_empty() && (cq.multiple || a.len() == 1))
+                .ok_or_else(|| mismatch(format!("{id:?} must be an array of presentations")))?;
+            for presentation in presentations {
+                let presentation = presentation
+                    .as_str()
+                    .ok_or_else(|| mismatch(format!("{id:?} holds a non-string")))?;
+                let seen = self.verify_one(cq, request, presentation, at)?;
+                out.push((id.clone(), seen));
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify_one(
+        &self,
+        cq: &CredentialQuery,
+        request: &OpenId4VpRequest,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedPresentation, KmidError> {
+        let asked: Vec<Vec<String>> = cq
+            .all_claims()
+            .iter()
+            .filter_map(|c| {
+                c.key_path()
+                    .map(|p| p.into_iter().map(str::to_owned).collect())
+            })
+            .collect();
+        let unsatisfied = || {
+            KmidError::VpTokenMismatch(format!("{:?} satisfies none of its claim options", cq.id))
+        };
+        match cq.format.as_str() {
+            FORMAT_SD_JWT_VC => {
+                let all = [
+                    CardType::Resident.vct(),
+                    CardType::Foreigner.vct(),
+                    CardType::OverseasNational.vct(),
+                ];
+                let vcts: Vec<&str> = match &cq.meta.vct_values {
+                    Some(values) => values.iter().map(String::as_str).collect(),
+                    None => all.to_vec(),
+                };
+                let (seen, verified) = self.verify_sd_jwt_for(
+                    &vcts,
+                    &asked,
+                    &request.nonce,
+                    &request.client_id,
+                    presentation,
+                    at,
+                )?;
+                let satisfied = cq.options().iter().any(|option| {
+                    option
+                        .iter()
+                        .all(|claim| claim.key_path().is_some_and(|p| verified.get(&p).is_some()))
+                });
+                if satisfied {
+                    Ok(seen)
+                } else {
+                    Err(unsatisfied())
+                }
+            }
+            FORMAT_MSO_MDOC => {
+                let doc_type = cq.meta.doctype_value.clone().unwrap_or_default();
+                let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+                for claim in cq.all_claims() {
+                    if let Some([ns, el]) = claim.key_path().as_deref() {
+                        let entry = ((*el).to_owned(), claim.intent_to_retain.unwrap_or(false));
+                        match name_spaces.iter_mut().find(|(n, _)| n == ns) {
+                            Some((_, elements)) => elements.push(entry),
+                            None => name_spaces.push(((*ns).to_owned(), vec![entry])),
+                        }
+                    }
+                }
+                let device_request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
+                    doc_type: doc_type.clone(),
+                    name_spaces,
+                    request_info: vec![],
+                })]);
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(presentation)
+                    .map_err(|_| {
+                        KmidError::VpTokenMismatch(format!(
+                            "{:?}: an mdoc presentation is base64url without padding",
+                            cq.id
+                        ))
+                    })?;
+                let transcript = openid4vp_transcript(request)?;
+                let mut seen = self.verify_mdoc(&device_request, &bytes, &transcript, at)?;
+                let seen = match (seen.pop(), seen.is_empty()) {
+                    (Some(doc), true) if doc.card_type.doc_type() == doc_type => doc,
+                    _ => {
+                        return Err(KmidError::VpTokenMismatch(format!(
+                            "{:?}: one document of {doc_type} expected",
+                            cq.id
+                        )));
+                    }
+                };
+                let satisfied = cq.options().iter().any(|option| {
+                    option
+                        .iter()
+                        .all(|claim| match claim.key_path().as_deref() {
+                            Some([ns, el]) => catalogue::by_mdoc_element(ns, el)
+                                .is_some_and(|spec| seen.claim(spec.id).is_some()),
+                            _ => false,
+                        })
+                });
+                if satisfied {
+                    Ok(seen)
+                } else {
+                    Err(unsatisfied())
+                }
+            }
+            other => Err(KmidError::VpTokenMismatch(format!(
+                "format {other:?} is not supported"
+            ))),
+        }
     }
 }
 

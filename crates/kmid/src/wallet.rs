@@ -6,16 +6,23 @@ use std::sync::Arc;
 use kmid_crypto::x509::TrustStore;
 use kmid_crypto::{PrivateKey, Signer};
 use kmid_mdoc::holder::{DeviceKeyAuth, HeldMdoc, HolderPolicy, respond};
-use kmid_mdoc::model::{DeviceRequest, DeviceResponse, IssuerSigned, SessionTranscript};
+use kmid_mdoc::model::{
+    DeviceRequest, DeviceResponse, DocRequest, Handover, IssuerSigned, ItemsRequest,
+    SessionTranscript,
+};
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
 use time::OffsetDateTime;
 
+use crate::dcql::{
+    CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, OpenId4VpRequest, VpToken,
+    value_matches,
+};
 use crate::error::KmidError;
-use crate::verifier::SdJwtRequest;
+use crate::verifier::{SdJwtRequest, element_json};
 
 /// A wallet on one device, with one device key.
 pub struct Wallet {
-    device: Arc<PrivateKey>,
+    device: Arc<dyn Signer>,
     issuer_trust: TrustStore,
     mdocs: Vec<IssuerSigned>,
     sd_jwts: Vec<HeldSdJwtVc>,
@@ -35,8 +42,15 @@ impl Wallet {
     /// `issuer_trust`.
     #[must_use]
     pub fn new(device: PrivateKey, issuer_trust: TrustStore) -> Self {
+        Self::with_signer(Arc::new(device), issuer_trust)
+    }
+
+    /// A wallet whose device key is any [`Signer`]: a secure element, an HSM, or a
+    /// deterministic signer for conformance vectors.
+    #[must_use]
+    pub fn with_signer(device: Arc<dyn Signer>, issuer_trust: TrustStore) -> Self {
         Self {
-            device: Arc::new(device),
+            device,
             issuer_trust,
             mdocs: Vec::new(),
             sd_jwts: Vec::new(),
@@ -138,7 +152,7 @@ impl Wallet {
             .map(|p| p.iter().map(String::as_str).collect())
             .collect();
         let paths: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
-        let signer: Arc<dyn Signer> = self.device.clone();
+        let signer: Arc<dyn Signer> = Arc::clone(&self.device);
         Ok(held
             .present(
                 &paths,
@@ -146,4 +160,180 @@ impl Wallet {
             )?
             .to_compact())
     }
+
+    /// Answers an OpenID4VP request carrying a DCQL query (OpenID4VP 1.0 §6, §8.1): picks, for
+    /// each Credential Query the credential sets require, a held credential of the asked
+    /// type and the first claim option it satisfies (values matched), and presents exactly
+    /// those claims — SD-JWT VC with a KB-JWT over the request's `nonce` and `client_id`,
+    /// mdoc as a base64url DeviceResponse signed over the OpenID4VP SessionTranscript.
+    ///
+    /// # Errors
+    /// [`KmidError::InvalidDcql`]; [`KmidError::NotHeld`] when the wallet cannot satisfy
+    /// the query (then it returns nothing, §6.4.2); the layers' signing failures.
+    pub fn answer_dcql(
+        &self,
+        query: &DcqlQuery,
+        request: &OpenId4VpRequest,
+        at: OffsetDateTime,
+    ) -> Result<VpToken, KmidError> {
+        query.validate()?;
+        let plans: Vec<(&str, Option<Plan<'_>>)> = query
+            .credentials
+            .iter()
+            .map(|cq| (cq.id.as_str(), self.plan(cq)))
+            .collect();
+        let plan_for = |id: &str| {
+            plans
+                .iter()
+                .find(|(i, _)| *i == id)
+                .and_then(|(_, p)| p.as_ref())
+        };
+        let chosen = query
+            .select(&|id| plan_for(id).is_some())
+            .ok_or(KmidError::NotHeld("credential the DCQL query asks for"))?;
+        let mut token = VpToken::new();
+        for id in chosen {
+            let Some(plan) = plan_for(id) else { continue };
+            let presentation = match plan {
+                Plan::SdJwt { held, paths } => {
+                    let paths: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
+                    let signer: Arc<dyn Signer> = Arc::clone(&self.device);
+                    held.present(
+                        &paths,
+                        Some((&signer, &request.nonce, &request.client_id, at)),
+                    )?
+                    .to_compact()
+                }
+                Plan::Mdoc {
+                    issuer_signed,
+                    doc_type,
+                    name_spaces,
+                } => {
+                    let device_request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
+                        doc_type: (*doc_type).to_owned(),
+                        name_spaces: name_spaces.clone(),
+                        request_info: vec![],
+                    })]);
+                    let transcript = openid4vp_transcript(request)?;
+                    let empty = Vec::new();
+                    let held = [HeldMdoc {
+                        issuer_signed,
+                        device_auth: DeviceKeyAuth::Signature(&*self.device),
+                        device_signed: &empty,
+                    }];
+                    let response =
+                        respond(&device_request, &transcript, &held, &HolderPolicy::new(at))?;
+                    kmid_crypto::jose::b64url(&response.to_bytes())
+                }
+            };
+            token.insert(
+                id.to_owned(),
+                serde_json::Value::Array(vec![presentation.into()]),
+            );
+        }
+        Ok(token)
+    }
+
+    /// The first held credential and claim option that satisfy `cq`.
+    fn plan<'w>(&'w self, cq: &'w CredentialQuery) -> Option<Plan<'w>> {
+        let options = cq.options();
+        match cq.format.as_str() {
+            FORMAT_SD_JWT_VC => self
+                .sd_jwts
+                .iter()
+                .filter(|h| {
+                    cq.meta
+                        .vct_values
+                        .as_ref()
+                        .is_none_or(|v| v.contains(&h.verified().vct))
+                })
+                .find_map(|held| {
+                    options.iter().find_map(|option| {
+                        let paths: Option<Vec<Vec<&str>>> = option
+                            .iter()
+                            .map(|claim| {
+                                let path = claim.key_path()?;
+                                let value = held.verified().get(&path)?;
+                                value_matches(claim, value).then_some(path)
+                            })
+                            .collect();
+                        paths.map(|paths| Plan::SdJwt { held, paths })
+                    })
+                }),
+            FORMAT_MSO_MDOC => {
+                let doc_type = cq.meta.doctype_value.as_deref()?;
+                self.mdocs
+                    .iter()
+                    .filter(|m| m.issuer_auth.mso().doc_type == doc_type)
+                    .find_map(|issuer_signed| {
+                        options.iter().find_map(|option| {
+                            let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+                            for claim in option {
+                                let path = claim.key_path()?;
+                                let [namespace, element] = path.as_slice() else {
+                                    return None;
+                                };
+                                let value = issuer_signed
+                                    .name_spaces
+                                    .iter()
+                                    .filter(|(ns, _)| ns == namespace)
+                                    .flat_map(|(_, items)| items)
+                                    .map(|item| item.item())
+                                    .find(|item| item.element_identifier == *element)?;
+                                if !value_matches(claim, &element_json(&value.element_value)) {
+                                    return None;
+                                }
+                                let entry = (
+                                    (*element).to_owned(),
+                                    claim.intent_to_retain.unwrap_or(false),
+                                );
+                                match name_spaces.iter_mut().find(|(ns, _)| ns == namespace) {
+                                    Some((_, elements)) => elements.push(entry),
+                                    None => {
+                                        name_spaces.push(((*namespace).to_owned(), vec![entry]))
+                                    }
+                                }
+                            }
+                            Some(Plan::Mdoc {
+                                issuer_signed,
+                                doc_type,
+                                name_spaces,
+                            })
+                        })
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How the wallet will answer one Credential Query.
+enum Plan<'w> {
+    SdJwt {
+        held: &'w HeldSdJwtVc,
+        paths: Vec<Vec<&'w str>>,
+    },
+    Mdoc {
+        issuer_signed: &'w IssuerSigned,
+        doc_type: &'w str,
+        name_spaces: Vec<(String, Vec<(String, bool)>)>,
+    },
+}
+
+/// The SessionTranscript of an mdoc presented over OpenID4VP without the DC API and without
+/// response encryption (OpenID4VP 1.0 Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`.
+///
+/// # Errors
+/// CBOR encoding failures.
+pub fn openid4vp_transcript(request: &OpenId4VpRequest) -> Result<SessionTranscript, KmidError> {
+    Ok(SessionTranscript::new(
+        None,
+        None,
+        &Handover::OpenId4Vp {
+            client_id: request.client_id.clone(),
+            nonce: request.nonce.clone(),
+            jwk_thumbprint: None,
+            response_uri: request.response_uri.clone(),
+        },
+    )?)
 }
