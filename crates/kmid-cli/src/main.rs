@@ -47,6 +47,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run conformance vectors: a manifest.json, or a directory holding one (or holding
+    /// conformance/manifest.json, like test-vectors/). Exit 0 when every case passes.
+    Conformance {
+        /// The manifest or its directory.
+        #[arg(default_value = "test-vectors")]
+        path: PathBuf,
+        /// Print a JSON report instead of one line per case.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The conformance vectors' generator.
+    Vectors {
+        #[command(subcommand)]
+        command: VectorsCommand,
+    },
     /// Decode an mdoc (CBOR, binary or hex) or SD-JWT / JWS artifact to JSON; verifies nothing.
     Inspect {
         /// The file, or `-` for standard input.
@@ -54,7 +69,19 @@ enum Command {
     },
 }
 
+mod conformance;
 mod inspect;
+mod vectors;
+
+#[derive(Subcommand)]
+enum VectorsCommand {
+    /// Regenerate the conformance vectors (deterministic: CI regenerates and diffs them).
+    Generate {
+        /// The output directory.
+        #[arg(long, default_value = "test-vectors/conformance")]
+        out: PathBuf,
+    },
+}
 
 #[allow(clippy::print_stderr, clippy::print_stdout)]
 fn main() -> ExitCode {
@@ -92,6 +119,19 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Conformance { path, json } => run_conformance(&path, json),
+        Command::Vectors {
+            command: VectorsCommand::Generate { out },
+        } => match vectors::generate(&out) {
+            Ok(n) => {
+                println!("kmid vectors: {n} cases written to {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kmid vectors generate: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Demo { data_dir, json } => match demo(&data_dir, json) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -434,4 +474,76 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
         }
     );
     Ok(all_as_expected)
+}
+
+/// The largest file a manifest may name.
+const MAX_VECTOR_FILE: u64 = 16 * 1024 * 1024;
+
+#[allow(clippy::print_stderr, clippy::print_stdout)]
+fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
+    let manifest_path = [
+        path.to_path_buf(),
+        path.join("manifest.json"),
+        path.join("conformance").join("manifest.json"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file());
+    let Some(manifest_path) = manifest_path else {
+        eprintln!("kmid conformance: no manifest.json at {}", path.display());
+        return ExitCode::from(2);
+    };
+    let base = manifest_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let read = |p: &std::path::Path| -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let f = std::fs::File::open(p).ok()?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_VECTOR_FILE), &mut out).ok()?;
+        Some(out)
+    };
+    let manifest: conformance::Manifest = match read(&manifest_path)
+        .ok_or_else(|| "cannot read".to_owned())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("kmid conformance: {}: {e}", manifest_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = conformance::run_manifest(&manifest, &|name: &str| read(&base.join(name)));
+    let failed = report.iter().filter(|r| !r.passed).count();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "suite": manifest.suite,
+                "cases": report.len(),
+                "failed": failed,
+                "results": report,
+            }))
+            .unwrap_or_default()
+        );
+    } else {
+        for r in &report {
+            println!(
+                "{} {}  {}",
+                if r.passed { "pass" } else { "FAIL" },
+                r.id,
+                r.detail
+            );
+        }
+        println!(
+            "kmid conformance: {} cases, {} passed, {failed} failed ({})",
+            report.len(),
+            report.len() - failed,
+            manifest.suite
+        );
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

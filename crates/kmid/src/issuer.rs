@@ -149,6 +149,15 @@ impl<S: RegistryStore> Issuer<S> {
         }
     }
 
+    /// Credentials valid for `validity` from issuance instead of a year (never beyond the
+    /// card's expiry). Shorter validity with batch re-issuance limits what a stolen
+    /// credential is worth.
+    #[must_use]
+    pub const fn with_validity(mut self, validity: Duration) -> Self {
+        self.validity = validity;
+        self
+    }
+
     /// The authority's keys.
     #[must_use]
     pub const fn keys(&self) -> &AuthorityKeys {

@@ -1,0 +1,341 @@
+//! `kmid conformance`: runs the vectors of a `manifest.json` (the format is described in
+//! `test-vectors/conformance/README.md`) through kmid's verifier and compares each outcome
+//! with the expected one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use kmid::crypto::x509::{Certificate, TrustStore};
+use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::model::{DeviceRequest, SessionTranscript};
+use kmid::schema::catalogue::{ClaimId, ClaimValue};
+use kmid::status::StatusListResolver;
+use kmid::status::token::{TokenKeys, TokenPolicy};
+use kmid::{DcqlQuery, KmidError, OpenId4VpRequest, VerifiedPresentation, Verifier};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A conformance manifest.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Manifest {
+    /// The suite's name.
+    pub(crate) suite: String,
+    /// The manifest format version (1).
+    pub(crate) version: u32,
+    /// The default verification time, RFC 3339.
+    pub(crate) at: String,
+    /// The IACA roots a verifier trusts, each scoped to docTypes.
+    pub(crate) trust: Vec<TrustAnchor>,
+    /// Named snapshots of the status lists.
+    pub(crate) status_sets: BTreeMap<String, Vec<StatusFile>>,
+    /// The cases.
+    pub(crate) cases: Vec<Case>,
+}
+
+/// A trusted root.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TrustAnchor {
+    /// PEM file, relative to the manifest.
+    pub(crate) file: String,
+    /// The docTypes (= vcts) it may vouch for.
+    pub(crate) doc_types: Vec<String>,
+}
+
+/// One status list token, in both forms.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct StatusFile {
+    /// Where it is served.
+    pub(crate) uri: String,
+    /// `application/statuslist+jwt` file.
+    pub(crate) jwt: String,
+    /// `application/statuslist+cwt` file.
+    pub(crate) cwt: String,
+}
+
+/// The OpenID4VP request parameters a case is verified with.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RequestParams {
+    /// `client_id`.
+    pub(crate) client_id: String,
+    /// `nonce`.
+    pub(crate) nonce: String,
+    /// `response_uri`.
+    pub(crate) response_uri: String,
+}
+
+/// One case.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Case {
+    /// Unique id.
+    pub(crate) id: String,
+    /// `mdoc-proximity` or `openid4vp`.
+    pub(crate) kind: String,
+    /// What the negative case changed.
+    #[serde(default)]
+    pub(crate) mutation: Option<String>,
+    /// mdoc: the DeviceRequest file.
+    #[serde(default)]
+    pub(crate) device_request: Option<String>,
+    /// mdoc: the DeviceResponse file.
+    #[serde(default)]
+    pub(crate) device_response: Option<String>,
+    /// mdoc: the SessionTranscriptBytes file.
+    #[serde(default)]
+    pub(crate) session_transcript: Option<String>,
+    /// OpenID4VP: the DCQL query file.
+    #[serde(default)]
+    pub(crate) dcql_query: Option<String>,
+    /// OpenID4VP: the VP Token file.
+    #[serde(default)]
+    pub(crate) vp_token: Option<String>,
+    /// OpenID4VP: the request parameters.
+    #[serde(default)]
+    pub(crate) request: Option<RequestParams>,
+    /// Which status snapshot the verifier sees.
+    pub(crate) status_set: String,
+    /// Verification time, when not the manifest's.
+    #[serde(default)]
+    pub(crate) at: Option<String>,
+    /// Roots (by file) the verifier does not trust in this case.
+    #[serde(default)]
+    pub(crate) exclude_trust: Vec<String>,
+    /// The expected outcome.
+    pub(crate) expected: Expected,
+}
+
+/// An expected outcome.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Expected {
+    /// `valid` or `invalid`.
+    pub(crate) result: String,
+    /// For `invalid`: kmid's error code, or a prefix of it ending at a dot boundary.
+    #[serde(default)]
+    pub(crate) error: Option<String>,
+    /// For `valid`: the status (`VALID`).
+    #[serde(default)]
+    pub(crate) status: Option<String>,
+    /// For `valid`: exactly the disclosed claims, by mdoc element identifier.
+    #[serde(default)]
+    pub(crate) claims: Option<Value>,
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CaseReport {
+    /// The case.
+    pub(crate) id: String,
+    /// Whether the outcome was the expected one.
+    pub(crate) passed: bool,
+    /// The outcome (`valid` or the error code) and, on failure, why it differs.
+    pub(crate) detail: String,
+}
+
+/// Loads a file named in the manifest.
+pub(crate) type Loader<'a> = dyn Fn(&str) -> Option<Vec<u8>> + 'a;
+
+/// The SHA-256 (base64url) of a portrait given as standard base64 or a `data:` URL.
+pub(crate) fn portrait_digest(value: &Value) -> Option<String> {
+    let text = value.as_str()?;
+    let b64 = text.strip_prefix("data:image/jpeg;base64,").unwrap_or(text);
+    let bytes = STANDARD.decode(b64).ok()?;
+    let digest = kmid::crypto::HashAlgorithm::Sha256.digest(&bytes).ok()?;
+    Some(kmid::crypto::jose::b64url(&digest))
+}
+
+/// A card's claim value as the manifest writes it (the portrait as its digest).
+pub(crate) fn claim_json(value: &ClaimValue<'_>) -> Value {
+    match value {
+        ClaimValue::Text(t) => json!(t),
+        ClaimValue::Date(d) => json!(d.to_string()),
+        ClaimValue::Bool(b) => json!(b),
+        ClaimValue::Uint(n) => json!(n),
+        ClaimValue::Jpeg(bytes) => kmid::crypto::HashAlgorithm::Sha256.digest(bytes).map_or(
+            Value::Null,
+            |d| json!({ "sha-256": kmid::crypto::jose::b64url(&d) }),
+        ),
+    }
+}
+
+fn actual_claims(seen: &VerifiedPresentation) -> Value {
+    let claims: Vec<(ClaimId, Value)> = seen.claims.clone();
+    crate::vectors::expected_claims(&claims)
+}
+
+fn status_name(seen: &VerifiedPresentation) -> String {
+    match seen.status {
+        Some(kmid::schema::status::TokenStatus::Valid) => "VALID".into(),
+        Some(other) => format!("{other:?}").to_uppercase(),
+        None => "NONE".into(),
+    }
+}
+
+/// Runs every case of `manifest`, loading files with `load`.
+pub(crate) fn run_manifest(manifest: &Manifest, load: &Loader<'_>) -> Vec<CaseReport> {
+    if manifest.version != 1 {
+        return vec![CaseReport {
+            id: "manifest".into(),
+            passed: false,
+            detail: format!("manifest version {} is not 1", manifest.version),
+        }];
+    }
+    manifest
+        .cases
+        .iter()
+        .map(|case| {
+            let outcome = run_case(manifest, case, load);
+            judge(case, outcome)
+        })
+        .collect()
+}
+
+fn judge(
+    case: &Case,
+    outcome: Result<Result<VerifiedPresentation, KmidError>, String>,
+) -> CaseReport {
+    let report = |passed: bool, detail: String| CaseReport {
+        id: case.id.clone(),
+        passed,
+        detail,
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(setup) => return report(false, format!("case could not run: {setup}")),
+    };
+    let report = |passed: bool, detail: String| match (&case.mutation, passed) {
+        (Some(m), false) => report(false, format!("{detail} [mutation: {m}]")),
+        _ => report(passed, detail),
+    };
+    match (case.expected.result.as_str(), outcome) {
+        ("valid", Ok(seen)) => {
+            let claims = actual_claims(&seen);
+            let status = status_name(&seen);
+            if case.expected.claims.as_ref().is_some_and(|c| *c != claims) {
+                report(
+                    false,
+                    format!(
+                        "valid, but disclosed {claims}, expected {}",
+                        case.expected.claims.clone().unwrap_or_default()
+                    ),
+                )
+            } else if case.expected.status.as_ref().is_some_and(|s| *s != status) {
+                report(false, format!("valid, but status {status}"))
+            } else {
+                report(true, "valid".into())
+            }
+        }
+        ("valid", Err(e)) => report(false, format!("{}: {e}", e.code())),
+        ("invalid", Ok(_)) => report(false, "valid, but should have been refused".into()),
+        ("invalid", Err(e)) => {
+            let code = e.code();
+            let want = case.expected.error.clone().unwrap_or_default();
+            let matches = code == want || code.starts_with(&format!("{want}."));
+            if matches {
+                report(true, code)
+            } else {
+                report(false, format!("{code} ({e}), expected {want}"))
+            }
+        }
+        (other, _) => report(false, format!("unknown expected result {other:?}")),
+    }
+}
+
+fn file(load: &Loader<'_>, name: Option<&String>, what: &str) -> Result<Vec<u8>, String> {
+    let name = name.ok_or_else(|| format!("no {what}"))?;
+    load(name).ok_or_else(|| format!("cannot read {name}"))
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("time {text:?}: {e}"))
+}
+
+fn run_case(
+    manifest: &Manifest,
+    case: &Case,
+    load: &Loader<'_>,
+) -> Result<Result<VerifiedPresentation, KmidError>, String> {
+    let at = parse_time(case.at.as_deref().unwrap_or(&manifest.at))?;
+    let mut trust = TrustStore::new();
+    for anchor in &manifest.trust {
+        if case.exclude_trust.contains(&anchor.file) {
+            continue;
+        }
+        let pem = load(&anchor.file).ok_or_else(|| format!("cannot read {}", anchor.file))?;
+        let pem = String::from_utf8(pem).map_err(|e| e.to_string())?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| e.to_string())?;
+        trust
+            .add_scoped(cert, anchor.doc_types.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    let lists = manifest
+        .status_sets
+        .get(&case.status_set)
+        .ok_or_else(|| format!("no status set {:?}", case.status_set))?;
+    let mut tokens: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
+    for list in lists {
+        let jwt = load(&list.jwt).ok_or_else(|| format!("cannot read {}", list.jwt))?;
+        let cwt = load(&list.cwt).ok_or_else(|| format!("cannot read {}", list.cwt))?;
+        let jwt = jwt.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(jwt);
+        tokens.push((list.uri.clone(), jwt, cwt));
+    }
+    let fetch = move |uri: &str, accept: &str| {
+        tokens
+            .iter()
+            .find(|(u, _, _)| u == uri)
+            .map(|(_, jwt, cwt)| {
+                if accept.contains("cwt") {
+                    cwt.clone()
+                } else {
+                    jwt.clone()
+                }
+            })
+    };
+    let resolver =
+        StatusListResolver::new(fetch, TokenKeys::X5c(trust.clone()), TokenPolicy::default());
+    let verifier = Verifier::new(trust, Arc::new(resolver));
+    let limits = CborLimits::default();
+    match case.kind.as_str() {
+        "mdoc-proximity" => {
+            let request = file(load, case.device_request.as_ref(), "device_request")?;
+            let request =
+                DeviceRequest::from_bytes(&request, &limits).map_err(|e| e.to_string())?;
+            let transcript = file(load, case.session_transcript.as_ref(), "session_transcript")?;
+            let transcript = SessionTranscript::from_tagged_bytes(&transcript, &limits)
+                .map_err(|e| e.to_string())?;
+            let response = file(load, case.device_response.as_ref(), "device_response")?;
+            Ok(verifier
+                .verify_mdoc(&request, &response, &transcript, at)
+                .and_then(|mut docs| {
+                    docs.pop()
+                        .ok_or(KmidError::NotHeld("document in the response"))
+                }))
+        }
+        "openid4vp" => {
+            let query = file(load, case.dcql_query.as_ref(), "dcql_query")?;
+            let query = DcqlQuery::from_json(&query).map_err(|e| e.to_string())?;
+            let token = file(load, case.vp_token.as_ref(), "vp_token")?;
+            let token: Value = serde_json::from_slice(&token).map_err(|e| e.to_string())?;
+            let token = token
+                .as_object()
+                .cloned()
+                .ok_or("vp_token is not an object")?;
+            let params = case.request.as_ref().ok_or("no request parameters")?;
+            let request = OpenId4VpRequest {
+                client_id: params.client_id.clone(),
+                nonce: params.nonce.clone(),
+                response_uri: params.response_uri.clone(),
+            };
+            Ok(verifier
+                .verify_vp_token(&query, &request, &token, at)
+                .and_then(|mut seen| {
+                    seen.pop()
+                        .map(|(_, p)| p)
+                        .ok_or(KmidError::NotHeld("presentation in the VP Token"))
+                }))
+        }
+        other => Err(format!("unknown case kind {other:?}")),
+    }
+}

@@ -1,0 +1,783 @@
+//! `kmid vectors generate`: the conformance vectors in `test-vectors/conformance/`.
+//!
+//! Everything is fixed: the test PKI's keys (RFC 6979 signatures), seeded salts and status
+//! indices, the holder keys (`holder-rrc`, `holder-rc`, `holder-onid` test keys), and the
+//! time, 2025-07-01T00:00:00Z. Each positive case is a real issue → present run; each negative
+//! case is one small mutation of a positive one, with the error kmid must report. The
+//! generator checks every case against kmid's verifier before writing it, so it cannot
+//! write an expectation kmid does not meet.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kmid::crypto::Signer;
+use kmid::mdoc::model::{DeviceAuth, DeviceResponse, Handover, SessionTranscript};
+use kmid::schema::catalogue::{self, ClaimId};
+use kmid::schema::{Card, CardType, IdentityCard, samples};
+use kmid::status::registry::{Actor, MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::{
+    AuthorityKeys, CardKeySecret, Format, Formats, Issuer, IssuingAuthority, OpenId4VpRequest,
+    Template, Wallet,
+};
+use kmid_testkit::{Authority, Rfc6979Signer, SeededRandom, TestPki};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+use crate::conformance::{self, Manifest};
+
+/// The vectors' time.
+pub(crate) const AT: OffsetDateTime = datetime!(2025-07-01 0:00 UTC);
+/// How long the vectors' credentials are valid.
+const VALIDITY_DAYS: i64 = 90;
+
+type Error = Box<dyn std::error::Error>;
+
+/// One card's issuer and holder.
+struct Fixture {
+    code: &'static str,
+    card: Card,
+    issuer: Issuer<MemoryStore>,
+    wallet: Wallet,
+    device: String,
+}
+
+fn authority_of(card: CardType) -> (IssuingAuthority, Authority) {
+    match card {
+        CardType::Resident => (IssuingAuthority::Mois, Authority::Mois),
+        CardType::Foreigner => (IssuingAuthority::Moj, Authority::Moj),
+        CardType::OverseasNational => (IssuingAuthority::Oka, Authority::Oka),
+    }
+}
+
+/// The short code of a card type in file names and case ids.
+pub(crate) fn card_code(card: CardType) -> &'static str {
+    match card {
+        CardType::Resident => "rrc",
+        CardType::Foreigner => "rc",
+        CardType::OverseasNational => "onid",
+    }
+}
+
+fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
+    let card_type = card.card_type();
+    let code = card_code(card_type);
+    let (authority, test_authority) = authority_of(card_type);
+    let ipki = pki.issuer(test_authority);
+    let keys = AuthorityKeys {
+        authority,
+        iaca: ipki.iaca.clone(),
+        document_signer: ipki.ds.clone(),
+        signer: Arc::new(Rfc6979Signer::for_test_key(&format!(
+            "{}-ds",
+            authority.slug()
+        ))),
+    };
+    let mut config = RegistryConfig::new(format!(
+        "https://status.kmid.invalid/{}/lists",
+        authority.slug()
+    ));
+    config.list_size = 1 << 12;
+    config.list_capacity = 1 << 11;
+    let registry = StatusRegistry::new(
+        MemoryStore::new(),
+        config,
+        Arc::new(SeededRandom::new(
+            format!("kmid vectors v1: registry {code}").as_bytes(),
+        )),
+    );
+    let secret = kmid::crypto::HashAlgorithm::Sha256
+        .digest(format!("kmid vectors v1: card key secret {code}").as_bytes())?;
+    let secret: [u8; 32] = secret
+        .try_into()
+        .map_err(|_| "SHA-256 is 32 bytes".to_owned())?;
+    let issuer = Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::from_bytes(secret),
+        Arc::new(SeededRandom::new(
+            format!("kmid vectors v1: issuer {code}").as_bytes(),
+        )),
+    )
+    .with_validity(Duration::days(VALIDITY_DAYS));
+    let holder = Rfc6979Signer::for_test_key(&format!("holder-{code}"));
+    let device = holder.public_key().thumbprint_sha256()?;
+    let wallet = Wallet::with_signer(Arc::new(holder), pki.trust_store());
+    Ok(Fixture {
+        code,
+        card,
+        issuer,
+        wallet,
+        device,
+    })
+}
+
+/// The files and cases being built.
+#[derive(Default)]
+struct Out {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+    cases: Vec<Value>,
+}
+
+impl Out {
+    fn file(&mut self, path: String, bytes: impl Into<Vec<u8>>) -> String {
+        self.files.insert(PathBuf::from(&path), bytes.into());
+        path
+    }
+}
+
+/// A claim's expected value in the manifest: as kmid reports it, with the portrait (bytes)
+/// replaced by the SHA-256 of its bytes so the manifest stays small.
+pub(crate) fn expected_claims(claims: &[(ClaimId, Value)]) -> Value {
+    let mut out = serde_json::Map::new();
+    for (id, value) in claims {
+        let spec = catalogue::spec(*id);
+        let value = if *id == ClaimId::Portrait && value.is_string() {
+            conformance::portrait_digest(value).map_or(Value::Null, |d| json!({ "sha-256": d }))
+        } else {
+            value.clone()
+        };
+        out.insert(spec.mdoc.identifier.to_owned(), value);
+    }
+    Value::Object(out)
+}
+
+fn templates(card: CardType) -> Vec<(&'static str, Template)> {
+    let mut out = vec![
+        ("age-check", Template::AgeCheck),
+        ("identity", Template::Identity),
+    ];
+    if catalogue::spec(ClaimId::RegistrationNumber).applies_to(card) {
+        out.push((
+            "full-identity",
+            Template::FullIdentity {
+                legal_basis: "Act on Real Name Financial Transactions and Confidentiality, Art. 3"
+                    .into(),
+            },
+        ));
+    }
+    out
+}
+
+/// Flips the lowest bit of the last byte of the first occurrence of `needle` in `bytes`.
+fn flip_in(bytes: &[u8], needle: &[u8]) -> Result<Vec<u8>, Error> {
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .ok_or("mutation target not found")?;
+    let mut out = bytes.to_vec();
+    let last = out
+        .get_mut(at + needle.len() - 1)
+        .ok_or("mutation target out of range")?;
+    *last ^= 1;
+    Ok(out)
+}
+
+/// Replaces the CBOR `true` that follows the text `elementValue` in the IssuerSignedItem
+/// naming `element` with `false`: same length, so only the digest betrays it.
+fn falsify_element(response: &[u8], element: &str) -> Result<Vec<u8>, Error> {
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let item = parsed
+        .documents
+        .iter()
+        .flat_map(|d| d.issuer_signed.name_spaces.iter())
+        .flat_map(|(_, items)| items)
+        .find(|i| i.item().element_identifier == element)
+        .ok_or("element not in response")?;
+    let raw = item.raw();
+    let key = b"\x6celementValue\xf5";
+    let pos = raw
+        .windows(key.len())
+        .position(|w| w == key)
+        .ok_or("elementValue true not found")?;
+    let mut forged = raw.to_vec();
+    if let Some(b) = forged.get_mut(pos + key.len() - 1) {
+        *b = 0xf4;
+    }
+    let at = response
+        .windows(raw.len())
+        .position(|w| w == raw)
+        .ok_or("item not found")?;
+    let mut out = response.to_vec();
+    out.splice(at..at + raw.len(), forged);
+    Ok(out)
+}
+
+fn issuer_signature(response: &[u8]) -> Result<Vec<u8>, Error> {
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let doc = parsed.documents.first().ok_or("no document")?;
+    Ok(doc.issuer_signed.issuer_auth.sign1().signature.clone())
+}
+
+fn device_signature(response: &[u8]) -> Result<Vec<u8>, Error> {
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let doc = parsed.documents.first().ok_or("no document")?;
+    match &doc.device_signed.device_auth {
+        DeviceAuth::Signature { sign1, .. } => Ok(sign1.signature.clone()),
+        DeviceAuth::Mac { .. } => Err("device MAC".into()),
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, Error> {
+    Ok(t.format(&time::format_description::well_known::Rfc3339)?)
+}
+
+/// Generates every vector into `dir` (normally `test-vectors/conformance`), replacing the
+/// files it owns and leaving `README.md`. Returns the number of cases.
+///
+/// # Errors
+/// A case whose outcome differs from its expectation, or I/O failures.
+pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
+    let pki = TestPki::new();
+    let mut out = Out::default();
+    let mut fixtures = Vec::new();
+    for card in [
+        Card::from(samples::resident()),
+        Card::from(samples::foreigner()),
+        Card::from(samples::overseas_national()),
+    ] {
+        fixtures.push(fixture(&pki, card)?);
+    }
+    // Issue.
+    for f in &mut fixtures {
+        let issued = f
+            .issuer
+            .issue(&f.card, f.wallet.device_key(), Formats::Both, AT)?;
+        let mdoc = issued.mdoc.ok_or("no mdoc")?;
+        let sd_jwt = issued.sd_jwt.ok_or("no SD-JWT VC")?;
+        out.file(
+            format!("{}/issued/mdoc-issuer-signed.cbor", f.code),
+            mdoc.issuer_signed.to_bytes(),
+        );
+        let compact = sd_jwt.sd_jwt.to_compact();
+        out.file(
+            format!("{}/issued/sd-jwt-vc.txt", f.code),
+            format!("{compact}\n"),
+        );
+        f.wallet.store_mdoc(mdoc.issuer_signed)?;
+        f.wallet.store_sd_jwt(&compact, AT)?;
+    }
+    // Publish the status lists as they are, then after each phone is reported lost.
+    let mut status_sets = serde_json::Map::new();
+    for (set, lose) in [("current", false), ("phones-lost", true)] {
+        let mut lists = Vec::new();
+        for f in &fixtures {
+            if lose {
+                f.issuer.registry().report_phone_lost(
+                    &f.device,
+                    &Actor {
+                        who: "vectors",
+                        at: AT,
+                        reason: "phone lost",
+                    },
+                )?;
+            }
+            for (n, list) in f.issuer.publish(AT, 300)?.into_iter().enumerate() {
+                let stem = format!("status/{set}/{}-{n}", f.code);
+                let jwt = out.file(format!("{stem}.jwt"), format!("{}\n", list.jwt));
+                let cwt = out.file(format!("{stem}.cwt"), list.cwt);
+                lists.push(json!({ "uri": list.uri, "jwt": jwt, "cwt": cwt }));
+            }
+        }
+        status_sets.insert(set.to_owned(), Value::Array(lists));
+    }
+    let manifest_head = json!({
+        "suite": "kmid conformance vectors",
+        "version": 1,
+        "profile": "spec/README.md",
+        "at": rfc3339(AT)?,
+        "trust": pki_trust(),
+        "status_sets": status_sets,
+    });
+    for f in &fixtures {
+        mdoc_cases(f, &mut out)?;
+        openid4vp_cases(f, &mut out)?;
+    }
+    let mut manifest = manifest_head;
+    if let Some(m) = manifest.as_object_mut() {
+        m.insert("cases".into(), Value::Array(std::mem::take(&mut out.cases)));
+    }
+    // Check every case before writing anything.
+    let parsed: Manifest = serde_json::from_value(manifest.clone())?;
+    let files = out.files.clone();
+    let report = conformance::run_manifest(&parsed, &|path: &str| {
+        if let Some(rel) = path.strip_prefix("../pki/") {
+            return std::fs::read(dir.join("..").join("pki").join(rel)).ok();
+        }
+        files.get(Path::new(path)).cloned()
+    });
+    let failed: Vec<String> = report
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{}: {}", r.id, r.detail))
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!("cases that do not hold:\n{}", failed.join("\n")).into());
+    }
+    let mut text = serde_json::to_string_pretty(&manifest)?;
+    text.push('\n');
+    out.files
+        .insert(PathBuf::from("manifest.json"), text.into());
+    write_tree(dir, &out.files)?;
+    Ok(report.len())
+}
+
+fn pki_trust() -> Value {
+    json!([
+        {"file": "../pki/mois-iaca.pem", "doc_types": [CardType::Resident.doc_type()]},
+        {"file": "../pki/moj-iaca.pem", "doc_types": [CardType::Foreigner.doc_type()]},
+        {"file": "../pki/oka-iaca.pem", "doc_types": [CardType::OverseasNational.doc_type()]},
+    ])
+}
+
+/// Writes `files` under `dir` and removes every other file there except `README.md`.
+fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Error> {
+    fn walk(root: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let here = root.join(rel);
+        if !here.is_dir() {
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(here)? {
+            let entry = entry?;
+            let rel = rel.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                walk(root, &rel, found)?;
+            } else {
+                found.push(rel);
+            }
+        }
+        Ok(())
+    }
+    let mut existing = Vec::new();
+    walk(dir, Path::new(""), &mut existing)?;
+    for old in existing {
+        if old != Path::new("README.md") && !files.contains_key(&old) {
+            std::fs::remove_file(dir.join(old))?;
+        }
+    }
+    for (path, bytes) in files {
+        let full = dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::read(&full).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::write(full, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+fn expected_invalid(error: &str) -> Value {
+    json!({ "result": "invalid", "error": error })
+}
+
+fn mdoc_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
+    let card = f.card.card_type();
+    let code = f.code;
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr)?;
+    let transcript_file = out.file(
+        format!("{code}/mdoc/session-transcript.cbor"),
+        transcript.tagged_bytes(),
+    );
+    let mut age = (String::new(), Vec::new());
+    let mut identity = Vec::new();
+    for (name, template) in templates(card) {
+        let request = template.mdoc_request(card);
+        let response = f.wallet.respond_mdoc(&request, &transcript, AT)?.to_bytes();
+        let request_file = out.file(
+            format!("{code}/mdoc/{name}.device-request.cbor"),
+            request.to_bytes(),
+        );
+        let response_file = out.file(
+            format!("{code}/mdoc/{name}.device-response.cbor"),
+            response.clone(),
+        );
+        let claims = claims_of(&template, card, &f.card)?;
+        out.cases.push(json!({
+            "id": format!("{code}-mdoc-{name}"),
+            "kind": "mdoc-proximity",
+            "card": card.doc_type(),
+            "format": "mso_mdoc",
+            "template": name,
+            "device_request": request_file,
+            "device_response": response_file,
+            "session_transcript": transcript_file,
+            "status_set": "current",
+            "expected": { "result": "valid", "status": "VALID", "claims": claims },
+        }));
+        if name == "age-check" {
+            age = (request_file, response);
+        } else if name == "identity" {
+            identity = f.wallet.respond_mdoc(&request, &transcript, AT)?.to_bytes();
+        }
+    }
+    let (age_request, age_response) = age;
+    let other = SessionTranscript::new(
+        None,
+        None,
+        &Handover::Nfc {
+            handover_select: b"another session".to_vec(),
+            handover_request: None,
+        },
+    )?;
+    let other_file = out.file(
+        format!("{code}/mdoc/negative/other-session-transcript.cbor"),
+        other.tagged_bytes(),
+    );
+    let mut negative = |id: &str, mutation: &str, response: Vec<u8>, extra: Value, error: &str| {
+        let file = out.file(
+            format!("{code}/mdoc/negative/{id}.device-response.cbor"),
+            response,
+        );
+        let mut case = json!({
+            "id": format!("{code}-mdoc-neg-{id}"),
+            "kind": "mdoc-proximity",
+            "card": card.doc_type(),
+            "format": "mso_mdoc",
+            "template": "age-check",
+            "mutation": mutation,
+            "device_request": age_request,
+            "device_response": file,
+            "session_transcript": transcript_file,
+            "status_set": "current",
+            "expected": expected_invalid(error),
+        });
+        if let (Some(c), Some(e)) = (case.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        out.cases.push(case);
+    };
+    let issuer_sig = issuer_signature(&age_response)?;
+    let device_sig = device_signature(&age_response)?;
+    negative(
+        "issuer-signature",
+        "one bit of the issuerAuth signature flipped",
+        flip_in(&age_response, &issuer_sig)?,
+        json!({}),
+        "Mdoc.IssuerAuth.BadSignature",
+    );
+    negative(
+        "element-value",
+        "age_over_19 changed from true to false inside its IssuerSignedItem",
+        falsify_element(&age_response, "age_over_19")?,
+        json!({}),
+        "Mdoc.Digest",
+    );
+    negative(
+        "device-signature",
+        "one bit of the DeviceSignature flipped",
+        flip_in(&age_response, &device_sig)?,
+        json!({}),
+        "Mdoc.DeviceAuth.BadSignature",
+    );
+    negative(
+        "truncated",
+        "the last byte removed",
+        age_response
+            .split_last()
+            .map(|(_, rest)| rest.to_vec())
+            .unwrap_or_default(),
+        json!({}),
+        "Mdoc.Cbor",
+    );
+    negative(
+        "unrequested-elements",
+        "the response to the identity request, checked against the age-check request",
+        identity,
+        json!({}),
+        "Mdoc.NotRequested",
+    );
+    negative(
+        "session-transcript",
+        "unchanged response, verified over another session's transcript",
+        age_response.clone(),
+        json!({ "session_transcript": other_file }),
+        "Mdoc.DeviceAuth.BadSignature",
+    );
+    negative(
+        "suspended",
+        "unchanged response; the status list after the holder reported the phone lost",
+        age_response.clone(),
+        json!({ "status_set": "phones-lost" }),
+        "Mdoc.Status.Suspended",
+    );
+    negative(
+        "expired",
+        "unchanged response, verified one day after the MSO's validUntil",
+        age_response.clone(),
+        json!({ "at": rfc3339(AT + Duration::days(VALIDITY_DAYS + 1))? }),
+        "Mdoc.Validity.Expired",
+    );
+    negative(
+        "untrusted-issuer",
+        "unchanged response; the verifier does not trust this authority's IACA",
+        age_response,
+        json!({ "exclude_trust": [format!("../pki/{}-iaca.pem", authority_of(card).0.slug())] }),
+        "Mdoc.IssuerAuth.Chain",
+    );
+    Ok(())
+}
+
+fn claims_of(template: &Template, card: CardType, full: &Card) -> Result<Value, Error> {
+    let values = full.claims(AT.date());
+    let mut claims = Vec::new();
+    for id in template.claims() {
+        if !catalogue::spec(*id).applies_to(card) {
+            continue;
+        }
+        let value = values
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| conformance::claim_json(&c.value))
+            .ok_or("claim missing from card")?;
+        claims.push((*id, value));
+    }
+    Ok(expected_claims(&claims))
+}
+
+fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
+    let card = f.card.card_type();
+    let code = f.code;
+    let request = OpenId4VpRequest {
+        client_id: "x509_san_dns:bank.kmid.invalid".into(),
+        nonce: format!("kmid-vectors-nonce-{code}"),
+        response_uri: "https://bank.kmid.invalid/openid4vp/response".into(),
+    };
+    let params = json!({
+        "client_id": request.client_id,
+        "nonce": request.nonce,
+        "response_uri": request.response_uri,
+    });
+    for (format, fid) in [(Format::SdJwtVc, "sd-jwt-vc"), (Format::Mdoc, "mdoc")] {
+        let mut age = None;
+        for (name, template) in templates(card) {
+            let query = template.dcql_query(card, format);
+            let token = f.wallet.answer_dcql(&query, &request, AT)?;
+            let query_file = out.file(
+                format!("{code}/openid4vp/{fid}/{name}.dcql.json"),
+                pretty(&serde_json::to_value(&query)?)?,
+            );
+            let token_file = out.file(
+                format!("{code}/openid4vp/{fid}/{name}.vp-token.json"),
+                pretty(&Value::Object(token.clone()))?,
+            );
+            out.cases.push(json!({
+                "id": format!("{code}-openid4vp-{fid}-{name}"),
+                "kind": "openid4vp",
+                "card": card.doc_type(),
+                "format": query.credentials.first().map(|c| c.format.clone()),
+                "template": name,
+                "dcql_query": query_file,
+                "vp_token": token_file,
+                "request": params,
+                "status_set": "current",
+                "expected": {
+                    "result": "valid",
+                    "status": "VALID",
+                    "claims": claims_of(&template, card, &f.card)?,
+                },
+            }));
+            if name == "age-check" {
+                age = Some((query_file, token, query));
+            } else if name == "identity" && format == Format::SdJwtVc {
+                let file = out.file(
+                    format!("{code}/openid4vp/{fid}/negative/identity-for-age-check.vp-token.json"),
+                    pretty(&Value::Object(token))?,
+                );
+                if let Some((q, _, _)) = age.as_ref() {
+                    out.cases.push(json!({
+                        "id": format!("{code}-openid4vp-{fid}-neg-unrequested-claims"),
+                        "kind": "openid4vp",
+                        "card": card.doc_type(),
+                        "format": "dc+sd-jwt",
+                        "template": "age-check",
+                        "mutation": "the VP Token answering the identity query, checked against the age-check query",
+                        "dcql_query": q,
+                        "vp_token": file,
+                        "request": params,
+                        "status_set": "current",
+                        "expected": expected_invalid("NotRequested"),
+                    }));
+                }
+            }
+        }
+        let (query_file, token, age_query) = age.ok_or("no age check")?;
+        let presentation = token
+            .get("card")
+            .and_then(|v| v.get(0))
+            .and_then(Value::as_str)
+            .ok_or("no presentation")?
+            .to_owned();
+        let mut negatives: Vec<(&str, &str, Option<String>, Value, &str)> = Vec::new();
+        let other_nonce = json!({ "request": {
+            "client_id": request.client_id, "nonce": "another-nonce", "response_uri": request.response_uri } });
+        let other_client = json!({ "request": {
+            "client_id": "x509_san_dns:evil.kmid.invalid", "nonce": request.nonce, "response_uri": request.response_uri } });
+        let suspended = json!({ "status_set": "phones-lost" });
+        let expired = json!({ "at": rfc3339(AT + Duration::days(VALIDITY_DAYS + 1))? });
+        match format {
+            Format::SdJwtVc => {
+                let parts: Vec<&str> = presentation.split('~').collect();
+                let jwt = parts.first().copied().unwrap_or_default();
+                let signature = jwt.rsplit('.').next().unwrap_or_default();
+                let mut flipped_sig: Vec<u8> = signature.bytes().collect();
+                if let Some(b) = flipped_sig.get_mut(2) {
+                    *b = if *b == b'A' { b'B' } else { b'A' };
+                }
+                let bad_jwt = format!(
+                    "{}.{}",
+                    jwt.rsplit_once('.').map(|(h, _)| h).unwrap_or_default(),
+                    String::from_utf8(flipped_sig)?
+                );
+                let mut tampered = parts.clone();
+                if let Some(first) = tampered.first_mut() {
+                    *first = &bad_jwt;
+                }
+                negatives.push((
+                    "issuer-signature",
+                    "one character of the issuer-signed JWT's signature changed",
+                    Some(tampered.join("~")),
+                    json!({}),
+                    "SdJwt.BadIssuerSignature",
+                ));
+                let forged =
+                    kmid::crypto::jose::b64url(br#"["kmid-forged-salt","age_over_19",true]"#);
+                let mut forged_parts = parts.clone();
+                if let Some(p) = forged_parts.get_mut(1) {
+                    *p = &forged;
+                }
+                negatives.push((
+                    "foreign-disclosure",
+                    "a Disclosure the issuer never signed put in place of a real one",
+                    Some(forged_parts.join("~")),
+                    json!({}),
+                    "SdJwt.Disclosure",
+                ));
+                let without_kb = format!(
+                    "{}~",
+                    parts
+                        .split_last()
+                        .map(|(_, r)| r.join("~"))
+                        .unwrap_or_default()
+                );
+                negatives.push((
+                    "key-binding-missing",
+                    "the KB-JWT removed",
+                    Some(without_kb),
+                    json!({}),
+                    "SdJwt.KeyBinding.Missing",
+                ));
+                let mut dropped = parts.clone();
+                if dropped.len() > 2 {
+                    dropped.remove(1);
+                }
+                negatives.push((
+                    "disclosure-dropped",
+                    "one Disclosure removed after the KB-JWT was made",
+                    Some(dropped.join("~")),
+                    json!({}),
+                    "SdJwt.KeyBinding.SdHashMismatch",
+                ));
+                negatives.push((
+                    "nonce",
+                    "unchanged presentation, verified for another nonce",
+                    None,
+                    other_nonce,
+                    "SdJwt.KeyBinding.NonceMismatch",
+                ));
+                negatives.push((
+                    "audience",
+                    "unchanged presentation, verified by another client_id",
+                    None,
+                    other_client,
+                    "SdJwt.KeyBinding.AudienceMismatch",
+                ));
+                negatives.push((
+                    "suspended",
+                    "unchanged presentation; the status list after the phone was reported lost",
+                    None,
+                    suspended,
+                    "SdJwt.Status.Suspended",
+                ));
+                let late = AT + Duration::days(VALIDITY_DAYS + 1);
+                let late = f.wallet.answer_dcql(&age_query, &request, late)?;
+                let late = late
+                    .get("card")
+                    .and_then(|v| v.get(0))
+                    .and_then(Value::as_str)
+                    .ok_or("no presentation")?
+                    .to_owned();
+                negatives.push((
+                    "expired",
+                    "presented (fresh KB-JWT) and verified a day after the credential's exp",
+                    Some(late),
+                    expired,
+                    "SdJwt.Expired",
+                ));
+            }
+            Format::Mdoc => {
+                negatives.push((
+                    "nonce",
+                    "unchanged DeviceResponse, verified for another nonce (another SessionTranscript)",
+                    None,
+                    other_nonce,
+                    "Mdoc.DeviceAuth.BadSignature",
+                ));
+                negatives.push((
+                    "client-id",
+                    "unchanged DeviceResponse, verified by another client_id",
+                    None,
+                    other_client,
+                    "Mdoc.DeviceAuth.BadSignature",
+                ));
+                negatives.push((
+                    "suspended",
+                    "unchanged DeviceResponse; the status list after the phone was reported lost",
+                    None,
+                    suspended,
+                    "Mdoc.Status.Suspended",
+                ));
+                negatives.push((
+                    "padded-base64url",
+                    "the DeviceResponse base64url-encoded with padding",
+                    Some(format!("{presentation}==")),
+                    json!({}),
+                    "VpTokenMismatch",
+                ));
+            }
+        }
+        for (id, mutation, replaced, extra, error) in negatives {
+            let token_file = match replaced {
+                Some(p) => out.file(
+                    format!("{code}/openid4vp/{fid}/negative/{id}.vp-token.json"),
+                    pretty(&json!({ "card": [p] }))?,
+                ),
+                None => format!("{code}/openid4vp/{fid}/age-check.vp-token.json"),
+            };
+            let mut case = json!({
+                "id": format!("{code}-openid4vp-{fid}-neg-{id}"),
+                "kind": "openid4vp",
+                "card": card.doc_type(),
+                "format": if format == Format::Mdoc { "mso_mdoc" } else { "dc+sd-jwt" },
+                "template": "age-check",
+                "mutation": mutation,
+                "dcql_query": query_file,
+                "vp_token": token_file,
+                "request": params,
+                "status_set": "current",
+                "expected": expected_invalid(error),
+            });
+            if let (Some(c), Some(e)) = (case.as_object_mut(), extra.as_object()) {
+                c.extend(e.clone());
+            }
+            out.cases.push(case);
+        }
+    }
+    Ok(())
+}
+
+fn pretty(value: &Value) -> Result<Vec<u8>, Error> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    Ok(text.into_bytes())
+}
