@@ -18,6 +18,18 @@ pub enum KmidError {
         /// The issuer's authority.
         authority: &'static str,
     },
+    /// The holder is younger than the mobile card's minimum age (17 for the resident card,
+    /// 14 for the others).
+    #[error("the holder is {age}; the mobile card needs {minimum}")]
+    NotEligible {
+        /// The minimum age.
+        minimum: u32,
+        /// The holder's age at issuance.
+        age: u32,
+    },
+    /// An issuance channel refused a step.
+    #[error("issuance channel: {0}")]
+    Channel(#[from] crate::channels::ChannelError),
     /// The physical card has expired (or expires today) at issuance time.
     #[error("the card expired on {0}")]
     CardExpired(time::Date),

@@ -1,7 +1,7 @@
 //! The issuer: one authority's keys and status registry; issues a card in either format or
 //! both, each credential with its own status list entry.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kmid_crypto::{PublicKey, Random};
 use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime, Time, UtcOffset};
 use zeroize::Zeroizing;
 
 use crate::authority::AuthorityKeys;
+use crate::channels::Channels;
 use crate::error::KmidError;
 
 /// The issuer's secret for the registry's card keys (an HMAC key, 32 bytes). It must be the
@@ -113,11 +114,12 @@ pub struct PublishedList {
 
 /// An issuing authority's issuer.
 pub struct Issuer<S> {
-    keys: AuthorityKeys,
-    registry: StatusRegistry<S>,
-    random: Arc<dyn Random>,
+    pub(crate) keys: AuthorityKeys,
+    pub(crate) registry: StatusRegistry<S>,
+    pub(crate) random: Arc<dyn Random>,
     card_key_secret: CardKeySecret,
     validity: Duration,
+    pub(crate) channels: Mutex<Channels>,
 }
 
 impl<S> core::fmt::Debug for Issuer<S> {
@@ -146,6 +148,7 @@ impl<S: RegistryStore> Issuer<S> {
             random,
             card_key_secret,
             validity: Duration::days(365),
+            channels: Mutex::new(Channels::default()),
         }
     }
 
@@ -229,14 +232,14 @@ impl<S: RegistryStore> Issuer<S> {
             .collect()
     }
 
-    fn issue_to(
+    /// The card's end of validity (through its expiry date in Korea, D-6: until 00:00 KST
+    /// the next day), after checking it is this authority's card, not expired at `at`, and
+    /// its holder old enough for the mobile card.
+    pub(crate) fn check_card(
         &self,
         card: &Card,
-        device: &str,
-        device_key: &PublicKey,
-        formats: Formats,
         at: OffsetDateTime,
-    ) -> Result<Issued, KmidError> {
+    ) -> Result<OffsetDateTime, KmidError> {
         let authority = self.keys.authority;
         if card.card_type() != authority.card_type() {
             return Err(KmidError::WrongAuthority {
@@ -244,8 +247,6 @@ impl<S: RegistryStore> Issuer<S> {
                 authority: authority.name(),
             });
         }
-        let at = at.replace_nanosecond(0).unwrap_or(at);
-        // The card is valid through its expiry date (D-6), in Korea: until 00:00 KST the day after.
         let kst = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
         let card_end = card
             .expiry_date()
@@ -257,6 +258,25 @@ impl<S: RegistryStore> Issuer<S> {
         if card_end <= at {
             return Err(KmidError::CardExpired(card.expiry_date()));
         }
+        let minimum = card.card_type().minimum_age();
+        let age = card.age_in_years(at.to_offset(kst).date());
+        if age < minimum {
+            return Err(KmidError::NotEligible { minimum, age });
+        }
+        Ok(card_end)
+    }
+
+    pub(crate) fn issue_to(
+        &self,
+        card: &Card,
+        device: &str,
+        device_key: &PublicKey,
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Issued, KmidError> {
+        let authority = self.keys.authority;
+        let at = at.replace_nanosecond(0).unwrap_or(at);
+        let card_end = self.check_card(card, at)?;
         let until = (at + self.validity).min(card_end);
         let card_key = self.card_key(card)?;
         let actor = Actor {

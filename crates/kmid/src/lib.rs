@@ -79,6 +79,7 @@
 //! ```
 
 mod authority;
+pub mod channels;
 pub mod dcql;
 mod error;
 mod issuer;
@@ -87,6 +88,10 @@ mod verifier;
 mod wallet;
 
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
+pub use channels::{
+    ChannelError, CounterOffer, IcChallenge, KEY_PROOF_TYP, OfferOptions, PRE_AUTHORIZED_GRANT,
+    TokenResponse, ic_tap_message,
+};
 pub use dcql::{DcqlQuery, OpenId4VpRequest, VpToken};
 pub use error::KmidError;
 pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};

@@ -161,6 +161,33 @@ impl Wallet {
             .to_compact())
     }
 
+    /// An OpenID4VCI key proof (`openid4vci-proof+jwt`, Appendix F.1) of this wallet's
+    /// device key for `credential_issuer`, over the issuer's `c_nonce`, at `at`.
+    ///
+    /// # Errors
+    /// Signing failures.
+    pub fn key_proof(
+        &self,
+        credential_issuer: &str,
+        c_nonce: &str,
+        at: OffsetDateTime,
+    ) -> Result<String, KmidError> {
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), crate::channels::KEY_PROOF_TYP.into());
+        header.insert(
+            "jwk".into(),
+            serde_json::to_value(self.device.public_key().to_jwk())
+                .map_err(|_| KmidError::InvalidRequest("the device key has no JWK form"))?,
+        );
+        let payload = serde_json::json!({
+            "aud": credential_issuer,
+            "iat": at.unix_timestamp(),
+            "nonce": c_nonce,
+        });
+        kmid_crypto::jose::sign_compact(header, payload.to_string().as_bytes(), &self.device)
+            .map_err(|e| KmidError::Crypto(kmid_crypto::CryptoError::Signer(e.to_string())))
+    }
+
     /// Answers an OpenID4VP request carrying a DCQL query (OpenID4VP 1.0 §6, §8.1): picks, for
     /// each Credential Query the credential sets require, a held credential of the asked
     /// type and the first claim option it satisfies (values matched), and presents exactly

@@ -1,0 +1,584 @@
+//! The two ways a card reaches a phone (spec/README.md D-22):
+//!
+//! - **Counter QR** — an official who has seen the applicant and the physical card creates a
+//!   one-time offer; the phone scans it as an OpenID4VCI 1.0 Credential Offer with a
+//!   Pre-Authorized Code (§4.1), redeems it at the token endpoint with the Transaction Code
+//!   shown separately (§6.1), and requests the credential with an `openid4vci-proof+jwt` key
+//!   proof over the issuer's `c_nonce` (§8.2, Appendix F.1). The code is short-lived and
+//!   single-use; three wrong Transaction Codes burn it. This path issues to a phone the card
+//!   is not yet on only when the official marked the offer as a re-issue.
+//! - **IC card tap** — the phone asks for a challenge, the card's chip signs it together with
+//!   the phone's device key and the docType, and the issuer checks the signature with the
+//!   chip key it enrolled when the card was made. Possession of the card is proven, so this
+//!   path may move the card to a new phone without a visit.
+//!
+//! Pending offers, tokens and challenges live in the issuer's memory, bounded, and expire;
+//! they are per process (a deployment with several issuer processes keeps them in a shared
+//! store, as it does the registry).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
+
+use kmid_crypto::jose::{CompactJws, b64url};
+use kmid_crypto::{Algorithm, DefaultVerifier, HashAlgorithm, Jwk, PublicKey, SignatureVerifier};
+use kmid_schema::{Card, IdentityCard};
+use kmid_status::registry::{Actor, RegistryStore};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::KmidError;
+use crate::issuer::{Formats, Issued, Issuer};
+
+/// The `typ` of an OpenID4VCI JWT key proof.
+pub const KEY_PROOF_TYP: &str = "openid4vci-proof+jwt";
+/// The Pre-Authorized Code grant type.
+pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+/// Wrong Transaction Codes after which an offer is burnt.
+pub const MAX_TX_CODE_ATTEMPTS: u8 = 3;
+/// Most pending offers, tokens or challenges an issuer holds at once.
+pub const MAX_PENDING: usize = 65_536;
+const KEY_PROOF_ALGORITHMS: [Algorithm; 3] = [Algorithm::Es256, Algorithm::Es384, Algorithm::EdDsa];
+const MAX_PROOFS: usize = 16;
+const MAX_PROOF_BYTES: usize = 8 * 1024;
+
+/// Why a channel step was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// The pre-authorized code, access token or challenge is unknown, used or expired.
+    #[error("unknown, used or expired {0}")]
+    InvalidGrant(&'static str),
+    /// The Transaction Code is missing or wrong.
+    #[error("wrong or missing transaction code")]
+    TxCode,
+    /// A key proof is malformed, wrongly typed, signed badly, for another issuer, stale, or
+    /// over another nonce (OpenID4VCI `invalid_proof` / `invalid_nonce`).
+    #[error("invalid key proof: {0}")]
+    InvalidProof(&'static str),
+    /// The IC card's chip signature does not verify under the enrolled chip key.
+    #[error("the IC card signature does not verify")]
+    IcSignature,
+    /// No chip key is enrolled for this card.
+    #[error("no IC card is enrolled for this card")]
+    IcNotEnrolled,
+    /// The issuer holds as many pending items as it may.
+    #[error("too many pending offers, tokens or challenges")]
+    Busy,
+}
+
+/// How a counter offer is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferOptions {
+    /// How long the QR code can be redeemed.
+    pub ttl: Duration,
+    /// Whether a 6-digit Transaction Code, shown to the applicant apart from the QR code, is
+    /// required.
+    pub tx_code: bool,
+    /// The formats the offer is for.
+    pub formats: Formats,
+    /// The official re-issues the card to a new phone (the old phone's credentials become
+    /// INVALID). Without it, a card already on another phone is refused.
+    pub reissue: bool,
+}
+
+impl Default for OfferOptions {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::minutes(5),
+            tx_code: true,
+            formats: Formats::Both,
+            reissue: false,
+        }
+    }
+}
+
+/// A counter offer: the QR code's content and the Transaction Code for the applicant.
+#[derive(Clone)]
+pub struct CounterOffer {
+    /// The Credential Offer object (OpenID4VCI §4.1.1).
+    pub offer: Value,
+    /// `openid-credential-offer://?credential_offer=…`, what the QR code encodes.
+    pub uri: String,
+    /// The Transaction Code to show the applicant on another channel (the counter's screen).
+    pub tx_code: Option<String>,
+    /// When the offer lapses.
+    pub expires_at: OffsetDateTime,
+}
+
+impl core::fmt::Debug for CounterOffer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CounterOffer")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CounterOffer {
+    /// The pre-authorized code in the offer.
+    #[must_use]
+    pub fn pre_authorized_code(&self) -> Option<&str> {
+        self.offer
+            .get("grants")?
+            .get(PRE_AUTHORIZED_GRANT)?
+            .get("pre-authorized_code")?
+            .as_str()
+    }
+}
+
+/// A successful token response (OpenID4VCI §6.2, with the `c_nonce` of §7).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The access token for the credential endpoint (single use).
+    pub access_token: String,
+    /// The nonce the key proofs must carry.
+    pub c_nonce: String,
+    /// Seconds until the token lapses.
+    pub expires_in: i64,
+}
+
+impl core::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A challenge for an IC card tap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcChallenge {
+    /// 32 random bytes, base64url.
+    pub nonce: String,
+    /// When it lapses.
+    pub expires_at: OffsetDateTime,
+}
+
+/// The message an IC card's chip signs for a tap: binds the issuer's challenge, the phone's
+/// device key (by RFC 7638 thumbprint) and the docType, so a signature cannot be replayed
+/// for another phone or card type.
+///
+/// `"kmid-ic-tap-v1" 0x00 challenge 0x00 thumbprint 0x00 docType`
+///
+/// # Errors
+/// Only backend failures computing the thumbprint.
+pub fn ic_tap_message(
+    challenge: &str,
+    device_key: &PublicKey,
+    doc_type: &str,
+) -> Result<Vec<u8>, KmidError> {
+    let thumbprint = device_key.thumbprint_sha256()?;
+    let mut message = b"kmid-ic-tap-v1\0".to_vec();
+    for (i, part) in [challenge, thumbprint.as_str(), doc_type]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            message.push(0);
+        }
+        message.extend_from_slice(part.as_bytes());
+    }
+    Ok(message)
+}
+
+struct PendingOffer {
+    card: Card,
+    formats: Formats,
+    reissue: bool,
+    tx_code: Option<String>,
+    failures: u8,
+    expires_at: OffsetDateTime,
+}
+
+struct PendingToken {
+    card: Card,
+    formats: Formats,
+    reissue: bool,
+    c_nonce: String,
+    expires_at: OffsetDateTime,
+}
+
+/// The channels' pending state.
+#[derive(Default)]
+pub(crate) struct Channels {
+    offers: HashMap<String, PendingOffer>,
+    tokens: HashMap<String, PendingToken>,
+    challenges: HashMap<String, OffsetDateTime>,
+    chip_keys: HashMap<String, PublicKey>,
+}
+
+impl Channels {
+    fn purge(&mut self, at: OffsetDateTime) {
+        self.offers.retain(|_, o| o.expires_at > at);
+        self.tokens.retain(|_, t| t.expires_at > at);
+        self.challenges.retain(|_, e| *e > at);
+    }
+}
+
+/// Looked up by the SHA-256 of the secret, so the map never holds a usable code and the
+/// lookup does not compare secrets byte by byte.
+fn handle(secret: &str) -> Result<String, KmidError> {
+    Ok(b64url(&HashAlgorithm::Sha256.digest(secret.as_bytes())?))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl<S: RegistryStore> Issuer<S> {
+    fn channels(&self) -> std::sync::MutexGuard<'_, Channels> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn secret(&self, bytes: usize) -> Result<String, KmidError> {
+        let mut buf = vec![0u8; bytes];
+        self.random.fill(&mut buf)?;
+        Ok(b64url(&buf))
+    }
+
+    /// The Credential Issuer Identifier (`aud` of key proofs).
+    #[must_use]
+    pub fn credential_issuer(&self) -> String {
+        format!("{}/kmid", self.keys.authority.uri())
+    }
+
+    /// The counter official's step: a one-time Credential Offer for `card` (the applicant
+    /// and the physical card are in front of them), redeemable until `at + options.ttl`.
+    ///
+    /// # Errors
+    /// [`KmidError::WrongAuthority`], [`KmidError::NotEligible`], [`KmidError::CardExpired`];
+    /// [`ChannelError::Busy`].
+    pub fn counter_offer(
+        &self,
+        card: &Card,
+        options: &OfferOptions,
+        at: OffsetDateTime,
+    ) -> Result<CounterOffer, KmidError> {
+        self.check_card(card, at)?;
+        let code = self.secret(32)?;
+        let tx_code = if options.tx_code {
+            let mut digits = [0u8; 8];
+            self.random.fill(&mut digits)?;
+            let n = u64::from_be_bytes(digits) % 1_000_000;
+            Some(format!("{n:06}"))
+        } else {
+            None
+        };
+        let expires_at = at + options.ttl;
+        {
+            let mut channels = self.channels();
+            channels.purge(at);
+            if channels.offers.len() >= MAX_PENDING {
+                return Err(ChannelError::Busy.into());
+            }
+            channels.offers.insert(
+                handle(&code)?,
+                PendingOffer {
+                    card: card.clone(),
+                    formats: options.formats,
+                    reissue: options.reissue,
+                    tx_code: tx_code.clone(),
+                    failures: 0,
+                    expires_at,
+                },
+            );
+        }
+        let doc_type = card.card_type().doc_type();
+        let configurations: Vec<String> = match options.formats {
+            Formats::Mdoc => vec![format!("{doc_type}.mso_mdoc")],
+            Formats::SdJwtVc => vec![format!("{doc_type}.dc+sd-jwt")],
+            Formats::Both => vec![
+                format!("{doc_type}.mso_mdoc"),
+                format!("{doc_type}.dc+sd-jwt"),
+            ],
+        };
+        let mut grant = serde_json::Map::new();
+        grant.insert("pre-authorized_code".into(), json!(code));
+        if options.tx_code {
+            grant.insert(
+                "tx_code".into(),
+                json!({
+                    "input_mode": "numeric",
+                    "length": 6,
+                    "description": "The 6-digit code shown on the counter's screen",
+                }),
+            );
+        }
+        let offer = json!({
+            "credential_issuer": self.credential_issuer(),
+            "credential_configuration_ids": configurations,
+            "grants": { PRE_AUTHORIZED_GRANT: grant },
+        });
+        let uri = format!(
+            "openid-credential-offer://?credential_offer={}",
+            percent_encode(&offer.to_string())
+        );
+        Ok(CounterOffer {
+            offer,
+            uri,
+            tx_code,
+            expires_at,
+        })
+    }
+
+    /// The token endpoint for the Pre-Authorized Code grant: consumes the code (single use)
+    /// when the Transaction Code is right; a wrong one counts, and the third burns the code.
+    ///
+    /// # Errors
+    /// [`ChannelError::InvalidGrant`], [`ChannelError::TxCode`], [`ChannelError::Busy`].
+    pub fn token(
+        &self,
+        pre_authorized_code: &str,
+        tx_code: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<TokenResponse, KmidError> {
+        let key = handle(pre_authorized_code)?;
+        let access_token = self.secret(32)?;
+        let c_nonce = self.secret(16)?;
+        let mut channels = self.channels();
+        channels.purge(at);
+        let offer = channels
+            .offers
+            .get_mut(&key)
+            .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
+        if let Some(expected) = &offer.tx_code {
+            let given = tx_code.unwrap_or_default();
+            if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+                offer.failures = offer.failures.saturating_add(1);
+                if offer.failures >= MAX_TX_CODE_ATTEMPTS {
+                    channels.offers.remove(&key);
+                }
+                return Err(ChannelError::TxCode.into());
+            }
+        }
+        let offer = channels
+            .offers
+            .remove(&key)
+            .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
+        if channels.tokens.len() >= MAX_PENDING {
+            return Err(ChannelError::Busy.into());
+        }
+        let ttl = Duration::minutes(5);
+        channels.tokens.insert(
+            handle(&access_token)?,
+            PendingToken {
+                card: offer.card,
+                formats: offer.formats,
+                reissue: offer.reissue,
+                c_nonce: c_nonce.clone(),
+                expires_at: at + ttl,
+            },
+        );
+        Ok(TokenResponse {
+            access_token,
+            c_nonce,
+            expires_in: ttl.whole_seconds(),
+        })
+    }
+
+    /// The credential endpoint: checks every key proof (typ, algorithm, `jwk` header,
+    /// signature, `aud` = this issuer, `iat` within five minutes, `nonce` = the token's
+    /// `c_nonce`) and issues one credential set per proven key — a batch when there are
+    /// several. The access token is single-use.
+    ///
+    /// # Errors
+    /// [`ChannelError::InvalidGrant`], [`ChannelError::InvalidProof`], and
+    /// [`Issuer::issue`]'s refusals (a card on another phone without `reissue`:
+    /// `SecondDevice`).
+    pub fn credential(
+        &self,
+        access_token: &str,
+        proofs: &[String],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Issued>, KmidError> {
+        let token = {
+            let mut channels = self.channels();
+            channels.purge(at);
+            channels
+                .tokens
+                .remove(&handle(access_token)?)
+                .ok_or(ChannelError::InvalidGrant("access token"))?
+        };
+        if proofs.is_empty() || proofs.len() > MAX_PROOFS {
+            return Err(ChannelError::InvalidProof("1 to 16 proofs").into());
+        }
+        let keys = proofs
+            .iter()
+            .map(|p| self.check_key_proof(p, &token.c_nonce, at))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = keys.first().ok_or(ChannelError::InvalidProof("no proof"))?;
+        let device = first.thumbprint_sha256()?;
+        if token.reissue {
+            self.move_to_device(&token.card, &device, "counter re-issue", at)?;
+        }
+        keys.iter()
+            .map(|key| self.issue_to(&token.card, &device, key, token.formats, at))
+            .collect()
+    }
+
+    fn check_key_proof(
+        &self,
+        proof: &str,
+        c_nonce: &str,
+        at: OffsetDateTime,
+    ) -> Result<PublicKey, KmidError> {
+        let bad = |why| KmidError::from(ChannelError::InvalidProof(why));
+        if proof.len() > MAX_PROOF_BYTES {
+            return Err(bad("too large"));
+        }
+        let jws = CompactJws::parse(proof).map_err(|_| bad("not a compact JWS"))?;
+        if !jws.typ_is(KEY_PROOF_TYP) {
+            return Err(bad("typ is not openid4vci-proof+jwt"));
+        }
+        let alg = jws
+            .algorithm(&KEY_PROOF_ALGORITHMS)
+            .map_err(|_| bad("algorithm not accepted"))?;
+        if jws.header.contains_key("kid") || jws.header.contains_key("x5c") {
+            return Err(bad("the key must be a jwk header alone"));
+        }
+        let jwk: Jwk = jws
+            .header
+            .get("jwk")
+            .cloned()
+            .and_then(|j| serde_json::from_value(j).ok())
+            .ok_or_else(|| bad("no jwk header"))?;
+        if jwk.d.is_some() {
+            return Err(bad("the jwk holds a private key"));
+        }
+        let key = jwk.to_public_key().map_err(|_| bad("unusable jwk"))?;
+        let verifier: Arc<dyn SignatureVerifier> = Arc::new(DefaultVerifier);
+        jws.verify(&key, alg, &verifier)
+            .map_err(|_| bad("signature"))?;
+        let claims = jws.payload_object().map_err(|_| bad("payload"))?;
+        if claims.get("aud").and_then(Value::as_str) != Some(self.credential_issuer().as_str()) {
+            return Err(bad("aud is not this credential issuer"));
+        }
+        let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+        if !constant_time_eq(nonce.as_bytes(), c_nonce.as_bytes()) {
+            return Err(bad("nonce is not the c_nonce"));
+        }
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad("no iat"))?;
+        if (iat - at.unix_timestamp()).abs() > 300 {
+            return Err(bad("iat outside five minutes"));
+        }
+        Ok(key)
+    }
+
+    /// Records the chip key of `card`'s IC card (done when the physical card is made).
+    ///
+    /// # Errors
+    /// Backend failures.
+    pub fn enroll_ic_card(&self, card: &Card, chip_key: PublicKey) -> Result<(), KmidError> {
+        let card_key = self.card_key(card)?;
+        self.channels().chip_keys.insert(card_key, chip_key);
+        Ok(())
+    }
+
+    /// A fresh challenge for an IC card tap, valid for two minutes.
+    ///
+    /// # Errors
+    /// [`ChannelError::Busy`]; `random` failing.
+    pub fn ic_challenge(&self, at: OffsetDateTime) -> Result<IcChallenge, KmidError> {
+        let nonce = self.secret(32)?;
+        let expires_at = at + Duration::minutes(2);
+        let mut channels = self.channels();
+        channels.purge(at);
+        if channels.challenges.len() >= MAX_PENDING {
+            return Err(ChannelError::Busy.into());
+        }
+        channels.challenges.insert(nonce.clone(), expires_at);
+        Ok(IcChallenge { nonce, expires_at })
+    }
+
+    /// Issues `card` to `device_key` on the proof of an IC card tap: `chip_signature` is the
+    /// chip's signature over [`ic_tap_message`] of `challenge`. The challenge is single-use.
+    /// When the card is on another phone it moves here (re-issue without a visit; the old
+    /// phone's credentials become INVALID).
+    ///
+    /// # Errors
+    /// [`ChannelError::InvalidGrant`] (challenge), [`ChannelError::IcNotEnrolled`],
+    /// [`ChannelError::IcSignature`], and [`Issuer::issue`]'s refusals.
+    pub fn issue_by_ic_card(
+        &self,
+        card: &Card,
+        challenge: &str,
+        chip_signature: &[u8],
+        device_key: &PublicKey,
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Issued, KmidError> {
+        self.check_card(card, at)?;
+        let card_key = self.card_key(card)?;
+        let chip_key = {
+            let mut channels = self.channels();
+            channels.purge(at);
+            channels
+                .challenges
+                .remove(challenge)
+                .ok_or(ChannelError::InvalidGrant("IC challenge"))?;
+            channels
+                .chip_keys
+                .get(&card_key)
+                .cloned()
+                .ok_or(ChannelError::IcNotEnrolled)?
+        };
+        let message = ic_tap_message(challenge, device_key, card.card_type().doc_type())?;
+        let alg = chip_key.algorithm();
+        chip_key
+            .verify(alg, &message, chip_signature)
+            .map_err(|_| ChannelError::IcSignature)?;
+        let device = device_key.thumbprint_sha256()?;
+        self.move_to_device(card, &device, "IC card re-issue", at)?;
+        self.issue_to(card, &device, device_key, formats, at)
+    }
+
+    /// Moves a registered card to `device` when it is on another one; a new card or one
+    /// already on `device` is left as is.
+    fn move_to_device(
+        &self,
+        card: &Card,
+        device: &str,
+        reason: &'static str,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
+        let card_key = self.card_key(card)?;
+        let current = match self.registry.card(&card_key) {
+            Ok(record) => record,
+            Err(kmid_status::StatusListError::Registry(
+                kmid_status::RegistryError::UnknownCard,
+            )) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if current
+            .active_device
+            .as_deref()
+            .is_some_and(|d| d != device)
+        {
+            self.registry.reissue_to_new_device(
+                &card_key,
+                device,
+                &Actor {
+                    who: self.keys.authority.slug(),
+                    at,
+                    reason,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

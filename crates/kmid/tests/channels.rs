@@ -1,0 +1,489 @@
+//! Issuance channels: the counter QR (OpenID4VCI pre-authorized code, Transaction Code, key
+//! proofs; single use; no move to a new phone unless the official re-issues) and the IC card
+//! tap (chip signature over a challenge; moves the card to a new phone without a visit).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use kmid::crypto::{Curve, PrivateKey, Signer, SystemRandom};
+use kmid::schema::status::TokenStatus;
+use kmid::schema::{Card, samples};
+use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::status::{RegistryError, StatusListError};
+use kmid::{
+    AuthorityKeys, CardKeySecret, ChannelError, Formats, Issuer, IssuingAuthority, KmidError,
+    OfferOptions, PRE_AUTHORIZED_GRANT, Wallet, ic_tap_message,
+};
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+fn issuer() -> Issuer<MemoryStore> {
+    let random = Arc::new(SystemRandom);
+    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now(), &*random).unwrap();
+    let registry = StatusRegistry::new(
+        MemoryStore::new(),
+        RegistryConfig::new("https://status.example/lists"),
+        random.clone(),
+    );
+    Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::generate(&*random).unwrap(),
+        random,
+    )
+}
+
+fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
+    Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::trust_store([issuer.keys()]).unwrap(),
+    )
+}
+
+fn channel_error(e: KmidError) -> ChannelError {
+    match e {
+        KmidError::Channel(c) => c,
+        other => panic!("expected a channel error, got {other:?}"),
+    }
+}
+
+/// Scans `offer`, redeems it with `tx_code`, proves `wallet`'s key and stores the result.
+fn redeem(
+    issuer: &Issuer<MemoryStore>,
+    wallet: &mut Wallet,
+    code: &str,
+    tx_code: Option<&str>,
+) -> Result<Vec<kmid::Issued>, KmidError> {
+    let token = issuer.token(code, tx_code, now())?;
+    let proof = wallet.key_proof(&issuer.credential_issuer(), &token.c_nonce, now())?;
+    let issued = issuer.credential(&token.access_token, &[proof], now())?;
+    for set in &issued {
+        if let Some(m) = &set.mdoc {
+            wallet.store_mdoc(m.issuer_signed.clone())?;
+        }
+        if let Some(s) = &set.sd_jwt {
+            wallet.store_sd_jwt(&s.sd_jwt.to_compact(), now())?;
+        }
+    }
+    Ok(issued)
+}
+
+#[test]
+fn a_counter_qr_is_an_openid4vci_offer_redeemed_once() {
+    let mois = issuer();
+    let mut phone = wallet(&mois);
+    let card = Card::from(samples::resident());
+    let offer = mois
+        .counter_offer(&card, &OfferOptions::default(), now())
+        .unwrap();
+    // The QR code carries the Credential Offer by value.
+    assert!(
+        offer
+            .uri
+            .starts_with("openid-credential-offer://?credential_offer=%7B%22")
+    );
+    assert_eq!(
+        offer.offer["credential_issuer"],
+        mois.credential_issuer().as_str()
+    );
+    assert_eq!(
+        offer.offer["credential_configuration_ids"],
+        serde_json::json!(["kr.go.mois.rrc.1.mso_mdoc", "kr.go.mois.rrc.1.dc+sd-jwt"])
+    );
+    assert_eq!(
+        offer.offer["grants"][PRE_AUTHORIZED_GRANT]["tx_code"]["length"],
+        6
+    );
+    let code = offer.pre_authorized_code().unwrap().to_owned();
+    let tx = offer.tx_code.clone().unwrap();
+    assert_eq!(tx.len(), 6);
+    assert!(tx.bytes().all(|b| b.is_ascii_digit()));
+
+    let issued = redeem(&mois, &mut phone, &code, Some(&tx)).unwrap();
+    assert_eq!(issued.len(), 1);
+    assert!(issued[0].mdoc.is_some() && issued[0].sd_jwt.is_some());
+    // Single use: the code is gone.
+    assert_eq!(
+        channel_error(mois.token(&code, Some(&tx), now()).unwrap_err()),
+        ChannelError::InvalidGrant("pre-authorized code")
+    );
+}
+
+#[test]
+fn the_transaction_code_is_required_and_three_wrong_ones_burn_the_offer() {
+    let mois = issuer();
+    let card = Card::from(samples::resident());
+    let offer = mois
+        .counter_offer(&card, &OfferOptions::default(), now())
+        .unwrap();
+    let code = offer.pre_authorized_code().unwrap();
+    let right = offer.tx_code.clone().unwrap();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        channel_error(mois.token(code, None, now()).unwrap_err()),
+        ChannelError::TxCode
+    );
+    assert_eq!(
+        channel_error(mois.token(code, Some(wrong), now()).unwrap_err()),
+        ChannelError::TxCode
+    );
+    assert_eq!(
+        channel_error(mois.token(code, Some(wrong), now()).unwrap_err()),
+        ChannelError::TxCode
+    );
+    // The third failure burnt it: the right code no longer helps.
+    assert_eq!(
+        channel_error(mois.token(code, Some(&right), now()).unwrap_err()),
+        ChannelError::InvalidGrant("pre-authorized code")
+    );
+}
+
+#[test]
+fn an_offer_lapses_and_an_access_token_is_single_use() {
+    let mois = issuer();
+    let phone = wallet(&mois);
+    let card = Card::from(samples::resident());
+    let options = OfferOptions {
+        tx_code: false,
+        ..OfferOptions::default()
+    };
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let code = offer.pre_authorized_code().unwrap();
+    assert_eq!(
+        channel_error(
+            mois.token(code, None, now() + Duration::minutes(6))
+                .unwrap_err()
+        ),
+        ChannelError::InvalidGrant("pre-authorized code")
+    );
+
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let token = mois
+        .token(offer.pre_authorized_code().unwrap(), None, now())
+        .unwrap();
+    let proof = phone
+        .key_proof(&mois.credential_issuer(), &token.c_nonce, now())
+        .unwrap();
+    mois.credential(&token.access_token, std::slice::from_ref(&proof), now())
+        .unwrap();
+    assert_eq!(
+        channel_error(
+            mois.credential(&token.access_token, &[proof], now())
+                .unwrap_err()
+        ),
+        ChannelError::InvalidGrant("access token")
+    );
+}
+
+#[test]
+fn key_proofs_are_checked_for_nonce_audience_time_type_and_key() {
+    let mois = issuer();
+    let phone = wallet(&mois);
+    let card = Card::from(samples::resident());
+    let options = OfferOptions {
+        tx_code: false,
+        ..OfferOptions::default()
+    };
+    let proof_error = |make: &dyn Fn(&str) -> String| {
+        let offer = mois.counter_offer(&card, &options, now()).unwrap();
+        let token = mois
+            .token(offer.pre_authorized_code().unwrap(), None, now())
+            .unwrap();
+        let proof = make(&token.c_nonce);
+        channel_error(
+            mois.credential(&token.access_token, &[proof], now())
+                .unwrap_err(),
+        )
+    };
+    let aud = mois.credential_issuer();
+    assert_eq!(
+        proof_error(&|_| phone.key_proof(&aud, "another nonce", now()).unwrap()),
+        ChannelError::InvalidProof("nonce is not the c_nonce")
+    );
+    assert_eq!(
+        proof_error(&|n| { phone.key_proof("https://evil.example", n, now()).unwrap() }),
+        ChannelError::InvalidProof("aud is not this credential issuer")
+    );
+    assert_eq!(
+        proof_error(&|n| {
+            phone
+                .key_proof(&aud, n, now() - Duration::minutes(10))
+                .unwrap()
+        }),
+        ChannelError::InvalidProof("iat outside five minutes")
+    );
+    // A proof whose signature was made by another key than its jwk header names.
+    let other = wallet(&mois);
+    assert_eq!(
+        proof_error(&|n| {
+            let good = phone.key_proof(&aud, n, now()).unwrap();
+            let forged = other.key_proof(&aud, n, now()).unwrap();
+            let (head, _) = good.split_once('.').unwrap();
+            let (_, rest) = forged.split_once('.').unwrap();
+            format!("{head}.{rest}")
+        }),
+        ChannelError::InvalidProof("signature")
+    );
+    // Another typ.
+    assert_eq!(
+        proof_error(&|n| {
+            let signer: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+            let mut header = serde_json::Map::new();
+            header.insert("typ".into(), "JWT".into());
+            let payload =
+                serde_json::json!({"aud": aud, "iat": now().unix_timestamp(), "nonce": n});
+            kmid::crypto::jose::sign_compact(header, payload.to_string().as_bytes(), &signer)
+                .unwrap()
+        }),
+        ChannelError::InvalidProof("typ is not openid4vci-proof+jwt")
+    );
+    assert_eq!(
+        proof_error(&|_| "not a jws".into()),
+        ChannelError::InvalidProof("not a compact JWS")
+    );
+}
+
+#[test]
+fn the_qr_path_moves_a_card_to_a_new_phone_only_when_the_official_reissues() {
+    let mois = issuer();
+    let card = Card::from(samples::resident());
+    let options = OfferOptions {
+        tx_code: false,
+        ..OfferOptions::default()
+    };
+    let mut old_phone = wallet(&mois);
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let first = redeem(
+        &mois,
+        &mut old_phone,
+        offer.pre_authorized_code().unwrap(),
+        None,
+    )
+    .unwrap();
+
+    // A new phone scanning an ordinary offer is refused: the card is on the old phone.
+    let mut new_phone = wallet(&mois);
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let err = redeem(
+        &mois,
+        &mut new_phone,
+        offer.pre_authorized_code().unwrap(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KmidError::Status(StatusListError::Registry(RegistryError::SecondDevice))
+        ),
+        "{err:?}"
+    );
+    // The official re-issues at the counter: the card moves, the old phone's credentials die.
+    let reissue = OfferOptions {
+        reissue: true,
+        ..options
+    };
+    let offer = mois.counter_offer(&card, &reissue, now()).unwrap();
+    redeem(
+        &mois,
+        &mut new_phone,
+        offer.pre_authorized_code().unwrap(),
+        None,
+    )
+    .unwrap();
+    let old = first[0].mdoc.as_ref().unwrap().credential;
+    assert_eq!(mois.registry().status(old).unwrap(), TokenStatus::Invalid);
+}
+
+#[test]
+fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
+    let mois = issuer();
+    let card = Card::from(samples::resident());
+    let chip = PrivateKey::generate(Curve::P256).unwrap();
+    let tap = |phone: &Wallet, at: OffsetDateTime| {
+        let challenge = mois.ic_challenge(at).unwrap();
+        let message =
+            ic_tap_message(&challenge.nonce, phone.device_key(), "kr.go.mois.rrc.1").unwrap();
+        (challenge.nonce, chip.sign(&message).unwrap())
+    };
+    let old_phone = wallet(&mois);
+    // Not enrolled yet.
+    let (challenge, signature) = tap(&old_phone, now());
+    assert_eq!(
+        channel_error(
+            mois.issue_by_ic_card(
+                &card,
+                &challenge,
+                &signature,
+                old_phone.device_key(),
+                Formats::Both,
+                now()
+            )
+            .unwrap_err()
+        ),
+        ChannelError::IcNotEnrolled
+    );
+    mois.enroll_ic_card(&card, chip.public_key().clone())
+        .unwrap();
+    let (challenge, signature) = tap(&old_phone, now());
+    let first = mois
+        .issue_by_ic_card(
+            &card,
+            &challenge,
+            &signature,
+            old_phone.device_key(),
+            Formats::Both,
+            now(),
+        )
+        .unwrap();
+    // The challenge is single-use.
+    assert_eq!(
+        channel_error(
+            mois.issue_by_ic_card(
+                &card,
+                &challenge,
+                &signature,
+                old_phone.device_key(),
+                Formats::Both,
+                now()
+            )
+            .unwrap_err()
+        ),
+        ChannelError::InvalidGrant("IC challenge")
+    );
+    // A chip signature made for the old phone does not issue to another phone.
+    let new_phone = wallet(&mois);
+    let (challenge, signature) = tap(&old_phone, now());
+    assert_eq!(
+        channel_error(
+            mois.issue_by_ic_card(
+                &card,
+                &challenge,
+                &signature,
+                new_phone.device_key(),
+                Formats::Both,
+                now()
+            )
+            .unwrap_err()
+        ),
+        ChannelError::IcSignature
+    );
+    // Tapping the card on the new phone moves it there; the old phone's credentials die.
+    let (challenge, signature) = tap(&new_phone, now());
+    mois.issue_by_ic_card(
+        &card,
+        &challenge,
+        &signature,
+        new_phone.device_key(),
+        Formats::Both,
+        now(),
+    )
+    .unwrap();
+    for old in [
+        first.mdoc.as_ref().unwrap().credential,
+        first.sd_jwt.as_ref().unwrap().credential,
+    ] {
+        assert_eq!(mois.registry().status(old).unwrap(), TokenStatus::Invalid);
+    }
+    // An expired challenge.
+    let challenge = mois.ic_challenge(now()).unwrap();
+    let message =
+        ic_tap_message(&challenge.nonce, new_phone.device_key(), "kr.go.mois.rrc.1").unwrap();
+    let signature = chip.sign(&message).unwrap();
+    assert_eq!(
+        channel_error(
+            mois.issue_by_ic_card(
+                &card,
+                &challenge.nonce,
+                &signature,
+                new_phone.device_key(),
+                Formats::Both,
+                now() + Duration::minutes(3)
+            )
+            .unwrap_err()
+        ),
+        ChannelError::InvalidGrant("IC challenge")
+    );
+}
+
+#[test]
+fn batch_issuance_through_the_credential_endpoint() {
+    let mois = issuer();
+    let card = Card::from(samples::resident());
+    let options = OfferOptions {
+        tx_code: false,
+        formats: Formats::SdJwtVc,
+        ..OfferOptions::default()
+    };
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let token = mois
+        .token(offer.pre_authorized_code().unwrap(), None, now())
+        .unwrap();
+    let keys: Vec<Wallet> = (0..3).map(|_| wallet(&mois)).collect();
+    let proofs: Vec<String> = keys
+        .iter()
+        .map(|w| {
+            w.key_proof(&mois.credential_issuer(), &token.c_nonce, now())
+                .unwrap()
+        })
+        .collect();
+    let issued = mois
+        .credential(&token.access_token, &proofs, now())
+        .unwrap();
+    assert_eq!(issued.len(), 3);
+    let mut indices: Vec<u64> = issued
+        .iter()
+        .map(|i| i.sd_jwt.as_ref().unwrap().status.idx)
+        .collect();
+    indices.dedup();
+    assert_eq!(indices.len(), 3);
+    let mut keys = keys;
+    for (set, w) in issued.iter().zip(keys.iter_mut()) {
+        assert!(set.mdoc.is_none());
+        let compact = set.sd_jwt.as_ref().unwrap().sd_jwt.to_compact();
+        // Each credential is bound to the key its proof proved, and to no other.
+        w.store_sd_jwt(&compact, now()).unwrap();
+        let mut stranger = wallet(&mois);
+        assert!(matches!(
+            stranger.store_sd_jwt(&compact, now()).unwrap_err(),
+            KmidError::NotOurKey
+        ));
+    }
+}
+
+#[test]
+fn a_holder_under_the_minimum_age_is_not_eligible() {
+    let mois = issuer();
+    let minor = Card::from(samples::resident_minor());
+    // Born 2008-02-29: 16 on 2025-02-15.
+    let err = mois
+        .counter_offer(
+            &minor,
+            &OfferOptions::default(),
+            datetime!(2025-02-15 3:00 UTC),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KmidError::NotEligible {
+                minimum: 17,
+                age: 16
+            }
+        ),
+        "{err:?}"
+    );
+}
