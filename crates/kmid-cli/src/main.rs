@@ -47,6 +47,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate a test PKI for the issuers, or a holder key.
+    Keys {
+        #[command(subcommand)]
+        command: commands::KeysCommand,
+    },
+    /// Sample cards as JSON, for `kmid issue`.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
+    /// Issue a card (JSON) to a holder key as mdoc and/or SD-JWT VC files.
+    Issue(commands::IssueArgs),
+    /// Write a verifier's request from a template: OpenID4VP with DCQL, or a DeviceRequest.
+    Request(commands::RequestArgs),
+    /// Answer a request from the credentials a holder holds.
+    Present(commands::PresentArgs),
+    /// Verify a presentation against its request: exit 0 valid, 1 invalid, 2 unusable input.
+    Verify(commands::VerifyArgs),
+    /// Lifecycle: phone or card lost/found, re-issue, revoke, and publish the status lists.
+    Status {
+        #[command(subcommand)]
+        command: commands::StatusCommand,
+    },
     /// Run conformance vectors: a manifest.json, or a directory holding one (or holding
     /// conformance/manifest.json, like test-vectors/). Exit 0 when every case passes.
     Conformance {
@@ -69,9 +92,20 @@ enum Command {
     },
 }
 
+mod commands;
 mod conformance;
 mod inspect;
 mod vectors;
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// Print a sample card: resident, resident-minor, foreigner, permanent-resident,
+    /// overseas-national.
+    Sample {
+        /// Which sample.
+        name: String,
+    },
+}
 
 #[derive(Subcommand)]
 enum VectorsCommand {
@@ -120,6 +154,35 @@ fn main() -> ExitCode {
             }
         }
         Command::Conformance { path, json } => run_conformance(&path, json),
+        Command::Keys { command } => report("keys", commands::keys(&command)),
+        Command::Card {
+            command: CardCommand::Sample { name },
+        } => report("card", commands::sample_card(&name)),
+        Command::Issue(args) => report("issue", commands::issue(&args)),
+        Command::Request(args) => report("request", commands::request(&args)),
+        Command::Present(args) => report("present", commands::present(&args)),
+        Command::Status { command } => report("status", commands::status(&command)),
+        Command::Verify(args) => match commands::verify(&args) {
+            Ok((valid, result)) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&result).unwrap_or_default()
+                    );
+                } else {
+                    println!("{}", commands::verify_summary(&result));
+                }
+                if valid {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("kmid verify: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Vectors {
             command: VectorsCommand::Generate { out },
         } => match vectors::generate(&out) {
@@ -545,5 +608,19 @@ fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[allow(clippy::print_stderr, clippy::print_stdout)]
+fn report(command: &str, result: Result<String, commands::Error>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kmid {command}: {e}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -114,6 +114,19 @@ impl AuthorityKeys {
         at: OffsetDateTime,
         random: &dyn Random,
     ) -> Result<Self, KmidError> {
+        Self::generate_with_key(authority, at, random).map(|(keys, _)| keys)
+    }
+
+    /// As [`Self::generate`], also returning the Document Signer's private key, for a test
+    /// bed that must keep it between runs (`kmid keys` writes it as PKCS#8 PEM).
+    ///
+    /// # Errors
+    /// Key generation or certificate issuance failures.
+    pub fn generate_with_key(
+        authority: IssuingAuthority,
+        at: OffsetDateTime,
+        random: &dyn Random,
+    ) -> Result<(Self, Arc<PrivateKey>), KmidError> {
         let params = |kind, cn: String, to: OffsetDateTime| CertificateParams {
             kind,
             country: "KR".into(),
@@ -149,12 +162,17 @@ impl AuthorityKeys {
             &iaca_key,
             random,
         )?;
-        Ok(Self {
-            authority,
-            iaca,
-            document_signer,
-            signer: Arc::new(ds_key),
-        })
+        let ds_key = Arc::new(ds_key);
+        let signer: Arc<dyn Signer> = ds_key.clone();
+        Ok((
+            Self {
+                authority,
+                iaca,
+                document_signer,
+                signer,
+            },
+            ds_key,
+        ))
     }
 }
 

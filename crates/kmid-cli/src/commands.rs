@@ -1,0 +1,846 @@
+//! The file-based commands a person or a conformance runner drives: `keys`, `card`, `issue`,
+//! `request`, `present`, `verify` and `status`.
+//!
+//! A **keys directory** (`--keys`, default `kmid-keys`) holds, per authority (`mois`, `moj`,
+//! `oka`): `<a>-iaca.pem`, `<a>-ds.pem`, `<a>-ds.key.pem` (PKCS#8), `<a>-card-key.secret`
+//! (hex), `<a>-registry.sqlite`; and `status/` with the published Status List Tokens and
+//! `status/index.json` (uri → files), which `verify` resolves statuses from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+use kmid::crypto::x509::{Certificate, TrustStore};
+use kmid::crypto::{Curve, PrivateKey, PublicKey, Signer, SystemRandom};
+use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned, SessionTranscript};
+use kmid::schema::{Card, CardType, IdentityCard, samples};
+use kmid::status::StatusListResolver;
+use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
+use kmid::status::token::{TokenKeys, TokenPolicy};
+use kmid::{
+    AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
+    OpenId4VpRequest, Template, VerifiedPresentation, Verifier, Wallet,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub(crate) type Error = Box<dyn std::error::Error>;
+
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut out)?;
+    if u64::try_from(out.len()).unwrap_or(u64::MAX) > MAX_INPUT {
+        return Err(format!("{}: larger than 16 MiB", path.display()).into());
+    }
+    Ok(out)
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    Ok(String::from_utf8(read(path)?).map_err(|_| format!("{}: not UTF-8", path.display()))?)
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+fn parse_at(at: Option<&str>) -> Result<OffsetDateTime, Error> {
+    Ok(match at {
+        Some(t) => OffsetDateTime::parse(t, &Rfc3339)?,
+        None => OffsetDateTime::now_utc(),
+    }
+    .replace_nanosecond(0)?)
+}
+
+/// Card type names on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CardArg {
+    /// Mobile resident registration card.
+    Rrc,
+    /// Mobile foreigner registration card.
+    Rc,
+    /// Mobile overseas Korean national ID.
+    Onid,
+}
+
+impl CardArg {
+    const fn card_type(self) -> CardType {
+        match self {
+            Self::Rrc => CardType::Resident,
+            Self::Rc => CardType::Foreigner,
+            Self::Onid => CardType::OverseasNational,
+        }
+    }
+}
+
+/// Formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// ISO/IEC 18013-5 mdoc.
+    Mdoc,
+    /// SD-JWT VC.
+    SdJwt,
+    /// Both (issue only).
+    Both,
+}
+
+/// Request templates on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TemplateArg {
+    /// Youth-act adult and age over 19.
+    AgeCheck,
+    /// Name, photo and birth date.
+    Identity,
+    /// Identity with the registration number (needs --legal-basis).
+    FullIdentity,
+}
+
+/// `kmid keys`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// A fresh test PKI for the three issuing authorities (IACA 10 years, Document Signer 1
+    /// year), their card-key secrets and empty registries.
+    Issuers {
+        /// The keys directory.
+        #[arg(long, default_value = "kmid-keys")]
+        out: PathBuf,
+    },
+    /// A holder (phone) device key, P-256, as PKCS#8 PEM.
+    Holder {
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `kmid issue`.
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// The keys directory.
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// The card, as JSON (`kmid card sample` writes one).
+    #[arg(long)]
+    card: PathBuf,
+    /// The holder's device key: a public key (SPKI PEM) or the holder's PKCS#8 PEM.
+    #[arg(long)]
+    holder: PathBuf,
+    /// Which formats.
+    #[arg(long, value_enum, default_value = "both")]
+    format: FormatArg,
+    /// Output directory: `<card>.mdoc.cbor` (IssuerSigned) and `<card>.sd-jwt`.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Issuance time (RFC 3339), default now.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// `kmid request`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    /// The template.
+    #[arg(long, value_enum)]
+    template: TemplateArg,
+    /// The card type asked for.
+    #[arg(long, value_enum)]
+    card: CardArg,
+    /// The format asked for.
+    #[arg(long, value_enum)]
+    format: FormatArg,
+    /// The legal basis for collecting the registration number (full-identity only).
+    #[arg(long)]
+    legal_basis: Option<String>,
+    /// OpenID4VP `client_id`.
+    #[arg(long, default_value = "x509_san_dns:verifier.kmid.invalid")]
+    client_id: String,
+    /// OpenID4VP `response_uri`.
+    #[arg(
+        long,
+        default_value = "https://verifier.kmid.invalid/openid4vp/response"
+    )]
+    response_uri: String,
+    /// OpenID4VP `nonce`; random when absent.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Write an ISO 18013-5 DeviceRequest (CBOR) for proximity instead (mdoc only).
+    #[arg(long)]
+    proximity: bool,
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `kmid present`.
+#[derive(Debug, Args)]
+pub(crate) struct PresentArgs {
+    /// The keys directory (for the issuers' roots the wallet accepts).
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// The holder's device key (PKCS#8 PEM).
+    #[arg(long)]
+    holder: PathBuf,
+    /// Credentials the wallet holds (`.mdoc.cbor` IssuerSigned or `.sd-jwt`), repeatable.
+    #[arg(long = "credential", required = true)]
+    credentials: Vec<PathBuf>,
+    /// The request: an OpenID4VP request (JSON) or a DeviceRequest (CBOR).
+    #[arg(long)]
+    request: PathBuf,
+    /// Proximity only: SessionTranscriptBytes; default a QR-engagement transcript.
+    #[arg(long)]
+    transcript: Option<PathBuf>,
+    /// Where to write the VP Token (JSON) or DeviceResponse (CBOR).
+    #[arg(long)]
+    out: PathBuf,
+    /// Presentation time (RFC 3339), default now.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// `kmid verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The keys directory: trusted roots (`*-iaca.pem`) and `status/`.
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// The request the presentation answers (OpenID4VP JSON or DeviceRequest CBOR).
+    #[arg(long)]
+    request: PathBuf,
+    /// The VP Token (JSON) or DeviceResponse (CBOR).
+    #[arg(long)]
+    presentation: PathBuf,
+    /// Proximity only: SessionTranscriptBytes; default a QR-engagement transcript.
+    #[arg(long)]
+    transcript: Option<PathBuf>,
+    /// Verification time (RFC 3339), default now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print a JSON result on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `kmid status`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum StatusCommand {
+    /// Sign every list of every authority into `<keys>/status/` (JWT and CWT).
+    Publish {
+        /// The keys directory.
+        #[arg(long, default_value = "kmid-keys")]
+        keys: PathBuf,
+        /// Cache lifetime (`ttl`) in seconds.
+        #[arg(long, default_value_t = 300)]
+        ttl: u64,
+        /// Signing time (RFC 3339), default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The holder lost the phone: suspend its mobile cards.
+    PhoneLost(DeviceArgs),
+    /// The phone was found: reinstate what only the phone loss suspended.
+    PhoneFound(DeviceArgs),
+    /// The physical card was lost: suspend it and its mobile cards.
+    CardLost(CardArgs),
+    /// The physical card was found.
+    CardFound(CardArgs),
+    /// Move the card to a new phone (the old phone's credentials become INVALID).
+    Reissue {
+        #[command(flatten)]
+        card: CardArgs,
+        /// The new phone's device key (public SPKI PEM or PKCS#8 PEM).
+        #[arg(long)]
+        holder: PathBuf,
+    },
+    /// Revoke one credential for good.
+    Revoke {
+        /// The keys directory.
+        #[arg(long, default_value = "kmid-keys")]
+        keys: PathBuf,
+        /// The authority.
+        #[arg(long, value_enum)]
+        card_type: CardArg,
+        /// The credential's registry id.
+        #[arg(long)]
+        credential: u64,
+    },
+}
+
+/// A device-level status action.
+#[derive(Debug, Args)]
+pub(crate) struct DeviceArgs {
+    /// The keys directory.
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// The phone's device key (public SPKI PEM or PKCS#8 PEM).
+    #[arg(long)]
+    holder: PathBuf,
+}
+
+/// A card-level status action.
+#[derive(Debug, Args)]
+pub(crate) struct CardArgs {
+    /// The keys directory.
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// The card (JSON).
+    #[arg(long)]
+    card: PathBuf,
+}
+
+fn authority_for(card: CardType) -> IssuingAuthority {
+    IssuingAuthority::for_card(card)
+}
+
+fn load_keys(dir: &Path, authority: IssuingAuthority) -> Result<AuthorityKeys, Error> {
+    let slug = authority.slug();
+    let cert = |name: &str| -> Result<Certificate, Error> {
+        Ok(Certificate::from_pem(&read_text(&dir.join(name))?)?)
+    };
+    let key = PrivateKey::from_pem(&read_text(&dir.join(format!("{slug}-ds.key.pem")))?)?;
+    Ok(AuthorityKeys {
+        authority,
+        iaca: cert(&format!("{slug}-iaca.pem"))?,
+        document_signer: cert(&format!("{slug}-ds.pem"))?,
+        signer: Arc::new(key),
+    })
+}
+
+fn issuer(dir: &Path, authority: IssuingAuthority) -> Result<Issuer<SqliteStore>, Error> {
+    let keys = load_keys(dir, authority)?;
+    let slug = authority.slug();
+    let secret = hex_decode(read_text(&dir.join(format!("{slug}-card-key.secret")))?.trim())?;
+    let secret: [u8; 32] = secret
+        .try_into()
+        .map_err(|_| "the card-key secret is 32 bytes of hex")?;
+    let store = SqliteStore::open(
+        &dir.join(format!("{slug}-registry.sqlite")),
+        Durability::Full,
+    )?;
+    let registry = StatusRegistry::new(
+        store,
+        RegistryConfig::new(format!("{}/kmid/status", authority.uri())),
+        Arc::new(SystemRandom),
+    );
+    Ok(Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::from_bytes(secret),
+        Arc::new(SystemRandom),
+    ))
+}
+
+/// The trusted roots of a keys directory: every `<authority>-iaca.pem`, scoped to its card.
+fn trust(dir: &Path) -> Result<TrustStore, Error> {
+    let mut store = TrustStore::new();
+    for authority in IssuingAuthority::ALL {
+        let path = dir.join(format!("{}-iaca.pem", authority.slug()));
+        if path.is_file() {
+            store.add_scoped(
+                Certificate::from_pem(&read_text(&path)?)?,
+                vec![authority.card_type().doc_type().to_owned()],
+            )?;
+        }
+    }
+    if store.roots().is_empty() {
+        return Err(format!("no *-iaca.pem in {}", dir.display()).into());
+    }
+    Ok(store)
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(text: &str) -> Result<Vec<u8>, Error> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("not hex".into());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| "not hex".into())
+        })
+        .collect()
+}
+
+fn public_key(path: &Path) -> Result<PublicKey, Error> {
+    let pem = read_text(path)?;
+    if let Ok(key) = PublicKey::from_spki_pem(&pem) {
+        return Ok(key);
+    }
+    Ok(PrivateKey::from_pem(&pem)?.public_key().clone())
+}
+
+fn card(path: &Path) -> Result<Card, Error> {
+    Ok(serde_json::from_slice(&read(path)?)?)
+}
+
+/// `kmid keys`.
+pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
+    match command {
+        KeysCommand::Issuers { out } => {
+            let now = OffsetDateTime::now_utc();
+            let random = SystemRandom;
+            for authority in IssuingAuthority::ALL {
+                let slug = authority.slug();
+                let (keys, ds_key) = AuthorityKeys::generate_with_key(authority, now, &random)?;
+                write(&out.join(format!("{slug}-iaca.pem")), keys.iaca.to_pem()?)?;
+                write(
+                    &out.join(format!("{slug}-ds.pem")),
+                    keys.document_signer.to_pem()?,
+                )?;
+                write(
+                    &out.join(format!("{slug}-ds.key.pem")),
+                    ds_key.to_pkcs8_pem()?.as_bytes(),
+                )?;
+                let mut secret = [0u8; 32];
+                kmid::crypto::Random::fill(&random, &mut secret)?;
+                write(
+                    &out.join(format!("{slug}-card-key.secret")),
+                    format!("{}\n", hex_encode(&secret)),
+                )?;
+                let _ = std::fs::remove_file(out.join(format!("{slug}-registry.sqlite")));
+            }
+            Ok(format!(
+                "a test PKI for MOIS, MOJ and OKA in {} (test material: keep the keys private)",
+                out.display()
+            ))
+        }
+        KeysCommand::Holder { out } => {
+            let key = PrivateKey::generate(Curve::P256)?;
+            write(out, key.to_pkcs8_pem()?.as_bytes())?;
+            Ok(format!(
+                "holder key {} (thumbprint {})",
+                out.display(),
+                key.public_key().thumbprint_sha256()?
+            ))
+        }
+    }
+}
+
+/// `kmid card sample NAME`.
+pub(crate) fn sample_card(name: &str) -> Result<String, Error> {
+    let card = match name {
+        "resident" => Card::from(samples::resident()),
+        "resident-minor" => Card::from(samples::resident_minor()),
+        "foreigner" => Card::from(samples::foreigner()),
+        "permanent-resident" => Card::from(samples::permanent_resident()),
+        "overseas-national" => Card::from(samples::overseas_national()),
+        other => {
+            return Err(format!(
+                "no sample {other:?}: resident, resident-minor, foreigner, permanent-resident, overseas-national"
+            )
+            .into());
+        }
+    };
+    Ok(serde_json::to_string_pretty(&card)?)
+}
+
+fn code_of(card: CardType) -> &'static str {
+    crate::vectors::card_code(card)
+}
+
+/// `kmid issue`.
+pub(crate) fn issue(args: &IssueArgs) -> Result<String, Error> {
+    let card = card(&args.card)?;
+    let issuer = issuer(&args.keys, authority_for(card.card_type()))?;
+    let holder = public_key(&args.holder)?;
+    let formats = match args.format {
+        FormatArg::Mdoc => Formats::Mdoc,
+        FormatArg::SdJwt => Formats::SdJwtVc,
+        FormatArg::Both => Formats::Both,
+    };
+    let issued = issuer.issue(&card, &holder, formats, parse_at(args.at.as_deref())?)?;
+    let code = code_of(card.card_type());
+    let mut lines = Vec::new();
+    if let Some(m) = issued.mdoc {
+        let path = args.out.join(format!("{code}.mdoc.cbor"));
+        write(&path, m.issuer_signed.to_bytes())?;
+        lines.push(format!(
+            "{} (registry credential {}, status index {})",
+            path.display(),
+            m.credential,
+            m.status.idx
+        ));
+    }
+    if let Some(s) = issued.sd_jwt {
+        let path = args.out.join(format!("{code}.sd-jwt"));
+        write(&path, format!("{}\n", s.sd_jwt.to_compact()))?;
+        lines.push(format!(
+            "{} (registry credential {}, status index {})",
+            path.display(),
+            s.credential,
+            s.status.idx
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+fn template(arg: TemplateArg, legal_basis: Option<&String>) -> Result<Template, Error> {
+    Ok(match arg {
+        TemplateArg::AgeCheck => Template::AgeCheck,
+        TemplateArg::Identity => Template::Identity,
+        TemplateArg::FullIdentity => Template::FullIdentity {
+            legal_basis: legal_basis
+                .cloned()
+                .ok_or("full-identity needs --legal-basis")?,
+        },
+    })
+}
+
+/// `kmid request`.
+pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
+    let template = template(args.template, args.legal_basis.as_ref())?;
+    let card = args.card.card_type();
+    if args.proximity {
+        if args.format != FormatArg::Mdoc {
+            return Err("--proximity is for --format mdoc".into());
+        }
+        write(&args.out, template.mdoc_request(card).to_bytes())?;
+        return Ok(format!("DeviceRequest {}", args.out.display()));
+    }
+    let format = match args.format {
+        FormatArg::Mdoc => Format::Mdoc,
+        FormatArg::SdJwt => Format::SdJwtVc,
+        FormatArg::Both => return Err("a request asks for one format".into()),
+    };
+    let nonce = match &args.nonce {
+        Some(n) => n.clone(),
+        None => {
+            let mut bytes = [0u8; 16];
+            kmid::crypto::Random::fill(&SystemRandom, &mut bytes)?;
+            kmid::crypto::jose::b64url(&bytes)
+        }
+    };
+    let mut request = json!({
+        "response_type": "vp_token",
+        "response_mode": "direct_post",
+        "client_id": args.client_id,
+        "response_uri": args.response_uri,
+        "nonce": nonce,
+        "dcql_query": template.dcql_query(card, format),
+    });
+    if let (Template::FullIdentity { legal_basis }, Some(r)) = (&template, request.as_object_mut())
+    {
+        r.insert("kmid_legal_basis".into(), json!(legal_basis));
+    }
+    write(
+        &args.out,
+        format!("{}\n", serde_json::to_string_pretty(&request)?),
+    )?;
+    Ok(format!("OpenID4VP request {}", args.out.display()))
+}
+
+/// A parsed request file.
+enum Request {
+    OpenId4Vp(DcqlQuery, OpenId4VpRequest),
+    Proximity(DeviceRequest),
+}
+
+fn load_request(path: &Path) -> Result<Request, Error> {
+    let bytes = read(path)?;
+    if bytes.first() == Some(&b'{') {
+        let value: Value = serde_json::from_slice(&bytes)?;
+        let text = |k: &str| -> Result<String, Error> {
+            Ok(value
+                .get(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("the request has no {k}"))?
+                .to_owned())
+        };
+        let query = value
+            .get("dcql_query")
+            .ok_or("the request has no dcql_query")?;
+        let query = DcqlQuery::from_json(query.to_string().as_bytes())?;
+        Ok(Request::OpenId4Vp(
+            query,
+            OpenId4VpRequest {
+                client_id: text("client_id")?,
+                nonce: text("nonce")?,
+                response_uri: text("response_uri")?,
+            },
+        ))
+    } else {
+        Ok(Request::Proximity(DeviceRequest::from_bytes(
+            &bytes,
+            &CborLimits::default(),
+        )?))
+    }
+}
+
+fn transcript(path: Option<&PathBuf>) -> Result<SessionTranscript, Error> {
+    Ok(match path {
+        Some(p) => SessionTranscript::from_tagged_bytes(&read(p)?, &CborLimits::default())?,
+        None => SessionTranscript::new(None, None, &Handover::Qr)?,
+    })
+}
+
+/// `kmid present`.
+pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
+    let at = parse_at(args.at.as_deref())?;
+    let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;
+    let signer: Arc<dyn Signer> = Arc::new(key);
+    let mut wallet = Wallet::with_signer(signer, trust(&args.keys)?);
+    for path in &args.credentials {
+        let bytes = read(path)?;
+        if bytes.starts_with(b"ey") {
+            let text = String::from_utf8(bytes)?;
+            wallet.store_sd_jwt(text.trim(), at)?;
+        } else {
+            wallet.store_mdoc(IssuerSigned::from_bytes(&bytes, &CborLimits::default())?)?;
+        }
+    }
+    match load_request(&args.request)? {
+        Request::OpenId4Vp(query, request) => {
+            let token = wallet.answer_dcql(&query, &request, at)?;
+            write(
+                &args.out,
+                format!("{}\n", serde_json::to_string_pretty(&token)?),
+            )?;
+            Ok(format!("VP Token {}", args.out.display()))
+        }
+        Request::Proximity(request) => {
+            let transcript = transcript(args.transcript.as_ref())?;
+            let response = wallet.respond_mdoc(&request, &transcript, at)?;
+            write(&args.out, response.to_bytes())?;
+            Ok(format!("DeviceResponse {}", args.out.display()))
+        }
+    }
+}
+
+/// A verifier over a keys directory's roots and published statuses.
+fn verifier(keys: &Path) -> Result<Verifier, Error> {
+    let trust = trust(keys)?;
+    let status_dir = keys.join("status");
+    let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(_) => BTreeMap::new(),
+    };
+    let fetch = move |uri: &str, accept: &str| {
+        let entry = index.get(uri)?;
+        let file = if accept.contains("cwt") {
+            entry.get("cwt")
+        } else {
+            entry.get("jwt")
+        }?
+        .as_str()?;
+        let bytes = read(&status_dir.join(file)).ok()?;
+        Some(
+            bytes
+                .strip_suffix(b"\n")
+                .map(<[u8]>::to_vec)
+                .unwrap_or(bytes),
+        )
+    };
+    let resolver =
+        StatusListResolver::new(fetch, TokenKeys::X5c(trust.clone()), TokenPolicy::default());
+    Ok(Verifier::new(trust, Arc::new(resolver)))
+}
+
+/// The outcome of `kmid verify`, for people or as JSON.
+pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
+    let at = parse_at(args.at.as_deref())?;
+    let verifier = verifier(&args.keys)?;
+    let presentation = read(&args.presentation)?;
+    let outcome: Result<Vec<VerifiedPresentation>, KmidError> = match load_request(&args.request)? {
+        Request::OpenId4Vp(query, request) => {
+            let token: Value = serde_json::from_slice(&presentation)?;
+            let token = token
+                .as_object()
+                .cloned()
+                .ok_or("the VP Token is not an object")?;
+            verifier
+                .verify_vp_token(&query, &request, &token, at)
+                .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
+        }
+        Request::Proximity(request) => {
+            let transcript = transcript(args.transcript.as_ref())?;
+            verifier.verify_mdoc(&request, &presentation, &transcript, at)
+        }
+    };
+    Ok(match outcome {
+        Ok(seen) => (
+            true,
+            json!({
+                "valid": true,
+                "presentations": seen.iter().map(presentation_json).collect::<Vec<_>>(),
+            }),
+        ),
+        Err(e) => (
+            false,
+            json!({ "valid": false, "error": e.code(), "message": e.to_string() }),
+        ),
+    })
+}
+
+fn presentation_json(p: &VerifiedPresentation) -> Value {
+    json!({
+        "format": match p.format { Format::Mdoc => "mso_mdoc", Format::SdJwtVc => "dc+sd-jwt" },
+        "card": p.card_type.doc_type(),
+        "issuer": p.issuer,
+        "status": p.status.map(|s| format!("{s:?}").to_uppercase()),
+        "claims": crate::vectors::expected_claims(&p.claims),
+        "presentation_digest": p.presentation_digest,
+    })
+}
+
+/// `kmid status`.
+pub(crate) fn status(command: &StatusCommand) -> Result<String, Error> {
+    let actor = |reason| Actor {
+        who: "kmid-cli",
+        at: OffsetDateTime::now_utc(),
+        reason,
+    };
+    match command {
+        StatusCommand::Publish { keys, ttl, at } => {
+            let at = parse_at(at.as_deref())?;
+            let status_dir = keys.join("status");
+            let mut index = serde_json::Map::new();
+            let mut n = 0usize;
+            for authority in IssuingAuthority::ALL {
+                if !keys
+                    .join(format!("{}-ds.key.pem", authority.slug()))
+                    .is_file()
+                {
+                    continue;
+                }
+                let issuer = issuer(keys, authority)?;
+                for list in issuer.publish(at, *ttl)? {
+                    let stem = format!(
+                        "{}-{}",
+                        authority.slug(),
+                        list.uri.rsplit('/').next().unwrap_or("list")
+                    );
+                    write(
+                        &status_dir.join(format!("{stem}.jwt")),
+                        format!("{}\n", list.jwt),
+                    )?;
+                    write(&status_dir.join(format!("{stem}.cwt")), &list.cwt)?;
+                    index.insert(
+                        list.uri.clone(),
+                        json!({ "jwt": format!("{stem}.jwt"), "cwt": format!("{stem}.cwt") }),
+                    );
+                    n += 1;
+                }
+            }
+            write(
+                &status_dir.join("index.json"),
+                format!("{}\n", serde_json::to_string_pretty(&index)?),
+            )?;
+            Ok(format!(
+                "{n} status lists published to {}",
+                status_dir.display()
+            ))
+        }
+        StatusCommand::PhoneLost(d) | StatusCommand::PhoneFound(d) => {
+            let device = public_key(&d.holder)?.thumbprint_sha256()?;
+            let lost = matches!(command, StatusCommand::PhoneLost(_));
+            let mut changed = 0;
+            for authority in IssuingAuthority::ALL {
+                if !d
+                    .keys
+                    .join(format!("{}-ds.key.pem", authority.slug()))
+                    .is_file()
+                {
+                    continue;
+                }
+                let registry = issuer(&d.keys, authority)?;
+                changed += if lost {
+                    registry
+                        .registry()
+                        .report_phone_lost(&device, &actor("phone lost"))?
+                } else {
+                    registry
+                        .registry()
+                        .reinstate_phone(&device, &actor("phone found"))?
+                };
+            }
+            Ok(format!(
+                "{changed} credentials changed (publish to make it visible)"
+            ))
+        }
+        StatusCommand::CardLost(c) | StatusCommand::CardFound(c) => {
+            let card = card(&c.card)?;
+            let issuer = issuer(&c.keys, authority_for(card.card_type()))?;
+            let key = issuer.card_key(&card)?;
+            let changed = if matches!(command, StatusCommand::CardLost(_)) {
+                issuer
+                    .registry()
+                    .report_card_lost(&key, &actor("card lost"))?
+            } else {
+                issuer
+                    .registry()
+                    .reinstate_card(&key, &actor("card found"))?
+            };
+            Ok(format!(
+                "{changed} credentials changed (publish to make it visible)"
+            ))
+        }
+        StatusCommand::Reissue { card: c, holder } => {
+            let card = card(&c.card)?;
+            let issuer = issuer(&c.keys, authority_for(card.card_type()))?;
+            let device = public_key(holder)?.thumbprint_sha256()?;
+            let changed = issuer.registry().reissue_to_new_device(
+                &issuer.card_key(&card)?,
+                &device,
+                &actor("re-issue"),
+            )?;
+            Ok(format!(
+                "{changed} credentials of the old phone are INVALID; issue to the new phone now"
+            ))
+        }
+        StatusCommand::Revoke {
+            keys,
+            card_type,
+            credential,
+        } => {
+            let issuer = issuer(keys, authority_for(card_type.card_type()))?;
+            issuer.registry().revoke(*credential, &actor("revoked"))?;
+            Ok(format!(
+                "credential {credential} revoked (publish to make it visible)"
+            ))
+        }
+    }
+}
+
+/// `kmid verify`'s summary for people.
+pub(crate) fn verify_summary(result: &Value) -> String {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+    if result.get("valid") != Some(&Value::Bool(true)) {
+        return format!(
+            "INVALID: {} ({})",
+            text(result, "message"),
+            text(result, "error")
+        );
+    }
+    let mut lines = vec!["VALID".to_owned()];
+    for p in result
+        .get("presentations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        lines.push(format!(
+            "  {} {} from {}, status {}",
+            text(p, "card"),
+            text(p, "format"),
+            text(p, "issuer"),
+            text(p, "status")
+        ));
+        lines.push(format!(
+            "  claims: {}",
+            p.get("claims").cloned().unwrap_or_default()
+        ));
+    }
+    lines.join("\n")
+}

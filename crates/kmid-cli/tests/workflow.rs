@@ -1,0 +1,325 @@
+//! The file-based commands end to end, as a conformance runner drives them: keys, a sample
+//! card, issue, publish, request, present, verify (exit codes and JSON), lifecycle.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Run {
+    dir: PathBuf,
+}
+
+impl Run {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("kmid-workflow-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    /// Runs `kmid args…` in the run's directory; returns the exit code and stdout.
+    fn kmid(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_kmid"))
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out) = self.kmid(args);
+        assert_eq!(code, 0, "kmid {args:?}: {out}");
+        out
+    }
+
+    fn verify(&self, request: &str, presentation: &str) -> (i32, Value) {
+        let (code, out) = self.kmid(&[
+            "verify",
+            "--keys",
+            "keys",
+            "--request",
+            request,
+            "--presentation",
+            presentation,
+            "--json",
+        ]);
+        (code, serde_json::from_str(&out).unwrap_or(Value::Null))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_card(run: &Run, name: &str, file: &str) {
+    let card = run.ok(&["card", "sample", name]);
+    std::fs::write(run.path(file), card).unwrap();
+}
+
+#[test]
+fn issue_present_verify_suspend_and_reinstate_through_the_cli() {
+    let run = Run::new("main");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    for (sample, file) in [
+        ("resident", "rrc.json"),
+        ("foreigner", "rc.json"),
+        ("overseas-national", "onid.json"),
+    ] {
+        write_card(&run, sample, file);
+        run.ok(&[
+            "issue",
+            "--keys",
+            "keys",
+            "--card",
+            file,
+            "--holder",
+            "holder.pem",
+            "--out",
+            "creds",
+        ]);
+    }
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    let creds: Vec<String> = ["rrc", "rc", "onid"]
+        .iter()
+        .flat_map(|c| [format!("creds/{c}.mdoc.cbor"), format!("creds/{c}.sd-jwt")])
+        .collect();
+    let present = |request: &str, out: &str| {
+        let mut args = vec!["present", "--keys", "keys", "--holder", "holder.pem"];
+        for c in &creds {
+            args.push("--credential");
+            args.push(c);
+        }
+        args.extend(["--request", request, "--out", out]);
+        run.ok(&args);
+    };
+
+    for (card, format) in [
+        ("rrc", "sd-jwt"),
+        ("rrc", "mdoc"),
+        ("rc", "sd-jwt"),
+        ("rc", "mdoc"),
+        ("onid", "sd-jwt"),
+        ("onid", "mdoc"),
+    ] {
+        let req = format!("{card}-{format}.req.json");
+        let vp = format!("{card}-{format}.vp.json");
+        run.ok(&[
+            "request",
+            "--template",
+            "age-check",
+            "--card",
+            card,
+            "--format",
+            format,
+            "--out",
+            &req,
+        ]);
+        present(&req, &vp);
+        let (code, result) = run.verify(&req, &vp);
+        assert_eq!(code, 0, "{card} {format}: {result}");
+        let p = &result["presentations"][0];
+        assert_eq!(p["status"], "VALID");
+        let mut claims: Vec<&String> = p["claims"].as_object().unwrap().keys().collect();
+        claims.sort();
+        assert_eq!(claims, ["age_over_19", "youth_act_adult"]);
+    }
+
+    // Proximity mdoc, full identity with a legal basis.
+    run.ok(&[
+        "request",
+        "--template",
+        "full-identity",
+        "--legal-basis",
+        "Act on Real Name Financial Transactions, Art. 3",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--proximity",
+        "--out",
+        "full.req.cbor",
+    ]);
+    present("full.req.cbor", "full.resp.cbor");
+    let (code, result) = run.verify("full.req.cbor", "full.resp.cbor");
+    assert_eq!(code, 0, "{result}");
+    assert_eq!(
+        result["presentations"][0]["claims"]["registration_number"], "900315-1234568",
+        "{result}"
+    );
+
+    // One changed byte of the presentation: exit 1 with an error code.
+    let mut bytes = std::fs::read(run.path("full.resp.cbor")).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0x01;
+    std::fs::write(run.path("tampered.resp.cbor"), bytes).unwrap();
+    let (code, result) = run.verify("full.req.cbor", "tampered.resp.cbor");
+    assert_eq!(code, 1, "{result}");
+    assert_eq!(result["valid"], false);
+    assert!(
+        result["error"].as_str().unwrap().starts_with("Mdoc"),
+        "{result}"
+    );
+
+    // The phone is lost: after publishing, every presentation is refused as SUSPENDED.
+    run.ok(&[
+        "status",
+        "phone-lost",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    let (code, result) = run.verify("rrc-sd-jwt.req.json", "rrc-sd-jwt.vp.json");
+    assert_eq!(code, 1);
+    assert_eq!(result["error"], "SdJwt.Status.Suspended");
+    let (code, result) = run.verify("rc-mdoc.req.json", "rc-mdoc.vp.json");
+    assert_eq!(code, 1);
+    assert_eq!(result["error"], "Mdoc.Status.Suspended");
+    // Found again.
+    run.ok(&[
+        "status",
+        "phone-found",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    let (code, _) = run.verify("rrc-sd-jwt.req.json", "rrc-sd-jwt.vp.json");
+    assert_eq!(code, 0);
+
+    // The card is lost: only that card's credentials are suspended.
+    run.ok(&["status", "card-lost", "--keys", "keys", "--card", "rc.json"]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    assert_eq!(run.verify("rc-sd-jwt.req.json", "rc-sd-jwt.vp.json").0, 1);
+    assert_eq!(run.verify("rrc-sd-jwt.req.json", "rrc-sd-jwt.vp.json").0, 0);
+}
+
+#[test]
+fn unusable_input_exits_2_and_a_nonce_mismatch_exits_1() {
+    let run = Run::new("errors");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    write_card(&run, "resident", "rrc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--format",
+        "sd-jwt",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    run.ok(&[
+        "request",
+        "--template",
+        "identity",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--nonce",
+        "n-1",
+        "--out",
+        "a.json",
+    ]);
+    run.ok(&[
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.sd-jwt",
+        "--request",
+        "a.json",
+        "--out",
+        "vp.json",
+    ]);
+    run.ok(&[
+        "request",
+        "--template",
+        "identity",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--nonce",
+        "n-2",
+        "--out",
+        "b.json",
+    ]);
+    let (code, result) = run.verify("b.json", "vp.json");
+    assert_eq!(code, 1);
+    assert_eq!(result["error"], "SdJwt.KeyBinding.NonceMismatch");
+    // Missing files and garbage are unusable input, not a verdict.
+    assert_eq!(
+        run.kmid(&[
+            "verify",
+            "--keys",
+            "keys",
+            "--request",
+            "nope.json",
+            "--presentation",
+            "vp.json"
+        ])
+        .0,
+        2
+    );
+    std::fs::write(run.path("garbage.json"), b"{\"dcql_query\": 1}").unwrap();
+    assert_eq!(
+        run.kmid(&[
+            "verify",
+            "--keys",
+            "keys",
+            "--request",
+            "garbage.json",
+            "--presentation",
+            "vp.json"
+        ])
+        .0,
+        2
+    );
+    // A full-identity request without a legal basis is refused.
+    assert_eq!(
+        run.kmid(&[
+            "request",
+            "--template",
+            "full-identity",
+            "--card",
+            "rrc",
+            "--format",
+            "mdoc",
+            "--out",
+            "x.json"
+        ])
+        .0,
+        2
+    );
+}
