@@ -6,9 +6,17 @@
                               IACA at the current time, and every disclosed element's digest;
                               print {"valid", "hashes_valid", "claims"} as JSON
 
+    mdoc_peer.py issue DIR    issue an mdoc with pymdoccbor's MdocCborIssuer from DIR/params.json
+                              (docType, claims by namespace, the Document Signer's P-256 key as
+                              base64url d/x/y, the holder's device key x/y, validity dates and a
+                              status list reference) and DIR/ds.pem; write its IssuerSigned to
+                              DIR/issuer-signed.cbor
+
 Driven by crates/kmid/tests/interop_mdoc.rs. pymdoccbor does not check device authentication
-or the MSO's validity window.
+or the MSO's validity window, and cannot present (it builds no DeviceResponse with
+DeviceSigned), so kmid's wallet presents what pymdoccbor issued.
 """
+import base64
 import datetime
 import json
 import logging
@@ -48,5 +56,35 @@ def verify(d):
     }, ensure_ascii=False, sort_keys=True))
 
 
+def b64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue(d):
+    import cbor2
+    from pymdoccbor.mdoc.issuer import MdocCborIssuer
+
+    logging.disable(logging.CRITICAL)
+    with open(os.path.join(d, "params.json"), encoding="utf-8") as f:
+        params = json.load(f)
+    ds = params["ds_key"]
+    issuer = MdocCborIssuer(
+        private_key={1: 2, 3: -7, -1: 1, -2: b64(ds["x"]), -3: b64(ds["y"]), -4: b64(ds["d"])},
+        alg="ES256",
+    )
+    device = params["device_key"]
+    signed = issuer.new(
+        data=params["claims"],
+        doctype=params["doc_type"],
+        validity=params["validity"],
+        devicekeyinfo={1: 2, -1: 1, -2: b64(device["x"]), -3: b64(device["y"])},
+        cert_path=os.path.join(d, "ds.pem"),
+        revocation={"status_list": params["status"]},
+    )
+    issuer_signed = signed["documents"][0]["issuerSigned"]
+    with open(os.path.join(d, "issuer-signed.cbor"), "wb") as f:
+        f.write(cbor2.dumps(issuer_signed))
+
+
 if __name__ == "__main__":
-    {"verify": verify}[sys.argv[1]](sys.argv[2])
+    {"verify": verify, "issue": issue}[sys.argv[1]](sys.argv[2])

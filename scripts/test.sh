@@ -7,3 +7,6 @@ bash scripts/setup.sh
 KMID_INTEROP_PYTHON="$(bash interop/setup.sh)"
 export KMID_INTEROP_PYTHON
 cargo test --workspace --locked
+# The examples assert what they show; run them.
+cargo run -q --locked -p kmid --example convenience_store > /dev/null
+cargo run -q --locked -p kmid --example bank_counter > /dev/null

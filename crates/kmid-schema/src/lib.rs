@@ -66,8 +66,3 @@ pub use text::{
 };
 /// The calendar date type used throughout (re-exported from the `time` crate).
 pub use time::Date;
-
-/// The example in the workspace README, run as a doctest so it cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct WorkspaceReadme;

@@ -104,3 +104,8 @@ pub use kmid_mdoc as mdoc;
 pub use kmid_schema as schema;
 pub use kmid_sdjwt as sdjwt;
 pub use kmid_status as status;
+
+/// The example in the workspace README, run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct WorkspaceReadme;

@@ -142,3 +142,88 @@ fn kmid_issues_and_presents_pymdoccbor_verifies() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pymdoccbor_issues_kmid_presents_and_verifies() {
+    let Some(python) = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from) else {
+        eprintln!("KMID_INTEROP_PYTHON is not set: the pymdoccbor interop test checks nothing");
+        return;
+    };
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let (keys, ds_key) =
+        AuthorityKeys::generate_with_key(IssuingAuthority::Mois, now, &SystemRandom).unwrap();
+    let trust = kmid::trust_store([&keys]).unwrap();
+    let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
+
+    // pymdoccbor issues a resident card's age elements to the kmid wallet's device key,
+    // signing with the MOIS Document Signer's key.
+    let dir = std::env::temp_dir().join(format!("kmid-pymdoccbor-issue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ds.pem"), keys.document_signer.to_pem().unwrap()).unwrap();
+    let ds = ds_key.to_jwk().unwrap();
+    let device = wallet.device_key().to_jwk();
+    let today = now.date();
+    let params = json!({
+        "doc_type": "kr.go.mois.rrc.1",
+        "claims": {
+            "org.iso.23220.1": {"age_over_19": true, "family_name_unicode": "김"},
+            "kr.go.mobileid.1": {"youth_act_adult": true}
+        },
+        "ds_key": {"d": ds.d, "x": ds.x, "y": ds.y},
+        "device_key": {"x": device.x, "y": device.y},
+        "validity": {
+            "issuance_date": today.to_string(),
+            "expiry_date": (today + time::Duration::days(30)).to_string()
+        },
+        "status": {"uri": "https://status.mois.go.kr/lists/1", "idx": 7}
+    });
+    std::fs::write(dir.join("params.json"), params.to_string()).unwrap();
+    let out = Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../interop/mdoc_peer.py"
+        ))
+        .arg("issue")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pymdoccbor issue: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.join("issuer-signed.cbor")).unwrap();
+    let issuer_signed = kmid::mdoc::model::IssuerSigned::from_bytes(
+        &bytes,
+        &kmid::mdoc::cbor::CborLimits::default(),
+    )
+    .unwrap();
+
+    // Another wallet refuses it: it is bound to this wallet's key.
+    let mut other = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
+    assert!(matches!(
+        other.store_mdoc(issuer_signed.clone()).unwrap_err(),
+        kmid::KmidError::NotOurKey
+    ));
+    wallet.store_mdoc(issuer_signed).unwrap();
+
+    // kmid presents it for an age check and verifies it.
+    let request = Template::AgeCheck.mdoc_request(kmid::schema::CardType::Resident);
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let response = wallet.respond_mdoc(&request, &transcript, now).unwrap();
+    let verifier = Verifier::new(trust, Arc::new(AllValid));
+    let seen = verifier
+        .verify_mdoc(&request, &response.to_bytes(), &transcript, now)
+        .unwrap();
+    assert_eq!(
+        seen[0].claim(kmid::schema::catalogue::ClaimId::AgeOver19),
+        Some(&json!(true))
+    );
+    assert_eq!(
+        seen[0].claim(kmid::schema::catalogue::ClaimId::YouthActAdult),
+        Some(&json!(true))
+    );
+    // The family name was issued but not asked for, so it was not disclosed.
+    assert_eq!(seen[0].claims.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
