@@ -113,6 +113,16 @@ pub(crate) enum KeysCommand {
         #[arg(long, default_value = "kmid-keys")]
         out: PathBuf,
     },
+    /// A relying parties' reader root and one reader (ISO 18013-5 reader authentication):
+    /// `reader-root.pem`, `reader.pem`, `reader.key.pem`.
+    Readers {
+        /// The directory.
+        #[arg(long, default_value = "kmid-readers")]
+        out: PathBuf,
+        /// The reader's name (its certificate's CN).
+        #[arg(long, default_value = "kmid reader")]
+        name: String,
+    },
     /// A holder (phone) device key, P-256, as PKCS#8 PEM.
     Holder {
         /// The file to write.
@@ -174,6 +184,12 @@ pub(crate) struct RequestArgs {
     /// Write an ISO 18013-5 DeviceRequest (CBOR) for proximity instead (mdoc only).
     #[arg(long)]
     proximity: bool,
+    /// Proximity: sign the request with the reader in this directory (`kmid keys readers`).
+    #[arg(long)]
+    reader: Option<PathBuf>,
+    /// Proximity: SessionTranscriptBytes the readerAuth covers; default a QR transcript.
+    #[arg(long)]
+    transcript: Option<PathBuf>,
     /// The file to write.
     #[arg(long)]
     out: PathBuf,
@@ -197,6 +213,9 @@ pub(crate) struct PresentArgs {
     /// Proximity only: SessionTranscriptBytes; default a QR-engagement transcript.
     #[arg(long)]
     transcript: Option<PathBuf>,
+    /// Proximity only: answer only requests signed by a reader under this root (PEM).
+    #[arg(long)]
+    reader_trust: Option<PathBuf>,
     /// Where to write the VP Token (JSON) or DeviceResponse (CBOR).
     #[arg(long)]
     out: PathBuf,
@@ -416,6 +435,44 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                 out.display()
             ))
         }
+        KeysCommand::Readers { out, name } => {
+            use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
+            let now = OffsetDateTime::now_utc();
+            let params = |kind, cn: String, years: i64| CertificateParams {
+                kind,
+                country: "KR".into(),
+                organization: Some("kmid relying parties".into()),
+                state_or_province: None,
+                common_name: cn,
+                not_before: now - time::Duration::days(1),
+                not_after: now + time::Duration::days(365 * years),
+                issuer_alt_name: Some("https://reader.kmid.invalid".into()),
+                crl_uri: Some("https://reader.kmid.invalid/crl".into()),
+            };
+            let root_key = PrivateKey::generate(Curve::P256)?;
+            let root = issue_certificate(
+                &params(CertificateKind::ReaderRoot, format!("{name} root"), 10),
+                root_key.public_key(),
+                None,
+                &root_key,
+                &SystemRandom,
+            )?;
+            let reader_key = PrivateKey::generate(Curve::P256)?;
+            let reader = issue_certificate(
+                &params(CertificateKind::ReaderAuthentication, name.clone(), 1),
+                reader_key.public_key(),
+                Some(&root),
+                &root_key,
+                &SystemRandom,
+            )?;
+            write(&out.join("reader-root.pem"), root.to_pem()?)?;
+            write(&out.join("reader.pem"), reader.to_pem()?)?;
+            write(
+                &out.join("reader.key.pem"),
+                reader_key.to_pkcs8_pem()?.as_bytes(),
+            )?;
+            Ok(format!("reader root and reader in {}", out.display()))
+        }
         KeysCommand::Holder { out } => {
             let key = PrivateKey::generate(Curve::P256)?;
             write(out, key.to_pkcs8_pem()?.as_bytes())?;
@@ -506,7 +563,16 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
         if args.format != FormatArg::Mdoc {
             return Err("--proximity is for --format mdoc".into());
         }
-        write(&args.out, template.mdoc_request(card).to_bytes())?;
+        let request = match &args.reader {
+            Some(dir) => {
+                let key = PrivateKey::from_pem(&read_text(&dir.join("reader.key.pem"))?)?;
+                let chain = [Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?];
+                let transcript = transcript(args.transcript.as_ref())?;
+                template.mdoc_request_signed(card, &transcript, &key, &chain)?
+            }
+            None => template.mdoc_request(card),
+        };
+        write(&args.out, request.to_bytes())?;
         return Ok(format!("DeviceRequest {}", args.out.display()));
     }
     let format = match args.format {
@@ -591,6 +657,11 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;
     let signer: Arc<dyn Signer> = Arc::new(key);
     let mut wallet = Wallet::with_signer(signer, trust(&args.keys)?);
+    if let Some(root) = &args.reader_trust {
+        let mut readers = TrustStore::new();
+        readers.add(Certificate::from_pem(&read_text(root)?)?)?;
+        wallet = wallet.require_reader_auth(readers);
+    }
     for path in &args.credentials {
         let bytes = read(path)?;
         if bytes.starts_with(b"ey") {

@@ -323,3 +323,81 @@ fn unusable_input_exits_2_and_a_nonce_mismatch_exits_1() {
         2
     );
 }
+
+#[test]
+fn a_wallet_that_requires_reader_auth_answers_only_trusted_signed_requests() {
+    let run = Run::new("readers");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    run.ok(&["keys", "readers", "--out", "bank", "--name", "bank counter"]);
+    run.ok(&[
+        "keys",
+        "readers",
+        "--out",
+        "stranger",
+        "--name",
+        "unknown reader",
+    ]);
+    write_card(&run, "resident", "rrc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--format",
+        "mdoc",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    for (reader, name) in [
+        (Some("bank"), "bank.cbor"),
+        (Some("stranger"), "stranger.cbor"),
+        (None, "unsigned.cbor"),
+    ] {
+        let mut args = vec![
+            "request",
+            "--template",
+            "identity",
+            "--card",
+            "rrc",
+            "--format",
+            "mdoc",
+            "--proximity",
+            "--out",
+            name,
+        ];
+        if let Some(r) = reader {
+            args.extend(["--reader", r]);
+        }
+        run.ok(&args);
+    }
+    let present = |request: &str, out: &str| {
+        run.kmid(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--request",
+            request,
+            "--reader-trust",
+            "bank/reader-root.pem",
+            "--out",
+            out,
+        ])
+    };
+    assert_eq!(present("bank.cbor", "bank.resp").0, 0);
+    assert_eq!(run.verify("bank.cbor", "bank.resp").0, 0);
+    let (code, out) = present("stranger.cbor", "stranger.resp");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("reader"), "{out}");
+    let (code, out) = present("unsigned.cbor", "unsigned.resp");
+    assert_eq!(code, 2, "{out}");
+    assert!(!run.path("stranger.resp").exists() && !run.path("unsigned.resp").exists());
+}

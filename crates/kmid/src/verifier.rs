@@ -103,6 +103,33 @@ impl Template {
         })])
     }
 
+    /// The mdoc DeviceRequest for `card`, its DocRequest signed by the reader over
+    /// ReaderAuthentication for `transcript` (ISO/IEC 18013-5 §9.1.4), `chain` starting with
+    /// the reader's certificate. A wallet that trusts the reader's root can then tell who
+    /// asks before it answers.
+    ///
+    /// # Errors
+    /// A chain whose first certificate is not `reader`'s; signer failures.
+    pub fn mdoc_request_signed(
+        &self,
+        card: CardType,
+        transcript: &SessionTranscript,
+        reader: &dyn kmid_crypto::Signer,
+        chain: &[Certificate],
+    ) -> Result<DeviceRequest, KmidError> {
+        let unsigned = self.mdoc_request(card);
+        let mut requests = Vec::new();
+        for doc in unsigned.doc_requests {
+            requests.push(kmid_mdoc::reader::signed_doc_request(
+                doc.items_request,
+                transcript,
+                reader,
+                chain,
+            )?);
+        }
+        Ok(DeviceRequest::new(requests))
+    }
+
     /// The SD-JWT VC request for `card`, bound to `nonce` and `audience`.
     #[must_use]
     pub fn sd_jwt_request(&self, card: CardType, nonce: &str, audience: &str) -> SdJwtRequest {

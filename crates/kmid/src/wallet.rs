@@ -26,6 +26,7 @@ pub struct Wallet {
     issuer_trust: TrustStore,
     mdocs: Vec<IssuerSigned>,
     sd_jwts: Vec<HeldSdJwtVc>,
+    reader_trust: Option<TrustStore>,
 }
 
 impl core::fmt::Debug for Wallet {
@@ -54,7 +55,17 @@ impl Wallet {
             issuer_trust,
             mdocs: Vec::new(),
             sd_jwts: Vec::new(),
+            reader_trust: None,
         }
+    }
+
+    /// Answers only mdoc requests whose readerAuth chains to `reader_trust` (ISO/IEC 18013-5
+    /// reader authentication): an unsigned request, or one from an unknown reader, is
+    /// refused before anything is released.
+    #[must_use]
+    pub fn require_reader_auth(mut self, reader_trust: TrustStore) -> Self {
+        self.reader_trust = Some(reader_trust);
+        self
     }
 
     /// The device's public key, to send to the issuer.
@@ -123,7 +134,12 @@ impl Wallet {
                 device_signed: &empty,
             })
             .collect();
-        Ok(respond(request, transcript, &held, &HolderPolicy::new(at))?)
+        let mut policy = HolderPolicy::new(at);
+        if let Some(trust) = &self.reader_trust {
+            policy.reader_trust = Some(trust.clone());
+            policy.require_reader_auth = true;
+        }
+        Ok(respond(request, transcript, &held, &policy)?)
     }
 
     /// Presents the SD-JWT VC of `request.vct` with exactly the requested claims and a Key
