@@ -725,14 +725,19 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let presentation = read(&args.presentation)?;
     let outcome: Result<Vec<VerifiedPresentation>, KmidError> = match load_request(&args.request)? {
         Request::OpenId4Vp(query, request) => {
-            let token: Value = serde_json::from_slice(&presentation)?;
-            let token = token
-                .as_object()
-                .cloned()
-                .ok_or("the VP Token is not an object")?;
-            verifier
-                .verify_vp_token(&query, &request, &token, at)
-                .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
+            // A presentation that is not a VP Token is an invalid presentation (exit 1), like
+            // any other malformed presentation, not unusable input.
+            match serde_json::from_slice::<Value>(&presentation)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+            {
+                Some(token) => verifier
+                    .verify_vp_token(&query, &request, &token, at)
+                    .map(|seen| seen.into_iter().map(|(_, p)| p).collect()),
+                None => Err(KmidError::VpTokenMismatch(
+                    "the VP Token is not a JSON object".into(),
+                )),
+            }
         }
         Request::Proximity(request) => {
             let transcript = transcript(args.transcript.as_ref())?;

@@ -604,6 +604,10 @@ fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
             manifest.suite
         );
     }
+    if report.is_empty() {
+        eprintln!("kmid conformance: the manifest has no cases");
+        return ExitCode::from(1);
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -82,6 +82,16 @@ fn a_changed_expectation_or_vector_fails_the_run() {
     assert_eq!(code, 1);
     assert_eq!(report["failed"], 1, "{report:#}");
 
+    // A manifest emptied of its cases does not pass.
+    let root = copy_vectors("empty");
+    let manifest_path = root.join("conformance/manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["cases"] = Value::Array(vec![]);
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    assert_eq!(conformance(&root).0, 1);
+    let _ = std::fs::remove_dir_all(&root);
+
     // One byte of a positive case's DeviceResponse changed.
     let root = copy_vectors("bytes");
     let manifest: Value =

@@ -38,7 +38,6 @@ pub const MAX_TX_CODE_ATTEMPTS: u8 = 3;
 /// Most pending offers, tokens or challenges an issuer holds at once.
 pub const MAX_PENDING: usize = 65_536;
 const KEY_PROOF_ALGORITHMS: [Algorithm; 3] = [Algorithm::Es256, Algorithm::Es384, Algorithm::EdDsa];
-const MAX_PROOFS: usize = 16;
 const MAX_PROOF_BYTES: usize = 8 * 1024;
 
 /// Why a channel step was refused.
@@ -61,6 +60,9 @@ pub enum ChannelError {
     /// No chip key is enrolled for this card.
     #[error("no IC card is enrolled for this card")]
     IcNotEnrolled,
+    /// The card data presented with a tap differs from the card the chip was enrolled with.
+    #[error("the card data is not the enrolled card's")]
+    IcCardMismatch,
     /// The issuer holds as many pending items as it may.
     #[error("too many pending offers, tokens or challenges")]
     Busy,
@@ -203,7 +205,7 @@ pub(crate) struct Channels {
     offers: HashMap<String, PendingOffer>,
     tokens: HashMap<String, PendingToken>,
     challenges: HashMap<String, OffsetDateTime>,
-    chip_keys: HashMap<String, PublicKey>,
+    chip_keys: HashMap<String, (PublicKey, Card)>,
 }
 
 impl Channels {
@@ -340,6 +342,9 @@ impl<S: RegistryStore> Issuer<S> {
             .offers
             .get_mut(&key)
             .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
+        if offer.tx_code.is_none() && tx_code.is_some() {
+            return Err(ChannelError::TxCode.into());
+        }
         if let Some(expected) = &offer.tx_code {
             let given = tx_code.unwrap_or_default();
             if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
@@ -350,13 +355,13 @@ impl<S: RegistryStore> Issuer<S> {
                 return Err(ChannelError::TxCode.into());
             }
         }
+        if channels.tokens.len() >= MAX_PENDING {
+            return Err(ChannelError::Busy.into());
+        }
         let offer = channels
             .offers
             .remove(&key)
             .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
-        if channels.tokens.len() >= MAX_PENDING {
-            return Err(ChannelError::Busy.into());
-        }
         let ttl = Duration::minutes(5);
         channels.tokens.insert(
             handle(&access_token)?,
@@ -375,10 +380,12 @@ impl<S: RegistryStore> Issuer<S> {
         })
     }
 
-    /// The credential endpoint: checks every key proof (typ, algorithm, `jwk` header,
+    /// The credential endpoint: checks the key proof (typ, algorithm, `jwk` header,
     /// signature, `aud` = this issuer, `iat` within five minutes, `nonce` = the token's
-    /// `c_nonce`) and issues one credential set per proven key — a batch when there are
-    /// several. The access token is single-use.
+    /// `c_nonce`) and issues one credential set to the proven key. Exactly one proof is
+    /// accepted: batch issuance over this channel needs a key attestation showing the keys
+    /// share one device, which is not implemented ([`Issuer::issue_batch`] is for an
+    /// issuer that knows). The access token is single-use.
     ///
     /// # Errors
     /// [`ChannelError::InvalidGrant`], [`ChannelError::InvalidProof`], and
@@ -398,8 +405,10 @@ impl<S: RegistryStore> Issuer<S> {
                 .remove(&handle(access_token)?)
                 .ok_or(ChannelError::InvalidGrant("access token"))?
         };
-        if proofs.is_empty() || proofs.len() > MAX_PROOFS {
-            return Err(ChannelError::InvalidProof("1 to 16 proofs").into());
+        // One proof per token: without a key attestation nothing shows that several keys
+        // are on one phone, and the one-phone rule and loss reports key on the device.
+        if proofs.len() != 1 {
+            return Err(ChannelError::InvalidProof("exactly one proof").into());
         }
         let keys = proofs
             .iter()
@@ -460,19 +469,22 @@ impl<S: RegistryStore> Issuer<S> {
             .get("iat")
             .and_then(Value::as_i64)
             .ok_or_else(|| bad("no iat"))?;
-        if (iat - at.unix_timestamp()).abs() > 300 {
+        if iat.abs_diff(at.unix_timestamp()) > 300 {
             return Err(bad("iat outside five minutes"));
         }
         Ok(key)
     }
 
-    /// Records the chip key of `card`'s IC card (done when the physical card is made).
+    /// Records the chip key of `card`'s IC card, with the card's data as issued (done when
+    /// the physical card is made). A tap issues this data and nothing the phone supplies.
     ///
     /// # Errors
     /// Backend failures.
     pub fn enroll_ic_card(&self, card: &Card, chip_key: PublicKey) -> Result<(), KmidError> {
         let card_key = self.card_key(card)?;
-        self.channels().chip_keys.insert(card_key, chip_key);
+        self.channels()
+            .chip_keys
+            .insert(card_key, (chip_key, card.clone()));
         Ok(())
     }
 
@@ -511,7 +523,7 @@ impl<S: RegistryStore> Issuer<S> {
     ) -> Result<Issued, KmidError> {
         self.check_card(card, at)?;
         let card_key = self.card_key(card)?;
-        let chip_key = {
+        let (chip_key, enrolled) = {
             let mut channels = self.channels();
             channels.purge(at);
             channels
@@ -524,6 +536,10 @@ impl<S: RegistryStore> Issuer<S> {
                 .cloned()
                 .ok_or(ChannelError::IcNotEnrolled)?
         };
+        // The chip vouches for the enrolled card only: the data issued is the enrolled data.
+        if &enrolled != card {
+            return Err(ChannelError::IcCardMismatch.into());
+        }
         let message = ic_tap_message(challenge, device_key, card.card_type().doc_type())?;
         let alg = chip_key.algorithm();
         chip_key

@@ -22,6 +22,8 @@ pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
 /// The format identifier of ISO mdoc (OpenID4VP 1.0 Appendix B.2).
 pub const FORMAT_MSO_MDOC: &str = "mso_mdoc";
 
+/// The most presentations a VP Token may hold for one Credential Query with `multiple`.
+pub const MAX_PRESENTATIONS: usize = 16;
 /// The largest DCQL query accepted, in bytes of JSON.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 const MAX_CREDENTIALS: usize = 32;
@@ -226,8 +228,10 @@ impl CredentialQuery {
             .vct_values
             .as_ref()
             .is_some_and(|v| v.is_empty() || v.len() > MAX_VALUES);
-        if self.format == FORMAT_SD_JWT_VC && bad_vcts {
-            return Err(invalid("vct_values must hold 1 to 64 values"));
+        if self.format == FORMAT_SD_JWT_VC && (bad_vcts || self.meta.vct_values.is_none()) {
+            return Err(invalid(
+                "a dc+sd-jwt query needs vct_values of 1 to 64 values",
+            ));
         }
         if self.format == FORMAT_MSO_MDOC && self.meta.doctype_value.is_none() {
             return Err(invalid("an mso_mdoc query needs meta.doctype_value"));

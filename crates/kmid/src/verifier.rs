@@ -382,20 +382,8 @@ impl Verifier {
             .verify(presentation, at)?;
         // Nothing beyond the request: every disclosed claim is one asked for, or an object
         // that contains one (its Disclosure must travel with the member's).
-        for path in &verified.disclosed {
-            let keys: Vec<&str> = path
-                .iter()
-                .map_while(|s| match s {
-                    kmid_sdjwt::PathSegment::Key(k) => Some(k.as_str()),
-                    kmid_sdjwt::PathSegment::Index(_) => None,
-                })
-                .collect();
-            let is_asked = asked.iter().any(|r| {
-                let under = keys.len() >= r.len() && r.iter().zip(&keys).all(|(a, b)| a == b);
-                let ancestor = keys.len() < r.len() && keys.iter().zip(r).all(|(a, b)| a == b);
-                under || ancestor
-            });
-            if !is_asked {
+        for keys in disclosed_keys(&verified) {
+            if !covered(asked, &keys) {
                 return Err(KmidError::NotRequested(keys.join(".")));
             }
         }
@@ -451,7 +439,11 @@ impl Verifier {
             };
             let presentations = value
                 .as_array()
-                .filter(|a| !a.is_empty() && (cq.multiple || a.len() == 1))
+                .filter(|a| {
+                    !a.is_empty()
+                        && a.len() <= crate::dcql::MAX_PRESENTATIONS
+                        && (cq.multiple || a.len() == 1)
+                })
                 .ok_or_else(|| mismatch(format!("{id:?} must be an array of presentations")))?;
             for presentation in presentations {
                 let presentation = presentation
@@ -484,15 +476,13 @@ impl Verifier {
         };
         match cq.format.as_str() {
             FORMAT_SD_JWT_VC => {
-                let all = [
-                    CardType::Resident.vct(),
-                    CardType::Foreigner.vct(),
-                    CardType::OverseasNational.vct(),
-                ];
-                let vcts: Vec<&str> = match &cq.meta.vct_values {
-                    Some(values) => values.iter().map(String::as_str).collect(),
-                    None => all.to_vec(),
-                };
+                let vcts: Vec<&str> = cq
+                    .meta
+                    .vct_values
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
                 let (seen, verified) = self.verify_sd_jwt_for(
                     &vcts,
                     &asked,
@@ -501,10 +491,20 @@ impl Verifier {
                     presentation,
                     at,
                 )?;
+                // One claim option (§6.4.1), all of it and nothing outside it.
+                let disclosed = disclosed_keys(&verified);
                 let satisfied = cq.options().iter().any(|option| {
+                    let paths: Vec<Vec<String>> = option
+                        .iter()
+                        .filter_map(|c| {
+                            c.key_path()
+                                .map(|p| p.into_iter().map(str::to_owned).collect())
+                        })
+                        .collect();
                     option
                         .iter()
                         .all(|claim| claim.key_path().is_some_and(|p| verified.get(&p).is_some()))
+                        && disclosed.iter().all(|keys| covered(&paths, keys))
                 });
                 if satisfied {
                     Ok(seen)
@@ -548,14 +548,18 @@ impl Verifier {
                         )));
                     }
                 };
+                // One claim option (§6.4.1), all of it and nothing outside it.
                 let satisfied = cq.options().iter().any(|option| {
-                    option
+                    let ids: Vec<ClaimId> = option
                         .iter()
-                        .all(|claim| match claim.key_path().as_deref() {
-                            Some([ns, el]) => catalogue::by_mdoc_element(ns, el)
-                                .is_some_and(|spec| seen.claim(spec.id).is_some()),
-                            _ => false,
+                        .filter_map(|claim| match claim.key_path().as_deref() {
+                            Some([ns, el]) => catalogue::by_mdoc_element(ns, el).map(|s| s.id),
+                            _ => None,
                         })
+                        .collect();
+                    ids.len() == option.len()
+                        && ids.iter().all(|id| seen.claim(*id).is_some())
+                        && seen.claims.iter().all(|(id, _)| ids.contains(id))
                 });
                 if satisfied {
                     Ok(seen)
@@ -568,6 +572,32 @@ impl Verifier {
             ))),
         }
     }
+}
+
+/// The key paths of the claims a verified SD-JWT disclosed (up to the first array index).
+fn disclosed_keys(verified: &kmid_sdjwt::vc::VerifiedSdJwtVc) -> Vec<Vec<&str>> {
+    verified
+        .disclosed
+        .iter()
+        .map(|path| {
+            path.iter()
+                .map_while(|s| match s {
+                    kmid_sdjwt::PathSegment::Key(k) => Some(k.as_str()),
+                    kmid_sdjwt::PathSegment::Index(_) => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether a disclosed claim at `keys` is one of `asked`, inside one, or an object that
+/// contains one.
+fn covered(asked: &[Vec<String>], keys: &[&str]) -> bool {
+    asked.iter().any(|r| {
+        let under = keys.len() >= r.len() && r.iter().zip(keys).all(|(a, b)| a == b);
+        let ancestor = keys.len() < r.len() && keys.iter().zip(r).all(|(a, b)| a == b);
+        under || ancestor
+    })
 }
 
 fn presentation_digest(bytes: &[u8]) -> Result<String, KmidError> {

@@ -61,7 +61,8 @@ impl Wallet {
 
     /// Answers only mdoc requests whose readerAuth chains to `reader_trust` (ISO/IEC 18013-5
     /// reader authentication): an unsigned request, or one from an unknown reader, is
-    /// refused before anything is released.
+    /// refused before anything is released. OpenID4VP requests, which kmid does not yet
+    /// authenticate, are then refused too.
     #[must_use]
     pub fn require_reader_auth(mut self, reader_trust: TrustStore) -> Self {
         self.reader_trust = Some(reader_trust);
@@ -219,6 +220,13 @@ impl Wallet {
         request: &OpenId4VpRequest,
         at: OffsetDateTime,
     ) -> Result<VpToken, KmidError> {
+        if self.reader_trust.is_some() {
+            // The wallet was told to answer only authenticated verifiers, and an OpenID4VP
+            // request is not authenticated here (no signed request objects yet).
+            return Err(KmidError::InvalidRequest(
+                "this wallet answers only authenticated verifiers; the OpenID4VP request is not",
+            ));
+        }
         query.validate()?;
         let plans: Vec<(&str, Option<Plan<'_>>)> = query
             .credentials

@@ -398,6 +398,28 @@ fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
     ] {
         assert_eq!(mois.registry().status(old).unwrap(), TokenStatus::Invalid);
     }
+    // The chip vouches for the enrolled card only: changed card data is refused.
+    let mut forged = serde_json::to_value(&card).unwrap();
+    forged["issuing_authority"] = serde_json::json!("서울특별시 중구청장");
+    if let Ok(forged) = serde_json::from_value::<Card>(forged) {
+        let (challenge, signature) = tap(&new_phone, now());
+        assert_eq!(
+            channel_error(
+                mois.issue_by_ic_card(
+                    &forged,
+                    &challenge,
+                    &signature,
+                    new_phone.device_key(),
+                    Formats::Both,
+                    now()
+                )
+                .unwrap_err()
+            ),
+            ChannelError::IcCardMismatch
+        );
+    } else {
+        panic!("the forged card should still be a valid card");
+    }
     // An expired challenge.
     let challenge = mois.ic_challenge(now()).unwrap();
     let message =
@@ -420,48 +442,70 @@ fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
 }
 
 #[test]
-fn batch_issuance_through_the_credential_endpoint() {
+fn one_key_proof_per_token_and_an_offer_without_tx_code_takes_none() {
     let mois = issuer();
     let card = Card::from(samples::resident());
     let options = OfferOptions {
         tx_code: false,
-        formats: Formats::SdJwtVc,
+        ..OfferOptions::default()
+    };
+    let offer = mois.counter_offer(&card, &options, now()).unwrap();
+    let code = offer.pre_authorized_code().unwrap();
+    assert_eq!(
+        channel_error(mois.token(code, Some("123456"), now()).unwrap_err()),
+        ChannelError::TxCode
+    );
+    let token = mois.token(code, None, now()).unwrap();
+    // Two keys, possibly on two phones: refused (nothing attests they share a device).
+    let proofs: Vec<String> = (0..2)
+        .map(|_| {
+            wallet(&mois)
+                .key_proof(&mois.credential_issuer(), &token.c_nonce, now())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        channel_error(
+            mois.credential(&token.access_token, &proofs, now())
+                .unwrap_err()
+        ),
+        ChannelError::InvalidProof("exactly one proof")
+    );
+}
+
+#[test]
+fn a_key_proof_with_an_extreme_iat_is_refused_not_a_panic() {
+    let mois = issuer();
+    let card = Card::from(samples::resident());
+    let options = OfferOptions {
+        tx_code: false,
         ..OfferOptions::default()
     };
     let offer = mois.counter_offer(&card, &options, now()).unwrap();
     let token = mois
         .token(offer.pre_authorized_code().unwrap(), None, now())
         .unwrap();
-    let keys: Vec<Wallet> = (0..3).map(|_| wallet(&mois)).collect();
-    let proofs: Vec<String> = keys
-        .iter()
-        .map(|w| {
-            w.key_proof(&mois.credential_issuer(), &token.c_nonce, now())
-                .unwrap()
-        })
-        .collect();
-    let issued = mois
-        .credential(&token.access_token, &proofs, now())
-        .unwrap();
-    assert_eq!(issued.len(), 3);
-    let mut indices: Vec<u64> = issued
-        .iter()
-        .map(|i| i.sd_jwt.as_ref().unwrap().status.idx)
-        .collect();
-    indices.dedup();
-    assert_eq!(indices.len(), 3);
-    let mut keys = keys;
-    for (set, w) in issued.iter().zip(keys.iter_mut()) {
-        assert!(set.mdoc.is_none());
-        let compact = set.sd_jwt.as_ref().unwrap().sd_jwt.to_compact();
-        // Each credential is bound to the key its proof proved, and to no other.
-        w.store_sd_jwt(&compact, now()).unwrap();
-        let mut stranger = wallet(&mois);
-        assert!(matches!(
-            stranger.store_sd_jwt(&compact, now()).unwrap_err(),
-            KmidError::NotOurKey
-        ));
-    }
+    let signer: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), kmid::KEY_PROOF_TYP.into());
+    header.insert(
+        "jwk".into(),
+        serde_json::to_value(signer.public_key().to_jwk()).unwrap(),
+    );
+    let payload = serde_json::json!({
+        "aud": mois.credential_issuer(),
+        "iat": i64::MIN + now().unix_timestamp(),
+        "nonce": token.c_nonce,
+    });
+    let proof =
+        kmid::crypto::jose::sign_compact(header, payload.to_string().as_bytes(), &signer).unwrap();
+    assert_eq!(
+        channel_error(
+            mois.credential(&token.access_token, &[proof], now())
+                .unwrap_err()
+        ),
+        ChannelError::InvalidProof("iat outside five minutes")
+    );
 }
 
 #[test]

@@ -314,6 +314,8 @@ fn malformed_queries_are_refused_with_the_rule_they_break() {
         json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}}],
             "credential_sets": [{"options": [[]]}]}),
         json!({"credentials": "a"}),
+        json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+            "claims": [{"path": ["given_name"]}]}]}),
     ];
     for case in cases {
         let err = DcqlQuery::from_json(case.to_string().as_bytes()).unwrap_err();
@@ -321,7 +323,7 @@ fn malformed_queries_are_refused_with_the_rule_they_break() {
     }
     // Unknown properties are ignored (§6).
     DcqlQuery::from_json(
-        br#"{"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}, "future": 1}], "x": 2}"#,
+        br#"{"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]}, "future": 1}], "x": 2}"#,
     )
     .unwrap();
     // Size is bounded before parsing.
@@ -329,5 +331,49 @@ fn malformed_queries_are_refused_with_the_rule_they_break() {
     assert!(matches!(
         DcqlQuery::from_json(&big).unwrap_err(),
         KmidError::InvalidDcql(_)
+    ));
+}
+
+#[test]
+fn a_vp_token_must_keep_to_one_claim_option() {
+    let (wallet, verifier) = setup();
+    // Two options; the wallet answers the first. A token disclosing both options is refused.
+    let either = query(json!({
+        "credentials": [{
+            "id": "card", "format": "dc+sd-jwt", "meta": {"vct_values": ["kr.go.mois.rrc.1"]},
+            "claims": [
+                {"id": "over19", "path": ["age_equal_or_over", "19"]},
+                {"id": "birth", "path": ["birthdate"]}
+            ],
+            "claim_sets": [["over19"], ["birth"]]
+        }]
+    }));
+    let token = wallet.answer_dcql(&either, &request(), now()).unwrap();
+    verifier
+        .verify_vp_token(&either, &request(), &token, now())
+        .unwrap();
+    let both = query(json!({
+        "credentials": [{
+            "id": "card", "format": "dc+sd-jwt", "meta": {"vct_values": ["kr.go.mois.rrc.1"]},
+            "claims": [{"path": ["age_equal_or_over", "19"]}, {"path": ["birthdate"]}]
+        }]
+    }));
+    let too_much = wallet.answer_dcql(&both, &request(), now()).unwrap();
+    assert!(matches!(
+        verifier
+            .verify_vp_token(&either, &request(), &too_much, now())
+            .unwrap_err(),
+        KmidError::VpTokenMismatch(_)
+    ));
+}
+
+#[test]
+fn a_wallet_that_requires_reader_auth_refuses_unauthenticated_openid4vp() {
+    let (wallet, _) = setup();
+    let wallet = wallet.require_reader_auth(kmid::crypto::x509::TrustStore::new());
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
+    assert!(matches!(
+        wallet.answer_dcql(&query, &request(), now()).unwrap_err(),
+        KmidError::InvalidRequest(_)
     ));
 }
