@@ -31,7 +31,8 @@ pub(crate) type Error = Box<dyn std::error::Error>;
 
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
+/// Reads a file of at most 16 MiB; a larger one is an error.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut out)?;

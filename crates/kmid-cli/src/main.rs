@@ -539,9 +539,6 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
     Ok(all_as_expected)
 }
 
-/// The largest file a manifest may name.
-const MAX_VECTOR_FILE: u64 = 16 * 1024 * 1024;
-
 #[allow(clippy::print_stderr, clippy::print_stdout)]
 fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
     let manifest_path = [
@@ -559,12 +556,8 @@ fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    let read = |p: &std::path::Path| -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        let f = std::fs::File::open(p).ok()?;
-        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_VECTOR_FILE), &mut out).ok()?;
-        Some(out)
-    };
+    // Each file bounded at 16 MiB; a larger one is refused, not cut short.
+    let read = |p: &std::path::Path| commands::read(p).ok();
     let manifest: conformance::Manifest = match read(&manifest_path)
         .ok_or_else(|| "cannot read".to_owned())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))

@@ -85,22 +85,11 @@ impl Template {
     /// says so in its verification record).
     #[must_use]
     pub fn mdoc_request(&self, card: CardType) -> DeviceRequest {
-        let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+        let mut items = ItemsRequest::for_doc_type(card.doc_type());
         for spec in self.claims_for(card) {
-            let element = (spec.mdoc.identifier.to_owned(), false);
-            match name_spaces
-                .iter_mut()
-                .find(|(ns, _)| ns == spec.mdoc.namespace)
-            {
-                Some((_, elements)) => elements.push(element),
-                None => name_spaces.push((spec.mdoc.namespace.to_owned(), vec![element])),
-            }
+            items.ask(spec.mdoc.namespace, spec.mdoc.identifier, false);
         }
-        DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
-            doc_type: card.doc_type().to_owned(),
-            name_spaces,
-            request_info: vec![],
-        })])
+        DeviceRequest::new(vec![DocRequest::new(items)])
     }
 
     /// The mdoc DeviceRequest for `card`, its DocRequest signed by the reader over
@@ -514,21 +503,13 @@ impl Verifier {
             }
             FORMAT_MSO_MDOC => {
                 let doc_type = cq.meta.doctype_value.clone().unwrap_or_default();
-                let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+                let mut items = ItemsRequest::for_doc_type(doc_type.clone());
                 for claim in cq.all_claims() {
                     if let Some([ns, el]) = claim.key_path().as_deref() {
-                        let entry = ((*el).to_owned(), claim.intent_to_retain.unwrap_or(false));
-                        match name_spaces.iter_mut().find(|(n, _)| n == ns) {
-                            Some((_, elements)) => elements.push(entry),
-                            None => name_spaces.push(((*ns).to_owned(), vec![entry])),
-                        }
+                        items.ask(ns, el, claim.intent_to_retain.unwrap_or(false));
                     }
                 }
-                let device_request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
-                    doc_type: doc_type.clone(),
-                    name_spaces,
-                    request_info: vec![],
-                })]);
+                let device_request = DeviceRequest::new(vec![DocRequest::new(items)]);
                 let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(presentation)
                     .map_err(|_| {

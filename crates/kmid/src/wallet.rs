@@ -257,14 +257,9 @@ impl Wallet {
                 }
                 Plan::Mdoc {
                     issuer_signed,
-                    doc_type,
-                    name_spaces,
+                    items,
                 } => {
-                    let device_request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest {
-                        doc_type: (*doc_type).to_owned(),
-                        name_spaces: name_spaces.clone(),
-                        request_info: vec![],
-                    })]);
+                    let device_request = DeviceRequest::new(vec![DocRequest::new(items.clone())]);
                     let transcript = openid4vp_transcript(request)?;
                     let empty = Vec::new();
                     let held = [HeldMdoc {
@@ -318,7 +313,7 @@ impl Wallet {
                     .filter(|m| m.issuer_auth.mso().doc_type == doc_type)
                     .find_map(|issuer_signed| {
                         options.iter().find_map(|option| {
-                            let mut name_spaces: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+                            let mut items = ItemsRequest::for_doc_type(doc_type);
                             for claim in option {
                                 let path = claim.key_path()?;
                                 let [namespace, element] = path.as_slice() else {
@@ -334,21 +329,15 @@ impl Wallet {
                                 if !value_matches(claim, &element_json(&value.element_value)) {
                                     return None;
                                 }
-                                let entry = (
-                                    (*element).to_owned(),
+                                items.ask(
+                                    namespace,
+                                    element,
                                     claim.intent_to_retain.unwrap_or(false),
                                 );
-                                match name_spaces.iter_mut().find(|(ns, _)| ns == namespace) {
-                                    Some((_, elements)) => elements.push(entry),
-                                    None => {
-                                        name_spaces.push(((*namespace).to_owned(), vec![entry]))
-                                    }
-                                }
                             }
                             Some(Plan::Mdoc {
                                 issuer_signed,
-                                doc_type,
-                                name_spaces,
+                                items,
                             })
                         })
                     })
@@ -366,8 +355,7 @@ enum Plan<'w> {
     },
     Mdoc {
         issuer_signed: &'w IssuerSigned,
-        doc_type: &'w str,
-        name_spaces: Vec<(String, Vec<(String, bool)>)>,
+        items: ItemsRequest,
     },
 }
 

@@ -11,42 +11,22 @@
 
 use std::sync::Arc;
 
-use kmid::crypto::{Curve, PrivateKey, Signer, SystemRandom};
+use kmid::crypto::{Curve, PrivateKey, Signer};
 use kmid::schema::status::TokenStatus;
 use kmid::schema::{Card, samples};
-use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::status::registry::MemoryStore;
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
-    AuthorityKeys, CardKeySecret, ChannelError, Formats, Issuer, IssuingAuthority, KmidError,
-    OfferOptions, PRE_AUTHORIZED_GRANT, Wallet, ic_tap_message,
+    ChannelError, Formats, Issuer, IssuingAuthority, KmidError, OfferOptions, PRE_AUTHORIZED_GRANT,
+    Wallet, ic_tap_message,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
-}
+mod common;
+use common::{now, wallet};
 
 fn issuer() -> Issuer<MemoryStore> {
-    let random = Arc::new(SystemRandom);
-    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now(), &*random).unwrap();
-    let registry = StatusRegistry::new(
-        MemoryStore::new(),
-        RegistryConfig::new("https://status.example/lists"),
-        random.clone(),
-    );
-    Issuer::new(
-        keys,
-        registry,
-        CardKeySecret::generate(&*random).unwrap(),
-        random,
-    )
-}
-
-fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
-    Wallet::new(
-        PrivateKey::generate(Curve::P256).unwrap(),
-        kmid::trust_store([issuer.keys()]).unwrap(),
-    )
+    common::issuer(IssuingAuthority::Mois)
 }
 
 fn channel_error(e: KmidError) -> ChannelError {

@@ -10,62 +10,20 @@
 
 use std::sync::Arc;
 
-use kmid::crypto::{Curve, PrivateKey, SystemRandom};
+use kmid::crypto::{Curve, PrivateKey};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::catalogue::ClaimId;
-use kmid::schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
-};
+use kmid::schema::status::TokenStatus;
 use kmid::schema::{Card, IdentityCard, samples};
 use kmid::sdjwt::{KeyBindingError, SdJwtError};
-use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
-    AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, KmidError, RecordError,
-    Template, VerificationRecord, Verifier, Wallet,
+    Formats, IssuingAuthority, KmidError, RecordError, Template, VerificationRecord, Verifier,
 };
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-/// Every credential is VALID (the status path itself is tested in kmid-status).
-struct AllValid;
-
-impl StatusResolver for AllValid {
-    fn resolve(
-        &self,
-        _: &StatusReference,
-        _: &StatusContext<'_>,
-        _: OffsetDateTime,
-    ) -> Result<TokenStatus, StatusError> {
-        Ok(TokenStatus::Valid)
-    }
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
-}
-
-fn issuer(authority: IssuingAuthority) -> Issuer<MemoryStore> {
-    let random = Arc::new(SystemRandom);
-    let keys = AuthorityKeys::generate(authority, now(), &*random).unwrap();
-    let registry = StatusRegistry::new(
-        MemoryStore::new(),
-        RegistryConfig::new("https://status.example/lists"),
-        random.clone(),
-    );
-    Issuer::new(
-        keys,
-        registry,
-        CardKeySecret::generate(&*random).unwrap(),
-        random,
-    )
-}
-
-fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
-    Wallet::new(
-        PrivateKey::generate(Curve::P256).unwrap(),
-        kmid::trust_store([issuer.keys()]).unwrap(),
-    )
-}
+mod common;
+use common::{AllValid, issuer, now, wallet};
 
 #[test]
 fn an_authority_issues_only_its_own_card_and_only_unexpired() {

@@ -20,9 +20,6 @@ use std::sync::Arc;
 
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::mdoc::model::{Handover, SessionTranscript};
-use kmid::schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
-};
 use kmid::schema::{Card, IdentityCard, samples};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::{
@@ -31,18 +28,8 @@ use kmid::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-struct AllValid;
-
-impl StatusResolver for AllValid {
-    fn resolve(
-        &self,
-        _: &StatusReference,
-        _: &StatusContext<'_>,
-        _: OffsetDateTime,
-    ) -> Result<TokenStatus, StatusError> {
-        Ok(TokenStatus::Valid)
-    }
-}
+mod common;
+use common::AllValid;
 
 #[test]
 fn kmid_issues_and_presents_pymdoccbor_verifies() {

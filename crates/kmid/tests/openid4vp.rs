@@ -13,35 +13,16 @@ use std::sync::Arc;
 
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::schema::catalogue::ClaimId;
-use kmid::schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
-};
 use kmid::schema::{Card, CardType, samples};
-use kmid::sdjwt::{KeyBindingError, SdJwtError};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
     OpenId4VpRequest, Template, Verifier, Wallet,
 };
 use serde_json::json;
-use time::OffsetDateTime;
 
-struct AllValid;
-
-impl StatusResolver for AllValid {
-    fn resolve(
-        &self,
-        _: &StatusReference,
-        _: &StatusContext<'_>,
-        _: OffsetDateTime,
-    ) -> Result<TokenStatus, StatusError> {
-        Ok(TokenStatus::Valid)
-    }
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
-}
+mod common;
+use common::{AllValid, now};
 
 /// A MOIS issuer, a wallet holding a resident card in both formats, and a verifier.
 fn setup() -> (Wallet, Verifier) {
@@ -127,28 +108,31 @@ fn a_vp_token_is_bound_to_its_request() {
     for format in [Format::Mdoc, Format::SdJwtVc] {
         let query = Template::AgeCheck.dcql_query(CardType::Resident, format);
         let token = wallet.answer_dcql(&query, &request(), now()).unwrap();
-        let mut other = request();
-        other.nonce = "another-nonce".into();
-        let err = verifier
-            .verify_vp_token(&query, &other, &token, now())
-            .unwrap_err();
-        match format {
-            Format::SdJwtVc => assert!(
-                matches!(
-                    err,
-                    KmidError::SdJwt(SdJwtError::KeyBinding(KeyBindingError::NonceMismatch))
-                ),
-                "{err:?}"
-            ),
-            Format::Mdoc => assert!(matches!(err, KmidError::Mdoc(_)), "{err:?}"),
-        }
-        let mut other = request();
-        other.client_id = "x509_san_dns:evil.example".into();
-        assert!(
-            verifier
+        // Another nonce, another client_id, another response_uri: each breaks the binding
+        // (the KB-JWT for SD-JWT VC; the OpenID4VPHandover transcript for mdoc).
+        let mut nonce = request();
+        nonce.nonce = "another-nonce".into();
+        let mut client = request();
+        client.client_id = "x509_san_dns:evil.example".into();
+        let mut response_uri = request();
+        response_uri.response_uri = "https://evil.example/vp".into();
+        let cases = match format {
+            Format::SdJwtVc => vec![
+                (nonce, "SdJwt.KeyBinding.NonceMismatch"),
+                (client, "SdJwt.KeyBinding.AudienceMismatch"),
+            ],
+            Format::Mdoc => vec![
+                (nonce, "Mdoc.DeviceAuth.BadSignature"),
+                (client, "Mdoc.DeviceAuth.BadSignature"),
+                (response_uri, "Mdoc.DeviceAuth.BadSignature"),
+            ],
+        };
+        for (other, code) in cases {
+            let err = verifier
                 .verify_vp_token(&query, &other, &token, now())
-                .is_err()
-        );
+                .unwrap_err();
+            assert_eq!(err.code(), code, "{format:?}: {err:?}");
+        }
     }
 }
 

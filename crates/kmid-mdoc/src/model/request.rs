@@ -30,6 +30,25 @@ pub struct ItemsRequest {
 }
 
 impl ItemsRequest {
+    /// An ItemsRequest for `doc_type` that asks for nothing yet.
+    #[must_use]
+    pub fn for_doc_type(doc_type: impl Into<String>) -> Self {
+        Self {
+            doc_type: doc_type.into(),
+            name_spaces: Vec::new(),
+            request_info: Vec::new(),
+        }
+    }
+
+    /// Asks for `namespace`/`element`, grouped with the namespace's other elements.
+    pub fn ask(&mut self, namespace: &str, element: &str, intent_to_retain: bool) {
+        let entry = (element.to_owned(), intent_to_retain);
+        match self.name_spaces.iter_mut().find(|(ns, _)| ns == namespace) {
+            Some((_, elements)) => elements.push(entry),
+            None => self.name_spaces.push((namespace.to_owned(), vec![entry])),
+        }
+    }
+
     /// Encodes the ItemsRequest (the content of ItemsRequestBytes).
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
