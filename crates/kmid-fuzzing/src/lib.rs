@@ -1,0 +1,427 @@
+//! The bodies of kmid's fuzz targets, and their seed corpora.
+//!
+//! Each [`Target`] is one entry point where kmid reads bytes it did not make: a verifier's
+//! DeviceResponse or VP Token, a wallet's DeviceRequest, a status list token, a certificate
+//! chain, a key. The same body runs in two places:
+//!
+//! - `fuzz/` (cargo-fuzz, libFuzzer) calls [`Target::run`] from one small target per entry
+//!   point, for coverage-guided campaigns (`fuzz/run.sh`);
+//! - `tests/regression.rs` runs every body on stable Rust over the seeds ([`seeds`]), the saved
+//!   crashers in `fuzz/regressions/<target>/`, any local `fuzz/corpus/<target>/`, and
+//!   deterministic mutations of the seeds, so CI catches a regression without nightly.
+//!
+//! A body may return errors freely — refusing input is the point — but it must never panic,
+//! hang or allocate without bound. Round-trip bodies also check that what decodes re-encodes
+//! to a fixed point, and panic when it does not: a panic is what the fuzzer reports.
+
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "a fuzz body reports a broken invariant by panicking; that is what the fuzzer looks for"
+)]
+
+mod context;
+mod seeds;
+
+pub use seeds::{frame_chain, mutants, seeds};
+
+use kmid::crypto::x509::{Certificate, KeyPurpose};
+use kmid::crypto::{Algorithm, DefaultVerifier, Jwk, PrivateKey, PublicKey};
+use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::model::{DeviceEngagement, DeviceRequest, DeviceResponse, IssuerSigned};
+use kmid::mdoc::reader::verify_reader_auth;
+use kmid::mdoc::session::{Role, Session, SessionData, SessionEstablishment};
+use kmid::schema::{Card, RegistrationNumber};
+use kmid::sdjwt::{SdJwt, SdJwtLimits};
+use kmid::status::StatusList;
+use kmid::status::token::verify_token;
+
+/// One fuzz target: an entry point for untrusted bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Target {
+    /// A verifier's mdoc DeviceResponse: decode and verify it in full (chain, signatures,
+    /// digests, validity, device authentication, status) against a fixed request.
+    MdocDeviceResponse,
+    /// A DeviceRequest: decode it, check each readerAuth, and let a wallet answer it.
+    MdocDeviceRequest,
+    /// IssuerSigned, as an issuer hands it to a wallet: decode, store in a wallet.
+    MdocIssuerSigned,
+    /// SessionEstablishment and SessionData: decode and decrypt with the Annex D session keys.
+    MdocSession,
+    /// DeviceEngagement, as CBOR and as the `mdoc:` QR string.
+    MdocEngagement,
+    /// decode → encode → decode of every mdoc structure is a fixed point.
+    MdocRoundTrip,
+    /// An SD-JWT, compact or JSON serialization, and each of its Disclosures.
+    SdJwtParse,
+    /// An SD-JWT VC presentation verified in full (key binding required).
+    SdJwtVcVerify,
+    /// A KB-JWT after a fixed, valid SD-JWT: the key binding checks.
+    KbJwtVerify,
+    /// parse → serialize → parse of an SD-JWT (compact and JSON) is a fixed point.
+    SdJwtRoundTrip,
+    /// A Status List Token, JWT or CWT: verify, decode and decompress.
+    StatusListToken,
+    /// A compressed status list: inflate (capped), and compress → inflate gives it back.
+    StatusListRoundTrip,
+    /// A key as COSE_Key, SPKI DER, PKCS#8 DER or JWK.
+    KeyImport,
+    /// An x5chain (certificates, each after a 2-byte length) validated to the test roots.
+    X5Chain,
+    /// A resident registration number as text.
+    RegistrationNumber,
+    /// A card as JSON: what deserializes serializes back to itself.
+    CardJson,
+}
+
+impl Target {
+    /// Every target.
+    pub const ALL: [Self; 16] = [
+        Self::MdocDeviceResponse,
+        Self::MdocDeviceRequest,
+        Self::MdocIssuerSigned,
+        Self::MdocSession,
+        Self::MdocEngagement,
+        Self::MdocRoundTrip,
+        Self::SdJwtParse,
+        Self::SdJwtVcVerify,
+        Self::KbJwtVerify,
+        Self::SdJwtRoundTrip,
+        Self::StatusListToken,
+        Self::StatusListRoundTrip,
+        Self::KeyImport,
+        Self::X5Chain,
+        Self::RegistrationNumber,
+        Self::CardJson,
+    ];
+
+    /// The target's name: its cargo-fuzz binary and its corpus folder.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::MdocDeviceResponse => "mdoc_device_response",
+            Self::MdocDeviceRequest => "mdoc_device_request",
+            Self::MdocIssuerSigned => "mdoc_issuer_signed",
+            Self::MdocSession => "mdoc_session",
+            Self::MdocEngagement => "mdoc_engagement",
+            Self::MdocRoundTrip => "mdoc_round_trip",
+            Self::SdJwtParse => "sd_jwt_parse",
+            Self::SdJwtVcVerify => "sd_jwt_vc_verify",
+            Self::KbJwtVerify => "kb_jwt_verify",
+            Self::SdJwtRoundTrip => "sd_jwt_round_trip",
+            Self::StatusListToken => "status_list_token",
+            Self::StatusListRoundTrip => "status_list_round_trip",
+            Self::KeyImport => "key_import",
+            Self::X5Chain => "x5chain",
+            Self::RegistrationNumber => "registration_number",
+            Self::CardJson => "card_json",
+        }
+    }
+
+    /// The target called `name`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Runs the target's body on `data`.
+    ///
+    /// # Panics
+    /// Only when an invariant of kmid is broken: that is a finding.
+    pub fn run(self, data: &[u8]) {
+        match self {
+            Self::MdocDeviceResponse => mdoc_device_response(data),
+            Self::MdocDeviceRequest => mdoc_device_request(data),
+            Self::MdocIssuerSigned => mdoc_issuer_signed(data),
+            Self::MdocSession => mdoc_session(data),
+            Self::MdocEngagement => mdoc_engagement(data),
+            Self::MdocRoundTrip => mdoc_round_trip(data),
+            Self::SdJwtParse => text(data, sd_jwt_parse),
+            Self::SdJwtVcVerify => text(data, sd_jwt_vc_verify),
+            Self::KbJwtVerify => text(data, kb_jwt_verify),
+            Self::SdJwtRoundTrip => text(data, sd_jwt_round_trip),
+            Self::StatusListToken => status_list_token(data),
+            Self::StatusListRoundTrip => status_list_round_trip(data),
+            Self::KeyImport => key_import(data),
+            Self::X5Chain => x5chain(data),
+            Self::RegistrationNumber => text(data, registration_number),
+            Self::CardJson => card_json(data),
+        }
+    }
+}
+
+fn text(data: &[u8], body: fn(&str)) {
+    if let Ok(text) = core::str::from_utf8(data) {
+        body(text);
+    }
+}
+
+fn mdoc_device_response(data: &[u8]) {
+    let ctx = context::get();
+    let _ = ctx
+        .verifier
+        .verify_mdoc(&ctx.mdoc_request, data, &ctx.mdoc_transcript, ctx.at);
+}
+
+fn mdoc_device_request(data: &[u8]) {
+    let ctx = context::get();
+    let Ok(request) = DeviceRequest::from_bytes(data, &CborLimits::default()) else {
+        return;
+    };
+    for doc in &request.doc_requests {
+        if doc.reader_auth.is_some() {
+            let _ = verify_reader_auth(
+                doc,
+                &ctx.annex_transcript,
+                &ctx.reader_trust,
+                ctx.annex_at,
+                &Algorithm::ALL,
+                &DefaultVerifier,
+            );
+        }
+    }
+    let _ = ctx
+        .wallet
+        .respond_mdoc(&request, &ctx.mdoc_transcript, ctx.at);
+}
+
+fn mdoc_issuer_signed(data: &[u8]) {
+    let ctx = context::get();
+    if let Ok(issuer_signed) = IssuerSigned::from_bytes(data, &CborLimits::default()) {
+        let mut wallet = ctx.empty_wallet();
+        let _ = wallet.store_mdoc(issuer_signed);
+    }
+}
+
+fn mdoc_session(data: &[u8]) {
+    let ctx = context::get();
+    let limits = CborLimits::default();
+    if let Ok(establishment) = SessionEstablishment::from_bytes(data, &limits)
+        && let Ok(mut mdoc) = Session::with_transcript(
+            Role::Mdoc,
+            &ctx.e_device,
+            &establishment.e_reader_key,
+            ctx.annex_transcript.clone(),
+        )
+        && let Ok(plain) = mdoc.decrypt(&establishment.data)
+    {
+        let _ = DeviceRequest::from_bytes(&plain, &limits);
+    }
+    if let Ok(message) = SessionData::from_bytes(data, &limits)
+        && let Ok(mut reader) = Session::with_transcript(
+            Role::Reader,
+            &ctx.e_reader,
+            &ctx.e_device_public,
+            ctx.annex_transcript.clone(),
+        )
+        && let Ok(Some(plain)) = reader.open(&message)
+    {
+        let _ = DeviceResponse::from_bytes(&plain, &limits);
+    }
+}
+
+fn mdoc_engagement(data: &[u8]) {
+    let limits = CborLimits::default();
+    if let Ok(engagement) = DeviceEngagement::from_bytes(data, &limits) {
+        let again = DeviceEngagement::from_qr_uri(&engagement.to_qr_uri(), &limits)
+            .expect("a DeviceEngagement read from bytes reads back from its QR string");
+        assert_eq!(again, engagement, "QR string round trip");
+    }
+    if let Ok(text) = core::str::from_utf8(data) {
+        let _ = DeviceEngagement::from_qr_uri(text, &limits);
+    }
+}
+
+/// `encode(decode(x))` decodes, and encoding that again gives the same bytes.
+fn fixed_point<T>(
+    data: &[u8],
+    decode: impl Fn(&[u8]) -> Result<T, kmid::mdoc::MdocError>,
+    encode: impl Fn(&T) -> Vec<u8>,
+    what: &str,
+) {
+    if let Ok(first) = decode(data) {
+        let once = encode(&first);
+        let second = decode(&once)
+            .unwrap_or_else(|e| panic!("{what}: its own encoding does not decode: {e}"));
+        assert_eq!(
+            encode(&second),
+            once,
+            "{what}: encoding is not a fixed point"
+        );
+    }
+}
+
+fn mdoc_round_trip(data: &[u8]) {
+    let limits = CborLimits::default();
+    fixed_point(
+        data,
+        |b| DeviceResponse::from_bytes(b, &limits),
+        DeviceResponse::to_bytes,
+        "DeviceResponse",
+    );
+    fixed_point(
+        data,
+        |b| DeviceRequest::from_bytes(b, &limits),
+        DeviceRequest::to_bytes,
+        "DeviceRequest",
+    );
+    fixed_point(
+        data,
+        |b| IssuerSigned::from_bytes(b, &limits),
+        IssuerSigned::to_bytes,
+        "IssuerSigned",
+    );
+    fixed_point(
+        data,
+        |b| DeviceEngagement::from_bytes(b, &limits),
+        |e| e.raw().to_vec(),
+        "DeviceEngagement",
+    );
+}
+
+fn sd_jwt_parse(text: &str) {
+    let limits = SdJwtLimits::default();
+    let _ = SdJwt::parse_compact(text, &limits);
+    if let Ok(sd_jwt) = SdJwt::parse_json(text, &limits) {
+        for (index, disclosure) in sd_jwt.disclosures.iter().enumerate() {
+            let _ = kmid::sdjwt::Disclosure::parse(disclosure, index);
+        }
+    }
+    if let Ok(sd_jwt) = SdJwt::parse(text, &limits) {
+        for (index, disclosure) in sd_jwt.disclosures.iter().enumerate() {
+            if let Ok(d) = kmid::sdjwt::Disclosure::parse(disclosure, index) {
+                let _ = d.digest(kmid::crypto::HashAlgorithm::Sha256);
+            }
+        }
+    }
+}
+
+fn sd_jwt_vc_verify(text: &str) {
+    let ctx = context::get();
+    let _ = ctx
+        .verifier
+        .verify_sd_jwt(&ctx.sd_jwt_request, text, ctx.at);
+}
+
+fn kb_jwt_verify(text: &str) {
+    let ctx = context::get();
+    let presentation = format!("{}{text}", ctx.sd_jwt_without_kb);
+    let _ = ctx
+        .verifier
+        .verify_sd_jwt(&ctx.sd_jwt_request, &presentation, ctx.at);
+}
+
+fn sd_jwt_round_trip(text: &str) {
+    let limits = SdJwtLimits::default();
+    if let Ok(sd_jwt) = SdJwt::parse(text, &limits) {
+        let compact = SdJwt::parse_compact(&sd_jwt.to_compact(), &limits)
+            .expect("a parsed SD-JWT's compact serialization parses");
+        assert_eq!(compact, sd_jwt, "compact round trip");
+        let flattened = SdJwt::parse_json(&sd_jwt.to_flattened_json(), &limits)
+            .expect("a parsed SD-JWT's flattened JSON serialization parses");
+        assert_eq!(flattened, sd_jwt, "flattened JSON round trip");
+        let general = SdJwt::parse_json(&sd_jwt.to_general_json(), &limits)
+            .expect("a parsed SD-JWT's general JSON serialization parses");
+        assert_eq!(general, sd_jwt, "general JSON round trip");
+    }
+}
+
+fn status_list_token(data: &[u8]) {
+    let ctx = context::get();
+    let _ = verify_token(
+        data,
+        &ctx.status_uri,
+        ctx.at,
+        &ctx.status_keys,
+        &ctx.status_policy,
+    );
+}
+
+/// The first byte picks the entry size (1, 2, 4 or 8 bits); the rest is the ZLIB stream.
+fn status_list_round_trip(data: &[u8]) {
+    let Some((&first, lst)) = data.split_first() else {
+        return;
+    };
+    let bits = 1u64 << (first & 3);
+    let cap = 1 << 20;
+    if let Ok(list) = StatusList::decompress(bits, lst, cap) {
+        let again = StatusList::decompress(bits, &list.compress().expect("compresses"), cap)
+            .expect("a list inflates from its own compression");
+        assert_eq!(again, list, "status list round trip");
+    }
+}
+
+fn key_import(data: &[u8]) {
+    if let Ok(key) = PublicKey::from_cose_key_bytes(data) {
+        let bytes = key.to_cose_key_bytes().expect("an imported key encodes");
+        let again = PublicKey::from_cose_key_bytes(&bytes).expect("its encoding imports");
+        assert_eq!(again, key, "COSE_Key round trip");
+    }
+    let _ = PublicKey::from_spki_der(data);
+    let _ = PrivateKey::from_pkcs8_der(data);
+    if let Ok(text) = core::str::from_utf8(data)
+        && let Ok(jwk) = Jwk::from_json(text)
+    {
+        if let Ok(key) = jwk.to_public_key() {
+            assert_eq!(
+                key.to_jwk().to_public_key().ok(),
+                Some(key),
+                "JWK round trip"
+            );
+        }
+        let _ = jwk.to_cose_key();
+        let _ = jwk.thumbprint_sha256();
+    }
+}
+
+/// Splits `data` into certificates, each preceded by its length as two big-endian bytes.
+fn split_chain(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    while let [hi, lo, rest @ ..] = data {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(rest.len());
+        let (part, tail) = rest.split_at(len);
+        parts.push(part);
+        data = tail;
+    }
+    parts
+}
+
+fn x5chain(data: &[u8]) {
+    let ctx = context::get();
+    let chain: Result<Vec<Certificate>, _> = split_chain(data)
+        .into_iter()
+        .map(Certificate::from_der)
+        .collect();
+    if let Ok(chain) = chain {
+        let _ = ctx
+            .issuer_trust
+            .validate(&chain, ctx.at, KeyPurpose::DocumentSigner);
+        let _ = ctx
+            .reader_trust
+            .validate(&chain, ctx.annex_at, KeyPurpose::ReaderAuthentication);
+    }
+}
+
+fn registration_number(text: &str) {
+    if let Ok(number) = RegistrationNumber::parse(text) {
+        assert_eq!(
+            RegistrationNumber::parse(&number.expose()).ok(),
+            Some(number),
+            "registration number round trip"
+        );
+    }
+}
+
+fn card_json(data: &[u8]) {
+    if let Ok(card) = serde_json::from_slice::<Card>(data) {
+        // Whatever deserializes maps onto the claim catalogue without a panic.
+        let _ = kmid::sdjwt::vc::card_claims(&card, context::get().at.date());
+        let json = serde_json::to_vec(&card).expect("a card serializes");
+        assert_eq!(
+            serde_json::from_slice::<Card>(&json).ok(),
+            Some(card),
+            "card JSON round trip"
+        );
+    }
+}
