@@ -95,6 +95,12 @@ pub(crate) struct Case {
     /// OpenID4VP: the request parameters.
     #[serde(default)]
     pub(crate) request: Option<RequestParams>,
+    /// status-token: the Status List Token file.
+    #[serde(default)]
+    pub(crate) status_token: Option<String>,
+    /// status-token: the URI the token is verified for.
+    #[serde(default)]
+    pub(crate) status_uri: Option<String>,
     /// Which status snapshot the verifier sees.
     pub(crate) status_set: String,
     /// Verification time, when not the manifest's.
@@ -194,7 +200,7 @@ pub(crate) fn run_manifest(manifest: &Manifest, load: &Loader<'_>) -> Vec<CaseRe
 
 fn judge(
     case: &Case,
-    outcome: Result<Result<VerifiedPresentation, KmidError>, String>,
+    outcome: Result<Result<Option<VerifiedPresentation>, KmidError>, String>,
 ) -> CaseReport {
     let report = |passed: bool, detail: String| CaseReport {
         id: case.id.clone(),
@@ -210,7 +216,14 @@ fn judge(
         _ => report(passed, detail),
     };
     match (case.expected.result.as_str(), outcome) {
-        ("valid", Ok(seen)) => {
+        ("valid", Ok(None)) => {
+            if case.expected.claims.is_some() {
+                report(false, "valid, but nothing was disclosed".into())
+            } else {
+                report(true, "valid".into())
+            }
+        }
+        ("valid", Ok(Some(seen))) => {
             let claims = actual_claims(&seen);
             let status = status_name(&seen);
             if case.expected.claims.as_ref().is_some_and(|c| *c != claims) {
@@ -256,7 +269,7 @@ fn run_case(
     manifest: &Manifest,
     case: &Case,
     load: &Loader<'_>,
-) -> Result<Result<VerifiedPresentation, KmidError>, String> {
+) -> Result<Result<Option<VerifiedPresentation>, KmidError>, String> {
     let at = parse_time(case.at.as_deref().unwrap_or(&manifest.at))?;
     let mut trust = TrustStore::new();
     for anchor in &manifest.trust {
@@ -293,6 +306,7 @@ fn run_case(
                 }
             })
     };
+    let trust_for_tokens = trust.clone();
     let resolver =
         StatusListResolver::new(fetch, TokenKeys::X5c(trust.clone()), TokenPolicy::default());
     let verifier = Verifier::new(trust, Arc::new(resolver));
@@ -310,6 +324,7 @@ fn run_case(
                 .verify_mdoc(&request, &response, &transcript, at)
                 .and_then(|mut docs| {
                     docs.pop()
+                        .map(Some)
                         .ok_or(KmidError::NotHeld("document in the response"))
                 }))
         }
@@ -332,9 +347,26 @@ fn run_case(
                 .verify_vp_token(&query, &request, &token, at)
                 .and_then(|mut seen| {
                     seen.pop()
-                        .map(|(_, p)| p)
+                        .map(|(_, p)| Some(p))
                         .ok_or(KmidError::NotHeld("presentation in the VP Token"))
                 }))
+        }
+        "status-token" => {
+            let token = file(load, case.status_token.as_ref(), "status_token")?;
+            let token = token
+                .strip_suffix(b"\n")
+                .map(<[u8]>::to_vec)
+                .unwrap_or(token);
+            let uri = case.status_uri.as_deref().ok_or("no status_uri")?;
+            Ok(kmid::status::token::verify_token(
+                &token,
+                uri,
+                at,
+                &TokenKeys::X5c(trust_for_tokens),
+                &TokenPolicy::default(),
+            )
+            .map(|_| None)
+            .map_err(KmidError::from))
         }
         other => Err(format!("unknown case kind {other:?}")),
     }

@@ -4,7 +4,7 @@
 //! identity request, verifies them, suspends one card's phone and shows the verification fail.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -92,6 +92,7 @@ enum Command {
     },
 }
 
+mod attacks;
 mod commands;
 mod conformance;
 mod inspect;
@@ -114,6 +115,10 @@ enum VectorsCommand {
         /// The output directory.
         #[arg(long, default_value = "test-vectors/conformance")]
         out: PathBuf,
+        /// Which suite: `conformance` (every card × format, with mutations) or `negative`
+        /// (the attack suite).
+        #[arg(long, default_value = "conformance")]
+        suite: String,
     },
 }
 
@@ -184,8 +189,12 @@ fn main() -> ExitCode {
             }
         },
         Command::Vectors {
-            command: VectorsCommand::Generate { out },
-        } => match vectors::generate(&out) {
+            command: VectorsCommand::Generate { out, suite },
+        } => match match suite.as_str() {
+            "conformance" => vectors::generate(&out),
+            "negative" => attacks::generate(&out),
+            other => Err(format!("unknown suite {other:?} (conformance or negative)").into()),
+        } {
             Ok(n) => {
                 println!("kmid vectors: {n} cases written to {}", out.display());
                 ExitCode::SUCCESS
@@ -304,7 +313,7 @@ fn short(id: ClaimId, v: &Value) -> String {
 type Served = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
 
 #[allow(clippy::print_stdout, clippy::too_many_lines)]
-fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
+fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
@@ -539,73 +548,124 @@ fn demo(data_dir: &std::path::Path, as_json: bool) -> Result<bool, KmidError> {
     Ok(all_as_expected)
 }
 
-#[allow(clippy::print_stderr, clippy::print_stdout)]
-fn run_conformance(path: &std::path::Path, json: bool) -> ExitCode {
-    let manifest_path = [
-        path.to_path_buf(),
-        path.join("manifest.json"),
-        path.join("conformance").join("manifest.json"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file());
-    let Some(manifest_path) = manifest_path else {
+/// The manifests at `path`: the file itself, its `manifest.json`, or else the
+/// `manifest.json` of each folder in it that is a kmid suite (test-vectors/ holds
+/// `conformance/` and `negative/`; the standards' example folders have manifests of their own
+/// kind, which the cargo tests check).
+fn manifests_at(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    if path.join("manifest.json").is_file() {
+        return vec![path.join("manifest.json")];
+    }
+    let is_suite = |p: &Path| {
+        commands::read(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|v| v.get("suite").is_some_and(Value::is_string))
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("manifest.json"))
+                .filter(|p| p.is_file() && is_suite(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends the output quietly.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+#[allow(clippy::print_stderr)]
+fn run_conformance(path: &Path, json: bool) -> ExitCode {
+    let manifests = manifests_at(path);
+    if manifests.is_empty() {
         eprintln!("kmid conformance: no manifest.json at {}", path.display());
         return ExitCode::from(2);
-    };
+    }
+    let mut suites = Vec::new();
+    let mut worst = 0u8;
+    for manifest in &manifests {
+        let (code, summary) = run_manifest_file(manifest, json);
+        worst = worst.max(code);
+        suites.extend(summary);
+    }
+    if json {
+        let text = match suites.as_slice() {
+            [one] => serde_json::to_string_pretty(one),
+            _ => serde_json::to_string_pretty(&json!({
+                "cases": suites.iter().filter_map(|s| s["cases"].as_u64()).sum::<u64>(),
+                "failed": suites.iter().filter_map(|s| s["failed"].as_u64()).sum::<u64>(),
+                "suites": suites,
+            })),
+        };
+        out(&text.unwrap_or_default());
+    }
+    ExitCode::from(worst)
+}
+
+/// Runs one manifest: the exit code (0 pass, 1 a case failed, 2 unusable) and, with `json`,
+/// its JSON summary.
+#[allow(clippy::print_stderr)]
+fn run_manifest_file(manifest_path: &Path, json: bool) -> (u8, Option<Value>) {
     let base = manifest_path
         .parent()
-        .map(std::path::Path::to_path_buf)
+        .map(Path::to_path_buf)
         .unwrap_or_default();
     // Each file bounded at 16 MiB; a larger one is refused, not cut short.
-    let read = |p: &std::path::Path| commands::read(p).ok();
-    let manifest: conformance::Manifest = match read(&manifest_path)
+    let read = |p: &Path| commands::read(p).ok();
+    let manifest: conformance::Manifest = match read(manifest_path)
         .ok_or_else(|| "cannot read".to_owned())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
     {
         Ok(m) => m,
         Err(e) => {
             eprintln!("kmid conformance: {}: {e}", manifest_path.display());
-            return ExitCode::from(2);
+            return (2, None);
         }
     };
     let report = conformance::run_manifest(&manifest, &|name: &str| read(&base.join(name)));
     let failed = report.iter().filter(|r| !r.passed).count();
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "suite": manifest.suite,
-                "cases": report.len(),
-                "failed": failed,
-                "results": report,
-            }))
-            .unwrap_or_default()
-        );
-    } else {
+    let summary = json.then(|| {
+        json!({
+            "suite": manifest.suite,
+            "cases": report.len(),
+            "failed": failed,
+            "results": report,
+        })
+    });
+    if !json {
         for r in &report {
-            println!(
+            out(&format!(
                 "{} {}  {}",
                 if r.passed { "pass" } else { "FAIL" },
                 r.id,
                 r.detail
-            );
+            ));
         }
-        println!(
+        out(&format!(
             "kmid conformance: {} cases, {} passed, {failed} failed ({})",
             report.len(),
             report.len() - failed,
             manifest.suite
-        );
+        ));
     }
     if report.is_empty() {
-        eprintln!("kmid conformance: the manifest has no cases");
-        return ExitCode::from(1);
+        eprintln!(
+            "kmid conformance: {}: the manifest has no cases",
+            manifest_path.display()
+        );
+        return (1, summary);
     }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    (u8::from(failed != 0), summary)
 }
 
 #[allow(clippy::print_stderr, clippy::print_stdout)]

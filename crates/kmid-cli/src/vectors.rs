@@ -31,15 +31,15 @@ pub(crate) const AT: OffsetDateTime = datetime!(2025-07-01 0:00 UTC);
 /// How long the vectors' credentials are valid.
 const VALIDITY_DAYS: i64 = 90;
 
-type Error = Box<dyn std::error::Error>;
+pub(crate) type Error = Box<dyn std::error::Error>;
 
 /// One card's issuer and holder.
-struct Fixture {
-    code: &'static str,
-    card: Card,
-    issuer: Issuer<MemoryStore>,
-    wallet: Wallet,
-    device: String,
+pub(crate) struct Fixture {
+    pub(crate) code: &'static str,
+    pub(crate) card: Card,
+    pub(crate) issuer: Issuer<MemoryStore>,
+    pub(crate) wallet: Wallet,
+    pub(crate) device: String,
 }
 
 fn authority_of(card: CardType) -> (IssuingAuthority, Authority) {
@@ -59,7 +59,7 @@ pub(crate) fn card_code(card: CardType) -> &'static str {
     }
 }
 
-fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
+pub(crate) fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
     let card_type = card.card_type();
     let code = card_code(card_type);
     let (authority, test_authority) = authority_of(card_type);
@@ -114,13 +114,13 @@ fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
 
 /// The files and cases being built.
 #[derive(Default)]
-struct Out {
-    files: BTreeMap<PathBuf, Vec<u8>>,
-    cases: Vec<Value>,
+pub(crate) struct Out {
+    pub(crate) files: BTreeMap<PathBuf, Vec<u8>>,
+    pub(crate) cases: Vec<Value>,
 }
 
 impl Out {
-    fn file(&mut self, path: String, bytes: impl Into<Vec<u8>>) -> String {
+    pub(crate) fn file(&mut self, path: String, bytes: impl Into<Vec<u8>>) -> String {
         self.files.insert(PathBuf::from(&path), bytes.into());
         path
     }
@@ -218,7 +218,7 @@ fn device_signature(response: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> Result<String, Error> {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> Result<String, Error> {
     Ok(t.format(&time::format_description::well_known::Rfc3339)?)
 }
 
@@ -322,7 +322,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     Ok(report.len())
 }
 
-fn pki_trust() -> Value {
+pub(crate) fn pki_trust() -> Value {
     json!([
         {"file": "../pki/mois-iaca.pem", "doc_types": [CardType::Resident.doc_type()]},
         {"file": "../pki/moj-iaca.pem", "doc_types": [CardType::Foreigner.doc_type()]},
@@ -331,7 +331,7 @@ fn pki_trust() -> Value {
 }
 
 /// Writes `files` under `dir` and removes every other file there except `README.md`.
-fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Error> {
+pub(crate) fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Error> {
     fn walk(root: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let here = root.join(rel);
         if !here.is_dir() {
@@ -367,7 +367,7 @@ fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Erro
     Ok(())
 }
 
-fn expected_invalid(error: &str) -> Value {
+pub(crate) fn expected_invalid(error: &str) -> Value {
     json!({ "result": "invalid", "error": error })
 }
 
@@ -776,7 +776,7 @@ fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
     Ok(())
 }
 
-fn pretty(value: &Value) -> Result<Vec<u8>, Error> {
+pub(crate) fn pretty(value: &Value) -> Result<Vec<u8>, Error> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     Ok(text.into_bytes())

@@ -32,7 +32,13 @@ fn every_checked_in_case_passes() {
     let (code, report) = conformance(&vectors());
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["failed"], 0);
-    let cases = report["results"].as_array().unwrap();
+    let suites = report["suites"].as_array().unwrap();
+    let names: Vec<&str> = suites
+        .iter()
+        .map(|s| s["suite"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kmid conformance vectors", "kmid attack suite"]);
+    let cases = suites[0]["results"].as_array().unwrap();
     assert!(cases.len() >= 90, "{}", cases.len());
     // Every card × format has positive and negative cases.
     for card in ["rrc", "rc", "onid"] {
@@ -45,6 +51,68 @@ fn every_checked_in_case_passes() {
             assert!(ids.iter().any(|id| !id.contains("-neg-")), "{card} {kind}");
             assert!(ids.iter().any(|id| id.contains("-neg-")), "{card} {kind}");
         }
+    }
+}
+
+#[test]
+fn every_attack_is_refused_with_its_exact_error() {
+    let (code, report) = conformance(&vectors().join("negative"));
+    assert_eq!(code, 0, "{report:#}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(vectors().join("negative/manifest.json")).unwrap())
+            .unwrap();
+    let results = report["results"].as_array().unwrap();
+    let cases = manifest["cases"].as_array().unwrap();
+    assert_eq!(results.len(), cases.len());
+    let mut refused = 0;
+    for (case, result) in cases.iter().zip(results) {
+        assert_eq!(case["id"], result["id"]);
+        assert_eq!(result["passed"], true, "{result}");
+        if case["expected"]["result"] == "invalid" {
+            // The full code, not a prefix of it.
+            assert_eq!(
+                result["detail"], case["expected"]["error"],
+                "{}",
+                case["id"]
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused >= 45, "{refused}");
+    // The classes the hardening issue names are all there.
+    for needle in [
+        "signature-stripped",
+        "alg-none",
+        "alg-hs256-public-key",
+        "cnf-substituted",
+        "device-key-substituted",
+        "x5chain-expired-ds",
+        "x5chain-non-ca-intermediate",
+        "digest-duplicate",
+        "disclosure-replayed",
+        "replay-other-nonce",
+        "replay-other-session",
+        "doctype-mismatch",
+        "validity-after-valid-until",
+        "status-index-out-of-range",
+        "status-suspended",
+        "status-revoked",
+        "cbor-indefinite-length-map",
+        "cbor-duplicate-map-key",
+        "cbor-tag24-missing",
+        "cbor-tag24-doubled",
+        "cbor-length-overflow",
+        "cbor-deep-nesting",
+        "cbor-huge-declared-length",
+        "zlib-bomb",
+        "invalid-utf8",
+    ] {
+        assert!(
+            cases
+                .iter()
+                .any(|c| c["id"].as_str().unwrap().contains(needle)),
+            "no {needle} case"
+        );
     }
 }
 

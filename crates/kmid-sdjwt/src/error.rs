@@ -29,10 +29,10 @@ pub enum SdJwtError {
         part: String,
     },
     /// A size or count over the configured limit.
-    #[error("{what}: {actual} exceeds the limit of {max}")]
+    #[error("{kind}: {actual} exceeds the limit of {max}")]
     Limit {
-        /// What was measured.
-        what: &'static str,
+        /// Which limit of [`crate::SdJwtLimits`].
+        kind: crate::limits::SdJwtLimit,
         /// The limit.
         max: usize,
         /// What was found.

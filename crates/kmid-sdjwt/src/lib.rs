@@ -65,7 +65,7 @@ mod verify;
 pub use conceal::{Concealed, DisclosurePolicy, PathSegment, SALT_BYTES, conceal};
 pub use disclosure::Disclosure;
 pub use error::{DisclosureError, IssuerKeyError, KeyBindingError, SdJwtError};
-pub use limits::SdJwtLimits;
+pub use limits::{SdJwtLimit, SdJwtLimits};
 pub use process::{Processed, process};
 pub use serialization::SdJwt;
 pub use verify::{SdJwtCheck, VerifiedSdJwt, verify_sd_jwt};

@@ -23,3 +23,21 @@ impl Default for SdJwtLimits {
         }
     }
 }
+
+/// Which of [`SdJwtLimits`] an input broke: each breach is its own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdJwtLimit {
+    /// [`SdJwtLimits::max_input_bytes`].
+    #[error("input bytes")]
+    InputBytes,
+    /// [`SdJwtLimits::max_disclosures`].
+    #[error("disclosures")]
+    Disclosures,
+    /// [`SdJwtLimits::max_depth`].
+    #[error("nesting depth")]
+    Depth,
+    /// [`SdJwtLimits::max_digests`].
+    #[error("embedded digests")]
+    Digests,
+}

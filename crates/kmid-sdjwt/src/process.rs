@@ -35,7 +35,7 @@ impl Ctx<'_> {
     fn check_digest(&mut self, digest: &str) -> Result<Option<usize>, SdJwtError> {
         if self.seen.len() >= self.limits.max_digests {
             return Err(SdJwtError::Limit {
-                what: "embedded digests",
+                kind: crate::limits::SdJwtLimit::Digests,
                 max: self.limits.max_digests,
                 actual: self.seen.len() + 1,
             });
@@ -49,7 +49,7 @@ impl Ctx<'_> {
     fn value(&mut self, value: Value, path: &mut Vec<PathSegment>) -> Result<Value, SdJwtError> {
         if path.len() > self.limits.max_depth {
             return Err(SdJwtError::Limit {
-                what: "nesting depth",
+                kind: crate::limits::SdJwtLimit::Depth,
                 max: self.limits.max_depth,
                 actual: path.len(),
             });

@@ -39,7 +39,7 @@ impl SdJwt {
     pub fn parse(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
         if input.len() > limits.max_input_bytes {
             return Err(SdJwtError::Limit {
-                what: "input bytes",
+                kind: crate::limits::SdJwtLimit::InputBytes,
                 max: limits.max_input_bytes,
                 actual: input.len(),
             });
@@ -69,7 +69,7 @@ impl SdJwt {
         let middle = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
         if middle.len() > limits.max_disclosures {
             return Err(SdJwtError::Limit {
-                what: "disclosures",
+                kind: crate::limits::SdJwtLimit::Disclosures,
                 max: limits.max_disclosures,
                 actual: middle.len(),
             });
@@ -150,7 +150,7 @@ impl SdJwt {
             Some(Value::Array(ds)) => {
                 if ds.len() > limits.max_disclosures {
                     return Err(SdJwtError::Limit {
-                        what: "disclosures",
+                        kind: crate::limits::SdJwtLimit::Disclosures,
                         max: limits.max_disclosures,
                         actual: ds.len(),
                     });

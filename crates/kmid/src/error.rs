@@ -81,7 +81,9 @@ impl KmidError {
 }
 
 /// The leading `Variant(Variant(Variant…` chain of a derived `Debug` rendering, joined by
-/// dots; it stops at the first variant whose payload is not another variant.
+/// dots; it stops at the first variant whose payload is not another variant. A struct payload
+/// (`Name { … }`) is followed into its `kind` field, the one field the error structs of this
+/// workspace use for a nested variant; a struct type named `…Error` adds no part of its own.
 fn variant_path(debug: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     let mut rest = debug;
@@ -92,6 +94,16 @@ fn variant_path(debug: &str) -> String {
         let (ident, tail) = rest.split_at(end);
         if !ident.starts_with(|c: char| c.is_ascii_uppercase()) {
             break;
+        }
+        if let Some(fields) = tail.strip_prefix(" {") {
+            if !ident.ends_with("Error") {
+                parts.push(ident);
+            }
+            match fields.find("kind: ") {
+                Some(at) => rest = fields.get(at + "kind: ".len()..).unwrap_or_default(),
+                None => break,
+            }
+            continue;
         }
         parts.push(ident);
         match tail.strip_prefix('(') {
@@ -126,5 +138,17 @@ mod tests {
         );
         assert_eq!(variant_path("Status(Suspended)"), "Status.Suspended");
         assert_eq!(variant_path("InvalidDcql(\"x\")"), "InvalidDcql");
+        assert_eq!(
+            variant_path("Mdoc(Cbor(CborError { at: 16, kind: TooDeep(16) }))"),
+            "Mdoc.Cbor.TooDeep"
+        );
+        assert_eq!(
+            variant_path("SdJwt(Disclosure { index: 3, kind: Repeated })"),
+            "SdJwt.Disclosure.Repeated"
+        );
+        assert_eq!(
+            variant_path("SdJwt(Limit { kind: Disclosures, max: 512, actual: 600 })"),
+            "SdJwt.Limit.Disclosures"
+        );
     }
 }
