@@ -56,6 +56,19 @@ impl SdJwt {
     /// # Errors
     /// As [`Self::parse`].
     pub fn parse_compact(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
+        // Count before collecting: a megabyte of '~' must not become a million slices.
+        let disclosures = input
+            .bytes()
+            .filter(|b| *b == b'~')
+            .count()
+            .saturating_sub(1);
+        if disclosures > limits.max_disclosures {
+            return Err(SdJwtError::Limit {
+                kind: crate::limits::SdJwtLimit::Disclosures,
+                max: limits.max_disclosures,
+                actual: disclosures,
+            });
+        }
         let parts: Vec<&str> = input.split('~').collect();
         let (Some((first, rest)), Some(last)) = (parts.split_first(), parts.last()) else {
             return Err(malformed("SD-JWT", "empty input"));

@@ -222,10 +222,6 @@ fn handle(secret: &str) -> Result<String, KmidError> {
     Ok(b64url(&HashAlgorithm::Sha256.digest(secret.as_bytes())?))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl<S: RegistryStore> Issuer<S> {
     fn channels(&self) -> std::sync::MutexGuard<'_, Channels> {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
@@ -347,7 +343,7 @@ impl<S: RegistryStore> Issuer<S> {
         }
         if let Some(expected) = &offer.tx_code {
             let given = tx_code.unwrap_or_default();
-            if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+            if !kmid_crypto::session::constant_time_eq(expected.as_bytes(), given.as_bytes()) {
                 offer.failures = offer.failures.saturating_add(1);
                 if offer.failures >= MAX_TX_CODE_ATTEMPTS {
                     channels.offers.remove(&key);
@@ -462,7 +458,7 @@ impl<S: RegistryStore> Issuer<S> {
             return Err(bad("aud is not this credential issuer"));
         }
         let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
-        if !constant_time_eq(nonce.as_bytes(), c_nonce.as_bytes()) {
+        if !kmid_crypto::session::constant_time_eq(nonce.as_bytes(), c_nonce.as_bytes()) {
             return Err(bad("nonce is not the c_nonce"));
         }
         let iat = claims

@@ -26,7 +26,7 @@ impl Default for CborLimits {
         Self {
             max_input_bytes: 4 * 1024 * 1024,
             max_depth: 16,
-            max_items: 200_000,
+            max_items: 32_768,
         }
     }
 }
