@@ -196,7 +196,7 @@ fn tag24(value: &Cbor) -> Result<Cbor, Error> {
     Ok(Cbor::Tag(24, Box::new(Cbor::Bytes(cbor_bytes(value)?))))
 }
 
-/// Sets MSO valueDigests[namespace][digestID] to the SHA-256 of `item`'s bytes.
+/// Sets the MSO's `valueDigests[namespace][digestID]` to the SHA-256 of `item`'s bytes.
 fn redigest(mso: &mut Cbor, namespace: &str, item: &Cbor) -> Result<(), Error> {
     let bytes = cbor_bytes(item)?;
     let digest = HashAlgorithm::Sha256.digest(&bytes)?;
