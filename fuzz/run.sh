@@ -3,7 +3,8 @@
 #   bash fuzz/run.sh [seconds]
 # Installs cargo-fuzz when it is missing. The machine has only a stable toolchain, and
 # cargo-fuzz passes nightly-only flags (-Z sanitizer, sancov): RUSTC_BOOTSTRAP=1 lets the
-# stable compiler accept them. Seeds come from test-vectors/ (crates/kmid-fuzzing); the
+# stable compiler accept them. Builds are optimized with debug assertions and overflow checks
+# on (-O -a), so an arithmetic overflow is a finding too. Seeds come from test-vectors/ (crates/kmid-fuzzing); the
 # corpus grows under fuzz/corpus/, crashers land in fuzz/artifacts/<target>/, and a summary
 # of executions per target is written to fuzz/results/summary.tsv.
 #
@@ -28,14 +29,14 @@ echo "== seeding fuzz/corpus/ from test-vectors/"
 (cd .. && cargo run -q --locked -p kmid-fuzzing --bin fuzz-seeds -- test-vectors fuzz/corpus)
 
 echo "== building ($sanitizer sanitizer)"
-cargo fuzz build -O --sanitizer "$sanitizer"
+cargo fuzz build -O -a --sanitizer "$sanitizer"
 
 mkdir -p results artifacts
 run_target() {
   local t="$1" log="results/$1.log"
   mkdir -p "corpus/$t" "artifacts/$t"
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: an OOM is a finding.
-  if cargo fuzz run -O --sanitizer "$sanitizer" "$t" "corpus/$t" -- \
+  if cargo fuzz run -O -a --sanitizer "$sanitizer" "$t" "corpus/$t" -- \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb="$rss" -malloc_limit_mb="$rss" \
       -print_final_stats=1 -artifact_prefix="artifacts/$t/" > "$log" 2>&1; then
     status=ok

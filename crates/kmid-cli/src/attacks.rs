@@ -20,7 +20,7 @@ use kmid::schema::{Card, CardType, samples};
 use kmid::sdjwt::SdJwt;
 use kmid::status::StatusList;
 use kmid::status::registry::Actor;
-use kmid::status::token::{TokenClaims, TokenSigner, sign_jwt};
+use kmid::status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
 use kmid::{Formats, OpenId4VpRequest, Template};
 use kmid_testkit::{Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Map, Value, json};
@@ -518,22 +518,23 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         chain: &chain,
         kid: None,
     };
-    let bomb = sign_jwt(
-        &bomb_list,
-        &TokenClaims {
-            sub: uri.clone(),
-            iat: AT.unix_timestamp(),
-            exp: Some((AT + Duration::days(1)).unix_timestamp()),
-            ttl: Some(300),
-        },
-        &token_signer,
-    )?;
+    let bomb_claims = TokenClaims {
+        sub: uri.clone(),
+        iat: AT.unix_timestamp(),
+        exp: Some((AT + Duration::days(1)).unix_timestamp()),
+        ttl: Some(300),
+    };
+    let bomb = sign_jwt(&bomb_list, &bomb_claims, &token_signer)?;
+    let bomb_cwt = sign_cwt(&bomb_list, &bomb_claims, &token_signer)?;
     let bomb_file = suite
         .out
         .file("status/zlib-bomb.jwt".into(), format!("{bomb}\n"));
+    let bomb_cwt_file = suite
+        .out
+        .file("status/zlib-bomb.cwt".into(), bomb_cwt.clone());
     status_sets.insert(
         "zlib-bomb".into(),
-        json!([{ "uri": uri, "jwt": bomb_file, "cwt": bomb_file }]),
+        json!([{ "uri": uri, "jwt": bomb_file, "cwt": bomb_cwt_file }]),
     );
 
     // --- mdoc ---------------------------------------------------------------------------
@@ -1322,10 +1323,19 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         expected_invalid("Status.Algorithm"),
     );
     suite.status_token(
+        "zlib-bomb-cwt",
+        "a signed CWT whose list inflates to 40 MiB",
+        &uri,
+        bomb_cwt,
+        expected_invalid("Status.TooLarge"),
+    );
+    let current = f.issuer.publish(AT, 300)?;
+    let current = current.first().ok_or("no list")?;
+    suite.status_token(
         "other-uri",
-        "a valid token for another list",
+        "a valid token (the list as it stands) verified for another list's URI",
         "https://status.kmid.invalid/mois/lists/2",
-        format!("{bomb}\n").into_bytes(),
+        format!("{}\n", current.jwt).into_bytes(),
         expected_invalid("Status.SubjectMismatch"),
     );
 

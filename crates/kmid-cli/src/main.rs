@@ -559,11 +559,13 @@ fn manifests_at(path: &Path) -> Vec<PathBuf> {
     if path.join("manifest.json").is_file() {
         return vec![path.join("manifest.json")];
     }
+    // A manifest that cannot be read or parsed is kept, so that it fails the run; only one
+    // that parses and is of another kind (no `suite`) is left out.
     let is_suite = |p: &Path| {
         commands::read(p)
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .is_some_and(|v| v.get("suite").is_some_and(Value::is_string))
+            .is_none_or(|v| v.get("suite").is_some_and(Value::is_string))
     };
     let mut found: Vec<PathBuf> = std::fs::read_dir(path)
         .map(|entries| {

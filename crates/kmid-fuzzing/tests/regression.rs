@@ -93,8 +93,8 @@ fn every_target_is_a_cargo_fuzz_binary() {
             std::fs::read_to_string(root().join(format!("fuzz/fuzz_targets/{}.rs", target.name())))
                 .unwrap();
         assert!(
-            body.contains("Target::"),
-            "{} does not call its body",
+            body.contains(&format!("Target::{target:?}.run")),
+            "{} does not call its own body",
             target.name()
         );
     }

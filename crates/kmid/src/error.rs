@@ -99,8 +99,8 @@ fn variant_path(debug: &str) -> String {
             if !ident.ends_with("Error") {
                 parts.push(ident);
             }
-            match fields.find("kind: ") {
-                Some(at) => rest = fields.get(at + "kind: ".len()..).unwrap_or_default(),
+            match kind_field(fields) {
+                Some(value) => rest = value,
                 None => break,
             }
             continue;
@@ -112,6 +112,46 @@ fn variant_path(debug: &str) -> String {
         }
     }
     parts.join(".")
+}
+
+/// The value of the `kind` field among the fields of a struct rendering (the text after
+/// `Name {`): only a field of this struct, never text inside a string (which may carry what
+/// an attacker sent) or inside a nested value.
+fn kind_field(fields: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut field_start = true;
+    for (at, c) in fields.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if depth == 0 && field_start && c != ' ' {
+            if let Some(value) = fields.get(at..).and_then(|f| f.strip_prefix("kind: ")) {
+                return Some(value);
+            }
+            field_start = false;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                if depth == 0 {
+                    return None;
+                }
+                depth -= 1;
+            }
+            ',' if depth == 0 => field_start = true,
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -145,6 +185,21 @@ mod tests {
         assert_eq!(
             variant_path("SdJwt(Disclosure { index: 3, kind: Repeated })"),
             "SdJwt.Disclosure.Repeated"
+        );
+        // What an attacker wrote stays data: a string, or a field before `kind`.
+        assert_eq!(
+            variant_path("SdJwt(WrongType { expected: \"x\", found: Some(\"kind: Valid\") })"),
+            "SdJwt.WrongType"
+        );
+        assert_eq!(
+            variant_path(
+                "Mdoc(Digest(Missing { namespace: \"a, kind: Forged\", element: \"e\" }))"
+            ),
+            "Mdoc.Digest.Missing"
+        );
+        assert_eq!(
+            variant_path("X(Y { inner: Z { kind: Deep }, kind: Top })"),
+            "X.Y.Top"
         );
         assert_eq!(
             variant_path("SdJwt(Limit { kind: Disclosures, max: 512, actual: 600 })"),
