@@ -297,12 +297,25 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     if let Some(m) = manifest.as_object_mut() {
         m.insert("cases".into(), Value::Array(std::mem::take(&mut out.cases)));
     }
-    // Check every case before writing anything.
+    check_and_write(dir, &manifest, out.files)
+}
+
+/// Runs every case of `manifest` over `files` (and the PKI beside `dir`), and only when each
+/// has its expected outcome writes the files and the manifest into `dir`. Returns the number
+/// of cases.
+///
+/// # Errors
+/// The cases that do not hold, or I/O failures.
+pub(crate) fn check_and_write(
+    dir: &Path,
+    manifest: &Value,
+    mut files: BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<usize, Error> {
     let parsed: Manifest = serde_json::from_value(manifest.clone())?;
-    let files = out.files.clone();
+    let pki = dir.join("..").join("pki");
     let report = conformance::run_manifest(&parsed, &|path: &str| {
         if let Some(rel) = path.strip_prefix("../pki/") {
-            return std::fs::read(dir.join("..").join("pki").join(rel)).ok();
+            return std::fs::read(pki.join(rel)).ok();
         }
         files.get(Path::new(path)).cloned()
     });
@@ -314,11 +327,8 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     if !failed.is_empty() {
         return Err(format!("cases that do not hold:\n{}", failed.join("\n")).into());
     }
-    let mut text = serde_json::to_string_pretty(&manifest)?;
-    text.push('\n');
-    out.files
-        .insert(PathBuf::from("manifest.json"), text.into());
-    write_tree(dir, &out.files)?;
+    files.insert(PathBuf::from("manifest.json"), pretty(manifest)?);
+    write_tree(dir, &files)?;
     Ok(report.len())
 }
 

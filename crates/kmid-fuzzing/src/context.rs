@@ -137,22 +137,12 @@ fn text(bytes: &[u8]) -> Result<&str, String> {
     core::str::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-fn hex(text: &str) -> Result<Vec<u8>, String> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| format!("bad hex at {i}"))
-        })
-        .collect()
-}
-
 fn annex(vectors: &Value, name: &str) -> Result<Vec<u8>, String> {
-    hex(vectors
+    vectors
         .get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("Annex D has no {name}"))?)
+        .and_then(crate::seeds::hex)
+        .ok_or_else(|| format!("Annex D has no hex {name}"))
 }
 
 fn build() -> Result<Context, String> {

@@ -72,7 +72,8 @@ impl Found {
     }
 }
 
-fn hex(text: &str) -> Option<Vec<u8>> {
+/// Hex text as bytes; `None` for anything else.
+pub(crate) fn hex(text: &str) -> Option<Vec<u8>> {
     (0..text.len())
         .step_by(2)
         .map(|i| {
