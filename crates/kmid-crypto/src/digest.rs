@@ -3,8 +3,6 @@
 
 use core::fmt;
 
-use openssl::hash::{MessageDigest, hash};
-
 use crate::error::CryptoError;
 
 /// A hash algorithm.
@@ -56,12 +54,13 @@ impl HashAlgorithm {
     /// # Errors
     /// Only backend failures.
     pub fn digest(self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let md = match self {
-            Self::Sha256 => MessageDigest::sha256(),
-            Self::Sha384 => MessageDigest::sha384(),
-            Self::Sha512 => MessageDigest::sha512(),
-        };
-        Ok(hash(md, data)?.to_vec())
+        // OpenSSL's one-shot SHA-2 functions: no digest fetched and no context allocated per
+        // call, which the EVP interface costs on every small input.
+        Ok(match self {
+            Self::Sha256 => openssl::sha::sha256(data).to_vec(),
+            Self::Sha384 => openssl::sha::sha384(data).to_vec(),
+            Self::Sha512 => openssl::sha::sha512(data).to_vec(),
+        })
     }
 }
 
@@ -76,8 +75,5 @@ impl fmt::Display for HashAlgorithm {
 /// # Errors
 /// Only backend failures.
 pub fn sha256(data: &[u8]) -> Result<[u8; 32], CryptoError> {
-    let d = hash(MessageDigest::sha256(), data)?;
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.get(..32).unwrap_or(&[0u8; 32]));
-    Ok(out)
+    Ok(openssl::sha::sha256(data))
 }

@@ -1,6 +1,8 @@
 //! Public and private keys on the supported curves, backed by OpenSSL.
 
+use core::cmp::Ordering;
 use core::fmt;
+use std::sync::OnceLock;
 
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcKey, EcPoint};
@@ -24,6 +26,36 @@ fn group(curve: Curve) -> Result<EcGroup, CryptoError> {
         }
     };
     Ok(EcGroup::from_curve_name(nid)?)
+}
+
+/// A curve's group and field prime, built once per process.
+struct CurveParams {
+    group: EcGroup,
+    p: BigNum,
+}
+
+fn curve_params(curve: Curve) -> Result<&'static CurveParams, CryptoError> {
+    static P256: OnceLock<CurveParams> = OnceLock::new();
+    static P384: OnceLock<CurveParams> = OnceLock::new();
+    static P521: OnceLock<CurveParams> = OnceLock::new();
+    let cell = match curve {
+        Curve::P256 => &P256,
+        Curve::P384 => &P384,
+        Curve::P521 => &P521,
+        Curve::Ed25519 => {
+            return Err(
+                KeyError::UnsupportedCurve("Ed25519 is not a Weierstrass curve".into()).into(),
+            );
+        }
+    };
+    if let Some(params) = cell.get() {
+        return Ok(params);
+    }
+    let group = group(curve)?;
+    let mut ctx = BigNumContext::new()?;
+    let (mut p, mut a, mut b) = (BigNum::new()?, BigNum::new()?, BigNum::new()?);
+    group.components_gfp(&mut p, &mut a, &mut b, &mut ctx)?;
+    Ok(cell.get_or_init(|| CurveParams { group, p }))
 }
 
 fn curve_of_group(group: &openssl::ec::EcGroupRef) -> Result<Curve, KeyError> {
@@ -88,11 +120,28 @@ impl PublicKey {
         }
         let y = y.ok_or(KeyError::Missing("y"))?;
         check_len("y", y, curve)?;
-        let group = group(curve)?;
+        let CurveParams { group, p } = curve_params(curve)?;
         let (bx, by) = (BigNum::from_slice(x)?, BigNum::from_slice(y)?);
-        let ec = EcKey::from_public_key_affine_coordinates(&group, &bx, &by)
+        // Coordinates are field elements: below p (x + p would name the same point again).
+        if bx.ucmp(p) != Ordering::Less || by.ucmp(p) != Ordering::Less {
+            return Err(KeyError::NotOnCurve.into());
+        }
+        let mut ctx = BigNumContext::new()?;
+        let mut point = EcPoint::new(group)?;
+        point
+            .set_affine_coordinates_gfp(group, &bx, &by, &mut ctx)
             .map_err(|_| KeyError::NotOnCurve)?;
-        ec.check_key().map_err(|_| KeyError::NotOnCurve)?;
+        if !point
+            .is_on_curve(group, &mut ctx)
+            .map_err(|_| KeyError::NotOnCurve)?
+        {
+            return Err(KeyError::NotOnCurve.into());
+        }
+        // P-256, P-384 and P-521 have cofactor 1: every point on the curve with affine
+        // coordinates (the point at infinity has none) is in the prime-order group, so the
+        // n·Q = O multiplication of EC_KEY_check_key would only repeat the check above at the
+        // cost of a signature verification.
+        let ec = EcKey::from_public_key(group, &point).map_err(|_| KeyError::NotOnCurve)?;
         let pkey = PKey::from_ec_key(ec.clone())?;
         Ok(Self {
             curve,

@@ -4,7 +4,6 @@
 
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
-use openssl::hash::{MessageDigest, hash};
 
 use crate::algorithm::Algorithm;
 use crate::error::CryptoError;
@@ -72,11 +71,13 @@ impl SignatureVerifier for DefaultVerifier {
     }
 }
 
-fn digest_for(algorithm: Algorithm) -> MessageDigest {
+/// The message digest ECDSA signs for `algorithm`, by OpenSSL's one-shot SHA-2 (no EVP
+/// context per signature).
+fn digest_for(algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
     match algorithm {
-        Algorithm::Es384 => MessageDigest::sha384(),
-        Algorithm::Es512 => MessageDigest::sha512(),
-        Algorithm::Es256 | Algorithm::EdDsa => MessageDigest::sha256(),
+        Algorithm::Es384 => openssl::sha::sha384(message).to_vec(),
+        Algorithm::Es512 => openssl::sha::sha512(message).to_vec(),
+        Algorithm::Es256 | Algorithm::EdDsa => openssl::sha::sha256(message).to_vec(),
     }
 }
 
@@ -104,7 +105,7 @@ pub(crate) fn verify_with_openssl(
             let (r, s) = signature.split_at(expected / 2);
             let sig =
                 EcdsaSig::from_private_components(BigNum::from_slice(r)?, BigNum::from_slice(s)?)?;
-            let digest = hash(digest_for(algorithm), message)?;
+            let digest = digest_for(algorithm, message);
             // An error here means a malformed (r, s), which is a failed verification.
             sig.verify(&digest, ec).unwrap_or(false)
         }
@@ -133,7 +134,7 @@ impl Signer for PrivateKey {
         let algorithm = self.curve().algorithm();
         match &self.ec {
             Some(ec) => {
-                let digest = hash(digest_for(algorithm), message)?;
+                let digest = digest_for(algorithm, message);
                 let sig = EcdsaSig::sign(&digest, ec)?;
                 let half = i32::try_from(algorithm.signature_len() / 2)
                     .map_err(|_| CryptoError::UnsupportedAlgorithm(algorithm.to_string()))?;

@@ -393,3 +393,93 @@ fn roots_can_be_scoped_to_what_they_vouch_for() {
     assert!(open.allows(0, "anything"));
     assert!(!open.allows(1, "anything"));
 }
+
+/// The chain cache: a hit only for the same bytes and purpose while every certificate is
+/// valid; bounded; emptied when the store changes; never filled by a failure.
+#[test]
+fn validated_chains_are_cached_within_their_validity_only() {
+    let pki = TestPki::new();
+    let trust = pki.trust_store().with_chain_cache(2);
+    let ders = |a: Authority| vec![pki.issuer(a).ds.der().to_vec()];
+    let mois = ders(Authority::Mois);
+    let purpose = KeyPurpose::DocumentSigner;
+
+    let first = trust
+        .validate_der(&refs(&mois), REFERENCE_TIME, purpose)
+        .unwrap();
+    assert_eq!(trust.cached_chains(), 1);
+    let again = trust
+        .validate_der(&refs(&mois), REFERENCE_TIME, purpose)
+        .unwrap();
+    assert_eq!(again.leaf, first.leaf);
+    assert_eq!(again.root_index, first.root_index);
+    // The parsed-certificate entry point shares the cache.
+    trust
+        .validate(
+            &[pki.issuer(Authority::Mois).ds.clone()],
+            REFERENCE_TIME,
+            purpose,
+        )
+        .unwrap();
+    assert_eq!(trust.cached_chains(), 1);
+
+    // After the Document Signer expires, the cached entry does not answer.
+    let late = REFERENCE_TIME + time::Duration::days(400);
+    assert!(matches!(
+        trust.validate_der(&refs(&mois), late, purpose),
+        Err(CryptoError::Certificate(CertificateError::Expired {
+            index: 0,
+            ..
+        }))
+    ));
+    // Nor for another purpose.
+    assert!(matches!(
+        trust.validate_der(
+            &refs(&mois),
+            REFERENCE_TIME,
+            KeyPurpose::ReaderAuthentication
+        ),
+        Err(CryptoError::Certificate(
+            CertificateError::ExtendedKeyUsage { .. }
+        ))
+    ));
+    // A chain that fails is not remembered; one byte changed is another key.
+    let mut forged = mois.clone();
+    let last = forged[0].len() - 1;
+    forged[0][last] ^= 1;
+    assert!(
+        trust
+            .validate_der(&refs(&forged), REFERENCE_TIME, purpose)
+            .is_err()
+    );
+    assert_eq!(trust.cached_chains(), 1);
+
+    // Bounded: three chains, two kept.
+    for a in [Authority::Moj, Authority::Oka] {
+        trust
+            .validate_der(&refs(&ders(a)), REFERENCE_TIME, purpose)
+            .unwrap();
+    }
+    assert_eq!(trust.cached_chains(), 2);
+
+    // Changing the store empties the cache; a capacity of 0 keeps nothing.
+    let mut changed = trust.clone();
+    changed.add(pki.reader_root.clone()).unwrap();
+    assert_eq!(changed.cached_chains(), 0);
+    let off = pki.trust_store().with_chain_cache(0);
+    off.validate_der(&refs(&mois), REFERENCE_TIME, purpose)
+        .unwrap();
+    assert_eq!(off.cached_chains(), 0);
+    // More certificates than the longest chain and its anchor are refused unparsed.
+    let long: Vec<&[u8]> = vec![b"x"; trust.max_chain_len() + 2];
+    assert!(matches!(
+        trust.validate_der(&long, REFERENCE_TIME, purpose),
+        Err(CryptoError::Certificate(
+            CertificateError::ChainTooLong { .. }
+        ))
+    ));
+}
+
+fn refs(ders: &[Vec<u8>]) -> Vec<&[u8]> {
+    ders.iter().map(Vec::as_slice).collect()
+}

@@ -8,7 +8,10 @@
     clippy::indexing_slicing
 )]
 
-use kmid_crypto::{CoseKey, CryptoError, Curve, Jwk, KeyError, PrivateKey, PublicKey};
+use kmid_crypto::{
+    Algorithm, CoseKey, CryptoError, Curve, DefaultVerifier, Jwk, KeyError, PrivateKey, PublicKey,
+    SignatureVerifier, Signer,
+};
 use proptest::prelude::*;
 
 const CURVES: [Curve; 4] = [Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519];
@@ -328,4 +331,55 @@ proptest! {
         let _ = jwk.to_public_key();
         let _ = jwk.to_cose_key();
     }
+}
+
+/// The point checks that replace EC_KEY_check_key: coordinates below the field prime, the
+/// point on the curve; and a point that passes them verifies as before.
+#[test]
+fn public_points_must_be_field_elements_on_the_curve() {
+    // P-256's field prime.
+    let p =
+        hex::decode("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff").unwrap();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let (x, y) = (
+        key.public_key().x().to_vec(),
+        key.public_key().y().unwrap().to_vec(),
+    );
+    let not_on_curve =
+        |x: &[u8], y: &[u8]| key_error(PublicKey::from_coordinates(Curve::P256, x, Some(y)));
+    assert_eq!(not_on_curve(&p, &y), KeyError::NotOnCurve, "x = p");
+    assert_eq!(not_on_curve(&x, &p), KeyError::NotOnCurve, "y = p");
+    assert_eq!(not_on_curve(&[0xFF; 32], &y), KeyError::NotOnCurve, "x > p");
+    assert_eq!(
+        not_on_curve(&[0; 32], &[0; 32]),
+        KeyError::NotOnCurve,
+        "(0, 0)"
+    );
+    let mut y_off = y.clone();
+    y_off[31] ^= 1;
+    assert_eq!(
+        not_on_curve(&x, &y_off),
+        KeyError::NotOnCurve,
+        "y off by one bit"
+    );
+    // p - y is the other point with this x: valid, and a different key.
+    let (bp, by) = (
+        openssl::bn::BigNum::from_slice(&p).unwrap(),
+        openssl::bn::BigNum::from_slice(&y).unwrap(),
+    );
+    let mut neg = openssl::bn::BigNum::new().unwrap();
+    neg.checked_sub(&bp, &by).unwrap();
+    let neg_y = neg.to_vec_padded(32).unwrap();
+    let other = PublicKey::from_coordinates(Curve::P256, &x, Some(&neg_y)).unwrap();
+    assert_ne!(&other, key.public_key());
+    let same = PublicKey::from_coordinates(Curve::P256, &x, Some(&y)).unwrap();
+    let sig = Signer::sign(&key, b"m").unwrap();
+    DefaultVerifier
+        .verify(Algorithm::Es256, &same, b"m", &sig)
+        .unwrap();
+    assert!(
+        DefaultVerifier
+            .verify(Algorithm::Es256, &other, b"m", &sig)
+            .is_err()
+    );
 }

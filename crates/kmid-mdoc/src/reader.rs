@@ -69,13 +69,9 @@ pub fn verify_reader_auth(
         .ok_or(fail(ReaderAuthError::Missing))?;
     let ders = x5chain(sign1).ok_or(fail(ReaderAuthError::MissingX5Chain))?;
     check_chain_length(ders.len(), trust).map_err(|e| fail(ReaderAuthError::Chain(e)))?;
-    let chain = ders
-        .iter()
-        .map(|d| Certificate::from_der(d))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(ReaderAuthError::Chain(e)))?;
+    let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
     let validated = trust
-        .validate(&chain, at, KeyPurpose::ReaderAuthentication)
+        .validate_der(&ders, at, KeyPurpose::ReaderAuthentication)
         .map_err(|e| fail(ReaderAuthError::Chain(e)))?;
     let signed = reader_authentication_bytes(transcript, request.items_request_bytes());
     verify_sign1(sign1, &validated.leaf_key, Some(&signed), allowed, verifier).map_err(

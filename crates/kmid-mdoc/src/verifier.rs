@@ -259,14 +259,10 @@ impl<'a> MdocVerifier<'a> {
         let ders = x5chain(issuer_auth.sign1()).ok_or(ia(IssuerAuthError::MissingX5Chain))?;
         crate::reader::check_chain_length(ders.len(), self.trust)
             .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
-        let chain = ders
-            .iter()
-            .map(|d| Certificate::from_der(d))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
+        let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
         let validated = self
             .trust
-            .validate(&chain, at, KeyPurpose::DocumentSigner)
+            .validate_der(&ders, at, KeyPurpose::DocumentSigner)
             .map_err(|e| ia(IssuerAuthError::Chain(e)))?;
         verify_sign1(
             issuer_auth.sign1(),
@@ -282,10 +278,7 @@ impl<'a> MdocVerifier<'a> {
             Sign1Failure::Payload => ia(IssuerAuthError::MissingPayload),
             Sign1Failure::Crypto(e) => MdocError::Crypto(e),
         })?;
-        let document_signer = chain
-            .into_iter()
-            .next()
-            .ok_or(ia(IssuerAuthError::MissingX5Chain))?;
+        let document_signer = validated.leaf;
 
         // 2. docType binding.
         if mso.doc_type != doc.doc_type {

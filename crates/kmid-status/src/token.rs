@@ -237,13 +237,9 @@ fn resolve_key(
                     .into(),
                 ));
             }
-            let certs = ders
-                .iter()
-                .map(|d| Certificate::from_der(d))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(StatusListError::Signer)?;
+            let ders: Vec<&[u8]> = ders.iter().map(AsRef::as_ref).collect();
             let validated = trust
-                .validate(&certs, at, KeyPurpose::DocumentSigner)
+                .validate_der(&ders, at, KeyPurpose::DocumentSigner)
                 .map_err(StatusListError::Signer)?;
             let anchor = trust
                 .roots()

@@ -67,6 +67,9 @@ pub enum KmidError {
     /// A key or certificate operation failed.
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+    /// A batch item was not verified: the thread verifying it stopped (it panicked).
+    #[error("not verified: the batch thread verifying it stopped")]
+    Unverified,
 }
 
 impl KmidError {

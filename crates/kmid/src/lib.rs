@@ -96,7 +96,7 @@ pub use dcql::{DcqlQuery, OpenId4VpRequest, VpToken};
 pub use error::KmidError;
 pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
-pub use verifier::{Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
+pub use verifier::{BatchItem, Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::{Wallet, openid4vp_transcript};
 
 pub use kmid_crypto as crypto;

@@ -2,6 +2,7 @@
 //! verification result for either format.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -260,6 +261,27 @@ pub(crate) fn element_json(value: &ElementValue) -> Value {
     }
 }
 
+/// One presentation to verify in a batch ([`Verifier::verify_batch`]).
+#[derive(Debug, Clone, Copy)]
+pub enum BatchItem<'a> {
+    /// An mdoc DeviceResponse (bytes as received) answering `request` over `transcript`.
+    Mdoc {
+        /// The request it answers.
+        request: &'a DeviceRequest,
+        /// The DeviceResponse.
+        response: &'a [u8],
+        /// The session's transcript.
+        transcript: &'a SessionTranscript,
+    },
+    /// An SD-JWT VC presentation made for `request`.
+    SdJwt {
+        /// The request it answers (vct, claims, nonce, audience).
+        request: &'a SdJwtRequest,
+        /// The presentation, compact.
+        presentation: &'a str,
+    },
+}
+
 /// A relying party's verifier: the issuers it trusts and how it learns statuses.
 pub struct Verifier {
     trust: TrustStore,
@@ -326,6 +348,91 @@ impl Verifier {
                 })
             })
             .collect())
+    }
+
+    /// Verifies one presentation of either format: [`Self::verify_mdoc`] or
+    /// [`Self::verify_sd_jwt`] (whose one result comes back as a one-element list).
+    ///
+    /// # Errors
+    /// As the format's verification.
+    pub fn verify_item(
+        &self,
+        item: &BatchItem<'_>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedPresentation>, KmidError> {
+        match *item {
+            BatchItem::Mdoc {
+                request,
+                response,
+                transcript,
+            } => self.verify_mdoc(request, response, transcript, at),
+            BatchItem::SdJwt {
+                request,
+                presentation,
+            } => self
+                .verify_sd_jwt(request, presentation, at)
+                .map(|p| vec![p]),
+        }
+    }
+
+    /// Verifies many presentations at once, spread over the machine's cores (one thread per
+    /// core, each taking the next unverified item, so a slow item does not hold up the rest),
+    /// and returns each item's result at its index. The status lists and validated chains
+    /// are shared: a list fetched or a chain validated for one item serves the others.
+    #[must_use]
+    pub fn verify_batch(
+        &self,
+        items: &[BatchItem<'_>],
+        at: OffsetDateTime,
+    ) -> Vec<Result<Vec<VerifiedPresentation>, KmidError>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(items.len());
+        self.verify_batch_on(items, at, threads)
+    }
+
+    /// As [`Self::verify_batch`], on at most `threads` threads (1: on the calling thread).
+    #[must_use]
+    pub fn verify_batch_on(
+        &self,
+        items: &[BatchItem<'_>],
+        at: OffsetDateTime,
+        threads: usize,
+    ) -> Vec<Result<Vec<VerifiedPresentation>, KmidError>> {
+        if threads <= 1 || items.len() <= 1 {
+            return items
+                .iter()
+                .map(|item| self.verify_item(item, at))
+                .collect();
+        }
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else {
+                    return done;
+                };
+                done.push((i, self.verify_item(item, at)));
+            }
+        };
+        let mut results: Vec<Option<Result<Vec<VerifiedPresentation>, KmidError>>> =
+            std::iter::repeat_with(|| None).take(items.len()).collect();
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut finished = vec![work()];
+            // A helper that panicked leaves its items unverified; they are reported below.
+            finished.extend(helpers.into_iter().filter_map(|h| h.join().ok()));
+            for (i, result) in finished.into_iter().flatten() {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(result);
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(KmidError::Unverified)))
+            .collect()
     }
 
     /// Verifies an SD-JWT VC presentation made for `request` at `at`: issuer signature and

@@ -144,13 +144,23 @@ impl Certificate {
     /// # Errors
     /// As [`Self::from_der`], or malformed base64.
     pub fn from_x5c_entry(entry: &str) -> Result<Self, CryptoError> {
+        Self::from_der(&Self::x5c_entry_der(entry)?)
+    }
+
+    /// The DER bytes of one `x5c` entry, not parsed (for [`TrustStore::validate_der`], which
+    /// parses only what it has not validated before).
+    ///
+    /// [`TrustStore::validate_der`]: super::TrustStore::validate_der
+    ///
+    /// # Errors
+    /// An entry over the certificate size limit, or malformed base64.
+    pub fn x5c_entry_der(entry: &str) -> Result<Vec<u8>, CryptoError> {
         if entry.len() > MAX_CERTIFICATE_BYTES.saturating_mul(4) / 3 + 4 {
             return Err(malformed(0, "certificate larger than 16 KiB"));
         }
-        let der = STANDARD
+        STANDARD
             .decode(entry)
-            .map_err(|_| malformed(0, "x5c entry that is not standard base64"))?;
-        Self::from_der(&der)
+            .map_err(|_| malformed(0, "x5c entry that is not standard base64"))
     }
 
     /// The certificate as an `x5c` entry.

@@ -12,7 +12,9 @@ pub use issue::{
     CertificateKind, CertificateParams, MAX_DS_VALIDITY_DAYS, MAX_IACA_VALIDITY_DAYS,
     issue_certificate,
 };
-pub use trust::{DEFAULT_MAX_CHAIN_LEN, KeyPurpose, TrustStore, ValidatedChain};
+pub use trust::{
+    DEFAULT_CHAIN_CACHE, DEFAULT_MAX_CHAIN_LEN, KeyPurpose, TrustStore, ValidatedChain,
+};
 
 /// Parses an `x5c` header value (RFC 7515 §4.1.6): a list of standard-base64 DER certificates.
 ///

@@ -1,5 +1,10 @@
-//! Trust anchors and chain validation at a given time.
+//! Trust anchors and chain validation at a given time, with a bounded cache of chains that
+//! validated.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use openssl::sha::Sha256;
 use time::OffsetDateTime;
 
 use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
@@ -30,23 +35,114 @@ impl KeyPurpose {
 /// The default bound on chain length, trust anchor not counted.
 pub const DEFAULT_MAX_CHAIN_LEN: usize = 4;
 
+/// The default number of validated chains a [`TrustStore`] remembers.
+pub const DEFAULT_CHAIN_CACHE: usize = 64;
+
 /// A set of trust anchors: the IACA roots of the issuing authorities (or the reader roots a
 /// wallet trusts), and the rules for validating a chain up to one of them.
+///
+/// A store remembers the chains that validated (at most [`DEFAULT_CHAIN_CACHE`], see
+/// [`Self::with_chain_cache`]), keyed by the SHA-256 of their certificates' bytes and the
+/// purpose, with the interval in which every certificate of the chain, root included, is
+/// valid. A chain seen again within that interval is not re-verified: everything else a
+/// validation checks depends only on the bytes and on the store, and changing the store
+/// empties the cache. Clones share the cache until one of them changes.
 #[derive(Debug, Clone)]
 pub struct TrustStore {
     roots: Vec<Certificate>,
     /// For each root, what it may vouch for (`None`: anything).
     scopes: Vec<Option<Vec<String>>>,
     max_chain_len: usize,
+    cache: Arc<ChainCache>,
 }
 
 /// A chain that validated.
 #[derive(Debug, Clone)]
 pub struct ValidatedChain {
+    /// The leaf certificate: the Document Signer (or the reader's certificate).
+    pub leaf: Certificate,
     /// The leaf's public key: the key that signs documents (or reader requests).
     pub leaf_key: PublicKey,
     /// Index in the trust store of the root the chain ends at.
     pub root_index: usize,
+}
+
+/// Validated chains by key, most recently used first.
+struct ChainCache {
+    capacity: usize,
+    entries: Mutex<VecDeque<CachedChain>>,
+}
+
+struct CachedChain {
+    key: [u8; 32],
+    chain: ValidatedChain,
+    /// The latest notBefore and the earliest notAfter of the chain and its root.
+    not_before: i64,
+    not_after: i64,
+}
+
+impl core::fmt::Debug for ChainCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ChainCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl ChainCache {
+    fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            capacity,
+            entries: Mutex::new(VecDeque::with_capacity(capacity)),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    /// The chain cached under `key` if every certificate of it is valid at `now`. A poisoned
+    /// lock is a miss: the chain is then validated in full.
+    fn get(&self, key: &[u8; 32], now: i64) -> Option<ValidatedChain> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let mut entries = self.entries.lock().ok()?;
+        let position = entries.iter().position(|e| e.key == *key)?;
+        let entry = entries.remove(position)?;
+        let hit = (entry.not_before <= now && now <= entry.not_after).then(|| entry.chain.clone());
+        entries.push_front(entry);
+        hit
+    }
+
+    fn put(&self, key: [u8; 32], chain: &ValidatedChain, not_before: i64, not_after: i64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        entries.retain(|e| e.key != key);
+        entries.truncate(self.capacity.saturating_sub(1));
+        entries.push_front(CachedChain {
+            key,
+            chain: chain.clone(),
+            not_before,
+            not_after,
+        });
+    }
+}
+
+/// The cache key of a chain: SHA-256 over the purpose and each certificate's length and bytes.
+fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(purpose.eku().as_bytes());
+    for der in ders {
+        h.update(&u64::try_from(der.len()).unwrap_or(u64::MAX).to_be_bytes());
+        h.update(der);
+    }
+    h.finish()
 }
 
 impl Default for TrustStore {
@@ -58,19 +154,39 @@ impl Default for TrustStore {
 impl TrustStore {
     /// An empty store with the default chain length bound.
     #[must_use]
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
+        Self::with_cache(DEFAULT_CHAIN_CACHE)
+    }
+
+    fn with_cache(capacity: usize) -> Self {
         Self {
             roots: Vec::new(),
             scopes: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
+            cache: ChainCache::new(capacity),
         }
     }
 
     /// Sets the longest chain accepted (trust anchor not counted).
     #[must_use]
-    pub const fn with_max_chain_len(mut self, max: usize) -> Self {
+    pub fn with_max_chain_len(mut self, max: usize) -> Self {
         self.max_chain_len = max;
+        self.cache = ChainCache::new(self.cache.capacity);
         self
+    }
+
+    /// Remembers at most `capacity` validated chains (0: none, every chain is validated in
+    /// full every time). The cache starts empty.
+    #[must_use]
+    pub fn with_chain_cache(mut self, capacity: usize) -> Self {
+        self.cache = ChainCache::new(capacity);
+        self
+    }
+
+    /// How many validated chains are cached now.
+    #[must_use]
+    pub fn cached_chains(&self) -> usize {
+        self.cache.len()
     }
 
     /// The longest chain accepted (trust anchor not counted).
@@ -138,6 +254,7 @@ impl TrustStore {
                 self.scopes.push(scopes);
             }
         }
+        self.cache = ChainCache::new(self.cache.capacity);
         Ok(())
     }
 
@@ -156,9 +273,73 @@ impl TrustStore {
     /// `digitalSignature` key usage and the purpose's extended key usage; no unknown critical
     /// extension and no duplicate extension anywhere.
     ///
+    /// A chain that validated before, byte for byte and for the same purpose, is taken from
+    /// the cache when every one of its certificates is valid at `at`.
+    ///
     /// # Errors
     /// [`CryptoError::Certificate`] naming the failed check.
     pub fn validate(
+        &self,
+        chain: &[Certificate],
+        at: OffsetDateTime,
+        purpose: KeyPurpose,
+    ) -> Result<ValidatedChain, CryptoError> {
+        let key = cache_key(chain.iter().map(Certificate::der), purpose);
+        if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
+            return Ok(hit);
+        }
+        self.validate_and_remember(key, chain, at, purpose)
+    }
+
+    /// As [`Self::validate`], from the certificates' DER as received (an `x5chain` or the
+    /// decoded `x5c`): a cached chain is neither parsed nor verified again.
+    ///
+    /// # Errors
+    /// [`CertificateError::ChainTooLong`] before parsing when there are more certificates
+    /// than the longest chain and its anchor; a certificate that does not parse; as
+    /// [`Self::validate`].
+    pub fn validate_der(
+        &self,
+        ders: &[&[u8]],
+        at: OffsetDateTime,
+        purpose: KeyPurpose,
+    ) -> Result<ValidatedChain, CryptoError> {
+        if ders.len() > self.max_chain_len.saturating_add(1) {
+            return Err(CertificateError::ChainTooLong {
+                length: ders.len(),
+                max: self.max_chain_len,
+            }
+            .into());
+        }
+        let key = cache_key(ders.iter().copied(), purpose);
+        if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
+            return Ok(hit);
+        }
+        let chain = ders
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.validate_and_remember(key, &chain, at, purpose)
+    }
+
+    fn validate_and_remember(
+        &self,
+        key: [u8; 32],
+        chain: &[Certificate],
+        at: OffsetDateTime,
+        purpose: KeyPurpose,
+    ) -> Result<ValidatedChain, CryptoError> {
+        let validated = self.validate_uncached(chain, at, purpose)?;
+        let root = self.roots.get(validated.root_index);
+        let not_before = chain.iter().chain(root).map(Certificate::not_before).max();
+        let not_after = chain.iter().chain(root).map(Certificate::not_after).min();
+        if let (Some(not_before), Some(not_after)) = (not_before, not_after) {
+            self.cache.put(key, &validated, not_before, not_after);
+        }
+        Ok(validated)
+    }
+
+    fn validate_uncached(
         &self,
         chain: &[Certificate],
         at: OffsetDateTime,
@@ -229,6 +410,7 @@ impl TrustStore {
             _ => self.find_root(top, top_index, now)?,
         };
         Ok(ValidatedChain {
+            leaf: leaf.clone(),
             leaf_key: leaf.public_key().clone(),
             root_index,
         })

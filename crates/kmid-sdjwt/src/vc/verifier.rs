@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c};
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
 use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
@@ -266,9 +266,14 @@ impl<'a> SdJwtVcVerifier<'a> {
                     Some(_) => return Err(SdJwtError::Json { part: "x5c".into() }),
                     None => return Err(unknown()),
                 };
-                let chain = chain_from_x5c(&entries).map_err(|e| fail(IssuerKeyError::Chain(e)))?;
+                let ders = entries
+                    .iter()
+                    .map(|e| Certificate::x5c_entry_der(e))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(IssuerKeyError::Chain(e)))?;
+                let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
                 let validated = trust
-                    .validate(&chain, at, KeyPurpose::DocumentSigner)
+                    .validate_der(&ders, at, KeyPurpose::DocumentSigner)
                     .map_err(|e| fail(IssuerKeyError::Chain(e)))?;
                 let vct = unverified
                     .get("vct")
@@ -283,7 +288,7 @@ impl<'a> SdJwtVcVerifier<'a> {
                     .roots()
                     .get(validated.root_index)
                     .map(Certificate::der);
-                Ok((validated.leaf_key, chain.into_iter().next(), anchor))
+                Ok((validated.leaf_key, Some(validated.leaf), anchor))
             }
             IssuerKeys::KeySet(keys) => {
                 let iss = iss.ok_or_else(unknown)?;

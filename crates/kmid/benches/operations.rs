@@ -1,0 +1,452 @@
+//! Every main operation, per format and card type, against its raw-cryptography floor measured
+//! in the same run (issue 9). Absolute times drift from run to run on shared machines; the
+//! ratios of one run do not, so the report at the end gives each median as a multiple of its
+//! floor:
+//!
+//! | operation | floor |
+//! |---|---|
+//! | issue (either format) | one P-256 signature + SHA-256 of the issued bytes |
+//! | present (either format) | one P-256 signature + SHA-256 of the presentation |
+//! | verify, chain cache warm | issuer + device/KB verification + SHA-256 of the presentation |
+//! | verify, chain cache cold | the same + the Document Signer certificate's verification |
+//! | mdoc in a session | the same + one ECDH + AES-256-GCM of the sealed answer |
+//!
+//! The floor's primitives are OpenSSL's fastest P-256 path (`ECDSA_do_sign`/`ECDSA_do_verify`
+//! on a precomputed digest, as `EcdsaSig` calls them) and its SHA-256 and AES-GCM.
+//!
+//! Run with `cargo bench -p kmid --bench operations`; the table is printed at the end and
+//! written to `target/criterion/kmid-report.md`. A filter (`-- resident`) runs a subset; the
+//! report then lists only the rows measured in this run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::as_conversions,
+    clippy::cast_precision_loss,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod fixture;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use fixture::Fixture;
+use kmid::Formats;
+use kmid::crypto::Signer;
+use kmid::status::StatusList;
+use kmid::status::token::{TokenClaims, TokenSigner, sign_jwt};
+use openssl::bn::BigNumContext;
+use openssl::derive::Deriver;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::ecdsa::EcdsaSig;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::symm::{Cipher, encrypt_aead};
+
+/// Presentations per batch in the batch-verification benchmark.
+const BATCH: usize = 64;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    )
+}
+
+fn criterion_dir() -> PathBuf {
+    target_dir().join("criterion")
+}
+
+fn configured() -> Criterion {
+    Criterion::default()
+        .output_directory(&criterion_dir())
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+        .configure_from_args()
+}
+
+/// The byte counts the floors hash and encrypt, one per artefact of every fixture.
+fn artefact_sizes(fixtures: &[Fixture]) -> Vec<usize> {
+    let mut sizes: Vec<usize> = fixtures
+        .iter()
+        .flat_map(|f| {
+            [
+                f.mdoc_issued.len(),
+                f.mdoc_response.len(),
+                f.sealed_response.len(),
+                f.sd_issued.len(),
+                f.sd_presentation.len(),
+            ]
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
+fn floor_benches(c: &mut Criterion, sizes: &[usize]) {
+    let mut g = c.benchmark_group("floor");
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = EcKey::generate(&group).unwrap();
+    let public = EcKey::from_public_key(&group, key.public_key()).unwrap();
+    let digest = openssl::sha::sha256(b"the floor signs one digest");
+    g.bench_function("p256_sign", |b| {
+        b.iter(|| EcdsaSig::sign(black_box(&digest), &key).unwrap());
+    });
+    let sig = EcdsaSig::sign(&digest, &key).unwrap();
+    g.bench_function("p256_verify", |b| {
+        b.iter(|| sig.verify(black_box(&digest), &public).unwrap());
+    });
+    let own = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let peer_ec = EcKey::generate(&group).unwrap();
+    let mut ctx = BigNumContext::new().unwrap();
+    let peer_point = peer_ec
+        .public_key()
+        .to_bytes(
+            &group,
+            openssl::ec::PointConversionForm::UNCOMPRESSED,
+            &mut ctx,
+        )
+        .unwrap();
+    g.bench_function("p256_ecdh", |b| {
+        b.iter(|| {
+            // As a session does: the peer's point arrives as bytes.
+            let point =
+                openssl::ec::EcPoint::from_bytes(&group, black_box(&peer_point), &mut ctx).unwrap();
+            let peer = PKey::from_ec_key(EcKey::from_public_key(&group, &point).unwrap()).unwrap();
+            let mut d = Deriver::new(&own).unwrap();
+            d.set_peer(&peer).unwrap();
+            d.derive_to_vec().unwrap()
+        });
+    });
+    for &n in sizes {
+        let data = vec![0x5Au8; n];
+        g.throughput(Throughput::Bytes(n as u64));
+        g.bench_function(format!("sha256_{n}"), |b| {
+            b.iter(|| openssl::sha::sha256(black_box(&data)));
+        });
+        let gcm_key = [7u8; 32];
+        let iv = [1u8; 12];
+        let mut tag = [0u8; 16];
+        g.bench_function(format!("aes256gcm_{n}"), |b| {
+            b.iter(|| {
+                encrypt_aead(
+                    Cipher::aes_256_gcm(),
+                    &gcm_key,
+                    Some(&iv),
+                    b"",
+                    black_box(&data),
+                    &mut tag,
+                )
+                .unwrap()
+            });
+        });
+    }
+    g.finish();
+}
+
+fn operation_benches(c: &mut Criterion, f: &Fixture) {
+    let mut g = c.benchmark_group(f.name);
+    g.bench_function("mdoc_issue", |b| b.iter(|| f.issue_mdoc()));
+    g.bench_function("mdoc_present", |b| b.iter(|| f.present_mdoc()));
+    g.bench_function("mdoc_verify", |b| b.iter(|| f.verify_mdoc()));
+    g.bench_function("mdoc_verify_cold", |b| {
+        b.iter(|| f.verify_mdoc_with(&f.verifier_cold));
+    });
+    g.bench_function("mdoc_present_session", |b| {
+        b.iter(|| f.present_in_session())
+    });
+    g.bench_function("mdoc_verify_session", |b| b.iter(|| f.verify_in_session()));
+    g.bench_function("sd_jwt_issue", |b| b.iter(|| f.issue_sd_jwt()));
+    g.bench_function("sd_jwt_present", |b| b.iter(|| f.present_sd_jwt()));
+    g.bench_function("sd_jwt_verify", |b| b.iter(|| f.verify_sd_jwt()));
+    g.bench_function("sd_jwt_verify_cold", |b| {
+        b.iter(|| f.verify_sd_jwt_with(&f.verifier_cold));
+    });
+    // The facade's issue: both formats, each with its entry in the (in-memory) registry.
+    g.bench_function("issue_both_registry", |b| {
+        b.iter(|| {
+            f.issuer
+                .issue(&f.card, f.wallet.device_key(), Formats::Both, f.at)
+                .unwrap()
+        });
+    });
+    g.finish();
+}
+
+/// 2^bits two-bit entries, 1 in 100 set to SUSPENDED or INVALID at pseudo-random places.
+fn status_list(bits: u32) -> StatusList {
+    let n: u64 = 1 << bits;
+    let mut list = StatusList::new(2, n).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..n / 100 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        list.set(x % n, if x & 1 == 0 { 1 } else { 2 }).unwrap();
+    }
+    list
+}
+
+fn status_benches(c: &mut Criterion, f: &Fixture) {
+    let mut g = c.benchmark_group("status");
+    g.sample_size(10);
+    let signer: Arc<dyn Signer> = Arc::clone(&f.keys.signer);
+    let chain = [f.keys.document_signer.clone()];
+    let ts = TokenSigner {
+        signer: &signer,
+        chain: &chain,
+        kid: None,
+    };
+    let claims = TokenClaims {
+        sub: "https://status.example/lists/1".into(),
+        iat: f.at.unix_timestamp(),
+        exp: Some(f.at.unix_timestamp() + 86_400),
+        ttl: Some(3_600),
+    };
+    for bits in [20u32, 26] {
+        g.bench_function(format!("build_compress_sign_2p{bits}"), |b| {
+            b.iter(|| sign_jwt(&status_list(bits), &claims, &ts).unwrap());
+        });
+    }
+    let list = status_list(26);
+    let mut i: u64 = 0;
+    g.sample_size(30);
+    g.bench_function("lookup_2p26", |b| {
+        b.iter(|| {
+            i = (i + 0x9E37_79B9) & ((1 << 26) - 1);
+            list.get(black_box(i)).unwrap()
+        });
+    });
+    g.finish();
+}
+
+fn batch_benches(c: &mut Criterion, f: &Fixture) {
+    let mut g = c.benchmark_group("batch");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(BATCH as u64));
+    let items: Vec<kmid::BatchItem<'_>> = (0..BATCH)
+        .map(|_| kmid::BatchItem::Mdoc {
+            request: &f.mdoc_request,
+            response: &f.mdoc_response,
+            transcript: &f.transcript,
+        })
+        .collect();
+    g.bench_function("mdoc_verify_64_one_thread", |b| {
+        b.iter(|| {
+            items
+                .iter()
+                .map(|item| f.verifier.verify_item(item, f.at).is_ok())
+                .filter(|ok| *ok)
+                .count()
+        });
+    });
+    g.bench_function("mdoc_verify_64_batch", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                f.verifier
+                    .verify_batch(&items, f.at)
+                    .iter()
+                    .filter(|r| r.is_ok())
+                    .count()
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    g.finish();
+}
+
+/// The median, in nanoseconds, of `group/function` if this run measured it.
+fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_dir()
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+    if modified < since {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn micros(ns: f64) -> String {
+    if ns >= 1_000_000.0 {
+        format!("{:.1} ms", ns / 1_000_000.0)
+    } else {
+        format!("{:.1} µs", ns / 1_000.0)
+    }
+}
+
+fn report(fixtures: &[Fixture], since: SystemTime) -> String {
+    let floor = |name: &str| median("floor", name, since);
+    let mut out = String::new();
+    let (Some(sign), Some(verify), Some(ecdh)) =
+        (floor("p256_sign"), floor("p256_verify"), floor("p256_ecdh"))
+    else {
+        return "the floor was not measured in this run (run without a filter)\n".into();
+    };
+    let sha = |n: usize| floor(&format!("sha256_{n}")).unwrap_or(f64::NAN);
+    let aes = |n: usize| floor(&format!("aes256gcm_{n}")).unwrap_or(f64::NAN);
+    let _ = writeln!(
+        out,
+        "floor: P-256 sign {}, verify {}, ECDH {}\n",
+        micros(sign),
+        micros(verify),
+        micros(ecdh)
+    );
+    let _ = writeln!(out, "| card | operation | bytes | median | floor | ratio |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+    for f in fixtures {
+        let rows: [(&str, usize, f64); 10] = [
+            (
+                "mdoc_issue",
+                f.mdoc_issued.len(),
+                sign + sha(f.mdoc_issued.len()),
+            ),
+            (
+                "mdoc_present",
+                f.mdoc_response.len(),
+                sign + sha(f.mdoc_response.len()),
+            ),
+            (
+                "mdoc_verify",
+                f.mdoc_response.len(),
+                2.0 * verify + sha(f.mdoc_response.len()),
+            ),
+            (
+                "mdoc_verify_cold",
+                f.mdoc_response.len(),
+                3.0 * verify + sha(f.mdoc_response.len()),
+            ),
+            (
+                "mdoc_present_session",
+                f.sealed_response.len(),
+                ecdh + sign + aes(f.sealed_response.len()) + sha(f.mdoc_response.len()),
+            ),
+            (
+                "mdoc_verify_session",
+                f.sealed_response.len(),
+                ecdh + 2.0 * verify + aes(f.sealed_response.len()) + sha(f.mdoc_response.len()),
+            ),
+            (
+                "sd_jwt_issue",
+                f.sd_issued.len(),
+                sign + sha(f.sd_issued.len()),
+            ),
+            (
+                "sd_jwt_present",
+                f.sd_presentation.len(),
+                sign + sha(f.sd_presentation.len()),
+            ),
+            (
+                "sd_jwt_verify",
+                f.sd_presentation.len(),
+                2.0 * verify + sha(f.sd_presentation.len()),
+            ),
+            (
+                "sd_jwt_verify_cold",
+                f.sd_presentation.len(),
+                3.0 * verify + sha(f.sd_presentation.len()),
+            ),
+        ];
+        for (op, bytes, floor_ns) in rows {
+            if let Some(m) = median(f.name, op, since) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {op} | {bytes} | {} | {} | {:.2}× |",
+                    f.name,
+                    micros(m),
+                    micros(floor_ns),
+                    m / floor_ns
+                );
+            }
+        }
+        if let Some(m) = median(f.name, "issue_both_registry", since) {
+            let _ = writeln!(
+                out,
+                "| {} | issue_both_registry | {} | {} | {} | {:.2}× |",
+                f.name,
+                f.mdoc_issued.len() + f.sd_issued.len(),
+                micros(m),
+                micros(2.0 * sign + sha(f.mdoc_issued.len()) + sha(f.sd_issued.len())),
+                m / (2.0 * sign + sha(f.mdoc_issued.len()) + sha(f.sd_issued.len()))
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n| card | mdoc issued | SD-JWT VC issued | ratio | mdoc presented | SD-JWT VC presented | ratio |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    for f in fixtures {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2}× | {} | {} | {:.2}× |",
+            f.name,
+            f.mdoc_issued.len(),
+            f.sd_issued.len(),
+            f.sd_issued.len() as f64 / f.mdoc_issued.len() as f64,
+            f.mdoc_response.len(),
+            f.sd_presentation.len(),
+            f.sd_presentation.len() as f64 / f.mdoc_response.len() as f64,
+        );
+    }
+    let mut status = BTreeMap::new();
+    for name in [
+        "build_compress_sign_2p20",
+        "build_compress_sign_2p26",
+        "lookup_2p26",
+    ] {
+        if let Some(m) = median("status", name, since) {
+            status.insert(name, m);
+        }
+    }
+    if !status.is_empty() {
+        let _ = writeln!(out, "\n| status list | median |\n|---|---:|");
+        for (name, m) in status {
+            let _ = writeln!(out, "| {name} | {} |", micros(m));
+        }
+    }
+    if let (Some(one), Some(batch)) = (
+        median("batch", "mdoc_verify_64_one_thread", since),
+        median("batch", "mdoc_verify_64_batch", since),
+    ) {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let _ = writeln!(
+            out,
+            "\nbatch of {BATCH} mdoc verifications: one thread {}, batch on {threads} threads {} — {:.2}× the throughput",
+            micros(one),
+            micros(batch),
+            one / batch
+        );
+    }
+    out
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let fixtures = fixture::all();
+    let mut c = configured();
+    floor_benches(&mut c, &artefact_sizes(&fixtures));
+    for f in &fixtures {
+        operation_benches(&mut c, f);
+    }
+    status_benches(&mut c, &fixtures[0]);
+    batch_benches(&mut c, &fixtures[0]);
+    c.final_summary();
+    let table = report(&fixtures, since);
+    println!("\n{table}");
+    let _ = std::fs::create_dir_all(criterion_dir());
+    let _ = std::fs::write(criterion_dir().join("kmid-report.md"), table);
+}
