@@ -45,7 +45,9 @@ run_target() {
   fi
   local execs
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
-  printf '%s\t%s\t%s\t%s\n' "$t" "${execs:-0}" "$seconds" "$status"
+  # Each line also goes to progress.tsv as soon as its target ends (one short append is
+  # atomic), so an interrupted campaign keeps the targets it finished.
+  printf '%s\t%s\t%s\t%s\n' "$t" "${execs:-0}" "$seconds" "$status" | tee -a results/progress.tsv
 }
 export -f run_target
 export seconds sanitizer rss

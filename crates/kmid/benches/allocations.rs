@@ -13,6 +13,7 @@
     clippy::print_stdout,
     clippy::as_conversions,
     clippy::cast_precision_loss,
+    clippy::indexing_slicing,
     missing_docs
 )]
 
@@ -22,7 +23,12 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use fixture::Fixture;
+use kmid::crypto::Signer;
+use kmid::status::StatusList;
+use kmid::status::token::{TokenClaims, TokenSigner, sign_jwt};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -96,6 +102,65 @@ fn rows(f: &Fixture) -> Vec<(&'static str, usize, Cost)> {
     ]
 }
 
+/// A list of 2^26 two-bit entries, 1 in 100 set at pseudo-random places (as the timing
+/// benchmark builds it).
+fn status_list_2p26() -> StatusList {
+    let n: u64 = 1 << 26;
+    let mut list = StatusList::new(2, n).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..n / 100 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        list.set(x % n, if x & 1 == 0 { 1 } else { 2 }).unwrap();
+    }
+    list
+}
+
+/// Heap peak of building a 2^26-entry list, and of compressing and signing it: the target is
+/// 2 bits per entry plus 1 MiB.
+fn status_list_memory(f: &Fixture) -> String {
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    let build = {
+        let _profiler = dhat::Profiler::builder().testing().build();
+        drop(black_box(status_list_2p26()));
+        dhat::HeapStats::get().max_bytes
+    };
+    let list = status_list_2p26();
+    let signer: Arc<dyn Signer> = Arc::clone(&f.keys.signer);
+    let chain = [f.keys.document_signer.clone()];
+    let ts = TokenSigner {
+        signer: &signer,
+        chain: &chain,
+        kid: None,
+    };
+    let claims = TokenClaims {
+        sub: "https://status.example/lists/1".into(),
+        iat: f.at.unix_timestamp(),
+        exp: Some(f.at.unix_timestamp() + 86_400),
+        ttl: Some(3_600),
+    };
+    let (sign_peak, token_len, compressed_len) = {
+        let _profiler = dhat::Profiler::builder().testing().build();
+        let token = sign_jwt(&list, &claims, &ts).unwrap();
+        let peak = dhat::HeapStats::get().max_bytes;
+        (peak, token.len(), list.compress().unwrap().len())
+    };
+    let entries = 1usize << 26;
+    format!(
+        "status list of 2^26 two-bit entries: the list {:.1} MiB (2 bits per entry); heap peak while \
+         building it {:.1} MiB; compress + sign on top of the list {:.1} MiB, of which the signed \
+         token itself is {:.1} MiB (ZLIB {:.1} MiB, then base64url); target 2 bits/entry + 1 MiB = \
+         {:.1} MiB for the list and its working memory",
+        mib(list.as_bytes().len()),
+        mib(build),
+        mib(sign_peak),
+        mib(token_len),
+        mib(compressed_len),
+        mib(entries / 4) + 1.0,
+    )
+}
+
 fn main() {
     let fixtures = fixture::all();
     let mut out = String::new();
@@ -117,6 +182,7 @@ fn main() {
             );
         }
     }
+    let _ = writeln!(out, "\n{}", status_list_memory(&fixtures[0]));
     println!("{out}");
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
