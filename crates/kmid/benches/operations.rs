@@ -285,6 +285,8 @@ fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
 fn micros(ns: f64) -> String {
     if ns >= 1_000_000.0 {
         format!("{:.1} ms", ns / 1_000_000.0)
+    } else if ns < 1_000.0 {
+        format!("{ns:.1} ns")
     } else {
         format!("{:.1} µs", ns / 1_000.0)
     }
