@@ -360,7 +360,7 @@ impl PrivateKey {
     pub fn generate_with(curve: Curve, random: &dyn Random) -> Result<Self, CryptoError> {
         let mut d = Zeroizing::new(vec![0u8; curve.coordinate_len()]);
         for _ in 0..64 {
-            random.fill(&mut d)?;
+            random.fill_secret(&mut d)?;
             if curve == Curve::P521
                 && let Some(top) = d.first_mut()
             {

@@ -15,15 +15,27 @@ pub trait Random: Send + Sync {
     /// # Errors
     /// When the source cannot deliver (a seeded source never fails).
     fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError>;
+
+    /// Fills `buf` with bytes that become a secret (a private scalar, a card-key secret, an
+    /// offer code). A source that buffers (as [`SystemRandom`] does for salts) draws these
+    /// straight from the generator, so a secret never waits in a buffer. The default is
+    /// [`Self::fill`].
+    ///
+    /// # Errors
+    /// As [`Self::fill`].
+    fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        self.fill(buf)
+    }
 }
 
 /// The operating system's cryptographically secure generator, through OpenSSL's `RAND_bytes`.
 ///
-/// Small requests (salts, nonces: up to 64 bytes) are served from a per-thread block of 512
-/// bytes drawn in one `RAND_bytes` call, since each call costs about a microsecond whatever
-/// its size and an issuance asks for dozens of salts. Bytes are wiped from the block as they
-/// are handed out, and the block is discarded in a child process after `fork`, so no two
-/// processes or calls ever receive the same bytes.
+/// Small public requests (salts, decoy seeds, digest IDs: up to 64 bytes) are served from a
+/// per-thread block of 512 bytes drawn in one `RAND_bytes` call, since each call costs about a
+/// microsecond whatever its size and an issuance asks for dozens of salts. Bytes are wiped from
+/// the block as they are handed out, and a block drawn in another process (a `fork` without
+/// `exec`, detected by process id) is discarded. Secrets ([`Random::fill_secret`]) and large
+/// requests always come straight from `RAND_bytes`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemRandom;
 
@@ -73,15 +85,27 @@ impl Random for SystemRandom {
         if buf.len() > POOLED_MAX {
             return Ok(openssl::rand::rand_bytes(buf)?);
         }
-        POOL.with(|pool| match pool.try_borrow_mut() {
-            Ok(mut pool) => pool.take(buf),
-            Err(_) => Ok(openssl::rand::rand_bytes(buf)?),
-        })
+        let pooled = POOL.try_with(|pool| match pool.try_borrow_mut() {
+            Ok(mut pool) => Some(pool.take(buf)),
+            Err(_) => None,
+        });
+        match pooled {
+            Ok(Some(result)) => result,
+            // Re-entered, or called while the thread's locals are being destroyed.
+            Ok(None) | Err(_) => Ok(openssl::rand::rand_bytes(buf)?),
+        }
+    }
+
+    fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        Ok(openssl::rand::rand_bytes(buf)?)
     }
 }
 
 impl<R: Random + ?Sized> Random for &R {
     fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
         (**self).fill(buf)
+    }
+    fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        (**self).fill_secret(buf)
     }
 }

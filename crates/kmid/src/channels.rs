@@ -229,7 +229,7 @@ impl<S: RegistryStore> Issuer<S> {
 
     fn secret(&self, bytes: usize) -> Result<String, KmidError> {
         let mut buf = vec![0u8; bytes];
-        self.random.fill(&mut buf)?;
+        self.random.fill_secret(&mut buf)?;
         Ok(b64url(&buf))
     }
 
@@ -255,7 +255,7 @@ impl<S: RegistryStore> Issuer<S> {
         let code = self.secret(32)?;
         let tx_code = if options.tx_code {
             let mut digits = [0u8; 8];
-            self.random.fill(&mut digits)?;
+            self.random.fill_secret(&mut digits)?;
             let n = u64::from_be_bytes(digits) % 1_000_000;
             Some(format!("{n:06}"))
         } else {

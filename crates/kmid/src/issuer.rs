@@ -39,7 +39,7 @@ impl CardKeySecret {
     /// `random` failing.
     pub fn generate(random: &dyn Random) -> Result<Self, KmidError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        random.fill(bytes.as_mut())?;
+        random.fill_secret(bytes.as_mut())?;
         Ok(Self(bytes))
     }
 }

@@ -399,7 +399,8 @@ impl Verifier {
         at: OffsetDateTime,
         threads: usize,
     ) -> Vec<Result<Vec<VerifiedPresentation>, KmidError>> {
-        if threads <= 1 || items.len() <= 1 {
+        let threads = threads.min(items.len());
+        if threads <= 1 {
             return items
                 .iter()
                 .map(|item| self.verify_item(item, at))

@@ -94,7 +94,7 @@ impl ChainCache {
     fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             capacity,
-            entries: Mutex::new(VecDeque::with_capacity(capacity)),
+            entries: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -137,7 +137,9 @@ impl ChainCache {
 /// The cache key of a chain: SHA-256 over the purpose and each certificate's length and bytes.
 fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(purpose.eku().as_bytes());
+    let eku = purpose.eku().as_bytes();
+    h.update(&u64::try_from(eku.len()).unwrap_or(u64::MAX).to_be_bytes());
+    h.update(eku);
     for der in ders {
         h.update(&u64::try_from(der.len()).unwrap_or(u64::MAX).to_be_bytes());
         h.update(der);
@@ -330,6 +332,19 @@ impl TrustStore {
         purpose: KeyPurpose,
     ) -> Result<ValidatedChain, CryptoError> {
         let validated = self.validate_uncached(chain, at, purpose)?;
+        // When several roots carry the name the chain's top names as its issuer (a re-issued
+        // root), which one validates can depend on the time; the answer is then not cached,
+        // so a hit never names another root (and scope) than a full validation would.
+        let ambiguous = chain.last().is_some_and(|top| {
+            self.roots
+                .iter()
+                .filter(|root| top.issued_by_name(root))
+                .nth(1)
+                .is_some()
+        });
+        if ambiguous {
+            return Ok(validated);
+        }
         let root = self.roots.get(validated.root_index);
         let not_before = chain.iter().chain(root).map(Certificate::not_before).max();
         let not_after = chain.iter().chain(root).map(Certificate::not_after).min();
