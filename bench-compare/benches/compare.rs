@@ -93,7 +93,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion};
-use fixture::Fixture;
+use fixture::{Fixture, micros};
 use isomdl::definitions::device_engagement::{CentralClientMode, DeviceRetrievalMethods};
 use isomdl::definitions::device_request::Namespaces as RequestNamespaces;
 use isomdl::definitions::helpers::{NonEmptyMap, NonEmptyVec};
@@ -130,15 +130,12 @@ use time::UtcOffset;
 const MDL_DOC_TYPE: &str = "org.iso.18013.5.1.mDL";
 const MDL_NAMESPACE: &str = "org.iso.18013.5.1";
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    )
+fn criterion_dir() -> PathBuf {
+    fixture::criterion_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-fn criterion_dir() -> PathBuf {
-    target_dir().join("criterion")
+fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    fixture::median(&criterion_dir(), group, function, since)
 }
 
 fn configured() -> Criterion {
@@ -762,28 +759,6 @@ fn card_benches(c: &mut Criterion, card: &Card) {
         g.bench_function("sd_jwt_verify_sd_jwt_rs", |b| b.iter(|| sd.verify()));
     }
     g.finish();
-}
-
-/// The median, in nanoseconds, of `group/function` if this run measured it.
-fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
-fn micros(ns: f64) -> String {
-    if ns >= 1_000_000.0 {
-        format!("{:.2} ms", ns / 1_000_000.0)
-    } else {
-        format!("{:.1} µs", ns / 1_000.0)
-    }
 }
 
 /// One line of the timing table.

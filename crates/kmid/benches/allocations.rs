@@ -21,14 +21,9 @@ mod fixture;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-
-use std::sync::Arc;
+use std::path::Path;
 
 use fixture::Fixture;
-use kmid::crypto::Signer;
-use kmid::status::StatusList;
-use kmid::status::token::{TokenClaims, TokenSigner, sign_jwt};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -102,47 +97,19 @@ fn rows(f: &Fixture) -> Vec<(&'static str, usize, Cost)> {
     ]
 }
 
-/// A list of 2^26 two-bit entries, 1 in 100 set at pseudo-random places (as the timing
-/// benchmark builds it).
-fn status_list_2p26() -> StatusList {
-    let n: u64 = 1 << 26;
-    let mut list = StatusList::new(2, n).unwrap();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..n / 100 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        list.set(x % n, if x & 1 == 0 { 1 } else { 2 }).unwrap();
-    }
-    list
-}
-
 /// Heap peak of building a 2^26-entry list, and of compressing and signing it: the target is
 /// 2 bits per entry plus 1 MiB.
 fn status_list_memory(f: &Fixture) -> String {
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     let build = {
         let _profiler = dhat::Profiler::builder().testing().build();
-        drop(black_box(status_list_2p26()));
+        drop(black_box(fixture::status_list(26)));
         dhat::HeapStats::get().max_bytes
     };
-    let list = status_list_2p26();
-    let signer: Arc<dyn Signer> = Arc::clone(&f.keys.signer);
-    let chain = [f.keys.document_signer.clone()];
-    let ts = TokenSigner {
-        signer: &signer,
-        chain: &chain,
-        kid: None,
-    };
-    let claims = TokenClaims {
-        sub: "https://status.example/lists/1".into(),
-        iat: f.at.unix_timestamp(),
-        exp: Some(f.at.unix_timestamp() + 86_400),
-        ttl: Some(3_600),
-    };
+    let list = fixture::status_list(26);
     let (sign_peak, token_len, compressed_len) = {
         let _profiler = dhat::Profiler::builder().testing().build();
-        let token = sign_jwt(&list, &claims, &ts).unwrap();
+        let token = f.sign_status_list(&list);
         let peak = dhat::HeapStats::get().max_bytes;
         (peak, token.len(), list.compress().unwrap().len())
     };
@@ -184,12 +151,7 @@ fn main() {
     }
     let _ = writeln!(out, "\n{}", status_list_memory(&fixtures[0]));
     println!("{out}");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-            PathBuf::from,
-        )
-        .join("criterion");
+    let dir = fixture::criterion_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("kmid-allocations.md"), out);
 }

@@ -17,8 +17,9 @@
 //! on a precomputed digest, as `EcdsaSig` calls them) and its SHA-256 and AES-GCM.
 //!
 //! Run with `cargo bench -p kmid --bench operations`; the table is printed at the end and
-//! written to `target/criterion/kmid-report.md`. A filter (`-- resident`) runs a subset; the
-//! report then lists only the rows measured in this run.
+//! written to `target/criterion/kmid-report.md`. A filter runs a subset and the report lists
+//! only the rows measured in this run; keep the floors in it (`-- 'floor|resident'`), or there
+//! is nothing to divide by.
 
 #![allow(
     clippy::unwrap_used,
@@ -36,15 +37,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, Throughput};
-use fixture::Fixture;
+use fixture::{Fixture, micros, status_list};
 use kmid::Formats;
-use kmid::crypto::Signer;
-use kmid::status::StatusList;
-use kmid::status::token::{TokenClaims, TokenSigner, sign_jwt};
 use openssl::bn::BigNumContext;
 use openssl::derive::Deriver;
 use openssl::ec::{EcGroup, EcKey};
@@ -56,15 +53,12 @@ use openssl::symm::{Cipher, encrypt_aead};
 /// Presentations per batch in the batch-verification benchmark.
 const BATCH: usize = 64;
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-        PathBuf::from,
-    )
+fn criterion_dir() -> PathBuf {
+    fixture::criterion_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
-fn criterion_dir() -> PathBuf {
-    target_dir().join("criterion")
+fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    fixture::median(&criterion_dir(), group, function, since)
 }
 
 fn configured() -> Criterion {
@@ -185,39 +179,12 @@ fn operation_benches(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
-/// 2^bits two-bit entries, 1 in 100 set to SUSPENDED or INVALID at pseudo-random places.
-fn status_list(bits: u32) -> StatusList {
-    let n: u64 = 1 << bits;
-    let mut list = StatusList::new(2, n).unwrap();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..n / 100 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        list.set(x % n, if x & 1 == 0 { 1 } else { 2 }).unwrap();
-    }
-    list
-}
-
 fn status_benches(c: &mut Criterion, f: &Fixture) {
     let mut g = c.benchmark_group("status");
     g.sample_size(10);
-    let signer: Arc<dyn Signer> = Arc::clone(&f.keys.signer);
-    let chain = [f.keys.document_signer.clone()];
-    let ts = TokenSigner {
-        signer: &signer,
-        chain: &chain,
-        kid: None,
-    };
-    let claims = TokenClaims {
-        sub: "https://status.example/lists/1".into(),
-        iat: f.at.unix_timestamp(),
-        exp: Some(f.at.unix_timestamp() + 86_400),
-        ttl: Some(3_600),
-    };
     for bits in [20u32, 26] {
         g.bench_function(format!("build_compress_sign_2p{bits}"), |b| {
-            b.iter(|| sign_jwt(&status_list(bits), &claims, &ts).unwrap());
+            b.iter(|| f.sign_status_list(&status_list(bits)));
         });
     }
     let list = status_list(26);
@@ -266,30 +233,6 @@ fn batch_benches(c: &mut Criterion, f: &Fixture) {
         );
     });
     g.finish();
-}
-
-/// The median, in nanoseconds, of `group/function` if this run measured it.
-fn median(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
-fn micros(ns: f64) -> String {
-    if ns >= 1_000_000.0 {
-        format!("{:.1} ms", ns / 1_000_000.0)
-    } else if ns < 1_000.0 {
-        format!("{ns:.1} ns")
-    } else {
-        format!("{:.1} µs", ns / 1_000.0)
-    }
 }
 
 fn report(fixtures: &[Fixture], since: SystemTime) -> String {
