@@ -64,6 +64,67 @@ impl HashAlgorithm {
     }
 }
 
+impl HashAlgorithm {
+    /// An incremental hasher, for input that arrives in pieces or whose prefix is hashed for
+    /// two purposes (clone it after the prefix).
+    #[must_use]
+    pub fn hasher(self) -> Hasher {
+        Hasher(match self {
+            Self::Sha256 => State::Sha256(openssl::sha::Sha256::new()),
+            Self::Sha384 => State::Sha384(openssl::sha::Sha384::new()),
+            Self::Sha512 => State::Sha512(openssl::sha::Sha512::new()),
+        })
+    }
+}
+
+/// An incremental SHA-2 hash (OpenSSL's low-level contexts: no allocation, cheap to clone).
+#[derive(Clone)]
+pub struct Hasher(State);
+
+#[derive(Clone)]
+enum State {
+    Sha256(openssl::sha::Sha256),
+    Sha384(openssl::sha::Sha384),
+    Sha512(openssl::sha::Sha512),
+}
+
+impl Hasher {
+    /// The algorithm.
+    #[must_use]
+    pub const fn algorithm(&self) -> HashAlgorithm {
+        match self.0 {
+            State::Sha256(_) => HashAlgorithm::Sha256,
+            State::Sha384(_) => HashAlgorithm::Sha384,
+            State::Sha512(_) => HashAlgorithm::Sha512,
+        }
+    }
+
+    /// Feeds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            State::Sha256(h) => h.update(data),
+            State::Sha384(h) => h.update(data),
+            State::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// The digest of everything fed.
+    #[must_use]
+    pub fn finish(self) -> Vec<u8> {
+        match self.0 {
+            State::Sha256(h) => h.finish().to_vec(),
+            State::Sha384(h) => h.finish().to_vec(),
+            State::Sha512(h) => h.finish().to_vec(),
+        }
+    }
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Hasher").field(&self.algorithm()).finish()
+    }
+}
+
 impl fmt::Display for HashAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.mdoc_name())
@@ -76,4 +137,28 @@ impl fmt::Display for HashAlgorithm {
 /// Only backend failures.
 pub fn sha256(data: &[u8]) -> Result<[u8; 32], CryptoError> {
     Ok(openssl::sha::sha256(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hasher_in_pieces_and_cloned_equals_one_shot() {
+        let data: Vec<u8> = (0..=250u8).cycle().take(1000).collect();
+        for alg in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
+            let (head, tail) = data.split_at(333);
+            let mut h = alg.hasher();
+            h.update(head);
+            let prefix = h.clone();
+            h.update(tail);
+            assert_eq!(h.algorithm(), alg);
+            assert_eq!(h.finish(), alg.digest(&data).unwrap());
+            assert_eq!(prefix.finish(), alg.digest(head).unwrap());
+        }
+    }
 }

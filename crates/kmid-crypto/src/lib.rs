@@ -63,7 +63,7 @@ pub mod x509;
 pub use algorithm::{Algorithm, Curve};
 /// COSE_Key, as the `coset` crate defines it.
 pub use coset::CoseKey;
-pub use digest::HashAlgorithm;
+pub use digest::{HashAlgorithm, Hasher};
 pub use error::{BackendError, CertificateError, CryptoError, KeyError};
 pub use jwk::Jwk;
 pub use key::{PrivateKey, PublicKey};

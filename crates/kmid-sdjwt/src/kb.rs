@@ -30,7 +30,7 @@ pub struct KeyBindingPolicy {
 /// # Errors
 /// Only backend failures.
 pub fn sd_hash(sd_jwt: &SdJwt, alg: HashAlgorithm) -> Result<String, SdJwtError> {
-    Ok(b64(&alg.digest(sd_jwt.sd_hash_input().as_bytes())?))
+    Ok(b64(&sd_jwt.sd_hash_digest(alg)))
 }
 
 /// Creates the KB-JWT for `sd_jwt` (whose `kb_jwt` is ignored).
@@ -90,6 +90,17 @@ pub fn verify(
     cnf: &PublicKey,
     check: &KbCheck<'_>,
 ) -> Result<(), SdJwtError> {
+    verify_digesting(sd_jwt, sd_alg, cnf, check).map(|_| ())
+}
+
+/// [`verify`], also returning the SHA-256 of the compact presentation when `sd_alg` is
+/// SHA-256 (taken from the `sd_hash` pass, so the presentation is hashed once).
+pub(crate) fn verify_digesting(
+    sd_jwt: &SdJwt,
+    sd_alg: HashAlgorithm,
+    cnf: &PublicKey,
+    check: &KbCheck<'_>,
+) -> Result<Option<[u8; 32]>, SdJwtError> {
     let KbCheck {
         policy,
         at,
@@ -156,8 +167,8 @@ pub fn verify(
             }));
         }
     }
-    if !kmid_crypto::session::constant_time_eq(hash.as_bytes(), sd_hash(sd_jwt, sd_alg)?.as_bytes())
-    {
+    let (expected, compact_sha256) = sd_jwt.sd_hash_and_compact_sha256(sd_alg);
+    if !kmid_crypto::session::constant_time_eq(hash.as_bytes(), b64(&expected).as_bytes()) {
         return Err(fail(KeyBindingError::SdHashMismatch));
     }
     if nonce != policy.nonce {
@@ -166,5 +177,5 @@ pub fn verify(
     if aud != policy.audience {
         return Err(fail(KeyBindingError::AudienceMismatch));
     }
-    Ok(())
+    Ok(compact_sha256)
 }

@@ -2,6 +2,7 @@
 //! `<JWT>~<D1>~…~<Dn>~[<KB-JWT>]`, and JWS JSON (flattened and general) with `disclosures` and
 //! `kb_jwt` in the (first) unprotected header.
 
+use kmid_crypto::{HashAlgorithm, Hasher};
 use serde_json::{Map, Value, json};
 
 use crate::error::{SdJwtError, malformed};
@@ -40,6 +41,12 @@ fn is_jwt(s: &str) -> bool {
         if is_base64url(a) && (b.is_empty() || is_base64url(b)) && (c.is_empty() || is_base64url(c)))
 }
 
+/// Whether [`SdJwt::parse`] reads `input` as the JWS JSON serialization (otherwise it is
+/// compact, and a parsed compact input is byte for byte [`SdJwt::to_compact`]).
+pub(crate) fn is_json_serialization(input: &str) -> bool {
+    input.trim_start().starts_with('{')
+}
+
 impl SdJwt {
     /// Parses either serialization: a JSON object (JWS JSON) or the compact form.
     ///
@@ -54,7 +61,7 @@ impl SdJwt {
                 actual: input.len(),
             });
         }
-        if input.trim_start().starts_with('{') {
+        if is_json_serialization(input) {
             Self::parse_json(input, limits)
         } else {
             Self::parse_compact(input, limits)
@@ -231,6 +238,42 @@ impl SdJwt {
             out.push('~');
         }
         out
+    }
+
+    /// The hash of [`Self::sd_hash_input`], fed piece by piece (the presentation is not
+    /// copied).
+    #[must_use]
+    pub fn sd_hash_digest(&self, alg: HashAlgorithm) -> Vec<u8> {
+        self.sd_hash_hasher(alg).finish()
+    }
+
+    /// The `sd_hash` digest with `alg` and, when `alg` is SHA-256, the SHA-256 of the whole
+    /// compact serialization from the same pass (the KB-JWT fed after the state is cloned).
+    pub(crate) fn sd_hash_and_compact_sha256(
+        &self,
+        alg: HashAlgorithm,
+    ) -> (Vec<u8>, Option<[u8; 32]>) {
+        let hasher = self.sd_hash_hasher(alg);
+        if alg != HashAlgorithm::Sha256 {
+            return (hasher.finish(), None);
+        }
+        let mut whole = hasher.clone();
+        if let Some(kb) = &self.kb_jwt {
+            whole.update(kb.as_bytes());
+        }
+        let compact = <[u8; 32]>::try_from(whole.finish().as_slice()).ok();
+        (hasher.finish(), compact)
+    }
+
+    fn sd_hash_hasher(&self, alg: HashAlgorithm) -> Hasher {
+        let mut hasher = alg.hasher();
+        hasher.update(self.issuer_jwt.as_bytes());
+        hasher.update(b"~");
+        for d in &self.disclosures {
+            hasher.update(d.as_bytes());
+            hasher.update(b"~");
+        }
+        hasher
     }
 
     fn jws_parts(&self) -> (&str, &str, &str) {

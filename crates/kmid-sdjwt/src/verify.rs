@@ -112,10 +112,12 @@ pub fn verify_sd_jwt(
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     let jws = parse_jws(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
     let alg = header_checks(&jws, check)?;
-    verify_parsed(sd_jwt, &jws, alg, issuer_key, check, at)
+    verify_parsed(sd_jwt, &jws, alg, issuer_key, check, at).map(|(verified, _)| verified)
 }
 
-/// The part of [`verify_sd_jwt`] after the header checks and key resolution.
+/// The part of [`verify_sd_jwt`] after the header checks and key resolution. With Key Binding
+/// checked and `_sd_alg` SHA-256, also the SHA-256 of the compact serialization, from the
+/// `sd_hash` pass.
 pub(crate) fn verify_parsed(
     sd_jwt: &SdJwt,
     jws: &CompactJws<'_>,
@@ -123,7 +125,7 @@ pub(crate) fn verify_parsed(
     issuer_key: &PublicKey,
     check: &SdJwtCheck,
     at: OffsetDateTime,
-) -> Result<VerifiedSdJwt, SdJwtError> {
+) -> Result<(VerifiedSdJwt, Option<[u8; 32]>), SdJwtError> {
     if issuer_key.algorithm() != alg {
         return Err(SdJwtError::IssuerKey(IssuerKeyError::AlgorithmMismatch {
             alg: alg.to_string(),
@@ -149,8 +151,8 @@ pub(crate) fn verify_parsed(
         .map(|(i, d)| Disclosure::parse(d, i))
         .collect::<Result<Vec<_>, _>>()?;
     let processed = process(payload, &disclosures, sd_alg, &check.limits)?;
-    let key_bound = match &check.key_binding {
-        None => false,
+    let (key_bound, compact_sha256) = match &check.key_binding {
+        None => (false, None),
         Some(policy) => {
             let cnf = processed
                 .claims
@@ -166,15 +168,15 @@ pub(crate) fn verify_parsed(
                 allowed: &check.allowed_algorithms,
                 verifier: &check.signature_verifier,
             };
-            kb::verify(sd_jwt, sd_alg, &cnf, &kb_check)?;
-            true
+            (true, kb::verify_digesting(sd_jwt, sd_alg, &cnf, &kb_check)?)
         }
     };
-    Ok(VerifiedSdJwt {
+    let verified = VerifiedSdJwt {
         header: jws.header.clone(),
         claims: processed.claims,
         paths: processed.paths,
         sd_alg,
         key_bound,
-    })
+    };
+    Ok((verified, compact_sha256))
 }

@@ -211,6 +211,28 @@ fn every_card_presents_exactly_the_chosen_claims() {
 }
 
 #[test]
+fn the_presentation_digest_is_the_sha256_of_the_text_as_given() {
+    let s = setup();
+    let sha = |text: &str| kmid_crypto::digest::sha256(text.as_bytes()).unwrap();
+    let p = s.presentation(&[&["family_name"], &["birthdate"]]);
+    // Compact with Key Binding: taken from the sd_hash pass, equal to a hash of the whole text.
+    let compact = p.to_compact();
+    assert_eq!(
+        s.verify(&compact).unwrap().presentation_sha256,
+        sha(&compact)
+    );
+    // The JWS JSON forms (and leading whitespace) are hashed as given, not as compact.
+    for form in [p.to_flattened_json(), format!(" \n{}", p.to_general_json())] {
+        let v = s.verify(&form).unwrap();
+        assert_eq!(v.presentation_sha256, sha(&form));
+        assert_ne!(v.presentation_sha256, sha(&compact));
+    }
+    // Without Key Binding (a holder's receipt), the issued text.
+    let issued = s.issued.to_compact();
+    assert_eq!(s.held().verified().presentation_sha256, sha(&issued));
+}
+
+#[test]
 fn everything_disclosed_equals_the_card_and_hanja_outside_the_bmp_round_trips() {
     let s = setup_card(Card::from(samples::resident_minor()));
     let all: Vec<&[&str]> = catalogue::for_card(CardType::Resident)

@@ -500,7 +500,7 @@ impl Verifier {
                 .as_ref()
                 .and_then(Certificate::common_name),
             status: verified.status,
-            presentation_digest: presentation_digest(presentation.as_bytes())?,
+            presentation_digest: digest_text(&verified.presentation_sha256),
         };
         Ok((seen, verified))
     }
@@ -690,6 +690,10 @@ fn covered(asked: &[Vec<String>], keys: &[&str]) -> bool {
 }
 
 fn presentation_digest(bytes: &[u8]) -> Result<String, KmidError> {
-    let digest = kmid_crypto::HashAlgorithm::Sha256.digest(bytes)?;
-    Ok(format!("sha-256:{}", kmid_crypto::jose::b64url(&digest)))
+    Ok(digest_text(&kmid_crypto::digest::sha256(bytes)?))
+}
+
+/// A presentation digest as the record writes it: `sha-256:` and base64url.
+fn digest_text(sha256: &[u8; 32]) -> String {
+    format!("sha-256:{}", kmid_crypto::jose::b64url(sha256))
 }

@@ -260,7 +260,16 @@ fn a_verification_record_verifies_and_fails_after_any_byte_changes() {
         Some(&serde_json::json!(true))
     );
     assert!(back.claims.get("registration_number").is_none());
-    assert!(back.presentation_digest.starts_with("sha-256:"));
+    // The digest of the presentation exactly as the verifier received it.
+    assert_eq!(
+        back.presentation_digest,
+        format!(
+            "sha-256:{}",
+            kmid::crypto::jose::b64url(
+                &kmid::crypto::digest::sha256(presentation.as_bytes()).unwrap()
+            )
+        )
+    );
 
     // Every single-byte change is caught, whatever the byte becomes.
     let bytes = signed.as_bytes();

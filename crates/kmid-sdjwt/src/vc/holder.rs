@@ -80,7 +80,7 @@ impl HeldSdJwtVc {
         at: OffsetDateTime,
     ) -> Result<Self, SdJwtError> {
         let sd_jwt = SdJwt::parse(issued, verifier.limits())?;
-        let v = verifier.verify_parsed(sd_jwt, at, Stage::Issuance)?;
+        let v = verifier.verify_parsed(sd_jwt, issued, at, Stage::Issuance)?;
         Ok(Self {
             sd_jwt: v.sd_jwt,
             paths: v.paths,

@@ -21,7 +21,7 @@ use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
 use crate::jws::{CompactJws, JwsExt, parse_jws};
 use crate::kb::KeyBindingPolicy;
 use crate::limits::SdJwtLimits;
-use crate::serialization::SdJwt;
+use crate::serialization::{SdJwt, is_json_serialization};
 use crate::type_metadata;
 use crate::verify::{SdJwtCheck, VerifiedSdJwt, header_checks, verify_parsed};
 
@@ -59,6 +59,11 @@ pub struct VerifiedSdJwtVc {
     pub status: Option<TokenStatus>,
     /// Whether a Key Binding JWT was verified.
     pub key_bound: bool,
+    /// SHA-256 of the text verified, exactly as it was given (the presentation to
+    /// [`SdJwtVcVerifier::verify`], the issued SD-JWT to a holder's `receive`): what a
+    /// verification record cites. With Key Binding over SHA-256 and the compact form it comes
+    /// from the `sd_hash` pass, so the presentation is hashed once.
+    pub presentation_sha256: [u8; 32],
 }
 
 impl VerifiedSdJwtVc {
@@ -221,7 +226,9 @@ impl<'a> SdJwtVcVerifier<'a> {
         at: OffsetDateTime,
     ) -> Result<VerifiedSdJwtVc, SdJwtError> {
         let sd_jwt = SdJwt::parse(presentation, &self.check.limits)?;
-        Ok(self.verify_parsed(sd_jwt, at, Stage::Presentation)?.result)
+        Ok(self
+            .verify_parsed(sd_jwt, presentation, at, Stage::Presentation)?
+            .result)
     }
 
     fn issuer_key(
@@ -301,9 +308,11 @@ impl<'a> SdJwtVcVerifier<'a> {
         }
     }
 
+    /// Verifies `sd_jwt`, parsed from `input`.
     pub(crate) fn verify_parsed(
         &self,
         sd_jwt: SdJwt,
+        input: &str,
         at: OffsetDateTime,
         stage: Stage,
     ) -> Result<Verified, SdJwtError> {
@@ -325,13 +334,16 @@ impl<'a> SdJwtVcVerifier<'a> {
         } else {
             &self.check
         };
-        let VerifiedSdJwt {
-            claims,
-            paths,
-            sd_alg,
-            key_bound,
-            ..
-        } = verify_parsed(&sd_jwt, &jws, alg, &key, check_ref, at)?;
+        let (
+            VerifiedSdJwt {
+                claims,
+                paths,
+                sd_alg,
+                key_bound,
+                ..
+            },
+            compact_sha256,
+        ) = verify_parsed(&sd_jwt, &jws, alg, &key, check_ref, at)?;
         for path in &paths {
             if let Some(PathSegment::Key(first)) = path.first()
                 && NEVER_DISCLOSABLE.contains(&first.as_str())
@@ -414,6 +426,11 @@ impl<'a> SdJwtVcVerifier<'a> {
             }
         };
 
+        // A compact input is byte for byte the serialization the `sd_hash` pass hashed.
+        let presentation_sha256 = match compact_sha256 {
+            Some(digest) if !is_json_serialization(input) => digest,
+            _ => kmid_crypto::digest::sha256(input.as_bytes())?,
+        };
         let result = VerifiedSdJwtVc {
             vct: vct.to_owned(),
             card_type,
@@ -423,6 +440,7 @@ impl<'a> SdJwtVcVerifier<'a> {
             claims,
             status,
             key_bound,
+            presentation_sha256,
         };
         Ok(Verified {
             result,
