@@ -54,13 +54,9 @@ impl HashAlgorithm {
     /// # Errors
     /// Only backend failures.
     pub fn digest(self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        // OpenSSL's one-shot SHA-2 functions: no digest fetched and no context allocated per
-        // call, which the EVP interface costs on every small input.
-        Ok(match self {
-            Self::Sha256 => openssl::sha::sha256(data).to_vec(),
-            Self::Sha384 => openssl::sha::sha384(data).to_vec(),
-            Self::Sha512 => openssl::sha::sha512(data).to_vec(),
-        })
+        let mut hasher = self.hasher();
+        hasher.update(data);
+        Ok(hasher.finish())
     }
 }
 
@@ -77,7 +73,10 @@ impl HashAlgorithm {
     }
 }
 
-/// An incremental SHA-2 hash (OpenSSL's low-level contexts: no allocation, cheap to clone).
+/// An incremental SHA-2 hash on OpenSSL's low-level contexts (`SHA256_Init` and friends):
+/// nothing is fetched or allocated, and cloning copies the state. Every digest in kmid goes
+/// through these: OpenSSL 3's one-shot `SHA256()` fetches the digest through `EVP_Q_digest`
+/// on every call, about 340 ns, three times the hash of a 100-byte Disclosure.
 #[derive(Clone)]
 pub struct Hasher(State);
 
@@ -136,7 +135,9 @@ impl fmt::Display for HashAlgorithm {
 /// # Errors
 /// Only backend failures.
 pub fn sha256(data: &[u8]) -> Result<[u8; 32], CryptoError> {
-    Ok(openssl::sha::sha256(data))
+    let mut hasher = openssl::sha::Sha256::new();
+    hasher.update(data);
+    Ok(hasher.finish())
 }
 
 #[cfg(test)]

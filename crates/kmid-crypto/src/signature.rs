@@ -6,6 +6,7 @@ use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 
 use crate::algorithm::Algorithm;
+use crate::digest::HashAlgorithm;
 use crate::error::CryptoError;
 use crate::key::{PrivateKey, PublicKey};
 
@@ -71,14 +72,17 @@ impl SignatureVerifier for DefaultVerifier {
     }
 }
 
-/// The message digest ECDSA signs for `algorithm`, by OpenSSL's one-shot SHA-2 (no EVP
-/// context per signature).
+/// The message digest ECDSA signs for `algorithm`, on OpenSSL's low-level SHA-2 contexts
+/// (no EVP fetch per signature; see [`crate::Hasher`]).
 fn digest_for(algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
-    match algorithm {
-        Algorithm::Es384 => openssl::sha::sha384(message).to_vec(),
-        Algorithm::Es512 => openssl::sha::sha512(message).to_vec(),
-        Algorithm::Es256 | Algorithm::EdDsa => openssl::sha::sha256(message).to_vec(),
-    }
+    let hash = match algorithm {
+        Algorithm::Es384 => HashAlgorithm::Sha384,
+        Algorithm::Es512 => HashAlgorithm::Sha512,
+        Algorithm::Es256 | Algorithm::EdDsa => HashAlgorithm::Sha256,
+    };
+    let mut hasher = hash.hasher();
+    hasher.update(message);
+    hasher.finish()
 }
 
 pub(crate) fn verify_with_openssl(

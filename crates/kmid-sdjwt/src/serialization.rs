@@ -73,20 +73,24 @@ impl SdJwt {
     /// # Errors
     /// As [`Self::parse`].
     pub fn parse_compact(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
-        // Count before collecting: a megabyte of '~' must not become a million slices.
-        let disclosures = input
-            .bytes()
-            .filter(|b| *b == b'~')
-            .count()
-            .saturating_sub(1);
-        if disclosures > limits.max_disclosures {
-            return Err(SdJwtError::Limit {
-                kind: crate::limits::SdJwtLimit::Disclosures,
-                max: limits.max_disclosures,
-                actual: disclosures,
-            });
+        // Bounded while collecting: a megabyte of '~' must not become a million slices. The
+        // issuer JWT, the Disclosures and the KB-JWT part make at most max + 2 parts.
+        let max_parts = limits.max_disclosures.saturating_add(2);
+        let mut parts: Vec<&str> = Vec::new();
+        for part in input.split('~') {
+            if parts.len() == max_parts {
+                return Err(SdJwtError::Limit {
+                    kind: crate::limits::SdJwtLimit::Disclosures,
+                    max: limits.max_disclosures,
+                    actual: input
+                        .bytes()
+                        .filter(|b| *b == b'~')
+                        .count()
+                        .saturating_sub(1),
+                });
+            }
+            parts.push(part);
         }
-        let parts: Vec<&str> = input.split('~').collect();
         let (Some((first, rest)), Some(last)) = (parts.split_first(), parts.last()) else {
             return Err(malformed("SD-JWT", "empty input"));
         };
@@ -307,5 +311,38 @@ impl SdJwt {
         let (protected, payload, signature) = self.jws_parts();
         json!({ "payload": payload, "signatures": [{ "header": self.header(), "protected": protected, "signature": signature }] })
             .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::SdJwtLimit;
+
+    #[test]
+    fn the_disclosure_limit_is_exact_with_and_without_a_kb_jwt() {
+        let limits = SdJwtLimits {
+            max_disclosures: 3,
+            ..SdJwtLimits::default()
+        };
+        let jwt = "eyJh.eyJi.c2ln";
+        for kb in ["", "eyJh.eyJi.c2ln"] {
+            for n in 0..=5 {
+                let input = format!("{jwt}~{}{kb}", "WyJh~".repeat(n));
+                match SdJwt::parse_compact(&input, &limits) {
+                    Ok(parsed) => {
+                        assert!(n <= 3, "{input}");
+                        assert_eq!(parsed.disclosures.len(), n);
+                        assert_eq!(parsed.to_compact(), input);
+                    }
+                    Err(SdJwtError::Limit {
+                        kind: SdJwtLimit::Disclosures,
+                        max: 3,
+                        actual,
+                    }) => assert!(n > 3 && actual == n, "{input}: {actual}"),
+                    Err(other) => panic!("{input}: {other:?}"),
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! SD-JWT VC Type Metadata (draft-ietf-oauth-sd-jwt-vc §5) of the profile's three `vct`s,
 //! embedded from `spec/type-metadata/`, and the `#integrity` check (§6, W3C SRI syntax).
 
+use std::sync::OnceLock;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kmid_crypto::HashAlgorithm;
@@ -28,8 +30,41 @@ pub const fn document(card: CardType) -> &'static str {
 pub fn integrity(card: CardType) -> Result<String, SdJwtError> {
     Ok(format!(
         "sha256-{}",
-        STANDARD.encode(HashAlgorithm::Sha256.digest(document(card).as_bytes())?)
+        STANDARD.encode(document_digest(card, HashAlgorithm::Sha256)?)
     ))
+}
+
+const ALGORITHMS: [HashAlgorithm; 3] = [
+    HashAlgorithm::Sha256,
+    HashAlgorithm::Sha384,
+    HashAlgorithm::Sha512,
+];
+
+/// The digest of `card`'s document with `alg`: the documents are compiled in, so each digest
+/// is computed once per process rather than once per credential (7 KB of hashing each).
+fn document_digest(card: CardType, alg: HashAlgorithm) -> Result<Vec<u8>, SdJwtError> {
+    type Digests = Vec<(CardType, HashAlgorithm, Vec<u8>)>;
+    static DIGESTS: OnceLock<Digests> = OnceLock::new();
+    let digests = DIGESTS.get_or_init(|| {
+        CardType::ALL
+            .iter()
+            .flat_map(|&c| ALGORITHMS.iter().map(move |&a| (c, a)))
+            .filter_map(|(c, a)| Some((c, a, a.digest(document(c).as_bytes()).ok()?)))
+            .collect()
+    });
+    match digests.iter().find(|(c, a, _)| *c == card && *a == alg) {
+        Some((_, _, digest)) => Ok(digest.clone()),
+        None => Ok(alg.digest(document(card).as_bytes())?),
+    }
+}
+
+/// [`check_integrity`] against the profile's own document for `card`, with its digests
+/// computed once per process.
+///
+/// # Errors
+/// As [`check_integrity`].
+pub fn check_card_integrity(card: CardType, vct: &str, integrity: &str) -> Result<(), SdJwtError> {
+    check_with(vct, integrity, |alg| document_digest(card, alg))
 }
 
 /// Checks an integrity metadata string against `document`: of its hash expressions, those
@@ -38,6 +73,14 @@ pub fn integrity(card: CardType) -> Result<String, SdJwtError> {
 /// # Errors
 /// [`SdJwtError::VctIntegrity`] when none matches or no algorithm is supported.
 pub fn check_integrity(vct: &str, integrity: &str, document: &[u8]) -> Result<(), SdJwtError> {
+    check_with(vct, integrity, |alg| Ok(alg.digest(document)?))
+}
+
+fn check_with(
+    vct: &str,
+    integrity: &str,
+    digest_of: impl Fn(HashAlgorithm) -> Result<Vec<u8>, SdJwtError>,
+) -> Result<(), SdJwtError> {
     let fail = || SdJwtError::VctIntegrity(vct.chars().take(128).collect());
     let parsed: Vec<(HashAlgorithm, &str)> = integrity
         .split_ascii_whitespace()
@@ -61,9 +104,57 @@ pub fn check_integrity(vct: &str, integrity: &str, document: &[u8]) -> Result<()
         .ok_or_else(fail)?;
     for (alg, digest) in parsed.iter().filter(|(a, _)| strength(*a) == strongest) {
         let expected = STANDARD.decode(digest).map_err(|_| fail())?;
-        if kmid_crypto::session::constant_time_eq(&expected, &alg.digest(document)?) {
+        if kmid_crypto::session::constant_time_eq(&expected, &digest_of(*alg)?) {
             return Ok(());
         }
     }
     Err(fail())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expression(alg: HashAlgorithm, name: &str, document: &[u8]) -> String {
+        format!("{name}-{}", STANDARD.encode(alg.digest(document).unwrap()))
+    }
+
+    #[test]
+    fn cached_digests_check_as_the_document_does() {
+        for card in CardType::ALL {
+            let doc = document(card).as_bytes();
+            let vct = card.vct();
+            let other = document(match card {
+                CardType::Resident => CardType::Foreigner,
+                _ => CardType::Resident,
+            })
+            .as_bytes();
+            for (alg, name) in ALGORITHMS.iter().zip(["sha256", "sha384", "sha512"]) {
+                let good = expression(*alg, name, doc);
+                let bad = expression(*alg, name, other);
+                for (text, ok) in [
+                    (good.clone(), true),
+                    (bad.clone(), false),
+                    (format!("{bad} {good}"), true),
+                ] {
+                    assert_eq!(check_card_integrity(card, vct, &text).is_ok(), ok, "{text}");
+                    assert_eq!(check_integrity(vct, &text, doc).is_ok(), ok, "{text}");
+                }
+            }
+            // Only the strongest algorithm counts: a good SHA-256 beside a bad SHA-512 fails.
+            let mixed = format!(
+                "{} {}",
+                expression(HashAlgorithm::Sha256, "sha256", doc),
+                expression(HashAlgorithm::Sha512, "sha512", other)
+            );
+            assert!(matches!(
+                check_card_integrity(card, vct, &mixed),
+                Err(SdJwtError::VctIntegrity(_))
+            ));
+            assert_eq!(
+                integrity(card).unwrap(),
+                expression(HashAlgorithm::Sha256, "sha256", doc)
+            );
+        }
+    }
 }

@@ -364,10 +364,8 @@ impl<'a> SdJwtVcVerifier<'a> {
             let integrity = integrity
                 .as_str()
                 .ok_or(SdJwtError::MissingClaim("vct#integrity"))?;
-            let document = card_type
-                .map(type_metadata::document)
-                .ok_or_else(|| SdJwtError::VctIntegrity(vct.to_owned()))?;
-            type_metadata::check_integrity(vct, integrity, document.as_bytes())?;
+            let card = card_type.ok_or_else(|| SdJwtError::VctIntegrity(vct.to_owned()))?;
+            type_metadata::check_card_integrity(card, vct, integrity)?;
         }
 
         let now = at.unix_timestamp();
