@@ -62,12 +62,12 @@ impl Ctx<'_> {
         Ok(b64(&self.alg.digest(&seed)?))
     }
 
-    fn value(&mut self, value: &Value, path: &mut Vec<PathSegment>) -> Result<Value, SdJwtError> {
+    fn value(&mut self, value: Value, path: &mut Vec<PathSegment>) -> Result<Value, SdJwtError> {
         match value {
             Value::Object(map) => Ok(Value::Object(self.object(map, path)?)),
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     path.push(PathSegment::Index(i));
                     let inner = self.value(item, path)?;
                     if self.policy.is_disclosable(path) {
@@ -83,13 +83,13 @@ impl Ctx<'_> {
                 }
                 Ok(Value::Array(out))
             }
-            other => Ok(other.clone()),
+            other => Ok(other),
         }
     }
 
     fn object(
         &mut self,
-        map: &Map<String, Value>,
+        map: Map<String, Value>,
         path: &mut Vec<PathSegment>,
     ) -> Result<Map<String, Value>, SdJwtError> {
         let mut out = Map::new();
@@ -103,11 +103,11 @@ impl Ctx<'_> {
             path.push(PathSegment::Key(key.clone()));
             let inner = self.value(value, path)?;
             if self.policy.is_disclosable(path) {
-                let d = Disclosure::property(&self.salt()?, key, inner)?;
+                let d = Disclosure::property(&self.salt()?, &key, inner)?;
                 digests.push(d.digest(self.alg)?);
                 self.disclosures.push(d);
             } else {
-                out.insert(key.clone(), inner);
+                out.insert(key, inner);
             }
             path.pop();
         }
@@ -133,6 +133,20 @@ impl Ctx<'_> {
 /// [`SdJwtError::InvalidInput`] when the claims use a reserved name; failures of `random`.
 pub fn conceal(
     claims: &Map<String, Value>,
+    policy: &dyn DisclosurePolicy,
+    alg: HashAlgorithm,
+    random: &dyn Random,
+) -> Result<Concealed, SdJwtError> {
+    conceal_owned(claims.clone(), policy, alg, random)
+}
+
+/// [`conceal`], consuming `claims`: their values move into the payload and the Disclosures
+/// instead of being copied (a portrait is 27 KB).
+///
+/// # Errors
+/// As [`conceal`].
+pub fn conceal_owned(
+    claims: Map<String, Value>,
     policy: &dyn DisclosurePolicy,
     alg: HashAlgorithm,
     random: &dyn Random,

@@ -62,7 +62,7 @@ pub mod type_metadata;
 pub mod vc;
 mod verify;
 
-pub use conceal::{Concealed, DisclosurePolicy, PathSegment, SALT_BYTES, conceal};
+pub use conceal::{Concealed, DisclosurePolicy, PathSegment, SALT_BYTES, conceal, conceal_owned};
 pub use disclosure::Disclosure;
 pub use error::{DisclosureError, IssuerKeyError, KeyBindingError, SdJwtError};
 pub use limits::{SdJwtLimit, SdJwtLimits};

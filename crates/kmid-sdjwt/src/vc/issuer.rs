@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::{CataloguePolicy, SD_JWT_VC_TYP, card_claims};
-use crate::conceal::conceal;
+use crate::conceal::conceal_owned;
+use crate::disclosure::Disclosure;
 use crate::error::SdJwtError;
 use crate::jws::sign_compact;
 use crate::serialization::SdJwt;
@@ -158,8 +159,8 @@ impl SdJwtVcIssuer {
         let card_type = card.card_type();
         let as_of = options.iat.to_offset(KST).date();
         let claims = card_claims(card, as_of)?;
-        let concealed = conceal(
-            &claims,
+        let concealed = conceal_owned(
+            claims,
             &CataloguePolicy {
                 decoys: self.decoys,
             },
@@ -205,7 +206,7 @@ impl SdJwtVcIssuer {
             disclosures: concealed
                 .disclosures
                 .into_iter()
-                .map(|d| d.encoded().to_owned())
+                .map(Disclosure::into_encoded)
                 .collect(),
             kb_jwt: None,
         })
