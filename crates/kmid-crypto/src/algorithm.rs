@@ -134,6 +134,18 @@ impl Algorithm {
         }
     }
 
+    /// The hash ECDSA signs with this algorithm (SHA-256, -384, -512; RFC 7518 §3.4), or
+    /// `None` for Ed25519, which hashes inside the signature scheme and cannot sign a digest.
+    #[must_use]
+    pub const fn prehash(self) -> Option<crate::HashAlgorithm> {
+        match self {
+            Self::Es256 => Some(crate::HashAlgorithm::Sha256),
+            Self::Es384 => Some(crate::HashAlgorithm::Sha384),
+            Self::Es512 => Some(crate::HashAlgorithm::Sha512),
+            Self::EdDsa => None,
+        }
+    }
+
     /// Length of a raw signature: `r ‖ s` for ECDSA (RFC 7518 §3.4, RFC 9053 §2.1), 64 bytes for
     /// Ed25519.
     #[must_use]

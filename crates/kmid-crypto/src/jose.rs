@@ -7,6 +7,7 @@
 //! compact JWS so its header can be read before verification (the key depends on it: `x5c`,
 //! `kid`).
 
+use std::io::Write;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -41,6 +42,9 @@ pub enum JoseError {
     /// Signing failed (the signer reported an error, or the header could not be used).
     #[error("JWS signing failed")]
     Signing,
+    /// Writing a streamed JWS (or producing its payload) failed.
+    #[error("writing the JWS failed: {0}")]
+    Output(String),
 }
 
 /// Strict base64url without padding.
@@ -148,6 +152,147 @@ pub fn sign_compact(
         },
     )
     .map_err(|_| JoseError::Signing)
+}
+
+/// Writes a compact JWS to `out` whose payload `payload` writes in pieces: the header members
+/// in `header` with `alg` set from the signer (as [`sign_compact`] and josekit make it), the
+/// payload base64url-encoded as it is produced, then the signature.
+///
+/// With a signer that [signs prehashed digests](Signer::signs_prehashed), the signing input is
+/// hashed as it goes to `out` and never held: a Status List Token of megabytes streams to a
+/// file or a socket in the memory of its compressor. Any other signer gets the signing input
+/// whole, so it is buffered first.
+///
+/// # Errors
+/// [`JoseError::Output`] when `payload` or `out` fails; [`JoseError::Signing`].
+pub fn write_compact(
+    header: Map<String, Value>,
+    payload: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    signer: &Arc<dyn Signer>,
+    out: &mut dyn Write,
+) -> Result<(), JoseError> {
+    let output = |e: std::io::Error| JoseError::Output(e.to_string());
+    let alg = signer.algorithm();
+    let mut header = JwsHeader::from_map(header)
+        .map_err(|_| JoseError::Signing)?
+        .claims_set()
+        .clone();
+    header.insert("alg".into(), Value::String(alg.jose_name().into()));
+    let header = serde_json::to_vec(&header).map_err(|_| JoseError::Signing)?;
+    let write_input = |sink: &mut dyn Write| -> std::io::Result<()> {
+        sink.write_all(b64url(&header).as_bytes())?;
+        sink.write_all(b".")?;
+        let mut encoder = B64UrlWriter::new(sink);
+        payload(&mut encoder)?;
+        encoder.finish()?;
+        Ok(())
+    };
+    let signature = match alg.prehash() {
+        Some(hash) if signer.signs_prehashed() => {
+            let mut sink = HashingWriter {
+                inner: out,
+                hasher: hash.hasher(),
+            };
+            write_input(&mut sink).map_err(output)?;
+            let digest = sink.hasher.finish();
+            signer
+                .sign_prehashed(&digest)
+                .map_err(|_| JoseError::Signing)?
+        }
+        _ => {
+            let mut input = Vec::new();
+            write_input(&mut input).map_err(output)?;
+            let signature = signer.sign(&input).map_err(|_| JoseError::Signing)?;
+            out.write_all(&input).map_err(output)?;
+            signature
+        }
+    };
+    out.write_all(b".").map_err(output)?;
+    out.write_all(b64url(&signature).as_bytes()).map_err(output)
+}
+
+/// Passes bytes through to `inner`, hashing them.
+struct HashingWriter<'a> {
+    inner: &'a mut dyn Write,
+    hasher: crate::Hasher,
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Input bytes held before they are encoded: a multiple of 3, so each chunk encodes without
+/// padding in the middle of the text.
+const B64_CHUNK: usize = 3 * 1024;
+
+/// base64url without padding, as a writer: what is written to it reaches `inner` encoded, in
+/// chunks of 4 KiB. Every `write` takes all of its input (it never returns a short count);
+/// [`Self::finish`] encodes the last one or two bytes and must be called.
+pub struct B64UrlWriter<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+    encoded: String,
+}
+
+impl<W: Write> core::fmt::Debug for B64UrlWriter<W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("B64UrlWriter")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> B64UrlWriter<W> {
+    /// Encodes into `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::with_capacity(B64_CHUNK),
+            encoded: String::with_capacity(B64_CHUNK / 3 * 4),
+        }
+    }
+
+    fn emit(&mut self) -> std::io::Result<()> {
+        self.encoded.clear();
+        URL_SAFE_NO_PAD.encode_string(&self.pending, &mut self.encoded);
+        self.pending.clear();
+        self.inner.write_all(self.encoded.as_bytes())
+    }
+
+    /// Encodes what is left and returns `inner`.
+    ///
+    /// # Errors
+    /// Errors of `inner`.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.emit()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for B64UrlWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let room = B64_CHUNK.saturating_sub(self.pending.len());
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() == B64_CHUNK {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A compact JWS split into its parts, header and payload decoded, not yet verified.

@@ -25,6 +25,26 @@ pub trait Signer: Send + Sync {
     /// # Errors
     /// Whatever the signer reports, typically [`CryptoError::Signer`].
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// Whether [`Self::sign_prehashed`] works. With it, a large message (a Status List Token
+    /// of megabytes) can be hashed as it is written out and never held whole in memory. An HSM
+    /// signing a digest (PKCS #11 `CKM_ECDSA`) can; Ed25519 cannot. By default, `false`.
+    fn signs_prehashed(&self) -> bool {
+        false
+    }
+
+    /// Signs `digest`, the message already hashed with the algorithm's hash
+    /// ([`Algorithm::prehash`]), and returns the raw signature as [`Self::sign`] would.
+    ///
+    /// # Errors
+    /// [`CryptoError::Signer`] when unsupported (the default) or the digest has the wrong
+    /// length; whatever the signer reports.
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let _ = digest;
+        Err(CryptoError::Signer(
+            "this signer does not sign prehashed digests".into(),
+        ))
+    }
 }
 
 impl<S: Signer + ?Sized> Signer for &S {
@@ -36,6 +56,12 @@ impl<S: Signer + ?Sized> Signer for &S {
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         (**self).sign(message)
+    }
+    fn signs_prehashed(&self) -> bool {
+        (**self).signs_prehashed()
+    }
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        (**self).sign_prehashed(digest)
     }
 }
 
@@ -75,11 +101,7 @@ impl SignatureVerifier for DefaultVerifier {
 /// The message digest ECDSA signs for `algorithm`, on OpenSSL's low-level SHA-2 contexts
 /// (no EVP fetch per signature; see [`crate::Hasher`]).
 fn digest_for(algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
-    let hash = match algorithm {
-        Algorithm::Es384 => HashAlgorithm::Sha384,
-        Algorithm::Es512 => HashAlgorithm::Sha512,
-        Algorithm::Es256 | Algorithm::EdDsa => HashAlgorithm::Sha256,
-    };
+    let hash = algorithm.prehash().unwrap_or(HashAlgorithm::Sha256);
     let mut hasher = hash.hasher();
     hasher.update(message);
     hasher.finish()
@@ -135,22 +157,38 @@ impl Signer for PrivateKey {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let algorithm = self.curve().algorithm();
-        match &self.ec {
-            Some(ec) => {
-                let digest = digest_for(algorithm, message);
-                let sig = EcdsaSig::sign(&digest, ec)?;
-                let half = i32::try_from(algorithm.signature_len() / 2)
-                    .map_err(|_| CryptoError::UnsupportedAlgorithm(algorithm.to_string()))?;
-                let mut out = sig.r().to_vec_padded(half)?;
-                out.extend_from_slice(&sig.s().to_vec_padded(half)?);
-                Ok(out)
-            }
-            None => {
-                let mut signer = openssl::sign::Signer::new_without_digest(&self.pkey)?;
-                Ok(signer.sign_oneshot_to_vec(message)?)
-            }
+        if self.ec.is_some() {
+            self.sign_prehashed(&digest_for(self.curve().algorithm(), message))
+        } else {
+            let mut signer = openssl::sign::Signer::new_without_digest(&self.pkey)?;
+            Ok(signer.sign_oneshot_to_vec(message)?)
         }
+    }
+
+    fn signs_prehashed(&self) -> bool {
+        self.ec.is_some()
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let algorithm = self.curve().algorithm();
+        let (Some(ec), Some(hash)) = (&self.ec, algorithm.prehash()) else {
+            return Err(CryptoError::Signer(
+                "Ed25519 does not sign prehashed digests".into(),
+            ));
+        };
+        if digest.len() != hash.output_len() {
+            return Err(CryptoError::Signer(format!(
+                "a {algorithm} digest is {} bytes, not {}",
+                hash.output_len(),
+                digest.len()
+            )));
+        }
+        let sig = EcdsaSig::sign(digest, ec)?;
+        let half = i32::try_from(algorithm.signature_len() / 2)
+            .map_err(|_| CryptoError::UnsupportedAlgorithm(algorithm.to_string()))?;
+        let mut out = sig.r().to_vec_padded(half)?;
+        out.extend_from_slice(&sig.s().to_vec_padded(half)?);
+        Ok(out)
     }
 }
 

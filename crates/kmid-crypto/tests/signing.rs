@@ -274,3 +274,149 @@ fn debug_never_prints_private_material() {
     assert!(!jwk_debug.contains(&secret), "{jwk_debug}");
     assert!(d.d.is_none());
 }
+
+/// A signer that hashes itself (as a remote signing service may): no prehashed signing.
+struct WholeMessageOnly(PrivateKey);
+
+impl Signer for WholeMessageOnly {
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+    fn public_key(&self) -> &PublicKey {
+        self.0.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.0.sign(message)
+    }
+}
+
+#[test]
+fn prehashed_signatures_verify_and_are_refused_where_they_cannot_be() {
+    for curve in [Curve::P256, Curve::P384, Curve::P521] {
+        let key = PrivateKey::generate(curve).unwrap();
+        let alg = key.algorithm();
+        let hash = alg.prehash().unwrap();
+        assert!(key.signs_prehashed());
+        let sig = key.sign_prehashed(&hash.digest(b"kmid").unwrap()).unwrap();
+        key.public_key().verify(alg, b"kmid", &sig).unwrap();
+        // A digest of another length (SHA-256 for P-384, say) is refused, not truncated.
+        let wrong = if hash == kmid_crypto::HashAlgorithm::Sha256 {
+            kmid_crypto::HashAlgorithm::Sha384
+        } else {
+            kmid_crypto::HashAlgorithm::Sha256
+        };
+        assert!(matches!(
+            key.sign_prehashed(&wrong.digest(b"kmid").unwrap()),
+            Err(CryptoError::Signer(_))
+        ));
+    }
+    let ed = PrivateKey::generate(Curve::Ed25519).unwrap();
+    assert!(!ed.signs_prehashed());
+    assert_eq!(Algorithm::EdDsa.prehash(), None);
+    assert!(matches!(
+        ed.sign_prehashed(&[0; 32]),
+        Err(CryptoError::Signer(_))
+    ));
+    let whole = WholeMessageOnly(PrivateKey::generate(Curve::P256).unwrap());
+    assert!(!whole.signs_prehashed());
+    assert!(matches!(
+        whole.sign_prehashed(&[0; 32]),
+        Err(CryptoError::Signer(_))
+    ));
+}
+
+#[test]
+fn a_streamed_jws_equals_sign_compact_up_to_the_signature() {
+    use kmid_crypto::jose::{CompactJws, sign_compact, write_compact};
+    use std::sync::Arc;
+
+    let payload: Vec<u8> = (0..=255u8).cycle().take(70_001).collect();
+    let signers: Vec<Arc<dyn Signer>> = vec![
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()), // hashed while written
+        Arc::new(PrivateKey::generate(Curve::P384).unwrap()),
+        Arc::new(PrivateKey::generate(Curve::Ed25519).unwrap()), // buffered
+        Arc::new(WholeMessageOnly(PrivateKey::generate(Curve::P256).unwrap())), // buffered
+    ];
+    let verifier: Arc<dyn SignatureVerifier> = Arc::new(DefaultVerifier);
+    for signer in &signers {
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "statuslist+jwt".into());
+        let whole = sign_compact(header.clone(), &payload, signer).unwrap();
+        let mut streamed = Vec::new();
+        write_compact(
+            header,
+            |w| {
+                // In uneven pieces, as a compressor writes.
+                for piece in payload.chunks(997) {
+                    w.write_all(piece)?;
+                }
+                Ok(())
+            },
+            signer,
+            &mut streamed,
+        )
+        .unwrap();
+        let streamed = String::from_utf8(streamed).unwrap();
+        let signed_part = |t: &str| t.rsplit_once('.').unwrap().0.to_owned();
+        assert_eq!(signed_part(&streamed), signed_part(&whole));
+        let jws = CompactJws::parse(&streamed).unwrap();
+        assert_eq!(jws.payload, payload);
+        jws.verify(signer.public_key(), signer.algorithm(), &verifier)
+            .unwrap();
+        // The signature covers what was written: one changed payload byte fails.
+        let mut tampered = streamed.into_bytes();
+        let i = tampered.len() / 2;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(
+            CompactJws::parse(&tampered).unwrap().verify(
+                signer.public_key(),
+                signer.algorithm(),
+                &verifier
+            ),
+            Err(kmid_crypto::jose::JoseError::BadSignature)
+        );
+    }
+}
+
+#[test]
+fn the_base64url_writer_equals_one_shot_encoding_for_any_split() {
+    use kmid_crypto::jose::{B64UrlWriter, b64url};
+    use std::io::Write as _;
+    let data: Vec<u8> = (0..=255u8).cycle().take(9_000).collect();
+    for len in (0..40).chain([3071, 3072, 3073, 6144, 9_000]) {
+        for piece in [1, 2, 3, 7, 1000, 4096] {
+            let mut w = B64UrlWriter::new(Vec::new());
+            for chunk in data[..len].chunks(piece) {
+                assert_eq!(w.write(chunk).unwrap(), chunk.len());
+            }
+            assert_eq!(
+                String::from_utf8(w.finish().unwrap()).unwrap(),
+                b64url(&data[..len]),
+                "{len} in pieces of {piece}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_failing_payload_or_output_is_an_error() {
+    use kmid_crypto::jose::{JoseError, write_compact};
+    use std::sync::Arc;
+    let signer: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let failing = |_: &mut dyn std::io::Write| Err(std::io::Error::other("compressor failed"));
+    assert!(matches!(
+        write_compact(serde_json::Map::new(), failing, &signer, &mut Vec::new()),
+        Err(JoseError::Output(_))
+    ));
+    let mut full = [0u8; 10];
+    assert!(matches!(
+        write_compact(
+            serde_json::Map::new(),
+            |w| w.write_all(&[1; 100]),
+            &signer,
+            &mut &mut full[..]
+        ),
+        Err(JoseError::Output(_))
+    ));
+}

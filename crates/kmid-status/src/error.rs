@@ -43,6 +43,9 @@ pub enum StatusListError {
     /// The algorithm is not accepted, or does not fit the key.
     #[error("signature algorithm {0:?} is not accepted")]
     Algorithm(String),
+    /// Writing a streamed token failed (its output, or the compressor).
+    #[error("writing the status list token failed: {0}")]
+    Output(String),
     /// No key could be found or validated for the token's issuer.
     #[error("status list signer: {0}")]
     Signer(CryptoError),

@@ -161,11 +161,27 @@ impl StatusList {
     /// # Errors
     /// Only I/O errors of the in-memory compressor, which do not occur.
     pub fn compress(&self) -> Result<Vec<u8>, StatusListError> {
-        self.compress_with(if self.bytes.len() <= BEST_COMPRESSION_MAX_BYTES {
+        self.compress_with(self.compression())
+    }
+
+    /// The level [`Self::compress`] uses for this list.
+    fn compression(&self) -> Compression {
+        if self.bytes.len() <= BEST_COMPRESSION_MAX_BYTES {
             Compression::best()
         } else {
             Compression::new(6)
-        })
+        }
+    }
+
+    /// Compresses as [`Self::compress`] does into `out`, as the compressor produces its output
+    /// (nothing of it is held here), and returns `out`.
+    ///
+    /// # Errors
+    /// Errors of `out`.
+    pub fn compress_into<W: Write>(&self, out: W) -> std::io::Result<W> {
+        let mut e = ZlibEncoder::new(out, self.compression());
+        e.write_all(&self.bytes)?;
+        e.finish()
     }
 
     /// The ZLIB-compressed byte array at `level`.

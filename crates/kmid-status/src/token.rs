@@ -3,13 +3,13 @@
 //! claims 2 sub, 6 iat, 4 exp, 65534 ttl, 65533 status_list), signed through a [`Signer`] and
 //! verified against a trust store (`x5c`/`x5chain`) or configured keys, at a given time.
 
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 use std::sync::Arc;
 
 use ciborium::Value as Cbor;
 use coset::iana::{self, EnumI64};
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable};
-use kmid_crypto::jose::{CompactJws, sign_compact};
+use kmid_crypto::jose::{B64UrlWriter, CompactJws, JoseError, write_compact};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
 use kmid_crypto::{Algorithm, DefaultVerifier, PublicKey, SignatureVerifier, Signer};
 use kmid_schema::status::StatusTokenForm;
@@ -74,6 +74,26 @@ pub fn sign_jwt(
     claims: &TokenClaims,
     signer: &TokenSigner<'_>,
 ) -> Result<String, StatusListError> {
+    let mut token = Vec::new();
+    write_jwt(list, claims, signer, &mut token)?;
+    String::from_utf8(token).map_err(|_| StatusListError::Malformed("JWT is not ASCII"))
+}
+
+/// Writes `list` as a JWT Status List Token to `out` (a file, a socket) as it is produced:
+/// ZLIB, base64url for `lst`, the payload's base64url and, with a signer that
+/// [signs prehashed digests](kmid_crypto::Signer::signs_prehashed), the signature's hash run
+/// as one pipeline, so beyond the list only the compressor's state is in memory (a
+/// 2^26-entry list's token is about 1.8 MiB; none of it is held). Byte for byte what
+/// [`sign_jwt`] returns, signature aside.
+///
+/// # Errors
+/// Compression, output or signer failures.
+pub fn write_jwt(
+    list: &StatusList,
+    claims: &TokenClaims,
+    signer: &TokenSigner<'_>,
+    out: &mut dyn Write,
+) -> Result<(), StatusListError> {
     let mut header = Map::new();
     header.insert("typ".into(), Value::String(JWT_TYP.into()));
     if let Some(kid) = signer.kid {
@@ -82,22 +102,32 @@ pub fn sign_jwt(
     if !signer.chain.is_empty() {
         header.insert("x5c".into(), json!(chain_to_x5c(signer.chain)));
     }
-    let mut payload = Map::new();
-    payload.insert("sub".into(), Value::String(claims.sub.clone()));
-    payload.insert("iat".into(), json!(claims.iat));
+    // {"sub":…,"iat":…[,"exp":…][,"ttl":…],"status_list":{"bits":…,"lst":"…"}}
+    let mut head = format!(
+        "{{\"sub\":{},\"iat\":{}",
+        Value::String(claims.sub.clone()),
+        claims.iat
+    );
     if let Some(exp) = claims.exp {
-        payload.insert("exp".into(), json!(exp));
+        head.push_str(&format!(",\"exp\":{exp}"));
     }
     if let Some(ttl) = claims.ttl {
-        payload.insert("ttl".into(), json!(ttl));
+        head.push_str(&format!(",\"ttl\":{ttl}"));
     }
-    payload.insert("status_list".into(), list.to_json()?);
-    sign_compact(
-        header,
-        Value::Object(payload).to_string().as_bytes(),
-        signer.signer,
-    )
-    .map_err(|_| StatusListError::Crypto(kmid_crypto::CryptoError::Signer("JWS signing".into())))
+    head.push_str(&format!(
+        ",\"status_list\":{{\"bits\":{},\"lst\":\"",
+        list.bits()
+    ));
+    let payload = |w: &mut dyn Write| -> std::io::Result<()> {
+        w.write_all(head.as_bytes())?;
+        let lst = B64UrlWriter::new(&mut *w);
+        list.compress_into(lst)?.finish()?;
+        w.write_all(b"\"}}")
+    };
+    write_compact(header, payload, signer.signer, out).map_err(|e| match e {
+        JoseError::Output(why) => StatusListError::Output(why),
+        _ => StatusListError::Crypto(kmid_crypto::CryptoError::Signer("JWS signing".into())),
+    })
 }
 
 /// Signs `list` as a CWT Status List Token (COSE_Sign1_Tagged).

@@ -476,3 +476,89 @@ fn garbage_is_an_error_never_a_panic() {
         assert!(f.verify(junk).is_err());
     }
 }
+
+/// A writer that takes `room` bytes, then fails.
+struct FailingAfter {
+    room: usize,
+}
+
+impl std::io::Write for FailingAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_streamed_jwt_is_sign_jwt_byte_for_byte_up_to_the_signature() {
+    use kmid_status::token::write_jwt;
+    let pki = TestPki::new();
+    let chain = vec![pki.issuer(Authority::Mois).ds.clone()];
+    let claims = common::claims(URI, REFERENCE_TIME);
+    // A large list (more than one compressor and encoder chunk), with some entries set.
+    let mut big = StatusList::new(2, 1 << 20).unwrap();
+    for i in (0..1u64 << 20).step_by(97) {
+        big.set(i, 1 + u8::from(i % 2 == 0)).unwrap();
+    }
+    // The in-memory DS key signs prehashed digests (the token is hashed as it is written);
+    // the RFC 6979 test signer does not (the signing input is buffered). Both paths.
+    let prehashing: Arc<dyn Signer> = Arc::new(kmid_testkit::test_key("mois-ds"));
+    let whole: Arc<dyn Signer> = common::ds_signer(Authority::Mois);
+    assert!(prehashing.signs_prehashed() && !whole.signs_prehashed());
+    for signer in [&prehashing, &whole] {
+        for l in [list(), big.clone()] {
+            let ts = TokenSigner {
+                signer,
+                chain: &chain,
+                kid: Some("ds-1"),
+            };
+            let returned = sign_jwt(&l, &claims, &ts).unwrap();
+            let mut streamed = Vec::new();
+            write_jwt(&l, &claims, &ts, &mut streamed).unwrap();
+            let signed_part = |t: &[u8]| t[..t.iter().rposition(|&b| b == b'.').unwrap()].to_vec();
+            assert_eq!(signed_part(&streamed), signed_part(returned.as_bytes()));
+            let verified = verify_token(
+                &streamed,
+                URI,
+                REFERENCE_TIME,
+                &TokenKeys::X5c(pki.trust_store()),
+                &TokenPolicy::default(),
+            )
+            .unwrap();
+            assert_eq!(verified.list, l);
+            // The payload is the claims and the list, in this order.
+            let payload: Value = serde_json::from_slice(
+                &URL_SAFE_NO_PAD
+                    .decode(returned.split('.').nth(1).unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+            let keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["sub", "iat", "exp", "ttl", "status_list"]);
+            assert_eq!(
+                payload["status_list"]["lst"],
+                json!(URL_SAFE_NO_PAD.encode(l.compress().unwrap()))
+            );
+        }
+    }
+    // An output that fails part way is an error, never a panic or a partial success.
+    let ts = TokenSigner {
+        signer: &prehashing,
+        chain: &chain,
+        kid: None,
+    };
+    let len = sign_jwt(&big, &claims, &ts).unwrap().len();
+    for room in [0, 10, len / 2, len - 1] {
+        assert!(matches!(
+            write_jwt(&big, &claims, &ts, &mut FailingAfter { room }),
+            Err(StatusListError::Output(_))
+        ));
+    }
+}
