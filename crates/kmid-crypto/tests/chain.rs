@@ -432,6 +432,13 @@ fn validated_chains_are_cached_within_their_validity_only() {
             ..
         }))
     ));
+    // The entry outside its window is dropped, not kept at the front; a valid time caches
+    // the chain again.
+    assert_eq!(trust.cached_chains(), 0);
+    trust
+        .validate_der(&refs(&mois), REFERENCE_TIME, purpose)
+        .unwrap();
+    assert_eq!(trust.cached_chains(), 1);
     // Nor for another purpose.
     assert!(matches!(
         trust.validate_der(

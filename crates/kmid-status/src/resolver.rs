@@ -3,7 +3,7 @@
 //! reads the entry a credential points to.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use kmid_schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenStatus,
@@ -78,9 +78,10 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
 
     /// Forgets every cached token.
     pub fn clear_cache(&self) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.clear();
-        }
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Reads the entry from `token`, after checking the token suits the credential.
@@ -139,7 +140,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         let now = at.unix_timestamp();
         let unavailable = || StatusError::Unavailable { uri: uri.clone() };
         {
-            let cache = self.cache.lock().map_err(|_| unavailable())?;
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             let forms: &[StatusTokenForm] = match context.form {
                 StatusTokenForm::Any => &[StatusTokenForm::Jwt, StatusTokenForm::Cwt],
                 StatusTokenForm::Jwt => &[StatusTokenForm::Jwt],
@@ -165,7 +166,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
             },
         )?;
         let value = Self::read(reference, context, &token);
-        let mut cache = self.cache.lock().map_err(|_| unavailable())?;
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (uri.clone(), token.form);
         if cache.len() >= MAX_CACHED_LISTS && !cache.contains_key(&key) {
             let oldest = cache

@@ -399,12 +399,16 @@ impl Verifier {
         at: OffsetDateTime,
         threads: usize,
     ) -> Vec<Result<Vec<VerifiedPresentation>, KmidError>> {
+        // A panic while verifying one item (in a caller's resolver, fetcher or signature
+        // backend: kmid's own code does not panic) makes that item `Unverified`, on whichever
+        // thread it ran, and the others go on.
+        let verify = |item: &BatchItem<'_>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.verify_item(item, at)))
+                .unwrap_or(Err(KmidError::Unverified))
+        };
         let threads = threads.min(items.len());
         if threads <= 1 {
-            return items
-                .iter()
-                .map(|item| self.verify_item(item, at))
-                .collect();
+            return items.iter().map(verify).collect();
         }
         let next = AtomicUsize::new(0);
         let work = || {
@@ -414,7 +418,7 @@ impl Verifier {
                 let Some(item) = items.get(i) else {
                     return done;
                 };
-                done.push((i, self.verify_item(item, at)));
+                done.push((i, verify(item)));
             }
         };
         let mut results: Vec<Option<Result<Vec<VerifiedPresentation>, KmidError>>> =

@@ -99,4 +99,43 @@ fn a_batch_answers_each_item_as_alone_in_order() {
         }
     }
     assert!(verifier.verify_batch(&[], at).is_empty());
+
+    // A resolver that panics on SD-JWT VC status (a caller's code): those items are
+    // Unverified, on every thread count, and every other item keeps its own result.
+    let panicking = Verifier::new(
+        kmid::trust_store([issuer.keys()]).unwrap(),
+        Arc::new(PanicsOnJwt),
+    );
+    let unverified = kmid::KmidError::Unverified.code();
+    for threads in [1, 2] {
+        let batch: Vec<_> = panicking
+            .verify_batch_on(&items, at, threads)
+            .into_iter()
+            .map(|r| r.map_err(|e| e.code()))
+            .collect();
+        for (i, (b, a)) in batch.iter().zip(&alone).enumerate() {
+            match i % 4 {
+                1 => assert_eq!(b.as_ref().err(), Some(&unverified), "item {i}"),
+                _ => assert_eq!(b.as_ref().map(|p| p.len()), a.as_ref().map(|p| p.len())),
+            }
+        }
+    }
+}
+
+/// Panics when asked for a JWT Status List Token (the SD-JWT VC's), as a buggy fetcher might.
+struct PanicsOnJwt;
+
+impl kmid::schema::status::StatusResolver for PanicsOnJwt {
+    fn resolve(
+        &self,
+        _: &kmid::schema::status::StatusReference,
+        context: &kmid::schema::status::StatusContext<'_>,
+        _: time::OffsetDateTime,
+    ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
+        assert!(
+            context.form != kmid::schema::status::StatusTokenForm::Jwt,
+            "a resolver bug"
+        );
+        Ok(kmid::schema::status::TokenStatus::Valid)
+    }
 }

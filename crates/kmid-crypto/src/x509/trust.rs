@@ -2,7 +2,7 @@
 //! validated.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use openssl::sha::Sha256;
 use time::OffsetDateTime;
@@ -98,31 +98,38 @@ impl ChainCache {
         })
     }
 
-    fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+    /// The entries. A panic elsewhere while the lock was held cannot leave them half-changed
+    /// (each change is one `VecDeque` call), so a poisoned lock is taken over, not given up.
+    fn entries(&self) -> MutexGuard<'_, VecDeque<CachedChain>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The chain cached under `key` if every certificate of it is valid at `now`. A poisoned
-    /// lock is a miss: the chain is then validated in full.
+    fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// The chain cached under `key` if every certificate of it is valid at `now`. An entry
+    /// outside its window at `now` is dropped: the full validation that follows decides.
     fn get(&self, key: &[u8; 32], now: i64) -> Option<ValidatedChain> {
         if self.capacity == 0 {
             return None;
         }
-        let mut entries = self.entries.lock().ok()?;
+        let mut entries = self.entries();
         let position = entries.iter().position(|e| e.key == *key)?;
         let entry = entries.remove(position)?;
-        let hit = (entry.not_before <= now && now <= entry.not_after).then(|| entry.chain.clone());
+        if !(entry.not_before <= now && now <= entry.not_after) {
+            return None;
+        }
+        let hit = entry.chain.clone();
         entries.push_front(entry);
-        hit
+        Some(hit)
     }
 
     fn put(&self, key: [u8; 32], chain: &ValidatedChain, not_before: i64, not_after: i64) {
         if self.capacity == 0 {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
+        let mut entries = self.entries();
         entries.retain(|e| e.key != key);
         entries.truncate(self.capacity.saturating_sub(1));
         entries.push_front(CachedChain {
