@@ -67,8 +67,9 @@ pub enum KmidError {
     /// A key or certificate operation failed.
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
-    /// A batch item was not verified: the thread verifying it stopped (it panicked).
-    #[error("not verified: the batch thread verifying it stopped")]
+    /// A batch item was not verified: verifying it panicked (in a resolver, fetcher or
+    /// signature backend the caller supplied), or the thread verifying it stopped.
+    #[error("not verified: verifying this batch item panicked")]
     Unverified,
 }
 
