@@ -161,7 +161,12 @@ pub fn sign_compact(
 /// With a signer that [signs prehashed digests](Signer::signs_prehashed), the signing input is
 /// hashed as it goes to `out` and never held: a Status List Token of megabytes streams to a
 /// file or a socket in the memory of its compressor. Any other signer gets the signing input
-/// whole, so it is buffered first.
+/// whole, so it is buffered first. The header may not carry `crit` or `b64` (RFC 7797's
+/// unencoded payload is not written here). `out` is flushed at the end.
+///
+/// On an error, what reached `out` is a truncated or unsigned token and must be discarded
+/// (write to a temporary file and rename it on success); after the first failed write,
+/// nothing more is written to `out`.
 ///
 /// # Errors
 /// [`JoseError::Output`] when `payload` or `out` fails; [`JoseError::Signing`].
@@ -172,6 +177,13 @@ pub fn write_compact(
     out: &mut dyn Write,
 ) -> Result<(), JoseError> {
     let output = |e: std::io::Error| JoseError::Output(e.to_string());
+    if header.contains_key("crit") || header.contains_key("b64") {
+        return Err(JoseError::Signing);
+    }
+    let out = &mut Fused {
+        inner: out,
+        failed: false,
+    };
     let alg = signer.algorithm();
     let mut header = JwsHeader::from_map(header)
         .map_err(|_| JoseError::Signing)?
@@ -208,7 +220,31 @@ pub fn write_compact(
         }
     };
     out.write_all(b".").map_err(output)?;
-    out.write_all(b64url(&signature).as_bytes()).map_err(output)
+    out.write_all(b64url(&signature).as_bytes())
+        .map_err(output)?;
+    out.flush().map_err(output)
+}
+
+/// Refuses every write after the first failed one: a compressor dropped after an error tries
+/// to finish its stream, and nothing of it may reach an output that already failed.
+struct Fused<'a> {
+    inner: &'a mut dyn Write,
+    failed: bool,
+}
+
+impl Write for Fused<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(std::io::Error::other("the output failed earlier"));
+        }
+        self.inner.write(buf).inspect_err(|_| self.failed = true)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed {
+            return Err(std::io::Error::other("the output failed earlier"));
+        }
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
 }
 
 /// Passes bytes through to `inner`, hashing them.
@@ -220,7 +256,13 @@ struct HashingWriter<'a> {
 impl Write for HashingWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
+        let written = buf.get(..n).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the output claims more bytes than it was given",
+            )
+        })?;
+        self.hasher.update(written);
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -234,7 +276,9 @@ const B64_CHUNK: usize = 3 * 1024;
 
 /// base64url without padding, as a writer: what is written to it reaches `inner` encoded, in
 /// chunks of 4 KiB. Every `write` takes all of its input (it never returns a short count);
-/// [`Self::finish`] encodes the last one or two bytes and must be called.
+/// [`Self::finish`] encodes what is held (up to 3 KiB) and must be called: dropped
+/// unfinished, the writer loses it.
+#[must_use = "call finish(), or the last bytes are lost"]
 pub struct B64UrlWriter<W: Write> {
     inner: W,
     pending: Vec<u8>,

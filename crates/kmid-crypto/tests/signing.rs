@@ -409,6 +409,15 @@ fn a_failing_payload_or_output_is_an_error() {
         write_compact(serde_json::Map::new(), failing, &signer, &mut Vec::new()),
         Err(JoseError::Output(_))
     ));
+    // No unencoded payloads (RFC 7797) and no crit: the payload is always base64url here.
+    for member in ["crit", "b64"] {
+        let mut header = serde_json::Map::new();
+        header.insert(member.into(), serde_json::json!(["b64"]));
+        assert_eq!(
+            write_compact(header, |w| w.write_all(b"{}"), &signer, &mut Vec::new()),
+            Err(JoseError::Signing)
+        );
+    }
     let mut full = [0u8; 10];
     assert!(matches!(
         write_compact(

@@ -524,6 +524,23 @@ fn a_streamed_jwt_is_sign_jwt_byte_for_byte_up_to_the_signature() {
             write_jwt(&l, &claims, &ts, &mut streamed).unwrap();
             let signed_part = |t: &[u8]| t[..t.iter().rposition(|&b| b == b'.').unwrap()].to_vec();
             assert_eq!(signed_part(&streamed), signed_part(returned.as_bytes()));
+            // And as built in one piece, independently: header and payload as JSON maps
+            // (insertion order: josekit turns on serde_json's preserve_order), signed whole.
+            let mut header = serde_json::Map::new();
+            header.insert("typ".into(), json!("statuslist+jwt"));
+            header.insert("kid".into(), json!("ds-1"));
+            header.insert("x5c".into(), json!(kmid_crypto::x509::chain_to_x5c(&chain)));
+            let payload = json!({
+                "sub": claims.sub,
+                "iat": claims.iat,
+                "exp": claims.exp,
+                "ttl": claims.ttl,
+                "status_list": l.to_json().unwrap(),
+            });
+            let one_piece =
+                kmid_crypto::jose::sign_compact(header, payload.to_string().as_bytes(), signer)
+                    .unwrap();
+            assert_eq!(signed_part(&streamed), signed_part(one_piece.as_bytes()));
             let verified = verify_token(
                 &streamed,
                 URI,

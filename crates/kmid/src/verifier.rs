@@ -392,6 +392,9 @@ impl Verifier {
     }
 
     /// As [`Self::verify_batch`], on at most `threads` threads (1: on the calling thread).
+    /// An item whose verification panics (in a resolver, fetcher or signature backend the
+    /// caller supplied) is [`KmidError::Unverified`] and the others go on; built with
+    /// `panic = "abort"`, a panic ends the process instead.
     #[must_use]
     pub fn verify_batch_on(
         &self,
@@ -400,8 +403,8 @@ impl Verifier {
         threads: usize,
     ) -> Vec<Result<Vec<VerifiedPresentation>, KmidError>> {
         // A panic while verifying one item (in a caller's resolver, fetcher or signature
-        // backend: kmid's own code does not panic) makes that item `Unverified`, on whichever
-        // thread it ran, and the others go on.
+        // backend; kmid's lints keep panics out of its own code) makes that item
+        // `Unverified`, on whichever thread it ran, and the others go on.
         let verify = |item: &BatchItem<'_>| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.verify_item(item, at)))
                 .unwrap_or(Err(KmidError::Unverified))

@@ -425,6 +425,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         };
 
         // A compact input is byte for byte the serialization the `sd_hash` pass hashed.
+        debug_assert!(is_json_serialization(input) || input == sd_jwt.to_compact());
         let presentation_sha256 = match compact_sha256 {
             Some(digest) if !is_json_serialization(input) => digest,
             _ => kmid_crypto::digest::sha256(input.as_bytes())?,
