@@ -765,7 +765,7 @@ fn presentation_json(p: &VerifiedPresentation) -> Value {
         "format": match p.format { Format::Mdoc => "mso_mdoc", Format::SdJwtVc => "dc+sd-jwt" },
         "card": p.card_type.doc_type(),
         "issuer": p.issuer,
-        "status": p.status.map(|s| format!("{s:?}").to_uppercase()),
+        "status": p.status.map(|s| s.to_string()),
         "claims": crate::vectors::expected_claims(&p.claims),
         "presentation_digest": p.presentation_digest,
     })

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::error::CryptoError;
+use crate::error::{AlgorithmRefusal, CryptoError};
 
 /// A signature algorithm this crate signs and verifies with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,7 +109,11 @@ impl Algorithm {
         Self::ALL
             .into_iter()
             .find(|a| a.jose_name() == name)
-            .ok_or_else(|| CryptoError::UnsupportedAlgorithm(name.chars().take(32).collect()))
+            .ok_or_else(|| {
+                CryptoError::UnsupportedAlgorithm(AlgorithmRefusal::UnknownJose(
+                    name.chars().take(32).collect(),
+                ))
+            })
     }
 
     /// The algorithm with COSE identifier `id`.
@@ -120,7 +124,9 @@ impl Algorithm {
         Self::ALL
             .into_iter()
             .find(|a| a.cose_id() == id)
-            .ok_or_else(|| CryptoError::UnsupportedAlgorithm(id.to_string()))
+            .ok_or(CryptoError::UnsupportedAlgorithm(
+                AlgorithmRefusal::UnknownCose(id),
+            ))
     }
 
     /// The curve of the keys this algorithm uses.
@@ -182,7 +188,9 @@ mod tests {
         for refused in ["none", "HS256", "RS256", "es256", ""] {
             assert_eq!(
                 Algorithm::from_jose_name(refused),
-                Err(CryptoError::UnsupportedAlgorithm(refused.into()))
+                Err(CryptoError::UnsupportedAlgorithm(
+                    AlgorithmRefusal::UnknownJose(refused.into())
+                ))
             );
         }
         assert!(Algorithm::from_cose_id(-257).is_err());

@@ -8,7 +8,7 @@ use coset::{
 };
 
 use crate::algorithm::{Algorithm, Curve};
-use crate::error::{CryptoError, KeyError};
+use crate::error::{AlgorithmRefusal, CryptoError, KeyError};
 use crate::jwk::Jwk;
 use crate::key::{PrivateKey, PublicKey};
 
@@ -198,10 +198,9 @@ impl Jwk {
         }
         if let Some(alg) = &self.alg {
             let alg = Algorithm::from_jose_name(alg)?;
-            b = b.algorithm(
-                iana::Algorithm::from_i64(alg.cose_id())
-                    .ok_or_else(|| CryptoError::UnsupportedAlgorithm(alg.to_string()))?,
-            );
+            b = b.algorithm(iana::Algorithm::from_i64(alg.cose_id()).ok_or(
+                CryptoError::UnsupportedAlgorithm(AlgorithmRefusal::UnknownCose(alg.cose_id())),
+            )?);
         }
         Ok(b.build())
     }
@@ -228,8 +227,16 @@ impl Jwk {
             jwk.kid = Some(kid);
         }
         if let Some(alg) = &key.alg {
-            let RegisteredLabelWithPrivate::Assigned(alg) = alg else {
-                return Err(CryptoError::UnsupportedAlgorithm(format!("{alg:?}")));
+            let alg = match alg {
+                RegisteredLabelWithPrivate::Assigned(alg) => alg,
+                RegisteredLabelWithPrivate::PrivateUse(id) => {
+                    return Err(CryptoError::UnsupportedAlgorithm(
+                        AlgorithmRefusal::UnknownCose(*id),
+                    ));
+                }
+                RegisteredLabelWithPrivate::Text(_) => {
+                    return Err(CryptoError::UnsupportedAlgorithm(AlgorithmRefusal::Missing));
+                }
             };
             jwk.alg = Some(
                 Algorithm::from_cose_id(alg.to_i64())?

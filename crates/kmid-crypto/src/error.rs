@@ -2,13 +2,15 @@
 
 use core::fmt;
 
+use crate::algorithm::{Algorithm, Curve};
+
 /// Why a cryptographic operation, key import or certificate check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CryptoError {
     /// The algorithm is not one this crate supports, or not the key's algorithm.
     #[error("unsupported algorithm: {0}")]
-    UnsupportedAlgorithm(String),
+    UnsupportedAlgorithm(AlgorithmRefusal),
     /// A key could not be imported.
     #[error("invalid key: {0}")]
     InvalidKey(KeyError),
@@ -41,6 +43,35 @@ pub enum CryptoError {
     /// The backend (OpenSSL) failed in a way that is not about the input.
     #[error("crypto backend: {0}")]
     Backend(BackendError),
+}
+
+/// Why a signature algorithm was refused: every format (COSE, JWS, status tokens) reports
+/// the same reasons.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AlgorithmRefusal {
+    /// No algorithm where one is required (a COSE protected header or a JOSE header without
+    /// `alg`), or one of the wrong type.
+    #[error("no algorithm")]
+    Missing,
+    /// A JOSE `alg` this crate does not implement (`none`, `HS256`, `RS256` …); at most its
+    /// first 32 characters are kept.
+    #[error("JOSE alg {0:?} is not implemented")]
+    UnknownJose(String),
+    /// A COSE `alg` this crate does not implement.
+    #[error("COSE alg {0} is not implemented")]
+    UnknownCose(i64),
+    /// An algorithm this crate implements that the caller's policy does not allow.
+    #[error("{0} is not allowed")]
+    NotAllowed(Algorithm),
+    /// The algorithm does not fit the key (an ES384 header over a P-256 key).
+    #[error("{algorithm} does not fit a {curve:?} key")]
+    KeyMismatch {
+        /// The algorithm named.
+        algorithm: Algorithm,
+        /// The key's curve.
+        curve: Curve,
+    },
 }
 
 /// What is wrong with a key.
@@ -233,5 +264,65 @@ impl fmt::Debug for BackendError {
 impl From<openssl::error::ErrorStack> for CryptoError {
     fn from(e: openssl::error::ErrorStack) -> Self {
         Self::Backend(BackendError(e.to_string()))
+    }
+}
+
+impl CryptoError {
+    /// The stable code of this error (see `kmid_schema::error_code`): `BadSignature`,
+    /// `Certificate.UntrustedRoot`, `InvalidKey.NotOnCurve`.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedAlgorithm(_) => "UnsupportedAlgorithm",
+            Self::InvalidKey(e) => match e {
+                KeyError::UnsupportedKeyType(_) => "InvalidKey.UnsupportedKeyType",
+                KeyError::UnsupportedCurve(_) => "InvalidKey.UnsupportedCurve",
+                KeyError::Missing(_) => "InvalidKey.Missing",
+                KeyError::Malformed(_) => "InvalidKey.Malformed",
+                KeyError::WrongLength { .. } => "InvalidKey.WrongLength",
+                KeyError::NotOnCurve => "InvalidKey.NotOnCurve",
+                KeyError::Mismatch => "InvalidKey.Mismatch",
+                KeyError::WrongAlgorithm(_) => "InvalidKey.WrongAlgorithm",
+                KeyError::Encoding(_) => "InvalidKey.Encoding",
+            },
+            Self::BadSignature => "BadSignature",
+            Self::MalformedSignature { .. } => "MalformedSignature",
+            Self::BadMac => "BadMac",
+            Self::DecryptionFailed => "DecryptionFailed",
+            Self::Certificate(e) => e.code(),
+            Self::InvalidProfile(_) => "InvalidProfile",
+            Self::Signer(_) => "Signer",
+            Self::Backend(_) => "Backend",
+        }
+    }
+}
+
+impl CertificateError {
+    /// The code of a certificate error inside [`CryptoError`]: `Certificate.` and the
+    /// variant's name.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "Certificate.Malformed",
+            Self::TrailingData(_) => "Certificate.TrailingData",
+            Self::EmptyChain => "Certificate.EmptyChain",
+            Self::ChainTooLong { .. } => "Certificate.ChainTooLong",
+            Self::NotYetValid { .. } => "Certificate.NotYetValid",
+            Self::Expired { .. } => "Certificate.Expired",
+            Self::BadSignature { .. } => "Certificate.BadSignature",
+            Self::IssuerMismatch { .. } => "Certificate.IssuerMismatch",
+            Self::UntrustedRoot => "Certificate.UntrustedRoot",
+            Self::LeafIsCa => "Certificate.LeafIsCa",
+            Self::NotCa { .. } => "Certificate.NotCa",
+            Self::PathLenExceeded { .. } => "Certificate.PathLenExceeded",
+            Self::KeyUsage { .. } => "Certificate.KeyUsage",
+            Self::ExtendedKeyUsage { .. } => "Certificate.ExtendedKeyUsage",
+            Self::UnsupportedCriticalExtension { .. } => "Certificate.UnsupportedCriticalExtension",
+            Self::DuplicateExtension { .. } => "Certificate.DuplicateExtension",
+            Self::Key { .. } => "Certificate.Key",
+            Self::UnsupportedSignatureAlgorithm { .. } => {
+                "Certificate.UnsupportedSignatureAlgorithm"
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jws::{JwsAlgorithm, JwsHeader, JwsSigner, JwsVerifier};
 use serde_json::{Map, Value};
 
-use crate::{Algorithm, PublicKey, SignatureVerifier, Signer};
+use crate::{Algorithm, AlgorithmRefusal, PublicKey, SignatureVerifier, Signer};
 
 /// Why a compact JWS was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +34,8 @@ pub enum JoseError {
     #[error("the JWS payload is not a JSON object")]
     PayloadJson,
     /// The `alg` is `none`, symmetric, unknown or not allowed.
-    #[error("signature algorithm {0:?} is not accepted")]
-    AlgorithmNotAccepted(String),
+    #[error("signature algorithm not accepted: {0}")]
+    AlgorithmNotAccepted(AlgorithmRefusal),
     /// The signature does not verify.
     #[error("the JWS signature does not verify")]
     BadSignature,
@@ -45,6 +45,23 @@ pub enum JoseError {
     /// Writing a streamed JWS (or producing its payload) failed.
     #[error("writing the JWS failed: {0}")]
     Output(String),
+}
+
+impl JoseError {
+    /// The stable code of this error (see `kmid_schema::error_code`).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "Malformed",
+            Self::Base64 => "Base64",
+            Self::HeaderJson => "HeaderJson",
+            Self::PayloadJson => "PayloadJson",
+            Self::AlgorithmNotAccepted(_) => "AlgorithmNotAccepted",
+            Self::BadSignature => "BadSignature",
+            Self::Signing => "Signing",
+            Self::Output(_) => "Output",
+        }
+    }
 }
 
 /// Strict base64url without padding.
@@ -382,13 +399,22 @@ impl<'a> CompactJws<'a> {
     /// # Errors
     /// [`JoseError::AlgorithmNotAccepted`].
     pub fn algorithm(&self, allowed: &[Algorithm]) -> Result<Algorithm, JoseError> {
-        let name = self.header.get("alg").and_then(Value::as_str).unwrap_or("");
-        let alg = Algorithm::from_jose_name(name)
-            .map_err(|_| JoseError::AlgorithmNotAccepted(name.chars().take(32).collect()))?;
+        let name = self
+            .header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(JoseError::AlgorithmNotAccepted(AlgorithmRefusal::Missing))?;
+        let alg = Algorithm::from_jose_name(name).map_err(|_| {
+            JoseError::AlgorithmNotAccepted(AlgorithmRefusal::UnknownJose(
+                name.chars().take(32).collect(),
+            ))
+        })?;
         if allowed.contains(&alg) {
             Ok(alg)
         } else {
-            Err(JoseError::AlgorithmNotAccepted(name.to_owned()))
+            Err(JoseError::AlgorithmNotAccepted(
+                AlgorithmRefusal::NotAllowed(alg),
+            ))
         }
     }
 

@@ -64,7 +64,7 @@ pub use algorithm::{Algorithm, Curve};
 /// COSE_Key, as the `coset` crate defines it.
 pub use coset::CoseKey;
 pub use digest::{HashAlgorithm, Hasher};
-pub use error::{BackendError, CertificateError, CryptoError, KeyError};
+pub use error::{AlgorithmRefusal, BackendError, CertificateError, CryptoError, KeyError};
 pub use jwk::Jwk;
 pub use key::{PrivateKey, PublicKey};
 pub use random::{Random, SystemRandom};

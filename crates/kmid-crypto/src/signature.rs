@@ -7,7 +7,7 @@ use openssl::ecdsa::EcdsaSig;
 
 use crate::algorithm::Algorithm;
 use crate::digest::HashAlgorithm;
-use crate::error::CryptoError;
+use crate::error::{AlgorithmRefusal, CryptoError};
 use crate::key::{PrivateKey, PublicKey};
 
 /// Something that signs with one key: a [`PrivateKey`] in memory, or a handle to a key held in
@@ -114,10 +114,12 @@ pub(crate) fn verify_with_openssl(
     signature: &[u8],
 ) -> Result<(), CryptoError> {
     if key.algorithm() != algorithm {
-        return Err(CryptoError::UnsupportedAlgorithm(format!(
-            "{algorithm} with a {} key",
-            key.curve().jwk_name()
-        )));
+        return Err(CryptoError::UnsupportedAlgorithm(
+            AlgorithmRefusal::KeyMismatch {
+                algorithm,
+                curve: key.curve(),
+            },
+        ));
     }
     let expected = algorithm.signature_len();
     if signature.len() != expected {
@@ -185,7 +187,7 @@ impl Signer for PrivateKey {
         }
         let sig = EcdsaSig::sign(digest, ec)?;
         let half = i32::try_from(algorithm.signature_len() / 2)
-            .map_err(|_| CryptoError::UnsupportedAlgorithm(algorithm.to_string()))?;
+            .map_err(|_| CryptoError::Signer("signature length".into()))?;
         let mut out = sig.r().to_vec_padded(half)?;
         out.extend_from_slice(&sig.s().to_vec_padded(half)?);
         Ok(out)

@@ -11,7 +11,7 @@ use coset::{
     HeaderBuilder, RegisteredLabelWithPrivate,
 };
 use kmid_crypto::x509::Certificate;
-use kmid_crypto::{Algorithm, CryptoError, PublicKey, SignatureVerifier, Signer};
+use kmid_crypto::{Algorithm, AlgorithmRefusal, CryptoError, PublicKey, SignatureVerifier, Signer};
 
 use crate::error::MdocError;
 
@@ -93,19 +93,18 @@ pub(crate) fn verify_sign1(
     if !sign1.protected.header.crit.is_empty() {
         return Err(Sign1Failure::Critical);
     }
-    let id = protected_alg(&sign1.protected.header).ok_or(Sign1Failure::Algorithm(
-        "no alg in the protected header".into(),
-    ))?;
+    let id = protected_alg(&sign1.protected.header)
+        .ok_or(Sign1Failure::Algorithm(AlgorithmRefusal::Missing))?;
     let alg = Algorithm::from_cose_id(id)
-        .map_err(|_| Sign1Failure::Algorithm(format!("COSE alg {id}")))?;
+        .map_err(|_| Sign1Failure::Algorithm(AlgorithmRefusal::UnknownCose(id)))?;
     if !allowed.contains(&alg) {
-        return Err(Sign1Failure::Algorithm(format!("{alg} is not allowed")));
+        return Err(Sign1Failure::Algorithm(AlgorithmRefusal::NotAllowed(alg)));
     }
     if alg != key.algorithm() {
-        return Err(Sign1Failure::Algorithm(format!(
-            "{alg} with a {} key",
-            key.curve().jwk_name()
-        )));
+        return Err(Sign1Failure::Algorithm(AlgorithmRefusal::KeyMismatch {
+            algorithm: alg,
+            curve: key.curve(),
+        }));
     }
     let check = |sig: &[u8], data: &[u8]| verifier.verify(alg, key, data, sig);
     let result = match (&sign1.payload, detached) {
@@ -124,7 +123,7 @@ pub(crate) fn verify_sign1(
 /// Why a COSE_Sign1 did not verify; callers map it to their error family.
 #[derive(Debug)]
 pub(crate) enum Sign1Failure {
-    Algorithm(String),
+    Algorithm(AlgorithmRefusal),
     /// `crit` names parameters this profile does not understand (RFC 9052 §3.1).
     Critical,
     BadSignature,
@@ -175,15 +174,11 @@ pub(crate) fn verify_mac0(
     match protected_alg(&mac0.protected.header) {
         Some(HMAC_256_256) => {}
         Some(other) => {
-            return Err(Sign1Failure::Algorithm(format!(
-                "COSE alg {other} for deviceMac"
+            return Err(Sign1Failure::Algorithm(AlgorithmRefusal::UnknownCose(
+                other,
             )));
         }
-        None => {
-            return Err(Sign1Failure::Algorithm(
-                "no alg in the protected header".into(),
-            ));
-        }
+        None => return Err(Sign1Failure::Algorithm(AlgorithmRefusal::Missing)),
     }
     if mac0.payload.is_some() {
         return Err(Sign1Failure::Payload);

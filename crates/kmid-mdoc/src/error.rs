@@ -1,10 +1,11 @@
 //! The one error type of this crate. A verifier's rejection names the exact check that failed
 //! (and for which element), so a relying party can log and act on it.
 
-use kmid_crypto::CryptoError;
+use kmid_crypto::{AlgorithmRefusal, CryptoError};
+use kmid_schema::error_code::join;
 use kmid_schema::status::{StatusError, TokenStatus};
 
-use crate::cbor::CborError;
+use crate::cbor::{CborError, CborErrorKind};
 
 /// Why an mdoc structure was refused or an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,7 +115,7 @@ pub enum IssuerAuthError {
     MissingX5Chain,
     /// The `alg` is missing, not allowed, or not the Document Signer key's algorithm.
     #[error("algorithm not accepted: {0}")]
-    Algorithm(String),
+    Algorithm(AlgorithmRefusal),
     /// The Document Signer certificate chain was refused.
     #[error("certificate chain: {0}")]
     Chain(CryptoError),
@@ -213,7 +214,7 @@ pub enum DeviceAuthError {
     MacNeedsReaderKey,
     /// The algorithm of the device signature or MAC is not accepted.
     #[error("algorithm not accepted: {0}")]
-    Algorithm(String),
+    Algorithm(AlgorithmRefusal),
     /// A device-signed element that the MSO's keyAuthorizations do not allow.
     #[error("{namespace}/{element} is not authorized for device signing")]
     NotAuthorized {
@@ -236,7 +237,7 @@ pub enum ReaderAuthError {
     MissingX5Chain,
     /// The algorithm is missing, not allowed, or not the reader key's.
     #[error("algorithm not accepted: {0}")]
-    Algorithm(String),
+    Algorithm(AlgorithmRefusal),
     /// The reader certificate chain was refused.
     #[error("certificate chain: {0}")]
     Chain(CryptoError),
@@ -280,5 +281,87 @@ pub(crate) fn malformed(path: impl Into<String>, expected: &'static str) -> Mdoc
     MdocError::Malformed {
         path: path.into(),
         expected,
+    }
+}
+
+impl MdocError {
+    /// The stable code of this error (see [`kmid_schema::error_code`]): the path of variant
+    /// names down to the innermost kind, `Digest.Mismatch`, `IssuerAuth.Chain.Certificate.Expired`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Cbor(e) => match e.kind {
+                CborErrorKind::Truncated => "Cbor.Truncated",
+                CborErrorKind::TrailingBytes(_) => "Cbor.TrailingBytes",
+                CborErrorKind::IndefiniteLength => "Cbor.IndefiniteLength",
+                CborErrorKind::Reserved => "Cbor.Reserved",
+                CborErrorKind::UnexpectedBreak => "Cbor.UnexpectedBreak",
+                CborErrorKind::InvalidUtf8 => "Cbor.InvalidUtf8",
+                CborErrorKind::DuplicateMapKey => "Cbor.DuplicateMapKey",
+                CborErrorKind::LengthBeyondInput { .. } => "Cbor.LengthBeyondInput",
+                CborErrorKind::TooDeep(_) => "Cbor.TooDeep",
+                CborErrorKind::TooManyItems(_) => "Cbor.TooManyItems",
+                CborErrorKind::TooLarge { .. } => "Cbor.TooLarge",
+                CborErrorKind::UnassignedSimple(_) => "Cbor.UnassignedSimple",
+            },
+            Self::Malformed { .. } => "Malformed",
+            Self::UnsupportedVersion { .. } => "UnsupportedVersion",
+            Self::Limit { .. } => "Limit",
+            Self::IssuerAuth(e) => match e {
+                IssuerAuthError::MissingX5Chain => "IssuerAuth.MissingX5Chain",
+                IssuerAuthError::Algorithm(_) => "IssuerAuth.Algorithm",
+                IssuerAuthError::Chain(c) => join("IssuerAuth.Chain", c.code()),
+                IssuerAuthError::BadSignature => "IssuerAuth.BadSignature",
+                IssuerAuthError::DocTypeNotAuthorized { .. } => "IssuerAuth.DocTypeNotAuthorized",
+                IssuerAuthError::CriticalHeader => "IssuerAuth.CriticalHeader",
+                IssuerAuthError::MissingPayload => "IssuerAuth.MissingPayload",
+            },
+            Self::DocTypeMismatch { .. } => "DocTypeMismatch",
+            Self::Digest { kind, .. } => match kind {
+                DigestError::Missing { .. } => "Digest.Missing",
+                DigestError::Mismatch { .. } => "Digest.Mismatch",
+                DigestError::DuplicateDigestId { .. } => "Digest.DuplicateDigestId",
+                DigestError::DuplicateElement => "Digest.DuplicateElement",
+            },
+            Self::UnsupportedDigestAlgorithm(_) => "UnsupportedDigestAlgorithm",
+            Self::Validity(e) => match e {
+                ValidityError::NotYetValid { .. } => "Validity.NotYetValid",
+                ValidityError::Expired { .. } => "Validity.Expired",
+                ValidityError::Inconsistent(_) => "Validity.Inconsistent",
+                ValidityError::SignedOutsideCertificate { .. } => {
+                    "Validity.SignedOutsideCertificate"
+                }
+            },
+            Self::DeviceAuth(e) => match e {
+                DeviceAuthError::BadSignature => "DeviceAuth.BadSignature",
+                DeviceAuthError::BadMac => "DeviceAuth.BadMac",
+                DeviceAuthError::CriticalHeader => "DeviceAuth.CriticalHeader",
+                DeviceAuthError::MacNeedsReaderKey => "DeviceAuth.MacNeedsReaderKey",
+                DeviceAuthError::Algorithm(_) => "DeviceAuth.Algorithm",
+                DeviceAuthError::NotAuthorized { .. } => "DeviceAuth.NotAuthorized",
+            },
+            Self::Status(s) => join("Status", s.code()),
+            Self::StatusUnavailable(e) => join("StatusUnavailable", e.code()),
+            Self::ReaderAuth(e) => match e {
+                ReaderAuthError::Missing => "ReaderAuth.Missing",
+                ReaderAuthError::MissingX5Chain => "ReaderAuth.MissingX5Chain",
+                ReaderAuthError::Algorithm(_) => "ReaderAuth.Algorithm",
+                ReaderAuthError::Chain(c) => join("ReaderAuth.Chain", c.code()),
+                ReaderAuthError::CriticalHeader => "ReaderAuth.CriticalHeader",
+                ReaderAuthError::BadSignature => "ReaderAuth.BadSignature",
+            },
+            Self::Session(e) => match e {
+                SessionError::Decryption => "Session.Decryption",
+                SessionError::CounterExhausted => "Session.CounterExhausted",
+                SessionError::PeerStatus(_) => "Session.PeerStatus",
+                SessionError::CipherSuite(_) => "Session.CipherSuite",
+                SessionError::Terminated => "Session.Terminated",
+            },
+            Self::ResponseStatus(_) => "ResponseStatus",
+            Self::NoDocuments => "NoDocuments",
+            Self::NotRequested { .. } => "NotRequested",
+            Self::InvalidInput(_) => "InvalidInput",
+            Self::Crypto(e) => join("Crypto", e.code()),
+        }
     }
 }

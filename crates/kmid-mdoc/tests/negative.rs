@@ -421,7 +421,9 @@ fn only_allowed_algorithms_are_accepted() {
         .unwrap_err();
     assert_eq!(
         err,
-        MdocError::IssuerAuth(IssuerAuthError::Algorithm("ES256 is not allowed".into()))
+        MdocError::IssuerAuth(IssuerAuthError::Algorithm(
+            kmid_crypto::AlgorithmRefusal::NotAllowed(kmid_crypto::Algorithm::Es256)
+        ))
     );
 }
 

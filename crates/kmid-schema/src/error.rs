@@ -186,3 +186,44 @@ impl fmt::Debug for DateText {
         fmt::Display::fmt(self, f)
     }
 }
+
+impl SchemaError {
+    /// The stable code of this error (see [`crate::error_code`]): `InvalidField.Empty`,
+    /// `InvalidField.RegistrationNumber.Format`, `RuleViolated`.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidField { kind, .. } => match kind {
+                InvalidValue::Empty => "InvalidField.Empty",
+                InvalidValue::TooLong { .. } => "InvalidField.TooLong",
+                InvalidValue::ForbiddenCharacter { .. } => "InvalidField.ForbiddenCharacter",
+                InvalidValue::UntrimmedWhitespace => "InvalidField.UntrimmedWhitespace",
+                InvalidValue::Malformed { .. } => "InvalidField.Malformed",
+                InvalidValue::RegistrationNumber(RegistrationNumberError::Format) => {
+                    "InvalidField.RegistrationNumber.Format"
+                }
+                InvalidValue::RegistrationNumber(RegistrationNumberError::BirthDate) => {
+                    "InvalidField.RegistrationNumber.BirthDate"
+                }
+                InvalidValue::NotJpeg => "InvalidField.NotJpeg",
+            },
+            Self::RuleViolated { rule, .. } => match rule {
+                RuleViolation::TooYoung { .. } => "RuleViolated.TooYoung",
+                RuleViolation::ExpiryNotAfterIssue { .. } => "RuleViolated.ExpiryNotAfterIssue",
+                RuleViolation::ValidityTooLong { .. } => "RuleViolated.ValidityTooLong",
+                RuleViolation::BeyondPermittedStay { .. } => "RuleViolated.BeyondPermittedStay",
+                RuleViolation::IssuedBeforeBirth => "RuleViolated.IssuedBeforeBirth",
+                RuleViolation::PlaceholderRegistrationNumber => {
+                    "RuleViolated.PlaceholderRegistrationNumber"
+                }
+                RuleViolation::RegistrationNumberOrigin { .. } => {
+                    "RuleViolated.RegistrationNumberOrigin"
+                }
+                RuleViolation::StatusOfStayMismatch { .. } => "RuleViolated.StatusOfStayMismatch",
+                RuleViolation::PermittedStay(_) => "RuleViolated.PermittedStay",
+                RuleViolation::KoreaNotAllowed { .. } => "RuleViolated.KoreaNotAllowed",
+                RuleViolation::AddressNotDomestic => "RuleViolated.AddressNotDomestic",
+            },
+        }
+    }
+}

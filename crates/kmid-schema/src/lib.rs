@@ -45,6 +45,7 @@ mod cards;
 pub mod catalogue;
 pub mod date;
 mod error;
+pub mod error_code;
 mod portrait;
 mod registration;
 pub mod samples;

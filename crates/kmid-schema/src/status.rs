@@ -80,7 +80,7 @@ pub enum StatusError {
         /// The list's URI.
         uri: String,
         /// Which check failed.
-        reason: String,
+        reason: TokenRefusal,
     },
     /// The index is outside the list.
     #[error("index {idx} is outside status list {uri} of {size} entries")]
@@ -96,6 +96,73 @@ pub enum StatusError {
     /// requires checking it.
     #[error("the credential has a status reference and no status resolver is configured")]
     NoResolver,
+}
+
+impl StatusError {
+    /// The stable code of this error (see [`crate::error_code`]).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Unavailable { .. } => "Unavailable",
+            Self::InvalidToken { .. } => "InvalidToken",
+            Self::IndexOutOfRange { .. } => "IndexOutOfRange",
+            Self::NoResolver => "NoResolver",
+        }
+    }
+}
+
+impl TokenStatus {
+    /// The variant's name, as error codes carry it (`Status.Suspended`).
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Valid => "Valid",
+            Self::Invalid => "Invalid",
+            Self::Suspended => "Suspended",
+            Self::Other(_) => "Other",
+        }
+    }
+}
+
+/// Which check refused a fetched Status List Token ([`StatusError::InvalidToken`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenRefusal {
+    /// Not a Status List Token of the expected shape, or its list does not decode.
+    #[error("malformed token or list")]
+    Malformed,
+    /// The list decompresses beyond the verifier's cap.
+    #[error("the list is larger than the verifier's cap")]
+    TooLarge,
+    /// The token's type is not the one required.
+    #[error("wrong token type")]
+    WrongType,
+    /// The form (JWT, CWT) is not one the credential's format accepts (SD-JWT VC requires
+    /// the JWT form).
+    #[error("the credential's format does not accept this token form")]
+    FormNotAccepted,
+    /// The signature algorithm is not accepted or does not fit the key.
+    #[error("signature algorithm not accepted")]
+    Algorithm,
+    /// No key could be found or validated for the token's signer.
+    #[error("the token's signer is not trusted")]
+    Signer,
+    /// The signature does not verify.
+    #[error("the signature does not verify")]
+    BadSignature,
+    /// The token's `sub` is not the URI the credential names.
+    #[error("sub is not the referenced uri")]
+    SubjectMismatch,
+    /// The token has expired, is not yet valid, or was issued in the future.
+    #[error("outside its validity")]
+    Validity,
+    /// The list is signed under another trust anchor than the credential.
+    #[error("the list is signed under another trust anchor than the credential")]
+    AnotherTrustAnchor,
+    /// The credential chains to a trust anchor and the list's signer (a configured key) does
+    /// not.
+    #[error("the credential chains to a trust anchor and the list's signer does not")]
+    SignerNotAnchored,
 }
 
 /// The Status List Token forms a credential format accepts.

@@ -1,7 +1,8 @@
 //! The one error type of this crate. Each rejection names the exact check that failed, so a
 //! relying party can log and act on it.
 
-use kmid_crypto::CryptoError;
+use kmid_crypto::{Algorithm, AlgorithmRefusal, CryptoError, Curve};
+use kmid_schema::error_code::join;
 use kmid_schema::status::{StatusError, TokenStatus};
 
 /// Why an SD-JWT or SD-JWT VC was refused, or an operation failed.
@@ -39,8 +40,8 @@ pub enum SdJwtError {
         actual: usize,
     },
     /// The `alg` is `none`, symmetric, unknown, or not allowed by the policy.
-    #[error("signature algorithm {0:?} is not accepted")]
-    AlgorithmNotAccepted(String),
+    #[error("signature algorithm not accepted: {0}")]
+    AlgorithmNotAccepted(AlgorithmRefusal),
     /// The issuer's key could not be found or validated.
     #[error("issuer key: {0}")]
     IssuerKey(IssuerKeyError),
@@ -172,10 +173,12 @@ pub enum IssuerKeyError {
         vct: String,
     },
     /// The header's `alg` does not fit the issuer's key.
-    #[error("alg {alg} does not fit the issuer key")]
+    #[error("alg {alg} does not fit the issuer's {curve:?} key")]
     AlgorithmMismatch {
         /// The header's `alg`.
-        alg: String,
+        alg: Algorithm,
+        /// The issuer key's curve.
+        curve: Curve,
     },
 }
 
@@ -241,5 +244,69 @@ pub(crate) fn malformed(part: impl Into<String>, what: &'static str) -> SdJwtErr
     SdJwtError::Malformed {
         part: part.into(),
         what,
+    }
+}
+
+impl SdJwtError {
+    /// The stable code of this error (see [`kmid_schema::error_code`]): the path of variant
+    /// names down to the innermost kind, `KeyBinding.NonceMismatch`, `Disclosure.Repeated`,
+    /// `IssuerKey.Chain.Certificate.UntrustedRoot`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "Malformed",
+            Self::Base64 { .. } => "Base64",
+            Self::Json { .. } => "Json",
+            Self::Limit { kind, .. } => match kind {
+                crate::limits::SdJwtLimit::InputBytes => "Limit.InputBytes",
+                crate::limits::SdJwtLimit::Disclosures => "Limit.Disclosures",
+                crate::limits::SdJwtLimit::Depth => "Limit.Depth",
+                crate::limits::SdJwtLimit::Digests => "Limit.Digests",
+            },
+            Self::AlgorithmNotAccepted(_) => "AlgorithmNotAccepted",
+            Self::IssuerKey(e) => match e {
+                IssuerKeyError::Unknown { .. } => "IssuerKey.Unknown",
+                IssuerKeyError::Chain(c) => join("IssuerKey.Chain", c.code()),
+                IssuerKeyError::VctNotAuthorized { .. } => "IssuerKey.VctNotAuthorized",
+                IssuerKeyError::AlgorithmMismatch { .. } => "IssuerKey.AlgorithmMismatch",
+            },
+            Self::BadIssuerSignature => "BadIssuerSignature",
+            Self::WrongType { .. } => "WrongType",
+            Self::HashAlgorithm(_) => "HashAlgorithm",
+            Self::Disclosure { kind, .. } => match kind {
+                DisclosureError::Malformed(_) => "Disclosure.Malformed",
+                DisclosureError::NotAnObjectProperty => "Disclosure.NotAnObjectProperty",
+                DisclosureError::NotAnArrayElement => "Disclosure.NotAnArrayElement",
+                DisclosureError::ReservedName(_) => "Disclosure.ReservedName",
+                DisclosureError::NameCollision(_) => "Disclosure.NameCollision",
+                DisclosureError::NotReferenced => "Disclosure.NotReferenced",
+                DisclosureError::Repeated => "Disclosure.Repeated",
+            },
+            Self::DuplicateDigest(_) => "DuplicateDigest",
+            Self::MissingClaim(_) => "MissingClaim",
+            Self::DisclosedRegisteredClaim(_) => "DisclosedRegisteredClaim",
+            Self::Expired { .. } => "Expired",
+            Self::NotYetValid { .. } => "NotYetValid",
+            Self::IssuedInFuture { .. } => "IssuedInFuture",
+            Self::KeyBinding(e) => match e {
+                KeyBindingError::Missing => "KeyBinding.Missing",
+                KeyBindingError::Unexpected => "KeyBinding.Unexpected",
+                KeyBindingError::NoConfirmationKey => "KeyBinding.NoConfirmationKey",
+                KeyBindingError::BadSignature => "KeyBinding.BadSignature",
+                KeyBindingError::WrongType => "KeyBinding.WrongType",
+                KeyBindingError::SdHashMismatch => "KeyBinding.SdHashMismatch",
+                KeyBindingError::NonceMismatch => "KeyBinding.NonceMismatch",
+                KeyBindingError::AudienceMismatch => "KeyBinding.AudienceMismatch",
+                KeyBindingError::Stale { .. } => "KeyBinding.Stale",
+                KeyBindingError::OutsideValidity { .. } => "KeyBinding.OutsideValidity",
+                KeyBindingError::MissingClaim(_) => "KeyBinding.MissingClaim",
+            },
+            Self::UnknownVct(_) => "UnknownVct",
+            Self::VctIntegrity(_) => "VctIntegrity",
+            Self::Status(s) => join("Status", s.code()),
+            Self::StatusUnavailable(e) => join("StatusUnavailable", e.code()),
+            Self::InvalidInput(_) => "InvalidInput",
+            Self::Crypto(e) => join("Crypto", e.code()),
+        }
     }
 }

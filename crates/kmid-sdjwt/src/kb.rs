@@ -116,10 +116,12 @@ pub(crate) fn verify_digesting(
     let jws = parse_jws(kb, "KB-JWT")?;
     let alg = jws.algorithm_in(allowed)?;
     if alg != cnf.algorithm() {
-        return Err(SdJwtError::AlgorithmNotAccepted(format!(
-            "{alg} with a {} holder key",
-            cnf.curve().jwk_name()
-        )));
+        return Err(SdJwtError::AlgorithmNotAccepted(
+            kmid_crypto::AlgorithmRefusal::KeyMismatch {
+                algorithm: alg,
+                curve: cnf.curve(),
+            },
+        ));
     }
     jws.verify(cnf, alg, verifier)
         .map_err(|_| fail(KeyBindingError::BadSignature))?;

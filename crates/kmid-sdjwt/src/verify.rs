@@ -128,7 +128,8 @@ pub(crate) fn verify_parsed(
 ) -> Result<(VerifiedSdJwt, Option<[u8; 32]>), SdJwtError> {
     if issuer_key.algorithm() != alg {
         return Err(SdJwtError::IssuerKey(IssuerKeyError::AlgorithmMismatch {
-            alg: alg.to_string(),
+            alg,
+            curve: issuer_key.curve(),
         }));
     }
     jws.verify(issuer_key, alg, &check.signature_verifier)

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kmid_crypto::{Algorithm, CertificateError, CryptoError, Curve, PrivateKey, Signer};
+use kmid_crypto::{
+    Algorithm, AlgorithmRefusal, CertificateError, CryptoError, Curve, PrivateKey, Signer,
+};
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
@@ -407,7 +409,7 @@ fn algorithm_attacks() {
     let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(header.to_string()));
     assert_eq!(
         err(s.verify(&format!("{none}~"))),
-        SdJwtError::AlgorithmNotAccepted("none".into())
+        SdJwtError::AlgorithmNotAccepted(AlgorithmRefusal::UnknownJose("none".into()))
     );
     // HS256 with the issuer's public key as the HMAC secret.
     header["alg"] = json!("HS256");
@@ -423,7 +425,7 @@ fn algorithm_attacks() {
     let hs = format!("{input}.{}~", URL_SAFE_NO_PAD.encode(mac));
     assert_eq!(
         err(s.verify(&hs)),
-        SdJwtError::AlgorithmNotAccepted("HS256".into())
+        SdJwtError::AlgorithmNotAccepted(AlgorithmRefusal::UnknownJose("HS256".into()))
     );
     // A valid ES256 token when the verifier allows ES384 only.
     let trust = s.pki.trust_store();
@@ -432,7 +434,7 @@ fn algorithm_attacks() {
         err(SdJwtVcVerifier::new(IssuerKeys::X5c(&trust))
             .with_algorithms(&[Algorithm::Es384])
             .verify(&p.to_compact(), REFERENCE_TIME)),
-        SdJwtError::AlgorithmNotAccepted("ES256".into())
+        SdJwtError::AlgorithmNotAccepted(AlgorithmRefusal::NotAllowed(Algorithm::Es256))
     );
 }
 

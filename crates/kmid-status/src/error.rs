@@ -1,6 +1,8 @@
 //! The one error type of this crate.
 
-use kmid_crypto::CryptoError;
+use kmid_crypto::{AlgorithmRefusal, CryptoError};
+use kmid_schema::error_code::join;
+use kmid_schema::status::TokenRefusal;
 
 /// Why a status list, a status list token or a registry operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,8 +43,8 @@ pub enum StatusListError {
     #[error("the token type is not {0}")]
     WrongType(&'static str),
     /// The algorithm is not accepted, or does not fit the key.
-    #[error("signature algorithm {0:?} is not accepted")]
-    Algorithm(String),
+    #[error("signature algorithm not accepted: {0}")]
+    Algorithm(AlgorithmRefusal),
     /// Writing a streamed token failed (its output, or the compressor).
     #[error("writing the status list token failed: {0}")]
     Output(String),
@@ -134,6 +136,79 @@ pub enum RegistryError {
     /// The storage failed (I/O, locking).
     #[error("storage: {0}")]
     Storage(String),
+}
+
+impl StatusListError {
+    /// The stable code of this error (see [`kmid_schema::error_code`]): `SubjectMismatch`,
+    /// `Registry.SecondDevice`, `Signer.Certificate.UntrustedRoot`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Bits(_) => "Bits",
+            Self::ValueTooLarge { .. } => "ValueTooLarge",
+            Self::IndexOutOfRange { .. } => "IndexOutOfRange",
+            Self::Decompression => "Decompression",
+            Self::TooLarge { .. } => "TooLarge",
+            Self::Malformed(_) => "Malformed",
+            Self::WrongType(_) => "WrongType",
+            Self::Algorithm(_) => "Algorithm",
+            Self::Output(_) => "Output",
+            Self::Signer(e) => join("Signer", e.code()),
+            Self::BadSignature => "BadSignature",
+            Self::SubjectMismatch { .. } => "SubjectMismatch",
+            Self::Expired { .. } => "Expired",
+            Self::NotYetValid { .. } => "NotYetValid",
+            Self::IssuedInFuture { .. } => "IssuedInFuture",
+            Self::Registry(e) => e.code(),
+            Self::Crypto(e) => join("Crypto", e.code()),
+        }
+    }
+
+    /// Which check of a Status List Token this error is, as a verifier of a credential
+    /// reports it ([`kmid_schema::status::StatusError::InvalidToken`]).
+    #[must_use]
+    pub const fn token_refusal(&self) -> TokenRefusal {
+        match self {
+            Self::TooLarge { .. } => TokenRefusal::TooLarge,
+            Self::WrongType(_) => TokenRefusal::WrongType,
+            Self::Algorithm(_) => TokenRefusal::Algorithm,
+            Self::Signer(_) => TokenRefusal::Signer,
+            Self::BadSignature => TokenRefusal::BadSignature,
+            Self::SubjectMismatch { .. } => TokenRefusal::SubjectMismatch,
+            Self::Expired { .. } | Self::NotYetValid { .. } | Self::IssuedInFuture { .. } => {
+                TokenRefusal::Validity
+            }
+            Self::Bits(_)
+            | Self::ValueTooLarge { .. }
+            | Self::IndexOutOfRange { .. }
+            | Self::Decompression
+            | Self::Malformed(_)
+            | Self::Output(_)
+            | Self::Registry(_)
+            | Self::Crypto(_) => TokenRefusal::Malformed,
+        }
+    }
+}
+
+impl RegistryError {
+    /// The code of a registry error inside [`StatusListError`]: `Registry.` and the
+    /// variant's name.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::SecondDevice => "Registry.SecondDevice",
+            Self::UnknownCard => "Registry.UnknownCard",
+            Self::CardLost => "Registry.CardLost",
+            Self::DeviceLost => "Registry.DeviceLost",
+            Self::UnknownCredential(_) => "Registry.UnknownCredential",
+            Self::AlreadyInvalid(_) => "Registry.AlreadyInvalid",
+            Self::UnknownList(_) => "Registry.UnknownList",
+            Self::Full => "Registry.Full",
+            Self::Corrupt(_) => "Registry.Corrupt",
+            Self::SchemaTooNew { .. } => "Registry.SchemaTooNew",
+            Self::Storage(_) => "Registry.Storage",
+        }
+    }
 }
 
 impl From<RegistryError> for StatusListError {

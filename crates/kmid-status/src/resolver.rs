@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenStatus,
+    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenRefusal,
+    TokenStatus,
 };
 use time::OffsetDateTime;
 
@@ -94,7 +95,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         if !context.form.accepts(token.form) {
             return Err(StatusError::InvalidToken {
                 uri: uri.clone(),
-                reason: format!("the credential's format requires {}", context.form.accept()),
+                reason: TokenRefusal::FormNotAccepted,
             });
         }
         // The list must come from the credential's own issuer: its signer certified by the
@@ -104,8 +105,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
             (Some(want), Some(got)) if want != got => {
                 return Err(StatusError::InvalidToken {
                     uri: uri.clone(),
-                    reason: "the list is signed under another trust anchor than the credential"
-                        .into(),
+                    reason: TokenRefusal::AnotherTrustAnchor,
                 });
             }
             // Fail closed: a configured key (no chain) cannot speak for a credential that
@@ -113,9 +113,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
             (Some(_), None) => {
                 return Err(StatusError::InvalidToken {
                     uri: uri.clone(),
-                    reason:
-                        "the credential chains to a trust anchor and the list's signer does not"
-                            .into(),
+                    reason: TokenRefusal::SignerNotAnchored,
                 });
             }
             _ => {}
@@ -162,7 +160,7 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         let token = verify_token(&bytes, uri, at, &self.keys, &self.policy).map_err(
             |e: StatusListError| StatusError::InvalidToken {
                 uri: uri.clone(),
-                reason: e.to_string(),
+                reason: e.token_refusal(),
             },
         )?;
         let value = Self::read(reference, context, &token);

@@ -11,7 +11,9 @@ use coset::iana::{self, EnumI64};
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable};
 use kmid_crypto::jose::{B64UrlWriter, CompactJws, JoseError, write_compact};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
-use kmid_crypto::{Algorithm, DefaultVerifier, PublicKey, SignatureVerifier, Signer};
+use kmid_crypto::{
+    Algorithm, AlgorithmRefusal, DefaultVerifier, PublicKey, SignatureVerifier, Signer,
+};
 use kmid_schema::status::StatusTokenForm;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
@@ -153,8 +155,11 @@ pub fn sign_cwt(
     let mut payload = Vec::new();
     ciborium::into_writer(&Cbor::Map(entries), &mut payload)
         .map_err(|_| StatusListError::Malformed("CWT claims"))?;
-    let alg = iana::Algorithm::from_i64(signer.signer.algorithm().cose_id())
-        .ok_or(StatusListError::Algorithm("COSE alg".into()))?;
+    let alg = iana::Algorithm::from_i64(signer.signer.algorithm().cose_id()).ok_or(
+        StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(
+            signer.signer.algorithm().cose_id(),
+        )),
+    )?;
     let protected = HeaderBuilder::new()
         .algorithm(alg)
         .value(COSE_TYP, Cbor::Text(CWT_TYP.into()))
@@ -383,17 +388,12 @@ fn verify_jwt(
     if !jws.typ_is(JWT_TYP) {
         return Err(StatusListError::WrongType(JWT_TYP));
     }
-    let alg = jws.algorithm(&policy.allowed_algorithms).map_err(|_| {
-        StatusListError::Algorithm(
-            jws.header
-                .get("alg")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .chars()
-                .take(32)
-                .collect(),
-        )
-    })?;
+    let alg = jws
+        .algorithm(&policy.allowed_algorithms)
+        .map_err(|e| match e {
+            JoseError::AlgorithmNotAccepted(refusal) => StatusListError::Algorithm(refusal),
+            _ => StatusListError::Algorithm(AlgorithmRefusal::Missing),
+        })?;
     let chain = match (jws.header.get("x5c"), keys) {
         // Configured keys: an x5c is not read at all.
         (_, TokenKeys::Keys(_)) => None,
@@ -507,12 +507,19 @@ fn verify_cwt(
     }
     let alg_id = match &sign1.protected.header.alg {
         Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => a.to_i64(),
-        _ => return Err(StatusListError::Algorithm("no alg".into())),
+        Some(coset::RegisteredLabelWithPrivate::PrivateUse(id)) => {
+            return Err(StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(
+                *id,
+            )));
+        }
+        _ => return Err(StatusListError::Algorithm(AlgorithmRefusal::Missing)),
     };
     let alg = Algorithm::from_cose_id(alg_id)
-        .map_err(|_| StatusListError::Algorithm(alg_id.to_string()))?;
+        .map_err(|_| StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(alg_id)))?;
     if !policy.allowed_algorithms.contains(&alg) {
-        return Err(StatusListError::Algorithm(alg.to_string()));
+        return Err(StatusListError::Algorithm(AlgorithmRefusal::NotAllowed(
+            alg,
+        )));
     }
     let find = |rest: &[(Label, Cbor)]| {
         rest.iter()

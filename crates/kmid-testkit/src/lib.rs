@@ -110,7 +110,7 @@ impl Rfc6979Signer {
     pub fn new(private: &PrivateKey) -> Result<Self, CryptoError> {
         if private.curve() != Curve::P256 {
             return Err(CryptoError::UnsupportedAlgorithm(
-                "RFC 6979 signer is P-256 only".into(),
+                kmid_crypto::AlgorithmRefusal::NotAllowed(private.curve().algorithm()),
             ));
         }
         let scalar = private.scalar()?;

@@ -68,6 +68,23 @@ pub enum ChannelError {
     Busy,
 }
 
+impl ChannelError {
+    /// The code of a channel error inside [`crate::KmidError`]: `Channel.` and the
+    /// variant's name.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidGrant(_) => "Channel.InvalidGrant",
+            Self::TxCode => "Channel.TxCode",
+            Self::InvalidProof(_) => "Channel.InvalidProof",
+            Self::IcSignature => "Channel.IcSignature",
+            Self::IcNotEnrolled => "Channel.IcNotEnrolled",
+            Self::IcCardMismatch => "Channel.IcCardMismatch",
+            Self::Busy => "Channel.Busy",
+        }
+    }
+}
+
 /// How a counter offer is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OfferOptions {

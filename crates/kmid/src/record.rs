@@ -31,6 +31,18 @@ pub enum RecordError {
     BadSignature,
 }
 
+impl RecordError {
+    /// The stable code of this error (see `kmid_schema::error_code`).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "Malformed",
+            Self::WrongType => "WrongType",
+            Self::BadSignature => "BadSignature",
+        }
+    }
+}
+
 /// A verification record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerificationRecord {

@@ -72,11 +72,11 @@ fn a_batch_answers_each_item_as_alone_in_order() {
     assert!(alone[0].is_ok() && alone[1].is_ok());
     // The middle byte of the response lies in the 20 KB portrait.
     assert_eq!(
-        alone[2].as_ref().err().map(String::as_str),
+        alone[2].as_ref().err().copied(),
         Some("Mdoc.Digest.Mismatch")
     );
     assert_eq!(
-        alone[3].as_ref().err().map(String::as_str),
+        alone[3].as_ref().err().copied(),
         Some("SdJwt.KeyBinding.NonceMismatch")
     );
     for threads in [1, 2, 3, 8] {
