@@ -728,17 +728,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
         Request::OpenId4Vp(query, request) => {
             // A presentation that is not a VP Token is an invalid presentation (exit 1), like
             // any other malformed presentation, not unusable input.
-            match serde_json::from_slice::<Value>(&presentation)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-            {
-                Some(token) => verifier
+            // Read with the facade's bounded VP Token reader: never a whole JSON tree.
+            kmid::parse_vp_token(&presentation).and_then(|token| {
+                verifier
                     .verify_vp_token(&query, &request, &token, at)
-                    .map(|seen| seen.into_iter().map(|(_, p)| p).collect()),
-                None => Err(KmidError::VpTokenMismatch(
-                    "the VP Token is not a JSON object".into(),
-                )),
-            }
+                    .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
+            })
         }
         Request::Proximity(request) => {
             let transcript = transcript(args.transcript.as_ref())?;

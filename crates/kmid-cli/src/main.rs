@@ -93,6 +93,8 @@ enum Command {
 }
 
 mod attacks;
+#[macro_use]
+mod output;
 mod commands;
 mod conformance;
 mod inspect;
@@ -122,9 +124,20 @@ enum VectorsCommand {
     },
 }
 
-#[allow(clippy::print_stderr, clippy::print_stdout)]
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let code = run(Cli::parse().command);
+    match output::failed() {
+        // The command's output is incomplete: whatever it decided, its reader did not get it.
+        Some(kind) => {
+            errln!("kmid: cannot write to standard output: {kind}");
+            ExitCode::from(2)
+        }
+        None => code,
+    }
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Inspect { file } => {
             let mut input = Vec::new();
             let limit = u64::try_from(inspect::MAX_INPUT)
@@ -141,19 +154,19 @@ fn main() -> ExitCode {
                 })
             };
             if let Err(e) = read {
-                eprintln!("kmid inspect: {}: {e}", file.display());
+                errln!("kmid inspect: {}: {e}", file.display());
                 return ExitCode::from(2);
             }
             match inspect::inspect(&input) {
                 Ok(value) => {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(&value).unwrap_or_default()
                     );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("kmid inspect: {e}");
+                    errln!("kmid inspect: {e}");
                     ExitCode::from(1)
                 }
             }
@@ -170,12 +183,12 @@ fn main() -> ExitCode {
         Command::Verify(args) => match commands::verify(&args) {
             Ok((valid, result)) => {
                 if args.json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(&result).unwrap_or_default()
                     );
                 } else {
-                    println!("{}", commands::verify_summary(&result));
+                    outln!("{}", commands::verify_summary(&result));
                 }
                 if valid {
                     ExitCode::SUCCESS
@@ -184,7 +197,7 @@ fn main() -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("kmid verify: {e}");
+                errln!("kmid verify: {e}");
                 ExitCode::from(2)
             }
         },
@@ -196,11 +209,11 @@ fn main() -> ExitCode {
             other => Err(format!("unknown suite {other:?} (conformance or negative)").into()),
         } {
             Ok(n) => {
-                println!("kmid vectors: {n} cases written to {}", out.display());
+                outln!("kmid vectors: {n} cases written to {}", out.display());
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("kmid vectors generate: {e}");
+                errln!("kmid vectors generate: {e}");
                 ExitCode::from(2)
             }
         },
@@ -208,7 +221,7 @@ fn main() -> ExitCode {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
-                eprintln!("kmid demo: {e}");
+                errln!("kmid demo: {e}");
                 ExitCode::from(2)
             }
         },
@@ -312,7 +325,7 @@ fn short(id: ClaimId, v: &Value) -> String {
 
 type Served = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
 
-#[allow(clippy::print_stdout, clippy::too_many_lines)]
+#[allow(clippy::too_many_lines)]
 fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -481,18 +494,18 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
             "suspended_credentials": suspended,
             "all_as_expected": all_as_expected,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(all_as_expected);
     }
 
-    println!(
+    outln!(
         "kmid demo: Korea's three mobile ID cards, issued, presented and verified as mdoc and SD-JWT VC"
     );
-    println!("status registries (SQLite): {}", data_dir.display());
-    println!();
+    outln!("status registries (SQLite): {}", data_dir.display());
+    outln!("");
     for issuer in &issuers {
         let k = issuer.keys();
-        println!(
+        outln!(
             "issuer  {:<4}  {:<36}  IACA {:?}, Document Signer {:?}",
             k.authority.slug().to_uppercase(),
             k.authority.name(),
@@ -500,10 +513,13 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
             k.document_signer.common_name().unwrap_or_default()
         );
     }
-    println!();
-    println!(
+    outln!("");
+    outln!(
         "{:<42} {:<10} {:<14} {:<11} result",
-        "card", "format", "request", "step"
+        "card",
+        "format",
+        "request",
+        "step"
     );
     for row in &rows {
         let result = match &row.outcome {
@@ -524,7 +540,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
         } else {
             "   <-- NOT AS EXPECTED"
         };
-        println!(
+        outln!(
             "{:<42} {:<10} {:<14} {:<11} {result}{mark}",
             row.card,
             format_name(row.format),
@@ -532,12 +548,12 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
             row.step
         );
     }
-    println!();
-    println!(
+    outln!("");
+    outln!(
         "The resident reported the phone lost: {suspended} credential(s) suspended, the MOIS list republished, and both presentations refused with status {}.",
         TokenStatus::Suspended
     );
-    println!(
+    outln!(
         "{}",
         if all_as_expected {
             "Every outcome is as expected."
@@ -580,17 +596,12 @@ fn manifests_at(path: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Writes a line to stdout; a closed pipe (`| head`) ends the output quietly.
-fn out(text: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
-}
+use output::out;
 
-#[allow(clippy::print_stderr)]
 fn run_conformance(path: &Path, json: bool) -> ExitCode {
     let manifests = manifests_at(path);
     if manifests.is_empty() {
-        eprintln!("kmid conformance: no manifest.json at {}", path.display());
+        errln!("kmid conformance: no manifest.json at {}", path.display());
         return ExitCode::from(2);
     }
     let mut suites = Vec::new();
@@ -616,7 +627,6 @@ fn run_conformance(path: &Path, json: bool) -> ExitCode {
 
 /// Runs one manifest: the exit code (0 pass, 1 a case failed, 2 unusable) and, with `json`,
 /// its JSON summary.
-#[allow(clippy::print_stderr)]
 fn run_manifest_file(manifest_path: &Path, json: bool) -> (u8, Option<Value>) {
     let base = manifest_path
         .parent()
@@ -630,7 +640,7 @@ fn run_manifest_file(manifest_path: &Path, json: bool) -> (u8, Option<Value>) {
     {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("kmid conformance: {}: {e}", manifest_path.display());
+            errln!("kmid conformance: {}: {e}", manifest_path.display());
             return (2, None);
         }
     };
@@ -661,7 +671,7 @@ fn run_manifest_file(manifest_path: &Path, json: bool) -> (u8, Option<Value>) {
         ));
     }
     if report.is_empty() {
-        eprintln!(
+        errln!(
             "kmid conformance: {}: the manifest has no cases",
             manifest_path.display()
         );
@@ -670,15 +680,14 @@ fn run_manifest_file(manifest_path: &Path, json: bool) -> (u8, Option<Value>) {
     (u8::from(failed != 0), summary)
 }
 
-#[allow(clippy::print_stderr, clippy::print_stdout)]
 fn report(command: &str, result: Result<String, commands::Error>) -> ExitCode {
     match result {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("kmid {command}: {e}");
+            errln!("kmid {command}: {e}");
             ExitCode::from(2)
         }
     }

@@ -98,6 +98,17 @@ pub enum MdocError {
         /// DataElementIdentifier (empty for a whole document).
         element: String,
     },
+    /// A returned document leaves out an element the request asked for and did not mark
+    /// optional ([`crate::model::ItemsRequest::optional`]).
+    #[error("{doc_type} {namespace}/{element} was asked for and not returned")]
+    NotReturned {
+        /// docType.
+        doc_type: String,
+        /// NameSpace.
+        namespace: String,
+        /// DataElementIdentifier.
+        element: String,
+    },
     /// A request or an issuance input that cannot be served.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -360,6 +371,7 @@ impl MdocError {
             Self::ResponseStatus(_) => "ResponseStatus",
             Self::NoDocuments => "NoDocuments",
             Self::NotRequested { .. } => "NotRequested",
+            Self::NotReturned { .. } => "NotReturned",
             Self::InvalidInput(_) => "InvalidInput",
             Self::Crypto(e) => join("Crypto", e.code()),
         }

@@ -36,6 +36,7 @@
 //!     doc_type: CardType::Resident.doc_type().into(),
 //!     name_spaces: vec![("kr.go.mobileid.1".into(), vec![("youth_act_adult".into(), false)])],
 //!     request_info: vec![],
+//!     optional: vec![],
 //! })]);
 //! let held = HeldMdoc { issuer_signed: &mdoc, device_auth: DeviceKeyAuth::Signature(&device_key), device_signed: &vec![] };
 //! let response = respond(&request, &transcript, &[held], &HolderPolicy::new(REFERENCE_TIME))?;

@@ -191,11 +191,14 @@ impl<'a> MdocVerifier<'a> {
     }
 
     /// As [`Self::verify_response`], and binds the answer to `request`: at least one
-    /// document, every document of a requested docType, every disclosed element requested.
-    /// The documents the mdoc could not return come back in [`VerifiedResponse::document_errors`].
+    /// document, every document of a requested docType, every disclosed element requested,
+    /// and every requested element disclosed unless the request marks it optional
+    /// ([`ItemsRequest::optional`](crate::model::ItemsRequest::optional)). The documents the
+    /// mdoc could not return come back in [`VerifiedResponse::document_errors`].
     ///
     /// # Errors
-    /// [`MdocError::NoDocuments`], [`MdocError::NotRequested`], or the first failed check.
+    /// [`MdocError::NoDocuments`], [`MdocError::NotRequested`], [`MdocError::NotReturned`],
+    /// or the first failed check.
     pub fn verify_response_for(
         &self,
         request: &DeviceRequest,
@@ -229,6 +232,26 @@ impl<'a> MdocVerifier<'a> {
                 for (element, _) in elements {
                     if items.intent_to_retain(ns, element).is_none() {
                         return Err(not_requested(ns, element));
+                    }
+                }
+            }
+            // Every element asked for and not marked optional came back (a minor's genuine
+            // `age_over_19: false` is an answer; a missing element is not).
+            let returned = |ns: &str, el: &str| {
+                verified
+                    .issuer_signed
+                    .iter()
+                    .chain(&verified.device_signed)
+                    .any(|(n, els)| n == ns && els.iter().any(|(e, _)| e == el))
+            };
+            for (ns, elements) in &items.name_spaces {
+                for (element, _) in elements {
+                    if !returned(ns, element) && !items.is_optional(ns, element) {
+                        return Err(MdocError::NotReturned {
+                            doc_type: doc.doc_type.clone(),
+                            namespace: ns.clone(),
+                            element: element.clone(),
+                        });
                     }
                 }
             }

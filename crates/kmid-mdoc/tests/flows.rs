@@ -46,6 +46,7 @@ fn bank_request(doc_type: &str) -> ItemsRequest {
             ),
         ],
         request_info: vec![],
+        optional: vec![],
     }
 }
 

@@ -66,6 +66,7 @@ fn request() -> DeviceRequest {
             ],
         )],
         request_info: vec![],
+        optional: vec![],
     })])
 }
 

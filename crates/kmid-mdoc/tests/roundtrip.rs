@@ -140,7 +140,7 @@ proptest! {
             .filter(|(_, items)| !items.is_empty())
             .collect();
         prop_assume!(!name_spaces.is_empty());
-        let request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest { doc_type: "test.doc.1".into(), name_spaces, request_info: vec![("purpose".into(), ElementValue::Text("test".into()))] })]);
+        let request = DeviceRequest::new(vec![DocRequest::new(ItemsRequest { doc_type: "test.doc.1".into(), name_spaces, request_info: vec![("purpose".into(), ElementValue::Text("test".into()))], optional: vec![] })]);
         let limits = CborLimits::default();
         let request_bytes = request.to_bytes();
         let decoded_request = DeviceRequest::from_bytes(&request_bytes, &limits).unwrap();

@@ -352,3 +352,96 @@ pub(crate) fn value_matches(query: &ClaimsQuery, value: &Value) -> bool {
 /// A VP Token (§8.1): a JSON object from Credential Query id to a non-empty array of
 /// presentations.
 pub type VpToken = Map<String, Value>;
+
+/// The largest VP Token [`parse_vp_token`] reads: [`MAX_PRESENTATIONS`] presentations of up
+/// to 1 MiB each (an SD-JWT VC with a portrait is about 40 KB).
+pub const MAX_VP_TOKEN_BYTES: usize = MAX_PRESENTATIONS * 1024 * 1024;
+
+/// Reads a VP Token (OpenID4VP 1.0 §8.1: a JSON object from credential query ids to non-empty
+/// arrays of presentations) in one bounded pass: at most [`MAX_VP_TOKEN_BYTES`], 32 ids and
+/// [`MAX_PRESENTATIONS`] presentations per id, each a string. Nothing else is built, so the
+/// heap it costs is the presentations' own bytes and a constant (a `serde_json::Value` of the
+/// same text would cost tens of times its size for an array of tiny items).
+///
+/// # Errors
+/// [`KmidError::VpTokenMismatch`] naming what is wrong.
+pub fn parse_vp_token(bytes: &[u8]) -> Result<VpToken, KmidError> {
+    if bytes.len() > MAX_VP_TOKEN_BYTES {
+        return Err(KmidError::VpTokenMismatch(format!(
+            "larger than {MAX_VP_TOKEN_BYTES} bytes"
+        )));
+    }
+    let parsed: BoundedVpToken = serde_json::from_slice(bytes).map_err(|e| {
+        KmidError::VpTokenMismatch(format!(
+            "not an object of presentation arrays (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(parsed.0)
+}
+
+/// A VP Token read under the limits of [`parse_vp_token`].
+struct BoundedVpToken(VpToken);
+
+impl<'de> Deserialize<'de> for BoundedVpToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(TokenVisitor)
+    }
+}
+
+struct TokenVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TokenVisitor {
+    type Value = BoundedVpToken;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a VP Token object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut token = VpToken::new();
+        while let Some(id) = map.next_key::<String>()? {
+            if token.len() >= MAX_CREDENTIALS {
+                return Err(A::Error::custom("too many credential ids"));
+            }
+            let presentations = map.next_value::<Presentations>()?;
+            if token.insert(id, Value::Array(presentations.0)).is_some() {
+                return Err(A::Error::custom("a credential id twice"));
+            }
+        }
+        Ok(BoundedVpToken(token))
+    }
+}
+
+/// One id's presentations: strings, at most [`MAX_PRESENTATIONS`].
+struct Presentations(Vec<Value>);
+
+impl<'de> Deserialize<'de> for Presentations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(PresentationsVisitor)
+    }
+}
+
+struct PresentationsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PresentationsVisitor {
+    type Value = Presentations;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an array of presentations")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = Vec::new();
+        while let Some(p) = seq.next_element::<String>()? {
+            if out.len() >= MAX_PRESENTATIONS {
+                return Err(A::Error::custom("too many presentations"));
+            }
+            out.push(Value::String(p));
+        }
+        Ok(Presentations(out))
+    }
+}

@@ -92,7 +92,7 @@ pub use channels::{
     ChannelError, CounterOffer, IcChallenge, KEY_PROOF_TYP, OfferOptions, PRE_AUTHORIZED_GRANT,
     TokenResponse, ic_tap_message,
 };
-pub use dcql::{DcqlQuery, OpenId4VpRequest, VpToken};
+pub use dcql::{DcqlQuery, MAX_VP_TOKEN_BYTES, OpenId4VpRequest, VpToken, parse_vp_token};
 pub use error::KmidError;
 pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};

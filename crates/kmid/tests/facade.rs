@@ -412,3 +412,57 @@ fn a_verifier_refuses_claims_it_did_not_ask_for_and_records_need_a_legal_basis()
     );
     assert_eq!(back.presentation_digest, seen.presentation_digest);
 }
+
+#[test]
+fn an_mdoc_answer_that_leaves_out_a_requested_element_is_refused_unless_optional() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let mut w = wallet(&mois);
+    let issued = mois
+        .issue(&card, w.device_key(), Formats::Mdoc, now())
+        .unwrap();
+    w.store_mdoc(issued.mdoc.unwrap().issuer_signed).unwrap();
+    let verifier = Verifier::new(
+        kmid::trust_store([mois.keys()]).unwrap(),
+        Arc::new(AllValid),
+    );
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let identity = Template::Identity.mdoc_request(card.card_type());
+    // The wallet answers all but one element (its holder might have declined it).
+    let mut fewer = identity.clone();
+    let left_out = fewer.doc_requests[0].items_request.name_spaces[0]
+        .1
+        .pop()
+        .unwrap();
+    let short = w
+        .respond_mdoc(&fewer, &transcript, now())
+        .unwrap()
+        .to_bytes();
+    let err = verifier
+        .verify_mdoc(&identity, &short, &transcript, now())
+        .unwrap_err();
+    assert_eq!(err.code(), "Mdoc.NotReturned", "{err:?}");
+    assert!(
+        matches!(&err, KmidError::Mdoc(kmid::mdoc::MdocError::NotReturned { element, .. }) if *element == left_out.0)
+    );
+    // The same omission over OpenID4VP is refused too (VpTokenMismatch, in openid4vp.rs);
+    // a request that marks what it can do without accepts the shorter answer.
+    let mut lenient = identity.clone();
+    for doc in &mut lenient.doc_requests {
+        let items = &mut doc.items_request;
+        let asked: Vec<(String, String)> = items
+            .name_spaces
+            .iter()
+            .flat_map(|(ns, els)| els.iter().map(move |(el, _)| (ns.clone(), el.clone())))
+            .collect();
+        items.optional = asked;
+    }
+    let seen = verifier
+        .verify_mdoc(&lenient, &short, &transcript, now())
+        .unwrap();
+    assert_eq!(
+        seen[0].claims.len() + 1,
+        Template::Identity.claims().len(),
+        "all but the one left out"
+    );
+}

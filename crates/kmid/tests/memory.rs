@@ -130,6 +130,51 @@ fn hostile_megabytes_cost_a_small_multiple_of_themselves() {
             input.len()
         );
     }
+    // VP Tokens of 16 MiB, read by the facade's bounded reader (the CLI's `verify` reads them
+    // so): arrays of tiny items, many ids, one huge presentation.
+    let big = 16 * MIB - 64;
+    let vp_inputs: [(&str, String); 4] = [
+        (
+            "16 MiB of empty presentations",
+            format!("{{\"a\":[{}\"\"]}}", "\"\",".repeat(big / 3)),
+        ),
+        (
+            "16 MiB of nested tiny arrays",
+            format!("{{\"a\":[{}]}}", "[0],".repeat(big / 4) + "[0]"),
+        ),
+        (
+            "16 MiB of credential ids",
+            format!(
+                "{{{}\"z\":[\"\"]}}",
+                (0..big / 16)
+                    .map(|i| format!("\"{i:07}\":[\"\"],"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "one 16 MiB presentation",
+            format!("{{\"a\":[\"{}\"]}}", "A".repeat(big)),
+        ),
+    ];
+    for (what, input) in &vp_inputs {
+        let (peak, blocks) = peak_during(|| {
+            let parsed = kmid::parse_vp_token(input.as_bytes());
+            assert!(
+                parsed.is_ok() == what.starts_with("one"),
+                "{what}: {parsed:?}"
+            );
+        });
+        let ratio = peak as f64 / input.len() as f64;
+        eprintln!(
+            "VP Token {what}: {} bytes in, peak {peak} bytes ({ratio:.2}x), {blocks} blocks",
+            input.len()
+        );
+        worst = worst.max(ratio);
+        assert!(
+            peak <= 2 * input.len() + MIB,
+            "VP Token {what}: peak {peak}"
+        );
+    }
     eprintln!("worst ratio: {worst:.2}x");
 
     // A ZLIB bomb signed by a trusted issuer: 40 MiB of list behind a small token. The list

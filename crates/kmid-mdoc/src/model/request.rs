@@ -27,6 +27,12 @@ pub struct ItemsRequest {
     pub name_spaces: Vec<(String, Vec<(String, bool)>)>,
     /// requestInfo, as received.
     pub request_info: Vec<(String, ElementValue)>,
+    /// The verifier's own note of the elements it accepts an answer without, as
+    /// `(namespace, element)`. Every other element asked for must come back: a response that
+    /// leaves one out is refused ([`MdocError::NotReturned`]), as OpenID4VP refuses a VP Token
+    /// that leaves out a claim its query requires. Never encoded: ISO/IEC 18013-5 has no
+    /// place for it in ItemsRequest, and a decoded request has none.
+    pub optional: Vec<(String, String)>,
 }
 
 impl ItemsRequest {
@@ -37,7 +43,23 @@ impl ItemsRequest {
             doc_type: doc_type.into(),
             name_spaces: Vec::new(),
             request_info: Vec::new(),
+            optional: Vec::new(),
         }
+    }
+
+    /// Asks for `namespace`/`element` and accepts an answer without it.
+    pub fn ask_optional(&mut self, namespace: &str, element: &str, intent_to_retain: bool) {
+        self.ask(namespace, element, intent_to_retain);
+        self.optional
+            .push((namespace.to_owned(), element.to_owned()));
+    }
+
+    /// Whether an answer may leave out `namespace`/`element`.
+    #[must_use]
+    pub fn is_optional(&self, namespace: &str, element: &str) -> bool {
+        self.optional
+            .iter()
+            .any(|(ns, el)| ns == namespace && el == element)
     }
 
     /// Asks for `namespace`/`element`, grouped with the namespace's other elements.
@@ -125,6 +147,7 @@ impl ItemsRequest {
             doc_type: f.text("docType")?.to_owned(),
             name_spaces,
             request_info,
+            optional: Vec::new(),
         })
     }
 }

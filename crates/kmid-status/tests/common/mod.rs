@@ -199,6 +199,7 @@ pub fn verify_mdoc(
             vec![("family_name_unicode".into(), false)],
         )],
         request_info: vec![],
+        optional: vec![],
     })]);
     let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
     let held = HeldMdoc {
