@@ -130,6 +130,13 @@ pub enum CertificateError {
     /// Bytes after the certificate.
     #[error("{0} trailing bytes after the certificate")]
     TrailingData(usize),
+    /// The signatureAlgorithm is not the TBSCertificate's signature algorithm (RFC 5280
+    /// §4.1.1.2 requires the same identifier in both).
+    #[error("signatureAlgorithm differs from the TBSCertificate's signature field")]
+    SignatureAlgorithmMismatch,
+    /// A negative serial number (RFC 5280 §4.1.2.2: a positive integer).
+    #[error("negative serial number")]
+    NegativeSerial,
     /// The chain is empty.
     #[error("empty certificate chain")]
     EmptyChain,
@@ -305,6 +312,8 @@ impl CertificateError {
         match self {
             Self::Malformed { .. } => "Certificate.Malformed",
             Self::TrailingData(_) => "Certificate.TrailingData",
+            Self::SignatureAlgorithmMismatch => "Certificate.SignatureAlgorithmMismatch",
+            Self::NegativeSerial => "Certificate.NegativeSerial",
             Self::EmptyChain => "Certificate.EmptyChain",
             Self::ChainTooLong { .. } => "Certificate.ChainTooLong",
             Self::NotYetValid { .. } => "Certificate.NotYetValid",

@@ -492,3 +492,159 @@ fn validated_chains_are_cached_within_their_validity_only() {
 fn refs(ders: &[Vec<u8>]) -> Vec<&[u8]> {
     ders.iter().map(Vec::as_slice).collect()
 }
+
+/// Where the first occurrence of `needle` starts in `haystack`, searching from `from`.
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> usize {
+    from + haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+}
+
+#[test]
+fn certificates_are_decoded_once_and_strictly() {
+    let pki = TestPki::new();
+    let good = pki.issuer(Authority::Mois).ds.der().to_vec();
+    let decode = |der: &[u8]| err(Certificate::from_der(der));
+    // The outer SEQUENCE is `30 82 LL LL`; TBSCertificate starts at byte 4 with `30 82`.
+    assert_eq!(&good[..2], [0x30, 0x82]);
+    assert_eq!(&good[4..6], [0x30, 0x82]);
+
+    // Trailing bytes.
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(&[0x05, 0x00]);
+    assert_eq!(decode(&trailing), CertificateError::TrailingData(2));
+
+    // A non-minimal length: the outer length in three bytes (`83 00 LL LL`) where two do.
+    let mut long = vec![0x30, 0x83, 0x00];
+    long.extend_from_slice(&good[2..]);
+    assert_eq!(
+        decode(&long),
+        CertificateError::Malformed {
+            at: 5,
+            what: "non-minimal or too long DER length"
+        }
+    );
+    // A short length in long form (`81 05`) inside: the TBSCertificate's version `[0]`.
+    let version = find(&good, &[0xA0, 0x03, 0x02, 0x01, 0x02], 4);
+    let mut inner = good.clone();
+    inner.splice(version + 1..version + 2, [0x81, 0x03]);
+    // Keep every enclosing length right: TBS and outer grow by one byte.
+    let grow = |der: &mut Vec<u8>, at: usize| {
+        let len = u16::from_be_bytes([der[at + 2], der[at + 3]]) + 1;
+        der[at + 2..at + 4].copy_from_slice(&len.to_be_bytes());
+    };
+    grow(&mut inner, 0);
+    grow(&mut inner, 4);
+    assert_eq!(
+        decode(&inner),
+        CertificateError::Malformed {
+            at: version + 3,
+            what: "non-minimal or too long DER length"
+        }
+    );
+
+    // signatureAlgorithm differs from the TBSCertificate's signature (ecdsa-with-SHA256 in the
+    // TBS, ecdsa-with-SHA384 outside): refused before any signature is checked.
+    let sha256 = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+    let inner_alg = find(&good, &sha256, 4);
+    let outer_alg = find(&good, &sha256, inner_alg + 1);
+    let mut mismatch = good.clone();
+    mismatch[outer_alg + 7] = 0x03;
+    assert_eq!(
+        decode(&mismatch),
+        CertificateError::SignatureAlgorithmMismatch
+    );
+
+    // A negative serial number: the serial's first content byte with its high bit set (an
+    // `80` start is canonical whatever follows).
+    let serial = version + 5;
+    assert_eq!(good[serial], 0x02, "INTEGER serialNumber");
+    let mut negative = good.clone();
+    negative[serial + 2] = 0x80;
+    assert_eq!(decode(&negative), CertificateError::NegativeSerial);
+
+    // An indefinite length.
+    let mut indefinite = good.clone();
+    indefinite.splice(1..4, [0x80]);
+    indefinite.extend_from_slice(&[0, 0]);
+    assert!(matches!(
+        decode(&indefinite),
+        CertificateError::Malformed {
+            what: "indefinite length in DER",
+            ..
+        }
+    ));
+
+    // The good certificate decodes, and its signed bytes are exactly the TBSCertificate.
+    let cert = Certificate::from_der(&good).unwrap();
+    let tbs_len = usize::from(u16::from_be_bytes([good[6], good[7]])) + 4;
+    assert_eq!(cert.tbs_der(), &good[4..4 + tbs_len]);
+}
+
+#[test]
+fn a_duplicate_extension_is_refused_with_its_place() {
+    let (root_key, ds_key) = (test_key("t-root"), test_key("t-ds"));
+    let root = root("T IACA", &root_key, Some(0));
+    let mut spec = leaf("T DS", &ds_key, "T IACA", &root_key);
+    let oid = Asn1Object::from_str("1.2.3.4.5").unwrap();
+    let ext = || {
+        X509Extension::new_from_der(
+            &oid,
+            false,
+            &Asn1OctetString::new_from_bytes(&[5, 0]).unwrap(),
+        )
+        .unwrap()
+    };
+    spec.extra = vec![ext(), ext()];
+    assert_eq!(
+        err(trust(&root).validate(&[make(spec)], REFERENCE_TIME, KeyPurpose::DocumentSigner)),
+        CertificateError::DuplicateExtension {
+            index: 0,
+            oid: "1.2.3.4.5".into()
+        }
+    );
+}
+
+/// A signature verifier that counts its calls and may refuse everything.
+struct Counting {
+    calls: std::sync::atomic::AtomicUsize,
+    refuse: bool,
+}
+
+impl kmid_crypto::SignatureVerifier for Counting {
+    fn verify(
+        &self,
+        algorithm: kmid_crypto::Algorithm,
+        key: &kmid_crypto::PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.refuse {
+            return Err(CryptoError::BadSignature);
+        }
+        kmid_crypto::DefaultVerifier.verify(algorithm, key, message, signature)
+    }
+}
+
+#[test]
+fn certificate_signatures_go_through_the_verifier_handed_in() {
+    let pki = TestPki::new();
+    let chain = [pki.issuer(Authority::Mois).ds.clone()];
+    for refuse in [false, true] {
+        let counting = std::sync::Arc::new(Counting {
+            calls: std::sync::atomic::AtomicUsize::new(0),
+            refuse,
+        });
+        let store = pki.trust_store().with_signature_verifier(counting.clone());
+        let outcome = store.validate(&chain, REFERENCE_TIME, KeyPurpose::DocumentSigner);
+        // The Document Signer's signature, under its IACA: one call, by the verifier given.
+        assert_eq!(counting.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        if refuse {
+            assert_eq!(err(outcome), CertificateError::BadSignature { index: 0 });
+        } else {
+            outcome.unwrap();
+        }
+    }
+}

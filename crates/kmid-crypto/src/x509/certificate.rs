@@ -1,16 +1,33 @@
 //! A parsed X.509 certificate with the extensions path validation needs.
+//!
+//! Every certificate is decoded once, by RustCrypto's `x509-cert` (strict DER: minimal
+//! lengths, no indefinite lengths, canonical BOOLEAN and INTEGER, no trailing bytes), and every
+//! check reads what that decoder produced. The signature is checked over the TBSCertificate
+//! bytes as received, through the [`SignatureVerifier`] the caller hands in.
+//!
+//! ```text
+//! Certificate ::= SEQUENCE { tbsCertificate TBSCertificate,
+//!                            signatureAlgorithm AlgorithmIdentifier,
+//!                            signatureValue BIT STRING }            -- RFC 5280 §4.1
+//! ```
 
 use core::fmt;
+use core::ops::Range;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use openssl::asn1::{Asn1Time, Asn1TimeRef};
-use openssl::nid::Nid;
-use openssl::x509::X509;
+use der::asn1::{ObjectIdentifier, UintRef};
+use der::{Decode as _, DecodePem as _, Encode as _, EncodePem as _, Reader as _, SliceReader};
 
-use super::der::{self, Reader, Tlv, tag};
+use super::der as der_writer;
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage as X509KeyUsage, KeyUsages,
+};
+
+use crate::algorithm::{Algorithm, Curve};
 use crate::error::{CertificateError, CryptoError, KeyError};
 use crate::key::PublicKey;
+use crate::signature::SignatureVerifier;
 
 /// The ISO/IEC 18013-5 extended key usage of a Document Signer certificate (Annex B.1.4).
 pub const EKU_MDL_DS: &str = "1.0.18013.5.1.2";
@@ -19,8 +36,19 @@ pub const EKU_MDL_READER_AUTH: &str = "1.0.18013.5.1.6";
 /// The largest certificate accepted, in bytes.
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
-/// `id-Ed25519` (RFC 8410); the binding names no constant for it.
-const NID_ED25519: Nid = Nid::from_raw(1087);
+/// `ecdsa-with-SHA256`, `-SHA384`, `-SHA512` (RFC 5758 §3.2) and `id-Ed25519` (RFC 8410 §3).
+const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// `id-ecPublicKey` (RFC 5480 §2.1.1) and its named curves.
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+/// `commonName` and `countryName` (X.520).
+const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 
 const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_KEY_USAGE: &str = "2.5.29.15";
@@ -40,6 +68,8 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.32",         // certificatePolicies
     "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ];
+/// More extensions than any certificate of this profile carries.
+const MAX_EXTENSIONS: usize = 32;
 
 /// Key usage bits (RFC 5280 §4.2.1.3) this crate checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,78 +95,232 @@ pub(crate) struct Extensions {
     pub(crate) duplicate: Option<String>,
 }
 
-/// An X.509 certificate, parsed once: the DER as received, the OpenSSL object, the public key
-/// and the extensions validation needs.
+/// An X.509 certificate, decoded once: the DER as received, the TBSCertificate's place in it,
+/// the signature, the names, the public key and the extensions validation needs.
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    pub(crate) x509: X509,
+    /// Where TBSCertificate is in `der`: the signed bytes, as received.
+    tbs: Range<usize>,
+    /// `None` for a signature algorithm this crate does not verify (refused when the
+    /// signature is checked, with the certificate's place in its chain).
+    signature_algorithm: Option<Algorithm>,
+    /// The signature, raw (`r ‖ s` for ECDSA, as [`SignatureVerifier`] takes it); empty when
+    /// the ECDSA-Sig-Value does not fit the algorithm (it cannot verify).
+    signature: Vec<u8>,
+    /// The DER of the issuer and subject Names, compared byte for byte (RFC 5280 §7.1 allows
+    /// a stricter comparison than its case-folding rules; a chain's issuer writes the subject
+    /// of the certificate above it by copying it).
+    issuer: Vec<u8>,
+    subject: Vec<u8>,
+    common_name: Option<String>,
+    country: Option<String>,
     public_key: PublicKey,
     pub(crate) extensions: Extensions,
     not_before: i64,
     not_after: i64,
 }
 
-fn unix_seconds(t: &Asn1TimeRef) -> Result<i64, CryptoError> {
-    let epoch = Asn1Time::from_unix(0)?;
-    let diff = epoch.diff(t)?;
-    Ok(i64::from(diff.days)
-        .saturating_mul(86_400)
-        .saturating_add(i64::from(diff.secs)))
+/// `der` errors as this crate's, with the byte offset the decoder reached.
+fn der_error(e: der::Error) -> CryptoError {
+    let at = e
+        .position()
+        .and_then(|p| usize::try_from(u32::from(p)).ok())
+        .unwrap_or(0);
+    let what = match e.kind() {
+        der::ErrorKind::TrailingData { decoded, remaining } => {
+            let _ = decoded;
+            return CertificateError::TrailingData(
+                usize::try_from(u32::from(remaining)).unwrap_or(usize::MAX),
+            )
+            .into();
+        }
+        // der reports a length in more octets than needed as `Length { tag }`.
+        der::ErrorKind::Overlength | der::ErrorKind::Overflow | der::ErrorKind::Length { .. } => {
+            "non-minimal or too long DER length"
+        }
+        der::ErrorKind::IndefiniteLength => "indefinite length in DER",
+        der::ErrorKind::Noncanonical { .. } => "a value not in its canonical DER form",
+        der::ErrorKind::Incomplete { .. } => "truncated DER",
+        der::ErrorKind::TagUnexpected { .. } | der::ErrorKind::TagUnknown { .. } => {
+            "an unexpected DER tag"
+        }
+        der::ErrorKind::OidMalformed => "a malformed OBJECT IDENTIFIER",
+        der::ErrorKind::DateTime => "a malformed time",
+        der::ErrorKind::NestingDepth => "DER nested too deep",
+        _ => "DER that is not a certificate",
+    };
+    CertificateError::Malformed { at, what }.into()
 }
 
 fn malformed(at: usize, what: &'static str) -> CryptoError {
     CertificateError::Malformed { at, what }.into()
 }
 
+/// The signature algorithm of an AlgorithmIdentifier whose parameters must be absent
+/// (RFC 5758 §3.2, RFC 8410 §3); `None` for any other.
+fn signature_algorithm(id: &x509_cert::spki::AlgorithmIdentifierOwned) -> Option<Algorithm> {
+    if id.parameters.is_some() {
+        return None;
+    }
+    match id.oid {
+        OID_ECDSA_SHA256 => Some(Algorithm::Es256),
+        OID_ECDSA_SHA384 => Some(Algorithm::Es384),
+        OID_ECDSA_SHA512 => Some(Algorithm::Es512),
+        OID_ED25519 => Some(Algorithm::EdDsa),
+        _ => None,
+    }
+}
+
+/// The raw `r ‖ s` of a DER ECDSA-Sig-Value (RFC 5480 §2.2.3), each integer left-padded to the
+/// curve's coordinate length; `None` when it is not exactly one such SEQUENCE or an integer
+/// is too long (such a signature cannot verify).
+fn raw_ecdsa(der: &[u8], algorithm: Algorithm) -> Option<Vec<u8>> {
+    let half = algorithm.signature_len() / 2;
+    let mut reader = SliceReader::new(der).ok()?;
+    let (r, s) = reader
+        .sequence(|seq| Ok::<_, der::Error>((UintRef::decode(seq)?, UintRef::decode(seq)?)))
+        .ok()?;
+    reader.finish().ok()?;
+    let mut out = vec![0u8; algorithm.signature_len()];
+    for (value, slot) in [(r, 0..half), (s, half..half.saturating_mul(2))] {
+        let bytes = value.as_bytes();
+        let target = out.get_mut(slot)?;
+        let start = target.len().checked_sub(bytes.len())?;
+        target.get_mut(start..)?.copy_from_slice(bytes);
+    }
+    Some(out)
+}
+
+/// The subject's public key: an EC point on a named curve (RFC 5480 §2.1.1) or Ed25519
+/// (RFC 8410 §4).
+fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, KeyError> {
+    let bits = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or(KeyError::Encoding("SubjectPublicKeyInfo BIT STRING"))?;
+    let algorithm = &spki.algorithm;
+    if algorithm.oid == OID_ED25519 {
+        if algorithm.parameters.is_some() {
+            return Err(KeyError::Encoding("Ed25519 parameters"));
+        }
+        return PublicKey::from_coordinates(Curve::Ed25519, bits, None).map_err(into_key_error);
+    }
+    if algorithm.oid != OID_EC_PUBLIC_KEY {
+        return Err(KeyError::UnsupportedKeyType(algorithm.oid.to_string()));
+    }
+    let curve_oid = algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        .ok_or(KeyError::Encoding("EC parameters (a named curve)"))?;
+    let curve = match curve_oid {
+        OID_P256 => Curve::P256,
+        OID_P384 => Curve::P384,
+        OID_P521 => Curve::P521,
+        other => return Err(KeyError::UnsupportedCurve(other.to_string())),
+    };
+    PublicKey::from_sec1(curve, bits).map_err(into_key_error)
+}
+
+fn into_key_error(e: CryptoError) -> KeyError {
+    match e {
+        CryptoError::InvalidKey(k) => k,
+        _ => KeyError::Encoding("public key"),
+    }
+}
+
+/// The first value of attribute `oid` in `name`, as text (any of the DirectoryString forms, or
+/// PrintableString for a country).
+fn attribute(name: &x509_cert::name::Name, oid: ObjectIdentifier) -> Option<String> {
+    let value = &name.iter().find(|atv| atv.oid == oid)?.value;
+    if let Ok(s) = value.decode_as::<x509_cert::ext::pkix::name::DirectoryString>() {
+        return Some(String::from(s));
+    }
+    value
+        .decode_as::<der::asn1::Ia5StringRef<'_>>()
+        .ok()
+        .map(|s| s.to_string())
+}
+
+/// A time as Unix seconds.
+fn unix_seconds(t: x509_cert::time::Time) -> i64 {
+    i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+}
+
 impl Certificate {
-    /// Parses one DER certificate; bytes after it are refused.
+    /// Decodes one DER certificate; bytes after it are refused.
     ///
     /// # Errors
-    /// [`CertificateError::Malformed`], [`CertificateError::TrailingData`], or
-    /// [`CertificateError::Key`] for a key this crate does not support.
+    /// [`CertificateError::Malformed`] (with the byte offset the decoder reached),
+    /// [`CertificateError::TrailingData`], [`CertificateError::SignatureAlgorithmMismatch`],
+    /// [`CertificateError::NegativeSerial`], or [`CertificateError::Key`] for a key this
+    /// crate does not support.
     pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
         if der.len() > MAX_CERTIFICATE_BYTES {
             return Err(malformed(0, "certificate larger than 16 KiB"));
         }
-        let mut outer = Reader::new(der);
-        let cert = outer.expect(tag::SEQUENCE, "Certificate SEQUENCE")?;
-        if !outer.is_empty() {
-            return Err(
-                CertificateError::TrailingData(der.len().saturating_sub(cert.raw.len())).into(),
-            );
+        let cert = x509_cert::Certificate::from_der(der).map_err(der_error)?;
+        // The TBSCertificate bytes as received: the first TLV inside the outer SEQUENCE.
+        let tbs = {
+            let mut reader = SliceReader::new(der).map_err(der_error)?;
+            let header = der::Header::decode(&mut reader).map_err(der_error)?;
+            let _ = header;
+            let start = usize::try_from(u32::from(reader.position())).unwrap_or(0);
+            let raw = reader.tlv_bytes().map_err(der_error)?;
+            start..start.saturating_add(raw.len())
+        };
+        let tbs_cert = cert.tbs_certificate();
+        // RFC 5280 §4.1.1.2: signatureAlgorithm MUST equal the TBSCertificate's signature.
+        if cert.signature_algorithm() != tbs_cert.signature() {
+            return Err(CertificateError::SignatureAlgorithmMismatch.into());
         }
-        let extensions = read_extensions(&cert)?;
-        let x509 = X509::from_der(der)
-            .map_err(|_| malformed(0, "certificate that OpenSSL cannot parse"))?;
-        let pkey = x509.public_key().map_err(|_| CertificateError::Key {
-            index: 0,
-            source: KeyError::Encoding("SubjectPublicKeyInfo"),
-        })?;
-        let public_key = PublicKey::from_pkey(&pkey).map_err(|e| match e {
-            CryptoError::InvalidKey(source) => CertificateError::Key { index: 0, source }.into(),
-            other => other,
-        })?;
-        let not_before = unix_seconds(x509.not_before())?;
-        let not_after = unix_seconds(x509.not_after())?;
+        // RFC 5280 §4.1.2.2: a positive integer (x509-cert keeps the sign as encoded).
+        if tbs_cert
+            .serial_number()
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b & 0x80 != 0)
+        {
+            return Err(CertificateError::NegativeSerial.into());
+        }
+        let signature_algorithm = signature_algorithm(cert.signature_algorithm());
+        let signature_bits = cert
+            .signature()
+            .as_bytes()
+            .ok_or_else(|| malformed(0, "signatureValue with unused bits"))?;
+        let signature = match signature_algorithm {
+            Some(Algorithm::EdDsa) | None => signature_bits.to_vec(),
+            Some(ecdsa) => raw_ecdsa(signature_bits, ecdsa).unwrap_or_default(),
+        };
+        let public_key = public_key(tbs_cert.subject_public_key_info())
+            .map_err(|source| CertificateError::Key { index: 0, source })?;
+        let extensions = read_extensions(tbs_cert.extensions().map(Vec::as_slice))?;
+        let validity = tbs_cert.validity();
         Ok(Self {
             der: der.to_vec(),
-            x509,
+            tbs,
+            signature_algorithm,
+            signature,
+            issuer: tbs_cert.issuer().to_der().map_err(der_error)?,
+            subject: tbs_cert.subject().to_der().map_err(der_error)?,
+            common_name: attribute(tbs_cert.subject(), OID_CN),
+            country: attribute(tbs_cert.subject(), OID_COUNTRY),
             public_key,
             extensions,
-            not_before,
-            not_after,
+            not_before: unix_seconds(validity.not_before),
+            not_after: unix_seconds(validity.not_after),
         })
     }
 
     /// Parses a PEM `CERTIFICATE` block.
     ///
     /// # Errors
-    /// As [`Self::from_der`].
+    /// As [`Self::from_der`], or PEM that does not decode.
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        let x509 =
-            X509::from_pem(pem.as_bytes()).map_err(|_| malformed(0, "PEM CERTIFICATE block"))?;
-        Self::from_der(&x509.to_der()?)
+        let cert = x509_cert::Certificate::from_pem(pem.trim().as_bytes())
+            .map_err(|_| malformed(0, "PEM CERTIFICATE block"))?;
+        Self::from_der(&cert.to_der().map_err(der_error)?)
     }
 
     /// Parses one `x5c` entry: standard base64 of the DER (RFC 7515 §4.1.6).
@@ -169,18 +353,26 @@ impl Certificate {
         STANDARD.encode(&self.der)
     }
 
-    /// PEM `CERTIFICATE`.
+    /// PEM `CERTIFICATE` (RFC 7468).
     ///
     /// # Errors
-    /// Only backend failures.
+    /// Only encoding failures.
     pub fn to_pem(&self) -> Result<String, CryptoError> {
-        String::from_utf8(self.x509.to_pem()?).map_err(|_| malformed(0, "PEM"))
+        x509_cert::Certificate::from_der(&self.der)
+            .and_then(|c| c.to_pem(der::pem::LineEnding::LF))
+            .map_err(der_error)
     }
 
     /// The DER as received.
     #[must_use]
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The TBSCertificate as received: the bytes the issuer signed.
+    #[must_use]
+    pub fn tbs_der(&self) -> &[u8] {
+        self.der.get(self.tbs.clone()).unwrap_or_default()
     }
 
     /// The subject's public key.
@@ -222,50 +414,56 @@ impl Certificate {
     /// The subject's common name, if any.
     #[must_use]
     pub fn common_name(&self) -> Option<String> {
-        self.x509
-            .subject_name()
-            .entries_by_nid(Nid::COMMONNAME)
-            .next()
-            .and_then(|e| e.data().to_string().ok())
+        self.common_name.clone()
     }
 
     /// The subject's country (`C`), if any.
     #[must_use]
     pub fn country(&self) -> Option<String> {
-        self.x509
-            .subject_name()
-            .entries_by_nid(Nid::COUNTRYNAME)
-            .next()
-            .and_then(|e| e.data().to_string().ok())
+        self.country.clone()
+    }
+
+    /// The DER of the subject Name.
+    #[must_use]
+    pub fn subject_der(&self) -> &[u8] {
+        &self.subject
+    }
+
+    /// The DER of the issuer Name.
+    #[must_use]
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.issuer
     }
 
     /// Whether the issuer name of `self` equals the subject name of `issuer`.
     pub(crate) fn issued_by_name(&self, issuer: &Self) -> bool {
-        self.x509
-            .issuer_name()
-            .try_cmp(issuer.x509.subject_name())
-            .map(|o| o.is_eq())
-            .unwrap_or(false)
+        self.issuer == issuer.subject
     }
 
-    /// Whether `issuer`'s key verifies this certificate's signature, with an accepted algorithm.
+    /// Whether `issuer`'s key verifies this certificate's signature, with an accepted
+    /// algorithm, through `verifier`.
     pub(crate) fn signature_verifies(
         &self,
         issuer: &Self,
         index: usize,
+        verifier: &dyn SignatureVerifier,
     ) -> Result<bool, CryptoError> {
-        let nid = self.x509.signature_algorithm().object().nid();
-        if ![
-            Nid::ECDSA_WITH_SHA256,
-            Nid::ECDSA_WITH_SHA384,
-            Nid::ECDSA_WITH_SHA512,
-            NID_ED25519,
-        ]
-        .contains(&nid)
-        {
-            return Err(CertificateError::UnsupportedSignatureAlgorithm { index }.into());
+        let algorithm = self
+            .signature_algorithm
+            .ok_or(CertificateError::UnsupportedSignatureAlgorithm { index })?;
+        if issuer.public_key.algorithm() != algorithm {
+            return Ok(false);
         }
-        Ok(self.x509.verify(&issuer.public_key.pkey).unwrap_or(false))
+        match verifier.verify(
+            algorithm,
+            &issuer.public_key,
+            self.tbs_der(),
+            &self.signature,
+        ) {
+            Ok(()) => Ok(true),
+            Err(CryptoError::BadSignature | CryptoError::MalformedSignature { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 }
 
@@ -288,138 +486,61 @@ impl fmt::Debug for Certificate {
     }
 }
 
-/// Walks TBSCertificate to its `[3]` extensions and reads the ones validation needs.
-fn read_extensions(cert: &Tlv<'_>) -> Result<Extensions, CryptoError> {
-    let mut inside = Reader::inside(cert);
-    let tbs = inside.expect(tag::SEQUENCE, "TBSCertificate SEQUENCE")?;
-    let mut fields = Reader::inside(&tbs);
+/// Reads the extensions validation needs, each decoded by `x509-cert`'s own types.
+fn read_extensions(list: Option<&[x509_cert::ext::Extension]>) -> Result<Extensions, CryptoError> {
     let mut ext = Extensions::default();
-    while !fields.is_empty() {
-        let field = fields.read()?;
-        if field.tag != tag::EXTENSIONS {
-            continue;
+    let Some(list) = list else {
+        return Ok(ext);
+    };
+    if list.len() > MAX_EXTENSIONS {
+        return Err(malformed(0, "more than 32 extensions"));
+    }
+    let mut seen: Vec<ObjectIdentifier> = Vec::with_capacity(list.len());
+    for item in list {
+        let oid = item.extn_id;
+        if seen.contains(&oid) {
+            ext.duplicate.get_or_insert_with(|| oid.to_string());
         }
-        let mut wrapper = Reader::inside(&field);
-        let list = wrapper.expect(tag::SEQUENCE, "Extensions SEQUENCE")?;
-        wrapper.finish("bytes after Extensions")?;
-        let mut seen: Vec<String> = Vec::new();
-        let mut items = Reader::inside(&list);
-        while !items.is_empty() {
-            let item = items.expect(tag::SEQUENCE, "Extension SEQUENCE")?;
-            let mut parts = Reader::inside(&item);
-            let oid_tlv = parts.expect(tag::OID, "extnID")?;
-            let oid = der::oid_to_string(oid_tlv.value, oid_tlv.value_at)?;
-            let mut next = parts.read()?;
-            let mut critical = false;
-            if next.tag == tag::BOOLEAN {
-                critical = match next.value {
-                    [0xFF] => true,
-                    [0x00] => false,
-                    _ => {
-                        return Err(malformed(
-                            next.value_at,
-                            "a BOOLEAN that is neither 00 nor FF",
-                        ));
-                    }
-                };
-                next = parts.read()?;
+        seen.push(oid);
+        let value = item.extn_value.as_bytes();
+        let text = oid.to_string();
+        match text.as_str() {
+            OID_BASIC_CONSTRAINTS => {
+                let bc = BasicConstraints::from_der(value).map_err(der_error)?;
+                ext.basic_constraints = Some((bc.ca, bc.path_len_constraint.map(u32::from)));
             }
-            if next.tag != tag::OCTET_STRING {
-                return Err(malformed(next.value_at, "extnValue OCTET STRING"));
+            OID_KEY_USAGE => {
+                let ku = X509KeyUsage::from_der(value).map_err(der_error)?;
+                ext.key_usage = Some(KeyUsage {
+                    digital_signature: ku.0.contains(KeyUsages::DigitalSignature),
+                    key_cert_sign: ku.0.contains(KeyUsages::KeyCertSign),
+                    crl_sign: ku.0.contains(KeyUsages::CRLSign),
+                });
             }
-            parts.finish("bytes after extnValue")?;
-            if seen.contains(&oid) {
-                ext.duplicate.get_or_insert(oid.clone());
-            }
-            match oid.as_str() {
-                OID_BASIC_CONSTRAINTS => {
-                    ext.basic_constraints = Some(read_basic_constraints(&next)?)
+            OID_EXT_KEY_USAGE => {
+                let eku = ExtendedKeyUsage::from_der(value).map_err(der_error)?;
+                if eku.0.len() > 64 {
+                    return Err(malformed(0, "more than 64 extended key usages"));
                 }
-                OID_KEY_USAGE => ext.key_usage = Some(read_key_usage(&next)?),
-                OID_EXT_KEY_USAGE => ext.extended_key_usage = Some(read_eku(&next)?),
-                other if critical && !KNOWN_EXTENSIONS.contains(&other) => {
-                    ext.unknown_critical.get_or_insert_with(|| other.to_owned());
-                }
-                _ => {}
+                ext.extended_key_usage = Some(eku.0.iter().map(ToString::to_string).collect());
             }
-            seen.push(oid);
+            other if item.critical && !KNOWN_EXTENSIONS.contains(&other) => {
+                ext.unknown_critical.get_or_insert(text);
+            }
+            _ => {}
         }
     }
     Ok(ext)
 }
 
-fn read_basic_constraints(value: &Tlv<'_>) -> Result<(bool, Option<u32>), CryptoError> {
-    let mut r = Reader::inside(value);
-    let seq = r.expect(tag::SEQUENCE, "BasicConstraints SEQUENCE")?;
-    r.finish("bytes after BasicConstraints")?;
-    let mut f = Reader::inside(&seq);
-    let mut ca = false;
-    let mut path_len = None;
-    while !f.is_empty() {
-        let t = f.read()?;
-        match t.tag {
-            tag::BOOLEAN => {
-                ca = match t.value {
-                    [0xFF] => true,
-                    [0x00] => false,
-                    _ => return Err(malformed(t.value_at, "a BOOLEAN that is neither 00 nor FF")),
-                }
-            }
-            tag::INTEGER => {
-                if t.value.len() > 4 || t.value.first().is_some_and(|b| b & 0x80 != 0) {
-                    return Err(malformed(t.value_at, "pathLenConstraint"));
-                }
-                path_len = Some(
-                    t.value
-                        .iter()
-                        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b)),
-                );
-            }
-            _ => return Err(malformed(t.value_at, "BasicConstraints field")),
-        }
-    }
-    Ok((ca, path_len))
-}
-
-fn read_key_usage(value: &Tlv<'_>) -> Result<KeyUsage, CryptoError> {
-    let mut r = Reader::inside(value);
-    let bits = r.expect(tag::BIT_STRING, "KeyUsage BIT STRING")?;
-    r.finish("bytes after KeyUsage")?;
-    let first = bits.value.get(1).copied().unwrap_or(0);
-    if bits.value.is_empty() {
-        return Err(malformed(bits.value_at, "empty KeyUsage BIT STRING"));
-    }
-    Ok(KeyUsage {
-        digital_signature: first & 0x80 != 0,
-        key_cert_sign: first & 0x04 != 0,
-        crl_sign: first & 0x02 != 0,
-    })
-}
-
-fn read_eku(value: &Tlv<'_>) -> Result<Vec<String>, CryptoError> {
-    let mut r = Reader::inside(value);
-    let seq = r.expect(tag::SEQUENCE, "ExtKeyUsageSyntax SEQUENCE")?;
-    r.finish("bytes after ExtKeyUsageSyntax")?;
-    let mut oids = Reader::inside(&seq);
-    let mut out = Vec::new();
-    while !oids.is_empty() {
-        let oid = oids.expect(tag::OID, "KeyPurposeId")?;
-        out.push(der::oid_to_string(oid.value, oid.value_at)?);
-        if out.len() > 64 {
-            return Err(malformed(oid.value_at, "more than 64 extended key usages"));
-        }
-    }
-    Ok(out)
-}
-
-/// Splits a DER certificate into TBSCertificate and signatureAlgorithm (both raw).
+/// Splits a DER certificate (a draft this crate just built) into TBSCertificate and
+/// signatureAlgorithm, each re-encoded by the decoder that reads every certificate.
 pub(crate) fn split_for_resigning(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
-    let mut outer = Reader::new(der);
-    let cert = outer.expect(tag::SEQUENCE, "Certificate SEQUENCE")?;
-    let mut parts = Reader::inside(&cert);
-    let tbs = parts.expect(tag::SEQUENCE, "TBSCertificate")?;
-    let alg = parts.expect(tag::SEQUENCE, "signatureAlgorithm")?;
-    Ok((tbs.raw.to_vec(), alg.raw.to_vec()))
+    let cert = x509_cert::Certificate::from_der(der).map_err(der_error)?;
+    Ok((
+        cert.tbs_certificate().to_der().map_err(der_error)?,
+        cert.signature_algorithm().to_der().map_err(der_error)?,
+    ))
 }
 
 /// Assembles a certificate from TBSCertificate, signatureAlgorithm and a DER signature value.
@@ -435,6 +556,6 @@ pub(crate) fn assemble(tbs: &[u8], alg: &[u8], signature: &[u8]) -> Vec<u8> {
     );
     body.extend_from_slice(tbs);
     body.extend_from_slice(alg);
-    body.extend(der::encode(tag::BIT_STRING, &bits));
-    der::encode(tag::SEQUENCE, &body)
+    body.extend(der_writer::encode(der_writer::tag::BIT_STRING, &bits));
+    der_writer::encode(der_writer::tag::SEQUENCE, &body)
 }

@@ -186,13 +186,20 @@ pub fn issue_certificate(
     }
 
     let subject = name(params)?;
+    // The issuing side still builds with OpenSSL (it reads only this issuer's own
+    // certificate, never untrusted input); verification reads every certificate with
+    // x509-cert.
+    let issuer_x509 = issuer.map(|i| X509::from_der(i.der())).transpose()?;
     let mut b = X509::builder()?;
     b.set_version(2)?;
     let serial = serial(random)?;
     b.set_serial_number(&serial)?;
     b.set_subject_name(&subject)?;
     match issuer {
-        Some(issuer) => b.set_issuer_name(issuer.x509.subject_name())?,
+        Some(_) => match &issuer_x509 {
+            Some(x) => b.set_issuer_name(x.subject_name())?,
+            None => b.set_issuer_name(&subject)?,
+        },
         None => b.set_issuer_name(&subject)?,
     }
     b.set_pubkey(&subject_key.pkey)?;
@@ -204,13 +211,12 @@ pub fn issue_certificate(
     b.set_not_before(&not_before)?;
     b.set_not_after(&not_after)?;
 
-    let ski =
-        SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|i| &*i.x509), None))?;
+    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer_x509.as_deref(), None))?;
     b.append_extension(ski)?;
-    if let Some(issuer) = issuer {
+    if let Some(issuer) = &issuer_x509 {
         let aki = AuthorityKeyIdentifier::new()
             .keyid(true)
-            .build(&b.x509v3_context(Some(&issuer.x509), None))?;
+            .build(&b.x509v3_context(Some(issuer), None))?;
         b.append_extension(aki)?;
     }
     if kind.is_ca() {
@@ -261,7 +267,7 @@ pub fn issue_certificate(
     };
     let cert = Certificate::from_der(&certificate::assemble(&tbs, &alg, &signature))?;
     let verifies_under = issuer.unwrap_or(&cert);
-    if !cert.signature_verifies(verifies_under, 0)? {
+    if !cert.signature_verifies(verifies_under, 0, &crate::DefaultVerifier)? {
         return Err(CertificateError::BadSignature { index: 0 }.into());
     }
     Ok(cert)

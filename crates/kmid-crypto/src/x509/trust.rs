@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
 use crate::error::{CertificateError, CryptoError};
 use crate::key::PublicKey;
+use crate::signature::{DefaultVerifier, SignatureVerifier};
 
 /// What the leaf certificate of a chain must be good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +48,11 @@ pub const DEFAULT_CHAIN_CACHE: usize = 64;
 /// valid. A chain seen again within that interval is not re-verified: everything else a
 /// validation checks depends only on the bytes and on the store, and changing the store
 /// empties the cache. Clones share the cache until one of them changes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TrustStore {
     roots: Vec<Certificate>,
+    /// Checks every certificate signature of a chain.
+    verifier: Arc<dyn SignatureVerifier>,
     /// For each root, what it may vouch for (`None`: anything).
     scopes: Vec<Option<Vec<String>>>,
     max_chain_len: usize,
@@ -154,6 +157,17 @@ fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [
     h.finish()
 }
 
+impl core::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("roots", &self.roots)
+            .field("scopes", &self.scopes)
+            .field("max_chain_len", &self.max_chain_len)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for TrustStore {
     fn default() -> Self {
         Self::new()
@@ -170,6 +184,7 @@ impl TrustStore {
     fn with_cache(capacity: usize) -> Self {
         Self {
             roots: Vec::new(),
+            verifier: Arc::new(DefaultVerifier),
             scopes: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
             cache: ChainCache::new(capacity),
@@ -180,6 +195,15 @@ impl TrustStore {
     #[must_use]
     pub fn with_max_chain_len(mut self, max: usize) -> Self {
         self.max_chain_len = max;
+        self.cache = ChainCache::new(self.cache.capacity);
+        self
+    }
+
+    /// Checks certificate signatures with `verifier` (an HSM's, a FIPS module's, another
+    /// backend's) instead of the default backend's. The cache starts empty.
+    #[must_use]
+    pub fn with_signature_verifier(mut self, verifier: Arc<dyn SignatureVerifier>) -> Self {
+        self.verifier = verifier;
         self.cache = ChainCache::new(self.cache.capacity);
         self
     }
@@ -414,7 +438,13 @@ impl TrustStore {
         }
         for (index, pair) in path.windows(2).enumerate() {
             if let [child, issuer] = pair {
-                check_link(child, index, issuer, index.saturating_add(1))?;
+                check_link(
+                    child,
+                    index,
+                    issuer,
+                    index.saturating_add(1),
+                    &*self.verifier,
+                )?;
             }
         }
         let top_index = path.len().saturating_sub(1);
@@ -426,7 +456,7 @@ impl TrustStore {
                     .get(root_index)
                     .ok_or(CertificateError::UntrustedRoot)?;
                 check_certificate(root, path.len(), now)?;
-                check_link(top, top_index, root, path.len())?;
+                check_link(top, top_index, root, path.len(), &*self.verifier)?;
                 root_index
             }
             _ => self.find_root(top, top_index, now)?,
@@ -453,13 +483,15 @@ impl TrustStore {
             if !top.issued_by_name(root) {
                 continue;
             }
-            let outcome = top.signature_verifies(root, top_index).and_then(|ok| {
-                if !ok {
-                    return Err(CertificateError::BadSignature { index: top_index }.into());
-                }
-                check_certificate(root, root_pos, now)?;
-                check_issuer(root, root_pos, top_index)
-            });
+            let outcome = top
+                .signature_verifies(root, top_index, &*self.verifier)
+                .and_then(|ok| {
+                    if !ok {
+                        return Err(CertificateError::BadSignature { index: top_index }.into());
+                    }
+                    check_certificate(root, root_pos, now)?;
+                    check_issuer(root, root_pos, top_index)
+                });
             match outcome {
                 Ok(()) => return Ok(i),
                 Err(e) => last_error = Some(e),
@@ -526,12 +558,13 @@ fn check_link(
     child_index: usize,
     issuer: &Certificate,
     index: usize,
+    verifier: &dyn SignatureVerifier,
 ) -> Result<(), CryptoError> {
     if !child.issued_by_name(issuer) {
         return Err(CertificateError::IssuerMismatch { index: child_index }.into());
     }
     check_issuer(issuer, index, child_index)?;
-    if !child.signature_verifies(issuer, child_index)? {
+    if !child.signature_verifies(issuer, child_index, verifier)? {
         return Err(CertificateError::BadSignature { index: child_index }.into());
     }
     Ok(())
