@@ -114,7 +114,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm as JwtAlgorithm, DecodingKey, EncodingKey};
 use kmid::crypto::jose::{b64url, b64url_decode};
 use kmid::crypto::{Curve, PrivateKey, Signer as _};
-use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned};
 use kmid::mdoc::session::{Session, SessionData, SessionEstablishment};
 use kmid::schema::catalogue::ISO_23220_NAMESPACE;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand, ValueEnum};
 use kmid::crypto::x509::{Certificate, TrustStore};
 use kmid::crypto::{Curve, PrivateKey, PublicKey, Signer, SystemRandom};
-use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned, SessionTranscript};
 use kmid::schema::{Card, CardType, IdentityCard, samples};
 use kmid::status::StatusListResolver;

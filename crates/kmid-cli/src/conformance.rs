@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kmid::crypto::x509::{Certificate, TrustStore};
-use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, SessionTranscript};
 use kmid::schema::catalogue::{ClaimId, ClaimValue};
 use kmid::status::StatusListResolver;

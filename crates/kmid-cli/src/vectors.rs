@@ -176,7 +176,7 @@ fn flip_in(bytes: &[u8], needle: &[u8]) -> Result<Vec<u8>, Error> {
 /// Replaces the CBOR `true` that follows the text `elementValue` in the IssuerSignedItem
 /// naming `element` with `false`: same length, so only the digest betrays it.
 fn falsify_element(response: &[u8], element: &str) -> Result<Vec<u8>, Error> {
-    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::CborLimits::default())?;
     let item = parsed
         .documents
         .iter()
@@ -204,13 +204,13 @@ fn falsify_element(response: &[u8], element: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn issuer_signature(response: &[u8]) -> Result<Vec<u8>, Error> {
-    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::CborLimits::default())?;
     let doc = parsed.documents.first().ok_or("no document")?;
     Ok(doc.issuer_signed.issuer_auth.sign1().signature.clone())
 }
 
 fn device_signature(response: &[u8]) -> Result<Vec<u8>, Error> {
-    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::cbor::CborLimits::default())?;
+    let parsed = DeviceResponse::from_bytes(response, &kmid::mdoc::CborLimits::default())?;
     let doc = parsed.documents.first().ok_or("no document")?;
     match &doc.device_signed.device_auth {
         DeviceAuth::Signature { sign1, .. } => Ok(sign1.signature.clone()),

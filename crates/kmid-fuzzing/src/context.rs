@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use kmid::crypto::x509::{Certificate, TrustStore};
 use kmid::crypto::{Curve, PrivateKey, PublicKey};
-use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, IssuerSigned, SessionTranscript};
 use kmid::schema::CardType;
 use kmid::status::StatusListResolver;

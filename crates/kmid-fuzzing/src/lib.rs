@@ -27,7 +27,7 @@ pub use seeds::{frame_chain, mutants, seeds};
 
 use kmid::crypto::x509::{Certificate, KeyPurpose};
 use kmid::crypto::{Algorithm, DefaultVerifier, Jwk, PrivateKey, PublicKey};
-use kmid::mdoc::cbor::CborLimits;
+use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceEngagement, DeviceRequest, DeviceResponse, IssuerSigned};
 use kmid::mdoc::reader::verify_reader_auth;
 use kmid::mdoc::session::{Role, Session, SessionData, SessionEstablishment};

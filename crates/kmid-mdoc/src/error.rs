@@ -5,7 +5,7 @@ use kmid_crypto::{AlgorithmRefusal, CryptoError};
 use kmid_schema::error_code::join;
 use kmid_schema::status::{StatusError, TokenStatus};
 
-use crate::cbor::{CborError, CborErrorKind};
+use crate::cbor::CborError;
 
 /// Why an mdoc structure was refused or an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -301,20 +301,7 @@ impl MdocError {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Cbor(e) => match e.kind {
-                CborErrorKind::Truncated => "Cbor.Truncated",
-                CborErrorKind::TrailingBytes(_) => "Cbor.TrailingBytes",
-                CborErrorKind::IndefiniteLength => "Cbor.IndefiniteLength",
-                CborErrorKind::Reserved => "Cbor.Reserved",
-                CborErrorKind::UnexpectedBreak => "Cbor.UnexpectedBreak",
-                CborErrorKind::InvalidUtf8 => "Cbor.InvalidUtf8",
-                CborErrorKind::DuplicateMapKey => "Cbor.DuplicateMapKey",
-                CborErrorKind::LengthBeyondInput { .. } => "Cbor.LengthBeyondInput",
-                CborErrorKind::TooDeep(_) => "Cbor.TooDeep",
-                CborErrorKind::TooManyItems(_) => "Cbor.TooManyItems",
-                CborErrorKind::TooLarge { .. } => "Cbor.TooLarge",
-                CborErrorKind::UnassignedSimple(_) => "Cbor.UnassignedSimple",
-            },
+            Self::Cbor(e) => join("Cbor", e.code()),
             Self::Malformed { .. } => "Malformed",
             Self::UnsupportedVersion { .. } => "UnsupportedVersion",
             Self::Limit { .. } => "Limit",

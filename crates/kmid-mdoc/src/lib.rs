@@ -50,7 +50,7 @@
 //! ```
 
 mod auth;
-pub mod cbor;
+mod cbor;
 mod cose;
 mod error;
 pub mod holder;
@@ -61,6 +61,8 @@ pub mod session;
 pub mod verifier;
 
 pub use auth::{device_authentication_bytes, emac_key, reader_authentication_bytes};
+/// CBOR limits and errors, from the workspace's one CBOR reader (`kmid-cbor`).
+pub use cbor::{CborError, CborErrorKind, CborLimits, ElementValue};
 pub use error::{
     DeviceAuthError, DigestError, IssuerAuthError, MdocError, ReaderAuthError, SessionError,
     ValidityError,

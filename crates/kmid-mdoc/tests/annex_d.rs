@@ -10,11 +10,11 @@
 
 use kmid_crypto::x509::{Certificate, TrustStore};
 use kmid_crypto::{Algorithm, Curve, DefaultVerifier, PrivateKey, PublicKey};
-use kmid_mdoc::cbor::{CborLimits, ElementValue};
 use kmid_mdoc::model::{DeviceEngagement, DeviceRequest, DeviceResponse, SessionTranscript};
 use kmid_mdoc::reader::verify_reader_auth;
 use kmid_mdoc::session::{Role, Session, SessionData, SessionEstablishment};
 use kmid_mdoc::verifier::{DeviceAuthMode, MdocVerifier};
+use kmid_mdoc::{CborLimits, ElementValue};
 use kmid_mdoc::{DeviceAuthError, MdocError, ReaderAuthError};
 use time::macros::{date, datetime};
 

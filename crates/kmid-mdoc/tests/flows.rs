@@ -11,7 +11,6 @@
 mod common;
 
 use kmid_crypto::{Curve, PrivateKey};
-use kmid_mdoc::cbor::{CborLimits, ElementValue};
 use kmid_mdoc::holder::{DeviceKeyAuth, HeldMdoc, HolderPolicy, respond};
 use kmid_mdoc::model::{
     DeviceEngagement, DeviceRequest, DeviceResponse, Handover, ItemsRequest, RetrievalMethod,
@@ -20,6 +19,7 @@ use kmid_mdoc::model::{
 use kmid_mdoc::reader::signed_doc_request;
 use kmid_mdoc::session::{Session, SessionEstablishment};
 use kmid_mdoc::verifier::{DeviceAuthMode, MdocVerifier};
+use kmid_mdoc::{CborLimits, ElementValue};
 use kmid_schema::catalogue::{self, ISO_23220_NAMESPACE, KOREAN_NAMESPACE};
 use kmid_schema::{IdentityCard, samples};
 use kmid_testkit::{REFERENCE_TIME, TestPki};

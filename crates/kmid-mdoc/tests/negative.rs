@@ -11,7 +11,6 @@ mod common;
 
 use kmid_crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
 use kmid_crypto::{CertificateError, CryptoError, Curve, PrivateKey, SystemRandom};
-use kmid_mdoc::cbor::{CborErrorKind, CborLimits, ElementValue};
 use kmid_mdoc::holder::{DeviceKeyAuth, HeldMdoc, HolderPolicy, respond};
 use kmid_mdoc::model::{
     DeviceRequest, DeviceResponse, DocRequest, Handover, IssuerSigned, IssuerSignedItem,
@@ -19,6 +18,7 @@ use kmid_mdoc::model::{
 };
 use kmid_mdoc::reader::signed_doc_request;
 use kmid_mdoc::verifier::MdocVerifier;
+use kmid_mdoc::{CborErrorKind, CborLimits, ElementValue};
 use kmid_mdoc::{
     DeviceAuthError, DigestError, IssuerAuthError, MdocError, ReaderAuthError, ValidityError,
 };
@@ -576,7 +576,7 @@ fn trailing_and_truncated_input_is_refused() {
     bytes.push(0);
     assert_eq!(
         s.verify_at(&bytes, REFERENCE_TIME).unwrap_err(),
-        MdocError::Cbor(kmid_mdoc::cbor::CborError {
+        MdocError::Cbor(kmid_mdoc::CborError {
             at: len,
             kind: CborErrorKind::TrailingBytes(1)
         })
@@ -584,7 +584,7 @@ fn trailing_and_truncated_input_is_refused() {
     bytes.truncate(len - 1);
     assert_eq!(
         s.verify_at(&bytes, REFERENCE_TIME).unwrap_err(),
-        MdocError::Cbor(kmid_mdoc::cbor::CborError {
+        MdocError::Cbor(kmid_mdoc::CborError {
             at: len - 1,
             kind: CborErrorKind::Truncated
         })

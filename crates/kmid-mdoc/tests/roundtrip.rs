@@ -8,8 +8,8 @@
     clippy::indexing_slicing
 )]
 
+use kmid_cbor::{Encoder, decode};
 use kmid_crypto::{Curve, PrivateKey};
-use kmid_mdoc::cbor::{CborLimits, ElementValue, Encoder, decode};
 use kmid_mdoc::holder::{DeviceKeyAuth, HeldMdoc, HolderPolicy, respond};
 use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
 use kmid_mdoc::model::{
@@ -17,6 +17,7 @@ use kmid_mdoc::model::{
     ItemsRequest, SessionTranscript,
 };
 use kmid_mdoc::session::{SessionData, SessionEstablishment};
+use kmid_mdoc::{CborLimits, ElementValue};
 use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
 use proptest::prelude::*;
 use time::Duration;

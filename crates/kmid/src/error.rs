@@ -106,7 +106,7 @@ impl KmidError {
 #[cfg(test)]
 mod tests {
     use kmid_crypto::{AlgorithmRefusal, CertificateError};
-    use kmid_mdoc::cbor::{CborError, CborErrorKind};
+    use kmid_mdoc::{CborError, CborErrorKind};
     use kmid_mdoc::{DigestError, IssuerAuthError};
     use kmid_schema::status::{StatusError, TokenRefusal, TokenStatus};
     use kmid_sdjwt::{DisclosureError, IssuerKeyError, KeyBindingError, SdJwtLimit};

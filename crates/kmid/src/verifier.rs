@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kmid_crypto::x509::{Certificate, TrustStore};
-use kmid_mdoc::cbor::ElementValue;
+use kmid_mdoc::ElementValue;
 use kmid_mdoc::model::{DeviceRequest, DocRequest, ItemsRequest, SessionTranscript};
 use kmid_mdoc::verifier::MdocVerifier;
 use kmid_schema::CardType;

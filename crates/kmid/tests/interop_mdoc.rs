@@ -183,11 +183,9 @@ fn pymdoccbor_issues_kmid_presents_and_verifies() {
     // second: present and verify at a time after it returned.
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + time::Duration::seconds(1);
     let bytes = std::fs::read(dir.join("issuer-signed.cbor")).unwrap();
-    let issuer_signed = kmid::mdoc::model::IssuerSigned::from_bytes(
-        &bytes,
-        &kmid::mdoc::cbor::CborLimits::default(),
-    )
-    .unwrap();
+    let issuer_signed =
+        kmid::mdoc::model::IssuerSigned::from_bytes(&bytes, &kmid::mdoc::CborLimits::default())
+            .unwrap();
 
     // Another wallet refuses it: it is bound to this wallet's key.
     let mut other = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());

@@ -1,12 +1,8 @@
-//! CBOR for mdoc: a span-keeping decoder for untrusted input, a preferred-serialization encoder
-//! that splices received bytes, and typed element values.
+//! CBOR for mdoc: the workspace's bounded reader and writer (`kmid-cbor`), and typed element
+//! values.
 
-mod decode;
-mod encode;
 mod value;
 
-pub use decode::{
-    CborError, CborErrorKind, CborLimits, DecodeBudget, Item, Kind, decode, decode_with,
-};
-pub use encode::{Encoder, embedded};
+pub use kmid_cbor::{CborError, CborErrorKind, CborLimits};
+pub(crate) use kmid_cbor::{DecodeBudget, Encoder, Item, Kind, decode, decode_with, embedded};
 pub use value::ElementValue;

@@ -5,9 +5,8 @@ use kmid_schema::date::{format_full_date, parse_full_date};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use super::decode::{Item, Kind};
-use super::encode::Encoder;
 use crate::error::{MdocError, malformed};
+use kmid_cbor::{Encoder, Item, Kind};
 
 /// A DataElementValue, with the two date forms of ISO/IEC 18013-5 recognised: `full-date`
 /// (`#6.1004(tstr)`, RFC 8943) and `tdate` (`#6.0(tstr)`).
@@ -133,7 +132,7 @@ impl ElementValue {
                 inner.encode(e);
             }
             Self::Float(f) => {
-                e.value(&ciborium::Value::Float(*f));
+                e.float64(*f);
             }
         }
     }

@@ -2,8 +2,6 @@
 //! definite lengths) that can splice in bytes already encoded — a tag-24 item or a COSE
 //! structure exactly as received or signed.
 
-use ciborium::Value;
-
 /// Writes CBOR into a buffer.
 #[derive(Debug, Default, Clone)]
 pub struct Encoder {
@@ -114,49 +112,12 @@ impl Encoder {
         self.tag(24).bytes(encoded)
     }
 
-    /// A `ciborium` value.
-    pub fn value(&mut self, v: &Value) -> &mut Self {
-        match v {
-            Value::Integer(i) => {
-                let i = i128::from(*i);
-                match (u64::try_from(i), i64::try_from(i)) {
-                    (Ok(u), _) => self.uint(u),
-                    (_, Ok(s)) => self.int(s),
-                    // Below i64::MIN: -1 - n with n up to u64::MAX.
-                    _ => self.head(1, u64::try_from(-1 - i).unwrap_or(u64::MAX)),
-                }
-            }
-            Value::Bytes(b) => self.bytes(b),
-            Value::Text(t) => self.text(t),
-            Value::Bool(b) => self.bool(*b),
-            Value::Null => self.null(),
-            Value::Tag(n, inner) => self.tag(*n).value(inner),
-            Value::Array(items) => {
-                self.array(items.len());
-                for item in items {
-                    self.value(item);
-                }
-                self
-            }
-            Value::Map(entries) => {
-                self.map(entries.len());
-                for (k, v) in entries {
-                    self.value(k).value(v);
-                }
-                self
-            }
-            Value::Float(f) => {
-                // No item of this profile is a float; decoded floats are written back as doubles.
-                self.buf.push(0xFB);
-                self.buf.extend_from_slice(&f.to_be_bytes());
-                self
-            }
-            // `undefined` and other simple values are not produced by this crate.
-            _ => {
-                self.buf.push(0xF7);
-                self
-            }
-        }
+    /// A double-precision float (major type 7, additional information 27). No item this
+    /// workspace writes is a float; a decoded float is written back as a double.
+    pub fn float64(&mut self, f: f64) -> &mut Self {
+        self.buf.push(0xFB);
+        self.buf.extend_from_slice(&f.to_be_bytes());
+        self
     }
 
     /// The bytes written.

@@ -41,6 +41,28 @@ pub struct CborError {
     pub kind: CborErrorKind,
 }
 
+impl CborError {
+    /// The stable code of this error: the kind's name (`TooDeep`, `DuplicateMapKey`); a
+    /// format that carries it prefixes its own (`Mdoc.Cbor.TooDeep`).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self.kind {
+            CborErrorKind::Truncated => "Truncated",
+            CborErrorKind::TrailingBytes(_) => "TrailingBytes",
+            CborErrorKind::IndefiniteLength => "IndefiniteLength",
+            CborErrorKind::Reserved => "Reserved",
+            CborErrorKind::UnexpectedBreak => "UnexpectedBreak",
+            CborErrorKind::InvalidUtf8 => "InvalidUtf8",
+            CborErrorKind::DuplicateMapKey => "DuplicateMapKey",
+            CborErrorKind::LengthBeyondInput { .. } => "LengthBeyondInput",
+            CborErrorKind::TooDeep(_) => "TooDeep",
+            CborErrorKind::TooManyItems(_) => "TooManyItems",
+            CborErrorKind::TooLarge { .. } => "TooLarge",
+            CborErrorKind::UnassignedSimple(_) => "UnassignedSimple",
+        }
+    }
+}
+
 /// The kinds of [`CborError`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
