@@ -49,6 +49,7 @@
 //! ```
 
 mod algorithm;
+pub mod cose;
 mod cose_key;
 pub mod digest;
 mod error;
@@ -61,8 +62,7 @@ mod signature;
 pub mod x509;
 
 pub use algorithm::{Algorithm, Curve};
-/// COSE_Key, as the `coset` crate defines it.
-pub use coset::CoseKey;
+pub use cose_key::{CoseKey, CoseKeyY};
 pub use digest::{HashAlgorithm, Hasher};
 pub use error::{AlgorithmRefusal, BackendError, CertificateError, CryptoError, KeyError};
 pub use jwk::Jwk;

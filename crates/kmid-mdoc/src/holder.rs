@@ -211,7 +211,12 @@ fn device_signed(
     let to_sign = device_authentication_bytes(transcript, doc_type, &name_spaces_bytes);
     let auth = match device_auth {
         DeviceKeyAuth::Signature(signer) => {
-            let (sign1, raw) = sign1(signer, coset::Header::default(), None, Some(&to_sign))?;
+            let (sign1, raw) = sign1(
+                signer,
+                kmid_crypto::cose::Header::default(),
+                None,
+                Some(&to_sign),
+            )?;
             DeviceAuth::Signature { raw, sign1 }
         }
         DeviceKeyAuth::Mac {

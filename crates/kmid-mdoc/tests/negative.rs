@@ -831,7 +831,7 @@ fn a_critical_header_parameter_is_refused() {
         .unwrap()
         .build();
     let raw = sign1.clone().to_vec().unwrap();
-    let sign1 = coset::CoseSign1::from_slice(&raw).unwrap();
+    let sign1 = kmid_crypto::cose::CoseSign1::from_slice(&raw, &CborLimits::default()).unwrap();
     r.documents[0].device_signed = kmid_mdoc::model::DeviceSigned::new(
         vec![],
         kmid_mdoc::model::DeviceAuth::Signature { raw, sign1 },

@@ -209,17 +209,20 @@ impl StatusList {
     ///
     /// # Errors
     /// As [`Self::compress`].
-    pub fn to_cbor_value(&self) -> Result<ciborium::Value, StatusListError> {
-        Ok(ciborium::Value::Map(vec![
-            (
-                ciborium::Value::Text("bits".into()),
-                ciborium::Value::from(self.bits),
-            ),
-            (
-                ciborium::Value::Text("lst".into()),
-                ciborium::Value::Bytes(self.compress()?),
-            ),
-        ]))
+    pub fn to_cbor(&self) -> Result<Vec<u8>, StatusListError> {
+        let lst = self.compress()?;
+        let mut e = kmid_cbor::Encoder::with_capacity(lst.len().saturating_add(16));
+        self.encode_cbor(&mut e, &lst);
+        Ok(e.finish())
+    }
+
+    /// Writes the `StatusList` map with `lst` already compressed.
+    pub(crate) fn encode_cbor(&self, e: &mut kmid_cbor::Encoder, lst: &[u8]) {
+        e.map(2)
+            .text("bits")
+            .uint(u64::from(self.bits))
+            .text("lst")
+            .bytes(lst);
     }
 
     /// The list in a JSON `StatusList` object; unknown members (`aggregation_uri`) are
@@ -242,30 +245,43 @@ impl StatusList {
         Self::decompress(bits, &lst, max_bytes)
     }
 
-    /// The list in a CBOR `StatusList` map; unknown entries are ignored.
+    /// The list in a CBOR `StatusList` map, as the workspace's CBOR reader decoded it;
+    /// unknown entries are ignored.
     ///
     /// # Errors
     /// As [`Self::from_json`].
-    pub fn from_cbor_value(
-        value: &ciborium::Value,
+    pub fn from_cbor_item(
+        value: &kmid_cbor::Item<'_>,
         max_bytes: usize,
     ) -> Result<Self, StatusListError> {
-        let map = value
-            .as_map()
-            .ok_or(StatusListError::Malformed("status_list is not a map"))?;
-        let field = |name: &str| {
-            map.iter()
-                .find(|(k, _)| k.as_text() == Some(name))
-                .map(|(_, v)| v)
-        };
-        let bits = field("bits")
-            .and_then(ciborium::Value::as_integer)
-            .and_then(|b| u64::try_from(b).ok())
+        if value.as_map().is_none() {
+            return Err(StatusListError::Malformed("status_list is not a map"));
+        }
+        let bits = value
+            .get("bits")
+            .and_then(kmid_cbor::Item::as_uint)
             .ok_or(StatusListError::Malformed("status_list.bits"))?;
-        let lst = field("lst")
-            .and_then(ciborium::Value::as_bytes)
+        let lst = value
+            .get("lst")
+            .and_then(kmid_cbor::Item::as_bytes)
             .ok_or(StatusListError::Malformed("status_list.lst"))?;
         Self::decompress(bits, lst, max_bytes)
+    }
+
+    /// The list in the CBOR bytes of a `StatusList` map.
+    ///
+    /// # Errors
+    /// [`StatusListError::Malformed`] for bytes that are not one small CBOR map; as
+    /// [`Self::from_cbor_item`].
+    pub fn from_cbor(bytes: &[u8], max_bytes: usize) -> Result<Self, StatusListError> {
+        let limits = kmid_cbor::CborLimits {
+            max_input_bytes: bytes.len(),
+            max_depth: 4,
+            max_items: 64,
+        };
+        let item = kmid_cbor::decode(bytes, &limits)
+            .map_err(|_| StatusListError::Malformed("status_list is not CBOR"))?;
+        Self::from_cbor_item(&item, max_bytes)
     }
 
     /// Decompresses `lst` into a list of `bits` per entry, reading at most `max_bytes`

@@ -3,12 +3,10 @@
 //! claims 2 sub, 6 iat, 4 exp, 65534 ttl, 65533 status_list), signed through a [`Signer`] and
 //! verified against a trust store (`x5c`/`x5chain`) or configured keys, at a given time.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::sync::Arc;
 
-use ciborium::Value as Cbor;
-use coset::iana::{self, EnumI64};
-use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, Label, TaggedCborSerializable};
+use kmid_crypto::cose::{CoseError, CoseFailure, CoseSign1, Header, SIGN1_TAG, sig_structure};
 use kmid_crypto::jose::{B64UrlWriter, CompactJws, JoseError, write_compact};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
 use kmid_crypto::{
@@ -31,7 +29,6 @@ const CWT_IAT: i64 = 6;
 const CWT_NBF: i64 = 5;
 const CWT_TTL: i64 = 65534;
 const CWT_STATUS_LIST: i64 = 65533;
-const COSE_TYP: i64 = 16;
 
 /// The claims of a Status List Token besides the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,51 +138,45 @@ pub fn sign_cwt(
     claims: &TokenClaims,
     signer: &TokenSigner<'_>,
 ) -> Result<Vec<u8>, StatusListError> {
-    let mut entries = vec![
-        (Cbor::from(CWT_SUB), Cbor::Text(claims.sub.clone())),
-        (Cbor::from(CWT_IAT), Cbor::from(claims.iat)),
-    ];
+    let lst = list.compress()?;
+    let entries = 3 + usize::from(claims.exp.is_some()) + usize::from(claims.ttl.is_some());
+    let mut e = kmid_cbor::Encoder::with_capacity(
+        lst.len()
+            .saturating_add(claims.sub.len())
+            .saturating_add(64),
+    );
+    e.map(entries)
+        .int(CWT_SUB)
+        .text(&claims.sub)
+        .int(CWT_IAT)
+        .int(claims.iat);
     if let Some(exp) = claims.exp {
-        entries.push((Cbor::from(CWT_EXP), Cbor::from(exp)));
+        e.int(CWT_EXP).int(exp);
     }
     if let Some(ttl) = claims.ttl {
-        entries.push((Cbor::from(CWT_TTL), Cbor::from(ttl)));
+        e.int(CWT_TTL).uint(ttl);
     }
-    entries.push((Cbor::from(CWT_STATUS_LIST), list.to_cbor_value()?));
-    let mut payload = Vec::new();
-    ciborium::into_writer(&Cbor::Map(entries), &mut payload)
-        .map_err(|_| StatusListError::Malformed("CWT claims"))?;
-    let alg = iana::Algorithm::from_i64(signer.signer.algorithm().cose_id()).ok_or(
-        StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(
-            signer.signer.algorithm().cose_id(),
-        )),
+    e.int(CWT_STATUS_LIST);
+    list.encode_cbor(&mut e, &lst);
+    let payload = e.finish();
+    let protected = Header {
+        typ: Some(CWT_TYP.into()),
+        ..Header::default()
+    };
+    let unprotected = Header {
+        kid: signer.kid.map(|k| k.as_bytes().to_vec()),
+        x5chain: (!signer.chain.is_empty())
+            .then(|| signer.chain.iter().map(|c| c.der().to_vec()).collect()),
+        ..Header::default()
+    };
+    let sign1 = CoseSign1::sign(
+        &**signer.signer,
+        protected,
+        unprotected,
+        Some(payload),
+        None,
     )?;
-    let protected = HeaderBuilder::new()
-        .algorithm(alg)
-        .value(COSE_TYP, Cbor::Text(CWT_TYP.into()))
-        .build();
-    let mut unprotected = HeaderBuilder::new();
-    if let Some(kid) = signer.kid {
-        unprotected = unprotected.key_id(kid.as_bytes().to_vec());
-    }
-    match signer.chain {
-        [] => {}
-        [one] => unprotected = unprotected.value(33, Cbor::Bytes(one.der().to_vec())),
-        many => {
-            unprotected = unprotected.value(
-                33,
-                Cbor::Array(many.iter().map(|c| Cbor::Bytes(c.der().to_vec())).collect()),
-            )
-        }
-    }
-    CoseSign1Builder::new()
-        .protected(protected)
-        .unprotected(unprotected.build())
-        .payload(payload)
-        .try_create_signature(b"", |tbs| signer.signer.sign(tbs))?
-        .build()
-        .to_tagged_vec()
-        .map_err(|_| StatusListError::Malformed("COSE_Sign1 encoding"))
+    Ok(sign1.to_tagged_vec())
 }
 
 /// Where the keys that sign Status List Tokens come from.
@@ -477,9 +468,14 @@ fn verify_jwt(
     })
 }
 
-fn cbor_int(v: &Cbor) -> Option<i64> {
-    v.as_integer().and_then(|i| i64::try_from(i).ok())
-}
+/// What a CWT Status List Token's structure may hold: a handful of header parameters, a
+/// certificate chain, the claims. The CBOR reader stops at these, so the tree an attacker's
+/// token costs before its signature is checked is a few tens of kilobytes, whatever its size.
+const CWT_LIMITS: kmid_cbor::CborLimits = kmid_cbor::CborLimits {
+    max_input_bytes: usize::MAX,
+    max_depth: 8,
+    max_items: 256,
+};
 
 fn verify_cwt(
     token: &[u8],
@@ -488,99 +484,75 @@ fn verify_cwt(
     keys: &TokenKeys,
     policy: &TokenPolicy,
 ) -> Result<VerifiedStatusList, StatusListError> {
-    let sign1 = CoseSign1::from_tagged_slice(token)
+    let item = kmid_cbor::decode(token, &CWT_LIMITS)
         .map_err(|_| StatusListError::Malformed("not a COSE_Sign1_Tagged"))?;
-    let typ = sign1
-        .protected
-        .header
-        .rest
-        .iter()
-        .find(|(l, _)| *l == Label::Int(COSE_TYP))
-        .map(|(_, v)| v);
-    if typ.and_then(Cbor::as_text) != Some(CWT_TYP) {
+    if !matches!(item.as_tag(), Some((SIGN1_TAG, _))) {
+        return Err(StatusListError::Malformed("not a COSE_Sign1_Tagged"));
+    }
+    let sign1 = CoseSign1::from_item(&item).map_err(|e| match e {
+        CoseError::Malformed(what) if what.starts_with("x5chain") => {
+            StatusListError::Malformed("x5chain (a bstr, or a non-empty array of bstr)")
+        }
+        _ => StatusListError::Malformed("not a COSE_Sign1_Tagged"),
+    })?;
+    drop(item);
+    if sign1.protected.header.typ.as_deref() != Some(CWT_TYP) {
         return Err(StatusListError::WrongType(CWT_TYP));
     }
-    if !sign1.protected.header.crit.is_empty() {
-        return Err(StatusListError::Malformed(
-            "unsupported critical header parameters",
-        ));
-    }
-    let alg_id = match &sign1.protected.header.alg {
-        Some(coset::RegisteredLabelWithPrivate::Assigned(a)) => a.to_i64(),
-        Some(coset::RegisteredLabelWithPrivate::PrivateUse(id)) => {
-            return Err(StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(
-                *id,
-            )));
-        }
-        _ => return Err(StatusListError::Algorithm(AlgorithmRefusal::Missing)),
-    };
-    let alg = Algorithm::from_cose_id(alg_id)
-        .map_err(|_| StatusListError::Algorithm(AlgorithmRefusal::UnknownCose(alg_id)))?;
-    if !policy.allowed_algorithms.contains(&alg) {
-        return Err(StatusListError::Algorithm(AlgorithmRefusal::NotAllowed(
-            alg,
-        )));
-    }
-    let find = |rest: &[(Label, Cbor)]| {
-        rest.iter()
-            .find(|(l, _)| *l == Label::Int(33))
-            .map(|(_, v)| v.clone())
-    };
-    let chain = find(&sign1.protected.header.rest)
-        .or_else(|| find(&sign1.unprotected.rest))
-        .map(|v| match v {
-            Cbor::Bytes(b) => vec![b],
-            Cbor::Array(items) => items
-                .into_iter()
-                .filter_map(|i| i.into_bytes().ok())
-                .collect(),
-            _ => Vec::new(),
-        });
-    let (candidates, signer_anchor) = resolve_key(keys, chain, at, alg)?;
-    let ok = candidates.iter().any(|key| {
-        sign1
-            .verify_signature(b"", |sig, data| {
-                policy.signature_verifier.verify(alg, key, data, sig)
-            })
-            .is_ok()
-    });
-    if !ok {
-        return Err(StatusListError::BadSignature);
-    }
+    let alg = sign1
+        .algorithm(&policy.allowed_algorithms)
+        .map_err(|f| match f {
+            CoseFailure::Critical => {
+                StatusListError::Malformed("unsupported critical header parameters")
+            }
+            CoseFailure::Algorithm(refusal) => StatusListError::Algorithm(refusal),
+            CoseFailure::BadSignature | CoseFailure::Payload => StatusListError::BadSignature,
+            CoseFailure::Crypto(e) => StatusListError::Crypto(e),
+        })?;
     let payload = sign1
         .payload
         .as_deref()
         .ok_or(StatusListError::Malformed("no payload"))?;
-    let mut cursor = Cursor::new(payload);
-    let claims: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut cursor, 16)
-        .map_err(|_| StatusListError::Malformed("CWT claims are not CBOR"))?;
-    if usize::try_from(cursor.position()).ok() != Some(payload.len()) {
-        return Err(StatusListError::Malformed("bytes after the CWT claims"));
+    let (candidates, signer_anchor) =
+        resolve_key(keys, sign1.x5chain().map(<[Vec<u8>]>::to_vec), at, alg)?;
+    let tbs = sig_structure(&sign1.protected.original, b"", payload);
+    let ok = candidates.iter().any(|key| {
+        policy
+            .signature_verifier
+            .verify(alg, key, &tbs, &sign1.signature)
+            .is_ok()
+    });
+    drop(tbs);
+    if !ok {
+        return Err(StatusListError::BadSignature);
     }
-    let map = claims
-        .as_map()
-        .ok_or(StatusListError::Malformed("CWT claims are not a map"))?;
-    let get = |k: i64| {
-        map.iter()
-            .find(|(key, _)| cbor_int(key) == Some(k))
-            .map(|(_, v)| v)
+    let claim_limits = kmid_cbor::CborLimits {
+        max_input_bytes: payload.len(),
+        max_depth: 8,
+        max_items: 256,
     };
+    let claims = kmid_cbor::decode(payload, &claim_limits)
+        .map_err(|_| StatusListError::Malformed("CWT claims are not CBOR"))?;
+    if claims.as_map().is_none() {
+        return Err(StatusListError::Malformed("CWT claims are not a map"));
+    }
+    let get = |k: i64| claims.get_int(k);
+    let int = |v: &kmid_cbor::Item<'_>| v.as_i64();
     let sub = get(CWT_SUB)
-        .and_then(Cbor::as_text)
+        .and_then(kmid_cbor::Item::as_text)
         .ok_or(StatusListError::Malformed("no sub (2)"))?;
     let iat = get(CWT_IAT)
-        .and_then(cbor_int)
+        .and_then(int)
         .ok_or(StatusListError::Malformed("no iat (6)"))?;
     let exp = get(CWT_EXP)
-        .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("exp (4)")))
+        .map(|v| int(v).ok_or(StatusListError::Malformed("exp (4)")))
         .transpose()?;
     let nbf = get(CWT_NBF)
-        .map(|v| cbor_int(v).ok_or(StatusListError::Malformed("nbf (5)")))
+        .map(|v| int(v).ok_or(StatusListError::Malformed("nbf (5)")))
         .transpose()?;
     let ttl = get(CWT_TTL)
         .map(|v| {
-            cbor_int(v)
-                .and_then(|t| u64::try_from(t).ok())
+            v.as_uint()
                 .filter(|t| *t > 0)
                 .ok_or(StatusListError::Malformed("ttl (65534)"))
         })
@@ -593,7 +565,7 @@ fn verify_cwt(
         ttl,
     };
     let list = checked_then_inflated(&claims, nbf, uri, at, policy, |max| {
-        StatusList::from_cbor_value(sl, max)
+        StatusList::from_cbor_item(sl, max)
     })?;
     Ok(VerifiedStatusList {
         list,

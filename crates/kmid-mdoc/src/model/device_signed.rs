@@ -7,7 +7,7 @@
 //! DeviceAuth = { "deviceSignature" : COSE_Sign1 // "deviceMac" : COSE_Mac0 }
 //! ```
 
-use coset::{CoseMac0, CoseSign1};
+use kmid_crypto::cose::{CoseMac0, CoseSign1};
 
 use super::{Fields, decode_embedded, parse_mac0, parse_sign1, text_keyed};
 use crate::cbor::{DecodeBudget, ElementValue, Encoder, Item, embedded};

@@ -10,7 +10,7 @@
 //! IssuerAuth = COSE_Sign1 ; payload: MobileSecurityObjectBytes
 //! ```
 
-use coset::CoseSign1;
+use kmid_crypto::cose::CoseSign1;
 
 use super::mso::MobileSecurityObject;
 use super::{Fields, array, decode_embedded, parse_sign1, text_keyed};

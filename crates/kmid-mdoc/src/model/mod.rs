@@ -27,10 +27,10 @@ pub use response::{
 };
 pub use transcript::{Handover, SessionTranscript};
 
-use coset::{CborSerializable, CoseMac0, CoseSign1, Label, TaggedCborSerializable};
+use kmid_crypto::cose::{CoseMac0, CoseSign1};
 use time::OffsetDateTime;
 
-use crate::cbor::{Item, Kind};
+use crate::cbor::Item;
 use crate::error::{MdocError, malformed};
 
 /// Formats a `tdate` as ISO/IEC 18013-5 wants it: UTC, `YYYY-MM-DDTHH:MM:SSZ`, no fraction.
@@ -193,41 +193,20 @@ pub(crate) fn decode_embedded<'a>(
     Ok(crate::cbor::decode_with(bytes, limits)?)
 }
 
-/// A COSE_Sign1 as received: the untagged array (RFC 9052 §4.2), or tag 18 around it.
+/// A COSE_Sign1 as received: the untagged array (RFC 9052 §4.2), or tag 18 around it, read
+/// from the item the bounded reader already decoded (its bytes are not parsed again).
 pub(crate) fn parse_sign1(item: &Item<'_>, path: &str) -> Result<CoseSign1, MdocError> {
-    let parsed = match &item.kind {
-        Kind::Tag(18, _) => CoseSign1::from_tagged_slice(item.raw),
-        Kind::Array(_) => CoseSign1::from_slice(item.raw),
-        _ => return Err(malformed(path, "a COSE_Sign1")),
-    };
-    parsed.map_err(|_| malformed(path, "a COSE_Sign1"))
+    CoseSign1::from_item(item).map_err(|_| malformed(path, "a COSE_Sign1"))
 }
 
 /// A COSE_Mac0 as received: untagged, or tag 17 around it.
 pub(crate) fn parse_mac0(item: &Item<'_>, path: &str) -> Result<CoseMac0, MdocError> {
-    let parsed = match &item.kind {
-        Kind::Tag(17, _) => CoseMac0::from_tagged_slice(item.raw),
-        Kind::Array(_) => CoseMac0::from_slice(item.raw),
-        _ => return Err(malformed(path, "a COSE_Mac0")),
-    };
-    parsed.map_err(|_| malformed(path, "a COSE_Mac0"))
+    CoseMac0::from_item(item).map_err(|_| malformed(path, "a COSE_Mac0"))
 }
 
-/// The `x5chain` (label 33, RFC 9360) of a COSE header pair: one certificate as a byte string,
+/// The `x5chain` (label 33, RFC 9360) of a COSE_Sign1: one certificate as a byte string,
 /// or several as an array of byte strings; the protected header wins over the unprotected one
 /// (RFC 9052 §3).
-pub(crate) fn x5chain(sign1: &CoseSign1) -> Option<Vec<Vec<u8>>> {
-    let find = |rest: &[(Label, ciborium::Value)]| {
-        rest.iter()
-            .find(|(l, _)| *l == Label::Int(33))
-            .map(|(_, v)| v.clone())
-    };
-    let value = find(&sign1.protected.header.rest).or_else(|| find(&sign1.unprotected.rest))?;
-    match value {
-        ciborium::Value::Bytes(b) => Some(vec![b]),
-        ciborium::Value::Array(items) if !items.is_empty() => {
-            items.into_iter().map(|v| v.into_bytes().ok()).collect()
-        }
-        _ => None,
-    }
+pub(crate) fn x5chain(sign1: &CoseSign1) -> Option<&[Vec<u8>]> {
+    sign1.x5chain()
 }

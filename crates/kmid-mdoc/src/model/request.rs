@@ -12,7 +12,7 @@
 //! ReaderAuth = COSE_Sign1 ; detached payload: ReaderAuthenticationBytes
 //! ```
 
-use coset::CoseSign1;
+use kmid_crypto::cose::CoseSign1;
 
 use super::{Fields, array, decode_embedded, parse_sign1, text_keyed};
 use crate::cbor::{CborLimits, DecodeBudget, ElementValue, Encoder, Item, embedded};
