@@ -1,18 +1,18 @@
-//! Compact JWS (RFC 7515) on josekit, with signing through a [`Signer`] and verification
-//! through a [`SignatureVerifier`]: the JWT layer the SD-JWT VC issuer-signed JWT, the KB-JWT and
-//! the Status List Token share.
+//! Compact JWS (RFC 7515), with signing through a [`Signer`] and verification through a
+//! [`SignatureVerifier`]: the JWT layer the SD-JWT VC issuer-signed JWT, the KB-JWT and the
+//! Status List Token share.
 //!
-//! josekit serializes and checks the JWS (the `alg` header against the verifier, `crit`,
-//! base64url); this module adapts kmid's signer and verifier traits to josekit's, and splits a
-//! compact JWS so its header can be read before verification (the key depends on it: `x5c`,
-//! `kid`).
+//! Our own code, small on purpose: a compact JWS is split once ([`CompactJws::parse`]), its
+//! header read before verification (the key depends on it: `x5c`, `kid`), and the signature
+//! checked over the signing input exactly as received. Nothing else reads the same bytes.
+//! Signing writes `BASE64URL(header) . BASE64URL(payload) . BASE64URL(signature)` with `alg`
+//! set from the signer.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jws::{JwsAlgorithm, JwsHeader, JwsSigner, JwsVerifier};
 use serde_json::{Map, Value};
 
 use crate::{Algorithm, AlgorithmRefusal, PublicKey, SignatureVerifier, Signer};
@@ -78,80 +78,8 @@ pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn jose_algorithm(alg: Algorithm) -> &'static dyn JwsAlgorithm {
-    match alg {
-        Algorithm::Es384 => &josekit::jws::ES384,
-        Algorithm::Es512 => &josekit::jws::ES512,
-        Algorithm::EdDsa => &josekit::jws::EdDSA,
-        _ => &josekit::jws::ES256,
-    }
-}
-
-/// A kmid [`Signer`] seen as a josekit signer.
-#[derive(Clone)]
-struct SignerAdapter {
-    signer: Arc<dyn Signer>,
-}
-
-impl core::fmt::Debug for SignerAdapter {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "SignerAdapter({})", self.signer.algorithm())
-    }
-}
-
-impl JwsSigner for SignerAdapter {
-    fn algorithm(&self) -> &dyn JwsAlgorithm {
-        jose_algorithm(self.signer.algorithm())
-    }
-    fn key_id(&self) -> Option<&str> {
-        None
-    }
-    fn signature_len(&self) -> usize {
-        self.signer.algorithm().signature_len()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, josekit::JoseError> {
-        self.signer
-            .sign(message)
-            .map_err(|e| josekit::JoseError::InvalidSignature(e.into()))
-    }
-    fn box_clone(&self) -> Box<dyn JwsSigner> {
-        Box::new(self.clone())
-    }
-}
-
-/// A kmid key and [`SignatureVerifier`] seen as a josekit verifier.
-#[derive(Clone)]
-struct VerifierAdapter {
-    key: PublicKey,
-    alg: Algorithm,
-    verifier: Arc<dyn SignatureVerifier>,
-}
-
-impl core::fmt::Debug for VerifierAdapter {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "VerifierAdapter({}, {:?})", self.alg, self.key)
-    }
-}
-
-impl JwsVerifier for VerifierAdapter {
-    fn algorithm(&self) -> &dyn JwsAlgorithm {
-        jose_algorithm(self.alg)
-    }
-    fn key_id(&self) -> Option<&str> {
-        None
-    }
-    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), josekit::JoseError> {
-        self.verifier
-            .verify(self.alg, &self.key, message, signature)
-            .map_err(|e| josekit::JoseError::InvalidSignature(e.into()))
-    }
-    fn box_clone(&self) -> Box<dyn JwsVerifier> {
-        Box::new(self.clone())
-    }
-}
-
 /// Signs `payload` as a compact JWS with the header members in `header` (`alg` is set from
-/// the signer).
+/// the signer, after the members given): [`write_compact`] into a string.
 ///
 /// # Errors
 /// [`JoseError::Signing`].
@@ -160,15 +88,12 @@ pub fn sign_compact(
     payload: &[u8],
     signer: &Arc<dyn Signer>,
 ) -> Result<String, JoseError> {
-    let header = JwsHeader::from_map(header).map_err(|_| JoseError::Signing)?;
-    josekit::jws::serialize_compact(
-        payload,
-        &header,
-        &SignerAdapter {
-            signer: Arc::clone(signer),
-        },
-    )
-    .map_err(|_| JoseError::Signing)
+    let mut out = Vec::with_capacity(payload.len().saturating_mul(4) / 3 + 256);
+    write_compact(header, |w| w.write_all(payload), signer, &mut out).map_err(|e| match e {
+        JoseError::Output(_) => JoseError::Signing,
+        other => other,
+    })?;
+    String::from_utf8(out).map_err(|_| JoseError::Signing)
 }
 
 /// Writes a compact JWS to `out` whose payload `payload` writes in pieces: the header members
@@ -202,10 +127,7 @@ pub fn write_compact(
         failed: false,
     };
     let alg = signer.algorithm();
-    let mut header = JwsHeader::from_map(header)
-        .map_err(|_| JoseError::Signing)?
-        .claims_set()
-        .clone();
+    let mut header = header;
     header.insert("alg".into(), Value::String(alg.jose_name().into()));
     let header = serde_json::to_vec(&header).map_err(|_| JoseError::Signing)?;
     let write_input = |sink: &mut dyn Write| -> std::io::Result<()> {
@@ -356,6 +278,10 @@ impl<W: Write> Write for B64UrlWriter<W> {
     }
 }
 
+/// The longest JWS header accepted, in base64url characters (48 KiB of JSON: a certificate
+/// chain of four in `x5c` fits; the JSON tree of the worst 48 KiB is under 1 MiB).
+pub const MAX_HEADER_CHARS: usize = 64 * 1024;
+
 /// A compact JWS split into its parts, header and payload decoded, not yet verified.
 #[derive(Debug, Clone)]
 pub struct CompactJws<'a> {
@@ -382,6 +308,11 @@ impl<'a> CompactJws<'a> {
         };
         if h.is_empty() {
             return Err(JoseError::Malformed("empty header"));
+        }
+        // The header is read before the signature is checked: bounded, so the JSON tree it
+        // becomes stays small whatever the token's size.
+        if h.len() > MAX_HEADER_CHARS {
+            return Err(JoseError::Malformed("header larger than 64 KiB"));
         }
         b64url_decode(s)?;
         let header: Map<String, Value> =
@@ -452,10 +383,13 @@ impl<'a> CompactJws<'a> {
         }
     }
 
-    /// Verifies the signature with `key` and `alg` through josekit (which also checks that the
-    /// header's `alg` is `alg` and refuses unknown `crit` members).
+    /// Verifies the signature with `key` and `alg` through `verifier`, over the signing input
+    /// as received (RFC 7515 §5.2: the header and payload parts, dot-joined). The header's
+    /// `alg` must be `alg`, and a header with `crit` is refused (this profile understands no
+    /// critical extension; RFC 7515 §4.1.11).
     ///
     /// # Errors
+    /// [`JoseError::AlgorithmNotAccepted`] when the header names another algorithm;
     /// [`JoseError::BadSignature`].
     pub fn verify(
         &self,
@@ -463,13 +397,22 @@ impl<'a> CompactJws<'a> {
         alg: Algorithm,
         verifier: &Arc<dyn SignatureVerifier>,
     ) -> Result<(), JoseError> {
-        let adapter = VerifierAdapter {
-            key: key.clone(),
-            alg,
-            verifier: Arc::clone(verifier),
-        };
-        josekit::jws::deserialize_compact(self.text, &adapter)
-            .map(drop)
+        if self.header.get("alg").and_then(Value::as_str) != Some(alg.jose_name()) {
+            return Err(JoseError::AlgorithmNotAccepted(
+                AlgorithmRefusal::NotAllowed(alg),
+            ));
+        }
+        if self.header.contains_key("crit") {
+            return Err(JoseError::BadSignature);
+        }
+        let end = self
+            .text
+            .rfind('.')
+            .ok_or(JoseError::Malformed("a JWS has three dot-separated parts"))?;
+        let (input, signature) = self.text.split_at(end);
+        let signature = b64url_decode(signature.get(1..).unwrap_or_default())?;
+        verifier
+            .verify(alg, key, input.as_bytes(), &signature)
             .map_err(|_| JoseError::BadSignature)
     }
 }

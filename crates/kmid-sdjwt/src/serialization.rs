@@ -133,49 +133,48 @@ impl SdJwt {
     /// # Errors
     /// As [`Self::parse`].
     pub fn parse_json(input: &str, limits: &SdJwtLimits) -> Result<Self, SdJwtError> {
-        let json = |_| SdJwtError::Json {
+        // One typed pass: only the members the serialization defines are built, each string
+        // borrowed from the input (base64url has nothing to unescape), and every other member
+        // is skipped as it is read; no JSON tree of the whole input is made.
+        let outer: JwsJson<'_> = serde_json::from_str(input).map_err(|_| SdJwtError::Json {
             part: "JWS JSON serialization".into(),
-        };
-        let Value::Object(outer) = serde_json::from_str::<Value>(input).map_err(json)? else {
-            return Err(SdJwtError::Json {
-                part: "JWS JSON serialization".into(),
-            });
-        };
+        })?;
         let payload = outer
-            .get("payload")
-            .and_then(Value::as_str)
+            .payload
             .ok_or_else(|| malformed("JWS JSON", "no payload"))?;
-        let signature_object = match outer.get("signatures") {
-            Some(Value::Array(sigs)) => {
-                for later in sigs.iter().skip(1) {
-                    let header = later.get("header");
-                    if header.is_some_and(|h| {
-                        h.get("disclosures").is_some() || h.get("kb_jwt").is_some()
-                    }) {
-                        return Err(malformed(
-                            "JWS JSON",
-                            "disclosures or kb_jwt outside the first signature",
-                        ));
-                    }
+        let flattened = JwsSignature {
+            protected: outer.protected,
+            signature: outer.signature,
+            header: outer.header,
+        };
+        let signature_object = match &outer.signatures {
+            Some(sigs) => {
+                if sigs.iter().skip(1).any(|later| {
+                    later
+                        .header
+                        .as_ref()
+                        .is_some_and(|h| h.disclosures.is_some() || h.kb_jwt.is_some())
+                }) {
+                    return Err(malformed(
+                        "JWS JSON",
+                        "disclosures or kb_jwt outside the first signature",
+                    ));
                 }
                 sigs.first()
                     .ok_or_else(|| malformed("JWS JSON", "empty signatures"))?
             }
-            Some(_) => return Err(malformed("JWS JSON", "signatures is not an array")),
-            None => &Value::Object(outer.clone()),
+            None => &flattened,
         };
         let protected = signature_object
-            .get("protected")
-            .and_then(Value::as_str)
+            .protected
             .ok_or_else(|| malformed("JWS JSON", "no protected header"))?;
         let signature = signature_object
-            .get("signature")
-            .and_then(Value::as_str)
+            .signature
             .ok_or_else(|| malformed("JWS JSON", "no signature"))?;
-        let header = signature_object.get("header");
-        let disclosures = match header.and_then(|h| h.get("disclosures")) {
+        let header = signature_object.header.as_ref();
+        let disclosures = match header.and_then(|h| h.disclosures.as_ref()) {
             None => Vec::new(),
-            Some(Value::Array(ds)) => {
+            Some(ds) => {
                 if ds.len() > limits.max_disclosures {
                     return Err(SdJwtError::Limit {
                         kind: crate::limits::SdJwtLimit::Disclosures,
@@ -186,7 +185,7 @@ impl SdJwt {
                 ds.iter()
                     .enumerate()
                     .map(|(i, d)| {
-                        d.as_str()
+                        Some(*d)
                             .filter(|s| is_base64url(s))
                             .map(str::to_owned)
                             .ok_or_else(|| {
@@ -195,11 +194,10 @@ impl SdJwt {
                     })
                     .collect::<Result<Vec<_>, _>>()?
             }
-            Some(_) => return Err(malformed("JWS JSON", "disclosures is not an array")),
         };
-        let kb_jwt = match header.and_then(|h| h.get("kb_jwt")) {
+        let kb_jwt = match header.and_then(|h| h.kb_jwt.as_ref()) {
             None => None,
-            Some(Value::String(kb)) if is_jwt(kb) => Some(kb.clone()),
+            Some(KbJwtMember::Text(kb)) if is_jwt(kb) => Some((*kb).to_owned()),
             Some(_) => return Err(malformed("KB-JWT", "kb_jwt is not a compact JWS")),
         };
         let issuer_jwt = format!("{protected}.{payload}.{signature}");
@@ -338,5 +336,101 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// The JWS JSON serialization (RFC 7515 §7.2) with the SD-JWT members of RFC 9901 §8: what
+/// [`SdJwt::parse_json`] reads, and nothing else.
+#[derive(serde::Deserialize)]
+struct JwsJson<'a> {
+    #[serde(borrow, default)]
+    payload: Option<&'a str>,
+    #[serde(borrow, default)]
+    protected: Option<&'a str>,
+    #[serde(borrow, default)]
+    signature: Option<&'a str>,
+    #[serde(borrow, default)]
+    header: Option<JwsUnprotected<'a>>,
+    #[serde(borrow, default)]
+    signatures: Option<Vec<JwsSignature<'a>>>,
+}
+
+/// One signature of the general serialization (or the flattened one's members).
+#[derive(serde::Deserialize)]
+struct JwsSignature<'a> {
+    #[serde(borrow, default)]
+    protected: Option<&'a str>,
+    #[serde(borrow, default)]
+    signature: Option<&'a str>,
+    #[serde(borrow, default)]
+    header: Option<JwsUnprotected<'a>>,
+}
+
+/// The unprotected header's SD-JWT members; others are skipped.
+#[derive(serde::Deserialize)]
+struct JwsUnprotected<'a> {
+    #[serde(borrow, default)]
+    disclosures: Option<Vec<&'a str>>,
+    #[serde(borrow, default)]
+    kb_jwt: Option<KbJwtMember<'a>>,
+}
+
+/// `kb_jwt`: a string, or any other value (refused by name, skipped without being built).
+enum KbJwtMember<'a> {
+    Text(&'a str),
+    Other,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for KbJwtMember<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KbJwtMember<'de>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Text(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(KbJwtMember::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(KbJwtMember::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }

@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 use super::{NEVER_DISCLOSABLE, SD_JWT_VC_TYP};
 use crate::conceal::PathSegment;
 use crate::error::{IssuerKeyError, KeyBindingError, SdJwtError};
-use crate::jws::{CompactJws, JwsExt, parse_jws};
+use crate::jws::{CompactJws, parse_jws};
 use crate::kb::KeyBindingPolicy;
 use crate::limits::SdJwtLimits;
 use crate::serialization::{SdJwt, is_json_serialization};
@@ -238,8 +238,8 @@ impl<'a> SdJwtVcVerifier<'a> {
     ) -> Result<IssuerKey<'a>, SdJwtError> {
         let fail = |e| SdJwtError::IssuerKey(e);
         // Read before the signature is checked only to choose the key; trusted only after.
-        let unverified = jws.payload_json("issuer-signed JWT")?;
-        let iss = unverified.get("iss").and_then(Value::as_str);
+        let unverified = KeyHints::read(&jws.payload)?;
+        let iss = unverified.iss.as_deref();
         let kid = jws.header.get("kid").and_then(Value::as_str);
         let unknown = || {
             fail(IssuerKeyError::Unknown {
@@ -282,10 +282,7 @@ impl<'a> SdJwtVcVerifier<'a> {
                 let validated = trust
                     .validate_der(&ders, at, KeyPurpose::DocumentSigner)
                     .map_err(|e| fail(IssuerKeyError::Chain(e)))?;
-                let vct = unverified
-                    .get("vct")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let vct = unverified.vct.as_deref().unwrap_or_default();
                 if !trust.allows(validated.root_index, vct) {
                     return Err(fail(IssuerKeyError::VctNotAuthorized {
                         vct: vct.chars().take(128).collect(),
@@ -447,5 +444,101 @@ impl<'a> SdJwtVcVerifier<'a> {
             paths,
             sd_alg,
         })
+    }
+}
+
+/// The two payload claims read before the signature is checked, only to choose the key (`iss`)
+/// and the trust anchor's scope (`vct`), and trusted only after. Read in one pass that builds
+/// nothing else: every other member is skipped as it is parsed, so a payload of a million tiny
+/// items costs what its two strings cost, not a JSON tree of tens of times its size.
+#[derive(Debug, Default)]
+struct KeyHints {
+    iss: Option<String>,
+    vct: Option<String>,
+}
+
+impl KeyHints {
+    fn read(payload: &[u8]) -> Result<Self, SdJwtError> {
+        serde_json::from_slice(payload).map_err(|_| SdJwtError::Json {
+            part: "issuer-signed JWT payload".into(),
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyHints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(HintsVisitor)
+    }
+}
+
+struct HintsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HintsVisitor {
+    type Value = KeyHints;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<KeyHints, A::Error> {
+        let mut hints = KeyHints::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "iss" => hints.iss = map.next_value::<TextOrSkip>()?.0,
+                "vct" => hints.vct = map.next_value::<TextOrSkip>()?.0,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(hints)
+    }
+}
+
+/// A string, or any other JSON value skipped without being built.
+struct TextOrSkip(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for TextOrSkip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextOrSkipVisitor)
+    }
+}
+
+struct TextOrSkipVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextOrSkipVisitor {
+    type Value = TextOrSkip;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(Some(v.to_owned())))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(None))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(None))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(None))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(None))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<TextOrSkip, E> {
+        Ok(TextOrSkip(None))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextOrSkip, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(TextOrSkip(None))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TextOrSkip, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(TextOrSkip(None))
     }
 }
