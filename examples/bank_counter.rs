@@ -16,8 +16,9 @@ use std::sync::Arc;
 use kmid::crypto::{Curve, PrivateKey, Signer};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::catalogue::ClaimId;
-use kmid::schema::{Card, IdentityCard, samples};
+use kmid::schema::{Card, IdentityCard};
 use kmid::{Template, VerificationRecord};
+use kmid_testkit::samples;
 
 const LEGAL_BASIS: &str = "Act on Real Name Financial Transactions and Confidentiality, Art. 3";
 

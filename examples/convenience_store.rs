@@ -13,8 +13,9 @@
 mod common;
 
 use kmid::schema::catalogue::ClaimId;
-use kmid::schema::{Card, CardType, samples};
+use kmid::schema::{Card, CardType};
 use kmid::{Format, OpenId4VpRequest, Template};
+use kmid_testkit::samples;
 use serde_json::Value;
 
 fn main() -> common::Result<()> {

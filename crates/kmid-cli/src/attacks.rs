@@ -15,12 +15,13 @@ use kmid::crypto::x509::{Certificate, CertificateKind, CertificateParams, issue_
 use kmid::crypto::{HashAlgorithm, Signer};
 use kmid::mdoc::device_authentication_bytes;
 use kmid::mdoc::model::{Handover, SessionTranscript};
-use kmid::schema::{Card, CardType, samples};
+use kmid::schema::{Card, CardType};
 use kmid::sdjwt::SdJwt;
 use kmid::status::StatusList;
 use kmid::status::registry::Actor;
 use kmid::status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
 use kmid::{Formats, OpenId4VpRequest, Template};
+use kmid_testkit::samples;
 use kmid_testkit::{Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};

@@ -15,7 +15,7 @@ use kmid::crypto::x509::{Certificate, TrustStore};
 use kmid::crypto::{Curve, PrivateKey, PublicKey, Signer, SystemRandom};
 use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned, SessionTranscript};
-use kmid::schema::{Card, CardType, IdentityCard, samples};
+use kmid::schema::{Card, CardType, IdentityCard};
 use kmid::status::StatusListResolver;
 use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
 use kmid::status::token::{TokenKeys, TokenPolicy};
@@ -23,6 +23,7 @@ use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
     OpenId4VpRequest, Template, VerifiedPresentation, Verifier, Wallet,
 };
+use kmid_testkit::samples;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -13,7 +13,7 @@ use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::catalogue::{self, ClaimId};
 use kmid::schema::status::{StatusResolver, TokenStatus};
-use kmid::schema::{Card, IdentityCard, samples};
+use kmid::schema::{Card, IdentityCard};
 use kmid::status::StatusListResolver;
 use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
 use kmid::status::token::{TokenKeys, TokenPolicy};
@@ -21,6 +21,7 @@ use kmid::{
     AuthorityKeys, CardKeySecret, Format, Formats, Issuer, IssuingAuthority, KmidError, Template,
     VerifiedPresentation, Verifier, Wallet,
 };
+use kmid_testkit::samples;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

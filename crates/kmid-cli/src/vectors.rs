@@ -14,12 +14,13 @@ use std::sync::Arc;
 use kmid::crypto::Signer;
 use kmid::mdoc::model::{DeviceAuth, DeviceResponse, Handover, SessionTranscript};
 use kmid::schema::catalogue::{self, ClaimId};
-use kmid::schema::{Card, CardType, IdentityCard, samples};
+use kmid::schema::{Card, CardType, IdentityCard};
 use kmid::status::registry::{Actor, MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::{
     AuthorityKeys, CardKeySecret, Format, Formats, Issuer, IssuingAuthority, OpenId4VpRequest,
     Template, Wallet,
 };
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime, macros::datetime};

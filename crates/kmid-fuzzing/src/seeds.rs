@@ -210,7 +210,7 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
             }
         }
         Target::RegistrationNumber | Target::CardJson => {
-            for card in kmid::schema::samples::all() {
+            for card in kmid_testkit::samples::all() {
                 let json = serde_json::to_string(&card).unwrap_or_default();
                 if target == Target::CardJson {
                     out.insert(json.into_bytes());

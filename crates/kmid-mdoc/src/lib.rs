@@ -17,7 +17,8 @@
 //! use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
 //! use kmid_mdoc::model::{DeviceRequest, DocRequest, Handover, ItemsRequest, SessionTranscript};
 //! use kmid_mdoc::verifier::MdocVerifier;
-//! use kmid_schema::{Card, CardType, samples};
+//! use kmid_schema::{Card, CardType};
+//! use kmid_testkit::samples;
 //! use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
 //! use time::Duration;
 //!

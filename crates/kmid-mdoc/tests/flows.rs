@@ -20,8 +20,9 @@ use kmid_mdoc::reader::signed_doc_request;
 use kmid_mdoc::session::{Session, SessionEstablishment};
 use kmid_mdoc::verifier::{DeviceAuthMode, MdocVerifier};
 use kmid_mdoc::{CborLimits, ElementValue};
+use kmid_schema::IdentityCard;
 use kmid_schema::catalogue::{self, ISO_23220_NAMESPACE, KOREAN_NAMESPACE};
-use kmid_schema::{IdentityCard, samples};
+use kmid_testkit::samples;
 use kmid_testkit::{REFERENCE_TIME, TestPki};
 
 /// The subset a bank counter asks for: name, birth date, portrait, and the registration

@@ -22,11 +22,12 @@ use kmid_mdoc::{CborErrorKind, CborLimits, ElementValue};
 use kmid_mdoc::{
     DeviceAuthError, DigestError, IssuerAuthError, MdocError, ReaderAuthError, ValidityError,
 };
+use kmid_schema::Card;
 use kmid_schema::catalogue::{ISO_23220_NAMESPACE, KOREAN_NAMESPACE};
 use kmid_schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
 };
-use kmid_schema::{Card, samples};
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, REFERENCE_TIME, TestPki};
 use time::{Duration, OffsetDateTime};
 

@@ -8,7 +8,8 @@
 //!
 //! ```
 //! use kmid_schema::catalogue::{self, ClaimId, CborType};
-//! use kmid_schema::{Card, CardType, samples};
+//! use kmid_schema::{Card, CardType};
+//! use kmid_testkit::samples;
 //! use time::macros::date;
 //!
 //! let spec = catalogue::spec(ClaimId::BirthDate);

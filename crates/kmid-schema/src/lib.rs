@@ -9,10 +9,11 @@
 //! - [`RegistrationNumber`]: `YYMMDD-GNNNNNN`, masked unless explicitly exposed.
 //! - [`age`]: the Civil Act age and the Youth Protection Act's calendar-year rule.
 //! - [`catalogue`]: every item of every card, defined once, with its mdoc and SD-JWT VC encoding.
-//! - [`samples`]: fictional people for tests, vectors and demos.
+//! - Sample people for tests, vectors and the demo live in `kmid-testkit`, not here.
 //!
 //! ```
-//! use kmid_schema::{Card, IdentityCard, ResidentCardFields, ResidentCard, RuleViolation, SchemaError, samples};
+//! use kmid_schema::{Card, IdentityCard, ResidentCardFields, ResidentCard, RuleViolation, SchemaError};
+//! use kmid_testkit::samples;
 //! use kmid_schema::catalogue::{self, ClaimId, ClaimValue};
 //! use time::macros::date;
 //!
@@ -48,7 +49,6 @@ mod error;
 pub mod error_code;
 mod portrait;
 mod registration;
-pub mod samples;
 pub mod status;
 mod text;
 

@@ -11,9 +11,10 @@
 use kmid_schema::{
     Card, CardType, CountryCode, DateText, ForeignerCard, ForeignerCardType, IdentityCard,
     OverseasNationalCard, RegistrationNumber, ResidentCard, RuleViolation, SchemaError,
-    StatusOfStay, samples,
+    StatusOfStay,
 };
 use kmid_schema::{Origin, Sex};
+use kmid_testkit::samples;
 use time::macros::date;
 
 fn rule(card: CardType, rule: RuleViolation) -> Result<(), SchemaError> {

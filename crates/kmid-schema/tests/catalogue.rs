@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use kmid_schema::catalogue::{
     self, CATALOGUE, CborType, ClaimId, ClaimValue, JsonType, Sensitivity, Source,
 };
-use kmid_schema::{Card, CardType, IdentityCard, samples};
+use kmid_schema::{Card, CardType, IdentityCard};
+use kmid_testkit::samples;
 use time::macros::date;
 
 /// The dotted paths of every leaf of a card's JSON, without the `card` tag.

@@ -16,7 +16,8 @@
 //! use std::sync::Arc;
 //! use kmid_crypto::{Curve, PrivateKey, Signer};
 //! use kmid_schema::catalogue::ClaimId;
-//! use kmid_schema::{Card, samples};
+//! use kmid_schema::Card;
+//! use kmid_testkit::samples;
 //! use kmid_sdjwt::kb::KeyBindingPolicy;
 //! use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
 //! use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};

@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use kmid_crypto::{Curve, PrivateKey, Signer};
-use kmid_schema::{Card, samples};
+use kmid_schema::Card;
 use kmid_sdjwt::kb::KeyBindingPolicy;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
 use kmid_sdjwt::{SdJwt, SdJwtCheck, SdJwtLimits, verify_sd_jwt};
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, SeededRandom, TestPki, test_key};
 use sd_jwt_rs::issuer::ClaimsForSelectiveDisclosureStrategy;
 use sd_jwt_rs::{SDJWTHolder, SDJWTIssuer, SDJWTSerializationFormat, SDJWTVerifier};

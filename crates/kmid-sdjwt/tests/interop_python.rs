@@ -17,10 +17,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use kmid_crypto::{Curve, PrivateKey, Signer};
-use kmid_schema::{Card, samples};
+use kmid_schema::Card;
 use kmid_sdjwt::kb::KeyBindingPolicy;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
 use kmid_sdjwt::{KeyBindingError, SdJwt, SdJwtCheck, SdJwtError, SdJwtLimits, verify_sd_jwt};
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
 use serde_json::{Value, json};
 use time::Duration;

@@ -18,10 +18,11 @@ use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
 };
-use kmid_schema::{Card, CardType, IdentityCard, samples};
+use kmid_schema::{Card, CardType, IdentityCard};
 use kmid_sdjwt::kb::KeyBindingPolicy;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
 use kmid_sdjwt::{Disclosure, DisclosureError, IssuerKeyError, KeyBindingError, SdJwt, SdJwtError};
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};

@@ -223,6 +223,7 @@ impl From<CryptoError> for StatusListError {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for RegistryError {
     fn from(e: rusqlite::Error) -> Self {
         match e {

@@ -17,14 +17,15 @@ use common::{
     TokenFormat, device_key, issue_mdoc, issue_sdjwt, publish, verify_mdoc, verify_sdjwt,
 };
 use kmid_mdoc::MdocError;
+use kmid_schema::Card;
 use kmid_schema::status::{StatusError, TokenRefusal, TokenStatus};
-use kmid_schema::{Card, samples};
 use kmid_sdjwt::SdJwtError;
 use kmid_status::registry::{
     Actor, CredentialFormat, MemoryStore, PhysicalStatus, RegistryConfig, RegistryStore,
     SqliteStore, StatusRegistry,
 };
 use kmid_status::{RegistryError, StatusListError};
+use kmid_testkit::samples;
 use kmid_testkit::{Authority, REFERENCE_TIME, SeededRandom, TestPki};
 
 fn config() -> RegistryConfig {

@@ -8,6 +8,7 @@
 //!   [`Signer`] trait, so signatures — and so certificates and credentials — come out the same
 //!   on every run. It is also a signer implemented outside `kmid-crypto`, which is the HSM seam.
 //! - [`test_key`]: a P-256 key derived from a name.
+//! - [`samples`]: fictional people, one or more per card type, with synthetic portraits.
 //! - [`TestPki`]: an IACA and a Document Signer for each of the three issuing authorities, a
 //!   reader root and a reader certificate, all at fixed times.
 //!
@@ -28,6 +29,7 @@
 #![allow(clippy::expect_used)]
 
 mod pki;
+pub mod samples;
 
 use std::sync::Mutex;
 

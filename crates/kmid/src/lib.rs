@@ -23,7 +23,8 @@
 //! use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 //! use kmid::mdoc::model::{Handover, SessionTranscript};
 //! use kmid::schema::catalogue::ClaimId;
-//! use kmid::schema::{Card, IdentityCard, samples};
+//! use kmid::schema::{Card, IdentityCard};
+//! use kmid_testkit::samples;
 //! use kmid::status::registry::{RegistryConfig, SqliteStore, StatusRegistry};
 //! use serde_json::json;
 //!

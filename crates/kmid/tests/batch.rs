@@ -16,7 +16,7 @@ fn a_batch_answers_each_item_as_alone_in_order() {
     let at = now();
     let issuer = common::issuer(IssuingAuthority::Mois);
     let mut wallet = common::wallet(&issuer);
-    let card = kmid::schema::Card::from(kmid::schema::samples::resident());
+    let card = kmid::schema::Card::from(kmid_testkit::samples::resident());
     let issued = issuer
         .issue(&card, wallet.device_key(), Formats::Both, at)
         .unwrap();

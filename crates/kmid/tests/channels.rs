@@ -12,14 +12,15 @@
 use std::sync::Arc;
 
 use kmid::crypto::{Curve, PrivateKey, Signer};
+use kmid::schema::Card;
 use kmid::schema::status::TokenStatus;
-use kmid::schema::{Card, samples};
 use kmid::status::registry::MemoryStore;
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
     ChannelError, Formats, Issuer, IssuingAuthority, KmidError, OfferOptions, PRE_AUTHORIZED_GRANT,
     Wallet, ic_tap_message,
 };
+use kmid_testkit::samples;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 mod common;

@@ -14,12 +14,13 @@ use kmid::crypto::{Curve, PrivateKey};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::catalogue::ClaimId;
 use kmid::schema::status::TokenStatus;
-use kmid::schema::{Card, IdentityCard, samples};
+use kmid::schema::{Card, IdentityCard};
 use kmid::sdjwt::{KeyBindingError, SdJwtError};
 use kmid::status::{RegistryError, StatusListError};
 use kmid::{
     Formats, IssuingAuthority, KmidError, RecordError, Template, VerificationRecord, Verifier,
 };
+use kmid_testkit::samples;
 use time::Duration;
 
 mod common;

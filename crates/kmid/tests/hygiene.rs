@@ -8,7 +8,8 @@ use kmid::crypto::jose::b64url;
 use kmid::crypto::{Curve, PrivateKey};
 use kmid::mdoc::model::{DeviceEngagement, Handover};
 use kmid::mdoc::session::Session;
-use kmid::schema::{Card, IdentityCard, samples};
+use kmid::schema::{Card, IdentityCard};
+use kmid_testkit::samples;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -20,11 +20,12 @@ use std::sync::Arc;
 
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::mdoc::model::{Handover, SessionTranscript};
-use kmid::schema::{Card, IdentityCard, samples};
+use kmid::schema::{Card, IdentityCard};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::{
     AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, Template, Verifier, Wallet,
 };
+use kmid_testkit::samples;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

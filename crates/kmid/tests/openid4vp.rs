@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::schema::catalogue::ClaimId;
-use kmid::schema::{Card, CardType, samples};
+use kmid::schema::{Card, CardType};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
 use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
     OpenId4VpRequest, Template, Verifier, Wallet,
 };
+use kmid_testkit::samples;
 use serde_json::json;
 
 mod common;

@@ -50,7 +50,8 @@ pub struct ResidentCardFields {
 /// A mobile resident registration card whose fields satisfy every rule of the card.
 ///
 /// ```
-/// use kmid_schema::{IdentityCard, ResidentCard, samples};
+/// use kmid_schema::{IdentityCard, ResidentCard};
+/// use kmid_testkit::samples;
 /// use time::macros::date;
 ///
 /// let card: ResidentCard = samples::resident();

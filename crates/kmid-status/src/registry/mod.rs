@@ -5,10 +5,12 @@
 //! a time. Every change is an append-only event, in the same transaction as the change.
 
 mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore};
 pub use store::{RegistryStore, StoreTx};
 

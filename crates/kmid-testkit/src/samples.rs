@@ -18,15 +18,11 @@
 
 use time::macros::date;
 
-use crate::address::Address;
-use crate::cards::{
-    Card, ForeignerCard, ForeignerCardFields, ForeignerCardType, OverseasNationalCard,
-    OverseasNationalCardFields, ResidentCard, ResidentCardFields,
-};
-use crate::portrait::Portrait;
-use crate::registration::RegistrationNumber;
-use crate::text::{
-    CountryCode, HanjaName, LatinName, PassportNumber, PersonName, StatusOfStay, Subdivision, Text,
+use kmid_schema::{
+    Address, Card, CountryCode, ForeignerCard, ForeignerCardFields, ForeignerCardType, HanjaName,
+    LatinName, OverseasNationalCard, OverseasNationalCardFields, PassportNumber, PersonName,
+    Portrait, RegistrationNumber, ResidentCard, ResidentCardFields, StatusOfStay, Subdivision,
+    Text,
 };
 
 /// JPEG bytes of the sample portraits.
