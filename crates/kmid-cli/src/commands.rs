@@ -506,7 +506,7 @@ pub(crate) fn sample_card(name: &str) -> Result<String, Error> {
 }
 
 fn code_of(card: CardType) -> &'static str {
-    crate::vectors::card_code(card)
+    card_code(card)
 }
 
 /// `kmid issue`.
@@ -762,7 +762,7 @@ fn presentation_json(p: &VerifiedPresentation) -> Value {
         "card": p.card_type.doc_type(),
         "issuer": p.issuer,
         "status": p.status.map(|s| s.to_string()),
-        "claims": crate::vectors::expected_claims(&p.claims),
+        "claims": kmid::conformance::expected_claims(&p.claims),
         "presentation_digest": p.presentation_digest,
     })
 }
@@ -916,4 +916,13 @@ pub(crate) fn verify_summary(result: &Value) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// The short code of a card type in file names.
+const fn card_code(card: CardType) -> &'static str {
+    match card {
+        CardType::Resident => "rrc",
+        CardType::Foreigner => "rc",
+        CardType::OverseasNational => "onid",
+    }
 }

@@ -9,14 +9,16 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ciborium::Value as Cbor;
 use kmid::crypto::HashAlgorithm;
+use kmid_cbor::{CborLimits, DecodeBudget, Item, Kind};
 use serde_json::{Map, Value, json};
 
 /// The largest artifact `inspect` reads.
 pub(crate) const MAX_INPUT: usize = 16 * 1024 * 1024;
 /// How deep CBOR may nest.
 const MAX_DEPTH: usize = 64;
+/// The most CBOR data items an artifact may hold (the JSON shown costs far more per item).
+const MAX_ITEMS: usize = 65_536;
 
 /// Why an artifact could not be read.
 #[derive(Debug)]
@@ -90,49 +92,41 @@ fn sd_jwt(text: &str) -> Result<Value, InspectError> {
     )
 }
 
-fn cbor_json(value: &Cbor, depth: usize) -> Result<Value, InspectError> {
-    if depth > MAX_DEPTH {
-        return Err(err("CBOR nests too deeply"));
-    }
-    Ok(match value {
-        Cbor::Integer(i) => {
-            let n = i128::from(*i);
-            i64::try_from(n)
-                .map(Value::from)
-                .or_else(|_| u64::try_from(n).map(Value::from))
-                .unwrap_or(Value::Null)
-        }
-        Cbor::Bytes(b) => Value::String(hex(b)),
-        Cbor::Float(f) => json!(f),
-        Cbor::Text(t) => Value::String(t.clone()),
-        Cbor::Bool(b) => Value::Bool(*b),
-        Cbor::Null => Value::Null,
-        Cbor::Tag(24, inner) => match inner.as_ref() {
-            Cbor::Bytes(b) => match decode(b) {
-                Ok(embedded) => json!({ "tag": 24, "value": cbor_json(&embedded, depth + 1)? }),
+fn cbor_json(value: &Item<'_>, budget: &DecodeBudget) -> Result<Value, InspectError> {
+    Ok(match &value.kind {
+        Kind::Uint(n) => Value::from(*n),
+        Kind::Nint(_) => value.as_i64().map_or(Value::Null, Value::from),
+        Kind::Bytes(b) => Value::String(hex(b)),
+        Kind::Float(f) => json!(f),
+        Kind::Text(t) => Value::String((*t).to_owned()),
+        Kind::Bool(b) => Value::Bool(*b),
+        Kind::Null => Value::Null,
+        Kind::Tag(24, inner) => match &inner.kind {
+            Kind::Bytes(b) => match kmid_cbor::decode_with(b, budget) {
+                Ok(embedded) => json!({ "tag": 24, "value": cbor_json(&embedded, budget)? }),
                 Err(_) => json!({ "tag": 24, "value": hex(b) }),
             },
-            other => json!({ "tag": 24, "value": cbor_json(other, depth + 1)? }),
+            _ => json!({ "tag": 24, "value": cbor_json(inner, budget)? }),
         },
-        Cbor::Tag(tag, inner) => json!({ "tag": tag, "value": cbor_json(inner, depth + 1)? }),
-        Cbor::Array(items) => Value::Array(
+        Kind::Tag(tag, inner) => json!({ "tag": tag, "value": cbor_json(inner, budget)? }),
+        Kind::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|v| cbor_json(v, depth + 1))
+                .map(|v| cbor_json(v, budget))
                 .collect::<Result<_, _>>()?,
         ),
-        Cbor::Map(entries) => {
+        Kind::Map(entries) => {
             let mut map = Map::new();
             for (k, v) in entries {
-                let key = match k {
-                    Cbor::Text(t) => t.clone(),
-                    other => cbor_json(other, depth + 1)?.to_string(),
+                let key = match &k.kind {
+                    Kind::Text(t) => (*t).to_owned(),
+                    _ => cbor_json(k, budget)?.to_string(),
                 };
-                map.insert(key, cbor_json(v, depth + 1)?);
+                map.insert(key, cbor_json(v, budget)?);
             }
             Value::Object(map)
         }
-        _ => Value::String("(undefined or simple value)".into()),
+        Kind::Undefined => Value::String("(undefined)".into()),
     })
 }
 
@@ -140,14 +134,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode(bytes: &[u8]) -> Result<Cbor, InspectError> {
-    let mut cursor = std::io::Cursor::new(bytes);
-    let value: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut cursor, MAX_DEPTH)
-        .map_err(|e| err(format!("not CBOR: {e}")))?;
-    if usize::try_from(cursor.position()).ok() != Some(bytes.len()) {
-        return Err(err("bytes after the CBOR data item"));
-    }
-    Ok(value)
+/// The workspace's one CBOR reader, with limits for a whole artifact: embedded tag-24 items
+/// draw on the same item budget.
+fn cbor_to_json(bytes: &[u8]) -> Result<Value, InspectError> {
+    let budget = DecodeBudget::new(CborLimits {
+        max_input_bytes: MAX_INPUT,
+        max_depth: MAX_DEPTH,
+        max_items: MAX_ITEMS,
+    });
+    let item = kmid_cbor::decode_with(bytes, &budget).map_err(|e| err(format!("not CBOR: {e}")))?;
+    cbor_json(&item, &budget)
 }
 
 /// Decodes `input` (the artifact's bytes) to JSON.
@@ -171,10 +167,8 @@ pub(crate) fn inspect(input: &[u8]) -> Result<Value, InspectError> {
                         .and_then(|h| u8::from_str_radix(h, 16).ok())
                 })
                 .collect();
-            return Ok(
-                json!({ "kind": "CBOR (from hex)", "value": cbor_json(&decode(&bytes)?, 0)? }),
-            );
+            return Ok(json!({ "kind": "CBOR (from hex)", "value": cbor_to_json(&bytes)? }));
         }
     }
-    Ok(json!({ "kind": "CBOR", "value": cbor_json(&decode(input)?, 0)? }))
+    Ok(json!({ "kind": "CBOR", "value": cbor_to_json(input)? }))
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
+use kmid::conformance;
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::catalogue::{self, ClaimId};
@@ -81,11 +82,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The conformance vectors' generator.
-    Vectors {
-        #[command(subcommand)]
-        command: VectorsCommand,
-    },
     /// Decode an mdoc (CBOR, binary or hex) or SD-JWT / JWS artifact to JSON; verifies nothing.
     Inspect {
         /// The file, or `-` for standard input.
@@ -93,13 +89,10 @@ enum Command {
     },
 }
 
-mod attacks;
 #[macro_use]
 mod output;
 mod commands;
-mod conformance;
 mod inspect;
-mod vectors;
 
 #[derive(Subcommand)]
 enum CardCommand {
@@ -108,20 +101,6 @@ enum CardCommand {
     Sample {
         /// Which sample.
         name: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum VectorsCommand {
-    /// Regenerate the conformance vectors (deterministic: CI regenerates and diffs them).
-    Generate {
-        /// The output directory.
-        #[arg(long, default_value = "test-vectors/conformance")]
-        out: PathBuf,
-        /// Which suite: `conformance` (every card × format, with mutations) or `negative`
-        /// (the attack suite).
-        #[arg(long, default_value = "conformance")]
-        suite: String,
     },
 }
 
@@ -199,22 +178,6 @@ fn run(command: Command) -> ExitCode {
             }
             Err(e) => {
                 errln!("kmid verify: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Vectors {
-            command: VectorsCommand::Generate { out, suite },
-        } => match match suite.as_str() {
-            "conformance" => vectors::generate(&out),
-            "negative" => attacks::generate(&out),
-            other => Err(format!("unknown suite {other:?} (conformance or negative)").into()),
-        } {
-            Ok(n) => {
-                outln!("kmid vectors: {n} cases written to {}", out.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                errln!("kmid vectors generate: {e}");
                 ExitCode::from(2)
             }
         },

@@ -81,6 +81,7 @@
 
 mod authority;
 pub mod channels;
+pub mod conformance;
 pub mod dcql;
 mod error;
 mod issuer;

@@ -1,19 +1,20 @@
-//! `kmid conformance`: runs the vectors of a `manifest.json` (the format is described in
+//! The conformance runner: runs the vectors of a `manifest.json` (the format is described in
 //! `test-vectors/conformance/README.md`) through kmid's verifier and compares each outcome
-//! with the expected one.
+//! with the expected one. `kmid conformance` drives it; a conformance runner of its own may
+//! call it directly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::crypto::x509::{Certificate, TrustStore};
+use crate::mdoc::CborLimits;
+use crate::mdoc::model::{DeviceRequest, SessionTranscript};
+use crate::schema::catalogue::{self, ClaimId, ClaimValue};
+use crate::status::StatusListResolver;
+use crate::status::token::{TokenKeys, TokenPolicy};
+use crate::{DcqlQuery, KmidError, OpenId4VpRequest, VerifiedPresentation, Verifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kmid::crypto::x509::{Certificate, TrustStore};
-use kmid::mdoc::CborLimits;
-use kmid::mdoc::model::{DeviceRequest, SessionTranscript};
-use kmid::schema::catalogue::{ClaimId, ClaimValue};
-use kmid::status::StatusListResolver;
-use kmid::status::token::{TokenKeys, TokenPolicy};
-use kmid::{DcqlQuery, KmidError, OpenId4VpRequest, VerifiedPresentation, Verifier};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -21,154 +22,154 @@ use time::format_description::well_known::Rfc3339;
 
 /// A conformance manifest.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Manifest {
+pub struct Manifest {
     /// The suite's name.
-    pub(crate) suite: String,
+    pub suite: String,
     /// The manifest format version (1).
-    pub(crate) version: u32,
+    pub version: u32,
     /// The default verification time, RFC 3339.
-    pub(crate) at: String,
+    pub at: String,
     /// The IACA roots a verifier trusts, each scoped to docTypes.
-    pub(crate) trust: Vec<TrustAnchor>,
+    pub trust: Vec<TrustAnchor>,
     /// Named snapshots of the status lists.
-    pub(crate) status_sets: BTreeMap<String, Vec<StatusFile>>,
+    pub status_sets: BTreeMap<String, Vec<StatusFile>>,
     /// The cases.
-    pub(crate) cases: Vec<Case>,
+    pub cases: Vec<Case>,
 }
 
 /// A trusted root.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct TrustAnchor {
+pub struct TrustAnchor {
     /// PEM file, relative to the manifest.
-    pub(crate) file: String,
+    pub file: String,
     /// The docTypes (= vcts) it may vouch for.
-    pub(crate) doc_types: Vec<String>,
+    pub doc_types: Vec<String>,
 }
 
 /// One status list token, in both forms.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct StatusFile {
+pub struct StatusFile {
     /// Where it is served.
-    pub(crate) uri: String,
+    pub uri: String,
     /// `application/statuslist+jwt` file.
-    pub(crate) jwt: String,
+    pub jwt: String,
     /// `application/statuslist+cwt` file.
-    pub(crate) cwt: String,
+    pub cwt: String,
 }
 
 /// The OpenID4VP request parameters a case is verified with.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct RequestParams {
+pub struct RequestParams {
     /// `client_id`.
-    pub(crate) client_id: String,
+    pub client_id: String,
     /// `nonce`.
-    pub(crate) nonce: String,
+    pub nonce: String,
     /// `response_uri`.
-    pub(crate) response_uri: String,
+    pub response_uri: String,
 }
 
 /// One case.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Case {
+pub struct Case {
     /// Unique id.
-    pub(crate) id: String,
+    pub id: String,
     /// `mdoc-proximity` or `openid4vp`.
-    pub(crate) kind: String,
+    pub kind: String,
     /// What the negative case changed.
     #[serde(default)]
-    pub(crate) mutation: Option<String>,
+    pub mutation: Option<String>,
     /// mdoc: the DeviceRequest file.
     #[serde(default)]
-    pub(crate) device_request: Option<String>,
+    pub device_request: Option<String>,
     /// mdoc: the DeviceResponse file.
     #[serde(default)]
-    pub(crate) device_response: Option<String>,
+    pub device_response: Option<String>,
     /// mdoc: the SessionTranscriptBytes file.
     #[serde(default)]
-    pub(crate) session_transcript: Option<String>,
+    pub session_transcript: Option<String>,
     /// OpenID4VP: the DCQL query file.
     #[serde(default)]
-    pub(crate) dcql_query: Option<String>,
+    pub dcql_query: Option<String>,
     /// OpenID4VP: the VP Token file.
     #[serde(default)]
-    pub(crate) vp_token: Option<String>,
+    pub vp_token: Option<String>,
     /// OpenID4VP: the request parameters.
     #[serde(default)]
-    pub(crate) request: Option<RequestParams>,
+    pub request: Option<RequestParams>,
     /// status-token: the Status List Token file.
     #[serde(default)]
-    pub(crate) status_token: Option<String>,
+    pub status_token: Option<String>,
     /// status-token: the URI the token is verified for.
     #[serde(default)]
-    pub(crate) status_uri: Option<String>,
+    pub status_uri: Option<String>,
     /// Which status snapshot the verifier sees.
-    pub(crate) status_set: String,
+    pub status_set: String,
     /// Verification time, when not the manifest's.
     #[serde(default)]
-    pub(crate) at: Option<String>,
+    pub at: Option<String>,
     /// Roots (by file) the verifier does not trust in this case.
     #[serde(default)]
-    pub(crate) exclude_trust: Vec<String>,
+    pub exclude_trust: Vec<String>,
     /// The expected outcome.
-    pub(crate) expected: Expected,
+    pub expected: Expected,
 }
 
 /// An expected outcome.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Expected {
+pub struct Expected {
     /// `valid` or `invalid`.
-    pub(crate) result: String,
+    pub result: String,
     /// For `invalid`: kmid's error code, or a prefix of it ending at a dot boundary.
     #[serde(default)]
-    pub(crate) error: Option<String>,
+    pub error: Option<String>,
     /// For `valid`: the status (`VALID`).
     #[serde(default)]
-    pub(crate) status: Option<String>,
+    pub status: Option<String>,
     /// For `valid`: exactly the disclosed claims, by mdoc element identifier.
     #[serde(default)]
-    pub(crate) claims: Option<Value>,
+    pub claims: Option<Value>,
 }
 
 /// One case's result.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct CaseReport {
+pub struct CaseReport {
     /// The case.
-    pub(crate) id: String,
+    pub id: String,
     /// Whether the outcome was the expected one.
-    pub(crate) passed: bool,
+    pub passed: bool,
     /// The outcome (`valid` or the error code) and, on failure, why it differs.
-    pub(crate) detail: String,
+    pub detail: String,
 }
 
 /// Loads a file named in the manifest.
-pub(crate) type Loader<'a> = dyn Fn(&str) -> Option<Vec<u8>> + 'a;
+pub type Loader<'a> = dyn Fn(&str) -> Option<Vec<u8>> + 'a;
 
 /// The SHA-256 (base64url) of a portrait given as standard base64 or a `data:` URL.
-pub(crate) fn portrait_digest(value: &Value) -> Option<String> {
+pub fn portrait_digest(value: &Value) -> Option<String> {
     let text = value.as_str()?;
     let b64 = text.strip_prefix("data:image/jpeg;base64,").unwrap_or(text);
     let bytes = STANDARD.decode(b64).ok()?;
-    let digest = kmid::crypto::HashAlgorithm::Sha256.digest(&bytes).ok()?;
-    Some(kmid::crypto::jose::b64url(&digest))
+    let digest = crate::crypto::HashAlgorithm::Sha256.digest(&bytes).ok()?;
+    Some(crate::crypto::jose::b64url(&digest))
 }
 
 /// A card's claim value as the manifest writes it (the portrait as its digest).
-pub(crate) fn claim_json(value: &ClaimValue<'_>) -> Value {
+pub fn claim_json(value: &ClaimValue<'_>) -> Value {
     match value {
         ClaimValue::Text(t) => json!(t),
         ClaimValue::Date(d) => json!(d.to_string()),
         ClaimValue::Bool(b) => json!(b),
         ClaimValue::Uint(n) => json!(n),
-        ClaimValue::Jpeg(bytes) => kmid::crypto::HashAlgorithm::Sha256.digest(bytes).map_or(
+        ClaimValue::Jpeg(bytes) => crate::crypto::HashAlgorithm::Sha256.digest(bytes).map_or(
             Value::Null,
-            |d| json!({ "sha-256": kmid::crypto::jose::b64url(&d) }),
+            |d| json!({ "sha-256": crate::crypto::jose::b64url(&d) }),
         ),
     }
 }
 
 fn actual_claims(seen: &VerifiedPresentation) -> Value {
     let claims: Vec<(ClaimId, Value)> = seen.claims.clone();
-    crate::vectors::expected_claims(&claims)
+    expected_claims(&claims)
 }
 
 fn status_name(seen: &VerifiedPresentation) -> String {
@@ -177,7 +178,7 @@ fn status_name(seen: &VerifiedPresentation) -> String {
 }
 
 /// Runs every case of `manifest`, loading files with `load`.
-pub(crate) fn run_manifest(manifest: &Manifest, load: &Loader<'_>) -> Vec<CaseReport> {
+pub fn run_manifest(manifest: &Manifest, load: &Loader<'_>) -> Vec<CaseReport> {
     if manifest.version != 1 {
         return vec![CaseReport {
             id: "manifest".into(),
@@ -361,7 +362,7 @@ fn run_case(
                 .map(<[u8]>::to_vec)
                 .unwrap_or(token);
             let uri = case.status_uri.as_deref().ok_or("no status_uri")?;
-            Ok(kmid::status::token::verify_token(
+            Ok(crate::status::token::verify_token(
                 &token,
                 uri,
                 at,
@@ -373,4 +374,20 @@ fn run_case(
         }
         other => Err(format!("unknown case kind {other:?}")),
     }
+}
+
+/// A claim's expected value in the manifest: as kmid reports it, with the portrait (bytes)
+/// replaced by the SHA-256 of its bytes so the manifest stays small.
+pub fn expected_claims(claims: &[(ClaimId, Value)]) -> Value {
+    let mut out = serde_json::Map::new();
+    for (id, value) in claims {
+        let spec = catalogue::spec(*id);
+        let value = if *id == ClaimId::Portrait && value.is_string() {
+            portrait_digest(value).map_or(Value::Null, |d| json!({ "sha-256": d }))
+        } else {
+            value.clone()
+        };
+        out.insert(spec.mdoc.identifier.to_owned(), value);
+    }
+    Value::Object(out)
 }

@@ -26,7 +26,7 @@ use kmid_testkit::{Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::vectors::{
+use crate::conformance::{
     AT, Error, Fixture, Out, check_and_write, expected_invalid, fixture, pki_trust, pretty,
 };
 
@@ -804,10 +804,10 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     let from = tdate("validFrom")?;
     let until = tdate("validUntil")?;
     let at = |t: OffsetDateTime| -> Result<Value, Error> {
-        Ok(json!({ "at": crate::vectors::rfc3339(t)? }))
+        Ok(json!({ "at": crate::conformance::rfc3339(t)? }))
     };
     let at_late = |t: OffsetDateTime| -> Result<Value, Error> {
-        Ok(json!({ "at": crate::vectors::rfc3339(t)?, "status_set": "late" }))
+        Ok(json!({ "at": crate::conformance::rfc3339(t)?, "status_set": "late" }))
     };
     suite.mdoc(
         "validity-at-valid-from",
@@ -1340,7 +1340,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         "suite": "kmid attack suite",
         "version": 1,
         "profile": "spec/README.md",
-        "at": crate::vectors::rfc3339(AT)?,
+        "at": crate::conformance::rfc3339(AT)?,
         "trust": pki_trust(),
         "status_sets": status_sets,
         "cases": std::mem::take(&mut suite.out.cases),

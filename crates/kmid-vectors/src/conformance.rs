@@ -1,4 +1,4 @@
-//! `kmid vectors generate`: the conformance vectors in `test-vectors/conformance/`.
+//! The conformance vectors in `test-vectors/conformance/`.
 //!
 //! Everything is fixed: the test PKI's keys (RFC 6979 signatures), seeded salts and status
 //! indices, the holder keys (`holder-rrc`, `holder-rc`, `holder-onid` test keys), and the
@@ -25,7 +25,7 @@ use kmid_testkit::{Authority, Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
-use crate::conformance::{self, Manifest};
+use kmid::conformance::{self, Manifest, expected_claims};
 
 /// The vectors' time.
 pub(crate) const AT: OffsetDateTime = datetime!(2025-07-01 0:00 UTC);
@@ -125,22 +125,6 @@ impl Out {
         self.files.insert(PathBuf::from(&path), bytes.into());
         path
     }
-}
-
-/// A claim's expected value in the manifest: as kmid reports it, with the portrait (bytes)
-/// replaced by the SHA-256 of its bytes so the manifest stays small.
-pub(crate) fn expected_claims(claims: &[(ClaimId, Value)]) -> Value {
-    let mut out = serde_json::Map::new();
-    for (id, value) in claims {
-        let spec = catalogue::spec(*id);
-        let value = if *id == ClaimId::Portrait && value.is_string() {
-            conformance::portrait_digest(value).map_or(Value::Null, |d| json!({ "sha-256": d }))
-        } else {
-            value.clone()
-        };
-        out.insert(spec.mdoc.identifier.to_owned(), value);
-    }
-    Value::Object(out)
 }
 
 fn templates(card: CardType) -> Vec<(&'static str, Template)> {
