@@ -17,7 +17,7 @@
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
 use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, SignatureVerifier};
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusResolver, StatusTokenForm, TokenStatus,
+    StatusContext, StatusPolicy, StatusRefusal, StatusResolver, StatusTokenForm, TokenStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -89,8 +89,7 @@ pub struct MdocVerifier<'a> {
     signature_verifier: &'a dyn SignatureVerifier,
     allowed_algorithms: Vec<Algorithm>,
     clock_skew: Duration,
-    status_resolver: Option<&'a dyn StatusResolver>,
-    require_status: bool,
+    status: StatusPolicy<'a>,
     limits: CborLimits,
 }
 
@@ -99,7 +98,7 @@ impl core::fmt::Debug for MdocVerifier<'_> {
         f.debug_struct("MdocVerifier")
             .field("allowed_algorithms", &self.allowed_algorithms)
             .field("clock_skew", &self.clock_skew)
-            .field("require_status", &self.require_status)
+            .field("status", &self.status)
             .finish_non_exhaustive()
     }
 }
@@ -116,8 +115,7 @@ impl<'a> MdocVerifier<'a> {
             signature_verifier: &DefaultVerifier,
             allowed_algorithms: Algorithm::ALL.to_vec(),
             clock_skew: Duration::ZERO,
-            status_resolver: None,
-            require_status: true,
+            status: StatusPolicy::new(),
             limits: CborLimits::default(),
         }
     }
@@ -139,7 +137,7 @@ impl<'a> MdocVerifier<'a> {
     /// Checks status references through `resolver`.
     #[must_use]
     pub fn with_status_resolver(mut self, resolver: &'a dyn StatusResolver) -> Self {
-        self.status_resolver = Some(resolver);
+        self.status = self.status.with_resolver(resolver);
         self
     }
 
@@ -149,7 +147,7 @@ impl<'a> MdocVerifier<'a> {
     /// the verifier was not configured.
     #[must_use]
     pub const fn danger_accept_unchecked_status(mut self) -> Self {
-        self.require_status = false;
+        self.status = self.status.danger_accept_unchecked();
         self
     }
 
@@ -418,31 +416,22 @@ impl<'a> MdocVerifier<'a> {
         }
 
         // 7. Status.
-        let status = match (&mso.status, self.status_resolver) {
-            (None, _) => None,
-            (Some(reference), Some(resolver)) => {
-                let context = StatusContext {
-                    issuer_anchor: self
-                        .trust
-                        .roots()
-                        .get(validated.root_index)
-                        .map(Certificate::der),
-                    issuer: None,
-                    form: StatusTokenForm::Any,
-                };
-                let status = resolver
-                    .resolve(reference, &context, at)
-                    .map_err(MdocError::StatusUnavailable)?;
-                if status != TokenStatus::Valid {
-                    return Err(MdocError::Status(status));
-                }
-                Some(status)
-            }
-            (Some(_), None) if self.require_status => {
-                return Err(MdocError::StatusUnavailable(StatusError::NoResolver));
-            }
-            (Some(_), None) => None,
+        let context = StatusContext {
+            issuer_anchor: self
+                .trust
+                .roots()
+                .get(validated.root_index)
+                .map(Certificate::der),
+            issuer: None,
+            form: StatusTokenForm::Any,
         };
+        let status = self
+            .status
+            .check(mso.status.as_ref(), &context, at)
+            .map_err(|refusal| match refusal {
+                StatusRefusal::NotValid(s) => MdocError::Status(s),
+                StatusRefusal::Unavailable(e) => MdocError::StatusUnavailable(e),
+            })?;
 
         Ok(VerifiedDocument {
             doc_type: doc.doc_type.clone(),

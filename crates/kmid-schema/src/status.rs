@@ -224,3 +224,162 @@ pub trait StatusResolver: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<TokenStatus, StatusError>;
 }
+
+/// How a verifier treats a credential's status reference — the one policy both formats apply
+/// (the mdoc MSO's `status` and the SD-JWT VC's `status`): with a resolver, the entry must be
+/// VALID; without one, a credential that has a reference is refused unless the verifier chose
+/// [`Self::danger_accept_unchecked`].
+#[derive(Clone, Copy)]
+pub struct StatusPolicy<'a> {
+    resolver: Option<&'a dyn StatusResolver>,
+    require: bool,
+}
+
+impl fmt::Debug for StatusPolicy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusPolicy")
+            .field("resolver", &self.resolver.is_some())
+            .field("require", &self.require)
+            .finish()
+    }
+}
+
+impl Default for StatusPolicy<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why a status check refused a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusRefusal {
+    /// The entry is not VALID.
+    NotValid(TokenStatus),
+    /// The status could not be determined (or no resolver is configured).
+    Unavailable(StatusError),
+}
+
+impl<'a> StatusPolicy<'a> {
+    /// No resolver, and a credential with a status reference refused
+    /// ([`StatusError::NoResolver`]).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            resolver: None,
+            require: true,
+        }
+    }
+
+    /// Checks status references through `resolver`.
+    #[must_use]
+    pub const fn with_resolver(mut self, resolver: &'a dyn StatusResolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Accepts a credential with a status reference unchecked when no resolver is set (a
+    /// wallet storing what it was just issued; never a relying party).
+    #[must_use]
+    pub const fn danger_accept_unchecked(mut self) -> Self {
+        self.require = false;
+        self
+    }
+
+    /// The status of `reference` (none when the credential has no reference, or when it is
+    /// accepted unchecked).
+    ///
+    /// # Errors
+    /// [`StatusRefusal::NotValid`] for an entry that is not VALID; [`StatusRefusal::Unavailable`]
+    /// when the resolver cannot tell, or none is set and a check is required.
+    pub fn check(
+        &self,
+        reference: Option<&StatusReference>,
+        context: &StatusContext<'_>,
+        at: OffsetDateTime,
+    ) -> Result<Option<TokenStatus>, StatusRefusal> {
+        match (reference, self.resolver) {
+            (None, _) => Ok(None),
+            (Some(reference), Some(resolver)) => {
+                let status = resolver
+                    .resolve(reference, context, at)
+                    .map_err(StatusRefusal::Unavailable)?;
+                if status == TokenStatus::Valid {
+                    Ok(Some(status))
+                } else {
+                    Err(StatusRefusal::NotValid(status))
+                }
+            }
+            (Some(_), None) if self.require => {
+                Err(StatusRefusal::Unavailable(StatusError::NoResolver))
+            }
+            (Some(_), None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    struct Says(Result<TokenStatus, StatusError>);
+
+    impl StatusResolver for Says {
+        fn resolve(
+            &self,
+            _: &StatusReference,
+            _: &StatusContext<'_>,
+            _: OffsetDateTime,
+        ) -> Result<TokenStatus, StatusError> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn one_policy_for_both_formats() {
+        let reference = StatusReference {
+            idx: 3,
+            uri: "https://status.example/1".into(),
+        };
+        let context = StatusContext {
+            issuer_anchor: None,
+            issuer: None,
+            form: StatusTokenForm::Any,
+        };
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let check = |policy: StatusPolicy<'_>, r: Option<&StatusReference>| {
+            policy.check(r, &context, at)
+        };
+        // No reference: nothing to check, whatever the policy.
+        assert_eq!(check(StatusPolicy::new(), None), Ok(None));
+        // A reference and no resolver: refused, unless the verifier chose to accept it.
+        assert_eq!(
+            check(StatusPolicy::new(), Some(&reference)),
+            Err(StatusRefusal::Unavailable(StatusError::NoResolver))
+        );
+        assert_eq!(
+            check(StatusPolicy::new().danger_accept_unchecked(), Some(&reference)),
+            Ok(None)
+        );
+        // With a resolver, only VALID passes.
+        let valid = Says(Ok(TokenStatus::Valid));
+        let suspended = Says(Ok(TokenStatus::Suspended));
+        let down = Says(Err(StatusError::Unavailable {
+            uri: reference.uri.clone(),
+        }));
+        assert_eq!(
+            check(StatusPolicy::new().with_resolver(&valid), Some(&reference)),
+            Ok(Some(TokenStatus::Valid))
+        );
+        assert_eq!(
+            check(StatusPolicy::new().with_resolver(&suspended), Some(&reference)),
+            Err(StatusRefusal::NotValid(TokenStatus::Suspended))
+        );
+        assert!(matches!(
+            check(
+                StatusPolicy::new().with_resolver(&down).danger_accept_unchecked(),
+                Some(&reference)
+            ),
+            Err(StatusRefusal::Unavailable(StatusError::Unavailable { .. }))
+        ));
+    }
+}

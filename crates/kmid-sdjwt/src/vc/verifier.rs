@@ -10,7 +10,8 @@ use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenStatus,
+    StatusContext, StatusPolicy, StatusReference, StatusRefusal, StatusResolver, StatusTokenForm,
+    TokenStatus,
 };
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -95,8 +96,7 @@ impl VerifiedSdJwtVc {
 pub struct SdJwtVcVerifier<'a> {
     issuer_keys: IssuerKeys<'a>,
     check: SdJwtCheck,
-    status_resolver: Option<&'a dyn StatusResolver>,
-    require_status: bool,
+    status: StatusPolicy<'a>,
     accepted_vcts: Vec<String>,
 }
 
@@ -104,7 +104,7 @@ impl core::fmt::Debug for SdJwtVcVerifier<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SdJwtVcVerifier")
             .field("check", &self.check)
-            .field("require_status", &self.require_status)
+            .field("status", &self.status)
             .field("accepted_vcts", &self.accepted_vcts)
             .finish_non_exhaustive()
     }
@@ -147,8 +147,7 @@ impl<'a> SdJwtVcVerifier<'a> {
                 expected_typ: Some(SD_JWT_VC_TYP.into()),
                 ..SdJwtCheck::default()
             },
-            status_resolver: None,
-            require_status: true,
+            status: StatusPolicy::new(),
             accepted_vcts: CardType::ALL.iter().map(|c| c.vct().to_owned()).collect(),
         }
     }
@@ -177,7 +176,7 @@ impl<'a> SdJwtVcVerifier<'a> {
     /// Checks status references through `resolver`.
     #[must_use]
     pub fn with_status_resolver(mut self, resolver: &'a dyn StatusResolver) -> Self {
-        self.status_resolver = Some(resolver);
+        self.status = self.status.with_resolver(resolver);
         self
     }
 
@@ -185,7 +184,7 @@ impl<'a> SdJwtVcVerifier<'a> {
     /// when no resolver is set (by default they are refused with [`StatusError::NoResolver`]).
     #[must_use]
     pub const fn danger_accept_unchecked_status(mut self) -> Self {
-        self.require_status = false;
+        self.status = self.status.danger_accept_unchecked();
         self
     }
 
@@ -397,27 +396,18 @@ impl<'a> SdJwtVcVerifier<'a> {
                         .ok_or(SdJwtError::MissingClaim("status.status_list.uri"))?
                         .to_owned(),
                 };
-                match self.status_resolver {
-                    Some(resolver) => {
-                        let context = StatusContext {
-                            issuer_anchor,
-                            issuer: claims.get("iss").and_then(Value::as_str),
-                            // SD-JWT VC §2.2.2.3: the Status List Token MUST be a JWT.
-                            form: StatusTokenForm::Jwt,
-                        };
-                        let s = resolver
-                            .resolve(&reference, &context, at)
-                            .map_err(SdJwtError::StatusUnavailable)?;
-                        if s != TokenStatus::Valid {
-                            return Err(SdJwtError::Status(s));
-                        }
-                        Some(s)
-                    }
-                    None if self.require_status => {
-                        return Err(SdJwtError::StatusUnavailable(StatusError::NoResolver));
-                    }
-                    None => None,
-                }
+                let context = StatusContext {
+                    issuer_anchor,
+                    issuer: claims.get("iss").and_then(Value::as_str),
+                    // SD-JWT VC §2.2.2.3: the Status List Token MUST be a JWT.
+                    form: StatusTokenForm::Jwt,
+                };
+                self.status.check(Some(&reference), &context, at).map_err(
+                    |refusal| match refusal {
+                        StatusRefusal::NotValid(s) => SdJwtError::Status(s),
+                        StatusRefusal::Unavailable(e) => SdJwtError::StatusUnavailable(e),
+                    },
+                )?
             }
         };
 
