@@ -41,6 +41,7 @@ pub enum DeviceAuthMode {
 
 /// A Document that passed every check.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedDocument {
     /// The document type.
     pub doc_type: String,
@@ -76,6 +77,7 @@ impl VerifiedDocument {
 
 /// A verified DeviceResponse, bound to its request.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedResponse {
     /// The documents, each verified.
     pub documents: Vec<VerifiedDocument>,

@@ -65,6 +65,7 @@ impl Default for SdJwtCheck {
 
 /// A verified SD-JWT.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedSdJwt {
     /// The issuer-signed JWT's header.
     pub header: Map<String, Value>,

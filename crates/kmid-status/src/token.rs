@@ -230,6 +230,7 @@ impl Default for TokenPolicy {
 
 /// A verified Status List Token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedStatusList {
     /// The list.
     pub list: StatusList,

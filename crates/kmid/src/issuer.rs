@@ -72,6 +72,7 @@ impl Formats {
 
 /// An issued mdoc and its registry entry.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedMdoc {
     /// The issuer-signed data to hand to the wallet.
     pub issuer_signed: IssuerSigned,
@@ -83,6 +84,7 @@ pub struct IssuedMdoc {
 
 /// An issued SD-JWT VC and its registry entry.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedSdJwt {
     /// The SD-JWT with every Disclosure, as issued.
     pub sd_jwt: SdJwt,
@@ -94,6 +96,7 @@ pub struct IssuedSdJwt {
 
 /// What one issuance produced.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Issued {
     /// The mdoc, if asked for.
     pub mdoc: Option<IssuedMdoc>,

@@ -214,6 +214,7 @@ pub enum Format {
 
 /// A verified presentation of either format.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedPresentation {
     /// The format.
     pub format: Format,

@@ -61,6 +61,7 @@ pub struct TrustStore {
 
 /// A chain that validated.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ValidatedChain {
     /// The leaf certificate: the Document Signer (or the reader's certificate).
     pub leaf: Certificate,

@@ -43,6 +43,7 @@ pub enum IssuerKeys<'a> {
 
 /// A verified SD-JWT VC.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedSdJwtVc {
     /// `vct`.
     pub vct: String,
