@@ -298,7 +298,9 @@ impl PublicKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        crate::signature::verify_with_openssl(self, algorithm, message, signature)
+        crate::provider::default()
+            .signature_verifier
+            .verify(algorithm, self, message, signature)
     }
 }
 

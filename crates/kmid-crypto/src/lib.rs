@@ -49,6 +49,7 @@
 //! ```
 
 mod algorithm;
+mod backend;
 pub mod cose;
 mod cose_key;
 pub mod digest;
@@ -56,6 +57,7 @@ mod error;
 pub mod jose;
 mod jwk;
 mod key;
+pub mod provider;
 mod random;
 pub mod session;
 mod signature;
@@ -67,5 +69,6 @@ pub use digest::{HashAlgorithm, Hasher};
 pub use error::{AlgorithmRefusal, BackendError, CertificateError, CryptoError, KeyError};
 pub use jwk::Jwk;
 pub use key::{PrivateKey, PublicKey};
+pub use provider::CryptoProvider;
 pub use random::{Random, SystemRandom};
 pub use signature::{DefaultVerifier, SignatureVerifier, Signer};

@@ -2,36 +2,22 @@
 //! AES-256-GCM and HMAC-SHA-256 with a constant-time check. Every secret they return is wiped
 //! on drop.
 
-use openssl::derive::Deriver;
-use openssl::hash::MessageDigest;
-use openssl::md::Md;
-use openssl::pkey::{Id, PKey};
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use zeroize::Zeroizing;
 
-use crate::algorithm::Curve;
-use crate::error::{CryptoError, KeyError};
+use crate::error::CryptoError;
 use crate::key::{PrivateKey, PublicKey};
 
 /// Length of an AES-GCM tag.
 pub const GCM_TAG_LEN: usize = 16;
 
 /// The ECDH shared secret `Z`: the x coordinate of `d · Q` (SEC 1 §3.3.1), for two keys on the
-/// same NIST curve.
+/// same NIST curve, on the default provider.
 ///
 /// # Errors
-/// [`KeyError::WrongAlgorithm`] for Ed25519 keys or keys on different curves.
+/// [`KeyError::WrongAlgorithm`](crate::KeyError::WrongAlgorithm) for Ed25519 keys or keys on
+/// different curves.
 pub fn ecdh(private: &PrivateKey, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    if private.curve() == Curve::Ed25519 || private.curve() != peer.curve() {
-        return Err(KeyError::WrongAlgorithm("ECDH").into());
-    }
-    let mut deriver = Deriver::new(&private.pkey)?;
-    deriver.set_peer(&peer.pkey)?;
-    let mut z = Zeroizing::new(vec![0u8; private.curve().coordinate_len()]);
-    let n = deriver.derive(&mut z)?;
-    z.truncate(n);
-    Ok(z)
+    crate::provider::default().key_agreement.ecdh(private, peer)
 }
 
 /// HKDF-SHA-256 (RFC 5869): extract with `salt`, expand with `info` into `okm`.
@@ -44,14 +30,9 @@ pub fn hkdf_sha256(
     info: &[u8],
     okm: &mut [u8],
 ) -> Result<(), CryptoError> {
-    let mut ctx = PkeyCtx::new_id(Id::HKDF)?;
-    ctx.derive_init()?;
-    ctx.set_hkdf_md(Md::sha256())?;
-    ctx.set_hkdf_key(ikm)?;
-    ctx.set_hkdf_salt(salt)?;
-    ctx.add_hkdf_info(info)?;
-    ctx.derive(Some(okm))?;
-    Ok(())
+    crate::provider::default()
+        .kdf
+        .hkdf_sha256(ikm, salt, info, okm)
 }
 
 /// A 32-byte key derived with HKDF-SHA-256.
@@ -78,17 +59,9 @@ pub fn aes256gcm_seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut tag = [0u8; GCM_TAG_LEN];
-    let mut out = encrypt_aead(
-        Cipher::aes_256_gcm(),
-        key,
-        Some(iv),
-        aad,
-        plaintext,
-        &mut tag,
-    )?;
-    out.extend_from_slice(&tag);
-    Ok(out)
+    crate::provider::default()
+        .aead
+        .aes_gcm_seal(key, iv, aad, plaintext)
 }
 
 /// AES-256-GCM decryption of ciphertext ‖ tag.
@@ -101,14 +74,9 @@ pub fn aes256gcm_open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let split = sealed
-        .len()
-        .checked_sub(GCM_TAG_LEN)
-        .ok_or(CryptoError::DecryptionFailed)?;
-    let (ciphertext, tag) = sealed.split_at(split);
-    decrypt_aead(Cipher::aes_256_gcm(), key, Some(iv), aad, ciphertext, tag)
-        .map(Zeroizing::new)
-        .map_err(|_| CryptoError::DecryptionFailed)
+    crate::provider::default()
+        .aead
+        .aes_gcm_open(key, iv, aad, sealed)
 }
 
 /// HMAC-SHA-256 (RFC 2104).
@@ -116,12 +84,7 @@ pub fn aes256gcm_open(
 /// # Errors
 /// Only backend failures.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<[u8; 32], CryptoError> {
-    let pkey = PKey::hmac(key)?;
-    let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &pkey)?;
-    signer.update(data)?;
-    let mut tag = [0u8; 32];
-    signer.sign(&mut tag)?;
-    Ok(tag)
+    crate::provider::default().mac.hmac_sha256(key, data)
 }
 
 /// Checks an HMAC-SHA-256 tag in constant time.
@@ -140,5 +103,6 @@ pub fn hmac_sha256_verify(key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), Cry
 /// Compares two byte strings in time that depends only on their lengths.
 #[must_use]
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && openssl::memcmp::eq(a, b)
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }

@@ -9,7 +9,7 @@
 //!   elements, authenticated by deviceSignature or deviceMac.
 //! - [`verifier::MdocVerifier`] checks a DeviceResponse completely and names the failed check.
 //! - [`session::Session`] encrypts the exchange (§9.1.1); [`reader`] signs requests (§9.1.4).
-//! - [`cbor`] decodes untrusted CBOR with limits and keeps the bytes signatures cover.
+//! - The workspace's CBOR reader (`kmid-cbor`) decodes untrusted CBOR with limits and keeps the bytes signatures cover.
 //!
 //! ```
 //! use kmid_crypto::{Curve, PrivateKey};

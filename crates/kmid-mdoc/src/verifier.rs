@@ -145,7 +145,7 @@ impl<'a> MdocVerifier<'a> {
 
     /// **Dangerous**: accepts credentials that carry a status reference without checking it
     /// when no resolver is set. By default such a credential is refused with
-    /// [`StatusError::NoResolver`], so that a suspended or revoked card never passes because
+    /// [`StatusError::NoResolver`](kmid_schema::status::StatusError::NoResolver), so that a suspended or revoked card never passes because
     /// the verifier was not configured.
     #[must_use]
     pub const fn danger_accept_unchecked_status(mut self) -> Self {

@@ -346,9 +346,8 @@ mod policy_tests {
             form: StatusTokenForm::Any,
         };
         let at = OffsetDateTime::UNIX_EPOCH;
-        let check = |policy: StatusPolicy<'_>, r: Option<&StatusReference>| {
-            policy.check(r, &context, at)
-        };
+        let check =
+            |policy: StatusPolicy<'_>, r: Option<&StatusReference>| policy.check(r, &context, at);
         // No reference: nothing to check, whatever the policy.
         assert_eq!(check(StatusPolicy::new(), None), Ok(None));
         // A reference and no resolver: refused, unless the verifier chose to accept it.
@@ -357,7 +356,10 @@ mod policy_tests {
             Err(StatusRefusal::Unavailable(StatusError::NoResolver))
         );
         assert_eq!(
-            check(StatusPolicy::new().danger_accept_unchecked(), Some(&reference)),
+            check(
+                StatusPolicy::new().danger_accept_unchecked(),
+                Some(&reference)
+            ),
             Ok(None)
         );
         // With a resolver, only VALID passes.
@@ -371,12 +373,17 @@ mod policy_tests {
             Ok(Some(TokenStatus::Valid))
         );
         assert_eq!(
-            check(StatusPolicy::new().with_resolver(&suspended), Some(&reference)),
+            check(
+                StatusPolicy::new().with_resolver(&suspended),
+                Some(&reference)
+            ),
             Err(StatusRefusal::NotValid(TokenStatus::Suspended))
         );
         assert!(matches!(
             check(
-                StatusPolicy::new().with_resolver(&down).danger_accept_unchecked(),
+                StatusPolicy::new()
+                    .with_resolver(&down)
+                    .danger_accept_unchecked(),
                 Some(&reference)
             ),
             Err(StatusRefusal::Unavailable(StatusError::Unavailable { .. }))

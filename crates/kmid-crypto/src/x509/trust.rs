@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use openssl::sha::Sha256;
 use time::OffsetDateTime;
 
 use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
@@ -147,7 +146,7 @@ impl ChainCache {
 
 /// The cache key of a chain: SHA-256 over the purpose and each certificate's length and bytes.
 fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [u8; 32] {
-    let mut h = Sha256::new();
+    let mut h = crate::HashAlgorithm::Sha256.hasher();
     let eku = purpose.eku().as_bytes();
     h.update(&u64::try_from(eku.len()).unwrap_or(u64::MAX).to_be_bytes());
     h.update(eku);
@@ -155,7 +154,13 @@ fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [
         h.update(&u64::try_from(der.len()).unwrap_or(u64::MAX).to_be_bytes());
         h.update(der);
     }
-    h.finish()
+    let mut key = [0u8; 32];
+    let digest = h.finish();
+    let n = key.len().min(digest.len());
+    if let (Some(k), Some(d)) = (key.get_mut(..n), digest.get(..n)) {
+        k.copy_from_slice(d);
+    }
+    key
 }
 
 impl core::fmt::Debug for TrustStore {

@@ -182,7 +182,7 @@ impl<'a> SdJwtVcVerifier<'a> {
     }
 
     /// **Dangerous**: accepts credentials that carry a status reference without checking it
-    /// when no resolver is set (by default they are refused with [`StatusError::NoResolver`]).
+    /// when no resolver is set (by default they are refused with [`StatusError::NoResolver`](kmid_schema::status::StatusError::NoResolver)).
     #[must_use]
     pub const fn danger_accept_unchecked_status(mut self) -> Self {
         self.status = self.status.danger_accept_unchecked();

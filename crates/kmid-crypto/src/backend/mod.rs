@@ -1,0 +1,3 @@
+//! The backends: the only modules that name a crypto library.
+
+pub(crate) mod openssl;

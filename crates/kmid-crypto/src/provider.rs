@@ -1,0 +1,145 @@
+//! The crypto provider: every primitive this workspace uses, as one struct of trait objects
+//! (the model is `rustls::crypto::CryptoProvider`). Certificates, COSE, JOSE, digests,
+//! sessions and randomness go through a provider; the code above it names no crypto library.
+//!
+//! A provider is a plain struct of `&'static dyn` tables, so a caller can assemble one from
+//! parts (an HSM's signature verification with a software provider's digests, say).
+//! [`CryptoProvider::get_default`] is the process's default, which the functions that take no
+//! provider ([`crate::HashAlgorithm::digest`], [`crate::session`], [`crate::SystemRandom`],
+//! [`crate::DefaultVerifier`]) use.
+//!
+//! Today the one implementation is the OpenSSL backend compiled into this crate
+//! (`backend::openssl`, the only module that names OpenSSL); `spec/providers.md` says where
+//! the seam goes next (the backends as crates of their own, behind the `openssl` and `aws-lc`
+//! features of this crate's users).
+
+use zeroize::Zeroizing;
+
+use crate::digest::HashAlgorithm;
+use crate::error::CryptoError;
+use crate::key::{PrivateKey, PublicKey};
+use crate::random::Random;
+use crate::signature::SignatureVerifier;
+
+/// An incremental hash computation.
+pub trait HashContext: Send + Sync {
+    /// Feeds `data`.
+    fn update(&mut self, data: &[u8]);
+    /// The digest of everything fed.
+    fn finish(self: Box<Self>) -> Vec<u8>;
+    /// A copy of the state, to hash a common prefix once for two purposes.
+    fn box_clone(&self) -> Box<dyn HashContext>;
+}
+
+/// The hash functions (SHA-256, SHA-384, SHA-512).
+pub trait Digests: Send + Sync {
+    /// A fresh context for `algorithm`.
+    fn start(&self, algorithm: HashAlgorithm) -> Box<dyn HashContext>;
+}
+
+/// HMAC (RFC 2104).
+pub trait Mac: Send + Sync {
+    /// HMAC-SHA-256 of `data` under `key`.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    fn hmac_sha256(&self, key: &[u8], data: &[u8]) -> Result<[u8; 32], CryptoError>;
+}
+
+/// Key derivation.
+pub trait Kdf: Send + Sync {
+    /// HKDF-SHA-256 (RFC 5869): extract with `salt`, expand with `info` into `okm`.
+    ///
+    /// # Errors
+    /// When `okm` is longer than 255 × 32 bytes, or a backend failure.
+    fn hkdf_sha256(
+        &self,
+        ikm: &[u8],
+        salt: &[u8],
+        info: &[u8],
+        okm: &mut [u8],
+    ) -> Result<(), CryptoError>;
+}
+
+/// Authenticated encryption.
+pub trait Aead: Send + Sync {
+    /// AES-GCM with a 96-bit IV under a 16- or 32-byte key; returns ciphertext ‖ 16-byte tag.
+    ///
+    /// # Errors
+    /// A key of another length, or a backend failure.
+    fn aes_gcm_seal(
+        &self,
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError>;
+
+    /// Opens ciphertext ‖ tag.
+    ///
+    /// # Errors
+    /// [`CryptoError::DecryptionFailed`] for a short input or a tag that does not verify.
+    fn aes_gcm_open(
+        &self,
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+}
+
+/// Elliptic-curve Diffie-Hellman.
+pub trait KeyAgreement: Send + Sync {
+    /// The shared secret `Z`, the x coordinate of `d · Q` (SEC 1 §3.3.1), for two keys on the
+    /// same NIST curve.
+    ///
+    /// # Errors
+    /// Keys on different curves or Ed25519 keys; backend failures.
+    fn ecdh(
+        &self,
+        private: &PrivateKey,
+        peer: &PublicKey,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+}
+
+/// Every primitive, as one value handed to issuers, wallets and verifiers.
+#[derive(Clone, Copy)]
+pub struct CryptoProvider {
+    /// The provider's name, for logs (`openssl`, `aws-lc`).
+    pub name: &'static str,
+    /// Signature verification: certificates, COSE, JWS, status tokens.
+    pub signature_verifier: &'static dyn SignatureVerifier,
+    /// Hash functions.
+    pub digests: &'static dyn Digests,
+    /// HMAC.
+    pub mac: &'static dyn Mac,
+    /// HKDF.
+    pub kdf: &'static dyn Kdf,
+    /// AES-GCM.
+    pub aead: &'static dyn Aead,
+    /// ECDH.
+    pub key_agreement: &'static dyn KeyAgreement,
+    /// The secure random source.
+    pub random: &'static dyn Random,
+}
+
+impl core::fmt::Debug for CryptoProvider {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CryptoProvider")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CryptoProvider {
+    /// The process's default provider.
+    #[must_use]
+    pub fn get_default() -> &'static Self {
+        &crate::backend::openssl::PROVIDER
+    }
+}
+
+/// The default provider, for the functions that take none.
+pub(crate) fn default() -> &'static CryptoProvider {
+    CryptoProvider::get_default()
+}
