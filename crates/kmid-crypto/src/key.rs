@@ -1,70 +1,94 @@
-//! Public and private keys on the supported curves, backed by OpenSSL.
+//! Public and private keys on the supported curves, backend-neutral: a public key is its curve
+//! and coordinates (checked on the curve by the provider when it is made), a private key is a
+//! provider's handle. Their encodings (SubjectPublicKeyInfo, PKCS#8, SEC 1, PEM) are written and
+//! read here, with RustCrypto's `der` and `pem-rfc7468`, not by a backend.
 
-use core::cmp::Ordering;
+use core::any::Any;
 use core::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcPoint};
-use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey, Private, Public};
+use der::asn1::ObjectIdentifier;
+use der::{Decode as _, Encode as _, Reader as _, SliceReader};
 use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
 use crate::error::{CryptoError, KeyError};
 use crate::random::{Random, SystemRandom};
+use crate::x509::der as der_writer;
 
-fn group(curve: Curve) -> Result<EcGroup, CryptoError> {
-    let nid = match curve {
-        Curve::P256 => Nid::X9_62_PRIME256V1,
-        Curve::P384 => Nid::SECP384R1,
-        Curve::P521 => Nid::SECP521R1,
-        Curve::Ed25519 => {
-            return Err(
-                KeyError::UnsupportedCurve("Ed25519 is not a Weierstrass curve".into()).into(),
-            );
-        }
-    };
-    Ok(EcGroup::from_curve_name(nid)?)
+/// `id-ecPublicKey` (RFC 5480 §2.1.1), its named curves, and `id-Ed25519` (RFC 8410 §3).
+pub(crate) const OID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+pub(crate) const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+pub(crate) const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+pub(crate) const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// A provider's parsed form of a public key, made once and shared by a key's clones.
+pub type PreparedKey = Box<dyn Any + Send + Sync>;
+
+/// The key operations a provider implements.
+pub trait KeyProvider: Send + Sync {
+    /// Checks that `(x, y)` is a point of `curve` with coordinates below the field prime (or
+    /// that `x` is an Ed25519 key), and returns the provider's parsed form of it, if it keeps
+    /// one. P-256, P-384 and P-521 have cofactor 1: a point on the curve with affine
+    /// coordinates is in the prime-order group.
+    ///
+    /// # Errors
+    /// [`KeyError::NotOnCurve`].
+    fn check_public(
+        &self,
+        curve: Curve,
+        x: &[u8],
+        y: Option<&[u8]>,
+    ) -> Result<Option<PreparedKey>, CryptoError>;
+
+    /// The y coordinate of the point of `curve` with `x` whose y is odd (`y_odd`) or even
+    /// (SEC 1 §2.3.4).
+    ///
+    /// # Errors
+    /// [`KeyError::NotOnCurve`].
+    fn decompress(&self, curve: Curve, x: &[u8], y_odd: bool) -> Result<Vec<u8>, CryptoError>;
+
+    /// A private key from its scalar (EC: big-endian, the coordinate length; Ed25519: the
+    /// 32-byte seed), with its public coordinates.
+    ///
+    /// # Errors
+    /// [`KeyError::Malformed`] when the scalar is zero or not below the group order.
+    fn private_key(&self, curve: Curve, d: &[u8]) -> Result<PrivateParts, CryptoError>;
 }
 
-/// A curve's group and field prime, built once per process.
-struct CurveParams {
-    group: EcGroup,
-    p: BigNum,
+/// What [`KeyProvider::private_key`] makes.
+pub struct PrivateParts {
+    /// The provider's key.
+    pub secret: Box<dyn SecretKey>,
+    /// The public x coordinate (the whole key for Ed25519).
+    pub x: Vec<u8>,
+    /// The public y coordinate (`None` for Ed25519).
+    pub y: Option<Vec<u8>>,
 }
 
-fn curve_params(curve: Curve) -> Result<&'static CurveParams, CryptoError> {
-    static P256: OnceLock<CurveParams> = OnceLock::new();
-    static P384: OnceLock<CurveParams> = OnceLock::new();
-    static P521: OnceLock<CurveParams> = OnceLock::new();
-    let cell = match curve {
-        Curve::P256 => &P256,
-        Curve::P384 => &P384,
-        Curve::P521 => &P521,
-        Curve::Ed25519 => {
-            return Err(
-                KeyError::UnsupportedCurve("Ed25519 is not a Weierstrass curve".into()).into(),
-            );
-        }
-    };
-    if let Some(params) = cell.get() {
-        return Ok(params);
-    }
-    let group = group(curve)?;
-    let mut ctx = BigNumContext::new()?;
-    let (mut p, mut a, mut b) = (BigNum::new()?, BigNum::new()?, BigNum::new()?);
-    group.components_gfp(&mut p, &mut a, &mut b, &mut ctx)?;
-    Ok(cell.get_or_init(|| CurveParams { group, p }))
-}
-
-fn curve_of_group(group: &openssl::ec::EcGroupRef) -> Result<Curve, KeyError> {
-    match group.curve_name() {
-        Some(Nid::X9_62_PRIME256V1) => Ok(Curve::P256),
-        Some(Nid::SECP384R1) => Ok(Curve::P384),
-        Some(Nid::SECP521R1) => Ok(Curve::P521),
-        other => Err(KeyError::UnsupportedCurve(format!("{other:?}"))),
-    }
+/// A private key held by a provider.
+pub trait SecretKey: Send + Sync {
+    /// Signs `message` (hashing it as the algorithm requires); a raw signature.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Whether [`Self::sign_prehashed`] works (ECDSA: yes; Ed25519: no).
+    fn signs_prehashed(&self) -> bool;
+    /// Signs a digest of the algorithm's hash.
+    ///
+    /// # Errors
+    /// [`CryptoError::Signer`] when unsupported or of the wrong length.
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// The scalar (EC, big-endian, padded to the coordinate length) or Ed25519 seed.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn scalar(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+    /// The provider's own type, for its key agreement.
+    fn as_any(&self) -> &dyn Any;
 }
 
 fn check_len(member: &'static str, bytes: &[u8], curve: Curve) -> Result<(), KeyError> {
@@ -80,20 +104,22 @@ fn check_len(member: &'static str, bytes: &[u8], curve: Curve) -> Result<(), Key
     }
 }
 
+fn keys() -> &'static dyn KeyProvider {
+    crate::provider::default().keys
+}
+
 /// A public key on one of the supported curves.
 ///
-/// A value of this type is always a valid point on its curve (checked on construction). It keeps
-/// both its raw coordinates (for JWK and COSE_Key) and the parsed backend key, so verifying with
-/// it parses nothing.
+/// A value of this type is always a valid point on its curve (the provider checked it on
+/// construction). It keeps its raw coordinates (for JWK, COSE_Key and SPKI) and, made on first
+/// use and shared by its clones, a provider's parsed form, so verifying with it parses nothing.
 #[derive(Clone)]
 pub struct PublicKey {
     curve: Curve,
     x: Vec<u8>,
     /// `None` for Ed25519.
     y: Option<Vec<u8>>,
-    pub(crate) pkey: PKey<Public>,
-    /// The same key as an `EC_KEY`, for the low-level ECDSA path.
-    pub(crate) ec: Option<EcKey<Public>>,
+    prepared: Arc<OnceLock<PreparedKey>>,
 }
 
 impl PublicKey {
@@ -104,51 +130,24 @@ impl PublicKey {
     /// [`KeyError::WrongLength`], [`KeyError::Missing`] or [`KeyError::NotOnCurve`].
     pub fn from_coordinates(curve: Curve, x: &[u8], y: Option<&[u8]>) -> Result<Self, CryptoError> {
         check_len("x", x, curve)?;
-        if curve == Curve::Ed25519 {
-            if y.is_some() {
+        match (curve, y) {
+            (Curve::Ed25519, Some(_)) => {
                 return Err(KeyError::Malformed("y (an Ed25519 key has none)").into());
             }
-            let pkey = PKey::public_key_from_raw_bytes(x, Id::ED25519)
-                .map_err(|_| KeyError::NotOnCurve)?;
-            return Ok(Self {
-                curve,
-                x: x.to_vec(),
-                y: None,
-                pkey,
-                ec: None,
-            });
+            (Curve::Ed25519, None) => {}
+            (_, None) => return Err(KeyError::Missing("y").into()),
+            (_, Some(y)) => check_len("y", y, curve)?,
         }
-        let y = y.ok_or(KeyError::Missing("y"))?;
-        check_len("y", y, curve)?;
-        let CurveParams { group, p } = curve_params(curve)?;
-        let (bx, by) = (BigNum::from_slice(x)?, BigNum::from_slice(y)?);
-        // Coordinates are field elements: below p (x + p would name the same point again).
-        if bx.ucmp(p) != Ordering::Less || by.ucmp(p) != Ordering::Less {
-            return Err(KeyError::NotOnCurve.into());
+        let prepared = keys().check_public(curve, x, y)?;
+        let cell = OnceLock::new();
+        if let Some(p) = prepared {
+            let _ = cell.set(p);
         }
-        let mut ctx = BigNumContext::new()?;
-        let mut point = EcPoint::new(group)?;
-        point
-            .set_affine_coordinates_gfp(group, &bx, &by, &mut ctx)
-            .map_err(|_| KeyError::NotOnCurve)?;
-        if !point
-            .is_on_curve(group, &mut ctx)
-            .map_err(|_| KeyError::NotOnCurve)?
-        {
-            return Err(KeyError::NotOnCurve.into());
-        }
-        // P-256, P-384 and P-521 have cofactor 1: every point on the curve with affine
-        // coordinates (the point at infinity has none) is in the prime-order group, so the
-        // n·Q = O multiplication of EC_KEY_check_key would only repeat the check above at the
-        // cost of a signature verification.
-        let ec = EcKey::from_public_key(group, &point).map_err(|_| KeyError::NotOnCurve)?;
-        let pkey = PKey::from_ec_key(ec.clone())?;
         Ok(Self {
             curve,
             x: x.to_vec(),
-            y: Some(y.to_vec()),
-            pkey,
-            ec: Some(ec),
+            y: y.map(<[u8]>::to_vec),
+            prepared: Arc::new(cell),
         })
     }
 
@@ -158,70 +157,62 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Encoding`] or [`KeyError::NotOnCurve`].
     pub fn from_sec1(curve: Curve, point: &[u8]) -> Result<Self, CryptoError> {
-        let group = group(curve)?;
-        let mut ctx = BigNumContext::new()?;
-        let expected = match point.first() {
-            Some(4) => 1 + 2 * curve.coordinate_len(),
-            Some(2 | 3) => 1 + curve.coordinate_len(),
-            _ => return Err(KeyError::Encoding("SEC 1 point").into()),
-        };
-        if point.len() != expected {
+        if curve == Curve::Ed25519 {
             return Err(KeyError::Encoding("SEC 1 point").into());
         }
-        let p = EcPoint::from_bytes(&group, point, &mut ctx).map_err(|_| KeyError::NotOnCurve)?;
-        let ec = EcKey::from_public_key(&group, &p).map_err(|_| KeyError::NotOnCurve)?;
-        Self::from_ec_key(curve, &ec)
-    }
-
-    fn from_ec_key<T: openssl::pkey::HasPublic>(
-        curve: Curve,
-        ec: &EcKey<T>,
-    ) -> Result<Self, CryptoError> {
-        let group = ec.group();
-        let mut ctx = BigNumContext::new()?;
-        let (mut bx, mut by) = (BigNum::new()?, BigNum::new()?);
-        ec.public_key()
-            .affine_coordinates(group, &mut bx, &mut by, &mut ctx)?;
-        let len =
-            i32::try_from(curve.coordinate_len()).map_err(|_| KeyError::Malformed("curve"))?;
-        Self::from_coordinates(
-            curve,
-            &bx.to_vec_padded(len)?,
-            Some(&by.to_vec_padded(len)?),
-        )
-    }
-
-    /// The key in a parsed OpenSSL key (from a certificate or a private key).
-    pub(crate) fn from_pkey(
-        pkey: &PKey<impl openssl::pkey::HasPublic>,
-    ) -> Result<Self, CryptoError> {
-        match pkey.id() {
-            Id::ED25519 => {
-                let raw = pkey.raw_public_key()?;
-                Self::from_coordinates(Curve::Ed25519, &raw, None)
+        let len = curve.coordinate_len();
+        match point.split_first() {
+            Some((4, xy)) if xy.len() == 2 * len => {
+                let (x, y) = xy.split_at(len);
+                Self::from_coordinates(curve, x, Some(y))
             }
-            Id::EC => {
-                let ec = pkey.ec_key()?;
-                let curve = curve_of_group(ec.group())?;
-                Self::from_ec_key(curve, &ec)
+            Some((tag @ (2 | 3), x)) if x.len() == len => {
+                let y = keys().decompress(curve, x, *tag == 3)?;
+                Self::from_coordinates(curve, x, Some(&y))
             }
-            other => Err(KeyError::UnsupportedKeyType(format!("{other:?}")).into()),
+            _ => Err(KeyError::Encoding("SEC 1 point").into()),
         }
     }
 
-    /// A key from DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7).
+    /// A key from DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7); trailing bytes are refused.
     ///
     /// # Errors
     /// [`KeyError::Encoding`], or any error of [`Self::from_coordinates`].
     pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let pkey = PKey::public_key_from_der(der)
+        let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(der)
             .map_err(|_| KeyError::Encoding("SubjectPublicKeyInfo DER"))?;
-        let key = Self::from_pkey(&pkey)?;
-        // d2i stops after one object: refuse anything after it.
-        if key.to_spki_der()?.len() != der.len() {
-            return Err(KeyError::Encoding("SubjectPublicKeyInfo DER (trailing bytes)").into());
+        Self::from_spki(&spki).map_err(CryptoError::from)
+    }
+
+    /// The key of a decoded SubjectPublicKeyInfo: an EC point on a named curve (RFC 5480
+    /// §2.1.1) or Ed25519 (RFC 8410 §4).
+    pub(crate) fn from_spki(
+        spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    ) -> Result<Self, KeyError> {
+        let bits = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(KeyError::Encoding("SubjectPublicKeyInfo BIT STRING"))?;
+        let algorithm = &spki.algorithm;
+        let into_key = |e: CryptoError| match e {
+            CryptoError::InvalidKey(k) => k,
+            _ => KeyError::Encoding("public key"),
+        };
+        if algorithm.oid == OID_ED25519 {
+            if algorithm.parameters.is_some() {
+                return Err(KeyError::Encoding("Ed25519 parameters"));
+            }
+            return Self::from_coordinates(Curve::Ed25519, bits, None).map_err(into_key);
         }
-        Ok(key)
+        if algorithm.oid != OID_EC_PUBLIC_KEY {
+            return Err(KeyError::UnsupportedKeyType(algorithm.oid.to_string()));
+        }
+        let curve_oid = algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            .ok_or(KeyError::Encoding("EC parameters (a named curve)"))?;
+        Self::from_sec1(curve_of_oid(curve_oid)?, bits).map_err(into_key)
     }
 
     /// A key from a PEM `PUBLIC KEY` block.
@@ -229,26 +220,45 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Encoding`], or any error of [`Self::from_coordinates`].
     pub fn from_spki_pem(pem: &str) -> Result<Self, CryptoError> {
-        let pkey = PKey::public_key_from_pem(pem.as_bytes())
-            .map_err(|_| KeyError::Encoding("PUBLIC KEY PEM"))?;
-        Self::from_pkey(&pkey)
+        let der = pem_block(pem, &["PUBLIC KEY"], "PUBLIC KEY PEM")?;
+        Self::from_spki_der(&der)
     }
 
     /// DER SubjectPublicKeyInfo.
     ///
     /// # Errors
-    /// Only backend failures.
+    /// Only encoding failures.
     pub fn to_spki_der(&self) -> Result<Vec<u8>, CryptoError> {
-        Ok(self.pkey.public_key_to_der()?)
+        let mut algorithm = oid_der(self.algorithm_oid())?;
+        let key = match &self.y {
+            Some(_) => {
+                algorithm.extend(oid_der(curve_oid(self.curve))?);
+                self.to_sec1_uncompressed().unwrap_or_default()
+            }
+            None => self.x.clone(),
+        };
+        let mut bits = Vec::with_capacity(key.len().saturating_add(1));
+        bits.push(0);
+        bits.extend_from_slice(&key);
+        let mut body = der_writer::encode(der_writer::tag::SEQUENCE, &algorithm);
+        body.extend(der_writer::encode(der_writer::tag::BIT_STRING, &bits));
+        Ok(der_writer::encode(der_writer::tag::SEQUENCE, &body))
     }
 
     /// PEM `PUBLIC KEY`.
     ///
     /// # Errors
-    /// Only backend failures.
+    /// Only encoding failures.
     pub fn to_spki_pem(&self) -> Result<String, CryptoError> {
-        let pem = self.pkey.public_key_to_pem()?;
-        String::from_utf8(pem).map_err(|_| KeyError::Encoding("PEM").into())
+        pem_encode("PUBLIC KEY", &self.to_spki_der()?)
+    }
+
+    fn algorithm_oid(&self) -> ObjectIdentifier {
+        if self.curve == Curve::Ed25519 {
+            OID_ED25519
+        } else {
+            OID_EC_PUBLIC_KEY
+        }
     }
 
     /// The curve.
@@ -287,7 +297,34 @@ impl PublicKey {
         Some(out)
     }
 
-    /// Verifies `signature` (raw `r ‖ s`, or 64 Ed25519 bytes) over `message` with `algorithm`.
+    /// Runs `with` on a provider's parsed form of this key of type `T`: the one made before
+    /// (by [`KeyProvider::check_public`] or an earlier call), or one `make` makes now and
+    /// keeps. A key first used with another provider keeps that provider's form, and `make`'s
+    /// is used once and dropped.
+    ///
+    /// # Errors
+    /// What `make` or `with` returns.
+    pub fn with_prepared<T: Any + Send + Sync, R>(
+        &self,
+        make: impl Fn(&Self) -> Result<T, CryptoError>,
+        with: impl FnOnce(&T) -> Result<R, CryptoError>,
+    ) -> Result<R, CryptoError> {
+        if let Some(t) = self.prepared.get().and_then(|p| p.downcast_ref::<T>()) {
+            return with(t);
+        }
+        if self.prepared.get().is_some() {
+            return with(&make(self)?);
+        }
+        let made: PreparedKey = Box::new(make(self)?);
+        let _ = self.prepared.set(made);
+        match self.prepared.get().and_then(|p| p.downcast_ref::<T>()) {
+            Some(t) => with(t),
+            None => with(&make(self)?),
+        }
+    }
+
+    /// Verifies `signature` (raw `r ‖ s`, or 64 Ed25519 bytes) over `message` with `algorithm`,
+    /// on the default provider.
     ///
     /// # Errors
     /// [`CryptoError::UnsupportedAlgorithm`] when `algorithm` is not this key's,
@@ -333,15 +370,14 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// A private key held in memory by the software backend.
+/// A private key held by the provider that made it.
 ///
 /// Use it for holders, readers, tests and development; a production issuer keeps its key in an
-/// HSM behind its own [`Signer`](crate::Signer). The scalar never appears in `Debug` output, and
-/// the exports return [`Zeroizing`] buffers; OpenSSL clears its copy when the key is dropped.
+/// HSM behind its own [`Signer`](crate::Signer). The scalar never appears in `Debug` output,
+/// and the exports return [`Zeroizing`] buffers.
 pub struct PrivateKey {
     curve: Curve,
-    pub(crate) pkey: PKey<Private>,
-    pub(crate) ec: Option<EcKey<Private>>,
+    pub(crate) secret: Box<dyn SecretKey>,
     public: PublicKey,
 }
 
@@ -389,75 +425,97 @@ impl PrivateKey {
     /// below the group order.
     pub fn from_scalar(curve: Curve, d: &[u8]) -> Result<Self, CryptoError> {
         check_len("d", d, curve)?;
-        if curve == Curve::Ed25519 {
-            let pkey = PKey::private_key_from_raw_bytes(d, Id::ED25519)?;
-            let public = PublicKey::from_pkey(&pkey)?;
-            return Ok(Self {
-                curve,
-                pkey,
-                ec: None,
-                public,
-            });
-        }
-        let group = group(curve)?;
-        let mut ctx = BigNumContext::new()?;
-        let mut scalar = BigNum::from_slice(d)?;
-        let mut order = BigNum::new()?;
-        group.order(&mut order, &mut ctx)?;
-        if scalar.num_bits() == 0 || scalar >= order {
-            scalar.clear();
-            return Err(KeyError::Malformed("d (zero or not below the group order)").into());
-        }
-        let mut point = EcPoint::new(&group)?;
-        point.mul_generator2(&group, &scalar, &mut ctx)?;
-        let ec = EcKey::from_private_components(&group, &scalar, &point);
-        // EC_KEY_set_private_key copies the scalar; wipe this copy before it is freed.
-        scalar.clear();
-        let ec = ec?;
-        ec.check_key()?;
-        Self::from_ec(curve, ec)
-    }
-
-    fn from_ec(curve: Curve, ec: EcKey<Private>) -> Result<Self, CryptoError> {
-        let public = PublicKey::from_ec_key(curve, &ec)?;
-        let pkey = PKey::from_ec_key(ec.clone())?;
+        let parts = keys().private_key(curve, d)?;
+        let public = PublicKey::from_coordinates(curve, &parts.x, parts.y.as_deref())?;
         Ok(Self {
             curve,
-            pkey,
-            ec: Some(ec),
+            secret: parts.secret,
             public,
         })
     }
 
-    fn from_pkey(pkey: PKey<Private>) -> Result<Self, CryptoError> {
-        match pkey.id() {
-            Id::ED25519 => {
-                let public = PublicKey::from_pkey(&pkey)?;
-                Ok(Self {
-                    curve: Curve::Ed25519,
-                    pkey,
-                    ec: None,
-                    public,
-                })
-            }
-            Id::EC => {
-                let ec = pkey.ec_key()?;
-                ec.check_key().map_err(|_| KeyError::NotOnCurve)?;
-                let curve = curve_of_group(ec.group())?;
-                Self::from_ec(curve, ec)
-            }
-            other => Err(KeyError::UnsupportedKeyType(format!("{other:?}")).into()),
-        }
-    }
-
-    /// A key from DER PKCS#8 (RFC 5208 / RFC 5958).
+    /// A key from DER PKCS#8 (RFC 5208 / RFC 5958): EC (with its SEC 1 ECPrivateKey) or
+    /// Ed25519 (RFC 8410). A public key given with it must be the scalar's.
     ///
     /// # Errors
-    /// [`KeyError::Encoding`] or an unsupported key.
+    /// [`KeyError::Encoding`], [`KeyError::Mismatch`] or an unsupported key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let pkey =
-            PKey::private_key_from_pkcs8(der).map_err(|_| KeyError::Encoding("PKCS#8 DER"))?;
-        Self::from_pkey(pkey)
+        let bad = || CryptoError::from(KeyError::Encoding("PKCS#8 DER"));
+        let mut reader = SliceReader::new(der).map_err(|_| bad())?;
+        let (algorithm, private) = reader
+            .sequence(|r| {
+                let version = u8::decode(r)?;
+                if version > 1 {
+                    return Err(der::Tag::Integer.value_error().into());
+                }
+                let algorithm = x509_cert::spki::AlgorithmIdentifierOwned::decode(r)?;
+                let private = <&der::asn1::OctetStringRef>::decode(r)?.as_bytes().to_vec();
+                // [0] attributes and [1] publicKey are not read.
+                r.drain(r.remaining_len())?;
+                Ok::<_, der::Error>((algorithm, Zeroizing::new(private)))
+            })
+            .map_err(|_| bad())?;
+        reader.finish().map_err(|_| bad())?;
+        if algorithm.oid == OID_ED25519 {
+            let seed = Zeroizing::new(
+                <&der::asn1::OctetStringRef>::from_der(&private)
+                    .map_err(|_| bad())?
+                    .as_bytes()
+                    .to_vec(),
+            );
+            return Self::from_scalar(Curve::Ed25519, &seed);
+        }
+        if algorithm.oid != OID_EC_PUBLIC_KEY {
+            return Err(KeyError::UnsupportedKeyType(algorithm.oid.to_string()).into());
+        }
+        let curve = algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            .ok_or_else(|| CryptoError::from(KeyError::Encoding("EC parameters")))
+            .and_then(|oid| Ok(curve_of_oid(oid)?))?;
+        Self::from_sec1_der(&private, Some(curve))
+    }
+
+    /// A key from a SEC 1 ECPrivateKey (RFC 5915): `version 1`, the scalar, the curve (given
+    /// or from the structure), and, when present, a public key that must be the scalar's.
+    fn from_sec1_der(der: &[u8], curve: Option<Curve>) -> Result<Self, CryptoError> {
+        let bad = || CryptoError::from(KeyError::Encoding("SEC 1 ECPrivateKey DER"));
+        let mut reader = SliceReader::new(der).map_err(|_| bad())?;
+        let (d, params, public) = reader
+            .sequence(|r| {
+                if u8::decode(r)? != 1 {
+                    return Err(der::Tag::Integer.value_error().into());
+                }
+                let d =
+                    Zeroizing::new(<&der::asn1::OctetStringRef>::decode(r)?.as_bytes().to_vec());
+                let params = der::asn1::ContextSpecific::<ObjectIdentifier>::decode_explicit(
+                    r,
+                    der::TagNumber(0),
+                )?
+                .map(|c| c.value);
+                let public = der::asn1::ContextSpecific::<der::asn1::BitString>::decode_explicit(
+                    r,
+                    der::TagNumber(1),
+                )?
+                .and_then(|c| c.value.as_bytes().map(<[u8]>::to_vec));
+                Ok::<_, der::Error>((d, params, public))
+            })
+            .map_err(|_| bad())?;
+        reader.finish().map_err(|_| bad())?;
+        let curve = match (curve, params) {
+            (Some(c), None) => c,
+            (Some(c), Some(oid)) if curve_of_oid(oid)? == c => c,
+            (None, Some(oid)) => curve_of_oid(oid)?,
+            _ => return Err(KeyError::Encoding("EC parameters").into()),
+        };
+        let key = Self::from_scalar(curve, &d)?;
+        if let Some(point) = public
+            && key.public.to_sec1_uncompressed().as_deref() != Some(point.as_slice())
+        {
+            return Err(KeyError::Mismatch.into());
+        }
+        Ok(key)
     }
 
     /// A key from a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC 1) block.
@@ -465,17 +523,47 @@ impl PrivateKey {
     /// # Errors
     /// [`KeyError::Encoding`] or an unsupported key.
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        let pkey = PKey::private_key_from_pem(pem.as_bytes())
+        let text = pem.trim();
+        let (label, der) = pem_rfc7468::decode_vec(text.as_bytes())
             .map_err(|_| KeyError::Encoding("private key PEM"))?;
-        Self::from_pkey(pkey)
+        let der = Zeroizing::new(der);
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8_der(&der),
+            "EC PRIVATE KEY" => Self::from_sec1_der(&der, None),
+            _ => Err(KeyError::Encoding("private key PEM").into()),
+        }
     }
 
-    /// DER PKCS#8.
+    /// DER PKCS#8: for EC, the SEC 1 ECPrivateKey with its public key and without parameters
+    /// (they are in the AlgorithmIdentifier), as OpenSSL writes it; for Ed25519, RFC 8410's
+    /// CurvePrivateKey.
     ///
     /// # Errors
     /// Only backend failures.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        Ok(Zeroizing::new(self.pkey.private_key_to_pkcs8()?))
+        use der_writer::tag::{INTEGER, SEQUENCE};
+        const OCTET_STRING: u8 = 0x04;
+        let scalar = self.scalar()?;
+        let mut algorithm = oid_der(self.public.algorithm_oid())?;
+        let private = match self.public.to_sec1_uncompressed() {
+            Some(point) => {
+                algorithm.extend(oid_der(curve_oid(self.curve))?);
+                let mut bits = vec![0u8];
+                bits.extend_from_slice(&point);
+                let mut body = Zeroizing::new(der_writer::encode(INTEGER, &[1]));
+                body.extend(der_writer::encode(OCTET_STRING, &scalar));
+                body.extend(der_writer::encode(
+                    0xA1,
+                    &der_writer::encode(der_writer::tag::BIT_STRING, &bits),
+                ));
+                Zeroizing::new(der_writer::encode(SEQUENCE, &body))
+            }
+            None => Zeroizing::new(der_writer::encode(OCTET_STRING, &scalar)),
+        };
+        let mut body = Zeroizing::new(der_writer::encode(INTEGER, &[0]));
+        body.extend(der_writer::encode(SEQUENCE, &algorithm));
+        body.extend(der_writer::encode(OCTET_STRING, &private));
+        Ok(Zeroizing::new(der_writer::encode(SEQUENCE, &body)))
     }
 
     /// PEM `PRIVATE KEY` (PKCS#8).
@@ -483,9 +571,10 @@ impl PrivateKey {
     /// # Errors
     /// Only backend failures.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, CryptoError> {
-        let pem = Zeroizing::new(self.pkey.private_key_to_pem_pkcs8()?);
-        let text = core::str::from_utf8(&pem).map_err(|_| KeyError::Encoding("PEM"))?;
-        Ok(Zeroizing::new(text.to_owned()))
+        Ok(Zeroizing::new(pem_encode(
+            "PRIVATE KEY",
+            &self.to_pkcs8_der()?,
+        )?))
     }
 
     /// The private scalar (EC, big-endian, padded to the coordinate length) or Ed25519 seed.
@@ -493,14 +582,7 @@ impl PrivateKey {
     /// # Errors
     /// Only backend failures.
     pub fn scalar(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        match &self.ec {
-            Some(ec) => {
-                let len = i32::try_from(self.curve.coordinate_len())
-                    .map_err(|_| KeyError::Malformed("curve"))?;
-                Ok(Zeroizing::new(ec.private_key().to_vec_padded(len)?))
-            }
-            None => Ok(Zeroizing::new(self.pkey.raw_private_key()?)),
-        }
+        self.secret.scalar()
     }
 
     /// The curve.
@@ -516,6 +598,28 @@ impl PrivateKey {
     }
 }
 
+impl crate::signature::Signer for PrivateKey {
+    fn algorithm(&self) -> Algorithm {
+        self.curve.algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.secret.sign(message)
+    }
+
+    fn signs_prehashed(&self) -> bool {
+        self.secret.signs_prehashed()
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.secret.sign_prehashed(digest)
+    }
+}
+
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -525,4 +629,48 @@ impl fmt::Debug for PrivateKey {
             self.public
         )
     }
+}
+
+/// The named curve of an OID.
+pub(crate) fn curve_of_oid(oid: ObjectIdentifier) -> Result<Curve, KeyError> {
+    match oid {
+        OID_P256 => Ok(Curve::P256),
+        OID_P384 => Ok(Curve::P384),
+        OID_P521 => Ok(Curve::P521),
+        other => Err(KeyError::UnsupportedCurve(other.to_string())),
+    }
+}
+
+const fn curve_oid(curve: Curve) -> ObjectIdentifier {
+    match curve {
+        Curve::P384 => OID_P384,
+        Curve::P521 => OID_P521,
+        _ => OID_P256,
+    }
+}
+
+fn oid_der(oid: ObjectIdentifier) -> Result<Vec<u8>, CryptoError> {
+    oid.to_der()
+        .map_err(|_| KeyError::Encoding("OBJECT IDENTIFIER").into())
+}
+
+/// The DER of a PEM block whose label is one of `labels`.
+fn pem_block(pem: &str, labels: &[&str], what: &'static str) -> Result<Vec<u8>, CryptoError> {
+    let (label, der) =
+        pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|_| KeyError::Encoding(what))?;
+    if labels.contains(&label) {
+        Ok(der)
+    } else {
+        Err(KeyError::Encoding(what).into())
+    }
+}
+
+/// A PEM block (RFC 7468), lines of 64 characters, LF.
+fn pem_encode(label: &str, der: &[u8]) -> Result<String, CryptoError> {
+    let mut out = pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
+        .map_err(|_| KeyError::Encoding("PEM"))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
 }

@@ -68,7 +68,7 @@ pub use cose_key::{CoseKey, CoseKeyY};
 pub use digest::{HashAlgorithm, Hasher};
 pub use error::{AlgorithmRefusal, BackendError, CertificateError, CryptoError, KeyError};
 pub use jwk::Jwk;
-pub use key::{PrivateKey, PublicKey};
+pub use key::{KeyProvider, PreparedKey, PrivateKey, PrivateParts, PublicKey, SecretKey};
 pub use provider::CryptoProvider;
 pub use random::{Random, SystemRandom};
 pub use signature::{DefaultVerifier, SignatureVerifier, Signer};

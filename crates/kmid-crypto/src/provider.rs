@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::digest::HashAlgorithm;
 use crate::error::CryptoError;
-use crate::key::{PrivateKey, PublicKey};
+use crate::key::{KeyProvider, PrivateKey, PublicKey};
 use crate::random::Random;
 use crate::signature::SignatureVerifier;
 
@@ -121,6 +121,8 @@ pub struct CryptoProvider {
     pub key_agreement: &'static dyn KeyAgreement,
     /// The secure random source.
     pub random: &'static dyn Random,
+    /// Software keys: point checks, decompression, private keys from their scalars.
+    pub keys: &'static dyn KeyProvider,
 }
 
 impl core::fmt::Debug for CryptoProvider {

@@ -286,6 +286,13 @@ fn malformed_pem_and_der_are_typed_errors() {
         key_error(PublicKey::from_spki_pem(
             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
         )),
+        // Good PEM around three zero bytes: the DER inside is refused.
+        KeyError::Encoding("SubjectPublicKeyInfo DER")
+    );
+    assert_eq!(
+        key_error(PublicKey::from_spki_pem(
+            "-----BEGIN PUBLIC KEY-----\nAAA\n-----END PUBLIC KEY-----\n"
+        )),
         KeyError::Encoding("PUBLIC KEY PEM")
     );
     assert_eq!(

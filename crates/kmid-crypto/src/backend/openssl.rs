@@ -5,11 +5,14 @@
 use core::cell::RefCell;
 
 use openssl::bn::BigNum;
+use openssl::bn::BigNumContext;
 use openssl::derive::Deriver;
+use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
 use openssl::md::Md;
-use openssl::pkey::{Id, PKey};
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use zeroize::{Zeroize, Zeroizing};
@@ -17,10 +20,11 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::algorithm::{Algorithm, Curve};
 use crate::digest::HashAlgorithm;
 use crate::error::{AlgorithmRefusal, CryptoError, KeyError};
+use crate::key::{KeyProvider, PreparedKey, PrivateParts, SecretKey};
 use crate::key::{PrivateKey, PublicKey};
 use crate::provider::{Aead, CryptoProvider, Digests, HashContext, Kdf, KeyAgreement, Mac};
 use crate::random::Random;
-use crate::signature::{SignatureVerifier, Signer};
+use crate::signature::SignatureVerifier;
 
 /// The OpenSSL provider.
 pub(crate) static PROVIDER: CryptoProvider = CryptoProvider {
@@ -32,6 +36,7 @@ pub(crate) static PROVIDER: CryptoProvider = CryptoProvider {
     aead: &OpenSsl,
     key_agreement: &OpenSsl,
     random: &OpenSsl,
+    keys: &OpenSsl,
 };
 
 /// The OpenSSL implementation of every table.
@@ -71,69 +76,28 @@ fn verify(
             actual: signature.len(),
         });
     }
-    let ok = match &key.ec {
-        Some(ec) => {
-            let (r, s) = signature.split_at(expected / 2);
-            let sig =
-                EcdsaSig::from_private_components(BigNum::from_slice(r)?, BigNum::from_slice(s)?)?;
-            let digest = digest_for(algorithm, message);
-            // An error here means a malformed (r, s), which is a failed verification.
-            sig.verify(&digest, ec).unwrap_or(false)
-        }
-        None => {
-            let mut verifier = openssl::sign::Verifier::new_without_digest(&key.pkey)?;
-            verifier.verify_oneshot(signature, message).unwrap_or(false)
-        }
-    };
+    let ok = key.with_prepared(OsslPublic::of, |prepared| {
+        Ok(match &prepared.ec {
+            Some(ec) => {
+                let (r, s) = signature.split_at(expected / 2);
+                let sig = EcdsaSig::from_private_components(
+                    BigNum::from_slice(r)?,
+                    BigNum::from_slice(s)?,
+                )?;
+                let digest = digest_for(algorithm, message);
+                // An error here means a malformed (r, s), which is a failed verification.
+                sig.verify(&digest, ec).unwrap_or(false)
+            }
+            None => {
+                let mut verifier = openssl::sign::Verifier::new_without_digest(&prepared.pkey)?;
+                verifier.verify_oneshot(signature, message).unwrap_or(false)
+            }
+        })
+    })?;
     if ok {
         Ok(())
     } else {
         Err(CryptoError::BadSignature)
-    }
-}
-
-impl Signer for PrivateKey {
-    fn algorithm(&self) -> Algorithm {
-        self.curve().algorithm()
-    }
-
-    fn public_key(&self) -> &PublicKey {
-        PrivateKey::public_key(self)
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if self.ec.is_some() {
-            self.sign_prehashed(&digest_for(self.curve().algorithm(), message))
-        } else {
-            let mut signer = openssl::sign::Signer::new_without_digest(&self.pkey)?;
-            Ok(signer.sign_oneshot_to_vec(message)?)
-        }
-    }
-
-    fn signs_prehashed(&self) -> bool {
-        self.ec.is_some()
-    }
-
-    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let algorithm = self.curve().algorithm();
-        let (Some(ec), Some(hash)) = (&self.ec, algorithm.prehash()) else {
-            return Err(CryptoError::Signer(
-                "Ed25519 does not sign prehashed digests".into(),
-            ));
-        };
-        if digest.len() != hash.output_len() {
-            return Err(CryptoError::Signer(format!(
-                "a {algorithm} digest is {} bytes, not {}",
-                hash.output_len(),
-                digest.len()
-            )));
-        }
-        let sig = EcdsaSig::sign(digest, ec)?;
-        let half = i32::try_from(algorithm.signature_len() / 2)
-            .map_err(|_| CryptoError::Signer("signature length".into()))?;
-        let mut out = sig.r().to_vec_padded(half)?;
-        out.extend_from_slice(&sig.s().to_vec_padded(half)?);
-        Ok(out)
     }
 }
 
@@ -273,12 +237,19 @@ impl KeyAgreement for OpenSsl {
         if private.curve() == Curve::Ed25519 || private.curve() != peer.curve() {
             return Err(KeyError::WrongAlgorithm("ECDH").into());
         }
-        let mut deriver = Deriver::new(&private.pkey)?;
-        deriver.set_peer(&peer.pkey)?;
-        let mut z = Zeroizing::new(vec![0u8; private.curve().coordinate_len()]);
-        let n = deriver.derive(&mut z)?;
-        z.truncate(n);
-        Ok(z)
+        let secret = private
+            .secret
+            .as_any()
+            .downcast_ref::<OsslSecret>()
+            .ok_or(KeyError::WrongAlgorithm("ECDH with another provider's key"))?;
+        peer.with_prepared(OsslPublic::of, |prepared| {
+            let mut deriver = Deriver::new(&secret.pkey)?;
+            deriver.set_peer(&prepared.pkey)?;
+            let mut z = Zeroizing::new(vec![0u8; private.curve().coordinate_len()]);
+            let n = deriver.derive(&mut z)?;
+            z.truncate(n);
+            Ok(z)
+        })
     }
 }
 
@@ -347,5 +318,225 @@ impl Random for OpenSsl {
 
     fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
         Ok(openssl::rand::rand_bytes(buf)?)
+    }
+}
+
+fn group(curve: Curve) -> Result<EcGroup, CryptoError> {
+    let nid = match curve {
+        Curve::P256 => Nid::X9_62_PRIME256V1,
+        Curve::P384 => Nid::SECP384R1,
+        Curve::P521 => Nid::SECP521R1,
+        _ => {
+            return Err(
+                KeyError::UnsupportedCurve("Ed25519 is not a Weierstrass curve".into()).into(),
+            );
+        }
+    };
+    Ok(EcGroup::from_curve_name(nid)?)
+}
+
+/// A curve's group and field prime, built once per process.
+struct CurveParams {
+    group: EcGroup,
+    p: BigNum,
+}
+
+fn curve_params(curve: Curve) -> Result<&'static CurveParams, CryptoError> {
+    static P256: std::sync::OnceLock<CurveParams> = std::sync::OnceLock::new();
+    static P384: std::sync::OnceLock<CurveParams> = std::sync::OnceLock::new();
+    static P521: std::sync::OnceLock<CurveParams> = std::sync::OnceLock::new();
+    let cell = match curve {
+        Curve::P256 => &P256,
+        Curve::P384 => &P384,
+        Curve::P521 => &P521,
+        _ => {
+            return Err(
+                KeyError::UnsupportedCurve("Ed25519 is not a Weierstrass curve".into()).into(),
+            );
+        }
+    };
+    if let Some(params) = cell.get() {
+        return Ok(params);
+    }
+    let group = group(curve)?;
+    let mut ctx = BigNumContext::new()?;
+    let (mut p, mut a, mut b) = (BigNum::new()?, BigNum::new()?, BigNum::new()?);
+    group.components_gfp(&mut p, &mut a, &mut b, &mut ctx)?;
+    Ok(cell.get_or_init(|| CurveParams { group, p }))
+}
+
+/// OpenSSL's parsed form of a public key, kept in the [`PublicKey`].
+struct OsslPublic {
+    pkey: PKey<Public>,
+    /// The same key as an `EC_KEY`, for the low-level ECDSA path.
+    ec: Option<EcKey<Public>>,
+}
+
+impl OsslPublic {
+    fn of(key: &PublicKey) -> Result<Self, CryptoError> {
+        Self::checked(key.curve(), key.x(), key.y())
+    }
+
+    fn checked(curve: Curve, x: &[u8], y: Option<&[u8]>) -> Result<Self, CryptoError> {
+        let Some(y) = y else {
+            let pkey = PKey::public_key_from_raw_bytes(x, Id::ED25519)
+                .map_err(|_| KeyError::NotOnCurve)?;
+            return Ok(Self { pkey, ec: None });
+        };
+        let CurveParams { group, p } = curve_params(curve)?;
+        let (bx, by) = (BigNum::from_slice(x)?, BigNum::from_slice(y)?);
+        // Coordinates are field elements: below p (x + p would name the same point again).
+        if bx.ucmp(p) != core::cmp::Ordering::Less || by.ucmp(p) != core::cmp::Ordering::Less {
+            return Err(KeyError::NotOnCurve.into());
+        }
+        let mut ctx = BigNumContext::new()?;
+        let mut point = EcPoint::new(group)?;
+        point
+            .set_affine_coordinates_gfp(group, &bx, &by, &mut ctx)
+            .map_err(|_| KeyError::NotOnCurve)?;
+        if !point
+            .is_on_curve(group, &mut ctx)
+            .map_err(|_| KeyError::NotOnCurve)?
+        {
+            return Err(KeyError::NotOnCurve.into());
+        }
+        // P-256, P-384 and P-521 have cofactor 1: every point on the curve with affine
+        // coordinates is in the prime-order group, so EC_KEY_check_key's n·Q = O would only
+        // repeat the check above at the cost of a signature verification.
+        let ec = EcKey::from_public_key(group, &point).map_err(|_| KeyError::NotOnCurve)?;
+        let pkey = PKey::from_ec_key(ec.clone())?;
+        Ok(Self { pkey, ec: Some(ec) })
+    }
+}
+
+/// An OpenSSL private key.
+struct OsslSecret {
+    curve: Curve,
+    pkey: PKey<Private>,
+    ec: Option<EcKey<Private>>,
+}
+
+impl SecretKey for OsslSecret {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if self.ec.is_some() {
+            self.sign_prehashed(&digest_for(self.curve.algorithm(), message))
+        } else {
+            let mut signer = openssl::sign::Signer::new_without_digest(&self.pkey)?;
+            Ok(signer.sign_oneshot_to_vec(message)?)
+        }
+    }
+
+    fn signs_prehashed(&self) -> bool {
+        self.ec.is_some()
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let algorithm = self.curve.algorithm();
+        let (Some(ec), Some(hash)) = (&self.ec, algorithm.prehash()) else {
+            return Err(CryptoError::Signer(
+                "Ed25519 does not sign prehashed digests".into(),
+            ));
+        };
+        if digest.len() != hash.output_len() {
+            return Err(CryptoError::Signer(format!(
+                "a {algorithm} digest is {} bytes, not {}",
+                hash.output_len(),
+                digest.len()
+            )));
+        }
+        let sig = EcdsaSig::sign(digest, ec)?;
+        let half = i32::try_from(algorithm.signature_len() / 2)
+            .map_err(|_| CryptoError::Signer("signature length".into()))?;
+        let mut out = sig.r().to_vec_padded(half)?;
+        out.extend_from_slice(&sig.s().to_vec_padded(half)?);
+        Ok(out)
+    }
+
+    fn scalar(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        match &self.ec {
+            Some(ec) => {
+                let len = i32::try_from(self.curve.coordinate_len())
+                    .map_err(|_| KeyError::Malformed("curve"))?;
+                Ok(Zeroizing::new(ec.private_key().to_vec_padded(len)?))
+            }
+            None => Ok(Zeroizing::new(self.pkey.raw_private_key()?)),
+        }
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+impl KeyProvider for OpenSsl {
+    fn check_public(
+        &self,
+        curve: Curve,
+        x: &[u8],
+        y: Option<&[u8]>,
+    ) -> Result<Option<PreparedKey>, CryptoError> {
+        Ok(Some(Box::new(OsslPublic::checked(curve, x, y)?)))
+    }
+
+    fn decompress(&self, curve: Curve, x: &[u8], y_odd: bool) -> Result<Vec<u8>, CryptoError> {
+        let CurveParams { group, .. } = curve_params(curve)?;
+        let mut ctx = BigNumContext::new()?;
+        let mut encoded = Vec::with_capacity(x.len().saturating_add(1));
+        encoded.push(if y_odd { 3 } else { 2 });
+        encoded.extend_from_slice(x);
+        let point =
+            EcPoint::from_bytes(group, &encoded, &mut ctx).map_err(|_| KeyError::NotOnCurve)?;
+        let (mut bx, mut by) = (BigNum::new()?, BigNum::new()?);
+        point.affine_coordinates(group, &mut bx, &mut by, &mut ctx)?;
+        let len =
+            i32::try_from(curve.coordinate_len()).map_err(|_| KeyError::Malformed("curve"))?;
+        Ok(by.to_vec_padded(len)?)
+    }
+
+    fn private_key(&self, curve: Curve, d: &[u8]) -> Result<PrivateParts, CryptoError> {
+        if curve == Curve::Ed25519 {
+            let pkey = PKey::private_key_from_raw_bytes(d, Id::ED25519)?;
+            let x = pkey.raw_public_key()?;
+            return Ok(PrivateParts {
+                secret: Box::new(OsslSecret {
+                    curve,
+                    pkey,
+                    ec: None,
+                }),
+                x,
+                y: None,
+            });
+        }
+        let group = group(curve)?;
+        let mut ctx = BigNumContext::new()?;
+        let mut scalar = BigNum::from_slice(d)?;
+        let mut order = BigNum::new()?;
+        group.order(&mut order, &mut ctx)?;
+        if scalar.num_bits() == 0 || scalar >= order {
+            scalar.clear();
+            return Err(KeyError::Malformed("d (zero or not below the group order)").into());
+        }
+        let mut point = EcPoint::new(&group)?;
+        point.mul_generator2(&group, &scalar, &mut ctx)?;
+        let ec = EcKey::from_private_components(&group, &scalar, &point);
+        // EC_KEY_set_private_key copies the scalar; wipe this copy before it is freed.
+        scalar.clear();
+        let ec = ec?;
+        ec.check_key()?;
+        let (mut bx, mut by) = (BigNum::new()?, BigNum::new()?);
+        ec.public_key()
+            .affine_coordinates(&group, &mut bx, &mut by, &mut ctx)?;
+        let len =
+            i32::try_from(curve.coordinate_len()).map_err(|_| KeyError::Malformed("curve"))?;
+        let pkey = PKey::from_ec_key(ec.clone())?;
+        Ok(PrivateParts {
+            secret: Box::new(OsslSecret {
+                curve,
+                pkey,
+                ec: Some(ec),
+            }),
+            x: bx.to_vec_padded(len)?,
+            y: Some(by.to_vec_padded(len)?),
+        })
     }
 }

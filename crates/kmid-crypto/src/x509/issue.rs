@@ -10,6 +10,7 @@
 use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
@@ -21,7 +22,7 @@ use super::certificate::{self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
 use super::der::{self, tag};
 use crate::algorithm::Algorithm;
 use crate::error::{CertificateError, CryptoError};
-use crate::key::{PrivateKey, PublicKey};
+use crate::key::PublicKey;
 use crate::random::Random;
 use crate::signature::{Signer, raw_ecdsa_to_der};
 
@@ -126,14 +127,17 @@ fn serial(random: &dyn Random) -> Result<Asn1Integer, CryptoError> {
 }
 
 fn throwaway_key(algorithm: Algorithm) -> Result<(PKey<Private>, MessageDigest), CryptoError> {
-    let key = PrivateKey::generate(algorithm.curve())?;
-    let md = match algorithm {
-        Algorithm::Es256 => MessageDigest::sha256(),
-        Algorithm::Es384 => MessageDigest::sha384(),
-        Algorithm::Es512 => MessageDigest::sha512(),
-        Algorithm::EdDsa => MessageDigest::null(),
+    let (key, md) = match algorithm {
+        Algorithm::Es256 => (Nid::X9_62_PRIME256V1, MessageDigest::sha256()),
+        Algorithm::Es384 => (Nid::SECP384R1, MessageDigest::sha384()),
+        Algorithm::Es512 => (Nid::SECP521R1, MessageDigest::sha512()),
+        _ => return Ok((PKey::generate_ed25519()?, MessageDigest::null())),
     };
-    Ok((key.pkey.clone(), md))
+    let group = openssl::ec::EcGroup::from_curve_name(key)?;
+    Ok((
+        PKey::from_ec_key(openssl::ec::EcKey::generate(&group)?)?,
+        md,
+    ))
 }
 
 /// Issues a certificate of `params.kind` for `subject_key`.
@@ -202,7 +206,8 @@ pub fn issue_certificate(
         },
         None => b.set_issuer_name(&subject)?,
     }
-    b.set_pubkey(&subject_key.pkey)?;
+    let subject_pkey = PKey::public_key_from_der(&subject_key.to_spki_der()?)?;
+    b.set_pubkey(&subject_pkey)?;
     let asn1_time = |t: OffsetDateTime| -> Result<Asn1Time, CryptoError> {
         // time_t is 64 bits on every target this workspace builds for.
         Ok(Asn1Time::from_unix(t.unix_timestamp())?)
