@@ -53,6 +53,7 @@ const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_KEY_USAGE: &str = "2.5.29.15";
 const OID_EXT_KEY_USAGE: &str = "2.5.29.37";
+const OID_SUBJECT_KEY_ID: &str = "2.5.29.14";
 /// Extensions this validator understands or may safely ignore when critical: subject and
 /// authority key identifiers, alternative names, CRL distribution points, policies, name
 /// constraints are *not* here (a critical one is refused).
@@ -93,6 +94,8 @@ pub(crate) struct Extensions {
     pub(crate) unknown_critical: Option<String>,
     /// The first extension that appears twice.
     pub(crate) duplicate: Option<String>,
+    /// subjectKeyIdentifier, when present.
+    pub(crate) subject_key_id: Option<Vec<u8>>,
 }
 
 /// An X.509 certificate, decoded once: the DER as received, the TBSCertificate's place in it,
@@ -423,6 +426,12 @@ impl Certificate {
         self.country.clone()
     }
 
+    /// The subjectKeyIdentifier (RFC 5280 §4.2.1.2), if the extension is present.
+    #[must_use]
+    pub fn subject_key_identifier(&self) -> Option<&[u8]> {
+        self.extensions.subject_key_id.as_deref()
+    }
+
     /// The DER of the subject Name.
     #[must_use]
     pub fn subject_der(&self) -> &[u8] {
@@ -524,6 +533,11 @@ fn read_extensions(list: Option<&[x509_cert::ext::Extension]>) -> Result<Extensi
                 }
                 ext.extended_key_usage = Some(eku.0.iter().map(ToString::to_string).collect());
             }
+            OID_SUBJECT_KEY_ID => {
+                let id = x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(value)
+                    .map_err(der_error)?;
+                ext.subject_key_id = Some(id.0.as_bytes().to_vec());
+            }
             other if item.critical && !KNOWN_EXTENSIONS.contains(&other) => {
                 ext.unknown_critical.get_or_insert(text);
             }
@@ -531,16 +545,6 @@ fn read_extensions(list: Option<&[x509_cert::ext::Extension]>) -> Result<Extensi
         }
     }
     Ok(ext)
-}
-
-/// Splits a DER certificate (a draft this crate just built) into TBSCertificate and
-/// signatureAlgorithm, each re-encoded by the decoder that reads every certificate.
-pub(crate) fn split_for_resigning(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
-    let cert = x509_cert::Certificate::from_der(der).map_err(der_error)?;
-    Ok((
-        cert.tbs_certificate().to_der().map_err(der_error)?,
-        cert.signature_algorithm().to_der().map_err(der_error)?,
-    ))
 }
 
 /// Assembles a certificate from TBSCertificate, signatureAlgorithm and a DER signature value.

@@ -2,20 +2,12 @@
 //! certificates, reader roots and reader authentication certificates — signed through a
 //! [`Signer`], so the issuing key may stay in an HSM.
 //!
-//! OpenSSL assembles the TBSCertificate (signed with a throwaway key of the same algorithm, so
-//! the algorithm identifiers come out right); the real signature over those exact TBS bytes is
-//! then made by the `Signer` and spliced in. The result is checked against the issuer's key
-//! before it is returned.
+//! The TBSCertificate is written with our DER writer, field for field as RFC 5280 §4.1 lays it
+//! out (and byte for byte as OpenSSL's builder wrote it before: the test PKI did not change);
+//! the `Signer` signs those bytes, and the result is decoded and checked against the issuer's
+//! key before it is returned. No backend is involved but the signer's and the verifier's.
 
-use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
-};
-use openssl::x509::{X509, X509Extension, X509Name, X509NameBuilder};
+use sha1::Digest as _;
 use time::OffsetDateTime;
 
 use super::certificate::{self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
@@ -75,17 +67,107 @@ pub struct CertificateParams {
     pub crl_uri: Option<String>,
 }
 
-fn name(params: &CertificateParams) -> Result<X509Name, CryptoError> {
-    let mut b = X509NameBuilder::new()?;
-    b.append_entry_by_text("C", &params.country)?;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const UTF8_STRING: u8 = 0x0C;
+const PRINTABLE_STRING: u8 = 0x13;
+const SET: u8 = 0x31;
+
+/// The DER of a dotted OID.
+fn oid(dotted: &str) -> Result<Vec<u8>, CryptoError> {
+    let oid = der_oid(dotted)?;
+    Ok(der::encode(OID, oid.as_bytes()))
+}
+
+fn der_oid(dotted: &str) -> Result<::der::asn1::ObjectIdentifier, CryptoError> {
+    ::der::asn1::ObjectIdentifier::new(dotted).map_err(|_| profile_error("an OID"))
+}
+
+/// One RDN with one attribute: `SET { SEQUENCE { type, value } }`.
+fn rdn(attribute: &str, string_tag: u8, value: &str) -> Result<Vec<u8>, CryptoError> {
+    let mut atv = oid(attribute)?;
+    atv.extend(der::encode(string_tag, value.as_bytes()));
+    Ok(der::encode(SET, &der::encode(tag::SEQUENCE, &atv)))
+}
+
+/// The subject Name: `C` as PrintableString (X.520 requires it), then `ST`, `O` and `CN` as
+/// UTF8String (RFC 5280 §4.1.2.6).
+fn name(params: &CertificateParams) -> Result<Vec<u8>, CryptoError> {
+    if !params
+        .country
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b))
+    {
+        return Err(profile_error("country must be a PrintableString"));
+    }
+    let mut body = rdn("2.5.4.6", PRINTABLE_STRING, &params.country)?;
     if let Some(st) = &params.state_or_province {
-        b.append_entry_by_text("ST", st)?;
+        body.extend(rdn("2.5.4.8", UTF8_STRING, st)?);
     }
     if let Some(o) = &params.organization {
-        b.append_entry_by_text("O", o)?;
+        body.extend(rdn("2.5.4.10", UTF8_STRING, o)?);
     }
-    b.append_entry_by_text("CN", &params.common_name)?;
-    Ok(b.build())
+    body.extend(rdn("2.5.4.3", UTF8_STRING, &params.common_name)?);
+    Ok(der::encode(tag::SEQUENCE, &body))
+}
+
+/// A Time (RFC 5280 §4.1.2.5): UTCTime through 2049, GeneralizedTime from 2050, in seconds,
+/// with `Z`.
+fn time(t: OffsetDateTime) -> Result<Vec<u8>, CryptoError> {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let (y, mo, d, h, mi, s) = (
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    );
+    if !(1950..=9999).contains(&y) {
+        return Err(profile_error("a validity time between 1950 and 9999"));
+    }
+    Ok(if y < 2050 {
+        der::encode(
+            0x17,
+            format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z", y % 100).as_bytes(),
+        )
+    } else {
+        der::encode(
+            0x18,
+            format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z").as_bytes(),
+        )
+    })
+}
+
+/// One Extension: `SEQUENCE { extnID, critical (only when TRUE), extnValue }`.
+fn extension(id: &str, critical: bool, value: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut body = oid(id)?;
+    if critical {
+        body.extend([0x01, 0x01, 0xFF]);
+    }
+    body.extend(der::encode(OCTET_STRING, value));
+    Ok(der::encode(tag::SEQUENCE, &body))
+}
+
+/// The key identifier of RFC 5280 §4.2.1.2 method (1): the SHA-1 of the subjectPublicKey BIT
+/// STRING's bits. An identifier, not a security function.
+fn key_identifier(key: &PublicKey) -> Vec<u8> {
+    let bits = key
+        .to_sec1_uncompressed()
+        .unwrap_or_else(|| key.x().to_vec());
+    sha1::Sha1::digest(&bits).to_vec()
+}
+
+/// The AlgorithmIdentifier of `algorithm`'s signatures, parameters absent (RFC 5758 §3.2,
+/// RFC 8410 §3).
+fn signature_algorithm(algorithm: Algorithm) -> Result<Vec<u8>, CryptoError> {
+    let id = match algorithm {
+        Algorithm::Es256 => "1.2.840.10045.4.3.2",
+        Algorithm::Es384 => "1.2.840.10045.4.3.3",
+        Algorithm::Es512 => "1.2.840.10045.4.3.4",
+        _ => "1.3.101.112",
+    };
+    Ok(der::encode(tag::SEQUENCE, &oid(id)?))
 }
 
 fn profile_error(what: &'static str) -> CryptoError {
@@ -109,35 +191,15 @@ fn crl_distribution_points(uri: &str) -> Vec<u8> {
     der::encode(tag::SEQUENCE, &der::encode(tag::SEQUENCE, &dp_name))
 }
 
-fn raw_extension(oid: &str, critical: bool, value: &[u8]) -> Result<X509Extension, CryptoError> {
-    let oid = Asn1Object::from_str(oid)?;
-    let value = Asn1OctetString::new_from_bytes(value)?;
-    Ok(X509Extension::new_from_der(&oid, critical, &value)?)
-}
-
 /// A positive serial number of 16 random bytes (at least 63 bits of entropy, at most 20
-/// octets, Annex B).
-fn serial(random: &dyn Random) -> Result<Asn1Integer, CryptoError> {
+/// octets, Annex B), its first bit clear and its second set, so it needs no padding.
+fn serial(random: &dyn Random) -> Result<Vec<u8>, CryptoError> {
     let mut bytes = [0u8; 16];
     random.fill(&mut bytes)?;
     if let Some(first) = bytes.first_mut() {
         *first = (*first & 0x7F) | 0x40;
     }
-    Ok(BigNum::from_slice(&bytes)?.to_asn1_integer()?)
-}
-
-fn throwaway_key(algorithm: Algorithm) -> Result<(PKey<Private>, MessageDigest), CryptoError> {
-    let (key, md) = match algorithm {
-        Algorithm::Es256 => (Nid::X9_62_PRIME256V1, MessageDigest::sha256()),
-        Algorithm::Es384 => (Nid::SECP384R1, MessageDigest::sha384()),
-        Algorithm::Es512 => (Nid::SECP521R1, MessageDigest::sha512()),
-        _ => return Ok((PKey::generate_ed25519()?, MessageDigest::null())),
-    };
-    let group = openssl::ec::EcGroup::from_curve_name(key)?;
-    Ok((
-        PKey::from_ec_key(openssl::ec::EcKey::generate(&group)?)?,
-        md,
-    ))
+    Ok(der::encode(tag::INTEGER, &bytes))
 }
 
 /// Issues a certificate of `params.kind` for `subject_key`.
@@ -190,74 +252,71 @@ pub fn issue_certificate(
     }
 
     let subject = name(params)?;
-    // The issuing side still builds with OpenSSL (it reads only this issuer's own
-    // certificate, never untrusted input); verification reads every certificate with
-    // x509-cert.
-    let issuer_x509 = issuer.map(|i| X509::from_der(i.der())).transpose()?;
-    let mut b = X509::builder()?;
-    b.set_version(2)?;
-    let serial = serial(random)?;
-    b.set_serial_number(&serial)?;
-    b.set_subject_name(&subject)?;
-    match issuer {
-        Some(_) => match &issuer_x509 {
-            Some(x) => b.set_issuer_name(x.subject_name())?,
-            None => b.set_issuer_name(&subject)?,
-        },
-        None => b.set_issuer_name(&subject)?,
-    }
-    let subject_pkey = PKey::public_key_from_der(&subject_key.to_spki_der()?)?;
-    b.set_pubkey(&subject_pkey)?;
-    let asn1_time = |t: OffsetDateTime| -> Result<Asn1Time, CryptoError> {
-        // time_t is 64 bits on every target this workspace builds for.
-        Ok(Asn1Time::from_unix(t.unix_timestamp())?)
-    };
-    let (not_before, not_after) = (asn1_time(params.not_before)?, asn1_time(params.not_after)?);
-    b.set_not_before(&not_before)?;
-    b.set_not_after(&not_after)?;
+    let issuer_name = issuer.map_or_else(|| subject.clone(), |i| i.subject_der().to_vec());
+    let algorithm = signer.algorithm();
+    let alg = signature_algorithm(algorithm)?;
 
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer_x509.as_deref(), None))?;
-    b.append_extension(ski)?;
-    if let Some(issuer) = &issuer_x509 {
-        let aki = AuthorityKeyIdentifier::new()
-            .keyid(true)
-            .build(&b.x509v3_context(Some(issuer), None))?;
-        b.append_extension(aki)?;
+    let mut extensions = extension(
+        "2.5.29.14",
+        false,
+        &der::encode(OCTET_STRING, &key_identifier(subject_key)),
+    )?;
+    if let Some(issuer) = issuer {
+        let id = issuer
+            .subject_key_identifier()
+            .map_or_else(|| key_identifier(issuer.public_key()), <[u8]>::to_vec);
+        extensions.extend(extension(
+            "2.5.29.35",
+            false,
+            &der::encode(tag::SEQUENCE, &der::encode(0x80, &id)),
+        )?);
     }
     if kind.is_ca() {
-        b.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
-        b.append_extension(
-            KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .crl_sign()
-                .build()?,
-        )?;
+        // cA TRUE, pathLenConstraint 0; keyCertSign (bit 5) and cRLSign (bit 6).
+        extensions.extend(extension(
+            "2.5.29.19",
+            true,
+            &[0x30, 0x06, 0x01, 0x01, 0xFF, 0x02, 0x01, 0x00],
+        )?);
+        extensions.extend(extension("2.5.29.15", true, &[0x03, 0x02, 0x01, 0x06])?);
     } else {
-        b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+        // digitalSignature (bit 0).
+        extensions.extend(extension("2.5.29.15", true, &[0x03, 0x02, 0x07, 0x80])?);
         let eku = if kind == CertificateKind::DocumentSigner {
             EKU_MDL_DS
         } else {
             EKU_MDL_READER_AUTH
         };
-        b.append_extension(ExtendedKeyUsage::new().critical().other(eku).build()?)?;
+        extensions.extend(extension(
+            "2.5.29.37",
+            true,
+            &der::encode(tag::SEQUENCE, &oid(eku)?),
+        )?);
     }
     if let Some(ian) = &params.issuer_alt_name {
-        b.append_extension(raw_extension("2.5.29.18", false, &general_names(ian))?)?;
+        extensions.extend(extension("2.5.29.18", false, &general_names(ian))?);
     }
     if let Some(uri) = &params.crl_uri {
-        b.append_extension(raw_extension(
+        extensions.extend(extension(
             "2.5.29.31",
             false,
             &crl_distribution_points(uri),
-        )?)?;
+        )?);
     }
 
-    let algorithm = signer.algorithm();
-    let (throwaway, md) = throwaway_key(algorithm)?;
-    b.sign(&throwaway, md)?;
-    let draft = b.build().to_der()?;
-    let (tbs, alg) = certificate::split_for_resigning(&draft)?;
+    let mut validity = time(params.not_before)?;
+    validity.extend(time(params.not_after)?);
+    // version [0] EXPLICIT v3, serialNumber, signature, issuer, validity, subject,
+    // subjectPublicKeyInfo, extensions [3] EXPLICIT.
+    let mut body = vec![0xA0, 0x03, 0x02, 0x01, 0x02];
+    body.extend(serial(random)?);
+    body.extend_from_slice(&alg);
+    body.extend(issuer_name);
+    body.extend(der::encode(tag::SEQUENCE, &validity));
+    body.extend(subject);
+    body.extend(subject_key.to_spki_der()?);
+    body.extend(der::encode(0xA3, &der::encode(tag::SEQUENCE, &extensions)));
+    let tbs = der::encode(tag::SEQUENCE, &body);
     let raw = signer.sign(&tbs)?;
     if raw.len() != algorithm.signature_len() {
         return Err(CryptoError::MalformedSignature {
