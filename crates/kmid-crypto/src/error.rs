@@ -268,6 +268,15 @@ impl fmt::Debug for BackendError {
     }
 }
 
+impl BackendError {
+    /// A backend's message.
+    #[must_use]
+    pub fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
+#[cfg(feature = "openssl")]
 impl From<openssl::error::ErrorStack> for CryptoError {
     fn from(e: openssl::error::ErrorStack) -> Self {
         Self::Backend(BackendError(e.to_string()))

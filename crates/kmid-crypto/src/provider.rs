@@ -134,10 +134,32 @@ impl core::fmt::Debug for CryptoProvider {
 }
 
 impl CryptoProvider {
-    /// The process's default provider.
+    /// The process's default provider: OpenSSL with the `openssl` feature (the default),
+    /// otherwise aws-lc-rs (the `aws-lc` feature).
     #[must_use]
     pub fn get_default() -> &'static Self {
+        #[cfg(feature = "openssl")]
+        {
+            &crate::backend::openssl::PROVIDER
+        }
+        #[cfg(all(feature = "aws-lc", not(feature = "openssl")))]
+        {
+            &crate::backend::aws_lc::PROVIDER
+        }
+    }
+
+    /// The OpenSSL provider (OpenSSL's low-level ECDSA, SHA-2 and a pooled `RAND_bytes`).
+    #[cfg(feature = "openssl")]
+    #[must_use]
+    pub fn openssl() -> &'static Self {
         &crate::backend::openssl::PROVIDER
+    }
+
+    /// The aws-lc-rs provider (the rustls default backend).
+    #[cfg(feature = "aws-lc")]
+    #[must_use]
+    pub fn aws_lc() -> &'static Self {
+        &crate::backend::aws_lc::PROVIDER
     }
 }
 

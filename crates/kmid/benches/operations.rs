@@ -13,8 +13,12 @@
 //! | mdoc in a session | the same + one ECDH (P-256) + AES-256-GCM of the sealed answer |
 //! | issue, both formats, registry | two signatures + SHA-256 of both credentials (SQLite not counted) |
 //!
-//! The floor's primitives are OpenSSL's fastest P-256 path (`ECDSA_do_sign`/`ECDSA_do_verify`
-//! on a precomputed digest, as `EcdsaSig` calls them), its low-level SHA-256 context and AES-GCM.
+//! The floor's primitives are those of the provider under test, called through its own tables
+//! (`CryptoProvider`): a P-256 signature over a precomputed digest, a verification of a short
+//! message, ECDH from the peer's point bytes, SHA-256 and AES-256-GCM. With the OpenSSL
+//! provider these are OpenSSL's fastest paths (`ECDSA_do_sign`/`ECDSA_do_verify` on `EC_KEY`,
+//! the low-level SHA-256 context); `--no-default-features --features aws-lc,sqlite` measures
+//! kmid on aws-lc-rs against aws-lc-rs's own floor.
 //!
 //! Run with `cargo bench -p kmid --bench operations`; the table is printed at the end and
 //! written to `target/criterion/kmid-report.md`. A filter runs a subset and the report lists
@@ -42,13 +46,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, Throughput};
 use fixture::{Fixture, micros, status_list};
 use kmid::Formats;
-use openssl::bn::BigNumContext;
-use openssl::derive::Deriver;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::ecdsa::EcdsaSig;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::symm::{Cipher, encrypt_aead};
+use kmid::crypto::{Algorithm, Curve, HashAlgorithm, PrivateKey, PublicKey, Signer as _};
 
 /// Presentations per batch in the batch-verification benchmark.
 const BATCH: usize = 64;
@@ -98,64 +96,58 @@ fn disclosure_bytes(sd_jwt: &str) -> usize {
 
 fn floor_benches(c: &mut Criterion, sizes: &[usize]) {
     let mut g = c.benchmark_group("floor");
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    let key = EcKey::generate(&group).unwrap();
-    let public = EcKey::from_public_key(&group, key.public_key()).unwrap();
-    let digest = openssl::sha::sha256(b"the floor signs one digest");
+    // The raw primitives of the provider under test, through its own tables: what kmid cannot
+    // avoid doing (sign a digest, verify a signature, agree a key, hash, seal).
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let digest = HashAlgorithm::Sha256
+        .digest(b"the floor signs one digest")
+        .unwrap();
     g.bench_function("p256_sign", |b| {
-        b.iter(|| EcdsaSig::sign(black_box(&digest), &key).unwrap());
+        b.iter(|| key.sign_prehashed(black_box(&digest)).unwrap());
     });
-    let sig = EcdsaSig::sign(&digest, &key).unwrap();
+    let message = b"the floor verifies one short message";
+    let sig = key.sign(message).unwrap();
+    let public = key.public_key().clone();
     g.bench_function("p256_verify", |b| {
-        b.iter(|| sig.verify(black_box(&digest), &public).unwrap());
+        b.iter(|| {
+            provider
+                .signature_verifier
+                .verify(Algorithm::Es256, &public, black_box(message), &sig)
+                .unwrap()
+        });
     });
-    let own = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
-    let peer_ec = EcKey::generate(&group).unwrap();
-    let mut ctx = BigNumContext::new().unwrap();
-    let peer_point = peer_ec
+    let own = PrivateKey::generate(Curve::P256).unwrap();
+    let peer_point = PrivateKey::generate(Curve::P256)
+        .unwrap()
         .public_key()
-        .to_bytes(
-            &group,
-            openssl::ec::PointConversionForm::UNCOMPRESSED,
-            &mut ctx,
-        )
+        .to_sec1_uncompressed()
         .unwrap();
     g.bench_function("p256_ecdh", |b| {
         b.iter(|| {
             // As a session does: the peer's point arrives as bytes.
-            let point =
-                openssl::ec::EcPoint::from_bytes(&group, black_box(&peer_point), &mut ctx).unwrap();
-            let peer = PKey::from_ec_key(EcKey::from_public_key(&group, &point).unwrap()).unwrap();
-            let mut d = Deriver::new(&own).unwrap();
-            d.set_peer(&peer).unwrap();
-            d.derive_to_vec().unwrap()
+            let peer = PublicKey::from_sec1(Curve::P256, black_box(&peer_point)).unwrap();
+            provider.key_agreement.ecdh(&own, &peer).unwrap()
         });
     });
     for &n in sizes {
         let data = vec![0x5Au8; n];
         g.throughput(Throughput::Bytes(n as u64));
         g.bench_function(format!("sha256_{n}"), |b| {
-            // The low-level context: OpenSSL 3's one-shot SHA256() adds an EVP fetch per call.
             b.iter(|| {
-                let mut h = openssl::sha::Sha256::new();
+                let mut h = HashAlgorithm::Sha256.hasher();
                 h.update(black_box(&data));
                 h.finish()
             });
         });
         let gcm_key = [7u8; 32];
         let iv = [1u8; 12];
-        let mut tag = [0u8; 16];
         g.bench_function(format!("aes256gcm_{n}"), |b| {
             b.iter(|| {
-                encrypt_aead(
-                    Cipher::aes_256_gcm(),
-                    &gcm_key,
-                    Some(&iv),
-                    b"",
-                    black_box(&data),
-                    &mut tag,
-                )
-                .unwrap()
+                provider
+                    .aead
+                    .aes_gcm_seal(&gcm_key, &iv, b"", black_box(&data))
+                    .unwrap()
             });
         });
     }
@@ -234,14 +226,19 @@ fn batch_benches(c: &mut Criterion, f: &Fixture) {
     // The machine's own scaling: the raw P-256 verifications of the same batch (two per mdoc),
     // one thread against one per core started per batch as verify_batch does. Virtual cores
     // share their host, so this, not 2×, is the ceiling.
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    let key = EcKey::generate(&group).unwrap();
-    let public = EcKey::from_public_key(&group, key.public_key()).unwrap();
-    let digest = openssl::sha::sha256(b"the batch floor");
-    let sig = EcdsaSig::sign(&digest, &key).unwrap();
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let message = b"the batch floor";
+    let sig = key.sign(message).unwrap();
+    let public = key.public_key().clone();
     let raw = |count: usize| {
         (0..count)
-            .filter(|_| sig.verify(black_box(&digest), &public).unwrap())
+            .filter(|_| {
+                provider
+                    .signature_verifier
+                    .verify(Algorithm::Es256, &public, black_box(message), &sig)
+                    .is_ok()
+            })
             .count()
     };
     g.bench_function("floor_p256_verify_128_one_thread", |b| {
