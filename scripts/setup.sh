@@ -5,7 +5,8 @@ set -euo pipefail
 
 need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-# OpenSSL headers: openssl-sys (through josekit and our crypto backend) links the system library.
+# OpenSSL headers: openssl-sys (the default crypto provider) links the system library. The
+# aws-lc provider builds aws-lc from source with the C compiler alone (aws-lc-sys's cc builder).
 if ! pkg-config --exists openssl 2>/dev/null; then need_apt+=(libssl-dev); fi
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 # The interop tests run the Python peers in a virtualenv.

@@ -1,7 +1,7 @@
 //! # kmid-sdjwt
 //!
-//! IETF SD-JWT (RFC 9901) and SD-JWT VC for Korea's mobile ID cards, on josekit, with our own
-//! SD-JWT engine (sd-jwt-rs 0.7.1 implements draft 7 and is used only to cross-check this one
+//! IETF SD-JWT (RFC 9901) and SD-JWT VC for Korea's mobile ID cards, on the workspace's own
+//! compact JWS (`kmid_crypto::jose`) and our own SD-JWT engine (sd-jwt-rs 0.7.1 implements draft 7 and is used only to cross-check this one
 //! in tests; see `spec/sd-jwt-vc.md`).
 //!
 //! - [`conceal`] and [`process`]: the SD-JWT core — Disclosures for object properties and
