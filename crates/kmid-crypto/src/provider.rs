@@ -8,10 +8,9 @@
 //! provider ([`crate::HashAlgorithm::digest`], [`crate::session`], [`crate::SystemRandom`],
 //! [`crate::DefaultVerifier`]) use.
 //!
-//! Today the one implementation is the OpenSSL backend compiled into this crate
-//! (`backend::openssl`, the only module that names OpenSSL); `spec/providers.md` says where
-//! the seam goes next (the backends as crates of their own, behind the `openssl` and `aws-lc`
-//! features of this crate's users).
+//! Two implementations ship as modules behind features, as rustls ships its own: aws-lc-rs
+//! (`aws-lc`, the default) and OpenSSL (`openssl`); they are the only modules that name a
+//! crypto library. `spec/providers.md` says which is chosen when, and why.
 
 use zeroize::Zeroizing;
 
@@ -134,8 +133,8 @@ impl core::fmt::Debug for CryptoProvider {
 }
 
 impl CryptoProvider {
-    /// The process's default provider: OpenSSL with the `openssl` feature (the default),
-    /// otherwise aws-lc-rs (the `aws-lc` feature).
+    /// The process's default provider: aws-lc-rs (the `aws-lc` feature, on by default), or
+    /// OpenSSL when the `openssl` feature is on (asked for beyond the default).
     #[must_use]
     pub fn get_default() -> &'static Self {
         #[cfg(feature = "openssl")]

@@ -254,8 +254,14 @@ impl KeyAgreement for AwsLc {
     }
 }
 
+/// aws-lc's generator, with small public requests served from a per-thread block as the
+/// OpenSSL provider does (`super::pool`); secrets straight from the generator.
 impl Random for AwsLc {
     fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        super::pool::fill(buf, |b| rand::fill(b).map_err(|_| backend("random")))
+    }
+
+    fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
         rand::fill(buf).map_err(|_| backend("random"))
     }
 }

@@ -2,8 +2,6 @@
 //! table of [`CryptoProvider`], with OpenSSL's low-level paths where the EVP layer costs
 //! (ECDSA on `EC_KEY`, SHA-2 on `SHA256_CTX` and friends, a per-thread block of random bytes).
 
-use core::cell::RefCell;
-
 use openssl::bn::BigNum;
 use openssl::bn::BigNumContext;
 use openssl::derive::Deriver;
@@ -15,7 +13,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
 use crate::digest::HashAlgorithm;
@@ -253,47 +251,6 @@ impl KeyAgreement for OpenSsl {
     }
 }
 
-/// Requests above this size go straight to `RAND_bytes`.
-const POOLED_MAX: usize = 64;
-const POOL_LEN: usize = 512;
-
-struct Pool {
-    bytes: Zeroizing<[u8; POOL_LEN]>,
-    /// The next unused byte; `POOL_LEN` when the block is used up.
-    next: usize,
-    /// The process the block was drawn in.
-    pid: u32,
-}
-
-thread_local! {
-    static POOL: RefCell<Pool> = RefCell::new(Pool {
-        bytes: Zeroizing::new([0; POOL_LEN]),
-        next: POOL_LEN,
-        pid: 0,
-    });
-}
-
-impl Pool {
-    fn take(&mut self, buf: &mut [u8]) -> Result<(), CryptoError> {
-        let pid = std::process::id();
-        let end = self.next.saturating_add(buf.len());
-        if self.pid != pid || end > POOL_LEN {
-            openssl::rand::rand_bytes(&mut *self.bytes)?;
-            self.pid = pid;
-            self.next = 0;
-        }
-        let end = self.next.saturating_add(buf.len());
-        let block = self
-            .bytes
-            .get_mut(self.next..end)
-            .ok_or_else(|| CryptoError::Signer("random pool".into()))?;
-        buf.copy_from_slice(block);
-        block.zeroize();
-        self.next = end;
-        Ok(())
-    }
-}
-
 /// `RAND_bytes`, with small public requests (salts, decoy seeds, digest IDs: up to 64 bytes)
 /// served from a per-thread block of 512 bytes drawn in one call, since each call costs about
 /// a microsecond whatever its size and an issuance asks for dozens of salts. Bytes are wiped
@@ -302,18 +259,7 @@ impl Pool {
 /// come straight from `RAND_bytes`.
 impl Random for OpenSsl {
     fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
-        if buf.len() > POOLED_MAX {
-            return Ok(openssl::rand::rand_bytes(buf)?);
-        }
-        let pooled = POOL.try_with(|pool| match pool.try_borrow_mut() {
-            Ok(mut pool) => Some(pool.take(buf)),
-            Err(_) => None,
-        });
-        match pooled {
-            Ok(Some(result)) => result,
-            // Re-entered, or called while the thread's locals are being destroyed.
-            Ok(None) | Err(_) => Ok(openssl::rand::rand_bytes(buf)?),
-        }
+        super::pool::fill(buf, |b| Ok(openssl::rand::rand_bytes(b)?))
     }
 
     fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
