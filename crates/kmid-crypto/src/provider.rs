@@ -132,11 +132,24 @@ impl core::fmt::Debug for CryptoProvider {
     }
 }
 
+/// The provider an application installed for the whole process, if any.
+static INSTALLED: std::sync::OnceLock<&'static CryptoProvider> = std::sync::OnceLock::new();
+
 impl CryptoProvider {
-    /// The process's default provider: aws-lc-rs (the `aws-lc` feature, on by default), or
-    /// OpenSSL when the `openssl` feature is on (asked for beyond the default).
+    /// The process's default provider: the one installed with [`Self::install_default`], else
+    /// the one the features chose — aws-lc-rs (the `aws-lc` feature, on by default), or OpenSSL
+    /// when the `openssl` feature is on (asked for beyond the default).
     #[must_use]
     pub fn get_default() -> &'static Self {
+        if let Some(installed) = INSTALLED.get() {
+            return installed;
+        }
+        Self::feature_default()
+    }
+
+    /// The provider the features chose.
+    #[must_use]
+    pub fn feature_default() -> &'static Self {
         #[cfg(feature = "openssl")]
         {
             &crate::backend::openssl::PROVIDER
@@ -145,6 +158,18 @@ impl CryptoProvider {
         {
             &crate::backend::aws_lc::PROVIDER
         }
+    }
+
+    /// Makes `provider` the default of the whole process: every certificate check, COSE and
+    /// JWS signature, digest, session and random draw that takes no provider of its own goes
+    /// through it (an HSM's or a FIPS module's verification, say, assembled with another
+    /// provider's other tables). Once per process, before the first key is made: a key keeps
+    /// the provider that made it.
+    ///
+    /// # Errors
+    /// The provider installed before, when there is one.
+    pub fn install_default(provider: &'static Self) -> Result<(), &'static Self> {
+        INSTALLED.set(provider).map_err(|_| Self::get_default())
     }
 
     /// The OpenSSL provider (OpenSSL's low-level ECDSA, SHA-2 and a pooled `RAND_bytes`).
