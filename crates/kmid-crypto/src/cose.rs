@@ -40,6 +40,9 @@ pub const TYP: i64 = 16;
 /// `x5chain` (RFC 9360).
 pub const X5CHAIN: i64 = 33;
 
+/// More parameters than any header of this profile carries.
+const MAX_HEADER_PARAMETERS: usize = 64;
+
 /// Limits for a protected header's own map: a few parameters and a short certificate chain.
 const PROTECTED_LIMITS: CborLimits = CborLimits {
     max_input_bytes: 64 * 1024,
@@ -166,8 +169,12 @@ impl Header {
     /// [`CoseError::Malformed`] naming the parameter.
     pub fn from_item(item: &Item<'_>) -> Result<Self, CoseError> {
         let entries = item.as_map().ok_or(CoseError::Malformed("a header map"))?;
+        if entries.len() > MAX_HEADER_PARAMETERS {
+            return Err(CoseError::Malformed("more than 64 header parameters"));
+        }
         let mut header = Self::default();
-        let mut seen: Vec<Label> = Vec::with_capacity(entries.len());
+        // The reader already refused equal keys (by value, whatever their encoding), so the
+        // labels are distinct.
         for (key, value) in entries {
             let label = match &key.kind {
                 Kind::Uint(_) | Kind::Nint(_) => Label::Int(
@@ -177,17 +184,15 @@ impl Header {
                 Kind::Text(t) => Label::Text((*t).to_owned()),
                 _ => return Err(CoseError::Malformed("a header label (int or tstr)")),
             };
-            // The reader refuses equal keys; `1` in a longer encoding is the same label.
-            if seen.contains(&label) {
-                return Err(CoseError::Malformed("a header label twice"));
-            }
-            seen.push(label.clone());
             match label {
                 Label::Int(ALG) => match &value.kind {
                     Kind::Uint(_) | Kind::Nint(_) => {
                         header.alg = Some(value.as_i64().ok_or(CoseError::Malformed("alg"))?);
                     }
-                    Kind::Text(_) => {}
+                    // A text alg names nothing this crate implements: kept as received, so
+                    // it still counts as present (in both buckets, say), and `alg` stays
+                    // unset.
+                    Kind::Text(_) => header.rest.push((Label::Int(ALG), value.raw.to_vec())),
                     _ => return Err(CoseError::Malformed("alg")),
                 },
                 Label::Int(CRIT) => {
@@ -345,11 +350,16 @@ fn headers(
 ) -> Result<(ProtectedHeader, Header), CoseError> {
     let protected = ProtectedHeader::from_item(protected)?;
     let unprotected = Header::from_item(unprotected)?;
+    // RFC 9052 §3.1: crit is a protected parameter.
+    if !unprotected.crit.is_empty() {
+        return Err(CoseError::Malformed("crit in the unprotected header"));
+    }
+    let unprotected_labels = unprotected.labels();
     let in_both = protected
         .header
         .labels()
         .iter()
-        .any(|l| unprotected.labels().contains(l));
+        .any(|l| unprotected_labels.contains(l));
     if in_both {
         return Err(CoseError::Malformed(
             "a header parameter in both the protected and unprotected header",
@@ -702,6 +712,35 @@ mod tests {
             Err(CoseError::Malformed(
                 "a header parameter in both the protected and unprotected header"
             ))
+        );
+        // crit belongs in the protected header (RFC 9052 §3.1): [h'A10126', {2: [99]}, h'', h'']
+        let bytes = [
+            0x84, 0x43, 0xA1, 0x01, 0x26, 0xA1, 0x02, 0x81, 0x18, 0x63, 0x40, 0x40,
+        ];
+        assert_eq!(
+            CoseSign1::from_slice(&bytes, &CborLimits::default()),
+            Err(CoseError::Malformed("crit in the unprotected header"))
+        );
+        // A text alg still counts as present: [h'A10126', {1: "x"}, h'', h''] has alg twice.
+        let bytes = [
+            0x84, 0x43, 0xA1, 0x01, 0x26, 0xA1, 0x01, 0x61, 0x78, 0x40, 0x40,
+        ];
+        assert_eq!(
+            CoseSign1::from_slice(&bytes, &CborLimits::default()),
+            Err(CoseError::Malformed(
+                "a header parameter in both the protected and unprotected header"
+            ))
+        );
+        // More than 64 parameters in a header.
+        let mut e = Encoder::new();
+        e.array(4).bytes(&[]).map(65);
+        for i in 0..65 {
+            e.int(-100 - i).uint(0);
+        }
+        e.bytes(&[]).bytes(&[]);
+        assert_eq!(
+            CoseSign1::from_slice(&e.finish(), &CborLimits::default()),
+            Err(CoseError::Malformed("more than 64 header parameters"))
         );
         // Tag 17 around a COSE_Sign1 is not a COSE_Sign1.
         let mut tagged = vec![0xD1];

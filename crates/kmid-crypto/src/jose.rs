@@ -397,6 +397,14 @@ impl<'a> CompactJws<'a> {
         alg: Algorithm,
         verifier: &Arc<dyn SignatureVerifier>,
     ) -> Result<(), JoseError> {
+        if key.algorithm() != alg {
+            return Err(JoseError::AlgorithmNotAccepted(
+                AlgorithmRefusal::KeyMismatch {
+                    algorithm: alg,
+                    curve: key.curve(),
+                },
+            ));
+        }
         if self.header.get("alg").and_then(Value::as_str) != Some(alg.jose_name()) {
             return Err(JoseError::AlgorithmNotAccepted(
                 AlgorithmRefusal::NotAllowed(alg),

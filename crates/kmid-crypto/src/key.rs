@@ -457,6 +457,10 @@ impl PrivateKey {
             .map_err(|_| bad())?;
         reader.finish().map_err(|_| bad())?;
         if algorithm.oid == OID_ED25519 {
+            // RFC 8410 §3: the parameters are absent.
+            if algorithm.parameters.is_some() {
+                return Err(bad());
+            }
             let seed = Zeroizing::new(
                 <&der::asn1::OctetStringRef>::from_der(&private)
                     .map_err(|_| bad())?
@@ -541,29 +545,40 @@ impl PrivateKey {
     /// # Errors
     /// Only backend failures.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        use der_writer::tag::{INTEGER, SEQUENCE};
+        use der_writer::tag::{BIT_STRING, INTEGER, SEQUENCE};
         const OCTET_STRING: u8 = 0x04;
         let scalar = self.scalar()?;
         let mut algorithm = oid_der(self.public.algorithm_oid())?;
+        // Every buffer that holds the scalar is wiped, and none reallocates (so no unwiped
+        // copy is left behind): each is sized before it is written.
         let private = match self.public.to_sec1_uncompressed() {
             Some(point) => {
                 algorithm.extend(oid_der(curve_oid(self.curve))?);
                 let mut bits = vec![0u8];
                 bits.extend_from_slice(&point);
-                let mut body = Zeroizing::new(der_writer::encode(INTEGER, &[1]));
-                body.extend(der_writer::encode(OCTET_STRING, &scalar));
-                body.extend(der_writer::encode(
-                    0xA1,
-                    &der_writer::encode(der_writer::tag::BIT_STRING, &bits),
-                ));
-                Zeroizing::new(der_writer::encode(SEQUENCE, &body))
+                let public = der_writer::encode(0xA1, &der_writer::encode(BIT_STRING, &bits));
+                let mut body = secret_buffer(scalar.len().saturating_add(public.len()));
+                secret_tlv(&mut body, INTEGER, &[1]);
+                secret_tlv(&mut body, OCTET_STRING, &scalar);
+                body.extend_from_slice(&public);
+                let mut ec = secret_buffer(body.len());
+                secret_tlv(&mut ec, SEQUENCE, &body);
+                ec
             }
-            None => Zeroizing::new(der_writer::encode(OCTET_STRING, &scalar)),
+            None => {
+                let mut seed = secret_buffer(scalar.len());
+                secret_tlv(&mut seed, OCTET_STRING, &scalar);
+                seed
+            }
         };
-        let mut body = Zeroizing::new(der_writer::encode(INTEGER, &[0]));
-        body.extend(der_writer::encode(SEQUENCE, &algorithm));
-        body.extend(der_writer::encode(OCTET_STRING, &private));
-        Ok(Zeroizing::new(der_writer::encode(SEQUENCE, &body)))
+        let algorithm = der_writer::encode(SEQUENCE, &algorithm);
+        let mut body = secret_buffer(private.len().saturating_add(algorithm.len()));
+        secret_tlv(&mut body, INTEGER, &[0]);
+        body.extend_from_slice(&algorithm);
+        secret_tlv(&mut body, OCTET_STRING, &private);
+        let mut out = secret_buffer(body.len());
+        secret_tlv(&mut out, SEQUENCE, &body);
+        Ok(out)
     }
 
     /// PEM `PRIVATE KEY` (PKCS#8).
@@ -629,6 +644,28 @@ impl fmt::Debug for PrivateKey {
             self.public
         )
     }
+}
+
+/// A buffer for secret DER with room for `content` bytes and the headers around them.
+fn secret_buffer(content: usize) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(Vec::with_capacity(content.saturating_add(32)))
+}
+
+/// Appends one TLV to a buffer sized by [`secret_buffer`] (a DER length is at most 5 bytes
+/// here, so it never reallocates).
+fn secret_tlv(out: &mut Zeroizing<Vec<u8>>, tag: u8, value: &[u8]) {
+    out.push(tag);
+    let len = value.len();
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        let significant = bytes.get(skip..).unwrap_or_default();
+        out.push(0x80 | u8::try_from(significant.len()).unwrap_or(0));
+        out.extend_from_slice(significant);
+    }
+    out.extend_from_slice(value);
 }
 
 /// The named curve of an OID.

@@ -395,3 +395,19 @@ fn public_points_must_be_field_elements_on_the_curve() {
         Err(CryptoError::BadSignature)
     ));
 }
+
+#[test]
+fn pkcs8_is_written_as_openssl_writes_it_and_read_back() {
+    for curve in [Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519] {
+        let key = PrivateKey::generate(curve).unwrap();
+        let ours = key.to_pkcs8_der().unwrap();
+        // An independent encoder of the same key.
+        let theirs = openssl::pkey::PKey::private_key_from_pkcs8(&ours)
+            .unwrap()
+            .private_key_to_pkcs8()
+            .unwrap();
+        assert_eq!(&ours[..], &theirs[..], "{curve:?}");
+        let back = PrivateKey::from_pkcs8_der(&ours).unwrap();
+        assert_eq!(back.public_key(), key.public_key(), "{curve:?}");
+    }
+}

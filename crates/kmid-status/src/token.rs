@@ -268,6 +268,12 @@ fn resolve_key(
             let validated = trust
                 .validate_der(&ders, at, KeyPurpose::DocumentSigner)
                 .map_err(StatusListError::Signer)?;
+            if validated.leaf_key.algorithm() != alg {
+                return Err(StatusListError::Algorithm(AlgorithmRefusal::KeyMismatch {
+                    algorithm: alg,
+                    curve: validated.leaf_key.curve(),
+                }));
+            }
             let anchor = trust
                 .roots()
                 .get(validated.root_index)
@@ -401,10 +407,16 @@ fn verify_jwt(
                     .into(),
                 ));
             }
+            // One rule for every x5c/x5chain: an entry of the wrong type is refused, never
+            // dropped.
             let entries: Vec<String> = items
                 .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect();
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or(StatusListError::Malformed("x5c (an array of strings)"))
+                })
+                .collect::<Result<_, _>>()?;
             Some(
                 chain_from_x5c(&entries)
                     .map_err(StatusListError::Signer)?

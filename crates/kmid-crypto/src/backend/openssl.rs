@@ -235,11 +235,19 @@ impl KeyAgreement for OpenSsl {
         if private.curve() == Curve::Ed25519 || private.curve() != peer.curve() {
             return Err(KeyError::WrongAlgorithm("ECDH").into());
         }
-        let secret = private
-            .secret
-            .as_any()
-            .downcast_ref::<OsslSecret>()
-            .ok_or(KeyError::WrongAlgorithm("ECDH with another provider's key"))?;
+        // A key another provider made (in an assembled provider) is imported from its scalar.
+        let imported;
+        let secret = match private.secret.as_any().downcast_ref::<OsslSecret>() {
+            Some(own) => own,
+            None => {
+                imported = OpenSsl.private_key(private.curve(), &private.scalar()?)?;
+                imported
+                    .secret
+                    .as_any()
+                    .downcast_ref::<OsslSecret>()
+                    .ok_or(KeyError::WrongAlgorithm("ECDH"))?
+            }
+        };
         peer.with_prepared(OsslPublic::of, |prepared| {
             let mut deriver = Deriver::new(&secret.pkey)?;
             deriver.set_peer(&prepared.pkey)?;

@@ -123,8 +123,10 @@ fn time(t: OffsetDateTime) -> Result<Vec<u8>, CryptoError> {
         t.minute(),
         t.second(),
     );
-    if !(1950..=9999).contains(&y) {
-        return Err(profile_error("a validity time between 1950 and 9999"));
+    // From 1970: a time before the Unix epoch does not decode back (RFC 5280 allows it; no
+    // certificate of this profile needs it).
+    if !(1970..=9999).contains(&y) {
+        return Err(profile_error("a validity time between 1970 and 9999"));
     }
     Ok(if y < 2050 {
         der::encode(
@@ -174,7 +176,7 @@ fn profile_error(what: &'static str) -> CryptoError {
     CryptoError::InvalidProfile(what)
 }
 
-/// `GeneralNames` with one name: a URI (`[6]`) or an rfc822Name (`[1]`).
+/// `GeneralNames` with one name: a URI (`[6]`) or an rfc822Name (`[1]`), both IA5String.
 fn general_names(text: &str) -> Vec<u8> {
     let name = if text.contains("://") {
         der::encode(0x86, text.as_bytes())
@@ -236,6 +238,13 @@ pub fn issue_certificate(
     }
     if params.country.len() != 2 || !params.country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(profile_error("country must be an ISO 3166-1 alpha-2 code"));
+    }
+    // IssuerAlternativeName and the CRL distribution point are IA5String: ASCII only.
+    let ia5 = |t: &Option<String>| t.as_deref().is_none_or(|t| t.is_ascii() && !t.is_empty());
+    if !ia5(&params.issuer_alt_name) || !ia5(&params.crl_uri) {
+        return Err(profile_error(
+            "the issuer's alternative name and the CRL URI must be non-empty ASCII",
+        ));
     }
     match (kind.is_ca(), issuer) {
         (true, Some(_)) => return Err(profile_error("a root certificate has no issuer")),
