@@ -8,7 +8,7 @@ use core::fmt;
 use std::sync::{Arc, OnceLock};
 
 use der::asn1::ObjectIdentifier;
-use der::{Decode as _, Encode as _, Reader as _, SliceReader};
+use der::{Decode as _, Encode as _, Reader as _, SliceReader, Tagged as _};
 use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
@@ -442,7 +442,7 @@ impl PrivateKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
         let bad = || CryptoError::from(KeyError::Encoding("PKCS#8 DER"));
         let mut reader = SliceReader::new(der).map_err(|_| bad())?;
-        let (algorithm, private) = reader
+        let (algorithm, private, public) = reader
             .sequence(|r| {
                 let version = u8::decode(r)?;
                 if version > 1 {
@@ -450,19 +450,50 @@ impl PrivateKey {
                 }
                 let algorithm = x509_cert::spki::AlgorithmIdentifierOwned::decode(r)?;
                 let private = <&der::asn1::OctetStringRef>::decode(r)?.as_bytes().to_vec();
-                // [0] attributes and [1] publicKey are not read.
-                r.drain(r.remaining_len())?;
-                Ok::<_, der::Error>((algorithm, Zeroizing::new(private)))
+                // RFC 5958: [0] IMPLICIT attributes (not read), then [1] IMPLICIT publicKey
+                // (a BIT STRING), checked against the scalar below.
+                let mut public = None;
+                while !r.is_finished() {
+                    let field = der::asn1::AnyRef::decode(r)?;
+                    if field.tag().number() == der::TagNumber(1)
+                        && field.tag().class() == der::Class::ContextSpecific
+                    {
+                        public = match field.value().split_first() {
+                            Some((0, bits)) => Some(bits.to_vec()),
+                            _ => return Err(der::Tag::BitString.value_error().into()),
+                        };
+                    }
+                }
+                Ok::<_, der::Error>((algorithm, Zeroizing::new(private), public))
             })
             .map_err(|_| bad())?;
         reader.finish().map_err(|_| bad())?;
+        let key = Self::from_pkcs8_parts(&algorithm, &private)?;
+        if let Some(public) = public {
+            let ours = key
+                .public
+                .to_sec1_uncompressed()
+                .unwrap_or_else(|| key.public.x().to_vec());
+            if ours != public {
+                return Err(KeyError::Mismatch.into());
+            }
+        }
+        Ok(key)
+    }
+
+    /// The key of a PKCS#8 AlgorithmIdentifier and privateKey OCTET STRING's content.
+    fn from_pkcs8_parts(
+        algorithm: &x509_cert::spki::AlgorithmIdentifierOwned,
+        private: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let bad = || CryptoError::from(KeyError::Encoding("PKCS#8 DER"));
         if algorithm.oid == OID_ED25519 {
             // RFC 8410 §3: the parameters are absent.
             if algorithm.parameters.is_some() {
                 return Err(bad());
             }
             let seed = Zeroizing::new(
-                <&der::asn1::OctetStringRef>::from_der(&private)
+                <&der::asn1::OctetStringRef>::from_der(private)
                     .map_err(|_| bad())?
                     .as_bytes()
                     .to_vec(),
@@ -478,7 +509,7 @@ impl PrivateKey {
             .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
             .ok_or_else(|| CryptoError::from(KeyError::Encoding("EC parameters")))
             .and_then(|oid| Ok(curve_of_oid(oid)?))?;
-        Self::from_sec1_der(&private, Some(curve))
+        Self::from_sec1_der(private, Some(curve))
     }
 
     /// A key from a SEC 1 ECPrivateKey (RFC 5915): `version 1`, the scalar, the curve (given

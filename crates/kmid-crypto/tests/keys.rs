@@ -411,3 +411,32 @@ fn pkcs8_is_written_as_openssl_writes_it_and_read_back() {
         assert_eq!(back.public_key(), key.public_key(), "{curve:?}");
     }
 }
+
+#[test]
+fn a_pkcs8_public_key_must_be_the_scalars() {
+    // RFC 5958 OneAsymmetricKey v2 with [1] publicKey: an Ed25519 key with another key's public
+    // part is refused; with its own, it is read.
+    let key = PrivateKey::generate(Curve::Ed25519).unwrap();
+    let other = PrivateKey::generate(Curve::Ed25519).unwrap();
+    let v2 = |public: &[u8]| {
+        let seed = key.scalar().unwrap();
+        let mut body = vec![0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70];
+        body.extend([0x04, 0x22, 0x04, 0x20]);
+        body.extend_from_slice(&seed);
+        body.extend([0x81, 0x21, 0x00]);
+        body.extend_from_slice(public);
+        let mut der = vec![0x30, u8::try_from(body.len()).unwrap()];
+        der.extend(body);
+        der
+    };
+    assert_eq!(
+        PrivateKey::from_pkcs8_der(&v2(key.public_key().x()))
+            .unwrap()
+            .public_key(),
+        key.public_key()
+    );
+    assert_eq!(
+        key_error(PrivateKey::from_pkcs8_der(&v2(other.public_key().x()))),
+        KeyError::Mismatch
+    );
+}
