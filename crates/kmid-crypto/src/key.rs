@@ -686,16 +686,7 @@ fn secret_buffer(content: usize) -> Zeroizing<Vec<u8>> {
 /// here, so it never reallocates).
 fn secret_tlv(out: &mut Zeroizing<Vec<u8>>, tag: u8, value: &[u8]) {
     out.push(tag);
-    let len = value.len();
-    if len < 0x80 {
-        out.push(u8::try_from(len).unwrap_or(0));
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or_default();
-        out.push(0x80 | u8::try_from(significant.len()).unwrap_or(0));
-        out.extend_from_slice(significant);
-    }
+    der_writer::push_len(out, value.len());
     out.extend_from_slice(value);
 }
 

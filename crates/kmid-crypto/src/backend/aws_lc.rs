@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
 use crate::digest::HashAlgorithm;
-use crate::error::{AlgorithmRefusal, CryptoError, KeyError};
+use crate::error::{CryptoError, KeyError};
 use crate::key::{KeyProvider, PreparedKey, PrivateKey, PrivateParts, PublicKey, SecretKey};
 use crate::provider::{Aead, CryptoProvider, Digests, HashContext, Kdf, KeyAgreement, Mac};
 use crate::random::Random;
@@ -86,21 +86,7 @@ impl SignatureVerifier for AwsLc {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        if key.algorithm() != algorithm {
-            return Err(CryptoError::UnsupportedAlgorithm(
-                AlgorithmRefusal::KeyMismatch {
-                    algorithm,
-                    curve: key.curve(),
-                },
-            ));
-        }
-        let expected = algorithm.signature_len();
-        if signature.len() != expected {
-            return Err(CryptoError::MalformedSignature {
-                expected,
-                actual: signature.len(),
-            });
-        }
+        super::check_signature_shape(algorithm, key, signature)?;
         key.with_prepared(AwsPublic::of, |parsed| {
             parsed
                 .0
@@ -300,15 +286,7 @@ impl SecretKey for AwsSecret {
                 "Ed25519 does not sign prehashed digests".into(),
             ));
         };
-        let hash = curve.algorithm().prehash().unwrap_or(HashAlgorithm::Sha256);
-        if digest_bytes.len() != hash.output_len() {
-            return Err(CryptoError::Signer(format!(
-                "a {} digest is {} bytes, not {}",
-                curve.algorithm(),
-                hash.output_len(),
-                digest_bytes.len()
-            )));
-        }
+        let hash = super::check_prehashed(curve.algorithm(), digest_bytes)?;
         let digest = digest::Digest::import_less_safe(digest_bytes, digest_algorithm(hash))
             .map_err(|_| backend("digest import"))?;
         pair.sign_digest(&digest)

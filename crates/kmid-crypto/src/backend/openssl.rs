@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
 use crate::digest::HashAlgorithm;
-use crate::error::{AlgorithmRefusal, CryptoError, KeyError};
+use crate::error::{CryptoError, KeyError};
 use crate::key::{KeyProvider, PreparedKey, PrivateParts, SecretKey};
 use crate::key::{PrivateKey, PublicKey};
 use crate::provider::{Aead, CryptoProvider, Digests, HashContext, Kdf, KeyAgreement, Mac};
@@ -59,21 +59,8 @@ fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CryptoError> {
-    if key.algorithm() != algorithm {
-        return Err(CryptoError::UnsupportedAlgorithm(
-            AlgorithmRefusal::KeyMismatch {
-                algorithm,
-                curve: key.curve(),
-            },
-        ));
-    }
+    super::check_signature_shape(algorithm, key, signature)?;
     let expected = algorithm.signature_len();
-    if signature.len() != expected {
-        return Err(CryptoError::MalformedSignature {
-            expected,
-            actual: signature.len(),
-        });
-    }
     let ok = key.with_prepared(OsslPublic::of, |prepared| {
         Ok(match &prepared.ec {
             Some(ec) => {
@@ -386,18 +373,12 @@ impl SecretKey for OsslSecret {
 
     fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let algorithm = self.curve.algorithm();
-        let (Some(ec), Some(hash)) = (&self.ec, algorithm.prehash()) else {
+        super::check_prehashed(algorithm, digest)?;
+        let Some(ec) = &self.ec else {
             return Err(CryptoError::Signer(
                 "Ed25519 does not sign prehashed digests".into(),
             ));
         };
-        if digest.len() != hash.output_len() {
-            return Err(CryptoError::Signer(format!(
-                "a {algorithm} digest is {} bytes, not {}",
-                hash.output_len(),
-                digest.len()
-            )));
-        }
         let sig = EcdsaSig::sign(digest, ec)?;
         let half = i32::try_from(algorithm.signature_len() / 2)
             .map_err(|_| CryptoError::Signer("signature length".into()))?;

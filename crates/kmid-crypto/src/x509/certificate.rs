@@ -24,9 +24,9 @@ use x509_cert::ext::pkix::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage as X509KeyUsage, KeyUsages,
 };
 
-use crate::algorithm::{Algorithm, Curve};
-use crate::error::{CertificateError, CryptoError, KeyError};
-use crate::key::PublicKey;
+use crate::algorithm::Algorithm;
+use crate::error::{CertificateError, CryptoError};
+use crate::key::{OID_ED25519, PublicKey};
 use crate::signature::SignatureVerifier;
 
 /// The ISO/IEC 18013-5 extended key usage of a Document Signer certificate (Annex B.1.4).
@@ -36,16 +36,10 @@ pub const EKU_MDL_READER_AUTH: &str = "1.0.18013.5.1.6";
 /// The largest certificate accepted, in bytes.
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
-/// `ecdsa-with-SHA256`, `-SHA384`, `-SHA512` (RFC 5758 §3.2) and `id-Ed25519` (RFC 8410 §3).
+/// `ecdsa-with-SHA256`, `-SHA384`, `-SHA512` (RFC 5758 §3.2); `id-Ed25519` is `key.rs`'s.
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-/// `id-ecPublicKey` (RFC 5480 §2.1.1) and its named curves.
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 /// `commonName` and `countryName` (X.520).
 const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
@@ -195,44 +189,6 @@ fn raw_ecdsa(der: &[u8], algorithm: Algorithm) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The subject's public key: an EC point on a named curve (RFC 5480 §2.1.1) or Ed25519
-/// (RFC 8410 §4).
-fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, KeyError> {
-    let bits = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(KeyError::Encoding("SubjectPublicKeyInfo BIT STRING"))?;
-    let algorithm = &spki.algorithm;
-    if algorithm.oid == OID_ED25519 {
-        if algorithm.parameters.is_some() {
-            return Err(KeyError::Encoding("Ed25519 parameters"));
-        }
-        return PublicKey::from_coordinates(Curve::Ed25519, bits, None).map_err(into_key_error);
-    }
-    if algorithm.oid != OID_EC_PUBLIC_KEY {
-        return Err(KeyError::UnsupportedKeyType(algorithm.oid.to_string()));
-    }
-    let curve_oid = algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .ok_or(KeyError::Encoding("EC parameters (a named curve)"))?;
-    let curve = match curve_oid {
-        OID_P256 => Curve::P256,
-        OID_P384 => Curve::P384,
-        OID_P521 => Curve::P521,
-        other => return Err(KeyError::UnsupportedCurve(other.to_string())),
-    };
-    PublicKey::from_sec1(curve, bits).map_err(into_key_error)
-}
-
-fn into_key_error(e: CryptoError) -> KeyError {
-    match e {
-        CryptoError::InvalidKey(k) => k,
-        _ => KeyError::Encoding("public key"),
-    }
-}
-
 /// The first value of attribute `oid` in `name`, as text (any of the DirectoryString forms, or
 /// PrintableString for a country).
 fn attribute(name: &x509_cert::name::Name, oid: ObjectIdentifier) -> Option<String> {
@@ -296,7 +252,7 @@ impl Certificate {
             Some(Algorithm::EdDsa) | None => signature_bits.to_vec(),
             Some(ecdsa) => raw_ecdsa(signature_bits, ecdsa).unwrap_or_default(),
         };
-        let public_key = public_key(tbs_cert.subject_public_key_info())
+        let public_key = PublicKey::from_spki(tbs_cert.subject_public_key_info())
             .map_err(|source| CertificateError::Key { index: 0, source })?;
         let extensions = read_extensions(tbs_cert.extensions().map(Vec::as_slice))?;
         let validity = tbs_cert.validity();

@@ -11,7 +11,7 @@ pub(crate) mod tag {
 }
 
 /// Appends a DER length.
-fn push_len(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(u8::try_from(len).unwrap_or(0));
     } else {
