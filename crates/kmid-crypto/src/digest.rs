@@ -49,14 +49,12 @@ impl HashAlgorithm {
         }
     }
 
-    /// Hashes `data`.
+    /// Hashes `data` on the default provider ([`crate::CryptoProvider::digest`] on a given one).
     ///
     /// # Errors
     /// Only backend failures.
     pub fn digest(self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut hasher = self.hasher();
-        hasher.update(data);
-        Ok(hasher.finish())
+        crate::provider::default().digest(self, data)
     }
 }
 
@@ -126,17 +124,12 @@ impl fmt::Display for HashAlgorithm {
     }
 }
 
-/// SHA-256 of `data`.
+/// SHA-256 of `data`, on the default provider.
 ///
 /// # Errors
 /// Only backend failures.
 pub fn sha256(data: &[u8]) -> Result<[u8; 32], CryptoError> {
-    let mut hasher = HashAlgorithm::Sha256.hasher();
-    hasher.update(data);
-    hasher
-        .finish()
-        .try_into()
-        .map_err(|_| CryptoError::Signer("a SHA-256 digest of another length".into()))
+    crate::provider::default().sha256(data)
 }
 
 #[cfg(test)]

@@ -79,7 +79,8 @@ pub fn b64url(bytes: &[u8]) -> String {
 }
 
 /// Signs `payload` as a compact JWS with the header members in `header` (`alg` is set from
-/// the signer, after the members given): [`write_compact`] into a string.
+/// the signer, after the members given), as [`write_compact`] writes it. The signer gets the
+/// signing input whole (it is in memory anyway), so nothing is hashed here.
 ///
 /// # Errors
 /// [`JoseError::Signing`].
@@ -89,7 +90,7 @@ pub fn sign_compact(
     signer: &Arc<dyn Signer>,
 ) -> Result<String, JoseError> {
     let mut out = Vec::with_capacity(payload.len().saturating_mul(4) / 3 + 256);
-    write_compact(header, |w| w.write_all(payload), signer, &mut out).map_err(|e| match e {
+    write(None, header, |w| w.write_all(payload), signer, &mut out).map_err(|e| match e {
         JoseError::Output(_) => JoseError::Signing,
         other => other,
     })?;
@@ -101,7 +102,7 @@ pub fn sign_compact(
 /// payload base64url-encoded as it is produced, then the signature.
 ///
 /// With a signer that [signs prehashed digests](Signer::signs_prehashed), the signing input is
-/// hashed as it goes to `out` and never held: a Status List Token of megabytes streams to a
+/// hashed on `provider` as it goes to `out` and never held: a Status List Token of megabytes streams to a
 /// file or a socket in the memory of its compressor. Any other signer gets the signing input
 /// whole, so it is buffered first. The header may not carry `crit` or `b64` (RFC 7797's
 /// unencoded payload is not written here). `out` is flushed at the end.
@@ -113,6 +114,19 @@ pub fn sign_compact(
 /// # Errors
 /// [`JoseError::Output`] when `payload` or `out` fails; [`JoseError::Signing`].
 pub fn write_compact(
+    provider: &crate::CryptoProvider,
+    header: Map<String, Value>,
+    payload: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    signer: &Arc<dyn Signer>,
+    out: &mut dyn Write,
+) -> Result<(), JoseError> {
+    write(Some(provider), header, payload, signer, out)
+}
+
+/// [`write_compact`]; `prehash_on` is where a prehashing signer's input is hashed, `None` to
+/// hand every signer the whole input.
+fn write(
+    prehash_on: Option<&crate::CryptoProvider>,
     header: Map<String, Value>,
     payload: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     signer: &Arc<dyn Signer>,
@@ -138,11 +152,11 @@ pub fn write_compact(
         encoder.finish()?;
         Ok(())
     };
-    let signature = match alg.prehash() {
-        Some(hash) if signer.signs_prehashed() => {
+    let signature = match (alg.prehash(), prehash_on) {
+        (Some(hash), Some(provider)) if signer.signs_prehashed() => {
             let mut sink = HashingWriter {
                 inner: out,
-                hasher: hash.hasher(),
+                hasher: hash.hasher_on(provider),
             };
             write_input(&mut sink).map_err(output)?;
             let digest = sink.hasher.finish();
@@ -395,7 +409,7 @@ impl<'a> CompactJws<'a> {
         &self,
         key: &PublicKey,
         alg: Algorithm,
-        verifier: &Arc<dyn SignatureVerifier>,
+        verifier: &dyn SignatureVerifier,
     ) -> Result<(), JoseError> {
         if key.algorithm() != alg {
             return Err(JoseError::AlgorithmNotAccepted(

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::algorithm::Curve;
-use crate::digest::sha256;
 use crate::error::{CryptoError, KeyError};
 use crate::key::{PrivateKey, PublicKey};
 
@@ -167,6 +166,17 @@ impl Jwk {
     /// # Errors
     /// [`KeyError::Missing`] for a missing required member, [`KeyError::UnsupportedKeyType`].
     pub fn thumbprint_sha256(&self) -> Result<String, CryptoError> {
+        self.thumbprint_sha256_on(crate::CryptoProvider::get_default())
+    }
+
+    /// [`Self::thumbprint_sha256`], hashed on `provider`.
+    ///
+    /// # Errors
+    /// As [`Self::thumbprint_sha256`].
+    pub fn thumbprint_sha256_on(
+        &self,
+        provider: &crate::CryptoProvider,
+    ) -> Result<String, CryptoError> {
         let member = |name: &'static str| -> Result<String, KeyError> {
             let value = match name {
                 "crv" => self.crv.clone(),
@@ -200,7 +210,7 @@ impl Jwk {
         }
         // serde_json's Map is ordered by key, and to_string writes no white space.
         let text = serde_json::Value::Object(canonical).to_string();
-        Ok(b64(&sha256(text.as_bytes())?))
+        Ok(b64(&provider.sha256(text.as_bytes())?))
     }
 }
 
@@ -238,6 +248,17 @@ impl PublicKey {
     /// Only backend failures.
     pub fn thumbprint_sha256(&self) -> Result<String, CryptoError> {
         self.to_jwk().thumbprint_sha256()
+    }
+
+    /// [`Self::thumbprint_sha256`], hashed on `provider`.
+    ///
+    /// # Errors
+    /// As [`Self::thumbprint_sha256`].
+    pub fn thumbprint_sha256_on(
+        &self,
+        provider: &crate::CryptoProvider,
+    ) -> Result<String, CryptoError> {
+        self.to_jwk().thumbprint_sha256_on(provider)
     }
 }
 

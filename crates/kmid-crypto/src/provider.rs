@@ -187,6 +187,153 @@ impl CryptoProvider {
     }
 }
 
+/// The primitives as calls on one provider: what an issuer, wallet or verifier that was handed
+/// a provider uses, so nothing it does reaches the process default. The free functions of
+/// [`crate::session`] and [`crate::digest`] are these on [`CryptoProvider::get_default`].
+impl CryptoProvider {
+    /// Hashes `data` with `algorithm`.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    pub fn digest(&self, algorithm: HashAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut hasher = algorithm.hasher_on(self);
+        hasher.update(data);
+        Ok(hasher.finish())
+    }
+
+    /// SHA-256 of `data`.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    pub fn sha256(&self, data: &[u8]) -> Result<[u8; 32], CryptoError> {
+        self.digest(HashAlgorithm::Sha256, data)?
+            .try_into()
+            .map_err(|_| CryptoError::Signer("a SHA-256 digest of another length".into()))
+    }
+
+    /// HMAC-SHA-256 (RFC 2104).
+    ///
+    /// # Errors
+    /// Only backend failures.
+    pub fn hmac_sha256(&self, key: &[u8], data: &[u8]) -> Result<[u8; 32], CryptoError> {
+        self.mac.hmac_sha256(key, data)
+    }
+
+    /// Checks an HMAC-SHA-256 tag in constant time.
+    ///
+    /// # Errors
+    /// [`CryptoError::BadMac`] when the tag differs (or has the wrong length).
+    pub fn hmac_sha256_verify(
+        &self,
+        key: &[u8],
+        data: &[u8],
+        tag: &[u8],
+    ) -> Result<(), CryptoError> {
+        let expected = self.hmac_sha256(key, data)?;
+        if crate::session::constant_time_eq(&expected, tag) {
+            Ok(())
+        } else {
+            Err(CryptoError::BadMac)
+        }
+    }
+
+    /// A 32-byte key derived with HKDF-SHA-256 (RFC 5869).
+    ///
+    /// # Errors
+    /// Only backend failures.
+    pub fn hkdf_sha256_key(
+        &self,
+        ikm: &[u8],
+        salt: &[u8],
+        info: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        self.kdf.hkdf_sha256(ikm, salt, info, key.as_mut())?;
+        Ok(key)
+    }
+
+    /// AES-256-GCM encryption with a 96-bit IV; returns ciphertext ‖ 16-byte tag.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    pub fn aes256gcm_seal(
+        &self,
+        key: &[u8; 32],
+        iv: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.aead.aes_gcm_seal(key, iv, aad, plaintext)
+    }
+
+    /// AES-256-GCM decryption of ciphertext ‖ tag.
+    ///
+    /// # Errors
+    /// [`CryptoError::DecryptionFailed`] for a short input or a tag that does not verify.
+    pub fn aes256gcm_open(
+        &self,
+        key: &[u8; 32],
+        iv: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.aead.aes_gcm_open(key, iv, aad, sealed)
+    }
+
+    /// The ECDH shared secret `Z` (SEC 1 §3.3.1).
+    ///
+    /// # Errors
+    /// As [`KeyAgreement::ecdh`].
+    pub fn ecdh(
+        &self,
+        private: &PrivateKey,
+        peer: &PublicKey,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.key_agreement.ecdh(private, peer)
+    }
+
+    /// Checks `signature` over `message` with `key` (the provider's signature verifier).
+    ///
+    /// # Errors
+    /// As [`SignatureVerifier::verify`].
+    pub fn verify(
+        &self,
+        algorithm: crate::Algorithm,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.signature_verifier
+            .verify(algorithm, key, message, signature)
+    }
+}
+
+/// A provider verifies with its signature verifier, so it can stand where one is asked for.
+impl SignatureVerifier for CryptoProvider {
+    fn verify(
+        &self,
+        algorithm: crate::Algorithm,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.signature_verifier
+            .verify(algorithm, key, message, signature)
+    }
+}
+
+/// A provider draws from its random source, so it can stand where a [`Random`] is asked for
+/// (`Arc::new(*provider)`).
+impl Random for CryptoProvider {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        self.random.fill(buf)
+    }
+
+    fn fill_secret(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        self.random.fill_secret(buf)
+    }
+}
+
 /// The default provider, for the functions that take none.
 pub(crate) fn default() -> &'static CryptoProvider {
     CryptoProvider::get_default()

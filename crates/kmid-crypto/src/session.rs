@@ -17,7 +17,7 @@ pub const GCM_TAG_LEN: usize = 16;
 /// [`KeyError::WrongAlgorithm`](crate::KeyError::WrongAlgorithm) for Ed25519 keys or keys on
 /// different curves.
 pub fn ecdh(private: &PrivateKey, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    crate::provider::default().key_agreement.ecdh(private, peer)
+    crate::provider::default().ecdh(private, peer)
 }
 
 /// HKDF-SHA-256 (RFC 5869): extract with `salt`, expand with `info` into `okm`.
@@ -44,9 +44,7 @@ pub fn hkdf_sha256_key(
     salt: &[u8],
     info: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
-    let mut key = Zeroizing::new([0u8; 32]);
-    hkdf_sha256(ikm, salt, info, key.as_mut())?;
-    Ok(key)
+    crate::provider::default().hkdf_sha256_key(ikm, salt, info)
 }
 
 /// AES-256-GCM encryption with a 96-bit IV; returns ciphertext ‖ 16-byte tag.
@@ -59,9 +57,7 @@ pub fn aes256gcm_seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    crate::provider::default()
-        .aead
-        .aes_gcm_seal(key, iv, aad, plaintext)
+    crate::provider::default().aes256gcm_seal(key, iv, aad, plaintext)
 }
 
 /// AES-256-GCM decryption of ciphertext ‖ tag.
@@ -74,9 +70,7 @@ pub fn aes256gcm_open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    crate::provider::default()
-        .aead
-        .aes_gcm_open(key, iv, aad, sealed)
+    crate::provider::default().aes256gcm_open(key, iv, aad, sealed)
 }
 
 /// HMAC-SHA-256 (RFC 2104).
@@ -84,7 +78,7 @@ pub fn aes256gcm_open(
 /// # Errors
 /// Only backend failures.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<[u8; 32], CryptoError> {
-    crate::provider::default().mac.hmac_sha256(key, data)
+    crate::provider::default().hmac_sha256(key, data)
 }
 
 /// Checks an HMAC-SHA-256 tag in constant time.
@@ -92,12 +86,7 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<[u8; 32], CryptoError> {
 /// # Errors
 /// [`CryptoError::BadMac`] when the tag differs (or has the wrong length).
 pub fn hmac_sha256_verify(key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), CryptoError> {
-    let expected = hmac_sha256(key, data)?;
-    if constant_time_eq(&expected, tag) {
-        Ok(())
-    } else {
-        Err(CryptoError::BadMac)
-    }
+    crate::provider::default().hmac_sha256_verify(key, data, tag)
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

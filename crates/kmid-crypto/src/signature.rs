@@ -78,6 +78,18 @@ pub trait SignatureVerifier: Send + Sync {
     ) -> Result<(), CryptoError>;
 }
 
+impl<V: SignatureVerifier + ?Sized> SignatureVerifier for std::sync::Arc<V> {
+    fn verify(
+        &self,
+        algorithm: Algorithm,
+        key: &PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        (**self).verify(algorithm, key, message, signature)
+    }
+}
+
 /// Signature verification by the default provider ([`crate::CryptoProvider::get_default`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultVerifier;

@@ -344,6 +344,7 @@ fn a_streamed_jws_equals_sign_compact_up_to_the_signature() {
         let whole = sign_compact(header.clone(), &payload, signer).unwrap();
         let mut streamed = Vec::new();
         write_compact(
+            kmid_crypto::CryptoProvider::get_default(),
             header,
             |w| {
                 // In uneven pieces, as a compressor writes.
@@ -406,7 +407,13 @@ fn a_failing_payload_or_output_is_an_error() {
     let signer: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
     let failing = |_: &mut dyn std::io::Write| Err(std::io::Error::other("compressor failed"));
     assert!(matches!(
-        write_compact(serde_json::Map::new(), failing, &signer, &mut Vec::new()),
+        write_compact(
+            kmid_crypto::CryptoProvider::get_default(),
+            serde_json::Map::new(),
+            failing,
+            &signer,
+            &mut Vec::new()
+        ),
         Err(JoseError::Output(_))
     ));
     // No unencoded payloads (RFC 7797) and no crit: the payload is always base64url here.
@@ -414,13 +421,20 @@ fn a_failing_payload_or_output_is_an_error() {
         let mut header = serde_json::Map::new();
         header.insert(member.into(), serde_json::json!(["b64"]));
         assert_eq!(
-            write_compact(header, |w| w.write_all(b"{}"), &signer, &mut Vec::new()),
+            write_compact(
+                kmid_crypto::CryptoProvider::get_default(),
+                header,
+                |w| w.write_all(b"{}"),
+                &signer,
+                &mut Vec::new()
+            ),
             Err(JoseError::Signing)
         );
     }
     let mut full = [0u8; 10];
     assert!(matches!(
         write_compact(
+            kmid_crypto::CryptoProvider::get_default(),
             serde_json::Map::new(),
             |w| w.write_all(&[1; 100]),
             &signer,

@@ -199,6 +199,7 @@ fn mdoc_session(data: &[u8]) {
     let limits = CborLimits::default();
     if let Ok(establishment) = SessionEstablishment::from_bytes(data, &limits)
         && let Ok(mut mdoc) = Session::with_transcript(
+            kmid::crypto::CryptoProvider::get_default(),
             Role::Mdoc,
             &ctx.e_device,
             &establishment.e_reader_key,
@@ -210,6 +211,7 @@ fn mdoc_session(data: &[u8]) {
     }
     if let Ok(message) = SessionData::from_bytes(data, &limits)
         && let Ok(mut reader) = Session::with_transcript(
+            kmid::crypto::CryptoProvider::get_default(),
             Role::Reader,
             &ctx.e_reader,
             &ctx.e_device_public,
@@ -297,7 +299,10 @@ fn sd_jwt_parse(text: &str) {
     if let Ok(sd_jwt) = SdJwt::parse(text, &limits) {
         for (index, disclosure) in sd_jwt.disclosures.iter().enumerate() {
             if let Ok(d) = kmid::sdjwt::Disclosure::parse(disclosure, index) {
-                let _ = d.digest(kmid::crypto::HashAlgorithm::Sha256);
+                let _ = d.digest(
+                    kmid::crypto::CryptoProvider::get_default(),
+                    kmid::crypto::HashAlgorithm::Sha256,
+                );
             }
         }
     }

@@ -9,9 +9,7 @@
 //! Each is signed as `#6.24(bstr .cbor …)`. The SessionTranscript goes in as the array itself,
 //! DeviceNameSpacesBytes and ItemsRequestBytes as their tag-24 encodings, byte for byte.
 
-use kmid_crypto::digest::sha256;
-use kmid_crypto::session::{ecdh, hkdf_sha256_key};
-use kmid_crypto::{PrivateKey, PublicKey};
+use kmid_crypto::{CryptoProvider, PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 use crate::cbor::{Encoder, embedded};
@@ -67,11 +65,12 @@ pub fn reader_authentication_bytes(
 /// # Errors
 /// Keys on different curves, or backend failures.
 pub fn emac_key(
+    provider: &CryptoProvider,
     private: &PrivateKey,
     peer: &PublicKey,
     transcript: &SessionTranscript,
 ) -> Result<Zeroizing<[u8; 32]>, MdocError> {
-    let z = ecdh(private, peer)?;
-    let salt = sha256(&transcript.tagged_bytes())?;
-    Ok(hkdf_sha256_key(&z, &salt, b"EMacKey")?)
+    let z = provider.ecdh(private, peer)?;
+    let salt = provider.sha256(&transcript.tagged_bytes())?;
+    Ok(provider.hkdf_sha256_key(&z, &salt, b"EMacKey")?)
 }

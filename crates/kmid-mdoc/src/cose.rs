@@ -8,7 +8,9 @@
 
 use kmid_crypto::cose::{CoseMac0, CoseSign1, Header, ProtectedHeader, mac_structure};
 use kmid_crypto::x509::Certificate;
-use kmid_crypto::{Algorithm, AlgorithmRefusal, PublicKey, SignatureVerifier, Signer};
+use kmid_crypto::{
+    Algorithm, AlgorithmRefusal, CryptoProvider, PublicKey, SignatureVerifier, Signer,
+};
 
 use crate::error::MdocError;
 
@@ -49,13 +51,16 @@ pub(crate) fn verify_sign1(
 }
 
 /// A COSE_Mac0 with detached payload and HMAC 256/256 under `key`.
-pub(crate) fn mac0(key: &[u8], detached: &[u8]) -> Result<(CoseMac0, Vec<u8>), MdocError> {
+pub(crate) fn mac0(
+    provider: &CryptoProvider,
+    key: &[u8],
+    detached: &[u8],
+) -> Result<(CoseMac0, Vec<u8>), MdocError> {
     let protected = ProtectedHeader::new(Header {
         alg: Some(HMAC_256_256),
         ..Header::default()
     });
-    let tag =
-        kmid_crypto::session::hmac_sha256(key, &mac_structure(&protected.original, b"", detached))?;
+    let tag = provider.hmac_sha256(key, &mac_structure(&protected.original, b"", detached))?;
     let mac0 = CoseMac0 {
         protected,
         unprotected: Header::default(),
@@ -69,6 +74,7 @@ pub(crate) fn mac0(key: &[u8], detached: &[u8]) -> Result<(CoseMac0, Vec<u8>), M
 /// Checks a COSE_Mac0 over a detached payload: the protected `alg` must be HMAC 256/256 and
 /// the tag must match, compared in constant time.
 pub(crate) fn verify_mac0(
+    provider: &CryptoProvider,
     mac0: &CoseMac0,
     key: &[u8],
     detached: &[u8],
@@ -88,10 +94,11 @@ pub(crate) fn verify_mac0(
     if mac0.payload.is_some() {
         return Err(Sign1Failure::Payload);
     }
-    kmid_crypto::session::hmac_sha256_verify(
-        key,
-        &mac_structure(&mac0.protected.original, b"", detached),
-        &mac0.tag,
-    )
-    .map_err(|_| Sign1Failure::BadSignature)
+    provider
+        .hmac_sha256_verify(
+            key,
+            &mac_structure(&mac0.protected.original, b"", detached),
+            &mac0.tag,
+        )
+        .map_err(|_| Sign1Failure::BadSignature)
 }

@@ -3,7 +3,7 @@
 //! (ISO/IEC 18013-5 §8.3.2.1, §9.1.3).
 
 use kmid_crypto::x509::TrustStore;
-use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, PublicKey, Signer};
+use kmid_crypto::{Algorithm, CryptoProvider, PrivateKey, PublicKey, Signer};
 use time::OffsetDateTime;
 
 use crate::auth::{device_authentication_bytes, emac_key};
@@ -65,6 +65,8 @@ pub struct HolderPolicy {
     pub allowed_algorithms: Vec<Algorithm>,
     /// Elements never released, whatever is asked (namespace, element).
     pub withheld: Vec<(String, String)>,
+    /// The crypto provider: readerAuth signatures, the device MAC's ECDH, HKDF and HMAC.
+    pub provider: &'static CryptoProvider,
 }
 
 impl HolderPolicy {
@@ -77,6 +79,7 @@ impl HolderPolicy {
             at,
             allowed_algorithms: Algorithm::ALL.to_vec(),
             withheld: Vec::new(),
+            provider: CryptoProvider::get_default(),
         }
     }
 }
@@ -109,7 +112,7 @@ pub fn respond(
                     trust,
                     policy.at,
                     &policy.allowed_algorithms,
-                    &DefaultVerifier,
+                    policy.provider.signature_verifier,
                 )?;
             }
             (_, None) if policy.require_reader_auth => {
@@ -182,6 +185,7 @@ pub fn respond(
             &requested_device_signed,
             held.device_auth,
             transcript,
+            policy.provider,
         )?;
         documents.push(Document {
             doc_type: items.doc_type.clone(),
@@ -206,6 +210,7 @@ fn device_signed(
     name_spaces: &DeviceNameSpaces,
     device_auth: DeviceKeyAuth<'_>,
     transcript: &SessionTranscript,
+    provider: &CryptoProvider,
 ) -> Result<DeviceSigned, MdocError> {
     let name_spaces_bytes = crate::cbor::embedded(&encode_device_name_spaces(name_spaces));
     let to_sign = device_authentication_bytes(transcript, doc_type, &name_spaces_bytes);
@@ -223,8 +228,8 @@ fn device_signed(
             device_key,
             e_reader_key,
         } => {
-            let key = emac_key(device_key, e_reader_key, transcript)?;
-            let (mac0, raw) = mac0(key.as_ref(), &to_sign)?;
+            let key = emac_key(provider, device_key, e_reader_key, transcript)?;
+            let (mac0, raw) = mac0(provider, key.as_ref(), &to_sign)?;
             DeviceAuth::Mac { raw, mac0 }
         }
     };

@@ -3,7 +3,7 @@
 //! COSE_Sign1 through a [`Signer`] with the Document Signer certificate in `x5chain`.
 
 use kmid_crypto::x509::Certificate;
-use kmid_crypto::{HashAlgorithm, PublicKey, Random, Signer};
+use kmid_crypto::{CryptoProvider, HashAlgorithm, PublicKey, Random, Signer};
 use kmid_schema::Card;
 use kmid_schema::catalogue;
 use kmid_schema::status::StatusReference;
@@ -73,6 +73,7 @@ pub struct MdocIssuer<'a> {
     signer: &'a dyn Signer,
     x5chain: Vec<Certificate>,
     random: &'a dyn Random,
+    provider: &'a CryptoProvider,
 }
 
 impl core::fmt::Debug for MdocIssuer<'_> {
@@ -119,8 +120,16 @@ impl<'a> MdocIssuer<'a> {
                 signer,
                 x5chain,
                 random,
+                provider: CryptoProvider::get_default(),
             }),
         }
+    }
+
+    /// Hashes the elements on `provider` (the default: [`CryptoProvider::get_default`]).
+    #[must_use]
+    pub const fn with_provider(mut self, provider: &'a CryptoProvider) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Issues the mdoc of a Korean card: every catalogue item of the card, in its namespace.
@@ -231,7 +240,10 @@ impl<'a> MdocIssuer<'a> {
                     element_identifier: identifier,
                     element_value: value,
                 });
-                digests.push((digest_id, options.digest_algorithm.digest(item.raw())?));
+                digests.push((
+                    digest_id,
+                    self.provider.digest(options.digest_algorithm, item.raw())?,
+                ));
                 items.push(item);
             }
             for &decoy in decoy_ids {

@@ -2,9 +2,7 @@
 //! [`Session`] that derives SKReader and SKDevice and encrypts with AES-256-GCM under the
 //! §9.1.1.5 IVs and message counters.
 
-use kmid_crypto::digest::sha256;
-use kmid_crypto::session::{aes256gcm_open, aes256gcm_seal, ecdh, hkdf_sha256_key};
-use kmid_crypto::{PrivateKey, PublicKey};
+use kmid_crypto::{CryptoProvider, PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 use crate::cbor::{CborLimits, Encoder, embedded};
@@ -120,6 +118,7 @@ pub enum Role {
 
 /// An established session: keys, counters and the transcript both sides authenticate.
 pub struct Session {
+    provider: &'static CryptoProvider,
     role: Role,
     send_key: Zeroizing<[u8; 32]>,
     receive_key: Zeroizing<[u8; 32]>,
@@ -134,6 +133,7 @@ pub struct Session {
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
+            .field("provider", &self.provider.name)
             .field("role", &self.role)
             .field("send_counter", &self.send_counter)
             .field("receive_counter", &self.receive_counter)
@@ -154,41 +154,55 @@ fn iv(identifier: u8, counter: u32) -> [u8; 12] {
 }
 
 impl Session {
-    /// The reader's side: after reading the DeviceEngagement, with its own ephemeral key.
+    /// The reader's side: after reading the DeviceEngagement, with its own ephemeral key;
+    /// ECDH, HKDF and AES-GCM on `provider`.
     ///
     /// # Errors
     /// Keys on different curves, or backend failures.
     pub fn reader(
+        provider: &'static CryptoProvider,
         e_reader: &PrivateKey,
         engagement: &DeviceEngagement,
         handover: &Handover,
     ) -> Result<Self, MdocError> {
         let key_bytes = e_reader.public_key().to_cose_key_bytes()?;
-        let transcript =
-            SessionTranscript::with_reader_key_bytes(Some(engagement), Some(&key_bytes), handover)?;
-        let mut session =
-            Self::derive(Role::Reader, e_reader, &engagement.e_device_key, transcript)?;
+        let transcript = SessionTranscript::with_reader_key_bytes_on(
+            provider,
+            Some(engagement),
+            Some(&key_bytes),
+            handover,
+        )?;
+        let mut session = Self::derive(
+            provider,
+            Role::Reader,
+            e_reader,
+            &engagement.e_device_key,
+            transcript,
+        )?;
         session.e_reader_key_bytes = Some(key_bytes);
         Ok(session)
     }
 
     /// The mdoc's side: after receiving SessionEstablishment, with the ephemeral device key
-    /// its engagement announced.
+    /// its engagement announced; ECDH, HKDF and AES-GCM on `provider`.
     ///
     /// # Errors
     /// Keys on different curves, or backend failures.
     pub fn mdoc(
+        provider: &'static CryptoProvider,
         e_device: &PrivateKey,
         engagement: &DeviceEngagement,
         establishment: &SessionEstablishment,
         handover: &Handover,
     ) -> Result<Self, MdocError> {
-        let transcript = SessionTranscript::with_reader_key_bytes(
+        let transcript = SessionTranscript::with_reader_key_bytes_on(
+            provider,
             Some(engagement),
             Some(&establishment.e_reader_key_bytes),
             handover,
         )?;
         Self::derive(
+            provider,
             Role::Mdoc,
             e_device,
             &establishment.e_reader_key,
@@ -201,29 +215,32 @@ impl Session {
     /// # Errors
     /// Keys on different curves, or backend failures.
     pub fn with_transcript(
+        provider: &'static CryptoProvider,
         role: Role,
         own: &PrivateKey,
         peer: &PublicKey,
         transcript: SessionTranscript,
     ) -> Result<Self, MdocError> {
-        Self::derive(role, own, peer, transcript)
+        Self::derive(provider, role, own, peer, transcript)
     }
 
     fn derive(
+        provider: &'static CryptoProvider,
         role: Role,
         own: &PrivateKey,
         peer: &PublicKey,
         transcript: SessionTranscript,
     ) -> Result<Self, MdocError> {
-        let z = ecdh(own, peer)?;
-        let salt = sha256(&transcript.tagged_bytes())?;
-        let sk_reader = hkdf_sha256_key(&z, &salt, b"SKReader")?;
-        let sk_device = hkdf_sha256_key(&z, &salt, b"SKDevice")?;
+        let z = provider.ecdh(own, peer)?;
+        let salt = provider.sha256(&transcript.tagged_bytes())?;
+        let sk_reader = provider.hkdf_sha256_key(&z, &salt, b"SKReader")?;
+        let sk_device = provider.hkdf_sha256_key(&z, &salt, b"SKDevice")?;
         let (send_key, receive_key) = match role {
             Role::Reader => (sk_reader, sk_device),
             Role::Mdoc => (sk_device, sk_reader),
         };
         Ok(Self {
+            provider,
             role,
             send_key,
             receive_key,
@@ -257,7 +274,12 @@ impl Session {
             return Err(MdocError::Session(SessionError::Terminated));
         }
         let (own, _) = self.identifiers();
-        let sealed = aes256gcm_seal(&self.send_key, &iv(own, self.send_counter), b"", plaintext)?;
+        let sealed = self.provider.aes256gcm_seal(
+            &self.send_key,
+            &iv(own, self.send_counter),
+            b"",
+            plaintext,
+        )?;
         self.send_counter = self
             .send_counter
             .checked_add(1)
@@ -275,7 +297,7 @@ impl Session {
             return Err(MdocError::Session(SessionError::Terminated));
         }
         let (_, peer) = self.identifiers();
-        let plain = match aes256gcm_open(
+        let plain = match self.provider.aes256gcm_open(
             &self.receive_key,
             &iv(peer, self.receive_counter),
             b"",
@@ -374,9 +396,22 @@ mod tests {
             PrivateKey::generate(Curve::P256).unwrap(),
         );
         let engagement = DeviceEngagement::new(device.public_key().clone(), vec![]).unwrap();
-        let mut r = Session::reader(&reader, &engagement, &Handover::Qr).unwrap();
+        let mut r = Session::reader(
+            CryptoProvider::get_default(),
+            &reader,
+            &engagement,
+            &Handover::Qr,
+        )
+        .unwrap();
         let establishment = r.establish(b"request").unwrap();
-        let mut m = Session::mdoc(&device, &engagement, &establishment, &Handover::Qr).unwrap();
+        let mut m = Session::mdoc(
+            CryptoProvider::get_default(),
+            &device,
+            &engagement,
+            &establishment,
+            &Handover::Qr,
+        )
+        .unwrap();
         assert_eq!(&*m.decrypt(&establishment.data).unwrap(), b"request");
         let mut tampered = r.encrypt(b"second").unwrap();
         tampered[0] ^= 1;

@@ -15,7 +15,7 @@
 //! 7. Status, through the [`StatusResolver`], when the MSO has a reference.
 
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
-use kmid_crypto::{Algorithm, DefaultVerifier, PrivateKey, SignatureVerifier};
+use kmid_crypto::{Algorithm, CryptoProvider, PrivateKey};
 use kmid_schema::status::{
     StatusContext, StatusPolicy, StatusRefusal, StatusResolver, StatusTokenForm, TokenStatus,
 };
@@ -88,7 +88,7 @@ pub struct VerifiedResponse {
 /// A reader's verifier: trusted IACA roots and the policy to apply.
 pub struct MdocVerifier<'a> {
     trust: &'a TrustStore,
-    signature_verifier: &'a dyn SignatureVerifier,
+    provider: &'a CryptoProvider,
     allowed_algorithms: Vec<Algorithm>,
     clock_skew: Duration,
     status: StatusPolicy<'a>,
@@ -114,7 +114,7 @@ impl<'a> MdocVerifier<'a> {
     pub fn new(trust: &'a TrustStore) -> Self {
         Self {
             trust,
-            signature_verifier: &DefaultVerifier,
+            provider: CryptoProvider::get_default(),
             allowed_algorithms: Algorithm::ALL.to_vec(),
             clock_skew: Duration::ZERO,
             status: StatusPolicy::new(),
@@ -153,10 +153,12 @@ impl<'a> MdocVerifier<'a> {
         self
     }
 
-    /// Uses another signature verification backend.
+    /// Verifies on `provider` (the default: [`CryptoProvider::get_default`]): the COSE
+    /// signatures, value digests and the device MAC. Certificate chains are checked by the
+    /// [`TrustStore`], on the provider it was given.
     #[must_use]
-    pub fn with_signature_verifier(mut self, verifier: &'a dyn SignatureVerifier) -> Self {
-        self.signature_verifier = verifier;
+    pub const fn with_provider(mut self, provider: &'a CryptoProvider) -> Self {
+        self.provider = provider;
         self
     }
 
@@ -292,7 +294,7 @@ impl<'a> MdocVerifier<'a> {
             &validated.leaf_key,
             None,
             &self.allowed_algorithms,
-            self.signature_verifier,
+            self.provider.signature_verifier,
         )
         .map_err(|f| match f {
             Sign1Failure::Algorithm(a) => ia(IssuerAuthError::Algorithm(a)),
@@ -348,7 +350,7 @@ impl<'a> MdocVerifier<'a> {
                         digest_id: item.digest_id,
                     })
                 })?;
-                let actual = mso.digest_algorithm.digest(bytes.raw())?;
+                let actual = self.provider.digest(mso.digest_algorithm, bytes.raw())?;
                 if !kmid_crypto::session::constant_time_eq(expected, &actual) {
                     return Err(fail(DigestError::Mismatch {
                         digest_id: item.digest_id,
@@ -375,7 +377,7 @@ impl<'a> MdocVerifier<'a> {
                     device_key,
                     Some(&signed),
                     &self.allowed_algorithms,
-                    self.signature_verifier,
+                    self.provider.signature_verifier,
                 )
                 .map_err(|f| match f {
                     Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
@@ -389,9 +391,9 @@ impl<'a> MdocVerifier<'a> {
             }
             DeviceAuth::Mac { mac0, .. } => {
                 let reader_key = e_reader_key.ok_or(da(DeviceAuthError::MacNeedsReaderKey))?;
-                let key = emac_key(reader_key, device_key, transcript)
+                let key = emac_key(self.provider, reader_key, device_key, transcript)
                     .map_err(|_| da(DeviceAuthError::BadMac))?;
-                verify_mac0(mac0, key.as_ref(), &signed).map_err(|f| match f {
+                verify_mac0(self.provider, mac0, key.as_ref(), &signed).map_err(|f| match f {
                     Sign1Failure::Algorithm(a) => da(DeviceAuthError::Algorithm(a)),
                     Sign1Failure::Critical => da(DeviceAuthError::CriticalHeader),
                     _ => da(DeviceAuthError::BadMac),

@@ -126,6 +126,7 @@ fn session_messages_decrypt_to_the_request_and_response() {
         *key("ephemeral_reader_key").public_key()
     );
     let mut mdoc = Session::with_transcript(
+        kmid_crypto::CryptoProvider::get_default(),
         Role::Mdoc,
         &key("ephemeral_device_key"),
         &establishment.e_reader_key,
@@ -138,6 +139,7 @@ fn session_messages_decrypt_to_the_request_and_response() {
     );
 
     let mut reader = Session::with_transcript(
+        kmid_crypto::CryptoProvider::get_default(),
         Role::Reader,
         &key("ephemeral_reader_key"),
         &PublicKey::from_coordinates(

@@ -89,8 +89,13 @@ fn every_card_in_both_device_auth_modes_with_and_without_session_encryption() {
                 let engagement =
                     DeviceEngagement::from_qr_uri(&engagement.to_qr_uri(), &limits).unwrap();
                 let e_reader = PrivateKey::generate(Curve::P256).unwrap();
-                let mut reader_session =
-                    Session::reader(&e_reader, &engagement, &Handover::Qr).unwrap();
+                let mut reader_session = Session::reader(
+                    kmid_crypto::CryptoProvider::get_default(),
+                    &e_reader,
+                    &engagement,
+                    &Handover::Qr,
+                )
+                .unwrap();
                 let transcript = reader_session.transcript().clone();
 
                 // The reader signs its request.
@@ -109,9 +114,14 @@ fn every_card_in_both_device_auth_modes_with_and_without_session_encryption() {
                     let establishment =
                         SessionEstablishment::from_bytes(&establishment.to_bytes(), &limits)
                             .unwrap();
-                    let mut mdoc_session =
-                        Session::mdoc(&e_device, &engagement, &establishment, &Handover::Qr)
-                            .unwrap();
+                    let mut mdoc_session = Session::mdoc(
+                        kmid_crypto::CryptoProvider::get_default(),
+                        &e_device,
+                        &engagement,
+                        &establishment,
+                        &Handover::Qr,
+                    )
+                    .unwrap();
                     assert_eq!(
                         mdoc_session.transcript(),
                         &transcript,

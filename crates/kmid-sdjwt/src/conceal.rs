@@ -1,7 +1,7 @@
 //! Making claims selectively disclosable (RFC 9901 §4.2): object properties and array
 //! elements, recursively, with decoy digests and salts from an injectable [`Random`].
 
-use kmid_crypto::{HashAlgorithm, Random};
+use kmid_crypto::{CryptoProvider, HashAlgorithm, Random};
 use serde_json::{Map, Value};
 
 use crate::disclosure::Disclosure;
@@ -43,6 +43,7 @@ pub struct Concealed {
 }
 
 struct Ctx<'a> {
+    provider: &'a CryptoProvider,
     policy: &'a dyn DisclosurePolicy,
     alg: HashAlgorithm,
     random: &'a dyn Random,
@@ -59,7 +60,7 @@ impl Ctx<'_> {
     fn decoy(&self) -> Result<String, SdJwtError> {
         let mut seed = [0u8; 32];
         self.random.fill(&mut seed)?;
-        Ok(b64(&self.alg.digest(&seed)?))
+        Ok(b64(&self.provider.digest(self.alg, &seed)?))
     }
 
     fn value(&mut self, value: Value, path: &mut Vec<PathSegment>) -> Result<Value, SdJwtError> {
@@ -73,7 +74,10 @@ impl Ctx<'_> {
                     if self.policy.is_disclosable(path) {
                         let d = Disclosure::element(&self.salt()?, inner);
                         let mut wrapper = Map::new();
-                        wrapper.insert("...".into(), Value::String(d.digest(self.alg)?));
+                        wrapper.insert(
+                            "...".into(),
+                            Value::String(d.digest(self.provider, self.alg)?),
+                        );
                         out.push(Value::Object(wrapper));
                         self.disclosures.push(d);
                     } else {
@@ -104,7 +108,7 @@ impl Ctx<'_> {
             let inner = self.value(value, path)?;
             if self.policy.is_disclosable(path) {
                 let d = Disclosure::property(&self.salt()?, &key, inner)?;
-                digests.push(d.digest(self.alg)?);
+                digests.push(d.digest(self.provider, self.alg)?);
                 self.disclosures.push(d);
             } else {
                 out.insert(key, inner);
@@ -126,18 +130,19 @@ impl Ctx<'_> {
     }
 }
 
-/// Conceals `claims` by `policy`, hashing with `alg` and drawing salts and decoys from
-/// `random`. Adds `_sd_alg`.
+/// Conceals `claims` by `policy`, hashing with `alg` on `provider` and drawing salts and
+/// decoys from `random`. Adds `_sd_alg`.
 ///
 /// # Errors
 /// [`SdJwtError::InvalidInput`] when the claims use a reserved name; failures of `random`.
 pub fn conceal(
+    provider: &CryptoProvider,
     claims: &Map<String, Value>,
     policy: &dyn DisclosurePolicy,
     alg: HashAlgorithm,
     random: &dyn Random,
 ) -> Result<Concealed, SdJwtError> {
-    conceal_owned(claims.clone(), policy, alg, random)
+    conceal_owned(provider, claims.clone(), policy, alg, random)
 }
 
 /// [`conceal`], consuming `claims`: their values move into the payload and the Disclosures
@@ -146,12 +151,14 @@ pub fn conceal(
 /// # Errors
 /// As [`conceal`].
 pub fn conceal_owned(
+    provider: &CryptoProvider,
     claims: Map<String, Value>,
     policy: &dyn DisclosurePolicy,
     alg: HashAlgorithm,
     random: &dyn Random,
 ) -> Result<Concealed, SdJwtError> {
     let mut ctx = Ctx {
+        provider,
         policy,
         alg,
         random,

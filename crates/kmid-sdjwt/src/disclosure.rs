@@ -162,12 +162,17 @@ impl Disclosure {
         &self.value
     }
 
-    /// The digest: base64url of the hash of the encoded text's ASCII bytes (RFC 9901 §4.2.3).
+    /// The digest: base64url of the hash of the encoded text's ASCII bytes (RFC 9901 §4.2.3),
+    /// on `provider`.
     ///
     /// # Errors
     /// Only backend failures.
-    pub fn digest(&self, alg: HashAlgorithm) -> Result<String, SdJwtError> {
-        Ok(b64(&alg.digest(self.encoded.as_bytes())?))
+    pub fn digest(
+        &self,
+        provider: &kmid_crypto::CryptoProvider,
+        alg: HashAlgorithm,
+    ) -> Result<String, SdJwtError> {
+        Ok(b64(&provider.digest(alg, self.encoded.as_bytes())?))
     }
 }
 

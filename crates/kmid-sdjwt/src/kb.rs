@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier, Signer};
+use kmid_crypto::{Algorithm, CryptoProvider, HashAlgorithm, PublicKey, Signer};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -29,15 +29,20 @@ pub struct KeyBindingPolicy {
 ///
 /// # Errors
 /// Only backend failures.
-pub fn sd_hash(sd_jwt: &SdJwt, alg: HashAlgorithm) -> Result<String, SdJwtError> {
-    Ok(b64(&sd_jwt.sd_hash_digest(alg)))
+pub fn sd_hash(
+    provider: &CryptoProvider,
+    sd_jwt: &SdJwt,
+    alg: HashAlgorithm,
+) -> Result<String, SdJwtError> {
+    Ok(b64(&sd_jwt.sd_hash_digest(provider, alg)))
 }
 
-/// Creates the KB-JWT for `sd_jwt` (whose `kb_jwt` is ignored).
+/// Creates the KB-JWT for `sd_jwt` (whose `kb_jwt` is ignored), hashing on `provider`.
 ///
 /// # Errors
 /// Signer failures.
 pub fn create(
+    provider: &CryptoProvider,
     sd_jwt: &SdJwt,
     sd_alg: HashAlgorithm,
     holder: &Arc<dyn Signer>,
@@ -51,7 +56,7 @@ pub fn create(
         "iat": iat.unix_timestamp(),
         "aud": audience,
         "nonce": nonce,
-        "sd_hash": sd_hash(sd_jwt, sd_alg)?,
+        "sd_hash": sd_hash(provider, sd_jwt, sd_alg)?,
     });
     sign_compact(header, payload.to_string().as_bytes(), holder)
 }
@@ -67,8 +72,8 @@ pub struct KbCheck<'a> {
     pub skew: Duration,
     /// Accepted algorithms.
     pub allowed: &'a [Algorithm],
-    /// The signature verification backend.
-    pub verifier: &'a Arc<dyn SignatureVerifier>,
+    /// The provider: the KB-JWT's signature and the `sd_hash` digest.
+    pub provider: &'a CryptoProvider,
 }
 
 impl core::fmt::Debug for KbCheck<'_> {
@@ -106,7 +111,7 @@ pub(crate) fn verify_digesting(
         at,
         skew,
         allowed,
-        verifier,
+        provider,
     } = *check;
     let fail = |e| SdJwtError::KeyBinding(e);
     let kb = sd_jwt
@@ -123,7 +128,7 @@ pub(crate) fn verify_digesting(
             },
         ));
     }
-    jws.verify(cnf, alg, verifier)
+    jws.verify(cnf, alg, provider.signature_verifier)
         .map_err(|_| fail(KeyBindingError::BadSignature))?;
     if !jws.typ_is(KB_JWT_TYP) {
         return Err(fail(KeyBindingError::WrongType));
@@ -169,7 +174,7 @@ pub(crate) fn verify_digesting(
             }));
         }
     }
-    let (expected, compact_sha256) = sd_jwt.sd_hash_and_compact_sha256(sd_alg);
+    let (expected, compact_sha256) = sd_jwt.sd_hash_and_compact_sha256(provider, sd_alg);
     if !kmid_crypto::session::constant_time_eq(hash.as_bytes(), b64(&expected).as_bytes()) {
         return Err(fail(KeyBindingError::SdHashMismatch));
     }

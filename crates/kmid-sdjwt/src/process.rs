@@ -183,6 +183,7 @@ fn display(path: &[PathSegment]) -> String {
 /// [`SdJwtError::Disclosure`] (not referenced, repeated, wrong shape, reserved name,
 /// collision), [`SdJwtError::DuplicateDigest`], [`SdJwtError::Limit`], [`SdJwtError::Malformed`].
 pub fn process(
+    provider: &kmid_crypto::CryptoProvider,
     mut payload: Map<String, Value>,
     disclosures: &[Disclosure],
     alg: HashAlgorithm,
@@ -190,7 +191,7 @@ pub fn process(
 ) -> Result<Processed, SdJwtError> {
     let mut by_digest = HashMap::with_capacity(disclosures.len());
     for (index, d) in disclosures.iter().enumerate() {
-        if by_digest.insert(d.digest(alg)?, index).is_some() {
+        if by_digest.insert(d.digest(provider, alg)?, index).is_some() {
             return Err(SdJwtError::Disclosure {
                 index,
                 kind: DisclosureError::Repeated,

@@ -136,9 +136,10 @@ impl SdJwt {
         // One typed pass: only the members the serialization defines are built, each string
         // borrowed from the input (base64url has nothing to unescape), and every other member
         // is skipped as it is read; no JSON tree of the whole input is made.
-        let outer: JwsJson<'_> = serde_json::from_str(input).map_err(|_| SdJwtError::Json {
-            part: "JWS JSON serialization".into(),
-        })?;
+        let Object(outer): Object<JwsJson<'_>> =
+            serde_json::from_str(input).map_err(|_| SdJwtError::Json {
+                part: "JWS JSON serialization".into(),
+            })?;
         let payload = outer
             .payload
             .ok_or_else(|| malformed("JWS JSON", "no payload"))?;
@@ -160,8 +161,10 @@ impl SdJwt {
                         "disclosures or kb_jwt outside the first signature",
                     ));
                 }
-                sigs.first()
+                &sigs
+                    .first()
                     .ok_or_else(|| malformed("JWS JSON", "empty signatures"))?
+                    .0
             }
             None => &flattened,
         };
@@ -239,17 +242,22 @@ impl SdJwt {
     /// The hash of [`Self::sd_hash_input`], fed piece by piece (the presentation is not
     /// copied).
     #[must_use]
-    pub fn sd_hash_digest(&self, alg: HashAlgorithm) -> Vec<u8> {
-        self.sd_hash_hasher(alg).finish()
+    pub fn sd_hash_digest(
+        &self,
+        provider: &kmid_crypto::CryptoProvider,
+        alg: HashAlgorithm,
+    ) -> Vec<u8> {
+        self.sd_hash_hasher(provider, alg).finish()
     }
 
     /// The `sd_hash` digest with `alg` and, when `alg` is SHA-256, the SHA-256 of the whole
     /// compact serialization from the same pass (the KB-JWT fed after the state is cloned).
     pub(crate) fn sd_hash_and_compact_sha256(
         &self,
+        provider: &kmid_crypto::CryptoProvider,
         alg: HashAlgorithm,
     ) -> (Vec<u8>, Option<[u8; 32]>) {
-        let hasher = self.sd_hash_hasher(alg);
+        let hasher = self.sd_hash_hasher(provider, alg);
         if alg != HashAlgorithm::Sha256 {
             return (hasher.finish(), None);
         }
@@ -261,8 +269,8 @@ impl SdJwt {
         (hasher.finish(), compact)
     }
 
-    fn sd_hash_hasher(&self, alg: HashAlgorithm) -> Hasher {
-        let mut hasher = alg.hasher();
+    fn sd_hash_hasher(&self, provider: &kmid_crypto::CryptoProvider, alg: HashAlgorithm) -> Hasher {
+        let mut hasher = alg.hasher_on(provider);
         hasher.update(self.issuer_jwt.as_bytes());
         hasher.update(b"~");
         for d in &self.disclosures {
@@ -312,6 +320,38 @@ mod tests {
     use crate::limits::SdJwtLimit;
 
     #[test]
+    fn the_json_serialization_takes_objects_only() {
+        let limits = SdJwtLimits::default();
+        let parts = r#""payload":"eyJi","protected":"eyJh","signature":"c2ln""#;
+        // The same members as objects parse; as arrays of their fields (which serde's derived
+        // structs would take in order) they are refused.
+        let good = [
+            format!(r#"{{{parts},"header":{{"disclosures":["WyJh"]}}}}"#),
+            format!(
+                r#"{{"payload":"eyJi","signatures":[{{"protected":"eyJh","signature":"c2ln","header":{{"disclosures":["WyJh"]}}}}]}}"#
+            ),
+        ];
+        for input in &good {
+            let parsed = SdJwt::parse_json(input, &limits).unwrap();
+            assert_eq!(parsed.disclosures, ["WyJh"], "{input}");
+        }
+        let bad = [
+            r#"["eyJi","eyJh","c2ln"]"#.to_owned(),
+            format!(r#"{{{parts},"header":[["WyJh"],null]}}"#),
+            r#"{"payload":"eyJi","signatures":[["eyJh","c2ln",null]]}"#.to_owned(),
+        ];
+        for input in &bad {
+            assert!(
+                matches!(
+                    SdJwt::parse_json(input, &limits),
+                    Err(SdJwtError::Json { .. })
+                ),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
     fn the_disclosure_limit_is_exact_with_and_without_a_kb_jwt() {
         let limits = SdJwtLimits {
             max_disclosures: 3,
@@ -350,9 +390,9 @@ struct JwsJson<'a> {
     #[serde(borrow, default)]
     signature: Option<&'a str>,
     #[serde(borrow, default)]
-    header: Option<JwsUnprotected<'a>>,
+    header: Option<Object<JwsUnprotected<'a>>>,
     #[serde(borrow, default)]
-    signatures: Option<Vec<JwsSignature<'a>>>,
+    signatures: Option<Vec<Object<JwsSignature<'a>>>>,
 }
 
 /// One signature of the general serialization (or the flattened one's members).
@@ -363,7 +403,34 @@ struct JwsSignature<'a> {
     #[serde(borrow, default)]
     signature: Option<&'a str>,
     #[serde(borrow, default)]
-    header: Option<JwsUnprotected<'a>>,
+    header: Option<Object<JwsUnprotected<'a>>>,
+}
+
+/// A member that must be a JSON object. serde's derived structs also take a JSON array of
+/// their fields in order; the JWS JSON serialization has objects only, so an array is refused.
+struct Object<T>(T);
+
+impl<T> core::ops::Deref for Object<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(core::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(core::marker::PhantomData)).map(Object)
+    }
 }
 
 /// The unprotected header's SD-JWT members; others are skipped.

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kmid_crypto::HashAlgorithm;
+use kmid_crypto::{CryptoProvider, HashAlgorithm};
 use kmid_schema::CardType;
 
 use crate::error::SdJwtError;
@@ -23,14 +23,14 @@ pub const fn document(card: CardType) -> &'static str {
 }
 
 /// The `vct#integrity` value of `card`'s Type Metadata: `sha256-` and the standard base64 of
-/// the SHA-256 of the document's bytes.
+/// the SHA-256 of the document's bytes, on `provider`.
 ///
 /// # Errors
 /// Only backend failures.
-pub fn integrity(card: CardType) -> Result<String, SdJwtError> {
+pub fn integrity(provider: &CryptoProvider, card: CardType) -> Result<String, SdJwtError> {
     Ok(format!(
         "sha256-{}",
-        STANDARD.encode(document_digest(card, HashAlgorithm::Sha256)?)
+        STANDARD.encode(document_digest(provider, card, HashAlgorithm::Sha256)?)
     ))
 }
 
@@ -41,20 +41,25 @@ const ALGORITHMS: [HashAlgorithm; 3] = [
 ];
 
 /// The digest of `card`'s document with `alg`: the documents are compiled in, so each digest
-/// is computed once per process rather than once per credential (7 KB of hashing each).
-fn document_digest(card: CardType, alg: HashAlgorithm) -> Result<Vec<u8>, SdJwtError> {
+/// is computed once per process (on the first caller's provider: the same bytes on any)
+/// rather than once per credential (7 KB of hashing each).
+fn document_digest(
+    provider: &CryptoProvider,
+    card: CardType,
+    alg: HashAlgorithm,
+) -> Result<Vec<u8>, SdJwtError> {
     type Digests = Vec<(CardType, HashAlgorithm, Vec<u8>)>;
     static DIGESTS: OnceLock<Digests> = OnceLock::new();
     let digests = DIGESTS.get_or_init(|| {
         CardType::ALL
             .iter()
             .flat_map(|&c| ALGORITHMS.iter().map(move |&a| (c, a)))
-            .filter_map(|(c, a)| Some((c, a, a.digest(document(c).as_bytes()).ok()?)))
+            .filter_map(|(c, a)| Some((c, a, provider.digest(a, document(c).as_bytes()).ok()?)))
             .collect()
     });
     match digests.iter().find(|(c, a, _)| *c == card && *a == alg) {
         Some((_, _, digest)) => Ok(digest.clone()),
-        None => Ok(alg.digest(document(card).as_bytes())?),
+        None => Ok(provider.digest(alg, document(card).as_bytes())?),
     }
 }
 
@@ -63,17 +68,28 @@ fn document_digest(card: CardType, alg: HashAlgorithm) -> Result<Vec<u8>, SdJwtE
 ///
 /// # Errors
 /// As [`check_integrity`].
-pub fn check_card_integrity(card: CardType, vct: &str, integrity: &str) -> Result<(), SdJwtError> {
-    check_with(vct, integrity, |alg| document_digest(card, alg))
+pub fn check_card_integrity(
+    provider: &CryptoProvider,
+    card: CardType,
+    vct: &str,
+    integrity: &str,
+) -> Result<(), SdJwtError> {
+    check_with(vct, integrity, |alg| document_digest(provider, card, alg))
 }
 
 /// Checks an integrity metadata string against `document`: of its hash expressions, those
-/// with the strongest supported algorithm are used, and one must match (§6).
+/// with the strongest supported algorithm are used, and one must match (§6); hashed on
+/// `provider`.
 ///
 /// # Errors
 /// [`SdJwtError::VctIntegrity`] when none matches or no algorithm is supported.
-pub fn check_integrity(vct: &str, integrity: &str, document: &[u8]) -> Result<(), SdJwtError> {
-    check_with(vct, integrity, |alg| Ok(alg.digest(document)?))
+pub fn check_integrity(
+    provider: &CryptoProvider,
+    vct: &str,
+    integrity: &str,
+    document: &[u8],
+) -> Result<(), SdJwtError> {
+    check_with(vct, integrity, |alg| Ok(provider.digest(alg, document)?))
 }
 
 fn check_with(
@@ -138,8 +154,8 @@ mod tests {
                     (format!("{bad} {good}"), true),
                 ] {
                     for result in [
-                        check_card_integrity(card, vct, &text),
-                        check_integrity(vct, &text, doc),
+                        check_card_integrity(CryptoProvider::get_default(), card, vct, &text),
+                        check_integrity(CryptoProvider::get_default(), vct, &text, doc),
                     ] {
                         match result {
                             Ok(()) => assert!(ok, "{text}"),
@@ -158,11 +174,11 @@ mod tests {
                 expression(HashAlgorithm::Sha512, "sha512", other)
             );
             assert!(matches!(
-                check_card_integrity(card, vct, &mixed),
+                check_card_integrity(CryptoProvider::get_default(), card, vct, &mixed),
                 Err(SdJwtError::VctIntegrity(_))
             ));
             assert_eq!(
-                integrity(card).unwrap(),
+                integrity(CryptoProvider::get_default(), card).unwrap(),
                 expression(HashAlgorithm::Sha256, "sha256", doc)
             );
         }

@@ -1,9 +1,7 @@
 //! Verifying a plain SD-JWT (RFC 9901 §7.1 and §7.3) with a known issuer key: the core that
 //! the SD-JWT VC verifier builds on, usable on its own for any SD-JWT.
 
-use std::sync::Arc;
-
-use kmid_crypto::{Algorithm, DefaultVerifier, HashAlgorithm, Jwk, PublicKey, SignatureVerifier};
+use kmid_crypto::{Algorithm, CryptoProvider, HashAlgorithm, Jwk, PublicKey};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -31,8 +29,9 @@ pub struct SdJwtCheck {
     pub clock_skew: Duration,
     /// Input limits.
     pub limits: SdJwtLimits,
-    /// The signature verification backend.
-    pub signature_verifier: Arc<dyn SignatureVerifier>,
+    /// The crypto provider: signatures and digests ([`CryptoProvider::get_default`] unless
+    /// set).
+    pub provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for SdJwtCheck {
@@ -58,7 +57,7 @@ impl Default for SdJwtCheck {
             key_binding: None,
             clock_skew: Duration::ZERO,
             limits: SdJwtLimits::default(),
-            signature_verifier: Arc::new(DefaultVerifier),
+            provider: CryptoProvider::get_default(),
         }
     }
 }
@@ -133,7 +132,7 @@ pub(crate) fn verify_parsed(
             curve: issuer_key.curve(),
         }));
     }
-    jws.verify(issuer_key, alg, &check.signature_verifier)
+    jws.verify(issuer_key, alg, check.provider.signature_verifier)
         .map_err(|_| SdJwtError::BadIssuerSignature)?;
     let payload = jws.payload_json("issuer-signed JWT")?;
     let sd_alg = match payload.get("_sd_alg") {
@@ -152,7 +151,7 @@ pub(crate) fn verify_parsed(
         .enumerate()
         .map(|(i, d)| Disclosure::parse(d, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let processed = process(payload, &disclosures, sd_alg, &check.limits)?;
+    let processed = process(check.provider, payload, &disclosures, sd_alg, &check.limits)?;
     let (key_bound, compact_sha256) = match &check.key_binding {
         None => (false, None),
         Some(policy) => {
@@ -168,7 +167,7 @@ pub(crate) fn verify_parsed(
                 at,
                 skew: check.clock_skew,
                 allowed: &check.allowed_algorithms,
-                verifier: &check.signature_verifier,
+                provider: check.provider,
             };
             (true, kb::verify_digesting(sd_jwt, sd_alg, &cnf, &kb_check)?)
         }

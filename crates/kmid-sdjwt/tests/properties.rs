@@ -102,7 +102,7 @@ proptest! {
     fn the_verifier_sees_exactly_the_disclosed_claims(claims in claims(), policy_seed in any::<u64>(), choice_seed in any::<u64>()) {
         let policy = SeededPolicy(policy_seed);
         let random = SeededRandom::new(&policy_seed.to_be_bytes());
-        let concealed = conceal(&claims, &policy, HashAlgorithm::Sha256, &random).unwrap();
+        let concealed = conceal(kmid_crypto::CryptoProvider::get_default(), &claims, &policy, HashAlgorithm::Sha256, &random).unwrap();
         let issuer = test_key("mois-ds");
         let header = json!({ "alg": "ES256", "typ": "example+sd-jwt" });
         let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(Value::Object(concealed.payload).to_string()));

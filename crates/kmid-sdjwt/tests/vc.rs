@@ -154,6 +154,7 @@ impl Setup {
         };
         sd.kb_jwt = Some(
             kmid_sdjwt::kb::create(
+                kmid_crypto::CryptoProvider::get_default(),
                 &sd,
                 kmid_crypto::HashAlgorithm::Sha256,
                 &self.holder,
@@ -353,7 +354,11 @@ fn a_disclosure_that_claims_sd_or_a_registered_claim_is_refused() {
     // An array-element Disclosure referenced from _sd.
     let (header, mut payload) = s.parts();
     payload["_sd"].as_array_mut().unwrap().push(json!(
-        evil.digest(kmid_crypto::HashAlgorithm::Sha256).unwrap()
+        evil.digest(
+            kmid_crypto::CryptoProvider::get_default(),
+            kmid_crypto::HashAlgorithm::Sha256
+        )
+        .unwrap()
     ));
     let jwt = s.resign(&header, &payload);
     assert_eq!(
@@ -367,10 +372,13 @@ fn a_disclosure_that_claims_sd_or_a_registered_claim_is_refused() {
     let (header, mut payload) = s.parts();
     let exp = payload.as_object_mut().unwrap().remove("exp").unwrap();
     let d = Disclosure::property("c2FsdHNhbHRzYWx0", "exp", exp).unwrap();
-    payload["_sd"]
-        .as_array_mut()
+    payload["_sd"].as_array_mut().unwrap().push(json!(
+        d.digest(
+            kmid_crypto::CryptoProvider::get_default(),
+            kmid_crypto::HashAlgorithm::Sha256
+        )
         .unwrap()
-        .push(json!(d.digest(kmid_crypto::HashAlgorithm::Sha256).unwrap()));
+    ));
     let jwt = s.resign(&header, &payload);
     assert_eq!(
         err(s.verify(&s.bound(jwt, vec![d.encoded().into()]))),
@@ -380,10 +388,13 @@ fn a_disclosure_that_claims_sd_or_a_registered_claim_is_refused() {
     let (header, mut payload) = s.parts();
     let d =
         Disclosure::property("c2FsdHNhbHRzYWx0", "aka_vcts", json!(["urn:eudi:pid:1"])).unwrap();
-    payload["_sd"]
-        .as_array_mut()
+    payload["_sd"].as_array_mut().unwrap().push(json!(
+        d.digest(
+            kmid_crypto::CryptoProvider::get_default(),
+            kmid_crypto::HashAlgorithm::Sha256
+        )
         .unwrap()
-        .push(json!(d.digest(kmid_crypto::HashAlgorithm::Sha256).unwrap()));
+    ));
     let jwt = s.resign(&header, &payload);
     assert_eq!(
         err(s.verify(&s.bound(jwt, vec![d.encoded().into()]))),

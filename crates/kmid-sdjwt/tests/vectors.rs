@@ -59,7 +59,12 @@ fn check_digests(case: &Value) -> usize {
         let parsed = Disclosure::parse(d["encoded"].as_str().unwrap(), 0).unwrap();
         if let Some(expected) = d["digest"].as_str() {
             assert_eq!(
-                parsed.digest(HashAlgorithm::Sha256).unwrap(),
+                parsed
+                    .digest(
+                        kmid_crypto::CryptoProvider::get_default(),
+                        HashAlgorithm::Sha256
+                    )
+                    .unwrap(),
                 expected,
                 "{}",
                 case["id"]

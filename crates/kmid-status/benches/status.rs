@@ -75,6 +75,7 @@ fn list_benches(c: &mut Criterion) {
         signer: &signer,
         chain: &[],
         kid: Some("mois-ds"),
+        provider: kmid_crypto::CryptoProvider::get_default(),
     };
     g.bench_function("compress + sign JWT", |b| {
         b.iter(|| black_box(sign_jwt(&list, &claims(uri), &ts).unwrap()))
@@ -206,6 +207,7 @@ fn registry_benches(c: &mut Criterion) {
         signer: &signer,
         chain: &[],
         kid: Some("mois-ds"),
+        provider: kmid_crypto::CryptoProvider::get_default(),
     };
     g.sample_size(20);
     g.bench_function(

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use kmid_crypto::cose::{CoseError, CoseFailure, CoseSign1, Header, SIGN1_TAG, sig_structure};
 use kmid_crypto::jose::{B64UrlWriter, CompactJws, JoseError, write_compact};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
-use kmid_crypto::{
-    Algorithm, AlgorithmRefusal, DefaultVerifier, PublicKey, SignatureVerifier, Signer,
-};
+use kmid_crypto::{Algorithm, AlgorithmRefusal, CryptoProvider, PublicKey, Signer};
 use kmid_schema::status::StatusTokenForm;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
@@ -52,6 +50,8 @@ pub struct TokenSigner<'a> {
     pub chain: &'a [Certificate],
     /// A key identifier, if the verifiers configure keys by it.
     pub kid: Option<&'a str>,
+    /// Where a JWT's signing input is hashed for a signer that signs prehashed digests.
+    pub provider: &'a CryptoProvider,
 }
 
 impl std::fmt::Debug for TokenSigner<'_> {
@@ -123,7 +123,7 @@ pub fn write_jwt(
         list.compress_into(lst)?.finish()?;
         w.write_all(b"\"}}")
     };
-    write_compact(header, payload, signer.signer, out).map_err(|e| match e {
+    write_compact(signer.provider, header, payload, signer.signer, out).map_err(|e| match e {
         JoseError::Output(why) => StatusListError::Output(why),
         _ => StatusListError::Crypto(kmid_crypto::CryptoError::Signer("JWS signing".into())),
     })
@@ -202,8 +202,9 @@ pub struct TokenPolicy {
     /// The longest a resolver caches a token, whatever its `ttl` says (draft §11.5: clients
     /// bound `ttl` so a careless or hostile issuer cannot make revocations invisible).
     pub max_ttl: u64,
-    /// The signature verification backend.
-    pub signature_verifier: Arc<dyn SignatureVerifier>,
+    /// The crypto provider the token's signature is checked on
+    /// ([`CryptoProvider::get_default`] unless set).
+    pub provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for TokenPolicy {
@@ -223,7 +224,7 @@ impl Default for TokenPolicy {
             max_token_bytes: 16 * 1024 * 1024,
             clock_skew: Duration::ZERO,
             max_ttl: 86_400,
-            signature_verifier: Arc::new(DefaultVerifier),
+            provider: CryptoProvider::get_default(),
         }
     }
 }
@@ -428,10 +429,10 @@ fn verify_jwt(
         _ => None,
     };
     let (candidates, signer_anchor) = resolve_key(keys, chain, at, alg)?;
-    if !candidates
-        .iter()
-        .any(|k| jws.verify(k, alg, &policy.signature_verifier).is_ok())
-    {
+    if !candidates.iter().any(|k| {
+        jws.verify(k, alg, policy.provider.signature_verifier)
+            .is_ok()
+    }) {
         return Err(StatusListError::BadSignature);
     }
     let claims = jws
@@ -531,7 +532,7 @@ fn verify_cwt(
     let tbs = sig_structure(&sign1.protected.original, b"", payload);
     let ok = candidates.iter().any(|key| {
         policy
-            .signature_verifier
+            .provider
             .verify(alg, key, &tbs, &sign1.signature)
             .is_ok()
     });

@@ -132,6 +132,7 @@ fn section_5_1_jwt_header_and_payload_are_reproduced() {
             signer: &signer,
             chain: &[],
             kid: Some("12"),
+            provider: kmid_crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();
@@ -179,6 +180,7 @@ fn section_5_2_cwt_is_reproduced_up_to_the_signature() {
             signer: &signer,
             chain: &[],
             kid: Some("12"),
+            provider: kmid_crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();

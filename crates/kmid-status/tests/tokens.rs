@@ -66,6 +66,7 @@ impl Fixture {
                 signer: &signer,
                 chain: &chain,
                 kid: None,
+                provider: kmid_crypto::CryptoProvider::get_default(),
             },
         )
         .unwrap()
@@ -80,6 +81,7 @@ impl Fixture {
                 signer: &signer,
                 chain: &chain,
                 kid: None,
+                provider: kmid_crypto::CryptoProvider::get_default(),
             },
         )
         .unwrap()
@@ -175,6 +177,7 @@ fn signatures_and_signers() {
             signer: &moj,
             chain: &chain,
             kid: None,
+            provider: kmid_crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();
@@ -190,6 +193,7 @@ fn signatures_and_signers() {
             signer: &f.signer,
             chain: &[],
             kid: Some("k"),
+            provider: kmid_crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();
@@ -416,6 +420,7 @@ fn decompression_bombs_and_size_limits() {
             signer: &signer,
             chain: &chain,
             kid: None,
+            provider: kmid_crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();
@@ -518,6 +523,7 @@ fn a_streamed_jwt_is_sign_jwt_byte_for_byte_up_to_the_signature() {
                 signer,
                 chain: &chain,
                 kid: Some("ds-1"),
+                provider: kmid_crypto::CryptoProvider::get_default(),
             };
             let returned = sign_jwt(&l, &claims, &ts).unwrap();
             let mut streamed = Vec::new();
@@ -570,6 +576,7 @@ fn a_streamed_jwt_is_sign_jwt_byte_for_byte_up_to_the_signature() {
         signer: &prehashing,
         chain: &chain,
         kid: None,
+        provider: kmid_crypto::CryptoProvider::get_default(),
     };
     let len = sign_jwt(&big, &claims, &ts).unwrap().len();
     for room in [0, 10, len / 2, len - 1] {

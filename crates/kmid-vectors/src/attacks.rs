@@ -261,6 +261,7 @@ impl SdJwtForge {
             kb_jwt: None,
         };
         sd_jwt.kb_jwt = Some(kmid::sdjwt::kb::create(
+            kmid::crypto::CryptoProvider::get_default(),
             &sd_jwt,
             HashAlgorithm::Sha256,
             holder,
@@ -518,6 +519,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         signer: &ds_signer,
         chain: &chain,
         kid: None,
+        provider: kmid::crypto::CryptoProvider::get_default(),
     };
     let bomb_claims = TokenClaims {
         sub: uri.clone(),
@@ -1361,6 +1363,7 @@ fn kb_at(
         kb_jwt: None,
     };
     sd_jwt.kb_jwt = Some(kmid::sdjwt::kb::create(
+        kmid::crypto::CryptoProvider::get_default(),
         &sd_jwt,
         HashAlgorithm::Sha256,
         holder,

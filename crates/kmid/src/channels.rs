@@ -17,10 +17,10 @@
 //! store, as it does the registry).
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError};
+use std::sync::PoisonError;
 
 use kmid_crypto::jose::{CompactJws, b64url};
-use kmid_crypto::{Algorithm, DefaultVerifier, HashAlgorithm, Jwk, PublicKey, SignatureVerifier};
+use kmid_crypto::{Algorithm, CryptoProvider, Jwk, PublicKey};
 use kmid_schema::{Card, IdentityCard};
 use kmid_status::registry::{Actor, RegistryStore};
 use serde_json::{Value, json};
@@ -181,11 +181,12 @@ pub struct IcChallenge {
 /// # Errors
 /// Only backend failures computing the thumbprint.
 pub fn ic_tap_message(
+    provider: &CryptoProvider,
     challenge: &str,
     device_key: &PublicKey,
     doc_type: &str,
 ) -> Result<Vec<u8>, KmidError> {
-    let thumbprint = device_key.thumbprint_sha256()?;
+    let thumbprint = device_key.thumbprint_sha256_on(provider)?;
     let mut message = b"kmid-ic-tap-v1\0".to_vec();
     for (i, part) in [challenge, thumbprint.as_str(), doc_type]
         .into_iter()
@@ -235,8 +236,8 @@ impl Channels {
 
 /// Looked up by the SHA-256 of the secret, so the map never holds a usable code and the
 /// lookup does not compare secrets byte by byte.
-fn handle(secret: &str) -> Result<String, KmidError> {
-    Ok(b64url(&HashAlgorithm::Sha256.digest(secret.as_bytes())?))
+fn handle(provider: &CryptoProvider, secret: &str) -> Result<String, KmidError> {
+    Ok(b64url(&provider.sha256(secret.as_bytes())?))
 }
 
 impl<S: RegistryStore> Issuer<S> {
@@ -286,7 +287,7 @@ impl<S: RegistryStore> Issuer<S> {
                 return Err(ChannelError::Busy.into());
             }
             channels.offers.insert(
-                handle(&code)?,
+                handle(self.provider, &code)?,
                 PendingOffer {
                     card: card.clone(),
                     formats: options.formats,
@@ -346,7 +347,7 @@ impl<S: RegistryStore> Issuer<S> {
         tx_code: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<TokenResponse, KmidError> {
-        let key = handle(pre_authorized_code)?;
+        let key = handle(self.provider, pre_authorized_code)?;
         let access_token = self.secret(32)?;
         let c_nonce = self.secret(16)?;
         let mut channels = self.channels();
@@ -377,7 +378,7 @@ impl<S: RegistryStore> Issuer<S> {
             .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
         let ttl = Duration::minutes(5);
         channels.tokens.insert(
-            handle(&access_token)?,
+            handle(self.provider, &access_token)?,
             PendingToken {
                 card: offer.card,
                 formats: offer.formats,
@@ -415,7 +416,7 @@ impl<S: RegistryStore> Issuer<S> {
             channels.purge(at);
             channels
                 .tokens
-                .remove(&handle(access_token)?)
+                .remove(&handle(self.provider, access_token)?)
                 .ok_or(ChannelError::InvalidGrant("access token"))?
         };
         // One proof per token: without a key attestation nothing shows that several keys
@@ -428,7 +429,7 @@ impl<S: RegistryStore> Issuer<S> {
             .map(|p| self.check_key_proof(p, &token.c_nonce, at))
             .collect::<Result<Vec<_>, _>>()?;
         let first = keys.first().ok_or(ChannelError::InvalidProof("no proof"))?;
-        let device = first.thumbprint_sha256()?;
+        let device = first.thumbprint_sha256_on(self.provider)?;
         if token.reissue {
             self.move_to_device(&token.card, &device, "counter re-issue", at)?;
         }
@@ -467,8 +468,7 @@ impl<S: RegistryStore> Issuer<S> {
             return Err(bad("the jwk holds a private key"));
         }
         let key = jwk.to_public_key().map_err(|_| bad("unusable jwk"))?;
-        let verifier: Arc<dyn SignatureVerifier> = Arc::new(DefaultVerifier);
-        jws.verify(&key, alg, &verifier)
+        jws.verify(&key, alg, self.provider.signature_verifier)
             .map_err(|_| bad("signature"))?;
         let claims = jws.payload_object().map_err(|_| bad("payload"))?;
         if claims.get("aud").and_then(Value::as_str) != Some(self.credential_issuer().as_str()) {
@@ -553,12 +553,17 @@ impl<S: RegistryStore> Issuer<S> {
         if &enrolled != card {
             return Err(ChannelError::IcCardMismatch.into());
         }
-        let message = ic_tap_message(challenge, device_key, card.card_type().doc_type())?;
+        let message = ic_tap_message(
+            self.provider,
+            challenge,
+            device_key,
+            card.card_type().doc_type(),
+        )?;
         let alg = chip_key.algorithm();
-        chip_key
-            .verify(alg, &message, chip_signature)
+        self.provider
+            .verify(alg, &chip_key, &message, chip_signature)
             .map_err(|_| ChannelError::IcSignature)?;
-        let device = device_key.thumbprint_sha256()?;
+        let device = device_key.thumbprint_sha256_on(self.provider)?;
         self.move_to_device(card, &device, "IC card re-issue", at)?;
         self.issue_to(card, &device, device_key, formats, at)
     }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use kmid_crypto::{PublicKey, Random};
+use kmid_crypto::{CryptoProvider, PublicKey, Random};
 use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
 use kmid_mdoc::model::IssuerSigned;
 use kmid_schema::status::StatusReference;
@@ -123,6 +123,7 @@ pub struct Issuer<S> {
     card_key_secret: CardKeySecret,
     validity: Duration,
     pub(crate) channels: Mutex<Channels>,
+    pub(crate) provider: &'static CryptoProvider,
 }
 
 impl<S> core::fmt::Debug for Issuer<S> {
@@ -152,7 +153,17 @@ impl<S: RegistryStore> Issuer<S> {
             card_key_secret,
             validity: Duration::days(365),
             channels: Mutex::new(Channels::default()),
+            provider: CryptoProvider::get_default(),
         }
+    }
+
+    /// Hashes, MACs and checks signatures on `provider` (the default:
+    /// [`CryptoProvider::get_default`]); the authority's keys sign as they are, and salts and
+    /// indices still come from the `random` given to [`Self::new`].
+    #[must_use]
+    pub const fn with_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Credentials valid for `validity` from issuance instead of a year (never beyond the
@@ -188,8 +199,9 @@ impl<S: RegistryStore> Issuer<S> {
             card.card_type().doc_type(),
             card.registration_number().expose()
         );
-        let tag =
-            kmid_crypto::session::hmac_sha256(self.card_key_secret.0.as_ref(), input.as_bytes())?;
+        let tag = self
+            .provider
+            .hmac_sha256(self.card_key_secret.0.as_ref(), input.as_bytes())?;
         Ok(kmid_crypto::jose::b64url(&tag))
     }
 
@@ -207,7 +219,7 @@ impl<S: RegistryStore> Issuer<S> {
         formats: Formats,
         at: OffsetDateTime,
     ) -> Result<Issued, KmidError> {
-        let device = device_key.thumbprint_sha256()?;
+        let device = device_key.thumbprint_sha256_on(self.provider)?;
         self.issue_to(card, &device, device_key, formats, at)
     }
 
@@ -228,7 +240,7 @@ impl<S: RegistryStore> Issuer<S> {
         let Some(first) = device_keys.first() else {
             return Ok(Vec::new());
         };
-        let device = first.thumbprint_sha256()?;
+        let device = first.thumbprint_sha256_on(self.provider)?;
         device_keys
             .iter()
             .map(|key| self.issue_to(card, &device, key, formats, at))
@@ -300,6 +312,7 @@ impl<S: RegistryStore> Issuer<S> {
                 vec![self.keys.document_signer.clone()],
                 &*self.random,
             )?
+            .with_provider(self.provider)
             .issue(card, device_key, &options)?;
             issued.mdoc = Some(IssuedMdoc {
                 issuer_signed,
@@ -319,6 +332,7 @@ impl<S: RegistryStore> Issuer<S> {
                 Arc::clone(&self.random),
             )?
             .with_decoys(2)
+            .with_provider(self.provider)
             .issue(card, device_key, &options)?;
             issued.sd_jwt = Some(IssuedSdJwt {
                 sd_jwt,
@@ -340,6 +354,7 @@ impl<S: RegistryStore> Issuer<S> {
             signer: &self.keys.signer,
             chain: &chain,
             kid: None,
+            provider: self.provider,
         };
         let mut out = Vec::new();
         for record in self.registry.lists()? {

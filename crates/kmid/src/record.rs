@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use kmid_crypto::jose::{CompactJws, sign_compact};
-use kmid_crypto::{DefaultVerifier, PublicKey, SignatureVerifier, Signer};
+use kmid_crypto::{DefaultVerifier, PublicKey, Signer};
 use kmid_schema::catalogue::{self, ClaimId};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -146,8 +146,7 @@ impl VerificationRecord {
         let alg = jws
             .algorithm(&[key.algorithm()])
             .map_err(|_| RecordError::BadSignature)?;
-        let verifier: Arc<dyn SignatureVerifier> = Arc::new(DefaultVerifier);
-        jws.verify(key, alg, &verifier)
+        jws.verify(key, alg, &DefaultVerifier)
             .map_err(|_| RecordError::BadSignature)?;
         if !jws.typ_is(RECORD_TYP) {
             return Err(RecordError::WrongType);

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use kmid_crypto::CryptoProvider;
 use kmid_crypto::x509::{Certificate, TrustStore};
 use kmid_mdoc::ElementValue;
 use kmid_mdoc::model::{DeviceRequest, DocRequest, ItemsRequest, SessionTranscript};
@@ -288,6 +289,7 @@ pub struct Verifier {
     trust: TrustStore,
     resolver: Arc<dyn StatusResolver>,
     key_binding_window: Duration,
+    provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -306,7 +308,17 @@ impl Verifier {
             trust,
             resolver,
             key_binding_window: Duration::minutes(5),
+            provider: CryptoProvider::get_default(),
         }
+    }
+
+    /// Verifies on `provider` (the default: [`CryptoProvider::get_default`]): every signature,
+    /// digest and transcript hash. Certificate chains are checked by the trust store, on the
+    /// provider it was given ([`TrustStore::with_provider`]).
+    #[must_use]
+    pub const fn with_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Verifies an mdoc DeviceResponse (bytes as received) against the `request` it answers,
@@ -322,8 +334,9 @@ impl Verifier {
         transcript: &SessionTranscript,
         at: OffsetDateTime,
     ) -> Result<Vec<VerifiedPresentation>, KmidError> {
-        let digest = presentation_digest(response)?;
+        let digest = presentation_digest(self.provider, response)?;
         let verified = MdocVerifier::new(&self.trust)
+            .with_provider(self.provider)
             .with_status_resolver(&*self.resolver)
             .verify_response_for(request, response, transcript, None, at)?;
         Ok(verified
@@ -477,6 +490,7 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<(VerifiedPresentation, kmid_sdjwt::vc::VerifiedSdJwtVc), KmidError> {
         let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
+            .with_provider(self.provider)
             .with_vcts(vcts)
             .require_key_binding(KeyBindingPolicy {
                 nonce: nonce.to_owned(),
@@ -634,7 +648,7 @@ impl Verifier {
                             cq.id
                         ))
                     })?;
-                let transcript = openid4vp_transcript(request)?;
+                let transcript = openid4vp_transcript(self.provider, request)?;
                 let mut seen = self.verify_mdoc(&device_request, &bytes, &transcript, at)?;
                 let seen = match (seen.pop(), seen.is_empty()) {
                     (Some(doc), true) if doc.card_type.doc_type() == doc_type => doc,
@@ -697,8 +711,8 @@ fn covered(asked: &[Vec<String>], keys: &[&str]) -> bool {
     })
 }
 
-fn presentation_digest(bytes: &[u8]) -> Result<String, KmidError> {
-    Ok(digest_text(&kmid_crypto::digest::sha256(bytes)?))
+fn presentation_digest(provider: &CryptoProvider, bytes: &[u8]) -> Result<String, KmidError> {
+    Ok(digest_text(&provider.sha256(bytes)?))
 }
 
 /// A presentation digest as the record writes it: `sha-256:` and base64url.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use kmid_crypto::x509::TrustStore;
-use kmid_crypto::{PrivateKey, Signer};
+use kmid_crypto::{CryptoProvider, PrivateKey, Signer};
 use kmid_mdoc::holder::{DeviceKeyAuth, HeldMdoc, HolderPolicy, respond};
 use kmid_mdoc::model::{
     DeviceRequest, DeviceResponse, DocRequest, Handover, IssuerSigned, ItemsRequest,
@@ -27,6 +27,7 @@ pub struct Wallet {
     mdocs: Vec<IssuerSigned>,
     sd_jwts: Vec<HeldSdJwtVc>,
     reader_trust: Option<TrustStore>,
+    provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for Wallet {
@@ -56,7 +57,16 @@ impl Wallet {
             mdocs: Vec::new(),
             sd_jwts: Vec::new(),
             reader_trust: None,
+            provider: CryptoProvider::get_default(),
         }
+    }
+
+    /// Does every digest, MAC, key agreement and signature check on `provider` (the default:
+    /// [`CryptoProvider::get_default`]); the device key signs as it is.
+    #[must_use]
+    pub const fn with_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Answers only mdoc requests whose readerAuth chains to `reader_trust` (ISO/IEC 18013-5
@@ -98,6 +108,7 @@ impl Wallet {
         // The wallet keeps what the issuer gave it even if it is suspended today: the status is
         // checked by every verifier at presentation time.
         let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.issuer_trust))
+            .with_provider(self.provider)
             .danger_accept_unchecked_status();
         let held = HeldSdJwtVc::receive(issued, &verifier, at)?;
         let cnf = held
@@ -136,6 +147,7 @@ impl Wallet {
             })
             .collect();
         let mut policy = HolderPolicy::new(at);
+        policy.provider = self.provider;
         if let Some(trust) = &self.reader_trust {
             policy.reader_trust = Some(trust.clone());
             policy.require_reader_auth = true;
@@ -260,15 +272,16 @@ impl Wallet {
                     items,
                 } => {
                     let device_request = DeviceRequest::new(vec![DocRequest::new(items.clone())]);
-                    let transcript = openid4vp_transcript(request)?;
+                    let transcript = openid4vp_transcript(self.provider, request)?;
                     let empty = Vec::new();
                     let held = [HeldMdoc {
                         issuer_signed,
                         device_auth: DeviceKeyAuth::Signature(&*self.device),
                         device_signed: &empty,
                     }];
-                    let response =
-                        respond(&device_request, &transcript, &held, &HolderPolicy::new(at))?;
+                    let mut policy = HolderPolicy::new(at);
+                    policy.provider = self.provider;
+                    let response = respond(&device_request, &transcript, &held, &policy)?;
                     kmid_crypto::jose::b64url(&response.to_bytes())
                 }
             };
@@ -360,12 +373,17 @@ enum Plan<'w> {
 }
 
 /// The SessionTranscript of an mdoc presented over OpenID4VP without the DC API and without
-/// response encryption (OpenID4VP 1.0 Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`.
+/// response encryption (OpenID4VP 1.0 Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`,
+/// its handover hashed on `provider`.
 ///
 /// # Errors
 /// CBOR encoding failures.
-pub fn openid4vp_transcript(request: &OpenId4VpRequest) -> Result<SessionTranscript, KmidError> {
-    Ok(SessionTranscript::new(
+pub fn openid4vp_transcript(
+    provider: &CryptoProvider,
+    request: &OpenId4VpRequest,
+) -> Result<SessionTranscript, KmidError> {
+    Ok(SessionTranscript::new_on(
+        provider,
         None,
         None,
         &Handover::OpenId4Vp {

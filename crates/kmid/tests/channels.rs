@@ -296,8 +296,13 @@ fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
     let chip = PrivateKey::generate(Curve::P256).unwrap();
     let tap = |phone: &Wallet, at: OffsetDateTime| {
         let challenge = mois.ic_challenge(at).unwrap();
-        let message =
-            ic_tap_message(&challenge.nonce, phone.device_key(), "kr.go.mois.rrc.1").unwrap();
+        let message = ic_tap_message(
+            kmid::crypto::CryptoProvider::get_default(),
+            &challenge.nonce,
+            phone.device_key(),
+            "kr.go.mois.rrc.1",
+        )
+        .unwrap();
         (challenge.nonce, chip.sign(&message).unwrap())
     };
     let old_phone = wallet(&mois);
@@ -403,8 +408,13 @@ fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
     }
     // An expired challenge.
     let challenge = mois.ic_challenge(now()).unwrap();
-    let message =
-        ic_tap_message(&challenge.nonce, new_phone.device_key(), "kr.go.mois.rrc.1").unwrap();
+    let message = ic_tap_message(
+        kmid::crypto::CryptoProvider::get_default(),
+        &challenge.nonce,
+        new_phone.device_key(),
+        "kr.go.mois.rrc.1",
+    )
+    .unwrap();
     let signature = chip.sign(&message).unwrap();
     assert_eq!(
         channel_error(

@@ -48,7 +48,13 @@ fn session_keys_are_redacted() {
     let device = PrivateKey::generate(Curve::P256).unwrap();
     let reader = PrivateKey::generate(Curve::P256).unwrap();
     let engagement = DeviceEngagement::new(device.public_key().clone(), Vec::new()).unwrap();
-    let session = Session::reader(&reader, &engagement, &Handover::Qr).unwrap();
+    let session = Session::reader(
+        kmid::crypto::CryptoProvider::get_default(),
+        &reader,
+        &engagement,
+        &Handover::Qr,
+    )
+    .unwrap();
     let shown = format!("{session:?}");
     assert!(shown.contains("redacted"), "{shown}");
     let d = reader.scalar().unwrap();

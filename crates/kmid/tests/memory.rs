@@ -324,6 +324,7 @@ fn hostile_megabytes_cost_a_small_multiple_of_themselves() {
             signer: &keys.signer,
             chain: &chain,
             kid: None,
+            provider: kmid::crypto::CryptoProvider::get_default(),
         },
     )
     .unwrap();

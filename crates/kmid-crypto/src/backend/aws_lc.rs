@@ -185,14 +185,19 @@ impl Aead for AwsLc {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
         let key = gcm_key(key)?;
-        let mut out = plaintext.to_vec();
+        // The plaintext is copied once into a buffer with room for the tag (so appending it
+        // never reallocates and leaves a copy behind), wiped if sealing fails.
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            plaintext.len().saturating_add(crate::session::GCM_TAG_LEN),
+        ));
+        out.extend_from_slice(plaintext);
         key.seal_in_place_append_tag(
             aead::Nonce::assume_unique_for_key(*iv),
             aead::Aad::from(aad),
-            &mut out,
+            &mut *out,
         )
         .map_err(|_| backend("AES-GCM seal"))?;
-        Ok(out)
+        Ok(core::mem::take(&mut *out))
     }
 
     fn aes_gcm_open(

@@ -45,10 +45,10 @@ pub(crate) struct OpenSsl;
 const GCM_TAG_LEN: usize = 16;
 
 /// The message digest ECDSA signs for `algorithm`, on OpenSSL's low-level SHA-2 contexts
-/// (no EVP fetch per signature; see [`crate::Hasher`]).
+/// (no EVP fetch per signature; see [`crate::Hasher`]), never another provider's.
 fn digest_for(algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
     let hash = algorithm.prehash().unwrap_or(HashAlgorithm::Sha256);
-    let mut hasher = hash.hasher();
+    let mut hasher = hash.hasher_on(&PROVIDER);
     hasher.update(message);
     hasher.finish()
 }

@@ -52,6 +52,8 @@ pub struct TrustStore {
     roots: Vec<Certificate>,
     /// Checks every certificate signature of a chain.
     verifier: Arc<dyn SignatureVerifier>,
+    /// Hashes the chain cache's keys.
+    provider: &'static crate::CryptoProvider,
     /// For each root, what it may vouch for (`None`: anything).
     scopes: Vec<Option<Vec<String>>>,
     max_chain_len: usize,
@@ -145,8 +147,12 @@ impl ChainCache {
 }
 
 /// The cache key of a chain: SHA-256 over the purpose and each certificate's length and bytes.
-fn cache_key<'a>(ders: impl Iterator<Item = &'a [u8]>, purpose: KeyPurpose) -> [u8; 32] {
-    let mut h = crate::HashAlgorithm::Sha256.hasher();
+fn cache_key<'a>(
+    provider: &crate::CryptoProvider,
+    ders: impl Iterator<Item = &'a [u8]>,
+    purpose: KeyPurpose,
+) -> [u8; 32] {
+    let mut h = crate::HashAlgorithm::Sha256.hasher_on(provider);
     let eku = purpose.eku().as_bytes();
     h.update(&u64::try_from(eku.len()).unwrap_or(u64::MAX).to_be_bytes());
     h.update(eku);
@@ -191,6 +197,7 @@ impl TrustStore {
         Self {
             roots: Vec::new(),
             verifier: Arc::new(DefaultVerifier),
+            provider: crate::CryptoProvider::get_default(),
             scopes: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
             cache: ChainCache::new(capacity),
@@ -212,6 +219,14 @@ impl TrustStore {
         self.verifier = verifier;
         self.cache = ChainCache::new(self.cache.capacity);
         self
+    }
+
+    /// Works on `provider`: certificate signatures (its signature verifier) and the chain
+    /// cache's keys (its digests). The cache starts empty.
+    #[must_use]
+    pub fn with_provider(mut self, provider: &'static crate::CryptoProvider) -> Self {
+        self.provider = provider;
+        self.with_signature_verifier(Arc::new(*provider))
     }
 
     /// Remembers at most `capacity` validated chains (0: none, every chain is validated in
@@ -323,7 +338,7 @@ impl TrustStore {
         at: OffsetDateTime,
         purpose: KeyPurpose,
     ) -> Result<ValidatedChain, CryptoError> {
-        let key = cache_key(chain.iter().map(Certificate::der), purpose);
+        let key = cache_key(self.provider, chain.iter().map(Certificate::der), purpose);
         if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
             return Ok(hit);
         }
@@ -350,7 +365,7 @@ impl TrustStore {
             }
             .into());
         }
-        let key = cache_key(ders.iter().copied(), purpose);
+        let key = cache_key(self.provider, ders.iter().copied(), purpose);
         if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
             return Ok(hit);
         }

@@ -11,8 +11,7 @@
 //! OpenID4VPDCAPIHandoverInfo = [ origin, nonce, jwkThumbprint / null ]
 //! ```
 
-use kmid_crypto::PublicKey;
-use kmid_crypto::digest::sha256;
+use kmid_crypto::{CryptoProvider, PublicKey};
 
 use super::engagement::DeviceEngagement;
 use crate::cbor::{CborLimits, Encoder, embedded};
@@ -64,10 +63,6 @@ pub enum Handover {
     },
 }
 
-fn sha(bytes: &[u8]) -> Result<Vec<u8>, MdocError> {
-    Ok(sha256(bytes)?.to_vec())
-}
-
 fn thumbprint(e: &mut Encoder, t: Option<&Vec<u8>>) {
     match t {
         Some(t) => e.bytes(t),
@@ -104,7 +99,9 @@ impl Handover {
         Some(e.finish())
     }
 
-    fn encode(&self, e: &mut Encoder) -> Result<(), MdocError> {
+    fn encode(&self, provider: &CryptoProvider, e: &mut Encoder) -> Result<(), MdocError> {
+        let sha =
+            |bytes: &[u8]| -> Result<Vec<u8>, MdocError> { Ok(provider.sha256(bytes)?.to_vec()) };
         match self {
             Self::Qr => {
                 e.null();
@@ -163,7 +160,8 @@ pub struct SessionTranscript {
 
 impl SessionTranscript {
     /// Builds the transcript. Proximity flows give the DeviceEngagement and the reader's
-    /// ephemeral key; OpenID4VP flows give neither (both `null`).
+    /// ephemeral key; OpenID4VP flows give neither (both `null`). The OpenID4VP handovers hash
+    /// on the default provider ([`Self::new_on`] takes one).
     ///
     /// # Errors
     /// Only encoding failures of the reader key.
@@ -172,16 +170,52 @@ impl SessionTranscript {
         e_reader_key: Option<&PublicKey>,
         handover: &Handover,
     ) -> Result<Self, MdocError> {
+        Self::new_on(
+            CryptoProvider::get_default(),
+            device_engagement,
+            e_reader_key,
+            handover,
+        )
+    }
+
+    /// [`Self::new`], hashing the handover on `provider`.
+    ///
+    /// # Errors
+    /// Only encoding failures of the reader key.
+    pub fn new_on(
+        provider: &CryptoProvider,
+        device_engagement: Option<&DeviceEngagement>,
+        e_reader_key: Option<&PublicKey>,
+        handover: &Handover,
+    ) -> Result<Self, MdocError> {
         let key_bytes = e_reader_key.map(PublicKey::to_cose_key_bytes).transpose()?;
-        Self::with_reader_key_bytes(device_engagement, key_bytes.as_deref(), handover)
+        Self::with_reader_key_bytes_on(provider, device_engagement, key_bytes.as_deref(), handover)
     }
 
     /// Builds the transcript with the reader's ephemeral COSE_Key exactly as received in
-    /// SessionEstablishment (the mdoc's side of a session).
+    /// SessionEstablishment (the mdoc's side of a session), on the default provider.
     ///
     /// # Errors
     /// Only encoding failures.
     pub fn with_reader_key_bytes(
+        device_engagement: Option<&DeviceEngagement>,
+        e_reader_key: Option<&[u8]>,
+        handover: &Handover,
+    ) -> Result<Self, MdocError> {
+        Self::with_reader_key_bytes_on(
+            CryptoProvider::get_default(),
+            device_engagement,
+            e_reader_key,
+            handover,
+        )
+    }
+
+    /// [`Self::with_reader_key_bytes`], hashing the handover on `provider`.
+    ///
+    /// # Errors
+    /// Only encoding failures.
+    pub fn with_reader_key_bytes_on(
+        provider: &CryptoProvider,
         device_engagement: Option<&DeviceEngagement>,
         e_reader_key: Option<&[u8]>,
         handover: &Handover,
@@ -196,7 +230,7 @@ impl SessionTranscript {
             Some(k) => e.embedded(k),
             None => e.null(),
         };
-        handover.encode(&mut e)?;
+        handover.encode(provider, &mut e)?;
         Ok(Self { bytes: e.finish() })
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kmid_crypto::{HashAlgorithm, Signer};
+use kmid_crypto::{CryptoProvider, HashAlgorithm, Signer};
 use time::OffsetDateTime;
 
 use super::verifier::{SdJwtVcVerifier, Stage, VerifiedSdJwtVc};
@@ -19,6 +19,8 @@ pub struct HeldSdJwtVc {
     paths: Vec<Vec<PathSegment>>,
     sd_alg: HashAlgorithm,
     verified: VerifiedSdJwtVc,
+    /// The receiving verifier's provider, which the KB-JWT's `sd_hash` is computed on.
+    provider: &'static CryptoProvider,
 }
 
 /// Which of `paths` (Disclosure paths) a request for `requested` needs: a Disclosure goes when
@@ -86,6 +88,7 @@ impl HeldSdJwtVc {
             paths: v.paths,
             sd_alg: v.sd_alg,
             verified: v.result,
+            provider: verifier.provider(),
         })
     }
 
@@ -123,6 +126,7 @@ impl HeldSdJwtVc {
         };
         if let Some((holder, nonce, audience, iat)) = key_binding {
             presentation.kb_jwt = Some(kb::create(
+                self.provider,
                 &presentation,
                 self.sd_alg,
                 holder,

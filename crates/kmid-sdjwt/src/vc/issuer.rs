@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kmid_crypto::x509::{Certificate, chain_to_x5c};
-use kmid_crypto::{HashAlgorithm, PublicKey, Random, Signer};
+use kmid_crypto::{CryptoProvider, HashAlgorithm, PublicKey, Random, Signer};
 use kmid_schema::status::StatusReference;
 use kmid_schema::{Card, IdentityCard};
 use serde_json::{Map, Value, json};
@@ -61,6 +61,7 @@ pub struct SdJwtVcIssuer {
     random: Arc<dyn Random>,
     sd_alg: HashAlgorithm,
     decoys: usize,
+    provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for SdJwtVcIssuer {
@@ -100,6 +101,7 @@ impl SdJwtVcIssuer {
             random,
             sd_alg: HashAlgorithm::Sha256,
             decoys: 2,
+            provider: CryptoProvider::get_default(),
         })
     }
 
@@ -119,7 +121,15 @@ impl SdJwtVcIssuer {
             random,
             sd_alg: HashAlgorithm::Sha256,
             decoys: 2,
+            provider: CryptoProvider::get_default(),
         }
+    }
+
+    /// Hashes the Disclosures on `provider` (the default: [`CryptoProvider::get_default`]).
+    #[must_use]
+    pub const fn with_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Adds an `iss` claim.
@@ -160,6 +170,7 @@ impl SdJwtVcIssuer {
         let as_of = options.iat.to_offset(KST).date();
         let claims = card_claims(card, as_of)?;
         let concealed = conceal_owned(
+            self.provider,
             claims,
             &CataloguePolicy {
                 decoys: self.decoys,
@@ -180,7 +191,7 @@ impl SdJwtVcIssuer {
         if options.vct_integrity {
             payload.insert(
                 "vct#integrity".into(),
-                Value::String(type_metadata::integrity(card_type)?),
+                Value::String(type_metadata::integrity(self.provider, card_type)?),
             );
         }
         payload.insert("cnf".into(), json!({ "jwk": holder_key.to_jwk() }));

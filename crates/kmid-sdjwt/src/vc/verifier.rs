@@ -3,10 +3,8 @@
 //! Disclosure, the never-disclosable claims, `vct` and `vct#integrity`, time, Key Binding and
 //! status. Every failure is its own error.
 
-use std::sync::Arc;
-
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore};
-use kmid_crypto::{Algorithm, HashAlgorithm, PublicKey, SignatureVerifier};
+use kmid_crypto::{Algorithm, CryptoProvider, HashAlgorithm, PublicKey};
 use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{
@@ -203,11 +201,19 @@ impl<'a> SdJwtVcVerifier<'a> {
         self
     }
 
-    /// Uses another signature verification backend.
+    /// Verifies on `provider` (the default: [`CryptoProvider::get_default`]): signatures,
+    /// Disclosure digests and `sd_hash`. Certificate chains are checked by the trust store, on
+    /// the provider it was given.
     #[must_use]
-    pub fn with_signature_verifier(mut self, verifier: Arc<dyn SignatureVerifier>) -> Self {
-        self.check.signature_verifier = verifier;
+    pub const fn with_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.check.provider = provider;
         self
+    }
+
+    /// The provider in use.
+    #[must_use]
+    pub const fn provider(&self) -> &'static CryptoProvider {
+        self.check.provider
     }
 
     /// The limits in force.
@@ -362,7 +368,7 @@ impl<'a> SdJwtVcVerifier<'a> {
                 .as_str()
                 .ok_or(SdJwtError::MissingClaim("vct#integrity"))?;
             let card = card_type.ok_or_else(|| SdJwtError::VctIntegrity(vct.to_owned()))?;
-            type_metadata::check_card_integrity(card, vct, integrity)?;
+            type_metadata::check_card_integrity(self.check.provider, card, vct, integrity)?;
         }
 
         let now = at.unix_timestamp();
@@ -416,7 +422,7 @@ impl<'a> SdJwtVcVerifier<'a> {
         debug_assert!(is_json_serialization(input) || input == sd_jwt.to_compact());
         let presentation_sha256 = match compact_sha256 {
             Some(digest) if !is_json_serialization(input) => digest,
-            _ => kmid_crypto::digest::sha256(input.as_bytes())?,
+            _ => self.check.provider.sha256(input.as_bytes())?,
         };
         let result = VerifiedSdJwtVc {
             vct: vct.to_owned(),

@@ -97,6 +97,7 @@ pub fn publish<S: RegistryStore>(
         signer: &signer,
         chain: &chain,
         kid: None,
+        provider: kmid_crypto::CryptoProvider::get_default(),
     };
     for record in registry.lists().unwrap() {
         let (record, list) = registry.publish(record.id).unwrap();
