@@ -327,9 +327,8 @@ mod tests {
         // structs would take in order) they are refused.
         let good = [
             format!(r#"{{{parts},"header":{{"disclosures":["WyJh"]}}}}"#),
-            format!(
-                r#"{{"payload":"eyJi","signatures":[{{"protected":"eyJh","signature":"c2ln","header":{{"disclosures":["WyJh"]}}}}]}}"#
-            ),
+            r#"{"payload":"eyJi","signatures":[{"protected":"eyJh","signature":"c2ln","header":{"disclosures":["WyJh"]}}]}"#
+                .to_owned(),
         ];
         for input in &good {
             let parsed = SdJwt::parse_json(input, &limits).unwrap();
