@@ -145,10 +145,12 @@ fn registry_benches(c: &mut Criterion) {
         let card = format!("card-{i}");
         let phone = format!("phone-{i}");
         registry
-            .register(&card, &phone, CredentialFormat::Mdoc, &actor)
-            .unwrap();
-        registry
-            .register(&card, &phone, CredentialFormat::SdJwtVc, &actor)
+            .register_issuance(
+                &card,
+                &phone,
+                &[CredentialFormat::Mdoc, CredentialFormat::SdJwtVc],
+                &actor,
+            )
             .unwrap();
     }
     // 2% of the phones lost: statuses to publish.

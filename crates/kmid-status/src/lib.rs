@@ -24,8 +24,14 @@
 //!     Arc::new(SeededRandom::new(b"doc")),
 //! );
 //! let officer = Actor { who: "jongno-1", at: datetime!(2025-06-01 9:00 UTC), reason: "issuance" };
-//! let mdoc = registry.register("card-1", "phone-A", CredentialFormat::Mdoc, &officer)?;
-//! let sdjwt = registry.register("card-1", "phone-A", CredentialFormat::SdJwtVc, &officer)?;
+//! // One issuance, both formats: they stand together (a later issuance supersedes both).
+//! let issued = registry.register_issuance(
+//!     "card-1",
+//!     "phone-A",
+//!     &[CredentialFormat::Mdoc, CredentialFormat::SdJwtVc],
+//!     &officer,
+//! )?;
+//! let (mdoc, sdjwt) = (&issued[0], &issued[1]);
 //!
 //! // The holder reports the phone lost: both credentials on it are suspended.
 //! registry.report_phone_lost("phone-A", &Actor { reason: "phone lost", ..officer.clone() })?;

@@ -62,21 +62,15 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
     let phone_b = device_key();
 
     // Issuance on phone A: an mdoc and an SD-JWT VC, each with its own random index.
-    let m = registry
-        .register(
+    let [m, s]: [_; 2] = registry
+        .register_issuance(
             card_key,
             "phone-A",
-            CredentialFormat::Mdoc,
+            &[CredentialFormat::Mdoc, CredentialFormat::SdJwtVc],
             &actor("issuance, QR at counter"),
         )
-        .unwrap();
-    let s = registry
-        .register(
-            card_key,
-            "phone-A",
-            CredentialFormat::SdJwtVc,
-            &actor("issuance, QR at counter"),
-        )
+        .unwrap()
+        .try_into()
         .unwrap();
     assert_ne!(m.reference.idx, s.reference.idx);
     let mdoc = issue_mdoc(&pki, Authority::Mois, &card, &phone_a, &m.reference);
@@ -208,21 +202,15 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
             .unwrap_err(),
         StatusListError::Registry(RegistryError::SecondDevice)
     );
-    let m2 = registry
-        .register(
+    let [m2, s2]: [_; 2] = registry
+        .register_issuance(
             card_key,
             "phone-B",
-            CredentialFormat::Mdoc,
+            &[CredentialFormat::Mdoc, CredentialFormat::SdJwtVc],
             &actor("issuance"),
         )
-        .unwrap();
-    let s2 = registry
-        .register(
-            card_key,
-            "phone-B",
-            CredentialFormat::SdJwtVc,
-            &actor("issuance"),
-        )
+        .unwrap()
+        .try_into()
         .unwrap();
     let mdoc2 = issue_mdoc(&pki, Authority::Mois, &card, &phone_b, &m2.reference);
     let sdjwt2 = issue_sdjwt(&pki, Authority::Mois, &card, &phone_b, &s2.reference);
@@ -277,6 +265,89 @@ fn scenario<S: RegistryStore>(store: S, format: TokenFormat) {
             .iter()
             .all(|e| e.actor == "jongno-gu office, counter 3")
     );
+}
+
+/// D-14: a new issuance of a card (an address change, a fresh QR at the counter, on the same
+/// phone) makes every earlier credential of it INVALID, while the credentials of one issuance
+/// (both formats, a batch of keys) stand together; another card is untouched.
+fn supersede<S: RegistryStore>(store: S) {
+    let registry = StatusRegistry::new(store, config(), Arc::new(SeededRandom::new(b"supersede")));
+    let both = [CredentialFormat::Mdoc, CredentialFormat::SdJwtVc];
+    let first = registry
+        .register_issuance("card-1", "phone-A", &both, &actor("issuance"))
+        .unwrap();
+    let other = registry
+        .register_issuance("card-2", "phone-A", &both, &actor("issuance"))
+        .unwrap();
+    let status = |r: &kmid_status::registry::Registration| registry.status(r.credential).unwrap();
+    assert!(first.iter().all(|r| status(r) == TokenStatus::Valid));
+    // The address changed (전입신고): the card is issued again, as a batch of three keys.
+    let batch = [
+        CredentialFormat::Mdoc,
+        CredentialFormat::Mdoc,
+        CredentialFormat::Mdoc,
+        CredentialFormat::SdJwtVc,
+    ];
+    let second = registry
+        .register_issuance("card-1", "phone-A", &batch, &actor("address change"))
+        .unwrap();
+    assert_eq!(second.len(), 4);
+    for r in &first {
+        assert_eq!(
+            status(r),
+            TokenStatus::Invalid,
+            "the earlier issuance stops working"
+        );
+        assert_eq!(registry.credential(r.credential).unwrap().issuance, 1);
+    }
+    for r in &second {
+        assert_eq!(status(r), TokenStatus::Valid, "the batch stands together");
+        assert_eq!(registry.credential(r.credential).unwrap().issuance, 2);
+    }
+    assert!(other.iter().all(|r| status(r) == TokenStatus::Valid));
+    // Each superseded credential is one event, from VALID to INVALID, with its reason.
+    let superseded: Vec<_> = registry
+        .events(0)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.operation == kmid_status::registry::Operation::Supersede)
+        .collect();
+    assert_eq!(superseded.len(), 2);
+    for e in &superseded {
+        assert_eq!((e.old_status, e.new_status), (Some(0), Some(1)));
+        assert_eq!(e.reason, "address change");
+        assert_eq!(e.card_key.as_deref(), Some("card-1"));
+    }
+    // A single registration is an issuance too: it supersedes the batch.
+    let third = registry
+        .register(
+            "card-1",
+            "phone-A",
+            CredentialFormat::SdJwtVc,
+            &actor("re-issue"),
+        )
+        .unwrap();
+    assert!(second.iter().all(|r| status(r) == TokenStatus::Invalid));
+    assert_eq!(status(&third), TokenStatus::Valid);
+    assert_eq!(registry.credential(third.credential).unwrap().issuance, 3);
+    // A suspended credential is superseded too (a lost phone found again gets no old card back).
+    registry
+        .report_phone_lost("phone-A", &actor("phone lost"))
+        .unwrap();
+    registry
+        .reinstate_phone("phone-A", &actor("phone found"))
+        .unwrap();
+    assert_eq!(status(&third), TokenStatus::Valid);
+}
+
+#[test]
+fn a_new_issuance_supersedes_the_cards_earlier_credentials_in_memory() {
+    supersede(MemoryStore::new());
+}
+
+#[test]
+fn a_new_issuance_supersedes_the_cards_earlier_credentials_on_sqlite() {
+    supersede(SqliteStore::open_in_memory().unwrap());
 }
 
 #[test]

@@ -60,6 +60,9 @@ pub enum ChannelError {
     /// No chip key is enrolled for this card.
     #[error("no IC card is enrolled for this card")]
     IcNotEnrolled,
+    /// The card type has no IC card (the overseas national ID is issued at a mission only).
+    #[error("a {0:?} has no IC card")]
+    NoIcCard(kmid_schema::CardType),
     /// The card data presented with a tap differs from the card the chip was enrolled with.
     #[error("the card data is not the enrolled card's")]
     IcCardMismatch,
@@ -79,6 +82,7 @@ impl ChannelError {
             Self::InvalidProof(_) => "Channel.InvalidProof",
             Self::IcSignature => "Channel.IcSignature",
             Self::IcNotEnrolled => "Channel.IcNotEnrolled",
+            Self::NoIcCard(_) => "Channel.NoIcCard",
             Self::IcCardMismatch => "Channel.IcCardMismatch",
             Self::Busy => "Channel.Busy",
         }
@@ -433,9 +437,7 @@ impl<S: RegistryStore> Issuer<S> {
         if token.reissue {
             self.move_to_device(&token.card, &device, "counter re-issue", at)?;
         }
-        keys.iter()
-            .map(|key| self.issue_to(&token.card, &device, key, token.formats, at))
-            .collect()
+        self.issue_to(&token.card, &device, &keys, token.formats, at)
     }
 
     fn check_key_proof(
@@ -492,8 +494,11 @@ impl<S: RegistryStore> Issuer<S> {
     /// the physical card is made). A tap issues this data and nothing the phone supplies.
     ///
     /// # Errors
-    /// Backend failures.
+    /// [`ChannelError::NoIcCard`] for a card type without one; backend failures.
     pub fn enroll_ic_card(&self, card: &Card, chip_key: PublicKey) -> Result<(), KmidError> {
+        if !card.card_type().has_ic_card() {
+            return Err(ChannelError::NoIcCard(card.card_type()).into());
+        }
         let card_key = self.card_key(card)?;
         self.channels()
             .chip_keys
@@ -523,7 +528,8 @@ impl<S: RegistryStore> Issuer<S> {
     /// phone's credentials become INVALID).
     ///
     /// # Errors
-    /// [`ChannelError::InvalidGrant`] (challenge), [`ChannelError::IcNotEnrolled`],
+    /// [`ChannelError::NoIcCard`], [`ChannelError::InvalidGrant`] (challenge),
+    /// [`ChannelError::IcNotEnrolled`],
     /// [`ChannelError::IcSignature`], and [`Issuer::issue`]'s refusals.
     pub fn issue_by_ic_card(
         &self,
@@ -534,6 +540,9 @@ impl<S: RegistryStore> Issuer<S> {
         formats: Formats,
         at: OffsetDateTime,
     ) -> Result<Issued, KmidError> {
+        if !card.card_type().has_ic_card() {
+            return Err(ChannelError::NoIcCard(card.card_type()).into());
+        }
         self.check_card(card, at)?;
         let card_key = self.card_key(card)?;
         let (chip_key, enrolled) = {
@@ -565,7 +574,15 @@ impl<S: RegistryStore> Issuer<S> {
             .map_err(|_| ChannelError::IcSignature)?;
         let device = device_key.thumbprint_sha256_on(self.provider)?;
         self.move_to_device(card, &device, "IC card re-issue", at)?;
-        self.issue_to(card, &device, device_key, formats, at)
+        self.issue_to(
+            card,
+            &device,
+            core::slice::from_ref(device_key),
+            formats,
+            at,
+        )?
+        .pop()
+        .ok_or_else(|| crate::issuer::registry_fault("no credential was issued"))
     }
 
     /// Moves a registered card to `device` when it is on another one; a new card or one

@@ -115,6 +115,13 @@ pub struct PublishedList {
     pub cwt: Vec<u8>,
 }
 
+/// A registry that answered an issuance inconsistently (a store bug, never input).
+pub(crate) fn registry_fault(why: &str) -> KmidError {
+    KmidError::Status(kmid_status::StatusListError::Registry(
+        kmid_status::RegistryError::Storage(why.to_owned()),
+    ))
+}
+
 /// An issuing authority's issuer.
 pub struct Issuer<S> {
     pub(crate) keys: AuthorityKeys,
@@ -220,7 +227,15 @@ impl<S: RegistryStore> Issuer<S> {
         at: OffsetDateTime,
     ) -> Result<Issued, KmidError> {
         let device = device_key.thumbprint_sha256_on(self.provider)?;
-        self.issue_to(card, &device, device_key, formats, at)
+        self.issue_to(
+            card,
+            &device,
+            core::slice::from_ref(device_key),
+            formats,
+            at,
+        )?
+        .pop()
+        .ok_or_else(|| registry_fault("no credential was issued"))
     }
 
     /// Batch issuance for unlinkability: one credential set per key in `device_keys` (all on
@@ -241,10 +256,7 @@ impl<S: RegistryStore> Issuer<S> {
             return Ok(Vec::new());
         };
         let device = first.thumbprint_sha256_on(self.provider)?;
-        device_keys
-            .iter()
-            .map(|key| self.issue_to(card, &device, key, formats, at))
-            .collect()
+        self.issue_to(card, &device, device_keys, formats, at)
     }
 
     /// The card's end of validity (through its expiry date in Korea, D-6: until 00:00 KST
@@ -281,14 +293,17 @@ impl<S: RegistryStore> Issuer<S> {
         Ok(card_end)
     }
 
+    /// One issuance of `card` to the phone known as `device`: a credential set per key of
+    /// `device_keys`, registered together (so they stand or fall together, and every earlier
+    /// credential of the card becomes INVALID), then signed.
     pub(crate) fn issue_to(
         &self,
         card: &Card,
         device: &str,
-        device_key: &PublicKey,
+        device_keys: &[PublicKey],
         formats: Formats,
         at: OffsetDateTime,
-    ) -> Result<Issued, KmidError> {
+    ) -> Result<Vec<Issued>, KmidError> {
         let authority = self.keys.authority;
         let at = at.replace_nanosecond(0).unwrap_or(at);
         let card_end = self.check_card(card, at)?;
@@ -299,48 +314,71 @@ impl<S: RegistryStore> Issuer<S> {
             at,
             reason: "issuance",
         };
-        let mut issued = Issued::default();
-        if formats.mdoc() {
-            let r = self
-                .registry
-                .register(&card_key, device, CredentialFormat::Mdoc, &actor)?;
-            let mut options = MsoOptions::new(at, until);
-            options.status = Some(r.reference.clone());
-            options.decoys_per_namespace = 2;
-            let issuer_signed = MdocIssuer::new(
-                &*self.keys.signer,
-                vec![self.keys.document_signer.clone()],
-                &*self.random,
-            )?
-            .with_provider(self.provider)
-            .issue(card, device_key, &options)?;
-            issued.mdoc = Some(IssuedMdoc {
-                issuer_signed,
-                credential: r.credential,
-                status: r.reference,
-            });
+        let per_key: Vec<CredentialFormat> = [
+            formats.mdoc().then_some(CredentialFormat::Mdoc),
+            formats.sd_jwt().then_some(CredentialFormat::SdJwtVc),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if device_keys.is_empty() || per_key.is_empty() {
+            return Ok(Vec::new());
         }
-        if formats.sd_jwt() {
-            let r = self
-                .registry
-                .register(&card_key, device, CredentialFormat::SdJwtVc, &actor)?;
-            let mut options = VcOptions::new(at, until);
-            options.status = Some(r.reference.clone());
-            let sd_jwt = SdJwtVcIssuer::with_x5c(
-                Arc::clone(&self.keys.signer),
-                vec![self.keys.document_signer.clone()],
-                Arc::clone(&self.random),
-            )?
-            .with_decoys(2)
-            .with_provider(self.provider)
-            .issue(card, device_key, &options)?;
-            issued.sd_jwt = Some(IssuedSdJwt {
-                sd_jwt,
-                credential: r.credential,
-                status: r.reference,
-            });
+        let all: Vec<CredentialFormat> = device_keys
+            .iter()
+            .flat_map(|_| per_key.iter().copied())
+            .collect();
+        let mut registrations = self
+            .registry
+            .register_issuance(&card_key, device, &all, &actor)?
+            .into_iter();
+        let mut out = Vec::with_capacity(device_keys.len());
+        for device_key in device_keys {
+            let mut issued = Issued::default();
+            for format in &per_key {
+                let r = registrations
+                    .next()
+                    .ok_or_else(|| registry_fault("the registry returned too few credentials"))?;
+                match format {
+                    CredentialFormat::Mdoc => {
+                        let mut options = MsoOptions::new(at, until);
+                        options.status = Some(r.reference.clone());
+                        options.decoys_per_namespace = 2;
+                        let issuer_signed = MdocIssuer::new(
+                            &*self.keys.signer,
+                            vec![self.keys.document_signer.clone()],
+                            &*self.random,
+                        )?
+                        .with_provider(self.provider)
+                        .issue(card, device_key, &options)?;
+                        issued.mdoc = Some(IssuedMdoc {
+                            issuer_signed,
+                            credential: r.credential,
+                            status: r.reference,
+                        });
+                    }
+                    CredentialFormat::SdJwtVc => {
+                        let mut options = VcOptions::new(at, until);
+                        options.status = Some(r.reference.clone());
+                        let sd_jwt = SdJwtVcIssuer::with_x5c(
+                            Arc::clone(&self.keys.signer),
+                            vec![self.keys.document_signer.clone()],
+                            Arc::clone(&self.random),
+                        )?
+                        .with_decoys(2)
+                        .with_provider(self.provider)
+                        .issue(card, device_key, &options)?;
+                        issued.sd_jwt = Some(IssuedSdJwt {
+                            sd_jwt,
+                            credential: r.credential,
+                            status: r.reference,
+                        });
+                    }
+                }
+            }
+            out.push(issued);
         }
-        Ok(issued)
+        Ok(out)
     }
 
     /// Signs every status list as it stands at `at`, in both token forms, valid for a day and

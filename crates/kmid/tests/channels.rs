@@ -522,3 +522,43 @@ fn a_holder_under_the_minimum_age_is_not_eligible() {
         "{err:?}"
     );
 }
+
+#[test]
+fn the_overseas_national_id_has_no_ic_card_channel() {
+    // Issued in person at a mission only: there is no chip to enroll or tap.
+    let mission = common::issuer(IssuingAuthority::Oka);
+    let card = Card::from(samples::overseas_national());
+    let chip = PrivateKey::generate(Curve::P256).unwrap();
+    assert_eq!(
+        channel_error(
+            mission
+                .enroll_ic_card(&card, chip.public_key().clone())
+                .unwrap_err()
+        ),
+        ChannelError::NoIcCard(kmid::schema::CardType::OverseasNational)
+    );
+    let phone = wallet(&mission);
+    let challenge = mission.ic_challenge(now()).unwrap();
+    let message = ic_tap_message(
+        kmid::crypto::CryptoProvider::get_default(),
+        &challenge.nonce,
+        phone.device_key(),
+        "kr.go.oka.onid.1",
+    )
+    .unwrap();
+    let err = mission
+        .issue_by_ic_card(
+            &card,
+            &challenge.nonce,
+            &chip.sign(&message).unwrap(),
+            phone.device_key(),
+            Formats::Both,
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "Channel.NoIcCard",
+        "refused before the challenge is spent"
+    );
+}

@@ -341,6 +341,54 @@ fn batch_issuance_gives_unlinkable_credentials() {
 }
 
 #[test]
+fn issuing_a_card_again_on_the_same_phone_stops_the_earlier_credentials() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let phone = PrivateKey::generate(Curve::P256).unwrap();
+    let status = |id: u64| mois.registry().status(id).unwrap();
+    let first = mois
+        .issue(&card, phone.public_key(), Formats::Both, now())
+        .unwrap();
+    let first_ids = [
+        first.mdoc.as_ref().unwrap().credential,
+        first.sd_jwt.as_ref().unwrap().credential,
+    ];
+    assert!(first_ids.iter().all(|&id| status(id) == TokenStatus::Valid));
+    // The holder moved (전입신고) and the card is issued again to the same phone, as a batch
+    // of two keys on it: the first issuance is INVALID, the batch is VALID as a whole.
+    let second_key = PrivateKey::generate(Curve::P256).unwrap();
+    let batch = mois
+        .issue_batch(
+            &card,
+            &[phone.public_key().clone(), second_key.public_key().clone()],
+            Formats::Both,
+            now(),
+        )
+        .unwrap();
+    assert!(
+        first_ids
+            .iter()
+            .all(|&id| status(id) == TokenStatus::Invalid)
+    );
+    let batch_ids: Vec<u64> = batch
+        .iter()
+        .flat_map(|i| {
+            [
+                i.mdoc.as_ref().unwrap().credential,
+                i.sd_jwt.as_ref().unwrap().credential,
+            ]
+        })
+        .collect();
+    assert_eq!(batch_ids.len(), 4);
+    assert!(batch_ids.iter().all(|&id| status(id) == TokenStatus::Valid));
+    let issuances: std::collections::BTreeSet<u64> = batch_ids
+        .iter()
+        .map(|&id| mois.registry().credential(id).unwrap().issuance)
+        .collect();
+    assert_eq!(issuances.into_iter().collect::<Vec<_>>(), [2]);
+}
+
+#[test]
 fn a_verifier_refuses_claims_it_did_not_ask_for_and_records_need_a_legal_basis() {
     let mois = issuer(IssuingAuthority::Mois);
     let card = Card::from(samples::resident());

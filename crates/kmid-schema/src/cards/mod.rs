@@ -63,6 +63,17 @@ impl CardType {
         Self::ALL.into_iter().find(|t| t.doc_type() == doc_type)
     }
 
+    /// Whether the card has a physical IC card whose chip can vouch for a tap-to-issue: the
+    /// resident and foreigner registration cards do; the overseas national ID has no plastic
+    /// counterpart and is issued in person at a mission only (`spec/overseas-national-card.md`).
+    #[must_use]
+    pub const fn has_ic_card(self) -> bool {
+        match self {
+            Self::Resident | Self::Foreigner => true,
+            Self::OverseasNational => false,
+        }
+    }
+
     /// The youngest age, in Civil Act full years on the issue date, at which the card is issued.
     #[must_use]
     pub const fn minimum_age(self) -> u32 {

@@ -76,6 +76,7 @@ impl StoreTx for MemoryStore {
                 idx: c.idx,
                 status: 0,
                 suspension: Suspension::NONE,
+                issuance: c.issuance,
             },
         );
         if let Some(list) = self.lists.iter_mut().find(|l| l.id == c.list_id) {

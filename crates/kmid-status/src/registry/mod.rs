@@ -115,6 +115,10 @@ pub struct CredentialRecord {
     pub status: u8,
     /// Why it is suspended (both false unless it is SUSPENDED).
     pub suspension: Suspension,
+    /// The issuance it belongs to: the card's issuances are numbered from 1, and every
+    /// credential of one issuance (both formats, a batch of keys) carries its number.
+    /// Credentials registered before issuances were recorded carry 0.
+    pub issuance: u64,
 }
 
 /// A credential to insert.
@@ -130,6 +134,8 @@ pub struct NewCredential {
     pub list_id: u64,
     /// Its index.
     pub idx: u64,
+    /// Its issuance (see [`CredentialRecord::issuance`]).
+    pub issuance: u64,
 }
 
 /// A status list the registry publishes.
@@ -166,6 +172,8 @@ pub enum Operation {
     Revoke,
     /// A credential expired.
     Expire,
+    /// A newer issuance of the card made a credential INVALID.
+    Supersede,
 }
 
 impl Operation {
@@ -181,6 +189,7 @@ impl Operation {
             Self::Replace => "replace",
             Self::Revoke => "revoke",
             Self::Expire => "expire",
+            Self::Supersede => "supersede",
         }
     }
 
@@ -196,6 +205,7 @@ impl Operation {
             Self::Replace,
             Self::Revoke,
             Self::Expire,
+            Self::Supersede,
         ]
         .into_iter()
         .find(|o| o.name() == name)
@@ -441,13 +451,11 @@ impl<S: RegistryStore> StatusRegistry<S> {
         Err(RegistryError::Full)
     }
 
-    /// Registers a credential of `card_key` issued to `device`: the card's one active device
-    /// must be this one (or none yet); a lost physical card or a lost phone takes no new
-    /// credential.
+    /// Registers one credential of `card_key` issued to `device`, as an issuance of its own:
+    /// [`Self::register_issuance`] with one format.
     ///
     /// # Errors
-    /// [`RegistryError::SecondDevice`], [`RegistryError::CardLost`],
-    /// [`RegistryError::DeviceLost`], storage failures.
+    /// As [`Self::register_issuance`].
     pub fn register(
         &self,
         card_key: &str,
@@ -455,6 +463,29 @@ impl<S: RegistryStore> StatusRegistry<S> {
         format: CredentialFormat,
         actor: &Actor<'_>,
     ) -> Result<Registration, StatusListError> {
+        self.register_issuance(card_key, device, &[format], actor)?
+            .pop()
+            .ok_or_else(|| StatusListError::from(RegistryError::Storage("no credential".into())))
+    }
+
+    /// Registers one issuance of `card_key` to `device`: a credential for each of `formats`
+    /// (both formats, a batch of device keys), in one transaction. The card's one active device
+    /// must be this one (or none yet); a lost physical card or a lost phone takes no new
+    /// credential. Every earlier credential of the card that is not INVALID becomes INVALID
+    /// (D-14: a new issuance — an address change, a re-issue on the same phone — makes the old
+    /// credential stop working), while the credentials of this issuance stand together.
+    /// Returns the registrations in the order of `formats`.
+    ///
+    /// # Errors
+    /// [`RegistryError::SecondDevice`], [`RegistryError::CardLost`],
+    /// [`RegistryError::DeviceLost`], storage failures.
+    pub fn register_issuance(
+        &self,
+        card_key: &str,
+        device: &str,
+        formats: &[CredentialFormat],
+        actor: &Actor<'_>,
+    ) -> Result<Vec<Registration>, StatusListError> {
         Ok(self.with(|store| {
             store.transaction(|tx| {
                 let card = match tx.card(card_key)? {
@@ -479,27 +510,40 @@ impl<S: RegistryStore> StatusRegistry<S> {
                         ..card.clone()
                     })?,
                 }
-                let (list, idx) = self.allocate(tx)?;
-                let id = tx.insert_credential(&NewCredential {
-                    card_key: card_key.to_owned(),
-                    device: device.to_owned(),
-                    format,
-                    list_id: list.id,
-                    idx,
-                })?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::Register,
-                    Some(card_key),
-                    Some(device),
-                    Some(id),
-                    None,
-                    Some(VALID),
-                ))?;
-                Ok(Registration {
-                    credential: id,
-                    reference: StatusReference { idx, uri: list.uri },
-                })
+                let earlier = tx.credentials_of_card(card_key)?;
+                let issuance = earlier
+                    .iter()
+                    .map(|c| c.issuance)
+                    .max()
+                    .unwrap_or(0)
+                    .saturating_add(1);
+                invalidate_all(tx, &earlier, Operation::Supersede, actor)?;
+                let mut registrations = Vec::with_capacity(formats.len());
+                for &format in formats {
+                    let (list, idx) = self.allocate(tx)?;
+                    let id = tx.insert_credential(&NewCredential {
+                        card_key: card_key.to_owned(),
+                        device: device.to_owned(),
+                        format,
+                        list_id: list.id,
+                        idx,
+                        issuance,
+                    })?;
+                    tx.append_event(&event(
+                        actor,
+                        Operation::Register,
+                        Some(card_key),
+                        Some(device),
+                        Some(id),
+                        None,
+                        Some(VALID),
+                    ))?;
+                    registrations.push(Registration {
+                        credential: id,
+                        reference: StatusReference { idx, uri: list.uri },
+                    });
+                }
+                Ok(registrations)
             })
         })?)
     }

@@ -15,7 +15,7 @@ use super::{
 };
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // Version 1.
@@ -60,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         old_status INTEGER,
         new_status INTEGER
      );",
+    // Version 2: the issuance each credential belongs to (0 for those registered before).
+    "ALTER TABLE credentials ADD COLUMN issuance INTEGER NOT NULL DEFAULT 0 CHECK (issuance >= 0);",
 ];
 
 /// How hard SQLite works to keep committed transactions across a power loss.
@@ -161,10 +163,12 @@ fn credential_row(r: &Row<'_>) -> rusqlite::Result<CredentialRecord> {
             card: true,
             phone: true,
         }),
+        issuance: to_u64(r.get(8)?),
     })
 }
 
-const CREDENTIAL_COLUMNS: &str = "id, card_key, device, format, list_id, idx, status, suspension";
+const CREDENTIAL_COLUMNS: &str =
+    "id, card_key, device, format, list_id, idx, status, suspension, issuance";
 
 fn event_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let op: String = r.get(3)?;
@@ -260,9 +264,9 @@ impl StoreTx for Tx<'_> {
             CredentialFormat::SdJwtVc => "sd-jwt-vc",
         };
         self.0.prepare_cached(
-            "INSERT INTO credentials (card_key, device, format, list_id, idx, status) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            "INSERT INTO credentials (card_key, device, format, list_id, idx, status, issuance) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
         )?
-        .execute(params![c.card_key, c.device, format, to_i64(c.list_id)?, to_i64(c.idx)?])?;
+        .execute(params![c.card_key, c.device, format, to_i64(c.list_id)?, to_i64(c.idx)?, to_i64(c.issuance)?])?;
         let id = self.0.last_insert_rowid();
         self.0
             .prepare_cached("UPDATE lists SET used = used + 1 WHERE id = ?1")?
