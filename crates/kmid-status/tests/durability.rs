@@ -49,6 +49,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The crash child's batch issuance.
+const BATCH: [CredentialFormat; 3] = [
+    CredentialFormat::Mdoc,
+    CredentialFormat::SdJwtVc,
+    CredentialFormat::Mdoc,
+];
+
 /// The child: when started by `crash_kill_and_reopen`, performs lifecycle operations for ever
 /// and, after each one returns, prints the events it committed (`ev seq credential status`)
 /// and `ack seq`. Run normally, it does nothing.
@@ -75,8 +82,12 @@ fn crash_child() {
         let device = format!("phone-{}", (state >> 40) % 96);
         // Refusals (second device, lost card, …) are acknowledged outcomes too: nothing changes.
         let _ = match (state >> 20) % 8 {
-            0..=2 => registry
+            0..=1 => registry
                 .register(&card, &device, CredentialFormat::Mdoc, &actor)
+                .map(drop),
+            // A batch issuance: three credentials that stand together.
+            2 => registry
+                .register_issuance(&card, &device, &BATCH, &actor)
                 .map(drop),
             3 => registry.report_card_lost(&card, &actor).map(drop),
             4 => registry.report_phone_lost(&device, &actor).map(drop),
@@ -195,6 +206,36 @@ fn crash_kill_and_reopen() {
                 *expected_nonzero.entry(record.list_id).or_default() += 1;
             }
         }
+        // Issuances are whole and supersede: a card's issuance has one credential (a single
+        // registration) or all three of a batch, never part of one, and every credential of an
+        // earlier issuance of the card is INVALID.
+        let mut issuances: BTreeMap<(String, u64), Vec<u8>> = BTreeMap::new();
+        for id in by_credential.keys() {
+            let record = registry.credential(*id).unwrap();
+            issuances
+                .entry((record.card_key.clone(), record.issuance))
+                .or_default()
+                .push(record.status);
+        }
+        for ((card, issuance), statuses) in &issuances {
+            assert!(
+                statuses.len() == 1 || statuses.len() == BATCH.len(),
+                "round {round}: {card} issuance {issuance} has {} credentials",
+                statuses.len()
+            );
+            let latest = issuances
+                .keys()
+                .filter(|(c, _)| c == card)
+                .map(|(_, i)| *i)
+                .max()
+                .unwrap();
+            if *issuance < latest {
+                assert!(
+                    statuses.iter().all(|s| *s == 1),
+                    "round {round}: {card} issuance {issuance} outlived issuance {latest}"
+                );
+            }
+        }
         // And nothing else is set in them.
         for (id, list) in &lists {
             let nonzero = (0..list.len())
@@ -290,6 +331,60 @@ fn a_damaged_file_is_an_error_on_open() {
             supported: kmid_status::registry::SCHEMA_VERSION
         }
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_version_1_registry_migrates_and_its_credentials_are_superseded_by_the_next_issuance() {
+    let dir = scratch("v1");
+    let db = dir.join("registry.sqlite3");
+    let actor = Actor {
+        who: "t",
+        at: REFERENCE_TIME,
+        reason: "migration",
+    };
+    let old = {
+        let registry = open(&db, b"v1");
+        registry
+            .register("card", "phone", CredentialFormat::Mdoc, &actor)
+            .unwrap()
+    };
+    // Make the file what version 1 wrote: no issuance column.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE credentials DROP COLUMN issuance; PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let registry = open(&db, b"v2");
+    let record = registry.credential(old.credential).unwrap();
+    assert_eq!(
+        record.issuance, 0,
+        "a credential from before issuances were recorded"
+    );
+    let new = registry
+        .register_issuance(
+            "card",
+            "phone",
+            &[CredentialFormat::Mdoc, CredentialFormat::SdJwtVc],
+            &actor,
+        )
+        .unwrap();
+    assert_eq!(
+        registry.status(old.credential).unwrap(),
+        kmid_schema::status::TokenStatus::Invalid
+    );
+    for r in &new {
+        assert_eq!(registry.credential(r.credential).unwrap().issuance, 1);
+    }
+    assert_eq!(registry.audit().unwrap(), 3);
+    drop(registry);
+    let version: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, kmid_status::registry::SCHEMA_VERSION);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
