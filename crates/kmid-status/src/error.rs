@@ -136,6 +136,13 @@ pub enum RegistryError {
     /// The storage failed (I/O, locking).
     #[error("storage: {0}")]
     Storage(String),
+    /// No IC chip is enrolled for the card (none yet, or its card was replaced).
+    #[error("no IC chip is enrolled for the card")]
+    ChipNotEnrolled,
+    /// The chip key was retired (its card was replaced, or another chip enrolled): it never
+    /// vouches again.
+    #[error("the IC chip was retired")]
+    ChipRetired,
 }
 
 impl StatusListError {
@@ -207,6 +214,8 @@ impl RegistryError {
             Self::Corrupt(_) => "Registry.Corrupt",
             Self::SchemaTooNew { .. } => "Registry.SchemaTooNew",
             Self::Storage(_) => "Registry.Storage",
+            Self::ChipNotEnrolled => "Registry.ChipNotEnrolled",
+            Self::ChipRetired => "Registry.ChipRetired",
         }
     }
 }

@@ -81,7 +81,7 @@ fn crash_child() {
         let card = format!("card-{}", (state >> 33) % 64);
         let device = format!("phone-{}", (state >> 40) % 96);
         // Refusals (second device, lost card, …) are acknowledged outcomes too: nothing changes.
-        let _ = match (state >> 20) % 8 {
+        let _ = match (state >> 20) % 9 {
             0..=1 => registry
                 .register(&card, &device, CredentialFormat::Mdoc, &actor)
                 .map(drop),
@@ -93,6 +93,15 @@ fn crash_child() {
             4 => registry.report_phone_lost(&device, &actor).map(drop),
             5 => registry.reinstate_card(&card, &actor).map(drop),
             6 => registry.reinstate_phone(&device, &actor).map(drop),
+            // A chip (one of a few per card, so some are retired and tried again).
+            7 => registry
+                .enroll_chip(
+                    &card,
+                    format!("{card}-chip-{}", (state >> 50) % 3).as_bytes(),
+                    b"digest",
+                    &actor,
+                )
+                .map(drop),
             _ => registry
                 .reissue_to_new_device(&card, &device, &actor)
                 .map(drop),
@@ -236,6 +245,19 @@ fn crash_kill_and_reopen() {
                 );
             }
         }
+        // A card's enrolled chip is never a retired one.
+        for i in 0..64 {
+            let card = format!("card-{i}");
+            if let Ok(chip) = registry.chip_for_tap(&card) {
+                assert!(
+                    !registry
+                        .retired_chips(&card)
+                        .unwrap()
+                        .contains(&chip.chip_key),
+                    "round {round}: {card} taps with a retired chip"
+                );
+            }
+        }
         // And nothing else is set in them.
         for (id, list) in &lists {
             let nonzero = (0..list.len())
@@ -349,11 +371,13 @@ fn a_version_1_registry_migrates_and_its_credentials_are_superseded_by_the_next_
             .register("card", "phone", CredentialFormat::Mdoc, &actor)
             .unwrap()
     };
-    // Make the file what version 1 wrote: no issuance column.
+    // Make the file what version 1 wrote: no issuance column, no chip tables.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "ALTER TABLE credentials DROP COLUMN issuance; PRAGMA user_version = 1;",
+            "ALTER TABLE credentials DROP COLUMN issuance;
+             DROP TABLE chips; DROP TABLE retired_chips;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     }

@@ -340,6 +340,116 @@ fn supersede<S: RegistryStore>(store: S) {
     assert_eq!(status(&third), TokenStatus::Valid);
 }
 
+/// IC chips: enrolled with the card data's digest, kept through a loss that ends in the card
+/// being found, retired for good when the card is replaced or another chip is enrolled.
+fn chips<S: RegistryStore>(store: S) {
+    let registry = StatusRegistry::new(store, config(), Arc::new(SeededRandom::new(b"chips")));
+    let refused = |e: StatusListError| match e {
+        StatusListError::Registry(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        refused(registry.chip_for_tap("card-1").unwrap_err()),
+        RegistryError::ChipNotEnrolled
+    );
+    registry
+        .enroll_chip("card-1", b"chip-A", b"digest-1", &actor("card made"))
+        .unwrap();
+    let chip = registry.chip_for_tap("card-1").unwrap();
+    assert_eq!(
+        (chip.chip_key.as_slice(), chip.card_digest.as_slice()),
+        (&b"chip-A"[..], &b"digest-1"[..])
+    );
+    // The same chip re-enrolled with updated data keeps its key and takes the new digest.
+    registry
+        .enroll_chip(
+            "card-1",
+            b"chip-A",
+            b"digest-2",
+            &actor("address updated on the chip"),
+        )
+        .unwrap();
+    assert_eq!(
+        registry.chip_for_tap("card-1").unwrap().card_digest,
+        b"digest-2"
+    );
+    assert!(registry.retired_chips("card-1").unwrap().is_empty());
+    // Lost: no tap; found: the same chip.
+    registry
+        .report_card_lost("card-1", &actor("card lost"))
+        .unwrap();
+    assert_eq!(
+        refused(registry.chip_for_tap("card-1").unwrap_err()),
+        RegistryError::CardLost
+    );
+    assert_eq!(
+        refused(
+            registry
+                .enroll_chip("card-1", b"chip-B", b"digest-2", &actor("enrol"))
+                .unwrap_err()
+        ),
+        RegistryError::CardLost
+    );
+    registry
+        .reinstate_card("card-1", &actor("card found"))
+        .unwrap();
+    assert_eq!(registry.chip_for_tap("card-1").unwrap().chip_key, b"chip-A");
+    // Replaced: the old chip is retired at once, and never enrolled again.
+    registry
+        .report_card_lost("card-1", &actor("card lost"))
+        .unwrap();
+    registry
+        .replace_card("card-1", &actor("replacement"))
+        .unwrap();
+    assert_eq!(
+        refused(registry.chip_for_tap("card-1").unwrap_err()),
+        RegistryError::ChipNotEnrolled
+    );
+    assert_eq!(
+        registry.retired_chips("card-1").unwrap(),
+        [b"chip-A".to_vec()]
+    );
+    assert_eq!(
+        refused(
+            registry
+                .enroll_chip("card-1", b"chip-A", b"digest-2", &actor("enrol"))
+                .unwrap_err()
+        ),
+        RegistryError::ChipRetired
+    );
+    // Nor for another card.
+    assert_eq!(
+        refused(
+            registry
+                .enroll_chip("card-2", b"chip-A", b"digest-9", &actor("enrol"))
+                .unwrap_err()
+        ),
+        RegistryError::ChipRetired
+    );
+    registry
+        .enroll_chip("card-1", b"chip-B", b"digest-2", &actor("new card made"))
+        .unwrap();
+    // Re-enrolling another chip retires the one it replaces.
+    registry
+        .enroll_chip("card-1", b"chip-C", b"digest-2", &actor("re-enrolment"))
+        .unwrap();
+    assert_eq!(registry.chip_for_tap("card-1").unwrap().chip_key, b"chip-C");
+    let mut retired = registry.retired_chips("card-1").unwrap();
+    retired.sort();
+    assert_eq!(retired, [b"chip-A".to_vec(), b"chip-B".to_vec()]);
+    assert_eq!(registry.audit().unwrap(), 0);
+}
+
+#[test]
+fn chips_in_memory() {
+    chips(MemoryStore::new());
+}
+
+#[test]
+fn chips_on_sqlite() {
+    chips(SqliteStore::open_in_memory().unwrap());
+}
+
 #[test]
 fn a_new_issuance_supersedes_the_cards_earlier_credentials_in_memory() {
     supersede(MemoryStore::new());

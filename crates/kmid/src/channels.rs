@@ -63,6 +63,10 @@ pub enum ChannelError {
     /// The card type has no IC card (the overseas national ID is issued at a mission only).
     #[error("a {0:?} has no IC card")]
     NoIcCard(kmid_schema::CardType),
+    /// The tap was signed by a retired chip (a card replaced after a loss, or re-enrolled):
+    /// it never issues again.
+    #[error("the IC card's chip was retired")]
+    IcChipRetired,
     /// The card data presented with a tap differs from the card the chip was enrolled with.
     #[error("the card data is not the enrolled card's")]
     IcCardMismatch,
@@ -83,6 +87,7 @@ impl ChannelError {
             Self::IcSignature => "Channel.IcSignature",
             Self::IcNotEnrolled => "Channel.IcNotEnrolled",
             Self::NoIcCard(_) => "Channel.NoIcCard",
+            Self::IcChipRetired => "Channel.IcChipRetired",
             Self::IcCardMismatch => "Channel.IcCardMismatch",
             Self::Busy => "Channel.Busy",
         }
@@ -227,7 +232,6 @@ pub(crate) struct Channels {
     offers: HashMap<String, PendingOffer>,
     tokens: HashMap<String, PendingToken>,
     challenges: HashMap<String, OffsetDateTime>,
-    chip_keys: HashMap<String, (PublicKey, Card)>,
 }
 
 impl Channels {
@@ -490,20 +494,46 @@ impl<S: RegistryStore> Issuer<S> {
         Ok(key)
     }
 
-    /// Records the chip key of `card`'s IC card, with the card's data as issued (done when
-    /// the physical card is made). A tap issues this data and nothing the phone supplies.
+    /// Enrolls the chip key of `card`'s IC card in the registry, with a keyed digest of the
+    /// card's data as issued (done when the physical card is made, or re-enrolled at `at`). A
+    /// tap issues this data and nothing the phone supplies. Another chip enrolled for the card
+    /// before is retired for good.
     ///
     /// # Errors
-    /// [`ChannelError::NoIcCard`] for a card type without one; backend failures.
-    pub fn enroll_ic_card(&self, card: &Card, chip_key: PublicKey) -> Result<(), KmidError> {
+    /// [`ChannelError::NoIcCard`] for a card type without one; the registry's
+    /// `ChipRetired` (a retired chip is never enrolled again) and `CardLost`; backend failures.
+    pub fn enroll_ic_card(
+        &self,
+        card: &Card,
+        chip_key: &PublicKey,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
         if !card.card_type().has_ic_card() {
             return Err(ChannelError::NoIcCard(card.card_type()).into());
         }
         let card_key = self.card_key(card)?;
-        self.channels()
-            .chip_keys
-            .insert(card_key, (chip_key, card.clone()));
+        self.registry.enroll_chip(
+            &card_key,
+            &chip_key.to_spki_der()?,
+            &self.card_digest(card)?,
+            &Actor {
+                who: self.keys.authority.slug(),
+                at,
+                reason: "IC card enrolment",
+            },
+        )?;
         Ok(())
+    }
+
+    /// The keyed digest of `card`'s data that an enrolled chip vouches for: HMAC-SHA-256 under
+    /// the card-key secret of a label and the card's JSON, so the registry holds no personal
+    /// data and the digest cannot be tried against guessed cards without the secret.
+    fn card_digest(&self, card: &Card) -> Result<[u8; 32], KmidError> {
+        let json = serde_json::to_vec(card)
+            .map_err(|_| crate::issuer::registry_fault("the card does not serialize"))?;
+        let mut input = b"kmid-ic-card-data-v1\0".to_vec();
+        input.extend_from_slice(&json);
+        self.card_key_mac(&input)
     }
 
     /// A fresh challenge for an IC card tap, valid for two minutes.
@@ -545,21 +575,37 @@ impl<S: RegistryStore> Issuer<S> {
         }
         self.check_card(card, at)?;
         let card_key = self.card_key(card)?;
-        let (chip_key, enrolled) = {
+        {
             let mut channels = self.channels();
             channels.purge(at);
             channels
                 .challenges
                 .remove(challenge)
                 .ok_or(ChannelError::InvalidGrant("IC challenge"))?;
-            channels
-                .chip_keys
-                .get(&card_key)
-                .cloned()
-                .ok_or(ChannelError::IcNotEnrolled)?
+        }
+        let chip = match self.registry.chip_for_tap(&card_key) {
+            Ok(chip) => chip,
+            Err(kmid_status::StatusListError::Registry(
+                kmid_status::RegistryError::ChipNotEnrolled,
+            )) => {
+                // A card replaced after a loss has no chip until the new one is enrolled; a
+                // tap of the old card is the retired chip's.
+                return Err(self
+                    .retired_or(
+                        &card_key,
+                        device_key,
+                        challenge,
+                        card,
+                        chip_signature,
+                        ChannelError::IcNotEnrolled,
+                    )?
+                    .into());
+            }
+            Err(e) => return Err(e.into()),
         };
+        let chip_key = PublicKey::from_spki_der(&chip.chip_key)?;
         // The chip vouches for the enrolled card only: the data issued is the enrolled data.
-        if &enrolled != card {
+        if !kmid_crypto::session::constant_time_eq(&self.card_digest(card)?, &chip.card_digest) {
             return Err(ChannelError::IcCardMismatch.into());
         }
         let message = ic_tap_message(
@@ -569,9 +615,22 @@ impl<S: RegistryStore> Issuer<S> {
             card.card_type().doc_type(),
         )?;
         let alg = chip_key.algorithm();
-        self.provider
+        if self
+            .provider
             .verify(alg, &chip_key, &message, chip_signature)
-            .map_err(|_| ChannelError::IcSignature)?;
+            .is_err()
+        {
+            return Err(self
+                .retired_or(
+                    &card_key,
+                    device_key,
+                    challenge,
+                    card,
+                    chip_signature,
+                    ChannelError::IcSignature,
+                )?
+                .into());
+        }
         let device = device_key.thumbprint_sha256_on(self.provider)?;
         self.move_to_device(card, &device, "IC card re-issue", at)?;
         self.issue_to(
@@ -587,6 +646,36 @@ impl<S: RegistryStore> Issuer<S> {
 
     /// Moves a registered card to `device` when it is on another one; a new card or one
     /// already on `device` is left as is.
+    /// [`ChannelError::IcChipRetired`] when `signature` is a retired chip's of the card over
+    /// this tap, else `otherwise`.
+    fn retired_or(
+        &self,
+        card_key: &str,
+        device_key: &PublicKey,
+        challenge: &str,
+        card: &Card,
+        signature: &[u8],
+        otherwise: ChannelError,
+    ) -> Result<ChannelError, KmidError> {
+        let message = ic_tap_message(
+            self.provider,
+            challenge,
+            device_key,
+            card.card_type().doc_type(),
+        )?;
+        for der in self.registry.retired_chips(card_key)? {
+            if let Ok(key) = PublicKey::from_spki_der(&der)
+                && self
+                    .provider
+                    .verify(key.algorithm(), &key, &message, signature)
+                    .is_ok()
+            {
+                return Ok(ChannelError::IcChipRetired);
+            }
+        }
+        Ok(otherwise)
+    }
+
     fn move_to_device(
         &self,
         card: &Card,

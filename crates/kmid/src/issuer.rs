@@ -212,6 +212,13 @@ impl<S: RegistryStore> Issuer<S> {
         Ok(kmid_crypto::jose::b64url(&tag))
     }
 
+    /// HMAC-SHA-256 under the card-key secret.
+    pub(crate) fn card_key_mac(&self, input: &[u8]) -> Result<[u8; 32], KmidError> {
+        Ok(self
+            .provider
+            .hmac_sha256(self.card_key_secret.0.as_ref(), input)?)
+    }
+
     /// Issues `card` to the holder's device key at time `at` in `formats`: checks the card is
     /// this authority's and not expired, registers each credential (one active device per
     /// card: a second device is refused until re-issue), and signs.

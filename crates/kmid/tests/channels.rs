@@ -322,7 +322,7 @@ fn an_ic_card_tap_issues_and_moves_the_card_without_a_visit() {
         ),
         ChannelError::IcNotEnrolled
     );
-    mois.enroll_ic_card(&card, chip.public_key().clone())
+    mois.enroll_ic_card(&card, chip.public_key(), now())
         .unwrap();
     let (challenge, signature) = tap(&old_phone, now());
     let first = mois
@@ -532,7 +532,7 @@ fn the_overseas_national_id_has_no_ic_card_channel() {
     assert_eq!(
         channel_error(
             mission
-                .enroll_ic_card(&card, chip.public_key().clone())
+                .enroll_ic_card(&card, chip.public_key(), now())
                 .unwrap_err()
         ),
         ChannelError::NoIcCard(kmid::schema::CardType::OverseasNational)
@@ -561,4 +561,144 @@ fn the_overseas_national_id_has_no_ic_card_channel() {
         "Channel.NoIcCard",
         "refused before the challenge is spent"
     );
+}
+
+/// An issuer of MOIS cards over the SQLite registry at `path`, with `keys` and `secret`: what a
+/// restarted issuing process opens.
+fn issuer_on_file(
+    path: &std::path::Path,
+    keys: &kmid::AuthorityKeys,
+    secret: &kmid::CardKeySecret,
+) -> Issuer<kmid::status::registry::SqliteStore> {
+    let random = Arc::new(kmid::crypto::SystemRandom);
+    let registry = kmid::status::registry::StatusRegistry::new(
+        kmid::status::registry::SqliteStore::open(path, kmid::status::registry::Durability::Normal)
+            .unwrap(),
+        kmid::status::registry::RegistryConfig::new("https://status.example/lists"),
+        random.clone(),
+    );
+    Issuer::new(keys.clone(), registry, secret.clone(), random)
+}
+
+#[test]
+fn chip_keys_persist_a_found_card_keeps_its_chip_and_a_replaced_cards_chip_is_retired() {
+    let dir = std::env::temp_dir().join(format!("kmid-chips-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("registry.sqlite3");
+    let _ = std::fs::remove_file(&db);
+    let random = kmid::crypto::SystemRandom;
+    let keys = kmid::AuthorityKeys::generate(IssuingAuthority::Mois, now(), &random).unwrap();
+    let secret = kmid::CardKeySecret::generate(&random).unwrap();
+    let card = Card::from(samples::resident());
+    let old_chip = PrivateKey::generate(Curve::P256).unwrap();
+    let officer = |reason| kmid::status::registry::Actor {
+        who: "jongno-1",
+        at: now(),
+        reason,
+    };
+    let tap = |mois: &Issuer<_>, chip: &PrivateKey, phone: &Wallet| {
+        let challenge = mois.ic_challenge(now()).unwrap();
+        let message = ic_tap_message(
+            kmid::crypto::CryptoProvider::get_default(),
+            &challenge.nonce,
+            phone.device_key(),
+            "kr.go.mois.rrc.1",
+        )
+        .unwrap();
+        mois.issue_by_ic_card(
+            &card,
+            &challenge.nonce,
+            &chip.sign(&message).unwrap(),
+            phone.device_key(),
+            Formats::Mdoc,
+            now(),
+        )
+    };
+    {
+        let mois = issuer_on_file(&db, &keys, &secret);
+        mois.enroll_ic_card(&card, old_chip.public_key(), now())
+            .unwrap();
+    }
+    // The issuing process restarts: the enrolled chip is in the registry, not in its memory.
+    let mois = issuer_on_file(&db, &keys, &secret);
+    let phone = Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::trust_store([&keys]).unwrap(),
+    );
+    tap(&mois, &old_chip, &phone).unwrap();
+    let card_key = mois.card_key(&card).unwrap();
+
+    // Lost: taps are refused while it is lost; found again, the same chip taps as before.
+    mois.registry()
+        .report_card_lost(&card_key, &officer("card lost"))
+        .unwrap();
+    assert_eq!(
+        tap(&mois, &old_chip, &phone).unwrap_err().code(),
+        "Status.Registry.CardLost"
+    );
+    mois.registry()
+        .reinstate_card(&card_key, &officer("card found"))
+        .unwrap();
+    tap(&mois, &old_chip, &phone).unwrap();
+
+    // Lost for good and replaced: the old (perhaps stolen) card's chip is retired at once,
+    // before any new chip is enrolled, and stays retired after.
+    mois.registry()
+        .report_card_lost(&card_key, &officer("card lost"))
+        .unwrap();
+    mois.registry()
+        .replace_card(&card_key, &officer("replacement card"))
+        .unwrap();
+    let thief = Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::trust_store([&keys]).unwrap(),
+    );
+    assert_eq!(
+        channel_error(tap(&mois, &old_chip, &thief).unwrap_err()),
+        ChannelError::IcChipRetired
+    );
+    let new_chip = PrivateKey::generate(Curve::P256).unwrap();
+    // A chip that was never enrolled is not "retired": just a bad signature (no chip yet).
+    assert_eq!(
+        channel_error(tap(&mois, &new_chip, &thief).unwrap_err()),
+        ChannelError::IcNotEnrolled
+    );
+    mois.enroll_ic_card(&card, new_chip.public_key(), now())
+        .unwrap();
+    assert_eq!(
+        channel_error(tap(&mois, &old_chip, &thief).unwrap_err()),
+        ChannelError::IcChipRetired
+    );
+    tap(&mois, &new_chip, &phone).unwrap();
+    // A retired chip is never enrolled again, and re-enrolling retires the chip it replaces.
+    assert_eq!(
+        mois.enroll_ic_card(&card, old_chip.public_key(), now())
+            .unwrap_err()
+            .code(),
+        "Status.Registry.ChipRetired"
+    );
+    let third_chip = PrivateKey::generate(Curve::P256).unwrap();
+    mois.enroll_ic_card(&card, third_chip.public_key(), now())
+        .unwrap();
+    assert_eq!(
+        channel_error(tap(&mois, &new_chip, &phone).unwrap_err()),
+        ChannelError::IcChipRetired
+    );
+    // Every chip change is in the registry's event log.
+    let chip_events: Vec<_> = mois
+        .registry()
+        .events(0)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.operation {
+            kmid::status::registry::Operation::ChipEnroll => Some("enroll"),
+            kmid::status::registry::Operation::ChipRetire => Some("retire"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        chip_events,
+        ["enroll", "retire", "enroll", "retire", "enroll"]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use crate::error::RegistryError;
 
 use super::store::{RegistryStore, StoreTx};
-use super::{CardRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension};
+use super::{
+    CardRecord, ChipRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension,
+};
 
 /// The in-memory store.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +19,9 @@ pub struct MemoryStore {
     lists: Vec<ListRecord>,
     events: Vec<Event>,
     lost_devices: std::collections::BTreeSet<String>,
+    chips: BTreeMap<String, ChipRecord>,
+    /// Retired chip keys, with their card.
+    retired_chips: BTreeMap<Vec<u8>, String>,
 }
 
 impl MemoryStore {
@@ -137,6 +142,36 @@ impl StoreTx for MemoryStore {
     }
     fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
         Ok(self.taken.contains_key(&(list_id, idx)))
+    }
+    fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {
+        Ok(self.chips.get(card_key).cloned())
+    }
+    fn put_chip(&mut self, chip: &ChipRecord) -> Result<(), RegistryError> {
+        self.chips.insert(chip.card_key.clone(), chip.clone());
+        Ok(())
+    }
+    fn retire_chip(&mut self, card_key: &str, chip_key: &[u8]) -> Result<(), RegistryError> {
+        if self
+            .chips
+            .get(card_key)
+            .is_some_and(|c| c.chip_key == chip_key)
+        {
+            self.chips.remove(card_key);
+        }
+        self.retired_chips
+            .insert(chip_key.to_vec(), card_key.to_owned());
+        Ok(())
+    }
+    fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError> {
+        Ok(self.retired_chips.contains_key(chip_key))
+    }
+    fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+        Ok(self
+            .retired_chips
+            .iter()
+            .filter(|(_, card)| *card == card_key)
+            .map(|(key, _)| key.clone())
+            .collect())
     }
 }
 

@@ -121,6 +121,20 @@ pub struct CredentialRecord {
     pub issuance: u64,
 }
 
+/// The IC chip enrolled for a card: the key its chip signs taps with, and a digest of the card
+/// data it vouches for (the issuer's keyed digest, so the registry holds no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChipRecord {
+    /// The card.
+    pub card_key: String,
+    /// The chip's public key (SubjectPublicKeyInfo, DER).
+    pub chip_key: Vec<u8>,
+    /// The issuer's digest of the card data the chip vouches for.
+    pub card_digest: Vec<u8>,
+    /// When it was enrolled, Unix seconds.
+    pub enrolled_at: i64,
+}
+
 /// A credential to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCredential {
@@ -174,6 +188,10 @@ pub enum Operation {
     Expire,
     /// A newer issuance of the card made a credential INVALID.
     Supersede,
+    /// An IC chip was enrolled for a card.
+    ChipEnroll,
+    /// An IC chip was retired for good.
+    ChipRetire,
 }
 
 impl Operation {
@@ -190,6 +208,8 @@ impl Operation {
             Self::Revoke => "revoke",
             Self::Expire => "expire",
             Self::Supersede => "supersede",
+            Self::ChipEnroll => "chip_enroll",
+            Self::ChipRetire => "chip_retire",
         }
     }
 
@@ -206,6 +226,8 @@ impl Operation {
             Self::Revoke,
             Self::Expire,
             Self::Supersede,
+            Self::ChipEnroll,
+            Self::ChipRetire,
         ]
         .into_iter()
         .find(|o| o.name() == name)
@@ -363,6 +385,21 @@ fn resuspend(
         }
     }
     Ok(changed)
+}
+
+/// Retires `chip` for good, with its event.
+fn retire(tx: &mut dyn StoreTx, chip: &ChipRecord, actor: &Actor<'_>) -> Result<(), RegistryError> {
+    tx.retire_chip(&chip.card_key, &chip.chip_key)?;
+    tx.append_event(&event(
+        actor,
+        Operation::ChipRetire,
+        Some(&chip.card_key),
+        None,
+        None,
+        None,
+        None,
+    ))?;
+    Ok(())
 }
 
 /// Makes every credential in `credentials` that is not yet INVALID INVALID; returns how many.
@@ -762,10 +799,99 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     None,
                     None,
                 ))?;
+                // The lost card's chip never vouches again; the new card's is enrolled anew.
+                if let Some(chip) = tx.chip(card_key)? {
+                    retire(tx, &chip, actor)?;
+                }
                 let credentials = tx.credentials_of_card(card_key)?;
                 invalidate_all(tx, &credentials, Operation::Replace, actor)
             })
         })?)
+    }
+
+    /// Enrolls `chip_key` (SubjectPublicKeyInfo, DER) as the IC chip of `card_key`, vouching
+    /// for the card data whose issuer digest is `card_digest` (done when the physical card is
+    /// made, or when it is re-enrolled). Any other chip of the card is retired for good; the
+    /// same chip enrolled again takes the new digest (the chip's data was updated).
+    ///
+    /// # Errors
+    /// [`RegistryError::ChipRetired`] for a retired chip key, [`RegistryError::CardLost`]
+    /// while the card is reported lost (a replacement card is enrolled after
+    /// [`Self::replace_card`]), storage failures.
+    pub fn enroll_chip(
+        &self,
+        card_key: &str,
+        chip_key: &[u8],
+        card_digest: &[u8],
+        actor: &Actor<'_>,
+    ) -> Result<(), StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                if tx.chip_retired(chip_key)? {
+                    return Err(RegistryError::ChipRetired);
+                }
+                match tx.card(card_key)? {
+                    Some(card) if card.physical == PhysicalStatus::Lost => {
+                        return Err(RegistryError::CardLost);
+                    }
+                    Some(_) => {}
+                    None => tx.put_card(&CardRecord {
+                        card_key: card_key.to_owned(),
+                        physical: PhysicalStatus::Normal,
+                        active_device: None,
+                    })?,
+                }
+                if let Some(old) = tx.chip(card_key)?
+                    && old.chip_key != chip_key
+                {
+                    retire(tx, &old, actor)?;
+                }
+                tx.put_chip(&ChipRecord {
+                    card_key: card_key.to_owned(),
+                    chip_key: chip_key.to_vec(),
+                    card_digest: card_digest.to_vec(),
+                    enrolled_at: actor.at.unix_timestamp(),
+                })?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::ChipEnroll,
+                    Some(card_key),
+                    None,
+                    None,
+                    None,
+                    None,
+                ))?;
+                Ok(())
+            })
+        })?)
+    }
+
+    /// The chip that may vouch for a tap of `card_key`'s IC card now.
+    ///
+    /// # Errors
+    /// [`RegistryError::ChipNotEnrolled`] (none, or the card was replaced and its new chip not
+    /// yet enrolled), [`RegistryError::CardLost`] while the card is reported lost (the chip is
+    /// kept: a card found again taps as before), storage failures.
+    pub fn chip_for_tap(&self, card_key: &str) -> Result<ChipRecord, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                if tx
+                    .card(card_key)?
+                    .is_some_and(|c| c.physical == PhysicalStatus::Lost)
+                {
+                    return Err(RegistryError::CardLost);
+                }
+                tx.chip(card_key)?.ok_or(RegistryError::ChipNotEnrolled)
+            })
+        })?)
+    }
+
+    /// The chip keys retired for `card_key` (to tell a retired chip's tap from a forgery).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn retired_chips(&self, card_key: &str) -> Result<Vec<Vec<u8>>, StatusListError> {
+        Ok(self.with(|store| store.transaction(|tx| tx.retired_chips(card_key)))?)
     }
 
     fn invalidate(

@@ -10,12 +10,12 @@ use crate::error::RegistryError;
 
 use super::store::{RegistryStore, StoreTx};
 use super::{
-    CardRecord, CredentialFormat, CredentialRecord, Event, ListRecord, NewCredential, Operation,
-    PhysicalStatus, Suspension,
+    CardRecord, ChipRecord, CredentialFormat, CredentialRecord, Event, ListRecord, NewCredential,
+    Operation, PhysicalStatus, Suspension,
 };
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // Version 1.
@@ -62,6 +62,18 @@ const MIGRATIONS: &[&str] = &[
      );",
     // Version 2: the issuance each credential belongs to (0 for those registered before).
     "ALTER TABLE credentials ADD COLUMN issuance INTEGER NOT NULL DEFAULT 0 CHECK (issuance >= 0);",
+    // Version 3: IC chips, enrolled and retired.
+    "CREATE TABLE chips (
+        card_key TEXT PRIMARY KEY REFERENCES cards(card_key),
+        chip_key BLOB NOT NULL,
+        card_digest BLOB NOT NULL,
+        enrolled_at INTEGER NOT NULL
+     );
+     CREATE TABLE retired_chips (
+        chip_key BLOB PRIMARY KEY,
+        card_key TEXT NOT NULL
+     );
+     CREATE INDEX retired_chips_card ON retired_chips(card_key);",
 ];
 
 /// How hard SQLite works to keep committed transactions across a power loss.
@@ -365,6 +377,66 @@ impl StoreTx for Tx<'_> {
             .query_row(params![to_i64(list_id)?, to_i64(idx)?], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT card_key, chip_key, card_digest, enrolled_at FROM chips WHERE card_key = ?1",
+                [card_key],
+                |r| {
+                    Ok(ChipRecord {
+                        card_key: r.get(0)?,
+                        chip_key: r.get(1)?,
+                        card_digest: r.get(2)?,
+                        enrolled_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn put_chip(&mut self, chip: &ChipRecord) -> Result<(), RegistryError> {
+        self.0.execute(
+            "INSERT INTO chips (card_key, chip_key, card_digest, enrolled_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(card_key) DO UPDATE SET chip_key = excluded.chip_key,
+                card_digest = excluded.card_digest, enrolled_at = excluded.enrolled_at",
+            params![chip.card_key, chip.chip_key, chip.card_digest, chip.enrolled_at],
+        )?;
+        Ok(())
+    }
+
+    fn retire_chip(&mut self, card_key: &str, chip_key: &[u8]) -> Result<(), RegistryError> {
+        self.0.execute(
+            "DELETE FROM chips WHERE card_key = ?1 AND chip_key = ?2",
+            params![card_key, chip_key],
+        )?;
+        self.0.execute(
+            "INSERT OR IGNORE INTO retired_chips (chip_key, card_key) VALUES (?1, ?2)",
+            params![chip_key, card_key],
+        )?;
+        Ok(())
+    }
+
+    fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT 1 FROM retired_chips WHERE chip_key = ?1",
+                [chip_key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT chip_key FROM retired_chips WHERE card_key = ?1")?;
+        let rows = stmt.query_map([card_key], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
 

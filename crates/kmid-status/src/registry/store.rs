@@ -3,7 +3,9 @@
 
 use crate::error::RegistryError;
 
-use super::{CardRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension};
+use super::{
+    CardRecord, ChipRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension,
+};
 
 /// The operations the registry performs inside one transaction.
 pub trait StoreTx {
@@ -44,6 +46,16 @@ pub trait StoreTx {
     fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError>;
     /// Whether `idx` of `list_id` is allocated.
     fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError>;
+    /// The card's enrolled IC chip, if any.
+    fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError>;
+    /// Enrolls `chip` as its card's chip, replacing any other.
+    fn put_chip(&mut self, chip: &ChipRecord) -> Result<(), RegistryError>;
+    /// Retires `chip_key` of `card_key` for good (and un-enrolls it if it is the card's chip).
+    fn retire_chip(&mut self, card_key: &str, chip_key: &[u8]) -> Result<(), RegistryError>;
+    /// Whether `chip_key` was retired (for any card).
+    fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError>;
+    /// The chip keys retired for `card_key`.
+    fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError>;
 }
 
 /// A place the registry keeps its records.
