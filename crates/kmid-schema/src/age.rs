@@ -64,6 +64,50 @@ pub fn youth_act_adult(birth: Date, on: Date) -> bool {
     on.year().saturating_sub(birth.year()) >= YOUTH_ACT_ADULT_AGE
 }
 
+/// The day on which the person completes `n` full years by the Civil Act: the `n`-th
+/// anniversary of `birth`, or 1 March for a 29 February birth when that year is common
+/// (제160조 ③). `None` beyond the calendar.
+#[must_use]
+pub fn anniversary(birth: Date, n: u32) -> Option<Date> {
+    let year = birth.year().checked_add(i32::try_from(n).ok()?)?;
+    Date::from_calendar_date(year, birth.month(), birth.day())
+        .ok()
+        .or_else(|| Date::from_calendar_date(year, time::Month::March, 1).ok())
+}
+
+/// The first day after `on` on which [`age_in_years`] takes another value: the next birthday
+/// (the first, for `on` before `birth`).
+#[must_use]
+pub fn next_birthday(birth: Date, on: Date) -> Option<Date> {
+    if on < birth {
+        return anniversary(birth, 1);
+    }
+    anniversary(birth, age_in_years(birth, on).checked_add(1)?)
+}
+
+/// The first day after `on` on which [`age_over`] for `n` takes another value, if any: the
+/// day of the `n`-th birthday while the person is younger (it never changes back).
+#[must_use]
+pub fn age_over_changes(birth: Date, n: u32, on: Date) -> Option<Date> {
+    if age_over(birth, n, on) {
+        return None;
+    }
+    anniversary(birth, n).filter(|d| *d > on)
+}
+
+/// The first day after `on` on which [`youth_act_adult`] takes another value, if any:
+/// 1 January of the year the person turns 19, while they are still a youth.
+#[must_use]
+pub fn youth_act_adult_changes(birth: Date, on: Date) -> Option<Date> {
+    if youth_act_adult(birth, on) {
+        return None;
+    }
+    let year = birth.year().checked_add(YOUTH_ACT_ADULT_AGE)?;
+    Date::from_calendar_date(year, time::Month::January, 1)
+        .ok()
+        .filter(|d| *d > on)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -801,6 +801,39 @@ impl Card {
             .collect()
     }
 
+    /// The first day after `as_of` on which one of `ids`, computed as [`Self::claims`]
+    /// computes it, takes another value: a birthday for `age_in_years`, the birthday that
+    /// crosses the threshold for `age_over_NN`, 1 January of the year the holder turns 19 for
+    /// `youth_act_adult`; `None` when none of them ever changes. Every other item is fixed by
+    /// the card. A credential carrying these items is valid at most until that day begins
+    /// (00:00 KST), so none of them is ever false during its validity.
+    #[must_use]
+    pub fn claims_change_after(
+        &self,
+        ids: impl IntoIterator<Item = ClaimId>,
+        as_of: Date,
+    ) -> Option<Date> {
+        use crate::age;
+        let birth = self.birth_date();
+        ids.into_iter()
+            .filter_map(|id| match id {
+                ClaimId::AgeInYears => age::next_birthday(birth, as_of),
+                ClaimId::AgeOver14 => age::age_over_changes(birth, 14, as_of),
+                ClaimId::AgeOver18 => age::age_over_changes(birth, 18, as_of),
+                ClaimId::AgeOver19 => age::age_over_changes(birth, 19, as_of),
+                ClaimId::AgeOver65 => age::age_over_changes(birth, 65, as_of),
+                ClaimId::YouthActAdult => age::youth_act_adult_changes(birth, as_of),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// [`Self::claims_change_after`] for every item of the card.
+    #[must_use]
+    pub fn claims_stable_until(&self, as_of: Date) -> Option<Date> {
+        self.claims_change_after(for_card(self.card_type()).map(|s| s.id), as_of)
+    }
+
     fn value(&self, id: ClaimId, as_of: Date) -> Option<ClaimValue<'_>> {
         let common = common_value(self, id, as_of);
         if common.is_some() {

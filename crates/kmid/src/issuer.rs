@@ -115,6 +115,47 @@ pub struct PublishedList {
     pub cwt: Vec<u8>,
 }
 
+/// Korea Standard Time, UTC+9 all year.
+const KST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
+    Ok(kst) => kst,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// How long a credential is valid at most, unless the issuer sets another lifetime: long
+/// enough that a wallet renews rarely, short enough that a stolen credential is worth little.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::days(90);
+
+/// The start (00:00 KST) of the day `date` in Korea.
+fn kst_midnight(date: time::Date) -> OffsetDateTime {
+    date.with_time(Time::MIDNIGHT)
+        .assume_offset(KST)
+        .to_offset(UtcOffset::UTC)
+}
+
+/// The end of `card`'s validity: it is valid through its expiry date in Korea (D-6), so until
+/// 00:00 KST the next day.
+#[must_use]
+pub fn card_end(card: &Card) -> OffsetDateTime {
+    kst_midnight(card.expiry_date().next_day().unwrap_or(card.expiry_date()))
+}
+
+/// The end of validity of a credential of `card` signed at `at`: the earliest of the card's
+/// end ([`card_end`]), `at + max_lifetime`, and the start (00:00 KST) of the first day on which
+/// a derived claim it carries changes value for this holder (a birthday for `age_in_years`
+/// and `age_over_NN`, 1 January for `youth_act_adult`; [`Card::claims_change_after`] over
+/// every item of the card, all of which each credential carries). Its claims are computed on
+/// the KST date of `at`, so none of them is false at any instant before this end. A
+/// foreigner's permitted stay already bounds the card's expiry date.
+#[must_use]
+pub fn credential_end(card: &Card, at: OffsetDateTime, max_lifetime: Duration) -> OffsetDateTime {
+    let as_of = at.to_offset(KST).date();
+    let mut end = (at + max_lifetime).min(card_end(card));
+    if let Some(change) = card.claims_stable_until(as_of) {
+        end = end.min(kst_midnight(change));
+    }
+    end
+}
+
 /// A registry that answered an issuance inconsistently (a store bug, never input).
 pub(crate) fn registry_fault(why: &str) -> KmidError {
     KmidError::Status(kmid_status::StatusListError::Registry(
@@ -145,7 +186,8 @@ impl<S> core::fmt::Debug for Issuer<S> {
 impl<S: RegistryStore> Issuer<S> {
     /// An issuer signing with `keys`, recording credentials in `registry` under card keys made
     /// with `card_key_secret`, drawing salts and indices from `random`. Credentials are valid
-    /// for a year, never beyond the card's expiry.
+    /// for at most [`DEFAULT_MAX_LIFETIME`] (90 days), never beyond the card's expiry nor the
+    /// next change of a derived claim they carry ([`credential_end`]).
     #[must_use]
     pub fn new(
         keys: AuthorityKeys,
@@ -158,7 +200,7 @@ impl<S: RegistryStore> Issuer<S> {
             registry,
             random,
             card_key_secret,
-            validity: Duration::days(365),
+            validity: DEFAULT_MAX_LIFETIME,
             channels: Mutex::new(Channels::default()),
             provider: CryptoProvider::get_default(),
         }
@@ -173,8 +215,8 @@ impl<S: RegistryStore> Issuer<S> {
         self
     }
 
-    /// Credentials valid for `validity` from issuance instead of a year (never beyond the
-    /// card's expiry). Shorter validity with batch re-issuance limits what a stolen
+    /// Credentials valid for at most `validity` from issuance instead of 90 days (never
+    /// beyond the card's expiry nor a derived claim's change). Shorter validity with batch re-issuance limits what a stolen
     /// credential is worth.
     #[must_use]
     pub const fn with_validity(mut self, validity: Duration) -> Self {
@@ -281,19 +323,12 @@ impl<S: RegistryStore> Issuer<S> {
                 authority: authority.name(),
             });
         }
-        let kst = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
-        let card_end = card
-            .expiry_date()
-            .next_day()
-            .unwrap_or(card.expiry_date())
-            .with_time(Time::MIDNIGHT)
-            .assume_offset(kst)
-            .to_offset(UtcOffset::UTC);
+        let card_end = card_end(card);
         if card_end <= at {
             return Err(KmidError::CardExpired(card.expiry_date()));
         }
         let minimum = card.card_type().minimum_age();
-        let age = card.age_in_years(at.to_offset(kst).date());
+        let age = card.age_in_years(at.to_offset(KST).date());
         if age < minimum {
             return Err(KmidError::NotEligible { minimum, age });
         }
@@ -314,7 +349,7 @@ impl<S: RegistryStore> Issuer<S> {
         let authority = self.keys.authority;
         let at = at.replace_nanosecond(0).unwrap_or(at);
         let card_end = self.check_card(card, at)?;
-        let until = (at + self.validity).min(card_end);
+        let until = credential_end(card, at, self.validity).min(card_end);
         let card_key = self.card_key(card)?;
         let actor = Actor {
             who: authority.slug(),

@@ -96,7 +96,10 @@ pub use channels::{
 };
 pub use dcql::{DcqlQuery, MAX_VP_TOKEN_BYTES, OpenId4VpRequest, VpToken, parse_vp_token};
 pub use error::KmidError;
-pub use issuer::{CardKeySecret, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer, PublishedList};
+pub use issuer::{
+    CardKeySecret, DEFAULT_MAX_LIFETIME, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer,
+    PublishedList, card_end, credential_end,
+};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use verifier::{BatchItem, Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::{Wallet, openid4vp_transcript};
