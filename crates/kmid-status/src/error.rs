@@ -143,6 +143,9 @@ pub enum RegistryError {
     /// vouches again.
     #[error("the IC chip was retired")]
     ChipRetired,
+    /// A renewal was refused.
+    #[error("renewal refused: {}", .0.name())]
+    Renewal(crate::registry::RenewalRefusal),
 }
 
 impl StatusListError {
@@ -216,6 +219,17 @@ impl RegistryError {
             Self::Storage(_) => "Registry.Storage",
             Self::ChipNotEnrolled => "Registry.ChipNotEnrolled",
             Self::ChipRetired => "Registry.ChipRetired",
+            Self::Renewal(r) => match r {
+                crate::registry::RenewalRefusal::Unknown => "Registry.Renewal.Unknown",
+                crate::registry::RenewalRefusal::Used => "Registry.Renewal.Used",
+                crate::registry::RenewalRefusal::Revoked => "Registry.Renewal.Revoked",
+                crate::registry::RenewalRefusal::OtherCard => "Registry.Renewal.OtherCard",
+                crate::registry::RenewalRefusal::OtherDevice => "Registry.Renewal.OtherDevice",
+                crate::registry::RenewalRefusal::Superseded => "Registry.Renewal.Superseded",
+                crate::registry::RenewalRefusal::CredentialsInvalid => {
+                    "Registry.Renewal.CredentialsInvalid"
+                }
+            },
         }
     }
 }

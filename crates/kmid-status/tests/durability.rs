@@ -74,6 +74,7 @@ fn crash_child() {
         reason: "random lifecycle",
     };
     let out = std::io::stdout();
+    let mut grants: Vec<(String, String, String)> = Vec::new();
     for n in 0u64.. {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -81,14 +82,32 @@ fn crash_child() {
         let card = format!("card-{}", (state >> 33) % 64);
         let device = format!("phone-{}", (state >> 40) % 96);
         // Refusals (second device, lost card, …) are acknowledged outcomes too: nothing changes.
-        let _ = match (state >> 20) % 9 {
+        let _ = match (state >> 20) % 10 {
             0..=1 => registry
                 .register(&card, &device, CredentialFormat::Mdoc, &actor)
                 .map(drop),
-            // A batch issuance: three credentials that stand together.
-            2 => registry
-                .register_issuance(&card, &device, &BATCH, &actor)
-                .map(drop),
+            // A batch issuance: three credentials that stand together, renewable.
+            2 => {
+                let grant = format!("grant-{}-{n}", std::process::id());
+                registry
+                    .register_renewable_issuance(&card, &device, &BATCH, &grant, &actor)
+                    .map(|_| grants.push((grant, card.clone(), device.clone())))
+            }
+            // A renewal of one of this child's grants (most are refused: spent, superseded…).
+            8 if !grants.is_empty() => {
+                let (grant, card, device) =
+                    grants[usize::try_from(state >> 45).unwrap() % grants.len()].clone();
+                registry
+                    .redeem_renewal(
+                        &grant,
+                        &card,
+                        &device,
+                        &BATCH,
+                        &format!("{grant}-renewed-{n}"),
+                        &actor,
+                    )
+                    .map(|_| grants.push((format!("{grant}-renewed-{n}"), card, device)))
+            }
             3 => registry.report_card_lost(&card, &actor).map(drop),
             4 => registry.report_phone_lost(&device, &actor).map(drop),
             5 => registry.reinstate_card(&card, &actor).map(drop),
@@ -371,12 +390,12 @@ fn a_version_1_registry_migrates_and_its_credentials_are_superseded_by_the_next_
             .register("card", "phone", CredentialFormat::Mdoc, &actor)
             .unwrap()
     };
-    // Make the file what version 1 wrote: no issuance column, no chip tables.
+    // Make the file what version 1 wrote: no issuance column, no chip or grant tables.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "ALTER TABLE credentials DROP COLUMN issuance;
-             DROP TABLE chips; DROP TABLE retired_chips;
+             DROP TABLE chips; DROP TABLE retired_chips; DROP TABLE grants;
              PRAGMA user_version = 1;",
         )
         .unwrap();

@@ -242,6 +242,16 @@ impl Channels {
     }
 }
 
+/// The nonce a renewal's key proof signs, and the registry's handle of the renewal grant:
+/// base64url of the SHA-256 of the grant, so neither the proof nor the registry carries the
+/// secret itself.
+///
+/// # Errors
+/// Only backend failures.
+pub fn renewal_nonce(provider: &CryptoProvider, grant: &str) -> Result<String, KmidError> {
+    handle(provider, grant)
+}
+
 /// Looked up by the SHA-256 of the secret, so the map never holds a usable code and the
 /// lookup does not compare secrets byte by byte.
 fn handle(provider: &CryptoProvider, secret: &str) -> Result<String, KmidError> {
@@ -253,7 +263,7 @@ impl<S: RegistryStore> Issuer<S> {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn secret(&self, bytes: usize) -> Result<String, KmidError> {
+    pub(crate) fn secret(&self, bytes: usize) -> Result<String, KmidError> {
         let mut buf = vec![0u8; bytes];
         self.random.fill_secret(&mut buf)?;
         Ok(b64url(&buf))
@@ -444,7 +454,7 @@ impl<S: RegistryStore> Issuer<S> {
         self.issue_to(&token.card, &device, &keys, token.formats, at)
     }
 
-    fn check_key_proof(
+    pub(crate) fn check_key_proof(
         &self,
         proof: &str,
         c_nonce: &str,

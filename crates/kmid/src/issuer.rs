@@ -95,13 +95,38 @@ pub struct IssuedSdJwt {
 }
 
 /// What one issuance produced.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Issued {
     /// The mdoc, if asked for.
     pub mdoc: Option<IssuedMdoc>,
     /// The SD-JWT VC, if asked for.
     pub sd_jwt: Option<IssuedSdJwt>,
+    /// The renewal grant: a secret for the holder alone, spent by [`Issuer::renew`] to renew
+    /// on the same phone without a visit (the same for every key of a batch).
+    pub renewal: Option<String>,
+}
+
+impl core::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Issued")
+            .field("mdoc", &self.mdoc)
+            .field("sd_jwt", &self.sd_jwt)
+            .field("renewal", &self.renewal.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+/// The formats registered for `keys` device keys: for each key, the mdoc then the SD-JWT VC
+/// (as `formats` asks).
+fn registered_formats(keys: usize, formats: Formats) -> Vec<CredentialFormat> {
+    let per_key = [
+        formats.mdoc().then_some(CredentialFormat::Mdoc),
+        formats.sd_jwt().then_some(CredentialFormat::SdJwtVc),
+    ];
+    (0..keys)
+        .flat_map(|_| per_key.into_iter().flatten())
+        .collect()
 }
 
 /// A signed Status List Token in both forms, ready to serve at `uri`.
@@ -346,37 +371,100 @@ impl<S: RegistryStore> Issuer<S> {
         formats: Formats,
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
-        let authority = self.keys.authority;
         let at = at.replace_nanosecond(0).unwrap_or(at);
-        let card_end = self.check_card(card, at)?;
-        let until = credential_end(card, at, self.validity).min(card_end);
+        let until = self.check_card(card, at)?;
         let card_key = self.card_key(card)?;
-        let actor = Actor {
-            who: authority.slug(),
-            at,
-            reason: "issuance",
-        };
-        let per_key: Vec<CredentialFormat> = [
-            formats.mdoc().then_some(CredentialFormat::Mdoc),
-            formats.sd_jwt().then_some(CredentialFormat::SdJwtVc),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if device_keys.is_empty() || per_key.is_empty() {
+        let all = registered_formats(device_keys.len(), formats);
+        if all.is_empty() {
             return Ok(Vec::new());
         }
-        let all: Vec<CredentialFormat> = device_keys
-            .iter()
-            .flat_map(|_| per_key.iter().copied())
-            .collect();
-        let mut registrations = self
-            .registry
-            .register_issuance(&card_key, device, &all, &actor)?
-            .into_iter();
+        let grant = self.secret(32)?;
+        let registrations = self.registry.register_renewable_issuance(
+            &card_key,
+            device,
+            &all,
+            &crate::channels::renewal_nonce(self.provider, &grant)?,
+            &self.actor(at, "issuance"),
+        )?;
+        self.sign_issuance(card, device_keys, formats, registrations, until, &grant, at)
+    }
+
+    /// Renews a card on the same phone without a visit (D-24): `grant` is the renewal grant the
+    /// holder received with its credentials, `proof` an OpenID4VCI key proof of the same device
+    /// key over [`crate::channels::renewal_nonce`] of the grant, and `card` the issuer's own
+    /// current record of the card. The grant is spent, the earlier credentials are superseded,
+    /// and the new ones come with a new grant.
+    ///
+    /// # Errors
+    /// [`KmidError::CardExpired`] and the other card checks; `Channel.InvalidProof`; the
+    /// registry's `Renewal.*` refusals (unknown, used, revoked, another card or device, a
+    /// superseded or revoked issuance), `CardLost`, `DeviceLost`, `SecondDevice` (the card is
+    /// on another phone, or none after a replacement).
+    pub fn renew(
+        &self,
+        grant: &str,
+        proof: &str,
+        card: &Card,
+        formats: Formats,
+        at: OffsetDateTime,
+    ) -> Result<Issued, KmidError> {
+        let at = at.replace_nanosecond(0).unwrap_or(at);
+        let until = self.check_card(card, at)?;
+        let nonce = crate::channels::renewal_nonce(self.provider, grant)?;
+        let device_key = self.check_key_proof(proof, &nonce, at)?;
+        let device = device_key.thumbprint_sha256_on(self.provider)?;
+        let next = self.secret(32)?;
+        let (_, registrations) = self.registry.redeem_renewal(
+            &nonce,
+            &self.card_key(card)?,
+            &device,
+            &registered_formats(1, formats),
+            &crate::channels::renewal_nonce(self.provider, &next)?,
+            &self.actor(at, "renewal"),
+        )?;
+        self.sign_issuance(
+            card,
+            core::slice::from_ref(&device_key),
+            formats,
+            registrations,
+            until,
+            &next,
+            at,
+        )?
+        .pop()
+        .ok_or_else(|| registry_fault("no credential was renewed"))
+    }
+
+    fn actor(&self, at: OffsetDateTime, reason: &'static str) -> Actor<'static> {
+        Actor {
+            who: self.keys.authority.slug(),
+            at,
+            reason,
+        }
+    }
+
+    /// Signs the credentials of one registered issuance: per key of `device_keys`, the formats
+    /// of `formats`, in the order [`registered_formats`] registered them.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_issuance(
+        &self,
+        card: &Card,
+        device_keys: &[PublicKey],
+        formats: Formats,
+        registrations: Vec<kmid_status::registry::Registration>,
+        card_end: OffsetDateTime,
+        grant: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Issued>, KmidError> {
+        let until = credential_end(card, at, self.validity).min(card_end);
+        let per_key = registered_formats(1, formats);
+        let mut registrations = registrations.into_iter();
         let mut out = Vec::with_capacity(device_keys.len());
         for device_key in device_keys {
-            let mut issued = Issued::default();
+            let mut issued = Issued {
+                renewal: Some(grant.to_owned()),
+                ..Issued::default()
+            };
             for format in &per_key {
                 let r = registrations
                     .next()

@@ -92,7 +92,7 @@ mod wallet;
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
 pub use channels::{
     ChannelError, CounterOffer, IcChallenge, KEY_PROOF_TYP, OfferOptions, PRE_AUTHORIZED_GRANT,
-    TokenResponse, ic_tap_message,
+    TokenResponse, ic_tap_message, renewal_nonce,
 };
 pub use dcql::{DcqlQuery, MAX_VP_TOKEN_BYTES, OpenId4VpRequest, VpToken, parse_vp_token};
 pub use error::KmidError;

@@ -28,6 +28,8 @@ pub struct Wallet {
     sd_jwts: Vec<HeldSdJwtVc>,
     reader_trust: Option<TrustStore>,
     provider: &'static CryptoProvider,
+    /// Renewal grants, by docType: secrets, never logged.
+    renewals: Vec<(String, String)>,
 }
 
 impl core::fmt::Debug for Wallet {
@@ -58,6 +60,7 @@ impl Wallet {
             sd_jwts: Vec::new(),
             reader_trust: None,
             provider: CryptoProvider::get_default(),
+            renewals: Vec::new(),
         }
     }
 
@@ -85,6 +88,104 @@ impl Wallet {
         self.device.public_key()
     }
 
+    /// Keeps everything an issuance or a renewal gave: the credentials (replacing those held
+    /// of the same card type, which the issuance superseded) and the renewal grant.
+    ///
+    /// # Errors
+    /// As [`Self::store_mdoc`] and [`Self::store_sd_jwt`].
+    pub fn store_issued(
+        &mut self,
+        issued: crate::Issued,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
+        let mut doc_type = None;
+        if let Some(m) = issued.mdoc {
+            let dt = m.issuer_signed.issuer_auth.mso().doc_type.clone();
+            self.mdocs
+                .retain(|held| held.issuer_auth.mso().doc_type != dt);
+            self.store_mdoc(m.issuer_signed)?;
+            doc_type = Some(dt);
+        }
+        if let Some(s) = issued.sd_jwt {
+            let compact = s.sd_jwt.to_compact();
+            let held = self.receive_sd_jwt(&compact, at)?;
+            let card_type = held.verified().card_type;
+            self.sd_jwts
+                .retain(|h| h.verified().card_type != card_type || card_type.is_none());
+            if doc_type.is_none() {
+                doc_type = card_type.map(|c| c.doc_type().to_owned());
+            }
+            self.sd_jwts.push(held);
+        }
+        if let (Some(doc_type), Some(grant)) = (doc_type, issued.renewal) {
+            self.renewals.retain(|(d, _)| *d != doc_type);
+            self.renewals.push((doc_type, grant));
+        }
+        Ok(())
+    }
+
+    /// Whether the credentials of `card_type` should be renewed at `at`: three quarters of the
+    /// shortest validity among them have passed (a credential that ends at a birthday is
+    /// renewed before it, one of 90 days in its last 22 days), or one has ended.
+    #[must_use]
+    pub fn renewal_due(&self, card_type: kmid_schema::CardType, at: OffsetDateTime) -> bool {
+        self.validity_windows(card_type)
+            .into_iter()
+            .any(|(from, until)| at >= from + (until - from) * 3 / 4)
+    }
+
+    /// The request that renews `card_type` on this phone without a visit: the renewal grant
+    /// and a key proof of the device key over [`crate::renewal_nonce`] of it, for
+    /// `credential_issuer`. `None` without a grant for the card.
+    ///
+    /// # Errors
+    /// Signing failures.
+    pub fn renewal_request(
+        &self,
+        card_type: kmid_schema::CardType,
+        credential_issuer: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<(String, String)>, KmidError> {
+        let Some((_, grant)) = self
+            .renewals
+            .iter()
+            .find(|(d, _)| d == card_type.doc_type())
+        else {
+            return Ok(None);
+        };
+        let nonce = crate::channels::renewal_nonce(self.provider, grant)?;
+        let proof = self.key_proof(credential_issuer, &nonce, at)?;
+        Ok(Some((grant.clone(), proof)))
+    }
+
+    /// The (from, until) of every held credential of `card_type`.
+    fn validity_windows(
+        &self,
+        card_type: kmid_schema::CardType,
+    ) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+        let mut windows: Vec<_> = self
+            .mdocs
+            .iter()
+            .map(|m| m.issuer_auth.mso())
+            .filter(|mso| mso.doc_type == card_type.doc_type())
+            .map(|mso| (mso.validity_info.valid_from, mso.validity_info.valid_until))
+            .collect();
+        let time = |held: &HeldSdJwtVc, name: &str| {
+            held.verified()
+                .claims
+                .get(name)
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        };
+        windows.extend(
+            self.sd_jwts
+                .iter()
+                .filter(|h| h.verified().card_type == Some(card_type))
+                .filter_map(|h| Some((time(h, "iat")?, time(h, "exp")?))),
+        );
+        windows
+    }
+
     /// Keeps an issued mdoc, after checking its MSO is bound to this wallet's device key.
     ///
     /// # Errors
@@ -105,6 +206,13 @@ impl Wallet {
     /// # Errors
     /// The SD-JWT VC layer's refusal; [`KmidError::NotOurKey`].
     pub fn store_sd_jwt(&mut self, issued: &str, at: OffsetDateTime) -> Result<(), KmidError> {
+        let held = self.receive_sd_jwt(issued, at)?;
+        self.sd_jwts.push(held);
+        Ok(())
+    }
+
+    /// Verifies an issued SD-JWT VC for this wallet (see [`Self::store_sd_jwt`]).
+    fn receive_sd_jwt(&self, issued: &str, at: OffsetDateTime) -> Result<HeldSdJwtVc, KmidError> {
         // The wallet keeps what the issuer gave it even if it is suspended today: the status is
         // checked by every verifier at presentation time.
         let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.issuer_trust))
@@ -121,8 +229,7 @@ impl Wallet {
         if cnf.as_ref() != Some(self.device.public_key()) {
             return Err(KmidError::NotOurKey);
         }
-        self.sd_jwts.push(held);
-        Ok(())
+        Ok(held)
     }
 
     /// Answers an mdoc DeviceRequest over `transcript`: for each requested docType it holds,

@@ -124,7 +124,8 @@ fn a_minors_credential_ends_at_the_youth_act_new_year_and_then_the_birthday() {
         kst_midnight(2027, Month::March, 1)
     );
     // 14:59:59 UTC on 28 February is still 28 February in Korea... for one more second.
-    let at = kst_midnight(2027, Month::February, 28).to_offset(UtcOffset::UTC) + Duration::hours(23);
+    let at =
+        kst_midnight(2027, Month::February, 28).to_offset(UtcOffset::UTC) + Duration::hours(23);
     assert_eq!(
         credential_end(&card, at, DEFAULT_MAX_LIFETIME),
         kst_midnight(2027, Month::March, 1)

@@ -7,7 +7,8 @@ use crate::error::RegistryError;
 
 use super::store::{RegistryStore, StoreTx};
 use super::{
-    CardRecord, ChipRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension,
+    CardRecord, ChipRecord, CredentialRecord, Event, GrantRecord, GrantState, ListRecord,
+    NewCredential, Suspension,
 };
 
 /// The in-memory store.
@@ -22,6 +23,7 @@ pub struct MemoryStore {
     chips: BTreeMap<String, ChipRecord>,
     /// Retired chip keys, with their card.
     retired_chips: BTreeMap<Vec<u8>, String>,
+    grants: BTreeMap<String, GrantRecord>,
 }
 
 impl MemoryStore {
@@ -171,6 +173,29 @@ impl StoreTx for MemoryStore {
             .iter()
             .filter(|(_, card)| *card == card_key)
             .map(|(key, _)| key.clone())
+            .collect())
+    }
+    fn grant(&mut self, handle: &str) -> Result<Option<GrantRecord>, RegistryError> {
+        Ok(self.grants.get(handle).cloned())
+    }
+    fn put_grant(&mut self, grant: &GrantRecord) -> Result<(), RegistryError> {
+        self.grants.insert(grant.handle.clone(), grant.clone());
+        Ok(())
+    }
+    fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError> {
+        let grant = self
+            .grants
+            .get_mut(handle)
+            .ok_or_else(|| RegistryError::Storage("unknown grant".into()))?;
+        grant.state = state;
+        Ok(())
+    }
+    fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError> {
+        Ok(self
+            .grants
+            .values()
+            .filter(|g| g.card_key == card_key)
+            .cloned()
             .collect())
     }
 }

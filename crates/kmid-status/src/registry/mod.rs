@@ -135,6 +135,69 @@ pub struct ChipRecord {
     pub enrolled_at: i64,
 }
 
+/// A renewal grant's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantState {
+    /// It may be redeemed once.
+    Active,
+    /// It was redeemed.
+    Used,
+    /// It was revoked.
+    Revoked,
+}
+
+/// A renewal grant: the handle (a digest) of a secret given to the holder, bound to a card,
+/// a device and an issuance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// The grant's handle.
+    pub handle: String,
+    /// Its card.
+    pub card_key: String,
+    /// The device it was given to.
+    pub device: String,
+    /// The issuance it renews.
+    pub issuance: u64,
+    /// Its state.
+    pub state: GrantState,
+}
+
+/// Why a renewal was refused (besides a lost card or phone, or a card on another phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RenewalRefusal {
+    /// No such grant.
+    Unknown,
+    /// The grant was redeemed already (single use).
+    Used,
+    /// The grant was revoked.
+    Revoked,
+    /// The renewal is asked for another card than the grant's.
+    OtherCard,
+    /// The renewal is asked for by another device than the grant's.
+    OtherDevice,
+    /// The card was issued again since: the grant's issuance is not the latest.
+    Superseded,
+    /// Every credential of the grant's issuance is INVALID (revoked).
+    CredentialsInvalid,
+}
+
+impl RenewalRefusal {
+    /// Its name in error codes.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Unknown => "Unknown",
+            Self::Used => "Used",
+            Self::Revoked => "Revoked",
+            Self::OtherCard => "OtherCard",
+            Self::OtherDevice => "OtherDevice",
+            Self::Superseded => "Superseded",
+            Self::CredentialsInvalid => "CredentialsInvalid",
+        }
+    }
+}
+
 /// A credential to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCredential {
@@ -192,6 +255,10 @@ pub enum Operation {
     ChipEnroll,
     /// An IC chip was retired for good.
     ChipRetire,
+    /// A renewal grant was redeemed.
+    Renew,
+    /// A card's renewal grants were revoked.
+    RenewalRevoke,
 }
 
 impl Operation {
@@ -210,6 +277,8 @@ impl Operation {
             Self::Supersede => "supersede",
             Self::ChipEnroll => "chip_enroll",
             Self::ChipRetire => "chip_retire",
+            Self::Renew => "renew",
+            Self::RenewalRevoke => "renewal_revoke",
         }
     }
 
@@ -228,6 +297,8 @@ impl Operation {
             Self::Supersede,
             Self::ChipEnroll,
             Self::ChipRetire,
+            Self::Renew,
+            Self::RenewalRevoke,
         ]
         .into_iter()
         .find(|o| o.name() == name)
@@ -525,64 +596,232 @@ impl<S: RegistryStore> StatusRegistry<S> {
     ) -> Result<Vec<Registration>, StatusListError> {
         Ok(self.with(|store| {
             store.transaction(|tx| {
-                let card = match tx.card(card_key)? {
-                    Some(card) => card,
-                    None => CardRecord {
-                        card_key: card_key.to_owned(),
-                        physical: PhysicalStatus::Normal,
-                        active_device: None,
-                    },
-                };
+                self.issuance(tx, card_key, device, formats, None, actor)
+                    .map(|(_, r)| r)
+            })
+        })?)
+    }
+
+    /// [`Self::register_issuance`], and a renewal grant for it: `grant` is the handle (a
+    /// digest) of a secret the issuer gives the holder with the credentials, bound to the card,
+    /// `device` and this issuance, which [`Self::redeem_renewal`] accepts once.
+    ///
+    /// # Errors
+    /// As [`Self::register_issuance`].
+    pub fn register_renewable_issuance(
+        &self,
+        card_key: &str,
+        device: &str,
+        formats: &[CredentialFormat],
+        grant: &str,
+        actor: &Actor<'_>,
+    ) -> Result<Vec<Registration>, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                self.issuance(tx, card_key, device, formats, Some(grant), actor)
+                    .map(|(_, r)| r)
+            })
+        })?)
+    }
+
+    /// Renews on the same phone without a visit: the grant `grant` (its handle) for
+    /// `card_key` is spent and
+    /// a new issuance of its card is registered to its device, with `next_grant` as the new
+    /// issuance's grant (superseding the old credentials, as every issuance does). Refused
+    /// unless the grant is unspent and unrevoked, `device` is the one it was given to, its
+    /// issuance is the card's latest and not all INVALID (a revoked credential is not renewed),
+    /// the card is not lost and is still on that device (not moved to another phone, not
+    /// replaced), and the device is not lost. Returns the card key and the registrations.
+    ///
+    /// # Errors
+    /// [`RegistryError::Renewal`] naming the refusal, [`RegistryError::CardLost`],
+    /// [`RegistryError::DeviceLost`], [`RegistryError::SecondDevice`] (the card is on another
+    /// phone, or on none after a replacement), storage failures.
+    pub fn redeem_renewal(
+        &self,
+        grant: &str,
+        card_key: &str,
+        device: &str,
+        formats: &[CredentialFormat],
+        next_grant: &str,
+        actor: &Actor<'_>,
+    ) -> Result<(String, Vec<Registration>), StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let record = tx
+                    .grant(grant)?
+                    .ok_or(RegistryError::Renewal(RenewalRefusal::Unknown))?;
+                match record.state {
+                    GrantState::Active => {}
+                    GrantState::Used => return Err(RegistryError::Renewal(RenewalRefusal::Used)),
+                    GrantState::Revoked => {
+                        return Err(RegistryError::Renewal(RenewalRefusal::Revoked));
+                    }
+                }
+                if record.card_key != card_key {
+                    return Err(RegistryError::Renewal(RenewalRefusal::OtherCard));
+                }
+                if record.device != device {
+                    return Err(RegistryError::Renewal(RenewalRefusal::OtherDevice));
+                }
+                let card = tx
+                    .card(&record.card_key)?
+                    .ok_or(RegistryError::UnknownCard)?;
                 if card.physical == PhysicalStatus::Lost {
                     return Err(RegistryError::CardLost);
                 }
-                if tx.device_lost(device)? {
-                    return Err(RegistryError::DeviceLost);
+                if card.active_device.as_deref() != Some(device) {
+                    return Err(RegistryError::SecondDevice);
                 }
-                match &card.active_device {
-                    Some(d) if d != device => return Err(RegistryError::SecondDevice),
-                    Some(_) => {}
-                    None => tx.put_card(&CardRecord {
-                        active_device: Some(device.to_owned()),
-                        ..card.clone()
-                    })?,
+                let credentials = tx.credentials_of_card(&record.card_key)?;
+                let latest = credentials.iter().map(|c| c.issuance).max().unwrap_or(0);
+                if record.issuance != latest {
+                    return Err(RegistryError::Renewal(RenewalRefusal::Superseded));
                 }
-                let earlier = tx.credentials_of_card(card_key)?;
-                let issuance = earlier
+                if credentials
                     .iter()
-                    .map(|c| c.issuance)
-                    .max()
-                    .unwrap_or(0)
-                    .saturating_add(1);
-                invalidate_all(tx, &earlier, Operation::Supersede, actor)?;
-                let mut registrations = Vec::with_capacity(formats.len());
-                for &format in formats {
-                    let (list, idx) = self.allocate(tx)?;
-                    let id = tx.insert_credential(&NewCredential {
-                        card_key: card_key.to_owned(),
-                        device: device.to_owned(),
-                        format,
-                        list_id: list.id,
-                        idx,
-                        issuance,
-                    })?;
-                    tx.append_event(&event(
-                        actor,
-                        Operation::Register,
-                        Some(card_key),
-                        Some(device),
-                        Some(id),
-                        None,
-                        Some(VALID),
-                    ))?;
-                    registrations.push(Registration {
-                        credential: id,
-                        reference: StatusReference { idx, uri: list.uri },
-                    });
+                    .filter(|c| c.issuance == record.issuance)
+                    .all(|c| c.status == INVALID)
+                {
+                    return Err(RegistryError::Renewal(RenewalRefusal::CredentialsInvalid));
                 }
-                Ok(registrations)
+                tx.set_grant_state(grant, GrantState::Used)?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::Renew,
+                    Some(&record.card_key),
+                    Some(device),
+                    None,
+                    None,
+                    None,
+                ))?;
+                let (_, registrations) = self.issuance(
+                    tx,
+                    &record.card_key,
+                    device,
+                    formats,
+                    Some(next_grant),
+                    actor,
+                )?;
+                Ok((record.card_key, registrations))
             })
         })?)
+    }
+
+    /// Revokes every unspent renewal grant of `card_key` (the holder or the issuer stops
+    /// renewal without touching the credentials); returns how many.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn revoke_renewals(
+        &self,
+        card_key: &str,
+        actor: &Actor<'_>,
+    ) -> Result<usize, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let mut revoked = 0usize;
+                for g in tx.grants_of_card(card_key)? {
+                    if g.state == GrantState::Active {
+                        tx.set_grant_state(&g.handle, GrantState::Revoked)?;
+                        revoked = revoked.saturating_add(1);
+                    }
+                }
+                if revoked > 0 {
+                    tx.append_event(&event(
+                        actor,
+                        Operation::RenewalRevoke,
+                        Some(card_key),
+                        None,
+                        None,
+                        None,
+                        None,
+                    ))?;
+                }
+                Ok(revoked)
+            })
+        })?)
+    }
+
+    /// One issuance inside `tx`: the checks, the supersession, the credentials and, with
+    /// `grant`, its renewal grant. Returns the issuance number and the registrations.
+    fn issuance(
+        &self,
+        tx: &mut dyn StoreTx,
+        card_key: &str,
+        device: &str,
+        formats: &[CredentialFormat],
+        grant: Option<&str>,
+        actor: &Actor<'_>,
+    ) -> Result<(u64, Vec<Registration>), RegistryError> {
+        let card = match tx.card(card_key)? {
+            Some(card) => card,
+            None => CardRecord {
+                card_key: card_key.to_owned(),
+                physical: PhysicalStatus::Normal,
+                active_device: None,
+            },
+        };
+        if card.physical == PhysicalStatus::Lost {
+            return Err(RegistryError::CardLost);
+        }
+        if tx.device_lost(device)? {
+            return Err(RegistryError::DeviceLost);
+        }
+        match &card.active_device {
+            Some(d) if d != device => return Err(RegistryError::SecondDevice),
+            Some(_) => {}
+            None => tx.put_card(&CardRecord {
+                active_device: Some(device.to_owned()),
+                ..card.clone()
+            })?,
+        }
+        let earlier = tx.credentials_of_card(card_key)?;
+        let issuance = earlier
+            .iter()
+            .map(|c| c.issuance)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        invalidate_all(tx, &earlier, Operation::Supersede, actor)?;
+        let mut registrations = Vec::with_capacity(formats.len());
+        for &format in formats {
+            let (list, idx) = self.allocate(tx)?;
+            let id = tx.insert_credential(&NewCredential {
+                card_key: card_key.to_owned(),
+                device: device.to_owned(),
+                format,
+                list_id: list.id,
+                idx,
+                issuance,
+            })?;
+            tx.append_event(&event(
+                actor,
+                Operation::Register,
+                Some(card_key),
+                Some(device),
+                Some(id),
+                None,
+                Some(VALID),
+            ))?;
+            registrations.push(Registration {
+                credential: id,
+                reference: StatusReference { idx, uri: list.uri },
+            });
+        }
+        if let Some(handle) = grant {
+            if tx.grant(handle)?.is_some() {
+                return Err(RegistryError::Renewal(RenewalRefusal::Used));
+            }
+            tx.put_grant(&GrantRecord {
+                handle: handle.to_owned(),
+                card_key: card_key.to_owned(),
+                device: device.to_owned(),
+                issuance,
+                state: GrantState::Active,
+            })?;
+        }
+        Ok((issuance, registrations))
     }
 
     /// The physical card is lost: the card is marked lost and every VALID credential of it,

@@ -10,12 +10,12 @@ use crate::error::RegistryError;
 
 use super::store::{RegistryStore, StoreTx};
 use super::{
-    CardRecord, ChipRecord, CredentialFormat, CredentialRecord, Event, ListRecord, NewCredential,
-    Operation, PhysicalStatus, Suspension,
+    CardRecord, ChipRecord, CredentialFormat, CredentialRecord, Event, GrantRecord, GrantState,
+    ListRecord, NewCredential, Operation, PhysicalStatus, Suspension,
 };
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATIONS: &[&str] = &[
     // Version 1.
@@ -74,6 +74,15 @@ const MIGRATIONS: &[&str] = &[
         card_key TEXT NOT NULL
      );
      CREATE INDEX retired_chips_card ON retired_chips(card_key);",
+    // Version 4: renewal grants (the handle is a digest of the holder's secret).
+    "CREATE TABLE grants (
+        handle TEXT PRIMARY KEY,
+        card_key TEXT NOT NULL REFERENCES cards(card_key),
+        device TEXT NOT NULL,
+        issuance INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked'))
+     );
+     CREATE INDEX grants_card ON grants(card_key);",
 ];
 
 /// How hard SQLite works to keep committed transactions across a power loss.
@@ -176,6 +185,30 @@ fn credential_row(r: &Row<'_>) -> rusqlite::Result<CredentialRecord> {
             phone: true,
         }),
         issuance: to_u64(r.get(8)?),
+    })
+}
+
+const fn grant_state(state: GrantState) -> &'static str {
+    match state {
+        GrantState::Active => "active",
+        GrantState::Used => "used",
+        GrantState::Revoked => "revoked",
+    }
+}
+
+fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
+    let state: String = r.get(4)?;
+    Ok(GrantRecord {
+        handle: r.get(0)?,
+        card_key: r.get(1)?,
+        device: r.get(2)?,
+        issuance: to_u64(r.get(3)?),
+        state: match state.as_str() {
+            "active" => GrantState::Active,
+            "used" => GrantState::Used,
+            // Anything else is spent: a grant is never revived by a damaged row.
+            _ => GrantState::Revoked,
+        },
     })
 }
 
@@ -436,6 +469,45 @@ impl StoreTx for Tx<'_> {
             .0
             .prepare_cached("SELECT chip_key FROM retired_chips WHERE card_key = ?1")?;
         let rows = stmt.query_map([card_key], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn grant(&mut self, handle: &str) -> Result<Option<GrantRecord>, RegistryError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT handle, card_key, device, issuance, state FROM grants WHERE handle = ?1",
+                [handle],
+                grant_row,
+            )
+            .optional()?)
+    }
+
+    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), RegistryError> {
+        self.0.execute(
+            "INSERT INTO grants (handle, card_key, device, issuance, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![g.handle, g.card_key, g.device, to_i64(g.issuance)?, grant_state(g.state)],
+        )?;
+        Ok(())
+    }
+
+    fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError> {
+        let n = self.0.execute(
+            "UPDATE grants SET state = ?1 WHERE handle = ?2",
+            params![grant_state(state), handle],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(RegistryError::Storage("unknown grant".into()))
+        }
+    }
+
+    fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT handle, card_key, device, issuance, state FROM grants WHERE card_key = ?1",
+        )?;
+        let rows = stmt.query_map([card_key], grant_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }

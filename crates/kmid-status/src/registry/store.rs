@@ -4,7 +4,8 @@
 use crate::error::RegistryError;
 
 use super::{
-    CardRecord, ChipRecord, CredentialRecord, Event, ListRecord, NewCredential, Suspension,
+    CardRecord, ChipRecord, CredentialRecord, Event, GrantRecord, GrantState, ListRecord,
+    NewCredential, Suspension,
 };
 
 /// The operations the registry performs inside one transaction.
@@ -56,6 +57,14 @@ pub trait StoreTx {
     fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError>;
     /// The chip keys retired for `card_key`.
     fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError>;
+    /// The renewal grant with `handle`, if any.
+    fn grant(&mut self, handle: &str) -> Result<Option<GrantRecord>, RegistryError>;
+    /// Inserts a renewal grant.
+    fn put_grant(&mut self, grant: &GrantRecord) -> Result<(), RegistryError>;
+    /// Sets a grant's state.
+    fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError>;
+    /// Every renewal grant of `card_key`.
+    fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError>;
 }
 
 /// A place the registry keeps its records.
