@@ -228,8 +228,8 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         let issued = f
             .issuer
             .issue(&f.card, f.wallet.device_key(), Formats::Both, AT)?;
-        let mdoc = issued.mdoc.ok_or("no mdoc")?;
-        let sd_jwt = issued.sd_jwt.ok_or("no SD-JWT VC")?;
+        let mdoc = issued.mdoc.as_ref().ok_or("no mdoc")?;
+        let sd_jwt = issued.sd_jwt.as_ref().ok_or("no SD-JWT VC")?;
         out.file(
             format!("{}/issued/mdoc-issuer-signed.cbor", f.code),
             mdoc.issuer_signed.to_bytes(),
@@ -239,8 +239,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
             format!("{}/issued/sd-jwt-vc.txt", f.code),
             format!("{compact}\n"),
         );
-        f.wallet.store_mdoc(mdoc.issuer_signed)?;
-        f.wallet.store_sd_jwt(&compact, AT)?;
+        f.wallet.store_issued(issued, AT)?;
     }
     // Publish the status lists as they are, then after each phone is reported lost.
     let mut status_sets = serde_json::Map::new();
@@ -266,7 +265,12 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         }
         status_sets.insert(set.to_owned(), Value::Array(lists));
     }
-    let manifest_head = json!({
+    for f in &fixtures {
+        mdoc_cases(f, &mut out)?;
+        openid4vp_cases(f, &mut out)?;
+    }
+    lifecycle_cases(&mut fixtures, &mut out, &mut status_sets)?;
+    let mut manifest = json!({
         "suite": "kmid conformance vectors",
         "version": 1,
         "profile": "spec/README.md",
@@ -274,11 +278,6 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         "trust": pki_trust(),
         "status_sets": status_sets,
     });
-    for f in &fixtures {
-        mdoc_cases(f, &mut out)?;
-        openid4vp_cases(f, &mut out)?;
-    }
-    let mut manifest = manifest_head;
     if let Some(m) = manifest.as_object_mut() {
         m.insert("cases".into(), Value::Array(std::mem::take(&mut out.cases)));
     }
@@ -358,6 +357,180 @@ pub(crate) fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Resu
         if std::fs::read(&full).ok().as_deref() != Some(bytes.as_slice()) {
             std::fs::write(full, bytes)?;
         }
+    }
+    Ok(())
+}
+
+/// Publishes every fixture's lists at `at` as the status set `set`.
+fn publish_set(
+    fixtures: &[Fixture],
+    out: &mut Out,
+    status_sets: &mut serde_json::Map<String, Value>,
+    set: &str,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let mut lists = Vec::new();
+    for f in fixtures {
+        for (n, list) in f.issuer.publish(at, 300)?.into_iter().enumerate() {
+            let stem = format!("status/{set}/{}-{n}", f.code);
+            let jwt = out.file(format!("{stem}.jwt"), format!("{}\n", list.jwt));
+            let cwt = out.file(format!("{stem}.cwt"), list.cwt);
+            lists.push(json!({ "uri": list.uri, "jwt": jwt, "cwt": cwt }));
+        }
+    }
+    status_sets.insert(set.to_owned(), Value::Array(lists));
+    Ok(())
+}
+
+/// The lifecycle (D-14, D-24): a credential ends at its holder's next derived-claim change;
+/// renewal on the same phone and a re-issue at the counter each make the credentials before
+/// them INVALID while the new ones are VALID.
+fn lifecycle_cases(
+    fixtures: &mut [Fixture],
+    out: &mut Out,
+    status_sets: &mut serde_json::Map<String, Value>,
+) -> Result<(), Error> {
+    let officer = |reason| Actor {
+        who: "vectors",
+        at: AT,
+        reason,
+    };
+    for f in fixtures.iter() {
+        f.issuer
+            .registry()
+            .report_phone_lost(&f.device, &officer("phone lost"))
+            .map(drop)
+            .or_else(|_| Ok::<(), Error>(()))?;
+        f.issuer
+            .registry()
+            .reinstate_phone(&f.device, &officer("phone found"))?;
+    }
+    let case = |f: &Fixture, id: &str, response: &str, extra: Value, expected: Value| {
+        let code = f.code;
+        let mut case = json!({
+            "id": format!("{code}-lifecycle-{id}"),
+            "kind": "mdoc-proximity",
+            "card": f.card.card_type().doc_type(),
+            "format": "mso_mdoc",
+            "template": "age-check",
+            "device_request": format!("{code}/mdoc/age-check.device-request.cbor"),
+            "device_response": response,
+            "session_transcript": format!("{code}/mdoc/session-transcript.cbor"),
+            "expected": expected,
+        });
+        if let (Some(c), Some(e)) = (case.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        case
+    };
+    let age_claims = |f: &Fixture| claims_of(&Template::AgeCheck, f.card.card_type(), &f.card);
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr)?;
+    let respond = |f: &Fixture| -> Result<Vec<u8>, Error> {
+        let request = Template::AgeCheck.mdoc_request(f.card.card_type());
+        Ok(f.wallet.respond_mdoc(&request, &transcript, AT)?.to_bytes())
+    };
+
+    // The foreigner sample, born 1995-07-20, gets a credential that ends when he turns 30:
+    // 2025-07-20T00:00 KST = 2025-07-19T15:00:00Z, not 90 days after issuance.
+    let birthday = datetime!(2025-07-19 15:00:00 UTC);
+    publish_set(
+        fixtures,
+        out,
+        status_sets,
+        "birthday-eve",
+        birthday - Duration::hours(1),
+    )?;
+    for f in fixtures
+        .iter()
+        .filter(|f| f.card.card_type() == CardType::Foreigner)
+    {
+        let original = format!("{}/mdoc/age-check.device-response.cbor", f.code);
+        let last = rfc3339(birthday - Duration::seconds(1))?;
+        out.cases.push(case(
+            f,
+            "validity-ends-before-birthday",
+            &original,
+            json!({ "status_set": "birthday-eve", "at": last }),
+            json!({ "result": "valid", "status": "VALID", "claims": age_claims(f)? }),
+        ));
+        out.cases.push(case(
+            f,
+            "validity-ended-at-birthday",
+            &original,
+            json!({ "status_set": "birthday-eve", "at": rfc3339(birthday)? }),
+            expected_invalid("Mdoc.Validity.Expired"),
+        ));
+    }
+
+    // Renewal on the same phone: the holder spends its grant with a proof of its device key.
+    let mut renewed_files = Vec::new();
+    for f in fixtures.iter_mut() {
+        let card_type = f.card.card_type();
+        let (grant, proof) = f
+            .wallet
+            .renewal_request(card_type, &f.issuer.credential_issuer(), AT)?
+            .ok_or("the wallet holds no renewal grant")?;
+        let renewed = f.issuer.renew(&grant, &proof, &f.card, Formats::Both, AT)?;
+        f.wallet.store_issued(renewed, AT)?;
+        let file = out.file(
+            format!(
+                "{}/lifecycle/renewed.age-check.device-response.cbor",
+                f.code
+            ),
+            respond(f)?,
+        );
+        renewed_files.push(file);
+    }
+    publish_set(fixtures, out, status_sets, "renewed", AT)?;
+    // Re-issued at the counter, on the same phone (an address change, say).
+    let mut reissued_files = Vec::new();
+    for f in fixtures.iter_mut() {
+        let issued = f
+            .issuer
+            .issue(&f.card, f.wallet.device_key(), Formats::Both, AT)?;
+        f.wallet.store_issued(issued, AT)?;
+        let file = out.file(
+            format!(
+                "{}/lifecycle/reissued.age-check.device-response.cbor",
+                f.code
+            ),
+            respond(f)?,
+        );
+        reissued_files.push(file);
+    }
+    publish_set(fixtures, out, status_sets, "reissued", AT)?;
+    for ((f, renewed), reissued) in fixtures.iter().zip(&renewed_files).zip(&reissued_files) {
+        let original = format!("{}/mdoc/age-check.device-response.cbor", f.code);
+        let valid = json!({ "result": "valid", "status": "VALID", "claims": age_claims(f)? });
+        let invalid = expected_invalid("Mdoc.Status.Invalid");
+        out.cases.push(case(
+            f,
+            "renewed-old-credential",
+            &original,
+            json!({"status_set": "renewed"}),
+            invalid.clone(),
+        ));
+        out.cases.push(case(
+            f,
+            "renewed-new-credential",
+            renewed,
+            json!({"status_set": "renewed"}),
+            valid.clone(),
+        ));
+        out.cases.push(case(
+            f,
+            "reissued-same-phone-old-credential",
+            renewed,
+            json!({"status_set": "reissued"}),
+            invalid,
+        ));
+        out.cases.push(case(
+            f,
+            "reissued-same-phone-new-credential",
+            reissued,
+            json!({"status_set": "reissued"}),
+            valid,
+        ));
     }
     Ok(())
 }

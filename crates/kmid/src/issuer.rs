@@ -457,6 +457,17 @@ impl<S: RegistryStore> Issuer<S> {
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
         let until = credential_end(card, at, self.validity).min(card_end);
+        // `until` is exclusive, as the SD-JWT VC's `exp` is (RFC 7519 §4.1.4); an mdoc's
+        // `validUntil` is its last valid instant (kmid's verifier and others accept it), so the
+        // MSO says one second earlier: at 00:00 KST of a birthday no credential of the eve's
+        // claims is valid in either format.
+        let mdoc_until = until - Duration::seconds(1);
+        if mdoc_until <= at {
+            return Err(KmidError::InvalidRequest(
+                "the credential would be valid for under a second (the card ends or a claim \
+                 changes at 00:00 KST): issue after midnight",
+            ));
+        }
         let per_key = registered_formats(1, formats);
         let mut registrations = registrations.into_iter();
         let mut out = Vec::with_capacity(device_keys.len());
@@ -471,7 +482,7 @@ impl<S: RegistryStore> Issuer<S> {
                     .ok_or_else(|| registry_fault("the registry returned too few credentials"))?;
                 match format {
                     CredentialFormat::Mdoc => {
-                        let mut options = MsoOptions::new(at, until);
+                        let mut options = MsoOptions::new(at, mdoc_until);
                         options.status = Some(r.reference.clone());
                         options.decoys_per_namespace = 2;
                         let issuer_signed = MdocIssuer::new(

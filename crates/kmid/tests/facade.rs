@@ -40,18 +40,31 @@ fn an_authority_issues_only_its_own_card_and_only_unexpired() {
         }
     ));
     let card = Card::from(samples::resident());
-    // The card is valid through its expiry date in Korea (UTC+9): issuable at 23:59:59 KST
-    // that day, not at 00:00 KST the next.
+    // The card is valid through its expiry date in Korea (UTC+9): a credential signed at
+    // 23:59:58 KST that day is valid for its last second (the mdoc's validUntil is inclusive);
+    // at 23:59:59 none would be valid for a second and none is issued; at 00:00 KST the next
+    // day the card has expired.
     let kst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
     let last_second = card
         .expiry_date()
         .with_hms(23, 59, 59)
         .unwrap()
         .assume_offset(kst);
-    assert!(
+    let issued = mois
+        .issue(
+            &card,
+            w.device_key(),
+            Formats::Both,
+            last_second - Duration::seconds(1),
+        )
+        .unwrap();
+    let mso = issued.mdoc.unwrap().issuer_signed.issuer_auth.mso().clone();
+    assert_eq!(mso.validity_info.valid_until, last_second);
+    assert!(matches!(
         mois.issue(&card, w.device_key(), Formats::Mdoc, last_second)
-            .is_ok()
-    );
+            .unwrap_err(),
+        KmidError::InvalidRequest(_)
+    ));
     let after_expiry = card
         .expiry_date()
         .next_day()
