@@ -236,13 +236,29 @@ impl Row {
         step: &'static str,
         outcome: Result<VerifiedPresentation, KmidError>,
     ) -> Self {
+        Self::refused(
+            card,
+            format,
+            template,
+            step,
+            outcome,
+            TokenStatus::Suspended,
+        )
+    }
+
+    /// A row that should be refused with `status`, and for no other reason.
+    fn refused(
+        card: &'static str,
+        format: Format,
+        template: &'static str,
+        step: &'static str,
+        outcome: Result<VerifiedPresentation, KmidError>,
+        status: TokenStatus,
+    ) -> Self {
         let as_expected = matches!(
             &outcome,
-            Err(KmidError::Mdoc(kmid::mdoc::MdocError::Status(
-                TokenStatus::Suspended
-            ))) | Err(KmidError::SdJwt(kmid::sdjwt::SdJwtError::Status(
-                TokenStatus::Suspended
-            )))
+            Err(KmidError::Mdoc(kmid::mdoc::MdocError::Status(s))) |
+            Err(KmidError::SdJwt(kmid::sdjwt::SdJwtError::Status(s))) if *s == status
         );
         Self {
             card,
@@ -369,12 +385,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
     for (card, issuer) in cards.iter().zip(&issuers) {
         let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256)?, trust.clone());
         let issued = issuer.issue(card, wallet.device_key(), Formats::Both, now)?;
-        if let Some(m) = issued.mdoc {
-            wallet.store_mdoc(m.issuer_signed)?;
-        }
-        if let Some(s) = issued.sd_jwt {
-            wallet.store_sd_jwt(&s.sd_jwt.to_compact(), now)?;
-        }
+        wallet.store_issued(issued, now)?;
         wallets.push(wallet);
     }
     for issuer in &issuers {
@@ -419,6 +430,58 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
                     present(card, wallet, &template, format),
                 ));
             }
+        }
+    }
+
+    // The foreigner renews on the same phone without a visit (grant + device-key proof), then
+    // is issued again at the counter on that phone (an address change): each time the
+    // credentials before stop working and the new ones work.
+    let [_, foreigner, _] = &cards;
+    let (Some(moj), Some(foreigner_wallet)) = (issuers.get(1), wallets.get_mut(1)) else {
+        return Err(KmidError::NotHeld("the foreigner's wallet"));
+    };
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr)?;
+    let age_request = Template::AgeCheck.mdoc_request(foreigner.card_type());
+    let check_old = |response: &[u8]| -> Result<VerifiedPresentation, KmidError> {
+        let mut docs = verifier.verify_mdoc(&age_request, response, &transcript, now)?;
+        docs.pop().ok_or(KmidError::NotHeld("mdoc"))
+    };
+    let lifecycle_name = foreigner.card_type().name_en();
+    for step in ["renewed", "re-issued"] {
+        let before = foreigner_wallet
+            .respond_mdoc(&age_request, &transcript, now)?
+            .to_bytes();
+        let issued = if step == "renewed" {
+            let (grant, proof) = foreigner_wallet
+                .renewal_request(foreigner.card_type(), &moj.credential_issuer(), now)?
+                .ok_or(KmidError::NotHeld("a renewal grant"))?;
+            moj.renew(&grant, &proof, foreigner, Formats::Both, now)?
+        } else {
+            moj.issue(foreigner, foreigner_wallet.device_key(), Formats::Both, now)?
+        };
+        foreigner_wallet.store_issued(issued, now)?;
+        publish(moj)?;
+        resolver.clear_cache();
+        rows.push(Row::refused(
+            lifecycle_name,
+            Format::Mdoc,
+            Template::AgeCheck.name(),
+            if step == "renewed" {
+                "before renewal"
+            } else {
+                "before re-issue"
+            },
+            check_old(&before),
+            TokenStatus::Invalid,
+        ));
+        for format in [Format::Mdoc, Format::SdJwtVc] {
+            rows.push(Row::valid(
+                lifecycle_name,
+                format,
+                Template::AgeCheck.name(),
+                step,
+                present(foreigner, foreigner_wallet, &Template::AgeCheck, format),
+            ));
         }
     }
 
@@ -479,7 +542,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
     }
     outln!("");
     outln!(
-        "{:<42} {:<10} {:<14} {:<11} result",
+        "{:<42} {:<10} {:<14} {:<15} result",
         "card",
         "format",
         "request",
@@ -505,7 +568,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
             "   <-- NOT AS EXPECTED"
         };
         outln!(
-            "{:<42} {:<10} {:<14} {:<11} {result}{mark}",
+            "{:<42} {:<10} {:<14} {:<15} {result}{mark}",
             row.card,
             format_name(row.format),
             row.template,
@@ -513,6 +576,10 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
         );
     }
     outln!("");
+    outln!(
+        "The foreigner renewed on the same phone (grant + device-key proof, no visit) and was then issued again at the counter on it: each time the credential before was refused with status {} and the new ones verified.",
+        TokenStatus::Invalid
+    );
     outln!(
         "The resident reported the phone lost: {suspended} credential(s) suspended, the MOIS list republished, and both presentations refused with status {}.",
         TokenStatus::Suspended

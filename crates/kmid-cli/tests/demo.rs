@@ -25,14 +25,26 @@ fn the_demo_issues_presents_verifies_and_refuses_the_suspended_card() {
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["all_as_expected"], true);
     let rows = result["rows"].as_array().unwrap();
-    // 3 cards x 2 requests x 2 formats, then the suspended card in both formats.
-    assert_eq!(rows.len(), 14);
+    // 3 cards x 2 requests x 2 formats; the foreigner's renewal and re-issue (the credential
+    // before refused, the new ones valid in both formats, twice); then the suspended card in
+    // both formats.
+    assert_eq!(rows.len(), 20);
     for row in &rows[..12] {
         assert_eq!(row["valid"], true, "{row}");
         // Neither request asks for the registration number, and none comes back.
         assert!(row["claims"].get("registration_number").is_none(), "{row}");
     }
-    for row in &rows[12..] {
+    for (i, row) in rows[12..18].iter().enumerate() {
+        if i % 3 == 0 {
+            assert_eq!(row["valid"], false, "{row}");
+            assert!(row["error"].as_str().unwrap().contains("INVALID"), "{row}");
+        } else {
+            assert_eq!(row["valid"], true, "{row}");
+        }
+    }
+    assert_eq!(rows[13]["step"], "renewed");
+    assert_eq!(rows[16]["step"], "re-issued");
+    for row in &rows[18..] {
         assert_eq!(row["valid"], false);
         assert!(
             row["error"].as_str().unwrap().contains("SUSPENDED"),
