@@ -143,6 +143,10 @@ pub enum RegistryError {
     /// vouches again.
     #[error("the IC chip was retired")]
     ChipRetired,
+    /// The person's mobile IDs are on another phone (one active phone per person): re-issue
+    /// to move them.
+    #[error("the person's mobile IDs are on another phone")]
+    OtherPhone,
     /// A renewal was refused.
     #[error("renewal refused: {}", .0.name())]
     Renewal(crate::registry::RenewalRefusal),
@@ -219,6 +223,7 @@ impl RegistryError {
             Self::Storage(_) => "Registry.Storage",
             Self::ChipNotEnrolled => "Registry.ChipNotEnrolled",
             Self::ChipRetired => "Registry.ChipRetired",
+            Self::OtherPhone => "Registry.OtherPhone",
             Self::Renewal(r) => match r {
                 crate::registry::RenewalRefusal::Unknown => "Registry.Renewal.Unknown",
                 crate::registry::RenewalRefusal::Used => "Registry.Renewal.Used",

@@ -706,6 +706,7 @@ impl<S: RegistryStore> Issuer<S> {
             .as_deref()
             .is_some_and(|d| d != device)
         {
+            self.bind_person(card, device, true, at)?;
             self.registry.reissue_to_new_device(
                 &card_key,
                 device,

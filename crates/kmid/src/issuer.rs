@@ -10,7 +10,7 @@ use kmid_schema::status::StatusReference;
 use kmid_schema::{Card, IdentityCard};
 use kmid_sdjwt::SdJwt;
 use kmid_sdjwt::vc::{SdJwtVcIssuer, VcOptions};
-use kmid_status::registry::{Actor, CredentialFormat, RegistryStore, StatusRegistry};
+use kmid_status::registry::{Actor, CredentialFormat, PersonPhones, RegistryStore, StatusRegistry};
 use kmid_status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
 use time::{Duration, OffsetDateTime, Time, UtcOffset};
 use zeroize::Zeroizing;
@@ -197,6 +197,9 @@ pub struct Issuer<S> {
     validity: Duration,
     pub(crate) channels: Mutex<Channels>,
     pub(crate) provider: &'static CryptoProvider,
+    /// Where each person's one phone is kept, shared with the other authorities, and the
+    /// secret the person keys are made with (the same for all of them).
+    persons: Option<(Arc<dyn PersonPhones>, CardKeySecret)>,
 }
 
 impl<S> core::fmt::Debug for Issuer<S> {
@@ -228,7 +231,56 @@ impl<S: RegistryStore> Issuer<S> {
             validity: DEFAULT_MAX_LIFETIME,
             channels: Mutex::new(Channels::default()),
             provider: CryptoProvider::get_default(),
+            persons: None,
         }
+    }
+
+    /// Enforces one active phone per person across authorities (DOMAIN.md, spec/README.md
+    /// D-25): every issuance binds the holder to the phone in `persons`, which the issuers of
+    /// the person's other cards share, and is refused (`Registry.OtherPhone`) when the person's
+    /// mobile IDs are on another phone; a re-issue to a new phone moves the person there.
+    /// Persons are keyed by HMAC-SHA-256 under `person_secret` (the same for every authority)
+    /// of the registration number, so the directory holds no number.
+    #[must_use]
+    pub fn with_person_phones(
+        mut self,
+        persons: Arc<dyn PersonPhones>,
+        person_secret: CardKeySecret,
+    ) -> Self {
+        self.persons = Some((persons, person_secret));
+        self
+    }
+
+    /// Binds `card`'s holder to `device` (see [`Self::with_person_phones`]), or moves them
+    /// there when `moving`.
+    pub(crate) fn bind_person(
+        &self,
+        card: &Card,
+        device: &str,
+        moving: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
+        let Some((persons, secret)) = &self.persons else {
+            return Ok(());
+        };
+        let mut input = b"kmid-person-v1\0".to_vec();
+        input.extend_from_slice(card.registration_number().expose().as_bytes());
+        let person =
+            kmid_crypto::jose::b64url(&self.provider.hmac_sha256(secret.0.as_ref(), &input)?);
+        let actor = self.actor(
+            at,
+            if moving {
+                "re-issue to a new phone"
+            } else {
+                "issuance"
+            },
+        );
+        if moving {
+            persons.move_to(&person, device, &actor)?;
+        } else {
+            persons.bind(&person, device, &actor)?;
+        }
+        Ok(())
     }
 
     /// Hashes, MACs and checks signatures on `provider` (the default:
@@ -378,6 +430,7 @@ impl<S: RegistryStore> Issuer<S> {
         if all.is_empty() {
             return Ok(Vec::new());
         }
+        self.bind_person(card, device, false, at)?;
         let grant = self.secret(32)?;
         let registrations = self.registry.register_renewable_issuance(
             &card_key,
@@ -413,6 +466,7 @@ impl<S: RegistryStore> Issuer<S> {
         let nonce = crate::channels::renewal_nonce(self.provider, grant)?;
         let device_key = self.check_key_proof(proof, &nonce, at)?;
         let device = device_key.thumbprint_sha256_on(self.provider)?;
+        self.bind_person(card, &device, false, at)?;
         let next = self.secret(32)?;
         let (_, registrations) = self.registry.redeem_renewal(
             &nonce,

@@ -24,6 +24,7 @@ pub struct MemoryStore {
     /// Retired chip keys, with their card.
     retired_chips: BTreeMap<Vec<u8>, String>,
     grants: BTreeMap<String, GrantRecord>,
+    persons: BTreeMap<String, String>,
 }
 
 impl MemoryStore {
@@ -197,6 +198,13 @@ impl StoreTx for MemoryStore {
             .filter(|g| g.card_key == card_key)
             .cloned()
             .collect())
+    }
+    fn person_device(&mut self, person: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self.persons.get(person).cloned())
+    }
+    fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError> {
+        self.persons.insert(person.to_owned(), device.to_owned());
+        Ok(())
     }
 }
 

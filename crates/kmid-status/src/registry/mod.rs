@@ -259,6 +259,8 @@ pub enum Operation {
     Renew,
     /// A card's renewal grants were revoked.
     RenewalRevoke,
+    /// A person's mobile IDs were bound to a phone, or moved to another.
+    PersonPhone,
 }
 
 impl Operation {
@@ -279,6 +281,7 @@ impl Operation {
             Self::ChipRetire => "chip_retire",
             Self::Renew => "renew",
             Self::RenewalRevoke => "renewal_revoke",
+            Self::PersonPhone => "person_phone",
         }
     }
 
@@ -299,6 +302,7 @@ impl Operation {
             Self::ChipRetire,
             Self::Renew,
             Self::RenewalRevoke,
+            Self::PersonPhone,
         ]
         .into_iter()
         .find(|o| o.name() == name)
@@ -1280,5 +1284,123 @@ impl<S: RegistryStore> StatusRegistry<S> {
             }
             Ok(credentials.len())
         })?)
+    }
+}
+
+/// Where each person's one phone is recorded (DOMAIN: "one active phone per person"): shared
+/// by the issuing authorities, since one person may hold cards of two (a national abroad with
+/// a resident card marked 재외국민 from MOIS and the overseas national ID from a mission).
+pub trait PersonPhones: Send + Sync {
+    /// Binds `person` to `device` when the person has no phone yet; accepts the phone the
+    /// person already has.
+    ///
+    /// # Errors
+    /// [`RegistryError::OtherPhone`] when the person's mobile IDs are on another phone;
+    /// storage failures.
+    fn bind(&self, person: &str, device: &str, actor: &Actor<'_>) -> Result<(), StatusListError>;
+
+    /// The person moves to `device` (a re-issue of one of their cards to a new phone, which
+    /// needs the physical card or a visit): the other cards follow when they are issued again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn move_to(&self, person: &str, device: &str, actor: &Actor<'_>)
+    -> Result<(), StatusListError>;
+}
+
+/// [`PersonPhones`] over a [`RegistryStore`] of its own (a SQLite file the authorities share,
+/// or memory), with each change in that store's event log.
+pub struct PersonRegistry<S> {
+    store: Mutex<S>,
+}
+
+impl<S> core::fmt::Debug for PersonRegistry<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PersonRegistry").finish_non_exhaustive()
+    }
+}
+
+impl<S: RegistryStore> PersonRegistry<S> {
+    /// A person registry over `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store: Mutex::new(store),
+        }
+    }
+
+    /// The phone `person`'s mobile IDs are on.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn device(&self, person: &str) -> Result<Option<String>, StatusListError> {
+        self.set(|tx| tx.person_device(person))
+    }
+
+    /// The store's event log from `from` on.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn events(&self, from: u64) -> Result<Vec<Event>, StatusListError> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| RegistryError::Storage("person registry lock poisoned".into()))?;
+        Ok(store.events(from)?)
+    }
+
+    fn set<R>(
+        &self,
+        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+    ) -> Result<R, StatusListError> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| RegistryError::Storage("person registry lock poisoned".into()))?;
+        Ok(store.transaction(f)?)
+    }
+}
+
+impl<S: RegistryStore> PersonPhones for PersonRegistry<S> {
+    fn bind(&self, person: &str, device: &str, actor: &Actor<'_>) -> Result<(), StatusListError> {
+        self.set(|tx| match tx.person_device(person)? {
+            Some(d) if d == device => Ok(()),
+            Some(_) => Err(RegistryError::OtherPhone),
+            None => {
+                tx.put_person_device(person, device)?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::PersonPhone,
+                    None,
+                    Some(device),
+                    None,
+                    None,
+                    None,
+                ))?;
+                Ok(())
+            }
+        })
+    }
+
+    fn move_to(
+        &self,
+        person: &str,
+        device: &str,
+        actor: &Actor<'_>,
+    ) -> Result<(), StatusListError> {
+        self.set(|tx| {
+            if tx.person_device(person)?.as_deref() != Some(device) {
+                tx.put_person_device(person, device)?;
+                tx.append_event(&event(
+                    actor,
+                    Operation::PersonPhone,
+                    None,
+                    Some(device),
+                    None,
+                    None,
+                    None,
+                ))?;
+            }
+            Ok(())
+        })
     }
 }

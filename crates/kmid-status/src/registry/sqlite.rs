@@ -15,7 +15,7 @@ use super::{
 };
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATIONS: &[&str] = &[
     // Version 1.
@@ -83,6 +83,11 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked'))
      );
      CREATE INDEX grants_card ON grants(card_key);",
+    // Version 5: the one phone of each person (a keyed digest of the registration number).
+    "CREATE TABLE persons (
+        person_key TEXT PRIMARY KEY,
+        device TEXT NOT NULL
+     );",
 ];
 
 /// How hard SQLite works to keep committed transactions across a power loss.
@@ -509,6 +514,26 @@ impl StoreTx for Tx<'_> {
         )?;
         let rows = stmt.query_map([card_key], grant_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn person_device(&mut self, person: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT device FROM persons WHERE person_key = ?1",
+                [person],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError> {
+        self.0.execute(
+            "INSERT INTO persons (person_key, device) VALUES (?1, ?2)
+             ON CONFLICT(person_key) DO UPDATE SET device = excluded.device",
+            params![person, device],
+        )?;
+        Ok(())
     }
 }
 

@@ -65,6 +65,10 @@ pub trait StoreTx {
     fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError>;
     /// Every renewal grant of `card_key`.
     fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError>;
+    /// The phone a person's mobile IDs are on, if any.
+    fn person_device(&mut self, person: &str) -> Result<Option<String>, RegistryError>;
+    /// Sets the phone a person's mobile IDs are on.
+    fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError>;
 }
 
 /// A place the registry keeps its records.
