@@ -1,8 +1,9 @@
 //! # kmid-vectors
 //!
 //! The generators of kmid's deterministic vectors: the conformance suite
-//! (`test-vectors/conformance/`, [`generate_conformance`]) and the attack suite
-//! (`test-vectors/negative/`, [`generate_negative`]). Every case is checked against kmid's
+//! (`test-vectors/conformance/`, [`generate_conformance`]), the attack suite
+//! (`test-vectors/negative/`, [`generate_negative`]) and the issuer lifecycle scenarios
+//! (`test-vectors/lifecycle/`, [`generate_lifecycle`], replayed by [`replay_lifecycle`]). Every case is checked against kmid's
 //! verifier (through [`kmid::conformance`]) before anything is written, so a generator cannot
 //! record an expectation kmid does not meet.
 //!
@@ -13,6 +14,7 @@
 
 mod attacks;
 mod conformance;
+mod lifecycle;
 
 use std::path::Path;
 
@@ -33,4 +35,21 @@ pub fn generate_conformance(dir: &Path) -> Result<usize, Error> {
 /// Cases that do not hold, or I/O failures.
 pub fn generate_negative(dir: &Path) -> Result<usize, Error> {
     attacks::generate(dir)
+}
+
+/// Writes the lifecycle scenarios into `dir`; returns their number.
+///
+/// # Errors
+/// Scenarios that do not hold, or I/O failures.
+pub fn generate_lifecycle(dir: &Path) -> Result<usize, Error> {
+    lifecycle::generate(dir)
+}
+
+/// Replays the lifecycle scenarios of `manifest` (as read from `test-vectors/lifecycle/`) on
+/// kmid's issuer; returns their number.
+///
+/// # Errors
+/// The first step whose outcome is not its expected one.
+pub fn replay_lifecycle(manifest: &serde_json::Value) -> Result<usize, Error> {
+    lifecycle::replay(manifest)
 }

@@ -1,4 +1,4 @@
-//! `kmid-vectors conformance DIR` / `kmid-vectors negative DIR`: regenerates a vector suite.
+//! `kmid-vectors conformance DIR` / `negative DIR` / `lifecycle DIR`: regenerates a vector suite.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         _ => {
             let _ = writeln!(
                 std::io::stderr(),
-                "usage: kmid-vectors (conformance | negative) DIR"
+                "usage: kmid-vectors (conformance | negative | lifecycle) DIR"
             );
             return ExitCode::from(2);
         }
@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let result = match suite {
         "conformance" => kmid_vectors::generate_conformance(&dir),
         "negative" => kmid_vectors::generate_negative(&dir),
-        other => Err(format!("unknown suite {other:?} (conformance or negative)").into()),
+        "lifecycle" => kmid_vectors::generate_lifecycle(&dir),
+        other => {
+            Err(format!("unknown suite {other:?} (conformance, negative or lifecycle)").into())
+        }
     };
     match result {
         Ok(n) => {
