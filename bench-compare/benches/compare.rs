@@ -113,7 +113,7 @@ use isomdl::presentation::reader;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm as JwtAlgorithm, DecodingKey, EncodingKey};
 use kmid::crypto::jose::{b64url, b64url_decode};
-use kmid::crypto::{Curve, PrivateKey, Signer as _};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer as _};
 use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned};
 use kmid::mdoc::session::{Session, SessionData, SessionEstablishment};
@@ -422,15 +422,27 @@ fn check(outcome: &ResponseAuthenticationOutcome, asked: usize) {
 fn kmid_transaction(f: &Fixture) -> usize {
     let limits = CborLimits::default();
     let e_reader = PrivateKey::generate(Curve::P256).unwrap();
-    let mut reader = Session::reader(&e_reader, &f.engagement, &Handover::Qr).unwrap();
+    let mut reader = Session::reader(
+        CryptoProvider::get_default(),
+        &e_reader,
+        &f.engagement,
+        &Handover::Qr,
+    )
+    .unwrap();
     let establishment = reader
         .establish(&f.mdoc_request.to_bytes())
         .unwrap()
         .to_bytes();
 
     let establishment = SessionEstablishment::from_bytes(&establishment, &limits).unwrap();
-    let mut mdoc =
-        Session::mdoc(&f.e_device, &f.engagement, &establishment, &Handover::Qr).unwrap();
+    let mut mdoc = Session::mdoc(
+        CryptoProvider::get_default(),
+        &f.e_device,
+        &f.engagement,
+        &establishment,
+        &Handover::Qr,
+    )
+    .unwrap();
     let request =
         DeviceRequest::from_bytes(&mdoc.decrypt(&establishment.data).unwrap(), &limits).unwrap();
     let response = f
@@ -736,7 +748,15 @@ fn card_benches(c: &mut Criterion, card: &Card) {
         );
     });
     g.bench_function("mdoc_session_keys_kmid", |b| {
-        b.iter(|| Session::reader(&f.e_reader, &f.engagement, &Handover::Qr).unwrap());
+        b.iter(|| {
+            Session::reader(
+                CryptoProvider::get_default(),
+                &f.e_reader,
+                &f.engagement,
+                &Handover::Qr,
+            )
+            .unwrap()
+        });
     });
     g.bench_function("mdoc_transaction_kmid", |b| b.iter(|| kmid_transaction(f)));
     g.bench_function("mdoc_transaction_isomdl", |b| {

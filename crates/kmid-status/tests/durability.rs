@@ -390,12 +390,12 @@ fn a_version_1_registry_migrates_and_its_credentials_are_superseded_by_the_next_
             .register("card", "phone", CredentialFormat::Mdoc, &actor)
             .unwrap()
     };
-    // Make the file what version 1 wrote: no issuance column, no chip or grant tables.
+    // Make the file what version 1 wrote: no issuance column, none of the later tables.
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "ALTER TABLE credentials DROP COLUMN issuance;
-             DROP TABLE chips; DROP TABLE retired_chips; DROP TABLE grants;
+             DROP TABLE chips; DROP TABLE retired_chips; DROP TABLE grants; DROP TABLE persons;
              PRAGMA user_version = 1;",
         )
         .unwrap();
