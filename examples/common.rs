@@ -35,7 +35,7 @@ pub(crate) fn setup(
     let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256)?, trust.clone());
     let issued = issuer.issue(card, wallet.device_key(), Formats::Both, now)?;
     if let Some(mdoc) = issued.mdoc {
-        wallet.store_mdoc(mdoc.issuer_signed)?;
+        wallet.store_mdoc(mdoc.issuer_signed, now)?;
     }
     if let Some(sd_jwt) = issued.sd_jwt {
         wallet.store_sd_jwt(&sd_jwt.sd_jwt.to_compact(), now)?;

@@ -670,7 +670,10 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
             let text = String::from_utf8(bytes)?;
             wallet.store_sd_jwt(text.trim(), at)?;
         } else {
-            wallet.store_mdoc(IssuerSigned::from_bytes(&bytes, &CborLimits::default())?)?;
+            wallet.store_mdoc(
+                IssuerSigned::from_bytes(&bytes, &CborLimits::default())?,
+                at,
+            )?;
         }
     }
     match load_request(&args.request)? {

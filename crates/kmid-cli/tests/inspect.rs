@@ -88,7 +88,7 @@ fn inspect_decodes_an_sd_jwt_and_a_device_response() {
 
     // The DeviceResponse: documents, docType, and IssuerSignedItems decoded from tag 24.
     wallet
-        .store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, now)
         .unwrap();
     let request = Template::AgeCheck.mdoc_request(card.card_type());
     let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();

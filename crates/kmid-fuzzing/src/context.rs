@@ -246,7 +246,10 @@ fn build() -> Result<Context, String> {
 
     let mut wallet = Wallet::with_signer(holder(), trust.clone());
     wallet
-        .store_mdoc(IssuerSigned::from_bytes(RRC_ISSUER_SIGNED, &limits).map_err(|e| err(&e))?)
+        .store_mdoc(
+            IssuerSigned::from_bytes(RRC_ISSUER_SIGNED, &limits).map_err(|e| err(&e))?,
+            at,
+        )
         .map_err(|e| err(&e))?;
 
     let vectors: Value = serde_json::from_slice(ANNEX_D).map_err(|e| err(&e))?;

@@ -190,7 +190,7 @@ fn mdoc_issuer_signed(data: &[u8]) {
     let ctx = context::get();
     if let Ok(issuer_signed) = IssuerSigned::from_bytes(data, &CborLimits::default()) {
         let mut wallet = ctx.empty_wallet();
-        let _ = wallet.store_mdoc(issuer_signed);
+        let _ = wallet.store_mdoc(issuer_signed, ctx.at);
     }
 }
 

@@ -27,7 +27,7 @@ use crate::cose::{Sign1Failure, verify_mac0, verify_sign1};
 use crate::error::{DeviceAuthError, DigestError, IssuerAuthError, MdocError, ValidityError};
 use crate::model::{
     DeviceAuth, DeviceRequest, DeviceResponse, Document, ElementsByNamespace, ErrorsByNamespace,
-    ResponseStatus, SessionTranscript, ValidityInfo, x5chain,
+    IssuerSigned, ResponseStatus, SessionTranscript, ValidityInfo, x5chain,
 };
 
 /// How the device authenticated.
@@ -83,6 +83,28 @@ pub struct VerifiedResponse {
     pub documents: Vec<VerifiedDocument>,
     /// docTypes the mdoc could not return, with their error codes.
     pub document_errors: Vec<(String, i64)>,
+}
+
+/// What an issuer signed, verified as a wallet receives it ([`MdocVerifier::verify_issuer_signed`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifiedIssuerSigned {
+    /// The MSO's docType.
+    pub doc_type: String,
+    /// The Document Signer certificate.
+    pub document_signer: Certificate,
+    /// Which trust root the chain ended at.
+    pub root_index: usize,
+    /// The MSO's validity.
+    pub validity: ValidityInfo,
+    /// Every item, by namespace, checked against its digest.
+    pub issuer_signed: Vec<(String, Vec<(String, ElementValue)>)>,
+}
+
+/// Steps 1 to 4: the validated chain and the checked items.
+struct IssuerChecked {
+    validated: kmid_crypto::x509::ValidatedChain,
+    issuer_signed: Vec<(String, Vec<(String, ElementValue)>)>,
 }
 
 /// A reader's verifier: trusted IACA roots and the policy to apply.
@@ -265,18 +287,40 @@ impl<'a> MdocVerifier<'a> {
         })
     }
 
-    /// Verifies one Document.
+    /// Verifies what an issuer signed, as a wallet receives it: the issuer's signature and
+    /// chain (to a root scoped to the MSO's docType), the validity window at `at`, and the
+    /// digest of every item. No device authentication (there is no session) and no status (the
+    /// wallet keeps a suspended credential; verifiers check the status).
     ///
     /// # Errors
     /// The first failed check, as [`MdocError`].
-    pub fn verify_document(
+    pub fn verify_issuer_signed(
         &self,
-        doc: &Document,
-        transcript: &SessionTranscript,
-        e_reader_key: Option<&PrivateKey>,
+        received: &IssuerSigned,
         at: OffsetDateTime,
-    ) -> Result<VerifiedDocument, MdocError> {
-        let issuer_auth = &doc.issuer_signed.issuer_auth;
+    ) -> Result<VerifiedIssuerSigned, MdocError> {
+        let mso = received.issuer_auth.mso();
+        let IssuerChecked {
+            validated,
+            issuer_signed,
+        } = self.check_issuer_signed(received, &mso.doc_type, at)?;
+        Ok(VerifiedIssuerSigned {
+            doc_type: mso.doc_type.clone(),
+            document_signer: validated.leaf,
+            root_index: validated.root_index,
+            validity: mso.validity_info,
+            issuer_signed,
+        })
+    }
+
+    /// Steps 1 to 4 of a Document's verification, over `received` presented as `doc_type`.
+    fn check_issuer_signed(
+        &self,
+        received: &IssuerSigned,
+        doc_type: &str,
+        at: OffsetDateTime,
+    ) -> Result<IssuerChecked, MdocError> {
+        let issuer_auth = &received.issuer_auth;
         let mso = issuer_auth.mso();
         let ia = |e| MdocError::IssuerAuth(e);
 
@@ -303,13 +347,12 @@ impl<'a> MdocVerifier<'a> {
             Sign1Failure::Payload => ia(IssuerAuthError::MissingPayload),
             Sign1Failure::Crypto(e) => MdocError::Crypto(e),
         })?;
-        let document_signer = validated.leaf;
 
         // 2. docType binding.
-        if mso.doc_type != doc.doc_type {
+        if mso.doc_type != doc_type {
             return Err(MdocError::DocTypeMismatch {
                 mso: mso.doc_type.clone(),
-                document: doc.doc_type.clone(),
+                document: doc_type.to_owned(),
             });
         }
 
@@ -320,11 +363,11 @@ impl<'a> MdocVerifier<'a> {
         }
 
         // 3. Validity.
-        self.check_validity(&mso.validity_info, &document_signer, at)?;
+        self.check_validity(&mso.validity_info, &validated.leaf, at)?;
 
         // 4. Digests of the disclosed items.
-        let mut issuer_signed = Vec::with_capacity(doc.issuer_signed.name_spaces.len());
-        for (ns, items) in &doc.issuer_signed.name_spaces {
+        let mut issuer_signed = Vec::with_capacity(received.name_spaces.len());
+        for (ns, items) in &received.name_spaces {
             let mut seen_ids: Vec<u64> = Vec::with_capacity(items.len());
             let mut elements: Vec<(String, ElementValue)> = Vec::with_capacity(items.len());
             for bytes in items {
@@ -361,6 +404,30 @@ impl<'a> MdocVerifier<'a> {
             }
             issuer_signed.push((ns.clone(), elements));
         }
+
+        Ok(IssuerChecked {
+            validated,
+            issuer_signed,
+        })
+    }
+
+    /// Verifies one Document.
+    ///
+    /// # Errors
+    /// The first failed check, as [`MdocError`].
+    pub fn verify_document(
+        &self,
+        doc: &Document,
+        transcript: &SessionTranscript,
+        e_reader_key: Option<&PrivateKey>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDocument, MdocError> {
+        let IssuerChecked {
+            validated,
+            issuer_signed,
+        } = self.check_issuer_signed(&doc.issuer_signed, &doc.doc_type, at)?;
+        let document_signer = validated.leaf.clone();
+        let mso = doc.issuer_signed.issuer_auth.mso();
 
         // 5. Device authentication over our own transcript.
         let device_key = &mso.device_key_info.device_key;

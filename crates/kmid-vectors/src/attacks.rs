@@ -443,7 +443,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     let mdoc = issued.mdoc.ok_or("no mdoc")?;
     let sd = issued.sd_jwt.ok_or("no SD-JWT VC")?;
     let compact = sd.sd_jwt.to_compact();
-    f.wallet.store_mdoc(mdoc.issuer_signed.clone())?;
+    f.wallet.store_mdoc(mdoc.issuer_signed.clone(), AT)?;
     f.wallet.store_sd_jwt(&compact, AT)?;
     let other_issued =
         other

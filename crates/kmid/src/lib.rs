@@ -47,7 +47,7 @@
 //! let card = Card::from(samples::resident());
 //! let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256)?, trust.clone());
 //! let issued = issuer.issue(&card, wallet.device_key(), Formats::Both, now)?;
-//! wallet.store_mdoc(issued.mdoc.unwrap().issuer_signed)?;
+//! wallet.store_mdoc(issued.mdoc.unwrap().issuer_signed, now)?;
 //! wallet.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now)?;
 //!
 //! // A convenience store checks age only; the statuses come from the issuer's lists.

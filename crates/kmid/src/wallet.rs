@@ -10,6 +10,7 @@ use kmid_mdoc::model::{
     DeviceRequest, DeviceResponse, DocRequest, Handover, IssuerSigned, ItemsRequest,
     SessionTranscript,
 };
+use kmid_mdoc::verifier::MdocVerifier;
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
 use time::OffsetDateTime;
 
@@ -101,9 +102,14 @@ impl Wallet {
         let mut doc_type = None;
         if let Some(m) = issued.mdoc {
             let dt = m.issuer_signed.issuer_auth.mso().doc_type.clone();
-            self.mdocs
-                .retain(|held| held.issuer_auth.mso().doc_type != dt);
-            self.store_mdoc(m.issuer_signed)?;
+            // Verified and stored first; only then are the older ones of its docType dropped.
+            let older = self.mdocs.len();
+            self.store_mdoc(m.issuer_signed, at)?;
+            let mut index = 0usize;
+            self.mdocs.retain(|held| {
+                index += 1;
+                index > older || held.issuer_auth.mso().doc_type != dt
+            });
             doc_type = Some(dt);
         }
         if let Some(s) = issued.sd_jwt {
@@ -186,11 +192,21 @@ impl Wallet {
         windows
     }
 
-    /// Keeps an issued mdoc, after checking its MSO is bound to this wallet's device key.
+    /// Verifies an issued mdoc as [`Self::store_sd_jwt`] verifies an SD-JWT VC — the issuer's
+    /// signature and certificate chain (to a root scoped to its docType), its validity at `at`,
+    /// the digest of every item — checks its MSO is bound to this wallet's device key, and
+    /// keeps it. Its status is not checked (verifiers do, at presentation time).
     ///
     /// # Errors
-    /// [`KmidError::NotOurKey`].
-    pub fn store_mdoc(&mut self, issuer_signed: IssuerSigned) -> Result<(), KmidError> {
+    /// The mdoc layer's refusal; [`KmidError::NotOurKey`].
+    pub fn store_mdoc(
+        &mut self,
+        issuer_signed: IssuerSigned,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
+        MdocVerifier::new(&self.issuer_trust)
+            .with_provider(self.provider)
+            .verify_issuer_signed(&issuer_signed, at)?;
         let mso = issuer_signed.issuer_auth.mso();
         if &mso.device_key_info.device_key != self.device.public_key() {
             return Err(KmidError::NotOurKey);

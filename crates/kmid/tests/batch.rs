@@ -21,7 +21,7 @@ fn a_batch_answers_each_item_as_alone_in_order() {
         .issue(&card, wallet.device_key(), Formats::Both, at)
         .unwrap();
     wallet
-        .store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, at)
         .unwrap();
     wallet
         .store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), at)

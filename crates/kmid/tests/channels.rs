@@ -49,7 +49,7 @@ fn redeem(
     let issued = issuer.credential(&token.access_token, &[proof], now())?;
     for set in &issued {
         if let Some(m) = &set.mdoc {
-            wallet.store_mdoc(m.issuer_signed.clone())?;
+            wallet.store_mdoc(m.issuer_signed.clone(), now())?;
         }
         if let Some(s) = &set.sd_jwt {
             wallet.store_sd_jwt(&s.sd_jwt.to_compact(), now())?;

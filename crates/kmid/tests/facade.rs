@@ -128,7 +128,7 @@ fn a_wallet_refuses_a_credential_for_another_key() {
         )
         .unwrap();
     assert!(matches!(
-        a.store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        a.store_mdoc(issued.mdoc.unwrap().issuer_signed, now())
             .unwrap_err(),
         KmidError::NotOurKey
     ));
@@ -151,7 +151,8 @@ fn each_template_returns_exactly_its_claims_in_both_formats() {
         let issued = issuer
             .issue(&card, w.device_key(), Formats::Both, now())
             .unwrap();
-        w.store_mdoc(issued.mdoc.unwrap().issuer_signed).unwrap();
+        w.store_mdoc(issued.mdoc.unwrap().issuer_signed, now())
+            .unwrap();
         w.store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())
             .unwrap();
         let verifier = Verifier::new(
@@ -483,7 +484,8 @@ fn an_mdoc_answer_that_leaves_out_a_requested_element_is_refused_unless_optional
     let issued = mois
         .issue(&card, w.device_key(), Formats::Mdoc, now())
         .unwrap();
-    w.store_mdoc(issued.mdoc.unwrap().issuer_signed).unwrap();
+    w.store_mdoc(issued.mdoc.unwrap().issuer_signed, now())
+        .unwrap();
     let verifier = Verifier::new(
         kmid::trust_store([mois.keys()]).unwrap(),
         Arc::new(AllValid),
@@ -527,4 +529,72 @@ fn an_mdoc_answer_that_leaves_out_a_requested_element_is_refused_unless_optional
         Template::Identity.claims().len(),
         "all but the one left out"
     );
+}
+
+#[test]
+fn a_wallet_stores_only_an_mdoc_its_issuer_really_signed() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let mut w = wallet(&mois);
+    let issued = mois
+        .issue(
+            &Card::from(samples::resident()),
+            w.device_key(),
+            Formats::Mdoc,
+            now(),
+        )
+        .unwrap();
+    let genuine = issued.mdoc.unwrap().issuer_signed;
+    let bytes = genuine.to_bytes();
+    let limits = kmid::mdoc::CborLimits::default();
+    let parse = |b: &[u8]| kmid::mdoc::model::IssuerSigned::from_bytes(b, &limits).unwrap();
+    // One bit of the issuer's signature flipped.
+    let signature = genuine.issuer_auth.sign1().signature.clone();
+    let at = bytes
+        .windows(signature.len())
+        .position(|w| w == signature.as_slice())
+        .unwrap();
+    let mut forged = bytes.clone();
+    forged[at] ^= 1;
+    assert_eq!(
+        w.store_mdoc(parse(&forged), now()).unwrap_err().code(),
+        "Mdoc.IssuerAuth.BadSignature"
+    );
+    // A disclosed value changed under the signature: its digest betrays it.
+    let needle = "김".as_bytes();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let mut forged = bytes.clone();
+    forged[at + 2] ^= 1;
+    assert!(
+        w.store_mdoc(parse(&forged), now())
+            .unwrap_err()
+            .code()
+            .starts_with("Mdoc.Digest"),
+    );
+    // Signed by an issuer the wallet does not trust.
+    let stranger = issuer(IssuingAuthority::Mois);
+    let issued = stranger
+        .issue(
+            &Card::from(samples::resident()),
+            w.device_key(),
+            Formats::Mdoc,
+            now(),
+        )
+        .unwrap();
+    assert!(
+        w.store_mdoc(issued.mdoc.unwrap().issuer_signed, now())
+            .unwrap_err()
+            .code()
+            .starts_with("Mdoc.IssuerAuth.Chain")
+    );
+    // Expired at the time it is stored.
+    assert_eq!(
+        w.store_mdoc(genuine.clone(), now() + Duration::days(91))
+            .unwrap_err()
+            .code(),
+        "Mdoc.Validity.Expired"
+    );
+    w.store_mdoc(genuine, now()).unwrap();
 }

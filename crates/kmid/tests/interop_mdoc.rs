@@ -59,7 +59,7 @@ fn kmid_issues_and_presents_pymdoccbor_verifies() {
         .issue(&card, wallet.device_key(), Formats::Mdoc, now)
         .unwrap();
     wallet
-        .store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, now)
         .unwrap();
 
     let request = Template::Identity.mdoc_request(card.card_type());
@@ -191,10 +191,10 @@ fn pymdoccbor_issues_kmid_presents_and_verifies() {
     // Another wallet refuses it: it is bound to this wallet's key.
     let mut other = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
     assert!(matches!(
-        other.store_mdoc(issuer_signed.clone()).unwrap_err(),
+        other.store_mdoc(issuer_signed.clone(), now).unwrap_err(),
         kmid::KmidError::NotOurKey
     ));
-    wallet.store_mdoc(issuer_signed).unwrap();
+    wallet.store_mdoc(issuer_signed, now).unwrap();
 
     // kmid presents it for an age check and verifies it.
     let request = Template::AgeCheck.mdoc_request(kmid::schema::CardType::Resident);

@@ -47,7 +47,7 @@ fn setup() -> (Wallet, Verifier) {
         .issue(&card, wallet.device_key(), Formats::Both, now())
         .unwrap();
     wallet
-        .store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, now())
         .unwrap();
     wallet
         .store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), now())

@@ -256,7 +256,7 @@ fn whole_flow(provider: Option<&'static CryptoProvider>) {
         .issue(&card, wallet.device_key(), Formats::Both, at)
         .unwrap();
     wallet
-        .store_mdoc(issued.mdoc.unwrap().issuer_signed)
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, at)
         .unwrap();
     wallet
         .store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), at)
