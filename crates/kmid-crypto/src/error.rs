@@ -137,6 +137,10 @@ pub enum CertificateError {
     /// A negative serial number (RFC 5280 §4.1.2.2: a positive integer).
     #[error("negative serial number")]
     NegativeSerial,
+    /// A trust anchor added again, once for anything and once for given scopes: kmid will not
+    /// silently widen or narrow what a root vouches for.
+    #[error("the trust anchor is already added with another kind of scope (any vs listed)")]
+    ScopeConflict,
     /// The chain is empty.
     #[error("empty certificate chain")]
     EmptyChain,
@@ -323,6 +327,7 @@ impl CertificateError {
             Self::TrailingData(_) => "Certificate.TrailingData",
             Self::SignatureAlgorithmMismatch => "Certificate.SignatureAlgorithmMismatch",
             Self::NegativeSerial => "Certificate.NegativeSerial",
+            Self::ScopeConflict => "Certificate.ScopeConflict",
             Self::EmptyChain => "Certificate.EmptyChain",
             Self::ChainTooLong { .. } => "Certificate.ChainTooLong",
             Self::NotYetValid { .. } => "Certificate.NotYetValid",

@@ -648,3 +648,49 @@ fn certificate_signatures_go_through_the_verifier_handed_in() {
         }
     }
 }
+
+#[test]
+fn a_root_scoped_to_two_doc_types_vouches_for_both_and_scopes_never_drop_silently() {
+    let pki = TestPki::new();
+    let mois = pki.issuer(Authority::Mois);
+    let chain = [mois.ds.der(), mois.iaca.der()];
+    // One root for two docTypes at once.
+    let mut trust = TrustStore::new();
+    trust
+        .add_scoped(
+            mois.iaca.clone(),
+            vec!["kr.go.mois.rrc.1".into(), "org.iso.18013.5.1.mDL".into()],
+        )
+        .unwrap();
+    let validated = trust
+        .validate_der(&chain, REFERENCE_TIME, KeyPurpose::DocumentSigner)
+        .unwrap();
+    assert!(trust.allows(validated.root_index, "kr.go.mois.rrc.1"));
+    assert!(trust.allows(validated.root_index, "org.iso.18013.5.1.mDL"));
+    assert!(!trust.allows(validated.root_index, "kr.go.moj.rc.1"));
+    // The same root added again for another scope vouches for the union, not the last only.
+    let mut trust = TrustStore::new();
+    trust
+        .add_scoped(mois.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
+        .unwrap();
+    trust
+        .add_scoped(mois.iaca.clone(), vec!["kr.go.oka.onid.1".into()])
+        .unwrap();
+    assert_eq!(trust.roots().len(), 1);
+    assert!(trust.allows(0, "kr.go.mois.rrc.1"));
+    assert!(trust.allows(0, "kr.go.oka.onid.1"));
+    // "Anything" and "these scopes" for one root conflict, either way round.
+    assert_eq!(
+        trust.add(mois.iaca.clone()).unwrap_err(),
+        CryptoError::Certificate(CertificateError::ScopeConflict)
+    );
+    let mut any = TrustStore::new();
+    any.add(mois.iaca.clone()).unwrap();
+    any.add(mois.iaca.clone()).unwrap();
+    assert_eq!(
+        any.add_scoped(mois.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
+            .unwrap_err(),
+        CryptoError::Certificate(CertificateError::ScopeConflict)
+    );
+    assert!(any.allows(0, "anything at all"));
+}

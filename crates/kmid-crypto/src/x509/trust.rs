@@ -260,10 +260,12 @@ impl TrustStore {
 
     /// Adds a trust anchor that vouches only for `scopes` — for an IACA, the document types
     /// its authority issues (`kr.go.mois.rrc.1`), so that one ministry's Document Signer cannot
-    /// sign another's card.
+    /// sign another's card. A root added again with other scopes vouches for the union of
+    /// them (one root for two authorities); never silently only the last.
     ///
     /// # Errors
-    /// As [`Self::add`].
+    /// As [`Self::add`]; [`CertificateError::ScopeConflict`] for a root already added for
+    /// anything (and, with [`Self::add`], for a root already added with scopes).
     pub fn add_scoped(
         &mut self,
         root: Certificate,
@@ -298,11 +300,17 @@ impl TrustStore {
             .into());
         }
         match self.roots.iter().position(|r| *r == root) {
-            Some(i) => {
-                if let Some(slot) = self.scopes.get_mut(i) {
-                    *slot = scopes;
+            Some(i) => match (self.scopes.get_mut(i), scopes) {
+                (Some(Some(held)), Some(more)) => {
+                    for scope in more {
+                        if !held.contains(&scope) {
+                            held.push(scope);
+                        }
+                    }
                 }
-            }
+                (Some(None), None) => {}
+                _ => return Err(CertificateError::ScopeConflict.into()),
+            },
             None => {
                 self.roots.push(root);
                 self.scopes.push(scopes);
