@@ -21,7 +21,7 @@ use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, Sta
 use kmid::status::token::{TokenKeys, TokenPolicy};
 use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
-    OpenId4VpRequest, Template, VerifiedPresentation, Verifier, Wallet,
+    OpenId4VpRequest, Template, TrustConfig, TrustPurpose, VerifiedPresentation, Verifier, Wallet,
 };
 use kmid_testkit::samples;
 use serde_json::{Value, json};
@@ -200,9 +200,12 @@ pub(crate) struct RequestArgs {
 /// `kmid present`.
 #[derive(Debug, Args)]
 pub(crate) struct PresentArgs {
-    /// The keys directory (for the issuers' roots the wallet accepts).
+    /// The keys directory (its `trust.toml` names the issuers' roots the wallet accepts).
     #[arg(long, default_value = "kmid-keys")]
     keys: PathBuf,
+    /// A trust configuration (TOML or JSON, spec/trust.md) instead of `<keys>/trust.toml`.
+    #[arg(long)]
+    trust: Option<PathBuf>,
     /// The holder's device key (PKCS#8 PEM).
     #[arg(long)]
     holder: PathBuf,
@@ -229,9 +232,12 @@ pub(crate) struct PresentArgs {
 /// `kmid verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The keys directory: trusted roots (`*-iaca.pem`) and `status/`.
+    /// The keys directory: `trust.toml` and the published statuses (`status/`).
     #[arg(long, default_value = "kmid-keys")]
     keys: PathBuf,
+    /// A trust configuration (TOML or JSON, spec/trust.md) instead of `<keys>/trust.toml`.
+    #[arg(long)]
+    trust: Option<PathBuf>,
     /// The request the presentation answers (OpenID4VP JSON or DeviceRequest CBOR).
     #[arg(long)]
     request: PathBuf,
@@ -358,20 +364,26 @@ fn issuer(dir: &Path, authority: IssuingAuthority) -> Result<Issuer<SqliteStore>
     ))
 }
 
-/// The trusted roots of a keys directory: every `<authority>-iaca.pem`, scoped to its card.
-fn trust(dir: &Path) -> Result<TrustStore, Error> {
-    let mut store = TrustStore::new();
-    for authority in IssuingAuthority::ALL {
-        let path = dir.join(format!("{}-iaca.pem", authority.slug()));
-        if path.is_file() {
-            store.add_scoped(
-                Certificate::from_pem(&read_text(&path)?)?,
-                vec![authority.card_type().doc_type().to_owned()],
-            )?;
-        }
+/// The trust configuration: `--trust FILE` when given, else the keys directory's
+/// `trust.toml` (which `kmid keys issuers` writes).
+fn trust_config(dir: &Path, file: Option<&Path>) -> Result<TrustConfig, Error> {
+    let path = file.map_or_else(|| dir.join("trust.toml"), Path::to_path_buf);
+    if file.is_none() && !path.is_file() {
+        return Err(format!(
+            "no trust configuration: {} does not exist; pass --trust FILE, or run `kmid keys issuers --out {}` first",
+            path.display(),
+            dir.display()
+        )
+        .into());
     }
+    Ok(TrustConfig::from_file(&path)?)
+}
+
+/// The roots trusted for `purpose` (see [`trust_config`]); an error when there are none.
+fn trust(dir: &Path, file: Option<&Path>, purpose: TrustPurpose) -> Result<TrustStore, Error> {
+    let store = trust_config(dir, file)?.trust_store(purpose)?;
     if store.roots().is_empty() {
-        return Err(format!("no *-iaca.pem in {}", dir.display()).into());
+        return Err(format!("the trust configuration has no anchor for {purpose:?}").into());
     }
     Ok(store)
 }
@@ -432,6 +444,24 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                 )?;
                 let _ = std::fs::remove_file(out.join(format!("{slug}-registry.sqlite")));
             }
+            // The trust configuration of this PKI: each IACA for its own card, as mdoc and
+            // SD-JWT VC issuer and as status list signer.
+            let config = TrustConfig {
+                anchors: IssuingAuthority::ALL
+                    .iter()
+                    .map(|a| kmid::trust::AnchorConfig {
+                        file: format!("{}-iaca.pem", a.slug()).into(),
+                        purposes: vec![
+                            TrustPurpose::MdocIssuer,
+                            TrustPurpose::SdJwtVcIssuer,
+                            TrustPurpose::StatusListSigner,
+                        ],
+                        scopes: vec![a.card_type().doc_type().to_owned()],
+                    })
+                    .collect(),
+                ..TrustConfig::default()
+            };
+            write(&out.join("trust.toml"), config.to_toml()?)?;
             Ok(format!(
                 "a test PKI for MOIS, MOJ and OKA in {} (test material: keep the keys private)",
                 out.display()
@@ -658,7 +688,10 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     let at = parse_at(args.at.as_deref())?;
     let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;
     let signer: Arc<dyn Signer> = Arc::new(key);
-    let mut wallet = Wallet::with_signer(signer, trust(&args.keys)?);
+    let mut wallet = Wallet::with_signer(
+        signer,
+        trust(&args.keys, args.trust.as_deref(), TrustPurpose::MdocIssuer)?,
+    );
     if let Some(root) = &args.reader_trust {
         let mut readers = TrustStore::new();
         readers.add(Certificate::from_pem(&read_text(root)?)?)?;
@@ -694,9 +727,14 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     }
 }
 
-/// A verifier over a keys directory's roots and published statuses.
-fn verifier(keys: &Path) -> Result<Verifier, Error> {
-    let trust = trust(keys)?;
+/// A verifier over the configured roots and a keys directory's published statuses.
+fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
+    let config = trust_config(keys, trust_file)?;
+    let trust = config.trust_store(TrustPurpose::MdocIssuer)?;
+    if trust.roots().is_empty() {
+        return Err("the trust configuration has no anchor for mdoc issuers".into());
+    }
+    let status_signers = config.trust_store(TrustPurpose::StatusListSigner)?;
     let status_dir = keys.join("status");
     let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
         Ok(bytes) => serde_json::from_slice(&bytes)?,
@@ -718,15 +756,18 @@ fn verifier(keys: &Path) -> Result<Verifier, Error> {
                 .unwrap_or(bytes),
         )
     };
-    let resolver =
-        StatusListResolver::new(fetch, TokenKeys::X5c(trust.clone()), TokenPolicy::default());
+    let resolver = StatusListResolver::new(
+        fetch,
+        TokenKeys::X5c(status_signers),
+        TokenPolicy::default(),
+    );
     Ok(Verifier::new(trust, Arc::new(resolver)))
 }
 
 /// The outcome of `kmid verify`, for people or as JSON.
 pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let at = parse_at(args.at.as_deref())?;
-    let verifier = verifier(&args.keys)?;
+    let verifier = verifier(&args.keys, args.trust.as_deref())?;
     let presentation = read(&args.presentation)?;
     let outcome: Result<Vec<VerifiedPresentation>, KmidError> = match load_request(&args.request)? {
         Request::OpenId4Vp(query, request) => {

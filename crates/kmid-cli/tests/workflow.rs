@@ -406,3 +406,92 @@ fn a_wallet_that_requires_reader_auth_answers_only_trusted_signed_requests() {
     assert_eq!(code, 2, "{out}");
     assert!(!run.path("stranger.resp").exists() && !run.path("unsigned.resp").exists());
 }
+
+#[test]
+fn trust_comes_from_a_configuration_file_and_its_absence_names_the_next_step() {
+    let run = Run::new("trust");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    write_card(&run, "resident", "rrc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    run.ok(&[
+        "request",
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--out",
+        "req.json",
+    ]);
+    // The configuration moves out of the keys directory: --trust names it.
+    std::fs::create_dir_all(run.path("relying-party")).unwrap();
+    let config = std::fs::read_to_string(run.path("keys/trust.toml")).unwrap();
+    assert!(config.contains("kr.go.mois.rrc.1"), "{config}");
+    std::fs::write(
+        run.path("relying-party/trust.toml"),
+        config.replace("file = \"", "file = \"../keys/"),
+    )
+    .unwrap();
+    std::fs::remove_file(run.path("keys/trust.toml")).unwrap();
+    let present = |extra: &[&str]| {
+        let mut args = vec![
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--request",
+            "req.json",
+            "--out",
+            "vp.json",
+        ];
+        args.extend_from_slice(extra);
+        run.kmid(&args)
+    };
+    let (code, out) = present(&[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("kmid keys issuers"), "{out}");
+    let (code, out) = present(&["--trust", "relying-party/trust.toml"]);
+    assert_eq!(code, 0, "{out}");
+    let verify = |trust: &str| {
+        run.kmid(&[
+            "verify",
+            "--keys",
+            "keys",
+            "--trust",
+            trust,
+            "--request",
+            "req.json",
+            "--presentation",
+            "vp.json",
+            "--json",
+        ])
+    };
+    let (code, out) = verify("relying-party/trust.toml");
+    assert_eq!(code, 0, "{out}");
+    // A configuration that trusts only the foreigner card's root: the resident card is not
+    // vouched for.
+    std::fs::write(
+        run.path("relying-party/moj-only.toml"),
+        "[[anchor]]\nfile = \"../keys/moj-iaca.pem\"\npurposes = [\"mdoc-issuer\", \"status-list-signer\"]\nscopes = [\"kr.go.moj.rc.1\"]\n",
+    )
+    .unwrap();
+    let (code, out) = verify("relying-party/moj-only.toml");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Mdoc.IssuerAuth.Chain"), "{out}");
+}

@@ -68,6 +68,9 @@ pub enum KmidError {
     /// A key or certificate operation failed.
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+    /// A trust configuration cannot be used.
+    #[error("trust configuration: {0}")]
+    Trust(#[from] crate::trust::TrustConfigError),
     /// A batch item was not verified: verifying it panicked (in a resolver, fetcher or
     /// signature backend the caller supplied), or the thread verifying it stopped.
     #[error("not verified: verifying this batch item panicked")]
@@ -98,6 +101,7 @@ impl KmidError {
             Self::SdJwt(e) => join("SdJwt", e.code()),
             Self::Status(e) => join("Status", e.code()),
             Self::Crypto(e) => join("Crypto", e.code()),
+            Self::Trust(e) => join("Trust", e.code()),
             Self::Unverified => "Unverified",
         }
     }

@@ -86,6 +86,7 @@ pub mod dcql;
 mod error;
 mod issuer;
 mod record;
+pub mod trust;
 mod verifier;
 mod wallet;
 
@@ -101,6 +102,7 @@ pub use issuer::{
     PublishedList, card_end, credential_end,
 };
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
+pub use trust::{TrustConfig, TrustConfigError, TrustPurpose};
 pub use verifier::{BatchItem, Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::{Wallet, openid4vp_transcript};
 

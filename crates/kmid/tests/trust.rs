@@ -1,0 +1,259 @@
+//! Trust as data (issue 17): a relying party brings its own anchors and keys in a TOML or
+//! JSON file; every entry says what it is trusted for and what it vouches for, and nothing in
+//! it is silently dropped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{AllValid, issuer, now};
+use kmid::crypto::{Curve, PrivateKey, Signer, SystemRandom};
+use kmid::mdoc::model::{Handover, SessionTranscript};
+use kmid::schema::catalogue::ClaimId;
+use kmid::schema::{Card, CardType};
+use kmid::sdjwt::vc::{IssuerKeys, SdJwtVcIssuer, SdJwtVcVerifier, VcOptions};
+use kmid::{
+    Formats, IssuingAuthority, Template, TrustConfig, TrustConfigError, TrustPurpose, Verifier,
+    Wallet,
+};
+use kmid_testkit::samples;
+use serde_json::json;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kmid-trust-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_relying_party_configures_its_anchors_with_scopes_and_purposes() {
+    let dir = scratch("anchors");
+    let mois = issuer(IssuingAuthority::Mois);
+    let oka = issuer(IssuingAuthority::Oka);
+    write(&dir, "mois.pem", &mois.keys().iaca.to_pem().unwrap());
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    write(&dir, "more/oka.pem", &oka.keys().iaca.to_pem().unwrap());
+    // One root listed twice for two scopes (the union), a folder of roots, a reader root
+    // that must not end up among the issuers.
+    let config = write(
+        &dir,
+        "trust.toml",
+        r#"
+[[anchor]]
+file = "mois.pem"
+purposes = ["mdoc-issuer", "sd-jwt-vc-issuer"]
+scopes = ["kr.go.mois.rrc.1"]
+
+[[anchor]]
+file = "mois.pem"
+purposes = ["mdoc-issuer"]
+scopes = ["org.iso.18013.5.1.mDL"]
+
+[[anchor]]
+file = "more"
+purposes = ["mdoc-issuer", "status-list-signer"]
+scopes = ["kr.go.oka.onid.1"]
+"#,
+    );
+    let config = TrustConfig::from_file(&config).unwrap();
+    let issuers = config.trust_store(TrustPurpose::MdocIssuer).unwrap();
+    assert_eq!(issuers.roots().len(), 2);
+    let mois_index = issuers
+        .roots()
+        .iter()
+        .position(|r| *r == mois.keys().iaca)
+        .unwrap();
+    assert!(issuers.allows(mois_index, "kr.go.mois.rrc.1"));
+    assert!(issuers.allows(mois_index, "org.iso.18013.5.1.mDL"));
+    assert!(!issuers.allows(mois_index, "kr.go.oka.onid.1"));
+    assert_eq!(
+        config
+            .trust_store(TrustPurpose::StatusListSigner)
+            .unwrap()
+            .roots(),
+        [oka.keys().iaca.clone()]
+    );
+    assert!(
+        config
+            .trust_store(TrustPurpose::Reader)
+            .unwrap()
+            .roots()
+            .is_empty()
+    );
+
+    // A verifier on that store accepts the resident card and refuses what no root vouches for.
+    let verifier = Verifier::new(issuers.clone(), Arc::new(AllValid));
+    let card = Card::from(samples::resident());
+    let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), issuers);
+    let issued = mois
+        .issue(&card, wallet.device_key(), Formats::Mdoc, now())
+        .unwrap();
+    wallet.store_issued(issued, now()).unwrap();
+    let request = Template::AgeCheck.mdoc_request(CardType::Resident);
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let response = wallet.respond_mdoc(&request, &transcript, now()).unwrap();
+    let seen = verifier
+        .verify_mdoc(&request, &response.to_bytes(), &transcript, now())
+        .unwrap();
+    assert_eq!(seen[0].claim(ClaimId::AgeOver19), Some(&json!(true)));
+
+    // The JSON form is the same configuration.
+    let json = write(
+        &dir,
+        "trust.json",
+        &json!({
+            "anchor": [
+                {"file": "mois.pem", "purposes": ["mdoc-issuer", "sd-jwt-vc-issuer"], "scopes": ["kr.go.mois.rrc.1"]},
+                {"file": "mois.pem", "purposes": ["mdoc-issuer"], "scopes": ["org.iso.18013.5.1.mDL"]},
+                {"file": "more", "purposes": ["mdoc-issuer", "status-list-signer"], "scopes": ["kr.go.oka.onid.1"]}
+            ]
+        })
+        .to_string(),
+    );
+    assert_eq!(
+        TrustConfig::from_file(&json).unwrap().anchors,
+        config.anchors
+    );
+    // And it survives its own TOML form.
+    let again = TrustConfig::from_toml(&config.to_toml().unwrap(), dir.clone()).unwrap();
+    assert_eq!(again, config);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_configuration_that_would_drop_or_widen_trust_is_refused_by_name() {
+    let dir = scratch("refused");
+    let mois = issuer(IssuingAuthority::Mois);
+    write(&dir, "mois.pem", &mois.keys().iaca.to_pem().unwrap());
+    write(
+        &dir,
+        "ds.pem",
+        &mois.keys().document_signer.to_pem().unwrap(),
+    );
+    let code = |toml: &str| -> String {
+        let config = TrustConfig::from_toml(toml, dir.clone());
+        let err: TrustConfigError = match config {
+            Err(e) => e,
+            Ok(c) => c.trust_store(TrustPurpose::MdocIssuer).unwrap_err(),
+        };
+        kmid::KmidError::from(err).code().to_owned()
+    };
+    // No scopes at all: "any" must be written out.
+    assert_eq!(
+        code("[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\n"),
+        "Trust.Parse"
+    );
+    assert_eq!(
+        code("[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = []\n"),
+        "Trust.Empty"
+    );
+    // A misspelt member is not ignored.
+    assert_eq!(
+        code("[[anchor]]\nfile = \"mois.pem\"\npurpose = [\"mdoc-issuer\"]\nscopes = [\"*\"]\n"),
+        "Trust.Parse"
+    );
+    // A Document Signer is not a trust anchor.
+    assert_eq!(
+        code("[[anchor]]\nfile = \"ds.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"*\"]\n"),
+        "Trust.Anchor.Certificate.NotCa"
+    );
+    // One root for anything and for one docType: which did the operator mean?
+    assert_eq!(
+        code(
+            "[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"*\"]\n\
+             [[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"kr.go.mois.rrc.1\"]\n"
+        ),
+        "Trust.Anchor.Certificate.ScopeConflict"
+    );
+    assert_eq!(
+        code(
+            "[[anchor]]\nfile = \"missing.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"*\"]\n"
+        ),
+        "Trust.Io"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_sd_jwt_vc_signed_by_kid_verifies_with_keys_from_the_configuration() {
+    let dir = scratch("kid");
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let mut jwk = key.public_key().to_jwk();
+    jwk.kid = Some("issuer-key-1".into());
+    write(
+        &dir,
+        "issuer.jwks.json",
+        &json!({ "keys": [serde_json::to_value(&jwk).unwrap()] }).to_string(),
+    );
+    let config = TrustConfig::from_toml(
+        r#"
+[[issuer]]
+iss = "https://issuer.example"
+jwks = "issuer.jwks.json"
+purposes = ["sd-jwt-vc-issuer"]
+"#,
+        dir.clone(),
+    )
+    .unwrap();
+    let keys = config.issuer_keys(TrustPurpose::SdJwtVcIssuer).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].1.as_deref(), Some("issuer-key-1"));
+    assert!(
+        config
+            .issuer_keys(TrustPurpose::StatusListSigner)
+            .unwrap()
+            .is_empty()
+    );
+
+    let signer: Arc<dyn Signer> = Arc::new(key);
+    let holder = PrivateKey::generate(Curve::P256).unwrap();
+    let issued = SdJwtVcIssuer::with_key_id(
+        signer,
+        "https://issuer.example".into(),
+        "issuer-key-1".into(),
+        Arc::new(SystemRandom),
+    )
+    .issue(
+        &Card::from(samples::resident()),
+        holder.public_key(),
+        &VcOptions::new(now(), now() + time::Duration::days(30)),
+    )
+    .unwrap();
+    let verified = SdJwtVcVerifier::new(IssuerKeys::KeySet(keys))
+        .danger_accept_unchecked_status()
+        .verify(&issued.to_compact(), now())
+        .unwrap();
+    assert_eq!(verified.iss.as_deref(), Some("https://issuer.example"));
+
+    // A JWK Set holding a private key is refused, not used.
+    let private = key_with_d();
+    write(&dir, "private.jwks.json", &private);
+    let config = TrustConfig::from_toml(
+        "[[issuer]]\niss = \"x\"\njwks = \"private.jwks.json\"\npurposes = [\"sd-jwt-vc-issuer\"]\n",
+        dir.clone(),
+    )
+    .unwrap();
+    assert!(matches!(
+        config.issuer_keys(TrustPurpose::SdJwtVcIssuer).unwrap_err(),
+        TrustConfigError::Jwks {
+            why: "a private key",
+            ..
+        }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn key_with_d() -> String {
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    json!({ "keys": [serde_json::to_value(key.to_jwk().unwrap()).unwrap()] }).to_string()
+}
