@@ -54,6 +54,43 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
+/// Writes a private key or secret: readable by its owner only (mode 0600 where files have
+/// modes), set before any byte is written, also over an existing file.
+fn write_secret(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let fail = |e: std::io::Error| -> Error { format!("{}: {e}", path.display()).into() };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+        }
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(bytes.as_ref()).map_err(fail)?;
+    file.sync_all().map_err(fail)
+}
+
+/// Reads a file of a keys directory, or says which command makes it.
+fn read_key_file(dir: &Path, name: &str) -> Result<String, Error> {
+    let path = dir.join(name);
+    if !path.is_file() {
+        return Err(format!(
+            "no {}: run `kmid keys issuers --out {}` first",
+            path.display(),
+            dir.display()
+        )
+        .into());
+    }
+    read_text(&path)
+}
+
 fn parse_at(at: Option<&str>) -> Result<OffsetDateTime, Error> {
     Ok(match at {
         Some(t) => OffsetDateTime::parse(t, &Rfc3339)?,
@@ -105,6 +142,92 @@ pub(crate) enum TemplateArg {
     FullIdentity,
 }
 
+/// `kmid status read`.
+fn read_status(
+    token: &str,
+    keys: &Path,
+    trust_file: Option<&Path>,
+    uri: Option<&str>,
+    at: Option<&str>,
+) -> Result<String, Error> {
+    let at = parse_at(at)?;
+    let (bytes, uri) = if Path::new(token).is_file() {
+        (read(Path::new(token))?, uri.map(str::to_owned))
+    } else {
+        let status_dir = keys.join("status");
+        let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes)?,
+            Err(_) => {
+                return Err(format!(
+                    "no status lists in {}: run `kmid status publish --keys {}`",
+                    status_dir.display(),
+                    keys.display()
+                )
+                .into());
+            }
+        };
+        let file = index
+            .get(token)
+            .and_then(|e| e.get("jwt"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                format!(
+                    "{token} is neither a file nor a list published in {}",
+                    status_dir.display()
+                )
+            })?;
+        (read(&status_dir.join(file))?, Some(token.to_owned()))
+    };
+    let bytes = bytes
+        .strip_suffix(b"\n")
+        .map_or(bytes.clone(), <[u8]>::to_vec);
+    let signers = trust(keys, trust_file, TrustPurpose::StatusListSigner)?;
+    // The URI the token must be for: the given one, else the token's own `sub`.
+    let uri = match uri {
+        Some(u) => u,
+        None => token_subject(&bytes).ok_or("the token names no subject: pass --uri")?,
+    };
+    let verified = kmid::status::token::verify_token(
+        &bytes,
+        &uri,
+        at,
+        &TokenKeys::X5c(signers),
+        &TokenPolicy::default(),
+    )?;
+    let list = &verified.list;
+    let mut lines = vec![format!(
+        "{uri}: {} entries of {} bits, signed {}{}",
+        list.len(),
+        list.bits(),
+        verified.claims.iat,
+        verified
+            .claims
+            .exp
+            .map_or_else(String::new, |e| format!(", expires {e}"))
+    )];
+    let mut not_valid = 0u64;
+    for index in 0..list.len() {
+        let value = list.get(index)?;
+        if value != 0 {
+            not_valid += 1;
+            let name = kmid::schema::status::TokenStatus::from_value(value);
+            lines.push(format!("  {index}: {name}"));
+        }
+    }
+    lines.push(format!("{not_valid} entries not VALID"));
+    Ok(lines.join("\n"))
+}
+
+/// The `sub` of a JWT Status List Token, read without trusting it (only to know which URI
+/// to check it for).
+fn token_subject(token: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(token).ok()?;
+    let payload = text.split('.').nth(1)?;
+    let payload = kmid::crypto::jose::b64url_decode(payload).ok()?;
+    let claims: Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
 /// `kmid keys`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
@@ -114,6 +237,10 @@ pub(crate) enum KeysCommand {
         /// The keys directory.
         #[arg(long, default_value = "kmid-keys")]
         out: PathBuf,
+        /// Where the status lists will be served: each authority's lists are at
+        /// `<base>/<authority>/lists/<n>` (kept in `<keys>/issuers.toml`).
+        #[arg(long, default_value = DEFAULT_STATUS_BASE)]
+        status_base: String,
     },
     /// A relying parties' reader root and one reader (ISO 18013-5 reader authentication):
     /// `reader-root.pem`, `reader.pem`, `reader.key.pem`.
@@ -298,6 +425,25 @@ pub(crate) enum StatusCommand {
         #[arg(long)]
         credential: u64,
     },
+    /// Read a Status List Token: a file (JWT or CWT), or a URI published in `<keys>/status/`;
+    /// its signature is checked against the status-list-signer roots of the trust
+    /// configuration, and every entry that is not VALID is printed.
+    Read {
+        /// A token file, or the URI of a list published with `kmid status publish`.
+        token: String,
+        /// The keys directory (its `trust.toml` and `status/`).
+        #[arg(long, default_value = "kmid-keys")]
+        keys: PathBuf,
+        /// A trust configuration instead of `<keys>/trust.toml`.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// The list's URI (its `sub`), when `token` is a file; default: the token's own.
+        #[arg(long)]
+        uri: Option<String>,
+        /// Reading time (RFC 3339), default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 /// A device-level status action.
@@ -322,6 +468,30 @@ pub(crate) struct CardArgs {
     card: PathBuf,
 }
 
+/// Where `kmid keys issuers` puts status lists unless told: a reserved `.invalid` name (RFC
+/// 2606), never a real authority's domain.
+const DEFAULT_STATUS_BASE: &str = "https://status.kmid.invalid";
+
+/// The issuers' settings `kmid keys issuers` writes beside the keys.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuersFile {
+    /// The status lists' base URI.
+    status_base: String,
+}
+
+/// The status base of a keys directory (`issuers.toml`; the default for a directory made
+/// before it existed).
+fn status_base(dir: &Path) -> Result<String, Error> {
+    let path = dir.join("issuers.toml");
+    if !path.is_file() {
+        return Ok(DEFAULT_STATUS_BASE.to_owned());
+    }
+    let file: IssuersFile = toml::from_str(&read_text(&path)?)
+        .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+    Ok(file.status_base)
+}
+
 fn authority_for(card: CardType) -> IssuingAuthority {
     IssuingAuthority::for_card(card)
 }
@@ -329,9 +499,9 @@ fn authority_for(card: CardType) -> IssuingAuthority {
 fn load_keys(dir: &Path, authority: IssuingAuthority) -> Result<AuthorityKeys, Error> {
     let slug = authority.slug();
     let cert = |name: &str| -> Result<Certificate, Error> {
-        Ok(Certificate::from_pem(&read_text(&dir.join(name))?)?)
+        Ok(Certificate::from_pem(&read_key_file(dir, name)?)?)
     };
-    let key = PrivateKey::from_pem(&read_text(&dir.join(format!("{slug}-ds.key.pem")))?)?;
+    let key = PrivateKey::from_pem(&read_key_file(dir, &format!("{slug}-ds.key.pem"))?)?;
     Ok(AuthorityKeys {
         authority,
         iaca: cert(&format!("{slug}-iaca.pem"))?,
@@ -343,7 +513,7 @@ fn load_keys(dir: &Path, authority: IssuingAuthority) -> Result<AuthorityKeys, E
 fn issuer(dir: &Path, authority: IssuingAuthority) -> Result<Issuer<SqliteStore>, Error> {
     let keys = load_keys(dir, authority)?;
     let slug = authority.slug();
-    let secret = hex_decode(read_text(&dir.join(format!("{slug}-card-key.secret")))?.trim())?;
+    let secret = hex_decode(read_key_file(dir, &format!("{slug}-card-key.secret"))?.trim())?;
     let secret: [u8; 32] = secret
         .try_into()
         .map_err(|_| "the card-key secret is 32 bytes of hex")?;
@@ -353,7 +523,10 @@ fn issuer(dir: &Path, authority: IssuingAuthority) -> Result<Issuer<SqliteStore>
     )?;
     let registry = StatusRegistry::new(
         store,
-        RegistryConfig::new(format!("{}/kmid/status", authority.uri())),
+        RegistryConfig::new(format!(
+            "{}/{slug}/lists",
+            status_base(dir)?.trim_end_matches('/')
+        )),
         Arc::new(SystemRandom),
     );
     Ok(Issuer::new(
@@ -421,7 +594,16 @@ fn card(path: &Path) -> Result<Card, Error> {
 /// `kmid keys`.
 pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
     match command {
-        KeysCommand::Issuers { out } => {
+        KeysCommand::Issuers { out, status_base } => {
+            if !(status_base.starts_with("https://") || status_base.starts_with("http://")) {
+                return Err(format!("--status-base {status_base:?} is not an http(s) URI").into());
+            }
+            write(
+                &out.join("issuers.toml"),
+                toml::to_string(&IssuersFile {
+                    status_base: status_base.clone(),
+                })?,
+            )?;
             let now = OffsetDateTime::now_utc();
             let random = SystemRandom;
             for authority in IssuingAuthority::ALL {
@@ -432,13 +614,13 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                     &out.join(format!("{slug}-ds.pem")),
                     keys.document_signer.to_pem()?,
                 )?;
-                write(
+                write_secret(
                     &out.join(format!("{slug}-ds.key.pem")),
                     ds_key.to_pkcs8_pem()?.as_bytes(),
                 )?;
                 let mut secret = [0u8; 32];
                 kmid::crypto::Random::fill(&random, &mut secret)?;
-                write(
+                write_secret(
                     &out.join(format!("{slug}-card-key.secret")),
                     format!("{}\n", hex_encode(&secret)),
                 )?;
@@ -499,7 +681,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             )?;
             write(&out.join("reader-root.pem"), root.to_pem()?)?;
             write(&out.join("reader.pem"), reader.to_pem()?)?;
-            write(
+            write_secret(
                 &out.join("reader.key.pem"),
                 reader_key.to_pkcs8_pem()?.as_bytes(),
             )?;
@@ -507,7 +689,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
         }
         KeysCommand::Holder { out } => {
             let key = PrivateKey::generate(Curve::P256)?;
-            write(out, key.to_pkcs8_pem()?.as_bytes())?;
+            write_secret(out, key.to_pkcs8_pem()?.as_bytes())?;
             Ok(format!(
                 "holder key {} (thumbprint {})",
                 out.display(),
@@ -793,10 +975,24 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
                 "presentations": seen.iter().map(presentation_json).collect::<Vec<_>>(),
             }),
         ),
-        Err(e) => (
-            false,
-            json!({ "valid": false, "error": e.code(), "message": e.to_string() }),
-        ),
+        Err(e) => {
+            let mut result = json!({ "valid": false, "error": e.code(), "message": e.to_string() });
+            // A status nobody published: say what publishes it.
+            if e.code().contains("StatusUnavailable")
+                && !args.keys.join("status").join("index.json").is_file()
+                && let Some(object) = result.as_object_mut()
+            {
+                object.insert(
+                    "hint".into(),
+                    json!(format!(
+                        "no status lists in {}: run `kmid status publish --keys {}`",
+                        args.keys.join("status").display(),
+                        args.keys.display()
+                    )),
+                );
+            }
+            (false, result)
+        }
     })
 }
 
@@ -819,6 +1015,19 @@ pub(crate) fn status(command: &StatusCommand) -> Result<String, Error> {
         reason,
     };
     match command {
+        StatusCommand::Read {
+            token,
+            keys,
+            trust: trust_file,
+            uri,
+            at,
+        } => read_status(
+            token,
+            keys,
+            trust_file.as_deref(),
+            uri.as_deref(),
+            at.as_deref(),
+        ),
         StatusCommand::Publish { keys, ttl, at } => {
             let at = parse_at(at.as_deref())?;
             let status_dir = keys.join("status");
@@ -934,8 +1143,13 @@ pub(crate) fn status(command: &StatusCommand) -> Result<String, Error> {
 pub(crate) fn verify_summary(result: &Value) -> String {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
     if result.get("valid") != Some(&Value::Bool(true)) {
+        let hint = result
+            .get("hint")
+            .and_then(Value::as_str)
+            .map(|h| format!("\n  {h}"))
+            .unwrap_or_default();
         return format!(
-            "INVALID: {} ({})",
+            "INVALID: {} ({}){hint}",
             text(result, "message"),
             text(result, "error")
         );

@@ -331,7 +331,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
         let registry = StatusRegistry::new(
             store,
             RegistryConfig::new(format!(
-                "https://status.{}.go.kr/kmid/lists",
+                "https://status.kmid.invalid/{}/lists",
                 authority.slug()
             )),
             random.clone(),

@@ -495,3 +495,205 @@ fn trust_comes_from_a_configuration_file_and_its_absence_names_the_next_step() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Mdoc.IssuerAuth.Chain"), "{out}");
 }
+
+#[test]
+fn keys_are_private_and_errors_name_the_next_step() {
+    let run = Run::new("people");
+    // Nothing generated yet: issuing says which command makes the keys.
+    write_card(&run, "resident", "rrc.json");
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    let (code, out) = run.kmid(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("run `kmid keys issuers --out keys` first"),
+        "{out}"
+    );
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "readers", "--out", "readers"]);
+    // Private keys and secrets are the owner's alone; certificates are not secret.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &str| std::fs::metadata(run.path(p)).unwrap().permissions().mode() & 0o777;
+        for secret in [
+            "keys/mois-ds.key.pem",
+            "keys/moj-card-key.secret",
+            "readers/reader.key.pem",
+            "holder.pem",
+        ] {
+            assert_eq!(mode(secret), 0o600, "{secret}");
+        }
+        assert_ne!(mode("keys/mois-iaca.pem") & 0o044, 0);
+    }
+    // Issued, but no status list published: the verifier says to publish.
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&[
+        "request",
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--out",
+        "req.json",
+    ]);
+    run.ok(&[
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.sd-jwt",
+        "--request",
+        "req.json",
+        "--out",
+        "vp.json",
+    ]);
+    let (code, out) = run.kmid(&[
+        "verify",
+        "--keys",
+        "keys",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("run `kmid status publish --keys keys`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_status_base_is_the_operators_and_never_a_real_authority_domain_by_default() {
+    let run = Run::new("base");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    let settings = std::fs::read_to_string(run.path("keys/issuers.toml")).unwrap();
+    assert!(
+        settings.contains("https://status.kmid.invalid"),
+        "{settings}"
+    );
+    run.ok(&[
+        "keys",
+        "issuers",
+        "--out",
+        "keys2",
+        "--status-base",
+        "https://status.example.org/kmid/",
+    ]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    write_card(&run, "foreigner", "rc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys2",
+        "--card",
+        "rc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    let sd_jwt = std::fs::read_to_string(run.path("creds/rc.sd-jwt")).unwrap();
+    let payload = sd_jwt.split('.').nth(1).unwrap();
+    let payload = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        payload.contains("https://status.example.org/kmid/moj/lists/1"),
+        "{payload}"
+    );
+    let (code, out) = run.kmid(&[
+        "keys",
+        "issuers",
+        "--out",
+        "keys3",
+        "--status-base",
+        "status",
+    ]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn status_read_prints_a_lists_entries_after_checking_its_signer() {
+    let run = Run::new("read");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    write_card(&run, "foreigner", "rc.json");
+    let (code, out) = run.kmid(&[
+        "status",
+        "read",
+        "https://status.kmid.invalid/moj/lists/1",
+        "--keys",
+        "keys",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("run `kmid status publish --keys keys`"),
+        "{out}"
+    );
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "card-lost", "--keys", "keys", "--card", "rc.json"]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    let uri = "https://status.kmid.invalid/moj/lists/1";
+    let out = run.ok(&["status", "read", uri, "--keys", "keys"]);
+    assert!(out.contains("2 entries not VALID"), "{out}");
+    assert_eq!(out.matches(": SUSPENDED").count(), 2, "{out}");
+    // The token file itself, its URI read from its own subject.
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("keys/status/index.json")).unwrap())
+            .unwrap();
+    let file = format!("keys/status/{}", index[uri]["jwt"].as_str().unwrap());
+    let again = run.ok(&["status", "read", &file, "--keys", "keys"]);
+    assert_eq!(again, out);
+    // Against a configuration that does not trust the MOJ as a status list signer: refused.
+    std::fs::write(
+        run.path("mois-only.toml"),
+        "[[anchor]]\nfile = \"keys/mois-iaca.pem\"\npurposes = [\"status-list-signer\"]\nscopes = [\"*\"]\n",
+    )
+    .unwrap();
+    let (code, out) = run.kmid(&[
+        "status",
+        "read",
+        uri,
+        "--keys",
+        "keys",
+        "--trust",
+        "mois-only.toml",
+    ]);
+    assert_eq!(code, 2, "{out}");
+}
