@@ -14,14 +14,30 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 
 if ((${#need_apt[@]})); then
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo"
+  else
+    echo "setup: missing ${need_apt[*]}; as root, run: apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
   echo "setup: installing ${need_apt[*]}" >&2
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# rustfmt and clippy: from rustup when Rust came with it; a toolchain installed otherwise (a
+# distribution's packages) must bring them itself.
 for component in rustfmt clippy; do
-  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
-    rustup component add "$component"
+  cmd="cargo-${component/rustfmt/fmt}"
+  [ "$component" = clippy ] && cmd="cargo-clippy"
+  if command -v rustup >/dev/null 2>&1; then
+    if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+      rustup component add "$component"
+    fi
+  elif ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "setup: no rustup and no $cmd: install $component with your Rust toolchain" >&2
+    exit 1
   fi
 done
