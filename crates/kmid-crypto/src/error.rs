@@ -141,6 +141,24 @@ pub enum CertificateError {
     /// silently widen or narrow what a root vouches for.
     #[error("the trust anchor is already added with another kind of scope (any vs listed)")]
     ScopeConflict,
+    /// A CRL is not its claimed issuer's (name, key usage, algorithm or signature).
+    #[error("CRL: {0}")]
+    CrlIssuer(&'static str),
+    /// The certificate at `index` of the chain is revoked (its issuer's CRL lists it).
+    #[error("certificate {index} of the chain is revoked")]
+    Revoked {
+        /// Position in the chain (0 = leaf).
+        index: usize,
+    },
+    /// Whether the certificate at `index` is revoked cannot be told (its CRL could not be
+    /// fetched, did not parse or verify, or is stale) and the policy fails hard.
+    #[error("revocation of certificate {index} cannot be checked: {why}")]
+    RevocationUnavailable {
+        /// Position in the chain (0 = leaf).
+        index: usize,
+        /// Why.
+        why: &'static str,
+    },
     /// The chain is empty.
     #[error("empty certificate chain")]
     EmptyChain,
@@ -328,6 +346,9 @@ impl CertificateError {
             Self::SignatureAlgorithmMismatch => "Certificate.SignatureAlgorithmMismatch",
             Self::NegativeSerial => "Certificate.NegativeSerial",
             Self::ScopeConflict => "Certificate.ScopeConflict",
+            Self::CrlIssuer(_) => "Certificate.CrlIssuer",
+            Self::Revoked { .. } => "Certificate.Revoked",
+            Self::RevocationUnavailable { .. } => "Certificate.RevocationUnavailable",
             Self::EmptyChain => "Certificate.EmptyChain",
             Self::ChainTooLong { .. } => "Certificate.ChainTooLong",
             Self::NotYetValid { .. } => "Certificate.NotYetValid",

@@ -694,3 +694,172 @@ fn a_root_scoped_to_two_doc_types_vouches_for_both_and_scopes_never_drop_silentl
     );
     assert!(any.allows(0, "anything at all"));
 }
+
+mod revocation {
+    use std::sync::Arc;
+
+    use kmid_crypto::x509::{Crl, RevocationPolicy, TrustStore, issue_crl};
+    use kmid_crypto::{CertificateError, CryptoError, DefaultVerifier};
+    use kmid_testkit::{Authority, REFERENCE_TIME, TestPki};
+    use time::Duration;
+
+    use super::KeyPurpose;
+
+    fn store(pki: &TestPki, crl: Option<Vec<u8>>, policy: RevocationPolicy) -> TrustStore {
+        let mois = pki.issuer(Authority::Mois);
+        let uri = mois.ds.crl_uri().unwrap().to_owned();
+        let mut trust = TrustStore::new().with_revocation(
+            Arc::new(move |asked: &str| if asked == uri { crl.clone() } else { None }),
+            policy,
+        );
+        trust
+            .add_scoped(mois.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
+            .unwrap();
+        trust
+    }
+
+    fn validate(trust: &TrustStore, pki: &TestPki) -> Result<Vec<usize>, CryptoError> {
+        let mois = pki.issuer(Authority::Mois);
+        trust
+            .validate_der(&[mois.ds.der()], REFERENCE_TIME, KeyPurpose::DocumentSigner)
+            .map(|v| v.revocation_unknown)
+    }
+
+    #[test]
+    fn a_crl_round_trips_and_a_revoked_document_signer_is_refused() {
+        let pki = TestPki::new();
+        let mois = pki.issuer(Authority::Mois);
+        let from = REFERENCE_TIME - Duration::days(1);
+        let crl = issue_crl(
+            &mois.iaca,
+            &mois.iaca_signer,
+            from,
+            from + Duration::days(7),
+            &[&mois.ds],
+            1,
+        )
+        .unwrap();
+        let parsed = Crl::from_der(crl.der()).unwrap();
+        parsed.verify(&mois.iaca, &DefaultVerifier).unwrap();
+        // OpenSSL reads the same CRL: the signature under the IACA, the one revoked serial.
+        let ossl = openssl::x509::X509Crl::from_der(crl.der()).unwrap();
+        let iaca = openssl::x509::X509::from_der(mois.iaca.der()).unwrap();
+        assert!(ossl.verify(&iaca.public_key().unwrap()).unwrap());
+        let listed = ossl.get_revoked().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].serial_number().to_bn().unwrap().to_vec(),
+            mois.ds.serial()
+        );
+        assert!(parsed.revokes(&mois.ds));
+        assert!(!parsed.revokes(&pki.issuer(Authority::Moj).ds));
+        // Another issuer's key and name do not make a MOIS CRL.
+        assert_eq!(
+            parsed
+                .verify(&pki.issuer(Authority::Moj).iaca, &DefaultVerifier)
+                .unwrap_err(),
+            CryptoError::Certificate(CertificateError::CrlIssuer("the CRL names another issuer"))
+        );
+        // A flipped signature bit.
+        let mut forged = crl.der().to_vec();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(
+            Crl::from_der(&forged)
+                .and_then(|c| c.verify(&mois.iaca, &DefaultVerifier))
+                .is_err()
+        );
+
+        let revoked = store(&pki, Some(crl.der().to_vec()), RevocationPolicy::HardFail);
+        assert_eq!(
+            validate(&revoked, &pki).unwrap_err(),
+            CryptoError::Certificate(CertificateError::Revoked { index: 0 })
+        );
+        // Checked every time, not answered from the chain cache.
+        assert_eq!(
+            validate(&revoked, &pki).unwrap_err(),
+            CryptoError::Certificate(CertificateError::Revoked { index: 0 })
+        );
+        // A CRL that lists nothing: the chain stands, nothing left unchecked.
+        let empty = issue_crl(
+            &mois.iaca,
+            &mois.iaca_signer,
+            from,
+            from + Duration::days(7),
+            &[],
+            2,
+        )
+        .unwrap();
+        let clean = store(&pki, Some(empty.der().to_vec()), RevocationPolicy::HardFail);
+        assert_eq!(validate(&clean, &pki).unwrap(), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn an_unavailable_crl_fails_hard_by_policy_or_is_reported_under_soft_fail() {
+        let pki = TestPki::new();
+        let mois = pki.issuer(Authority::Mois);
+        let moj = pki.issuer(Authority::Moj);
+        let from = REFERENCE_TIME - Duration::days(1);
+        let unavailable = |why: &'static str| {
+            CryptoError::Certificate(CertificateError::RevocationUnavailable { index: 0, why })
+        };
+        // Not served at all.
+        assert_eq!(
+            validate(&store(&pki, None, RevocationPolicy::HardFail), &pki).unwrap_err(),
+            unavailable("the CRL cannot be fetched")
+        );
+        assert_eq!(
+            validate(&store(&pki, None, RevocationPolicy::SoftFail), &pki).unwrap(),
+            [0]
+        );
+        // Served, but another authority's (it cannot speak for MOIS's Document Signer).
+        let theirs = issue_crl(
+            &moj.iaca,
+            &moj.iaca_signer,
+            from,
+            from + Duration::days(7),
+            &[],
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(
+                &store(
+                    &pki,
+                    Some(theirs.der().to_vec()),
+                    RevocationPolicy::HardFail
+                ),
+                &pki
+            )
+            .unwrap_err(),
+            unavailable("the CRL is not its issuer's")
+        );
+        // Stale: its nextUpdate has passed.
+        let stale = issue_crl(
+            &mois.iaca,
+            &mois.iaca_signer,
+            from - Duration::days(30),
+            from - Duration::days(23),
+            &[],
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(
+                &store(&pki, Some(stale.der().to_vec()), RevocationPolicy::HardFail),
+                &pki
+            )
+            .unwrap_err(),
+            unavailable("the CRL is not current (thisUpdate/nextUpdate)")
+        );
+        // Not a CRL.
+        assert_eq!(
+            validate(
+                &store(&pki, Some(b"garbage".to_vec()), RevocationPolicy::HardFail),
+                &pki
+            )
+            .unwrap_err(),
+            unavailable("the CRL does not parse")
+        );
+    }
+}

@@ -48,6 +48,7 @@ const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_KEY_USAGE: &str = "2.5.29.15";
 const OID_EXT_KEY_USAGE: &str = "2.5.29.37";
 const OID_SUBJECT_KEY_ID: &str = "2.5.29.14";
+const OID_CRL_DISTRIBUTION_POINTS: &str = "2.5.29.31";
 /// Extensions this validator understands or may safely ignore when critical: subject and
 /// authority key identifiers, alternative names, CRL distribution points, policies, name
 /// constraints are *not* here (a critical one is refused).
@@ -90,6 +91,8 @@ pub(crate) struct Extensions {
     pub(crate) duplicate: Option<String>,
     /// subjectKeyIdentifier, when present.
     pub(crate) subject_key_id: Option<Vec<u8>>,
+    /// The first full-name URI of cRLDistributionPoints, when present.
+    pub(crate) crl_uri: Option<String>,
 }
 
 /// An X.509 certificate, decoded once: the DER as received, the TBSCertificate's place in it,
@@ -114,12 +117,14 @@ pub struct Certificate {
     country: Option<String>,
     public_key: PublicKey,
     pub(crate) extensions: Extensions,
+    /// The serial number's content octets, as encoded.
+    serial: Vec<u8>,
     not_before: i64,
     not_after: i64,
 }
 
 /// `der` errors as this crate's, with the byte offset the decoder reached.
-fn der_error(e: der::Error) -> CryptoError {
+pub(crate) fn der_error(e: der::Error) -> CryptoError {
     let at = e
         .position()
         .and_then(|p| usize::try_from(u32::from(p)).ok())
@@ -150,13 +155,15 @@ fn der_error(e: der::Error) -> CryptoError {
     CertificateError::Malformed { at, what }.into()
 }
 
-fn malformed(at: usize, what: &'static str) -> CryptoError {
+pub(crate) fn malformed(at: usize, what: &'static str) -> CryptoError {
     CertificateError::Malformed { at, what }.into()
 }
 
 /// The signature algorithm of an AlgorithmIdentifier whose parameters must be absent
 /// (RFC 5758 §3.2, RFC 8410 §3); `None` for any other.
-fn signature_algorithm(id: &x509_cert::spki::AlgorithmIdentifierOwned) -> Option<Algorithm> {
+pub(crate) fn signature_algorithm(
+    id: &x509_cert::spki::AlgorithmIdentifierOwned,
+) -> Option<Algorithm> {
     if id.parameters.is_some() {
         return None;
     }
@@ -172,7 +179,7 @@ fn signature_algorithm(id: &x509_cert::spki::AlgorithmIdentifierOwned) -> Option
 /// The raw `r ‖ s` of a DER ECDSA-Sig-Value (RFC 5480 §2.2.3), each integer left-padded to the
 /// curve's coordinate length; `None` when it is not exactly one such SEQUENCE or an integer
 /// is too long (such a signature cannot verify).
-fn raw_ecdsa(der: &[u8], algorithm: Algorithm) -> Option<Vec<u8>> {
+pub(crate) fn raw_ecdsa(der: &[u8], algorithm: Algorithm) -> Option<Vec<u8>> {
     let half = algorithm.signature_len() / 2;
     let mut reader = SliceReader::new(der).ok()?;
     let (r, s) = reader
@@ -203,7 +210,7 @@ fn attribute(name: &x509_cert::name::Name, oid: ObjectIdentifier) -> Option<Stri
 }
 
 /// A time as Unix seconds.
-fn unix_seconds(t: x509_cert::time::Time) -> i64 {
+pub(crate) fn unix_seconds(t: x509_cert::time::Time) -> i64 {
     i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
 
@@ -267,9 +274,22 @@ impl Certificate {
             country: attribute(tbs_cert.subject(), OID_COUNTRY),
             public_key,
             extensions,
+            serial: tbs_cert.serial_number().as_bytes().to_vec(),
             not_before: unix_seconds(validity.not_before),
             not_after: unix_seconds(validity.not_after),
         })
+    }
+
+    /// The serial number's content octets, as encoded.
+    #[must_use]
+    pub fn serial(&self) -> &[u8] {
+        &self.serial
+    }
+
+    /// The CRL distribution point (the first full-name URI of cRLDistributionPoints).
+    #[must_use]
+    pub fn crl_uri(&self) -> Option<&str> {
+        self.extensions.crl_uri.as_deref()
     }
 
     /// Parses a PEM `CERTIFICATE` block.
@@ -493,6 +513,26 @@ fn read_extensions(list: Option<&[x509_cert::ext::Extension]>) -> Result<Extensi
                 let id = x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(value)
                     .map_err(der_error)?;
                 ext.subject_key_id = Some(id.0.as_bytes().to_vec());
+            }
+            OID_CRL_DISTRIBUTION_POINTS => {
+                use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+                let points = x509_cert::ext::pkix::CrlDistributionPoints::from_der(value)
+                    .map_err(der_error)?;
+                ext.crl_uri = points
+                    .0
+                    .iter()
+                    .filter_map(|p| match &p.distribution_point {
+                        Some(DistributionPointName::FullName(names)) => {
+                            names.iter().find_map(|n| match n {
+                                GeneralName::UniformResourceIdentifier(uri) => {
+                                    Some(uri.to_string())
+                                }
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    })
+                    .next();
             }
             other if item.critical && !KNOWN_EXTENSIONS.contains(&other) => {
                 ext.unknown_critical.get_or_insert(text);

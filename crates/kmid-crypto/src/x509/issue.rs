@@ -74,7 +74,7 @@ const PRINTABLE_STRING: u8 = 0x13;
 const SET: u8 = 0x31;
 
 /// The DER of a dotted OID.
-fn oid(dotted: &str) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn oid(dotted: &str) -> Result<Vec<u8>, CryptoError> {
     let oid = der_oid(dotted)?;
     Ok(der::encode(OID, oid.as_bytes()))
 }
@@ -113,7 +113,7 @@ fn name(params: &CertificateParams) -> Result<Vec<u8>, CryptoError> {
 
 /// A Time (RFC 5280 §4.1.2.5): UTCTime through 2049, GeneralizedTime from 2050, in seconds,
 /// with `Z`.
-fn time(t: OffsetDateTime) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn time(t: OffsetDateTime) -> Result<Vec<u8>, CryptoError> {
     let t = t.to_offset(time::UtcOffset::UTC);
     let (y, mo, d, h, mi, s) = (
         t.year(),
@@ -142,7 +142,7 @@ fn time(t: OffsetDateTime) -> Result<Vec<u8>, CryptoError> {
 }
 
 /// One Extension: `SEQUENCE { extnID, critical (only when TRUE), extnValue }`.
-fn extension(id: &str, critical: bool, value: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn extension(id: &str, critical: bool, value: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut body = oid(id)?;
     if critical {
         body.extend([0x01, 0x01, 0xFF]);
@@ -162,7 +162,7 @@ fn key_identifier(key: &PublicKey) -> Vec<u8> {
 
 /// The AlgorithmIdentifier of `algorithm`'s signatures, parameters absent (RFC 5758 §3.2,
 /// RFC 8410 §3).
-fn signature_algorithm(algorithm: Algorithm) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn signature_algorithm(algorithm: Algorithm) -> Result<Vec<u8>, CryptoError> {
     let id = match algorithm {
         Algorithm::Es256 => "1.2.840.10045.4.3.2",
         Algorithm::Es384 => "1.2.840.10045.4.3.3",

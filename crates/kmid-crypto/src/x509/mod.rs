@@ -1,6 +1,7 @@
 //! X.509 for ISO/IEC 18013-5: the issuer PKI (Annex B), trust stores and chain validation.
 
 mod certificate;
+mod crl;
 pub(crate) mod der;
 mod issue;
 mod trust;
@@ -8,12 +9,14 @@ mod trust;
 pub use certificate::{
     Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, KeyUsage, MAX_CERTIFICATE_BYTES,
 };
+pub use crl::{Crl, MAX_CRL_BYTES, issue_crl};
 pub use issue::{
     CertificateKind, CertificateParams, MAX_DS_VALIDITY_DAYS, MAX_IACA_VALIDITY_DAYS,
     issue_certificate,
 };
 pub use trust::{
-    DEFAULT_CHAIN_CACHE, DEFAULT_MAX_CHAIN_LEN, KeyPurpose, TrustStore, ValidatedChain,
+    CrlSource, DEFAULT_CHAIN_CACHE, DEFAULT_MAX_CHAIN_LEN, KeyPurpose, RevocationPolicy,
+    TrustStore, ValidatedChain,
 };
 
 /// Parses an `x5c` header value (RFC 7515 §4.1.6): a list of standard-base64 DER certificates.

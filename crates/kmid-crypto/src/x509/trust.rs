@@ -54,6 +54,8 @@ pub struct TrustStore {
     verifier: Arc<dyn SignatureVerifier>,
     /// Hashes the chain cache's keys.
     provider: &'static crate::CryptoProvider,
+    /// Certificate revocation, when configured.
+    revocation: Option<Arc<Revocation>>,
     /// For each root, what it may vouch for (`None`: anything).
     scopes: Vec<Option<Vec<String>>>,
     max_chain_len: usize,
@@ -70,7 +72,45 @@ pub struct ValidatedChain {
     pub leaf_key: PublicKey,
     /// Index in the trust store of the root the chain ends at.
     pub root_index: usize,
+    /// The chain positions whose revocation could not be checked, under a soft-fail
+    /// [`RevocationPolicy`] (empty when every CRL was checked, or when no revocation source
+    /// is configured).
+    pub revocation_unknown: Vec<usize>,
 }
+
+/// Where CRLs come from: the caller's fetcher (HTTP, a file, a test's map), given a
+/// certificate's CRL distribution point URI. kmid bounds what it reads ([`super::MAX_CRL_BYTES`]).
+pub trait CrlSource: Send + Sync {
+    /// The CRL served at `uri`, if it could be fetched.
+    fn fetch(&self, uri: &str) -> Option<Vec<u8>>;
+}
+
+impl<F: Fn(&str) -> Option<Vec<u8>> + Send + Sync> CrlSource for F {
+    fn fetch(&self, uri: &str) -> Option<Vec<u8>> {
+        self(uri)
+    }
+}
+
+/// What validation does when a certificate's revocation cannot be checked (its CRL cannot be
+/// fetched, does not parse or verify under its issuer, or is stale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationPolicy {
+    /// Refuse the chain ([`CertificateError::RevocationUnavailable`]): the default for issuers.
+    HardFail,
+    /// Accept it, naming the unchecked positions in [`ValidatedChain::revocation_unknown`].
+    SoftFail,
+}
+
+/// The CRLs verified so far, by (distribution point, issuer name), each kept until its
+/// `nextUpdate`.
+struct Revocation {
+    source: Arc<dyn CrlSource>,
+    policy: RevocationPolicy,
+    crls: Mutex<Vec<(String, Vec<u8>, super::Crl)>>,
+}
+
+/// The most CRLs kept (oldest dropped first).
+const MAX_CACHED_CRLS: usize = 256;
 
 /// Validated chains by key, most recently used first.
 struct ChainCache {
@@ -198,6 +238,7 @@ impl TrustStore {
             roots: Vec::new(),
             verifier: Arc::new(DefaultVerifier),
             provider: crate::CryptoProvider::get_default(),
+            revocation: None,
             scopes: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
             cache: ChainCache::new(capacity),
@@ -227,6 +268,22 @@ impl TrustStore {
     pub fn with_provider(mut self, provider: &'static crate::CryptoProvider) -> Self {
         self.provider = provider;
         self.with_signature_verifier(Arc::new(*provider))
+    }
+
+    /// Checks every certificate of a chain below its trust anchor against its issuer's CRL
+    /// (RFC 5280 §6.3, full CRLs from the certificate's CRL distribution point), fetched from
+    /// `source`, verified under the issuer's key through this store's signature verifier, and
+    /// kept until its `nextUpdate`; `policy` says what an unavailable CRL means. A certificate
+    /// without a distribution point is not checked. Validated chains are then not cached (their
+    /// revocation is checked every time, from the cached CRLs).
+    #[must_use]
+    pub fn with_revocation(mut self, source: Arc<dyn CrlSource>, policy: RevocationPolicy) -> Self {
+        self.revocation = Some(Arc::new(Revocation {
+            source,
+            policy,
+            crls: Mutex::new(Vec::new()),
+        }));
+        self
     }
 
     /// Remembers at most `capacity` validated chains (0: none, every chain is validated in
@@ -347,7 +404,9 @@ impl TrustStore {
         purpose: KeyPurpose,
     ) -> Result<ValidatedChain, CryptoError> {
         let key = cache_key(self.provider, chain.iter().map(Certificate::der), purpose);
-        if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
+        if self.revocation.is_none()
+            && let Some(hit) = self.cache.get(&key, at.unix_timestamp())
+        {
             return Ok(hit);
         }
         self.validate_and_remember(key, chain, at, purpose)
@@ -374,7 +433,9 @@ impl TrustStore {
             .into());
         }
         let key = cache_key(self.provider, ders.iter().copied(), purpose);
-        if let Some(hit) = self.cache.get(&key, at.unix_timestamp()) {
+        if self.revocation.is_none()
+            && let Some(hit) = self.cache.get(&key, at.unix_timestamp())
+        {
             return Ok(hit);
         }
         let chain = ders
@@ -392,6 +453,9 @@ impl TrustStore {
         purpose: KeyPurpose,
     ) -> Result<ValidatedChain, CryptoError> {
         let validated = self.validate_uncached(chain, at, purpose)?;
+        if self.revocation.is_some() {
+            return Ok(validated);
+        }
         // When several roots carry the name the chain's top names as its issuer (a re-issued
         // root), which one validates can depend on the time; the answer is then not cached,
         // so a hit never names another root (and scope) than a full validation would.
@@ -490,11 +554,90 @@ impl TrustStore {
             }
             _ => self.find_root(top, top_index, now)?,
         };
+        let revocation_unknown = match &self.revocation {
+            Some(revocation) => {
+                let root = self
+                    .roots
+                    .get(root_index)
+                    .ok_or(CertificateError::UntrustedRoot)?;
+                self.check_revocation(revocation, path, root, now)?
+            }
+            None => Vec::new(),
+        };
         Ok(ValidatedChain {
             leaf: leaf.clone(),
             leaf_key: leaf.public_key().clone(),
             root_index,
+            revocation_unknown,
         })
+    }
+
+    /// Checks each certificate of `path` against its issuer's CRL; returns the positions left
+    /// unchecked under a soft-fail policy.
+    fn check_revocation(
+        &self,
+        revocation: &Revocation,
+        path: &[Certificate],
+        root: &Certificate,
+        now: i64,
+    ) -> Result<Vec<usize>, CryptoError> {
+        let mut unknown = Vec::new();
+        for (index, cert) in path.iter().enumerate() {
+            let Some(uri) = cert.crl_uri() else {
+                continue;
+            };
+            let issuer = path.get(index.saturating_add(1)).unwrap_or(root);
+            match self.current_crl(revocation, uri, issuer, now) {
+                Ok(crl) if crl.revokes(cert) => {
+                    return Err(CertificateError::Revoked { index }.into());
+                }
+                Ok(_) => {}
+                Err(why) => match revocation.policy {
+                    RevocationPolicy::HardFail => {
+                        return Err(CertificateError::RevocationUnavailable { index, why }.into());
+                    }
+                    RevocationPolicy::SoftFail => unknown.push(index),
+                },
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The CRL at `uri` for `issuer`, current at `now`: from the cache, else fetched, parsed
+    /// and verified (and cached).
+    fn current_crl(
+        &self,
+        revocation: &Revocation,
+        uri: &str,
+        issuer: &Certificate,
+        now: i64,
+    ) -> Result<super::Crl, &'static str> {
+        let mut crls = revocation
+            .crls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        crls.retain(|(_, _, crl)| crl.current_at(now));
+        if let Some((_, _, crl)) = crls
+            .iter()
+            .find(|(u, name, _)| u == uri && name.as_slice() == issuer.subject_der())
+        {
+            return Ok(crl.clone());
+        }
+        let bytes = revocation
+            .source
+            .fetch(uri)
+            .ok_or("the CRL cannot be fetched")?;
+        let crl = super::Crl::from_der(&bytes).map_err(|_| "the CRL does not parse")?;
+        crl.verify(issuer, &*self.verifier)
+            .map_err(|_| "the CRL is not its issuer's")?;
+        if !crl.current_at(now) {
+            return Err("the CRL is not current (thisUpdate/nextUpdate)");
+        }
+        if crls.len() >= MAX_CACHED_CRLS {
+            crls.remove(0);
+        }
+        crls.push((uri.to_owned(), issuer.subject_der().to_vec(), crl.clone()));
+        Ok(crl)
     }
 
     /// Finds the trust anchor that issued `top` and checks it as an issuer.
