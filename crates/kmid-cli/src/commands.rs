@@ -639,6 +639,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                             TrustPurpose::StatusListSigner,
                         ],
                         scopes: vec![a.card_type().doc_type().to_owned()],
+                        crl: None,
                     })
                     .collect(),
                 ..TrustConfig::default()

@@ -102,7 +102,7 @@ pub use issuer::{
     PublishedList, card_end, credential_end,
 };
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
-pub use trust::{TrustConfig, TrustConfigError, TrustPurpose};
+pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};
 pub use verifier::{BatchItem, Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
 pub use wallet::{Wallet, openid4vp_transcript};
 

@@ -20,7 +20,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kmid_crypto::x509::{Certificate, TrustStore};
+use std::sync::Arc;
+
+use kmid_crypto::x509::{Certificate, CrlSource, RevocationPolicy, TrustStore};
 use kmid_crypto::{CryptoError, Jwk, PublicKey};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +55,29 @@ pub struct AnchorConfig {
     /// The docTypes and `vct`s it may vouch for; `["*"]` for any. Required, so that "any" is
     /// always written out.
     pub scopes: Vec<String>,
+    /// Whether certificates under it are checked against their CRLs, and what an unavailable
+    /// CRL means; absent: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<CrlPolicy>,
+}
+
+/// An anchor's revocation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrlPolicy {
+    /// An unavailable CRL refuses the chain (`Certificate.RevocationUnavailable`).
+    HardFail,
+    /// An unavailable CRL is reported in the result, the chain accepted.
+    SoftFail,
+}
+
+impl CrlPolicy {
+    const fn policy(self) -> RevocationPolicy {
+        match self {
+            Self::HardFail => RevocationPolicy::HardFail,
+            Self::SoftFail => RevocationPolicy::SoftFail,
+        }
+    }
 }
 
 /// Keys configured for an issuer identified by `iss`.
@@ -222,7 +247,30 @@ impl TrustConfig {
     /// [`TrustConfigError::Empty`], [`TrustConfigError::Io`], [`TrustConfigError::Anchor`]
     /// (not a certificate, not a CA's, any and listed scopes for one root).
     pub fn trust_store(&self, purpose: TrustPurpose) -> Result<TrustStore, TrustConfigError> {
+        self.build(purpose, None)
+    }
+
+    /// [`Self::trust_store`], with the certificates under each anchor that has a `crl` policy
+    /// checked against their CRLs from `crls` (a root listed twice takes the stricter policy:
+    /// hard-fail over soft-fail over none).
+    ///
+    /// # Errors
+    /// As [`Self::trust_store`].
+    pub fn trust_store_with_crls(
+        &self,
+        purpose: TrustPurpose,
+        crls: Arc<dyn CrlSource>,
+    ) -> Result<TrustStore, TrustConfigError> {
+        self.build(purpose, Some(crls))
+    }
+
+    fn build(
+        &self,
+        purpose: TrustPurpose,
+        crls: Option<Arc<dyn CrlSource>>,
+    ) -> Result<TrustStore, TrustConfigError> {
         let mut store = TrustStore::new();
+        let mut policies: Vec<(Certificate, Option<CrlPolicy>)> = Vec::new();
         for anchor in &self.anchors {
             let name = anchor.file.display().to_string();
             if anchor.purposes.is_empty() || anchor.scopes.is_empty() {
@@ -236,6 +284,19 @@ impl TrustConfig {
                     file: file.clone(),
                     error,
                 };
+                let stricter = |a: Option<CrlPolicy>, b: Option<CrlPolicy>| match (a, b) {
+                    (Some(CrlPolicy::HardFail), _) | (_, Some(CrlPolicy::HardFail)) => {
+                        Some(CrlPolicy::HardFail)
+                    }
+                    (Some(CrlPolicy::SoftFail), _) | (_, Some(CrlPolicy::SoftFail)) => {
+                        Some(CrlPolicy::SoftFail)
+                    }
+                    _ => None,
+                };
+                match policies.iter_mut().find(|(c, _)| *c == certificate) {
+                    Some((_, p)) => *p = stricter(*p, anchor.crl),
+                    None => policies.push((certificate.clone(), anchor.crl)),
+                }
                 if anchor.scopes.iter().any(|s| s == "*") {
                     store.add(certificate).map_err(fail)?;
                 } else {
@@ -243,6 +304,19 @@ impl TrustConfig {
                         .add_scoped(certificate, anchor.scopes.clone())
                         .map_err(fail)?;
                 }
+            }
+        }
+        if let Some(crls) = crls
+            && policies.iter().any(|(_, p)| p.is_some())
+        {
+            store = store.with_revocation(crls, RevocationPolicy::HardFail);
+            for (root, policy) in &policies {
+                store
+                    .set_root_revocation(root, policy.map(CrlPolicy::policy))
+                    .map_err(|error| TrustConfigError::Anchor {
+                        file: root.common_name().unwrap_or_default(),
+                        error,
+                    })?;
             }
         }
         Ok(store)

@@ -257,3 +257,109 @@ fn key_with_d() -> String {
     let key = PrivateKey::generate(Curve::P256).unwrap();
     json!({ "keys": [serde_json::to_value(key.to_jwk().unwrap()).unwrap()] }).to_string()
 }
+
+/// A MOIS issuer on the test PKI (whose IACA key signs CRLs), a wallet holding its resident
+/// mdoc, and the age-check presentation.
+fn revocation_fixture() -> (
+    kmid_testkit::TestPki,
+    Vec<u8>,
+    kmid::mdoc::model::DeviceRequest,
+) {
+    use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+    use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, SeededRandom, TestPki};
+    let pki = TestPki::new();
+    let ipki = pki.issuer(Authority::Mois);
+    let keys = kmid::AuthorityKeys {
+        authority: IssuingAuthority::Mois,
+        iaca: ipki.iaca.clone(),
+        document_signer: ipki.ds.clone(),
+        signer: Arc::new(Rfc6979Signer::for_test_key("mois-ds")),
+    };
+    let random = Arc::new(SeededRandom::new(b"revocation"));
+    let issuer = kmid::Issuer::new(
+        keys,
+        StatusRegistry::new(
+            MemoryStore::new(),
+            RegistryConfig::new("https://status.kmid.invalid/mois/lists"),
+            random.clone(),
+        ),
+        kmid::CardKeySecret::from_bytes([1; 32]),
+        random,
+    );
+    let mut wallet = Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        pki.trust_store(),
+    );
+    let issued = issuer
+        .issue(
+            &Card::from(samples::resident()),
+            wallet.device_key(),
+            Formats::Mdoc,
+            REFERENCE_TIME,
+        )
+        .unwrap();
+    wallet.store_issued(issued, REFERENCE_TIME).unwrap();
+    let request = Template::AgeCheck.mdoc_request(CardType::Resident);
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let response = wallet
+        .respond_mdoc(&request, &transcript, REFERENCE_TIME)
+        .unwrap()
+        .to_bytes();
+    (pki, response, request)
+}
+
+#[test]
+fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
+    use kmid::crypto::x509::issue_crl;
+    use kmid_testkit::{Authority, REFERENCE_TIME};
+    let dir = scratch("crl");
+    let (pki, response, request) = revocation_fixture();
+    let mois = pki.issuer(Authority::Mois);
+    write(&dir, "mois.pem", &mois.iaca.to_pem().unwrap());
+    let from = REFERENCE_TIME - time::Duration::days(1);
+    let revoking = issue_crl(
+        &mois.iaca,
+        &mois.iaca_signer,
+        from,
+        from + time::Duration::days(7),
+        &[&mois.ds],
+        7,
+    )
+    .unwrap()
+    .der()
+    .to_vec();
+    let uri = mois.ds.crl_uri().unwrap().to_owned();
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let verify = |crl: &str, served: Option<Vec<u8>>| {
+        let config = TrustConfig::from_toml(
+            &format!(
+                "[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"kr.go.mois.rrc.1\"]\n{crl}"
+            ),
+            dir.clone(),
+        )
+        .unwrap();
+        let uri = uri.clone();
+        let store = config
+            .trust_store_with_crls(
+                TrustPurpose::MdocIssuer,
+                Arc::new(move |asked: &str| if asked == uri { served.clone() } else { None }),
+            )
+            .unwrap();
+        Verifier::new(store, Arc::new(AllValid))
+            .verify_mdoc(&request, &response, &transcript, REFERENCE_TIME)
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(
+        verify("crl = \"hard-fail\"\n", Some(revoking.clone())),
+        Err("Mdoc.IssuerAuth.Chain.Certificate.Revoked")
+    );
+    assert_eq!(
+        verify("crl = \"hard-fail\"\n", None),
+        Err("Mdoc.IssuerAuth.Chain.Certificate.RevocationUnavailable")
+    );
+    assert_eq!(verify("crl = \"soft-fail\"\n", None), Ok(()));
+    // An anchor without a CRL policy is not checked, whatever is served.
+    assert_eq!(verify("", Some(revoking)), Ok(()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -58,6 +58,9 @@ pub struct TrustStore {
     revocation: Option<Arc<Revocation>>,
     /// For each root, what it may vouch for (`None`: anything).
     scopes: Vec<Option<Vec<String>>>,
+    /// For each root, its revocation policy when it differs from the store's (`Some(None)`:
+    /// its chains are not checked).
+    root_revocation: Vec<Option<Option<RevocationPolicy>>>,
     max_chain_len: usize,
     cache: Arc<ChainCache>,
 }
@@ -240,6 +243,7 @@ impl TrustStore {
             provider: crate::CryptoProvider::get_default(),
             revocation: None,
             scopes: Vec::new(),
+            root_revocation: Vec::new(),
             max_chain_len: DEFAULT_MAX_CHAIN_LEN,
             cache: ChainCache::new(capacity),
         }
@@ -284,6 +288,28 @@ impl TrustStore {
             crls: Mutex::new(Vec::new()),
         }));
         self
+    }
+
+    /// Sets the revocation policy of the chains that end at `root` (already added), instead of
+    /// the store's: `None` leaves them unchecked (an anchor whose authority publishes no CRL).
+    /// It takes effect with [`Self::with_revocation`].
+    ///
+    /// # Errors
+    /// [`CertificateError::UntrustedRoot`] for a root not in the store.
+    pub fn set_root_revocation(
+        &mut self,
+        root: &Certificate,
+        policy: Option<RevocationPolicy>,
+    ) -> Result<(), CryptoError> {
+        let index = self
+            .roots
+            .iter()
+            .position(|r| r == root)
+            .ok_or(CertificateError::UntrustedRoot)?;
+        if let Some(slot) = self.root_revocation.get_mut(index) {
+            *slot = Some(policy);
+        }
+        Ok(())
     }
 
     /// Remembers at most `capacity` validated chains (0: none, every chain is validated in
@@ -371,6 +397,7 @@ impl TrustStore {
             None => {
                 self.roots.push(root);
                 self.scopes.push(scopes);
+                self.root_revocation.push(None);
             }
         }
         self.cache = ChainCache::new(self.cache.capacity);
@@ -560,7 +587,15 @@ impl TrustStore {
                     .roots
                     .get(root_index)
                     .ok_or(CertificateError::UntrustedRoot)?;
-                self.check_revocation(revocation, path, root, now)?
+                match self.root_revocation.get(root_index).copied().flatten() {
+                    Some(None) => Vec::new(),
+                    Some(Some(policy)) => {
+                        self.check_revocation(revocation, policy, path, root, now)?
+                    }
+                    None => {
+                        self.check_revocation(revocation, revocation.policy, path, root, now)?
+                    }
+                }
             }
             None => Vec::new(),
         };
@@ -577,6 +612,7 @@ impl TrustStore {
     fn check_revocation(
         &self,
         revocation: &Revocation,
+        policy: RevocationPolicy,
         path: &[Certificate],
         root: &Certificate,
         now: i64,
@@ -592,7 +628,7 @@ impl TrustStore {
                     return Err(CertificateError::Revoked { index }.into());
                 }
                 Ok(_) => {}
-                Err(why) => match revocation.policy {
+                Err(why) => match policy {
                     RevocationPolicy::HardFail => {
                         return Err(CertificateError::RevocationUnavailable { index, why }.into());
                     }
