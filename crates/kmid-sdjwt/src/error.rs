@@ -172,6 +172,9 @@ pub enum IssuerKeyError {
         /// The credential's `vct`.
         vct: String,
     },
+    /// JWT VC Issuer Metadata gave no key.
+    #[error("issuer metadata: {0}")]
+    Metadata(crate::vc::metadata::MetadataError),
     /// The header's `alg` does not fit the issuer's key.
     #[error("alg {alg} does not fit the issuer's {curve:?} key")]
     AlgorithmMismatch {
@@ -269,6 +272,7 @@ impl SdJwtError {
                 IssuerKeyError::Chain(c) => join("IssuerKey.Chain", c.code()),
                 IssuerKeyError::VctNotAuthorized { .. } => "IssuerKey.VctNotAuthorized",
                 IssuerKeyError::AlgorithmMismatch { .. } => "IssuerKey.AlgorithmMismatch",
+                IssuerKeyError::Metadata(m) => join("IssuerKey.Metadata", m.name()),
             },
             Self::BadIssuerSignature => "BadIssuerSignature",
             Self::WrongType { .. } => "WrongType",

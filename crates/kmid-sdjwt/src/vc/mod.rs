@@ -3,6 +3,7 @@
 
 mod holder;
 mod issuer;
+pub mod metadata;
 mod verifier;
 
 pub use holder::{HeldSdJwtVc, present_paths};

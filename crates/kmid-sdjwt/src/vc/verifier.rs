@@ -37,6 +37,8 @@ pub enum IssuerKeys<'a> {
     /// From configured keys, by `iss` and `kid`: a key configured with a kid matches only a
     /// header with that kid; one configured without matches any.
     KeySet(Vec<(String, Option<String>, PublicKey)>),
+    /// From JWT VC Issuer Metadata, for the issuers the resolver allows.
+    Metadata(&'a super::metadata::IssuerMetadataResolver),
 }
 
 /// A verified SD-JWT VC.
@@ -307,6 +309,13 @@ impl<'a> SdJwtVcVerifier<'a> {
                     .find(|(i, k, _)| i == iss && (k.is_none() || k.as_deref() == kid))
                     .map(|(_, _, key)| (key.clone(), None, None))
                     .ok_or_else(unknown)
+            }
+            IssuerKeys::Metadata(resolver) => {
+                let iss = iss.ok_or_else(unknown)?;
+                resolver
+                    .key(iss, kid, at)
+                    .map(|key| (key, None, None))
+                    .map_err(|e| fail(IssuerKeyError::Metadata(e)))
             }
         }
     }
