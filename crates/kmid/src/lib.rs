@@ -103,7 +103,9 @@ pub use issuer::{
 };
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};
-pub use verifier::{BatchItem, Format, SdJwtRequest, Template, VerifiedPresentation, Verifier};
+pub use verifier::{
+    BatchItem, Format, SdJwtRequest, Template, VerifiedCredential, VerifiedPresentation, Verifier,
+};
 pub use wallet::{Wallet, openid4vp_transcript};
 
 pub use kmid_crypto as crypto;

@@ -233,6 +233,26 @@ pub struct VerifiedPresentation {
     pub presentation_digest: String,
 }
 
+/// A verified presentation of any credential type, with its claims as they are (issue 17):
+/// what [`Verifier::verify_mdoc_any`] returns for a foreign mDL, an EU PID or any docType a
+/// root is scoped to. The Korean profile's typed checks are not applied.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedCredential {
+    /// The docType.
+    pub doc_type: String,
+    /// Every disclosed element, by namespace: `{"namespace": {"element": value}}`, values as
+    /// `kmid inspect` writes CBOR (text, numbers, booleans, dates as `YYYY-MM-DD`, bytes as
+    /// standard base64).
+    pub claims: serde_json::Map<String, Value>,
+    /// The common name of the Document Signer that signed it.
+    pub issuer: Option<String>,
+    /// The status the resolver reported.
+    pub status: Option<TokenStatus>,
+    /// As [`VerifiedPresentation::presentation_digest`].
+    pub presentation_digest: String,
+}
+
 impl VerifiedPresentation {
     /// The value of one item, if disclosed.
     #[must_use]
@@ -360,6 +380,52 @@ impl Verifier {
                     status: doc.status,
                     presentation_digest: digest.clone(),
                 })
+            })
+            .collect())
+    }
+
+    /// Verifies an mdoc DeviceResponse of any docType against the `request` it answers, as
+    /// [`Self::verify_mdoc`] does every check (issuer signature and chain to a root scoped to
+    /// the docType, digests, validity, device signature, nothing unrequested, every requested
+    /// element present unless optional, status), and returns each document's claims as they
+    /// are. [`Self::verify_mdoc`] reports only the Korean cards, as catalogue items.
+    ///
+    /// # Errors
+    /// The mdoc layer's exact refusal.
+    pub fn verify_mdoc_any(
+        &self,
+        request: &DeviceRequest,
+        response: &[u8],
+        transcript: &SessionTranscript,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedCredential>, KmidError> {
+        let digest = presentation_digest(self.provider, response)?;
+        let verified = MdocVerifier::new(&self.trust)
+            .with_provider(self.provider)
+            .with_status_resolver(&*self.resolver)
+            .verify_response_for(request, response, transcript, None, at)?;
+        Ok(verified
+            .documents
+            .iter()
+            .map(|doc| {
+                let mut claims = serde_json::Map::new();
+                for (ns, elements) in &doc.issuer_signed {
+                    let entry = claims
+                        .entry(ns.clone())
+                        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                    if let Value::Object(map) = entry {
+                        for (element, value) in elements {
+                            map.insert(element.clone(), element_json(value));
+                        }
+                    }
+                }
+                VerifiedCredential {
+                    doc_type: doc.doc_type.clone(),
+                    claims,
+                    issuer: doc.document_signer.common_name(),
+                    status: doc.status,
+                    presentation_digest: digest.clone(),
+                }
             })
             .collect())
     }

@@ -1,0 +1,108 @@
+//! Any credential type (issue 17, item 3): a foreign mDL verified with its claims as they are,
+//! under a root scoped to its docType; the Korean profile's checks apply to the Korean types
+//! only, and a root scoped to Korean cards does not vouch for it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::AllValid;
+use kmid::crypto::x509::TrustStore;
+use kmid::crypto::{Curve, PrivateKey, SystemRandom};
+use kmid::mdoc::ElementValue;
+use kmid::mdoc::issuer::{MdocIssuer, MsoOptions};
+use kmid::mdoc::model::{DeviceRequest, DocRequest, Handover, ItemsRequest, SessionTranscript};
+use kmid::{Verifier, Wallet};
+use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, TestPki};
+use serde_json::json;
+use time::Duration;
+
+const MDL: &str = "org.iso.18013.5.1.mDL";
+const NS: &str = "org.iso.18013.5.1";
+
+#[test]
+fn a_foreign_mdl_is_verified_with_its_claims_as_they_are() {
+    let pki = TestPki::new();
+    let ipki = pki.issuer(Authority::Mois);
+    let signer = Rfc6979Signer::for_test_key("mois-ds");
+    let random = SystemRandom;
+    let holder = PrivateKey::generate(Curve::P256).unwrap();
+    let elements = vec![(
+        NS.to_owned(),
+        vec![
+            ("family_name".to_owned(), ElementValue::Text("Doe".into())),
+            ("given_name".to_owned(), ElementValue::Text("Jane".into())),
+            ("age_over_18".to_owned(), ElementValue::Bool(true)),
+            (
+                "birth_date".to_owned(),
+                ElementValue::FullDate(time::macros::date!(1990 - 05 - 17)),
+            ),
+            (
+                "document_number".to_owned(),
+                ElementValue::Text("D1234567".into()),
+            ),
+        ],
+    )];
+    let issued = MdocIssuer::new(&signer, vec![ipki.ds.clone()], &random)
+        .unwrap()
+        .issue_elements(
+            MDL,
+            elements,
+            holder.public_key(),
+            &MsoOptions::new(
+                REFERENCE_TIME - Duration::days(1),
+                REFERENCE_TIME + Duration::days(30),
+            ),
+        )
+        .unwrap();
+    let mut mdl_roots = TrustStore::new();
+    mdl_roots
+        .add_scoped(ipki.iaca.clone(), vec![MDL.into()])
+        .unwrap();
+    let mut wallet = Wallet::new(holder, mdl_roots.clone());
+    wallet.store_mdoc(issued, REFERENCE_TIME).unwrap();
+
+    let mut items = ItemsRequest::for_doc_type(MDL);
+    for element in ["family_name", "age_over_18", "birth_date"] {
+        items.ask(NS, element, false);
+    }
+    let request = DeviceRequest::new(vec![DocRequest::new(items)]);
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let response = wallet
+        .respond_mdoc(&request, &transcript, REFERENCE_TIME)
+        .unwrap()
+        .to_bytes();
+
+    let verifier = Verifier::new(mdl_roots, Arc::new(AllValid));
+    let seen = verifier
+        .verify_mdoc_any(&request, &response, &transcript, REFERENCE_TIME)
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].doc_type, MDL);
+    assert_eq!(
+        serde_json::Value::Object(seen[0].claims.clone()),
+        json!({ NS: { "family_name": "Doe", "age_over_18": true, "birth_date": "1990-05-17" } })
+    );
+    // The Korean view has no card to report.
+    assert!(
+        verifier
+            .verify_mdoc(&request, &response, &transcript, REFERENCE_TIME)
+            .unwrap()
+            .is_empty()
+    );
+
+    // The same root scoped to the Korean resident card does not vouch for an mDL.
+    let mut korean_roots = TrustStore::new();
+    korean_roots
+        .add_scoped(ipki.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
+        .unwrap();
+    assert_eq!(
+        Verifier::new(korean_roots, Arc::new(AllValid))
+            .verify_mdoc_any(&request, &response, &transcript, REFERENCE_TIME)
+            .unwrap_err()
+            .code(),
+        "Mdoc.IssuerAuth.DocTypeNotAuthorized"
+    );
+}
