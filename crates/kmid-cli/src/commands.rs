@@ -954,9 +954,17 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let presentation = read(&args.presentation)?;
     let outcome: Result<Vec<VerifiedPresentation>, KmidError> = match load_request(&args.request)? {
         Request::OpenId4Vp(query, request) => {
-            // A presentation that is not a VP Token is an invalid presentation (exit 1), like
-            // any other malformed presentation, not unusable input.
-            // Read with the facade's bounded VP Token reader: never a whole JSON tree.
+            // A file that is not JSON at all is unusable input (exit 2: the runner passed the
+            // wrong file); JSON that is not a VP Token is an invalid presentation (exit 1).
+            // Both read without building a JSON tree.
+            serde_json::from_slice::<serde::de::IgnoredAny>(&presentation).map_err(|e| {
+                format!(
+                    "{}: not JSON (line {}, column {}), so not a VP Token",
+                    args.presentation.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
             kmid::parse_vp_token(&presentation).and_then(|token| {
                 verifier
                     .verify_vp_token(&query, &request, &token, at)

@@ -278,11 +278,15 @@ fn unusable_input_exits_2_and_a_nonce_mismatch_exits_1() {
     let (code, result) = run.verify("b.json", "vp.json");
     assert_eq!(code, 1);
     assert_eq!(result["error"], "SdJwt.KeyBinding.NonceMismatch");
-    // A presentation that is not a VP Token is an invalid presentation.
-    std::fs::write(run.path("junk.vp.json"), b"[1, 2").unwrap();
+    // JSON that is not a VP Token is an invalid presentation; a file that is not JSON at all
+    // is unusable input.
+    std::fs::write(run.path("junk.vp.json"), b"[1, 2]").unwrap();
     let (code, result) = run.verify("a.json", "junk.vp.json");
     assert_eq!(code, 1);
     assert_eq!(result["error"], "VpTokenMismatch");
+    std::fs::write(run.path("broken.vp.json"), b"[1, 2").unwrap();
+    let (code, _) = run.verify("a.json", "broken.vp.json");
+    assert_eq!(code, 2);
     // Missing files and garbage requests are unusable input, not a verdict.
     assert_eq!(
         run.kmid(&[
