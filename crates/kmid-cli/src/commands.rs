@@ -142,6 +142,75 @@ pub(crate) enum TemplateArg {
     FullIdentity,
 }
 
+/// Signs each authority's CRL (the Document Signers in `<keys>/revoked/`, valid a week) into
+/// `<keys>/crl/`, with `index.json` mapping each CRL distribution point to its file; returns
+/// how many. Authorities without an IACA key in the directory publish none.
+fn publish_crls(keys: &Path, at: OffsetDateTime) -> Result<usize, Error> {
+    let crl_dir = keys.join("crl");
+    let mut index = serde_json::Map::new();
+    for authority in IssuingAuthority::ALL {
+        let slug = authority.slug();
+        let key_path = keys.join(format!("{slug}-iaca.key.pem"));
+        if !key_path.is_file() {
+            continue;
+        }
+        let iaca = Certificate::from_pem(&read_key_file(keys, &format!("{slug}-iaca.pem"))?)?;
+        let iaca_key = PrivateKey::from_pem(&read_text(&key_path)?)?;
+        let ds = Certificate::from_pem(&read_key_file(keys, &format!("{slug}-ds.pem"))?)?;
+        let mut revoked = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(keys.join("revoked")) {
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&format!("{slug}-")) && n.ends_with(".pem"))
+                })
+                .collect();
+            files.sort();
+            for file in files {
+                revoked.push(Certificate::from_pem(&read_text(&file)?)?);
+            }
+        }
+        let refs: Vec<&Certificate> = revoked.iter().collect();
+        let at = at.replace_nanosecond(0)?;
+        let crl = kmid::crypto::x509::issue_crl(
+            &iaca,
+            &iaca_key,
+            at,
+            at + time::Duration::days(7),
+            &refs,
+            u64::try_from(at.unix_timestamp()).unwrap_or(0),
+        )?;
+        let file = format!("{slug}.crl");
+        write(&crl_dir.join(&file), crl.der())?;
+        let uri = ds
+            .crl_uri()
+            .map_or_else(|| format!("{}/kmid/crl", authority.uri()), str::to_owned);
+        index.insert(uri, json!(file));
+    }
+    let n = index.len();
+    write(
+        &crl_dir.join("index.json"),
+        format!("{}\n", serde_json::to_string_pretty(&index)?),
+    )?;
+    Ok(n)
+}
+
+/// The CRLs published in `<keys>/crl/`, by distribution point.
+fn crl_source(keys: &Path) -> Arc<dyn kmid::crypto::x509::CrlSource> {
+    let crl_dir = keys.join("crl");
+    let index: BTreeMap<String, Value> = read(&crl_dir.join("index.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    Arc::new(move |uri: &str| {
+        let file = index.get(uri)?.as_str()?;
+        read(&crl_dir.join(file)).ok()
+    })
+}
+
 /// `kmid status read`.
 fn read_status(
     token: &str,
@@ -241,6 +310,16 @@ pub(crate) enum KeysCommand {
         /// `<base>/<authority>/lists/<n>` (kept in `<keys>/issuers.toml`).
         #[arg(long, default_value = DEFAULT_STATUS_BASE)]
         status_base: String,
+    },
+    /// Revoke an authority's Document Signer: it goes on the authority's CRL, published at
+    /// once to `<keys>/crl/` (verifiers then refuse everything it signed).
+    RevokeDs {
+        /// The keys directory.
+        #[arg(long, default_value = "kmid-keys")]
+        keys: PathBuf,
+        /// The authority, by the card it issues.
+        #[arg(long, value_enum)]
+        card_type: CardArg,
     },
     /// A relying parties' reader root and one reader (ISO 18013-5 reader authentication):
     /// `reader-root.pem`, `reader.pem`, `reader.key.pem`.
@@ -608,8 +687,14 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             let random = SystemRandom;
             for authority in IssuingAuthority::ALL {
                 let slug = authority.slug();
-                let (keys, ds_key) = AuthorityKeys::generate_with_key(authority, now, &random)?;
+                let (keys, iaca_key, ds_key) =
+                    AuthorityKeys::generate_with_keys(authority, now, &random)?;
                 write(&out.join(format!("{slug}-iaca.pem")), keys.iaca.to_pem()?)?;
+                // The IACA's key signs the authority's CRLs (kmid status publish).
+                write_secret(
+                    &out.join(format!("{slug}-iaca.key.pem")),
+                    iaca_key.to_pkcs8_pem()?.as_bytes(),
+                )?;
                 write(
                     &out.join(format!("{slug}-ds.pem")),
                     keys.document_signer.to_pem()?,
@@ -639,7 +724,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                             TrustPurpose::StatusListSigner,
                         ],
                         scopes: vec![a.card_type().doc_type().to_owned()],
-                        crl: None,
+                        crl: Some(kmid::CrlPolicy::HardFail),
                     })
                     .collect(),
                 ..TrustConfig::default()
@@ -648,6 +733,24 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             Ok(format!(
                 "a test PKI for MOIS, MOJ and OKA in {} (test material: keep the keys private)",
                 out.display()
+            ))
+        }
+        KeysCommand::RevokeDs { keys, card_type } => {
+            let authority = authority_for(card_type.card_type());
+            let slug = authority.slug();
+            let ds = Certificate::from_pem(&read_key_file(keys, &format!("{slug}-ds.pem"))?)?;
+            write(
+                &keys
+                    .join("revoked")
+                    .join(format!("{slug}-{}.pem", hex_encode(ds.serial()))),
+                ds.to_pem()?,
+            )?;
+            let n = publish_crls(keys, OffsetDateTime::now_utc())?;
+            Ok(format!(
+                "{} Document Signer {} revoked; {n} CRLs published to {}",
+                authority.slug().to_uppercase(),
+                hex_encode(ds.serial()),
+                keys.join("crl").display()
             ))
         }
         KeysCommand::Readers { out, name } => {
@@ -913,7 +1016,7 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
 /// A verifier over the configured roots and a keys directory's published statuses.
 fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
     let config = trust_config(keys, trust_file)?;
-    let trust = config.trust_store(TrustPurpose::MdocIssuer)?;
+    let trust = config.trust_store_with_crls(TrustPurpose::MdocIssuer, crl_source(keys))?;
     if trust.roots().is_empty() {
         return Err("the trust configuration has no anchor for mdoc issuers".into());
     }
@@ -987,15 +1090,21 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
         Err(e) => {
             let mut result = json!({ "valid": false, "error": e.code(), "message": e.to_string() });
             // A status nobody published: say what publishes it.
-            if e.code().contains("StatusUnavailable")
-                && !args.keys.join("status").join("index.json").is_file()
-                && let Some(object) = result.as_object_mut()
-            {
+            // A status or a CRL nobody published: say what publishes it.
+            let unpublished = [
+                ("StatusUnavailable", "status", "status lists"),
+                ("RevocationUnavailable", "crl", "CRLs"),
+            ]
+            .into_iter()
+            .find(|(code, dir, _)| {
+                e.code().contains(code) && !args.keys.join(dir).join("index.json").is_file()
+            });
+            if let (Some((_, dir, what)), Some(object)) = (unpublished, result.as_object_mut()) {
                 object.insert(
                     "hint".into(),
                     json!(format!(
-                        "no status lists in {}: run `kmid status publish --keys {}`",
-                        args.keys.join("status").display(),
+                        "no {what} in {}: run `kmid status publish --keys {}`",
+                        args.keys.join(dir).display(),
                         args.keys.display()
                     )),
                 );
@@ -1072,9 +1181,11 @@ pub(crate) fn status(command: &StatusCommand) -> Result<String, Error> {
                 &status_dir.join("index.json"),
                 format!("{}\n", serde_json::to_string_pretty(&index)?),
             )?;
+            let crls = publish_crls(keys, at)?;
             Ok(format!(
-                "{n} status lists published to {}",
-                status_dir.display()
+                "{n} status lists published to {}, {crls} CRLs to {}",
+                status_dir.display(),
+                keys.join("crl").display()
             ))
         }
         StatusCommand::PhoneLost(d) | StatusCommand::PhoneFound(d) => {

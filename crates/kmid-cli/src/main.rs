@@ -228,6 +228,27 @@ impl Row {
         }
     }
 
+    /// A row that should be refused because its Document Signer is revoked.
+    fn revoked(
+        card: &'static str,
+        format: Format,
+        template: &'static str,
+        step: &'static str,
+        outcome: Result<VerifiedPresentation, KmidError>,
+    ) -> Self {
+        let as_expected = outcome
+            .as_ref()
+            .is_err_and(|e| e.code().ends_with("Chain.Certificate.Revoked"));
+        Self {
+            card,
+            format,
+            template,
+            step,
+            outcome: outcome.map_err(|e| e.to_string()),
+            as_expected,
+        }
+    }
+
     /// A row that should be refused as SUSPENDED, and for no other reason.
     fn suspended(
         card: &'static str,
@@ -317,8 +338,10 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
 
     // The three issuers, each with fresh keys and its own registry file.
     let mut issuers = Vec::new();
+    let mut iaca_keys = Vec::new();
     for authority in IssuingAuthority::ALL {
-        let keys = AuthorityKeys::generate(authority, now, &*random)?;
+        let (keys, iaca_key, _) = AuthorityKeys::generate_with_keys(authority, now, &*random)?;
+        iaca_keys.push(iaca_key);
         let path = data_dir.join(format!("{}-registry.sqlite3", authority.slug()));
         // A fresh registry each run: remove only this file and its WAL companions.
         for suffix in ["", "-wal", "-shm"] {
@@ -373,7 +396,42 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
         TokenPolicy::default(),
     ));
     let shared: Arc<dyn StatusResolver> = resolver.clone();
-    let verifier = Verifier::new(trust.clone(), shared);
+
+    // Each authority's CRL, signed by its IACA and served at its Document Signer's CRL
+    // distribution point; the verifier checks them (hard-fail), the wallets do not.
+    let crls: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+    let publish_crl = |index: usize, revoked: &[&kmid::crypto::x509::Certificate]| {
+        let (Some(issuer), Some(iaca_key)) = (issuers.get(index), iaca_keys.get(index)) else {
+            return Err(KmidError::NotHeld("an authority's IACA key"));
+        };
+        let keys = issuer.keys();
+        let crl = kmid::crypto::x509::issue_crl(
+            &keys.iaca,
+            iaca_key,
+            now,
+            now + time::Duration::days(7),
+            revoked,
+            1,
+        )?;
+        let uri = keys
+            .document_signer
+            .crl_uri()
+            .ok_or(KmidError::NotHeld("a CRL distribution point"))?
+            .to_owned();
+        crls.lock()
+            .map_err(|_| KmidError::NotHeld("CRL provider"))?
+            .insert(uri, crl.der().to_vec());
+        Ok(())
+    };
+    for index in 0..issuers.len() {
+        publish_crl(index, &[])?;
+    }
+    let crl_provider = Arc::clone(&crls);
+    let verifier_trust = trust.clone().with_revocation(
+        Arc::new(move |uri: &str| crl_provider.lock().ok()?.get(uri).cloned()),
+        kmid::crypto::x509::RevocationPolicy::HardFail,
+    );
+    let verifier = Verifier::new(verifier_trust.clone(), shared);
 
     // One holder per card type, each with a phone of its own.
     let cards = [
@@ -511,6 +569,25 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
             present(resident, resident_wallet, &Template::Identity, format),
         ));
     }
+    // The overseas Koreans agency's Document Signer is revoked (a key compromise, say): its
+    // CRL lists it, and everything it signed is refused.
+    let [_, _, overseas] = &cards;
+    let (Some(oka), Some(overseas_wallet)) = (issuers.get(2), wallets.get(2)) else {
+        return Err(KmidError::NotHeld("the overseas national's wallet"));
+    };
+    publish_crl(2, &[&oka.keys().document_signer])?;
+    // The verifier cached the CRL of the first presentations (until its nextUpdate, a week):
+    // told of the new one, it drops the old.
+    verifier_trust.forget_crls();
+    for format in [Format::Mdoc, Format::SdJwtVc] {
+        rows.push(Row::revoked(
+            overseas.card_type().name_en(),
+            format,
+            Template::AgeCheck.name(),
+            "DS revoked",
+            present(overseas, overseas_wallet, &Template::AgeCheck, format),
+        ));
+    }
     let all_as_expected = rows.iter().all(Row::as_expected);
 
     if as_json {
@@ -583,6 +660,9 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
     outln!(
         "The resident reported the phone lost: {suspended} credential(s) suspended, the MOIS list republished, and both presentations refused with status {}.",
         TokenStatus::Suspended
+    );
+    outln!(
+        "The OKA's Document Signer was revoked: its IACA's CRL lists it, and the overseas national's credentials it signed are refused in both formats."
     );
     outln!(
         "{}",

@@ -26,9 +26,9 @@ fn the_demo_issues_presents_verifies_and_refuses_the_suspended_card() {
     assert_eq!(result["all_as_expected"], true);
     let rows = result["rows"].as_array().unwrap();
     // 3 cards x 2 requests x 2 formats; the foreigner's renewal and re-issue (the credential
-    // before refused, the new ones valid in both formats, twice); then the suspended card in
-    // both formats.
-    assert_eq!(rows.len(), 20);
+    // before refused, the new ones valid in both formats, twice); the suspended card in both
+    // formats; the overseas card after its Document Signer was revoked, in both formats.
+    assert_eq!(rows.len(), 22);
     for row in &rows[..12] {
         assert_eq!(row["valid"], true, "{row}");
         // Neither request asks for the registration number, and none comes back.
@@ -44,7 +44,11 @@ fn the_demo_issues_presents_verifies_and_refuses_the_suspended_card() {
     }
     assert_eq!(rows[13]["step"], "renewed");
     assert_eq!(rows[16]["step"], "re-issued");
-    for row in &rows[18..] {
+    for row in &rows[20..] {
+        assert_eq!(row["valid"], false);
+        assert!(row["error"].as_str().unwrap().contains("revoked"), "{row}");
+    }
+    for row in &rows[18..20] {
         assert_eq!(row["valid"], false);
         assert!(
             row["error"].as_str().unwrap().contains("SUSPENDED"),

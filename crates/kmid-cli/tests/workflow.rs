@@ -701,3 +701,75 @@ fn status_read_prints_a_lists_entries_after_checking_its_signer() {
     ]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn a_revoked_document_signer_is_refused_through_the_cli() {
+    let run = Run::new("revoke");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    write_card(&run, "resident", "rrc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(run.path("keys/mois-iaca.key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    for format in ["mdoc", "sd-jwt"] {
+        let req = format!("{format}.req.json");
+        let vp = format!("{format}.vp.json");
+        run.ok(&[
+            "request",
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--out",
+            &req,
+        ]);
+        run.ok(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--credential",
+            "creds/rrc.sd-jwt",
+            "--request",
+            &req,
+            "--out",
+            &vp,
+        ]);
+        let (code, result) = run.verify(&req, &vp);
+        assert_eq!(code, 0, "{format} before: {result}");
+    }
+    let out = run.ok(&["keys", "revoke-ds", "--keys", "keys", "--card-type", "rrc"]);
+    assert!(out.contains("revoked"), "{out}");
+    for (format, code_prefix) in [
+        ("mdoc", "Mdoc.IssuerAuth.Chain.Certificate.Revoked"),
+        ("sd-jwt", "SdJwt.IssuerKey.Chain.Certificate.Revoked"),
+    ] {
+        let (code, result) =
+            run.verify(&format!("{format}.req.json"), &format!("{format}.vp.json"));
+        assert_eq!(code, 1, "{format} after: {result}");
+        assert_eq!(result["error"], code_prefix);
+    }
+}

@@ -795,6 +795,43 @@ mod revocation {
     }
 
     #[test]
+    fn a_crl_is_kept_until_its_next_update_or_until_the_store_forgets_it() {
+        let pki = TestPki::new();
+        let mois = pki.issuer(Authority::Mois);
+        let from = REFERENCE_TIME - Duration::days(1);
+        let crl = |revoked: &[&kmid_crypto::x509::Certificate]| {
+            issue_crl(
+                &mois.iaca,
+                &mois.iaca_signer,
+                from,
+                from + Duration::days(7),
+                revoked,
+                1,
+            )
+            .unwrap()
+            .der()
+            .to_vec()
+        };
+        let served = Arc::new(std::sync::Mutex::new(crl(&[])));
+        let source = Arc::clone(&served);
+        let mut trust = TrustStore::new().with_revocation(
+            Arc::new(move |_: &str| Some(source.lock().unwrap().clone())),
+            RevocationPolicy::HardFail,
+        );
+        trust.add(mois.iaca.clone()).unwrap();
+        assert_eq!(validate(&trust, &pki).unwrap(), Vec::<usize>::new());
+        // The issuer publishes a new CRL before the cached one's nextUpdate: still the old.
+        *served.lock().unwrap() = crl(&[&mois.ds]);
+        assert!(validate(&trust, &pki).is_ok());
+        // Told of it, the store (and its clones) fetch again.
+        trust.clone().forget_crls();
+        assert_eq!(
+            validate(&trust, &pki).unwrap_err(),
+            CryptoError::Certificate(CertificateError::Revoked { index: 0 })
+        );
+    }
+
+    #[test]
     fn an_unavailable_crl_fails_hard_by_policy_or_is_reported_under_soft_fail() {
         let pki = TestPki::new();
         let mois = pki.issuer(Authority::Mois);

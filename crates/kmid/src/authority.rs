@@ -127,6 +127,19 @@ impl AuthorityKeys {
         at: OffsetDateTime,
         random: &dyn Random,
     ) -> Result<(Self, Arc<PrivateKey>), KmidError> {
+        Self::generate_with_keys(authority, at, random).map(|(keys, _, ds)| (keys, ds))
+    }
+
+    /// As [`Self::generate_with_key`], also returning the IACA's private key, which signs the
+    /// authority's CRLs (`kmid keys issuers` keeps it, readable by its owner only).
+    ///
+    /// # Errors
+    /// Key generation or certificate issuance failures.
+    pub fn generate_with_keys(
+        authority: IssuingAuthority,
+        at: OffsetDateTime,
+        random: &dyn Random,
+    ) -> Result<(Self, PrivateKey, Arc<PrivateKey>), KmidError> {
         let params = |kind, cn: String, to: OffsetDateTime| CertificateParams {
             kind,
             country: "KR".into(),
@@ -171,6 +184,7 @@ impl AuthorityKeys {
                 document_signer,
                 signer,
             },
+            iaca_key,
             ds_key,
         ))
     }

@@ -290,6 +290,18 @@ impl TrustStore {
         self
     }
 
+    /// Drops every cached CRL (shared by this store's clones), so the next validation fetches
+    /// them again: for a relying party told that a CRL changed before its `nextUpdate`.
+    pub fn forget_crls(&self) {
+        if let Some(revocation) = &self.revocation {
+            revocation
+                .crls
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
+    }
+
     /// Sets the revocation policy of the chains that end at `root` (already added), instead of
     /// the store's: `None` leaves them unchecked (an anchor whose authority publishes no CRL).
     /// It takes effect with [`Self::with_revocation`].
