@@ -660,17 +660,23 @@ impl TrustStore {
         issuer: &Certificate,
         now: i64,
     ) -> Result<super::Crl, &'static str> {
-        let mut crls = revocation
-            .crls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        crls.retain(|(_, _, crl)| crl.current_at(now));
-        if let Some((_, _, crl)) = crls
-            .iter()
-            .find(|(u, name, _)| u == uri && name.as_slice() == issuer.subject_der())
+        let lock = || {
+            revocation
+                .crls
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
         {
-            return Ok(crl.clone());
+            let mut crls = lock();
+            crls.retain(|(_, _, crl)| crl.current_at(now));
+            if let Some((_, _, crl)) = crls
+                .iter()
+                .find(|(u, name, _)| u == uri && name.as_slice() == issuer.subject_der())
+            {
+                return Ok(crl.clone());
+            }
         }
+        // Fetched without the lock: a slow CRL server holds up no other validation.
         let bytes = revocation
             .source
             .fetch(uri)
@@ -681,6 +687,8 @@ impl TrustStore {
         if !crl.current_at(now) {
             return Err("the CRL is not current (thisUpdate/nextUpdate)");
         }
+        let mut crls = lock();
+        crls.retain(|(u, name, _)| !(u == uri && name.as_slice() == issuer.subject_der()));
         if crls.len() >= MAX_CACHED_CRLS {
             crls.remove(0);
         }
