@@ -218,14 +218,7 @@ impl Row {
         let as_expected = outcome
             .as_ref()
             .is_ok_and(|p| p.status == Some(TokenStatus::Valid));
-        Self {
-            card,
-            format,
-            template,
-            step,
-            outcome: outcome.map_err(|e| e.to_string()),
-            as_expected,
-        }
+        Self::with(card, format, template, step, outcome, as_expected)
     }
 
     /// A row that should be refused because its Document Signer is revoked.
@@ -239,6 +232,17 @@ impl Row {
         let as_expected = outcome
             .as_ref()
             .is_err_and(|e| e.code().ends_with("Chain.Certificate.Revoked"));
+        Self::with(card, format, template, step, outcome, as_expected)
+    }
+
+    fn with(
+        card: &'static str,
+        format: Format,
+        template: &'static str,
+        step: &'static str,
+        outcome: Result<VerifiedPresentation, KmidError>,
+        as_expected: bool,
+    ) -> Self {
         Self {
             card,
             format,
@@ -281,14 +285,7 @@ impl Row {
             Err(KmidError::Mdoc(kmid::mdoc::MdocError::Status(s))) |
             Err(KmidError::SdJwt(kmid::sdjwt::SdJwtError::Status(s))) if *s == status
         );
-        Self {
-            card,
-            format,
-            template,
-            step,
-            outcome: outcome.map_err(|e| e.to_string()),
-            as_expected,
-        }
+        Self::with(card, format, template, step, outcome, as_expected)
     }
 
     fn json(&self) -> Value {

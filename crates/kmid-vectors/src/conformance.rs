@@ -243,28 +243,18 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     }
     // Publish the status lists as they are, then after each phone is reported lost.
     let mut status_sets = serde_json::Map::new();
-    for (set, lose) in [("current", false), ("phones-lost", true)] {
-        let mut lists = Vec::new();
-        for f in &fixtures {
-            if lose {
-                f.issuer.registry().report_phone_lost(
-                    &f.device,
-                    &Actor {
-                        who: "vectors",
-                        at: AT,
-                        reason: "phone lost",
-                    },
-                )?;
-            }
-            for (n, list) in f.issuer.publish(AT, 300)?.into_iter().enumerate() {
-                let stem = format!("status/{set}/{}-{n}", f.code);
-                let jwt = out.file(format!("{stem}.jwt"), format!("{}\n", list.jwt));
-                let cwt = out.file(format!("{stem}.cwt"), list.cwt);
-                lists.push(json!({ "uri": list.uri, "jwt": jwt, "cwt": cwt }));
-            }
-        }
-        status_sets.insert(set.to_owned(), Value::Array(lists));
+    publish_set(&fixtures, &mut out, &mut status_sets, "current", AT)?;
+    for f in &fixtures {
+        f.issuer.registry().report_phone_lost(
+            &f.device,
+            &Actor {
+                who: "vectors",
+                at: AT,
+                reason: "phone lost",
+            },
+        )?;
     }
+    publish_set(&fixtures, &mut out, &mut status_sets, "phones-lost", AT)?;
     for f in &fixtures {
         mdoc_cases(f, &mut out)?;
         openid4vp_cases(f, &mut out)?;

@@ -354,11 +354,7 @@ impl Verifier {
         transcript: &SessionTranscript,
         at: OffsetDateTime,
     ) -> Result<Vec<VerifiedPresentation>, KmidError> {
-        let digest = presentation_digest(self.provider, response)?;
-        let verified = MdocVerifier::new(&self.trust)
-            .with_provider(self.provider)
-            .with_status_resolver(&*self.resolver)
-            .verify_response_for(request, response, transcript, None, at)?;
+        let (digest, verified) = self.check_mdoc(request, response, transcript, at)?;
         Ok(verified
             .documents
             .iter()
@@ -384,6 +380,22 @@ impl Verifier {
             .collect())
     }
 
+    /// Every check of an mdoc DeviceResponse, and its presentation digest.
+    fn check_mdoc(
+        &self,
+        request: &DeviceRequest,
+        response: &[u8],
+        transcript: &SessionTranscript,
+        at: OffsetDateTime,
+    ) -> Result<(String, kmid_mdoc::verifier::VerifiedResponse), KmidError> {
+        let digest = presentation_digest(self.provider, response)?;
+        let verified = MdocVerifier::new(&self.trust)
+            .with_provider(self.provider)
+            .with_status_resolver(&*self.resolver)
+            .verify_response_for(request, response, transcript, None, at)?;
+        Ok((digest, verified))
+    }
+
     /// Verifies an mdoc DeviceResponse of any docType against the `request` it answers, as
     /// [`Self::verify_mdoc`] does every check (issuer signature and chain to a root scoped to
     /// the docType, digests, validity, device signature, nothing unrequested, every requested
@@ -399,11 +411,7 @@ impl Verifier {
         transcript: &SessionTranscript,
         at: OffsetDateTime,
     ) -> Result<Vec<VerifiedCredential>, KmidError> {
-        let digest = presentation_digest(self.provider, response)?;
-        let verified = MdocVerifier::new(&self.trust)
-            .with_provider(self.provider)
-            .with_status_resolver(&*self.resolver)
-            .verify_response_for(request, response, transcript, None, at)?;
+        let (digest, verified) = self.check_mdoc(request, response, transcript, at)?;
         Ok(verified
             .documents
             .iter()

@@ -1360,24 +1360,32 @@ impl<S: RegistryStore> PersonRegistry<S> {
     }
 }
 
+/// Records `person` on `device`, with its event.
+fn put_person(
+    tx: &mut dyn StoreTx,
+    person: &str,
+    device: &str,
+    actor: &Actor<'_>,
+) -> Result<(), RegistryError> {
+    tx.put_person_device(person, device)?;
+    tx.append_event(&event(
+        actor,
+        Operation::PersonPhone,
+        None,
+        Some(device),
+        None,
+        None,
+        None,
+    ))?;
+    Ok(())
+}
+
 impl<S: RegistryStore> PersonPhones for PersonRegistry<S> {
     fn bind(&self, person: &str, device: &str, actor: &Actor<'_>) -> Result<(), StatusListError> {
         self.set(|tx| match tx.person_device(person)? {
             Some(d) if d == device => Ok(()),
             Some(_) => Err(RegistryError::OtherPhone),
-            None => {
-                tx.put_person_device(person, device)?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::PersonPhone,
-                    None,
-                    Some(device),
-                    None,
-                    None,
-                    None,
-                ))?;
-                Ok(())
-            }
+            None => put_person(tx, person, device, actor),
         })
     }
 
@@ -1388,19 +1396,10 @@ impl<S: RegistryStore> PersonPhones for PersonRegistry<S> {
         actor: &Actor<'_>,
     ) -> Result<(), StatusListError> {
         self.set(|tx| {
-            if tx.person_device(person)?.as_deref() != Some(device) {
-                tx.put_person_device(person, device)?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::PersonPhone,
-                    None,
-                    Some(device),
-                    None,
-                    None,
-                    None,
-                ))?;
+            if tx.person_device(person)?.as_deref() == Some(device) {
+                return Ok(());
             }
-            Ok(())
+            put_person(tx, person, device, actor)
         })
     }
 }
