@@ -109,6 +109,9 @@ pub enum MdocError {
         /// DataElementIdentifier.
         element: String,
     },
+    /// A VICAL was refused (its signer, signature, freshness or an entry).
+    #[error("VICAL: {0}")]
+    Vical(&'static str),
     /// A request or an issuance input that cannot be served.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -359,6 +362,7 @@ impl MdocError {
             Self::NoDocuments => "NoDocuments",
             Self::NotRequested { .. } => "NotRequested",
             Self::NotReturned { .. } => "NotReturned",
+            Self::Vical(_) => "Vical",
             Self::InvalidInput(_) => "InvalidInput",
             Self::Crypto(e) => join("Crypto", e.code()),
         }

@@ -60,6 +60,7 @@ pub mod model;
 pub mod reader;
 pub mod session;
 pub mod verifier;
+pub mod vical;
 
 pub use auth::{device_authentication_bytes, emac_key, reader_authentication_bytes};
 /// CBOR limits and errors, from the workspace's one CBOR reader (`kmid-cbor`).

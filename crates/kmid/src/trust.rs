@@ -92,6 +92,20 @@ pub struct IssuerKeysConfig {
     pub purposes: Vec<TrustPurpose>,
 }
 
+/// A VICAL (ISO/IEC 18013-5 Annex C.1.7) as a source of anchors: every IACA it lists is
+/// trusted for the given purposes, scoped to the docTypes the list gives it, once the list's
+/// signer chains to `anchor` (for VICAL signing) and the list is not past its `nextUpdate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VicalConfig {
+    /// The signed VICAL (COSE_Sign1), relative to the configuration file.
+    pub file: PathBuf,
+    /// The VICAL provider's root certificate (PEM or DER).
+    pub anchor: PathBuf,
+    /// What the listed IACAs are trusted for.
+    pub purposes: Vec<TrustPurpose>,
+}
+
 /// A trust configuration (see the module documentation).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +116,9 @@ pub struct TrustConfig {
     /// Issuers' configured keys.
     #[serde(default, rename = "issuer")]
     pub issuers: Vec<IssuerKeysConfig>,
+    /// VICALs whose IACAs are trusted.
+    #[serde(default, rename = "vical", skip_serializing_if = "Vec::is_empty")]
+    pub vicals: Vec<VicalConfig>,
     /// Where relative paths start (the configuration file's folder).
     #[serde(skip)]
     pub base: PathBuf,
@@ -133,6 +150,14 @@ pub enum TrustConfigError {
     /// An entry says nothing about what it is for, or what it vouches for.
     #[error("entry {0}: empty purposes or scopes")]
     Empty(String),
+    /// A VICAL was refused (its signer, signature, freshness, or an entry).
+    #[error("vical {file}: {code}")]
+    Vical {
+        /// The file.
+        file: String,
+        /// The mdoc layer's code of the refusal.
+        code: &'static str,
+    },
     /// A JWK Set file holds no usable public key, or one that is not a public key.
     #[error("jwks {file}: {why}")]
     Jwks {
@@ -153,6 +178,7 @@ impl TrustConfigError {
             Self::Parse(_) => "Parse",
             Self::Anchor { error, .. } => kmid_schema::error_code::join("Anchor", error.code()),
             Self::Empty(_) => "Empty",
+            Self::Vical { .. } => "Vical",
             Self::Jwks { .. } => "Jwks",
         }
     }
@@ -305,6 +331,40 @@ impl TrustConfig {
                         .map_err(fail)?;
                 }
             }
+        }
+        for vical in &self.vicals {
+            if vical.purposes.is_empty() {
+                return Err(TrustConfigError::Empty(vical.file.display().to_string()));
+            }
+            if !vical.purposes.contains(&purpose) {
+                continue;
+            }
+            let file = self.resolve(&vical.file);
+            let name = file.display().to_string();
+            let mut signers = TrustStore::new();
+            for (anchor_file, anchor) in self.certificates(&vical.anchor)? {
+                signers
+                    .add(anchor)
+                    .map_err(|error| TrustConfigError::Anchor {
+                        file: anchor_file,
+                        error,
+                    })?;
+            }
+            let list = kmid_mdoc::vical::Vical::verify(
+                &read_bounded(&file)?,
+                &signers,
+                time::OffsetDateTime::now_utc(),
+                kmid_crypto::CryptoProvider::get_default(),
+            )
+            .map_err(|e| TrustConfigError::Vical {
+                file: name.clone(),
+                code: e.code(),
+            })?;
+            list.add_to(&mut store)
+                .map_err(|e| TrustConfigError::Vical {
+                    file: name,
+                    code: e.code(),
+                })?;
         }
         if let Some(crls) = crls
             && policies.iter().any(|(_, p)| p.is_some())

@@ -363,3 +363,155 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
     assert_eq!(verify("", Some(revoking)), Ok(()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A VICAL provider: its root and its signer (EKU 1.0.18013.5.1.8).
+fn vical_provider(
+    name: &str,
+) -> (
+    kmid::crypto::x509::Certificate,
+    PrivateKey,
+    kmid::crypto::x509::Certificate,
+) {
+    use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
+    let params = |kind, cn: &str| CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some(name.into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now() - time::Duration::days(1),
+        not_after: now() + time::Duration::days(300),
+        issuer_alt_name: Some("https://vical.kmid.invalid".into()),
+        crl_uri: None,
+    };
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &params(CertificateKind::Iaca, &format!("{name} VICAL root")),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let signer_key = PrivateKey::generate(Curve::P256).unwrap();
+    let signer = issue_certificate(
+        &params(
+            CertificateKind::VicalSigner,
+            &format!("{name} VICAL signer"),
+        ),
+        signer_key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    (root, signer_key, signer)
+}
+
+#[test]
+fn a_vical_of_the_korean_iacas_round_trips_and_only_its_providers_signature_counts() {
+    use kmid::mdoc::vical::{Vical, VicalEntry};
+    let dir = scratch("vical");
+    let mois = issuer(IssuingAuthority::Mois);
+    let oka = issuer(IssuingAuthority::Oka);
+    let list = Vical {
+        version: "1.0".into(),
+        provider: "kmid test VICAL".into(),
+        date: now(),
+        issue_id: Some(1),
+        next_update: Some(now() + time::Duration::days(30)),
+        entries: [&mois, &oka]
+            .iter()
+            .map(|i| VicalEntry {
+                certificate: i.keys().iaca.clone(),
+                doc_types: vec![i.keys().authority.card_type().doc_type().to_owned()],
+                issuing_authority: Some(i.keys().authority.name().to_owned()),
+                issuing_country: Some("KR".into()),
+            })
+            .collect(),
+    };
+    let (root, signer_key, signer) = vical_provider("kmid");
+    let signed = list
+        .sign(&signer_key, std::slice::from_ref(&signer))
+        .unwrap();
+    let mut anchors = kmid::crypto::x509::TrustStore::new();
+    anchors.add(root.clone()).unwrap();
+    let read = Vical::verify(
+        &signed,
+        &anchors,
+        now(),
+        kmid::crypto::CryptoProvider::get_default(),
+    )
+    .unwrap();
+    assert_eq!(read, list);
+
+    // As a source of anchors in the trust configuration.
+    std::fs::write(dir.join("korea.vical"), &signed).unwrap();
+    write(&dir, "vical-root.pem", &root.to_pem().unwrap());
+    let config = TrustConfig::from_toml(
+        "[[vical]]\nfile = \"korea.vical\"\nanchor = \"vical-root.pem\"\npurposes = [\"mdoc-issuer\"]\n",
+        dir.clone(),
+    )
+    .unwrap();
+    let store = config.trust_store(TrustPurpose::MdocIssuer).unwrap();
+    assert_eq!(store.roots().len(), 2);
+    let mois_index = store
+        .roots()
+        .iter()
+        .position(|r| *r == mois.keys().iaca)
+        .unwrap();
+    assert!(store.allows(mois_index, "kr.go.mois.rrc.1"));
+    assert!(!store.allows(mois_index, "kr.go.oka.onid.1"));
+
+    // Signed by another provider, whose root this configuration does not name: refused.
+    let (_, other_key, other_signer) = vical_provider("someone else");
+    std::fs::write(
+        dir.join("korea.vical"),
+        list.sign(&other_key, &[other_signer]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        kmid::KmidError::from(config.trust_store(TrustPurpose::MdocIssuer).unwrap_err()).code(),
+        "Trust.Vical"
+    );
+    // Signed by a certificate without the VICAL signer EKU (a Document Signer): refused.
+    let ds_signed = list
+        .sign(&*mois.keys().signer, &[mois.keys().document_signer.clone()])
+        .unwrap();
+    let mut mois_anchor = kmid::crypto::x509::TrustStore::new();
+    mois_anchor.add(mois.keys().iaca.clone()).unwrap();
+    assert_eq!(
+        Vical::verify(
+            &ds_signed,
+            &mois_anchor,
+            now(),
+            kmid::crypto::CryptoProvider::get_default()
+        )
+        .unwrap_err()
+        .code(),
+        "Vical"
+    );
+    // A tampered list fails its signature; a stale one is refused.
+    let mut tampered = signed.clone();
+    let at = tampered.len() - 80;
+    tampered[at] ^= 1;
+    assert!(
+        Vical::verify(
+            &tampered,
+            &anchors,
+            now(),
+            kmid::crypto::CryptoProvider::get_default()
+        )
+        .is_err()
+    );
+    assert!(matches!(
+        Vical::verify(
+            &signed,
+            &anchors,
+            now() + time::Duration::days(31),
+            kmid::crypto::CryptoProvider::get_default()
+        ),
+        Err(kmid::mdoc::MdocError::Vical("past its nextUpdate"))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

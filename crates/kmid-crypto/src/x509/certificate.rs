@@ -33,6 +33,8 @@ use crate::signature::SignatureVerifier;
 pub const EKU_MDL_DS: &str = "1.0.18013.5.1.2";
 /// The ISO/IEC 18013-5 extended key usage of an mdoc reader authentication certificate (Annex B.1.7).
 pub const EKU_MDL_READER_AUTH: &str = "1.0.18013.5.1.6";
+/// The extended key usage of a VICAL signer (ISO/IEC 18013-5 Annex C.1.7.2).
+pub const EKU_MDL_VICAL_SIGNER: &str = "1.0.18013.5.1.8";
 /// The largest certificate accepted, in bytes.
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 

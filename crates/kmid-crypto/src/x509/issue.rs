@@ -10,7 +10,9 @@
 use sha1::Digest as _;
 use time::OffsetDateTime;
 
-use super::certificate::{self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
+use super::certificate::{
+    self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER,
+};
 use super::der::{self, tag};
 use crate::algorithm::Algorithm;
 use crate::error::{CertificateError, CryptoError};
@@ -35,6 +37,9 @@ pub enum CertificateKind {
     ReaderRoot,
     /// Reader authentication: `digitalSignature`, EKU 1.0.18013.5.1.6, issued by a reader root.
     ReaderAuthentication,
+    /// VICAL signer: `digitalSignature`, EKU 1.0.18013.5.1.8 (ISO/IEC 18013-5 Annex C.1.7.2),
+    /// issued by the VICAL provider's root (an [`Self::Iaca`]-profile CA).
+    VicalSigner,
 }
 
 impl CertificateKind {
@@ -291,10 +296,10 @@ pub fn issue_certificate(
     } else {
         // digitalSignature (bit 0).
         extensions.extend(extension("2.5.29.15", true, &[0x03, 0x02, 0x07, 0x80])?);
-        let eku = if kind == CertificateKind::DocumentSigner {
-            EKU_MDL_DS
-        } else {
-            EKU_MDL_READER_AUTH
+        let eku = match kind {
+            CertificateKind::DocumentSigner => EKU_MDL_DS,
+            CertificateKind::VicalSigner => EKU_MDL_VICAL_SIGNER,
+            _ => EKU_MDL_READER_AUTH,
         };
         extensions.extend(extension(
             "2.5.29.37",

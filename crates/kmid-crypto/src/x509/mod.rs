@@ -7,7 +7,8 @@ mod issue;
 mod trust;
 
 pub use certificate::{
-    Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, KeyUsage, MAX_CERTIFICATE_BYTES,
+    Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER, KeyUsage,
+    MAX_CERTIFICATE_BYTES,
 };
 pub use crl::{Crl, MAX_CRL_BYTES, issue_crl};
 pub use issue::{

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH};
+use super::certificate::{Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER};
 use crate::error::{CertificateError, CryptoError};
 use crate::key::PublicKey;
 use crate::signature::{DefaultVerifier, SignatureVerifier};
@@ -19,6 +19,8 @@ pub enum KeyPurpose {
     DocumentSigner,
     /// mdoc reader authentication: EKU 1.0.18013.5.1.6.
     ReaderAuthentication,
+    /// Signing a VICAL: EKU 1.0.18013.5.1.8.
+    VicalSigner,
 }
 
 impl KeyPurpose {
@@ -28,6 +30,7 @@ impl KeyPurpose {
         match self {
             Self::DocumentSigner => EKU_MDL_DS,
             Self::ReaderAuthentication => EKU_MDL_READER_AUTH,
+            Self::VicalSigner => EKU_MDL_VICAL_SIGNER,
         }
     }
 }
