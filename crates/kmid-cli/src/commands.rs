@@ -321,6 +321,15 @@ pub(crate) enum KeysCommand {
         #[arg(long, value_enum)]
         card_type: CardArg,
     },
+    /// Sign a VICAL (ISO/IEC 18013-5 Annex C.1.7) of the keys directory's IACAs, each for its
+    /// card, valid 30 days: `<keys>/korea.vical`, with the VICAL provider's root and signer
+    /// (made on first use: `vical-root.pem`, `vical-signer.pem`, `vical-signer.key.pem`) and
+    /// `vical-trust.toml`, a trust configuration that takes its anchors from the VICAL.
+    Vical {
+        /// The keys directory.
+        #[arg(long, default_value = "kmid-keys")]
+        keys: PathBuf,
+    },
     /// A relying parties' reader root and one reader (ISO 18013-5 reader authentication):
     /// `reader-root.pem`, `reader.pem`, `reader.key.pem`.
     Readers {
@@ -751,6 +760,101 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                 authority.slug().to_uppercase(),
                 hex_encode(ds.serial()),
                 keys.join("crl").display()
+            ))
+        }
+        KeysCommand::Vical { keys } => {
+            use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
+            let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+            let (root_path, signer_path, key_path) = (
+                keys.join("vical-root.pem"),
+                keys.join("vical-signer.pem"),
+                keys.join("vical-signer.key.pem"),
+            );
+            if !key_path.is_file() {
+                let params = |kind, cn: &str, days| CertificateParams {
+                    kind,
+                    country: "KR".into(),
+                    organization: Some("kmid VICAL provider (test)".into()),
+                    state_or_province: None,
+                    common_name: cn.into(),
+                    not_before: now - time::Duration::days(1),
+                    not_after: now + time::Duration::days(days),
+                    issuer_alt_name: Some("https://vical.kmid.invalid".into()),
+                    crl_uri: None,
+                };
+                let root_key = PrivateKey::generate(Curve::P256)?;
+                let root = issue_certificate(
+                    &params(CertificateKind::Iaca, "kmid VICAL root", 3650),
+                    root_key.public_key(),
+                    None,
+                    &root_key,
+                    &SystemRandom,
+                )?;
+                let signer_key = PrivateKey::generate(Curve::P256)?;
+                let signer = issue_certificate(
+                    &params(CertificateKind::VicalSigner, "kmid VICAL signer", 365),
+                    signer_key.public_key(),
+                    Some(&root),
+                    &root_key,
+                    &SystemRandom,
+                )?;
+                write(&root_path, root.to_pem()?)?;
+                write(&signer_path, signer.to_pem()?)?;
+                write_secret(&key_path, signer_key.to_pkcs8_pem()?.as_bytes())?;
+            }
+            let signer = Certificate::from_pem(&read_text(&signer_path)?)?;
+            let signer_key = PrivateKey::from_pem(&read_text(&key_path)?)?;
+            let mut entries = Vec::new();
+            for authority in IssuingAuthority::ALL {
+                let path = keys.join(format!("{}-iaca.pem", authority.slug()));
+                if !path.is_file() {
+                    continue;
+                }
+                entries.push(kmid::mdoc::vical::VicalEntry {
+                    certificate: Certificate::from_pem(&read_text(&path)?)?,
+                    doc_types: vec![authority.card_type().doc_type().to_owned()],
+                    issuing_authority: Some(authority.name().to_owned()),
+                    issuing_country: Some("KR".into()),
+                });
+            }
+            if entries.is_empty() {
+                return Err(format!(
+                    "no *-iaca.pem in {}: run `kmid keys issuers --out {}` first",
+                    keys.display(),
+                    keys.display()
+                )
+                .into());
+            }
+            let n = entries.len();
+            let list = kmid::mdoc::vical::Vical {
+                version: "1.0".into(),
+                provider: "kmid VICAL provider (test)".into(),
+                date: now,
+                issue_id: Some(u64::try_from(now.unix_timestamp()).unwrap_or(0)),
+                next_update: Some(now + time::Duration::days(30)),
+                entries,
+            };
+            write(
+                &keys.join("korea.vical"),
+                list.sign(&signer_key, std::slice::from_ref(&signer))?,
+            )?;
+            let config = TrustConfig {
+                vicals: vec![kmid::trust::VicalConfig {
+                    file: "korea.vical".into(),
+                    anchor: "vical-root.pem".into(),
+                    purposes: vec![
+                        TrustPurpose::MdocIssuer,
+                        TrustPurpose::SdJwtVcIssuer,
+                        TrustPurpose::StatusListSigner,
+                    ],
+                }],
+                ..TrustConfig::default()
+            };
+            write(&keys.join("vical-trust.toml"), config.to_toml()?)?;
+            Ok(format!(
+                "a VICAL of {n} IACAs in {} (trust it with --trust {})",
+                keys.join("korea.vical").display(),
+                keys.join("vical-trust.toml").display()
             ))
         }
         KeysCommand::Readers { out, name } => {

@@ -773,3 +773,88 @@ fn a_revoked_document_signer_is_refused_through_the_cli() {
         assert_eq!(result["error"], code_prefix);
     }
 }
+
+#[test]
+fn a_verifier_trusts_the_korean_iacas_through_a_vical() {
+    let run = Run::new("vical");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    let out = run.ok(&["keys", "vical", "--keys", "keys"]);
+    assert!(out.contains("a VICAL of 3 IACAs"), "{out}");
+    write_card(&run, "foreigner", "rc.json");
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    run.ok(&[
+        "request",
+        "--template",
+        "age-check",
+        "--card",
+        "rc",
+        "--format",
+        "mdoc",
+        "--out",
+        "req.json",
+    ]);
+    run.ok(&[
+        "present",
+        "--keys",
+        "keys",
+        "--trust",
+        "keys/vical-trust.toml",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rc.mdoc.cbor",
+        "--request",
+        "req.json",
+        "--out",
+        "vp.json",
+    ]);
+    let (code, out) = run.kmid(&[
+        "verify",
+        "--keys",
+        "keys",
+        "--trust",
+        "keys/vical-trust.toml",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // A VICAL whose signer is not the configured provider's: nothing is trusted.
+    std::fs::copy(
+        run.path("keys/vical-root.pem"),
+        run.path("keys/saved-root.pem"),
+    )
+    .unwrap();
+    std::fs::copy(
+        run.path("keys/mois-iaca.pem"),
+        run.path("keys/vical-root.pem"),
+    )
+    .unwrap();
+    let (code, out) = run.kmid(&[
+        "verify",
+        "--keys",
+        "keys",
+        "--trust",
+        "keys/vical-trust.toml",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vical"), "{out}");
+}
