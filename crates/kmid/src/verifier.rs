@@ -554,6 +554,37 @@ impl Verifier {
         .map(|(seen, _)| seen)
     }
 
+    /// Verifies an SD-JWT VC presentation of any `vct` in `vcts` with every check
+    /// [`Self::verify_sd_jwt`] makes (issuer key and chain to a root scoped to the `vct`,
+    /// Disclosures, Key Binding over `nonce` and `audience`, nothing disclosed beyond the
+    /// claim paths `asked`, status), and returns its claims as processed (every Disclosure
+    /// applied, `_sd` and `_sd_alg` gone). [`Self::verify_sd_jwt`] maps the Korean cards to
+    /// catalogue items and refuses any other `vct`.
+    ///
+    /// # Errors
+    /// The SD-JWT VC layer's refusal; [`KmidError::NotRequested`].
+    pub fn verify_sd_jwt_any(
+        &self,
+        vcts: &[&str],
+        asked: &[Vec<String>],
+        nonce: &str,
+        audience: &str,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedCredential, KmidError> {
+        let verified = self.check_sd_jwt(vcts, asked, nonce, audience, presentation, at)?;
+        Ok(VerifiedCredential {
+            doc_type: verified.vct.clone(),
+            claims: verified.claims.clone(),
+            issuer: verified
+                .issuer_certificate
+                .as_ref()
+                .and_then(Certificate::common_name),
+            status: verified.status,
+            presentation_digest: digest_text(&verified.presentation_sha256),
+        })
+    }
+
     fn verify_sd_jwt_for(
         &self,
         vcts: &[&str],
@@ -563,23 +594,7 @@ impl Verifier {
         presentation: &str,
         at: OffsetDateTime,
     ) -> Result<(VerifiedPresentation, kmid_sdjwt::vc::VerifiedSdJwtVc), KmidError> {
-        let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
-            .with_provider(self.provider)
-            .with_vcts(vcts)
-            .require_key_binding(KeyBindingPolicy {
-                nonce: nonce.to_owned(),
-                audience: audience.to_owned(),
-                max_age: self.key_binding_window,
-            })
-            .with_status_resolver(&*self.resolver)
-            .verify(presentation, at)?;
-        // Nothing beyond the request: every disclosed claim is one asked for, or an object
-        // that contains one (its Disclosure must travel with the member's).
-        for keys in disclosed_keys(&verified) {
-            if !covered(asked, &keys) {
-                return Err(KmidError::NotRequested(keys.join(".")));
-            }
-        }
+        let verified = self.check_sd_jwt(vcts, asked, nonce, audience, presentation, at)?;
         let card_type = verified.card_type.ok_or_else(|| {
             KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
         })?;
@@ -599,6 +614,36 @@ impl Verifier {
             presentation_digest: digest_text(&verified.presentation_sha256),
         };
         Ok((seen, verified))
+    }
+
+    /// Every check of an SD-JWT VC presentation, for any `vct` in `vcts`.
+    fn check_sd_jwt(
+        &self,
+        vcts: &[&str],
+        asked: &[Vec<String>],
+        nonce: &str,
+        audience: &str,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<kmid_sdjwt::vc::VerifiedSdJwtVc, KmidError> {
+        let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
+            .with_provider(self.provider)
+            .with_vcts(vcts)
+            .require_key_binding(KeyBindingPolicy {
+                nonce: nonce.to_owned(),
+                audience: audience.to_owned(),
+                max_age: self.key_binding_window,
+            })
+            .with_status_resolver(&*self.resolver)
+            .verify(presentation, at)?;
+        // Nothing beyond the request: every disclosed claim is one asked for, or an object
+        // that contains one (its Disclosure must travel with the member's).
+        for keys in disclosed_keys(&verified) {
+            if !covered(asked, &keys) {
+                return Err(KmidError::NotRequested(keys.join(".")));
+            }
+        }
+        Ok(verified)
     }
 
     /// Verifies an OpenID4VP VP Token (OpenID4VP 1.0 §8.1) against the DCQL `query` and

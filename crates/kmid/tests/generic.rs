@@ -106,3 +106,150 @@ fn a_foreign_mdl_is_verified_with_its_claims_as_they_are() {
         "Mdoc.IssuerAuth.DocTypeNotAuthorized"
     );
 }
+
+/// Top-level claims selectively disclosable, nothing else.
+struct TopLevel;
+
+impl kmid::sdjwt::DisclosurePolicy for TopLevel {
+    fn is_disclosable(&self, path: &[kmid::sdjwt::PathSegment]) -> bool {
+        path.len() == 1
+    }
+}
+
+#[test]
+fn a_foreign_sd_jwt_vc_is_verified_with_its_claims_as_processed() {
+    use kmid::crypto::Signer;
+    use kmid::crypto::x509::chain_to_x5c;
+    use kmid::sdjwt::SdJwt;
+    use kmid::sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
+    const PID: &str = "urn:eudi:pid:1";
+    let pki = TestPki::new();
+    let ipki = pki.issuer(Authority::Mois);
+    let signer: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("mois-ds"));
+    let holder: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let claims = json!({
+        "vct": PID,
+        "iss": "https://pid.example",
+        "iat": (REFERENCE_TIME - Duration::days(1)).unix_timestamp(),
+        "exp": (REFERENCE_TIME + Duration::days(30)).unix_timestamp(),
+        "cnf": { "jwk": serde_json::to_value(holder.public_key().to_jwk()).unwrap() },
+        "given_name": "Erika",
+        "family_name": "Mustermann",
+        "age_equal_or_over": { "18": true },
+    });
+    // Only the person's claims are selectively disclosable; vct, iss, iat, exp and cnf stay.
+    let mut disclosable = serde_json::Map::new();
+    let mut fixed = serde_json::Map::new();
+    for (k, v) in claims.as_object().unwrap() {
+        if ["given_name", "family_name", "age_equal_or_over"].contains(&k.as_str()) {
+            disclosable.insert(k.clone(), v.clone());
+        } else {
+            fixed.insert(k.clone(), v.clone());
+        }
+    }
+    let concealed = kmid::sdjwt::conceal(
+        kmid::crypto::CryptoProvider::get_default(),
+        &disclosable,
+        &TopLevel,
+        kmid::crypto::HashAlgorithm::Sha256,
+        &SystemRandom,
+    )
+    .unwrap();
+    let mut payload = concealed.payload;
+    payload.extend(fixed);
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), json!("dc+sd-jwt"));
+    header.insert(
+        "x5c".into(),
+        json!(chain_to_x5c(std::slice::from_ref(&ipki.ds))),
+    );
+    let jwt = kmid::crypto::jose::sign_compact(
+        header,
+        serde_json::Value::Object(payload).to_string().as_bytes(),
+        &signer,
+    )
+    .unwrap();
+    let issued = SdJwt {
+        issuer_jwt: jwt,
+        disclosures: concealed
+            .disclosures
+            .iter()
+            .map(|d| d.encoded().to_owned())
+            .collect(),
+        kb_jwt: None,
+    }
+    .to_compact();
+
+    let mut roots = TrustStore::new();
+    roots
+        .add_scoped(ipki.iaca.clone(), vec![PID.into()])
+        .unwrap();
+    let receiving = SdJwtVcVerifier::new(IssuerKeys::X5c(&roots))
+        .with_vcts(&[PID])
+        .danger_accept_unchecked_status();
+    let held = HeldSdJwtVc::receive(&issued, &receiving, REFERENCE_TIME).unwrap();
+    let presentation = held
+        .present(
+            &[&["given_name"], &["age_equal_or_over"]],
+            Some((&holder, "n-1", "https://rp.example", REFERENCE_TIME)),
+        )
+        .unwrap()
+        .to_compact();
+
+    let verifier = Verifier::new(roots.clone(), Arc::new(AllValid));
+    let asked = vec![
+        vec!["given_name".to_owned()],
+        vec!["age_equal_or_over".to_owned()],
+    ];
+    let seen = verifier
+        .verify_sd_jwt_any(
+            &[PID],
+            &asked,
+            "n-1",
+            "https://rp.example",
+            &presentation,
+            REFERENCE_TIME,
+        )
+        .unwrap();
+    assert_eq!(seen.doc_type, PID);
+    assert_eq!(seen.claims.get("given_name"), Some(&json!("Erika")));
+    assert_eq!(
+        seen.claims.get("age_equal_or_over"),
+        Some(&json!({ "18": true }))
+    );
+    assert_eq!(seen.claims.get("family_name"), None, "not disclosed");
+    // Asking for less than was disclosed is refused, as for the Korean cards.
+    assert_eq!(
+        verifier
+            .verify_sd_jwt_any(
+                &[PID],
+                &asked[..1],
+                "n-1",
+                "https://rp.example",
+                &presentation,
+                REFERENCE_TIME
+            )
+            .unwrap_err()
+            .code(),
+        "NotRequested"
+    );
+    // A root scoped to the Korean resident card does not vouch for the PID.
+    let mut korean = TrustStore::new();
+    korean
+        .add_scoped(ipki.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
+        .unwrap();
+    assert_eq!(
+        Verifier::new(korean, Arc::new(AllValid))
+            .verify_sd_jwt_any(
+                &[PID],
+                &asked,
+                "n-1",
+                "https://rp.example",
+                &presentation,
+                REFERENCE_TIME
+            )
+            .unwrap_err()
+            .code(),
+        "SdJwt.IssuerKey.VctNotAuthorized"
+    );
+}
