@@ -1224,6 +1224,7 @@ fn presentation_json(p: &VerifiedPresentation) -> Value {
         "card": p.card_type.doc_type(),
         "issuer": p.issuer,
         "status": p.status.map(|s| s.to_string()),
+        "revocation_unknown": p.revocation_unknown,
         "claims": kmid::conformance::expected_claims(&p.claims),
         "presentation_digest": p.presentation_digest,
     })

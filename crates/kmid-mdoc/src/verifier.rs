@@ -61,6 +61,9 @@ pub struct VerifiedDocument {
     pub errors: ErrorsByNamespace,
     /// How the device authenticated.
     pub device_auth: DeviceAuthMode,
+    /// The chain positions whose revocation could not be checked, under a soft-fail
+    /// revocation policy of the trust store (empty otherwise).
+    pub revocation_unknown: Vec<usize>,
 }
 
 impl VerifiedDocument {
@@ -505,6 +508,7 @@ impl<'a> MdocVerifier<'a> {
             })?;
 
         Ok(VerifiedDocument {
+            revocation_unknown: validated.revocation_unknown.clone(),
             doc_type: doc.doc_type.clone(),
             document_signer,
             root_index: validated.root_index,

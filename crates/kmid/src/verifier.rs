@@ -231,6 +231,10 @@ pub struct VerifiedPresentation {
     /// `sha-256:` and the base64url SHA-256 of the presentation exactly as verified (the
     /// DeviceResponse bytes, or the SD-JWT text).
     pub presentation_digest: String,
+    /// The issuer chain positions whose revocation could not be checked (a soft-fail
+    /// revocation policy, `spec/trust.md`); empty when every CRL was checked or none is asked
+    /// for.
+    pub revocation_unknown: Vec<usize>,
 }
 
 /// A verified presentation of any credential type, with its claims as they are (issue 17):
@@ -251,6 +255,8 @@ pub struct VerifiedCredential {
     pub status: Option<TokenStatus>,
     /// As [`VerifiedPresentation::presentation_digest`].
     pub presentation_digest: String,
+    /// As [`VerifiedPresentation::revocation_unknown`].
+    pub revocation_unknown: Vec<usize>,
 }
 
 impl VerifiedPresentation {
@@ -375,6 +381,7 @@ impl Verifier {
                     issuer: doc.document_signer.common_name(),
                     status: doc.status,
                     presentation_digest: digest.clone(),
+                    revocation_unknown: doc.revocation_unknown.clone(),
                 })
             })
             .collect())
@@ -433,6 +440,7 @@ impl Verifier {
                     issuer: doc.document_signer.common_name(),
                     status: doc.status,
                     presentation_digest: digest.clone(),
+                    revocation_unknown: doc.revocation_unknown.clone(),
                 }
             })
             .collect())
@@ -582,6 +590,7 @@ impl Verifier {
                 .and_then(Certificate::common_name),
             status: verified.status,
             presentation_digest: digest_text(&verified.presentation_sha256),
+            revocation_unknown: verified.revocation_unknown.clone(),
         })
     }
 
@@ -612,6 +621,7 @@ impl Verifier {
                 .and_then(Certificate::common_name),
             status: verified.status,
             presentation_digest: digest_text(&verified.presentation_sha256),
+            revocation_unknown: verified.revocation_unknown.clone(),
         };
         Ok((seen, verified))
     }

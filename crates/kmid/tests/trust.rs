@@ -264,6 +264,7 @@ fn revocation_fixture() -> (
     kmid_testkit::TestPki,
     Vec<u8>,
     kmid::mdoc::model::DeviceRequest,
+    (kmid::SdJwtRequest, String),
 ) {
     use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
     use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, SeededRandom, TestPki};
@@ -294,18 +295,21 @@ fn revocation_fixture() -> (
         .issue(
             &Card::from(samples::resident()),
             wallet.device_key(),
-            Formats::Mdoc,
+            Formats::Both,
             REFERENCE_TIME,
         )
         .unwrap();
     wallet.store_issued(issued, REFERENCE_TIME).unwrap();
+    let sd_request =
+        Template::AgeCheck.sd_jwt_request(CardType::Resident, "n-crl", "https://rp.example");
+    let sd_presentation = wallet.present_sd_jwt(&sd_request, REFERENCE_TIME).unwrap();
     let request = Template::AgeCheck.mdoc_request(CardType::Resident);
     let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
     let response = wallet
         .respond_mdoc(&request, &transcript, REFERENCE_TIME)
         .unwrap()
         .to_bytes();
-    (pki, response, request)
+    (pki, response, request, (sd_request, sd_presentation))
 }
 
 #[test]
@@ -313,7 +317,7 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
     use kmid::crypto::x509::issue_crl;
     use kmid_testkit::{Authority, REFERENCE_TIME};
     let dir = scratch("crl");
-    let (pki, response, request) = revocation_fixture();
+    let (pki, response, request, (sd_request, sd_presentation)) = revocation_fixture();
     let mois = pki.issuer(Authority::Mois);
     write(&dir, "mois.pem", &mois.iaca.to_pem().unwrap());
     let from = REFERENCE_TIME - time::Duration::days(1);
@@ -345,10 +349,22 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
                 Arc::new(move |asked: &str| if asked == uri { served.clone() } else { None }),
             )
             .unwrap();
-        Verifier::new(store, Arc::new(AllValid))
+        let verifier = Verifier::new(store, Arc::new(AllValid));
+        let mdoc = verifier
             .verify_mdoc(&request, &response, &transcript, REFERENCE_TIME)
-            .map(|_| ())
-            .map_err(|e| e.code())
+            .map(|seen| seen[0].revocation_unknown.clone())
+            .map_err(|e| e.code());
+        // The SD-JWT VC's x5c chain is the same Document Signer's: the same outcome.
+        let sd_jwt = verifier
+            .verify_sd_jwt(&sd_request, &sd_presentation, REFERENCE_TIME)
+            .map(|seen| seen.revocation_unknown)
+            .map_err(|e| e.code().replace("SdJwt.IssuerKey.", "Mdoc.IssuerAuth."));
+        assert_eq!(
+            mdoc.clone().map_err(str::to_owned),
+            sd_jwt,
+            "both formats agree"
+        );
+        mdoc
     };
     assert_eq!(
         verify("crl = \"hard-fail\"\n", Some(revoking.clone())),
@@ -358,9 +374,10 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
         verify("crl = \"hard-fail\"\n", None),
         Err("Mdoc.IssuerAuth.Chain.Certificate.RevocationUnavailable")
     );
-    assert_eq!(verify("crl = \"soft-fail\"\n", None), Ok(()));
+    // Soft-fail accepts, and says which certificate went unchecked (the Document Signer).
+    assert_eq!(verify("crl = \"soft-fail\"\n", None), Ok(vec![0]));
     // An anchor without a CRL policy is not checked, whatever is served.
-    assert_eq!(verify("", Some(revoking)), Ok(()));
+    assert_eq!(verify("", Some(revoking)), Ok(vec![]));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -26,7 +26,9 @@ use crate::verify::{SdJwtCheck, VerifiedSdJwt, header_checks, verify_parsed};
 
 /// The issuer's key, its certificate when it came from `x5c`, and the DER of the root that
 /// certificate chained to.
-type IssuerKey<'a> = (PublicKey, Option<Certificate>, Option<&'a [u8]>);
+/// The issuer's key, its certificate and anchor when from `x5c`, and the chain positions
+/// whose revocation could not be checked (soft-fail).
+type IssuerKey<'a> = (PublicKey, Option<Certificate>, Option<&'a [u8]>, Vec<usize>);
 
 /// How the verifier finds the issuer's key.
 #[derive(Debug, Clone)]
@@ -66,6 +68,9 @@ pub struct VerifiedSdJwtVc {
     /// verification record cites. With Key Binding over SHA-256 and the compact form it comes
     /// from the `sd_hash` pass, so the presentation is hashed once.
     pub presentation_sha256: [u8; 32],
+    /// The issuer chain positions whose revocation could not be checked, under a soft-fail
+    /// revocation policy of the trust store (empty otherwise).
+    pub revocation_unknown: Vec<usize>,
 }
 
 impl VerifiedSdJwtVc {
@@ -300,21 +305,26 @@ impl<'a> SdJwtVcVerifier<'a> {
                     .roots()
                     .get(validated.root_index)
                     .map(Certificate::der);
-                Ok((validated.leaf_key, Some(validated.leaf), anchor))
+                Ok((
+                    validated.leaf_key,
+                    Some(validated.leaf),
+                    anchor,
+                    validated.revocation_unknown,
+                ))
             }
             IssuerKeys::KeySet(keys) => {
                 let iss = iss.ok_or_else(unknown)?;
                 keys.iter()
                     // A configured key without a kid matches any kid; with one, only its own.
                     .find(|(i, k, _)| i == iss && (k.is_none() || k.as_deref() == kid))
-                    .map(|(_, _, key)| (key.clone(), None, None))
+                    .map(|(_, _, key)| (key.clone(), None, None, Vec::new()))
                     .ok_or_else(unknown)
             }
             IssuerKeys::Metadata(resolver) => {
                 let iss = iss.ok_or_else(unknown)?;
                 resolver
                     .key(iss, kid, at)
-                    .map(|key| (key, None, None))
+                    .map(|key| (key, None, None, Vec::new()))
                     .map_err(|e| fail(IssuerKeyError::Metadata(e)))
             }
         }
@@ -333,7 +343,8 @@ impl<'a> SdJwtVcVerifier<'a> {
         }
         let jws = parse_jws(&sd_jwt.issuer_jwt, "issuer-signed JWT")?;
         let alg = header_checks(&jws, &self.check)?;
-        let (key, issuer_certificate, issuer_anchor) = self.issuer_key(&jws, at)?;
+        let (key, issuer_certificate, issuer_anchor, revocation_unknown) =
+            self.issuer_key(&jws, at)?;
         // Key Binding is checked for presentations only, and only after the VC checks below
         // have run on the processed payload; the core verifies it here when required.
         let check;
@@ -434,6 +445,7 @@ impl<'a> SdJwtVcVerifier<'a> {
             _ => self.check.provider.sha256(input.as_bytes())?,
         };
         let result = VerifiedSdJwtVc {
+            revocation_unknown,
             vct: vct.to_owned(),
             card_type,
             issuer_certificate,
