@@ -424,7 +424,7 @@ impl<S: RegistryStore> Issuer<S> {
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
         let at = at.replace_nanosecond(0).unwrap_or(at);
-        let until = self.check_card(card, at)?;
+        let validity = self.validity(card, at, self.check_card(card, at)?)?;
         let card_key = self.card_key(card)?;
         let all = registered_formats(device_keys.len(), formats);
         if all.is_empty() {
@@ -439,7 +439,15 @@ impl<S: RegistryStore> Issuer<S> {
             &crate::channels::renewal_nonce(self.provider, &grant)?,
             &self.actor(at, "issuance"),
         )?;
-        self.sign_issuance(card, device_keys, formats, registrations, until, &grant, at)
+        self.sign_issuance(
+            card,
+            device_keys,
+            formats,
+            registrations,
+            validity,
+            &grant,
+            at,
+        )
     }
 
     /// Renews a card on the same phone without a visit (D-24): `grant` is the renewal grant the
@@ -462,7 +470,7 @@ impl<S: RegistryStore> Issuer<S> {
         at: OffsetDateTime,
     ) -> Result<Issued, KmidError> {
         let at = at.replace_nanosecond(0).unwrap_or(at);
-        let until = self.check_card(card, at)?;
+        let validity = self.validity(card, at, self.check_card(card, at)?)?;
         let nonce = crate::channels::renewal_nonce(self.provider, grant)?;
         let device_key = self.check_key_proof(proof, &nonce, at)?;
         let device = device_key.thumbprint_sha256_on(self.provider)?;
@@ -481,12 +489,35 @@ impl<S: RegistryStore> Issuer<S> {
             core::slice::from_ref(&device_key),
             formats,
             registrations,
-            until,
+            validity,
             &next,
             at,
         )?
         .pop()
         .ok_or_else(|| registry_fault("no credential was renewed"))
+    }
+
+    /// The end of validity of credentials of `card` signed at `at`: exclusive, as the SD-JWT
+    /// VC's `exp` is (RFC 7519 §4.1.4), and the mdoc's `validUntil`, its last valid instant
+    /// (kmid's verifier and others accept it), one second earlier, so that at 00:00 KST of a
+    /// birthday no credential of the eve's claims is valid in either format. Checked before
+    /// anything is registered: a credential that would be valid for under a second is refused
+    /// without superseding the holder's current ones.
+    fn validity(
+        &self,
+        card: &Card,
+        at: OffsetDateTime,
+        card_end: OffsetDateTime,
+    ) -> Result<(OffsetDateTime, OffsetDateTime), KmidError> {
+        let until = credential_end(card, at, self.validity).min(card_end);
+        let mdoc_until = until - Duration::seconds(1);
+        if mdoc_until <= at {
+            return Err(KmidError::InvalidRequest(
+                "the credential would be valid for under a second (the card ends or a claim \
+                 changes at 00:00 KST): issue after midnight",
+            ));
+        }
+        Ok((until, mdoc_until))
     }
 
     fn actor(&self, at: OffsetDateTime, reason: &'static str) -> Actor<'static> {
@@ -506,22 +537,10 @@ impl<S: RegistryStore> Issuer<S> {
         device_keys: &[PublicKey],
         formats: Formats,
         registrations: Vec<kmid_status::registry::Registration>,
-        card_end: OffsetDateTime,
+        (until, mdoc_until): (OffsetDateTime, OffsetDateTime),
         grant: &str,
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
-        let until = credential_end(card, at, self.validity).min(card_end);
-        // `until` is exclusive, as the SD-JWT VC's `exp` is (RFC 7519 §4.1.4); an mdoc's
-        // `validUntil` is its last valid instant (kmid's verifier and others accept it), so the
-        // MSO says one second earlier: at 00:00 KST of a birthday no credential of the eve's
-        // claims is valid in either format.
-        let mdoc_until = until - Duration::seconds(1);
-        if mdoc_until <= at {
-            return Err(KmidError::InvalidRequest(
-                "the credential would be valid for under a second (the card ends or a claim \
-                 changes at 00:00 KST): issue after midnight",
-            ));
-        }
         let per_key = registered_formats(1, formats);
         let mut registrations = registrations.into_iter();
         let mut out = Vec::with_capacity(device_keys.len());

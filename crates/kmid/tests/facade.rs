@@ -58,13 +58,19 @@ fn an_authority_issues_only_its_own_card_and_only_unexpired() {
             last_second - Duration::seconds(1),
         )
         .unwrap();
-    let mso = issued.mdoc.unwrap().issuer_signed.issuer_auth.mso().clone();
+    let mdoc = issued.mdoc.unwrap();
+    let mso = mdoc.issuer_signed.issuer_auth.mso().clone();
     assert_eq!(mso.validity_info.valid_until, last_second);
     assert!(matches!(
         mois.issue(&card, w.device_key(), Formats::Mdoc, last_second)
             .unwrap_err(),
         KmidError::InvalidRequest(_)
     ));
+    // Refused before anything was registered: the holder's credentials still stand.
+    assert_eq!(
+        mois.registry().status(mdoc.credential).unwrap(),
+        TokenStatus::Valid
+    );
     let after_expiry = card
         .expiry_date()
         .next_day()
