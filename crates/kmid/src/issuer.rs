@@ -425,6 +425,7 @@ impl<S: RegistryStore> Issuer<S> {
     ) -> Result<Vec<Issued>, KmidError> {
         let at = at.replace_nanosecond(0).unwrap_or(at);
         let validity = self.validity(card, at, self.check_card(card, at)?)?;
+        self.check_keys()?;
         let card_key = self.card_key(card)?;
         let all = registered_formats(device_keys.len(), formats);
         if all.is_empty() {
@@ -471,6 +472,7 @@ impl<S: RegistryStore> Issuer<S> {
     ) -> Result<Issued, KmidError> {
         let at = at.replace_nanosecond(0).unwrap_or(at);
         let validity = self.validity(card, at, self.check_card(card, at)?)?;
+        self.check_keys()?;
         let nonce = crate::channels::renewal_nonce(self.provider, grant)?;
         let device_key = self.check_key_proof(proof, &nonce, at)?;
         let device = device_key.thumbprint_sha256_on(self.provider)?;
@@ -518,6 +520,18 @@ impl<S: RegistryStore> Issuer<S> {
             ));
         }
         Ok((until, mdoc_until))
+    }
+
+    /// The signer is the Document Signer certificate's key: checked before anything is
+    /// registered, so a misconfigured issuer supersedes no holder's credentials.
+    fn check_keys(&self) -> Result<(), KmidError> {
+        if self.keys.document_signer.public_key() == self.keys.signer.public_key() {
+            Ok(())
+        } else {
+            Err(KmidError::InvalidRequest(
+                "the issuer's signer is not its Document Signer certificate's key",
+            ))
+        }
     }
 
     fn actor(&self, at: OffsetDateTime, reason: &'static str) -> Actor<'static> {

@@ -604,3 +604,40 @@ fn a_wallet_stores_only_an_mdoc_its_issuer_really_signed() {
     );
     w.store_mdoc(genuine, now()).unwrap();
 }
+
+#[test]
+fn a_misconfigured_issuer_refuses_before_superseding_anything() {
+    let mois = issuer(IssuingAuthority::Mois);
+    let card = Card::from(samples::resident());
+    let phone = PrivateKey::generate(Curve::P256).unwrap();
+    let first = mois
+        .issue(&card, phone.public_key(), Formats::Both, now())
+        .unwrap();
+    // The same registry and secret, but a signer that is not the Document Signer's key.
+    let mut keys = mois.keys().clone();
+    keys.signer = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let broken = kmid::Issuer::new(
+        keys,
+        kmid::status::registry::StatusRegistry::new(
+            kmid::status::registry::MemoryStore::new(),
+            kmid::status::registry::RegistryConfig::new("https://status.kmid.invalid/x"),
+            Arc::new(kmid::crypto::SystemRandom),
+        ),
+        kmid::CardKeySecret::from_bytes([9; 32]),
+        Arc::new(kmid::crypto::SystemRandom),
+    );
+    let err = broken
+        .issue(&card, phone.public_key(), Formats::Both, now())
+        .unwrap_err();
+    assert!(matches!(err, KmidError::InvalidRequest(_)), "{err:?}");
+    assert!(
+        broken.registry().lists().unwrap().is_empty(),
+        "nothing registered"
+    );
+    assert_eq!(
+        mois.registry()
+            .status(first.mdoc.unwrap().credential)
+            .unwrap(),
+        TokenStatus::Valid
+    );
+}
