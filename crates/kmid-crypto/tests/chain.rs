@@ -764,10 +764,11 @@ mod revocation {
         let mut forged = crl.der().to_vec();
         let last = forged.len() - 1;
         forged[last] ^= 1;
-        assert!(
+        assert_eq!(
             Crl::from_der(&forged)
                 .and_then(|c| c.verify(&mois.iaca, &DefaultVerifier))
-                .is_err()
+                .unwrap_err(),
+            CryptoError::Certificate(CertificateError::CrlIssuer("the signature does not verify"))
         );
 
         let revoked = store(&pki, Some(crl.der().to_vec()), RevocationPolicy::HardFail);

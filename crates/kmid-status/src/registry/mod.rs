@@ -423,6 +423,18 @@ fn event(
     }
 }
 
+/// Logs a card- or device-level change (no credential, no status).
+fn log_change(
+    tx: &mut dyn StoreTx,
+    actor: &Actor<'_>,
+    operation: Operation,
+    card: Option<&str>,
+    device: Option<&str>,
+) -> Result<(), RegistryError> {
+    tx.append_event(&event(actor, operation, card, device, None, None, None))
+        .map(drop)
+}
+
 /// The status a credential that is not INVALID has under `suspension`.
 const fn status_under(suspension: Suspension) -> u8 {
     if suspension.any() { SUSPENDED } else { VALID }
@@ -465,16 +477,7 @@ fn resuspend(
 /// Retires `chip` for good, with its event.
 fn retire(tx: &mut dyn StoreTx, chip: &ChipRecord, actor: &Actor<'_>) -> Result<(), RegistryError> {
     tx.retire_chip(&chip.card_key, &chip.chip_key)?;
-    tx.append_event(&event(
-        actor,
-        Operation::ChipRetire,
-        Some(&chip.card_key),
-        None,
-        None,
-        None,
-        None,
-    ))?;
-    Ok(())
+    log_change(tx, actor, Operation::ChipRetire, Some(&chip.card_key), None)
 }
 
 /// Makes every credential in `credentials` that is not yet INVALID INVALID; returns how many.
@@ -690,15 +693,13 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     return Err(RegistryError::Renewal(RenewalRefusal::CredentialsInvalid));
                 }
                 tx.set_grant_state(grant, GrantState::Used)?;
-                tx.append_event(&event(
+                log_change(
+                    tx,
                     actor,
                     Operation::Renew,
                     Some(&record.card_key),
                     Some(device),
-                    None,
-                    None,
-                    None,
-                ))?;
+                )?;
                 let (_, registrations) = self.issuance(
                     tx,
                     &record.card_key,
@@ -732,15 +733,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     }
                 }
                 if revoked > 0 {
-                    tx.append_event(&event(
-                        actor,
-                        Operation::RenewalRevoke,
-                        Some(card_key),
-                        None,
-                        None,
-                        None,
-                        None,
-                    ))?;
+                    log_change(tx, actor, Operation::RenewalRevoke, Some(card_key), None)?;
                 }
                 Ok(revoked)
             })
@@ -845,15 +838,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     physical: PhysicalStatus::Lost,
                     ..card
                 })?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::CardLost,
-                    Some(card_key),
-                    None,
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::CardLost, Some(card_key), None)?;
                 let credentials = tx.credentials_of_card(card_key)?;
                 resuspend(
                     tx,
@@ -881,15 +866,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
             store.transaction(|tx| {
                 tx.set_device_lost(device, true)?;
                 let credentials = tx.credentials_of_device(device)?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::PhoneLost,
-                    None,
-                    Some(device),
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::PhoneLost, None, Some(device))?;
                 resuspend(
                     tx,
                     &credentials,
@@ -918,15 +895,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     physical: PhysicalStatus::Normal,
                     ..card
                 })?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::Reinstate,
-                    Some(card_key),
-                    None,
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::Reinstate, Some(card_key), None)?;
                 let credentials = tx.credentials_of_card(card_key)?;
                 resuspend(
                     tx,
@@ -952,15 +921,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
             store.transaction(|tx| {
                 tx.set_device_lost(device, false)?;
                 let credentials = tx.credentials_of_device(device)?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::Reinstate,
-                    None,
-                    Some(device),
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::Reinstate, None, Some(device))?;
                 resuspend(
                     tx,
                     &credentials,
@@ -999,15 +960,13 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     active_device: Some(new_device.to_owned()),
                     ..card
                 })?;
-                tx.append_event(&event(
+                log_change(
+                    tx,
                     actor,
                     Operation::Reissue,
                     Some(card_key),
                     Some(new_device),
-                    None,
-                    None,
-                    None,
-                ))?;
+                )?;
                 let credentials = tx.credentials_of_card(card_key)?;
                 invalidate_all(tx, &credentials, Operation::Reissue, actor)
             })
@@ -1033,15 +992,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     active_device: None,
                     ..card
                 })?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::Replace,
-                    Some(card_key),
-                    None,
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::Replace, Some(card_key), None)?;
                 // The lost card's chip never vouches again; the new card's is enrolled anew.
                 if let Some(chip) = tx.chip(card_key)? {
                     retire(tx, &chip, actor)?;
@@ -1095,15 +1046,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                     card_digest: card_digest.to_vec(),
                     enrolled_at: actor.at.unix_timestamp(),
                 })?;
-                tx.append_event(&event(
-                    actor,
-                    Operation::ChipEnroll,
-                    Some(card_key),
-                    None,
-                    None,
-                    None,
-                    None,
-                ))?;
+                log_change(tx, actor, Operation::ChipEnroll, Some(card_key), None)?;
                 Ok(())
             })
         })?)
@@ -1368,16 +1311,7 @@ fn put_person(
     actor: &Actor<'_>,
 ) -> Result<(), RegistryError> {
     tx.put_person_device(person, device)?;
-    tx.append_event(&event(
-        actor,
-        Operation::PersonPhone,
-        None,
-        Some(device),
-        None,
-        None,
-        None,
-    ))?;
-    Ok(())
+    log_change(tx, actor, Operation::PersonPhone, None, Some(device))
 }
 
 impl<S: RegistryStore> PersonPhones for PersonRegistry<S> {
