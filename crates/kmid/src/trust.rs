@@ -119,6 +119,10 @@ pub struct TrustConfig {
     /// VICALs whose IACAs are trusted.
     #[serde(default, rename = "vical", skip_serializing_if = "Vec::is_empty")]
     pub vicals: Vec<VicalConfig>,
+    /// SD-JWT VC issuers (exact `iss` values) whose keys may be resolved from their JWT VC
+    /// Issuer Metadata ([`Self::metadata_resolver`]); no other `iss` is ever fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata_issuers: Vec<String>,
     /// Where relative paths start (the configuration file's folder).
     #[serde(skip)]
     pub base: PathBuf,
@@ -423,6 +427,22 @@ impl TrustConfig {
                     .map_err(|error| TrustConfigError::Anchor { file: name, error })
             })
             .collect()
+    }
+
+    /// A resolver of SD-JWT VC issuer keys by JWT VC Issuer Metadata for the
+    /// `metadata_issuers`, fetching through `fetcher` (the caller's HTTPS client); `None` when
+    /// the configuration allows none.
+    #[must_use]
+    pub fn metadata_resolver(
+        &self,
+        fetcher: impl kmid_sdjwt::vc::metadata::MetadataFetcher + 'static,
+    ) -> Option<kmid_sdjwt::vc::metadata::IssuerMetadataResolver> {
+        (!self.metadata_issuers.is_empty()).then(|| {
+            kmid_sdjwt::vc::metadata::IssuerMetadataResolver::new(
+                fetcher,
+                self.metadata_issuers.clone(),
+            )
+        })
     }
 
     /// The keys configured for `purpose`: `(iss, kid, key)` for each key of each issuer's JWK

@@ -15,6 +15,7 @@ use kmid_schema::CardType;
 use kmid_schema::catalogue::{self, ClaimId};
 use kmid_schema::status::{StatusResolver, TokenStatus};
 use kmid_sdjwt::kb::KeyBindingPolicy;
+use kmid_sdjwt::vc::metadata::IssuerMetadataResolver;
 use kmid_sdjwt::vc::{IssuerKeys, SdJwtVcVerifier};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -243,13 +244,19 @@ pub struct VerifiedPresentation {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifiedCredential {
-    /// The docType.
+    /// The format.
+    pub format: Format,
+    /// The docType (mdoc) or `vct` (SD-JWT VC).
     pub doc_type: String,
-    /// Every disclosed element, by namespace: `{"namespace": {"element": value}}`, values as
-    /// `kmid inspect` writes CBOR (text, numbers, booleans, dates as `YYYY-MM-DD`, bytes as
-    /// standard base64).
+    /// The card type, when the docType or `vct` is one of the Korean profile's.
+    pub card_type: Option<CardType>,
+    /// The claims as they are. mdoc: every disclosed element, by namespace,
+    /// `{"namespace": {"element": value}}`, values as `kmid inspect` writes CBOR (text,
+    /// numbers, booleans, dates as `YYYY-MM-DD`, bytes as standard base64). SD-JWT VC: the
+    /// processed payload (every Disclosure applied, `_sd` and `_sd_alg` removed).
     pub claims: serde_json::Map<String, Value>,
-    /// The common name of the Document Signer that signed it.
+    /// The common name of the Document Signer that signed it; for an SD-JWT VC whose key was
+    /// configured or came from metadata, its `iss`.
     pub issuer: Option<String>,
     /// The status the resolver reported.
     pub status: Option<TokenStatus>,
@@ -257,6 +264,91 @@ pub struct VerifiedCredential {
     pub presentation_digest: String,
     /// As [`VerifiedPresentation::revocation_unknown`].
     pub revocation_unknown: Vec<usize>,
+}
+
+impl VerifiedCredential {
+    /// The Korean profile's catalogue items among the claims, in catalogue order; empty for
+    /// any other type.
+    #[must_use]
+    pub fn catalogue_claims(&self) -> Vec<(ClaimId, Value)> {
+        if self.card_type.is_none() {
+            return Vec::new();
+        }
+        ClaimId::ALL
+            .iter()
+            .filter_map(|&id| {
+                let spec = catalogue::spec(id);
+                let value = match self.format {
+                    Format::Mdoc => self
+                        .claims
+                        .get(spec.mdoc.namespace)?
+                        .get(spec.mdoc.identifier)?,
+                    Format::SdJwtVc => {
+                        let (first, rest) = spec.sd_jwt.path.split_first()?;
+                        rest.iter()
+                            .try_fold(self.claims.get(*first)?, |v, k| v.get(*k))?
+                    }
+                };
+                Some((id, value.clone()))
+            })
+            .collect()
+    }
+
+    /// The presentation of a Korean card, with its catalogue items; `None` for any other
+    /// type.
+    #[must_use]
+    pub fn presentation(&self) -> Option<VerifiedPresentation> {
+        Some(VerifiedPresentation {
+            format: self.format,
+            card_type: self.card_type?,
+            claims: self.catalogue_claims(),
+            issuer: self.issuer.clone(),
+            status: self.status,
+            presentation_digest: self.presentation_digest.clone(),
+            revocation_unknown: self.revocation_unknown.clone(),
+        })
+    }
+
+    fn from_mdoc(doc: &kmid_mdoc::verifier::VerifiedDocument, digest: &str) -> Self {
+        let mut claims = serde_json::Map::new();
+        for (ns, elements) in &doc.issuer_signed {
+            let entry = claims
+                .entry(ns.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(map) = entry {
+                for (element, value) in elements {
+                    map.insert(element.clone(), element_json(value));
+                }
+            }
+        }
+        Self {
+            format: Format::Mdoc,
+            doc_type: doc.doc_type.clone(),
+            card_type: CardType::from_doc_type(&doc.doc_type),
+            claims,
+            issuer: doc.document_signer.common_name(),
+            status: doc.status,
+            presentation_digest: digest.to_owned(),
+            revocation_unknown: doc.revocation_unknown.clone(),
+        }
+    }
+
+    fn from_sd_jwt(verified: &kmid_sdjwt::vc::VerifiedSdJwtVc) -> Self {
+        Self {
+            format: Format::SdJwtVc,
+            doc_type: verified.vct.clone(),
+            card_type: verified.card_type,
+            claims: verified.claims.clone(),
+            issuer: verified
+                .issuer_certificate
+                .as_ref()
+                .and_then(Certificate::common_name)
+                .or_else(|| verified.iss.clone()),
+            status: verified.status,
+            presentation_digest: digest_text(&verified.presentation_sha256),
+            revocation_unknown: verified.revocation_unknown.clone(),
+        }
+    }
 }
 
 impl VerifiedPresentation {
@@ -313,6 +405,12 @@ pub enum BatchItem<'a> {
 /// A relying party's verifier: the issuers it trusts and how it learns statuses.
 pub struct Verifier {
     trust: TrustStore,
+    /// SD-JWT VC issuers' `x5c` roots, when not the mdoc issuers' (`trust`).
+    sd_jwt_roots: Option<TrustStore>,
+    /// SD-JWT VC issuers' configured keys: `(iss, kid, key)`.
+    sd_jwt_keys: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
+    /// SD-JWT VC issuers' keys from JWT VC Issuer Metadata.
+    sd_jwt_metadata: Option<Arc<IssuerMetadataResolver>>,
     resolver: Arc<dyn StatusResolver>,
     key_binding_window: Duration,
     provider: &'static CryptoProvider,
@@ -332,10 +430,62 @@ impl Verifier {
     pub fn new(trust: TrustStore, resolver: Arc<dyn StatusResolver>) -> Self {
         Self {
             trust,
+            sd_jwt_roots: None,
+            sd_jwt_keys: Vec::new(),
+            sd_jwt_metadata: None,
             resolver,
             key_binding_window: Duration::minutes(5),
             provider: CryptoProvider::get_default(),
         }
+    }
+
+    /// A verifier configured from `config` (`spec/trust.md`): its `mdoc-issuer` anchors for
+    /// mdoc, its `sd-jwt-vc-issuer` anchors and `[[issuer]]` keys for SD-JWT VC, each anchor
+    /// with a `crl` policy checked against CRLs from `crls`; statuses through `resolver`
+    /// (whose status-list signers the caller builds from the `status-list-signer` purpose).
+    ///
+    /// # Errors
+    /// [`KmidError::Trust`]: the configuration's exact refusal.
+    pub fn from_trust_config(
+        config: &crate::TrustConfig,
+        resolver: Arc<dyn StatusResolver>,
+        crls: Option<Arc<dyn kmid_crypto::x509::CrlSource>>,
+    ) -> Result<Self, KmidError> {
+        let store = |purpose| match &crls {
+            Some(crls) => config.trust_store_with_crls(purpose, Arc::clone(crls)),
+            None => config.trust_store(purpose),
+        };
+        let purpose = crate::TrustPurpose::SdJwtVcIssuer;
+        Ok(Self::new(store(crate::TrustPurpose::MdocIssuer)?, resolver)
+            .with_sd_jwt_issuer_roots(store(purpose)?)
+            .with_sd_jwt_issuer_keys(config.issuer_keys(purpose)?))
+    }
+
+    /// Validates SD-JWT VC `x5c` chains to `roots` instead of the mdoc issuers' roots given
+    /// to [`Self::new`] (the default, for issuers whose IACA signs both formats).
+    #[must_use]
+    pub fn with_sd_jwt_issuer_roots(mut self, roots: TrustStore) -> Self {
+        self.sd_jwt_roots = Some(roots);
+        self
+    }
+
+    /// Trusts SD-JWT VC issuers' configured keys, `(iss, kid, key)`: a key with a `kid`
+    /// matches only a header with that `kid`. Used for an SD-JWT VC without `x5c`.
+    #[must_use]
+    pub fn with_sd_jwt_issuer_keys(
+        mut self,
+        keys: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
+    ) -> Self {
+        self.sd_jwt_keys = keys;
+        self
+    }
+
+    /// Resolves the keys of SD-JWT VC issuers without `x5c` and without a configured key
+    /// through JWT VC Issuer Metadata, for the issuers `resolver` allows.
+    #[must_use]
+    pub fn with_issuer_metadata(mut self, resolver: Arc<IssuerMetadataResolver>) -> Self {
+        self.sd_jwt_metadata = Some(resolver);
+        self
     }
 
     /// Verifies on `provider` (the default: [`CryptoProvider::get_default`]): every signature,
@@ -364,26 +514,7 @@ impl Verifier {
         Ok(verified
             .documents
             .iter()
-            .filter_map(|doc| {
-                let card_type = CardType::from_doc_type(&doc.doc_type)?;
-                let claims = doc
-                    .issuer_signed
-                    .iter()
-                    .flat_map(|(ns, elements)| elements.iter().map(move |(el, v)| (ns, el, v)))
-                    .filter_map(|(ns, el, v)| {
-                        catalogue::by_mdoc_element(ns, el).map(|s| (s.id, element_json(v)))
-                    })
-                    .collect();
-                Some(VerifiedPresentation {
-                    format: Format::Mdoc,
-                    card_type,
-                    claims,
-                    issuer: doc.document_signer.common_name(),
-                    status: doc.status,
-                    presentation_digest: digest.clone(),
-                    revocation_unknown: doc.revocation_unknown.clone(),
-                })
-            })
+            .filter_map(|doc| VerifiedCredential::from_mdoc(doc, &digest).presentation())
             .collect())
     }
 
@@ -422,27 +553,7 @@ impl Verifier {
         Ok(verified
             .documents
             .iter()
-            .map(|doc| {
-                let mut claims = serde_json::Map::new();
-                for (ns, elements) in &doc.issuer_signed {
-                    let entry = claims
-                        .entry(ns.clone())
-                        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-                    if let Value::Object(map) = entry {
-                        for (element, value) in elements {
-                            map.insert(element.clone(), element_json(value));
-                        }
-                    }
-                }
-                VerifiedCredential {
-                    doc_type: doc.doc_type.clone(),
-                    claims,
-                    issuer: doc.document_signer.common_name(),
-                    status: doc.status,
-                    presentation_digest: digest.clone(),
-                    revocation_unknown: doc.revocation_unknown.clone(),
-                }
-            })
+            .map(|doc| VerifiedCredential::from_mdoc(doc, &digest))
             .collect())
     }
 
@@ -581,17 +692,7 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<VerifiedCredential, KmidError> {
         let verified = self.check_sd_jwt(vcts, asked, nonce, audience, presentation, at)?;
-        Ok(VerifiedCredential {
-            doc_type: verified.vct.clone(),
-            claims: verified.claims.clone(),
-            issuer: verified
-                .issuer_certificate
-                .as_ref()
-                .and_then(Certificate::common_name),
-            status: verified.status,
-            presentation_digest: digest_text(&verified.presentation_sha256),
-            revocation_unknown: verified.revocation_unknown.clone(),
-        })
+        Ok(VerifiedCredential::from_sd_jwt(&verified))
     }
 
     fn verify_sd_jwt_for(
@@ -604,25 +705,11 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<(VerifiedPresentation, kmid_sdjwt::vc::VerifiedSdJwtVc), KmidError> {
         let verified = self.check_sd_jwt(vcts, asked, nonce, audience, presentation, at)?;
-        let card_type = verified.card_type.ok_or_else(|| {
-            KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
-        })?;
-        let seen = VerifiedPresentation {
-            format: Format::SdJwtVc,
-            card_type,
-            claims: verified
-                .catalogue_claims()
-                .into_iter()
-                .map(|(id, v)| (id, v.clone()))
-                .collect(),
-            issuer: verified
-                .issuer_certificate
-                .as_ref()
-                .and_then(Certificate::common_name),
-            status: verified.status,
-            presentation_digest: digest_text(&verified.presentation_sha256),
-            revocation_unknown: verified.revocation_unknown.clone(),
-        };
+        let seen = VerifiedCredential::from_sd_jwt(&verified)
+            .presentation()
+            .ok_or_else(|| {
+                KmidError::SdJwt(kmid_sdjwt::SdJwtError::UnknownVct(verified.vct.clone()))
+            })?;
         Ok((seen, verified))
     }
 
@@ -636,7 +723,22 @@ impl Verifier {
         presentation: &str,
         at: OffsetDateTime,
     ) -> Result<kmid_sdjwt::vc::VerifiedSdJwtVc, KmidError> {
-        let verified = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.trust))
+        let roots = IssuerKeys::X5c(self.sd_jwt_roots.as_ref().unwrap_or(&self.trust));
+        // Resolution order (spec/trust.md): x5c to the roots; without it, a configured key
+        // for iss/kid; else the issuer's metadata. With roots alone, no choice is made.
+        let keys = if self.sd_jwt_keys.is_empty() && self.sd_jwt_metadata.is_none() {
+            roots
+        } else {
+            let mut sources = vec![roots];
+            if !self.sd_jwt_keys.is_empty() {
+                sources.push(IssuerKeys::KeySet(self.sd_jwt_keys.clone()));
+            }
+            if let Some(metadata) = &self.sd_jwt_metadata {
+                sources.push(IssuerKeys::Metadata(metadata));
+            }
+            IssuerKeys::Any(sources)
+        };
+        let verified = SdJwtVcVerifier::new(keys)
             .with_provider(self.provider)
             .with_vcts(vcts)
             .require_key_binding(KeyBindingPolicy {
@@ -672,6 +774,35 @@ impl Verifier {
         vp_token: &VpToken,
         at: OffsetDateTime,
     ) -> Result<Vec<(String, VerifiedPresentation)>, KmidError> {
+        self.verify_vp_token_any(query, request, vp_token, at)?
+            .into_iter()
+            .map(|(id, seen)| match seen.presentation() {
+                Some(p) => Ok((id, p)),
+                None if seen.format == Format::SdJwtVc => Err(KmidError::SdJwt(
+                    kmid_sdjwt::SdJwtError::UnknownVct(seen.doc_type),
+                )),
+                None => Err(KmidError::VpTokenMismatch(format!(
+                    "{id:?}: {} is not a Korean card (verify_vp_token_any verifies any type)",
+                    seen.doc_type
+                ))),
+            })
+            .collect()
+    }
+
+    /// [`Self::verify_vp_token`] for credentials of any docType or `vct` a root (or a
+    /// configured key) vouches for, with every check it makes, each returned with its claims
+    /// as they are ([`VerifiedCredential`]); a Korean card's catalogue items are
+    /// [`VerifiedCredential::catalogue_claims`].
+    ///
+    /// # Errors
+    /// As [`Self::verify_vp_token`].
+    pub fn verify_vp_token_any(
+        &self,
+        query: &DcqlQuery,
+        request: &OpenId4VpRequest,
+        vp_token: &VpToken,
+        at: OffsetDateTime,
+    ) -> Result<Vec<(String, VerifiedCredential)>, KmidError> {
         query.validate()?;
         let mismatch = |why: String| KmidError::VpTokenMismatch(why);
         if let Some(id) = vp_token.keys().find(|id| query.credential(id).is_none()) {
@@ -710,7 +841,7 @@ impl Verifier {
         request: &OpenId4VpRequest,
         presentation: &str,
         at: OffsetDateTime,
-    ) -> Result<VerifiedPresentation, KmidError> {
+    ) -> Result<VerifiedCredential, KmidError> {
         let asked: Vec<Vec<String>> = cq
             .all_claims()
             .iter()
@@ -731,7 +862,7 @@ impl Verifier {
                     .flatten()
                     .map(String::as_str)
                     .collect();
-                let (seen, verified) = self.verify_sd_jwt_for(
+                let verified = self.check_sd_jwt(
                     &vcts,
                     &asked,
                     &request.nonce,
@@ -755,7 +886,7 @@ impl Verifier {
                         && disclosed.iter().all(|keys| covered(&paths, keys))
                 });
                 if satisfied {
-                    Ok(seen)
+                    Ok(VerifiedCredential::from_sd_jwt(&verified))
                 } else {
                     Err(unsatisfied())
                 }
@@ -778,9 +909,10 @@ impl Verifier {
                         ))
                     })?;
                 let transcript = openid4vp_transcript(self.provider, request)?;
-                let mut seen = self.verify_mdoc(&device_request, &bytes, &transcript, at)?;
-                let seen = match (seen.pop(), seen.is_empty()) {
-                    (Some(doc), true) if doc.card_type.doc_type() == doc_type => doc,
+                let (digest, verified) =
+                    self.check_mdoc(&device_request, &bytes, &transcript, at)?;
+                let doc = match verified.documents.as_slice() {
+                    [doc] if doc.doc_type == doc_type => doc,
                     _ => {
                         return Err(KmidError::VpTokenMismatch(format!(
                             "{:?}: one document of {doc_type} expected",
@@ -789,20 +921,30 @@ impl Verifier {
                     }
                 };
                 // One claim option (§6.4.1), all of it and nothing outside it.
+                let disclosed: Vec<(&str, &str)> = doc
+                    .issuer_signed
+                    .iter()
+                    .flat_map(|(ns, elements)| {
+                        elements
+                            .iter()
+                            .map(move |(el, _)| (ns.as_str(), el.as_str()))
+                    })
+                    .collect();
                 let satisfied = cq.options().iter().any(|option| {
-                    let ids: Vec<ClaimId> = option
+                    let paths: Option<Vec<(&str, &str)>> = option
                         .iter()
-                        .filter_map(|claim| match claim.key_path().as_deref() {
-                            Some([ns, el]) => catalogue::by_mdoc_element(ns, el).map(|s| s.id),
+                        .map(|claim| match claim.key_path().as_deref() {
+                            Some(&[ns, el]) => Some((ns, el)),
                             _ => None,
                         })
                         .collect();
-                    ids.len() == option.len()
-                        && ids.iter().all(|id| seen.claim(*id).is_some())
-                        && seen.claims.iter().all(|(id, _)| ids.contains(id))
+                    paths.is_some_and(|paths| {
+                        paths.iter().all(|p| disclosed.contains(p))
+                            && disclosed.iter().all(|d| paths.contains(d))
+                    })
                 });
                 if satisfied {
-                    Ok(seen)
+                    Ok(VerifiedCredential::from_mdoc(doc, &digest))
                 } else {
                     Err(unsatisfied())
                 }

@@ -25,6 +25,10 @@ use crate::verifier::{SdJwtRequest, element_json};
 pub struct Wallet {
     device: Arc<dyn Signer>,
     issuer_trust: TrustStore,
+    /// SD-JWT VC issuers' `x5c` roots, when not `issuer_trust`.
+    sd_jwt_roots: Option<TrustStore>,
+    /// SD-JWT VC issuers' configured keys: `(iss, kid, key)`.
+    sd_jwt_keys: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
     mdocs: Vec<IssuerSigned>,
     sd_jwts: Vec<HeldSdJwtVc>,
     reader_trust: Option<TrustStore>,
@@ -57,12 +61,52 @@ impl Wallet {
         Self {
             device,
             issuer_trust,
+            sd_jwt_roots: None,
+            sd_jwt_keys: Vec::new(),
             mdocs: Vec::new(),
             sd_jwts: Vec::new(),
             reader_trust: None,
             provider: CryptoProvider::get_default(),
             renewals: Vec::new(),
         }
+    }
+
+    /// A wallet trusting what `config` says (`spec/trust.md`): its `mdoc-issuer` anchors for
+    /// mdoc, its `sd-jwt-vc-issuer` anchors and `[[issuer]]` keys for SD-JWT VC, and, when
+    /// it has `reader` anchors, answering only mdoc readers that authenticate to them.
+    ///
+    /// # Errors
+    /// [`KmidError::Trust`]: the configuration's exact refusal.
+    pub fn from_trust_config(
+        device: Arc<dyn Signer>,
+        config: &crate::TrustConfig,
+    ) -> Result<Self, KmidError> {
+        use crate::TrustPurpose;
+        let readers = config.trust_store(TrustPurpose::Reader)?;
+        let mut wallet = Self::with_signer(device, config.trust_store(TrustPurpose::MdocIssuer)?)
+            .with_sd_jwt_issuer_roots(config.trust_store(TrustPurpose::SdJwtVcIssuer)?)
+            .with_sd_jwt_issuer_keys(config.issuer_keys(TrustPurpose::SdJwtVcIssuer)?);
+        if !readers.roots().is_empty() {
+            wallet = wallet.require_reader_auth(readers);
+        }
+        Ok(wallet)
+    }
+
+    /// Validates SD-JWT VC `x5c` chains to `roots` instead of the mdoc issuers' roots.
+    #[must_use]
+    pub fn with_sd_jwt_issuer_roots(mut self, roots: TrustStore) -> Self {
+        self.sd_jwt_roots = Some(roots);
+        self
+    }
+
+    /// Accepts SD-JWT VCs without `x5c` signed by these configured keys, `(iss, kid, key)`.
+    #[must_use]
+    pub fn with_sd_jwt_issuer_keys(
+        mut self,
+        keys: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
+    ) -> Self {
+        self.sd_jwt_keys = keys;
+        self
     }
 
     /// Does every digest, MAC, key agreement and signature check on `provider` (the default:
@@ -231,7 +275,13 @@ impl Wallet {
     fn receive_sd_jwt(&self, issued: &str, at: OffsetDateTime) -> Result<HeldSdJwtVc, KmidError> {
         // The wallet keeps what the issuer gave it even if it is suspended today: the status is
         // checked by every verifier at presentation time.
-        let verifier = SdJwtVcVerifier::new(IssuerKeys::X5c(&self.issuer_trust))
+        let roots = IssuerKeys::X5c(self.sd_jwt_roots.as_ref().unwrap_or(&self.issuer_trust));
+        let keys = if self.sd_jwt_keys.is_empty() {
+            roots
+        } else {
+            IssuerKeys::Any(vec![roots, IssuerKeys::KeySet(self.sd_jwt_keys.clone())])
+        };
+        let verifier = SdJwtVcVerifier::new(keys)
             .with_provider(self.provider)
             .danger_accept_unchecked_status();
         let held = HeldSdJwtVc::receive(issued, &verifier, at)?;

@@ -75,6 +75,61 @@ fn a_foreign_mdl_is_verified_with_its_claims_as_they_are() {
         .unwrap()
         .to_bytes();
 
+    // Over OpenID4VP: a DCQL query for the mDL, answered by the wallet and verified with
+    // its claims as they are; the Korean view refuses it by name.
+    let query = kmid::DcqlQuery::from_json(
+        json!({ "credentials": [{
+            "id": "mdl",
+            "format": "mso_mdoc",
+            "meta": { "doctype_value": MDL },
+            "claims": [
+                { "path": [NS, "family_name"] },
+                { "path": [NS, "age_over_18"], "values": [true] },
+            ],
+        }] })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let online = kmid::OpenId4VpRequest {
+        client_id: "x509_san_dns:rp.example".into(),
+        nonce: "n-mdl-0001".into(),
+        response_uri: "https://rp.example/response".into(),
+    };
+    let token = wallet.answer_dcql(&query, &online, REFERENCE_TIME).unwrap();
+    let online_verifier = Verifier::new(mdl_roots.clone(), Arc::new(AllValid));
+    let seen = online_verifier
+        .verify_vp_token_any(&query, &online, &token, REFERENCE_TIME)
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, "mdl");
+    assert_eq!(seen[0].1.doc_type, MDL);
+    assert_eq!(seen[0].1.card_type, None);
+    assert_eq!(
+        serde_json::Value::Object(seen[0].1.claims.clone()),
+        json!({ NS: { "family_name": "Doe", "age_over_18": true } })
+    );
+    assert!(seen[0].1.catalogue_claims().is_empty());
+    assert_eq!(
+        online_verifier
+            .verify_vp_token(&query, &online, &token, REFERENCE_TIME)
+            .unwrap_err()
+            .code(),
+        "VpTokenMismatch"
+    );
+    // The same token for another transaction's nonce fails (the transcript differs).
+    let replayed = kmid::OpenId4VpRequest {
+        nonce: "n-mdl-0002".into(),
+        ..online.clone()
+    };
+    assert_eq!(
+        online_verifier
+            .verify_vp_token_any(&query, &replayed, &token, REFERENCE_TIME)
+            .unwrap_err()
+            .code(),
+        "Mdoc.DeviceAuth.BadSignature"
+    );
+
     let verifier = Verifier::new(mdl_roots, Arc::new(AllValid));
     let seen = verifier
         .verify_mdoc_any(&request, &response, &transcript, REFERENCE_TIME)

@@ -253,6 +253,190 @@ purposes = ["sd-jwt-vc-issuer"]
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The facade takes the configuration whole: a wallet and a verifier built from one file
+/// accept an SD-JWT VC identified only by `iss` and `kid`, the verifier resolves another
+/// issuer's key from its JWT VC Issuer Metadata (only for an `iss` the file allows), and the
+/// mdoc roots and the SD-JWT VC roots stay apart.
+#[test]
+fn wallet_and_verifier_from_one_configuration_resolve_kid_only_issuers_and_metadata() {
+    use kmid::sdjwt::vc::metadata::Fetched;
+    let dir = scratch("facade-kid");
+    let at = now();
+    let kid_key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let mut jwk = kid_key.public_key().to_jwk();
+    jwk.kid = Some("k1".into());
+    write(
+        &dir,
+        "kid.jwks.json",
+        &json!({ "keys": [serde_json::to_value(&jwk).unwrap()] }).to_string(),
+    );
+    // A MOIS issuer whose IACA is an mdoc anchor only: its SD-JWT VCs (x5c) are not trusted.
+    let mois = issuer(IssuingAuthority::Mois);
+    write(&dir, "mois-iaca.pem", &mois.keys().iaca.to_pem().unwrap());
+    let config = TrustConfig::from_toml(
+        r#"
+metadata_issuers = ["https://meta.example/issuer"]
+
+[[anchor]]
+file = "mois-iaca.pem"
+purposes = ["mdoc-issuer"]
+scopes = ["kr.go.mois.rrc.1"]
+
+[[issuer]]
+iss = "https://kid.example"
+jwks = "kid.jwks.json"
+purposes = ["sd-jwt-vc-issuer"]
+"#,
+        dir.clone(),
+    )
+    .unwrap();
+    let holder = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let device: Arc<dyn Signer> = holder.clone();
+    let issue_by_kid = |key: &Arc<PrivateKey>, iss: &str, kid: &str| {
+        SdJwtVcIssuer::with_key_id(
+            key.clone(),
+            iss.into(),
+            kid.into(),
+            Arc::new(SystemRandom),
+        )
+        .issue(
+            &Card::from(samples::resident()),
+            holder.public_key(),
+            &VcOptions::new(
+                at - time::Duration::minutes(1),
+                at + time::Duration::days(30),
+            ),
+        )
+        .unwrap()
+        .to_compact()
+    };
+    let mut wallet = Wallet::from_trust_config(Arc::clone(&device), &config).unwrap();
+    wallet
+        .store_sd_jwt(&issue_by_kid(&kid_key, "https://kid.example", "k1"), at)
+        .unwrap();
+    // The wallet refuses the same credential under a kid it was not given, by name.
+    assert_eq!(
+        Wallet::from_trust_config(Arc::clone(&device), &config)
+            .unwrap()
+            .store_sd_jwt(&issue_by_kid(&kid_key, "https://kid.example", "k2"), at)
+            .unwrap_err()
+            .code(),
+        "SdJwt.IssuerKey.Unknown"
+    );
+    // MOIS's mdoc verifies; its SD-JWT VC, chained to an anchor not trusted for SD-JWT VC,
+    // does not.
+    let issued = mois
+        .issue(
+            &Card::from(samples::resident()),
+            holder.public_key(),
+            Formats::Both,
+            at,
+        )
+        .unwrap();
+    wallet
+        .store_mdoc(issued.mdoc.unwrap().issuer_signed, at)
+        .unwrap();
+    assert_eq!(
+        wallet
+            .store_sd_jwt(&issued.sd_jwt.unwrap().sd_jwt.to_compact(), at)
+            .unwrap_err()
+            .code(),
+        "SdJwt.IssuerKey.Chain.Certificate.UntrustedRoot"
+    );
+
+    let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let meta_key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let mut meta_jwk = meta_key.public_key().to_jwk();
+    meta_jwk.kid = Some("m1".into());
+    let document = json!({
+        "issuer": "https://meta.example/issuer",
+        "jwks": { "keys": [serde_json::to_value(&meta_jwk).unwrap()] },
+    })
+    .to_string();
+    let seen = Arc::clone(&fetches);
+    let fetcher = move |url: &str| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (url == "https://meta.example/.well-known/jwt-vc-issuer/issuer").then(|| Fetched {
+            body: document.clone().into_bytes(),
+            max_age: Some(600),
+        })
+    };
+    let verifier = Verifier::from_trust_config(&config, Arc::new(AllValid), None)
+        .unwrap()
+        .with_issuer_metadata(Arc::new(config.metadata_resolver(fetcher).unwrap()));
+    let request =
+        Template::AgeCheck.sd_jwt_request(CardType::Resident, "n-1", "https://rp.example");
+    let present = |issued: &str| {
+        let mut w = Wallet::with_signer(Arc::clone(&device), kmid::crypto::x509::TrustStore::new())
+            .with_sd_jwt_issuer_keys(vec![
+                (
+                    "https://kid.example".into(),
+                    Some("k1".into()),
+                    kid_key.public_key().clone(),
+                ),
+                (
+                    "https://meta.example/issuer".into(),
+                    Some("m1".into()),
+                    meta_key.public_key().clone(),
+                ),
+            ]);
+        w.store_sd_jwt(issued, at).unwrap();
+        w.present_sd_jwt(&request, at).unwrap()
+    };
+    let by_kid = verifier
+        .verify_sd_jwt(
+            &request,
+            &present(&issue_by_kid(&kid_key, "https://kid.example", "k1")),
+            at,
+        )
+        .unwrap();
+    assert_eq!(by_kid.issuer.as_deref(), Some("https://kid.example"));
+    assert_eq!(by_kid.claim(ClaimId::AgeOver19), Some(&json!(true)));
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a configured key needs no fetch"
+    );
+    let by_metadata = verifier
+        .verify_sd_jwt(
+            &request,
+            &present(&issue_by_kid(
+                &meta_key,
+                "https://meta.example/issuer",
+                "m1",
+            )),
+            at,
+        )
+        .unwrap();
+    assert_eq!(
+        by_metadata.issuer.as_deref(),
+        Some("https://meta.example/issuer")
+    );
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // An issuer neither configured nor allowed for metadata is never fetched.
+    let other = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let stranger = {
+        let mut w = Wallet::with_signer(Arc::clone(&device), kmid::crypto::x509::TrustStore::new())
+            .with_sd_jwt_issuer_keys(vec![(
+                "https://other.example".into(),
+                None,
+                other.public_key().clone(),
+            )]);
+        w.store_sd_jwt(&issue_by_kid(&other, "https://other.example", "o1"), at)
+            .unwrap();
+        w.present_sd_jwt(&request, at).unwrap()
+    };
+    assert_eq!(
+        verifier
+            .verify_sd_jwt(&request, &stranger, at)
+            .unwrap_err()
+            .code(),
+        "SdJwt.IssuerKey.Metadata.NotAllowed"
+    );
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn key_with_d() -> String {
     let key = PrivateKey::generate(Curve::P256).unwrap();
     json!({ "keys": [serde_json::to_value(key.to_jwk().unwrap()).unwrap()] }).to_string()

@@ -41,6 +41,12 @@ pub enum IssuerKeys<'a> {
     KeySet(Vec<(String, Option<String>, PublicKey)>),
     /// From JWT VC Issuer Metadata, for the issuers the resolver allows.
     Metadata(&'a super::metadata::IssuerMetadataResolver),
+    /// Several sources, chosen by the header (`spec/trust.md`, "Resolution order"): a header
+    /// with `x5c` is resolved by the first [`IssuerKeys::X5c`] source only (a chain is never
+    /// ignored in favour of a configured key); without `x5c`, by the first
+    /// [`IssuerKeys::KeySet`] holding a key for the `iss` (and `kid`), else by the first
+    /// [`IssuerKeys::Metadata`] source. Nested `Any` sources are not consulted.
+    Any(Vec<IssuerKeys<'a>>),
 }
 
 /// A verified SD-JWT VC.
@@ -260,7 +266,26 @@ impl<'a> SdJwtVcVerifier<'a> {
                 kid: kid.map(str::to_owned),
             })
         };
-        match &self.issuer_keys {
+        let source = match &self.issuer_keys {
+            IssuerKeys::Any(sources) => {
+                let has_x5c = jws.header.contains_key("x5c");
+                let first = |wanted: &dyn Fn(&IssuerKeys<'a>) -> bool| sources.iter().find(|s| wanted(s));
+                if has_x5c {
+                    first(&|s| matches!(s, IssuerKeys::X5c(_)))
+                } else {
+                    first(&|s| {
+                        matches!(s, IssuerKeys::KeySet(keys) if keys.iter().any(|(i, k, _)| {
+                            Some(i.as_str()) == iss && (k.is_none() || k.as_deref() == kid)
+                        }))
+                    })
+                    .or_else(|| first(&|s| matches!(s, IssuerKeys::Metadata(_))))
+                }
+                .ok_or_else(unknown)?
+            }
+            one => one,
+        };
+        match source {
+            IssuerKeys::Any(_) => Err(unknown()),
             IssuerKeys::X5c(trust) => {
                 let entries: Vec<String> = match jws.header.get("x5c") {
                     Some(Value::Array(items)) => {
