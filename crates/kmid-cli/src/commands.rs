@@ -250,7 +250,7 @@ fn read_status(
     let bytes = bytes
         .strip_suffix(b"\n")
         .map_or(bytes.clone(), <[u8]>::to_vec);
-    let signers = trust(keys, trust_file, TrustPurpose::StatusListSigner)?;
+    let signers = status_keys(&trust_config(keys, trust_file)?)?;
     // The URI the token must be for: the given one, else the token's own `sub`.
     let uri = match uri {
         Some(u) => u,
@@ -260,7 +260,7 @@ fn read_status(
         &bytes,
         &uri,
         at,
-        &TokenKeys::X5c(signers),
+        &signers,
         &TokenPolicy::default(),
     )?;
     let list = &verified.list;
@@ -640,13 +640,22 @@ fn trust_config(dir: &Path, file: Option<&Path>) -> Result<TrustConfig, Error> {
     Ok(TrustConfig::from_file(&path)?)
 }
 
-/// The roots trusted for `purpose` (see [`trust_config`]); an error when there are none.
-fn trust(dir: &Path, file: Option<&Path>, purpose: TrustPurpose) -> Result<TrustStore, Error> {
-    let store = trust_config(dir, file)?.trust_store(purpose)?;
-    if store.roots().is_empty() {
-        return Err(format!("the trust configuration has no anchor for {purpose:?}").into());
+/// Who may sign status lists: the `status-list-signer` anchors (for tokens with a chain) and
+/// configured keys (for tokens naming a `kid`); an error when there are neither.
+fn status_keys(config: &TrustConfig) -> Result<TokenKeys, Error> {
+    let roots = config.trust_store(TrustPurpose::StatusListSigner)?;
+    let keys: Vec<_> = config
+        .issuer_keys(TrustPurpose::StatusListSigner)?
+        .into_iter()
+        .map(|(_, kid, key)| (kid, key))
+        .collect();
+    match (roots.roots().is_empty(), keys.is_empty()) {
+        (true, true) => {
+            Err("the trust configuration has no anchor or key for status-list-signer".into())
+        }
+        (_, true) => Ok(TokenKeys::X5c(roots)),
+        _ => Ok(TokenKeys::KeySet { roots, keys }),
     }
-    Ok(store)
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -1078,10 +1087,8 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     let at = parse_at(args.at.as_deref())?;
     let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;
     let signer: Arc<dyn Signer> = Arc::new(key);
-    let mut wallet = Wallet::with_signer(
-        signer,
-        trust(&args.keys, args.trust.as_deref(), TrustPurpose::MdocIssuer)?,
-    );
+    let mut wallet =
+        Wallet::from_trust_config(signer, &trust_config(&args.keys, args.trust.as_deref())?)?;
     if let Some(root) = &args.reader_trust {
         let mut readers = TrustStore::new();
         readers.add(Certificate::from_pem(&read_text(root)?)?)?;
@@ -1120,11 +1127,16 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
 /// A verifier over the configured roots and a keys directory's published statuses.
 fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
     let config = trust_config(keys, trust_file)?;
-    let trust = config.trust_store_with_crls(TrustPurpose::MdocIssuer, crl_source(keys))?;
-    if trust.roots().is_empty() {
-        return Err("the trust configuration has no anchor for mdoc issuers".into());
+    let issuers = [TrustPurpose::MdocIssuer, TrustPurpose::SdJwtVcIssuer];
+    let mut has_issuers = false;
+    for purpose in issuers {
+        has_issuers |= !config.trust_store(purpose)?.roots().is_empty()
+            || !config.issuer_keys(purpose)?.is_empty();
     }
-    let status_signers = config.trust_store(TrustPurpose::StatusListSigner)?;
+    if !has_issuers {
+        return Err("the trust configuration has no anchor or key for mdoc or SD-JWT VC issuers".into());
+    }
+    let status_signers = status_keys(&config)?;
     let status_dir = keys.join("status");
     let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
         Ok(bytes) => serde_json::from_slice(&bytes)?,
@@ -1146,12 +1158,12 @@ fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
                 .unwrap_or(bytes),
         )
     };
-    let resolver = StatusListResolver::new(
-        fetch,
-        TokenKeys::X5c(status_signers),
-        TokenPolicy::default(),
-    );
-    Ok(Verifier::new(trust, Arc::new(resolver)))
+    let resolver = StatusListResolver::new(fetch, status_signers, TokenPolicy::default());
+    Ok(Verifier::from_trust_config(
+        &config,
+        Arc::new(resolver),
+        Some(crl_source(keys)),
+    )?)
 }
 
 /// The outcome of `kmid verify`, for people or as JSON.

@@ -54,6 +54,9 @@ pub enum StatusListError {
     /// The token's signature does not verify.
     #[error("the status list token signature does not verify")]
     BadSignature,
+    /// The token carries no certificate chain, and no configured key has its `kid`.
+    #[error("no configured status list signer key for kid {0:?}")]
+    UnknownKey(Option<String>),
     /// The token's `sub` is not the URI the credential names.
     #[error("status list token sub {sub:?} is not the referenced uri {uri:?}")]
     SubjectMismatch {
@@ -169,6 +172,7 @@ impl StatusListError {
             Self::Output(_) => "Output",
             Self::Signer(e) => join("Signer", e.code()),
             Self::BadSignature => "BadSignature",
+            Self::UnknownKey(_) => "UnknownKey",
             Self::SubjectMismatch { .. } => "SubjectMismatch",
             Self::Expired { .. } => "Expired",
             Self::NotYetValid { .. } => "NotYetValid",
@@ -186,7 +190,7 @@ impl StatusListError {
             Self::TooLarge { .. } => TokenRefusal::TooLarge,
             Self::WrongType(_) => TokenRefusal::WrongType,
             Self::Algorithm(_) => TokenRefusal::Algorithm,
-            Self::Signer(_) => TokenRefusal::Signer,
+            Self::Signer(_) | Self::UnknownKey(_) => TokenRefusal::Signer,
             Self::BadSignature => TokenRefusal::BadSignature,
             Self::SubjectMismatch { .. } => TokenRefusal::SubjectMismatch,
             Self::Expired { .. } | Self::NotYetValid { .. } | Self::IssuedInFuture { .. } => {

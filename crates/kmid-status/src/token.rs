@@ -186,6 +186,17 @@ pub enum TokenKeys {
     X5c(TrustStore),
     /// Configured keys; the first that verifies is used.
     Keys(Vec<PublicKey>),
+    /// Both, as a trust configuration gives them (`spec/trust.md`): a token carrying
+    /// `x5c`/`x5chain` is validated to `roots` (never to a configured key); one without is
+    /// verified with the configured keys for its `kid` (a key configured without a kid
+    /// matches any token, one with a kid only a token naming it; a token without `kid`
+    /// matches only keys configured without one).
+    KeySet {
+        /// Roots of signer chains.
+        roots: TrustStore,
+        /// Configured keys, each with its `kid` if it has one.
+        keys: Vec<(Option<String>, PublicKey)>,
+    },
 }
 
 /// What a token verifier accepts.
@@ -250,11 +261,36 @@ type Candidates = (Vec<PublicKey>, Option<Vec<u8>>);
 fn resolve_key(
     keys: &TokenKeys,
     chain: Option<Vec<Vec<u8>>>,
+    kid: Option<&str>,
     at: OffsetDateTime,
     alg: Algorithm,
 ) -> Result<Candidates, StatusListError> {
-    match keys {
-        TokenKeys::X5c(trust) => {
+    let trust = match keys {
+        TokenKeys::X5c(trust) => trust,
+        TokenKeys::KeySet { roots, .. } if chain.is_some() => roots,
+        TokenKeys::KeySet { keys, .. } => {
+            let candidates: Vec<PublicKey> = keys
+                .iter()
+                .filter(|(k, key)| (k.is_none() || k.as_deref() == kid) && key.algorithm() == alg)
+                .map(|(_, key)| key.clone())
+                .collect();
+            if candidates.is_empty() {
+                return Err(StatusListError::UnknownKey(kid.map(str::to_owned)));
+            }
+            return Ok((candidates, None));
+        }
+        TokenKeys::Keys(keys) => {
+            return Ok((
+                keys.iter()
+                    .filter(|k| k.algorithm() == alg)
+                    .cloned()
+                    .collect(),
+                None,
+            ));
+        }
+    };
+    {
+        {
             let ders = chain.ok_or(StatusListError::Malformed("no x5c/x5chain"))?;
             if ders.len() > trust.max_chain_len().saturating_add(1) {
                 return Err(StatusListError::Signer(
@@ -281,13 +317,6 @@ fn resolve_key(
                 .map(|r| r.der().to_vec());
             Ok((vec![validated.leaf_key], anchor))
         }
-        TokenKeys::Keys(keys) => Ok((
-            keys.iter()
-                .filter(|k| k.algorithm() == alg)
-                .cloned()
-                .collect(),
-            None,
-        )),
     }
 }
 
@@ -396,7 +425,10 @@ fn verify_jwt(
     let chain = match (jws.header.get("x5c"), keys) {
         // Configured keys: an x5c is not read at all.
         (_, TokenKeys::Keys(_)) => None,
-        (Some(Value::Array(items)), TokenKeys::X5c(trust)) => {
+        (
+            Some(Value::Array(items)),
+            TokenKeys::X5c(trust) | TokenKeys::KeySet { roots: trust, .. },
+        ) => {
             // Bound the chain before parsing any certificate of it.
             let max = trust.max_chain_len().saturating_add(1);
             if items.len() > max {
@@ -426,9 +458,14 @@ fn verify_jwt(
                     .collect(),
             )
         }
+        // A chain is never set aside for a configured key.
+        (Some(_), TokenKeys::KeySet { .. }) => {
+            return Err(StatusListError::Malformed("x5c (an array of strings)"));
+        }
         _ => None,
     };
-    let (candidates, signer_anchor) = resolve_key(keys, chain, at, alg)?;
+    let kid = jws.header.get("kid").and_then(Value::as_str);
+    let (candidates, signer_anchor) = resolve_key(keys, chain, kid, at, alg)?;
     if !candidates.iter().any(|k| {
         jws.verify(k, alg, policy.provider.signature_verifier)
             .is_ok()
@@ -527,8 +564,15 @@ fn verify_cwt(
         .payload
         .as_deref()
         .ok_or(StatusListError::Malformed("no payload"))?;
+    let kid = sign1
+        .protected
+        .header
+        .kid
+        .as_deref()
+        .or(sign1.unprotected.kid.as_deref())
+        .and_then(|k| core::str::from_utf8(k).ok());
     let (candidates, signer_anchor) =
-        resolve_key(keys, sign1.x5chain().map(<[Vec<u8>]>::to_vec), at, alg)?;
+        resolve_key(keys, sign1.x5chain().map(<[Vec<u8>]>::to_vec), kid, at, alg)?;
     let tbs = sig_structure(&sign1.protected.original, b"", payload);
     let ok = candidates.iter().any(|key| {
         policy

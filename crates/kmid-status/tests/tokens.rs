@@ -586,3 +586,98 @@ fn a_streamed_jwt_is_sign_jwt_byte_for_byte_up_to_the_signature() {
         ));
     }
 }
+
+/// A status list signed by a configured key named by `kid` (no certificate), as a trust
+/// configuration's `[[issuer]]` entry for `status-list-signer` gives it: the key for that
+/// `kid` verifies, another `kid` is refused by name, and a token that carries a chain is still
+/// validated to the roots, never matched to a configured key.
+#[test]
+fn a_token_signed_by_kid_verifies_with_the_configured_key_for_that_kid() {
+    let f = Fixture::new();
+    let claims = common::claims(URI, REFERENCE_TIME);
+    let sign = |kid: Option<&str>, chain: &[kmid_crypto::x509::Certificate]| {
+        let signer = TokenSigner {
+            signer: &f.signer,
+            chain,
+            kid,
+            provider: kmid_crypto::CryptoProvider::get_default(),
+        };
+        [
+            sign_jwt(&list(), &claims, &signer).unwrap().into_bytes(),
+            sign_cwt(&list(), &claims, &signer).unwrap(),
+        ]
+    };
+    let moj = common::ds_signer(Authority::Moj);
+    let keys = TokenKeys::KeySet {
+        roots: f.pki.trust_store(),
+        keys: vec![
+            (Some("other".into()), moj.public_key().clone()),
+            (Some("status-1".into()), f.signer.public_key().clone()),
+        ],
+    };
+    let verify =
+        |token: &[u8]| verify_token(token, URI, REFERENCE_TIME, &keys, &TokenPolicy::default());
+    for token in sign(Some("status-1"), &[]) {
+        let v = verify(&token).unwrap();
+        assert_eq!(v.list, list());
+        assert_eq!(v.signer_anchor, None, "no certificate, no anchor");
+    }
+    for token in sign(Some("status-2"), &[]) {
+        assert_eq!(
+            verify(&token).unwrap_err(),
+            StatusListError::UnknownKey(Some("status-2".into()))
+        );
+    }
+    // Without a kid, only a key configured without one would do.
+    for token in sign(None, &[]) {
+        assert_eq!(
+            verify(&token).unwrap_err(),
+            StatusListError::UnknownKey(None)
+        );
+    }
+    // A key named "other" that did not sign it: the signature decides.
+    for token in sign(Some("other"), &[]) {
+        assert_eq!(verify(&token).unwrap_err(), StatusListError::BadSignature);
+    }
+    // With a chain: validated to the roots, as with TokenKeys::X5c.
+    let chain = [f.pki.issuer(Authority::Mois).ds.clone()];
+    for token in sign(Some("status-1"), &chain) {
+        assert_eq!(
+            verify(&token).unwrap().signer_anchor.as_deref(),
+            Some(f.pki.issuer(Authority::Mois).iaca.der())
+        );
+    }
+    let untrusted = TokenKeys::KeySet {
+        roots: kmid_crypto::x509::TrustStore::new(),
+        keys: vec![(None, f.signer.public_key().clone())],
+    };
+    for token in sign(None, &chain) {
+        assert_eq!(
+            verify_token(
+                &token,
+                URI,
+                REFERENCE_TIME,
+                &untrusted,
+                &TokenPolicy::default()
+            )
+            .unwrap_err()
+            .code(),
+            "Signer.Certificate.UntrustedRoot",
+            "a chain is not set aside for a configured key"
+        );
+    }
+    // An x5c that is not an array is refused, not ignored.
+    let (mut h, p) = f.jwt_parts();
+    h["x5c"] = json!("not-an-array");
+    h["kid"] = json!("status-1");
+    let jwt = kmid_crypto::jose::sign_compact(
+        h.as_object().unwrap().clone(),
+        p.to_string().as_bytes(),
+        &f.signer,
+    )
+    .unwrap();
+    assert_eq!(
+        verify(jwt.as_bytes()).unwrap_err(),
+        StatusListError::Malformed("x5c (an array of strings)")
+    );
+}
