@@ -21,7 +21,7 @@ use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, Sta
 use kmid::status::token::{TokenKeys, TokenPolicy};
 use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
-    OpenId4VpRequest, Template, TrustConfig, TrustPurpose, VerifiedPresentation, Verifier, Wallet,
+    OpenId4VpRequest, Template, TrustConfig, TrustPurpose, VerifiedCredential, Verifier, Wallet,
 };
 use kmid_testkit::samples;
 use serde_json::{Value, json};
@@ -250,19 +250,25 @@ fn read_status(
     let bytes = bytes
         .strip_suffix(b"\n")
         .map_or(bytes.clone(), <[u8]>::to_vec);
-    let signers = status_keys(&trust_config(keys, trust_file)?)?;
+    let config = trust_config(keys, trust_file)?;
+    if config
+        .trust_store(TrustPurpose::StatusListSigner)?
+        .roots()
+        .is_empty()
+        && config
+            .issuer_keys(TrustPurpose::StatusListSigner)?
+            .is_empty()
+    {
+        return Err("the trust configuration has no anchor or key for status-list-signer".into());
+    }
+    let signers = status_keys(&config)?;
     // The URI the token must be for: the given one, else the token's own `sub`.
     let uri = match uri {
         Some(u) => u,
         None => token_subject(&bytes).ok_or("the token names no subject: pass --uri")?,
     };
-    let verified = kmid::status::token::verify_token(
-        &bytes,
-        &uri,
-        at,
-        &signers,
-        &TokenPolicy::default(),
-    )?;
+    let verified =
+        kmid::status::token::verify_token(&bytes, &uri, at, &signers, &TokenPolicy::default())?;
     let list = &verified.list;
     let mut lines = vec![format!(
         "{uri}: {} entries of {} bits, signed {}{}",
@@ -374,15 +380,24 @@ pub(crate) struct IssueArgs {
 /// `kmid request`.
 #[derive(Debug, Args)]
 pub(crate) struct RequestArgs {
-    /// The template.
-    #[arg(long, value_enum)]
-    template: TemplateArg,
-    /// The card type asked for.
-    #[arg(long, value_enum)]
-    card: CardArg,
-    /// The format asked for.
-    #[arg(long, value_enum)]
-    format: FormatArg,
+    /// The template (or give `--dcql` or `--device-request` instead).
+    #[arg(long, value_enum, required_unless_present_any = ["dcql", "device_request"])]
+    template: Option<TemplateArg>,
+    /// The card type asked for (with `--template`).
+    #[arg(long, value_enum, required_unless_present_any = ["dcql", "device_request"])]
+    card: Option<CardArg>,
+    /// The format asked for (with `--template`).
+    #[arg(long, value_enum, required_unless_present_any = ["dcql", "device_request"])]
+    format: Option<FormatArg>,
+    /// An OpenID4VP request for any credential type: the DCQL query in this JSON file
+    /// (OpenID4VP 1.0 §6), checked before it is written.
+    #[arg(long, conflicts_with_all = ["template", "card", "format", "device_request", "proximity"])]
+    dcql: Option<PathBuf>,
+    /// A proximity DeviceRequest for any docType, from this JSON file:
+    /// `{"docRequests": [{"docType": "...", "nameSpaces": {"ns": {"element": intentToRetain}}}]}`
+    /// (ISO/IEC 18013-5 §8.3.2.1.2.1); signed with `--reader` when given.
+    #[arg(long, conflicts_with_all = ["template", "card", "format", "dcql"])]
+    device_request: Option<PathBuf>,
     /// The legal basis for collecting the registration number (full-identity only).
     #[arg(long)]
     legal_basis: Option<String>,
@@ -641,7 +656,8 @@ fn trust_config(dir: &Path, file: Option<&Path>) -> Result<TrustConfig, Error> {
 }
 
 /// Who may sign status lists: the `status-list-signer` anchors (for tokens with a chain) and
-/// configured keys (for tokens naming a `kid`); an error when there are neither.
+/// configured keys (for tokens naming a `kid`). With neither, every status list is refused
+/// (a relying party of credentials without status references needs none).
 fn status_keys(config: &TrustConfig) -> Result<TokenKeys, Error> {
     let roots = config.trust_store(TrustPurpose::StatusListSigner)?;
     let keys: Vec<_> = config
@@ -649,13 +665,11 @@ fn status_keys(config: &TrustConfig) -> Result<TokenKeys, Error> {
         .into_iter()
         .map(|(_, kid, key)| (kid, key))
         .collect();
-    match (roots.roots().is_empty(), keys.is_empty()) {
-        (true, true) => {
-            Err("the trust configuration has no anchor or key for status-list-signer".into())
-        }
-        (_, true) => Ok(TokenKeys::X5c(roots)),
-        _ => Ok(TokenKeys::KeySet { roots, keys }),
-    }
+    Ok(if keys.is_empty() {
+        TokenKeys::X5c(roots)
+    } else {
+        TokenKeys::KeySet { roots, keys }
+    })
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -986,12 +1000,114 @@ fn template(arg: TemplateArg, legal_basis: Option<&String>) -> Result<Template, 
     })
 }
 
+/// A DeviceRequest described in JSON (`kmid request --device-request`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeviceRequestJson {
+    doc_requests: Vec<DocRequestJson>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DocRequestJson {
+    doc_type: String,
+    name_spaces: BTreeMap<String, BTreeMap<String, bool>>,
+}
+
+/// The ItemsRequests of a `--device-request` file.
+fn items_requests(path: &Path) -> Result<Vec<kmid::mdoc::model::ItemsRequest>, Error> {
+    let parsed: DeviceRequestJson = serde_json::from_slice(&read(path)?)
+        .map_err(|e| format!("{}: not a DeviceRequest description: {e}", path.display()))?;
+    if parsed.doc_requests.is_empty() {
+        return Err(format!("{}: no docRequests", path.display()).into());
+    }
+    let mut out = Vec::new();
+    for doc in parsed.doc_requests {
+        if doc.doc_type.is_empty() || doc.name_spaces.values().all(BTreeMap::is_empty) {
+            return Err(format!(
+                "{}: a docRequest needs a docType and at least one element",
+                path.display()
+            )
+            .into());
+        }
+        let mut items = kmid::mdoc::model::ItemsRequest::for_doc_type(doc.doc_type);
+        for (namespace, elements) in &doc.name_spaces {
+            for (element, retain) in elements {
+                items.ask(namespace, element, *retain);
+            }
+        }
+        out.push(items);
+    }
+    Ok(out)
+}
+
 /// `kmid request`.
 pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
-    let template = template(args.template, args.legal_basis.as_ref())?;
-    let card = args.card.card_type();
+    if let Some(path) = &args.device_request {
+        let items = items_requests(path)?;
+        let request = match &args.reader {
+            Some(dir) => {
+                let key = PrivateKey::from_pem(&read_text(&dir.join("reader.key.pem"))?)?;
+                let chain = [Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?];
+                let transcript = transcript(args.transcript.as_ref())?;
+                let mut signed = Vec::new();
+                for items in items {
+                    signed.push(kmid::mdoc::reader::signed_doc_request(
+                        items,
+                        &transcript,
+                        &key,
+                        &chain,
+                    )?);
+                }
+                DeviceRequest::new(signed)
+            }
+            None => DeviceRequest::new(
+                items
+                    .into_iter()
+                    .map(kmid::mdoc::model::DocRequest::new)
+                    .collect(),
+            ),
+        };
+        write(&args.out, request.to_bytes())?;
+        return Ok(format!("DeviceRequest {}", args.out.display()));
+    }
+    let nonce = match &args.nonce {
+        Some(n) => n.clone(),
+        None => {
+            let mut bytes = [0u8; 16];
+            kmid::crypto::Random::fill(&SystemRandom, &mut bytes)?;
+            kmid::crypto::jose::b64url(&bytes)
+        }
+    };
+    let openid4vp = |query: Value| {
+        json!({
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "client_id": args.client_id,
+            "response_uri": args.response_uri,
+            "nonce": nonce,
+            "dcql_query": query,
+        })
+    };
+    if let Some(path) = &args.dcql {
+        let bytes = read(path)?;
+        let query = DcqlQuery::from_json(&bytes)?;
+        query.validate()?;
+        let request = openid4vp(serde_json::from_slice(&bytes)?);
+        write(
+            &args.out,
+            format!("{}\n", serde_json::to_string_pretty(&request)?),
+        )?;
+        return Ok(format!("OpenID4VP request {}", args.out.display()));
+    }
+    let (Some(template_arg), Some(card), Some(format)) = (args.template, args.card, args.format)
+    else {
+        return Err("give --template, --card and --format, or --dcql, or --device-request".into());
+    };
+    let template = template(template_arg, args.legal_basis.as_ref())?;
+    let card = card.card_type();
     if args.proximity {
-        if args.format != FormatArg::Mdoc {
+        if format != FormatArg::Mdoc {
             return Err("--proximity is for --format mdoc".into());
         }
         let request = match &args.reader {
@@ -1006,27 +1122,12 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
         write(&args.out, request.to_bytes())?;
         return Ok(format!("DeviceRequest {}", args.out.display()));
     }
-    let format = match args.format {
+    let format = match format {
         FormatArg::Mdoc => Format::Mdoc,
         FormatArg::SdJwt => Format::SdJwtVc,
         FormatArg::Both => return Err("a request asks for one format".into()),
     };
-    let nonce = match &args.nonce {
-        Some(n) => n.clone(),
-        None => {
-            let mut bytes = [0u8; 16];
-            kmid::crypto::Random::fill(&SystemRandom, &mut bytes)?;
-            kmid::crypto::jose::b64url(&bytes)
-        }
-    };
-    let mut request = json!({
-        "response_type": "vp_token",
-        "response_mode": "direct_post",
-        "client_id": args.client_id,
-        "response_uri": args.response_uri,
-        "nonce": nonce,
-        "dcql_query": template.dcql_query(card, format),
-    });
+    let mut request = openid4vp(serde_json::to_value(template.dcql_query(card, format))?);
     if let (Template::FullIdentity { legal_basis }, Some(r)) = (&template, request.as_object_mut())
     {
         r.insert("kmid_legal_basis".into(), json!(legal_basis));
@@ -1134,7 +1235,9 @@ fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
             || !config.issuer_keys(purpose)?.is_empty();
     }
     if !has_issuers {
-        return Err("the trust configuration has no anchor or key for mdoc or SD-JWT VC issuers".into());
+        return Err(
+            "the trust configuration has no anchor or key for mdoc or SD-JWT VC issuers".into(),
+        );
     }
     let status_signers = status_keys(&config)?;
     let status_dir = keys.join("status");
@@ -1171,7 +1274,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let at = parse_at(args.at.as_deref())?;
     let verifier = verifier(&args.keys, args.trust.as_deref())?;
     let presentation = read(&args.presentation)?;
-    let outcome: Result<Vec<VerifiedPresentation>, KmidError> = match load_request(&args.request)? {
+    let outcome: Result<Vec<VerifiedCredential>, KmidError> = match load_request(&args.request)? {
         Request::OpenId4Vp(query, request) => {
             // A file that is not JSON at all is unusable input (exit 2: the runner passed the
             // wrong file); JSON that is not a VP Token is an invalid presentation (exit 1).
@@ -1186,13 +1289,13 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
             })?;
             kmid::parse_vp_token(&presentation).and_then(|token| {
                 verifier
-                    .verify_vp_token(&query, &request, &token, at)
+                    .verify_vp_token_any(&query, &request, &token, at)
                     .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
             })
         }
         Request::Proximity(request) => {
             let transcript = transcript(args.transcript.as_ref())?;
-            verifier.verify_mdoc(&request, &presentation, &transcript, at)
+            verifier.verify_mdoc_any(&request, &presentation, &transcript, at)
         }
     };
     Ok(match outcome {
@@ -1230,14 +1333,23 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     })
 }
 
-fn presentation_json(p: &VerifiedPresentation) -> Value {
+/// One verified credential as `kmid verify --json` prints it: a Korean card's claims as the
+/// conformance vectors write them (catalogue items by mdoc identifier, the portrait by its
+/// digest), any other type's claims as they are (`korean: false`).
+fn presentation_json(p: &VerifiedCredential) -> Value {
+    let korean = p.card_type.is_some();
     json!({
         "format": match p.format { Format::Mdoc => "mso_mdoc", Format::SdJwtVc => "dc+sd-jwt" },
-        "card": p.card_type.doc_type(),
+        "card": p.doc_type,
+        "korean": korean,
         "issuer": p.issuer,
         "status": p.status.map(|s| s.to_string()),
         "revocation_unknown": p.revocation_unknown,
-        "claims": kmid::conformance::expected_claims(&p.claims),
+        "claims": if korean {
+            kmid::conformance::expected_claims(&p.catalogue_claims())
+        } else {
+            Value::Object(p.claims.clone())
+        },
         "presentation_digest": p.presentation_digest,
     })
 }

@@ -858,3 +858,160 @@ fn a_verifier_trusts_the_korean_iacas_through_a_vical() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("vical"), "{out}");
 }
+
+/// A conformance runner points the CLI at a type kmid did not invent: a foreign mDL under a
+/// root its trust file scopes to the mDL docType, requested by a DCQL query file (OpenID4VP)
+/// and by a DeviceRequest description (proximity), presented and verified with its claims as
+/// they are; the same root scoped to a Korean card does not vouch for it.
+#[test]
+fn a_foreign_mdl_is_requested_presented_and_verified_from_files() {
+    use kmid::crypto::PrivateKey;
+    use kmid::mdoc::ElementValue;
+    use kmid::mdoc::issuer::{MdocIssuer, MsoOptions};
+    use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, TestPki};
+    const MDL: &str = "org.iso.18013.5.1.mDL";
+    const NS: &str = "org.iso.18013.5.1";
+    let run = Run::new("foreign");
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    let holder =
+        PrivateKey::from_pem(&std::fs::read_to_string(run.path("holder.pem")).unwrap()).unwrap();
+    let pki = TestPki::new();
+    let ipki = pki.issuer(Authority::Mois);
+    let issued = MdocIssuer::new(
+        &Rfc6979Signer::for_test_key("mois-ds"),
+        vec![ipki.ds.clone()],
+        &kmid::crypto::SystemRandom,
+    )
+    .unwrap()
+    .issue_elements(
+        MDL,
+        vec![(
+            NS.to_owned(),
+            vec![
+                ("family_name".to_owned(), ElementValue::Text("Doe".into())),
+                ("age_over_18".to_owned(), ElementValue::Bool(true)),
+                (
+                    "document_number".to_owned(),
+                    ElementValue::Text("D1".into()),
+                ),
+            ],
+        )],
+        holder.public_key(),
+        &MsoOptions::new(
+            REFERENCE_TIME - time::Duration::days(1),
+            REFERENCE_TIME + time::Duration::days(30),
+        ),
+    )
+    .unwrap();
+    std::fs::write(run.path("mdl.cbor"), issued.to_bytes()).unwrap();
+    std::fs::write(run.path("root.pem"), ipki.iaca.to_pem().unwrap()).unwrap();
+    let trust = |scope: &str| {
+        format!(
+            "[[anchor]]\nfile = \"root.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"{scope}\"]\n"
+        )
+    };
+    std::fs::write(run.path("mdl.toml"), trust(MDL)).unwrap();
+    std::fs::write(run.path("korean.toml"), trust("kr.go.mois.rrc.1")).unwrap();
+    std::fs::write(
+        run.path("dcql.json"),
+        serde_json::json!({ "credentials": [{
+            "id": "mdl",
+            "format": "mso_mdoc",
+            "meta": { "doctype_value": MDL },
+            "claims": [ { "path": [NS, "family_name"] }, { "path": [NS, "age_over_18"] } ],
+        }] })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        run.path("device-request.json"),
+        serde_json::json!({ "docRequests": [{
+            "docType": MDL,
+            "nameSpaces": { NS: { "age_over_18": false } },
+        }] })
+        .to_string(),
+    )
+    .unwrap();
+    let at = "2025-07-01T00:00:00Z";
+    run.ok(&["request", "--dcql", "dcql.json", "--out", "req.json"]);
+    run.ok(&[
+        "request",
+        "--device-request",
+        "device-request.json",
+        "--out",
+        "req.cbor",
+    ]);
+    for (request, answer) in [("req.json", "vp.json"), ("req.cbor", "resp.cbor")] {
+        run.ok(&[
+            "present",
+            "--trust",
+            "mdl.toml",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "mdl.cbor",
+            "--request",
+            request,
+            "--out",
+            answer,
+            "--at",
+            at,
+        ]);
+        let verify = |trust: &str| {
+            let (code, out) = run.kmid(&[
+                "verify",
+                "--trust",
+                trust,
+                "--request",
+                request,
+                "--presentation",
+                answer,
+                "--json",
+                "--at",
+                at,
+            ]);
+            (
+                code,
+                serde_json::from_str::<Value>(&out).unwrap_or(Value::Null),
+                out,
+            )
+        };
+        let (code, result, out) = verify("mdl.toml");
+        assert_eq!(code, 0, "{out}");
+        let seen = &result["presentations"][0];
+        assert_eq!(seen["card"], MDL);
+        assert_eq!(seen["korean"], false);
+        let expected = if request == "req.json" {
+            serde_json::json!({ NS: { "family_name": "Doe", "age_over_18": true } })
+        } else {
+            serde_json::json!({ NS: { "age_over_18": true } })
+        };
+        assert_eq!(seen["claims"], expected, "{out}");
+        let (code, result, out) = verify("korean.toml");
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(
+            result["error"], "Mdoc.IssuerAuth.DocTypeNotAuthorized",
+            "{out}"
+        );
+    }
+    // A query that is not DCQL, and a DeviceRequest description with an unknown member, are
+    // refused before anything is written.
+    std::fs::write(run.path("bad.json"), r#"{"credentials": []}"#).unwrap();
+    let (code, out) = run.kmid(&["request", "--dcql", "bad.json", "--out", "x.json"]);
+    assert_eq!(code, 2, "{out}");
+    std::fs::write(
+        run.path("bad-dr.json"),
+        r#"{"docRequests": [{"docType": "x", "nameSpaces": {"n": {"e": false}}, "extra": 1}]}"#,
+    )
+    .unwrap();
+    let (code, out) = run.kmid(&[
+        "request",
+        "--device-request",
+        "bad-dr.json",
+        "--out",
+        "x.cbor",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("unknown field"), "{out}");
+    assert!(!run.path("x.json").exists() && !run.path("x.cbor").exists());
+}
