@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """pymdoccbor (PyPI, IdentityPython) as kmid's mdoc peer.
 
-    mdoc_peer.py verify DIR   verify DIR/response.cbor (a DeviceResponse) against the IACA in
-                              DIR/iaca.pem: the issuer signature, the DS certificate under the
-                              IACA at the current time, and every disclosed element's digest;
-                              print {"valid", "hashes_valid", "claims"} as JSON
+    mdoc_peer.py verify DIR [IACA]
+                              verify DIR/response.cbor (a DeviceResponse) against the IACA in
+                              IACA (default DIR/iaca.pem): the issuer signature, the DS
+                              certificate under the IACA at the current time, and every
+                              disclosed element's digest; print {"valid", "hashes_valid",
+                              "claims"} as JSON
 
     mdoc_peer.py issue DIR    issue an mdoc with pymdoccbor's MdocCborIssuer from DIR/params.json
                               (docType, claims by namespace, the Document Signer's P-256 key as
                               base64url d/x/y, the holder's device key x/y, validity dates and a
-                              status list reference) and DIR/ds.pem; write its IssuerSigned to
-                              DIR/issuer-signed.cbor
+                              status list reference, optional) and the Document Signer
+                              certificate at params "ds_cert" (default DIR/ds.pem); write its
+                              IssuerSigned to DIR/issuer-signed.cbor
 
 Driven by crates/kmid/tests/interop_mdoc.rs. pymdoccbor does not check device authentication
 or the MSO's validity window, and cannot present (it builds no DeviceResponse with
@@ -39,11 +42,11 @@ def plain(value):
     return value
 
 
-def verify(d):
+def verify(d, iaca=None):
     logging.disable(logging.CRITICAL)
     with open(os.path.join(d, "response.cbor"), "rb") as f:
         response = f.read()
-    with open(os.path.join(d, "iaca.pem"), "rb") as f:
+    with open(iaca or os.path.join(d, "iaca.pem"), "rb") as f:
         root = x509.load_pem_x509_certificate(f.read())
     mdoc = MdocCbor()
     mdoc.loads(response)
@@ -78,8 +81,8 @@ def issue(d):
         doctype=params["doc_type"],
         validity=params["validity"],
         devicekeyinfo={1: 2, -1: 1, -2: b64(device["x"]), -3: b64(device["y"])},
-        cert_path=os.path.join(d, "ds.pem"),
-        revocation={"status_list": params["status"]},
+        cert_path=params.get("ds_cert") or os.path.join(d, "ds.pem"),
+        revocation={"status_list": params["status"]} if "status" in params else None,
     )
     issuer_signed = signed["documents"][0]["issuerSigned"]
     with open(os.path.join(d, "issuer-signed.cbor"), "wb") as f:
@@ -87,4 +90,4 @@ def issue(d):
 
 
 if __name__ == "__main__":
-    {"verify": verify, "issue": issue}[sys.argv[1]](sys.argv[2])
+    {"verify": verify, "issue": issue}[sys.argv[1]](*sys.argv[2:])
