@@ -20,8 +20,12 @@
     clippy::print_stderr
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::Run;
 
 use kmid::crypto::{Curve, PrivateKey, SystemRandom};
 use kmid::{AuthorityKeys, IssuingAuthority};
@@ -35,32 +39,6 @@ fn python() -> Option<PathBuf> {
         eprintln!("KMID_INTEROP_PYTHON is not set: the CLI interop test checks nothing");
     }
     python
-}
-
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmid-interop-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs `kmid args…` in `dir`: exit code and stdout + stderr.
-fn kmid(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kmid"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let (code, out) = kmid(dir, args);
-    assert_eq!(code, 0, "kmid {args:?}: {out}");
-    out
 }
 
 fn peer(python: &Path, script: &str, args: &[&str]) -> Vec<u8> {
@@ -87,7 +65,8 @@ fn now() -> OffsetDateTime {
 #[test]
 fn pymdoccbor_issues_an_mdl_and_the_cli_verifies_it_under_a_trust_file() {
     let Some(python) = python() else { return };
-    let dir = scratch("mdl");
+    let run = Run::new("interop-mdl");
+    let dir = run.dir.clone();
     const MDL: &str = "org.iso.18013.5.1.mDL";
     const NS: &str = "org.iso.18013.5.1";
     // The peer's own PKI, in files named as its operator named them.
@@ -104,7 +83,7 @@ fn pymdoccbor_issues_an_mdl_and_the_cli_verifies_it_under_a_trust_file() {
         keys.document_signer.to_pem().unwrap(),
     )
     .unwrap();
-    ok(&dir, &["keys", "holder", "--out", "holder.pem"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
     let holder =
         PrivateKey::from_pem(&std::fs::read_to_string(dir.join("holder.pem")).unwrap()).unwrap();
     let ds = ds_key.to_jwk().unwrap();
@@ -138,55 +117,39 @@ fn pymdoccbor_issues_an_mdl_and_the_cli_verifies_it_under_a_trust_file() {
     let at = (now() + time::Duration::seconds(2))
         .format(&Rfc3339)
         .unwrap();
-    ok(
-        &dir,
-        &[
-            "request",
-            "--device-request",
-            "device-request.json",
-            "--out",
-            "req.cbor",
-        ],
-    );
-    ok(
-        &dir,
-        &[
-            "present",
+    run.ok(&[
+        "request",
+        "--device-request",
+        "device-request.json",
+        "--out",
+        "req.cbor",
+    ]);
+    run.ok(&[
+        "present",
+        "--trust",
+        "mdl-trust.toml",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "issuer-signed.cbor",
+        "--request",
+        "req.cbor",
+        "--out",
+        "resp.cbor",
+        "--at",
+        &at,
+    ]);
+    let verify = |trust: &str| {
+        run.verify_json(&[
             "--trust",
-            "mdl-trust.toml",
-            "--holder",
-            "holder.pem",
-            "--credential",
-            "issuer-signed.cbor",
+            trust,
             "--request",
             "req.cbor",
-            "--out",
+            "--presentation",
             "resp.cbor",
             "--at",
             &at,
-        ],
-    );
-    let verify = |trust: &str| {
-        let (code, out) = kmid(
-            &dir,
-            &[
-                "verify",
-                "--trust",
-                trust,
-                "--request",
-                "req.cbor",
-                "--presentation",
-                "resp.cbor",
-                "--json",
-                "--at",
-                &at,
-            ],
-        );
-        (
-            code,
-            serde_json::from_str::<Value>(&out).unwrap_or(Value::Null),
-            out,
-        )
+        ])
     };
     let (code, result, out) = verify("mdl-trust.toml");
     assert_eq!(code, 0, "{out}");
@@ -205,67 +168,58 @@ fn pymdoccbor_issues_an_mdl_and_the_cli_verifies_it_under_a_trust_file() {
     let (code, result, out) = verify("korean-trust.toml");
     assert_eq!(code, 1, "{out}");
     assert_eq!(result["error"], "Mdoc.IssuerAuth.DocTypeNotAuthorized");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_cli_issues_and_presents_and_pymdoccbor_verifies_against_the_iaca_file() {
     let Some(python) = python() else { return };
-    let dir = scratch("to-peer");
-    ok(&dir, &["keys", "issuers", "--out", "keys"]);
-    ok(&dir, &["keys", "holder", "--out", "holder.pem"]);
+    let run = Run::new("interop-to-peer");
+    let dir = run.dir.clone();
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
     std::fs::write(
         dir.join("rrc.json"),
-        ok(&dir, &["card", "sample", "resident"]),
+        run.ok(&["card", "sample", "resident"]),
     )
     .unwrap();
-    ok(
-        &dir,
-        &[
-            "issue",
-            "--keys",
-            "keys",
-            "--card",
-            "rrc.json",
-            "--holder",
-            "holder.pem",
-            "--format",
-            "mdoc",
-            "--out",
-            "creds",
-        ],
-    );
-    ok(
-        &dir,
-        &[
-            "request",
-            "--template",
-            "identity",
-            "--card",
-            "rrc",
-            "--format",
-            "mdoc",
-            "--proximity",
-            "--out",
-            "req.cbor",
-        ],
-    );
-    ok(
-        &dir,
-        &[
-            "present",
-            "--trust",
-            "keys/trust.toml",
-            "--holder",
-            "holder.pem",
-            "--credential",
-            "creds/rrc.mdoc.cbor",
-            "--request",
-            "req.cbor",
-            "--out",
-            "response.cbor",
-        ],
-    );
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--format",
+        "mdoc",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&[
+        "request",
+        "--template",
+        "identity",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--proximity",
+        "--out",
+        "req.cbor",
+    ]);
+    run.ok(&[
+        "present",
+        "--trust",
+        "keys/trust.toml",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.mdoc.cbor",
+        "--request",
+        "req.cbor",
+        "--out",
+        "response.cbor",
+    ]);
     let theirs: Value = serde_json::from_slice(&peer(
         &python,
         "mdoc_peer.py",
@@ -295,13 +249,13 @@ fn the_cli_issues_and_presents_and_pymdoccbor_verifies_against_the_iaca_file() {
     ))
     .unwrap_or(json!({ "valid": false }));
     assert_ne!(theirs["valid"], json!(true), "{theirs}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_sd_jwt_reference_issues_by_key_and_the_cli_verifies_with_a_configured_jwk_set() {
     let Some(python) = python() else { return };
-    let dir = scratch("sd-jwt");
+    let run = Run::new("interop-sd-jwt");
+    let dir = run.dir.clone();
     const VCT: &str = "https://credentials.peer.example/person";
     const ISS: &str = "https://issuer.peer.example";
     let issuer = PrivateKey::generate(Curve::P256).unwrap();
@@ -343,20 +297,17 @@ fn the_sd_jwt_reference_issues_by_key_and_the_cli_verifies_with_a_configured_jwk
     )
     .unwrap();
     let client_id = "x509_san_dns:rp.example";
-    ok(
-        &dir,
-        &[
-            "request",
-            "--dcql",
-            "dcql.json",
-            "--nonce",
-            "n-interop-1",
-            "--client-id",
-            client_id,
-            "--out",
-            "req.json",
-        ],
-    );
+    run.ok(&[
+        "request",
+        "--dcql",
+        "dcql.json",
+        "--nonce",
+        "n-interop-1",
+        "--client-id",
+        client_id,
+        "--out",
+        "req.json",
+    ]);
     std::fs::write(dir.join("nonce.txt"), "n-interop-1").unwrap();
     std::fs::write(dir.join("aud.txt"), client_id).unwrap();
     peer(&python, "sd_jwt_peer.py", &["issue", dir.to_str().unwrap()]);
@@ -373,24 +324,14 @@ fn the_sd_jwt_reference_issues_by_key_and_the_cli_verifies_with_a_configured_jwk
     };
     std::fs::write(dir.join("peer-trust.toml"), trust("peer-keys/issuer.jwks")).unwrap();
     let verify = |file: &str| {
-        let (code, out) = kmid(
-            &dir,
-            &[
-                "verify",
-                "--trust",
-                file,
-                "--request",
-                "req.json",
-                "--presentation",
-                "vp.json",
-                "--json",
-            ],
-        );
-        (
-            code,
-            serde_json::from_str::<Value>(&out).unwrap_or(Value::Null),
-            out,
-        )
+        run.verify_json(&[
+            "--trust",
+            file,
+            "--request",
+            "req.json",
+            "--presentation",
+            "vp.json",
+        ])
     };
     let (code, result, out) = verify("peer-trust.toml");
     assert_eq!(code, 0, "{out}");
@@ -412,5 +353,4 @@ fn the_sd_jwt_reference_issues_by_key_and_the_cli_verifies_with_a_configured_jwk
     let (code, result, out) = verify("other-trust.toml");
     assert_eq!(code, 1, "{out}");
     assert_eq!(result["error"], "SdJwt.BadIssuerSignature", "{out}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

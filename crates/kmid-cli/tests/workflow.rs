@@ -8,67 +8,11 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::Value;
 
-struct Run {
-    dir: PathBuf,
-}
+mod common;
 
-impl Run {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kmid-workflow-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self { dir }
-    }
-
-    /// Runs `kmid args…` in the run's directory; returns the exit code and stdout.
-    fn kmid(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_kmid"))
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, out) = self.kmid(args);
-        assert_eq!(code, 0, "kmid {args:?}: {out}");
-        out
-    }
-
-    fn verify(&self, request: &str, presentation: &str) -> (i32, Value) {
-        let (code, out) = self.kmid(&[
-            "verify",
-            "--keys",
-            "keys",
-            "--request",
-            request,
-            "--presentation",
-            presentation,
-            "--json",
-        ]);
-        (code, serde_json::from_str(&out).unwrap_or(Value::Null))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::Run;
 
 fn write_card(run: &Run, name: &str, file: &str) {
     let card = run.ok(&["card", "sample", name]);
@@ -958,23 +902,16 @@ fn a_foreign_mdl_is_requested_presented_and_verified_from_files() {
             at,
         ]);
         let verify = |trust: &str| {
-            let (code, out) = run.kmid(&[
-                "verify",
+            run.verify_json(&[
                 "--trust",
                 trust,
                 "--request",
                 request,
                 "--presentation",
                 answer,
-                "--json",
                 "--at",
                 at,
-            ]);
-            (
-                code,
-                serde_json::from_str::<Value>(&out).unwrap_or(Value::Null),
-                out,
-            )
+            ])
         };
         let (code, result, out) = verify("mdl.toml");
         assert_eq!(code, 0, "{out}");

@@ -22,6 +22,7 @@
 
 mod context;
 mod seeds;
+mod trust_world;
 
 pub use seeds::{frame_chain, mutants, seeds};
 
@@ -73,11 +74,22 @@ pub enum Target {
     RegistrationNumber,
     /// A card as JSON: what deserializes serializes back to itself.
     CardJson,
+    /// A CRL (DER): parsed, checked against its issuer, and used in chain validation with a
+    /// hard-fail revocation policy.
+    Crl,
+    /// A VICAL (COSE_Sign1): verified against the VICAL provider's root, its IACAs added to a
+    /// trust store.
+    Vical,
+    /// A trust configuration, TOML or JSON: what parses writes back to itself (its files are
+    /// not read: paths in it are the operator's).
+    TrustConfig,
+    /// JWT VC Issuer Metadata as fetched: resolved to an issuer key, by `kid` and without.
+    IssuerMetadata,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 20] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -94,6 +106,10 @@ impl Target {
         Self::X5Chain,
         Self::RegistrationNumber,
         Self::CardJson,
+        Self::Crl,
+        Self::Vical,
+        Self::TrustConfig,
+        Self::IssuerMetadata,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -116,6 +132,10 @@ impl Target {
             Self::X5Chain => "x5chain",
             Self::RegistrationNumber => "registration_number",
             Self::CardJson => "card_json",
+            Self::Crl => "crl",
+            Self::Vical => "vical",
+            Self::TrustConfig => "trust_config",
+            Self::IssuerMetadata => "issuer_metadata",
         }
     }
 
@@ -147,6 +167,10 @@ impl Target {
             Self::X5Chain => x5chain(data),
             Self::RegistrationNumber => text(data, registration_number),
             Self::CardJson => card_json(data),
+            Self::Crl => crl(data),
+            Self::Vical => vical(data),
+            Self::TrustConfig => text(data, trust_config),
+            Self::IssuerMetadata => issuer_metadata(data),
         }
     }
 }
@@ -434,5 +458,74 @@ fn card_json(data: &[u8]) {
             Some(card),
             "card JSON round trip"
         );
+    }
+}
+
+fn crl(data: &[u8]) {
+    use kmid::crypto::x509::{Crl, RevocationPolicy};
+    let world = trust_world::get();
+    if let Ok(crl) = Crl::from_der(data) {
+        let _ = crl.verify(&world.crl_issuer, &DefaultVerifier);
+        let _ = crl.revokes(&world.ds);
+        let _ = crl.current_at(world.at.unix_timestamp());
+    }
+    // The same bytes as the CRL every certificate of a chain points at.
+    let bytes = data.to_vec();
+    let store = world.roots.clone().with_revocation(
+        std::sync::Arc::new(move |_: &str| Some(bytes.clone())),
+        RevocationPolicy::HardFail,
+    );
+    let _ = store.validate(
+        std::slice::from_ref(&world.ds),
+        world.at,
+        KeyPurpose::DocumentSigner,
+    );
+}
+
+fn vical(data: &[u8]) {
+    let world = trust_world::get();
+    if let Ok(list) = kmid::mdoc::vical::Vical::verify(
+        data,
+        &world.vical_anchors,
+        world.at,
+        kmid::crypto::CryptoProvider::get_default(),
+    ) {
+        let mut store = kmid::crypto::x509::TrustStore::new();
+        let _ = list.add_to(&mut store);
+    }
+}
+
+fn trust_config(text: &str) {
+    let base = std::path::PathBuf::from("/nonexistent-kmid-fuzz");
+    let parsed = kmid::TrustConfig::from_toml(text, base.clone())
+        .or_else(|_| kmid::TrustConfig::from_json(text, base.clone()));
+    if let Ok(config) = parsed {
+        let toml = config
+            .to_toml()
+            .expect("a parsed configuration writes as TOML");
+        assert_eq!(
+            kmid::TrustConfig::from_toml(&toml, base).ok(),
+            Some(config),
+            "trust configuration TOML round trip"
+        );
+    }
+}
+
+fn issuer_metadata(data: &[u8]) {
+    use kmid::sdjwt::vc::metadata::{Fetched, IssuerMetadataResolver};
+    let body = data.to_vec();
+    // The document answers both the metadata URL and any jwks_uri it names.
+    let resolver = IssuerMetadataResolver::new(
+        move |_: &str| {
+            Some(Fetched {
+                body: body.clone(),
+                max_age: Some(60),
+            })
+        },
+        vec!["https://issuer.example".to_owned()],
+    );
+    let at = context::get().at;
+    for kid in [Some("k1"), None] {
+        let _ = resolver.key("https://issuer.example", kid, at);
     }
 }

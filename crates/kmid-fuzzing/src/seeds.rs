@@ -209,6 +209,42 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
                 out.insert(frame_chain(&[cbor]));
             }
         }
+        Target::Crl => {
+            let world = crate::trust_world::get();
+            out.insert(world.crl_seed.clone());
+            out.extend(
+                found
+                    .cbor
+                    .iter()
+                    .filter(|c| c.first() == Some(&0x30))
+                    .cloned(),
+            );
+        }
+        Target::Vical => {
+            out.insert(crate::trust_world::get().vical_seed.clone());
+        }
+        Target::TrustConfig => {
+            for text in TRUST_CONFIG_SEEDS {
+                out.insert(text.as_bytes().to_vec());
+            }
+        }
+        Target::IssuerMetadata => {
+            for key in &found.jwk {
+                for issuer in ["https://issuer.example", "https://other.example"] {
+                    if let Ok(jwk) = serde_json::from_str::<Value>(key) {
+                        out.insert(
+                            serde_json::json!({ "issuer": issuer, "jwks": { "keys": [jwk] } })
+                                .to_string()
+                                .into_bytes(),
+                        );
+                    }
+                }
+            }
+            out.insert(
+                br#"{"issuer":"https://issuer.example","jwks_uri":"https://issuer.example/jwks"}"#
+                    .to_vec(),
+            );
+        }
         Target::RegistrationNumber | Target::CardJson => {
             for card in kmid_testkit::samples::all() {
                 let json = serde_json::to_string(&card).unwrap_or_default();
@@ -299,3 +335,11 @@ pub fn mutants(seed: &[u8], count: usize, salt: u64) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// Trust configurations as `spec/trust.md` and `kmid keys issuers` write them.
+const TRUST_CONFIG_SEEDS: &[&str] = &[
+    "[[anchor]]\nfile = \"mois-iaca.pem\"\npurposes = [\"mdoc-issuer\", \"sd-jwt-vc-issuer\", \"status-list-signer\"]\nscopes = [\"kr.go.mois.rrc.1\"]\ncrl = \"hard-fail\"\n",
+    "metadata_issuers = [\"https://issuer.example\"]\n\n[[issuer]]\niss = \"https://issuer.example\"\njwks = \"issuer.jwks.json\"\npurposes = [\"sd-jwt-vc-issuer\"]\n",
+    "[[vical]]\nfile = \"korea.vical\"\nanchor = \"vical-root.pem\"\npurposes = [\"mdoc-issuer\"]\n",
+    r#"{"anchor": [{"file": "roots", "purposes": ["reader"], "scopes": ["*"], "crl": "soft-fail"}]}"#,
+];

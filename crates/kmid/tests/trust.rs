@@ -293,22 +293,17 @@ purposes = ["sd-jwt-vc-issuer"]
     let holder = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
     let device: Arc<dyn Signer> = holder.clone();
     let issue_by_kid = |key: &Arc<PrivateKey>, iss: &str, kid: &str| {
-        SdJwtVcIssuer::with_key_id(
-            key.clone(),
-            iss.into(),
-            kid.into(),
-            Arc::new(SystemRandom),
-        )
-        .issue(
-            &Card::from(samples::resident()),
-            holder.public_key(),
-            &VcOptions::new(
-                at - time::Duration::minutes(1),
-                at + time::Duration::days(30),
-            ),
-        )
-        .unwrap()
-        .to_compact()
+        SdJwtVcIssuer::with_key_id(key.clone(), iss.into(), kid.into(), Arc::new(SystemRandom))
+            .issue(
+                &Card::from(samples::resident()),
+                holder.public_key(),
+                &VcOptions::new(
+                    at - time::Duration::minutes(1),
+                    at + time::Duration::days(30),
+                ),
+            )
+            .unwrap()
+            .to_compact()
     };
     let mut wallet = Wallet::from_trust_config(Arc::clone(&device), &config).unwrap();
     wallet

@@ -269,7 +269,8 @@ impl<'a> SdJwtVcVerifier<'a> {
         let source = match &self.issuer_keys {
             IssuerKeys::Any(sources) => {
                 let has_x5c = jws.header.contains_key("x5c");
-                let first = |wanted: &dyn Fn(&IssuerKeys<'a>) -> bool| sources.iter().find(|s| wanted(s));
+                let first =
+                    |wanted: &dyn Fn(&IssuerKeys<'a>) -> bool| sources.iter().find(|s| wanted(s));
                 if has_x5c {
                     first(&|s| matches!(s, IssuerKeys::X5c(_)))
                 } else {
