@@ -104,7 +104,7 @@ impl StatusError {
     pub const fn code(&self) -> &'static str {
         match self {
             Self::Unavailable { .. } => "Unavailable",
-            Self::InvalidToken { .. } => "InvalidToken",
+            Self::InvalidToken { reason, .. } => reason.code(),
             Self::IndexOutOfRange { .. } => "IndexOutOfRange",
             Self::NoResolver => "NoResolver",
         }
@@ -147,6 +147,9 @@ pub enum TokenRefusal {
     /// No key could be found or validated for the token's signer.
     #[error("the token's signer is not trusted")]
     Signer,
+    /// The token's signer certificate is on its issuer's CRL.
+    #[error("the token's signer certificate is revoked")]
+    SignerRevoked,
     /// The signature does not verify.
     #[error("the signature does not verify")]
     BadSignature,
@@ -163,6 +166,28 @@ pub enum TokenRefusal {
     /// not.
     #[error("the credential chains to a trust anchor and the list's signer does not")]
     SignerNotAnchored,
+}
+
+impl TokenRefusal {
+    /// The code of a [`StatusError::InvalidToken`] with this reason: `InvalidToken.` and the
+    /// variant's name (`StatusUnavailable.InvalidToken.SignerRevoked`).
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Malformed => "InvalidToken.Malformed",
+            Self::TooLarge => "InvalidToken.TooLarge",
+            Self::WrongType => "InvalidToken.WrongType",
+            Self::FormNotAccepted => "InvalidToken.FormNotAccepted",
+            Self::Algorithm => "InvalidToken.Algorithm",
+            Self::Signer => "InvalidToken.Signer",
+            Self::SignerRevoked => "InvalidToken.SignerRevoked",
+            Self::BadSignature => "InvalidToken.BadSignature",
+            Self::SubjectMismatch => "InvalidToken.SubjectMismatch",
+            Self::Validity => "InvalidToken.Validity",
+            Self::AnotherTrustAnchor => "InvalidToken.AnotherTrustAnchor",
+            Self::SignerNotAnchored => "InvalidToken.SignerNotAnchored",
+        }
+    }
 }
 
 /// The Status List Token forms a credential format accepts.

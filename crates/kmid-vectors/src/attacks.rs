@@ -872,7 +872,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         "unchanged; the status list token's list inflates to 40 MiB (cap 32 MiB)",
         response.clone(),
         json!({ "status_set": "zlib-bomb" }),
-        expected_invalid("Mdoc.StatusUnavailable.InvalidToken"),
+        expected_invalid("Mdoc.StatusUnavailable.InvalidToken.TooLarge"),
     )?;
 
     // Replay under another session.
@@ -1294,7 +1294,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         "unchanged; the status list token's list inflates to 40 MiB (cap 32 MiB)",
         presentation.clone(),
         json!({ "status_set": "zlib-bomb" }),
-        expected_invalid("SdJwt.StatusUnavailable.InvalidToken"),
+        expected_invalid("SdJwt.StatusUnavailable.InvalidToken.TooLarge"),
     )?;
 
     // --- Status List Tokens on their own --------------------------------------------------

@@ -203,7 +203,7 @@ mod tests {
                     uri: "https://x".into(),
                     reason: TokenRefusal::BadSignature,
                 })),
-                "SdJwt.StatusUnavailable.InvalidToken",
+                "SdJwt.StatusUnavailable.InvalidToken.BadSignature",
             ),
             (
                 KmidError::Status(StatusListError::Registry(RegistryError::CardLost)).code(),

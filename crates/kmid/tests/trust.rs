@@ -444,6 +444,7 @@ fn revocation_fixture() -> (
     Vec<u8>,
     kmid::mdoc::model::DeviceRequest,
     (kmid::SdJwtRequest, String),
+    Vec<kmid::PublishedList>,
 ) {
     use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
     use kmid_testkit::{Authority, REFERENCE_TIME, Rfc6979Signer, SeededRandom, TestPki};
@@ -488,7 +489,8 @@ fn revocation_fixture() -> (
         .respond_mdoc(&request, &transcript, REFERENCE_TIME)
         .unwrap()
         .to_bytes();
-    (pki, response, request, (sd_request, sd_presentation))
+    let lists = issuer.publish(REFERENCE_TIME, 3600).unwrap();
+    (pki, response, request, (sd_request, sd_presentation), lists)
 }
 
 #[test]
@@ -496,7 +498,7 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
     use kmid::crypto::x509::issue_crl;
     use kmid_testkit::{Authority, REFERENCE_TIME};
     let dir = scratch("crl");
-    let (pki, response, request, (sd_request, sd_presentation)) = revocation_fixture();
+    let (pki, response, request, (sd_request, sd_presentation), _) = revocation_fixture();
     let mois = pki.issuer(Authority::Mois);
     write(&dir, "mois.pem", &mois.iaca.to_pem().unwrap());
     let from = REFERENCE_TIME - time::Duration::days(1);
@@ -561,6 +563,75 @@ fn a_revoked_document_signer_is_refused_when_the_anchor_asks_for_crls() {
 }
 
 /// A VICAL provider: its root and its signer (EKU 1.0.18013.5.1.8).
+/// A status list whose signer (here the MOIS Document Signer, `x5c`) is on its IACA's CRL is
+/// refused under an anchor that asks for CRLs, as a credential signed by it is; the same list
+/// passes when the CRL does not list the signer.
+#[test]
+fn a_status_list_signed_by_a_revoked_signer_is_refused() {
+    use kmid::crypto::x509::issue_crl;
+    use kmid::status::StatusListResolver;
+    use kmid::status::token::{TokenKeys, TokenPolicy};
+    use kmid_testkit::{Authority, REFERENCE_TIME};
+    let dir = scratch("status-crl");
+    let (pki, response, request, _, lists) = revocation_fixture();
+    let mois = pki.issuer(Authority::Mois);
+    write(&dir, "mois.pem", &mois.iaca.to_pem().unwrap());
+    let from = REFERENCE_TIME - time::Duration::days(1);
+    let crl = |revoked: &[&kmid::crypto::x509::Certificate]| {
+        issue_crl(
+            &mois.iaca,
+            &mois.iaca_signer,
+            from,
+            from + time::Duration::days(7),
+            revoked,
+            9,
+        )
+        .unwrap()
+        .der()
+        .to_vec()
+    };
+    // Credentials are trusted without CRLs; only the status-list-signer anchor asks for them.
+    let config = TrustConfig::from_toml(
+        "[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"mdoc-issuer\"]\nscopes = [\"kr.go.mois.rrc.1\"]\n\n[[anchor]]\nfile = \"mois.pem\"\npurposes = [\"status-list-signer\"]\nscopes = [\"kr.go.mois.rrc.1\"]\ncrl = \"hard-fail\"\n",
+        dir.clone(),
+    )
+    .unwrap();
+    let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+    let verify = |served: Vec<u8>| {
+        let signers = config
+            .trust_store_with_crls(
+                TrustPurpose::StatusListSigner,
+                Arc::new(move |_: &str| Some(served.clone())),
+            )
+            .unwrap();
+        let lists = lists.clone();
+        let fetch = move |uri: &str, _: &str| {
+            lists
+                .iter()
+                .find(|l| l.uri == uri)
+                .map(|l| l.jwt.clone().into_bytes())
+        };
+        let resolver =
+            StatusListResolver::new(fetch, TokenKeys::X5c(signers), TokenPolicy::default());
+        Verifier::new(
+            config.trust_store(TrustPurpose::MdocIssuer).unwrap(),
+            Arc::new(resolver),
+        )
+        .verify_mdoc(&request, &response, &transcript, REFERENCE_TIME)
+        .map(|seen| seen[0].status)
+        .map_err(|e| e.code())
+    };
+    assert_eq!(
+        verify(crl(&[])),
+        Ok(Some(kmid::schema::status::TokenStatus::Valid))
+    );
+    assert_eq!(
+        verify(crl(&[&mois.ds])),
+        Err("Mdoc.StatusUnavailable.InvalidToken.SignerRevoked")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn vical_provider(
     name: &str,
 ) -> (
