@@ -1228,6 +1228,10 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
 /// A verifier over the configured roots and a keys directory's published statuses.
 fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
     let config = trust_config(keys, trust_file)?;
+    if !config.metadata_issuers.is_empty() {
+        // Never silently dropped: the CLI has no HTTPS client to fetch metadata with.
+        return Err("the trust configuration lists metadata_issuers, but the CLI fetches nothing over the network: configure those issuers' keys as [[issuer]] JWK Sets (the library resolves metadata through TrustConfig::metadata_resolver)".into());
+    }
     let issuers = [TrustPurpose::MdocIssuer, TrustPurpose::SdJwtVcIssuer];
     let mut has_issuers = false;
     for purpose in issuers {

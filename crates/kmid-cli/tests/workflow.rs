@@ -951,4 +951,27 @@ fn a_foreign_mdl_is_requested_presented_and_verified_from_files() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("unknown field"), "{out}");
     assert!(!run.path("x.json").exists() && !run.path("x.cbor").exists());
+    // A trust file asking for JWT VC Issuer Metadata, which the CLI cannot fetch, is refused
+    // by name rather than silently ignored.
+    std::fs::write(
+        run.path("metadata.toml"),
+        format!(
+            "metadata_issuers = [\"https://issuer.example\"]\n\n{}",
+            trust(MDL)
+        ),
+    )
+    .unwrap();
+    let (code, result, out) = run.verify_json(&[
+        "--trust",
+        "metadata.toml",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+        "--at",
+        at,
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(result, Value::Null);
+    assert!(out.contains("metadata_issuers"), "{out}");
 }

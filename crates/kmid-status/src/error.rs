@@ -190,9 +190,9 @@ impl StatusListError {
             Self::TooLarge { .. } => TokenRefusal::TooLarge,
             Self::WrongType(_) => TokenRefusal::WrongType,
             Self::Algorithm(_) => TokenRefusal::Algorithm,
-            Self::Signer(CryptoError::Certificate(
-                kmid_crypto::CertificateError::Revoked { .. },
-            )) => TokenRefusal::SignerRevoked,
+            Self::Signer(CryptoError::Certificate(kmid_crypto::CertificateError::Revoked {
+                ..
+            })) => TokenRefusal::SignerRevoked,
             Self::Signer(_) | Self::UnknownKey(_) => TokenRefusal::Signer,
             Self::BadSignature => TokenRefusal::BadSignature,
             Self::SubjectMismatch { .. } => TokenRefusal::SubjectMismatch,
