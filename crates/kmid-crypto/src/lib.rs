@@ -55,6 +55,7 @@ mod cose_key;
 pub mod digest;
 mod error;
 pub mod jose;
+pub mod jwe;
 mod jwk;
 mod key;
 pub mod provider;
