@@ -804,6 +804,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                     not_after: now + time::Duration::days(days),
                     issuer_alt_name: Some("https://vical.kmid.invalid".into()),
                     crl_uri: None,
+                    dns_names: Vec::new(),
                 };
                 let root_key = PrivateKey::generate(Curve::P256)?;
                 let root = issue_certificate(
@@ -893,6 +894,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                 not_after: now + time::Duration::days(365 * years),
                 issuer_alt_name: Some("https://reader.kmid.invalid".into()),
                 crl_uri: Some("https://reader.kmid.invalid/crl".into()),
+                dns_names: Vec::new(),
             };
             let root_key = PrivateKey::generate(Curve::P256)?;
             let root = issue_certificate(

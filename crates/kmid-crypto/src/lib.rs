@@ -32,6 +32,7 @@
 //!     not_after: datetime!(2027-01-01 0:00 UTC),
 //!     issuer_alt_name: Some("https://www.mois.go.kr".into()),
 //!     crl_uri: None,
+//!     dns_names: Vec::new(),
 //! };
 //! let iaca = issue_certificate(&params(CertificateKind::Iaca, "MOIS IACA"), iaca_key.public_key(), None, &iaca_key, &SystemRandom)?;
 //! let ds_key = PrivateKey::generate(Curve::P256)?;

@@ -125,6 +125,7 @@ fn params(kind: CertificateKind, cn: &str) -> CertificateParams {
         not_after: datetime!(2027-01-01 0:00 UTC),
         issuer_alt_name: Some("https://www.moj.go.kr".into()),
         crl_uri: Some("https://www.moj.go.kr/crl".into()),
+        dns_names: Vec::new(),
     }
 }
 
@@ -441,5 +442,63 @@ fn a_failing_payload_or_output_is_an_error() {
             &mut &mut full[..]
         ),
         Err(JoseError::Output(_))
+    ));
+}
+
+/// A verifier's access certificate names its hosts in subjectAltName (OpenID4VP
+/// `x509_san_dns`): written by `issue_certificate`, read back by kmid and by OpenSSL; its
+/// authorityKeyIdentifier is the root's subjectKeyIdentifier (DCQL `trusted_authorities` by
+/// `aki`); a root is self-issued and a leaf is not.
+#[test]
+fn subject_alt_dns_names_and_authority_key_ids_round_trip() {
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &params(CertificateKind::ReaderRoot, "Verifier root"),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let leaf_key = PrivateKey::generate(Curve::P256).unwrap();
+    let mut leaf_params = params(CertificateKind::ReaderAuthentication, "bank.example");
+    leaf_params.dns_names = vec!["bank.example".into(), "www.bank.example".into()];
+    let leaf = issue_certificate(
+        &leaf_params,
+        leaf_key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    assert_eq!(leaf.dns_names(), ["bank.example", "www.bank.example"]);
+    assert!(root.dns_names().is_empty());
+    assert_eq!(
+        leaf.authority_key_identifier(),
+        root.subject_key_identifier()
+    );
+    assert!(leaf.authority_key_identifier().is_some());
+    assert!(root.is_self_issued());
+    assert!(!leaf.is_self_issued());
+    let theirs = openssl::x509::X509::from_der(leaf.der()).unwrap();
+    let names: Vec<String> = theirs
+        .subject_alt_names()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.dnsname().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["bank.example", "www.bank.example"]);
+    // A DNS name that is not a host name is refused when issuing.
+    leaf_params.dns_names = vec!["bank example".into()];
+    assert!(matches!(
+        issue_certificate(
+            &leaf_params,
+            leaf_key.public_key(),
+            Some(&root),
+            &root_key,
+            &SystemRandom
+        )
+        .unwrap_err(),
+        CryptoError::InvalidProfile("a DNS name must be an ASCII host name")
     ));
 }

@@ -59,6 +59,7 @@ fn build() -> Result<TrustWorld, String> {
         not_after: at + Duration::days(300),
         issuer_alt_name: Some("https://vical.kmid.invalid".into()),
         crl_uri: None,
+        dns_names: Vec::new(),
     };
     let root_key = test_key("reader-root");
     let root = issue_certificate(

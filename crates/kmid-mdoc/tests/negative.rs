@@ -443,6 +443,7 @@ fn reader_auth_by_an_untrusted_reader_is_refused() {
         not_after: REFERENCE_TIME + Duration::days(10),
         issuer_alt_name: None,
         crl_uri: None,
+        dns_names: Vec::new(),
     };
     let rogue_root = issue_certificate(
         &params(CertificateKind::ReaderRoot, "rogue root"),

@@ -105,6 +105,7 @@ fn params(
         not_after: to,
         issuer_alt_name: Some(uri.into()),
         crl_uri: Some(format!("{uri}/kmid-test/crl")),
+        dns_names: Vec::new(),
     }
 }
 

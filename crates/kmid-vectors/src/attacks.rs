@@ -643,6 +643,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         not_after: from + Duration::days(days),
         issuer_alt_name: None,
         crl_uri: None,
+        dns_names: Vec::new(),
     };
     let start = AT - Duration::days(30);
     let attacker_root = issue_certificate(

@@ -150,6 +150,7 @@ impl AuthorityKeys {
             not_after: to,
             issuer_alt_name: Some(authority.uri().into()),
             crl_uri: Some(format!("{}/kmid/crl", authority.uri())),
+            dns_names: Vec::new(),
         };
         let iaca_key = PrivateKey::generate(Curve::P256)?;
         let iaca = issue_certificate(

@@ -650,6 +650,7 @@ fn vical_provider(
         not_after: now() + time::Duration::days(300),
         issuer_alt_name: Some("https://vical.kmid.invalid".into()),
         crl_uri: None,
+        dns_names: Vec::new(),
     };
     let root_key = PrivateKey::generate(Curve::P256).unwrap();
     let root = issue_certificate(

@@ -51,6 +51,10 @@ const OID_KEY_USAGE: &str = "2.5.29.15";
 const OID_EXT_KEY_USAGE: &str = "2.5.29.37";
 const OID_SUBJECT_KEY_ID: &str = "2.5.29.14";
 const OID_CRL_DISTRIBUTION_POINTS: &str = "2.5.29.31";
+const OID_SUBJECT_ALT_NAME: &str = "2.5.29.17";
+const OID_AUTHORITY_KEY_ID: &str = "2.5.29.35";
+/// More subject alternative names than any certificate of this profile carries.
+const MAX_ALT_NAMES: usize = 64;
 /// Extensions this validator understands or may safely ignore when critical: subject and
 /// authority key identifiers, alternative names, CRL distribution points, policies, name
 /// constraints are *not* here (a critical one is refused).
@@ -95,6 +99,10 @@ pub(crate) struct Extensions {
     pub(crate) subject_key_id: Option<Vec<u8>>,
     /// The first full-name URI of cRLDistributionPoints, when present.
     pub(crate) crl_uri: Option<String>,
+    /// The dNSName entries of subjectAltName.
+    pub(crate) dns_names: Vec<String>,
+    /// The keyIdentifier of authorityKeyIdentifier, when present.
+    pub(crate) authority_key_id: Option<Vec<u8>>,
 }
 
 /// An X.509 certificate, decoded once: the DER as received, the TBSCertificate's place in it,
@@ -292,6 +300,27 @@ impl Certificate {
     #[must_use]
     pub fn crl_uri(&self) -> Option<&str> {
         self.extensions.crl_uri.as_deref()
+    }
+
+    /// The dNSName entries of subjectAltName, as written (OpenID4VP's `x509_san_dns` Client
+    /// Identifier Prefix matches one of them).
+    #[must_use]
+    pub fn dns_names(&self) -> &[String] {
+        &self.extensions.dns_names
+    }
+
+    /// The keyIdentifier of authorityKeyIdentifier, when present (DCQL `trusted_authorities`
+    /// of type `aki` match it).
+    #[must_use]
+    pub fn authority_key_identifier(&self) -> Option<&[u8]> {
+        self.extensions.authority_key_id.as_deref()
+    }
+
+    /// Whether the subject and the issuer are the same name: a root, or a certificate HAIP
+    /// refuses as a request signer ("MUST NOT be self-signed").
+    #[must_use]
+    pub fn is_self_issued(&self) -> bool {
+        self.subject == self.issuer
     }
 
     /// Parses a PEM `CERTIFICATE` block.
@@ -535,6 +564,27 @@ fn read_extensions(list: Option<&[x509_cert::ext::Extension]>) -> Result<Extensi
                         _ => None,
                     })
                     .next();
+            }
+            OID_SUBJECT_ALT_NAME => {
+                use x509_cert::ext::pkix::name::GeneralName;
+                let names =
+                    x509_cert::ext::pkix::SubjectAltName::from_der(value).map_err(der_error)?;
+                if names.0.len() > MAX_ALT_NAMES {
+                    return Err(malformed(0, "more than 64 subject alternative names"));
+                }
+                ext.dns_names = names
+                    .0
+                    .iter()
+                    .filter_map(|n| match n {
+                        GeneralName::DnsName(dns) => Some(dns.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            OID_AUTHORITY_KEY_ID => {
+                let aki = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(value)
+                    .map_err(der_error)?;
+                ext.authority_key_id = aki.key_identifier.map(|k| k.as_bytes().to_vec());
             }
             other if item.critical && !KNOWN_EXTENSIONS.contains(&other) => {
                 ext.unknown_critical.get_or_insert(text);

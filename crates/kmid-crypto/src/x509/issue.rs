@@ -70,6 +70,9 @@ pub struct CertificateParams {
     pub issuer_alt_name: Option<String>,
     /// CRL distribution point URI, if any.
     pub crl_uri: Option<String>,
+    /// subjectAltName dNSName entries (a verifier's access certificate names its hosts:
+    /// OpenID4VP `x509_san_dns`); empty for none.
+    pub dns_names: Vec<String>,
 }
 
 const OCTET_STRING: u8 = 0x04;
@@ -246,6 +249,15 @@ pub fn issue_certificate(
     }
     // IssuerAlternativeName and the CRL distribution point are IA5String: ASCII only.
     let ia5 = |t: &Option<String>| t.as_deref().is_none_or(|t| t.is_ascii() && !t.is_empty());
+    let dns = |d: &String| {
+        !d.is_empty()
+            && d.len() <= 253
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
+    if !params.dns_names.iter().all(dns) {
+        return Err(profile_error("a DNS name must be an ASCII host name"));
+    }
     if !ia5(&params.issuer_alt_name) || !ia5(&params.crl_uri) {
         return Err(profile_error(
             "the issuer's alternative name and the CRL URI must be non-empty ASCII",
@@ -309,6 +321,17 @@ pub fn issue_certificate(
     }
     if let Some(ian) = &params.issuer_alt_name {
         extensions.extend(extension("2.5.29.18", false, &general_names(ian))?);
+    }
+    if !params.dns_names.is_empty() {
+        let mut names = Vec::new();
+        for dns in &params.dns_names {
+            names.extend(der::encode(0x82, dns.as_bytes()));
+        }
+        extensions.extend(extension(
+            "2.5.29.17",
+            false,
+            &der::encode(tag::SEQUENCE, &names),
+        )?);
     }
     if let Some(uri) = &params.crl_uri {
         extensions.extend(extension(
