@@ -1,0 +1,285 @@
+//! Request Objects (RFC 9101 as OpenID4VP 1.0 §5 and HAIP 1.0 §5 use them): signed by a
+//! verifier's access certificate, carried in `x5c` without the trust anchor, and bound to the
+//! Client Identifier by its prefix.
+
+use std::sync::Arc;
+
+use kmid_crypto::jose::{CompactJws, sign_compact};
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
+use kmid_crypto::{Algorithm, CryptoProvider, Signer};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::Oid4vpError;
+use crate::request::{
+    AuthorizationRequest, ClientId, MAX_REQUEST_BYTES, REQUEST_OBJECT_TYP, SELF_ISSUED_V2,
+    https_host,
+};
+
+/// How far a Request Object's `iat` may be ahead of the wallet's clock.
+const CLOCK_SKEW_SECONDS: i64 = 60;
+
+/// Signs `request` as a Request Object: header `typ` `oauth-authz-req+jwt` and `x5c` `chain`
+/// (leaf first, the trust anchor left out), `alg` from `signer`, whose key must be the leaf's.
+/// The request must pass [`AuthorizationRequest::check`] and its `client_id` must be bound to
+/// the leaf ([`client_binding`]), so a verifier cannot send a request its wallets will refuse.
+///
+/// # Errors
+/// [`Oid4vpError`] for a request or chain that would be refused; JOSE signing failures.
+pub fn sign_request_object(
+    provider: &CryptoProvider,
+    request: &AuthorizationRequest,
+    signer: &Arc<dyn Signer>,
+    chain: &[Certificate],
+) -> Result<String, Oid4vpError> {
+    request.check()?;
+    let leaf = chain
+        .first()
+        .ok_or(Oid4vpError::Missing("x5c (the verifier's certificate)"))?;
+    if leaf.public_key() != signer.public_key() {
+        return Err(Oid4vpError::Malformed(
+            "the signer's key is not the leaf certificate's".into(),
+        ));
+    }
+    if leaf.is_self_issued() {
+        return Err(Oid4vpError::SelfSigned);
+    }
+    let client = request.client()?;
+    client_binding(provider, &client, leaf, request)?;
+    let mut header = Map::new();
+    header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
+    header.insert("x5c".into(), chain_to_x5c(chain).into());
+    let payload = serde_json::to_vec(request)
+        .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
+    sign_compact(header, &payload, signer).map_err(Oid4vpError::Jws)
+}
+
+/// Whether `client` is bound to `leaf` as its prefix requires (OpenID4VP 1.0 §5.9.3):
+/// `x509_hash`, the base64url SHA-256 of the leaf's DER; `x509_san_dns`, a dNSName of the leaf
+/// and, for the `direct_post` modes, the `response_uri` host.
+///
+/// # Errors
+/// [`Oid4vpError::HashMismatch`], [`Oid4vpError::SanMismatch`],
+/// [`Oid4vpError::ClientIdPrefix`] for a prefix without a certificate.
+pub fn client_binding(
+    provider: &CryptoProvider,
+    client: &ClientId,
+    leaf: &Certificate,
+    request: &AuthorizationRequest,
+) -> Result<(), Oid4vpError> {
+    match client {
+        ClientId::X509Hash(_) => {
+            if ClientId::x509_hash(provider, leaf)? == *client {
+                Ok(())
+            } else {
+                Err(Oid4vpError::HashMismatch)
+            }
+        }
+        ClientId::X509SanDns(dns) => {
+            if !leaf.dns_names().iter().any(|n| n.eq_ignore_ascii_case(dns)) {
+                return Err(Oid4vpError::SanMismatch("not a dNSName of the leaf"));
+            }
+            // Outside the DC API, the response goes to a host of that name (§5.9.3).
+            if request.response_mode.is_direct_post()
+                && request
+                    .response_uri
+                    .as_deref()
+                    .and_then(https_host)
+                    .is_none_or(|host| !host.eq_ignore_ascii_case(dns))
+            {
+                return Err(Oid4vpError::SanMismatch(
+                    "the response_uri host is not the client_id's DNS name",
+                ));
+            }
+            Ok(())
+        }
+        ClientId::RedirectUri(_) => Err(Oid4vpError::ClientIdPrefix(client.to_string())),
+    }
+}
+
+/// What a wallet checks a Request Object against.
+#[derive(Clone, Copy)]
+pub struct WalletCheck<'a> {
+    /// The verifier access anchors of the trust configuration (`verifier-access`).
+    pub trust: &'a TrustStore,
+    /// The wallet's time.
+    pub at: OffsetDateTime,
+    /// The `client_id` of the request URL, which must equal the Request Object's (none for a
+    /// DC API request).
+    pub url_client_id: Option<&'a str>,
+    /// The `wallet_nonce` the wallet POSTed to the `request_uri`, if it did.
+    pub wallet_nonce: Option<&'a str>,
+    /// The signature algorithms accepted.
+    pub algorithms: &'a [Algorithm],
+    /// The transaction data types the wallet supports (a request carrying another is refused).
+    pub transaction_data_types: &'a [&'a str],
+    /// Where every primitive runs.
+    pub provider: &'a CryptoProvider,
+}
+
+impl core::fmt::Debug for WalletCheck<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WalletCheck")
+            .field("at", &self.at)
+            .field("url_client_id", &self.url_client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> WalletCheck<'a> {
+    /// A check against `trust` at `at`, on the default provider, for ES256 (HAIP's MUST), no
+    /// URL `client_id`, no `wallet_nonce` and no transaction data types.
+    #[must_use]
+    pub fn new(trust: &'a TrustStore, at: OffsetDateTime) -> Self {
+        Self {
+            trust,
+            at,
+            url_client_id: None,
+            wallet_nonce: None,
+            algorithms: &[Algorithm::Es256],
+            transaction_data_types: &[],
+            provider: CryptoProvider::get_default(),
+        }
+    }
+}
+
+/// A Request Object the wallet verified: the request, who sent it, and the certificate that
+/// authenticated it.
+#[derive(Debug, Clone)]
+pub struct VerifiedRequest {
+    /// The Authorization Request.
+    pub request: AuthorizationRequest,
+    /// Its Client Identifier.
+    pub client: ClientId,
+    /// The verifier's access certificate (the leaf of `x5c`).
+    pub certificate: Certificate,
+    /// Index in the trust store of the anchor it chained to.
+    pub root_index: usize,
+}
+
+/// Verifies a Request Object as a wallet must before it shows the user anything (OpenID4VP
+/// 1.0 §5, §5.9.3, §5.10; HAIP 1.0 §5), cheapest refusals first: size, `typ`, `alg`, the `x5c`
+/// chain (no trust anchor inside it, a leaf that is not self-signed, validated to `trust` for
+/// reader authentication), the signature, then the payload: [`AuthorizationRequest::check`], a
+/// certificate-bound prefix, the URL's `client_id`, [`client_binding`], `aud`, `wallet_nonce`,
+/// `exp`/`iat`, and the transaction data types.
+///
+/// # Errors
+/// [`Oid4vpError`] naming the first check that failed.
+pub fn verify_request_object(
+    text: &str,
+    check: &WalletCheck<'_>,
+) -> Result<VerifiedRequest, Oid4vpError> {
+    if text.len() > MAX_REQUEST_BYTES {
+        return Err(Oid4vpError::Malformed(
+            "the request object is too large".into(),
+        ));
+    }
+    let jws = CompactJws::parse(text).map_err(Oid4vpError::Jws)?;
+    if !jws.typ_is(REQUEST_OBJECT_TYP) {
+        return Err(Oid4vpError::WrongType);
+    }
+    let alg = jws.algorithm(check.algorithms).map_err(Oid4vpError::Jws)?;
+    let entries: Vec<String> = match jws.header.get("x5c") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            // No anchor inside, so at most the store's longest chain without it.
+            let max = check.trust.max_chain_len();
+            if items.len() > max {
+                return Err(Oid4vpError::Certificate(
+                    kmid_crypto::CertificateError::ChainTooLong {
+                        length: items.len(),
+                        max,
+                    }
+                    .into(),
+                ));
+            }
+            items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Oid4vpError::Malformed("x5c (an array of strings)".into()))
+                })
+                .collect::<Result<_, _>>()?
+        }
+        Some(_) => return Err(Oid4vpError::Malformed("x5c (an array of strings)".into())),
+        None => return Err(Oid4vpError::Missing("x5c")),
+    };
+    let chain = chain_from_x5c(&entries).map_err(Oid4vpError::Certificate)?;
+    if chain
+        .iter()
+        .any(|c| check.trust.roots().iter().any(|r| r.der() == c.der()))
+    {
+        return Err(Oid4vpError::AnchorInChain);
+    }
+    let leaf = chain.first().ok_or(Oid4vpError::Missing("x5c"))?;
+    if leaf.is_self_issued() {
+        return Err(Oid4vpError::SelfSigned);
+    }
+    let validated = check
+        .trust
+        .validate(&chain, check.at, KeyPurpose::ReaderAuthentication)
+        .map_err(Oid4vpError::Certificate)?;
+    jws.verify(&validated.leaf_key, alg, check.provider.signature_verifier)
+        .map_err(Oid4vpError::Jws)?;
+    let request: AuthorizationRequest = serde_json::from_slice(&jws.payload)
+        .map_err(|e| Oid4vpError::Malformed(format!("the request object's payload: {e}")))?;
+    request.check()?;
+    let client = request.client()?;
+    if !client.is_x509() {
+        return Err(Oid4vpError::ClientIdPrefix(request.client_id.clone()));
+    }
+    if check
+        .url_client_id
+        .is_some_and(|url| url != request.client_id)
+    {
+        return Err(Oid4vpError::ClientIdMismatch);
+    }
+    client_binding(check.provider, &client, &validated.leaf, &request)?;
+    if request.aud.as_deref() != Some(SELF_ISSUED_V2) {
+        return Err(Oid4vpError::Audience);
+    }
+    if let Some(sent) = check.wallet_nonce
+        && request.wallet_nonce.as_deref() != Some(sent)
+    {
+        return Err(Oid4vpError::WalletNonce);
+    }
+    let now = check.at.unix_timestamp();
+    if request.exp.is_some_and(|exp| now >= exp)
+        || request
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(CLOCK_SKEW_SECONDS))
+    {
+        return Err(Oid4vpError::Expired);
+    }
+    for item in request.transaction_data.iter().flatten() {
+        let kind = transaction_data_type(item)?;
+        if !check.transaction_data_types.contains(&kind.as_str()) {
+            return Err(Oid4vpError::TransactionData(kind));
+        }
+    }
+    Ok(VerifiedRequest {
+        client,
+        certificate: validated.leaf,
+        root_index: validated.root_index,
+        request,
+    })
+}
+
+/// The `type` of one `transaction_data` entry (a base64url-encoded JSON object, §5.1).
+///
+/// # Errors
+/// [`Oid4vpError::Malformed`].
+pub fn transaction_data_type(item: &str) -> Result<String, Oid4vpError> {
+    let bad =
+        || Oid4vpError::Malformed("transaction_data (base64url JSON objects with a type)".into());
+    let bytes = kmid_crypto::jose::b64url_decode(item).map_err(|_| bad())?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => map
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}

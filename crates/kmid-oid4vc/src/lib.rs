@@ -1,0 +1,19 @@
+//! OpenID for Verifiable Presentations 1.0 as OpenID4VC HAIP 1.0 §5 profiles it: the messages
+//! and their checks, with no I/O (bytes in, bytes out, time as a parameter; `spec/protocols.md`).
+//!
+//! - [`request`]: the typed Authorization Request, its Client Identifier Prefixes and Response
+//!   Modes, and the URL forms a verifier shows (`openid4vp://…`, `haip-vp://…`, QR content) and
+//!   a wallet parses.
+//! - [`jar`]: Request Objects (RFC 9101, `typ` `oauth-authz-req+jwt`) signed by a verifier's
+//!   access certificate in `x5c` under `x509_hash` or `x509_san_dns`, and the wallet's
+//!   verification of one: chain to the verifier anchors (the anchor never inside `x5c`, the
+//!   signer never self-signed), the prefix's binding to the leaf, `aud`, `wallet_nonce`, the
+//!   URL's `client_id`.
+//!
+//! Errors are typed and have stable codes ([`Oid4vpError::code`]).
+
+mod error;
+pub mod jar;
+pub mod request;
+
+pub use error::Oid4vpError;
