@@ -81,6 +81,9 @@ pub enum JweError {
     /// recipient's key.
     #[error("JWE epk: {0}")]
     EphemeralKey(&'static str),
+    /// The header's `kid` is not the recipient key's (checked before any key agreement).
+    #[error("the JWE is encrypted to another key (kid)")]
+    KeyId,
     /// The tag does not verify: another key, or altered header, IV, ciphertext or tag.
     #[error("the JWE does not decrypt")]
     Decryption,
@@ -100,6 +103,7 @@ impl JweError {
             Self::Encryption(_) => "Encryption",
             Self::Unsupported(_) => "Unsupported",
             Self::EphemeralKey(_) => "EphemeralKey",
+            Self::KeyId => "KeyId",
             Self::Decryption => "Decryption",
             Self::Crypto(_) => "Crypto",
         }
@@ -194,7 +198,8 @@ pub fn encrypt_ecdh_es(
 }
 
 /// Decrypts a compact JWE made with ECDH-ES to `recipient`, accepting only the `enc` values in
-/// `accepted`.
+/// `accepted`. With `kid`, a header naming another `kid` is refused before any key agreement
+/// (a header without one is tried).
 ///
 /// # Errors
 /// [`JweError`] naming the first check that failed, header checks before any key agreement.
@@ -202,6 +207,7 @@ pub fn decrypt_ecdh_es(
     provider: &CryptoProvider,
     compact: &str,
     recipient: &PrivateKey,
+    kid: Option<&str>,
     accepted: &[ContentEncryption],
 ) -> Result<DecryptedJwe, JweError> {
     if compact.len() > MAX_JWE_BYTES {
@@ -247,6 +253,11 @@ pub fn decrypt_ecdh_es(
     }
     if !encrypted_key.is_empty() {
         return Err(JweError::Malformed("ECDH-ES has no encrypted key"));
+    }
+    if let (Some(expected), Some(named)) = (kid, header.get("kid"))
+        && named.as_str() != Some(expected)
+    {
+        return Err(JweError::KeyId);
     }
     let epk = header.get("epk").ok_or(JweError::EphemeralKey("missing"))?;
     let epk: Jwk =

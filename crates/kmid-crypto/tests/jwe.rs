@@ -92,15 +92,29 @@ fn round_trips_with_both_enc_values_and_keeps_the_header() {
         let parts: Vec<&str> = compact.split('.').collect();
         assert_eq!(parts.len(), 5);
         assert_eq!(parts[1], "", "ECDH-ES carries no encrypted key");
-        let opened = decrypt_ecdh_es(provider(), &compact, &recipient, &BOTH).unwrap();
+        let opened = decrypt_ecdh_es(provider(), &compact, &recipient, None, &BOTH).unwrap();
         assert_eq!(opened.plaintext.as_slice(), br#"{"vp_token":{}}"#);
         assert_eq!(opened.header["enc"], enc.name());
         assert_eq!(opened.header["kid"], "request-key-1");
+        // Decrypted for its key id, and refused for another before any key agreement.
+        decrypt_ecdh_es(
+            provider(),
+            &compact,
+            &recipient,
+            Some("request-key-1"),
+            &BOTH,
+        )
+        .unwrap();
+        assert_eq!(
+            decrypt_ecdh_es(provider(), &compact, &recipient, Some("another-key"), &BOTH)
+                .unwrap_err(),
+            JweError::KeyId
+        );
         assert_eq!(opened.header["apv"], b64url(b"verifier-nonce"));
         // A recipient accepting only the other enc refuses it before any key agreement.
         let other = BOTH.into_iter().find(|e| *e != enc).unwrap();
         assert_eq!(
-            decrypt_ecdh_es(provider(), &compact, &recipient, &[other]).unwrap_err(),
+            decrypt_ecdh_es(provider(), &compact, &recipient, None, &[other]).unwrap_err(),
             JweError::Encryption(enc.name().to_owned())
         );
     }
@@ -129,11 +143,11 @@ fn every_refusal_is_its_own_error() {
         b"secret",
     )
     .unwrap();
-    let open = |text: &str| decrypt_ecdh_es(provider(), text, &recipient, &BOTH).unwrap_err();
+    let open = |text: &str| decrypt_ecdh_es(provider(), text, &recipient, None, &BOTH).unwrap_err();
     // Encrypted to another key.
     let other = PrivateKey::generate(Curve::P256).unwrap();
     assert_eq!(
-        decrypt_ecdh_es(provider(), &compact, &other, &BOTH).unwrap_err(),
+        decrypt_ecdh_es(provider(), &compact, &other, None, &BOTH).unwrap_err(),
         JweError::Decryption
     );
     // An altered tag, ciphertext or IV.
@@ -306,7 +320,7 @@ fn jwcrypto_decrypts_ours_and_we_decrypt_jwcryptos() {
         std::fs::write(dir.join("enc.txt"), enc.name()).unwrap();
         run("encrypt");
         let peer = std::fs::read_to_string(dir.join("peer-jwe.txt")).unwrap();
-        let opened = decrypt_ecdh_es(provider(), peer.trim(), &recipient, &BOTH).unwrap();
+        let opened = decrypt_ecdh_es(provider(), peer.trim(), &recipient, None, &BOTH).unwrap();
         assert_eq!(opened.plaintext.as_slice(), b"{\"state\":\"s-1\"}");
         assert_eq!(opened.header["kid"], "peer");
     }

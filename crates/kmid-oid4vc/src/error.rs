@@ -64,6 +64,25 @@ pub enum Oid4vpError {
     /// not support a type MUST reject the request).
     #[error("transaction data type not supported: {0:?}")]
     TransactionData(String),
+    /// An encrypted response that does not decrypt or is refused as a JWE.
+    #[error("encrypted response: {0}")]
+    Jwe(kmid_crypto::jwe::JweError),
+    /// A response in another mode than the request's: in the clear for an encrypted request
+    /// (a downgrade), or encrypted for a plain one.
+    #[error("the request's response mode does not allow {0}")]
+    ResponseMode(&'static str),
+    /// `state` is missing or is not the transaction's.
+    #[error("the response's state is not the transaction's")]
+    StateMismatch,
+    /// A second response to a transaction that already has one.
+    #[error("the transaction already has a response")]
+    Replayed,
+    /// The transaction has no response yet.
+    #[error("the transaction has no response yet")]
+    Pending,
+    /// The result was asked for without the `response_code` of the redirect, or with another.
+    #[error("the response_code is missing or not the transaction's")]
+    ResponseCode,
     /// A primitive failed (not a refusal of the input).
     #[error("crypto: {0}")]
     Crypto(CryptoError),
@@ -91,6 +110,12 @@ impl Oid4vpError {
             Self::WalletNonce => "WalletNonce",
             Self::Expired => "Expired",
             Self::TransactionData(_) => "TransactionData",
+            Self::Jwe(e) => join("Jwe", e.code()),
+            Self::ResponseMode(_) => "ResponseMode",
+            Self::StateMismatch => "StateMismatch",
+            Self::Replayed => "Replayed",
+            Self::Pending => "Pending",
+            Self::ResponseCode => "ResponseCode",
             Self::Crypto(e) => join("Crypto", e.code()),
         }
     }

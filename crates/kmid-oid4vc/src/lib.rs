@@ -9,11 +9,16 @@
 //!   verification of one: chain to the verifier anchors (the anchor never inside `x5c`, the
 //!   signer never self-signed), the prefix's binding to the leaf, `aud`, `wallet_nonce`, the
 //!   URL's `client_id`.
+//! - [`response`]: Authorization Responses in the clear and encrypted to the request's
+//!   ephemeral key (JWE ECDH-ES, A128GCM/A256GCM), and the verifier's [`response::Transaction`]:
+//!   one response, in the request's mode, with its `state`, its result only for the holder of
+//!   the `response_code`.
 //!
 //! Errors are typed and have stable codes ([`Oid4vpError::code`]).
 
 mod error;
 pub mod jar;
 pub mod request;
+pub mod response;
 
 pub use error::Oid4vpError;

@@ -1,0 +1,552 @@
+//! The Authorization Response (OpenID4VP 1.0 §8): plain `direct_post` bodies, responses
+//! encrypted to the request's ephemeral key (§8.3, `direct_post.jwt` and `dc_api.jwt`, HAIP
+//! 1.0 §5), and the verifier's transaction that accepts exactly one response for its own
+//! request and hands the result only to whoever holds the `response_code` (§8.2, HAIP's
+//! session binding for same-device flows).
+
+use kmid_crypto::jose::b64url;
+use kmid_crypto::jwe::{ContentEncryption, HeaderParams, decrypt_ecdh_es, encrypt_ecdh_es};
+use kmid_crypto::session::constant_time_eq;
+use kmid_crypto::{CryptoProvider, Curve, Jwk, PrivateKey, PublicKey, Random};
+use serde_json::{Map, Value, json};
+
+use crate::Oid4vpError;
+use crate::request::{AuthorizationRequest, ClientMetadata, MAX_REQUEST_BYTES, ResponseMode};
+
+/// The largest response body read (a VP Token of 16 presentations of 1 MiB, encrypted and
+/// form-encoded).
+pub const MAX_RESPONSE_BYTES: usize = kmid_crypto::jwe::MAX_JWE_BYTES + 64 * 1024;
+/// Both `enc` values, as HAIP 1.0 §5 requires verifiers to list them.
+pub const HAIP_ENC_VALUES: [ContentEncryption; 2] =
+    [ContentEncryption::A128Gcm, ContentEncryption::A256Gcm];
+
+/// An Authorization Response's content (§8.1, §8.5): the VP Token and `state`, or an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationResponse {
+    /// Presentations by Credential Query id.
+    Success {
+        /// `vp_token`: a JSON object of arrays of presentations.
+        vp_token: Map<String, Value>,
+        /// `state`, echoed.
+        state: Option<String>,
+    },
+    /// An error response (§8.5).
+    Error {
+        /// `error` (`access_denied`, `invalid_request`, …).
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+        /// `state`, echoed.
+        state: Option<String>,
+    },
+}
+
+impl AuthorizationResponse {
+    /// `state`, of either kind.
+    #[must_use]
+    pub fn state(&self) -> Option<&str> {
+        match self {
+            Self::Success { state, .. } | Self::Error { state, .. } => state.as_deref(),
+        }
+    }
+
+    /// The response as the JSON object an encrypted response carries (§8.3).
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        match self {
+            Self::Success { vp_token, state } => {
+                out.insert("vp_token".into(), Value::Object(vp_token.clone()));
+                if let Some(s) = state {
+                    out.insert("state".into(), s.clone().into());
+                }
+            }
+            Self::Error {
+                error,
+                description,
+                state,
+            } => {
+                out.insert("error".into(), error.clone().into());
+                if let Some(d) = description {
+                    out.insert("error_description".into(), d.clone().into());
+                }
+                if let Some(s) = state {
+                    out.insert("state".into(), s.clone().into());
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Reads a response from its parameters (decrypted JSON, or a form's fields with
+    /// `vp_token` as its JSON text): `vp_token` an object, or `error` a string.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Malformed`], [`Oid4vpError::Missing`].
+    pub fn from_json(value: &Value) -> Result<Self, Oid4vpError> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| Oid4vpError::Malformed("the response is not a JSON object".into()))?;
+        let text = |k: &str| -> Result<Option<String>, Oid4vpError> {
+            match object.get(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(Oid4vpError::Malformed(format!("{k} is not a string"))),
+            }
+        };
+        let state = text("state")?;
+        match (object.get("vp_token"), text("error")?) {
+            (Some(Value::Object(vp_token)), None) => Ok(Self::Success {
+                vp_token: vp_token.clone(),
+                state,
+            }),
+            (Some(_), None) => Err(Oid4vpError::Malformed(
+                "vp_token is not a JSON object".into(),
+            )),
+            (None, Some(error)) => Ok(Self::Error {
+                error,
+                description: text("error_description")?,
+                state,
+            }),
+            (Some(_), Some(_)) => Err(Oid4vpError::Malformed("both vp_token and error".into())),
+            (None, None) => Err(Oid4vpError::Missing("vp_token or error")),
+        }
+    }
+}
+
+/// A verifier's ephemeral response encryption key: one per request (HAIP 1.0 §5), P-256,
+/// with a random `kid`.
+pub struct ResponseKey {
+    key: PrivateKey,
+    kid: String,
+}
+
+impl core::fmt::Debug for ResponseKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ResponseKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseKey {
+    /// A fresh key from `random`.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`].
+    pub fn generate(random: &dyn Random) -> Result<Self, Oid4vpError> {
+        let key = PrivateKey::generate_with(Curve::P256, random).map_err(Oid4vpError::Crypto)?;
+        let mut id = [0u8; 12];
+        random.fill(&mut id).map_err(Oid4vpError::Crypto)?;
+        Ok(Self {
+            key,
+            kid: b64url(&id),
+        })
+    }
+
+    /// A key from its private JWK (a stored transaction, or a published test vector).
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`] for a JWK that is not a private P-256 key;
+    /// [`Oid4vpError::Missing`] without a `kid`.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, Oid4vpError> {
+        let key = jwk.to_private_key().map_err(Oid4vpError::Crypto)?;
+        if key.curve() != Curve::P256 {
+            return Err(Oid4vpError::Unsupported {
+                what: "response key curve",
+                value: format!("{:?}", key.curve()),
+            });
+        }
+        let kid = jwk.kid.clone().ok_or(Oid4vpError::Missing("kid"))?;
+        Ok(Self { key, kid })
+    }
+
+    /// The key's `kid`.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public key.
+    #[must_use]
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+
+    /// The public JWK the request carries: `kty`, `crv`, `x`, `y`, `kid`, `use` `enc`, `alg`
+    /// `ECDH-ES` (§8.3: `alg` MUST be present).
+    #[must_use]
+    pub fn public_jwk(&self) -> Value {
+        let jwk = self.key.public_key().to_jwk();
+        json!({
+            "kty": jwk.kty,
+            "crv": jwk.crv,
+            "x": jwk.x,
+            "y": jwk.y,
+            "kid": self.kid,
+            "use": "enc",
+            "alg": "ECDH-ES",
+        })
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of the public key, raw: the `jwkThumbprint` of the mdoc
+    /// OpenID4VP handover when the response is encrypted (Appendix B.2.6.1).
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`].
+    pub fn thumbprint(&self, provider: &CryptoProvider) -> Result<Vec<u8>, Oid4vpError> {
+        let text = self
+            .key
+            .public_key()
+            .thumbprint_sha256_on(provider)
+            .map_err(Oid4vpError::Crypto)?;
+        kmid_crypto::jose::b64url_decode(&text)
+            .map_err(|_| Oid4vpError::Malformed("thumbprint".into()))
+    }
+
+    /// The client metadata of a request whose response is encrypted to this key: `jwks`
+    /// with its public JWK, both `enc` values (HAIP 1.0 §5), and `vp_formats_supported`.
+    #[must_use]
+    pub fn client_metadata(&self, vp_formats_supported: Value) -> ClientMetadata {
+        ClientMetadata {
+            jwks: Some(json!({ "keys": [self.public_jwk()] })),
+            encrypted_response_enc_values_supported: HAIP_ENC_VALUES
+                .iter()
+                .map(|e| e.name().to_owned())
+                .collect(),
+            vp_formats_supported: Some(vp_formats_supported),
+            other: Map::new(),
+        }
+    }
+
+    /// Decrypts a response encrypted to this key: `kid` (when the header has one) must be
+    /// this key's, `enc` one of `accepted`.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Jwe`] for the JWE's refusal (`Jwe.KeyId` for another `kid`, before any
+    /// key agreement), and what [`AuthorizationResponse::from_json`] refuses.
+    pub fn decrypt(
+        &self,
+        provider: &CryptoProvider,
+        jwe: &str,
+        accepted: &[ContentEncryption],
+    ) -> Result<AuthorizationResponse, Oid4vpError> {
+        let opened = decrypt_ecdh_es(provider, jwe, &self.key, Some(&self.kid), accepted)
+            .map_err(Oid4vpError::Jwe)?;
+        let value: Value = serde_json::from_slice(&opened.plaintext)
+            .map_err(|_| Oid4vpError::Malformed("the decrypted response is not JSON".into()))?;
+        AuthorizationResponse::from_json(&value)
+    }
+}
+
+/// The wallet's side of §8.3: encrypts `response` to the request's key. The key is the first
+/// in `client_metadata.jwks` that is an EC P-256 key with `alg` `ECDH-ES` and `use` `enc` (or
+/// no `use`); `enc` is `A256GCM` when the verifier lists it (HAIP's SHOULD), else `A128GCM`
+/// when listed or when nothing is listed (the default); the JWE's `kid` is the key's.
+///
+/// # Errors
+/// [`Oid4vpError::Missing`] without a usable key; [`Oid4vpError::Unsupported`] when the
+/// verifier lists only `enc` values kmid does not implement; [`Oid4vpError::Jwe`].
+pub fn encrypt_response(
+    provider: &CryptoProvider,
+    random: &dyn Random,
+    request: &AuthorizationRequest,
+    response: &AuthorizationResponse,
+) -> Result<String, Oid4vpError> {
+    let metadata = request
+        .client_metadata
+        .as_ref()
+        .ok_or(Oid4vpError::Missing("client_metadata (the response key)"))?;
+    let keys = metadata
+        .jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or(Oid4vpError::Missing("client_metadata.jwks"))?;
+    let (jwk, key) = keys
+        .iter()
+        .filter(|k| {
+            k.get("kty").and_then(Value::as_str) == Some("EC")
+                && k.get("crv").and_then(Value::as_str) == Some("P-256")
+                && k.get("alg").and_then(Value::as_str) == Some("ECDH-ES")
+                && k.get("use").is_none_or(|u| u.as_str() == Some("enc"))
+                && k.get("d").is_none()
+        })
+        .find_map(|k| {
+            let parsed: Jwk = serde_json::from_value(k.clone()).ok()?;
+            let key = parsed.to_public_key().ok()?;
+            Some((parsed, key))
+        })
+        .ok_or(Oid4vpError::Missing(
+            "a P-256 ECDH-ES key in client_metadata.jwks",
+        ))?;
+    let listed = &metadata.encrypted_response_enc_values_supported;
+    let enc = if listed.is_empty() {
+        ContentEncryption::A128Gcm
+    } else if listed.iter().any(|e| e == "A256GCM") {
+        ContentEncryption::A256Gcm
+    } else if listed.iter().any(|e| e == "A128GCM") {
+        ContentEncryption::A128Gcm
+    } else {
+        return Err(Oid4vpError::Unsupported {
+            what: "encrypted_response_enc_values_supported",
+            value: listed.join(","),
+        });
+    };
+    let mut other = Map::new();
+    if let Some(kid) = &jwk.kid {
+        other.insert("kid".into(), kid.clone().into());
+    }
+    encrypt_ecdh_es(
+        provider,
+        random,
+        &key,
+        enc,
+        &HeaderParams {
+            other,
+            ..HeaderParams::default()
+        },
+        response.to_json().to_string().as_bytes(),
+    )
+    .map_err(Oid4vpError::Jwe)
+}
+
+/// The form body of a `direct_post` response (§8.2): `vp_token` as its JSON text, `state`; or
+/// `error`, `error_description`, `state`.
+#[must_use]
+pub fn direct_post_body(response: &AuthorizationResponse) -> String {
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    match response {
+        AuthorizationResponse::Success { vp_token, state } => {
+            body.append_pair("vp_token", &Value::Object(vp_token.clone()).to_string());
+            if let Some(s) = state {
+                body.append_pair("state", s);
+            }
+        }
+        AuthorizationResponse::Error {
+            error,
+            description,
+            state,
+        } => {
+            body.append_pair("error", error);
+            if let Some(d) = description {
+                body.append_pair("error_description", d);
+            }
+            if let Some(s) = state {
+                body.append_pair("state", s);
+            }
+        }
+    }
+    body.finish()
+}
+
+/// The form body of a `direct_post.jwt` response (§8.3.1): `response` and the JWE.
+#[must_use]
+pub fn direct_post_jwt_body(jwe: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("response", jwe)
+        .finish()
+}
+
+/// What a `response_uri` received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostedResponse {
+    /// `response`: a JWE to decrypt.
+    Encrypted(String),
+    /// A response in the clear: `vp_token` and `state`, or an error.
+    Plain(AuthorizationResponse),
+}
+
+/// Reads a body POSTed to a `response_uri`: `response` alone, or the plain parameters; a
+/// parameter twice is refused; unknown parameters are ignored (§8.2).
+///
+/// # Errors
+/// [`Oid4vpError::Malformed`], [`Oid4vpError::Missing`].
+pub fn parse_direct_post(body: &[u8]) -> Result<PostedResponse, Oid4vpError> {
+    if body.len() > MAX_RESPONSE_BYTES {
+        return Err(Oid4vpError::Malformed("the body is too large".into()));
+    }
+    let mut fields: Map<String, Value> = Map::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if ![
+            "response",
+            "vp_token",
+            "state",
+            "error",
+            "error_description",
+        ]
+        .contains(&k.as_ref())
+        {
+            continue;
+        }
+        if fields
+            .insert(k.to_string(), v.into_owned().into())
+            .is_some()
+        {
+            return Err(Oid4vpError::Malformed(format!("{k} appears twice")));
+        }
+    }
+    if let Some(jwe) = fields.remove("response") {
+        if !fields.is_empty() {
+            return Err(Oid4vpError::Malformed(
+                "response beside parameters in the clear".into(),
+            ));
+        }
+        return Ok(PostedResponse::Encrypted(
+            jwe.as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    if let Some(token) = fields.get_mut("vp_token") {
+        let text = token.as_str().unwrap_or_default();
+        if text.len() > MAX_RESPONSE_BYTES {
+            return Err(Oid4vpError::Malformed("vp_token is too large".into()));
+        }
+        *token = serde_json::from_str(text)
+            .map_err(|_| Oid4vpError::Malformed("vp_token is not JSON".into()))?;
+    }
+    AuthorizationResponse::from_json(&Value::Object(fields)).map(PostedResponse::Plain)
+}
+
+/// Where a verifier's transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionState {
+    /// Waiting for the wallet's response.
+    Pending,
+    /// A response was accepted; its result waits for the `response_code` (same-device) or is
+    /// ready (cross-device).
+    Answered,
+}
+
+/// One request's verifier-side state (OpenID4VP 1.0 §8.2, §13.3; HAIP 1.0 §5.1): its `state`
+/// and `nonce`, its response mode, the ephemeral key an encrypted response must use, and,
+/// once answered in a same-device flow, the `response_code` the front end must present to
+/// get the result.
+#[derive(Debug)]
+pub struct Transaction {
+    /// `state`, 128 bits from the provider's random source.
+    pub state: String,
+    /// `nonce`, 128 bits.
+    pub nonce: String,
+    /// The response mode the request named.
+    pub response_mode: ResponseMode,
+    /// The ephemeral key, for the encrypted modes.
+    pub key: Option<ResponseKey>,
+    /// Whether the wallet is sent back with a `redirect_uri` carrying a `response_code`.
+    pub same_device: bool,
+    response_code: Option<String>,
+    status: TransactionState,
+    response: Option<AuthorizationResponse>,
+}
+
+/// 128 bits, base64url.
+fn random_text(random: &dyn Random) -> Result<String, Oid4vpError> {
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes).map_err(Oid4vpError::Crypto)?;
+    Ok(b64url(&bytes))
+}
+
+impl Transaction {
+    /// A transaction for a request answered in `mode`: fresh `state` and `nonce`, and for the
+    /// encrypted modes a fresh [`ResponseKey`].
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`].
+    pub fn new(
+        random: &dyn Random,
+        mode: ResponseMode,
+        same_device: bool,
+    ) -> Result<Self, Oid4vpError> {
+        Ok(Self {
+            state: random_text(random)?,
+            nonce: random_text(random)?,
+            response_mode: mode,
+            key: if mode.is_encrypted() {
+                Some(ResponseKey::generate(random)?)
+            } else {
+                None
+            },
+            same_device,
+            response_code: None,
+            status: TransactionState::Pending,
+            response: None,
+        })
+    }
+
+    /// Where it stands.
+    #[must_use]
+    pub const fn status(&self) -> TransactionState {
+        self.status
+    }
+
+    /// Accepts the body POSTed to the `response_uri`: the response must come in the request's
+    /// mode (an encrypted request refuses a response in the clear, and the reverse), decrypt
+    /// with this transaction's key only, and echo this transaction's `state`; a second
+    /// response is refused. For a same-device flow, returns the `response_code` to put in the
+    /// `redirect_uri` (128 bits).
+    ///
+    /// # Errors
+    /// [`Oid4vpError::ResponseMode`], [`Oid4vpError::StateMismatch`],
+    /// [`Oid4vpError::Replayed`], and what decryption and parsing refuse.
+    pub fn accept(
+        &mut self,
+        provider: &CryptoProvider,
+        random: &dyn Random,
+        body: &[u8],
+    ) -> Result<Option<String>, Oid4vpError> {
+        if self.status != TransactionState::Pending {
+            return Err(Oid4vpError::Replayed);
+        }
+        let response = match (parse_direct_post(body)?, &self.key) {
+            (PostedResponse::Encrypted(jwe), Some(key)) => {
+                key.decrypt(provider, &jwe, &HAIP_ENC_VALUES)?
+            }
+            // An error response may come in the clear (§8.3.1: a wallet unable to encrypt).
+            (PostedResponse::Plain(r @ AuthorizationResponse::Error { .. }), _) => r,
+            (PostedResponse::Plain(_), Some(_)) => {
+                return Err(Oid4vpError::ResponseMode("a response in the clear"));
+            }
+            (PostedResponse::Encrypted(_), None) => {
+                return Err(Oid4vpError::ResponseMode("an encrypted response"));
+            }
+            (PostedResponse::Plain(r), None) => r,
+        };
+        if !response
+            .state()
+            .is_some_and(|s| constant_time_eq(s.as_bytes(), self.state.as_bytes()))
+        {
+            return Err(Oid4vpError::StateMismatch);
+        }
+        self.status = TransactionState::Answered;
+        self.response = Some(response);
+        if self.same_device {
+            let code = random_text(random)?;
+            self.response_code = Some(code.clone());
+            Ok(Some(code))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The accepted response, for whoever may see it: in a same-device flow only with the
+    /// `response_code` the wallet was redirected with (HAIP 1.0 §5.1: a redirect that did
+    /// not come back to this session gets nothing).
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Pending`] before a response; [`Oid4vpError::ResponseCode`] for a
+    /// missing or wrong code.
+    pub fn result(
+        &self,
+        response_code: Option<&str>,
+    ) -> Result<&AuthorizationResponse, Oid4vpError> {
+        let response = self.response.as_ref().ok_or(Oid4vpError::Pending)?;
+        if let Some(expected) = &self.response_code
+            && !response_code.is_some_and(|c| constant_time_eq(c.as_bytes(), expected.as_bytes()))
+        {
+            return Err(Oid4vpError::ResponseCode);
+        }
+        Ok(response)
+    }
+}
+
+// The request side's size limit applies to the POST to a request_uri as well.
+const _: () = assert!(MAX_REQUEST_BYTES < MAX_RESPONSE_BYTES);
