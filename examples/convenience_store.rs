@@ -25,11 +25,11 @@ fn main() -> common::Result<()> {
 
     // The terminal's request: a fresh nonce per customer.
     let query = Template::AgeCheck.dcql_query(CardType::Foreigner, Format::SdJwtVc);
-    let request = OpenId4VpRequest {
-        client_id: "x509_san_dns:pos.cu.example".into(),
-        nonce: "cu-7f3a9c".into(),
-        response_uri: "https://pos.cu.example/openid4vp".into(),
-    };
+    let request = OpenId4VpRequest::new(
+        "x509_san_dns:pos.cu.example",
+        "cu-7f3a9c",
+        "https://pos.cu.example/openid4vp",
+    );
     println!("terminal asks: {}", serde_json::to_string(&query)?);
 
     // The phone answers with exactly those two claims, bound to the nonce.

@@ -1168,6 +1168,7 @@ fn load_request(path: &Path) -> Result<Request, Error> {
                 client_id: text("client_id")?,
                 nonce: text("nonce")?,
                 response_uri: text("response_uri")?,
+                jwk_thumbprint: None,
             },
         ))
     } else {

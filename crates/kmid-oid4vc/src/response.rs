@@ -239,76 +239,124 @@ impl ResponseKey {
     }
 }
 
-/// The wallet's side of §8.3: encrypts `response` to the request's key. The key is the first
-/// in `client_metadata.jwks` that is an EC P-256 key with `alg` `ECDH-ES` and `use` `enc` (or
-/// no `use`); `enc` is `A256GCM` when the verifier lists it (HAIP's SHOULD), else `A128GCM`
-/// when listed or when nothing is listed (the default); the JWE's `kid` is the key's.
+/// The key and `enc` a wallet encrypts a response to (§8.3): the first key in
+/// `client_metadata.jwks` that is an EC P-256 public key with `alg` `ECDH-ES` and `use` `enc`
+/// (or no `use`); `enc` `A256GCM` when the verifier lists it (HAIP's SHOULD), else `A128GCM`
+/// when listed or when nothing is listed (the default).
+#[derive(Debug, Clone)]
+pub struct ResponseEncryption {
+    /// The verifier's key, as its JWK (with its `kid`).
+    pub jwk: Jwk,
+    /// The key.
+    pub key: PublicKey,
+    /// The content encryption.
+    pub enc: ContentEncryption,
+}
+
+impl ResponseEncryption {
+    /// What `request` asks the response to be encrypted to.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Missing`] without a usable key; [`Oid4vpError::Unsupported`] when the
+    /// verifier lists only `enc` values kmid does not implement.
+    pub fn for_request(request: &AuthorizationRequest) -> Result<Self, Oid4vpError> {
+        let metadata = request
+            .client_metadata
+            .as_ref()
+            .ok_or(Oid4vpError::Missing("client_metadata (the response key)"))?;
+        let keys = metadata
+            .jwks
+            .as_ref()
+            .and_then(|j| j.get("keys"))
+            .and_then(Value::as_array)
+            .ok_or(Oid4vpError::Missing("client_metadata.jwks"))?;
+        let (jwk, key) = keys
+            .iter()
+            .filter(|k| {
+                k.get("kty").and_then(Value::as_str) == Some("EC")
+                    && k.get("crv").and_then(Value::as_str) == Some("P-256")
+                    && k.get("alg").and_then(Value::as_str) == Some("ECDH-ES")
+                    && k.get("use").is_none_or(|u| u.as_str() == Some("enc"))
+                    && k.get("d").is_none()
+            })
+            .find_map(|k| {
+                let parsed: Jwk = serde_json::from_value(k.clone()).ok()?;
+                let key = parsed.to_public_key().ok()?;
+                Some((parsed, key))
+            })
+            .ok_or(Oid4vpError::Missing(
+                "a P-256 ECDH-ES key in client_metadata.jwks",
+            ))?;
+        let listed = &metadata.encrypted_response_enc_values_supported;
+        let enc = if listed.is_empty() {
+            ContentEncryption::A128Gcm
+        } else if listed.iter().any(|e| e == "A256GCM") {
+            ContentEncryption::A256Gcm
+        } else if listed.iter().any(|e| e == "A128GCM") {
+            ContentEncryption::A128Gcm
+        } else {
+            return Err(Oid4vpError::Unsupported {
+                what: "encrypted_response_enc_values_supported",
+                value: listed.join(","),
+            });
+        };
+        Ok(Self { jwk, key, enc })
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of the key, raw: the mdoc handover's `jwkThumbprint`.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`].
+    pub fn thumbprint(&self, provider: &CryptoProvider) -> Result<Vec<u8>, Oid4vpError> {
+        let text = self
+            .key
+            .thumbprint_sha256_on(provider)
+            .map_err(Oid4vpError::Crypto)?;
+        kmid_crypto::jose::b64url_decode(&text)
+            .map_err(|_| Oid4vpError::Malformed("thumbprint".into()))
+    }
+
+    /// Encrypts `response` (the JWE's `kid` is the key's).
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Jwe`].
+    pub fn encrypt(
+        &self,
+        provider: &CryptoProvider,
+        random: &dyn Random,
+        response: &AuthorizationResponse,
+    ) -> Result<String, Oid4vpError> {
+        let mut other = Map::new();
+        if let Some(kid) = &self.jwk.kid {
+            other.insert("kid".into(), kid.clone().into());
+        }
+        encrypt_ecdh_es(
+            provider,
+            random,
+            &self.key,
+            self.enc,
+            &HeaderParams {
+                other,
+                ..HeaderParams::default()
+            },
+            response.to_json().to_string().as_bytes(),
+        )
+        .map_err(Oid4vpError::Jwe)
+    }
+}
+
+/// The wallet's side of §8.3: encrypts `response` to the key `request` names
+/// ([`ResponseEncryption::for_request`]).
 ///
 /// # Errors
-/// [`Oid4vpError::Missing`] without a usable key; [`Oid4vpError::Unsupported`] when the
-/// verifier lists only `enc` values kmid does not implement; [`Oid4vpError::Jwe`].
+/// As [`ResponseEncryption::for_request`] and [`ResponseEncryption::encrypt`].
 pub fn encrypt_response(
     provider: &CryptoProvider,
     random: &dyn Random,
     request: &AuthorizationRequest,
     response: &AuthorizationResponse,
 ) -> Result<String, Oid4vpError> {
-    let metadata = request
-        .client_metadata
-        .as_ref()
-        .ok_or(Oid4vpError::Missing("client_metadata (the response key)"))?;
-    let keys = metadata
-        .jwks
-        .as_ref()
-        .and_then(|j| j.get("keys"))
-        .and_then(Value::as_array)
-        .ok_or(Oid4vpError::Missing("client_metadata.jwks"))?;
-    let (jwk, key) = keys
-        .iter()
-        .filter(|k| {
-            k.get("kty").and_then(Value::as_str) == Some("EC")
-                && k.get("crv").and_then(Value::as_str) == Some("P-256")
-                && k.get("alg").and_then(Value::as_str) == Some("ECDH-ES")
-                && k.get("use").is_none_or(|u| u.as_str() == Some("enc"))
-                && k.get("d").is_none()
-        })
-        .find_map(|k| {
-            let parsed: Jwk = serde_json::from_value(k.clone()).ok()?;
-            let key = parsed.to_public_key().ok()?;
-            Some((parsed, key))
-        })
-        .ok_or(Oid4vpError::Missing(
-            "a P-256 ECDH-ES key in client_metadata.jwks",
-        ))?;
-    let listed = &metadata.encrypted_response_enc_values_supported;
-    let enc = if listed.is_empty() {
-        ContentEncryption::A128Gcm
-    } else if listed.iter().any(|e| e == "A256GCM") {
-        ContentEncryption::A256Gcm
-    } else if listed.iter().any(|e| e == "A128GCM") {
-        ContentEncryption::A128Gcm
-    } else {
-        return Err(Oid4vpError::Unsupported {
-            what: "encrypted_response_enc_values_supported",
-            value: listed.join(","),
-        });
-    };
-    let mut other = Map::new();
-    if let Some(kid) = &jwk.kid {
-        other.insert("kid".into(), kid.clone().into());
-    }
-    encrypt_ecdh_es(
-        provider,
-        random,
-        &key,
-        enc,
-        &HeaderParams {
-            other,
-            ..HeaderParams::default()
-        },
-        response.to_json().to_string().as_bytes(),
-    )
-    .map_err(Oid4vpError::Jwe)
+    ResponseEncryption::for_request(request)?.encrypt(provider, random, response)
 }
 
 /// The form body of a `direct_post` response (§8.2): `vp_token` as its JSON text, `state`; or

@@ -346,6 +346,7 @@ fn run_case(
                 client_id: params.client_id.clone(),
                 nonce: params.nonce.clone(),
                 response_uri: params.response_uri.clone(),
+                jwk_thumbprint: None,
             };
             Ok(verifier
                 .verify_vp_token(&query, &request, &token, at)

@@ -339,6 +339,22 @@ pub struct OpenId4VpRequest {
     pub nonce: String,
     /// `response_uri` (or `redirect_uri`), part of the mdoc SessionTranscript.
     pub response_uri: String,
+    /// The RFC 7638 SHA-256 thumbprint of the verifier's response encryption key, when the
+    /// response is encrypted: part of the mdoc SessionTranscript (Appendix B.2.6.1).
+    pub jwk_thumbprint: Option<Vec<u8>>,
+}
+
+impl OpenId4VpRequest {
+    /// The parameters of a request answered in the clear.
+    #[must_use]
+    pub fn new(client_id: &str, nonce: &str, response_uri: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            nonce: nonce.to_owned(),
+            response_uri: response_uri.to_owned(),
+            jwk_thumbprint: None,
+        }
+    }
 }
 
 /// Whether a claim value matches a Claims Query's `values` (§6.3: same type and value).

@@ -71,6 +71,27 @@ pub enum KmidError {
     /// A trust configuration cannot be used.
     #[error("trust configuration: {0}")]
     Trust(#[from] crate::trust::TrustConfigError),
+    /// An OpenID4VP message was refused (a request object, an encrypted response, a
+    /// transaction's rule).
+    #[error("OpenID4VP: {0}")]
+    Oid4vp(#[from] kmid_oid4vc::Oid4vpError),
+    /// The wallet answered with an error (OpenID4VP 1.0 §8.5): `access_denied`, ….
+    #[error("the wallet answered {error}")]
+    WalletError {
+        /// `error`.
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
+    /// A verification failure recorded earlier and reported again (an online transaction's
+    /// outcome): the original code and message.
+    #[error("{message}")]
+    Stored {
+        /// The original error's code.
+        code: &'static str,
+        /// The original error's message.
+        message: String,
+    },
     /// A batch item was not verified: verifying it panicked (in a resolver, fetcher or
     /// signature backend the caller supplied), or the thread verifying it stopped.
     #[error("not verified: verifying this batch item panicked")]
@@ -102,6 +123,9 @@ impl KmidError {
             Self::Status(e) => join("Status", e.code()),
             Self::Crypto(e) => join("Crypto", e.code()),
             Self::Trust(e) => join("Trust", e.code()),
+            Self::Oid4vp(e) => join("Oid4vp", e.code()),
+            Self::WalletError { .. } => "WalletError",
+            Self::Stored { code, .. } => code,
             Self::Unverified => "Unverified",
         }
     }

@@ -85,6 +85,7 @@ pub mod conformance;
 pub mod dcql;
 mod error;
 mod issuer;
+pub mod online;
 mod record;
 pub mod trust;
 mod verifier;
@@ -101,6 +102,7 @@ pub use issuer::{
     CardKeySecret, DEFAULT_MAX_LIFETIME, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer,
     PublishedList, card_end, credential_end,
 };
+pub use online::{OnlineAnswer, OnlineRequest, VerifierAccess};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};
 pub use verifier::{
@@ -110,6 +112,7 @@ pub use wallet::{Wallet, openid4vp_transcript};
 
 pub use kmid_crypto as crypto;
 pub use kmid_mdoc as mdoc;
+pub use kmid_oid4vc as oid4vc;
 pub use kmid_schema as schema;
 pub use kmid_sdjwt as sdjwt;
 pub use kmid_status as status;

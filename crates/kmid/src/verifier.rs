@@ -488,6 +488,11 @@ impl Verifier {
         self
     }
 
+    /// The provider every primitive runs on.
+    pub(crate) const fn provider(&self) -> &'static CryptoProvider {
+        self.provider
+    }
+
     /// Verifies on `provider` (the default: [`CryptoProvider::get_default`]): every signature,
     /// digest and transcript hash. Certificate chains are checked by the trust store, on the
     /// provider it was given ([`TrustStore::with_provider`]).

@@ -32,6 +32,8 @@ pub struct Wallet {
     mdocs: Vec<IssuerSigned>,
     sd_jwts: Vec<HeldSdJwtVc>,
     reader_trust: Option<TrustStore>,
+    /// The verifier access anchors signed OpenID4VP requests must chain to.
+    verifier_trust: TrustStore,
     provider: &'static CryptoProvider,
     /// Renewal grants, by docType: secrets, never logged.
     renewals: Vec<(String, String)>,
@@ -66,6 +68,7 @@ impl Wallet {
             mdocs: Vec::new(),
             sd_jwts: Vec::new(),
             reader_trust: None,
+            verifier_trust: TrustStore::new(),
             provider: CryptoProvider::get_default(),
             renewals: Vec::new(),
         }
@@ -89,7 +92,25 @@ impl Wallet {
         if !readers.roots().is_empty() {
             wallet = wallet.require_reader_auth(readers);
         }
-        Ok(wallet)
+        Ok(wallet.with_verifier_trust(config.trust_store(TrustPurpose::VerifierAccess)?))
+    }
+
+    /// Trusts the verifier access certificates that chain to `trust` to sign OpenID4VP
+    /// requests ([`Wallet::answer_online`]); with none, every signed request is refused.
+    #[must_use]
+    pub fn with_verifier_trust(mut self, trust: TrustStore) -> Self {
+        self.verifier_trust = trust;
+        self
+    }
+
+    /// The verifier access anchors.
+    pub(crate) fn verifier_trust(&self) -> TrustStore {
+        self.verifier_trust.clone()
+    }
+
+    /// The provider every primitive runs on.
+    pub(crate) const fn provider(&self) -> &'static CryptoProvider {
+        self.provider
     }
 
     /// Validates SD-JWT VC `x5c` chains to `roots` instead of the mdoc issuers' roots.
@@ -406,12 +427,23 @@ impl Wallet {
         at: OffsetDateTime,
     ) -> Result<VpToken, KmidError> {
         if self.reader_trust.is_some() {
-            // The wallet was told to answer only authenticated verifiers, and an OpenID4VP
-            // request is not authenticated here (no signed request objects yet).
+            // The wallet was told to answer only authenticated verifiers, and these request
+            // parameters are not authenticated (a signed request goes to answer_online).
             return Err(KmidError::InvalidRequest(
                 "this wallet answers only authenticated verifiers; the OpenID4VP request is not",
             ));
         }
+        self.answer_authenticated(query, request, at)
+    }
+
+    /// [`Self::answer_dcql`] for a request whose verifier was authenticated (a verified
+    /// Request Object).
+    pub(crate) fn answer_authenticated(
+        &self,
+        query: &DcqlQuery,
+        request: &OpenId4VpRequest,
+        at: OffsetDateTime,
+    ) -> Result<VpToken, KmidError> {
         query.validate()?;
         let plans: Vec<(&str, Option<Plan<'_>>)> = query
             .credentials
@@ -545,9 +577,10 @@ enum Plan<'w> {
     },
 }
 
-/// The SessionTranscript of an mdoc presented over OpenID4VP without the DC API and without
-/// response encryption (OpenID4VP 1.0 Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`,
-/// its handover hashed on `provider`.
+/// The SessionTranscript of an mdoc presented over OpenID4VP without the DC API (OpenID4VP 1.0
+/// Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`, the handover over `client_id`,
+/// `nonce`, the thumbprint of the response encryption key when the response is encrypted, and
+/// `response_uri`, hashed on `provider`.
 ///
 /// # Errors
 /// CBOR encoding failures.
@@ -562,7 +595,7 @@ pub fn openid4vp_transcript(
         &Handover::OpenId4Vp {
             client_id: request.client_id.clone(),
             nonce: request.nonce.clone(),
-            jwk_thumbprint: None,
+            jwk_thumbprint: request.jwk_thumbprint.clone(),
             response_uri: request.response_uri.clone(),
         },
     )?)

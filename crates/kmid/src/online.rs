@@ -1,0 +1,412 @@
+//! OpenID4VP online, as HAIP 1.0 §5 profiles it (issue 18): a relying party's signed request
+//! and the transaction that takes the wallet's (encrypted) response and verifies it, and a
+//! wallet's answer to a signed request. The wire formats and their checks are in
+//! [`kmid_oid4vc`]; HTTP is the caller's (`kmid serve`, issue 20).
+
+use std::sync::Arc;
+
+use kmid_crypto::x509::Certificate;
+use kmid_crypto::{Algorithm, Signer};
+use kmid_oid4vc::jar::{VerifiedRequest, WalletCheck, sign_request_object, verify_request_object};
+use kmid_oid4vc::request::{
+    AuthorizationRequest, ClientId, ClientMetadata, RequestUrl, ResponseMode, SELF_ISSUED_V2,
+};
+use kmid_oid4vc::response::{
+    AuthorizationResponse, ResponseEncryption, Transaction, direct_post_body, direct_post_jwt_body,
+};
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::dcql::{DcqlQuery, OpenId4VpRequest};
+use crate::error::KmidError;
+use crate::verifier::{VerifiedCredential, Verifier};
+use crate::wallet::Wallet;
+
+/// How long a signed request may be used.
+pub const REQUEST_LIFETIME: Duration = Duration::minutes(5);
+
+/// The formats and algorithms kmid's verifier asks for (OpenID4VP 1.0 Appendix B): ES256,
+/// the algorithm HAIP 1.0 §7 makes everyone support and kmid's cards use.
+#[must_use]
+pub fn vp_formats_supported() -> Value {
+    json!({
+        "dc+sd-jwt": { "sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"] },
+        "mso_mdoc": { "issuerauth_alg_values": [-7], "deviceauth_alg_values": [-7] },
+    })
+}
+
+/// A relying party's access certificate and the key that signs its requests, with the Client
+/// Identifier they make.
+pub struct VerifierAccess {
+    signer: Arc<dyn Signer>,
+    chain: Vec<Certificate>,
+    client_id: ClientId,
+}
+
+impl core::fmt::Debug for VerifierAccess {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VerifierAccess")
+            .field("client_id", &self.client_id.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifierAccess {
+    /// Signs as `x509_hash` (HAIP 1.0 §5's MUST): the Client Identifier is the hash of the
+    /// leaf of `chain` (leaf first, the trust anchor left out), whose key `signer` holds.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] for an empty chain or a signer that is not the leaf's key.
+    pub fn x509_hash(
+        provider: &kmid_crypto::CryptoProvider,
+        signer: Arc<dyn Signer>,
+        chain: Vec<Certificate>,
+    ) -> Result<Self, KmidError> {
+        let leaf = Self::leaf(&signer, &chain)?;
+        let client_id = ClientId::x509_hash(provider, leaf)?;
+        Ok(Self {
+            signer,
+            chain,
+            client_id,
+        })
+    }
+
+    /// Signs as `x509_san_dns:<dns>`: `dns` must be a dNSName of the leaf, and the
+    /// `response_uri` of its requests a URL on that host.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] as [`Self::x509_hash`], and for a name the leaf does not carry.
+    pub fn x509_san_dns(
+        signer: Arc<dyn Signer>,
+        chain: Vec<Certificate>,
+        dns: &str,
+    ) -> Result<Self, KmidError> {
+        let leaf = Self::leaf(&signer, &chain)?;
+        if !leaf.dns_names().iter().any(|n| n.eq_ignore_ascii_case(dns)) {
+            return Err(kmid_oid4vc::Oid4vpError::SanMismatch("not a dNSName of the leaf").into());
+        }
+        Ok(Self {
+            signer,
+            chain,
+            client_id: ClientId::X509SanDns(dns.to_owned()),
+        })
+    }
+
+    fn leaf<'c>(
+        signer: &Arc<dyn Signer>,
+        chain: &'c [Certificate],
+    ) -> Result<&'c Certificate, KmidError> {
+        let leaf = chain
+            .first()
+            .ok_or(kmid_oid4vc::Oid4vpError::Missing("the access certificate"))?;
+        if leaf.public_key() != signer.public_key() {
+            return Err(kmid_oid4vc::Oid4vpError::Malformed(
+                "the signer's key is not the access certificate's".into(),
+            )
+            .into());
+        }
+        Ok(leaf)
+    }
+
+    /// The Client Identifier, with its prefix.
+    #[must_use]
+    pub fn client_id(&self) -> String {
+        self.client_id.to_string()
+    }
+}
+
+/// One presentation request a relying party made: the Authorization Request and its signed
+/// Request Object, the query, the transaction that takes the response, and, once answered,
+/// what was verified.
+#[derive(Debug)]
+pub struct OnlineRequest {
+    /// The Authorization Request.
+    pub authorization: AuthorizationRequest,
+    /// The signed Request Object (by value, or served at the `request_uri`).
+    pub request_object: String,
+    query: DcqlQuery,
+    transaction: Transaction,
+    outcome: Option<Result<Vec<(String, VerifiedCredential)>, KmidError>>,
+}
+
+impl OnlineRequest {
+    /// The request URL with the Request Object by value (`scheme`: `openid4vp://`,
+    /// `haip-vp://`, or an https link), as a QR code or a same-device link carries it.
+    #[must_use]
+    pub fn url_by_value(&self, scheme: &str) -> String {
+        RequestUrl::ByValue {
+            client_id: self.authorization.client_id.clone(),
+            request: self.request_object.clone(),
+        }
+        .to_url(scheme)
+    }
+
+    /// The request URL with the Request Object by reference at `request_uri` (HAIP 1.0 §5.1),
+    /// `post` allowing the wallet to POST its `wallet_nonce`.
+    #[must_use]
+    pub fn url_by_reference(&self, scheme: &str, request_uri: &str, post: bool) -> String {
+        RequestUrl::ByReference {
+            client_id: self.authorization.client_id.clone(),
+            request_uri: request_uri.to_owned(),
+            post,
+        }
+        .to_url(scheme)
+    }
+
+    /// The transaction's `state`.
+    #[must_use]
+    pub fn state(&self) -> &str {
+        &self.transaction.state
+    }
+
+    /// What the wallet presented and the verifier verified. In a same-device flow only for
+    /// the `response_code` the wallet was sent back with.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] before a response or without the right code; the verification's
+    /// refusal; [`KmidError::WalletError`] when the wallet answered with an error.
+    pub fn result(
+        &self,
+        response_code: Option<&str>,
+    ) -> Result<&[(String, VerifiedCredential)], KmidError> {
+        self.transaction.result(response_code)?;
+        match &self.outcome {
+            Some(Ok(seen)) => Ok(seen),
+            Some(Err(e)) => Err(replay_error(e)),
+            None => Err(kmid_oid4vc::Oid4vpError::Pending.into()),
+        }
+    }
+}
+
+/// A stored verification failure, given again (KmidError is not Clone: its layers' errors
+/// carry certificates and keys). The code is kept exactly; the text says it was stored.
+fn replay_error(e: &KmidError) -> KmidError {
+    match e {
+        KmidError::WalletError { error, description } => KmidError::WalletError {
+            error: error.clone(),
+            description: description.clone(),
+        },
+        other => KmidError::Stored {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+impl Verifier {
+    /// A signed presentation request (HAIP 1.0 §5): the DCQL `query`, `mode`
+    /// (`direct_post.jwt` is HAIP's; `direct_post` answers in the clear), `response_uri`, a
+    /// fresh 128-bit `nonce` and `state` from the provider, for the encrypted mode a fresh
+    /// P-256 key in `client_metadata` with both `enc` values, `aud`
+    /// `https://self-issued.me/v2`, valid [`REQUEST_LIFETIME`] from `at`; signed by `access`.
+    /// `same_device`: the wallet is sent back with a `response_code` the result needs.
+    ///
+    /// # Errors
+    /// [`KmidError::InvalidDcql`]; [`KmidError::InvalidRequest`] for the DC API modes (their
+    /// requests are made with the DC API request functions); [`KmidError::Oid4vp`].
+    pub fn request_online(
+        &self,
+        access: &VerifierAccess,
+        query: &DcqlQuery,
+        mode: ResponseMode,
+        response_uri: &str,
+        same_device: bool,
+        at: OffsetDateTime,
+    ) -> Result<OnlineRequest, KmidError> {
+        query.validate()?;
+        if !mode.is_direct_post() {
+            return Err(KmidError::InvalidRequest(
+                "request_online makes direct_post requests; the DC API modes are not yet built",
+            ));
+        }
+        let transaction = Transaction::new(self.provider().random, mode, same_device)?;
+        let client_metadata = match &transaction.key {
+            Some(key) => key.client_metadata(vp_formats_supported()),
+            None => ClientMetadata {
+                jwks: None,
+                encrypted_response_enc_values_supported: Vec::new(),
+                vp_formats_supported: Some(vp_formats_supported()),
+                other: Map::new(),
+            },
+        };
+        let authorization = AuthorizationRequest {
+            client_id: access.client_id(),
+            response_type: "vp_token".into(),
+            response_mode: mode,
+            response_uri: Some(response_uri.to_owned()),
+            nonce: transaction.nonce.clone(),
+            state: Some(transaction.state.clone()),
+            dcql_query: serde_json::to_value(query)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            client_metadata: Some(client_metadata),
+            transaction_data: None,
+            verifier_info: None,
+            expected_origins: None,
+            wallet_nonce: None,
+            aud: Some(SELF_ISSUED_V2.into()),
+            iat: Some(at.unix_timestamp()),
+            exp: Some((at + REQUEST_LIFETIME).unix_timestamp()),
+            other: Map::new(),
+        };
+        let request_object = sign_request_object(
+            self.provider(),
+            &authorization,
+            &access.signer,
+            &access.chain,
+        )?;
+        Ok(OnlineRequest {
+            authorization,
+            request_object,
+            query: query.clone(),
+            transaction,
+            outcome: None,
+        })
+    }
+
+    /// The Request Object for a wallet that POSTed `wallet_nonce` to the `request_uri`
+    /// (OpenID4VP 1.0 §5.10.1): the same request with the nonce, signed again.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`].
+    pub fn request_object_for_wallet(
+        &self,
+        access: &VerifierAccess,
+        online: &OnlineRequest,
+        wallet_nonce: &str,
+    ) -> Result<String, KmidError> {
+        let mut request = online.authorization.clone();
+        request.wallet_nonce = Some(wallet_nonce.to_owned());
+        Ok(sign_request_object(
+            self.provider(),
+            &request,
+            &access.signer,
+            &access.chain,
+        )?)
+    }
+
+    /// Takes the body the wallet POSTed to the `response_uri` for `online` and verifies it:
+    /// the transaction's rules first (its mode, its key, its `state`, one response), then the
+    /// VP Token against the query ([`Verifier::verify_vp_token_any`]; an mdoc's
+    /// SessionTranscript carries the thumbprint of the request's key when the response was
+    /// encrypted). Returns the `response_code` for the `redirect_uri` of a same-device flow.
+    /// A response the transaction accepts is answered (the outcome, valid or not, waits in
+    /// [`OnlineRequest::result`]); one it refuses leaves it waiting.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`]: what the transaction refused.
+    pub fn complete_online(
+        &self,
+        online: &mut OnlineRequest,
+        body: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<Option<String>, KmidError> {
+        let code = online
+            .transaction
+            .accept(self.provider(), self.provider().random, body)?;
+        let outcome = match online.transaction.result(code.as_deref())? {
+            AuthorizationResponse::Error {
+                error, description, ..
+            } => Err(KmidError::WalletError {
+                error: error.clone(),
+                description: description.clone(),
+            }),
+            AuthorizationResponse::Success { vp_token, .. } => {
+                let request = OpenId4VpRequest {
+                    client_id: online.authorization.client_id.clone(),
+                    nonce: online.transaction.nonce.clone(),
+                    response_uri: online
+                        .authorization
+                        .response_uri
+                        .clone()
+                        .unwrap_or_default(),
+                    jwk_thumbprint: match &online.transaction.key {
+                        Some(key) => Some(key.thumbprint(self.provider())?),
+                        None => None,
+                    },
+                };
+                self.verify_vp_token_any(&online.query, &request, vp_token, at)
+            }
+        };
+        online.outcome = Some(outcome);
+        Ok(code)
+    }
+}
+
+/// What a wallet sends for a signed request: the body to POST to `response_uri`.
+#[derive(Debug, Clone)]
+pub struct OnlineAnswer {
+    /// Where to POST it.
+    pub response_uri: String,
+    /// The form body (`response=<JWE>` for `direct_post.jwt`).
+    pub body: String,
+    /// The request, as the wallet verified it (who asked, for what).
+    pub request: VerifiedRequest,
+}
+
+impl Wallet {
+    /// Verifies a signed Request Object (HAIP 1.0 §5: chain to the verifier anchors, the
+    /// prefix bound to the leaf, `aud`, `wallet_nonce`, expiry; [`verify_request_object`]) and
+    /// answers its DCQL query as [`Wallet::answer_dcql`] does, encrypted to the request's key
+    /// for `direct_post.jwt` (the mdoc SessionTranscript then carries the key's thumbprint).
+    /// `url_client_id` is the request URL's `client_id`; `wallet_nonce` the one this wallet
+    /// POSTed to the `request_uri`, if it did.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] for the request's refusal; what [`Wallet::answer_dcql`] refuses.
+    pub fn answer_online(
+        &self,
+        request_object: &str,
+        url_client_id: Option<&str>,
+        wallet_nonce: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<OnlineAnswer, KmidError> {
+        let trust = self.verifier_trust();
+        let check = WalletCheck {
+            trust: &trust,
+            at,
+            url_client_id,
+            wallet_nonce,
+            algorithms: &[Algorithm::Es256],
+            transaction_data_types: &[],
+            provider: self.provider(),
+        };
+        let verified = verify_request_object(request_object, &check)?;
+        let request = &verified.request;
+        let query = DcqlQuery::from_json(request.dcql_query.to_string().as_bytes())?;
+        let encryption = if request.response_mode.is_encrypted() {
+            Some(ResponseEncryption::for_request(request)?)
+        } else {
+            None
+        };
+        let binding = OpenId4VpRequest {
+            client_id: request.client_id.clone(),
+            nonce: request.nonce.clone(),
+            response_uri: request.response_uri.clone().unwrap_or_default(),
+            jwk_thumbprint: match &encryption {
+                Some(e) => Some(e.thumbprint(self.provider())?),
+                None => None,
+            },
+        };
+        let vp_token = self.answer_authenticated(&query, &binding, at)?;
+        let response = AuthorizationResponse::Success {
+            vp_token,
+            state: request.state.clone(),
+        };
+        let body = match &encryption {
+            Some(e) => direct_post_jwt_body(&e.encrypt(
+                self.provider(),
+                self.provider().random,
+                &response,
+            )?),
+            None => direct_post_body(&response),
+        };
+        Ok(OnlineAnswer {
+            response_uri: request
+                .response_uri
+                .clone()
+                .ok_or(kmid_oid4vc::Oid4vpError::Missing("response_uri"))?,
+            body,
+            request: verified,
+        })
+    }
+}

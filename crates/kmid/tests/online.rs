@@ -1,0 +1,326 @@
+//! OpenID4VP online as HAIP 1.0 §5 profiles it, through the facade: a relying party's signed
+//! request (x509_hash and x509_san_dns), by value and by reference with a `wallet_nonce`, the
+//! wallet's answer in the clear and encrypted, and the verifier's transaction, for every
+//! response mode × format × card; then the cross-transaction attacks, each with its code.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::oid4vc::request::{RequestUrl, ResponseMode};
+use kmid::schema::catalogue::ClaimId;
+use kmid::schema::{Card, CardType};
+use kmid::{Format, Formats, IssuingAuthority, Template, Verifier, VerifierAccess, Wallet};
+use kmid_testkit::samples;
+use time::Duration;
+
+mod common;
+use common::{AllValid, issuer, now};
+
+const RESPONSE_URI: &str = "https://bank.example/openid4vp/response";
+
+/// A relying party's access PKI: a root the wallet trusts for verifier access, and the
+/// access certificate of `bank.example`.
+fn access_pki() -> (TrustStore, Arc<dyn Signer>, kmid::crypto::x509::Certificate) {
+    let params = |kind, cn: &str, dns: Vec<String>| CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("Example Bank".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now() - Duration::days(1),
+        not_after: now() + Duration::days(300),
+        issuer_alt_name: None,
+        crl_uri: None,
+        dns_names: dns,
+    };
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &params(
+            CertificateKind::ReaderRoot,
+            "Relying party access CA",
+            vec![],
+        ),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let leaf = issue_certificate(
+        &params(
+            CertificateKind::ReaderAuthentication,
+            "Example Bank",
+            vec!["bank.example".into()],
+        ),
+        key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add(root).unwrap();
+    (trust, key, leaf)
+}
+
+fn sample(card: CardType) -> Card {
+    match card {
+        CardType::Resident => Card::from(samples::resident()),
+        CardType::Foreigner => Card::from(samples::foreigner()),
+        CardType::OverseasNational => Card::from(samples::overseas_national()),
+    }
+}
+
+#[test]
+fn every_response_mode_format_and_card_round_trips() {
+    let (verifier_trust, signer, leaf) = access_pki();
+    let provider = CryptoProvider::get_default();
+    let accesses = [
+        VerifierAccess::x509_hash(provider, Arc::clone(&signer), vec![leaf.clone()]).unwrap(),
+        VerifierAccess::x509_san_dns(Arc::clone(&signer), vec![leaf.clone()], "bank.example")
+            .unwrap(),
+    ];
+    for (card_type, authority) in [
+        (CardType::Resident, IssuingAuthority::Mois),
+        (CardType::Foreigner, IssuingAuthority::Moj),
+        (CardType::OverseasNational, IssuingAuthority::Oka),
+    ] {
+        let issuer = issuer(authority);
+        let trust = kmid::trust_store([issuer.keys()]).unwrap();
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone())
+            .with_verifier_trust(verifier_trust.clone());
+        let issued = issuer
+            .issue(
+                &sample(card_type),
+                wallet.device_key(),
+                Formats::Both,
+                now(),
+            )
+            .unwrap();
+        wallet.store_issued(issued, now()).unwrap();
+        let verifier = Verifier::new(trust, Arc::new(AllValid));
+        for format in [Format::Mdoc, Format::SdJwtVc] {
+            let query = Template::AgeCheck.dcql_query(card_type, format);
+            for mode in [ResponseMode::DirectPost, ResponseMode::DirectPostJwt] {
+                for (i, access) in accesses.iter().enumerate() {
+                    let same_device = i == 0;
+                    let mut online = verifier
+                        .request_online(access, &query, mode, RESPONSE_URI, same_device, now())
+                        .unwrap();
+                    // By value through the URL, or by reference with the wallet's nonce.
+                    let (object, url_client_id, wallet_nonce) = if same_device {
+                        let url = online.url_by_value("haip-vp://");
+                        let RequestUrl::ByValue { client_id, request } =
+                            RequestUrl::parse(&url).unwrap()
+                        else {
+                            panic!("by value")
+                        };
+                        (request, client_id, None)
+                    } else {
+                        let url = online.url_by_reference(
+                            "openid4vp://",
+                            "https://bank.example/request/1",
+                            true,
+                        );
+                        let parsed = RequestUrl::parse(&url).unwrap();
+                        let object = verifier
+                            .request_object_for_wallet(access, &online, "wn-1")
+                            .unwrap();
+                        (object, parsed.client_id().to_owned(), Some("wn-1"))
+                    };
+                    let answer = wallet
+                        .answer_online(&object, Some(&url_client_id), wallet_nonce, now())
+                        .unwrap();
+                    assert_eq!(answer.response_uri, RESPONSE_URI);
+                    assert_eq!(
+                        answer.body.starts_with("response="),
+                        mode == ResponseMode::DirectPostJwt,
+                        "{mode:?}"
+                    );
+                    let code = verifier
+                        .complete_online(&mut online, answer.body.as_bytes(), now())
+                        .unwrap();
+                    assert_eq!(code.is_some(), same_device);
+                    let seen = online.result(code.as_deref()).unwrap();
+                    assert_eq!(seen.len(), 1, "{card_type:?} {format:?} {mode:?}");
+                    let (id, credential) = &seen[0];
+                    assert_eq!(id, "card");
+                    assert_eq!(credential.card_type, Some(card_type));
+                    assert_eq!(credential.format, format);
+                    let claims = credential.catalogue_claims();
+                    assert!(
+                        claims.iter().any(|(c, _)| matches!(
+                            c,
+                            ClaimId::AgeOver19 | ClaimId::AgeOver14 | ClaimId::AgeOver18
+                        )),
+                        "{card_type:?} {format:?} {mode:?}: {claims:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// One issuer, one wallet, one verifier and its access, for the attacks.
+struct World {
+    wallet: Wallet,
+    verifier: Verifier,
+    access: VerifierAccess,
+}
+
+fn world() -> World {
+    let (verifier_trust, signer, leaf) = access_pki();
+    let issuer = issuer(IssuingAuthority::Mois);
+    let trust = kmid::trust_store([issuer.keys()]).unwrap();
+    let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone())
+        .with_verifier_trust(verifier_trust);
+    let issued = issuer
+        .issue(
+            &sample(CardType::Resident),
+            wallet.device_key(),
+            Formats::Both,
+            now(),
+        )
+        .unwrap();
+    wallet.store_issued(issued, now()).unwrap();
+    World {
+        wallet,
+        verifier: Verifier::new(trust, Arc::new(AllValid)),
+        access: VerifierAccess::x509_san_dns(signer, vec![leaf], "bank.example").unwrap(),
+    }
+}
+
+#[test]
+fn responses_are_bound_to_their_own_transaction() {
+    let w = world();
+    for format in [Format::Mdoc, Format::SdJwtVc] {
+        let query = Template::AgeCheck.dcql_query(CardType::Resident, format);
+        let request = |mode| {
+            w.verifier
+                .request_online(&w.access, &query, mode, RESPONSE_URI, true, now())
+                .unwrap()
+        };
+        let answer = |online: &kmid::OnlineRequest| {
+            w.wallet
+                .answer_online(&online.request_object, None, None, now())
+                .unwrap()
+        };
+        // A response made for another transaction (substitution): another key.
+        let mut first = request(ResponseMode::DirectPostJwt);
+        let second = request(ResponseMode::DirectPostJwt);
+        let for_second = answer(&second);
+        assert_eq!(
+            w.verifier
+                .complete_online(&mut first, for_second.body.as_bytes(), now())
+                .unwrap_err()
+                .code(),
+            "Oid4vp.Jwe.KeyId"
+        );
+        // A downgrade: the answer to a plain request posted to an encrypted transaction.
+        let plain = request(ResponseMode::DirectPost);
+        let in_clear = answer(&plain);
+        assert_eq!(
+            w.verifier
+                .complete_online(&mut first, in_clear.body.as_bytes(), now())
+                .unwrap_err()
+                .code(),
+            "Oid4vp.ResponseMode"
+        );
+        // Between two plain transactions, another state.
+        let mut other_plain = request(ResponseMode::DirectPost);
+        assert_eq!(
+            w.verifier
+                .complete_online(&mut other_plain, in_clear.body.as_bytes(), now())
+                .unwrap_err()
+                .code(),
+            "Oid4vp.StateMismatch"
+        );
+        // The right answer is still taken, once; the result needs the response code.
+        let right = answer(&first);
+        let code = w
+            .verifier
+            .complete_online(&mut first, right.body.as_bytes(), now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            w.verifier
+                .complete_online(&mut first, right.body.as_bytes(), now())
+                .unwrap_err()
+                .code(),
+            "Oid4vp.Replayed"
+        );
+        assert_eq!(
+            first.result(None).unwrap_err().code(),
+            "Oid4vp.ResponseCode"
+        );
+        assert_eq!(first.result(Some(&code)).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn the_wallet_refuses_what_it_cannot_authenticate() {
+    let w = world();
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let online = w
+        .verifier
+        .request_online(
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            true,
+            now(),
+        )
+        .unwrap();
+    // A wallet that trusts no verifier access root.
+    let issuer_trust = TrustStore::new();
+    let stranger = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), issuer_trust);
+    assert_eq!(
+        stranger
+            .answer_online(&online.request_object, None, None, now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.Certificate.Certificate.UntrustedRoot"
+    );
+    // Another URL client_id, a wallet_nonce the object does not carry, an expired object.
+    assert_eq!(
+        w.wallet
+            .answer_online(
+                &online.request_object,
+                Some("x509_san_dns:evil.example"),
+                None,
+                now()
+            )
+            .unwrap_err()
+            .code(),
+        "Oid4vp.ClientIdMismatch"
+    );
+    assert_eq!(
+        w.wallet
+            .answer_online(&online.request_object, None, Some("wn-mine"), now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.WalletNonce"
+    );
+    assert_eq!(
+        w.wallet
+            .answer_online(
+                &online.request_object,
+                None,
+                None,
+                now() + Duration::minutes(6)
+            )
+            .unwrap_err()
+            .code(),
+        "Oid4vp.Expired"
+    );
+}
