@@ -1,6 +1,9 @@
 //! A bank opening an account: the teller's reader asks the customer's phone, over ISO
 //! 18013-5 proximity, for name, photo, birth date and — because the Act on Real Name
-//! Financial Transactions requires it — the resident registration number. The bank then
+//! Financial Transactions requires it — the resident registration number. The phone releases
+//! the number only because the reader authenticates (readerAuth) and carries the bank's
+//! registration attestation, signed by a registrar the wallet trusts, naming the reader and
+//! the statute (PIPA Art. 24-2; without it the number is withheld). The bank then
 //! keeps a signed verification record (진위확인·사본저장): what it saw, when, why, under
 //! which law, and the digest of the exact presentation, which it can check later.
 //!
@@ -13,8 +16,11 @@ mod common;
 
 use std::sync::Arc;
 
-use kmid::crypto::{Curve, PrivateKey, Signer};
+use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
 use kmid::mdoc::model::{Handover, SessionTranscript};
+use kmid::oid4vc::request::ClientId;
+use kmid::registration::RegistrationAttestation;
 use kmid::schema::catalogue::ClaimId;
 use kmid::schema::{Card, IdentityCard};
 use kmid::{Template, VerificationRecord};
@@ -27,12 +33,71 @@ fn main() -> common::Result<()> {
     let card = Card::from(samples::resident());
     let (issuer, wallet, verifier) = common::setup(&card, now)?;
 
-    // The reader's request, and the session both sides derived at engagement (QR here).
+    // The bank's reader certificate, under the banking sector's reader root.
+    let params = |kind, cn: &str| CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("KMID Test Bank".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now - time::Duration::days(1),
+        not_after: now + time::Duration::days(365),
+        issuer_alt_name: None,
+        crl_uri: None,
+        dns_names: Vec::new(),
+    };
+    let root_key = PrivateKey::generate(Curve::P256)?;
+    let root = issue_certificate(
+        &params(CertificateKind::ReaderRoot, "Banking sector reader root"),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )?;
+    let reader_key = PrivateKey::generate(Curve::P256)?;
+    let reader = issue_certificate(
+        &params(
+            CertificateKind::ReaderAuthentication,
+            "Myeongdong branch counter",
+        ),
+        reader_key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )?;
+    // The registrar attests that this reader may collect the number, and under which law.
+    let registrar: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256)?);
+    let attestation = RegistrationAttestation {
+        registrar: "https://registrar.kmid.invalid".into(),
+        verifier: ClientId::x509_hash(CryptoProvider::get_default(), &reader)?.to_string(),
+        claims: vec!["registration_number".into()],
+        legal_basis: LEGAL_BASIS.into(),
+        issued_at: now,
+        expires: now + time::Duration::days(365),
+    }
+    .sign(&registrar, "registrar-2026")?;
+    // The phone trusts the reader root and the registrar.
+    let mut readers = TrustStore::new();
+    readers.add(root)?;
+    let wallet = wallet.trust_readers(readers).with_registrars(vec![(
+        "https://registrar.kmid.invalid".into(),
+        Some("registrar-2026".into()),
+        registrar.public_key().clone(),
+    )]);
+
+    // The reader's request, signed, with the attestation; the session both sides derived at
+    // engagement (QR here).
     let template = Template::FullIdentity {
         legal_basis: LEGAL_BASIS.into(),
     };
-    let request = template.mdoc_request(card.card_type());
     let transcript = SessionTranscript::new(None, None, &Handover::Qr)?;
+    let request = template.mdoc_request_registered(
+        card.card_type(),
+        &transcript,
+        &reader_key,
+        &[reader],
+        &attestation,
+    )?;
 
     // The customer consents; the phone returns exactly the requested elements.
     let response = wallet.respond_mdoc(&request, &transcript, now)?.to_bytes();

@@ -346,6 +346,45 @@ pub(crate) enum KeysCommand {
         #[arg(long, default_value = "kmid reader")]
         name: String,
     },
+    /// A registrar: the authority that attests which verifiers may collect the registration
+    /// number under which statute (PIPA Art. 24-2). Writes `registrar.key.pem` (0600) and
+    /// `registrar.jwks.json`, and prints the `[[issuer]]` entry a wallet's trust file needs.
+    Registrar {
+        /// The directory.
+        #[arg(long, default_value = "kmid-registrar")]
+        out: PathBuf,
+        /// The registrar's identifier (`iss`).
+        #[arg(long, default_value = "https://registrar.kmid.invalid")]
+        iss: String,
+    },
+    /// A registration attestation: the registrar in `--registrar` attests that the reader in
+    /// `--reader` (or the OpenID4VP verifier `--client-id`) may collect the registration
+    /// number under `--legal-basis`.
+    Register {
+        /// The registrar's directory (`kmid keys registrar`).
+        #[arg(long, default_value = "kmid-registrar")]
+        registrar: PathBuf,
+        /// A reader directory (`kmid keys readers`): the attestation names its certificate
+        /// (`x509_hash:`).
+        #[arg(
+            long,
+            conflicts_with = "client_id",
+            required_unless_present = "client_id"
+        )]
+        reader: Option<PathBuf>,
+        /// An OpenID4VP Client Identifier, with its prefix.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// The statute that allows collecting the number.
+        #[arg(long)]
+        legal_basis: String,
+        /// Days it is valid.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// The file to write (the JWT).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// A holder (phone) device key, P-256, as PKCS#8 PEM.
     Holder {
         /// The file to write.
@@ -422,6 +461,10 @@ pub(crate) struct RequestArgs {
     /// Proximity: SessionTranscriptBytes the readerAuth covers; default a QR transcript.
     #[arg(long)]
     transcript: Option<PathBuf>,
+    /// Proximity, full-identity: the reader's registration attestation (`kmid keys
+    /// register`), sent in requestInfo so the wallet may release the registration number.
+    #[arg(long, requires = "reader")]
+    registration: Option<PathBuf>,
     /// The file to write.
     #[arg(long)]
     out: PathBuf,
@@ -920,6 +963,69 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             )?;
             Ok(format!("reader root and reader in {}", out.display()))
         }
+        KeysCommand::Registrar { out, iss } => {
+            let key = PrivateKey::generate(Curve::P256)?;
+            let mut jwk = key.public_key().to_jwk();
+            jwk.kid = Some("registrar-1".into());
+            write_secret(
+                &out.join("registrar.key.pem"),
+                key.to_pkcs8_pem()?.as_bytes(),
+            )?;
+            write(
+                &out.join("registrar.jwks.json"),
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&json!({ "keys": [jwk] }))?
+                ),
+            )?;
+            write(&out.join("registrar.iss"), format!("{iss}\n"))?;
+            Ok(format!(
+                "registrar {iss} in {dir}; a wallet trusts it with:\n[[issuer]]\niss = \"{iss}\"\njwks = \"{jwks}\"\npurposes = [\"registrar\"]",
+                dir = out.display(),
+                jwks = out.join("registrar.jwks.json").display()
+            ))
+        }
+        KeysCommand::Register {
+            registrar,
+            reader,
+            client_id,
+            legal_basis,
+            days,
+            out,
+        } => {
+            let key = PrivateKey::from_pem(&read_text(&registrar.join("registrar.key.pem"))?)?;
+            let iss = read_text(&registrar.join("registrar.iss"))?
+                .trim()
+                .to_owned();
+            let verifier = match (reader, client_id) {
+                (Some(dir), _) => {
+                    let reader = Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?;
+                    kmid::oid4vc::request::ClientId::x509_hash(
+                        kmid::crypto::CryptoProvider::get_default(),
+                        &reader,
+                    )?
+                    .to_string()
+                }
+                (None, Some(id)) => id.clone(),
+                (None, None) => return Err("give --reader or --client-id".into()),
+            };
+            let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+            let signer: Arc<dyn Signer> = Arc::new(key);
+            let jwt = kmid::registration::RegistrationAttestation {
+                registrar: iss,
+                verifier: verifier.clone(),
+                claims: vec![kmid::registration::REGISTRATION_NUMBER.into()],
+                legal_basis: legal_basis.clone(),
+                issued_at: now,
+                expires: now + time::Duration::days(*days),
+            }
+            .sign(&signer, "registrar-1")?;
+            write(out, format!("{jwt}\n"))?;
+            Ok(format!(
+                "registration attestation for {verifier} in {}",
+                out.display()
+            ))
+        }
         KeysCommand::Holder { out } => {
             let key = PrivateKey::generate(Curve::P256)?;
             write_secret(out, key.to_pkcs8_pem()?.as_bytes())?;
@@ -1108,18 +1214,38 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
     };
     let template = template(template_arg, args.legal_basis.as_ref())?;
     let card = card.card_type();
+    // The registration number goes only to an authenticated verifier with a registration
+    // attestation (spec/protocols.md): a full-identity request without one could never be
+    // answered.
+    if matches!(template, Template::FullIdentity { .. }) {
+        if !args.proximity {
+            return Err("full-identity over OpenID4VP needs a signed request with a registration attestation, which the CLI does not write yet: use --proximity with --reader and --registration".into());
+        }
+        if args.registration.is_none() {
+            return Err("full-identity needs the reader's registration attestation: run `kmid keys registrar`, then `kmid keys register --reader DIR`, and pass --reader DIR --registration FILE".into());
+        }
+    }
     if args.proximity {
         if format != FormatArg::Mdoc {
             return Err("--proximity is for --format mdoc".into());
         }
-        let request = match &args.reader {
-            Some(dir) => {
+        let request = match (&args.reader, &args.registration) {
+            (Some(dir), registration) => {
                 let key = PrivateKey::from_pem(&read_text(&dir.join("reader.key.pem"))?)?;
                 let chain = [Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?];
                 let transcript = transcript(args.transcript.as_ref())?;
-                template.mdoc_request_signed(card, &transcript, &key, &chain)?
+                match registration {
+                    Some(file) => template.mdoc_request_registered(
+                        card,
+                        &transcript,
+                        &key,
+                        &chain,
+                        read_text(file)?.trim(),
+                    )?,
+                    None => template.mdoc_request_signed(card, &transcript, &key, &chain)?,
+                }
             }
-            None => template.mdoc_request(card),
+            (None, _) => template.mdoc_request(card),
         };
         write(&args.out, request.to_bytes())?;
         return Ok(format!("DeviceRequest {}", args.out.display()));

@@ -88,22 +88,69 @@ fn issue_present_verify_suspend_and_reinstate_through_the_cli() {
         assert_eq!(claims, ["age_over_19", "youth_act_adult"]);
     }
 
-    // Proximity mdoc, full identity with a legal basis.
+    // Proximity mdoc, full identity with a legal basis: the reader authenticates and carries
+    // the registrar's attestation; the wallet trusts both (PIPA Art. 24-2).
+    run.ok(&["keys", "readers", "--out", "readers"]);
+    run.ok(&["keys", "registrar", "--out", "registrar"]);
     run.ok(&[
-        "request",
-        "--template",
-        "full-identity",
+        "keys",
+        "register",
+        "--registrar",
+        "registrar",
+        "--reader",
+        "readers",
         "--legal-basis",
         "Act on Real Name Financial Transactions, Art. 3",
-        "--card",
-        "rrc",
-        "--format",
-        "mdoc",
-        "--proximity",
         "--out",
-        "full.req.cbor",
+        "registration.jwt",
     ]);
-    present("full.req.cbor", "full.resp.cbor");
+    let mut trust = std::fs::read_to_string(run.path("keys/trust.toml")).unwrap();
+    trust.push_str(
+        "\n[[issuer]]\niss = \"https://registrar.kmid.invalid\"\njwks = \"../registrar/registrar.jwks.json\"\npurposes = [\"registrar\"]\n",
+    );
+    std::fs::write(run.path("keys/trust.toml"), trust).unwrap();
+    let full_request = |registration: Option<&str>| {
+        let mut args = vec![
+            "request",
+            "--template",
+            "full-identity",
+            "--legal-basis",
+            "Act on Real Name Financial Transactions, Art. 3",
+            "--card",
+            "rrc",
+            "--format",
+            "mdoc",
+            "--proximity",
+            "--reader",
+            "readers",
+            "--out",
+            "full.req.cbor",
+        ];
+        if let Some(r) = registration {
+            args.extend(["--registration", r]);
+        }
+        run.kmid(&args)
+    };
+    let (code, out) = full_request(None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("kmid keys register"), "{out}");
+    let (code, out) = full_request(Some("registration.jwt"));
+    assert_eq!(code, 0, "{out}");
+    run.ok(&[
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.mdoc.cbor",
+        "--request",
+        "full.req.cbor",
+        "--reader-trust",
+        "readers/reader-root.pem",
+        "--out",
+        "full.resp.cbor",
+    ]);
     let (code, result) = run.verify("full.req.cbor", "full.resp.cbor");
     assert_eq!(code, 0, "{result}");
     assert_eq!(

@@ -41,6 +41,42 @@ pub(crate) struct Fixture {
     pub(crate) issuer: Issuer<MemoryStore>,
     pub(crate) wallet: Wallet,
     pub(crate) device: String,
+    /// The test PKI's reader (a bank counter): its certificate and signer, which sign the
+    /// full-identity requests (readerAuth, and OpenID4VP Request Objects as `x509_hash`).
+    pub(crate) reader: kmid::crypto::x509::Certificate,
+    pub(crate) reader_signer: Arc<dyn Signer>,
+    /// The registrar whose attestation lets that reader collect the registration number.
+    pub(crate) registrar: Arc<dyn Signer>,
+}
+
+/// The vectors' registrar (`iss`, and the `kid` of its key `registrar`).
+pub(crate) const REGISTRAR: &str = "https://registrar.kmid.invalid";
+const REGISTRAR_KID: &str = "registrar-1";
+const FULL_IDENTITY_BASIS: &str =
+    "Act on Real Name Financial Transactions and Confidentiality, Art. 3";
+
+impl Fixture {
+    /// The reader's Client Identifier: `x509_hash` of its certificate.
+    pub(crate) fn reader_id(&self) -> Result<String, Error> {
+        Ok(kmid::oid4vc::request::ClientId::x509_hash(
+            kmid::crypto::CryptoProvider::get_default(),
+            &self.reader,
+        )?
+        .to_string())
+    }
+
+    /// The registrar's attestation for the reader (deterministic: RFC 6979 and fixed times).
+    pub(crate) fn registration(&self) -> Result<String, Error> {
+        Ok(kmid::registration::RegistrationAttestation {
+            registrar: REGISTRAR.into(),
+            verifier: self.reader_id()?,
+            claims: vec![kmid::registration::REGISTRATION_NUMBER.into()],
+            legal_basis: FULL_IDENTITY_BASIS.into(),
+            issued_at: AT - Duration::days(1),
+            expires: AT + Duration::days(30),
+        }
+        .sign(&self.registrar, REGISTRAR_KID)?)
+    }
 }
 
 fn authority_of(card: CardType) -> (IssuingAuthority, Authority) {
@@ -103,13 +139,26 @@ pub(crate) fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
     .with_validity(Duration::days(VALIDITY_DAYS));
     let holder = Rfc6979Signer::for_test_key(&format!("holder-{code}"));
     let device = holder.public_key().thumbprint_sha256()?;
-    let wallet = Wallet::with_signer(Arc::new(holder), pki.trust_store());
+    let registrar: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("registrar"));
+    // The wallet checks readers (proximity) and verifiers (OpenID4VP) against the test PKI's
+    // reader root, and trusts the registrar: what releases the registration number.
+    let wallet = Wallet::with_signer(Arc::new(holder), pki.trust_store())
+        .trust_readers(pki.reader_trust_store())
+        .with_verifier_trust(pki.reader_trust_store())
+        .with_registrars(vec![(
+            REGISTRAR.into(),
+            Some(REGISTRAR_KID.into()),
+            registrar.public_key().clone(),
+        )]);
     Ok(Fixture {
         code,
         card,
         issuer,
         wallet,
         device,
+        reader: pki.reader.clone(),
+        reader_signer: Arc::new(Rfc6979Signer::for_test_key("reader")),
+        registrar,
     })
 }
 
@@ -136,8 +185,7 @@ fn templates(card: CardType) -> Vec<(&'static str, Template)> {
         out.push((
             "full-identity",
             Template::FullIdentity {
-                legal_basis: "Act on Real Name Financial Transactions and Confidentiality, Art. 3"
-                    .into(),
+                legal_basis: FULL_IDENTITY_BASIS.into(),
             },
         ));
     }
@@ -540,7 +588,19 @@ fn mdoc_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
     let mut age = (String::new(), Vec::new());
     let mut identity = Vec::new();
     for (name, template) in templates(card) {
-        let request = template.mdoc_request(card);
+        // The registration number goes only to an authenticated reader with a registration
+        // attestation: the full-identity request is signed and carries one.
+        let request = if matches!(template, Template::FullIdentity { .. }) {
+            template.mdoc_request_registered(
+                card,
+                &transcript,
+                &*f.reader_signer,
+                std::slice::from_ref(&f.reader),
+                &f.registration()?,
+            )?
+        } else {
+            template.mdoc_request(card)
+        };
         let response = f.wallet.respond_mdoc(&request, &transcript, AT)?.to_bytes();
         let request_file = out.file(
             format!("{code}/mdoc/{name}.device-request.cbor"),
@@ -693,6 +753,59 @@ fn claims_of(template: &Template, card: CardType, full: &Card) -> Result<Value, 
     Ok(expected_claims(&claims))
 }
 
+/// A full-identity VP Token as a registered verifier gets it: a Request Object signed by the
+/// reader certificate (`x509_hash`, `direct_post`) with the registrar's attestation in
+/// `verifier_info`, answered by the wallet; and the request parameters it is bound to.
+fn full_identity_online(
+    f: &Fixture,
+    query: &kmid::DcqlQuery,
+    plain: &OpenId4VpRequest,
+) -> Result<(kmid::VpToken, Value), Error> {
+    use kmid::oid4vc::request::{AuthorizationRequest, ResponseMode, SELF_ISSUED_V2};
+    use kmid::oid4vc::response::{AuthorizationResponse, PostedResponse, parse_direct_post};
+    let client_id = f.reader_id()?;
+    let authorization = AuthorizationRequest {
+        client_id: client_id.clone(),
+        response_type: "vp_token".into(),
+        response_mode: ResponseMode::DirectPost,
+        response_uri: Some(plain.response_uri.clone()),
+        nonce: plain.nonce.clone(),
+        state: Some(format!("{}-state", plain.nonce)),
+        dcql_query: serde_json::to_value(query)?,
+        client_metadata: None,
+        transaction_data: None,
+        verifier_info: Some(vec![
+            kmid::registration::RegistrationAttestation::verifier_info(&f.registration()?, &[]),
+        ]),
+        expected_origins: None,
+        wallet_nonce: None,
+        aud: Some(SELF_ISSUED_V2.into()),
+        iat: Some(AT.unix_timestamp()),
+        exp: Some((AT + Duration::minutes(5)).unix_timestamp()),
+        other: serde_json::Map::new(),
+    };
+    let object = kmid::oid4vc::jar::sign_request_object(
+        kmid::crypto::CryptoProvider::get_default(),
+        &authorization,
+        &f.reader_signer,
+        std::slice::from_ref(&f.reader),
+    )?;
+    let answer = f
+        .wallet
+        .answer_online(&object, Some(&client_id), None, AT)?;
+    let PostedResponse::Plain(AuthorizationResponse::Success { vp_token, .. }) =
+        parse_direct_post(answer.body.as_bytes())?
+    else {
+        return Err("the wallet's answer is not a VP Token in the clear".into());
+    };
+    let params = json!({
+        "client_id": client_id,
+        "nonce": plain.nonce,
+        "response_uri": plain.response_uri,
+    });
+    Ok((vp_token, params))
+}
+
 fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
     let card = f.card.card_type();
     let code = f.code;
@@ -711,7 +824,11 @@ fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
         let mut age = None;
         for (name, template) in templates(card) {
             let query = template.dcql_query(card, format);
-            let token = f.wallet.answer_dcql(&query, &request, AT)?;
+            let (token, params) = if matches!(template, Template::FullIdentity { .. }) {
+                full_identity_online(f, &query, &request)?
+            } else {
+                (f.wallet.answer_dcql(&query, &request, AT)?, params.clone())
+            };
             let query_file = out.file(
                 format!("{code}/openid4vp/{fid}/{name}.dcql.json"),
                 pretty(&serde_json::to_value(&query)?)?,

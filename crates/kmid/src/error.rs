@@ -53,6 +53,14 @@ pub enum KmidError {
     /// its shape is wrong.
     #[error("the VP Token does not answer the query: {0}")]
     VpTokenMismatch(String),
+    /// The wallet withholds what the request asks for (the registration number, without a
+    /// valid registration attestation from an authenticated verifier), and the request cannot
+    /// be answered without it.
+    #[error("the wallet withholds {0}")]
+    Withheld(&'static str),
+    /// A registration attestation the verifier presented does not hold.
+    #[error("registration attestation: {0}")]
+    Registration(#[from] crate::registration::RegistrationError),
     /// A verification record with the registration number needs a legal basis.
     #[error("a record holding the registration number needs a legal basis")]
     LegalBasisRequired,
@@ -117,6 +125,8 @@ impl KmidError {
             Self::InvalidRequest(_) => "InvalidRequest",
             Self::InvalidDcql(_) => "InvalidDcql",
             Self::VpTokenMismatch(_) => "VpTokenMismatch",
+            Self::Withheld(_) => "Withheld",
+            Self::Registration(e) => join("Registration", e.code()),
             Self::LegalBasisRequired => "LegalBasisRequired",
             Self::Mdoc(e) => join("Mdoc", e.code()),
             Self::SdJwt(e) => join("SdJwt", e.code()),

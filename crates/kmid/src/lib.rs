@@ -87,6 +87,7 @@ mod error;
 mod issuer;
 pub mod online;
 mod record;
+pub mod registration;
 pub mod trust;
 mod verifier;
 mod wallet;

@@ -41,6 +41,8 @@ pub struct VerifierAccess {
     signer: Arc<dyn Signer>,
     chain: Vec<Certificate>,
     client_id: ClientId,
+    /// Registration attestations sent in `verifier_info` (`crate::registration`).
+    registrations: Vec<String>,
 }
 
 impl core::fmt::Debug for VerifierAccess {
@@ -68,6 +70,7 @@ impl VerifierAccess {
             signer,
             chain,
             client_id,
+            registrations: Vec::new(),
         })
     }
 
@@ -89,7 +92,17 @@ impl VerifierAccess {
             signer,
             chain,
             client_id: ClientId::X509SanDns(dns.to_owned()),
+            registrations: Vec::new(),
         })
+    }
+
+    /// Sends `attestation` (a registration attestation for this verifier's Client Identifier,
+    /// `crate::registration`) in the `verifier_info` of every request, for all its
+    /// credentials: what lets a wallet release the registration number.
+    #[must_use]
+    pub fn with_registration(mut self, attestation: String) -> Self {
+        self.registrations.push(attestation);
+        self
     }
 
     fn leaf<'c>(
@@ -240,7 +253,15 @@ impl Verifier {
                 .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
             client_metadata: Some(client_metadata),
             transaction_data: None,
-            verifier_info: None,
+            verifier_info: (!access.registrations.is_empty()).then(|| {
+                access
+                    .registrations
+                    .iter()
+                    .map(|jwt| {
+                        crate::registration::RegistrationAttestation::verifier_info(jwt, &[])
+                    })
+                    .collect()
+            }),
             expected_origins: None,
             wallet_nonce: None,
             aud: Some(SELF_ISSUED_V2.into()),
@@ -332,6 +353,75 @@ impl Verifier {
     }
 }
 
+impl Wallet {
+    /// For a query that asks for the registration number, the Credential Query ids the
+    /// request's registration attestations allow it for (empty: all), or `None` without one.
+    /// Each `kmid_registration` attestation is then verified for the request's `client_id`
+    /// (a verifier that authenticated: the Request Object was verified), and one that fails
+    /// refuses the request with its error (OpenID4VP 1.0 §5.11: a wallet that uses
+    /// `verifier_info` MUST validate it). A query that does not ask for the number leaves
+    /// `verifier_info` unread.
+    fn registered_queries(
+        &self,
+        request: &AuthorizationRequest,
+        query: &DcqlQuery,
+        at: OffsetDateTime,
+    ) -> Result<Option<Vec<String>>, KmidError> {
+        use crate::registration::{
+            REGISTRATION_NUMBER, RegistrationAttestation, RegistrationError, VERIFIER_INFO_FORMAT,
+        };
+        let rrn = kmid_schema::catalogue::spec(kmid_schema::catalogue::ClaimId::RegistrationNumber);
+        let asks = query.credentials.iter().any(|cq| {
+            cq.all_claims().iter().any(|c| {
+                c.key_path().is_some_and(|p| {
+                    p.as_slice() == rrn.sd_jwt.path
+                        || p.as_slice() == [rrn.mdoc.namespace, rrn.mdoc.identifier]
+                })
+            })
+        });
+        if !asks {
+            return Ok(None);
+        }
+        let mut allowed: Option<Vec<String>> = None;
+        for info in request.verifier_info.iter().flatten() {
+            if info.get("format").and_then(Value::as_str) != Some(VERIFIER_INFO_FORMAT) {
+                continue;
+            }
+            let jwt = info
+                .get("data")
+                .and_then(Value::as_str)
+                .ok_or(RegistrationError::Malformed("verifier_info data"))?;
+            RegistrationAttestation::verify(
+                jwt,
+                self.registrars(),
+                &request.client_id,
+                REGISTRATION_NUMBER,
+                at,
+                self.provider(),
+            )?;
+            let ids: Vec<String> = match info.get("credential_ids") {
+                None => Vec::new(),
+                Some(Value::Array(ids)) if !ids.is_empty() => ids
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<_>>()
+                    .ok_or(RegistrationError::Malformed("credential_ids"))?,
+                Some(_) => return Err(RegistrationError::Malformed("credential_ids").into()),
+            };
+            allowed = Some(match allowed {
+                // Any attestation for all credentials allows all.
+                Some(previous) if previous.is_empty() || ids.is_empty() => Vec::new(),
+                Some(mut previous) => {
+                    previous.extend(ids);
+                    previous
+                }
+                None => ids,
+            });
+        }
+        Ok(allowed)
+    }
+}
+
 /// What a wallet sends for a signed request: the body to POST to `response_uri`.
 #[derive(Debug, Clone)]
 pub struct OnlineAnswer {
@@ -387,7 +477,17 @@ impl Wallet {
                 None => None,
             },
         };
-        let vp_token = self.answer_authenticated(&query, &binding, at)?;
+        let registered = self.registered_queries(request, &query, at)?;
+        let vp_token = self.answer_authenticated(
+            &query,
+            &binding,
+            &|id| {
+                registered
+                    .as_ref()
+                    .is_some_and(|ids| ids.is_empty() || ids.iter().any(|i| i == id))
+            },
+            at,
+        )?;
         let response = AuthorizationResponse::Success {
             vp_token,
             state: request.state.clone(),

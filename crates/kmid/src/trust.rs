@@ -26,6 +26,10 @@ use kmid_crypto::x509::{Certificate, CrlSource, RevocationPolicy, TrustStore};
 use kmid_crypto::{CryptoError, Jwk, PublicKey};
 use serde::{Deserialize, Serialize};
 
+/// Keys configured by `iss` (and `kid`): `(iss, kid, key)`, as [`TrustConfig::issuer_keys`]
+/// returns them and the verifiers and wallets take them.
+pub type ConfiguredKeys = Vec<(String, Option<String>, PublicKey)>;
+
 /// What an anchor or a configured key is trusted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -41,6 +45,9 @@ pub enum TrustPurpose {
     Reader,
     /// OpenID4VP verifiers' access certificates, for wallets.
     VerifierAccess,
+    /// Registrars whose registration attestations let a verifier collect the registration
+    /// number (configured keys by `iss`/`kid`), for wallets.
+    Registrar,
 }
 
 /// A trust anchor entry.
@@ -111,10 +118,10 @@ pub struct VicalConfig {
 #[serde(deny_unknown_fields)]
 pub struct TrustConfig {
     /// Trust anchors.
-    #[serde(default, rename = "anchor")]
+    #[serde(default, rename = "anchor", skip_serializing_if = "Vec::is_empty")]
     pub anchors: Vec<AnchorConfig>,
     /// Issuers' configured keys.
-    #[serde(default, rename = "issuer")]
+    #[serde(default, rename = "issuer", skip_serializing_if = "Vec::is_empty")]
     pub issuers: Vec<IssuerKeysConfig>,
     /// VICALs whose IACAs are trusted.
     #[serde(default, rename = "vical", skip_serializing_if = "Vec::is_empty")]

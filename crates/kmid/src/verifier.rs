@@ -122,6 +122,36 @@ impl Template {
         Ok(DeviceRequest::new(requests))
     }
 
+    /// [`Self::mdoc_request_signed`] with a registration attestation in each DocRequest's
+    /// `requestInfo` (under `kr.kmid.registration`): what lets a wallet release the
+    /// registration number to this reader (`crate::registration`; the attestation's `sub` is
+    /// the `x509_hash` of the reader certificate, `chain`'s first).
+    ///
+    /// # Errors
+    /// As [`Self::mdoc_request_signed`].
+    pub fn mdoc_request_registered(
+        &self,
+        card: CardType,
+        transcript: &SessionTranscript,
+        reader: &dyn kmid_crypto::Signer,
+        chain: &[Certificate],
+        attestation: &str,
+    ) -> Result<DeviceRequest, KmidError> {
+        let unsigned = self.mdoc_request(card);
+        let mut requests = Vec::new();
+        for doc in unsigned.doc_requests {
+            let mut items = doc.items_request;
+            items.request_info.push((
+                crate::registration::REQUEST_INFO_KEY.to_owned(),
+                ElementValue::Text(attestation.to_owned()),
+            ));
+            requests.push(kmid_mdoc::reader::signed_doc_request(
+                items, transcript, reader, chain,
+            )?);
+        }
+        Ok(DeviceRequest::new(requests))
+    }
+
     /// The SD-JWT VC request for `card`, bound to `nonce` and `audience`.
     #[must_use]
     pub fn sd_jwt_request(&self, card: CardType, nonce: &str, audience: &str) -> SdJwtRequest {

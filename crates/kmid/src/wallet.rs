@@ -11,6 +11,7 @@ use kmid_mdoc::model::{
     SessionTranscript,
 };
 use kmid_mdoc::verifier::MdocVerifier;
+use kmid_schema::catalogue::{self, ClaimId};
 use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
 use time::OffsetDateTime;
 
@@ -34,6 +35,12 @@ pub struct Wallet {
     reader_trust: Option<TrustStore>,
     /// The verifier access anchors signed OpenID4VP requests must chain to.
     verifier_trust: TrustStore,
+    /// Reader roots a readerAuth is checked against when present (proximity; a registration
+    /// attestation binds to the reader it authenticates).
+    reader_roots: Option<TrustStore>,
+    /// The registrars whose attestations let a verifier collect the registration number:
+    /// `(iss, kid, key)`.
+    registrars: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
     provider: &'static CryptoProvider,
     /// Renewal grants, by docType: secrets, never logged.
     renewals: Vec<(String, String)>,
@@ -69,6 +76,8 @@ impl Wallet {
             sd_jwts: Vec::new(),
             reader_trust: None,
             verifier_trust: TrustStore::new(),
+            reader_roots: None,
+            registrars: Vec::new(),
             provider: CryptoProvider::get_default(),
             renewals: Vec::new(),
         }
@@ -92,7 +101,9 @@ impl Wallet {
         if !readers.roots().is_empty() {
             wallet = wallet.require_reader_auth(readers);
         }
-        Ok(wallet.with_verifier_trust(config.trust_store(TrustPurpose::VerifierAccess)?))
+        Ok(wallet
+            .with_verifier_trust(config.trust_store(TrustPurpose::VerifierAccess)?)
+            .with_registrars(config.issuer_keys(TrustPurpose::Registrar)?))
     }
 
     /// Trusts the verifier access certificates that chain to `trust` to sign OpenID4VP
@@ -101,6 +112,32 @@ impl Wallet {
     pub fn with_verifier_trust(mut self, trust: TrustStore) -> Self {
         self.verifier_trust = trust;
         self
+    }
+
+    /// Trusts the registrars whose attestations let a verifier collect the registration
+    /// number (`(iss, kid, key)`; `spec/protocols.md`, "The registration number"). Without
+    /// any, the wallet never releases it.
+    #[must_use]
+    pub fn with_registrars(
+        mut self,
+        registrars: Vec<(String, Option<String>, kmid_crypto::PublicKey)>,
+    ) -> Self {
+        self.registrars = registrars;
+        self
+    }
+
+    /// Checks a readerAuth against `roots` whenever a request carries one (a registration
+    /// attestation in proximity binds to that reader), without requiring one
+    /// ([`Self::require_reader_auth`] requires it).
+    #[must_use]
+    pub fn trust_readers(mut self, roots: TrustStore) -> Self {
+        self.reader_roots = Some(roots);
+        self
+    }
+
+    /// The registrars.
+    pub(crate) fn registrars(&self) -> &[(String, Option<String>, kmid_crypto::PublicKey)] {
+        &self.registrars
     }
 
     /// The verifier access anchors.
@@ -345,8 +382,70 @@ impl Wallet {
         if let Some(trust) = &self.reader_trust {
             policy.reader_trust = Some(trust.clone());
             policy.require_reader_auth = true;
+        } else if let Some(roots) = &self.reader_roots {
+            policy.reader_trust = Some(roots.clone());
+        }
+        // The registration number goes only to a reader that authenticated and presented a
+        // registration attestation for it (PIPA Art. 24-2; crate::registration).
+        let rrn = catalogue::spec(ClaimId::RegistrationNumber).mdoc;
+        for doc in &request.doc_requests {
+            let asks = doc.items_request.name_spaces.iter().any(|(ns, els)| {
+                ns == rrn.namespace && els.iter().any(|(e, _)| e == rrn.identifier)
+            });
+            if asks && !self.reader_registered(doc, transcript, policy.reader_trust.as_ref(), at)? {
+                policy
+                    .withheld
+                    .push((rrn.namespace.to_owned(), rrn.identifier.to_owned()));
+            }
         }
         Ok(respond(request, transcript, &held, &policy)?)
+    }
+
+    /// Whether a DocRequest's reader may collect the registration number: its readerAuth
+    /// verifies under `roots`, and its `requestInfo` carries a registration attestation from
+    /// a trusted registrar for that reader (`x509_hash` of its certificate). No attestation,
+    /// no readerAuth or no roots: `false` (withheld). An attestation that fails: its error.
+    fn reader_registered(
+        &self,
+        doc: &DocRequest,
+        transcript: &SessionTranscript,
+        roots: Option<&TrustStore>,
+        at: OffsetDateTime,
+    ) -> Result<bool, KmidError> {
+        let Some(jwt) = doc
+            .items_request
+            .request_info
+            .iter()
+            .find(|(k, _)| k == crate::registration::REQUEST_INFO_KEY)
+            .and_then(|(_, v)| match v {
+                kmid_mdoc::ElementValue::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+        else {
+            return Ok(false);
+        };
+        let (Some(roots), Some(_)) = (roots, doc.reader_auth.as_ref()) else {
+            return Ok(false);
+        };
+        let validated = kmid_mdoc::reader::verify_reader_auth(
+            doc,
+            transcript,
+            roots,
+            at,
+            &kmid_crypto::Algorithm::ALL,
+            self.provider.signature_verifier,
+        )?;
+        let client_id =
+            kmid_oid4vc::request::ClientId::x509_hash(self.provider, &validated.leaf)?.to_string();
+        crate::registration::RegistrationAttestation::verify(
+            jwt,
+            &self.registrars,
+            &client_id,
+            crate::registration::REGISTRATION_NUMBER,
+            at,
+            self.provider,
+        )?;
+        Ok(true)
     }
 
     /// Presents the SD-JWT VC of `request.vct` with exactly the requested claims and a Key
@@ -362,6 +461,17 @@ impl Wallet {
         if request.paths.iter().any(Vec::is_empty) {
             return Err(KmidError::InvalidRequest(
                 "an empty claim path would disclose everything",
+            ));
+        }
+        // An unauthenticated request: the registration number is never released.
+        let rrn = catalogue::spec(ClaimId::RegistrationNumber).sd_jwt.path;
+        if request
+            .paths
+            .iter()
+            .any(|p| p.iter().map(String::as_str).eq(rrn.iter().copied()))
+        {
+            return Err(KmidError::Withheld(
+                "the registration number: the verifier presented no valid registration attestation",
             ));
         }
         let held = self
@@ -433,23 +543,44 @@ impl Wallet {
                 "this wallet answers only authenticated verifiers; the OpenID4VP request is not",
             ));
         }
-        self.answer_authenticated(query, request, at)
+        // Unauthenticated: the registration number is never released here.
+        self.answer_authenticated(query, request, &|_| false, at)
     }
 
     /// [`Self::answer_dcql`] for a request whose verifier was authenticated (a verified
-    /// Request Object).
+    /// Request Object); `registered` says for which Credential Query ids a registration
+    /// attestation allows the registration number.
     pub(crate) fn answer_authenticated(
         &self,
         query: &DcqlQuery,
         request: &OpenId4VpRequest,
+        registered: &dyn Fn(&str) -> bool,
         at: OffsetDateTime,
     ) -> Result<VpToken, KmidError> {
         query.validate()?;
         let plans: Vec<(&str, Option<Plan<'_>>)> = query
             .credentials
             .iter()
-            .map(|cq| (cq.id.as_str(), self.plan(cq)))
+            .map(|cq| (cq.id.as_str(), self.plan(cq, registered(&cq.id))))
             .collect();
+        // Say so when only the registration number stands in the way (the DCQL rules found no
+        // answer without it, and one with it).
+        let unanswerable = query
+            .select(&|id| plans.iter().any(|(i, p)| *i == id && p.is_some()))
+            .is_none();
+        if unanswerable
+            && query
+                .select(&|id| {
+                    query
+                        .credential(id)
+                        .is_some_and(|cq| self.plan(cq, true).is_some())
+                })
+                .is_some()
+        {
+            return Err(KmidError::Withheld(
+                "the registration number: the verifier presented no valid registration attestation",
+            ));
+        }
         let plan_for = |id: &str| {
             plans
                 .iter()
@@ -499,8 +630,21 @@ impl Wallet {
     }
 
     /// The first held credential and claim option that satisfy `cq`.
-    fn plan<'w>(&'w self, cq: &'w CredentialQuery) -> Option<Plan<'w>> {
-        let options = cq.options();
+    fn plan<'w>(&'w self, cq: &'w CredentialQuery, rrn_allowed: bool) -> Option<Plan<'w>> {
+        let rrn = catalogue::spec(ClaimId::RegistrationNumber);
+        let options: Vec<_> = cq
+            .options()
+            .into_iter()
+            .filter(|option| {
+                rrn_allowed
+                    || !option.iter().any(|claim| {
+                        claim.key_path().is_some_and(|p| {
+                            p.as_slice() == rrn.sd_jwt.path
+                                || p.as_slice() == [rrn.mdoc.namespace, rrn.mdoc.identifier]
+                        })
+                    })
+            })
+            .collect();
         match cq.format.as_str() {
             FORMAT_SD_JWT_VC => self
                 .sd_jwts

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
-use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::crypto::x509::TrustStore;
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey};
 use kmid::oid4vc::request::{RequestUrl, ResponseMode};
 use kmid::schema::catalogue::ClaimId;
 use kmid::schema::{Card, CardType};
@@ -22,55 +22,9 @@ use kmid_testkit::samples;
 use time::Duration;
 
 mod common;
-use common::{AllValid, issuer, now};
+use common::{AllValid, access_pki, issuer, now};
 
 const RESPONSE_URI: &str = "https://bank.example/openid4vp/response";
-
-/// A relying party's access PKI: a root the wallet trusts for verifier access, and the
-/// access certificate of `bank.example`.
-fn access_pki() -> (TrustStore, Arc<dyn Signer>, kmid::crypto::x509::Certificate) {
-    let params = |kind, cn: &str, dns: Vec<String>| CertificateParams {
-        kind,
-        country: "KR".into(),
-        organization: Some("Example Bank".into()),
-        state_or_province: None,
-        common_name: cn.into(),
-        not_before: now() - Duration::days(1),
-        not_after: now() + Duration::days(300),
-        issuer_alt_name: None,
-        crl_uri: None,
-        dns_names: dns,
-    };
-    let root_key = PrivateKey::generate(Curve::P256).unwrap();
-    let root = issue_certificate(
-        &params(
-            CertificateKind::ReaderRoot,
-            "Relying party access CA",
-            vec![],
-        ),
-        root_key.public_key(),
-        None,
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
-    let leaf = issue_certificate(
-        &params(
-            CertificateKind::ReaderAuthentication,
-            "Example Bank",
-            vec!["bank.example".into()],
-        ),
-        key.public_key(),
-        Some(&root),
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add(root).unwrap();
-    (trust, key, leaf)
-}
 
 fn sample(card: CardType) -> Card {
     match card {

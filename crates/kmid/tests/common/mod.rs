@@ -57,3 +57,86 @@ pub(crate) fn wallet(issuer: &Issuer<MemoryStore>) -> Wallet {
         kmid::trust_store([issuer.keys()]).unwrap(),
     )
 }
+
+/// A relying party's access PKI: a root the wallet trusts for verifier access, and the
+/// access certificate of `bank.example`.
+pub(crate) fn access_pki() -> (
+    kmid::crypto::x509::TrustStore,
+    Arc<dyn kmid::crypto::Signer>,
+    kmid::crypto::x509::Certificate,
+) {
+    let params = |kind, cn: &str, dns: Vec<String>| kmid::crypto::x509::CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("Example Bank".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now() - time::Duration::days(1),
+        not_after: now() + time::Duration::days(300),
+        issuer_alt_name: None,
+        crl_uri: None,
+        dns_names: dns,
+    };
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = kmid::crypto::x509::issue_certificate(
+        &params(
+            kmid::crypto::x509::CertificateKind::ReaderRoot,
+            "Relying party access CA",
+            vec![],
+        ),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let leaf = kmid::crypto::x509::issue_certificate(
+        &params(
+            kmid::crypto::x509::CertificateKind::ReaderAuthentication,
+            "Example Bank",
+            vec!["bank.example".into()],
+        ),
+        key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let mut trust = kmid::crypto::x509::TrustStore::new();
+    trust.add(root).unwrap();
+    (trust, key, leaf)
+}
+
+/// A registrar (`iss` `https://registrar.example`, `kid` `r1`): the keys a wallet trusts, and
+/// its signer.
+pub(crate) fn registrar() -> (kmid::trust::ConfiguredKeys, Arc<dyn kmid::crypto::Signer>) {
+    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    (
+        vec![(
+            "https://registrar.example".into(),
+            Some("r1".into()),
+            key.public_key().clone(),
+        )],
+        key,
+    )
+}
+
+/// A registration attestation from `signer` (as `https://registrar.example`, `r1`) for
+/// `verifier` to collect `claims` under `legal_basis`, valid a year from `now()`.
+pub(crate) fn registration(
+    signer: &Arc<dyn kmid::crypto::Signer>,
+    verifier: &str,
+    claims: &[&str],
+) -> String {
+    kmid::registration::RegistrationAttestation {
+        registrar: "https://registrar.example".into(),
+        verifier: verifier.into(),
+        claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+        legal_basis: "Act on Real Name Financial Transactions and Confidentiality, Art. 3".into(),
+        issued_at: now() - time::Duration::minutes(1),
+        expires: now() + time::Duration::days(365),
+    }
+    .sign(signer, "r1")
+    .unwrap()
+}
