@@ -21,6 +21,7 @@
 )]
 
 mod context;
+mod online_world;
 mod seeds;
 mod trust_world;
 
@@ -85,11 +86,21 @@ pub enum Target {
     TrustConfig,
     /// JWT VC Issuer Metadata as fetched: resolved to an issuer key, by `kid` and without.
     IssuerMetadata,
+    /// An OpenID4VP Request Object, verified by a wallet (chain, prefix binding, `aud`,
+    /// `wallet_nonce`, expiry, transaction data).
+    Oid4vpRequestObject,
+    /// An OpenID4VP request URL (by value or by reference) and a `request_uri` POST body.
+    Oid4vpRequestUrl,
+    /// A body POSTed to a `response_uri` (`direct_post` or `direct_post.jwt`), decrypted with
+    /// the request's key.
+    Oid4vpResponse,
+    /// A registration attestation (the registration number's legal basis), verified.
+    RegistrationAttestation,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 24] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -110,6 +121,10 @@ impl Target {
         Self::Vical,
         Self::TrustConfig,
         Self::IssuerMetadata,
+        Self::Oid4vpRequestObject,
+        Self::Oid4vpRequestUrl,
+        Self::Oid4vpResponse,
+        Self::RegistrationAttestation,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -136,6 +151,10 @@ impl Target {
             Self::Vical => "vical",
             Self::TrustConfig => "trust_config",
             Self::IssuerMetadata => "issuer_metadata",
+            Self::Oid4vpRequestObject => "oid4vp_request_object",
+            Self::Oid4vpRequestUrl => "oid4vp_request_url",
+            Self::Oid4vpResponse => "oid4vp_response",
+            Self::RegistrationAttestation => "registration_attestation",
         }
     }
 
@@ -171,6 +190,10 @@ impl Target {
             Self::Vical => vical(data),
             Self::TrustConfig => text(data, trust_config),
             Self::IssuerMetadata => issuer_metadata(data),
+            Self::Oid4vpRequestObject => text(data, oid4vp_request_object),
+            Self::Oid4vpRequestUrl => oid4vp_request_url(data),
+            Self::Oid4vpResponse => oid4vp_response(data),
+            Self::RegistrationAttestation => text(data, registration_attestation),
         }
     }
 }
@@ -528,4 +551,52 @@ fn issuer_metadata(data: &[u8]) {
     for kid in [Some("k1"), None] {
         let _ = resolver.key("https://issuer.example", kid, at);
     }
+}
+
+fn oid4vp_request_object(text: &str) {
+    use kmid::oid4vc::jar::{WalletCheck, verify_request_object};
+    let world = online_world::get();
+    let mut check = WalletCheck::new(&world.verifier_trust, world.at);
+    let _ = verify_request_object(text, &check);
+    check.url_client_id = Some(&world.client_id);
+    check.wallet_nonce = Some("wn-1");
+    check.transaction_data_types = &["kr.kmid.account-opening"];
+    let _ = verify_request_object(text, &check);
+}
+
+fn oid4vp_request_url(data: &[u8]) {
+    use kmid::oid4vc::request::{RequestUrl, parse_request_uri_post};
+    if let Ok(text) = core::str::from_utf8(data)
+        && let Ok(url) = RequestUrl::parse(text)
+    {
+        // What parses writes back to a URL that parses to the same.
+        let again = RequestUrl::parse(&url.to_url("openid4vp://")).expect("a written URL parses");
+        assert_eq!(again, url, "request URL round trip");
+    }
+    let _ = parse_request_uri_post(data);
+}
+
+fn oid4vp_response(data: &[u8]) {
+    use kmid::oid4vc::response::{HAIP_ENC_VALUES, PostedResponse, parse_direct_post};
+    let world = online_world::get();
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    if let Ok(PostedResponse::Encrypted(jwe)) = parse_direct_post(data) {
+        let _ = world.response_key.decrypt(provider, &jwe, &HAIP_ENC_VALUES);
+    }
+    // The bytes as a JWE themselves.
+    if let Ok(text) = core::str::from_utf8(data) {
+        let _ = world.response_key.decrypt(provider, text, &HAIP_ENC_VALUES);
+    }
+}
+
+fn registration_attestation(text: &str) {
+    let world = online_world::get();
+    let _ = kmid::registration::RegistrationAttestation::verify(
+        text,
+        &world.registrars,
+        &world.client_id,
+        "registration_number",
+        world.at,
+        kmid::crypto::CryptoProvider::get_default(),
+    );
 }

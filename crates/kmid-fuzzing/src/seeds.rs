@@ -245,6 +245,34 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
                     .to_vec(),
             );
         }
+        Target::Oid4vpRequestObject => {
+            out.insert(
+                crate::online_world::get()
+                    .request_object
+                    .clone()
+                    .into_bytes(),
+            );
+        }
+        Target::Oid4vpRequestUrl => {
+            for url in &crate::online_world::get().request_urls {
+                out.insert(url.clone().into_bytes());
+            }
+        }
+        Target::Oid4vpResponse => {
+            for body in &crate::online_world::get().responses {
+                out.insert(body.clone().into_bytes());
+            }
+            let vectors = test_vectors.join("openid4vp-1.0/vectors.json");
+            if let Ok(bytes) = std::fs::read(vectors)
+                && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
+                && let Some(jwe) = crate::online_world::example_jwe(&value)
+            {
+                out.insert(jwe.into_bytes());
+            }
+        }
+        Target::RegistrationAttestation => {
+            out.insert(crate::online_world::get().registration.clone().into_bytes());
+        }
         Target::RegistrationNumber | Target::CardJson => {
             for card in kmid_testkit::samples::all() {
                 let json = serde_json::to_string(&card).unwrap_or_default();
