@@ -1255,11 +1255,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
         FormatArg::SdJwt => Format::SdJwtVc,
         FormatArg::Both => return Err("a request asks for one format".into()),
     };
-    let mut request = openid4vp(serde_json::to_value(template.dcql_query(card, format))?);
-    if let (Template::FullIdentity { legal_basis }, Some(r)) = (&template, request.as_object_mut())
-    {
-        r.insert("kmid_legal_basis".into(), json!(legal_basis));
-    }
+    let request = openid4vp(serde_json::to_value(template.dcql_query(card, format))?);
     write(
         &args.out,
         format!("{}\n", serde_json::to_string_pretty(&request)?),
