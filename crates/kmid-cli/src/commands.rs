@@ -1290,6 +1290,7 @@ fn load_request(path: &Path) -> Result<Request, Error> {
                 client_id: text("client_id")?,
                 nonce: text("nonce")?,
                 response_uri: text("response_uri")?,
+                origin: None,
                 jwk_thumbprint: None,
             },
         ))

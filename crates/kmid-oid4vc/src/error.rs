@@ -54,6 +54,10 @@ pub enum Oid4vpError {
     /// `aud` is not `https://self-issued.me/v2` (OpenID4VP 1.0 §5.8, static discovery).
     #[error("the request object's aud is not the wallet's")]
     Audience,
+    /// Over the DC API, the Origin is not among the signed request's `expected_origins`
+    /// (Appendix A.2: a replay from another verifier).
+    #[error("the request's Origin is not one of its expected_origins")]
+    Origin,
     /// The Request Object's `wallet_nonce` is not the one the wallet sent (§5.10.1).
     #[error("the request object's wallet_nonce is not the wallet's")]
     WalletNonce,
@@ -107,6 +111,7 @@ impl Oid4vpError {
             Self::ClientIdPrefix(_) => "ClientIdPrefix",
             Self::ClientIdMismatch => "ClientIdMismatch",
             Self::Audience => "Audience",
+            Self::Origin => "Origin",
             Self::WalletNonce => "WalletNonce",
             Self::Expired => "Expired",
             Self::TransactionData(_) => "TransactionData",

@@ -113,6 +113,9 @@ pub struct WalletCheck<'a> {
     pub algorithms: &'a [Algorithm],
     /// The transaction data types the wallet supports (a request carrying another is refused).
     pub transaction_data_types: &'a [&'a str],
+    /// Over the DC API, the Origin the platform reports for the request: it must be one of a
+    /// signed request's `expected_origins` (Appendix A.2).
+    pub origin: Option<&'a str>,
     /// Where every primitive runs.
     pub provider: &'a CryptoProvider,
 }
@@ -138,6 +141,7 @@ impl<'a> WalletCheck<'a> {
             wallet_nonce: None,
             algorithms: &[Algorithm::Es256],
             transaction_data_types: &[],
+            origin: None,
             provider: CryptoProvider::get_default(),
         }
     }
@@ -180,7 +184,28 @@ pub fn verify_request_object(
         return Err(Oid4vpError::WrongType);
     }
     let alg = jws.algorithm(check.algorithms).map_err(Oid4vpError::Jws)?;
-    let entries: Vec<String> = match jws.header.get("x5c") {
+    let validated = authenticate_x5c(&jws.header, check)?;
+    jws.verify(&validated.leaf_key, alg, check.provider.signature_verifier)
+        .map_err(Oid4vpError::Jws)?;
+    let request: AuthorizationRequest = serde_json::from_slice(&jws.payload)
+        .map_err(|e| Oid4vpError::Malformed(format!("the request object's payload: {e}")))?;
+    let client = check_payload(&request, &validated.leaf, check)?;
+    Ok(VerifiedRequest {
+        client,
+        certificate: validated.leaf,
+        root_index: validated.root_index,
+        request,
+    })
+}
+
+/// The `x5c` of a signed request's (protected) header, authenticated as HAIP 1.0 §5 requires:
+/// present and no longer than the store's longest chain, no trust anchor inside it, a leaf that
+/// is not self-issued, the chain validated to the verifier anchors for reader authentication.
+pub(crate) fn authenticate_x5c(
+    header: &Map<String, Value>,
+    check: &WalletCheck<'_>,
+) -> Result<kmid_crypto::x509::ValidatedChain, Oid4vpError> {
+    let entries: Vec<String> = match header.get("x5c") {
         Some(Value::Array(items)) if !items.is_empty() => {
             // No anchor inside, so at most the store's longest chain without it.
             let max = check.trust.max_chain_len();
@@ -216,14 +241,21 @@ pub fn verify_request_object(
     if leaf.is_self_issued() {
         return Err(Oid4vpError::SelfSigned);
     }
-    let validated = check
+    check
         .trust
         .validate(&chain, check.at, KeyPurpose::ReaderAuthentication)
-        .map_err(Oid4vpError::Certificate)?;
-    jws.verify(&validated.leaf_key, alg, check.provider.signature_verifier)
-        .map_err(Oid4vpError::Jws)?;
-    let request: AuthorizationRequest = serde_json::from_slice(&jws.payload)
-        .map_err(|e| Oid4vpError::Malformed(format!("the request object's payload: {e}")))?;
+        .map_err(Oid4vpError::Certificate)
+}
+
+/// The checks of a verified request's parameters: [`AuthorizationRequest::check`], a
+/// certificate-bound prefix, the URL's `client_id`, [`client_binding`], `aud` (redirect flows)
+/// or the Origin among `expected_origins` (DC API), `wallet_nonce`, `exp`/`iat`, and the
+/// transaction data types.
+pub(crate) fn check_payload(
+    request: &AuthorizationRequest,
+    leaf: &Certificate,
+    check: &WalletCheck<'_>,
+) -> Result<ClientId, Oid4vpError> {
     request.check()?;
     let client = request.client()?;
     if !client.is_x509() {
@@ -235,9 +267,23 @@ pub fn verify_request_object(
     {
         return Err(Oid4vpError::ClientIdMismatch);
     }
-    client_binding(check.provider, &client, &validated.leaf, &request)?;
-    if request.aud.as_deref() != Some(SELF_ISSUED_V2) {
-        return Err(Oid4vpError::Audience);
+    client_binding(check.provider, &client, leaf, request)?;
+    if request.response_mode.is_direct_post() {
+        if request.aud.as_deref() != Some(SELF_ISSUED_V2) {
+            return Err(Oid4vpError::Audience);
+        }
+    } else {
+        let origin = check
+            .origin
+            .ok_or(Oid4vpError::Missing("the request's Origin"))?;
+        let expected = request
+            .expected_origins
+            .as_ref()
+            .filter(|o| !o.is_empty())
+            .ok_or(Oid4vpError::Missing("expected_origins"))?;
+        if !expected.iter().any(|o| o == origin) {
+            return Err(Oid4vpError::Origin);
+        }
     }
     if let Some(sent) = check.wallet_nonce
         && request.wallet_nonce.as_deref() != Some(sent)
@@ -258,12 +304,7 @@ pub fn verify_request_object(
             return Err(Oid4vpError::TransactionData(kind));
         }
     }
-    Ok(VerifiedRequest {
-        client,
-        certificate: validated.leaf,
-        root_index: validated.root_index,
-        request,
-    })
+    Ok(client)
 }
 
 /// The `type` of one `transaction_data` entry (a base64url-encoded JSON object, §5.1).

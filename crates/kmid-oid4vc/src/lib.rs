@@ -9,6 +9,8 @@
 //!   verification of one: chain to the verifier anchors (the anchor never inside `x5c`, the
 //!   signer never self-signed), the prefix's binding to the leaf, `aud`, `wallet_nonce`, the
 //!   URL's `client_id`.
+//! - [`dc_api`]: OpenID4VP over the Digital Credentials API (Appendix A): unsigned, signed and
+//!   multi-signed requests and their verification for the Origin the platform reports.
 //! - [`response`]: Authorization Responses in the clear and encrypted to the request's
 //!   ephemeral key (JWE ECDH-ES, A128GCM/A256GCM), and the verifier's [`response::Transaction`]:
 //!   one response, in the request's mode, with its `state`, its result only for the holder of
@@ -16,6 +18,7 @@
 //!
 //! Errors are typed and have stable codes ([`Oid4vpError::code`]).
 
+pub mod dc_api;
 mod error;
 pub mod jar;
 pub mod request;

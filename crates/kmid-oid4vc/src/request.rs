@@ -139,7 +139,9 @@ pub struct ClientMetadata {
 /// except `transaction_data`, which a wallet checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
-    /// The Client Identifier with its prefix.
+    /// The Client Identifier with its prefix (empty in an unsigned DC API request, where a
+    /// wallet ignores it: Appendix A.2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_id: String,
     /// `vp_token`.
     pub response_type: String,
@@ -216,6 +218,9 @@ impl AuthorizationRequest {
         }
         if self.nonce.is_empty() {
             return Err(Oid4vpError::Missing("nonce"));
+        }
+        if self.response_mode.is_direct_post() && self.client_id.is_empty() {
+            return Err(Oid4vpError::Missing("client_id"));
         }
         match (self.response_mode.is_direct_post(), &self.response_uri) {
             (true, None) => return Err(Oid4vpError::Missing("response_uri")),

@@ -359,6 +359,23 @@ pub fn encrypt_response(
     ResponseEncryption::for_request(request)?.encrypt(provider, random, response)
 }
 
+/// The `data` of a DC API response (Appendix A.4): `{"response": <JWE>}` when `encryption`
+/// is given (`dc_api.jwt`), else the response's parameters.
+///
+/// # Errors
+/// [`Oid4vpError::Jwe`].
+pub fn dc_api_response(
+    provider: &CryptoProvider,
+    random: &dyn Random,
+    response: &AuthorizationResponse,
+    encryption: Option<&ResponseEncryption>,
+) -> Result<Value, Oid4vpError> {
+    Ok(match encryption {
+        Some(e) => json!({ "response": e.encrypt(provider, random, response)? }),
+        None => response.to_json(),
+    })
+}
+
 /// The form body of a `direct_post` response (§8.2): `vp_token` as its JSON text, `state`; or
 /// `error`, `error_description`, `state`.
 #[must_use]
@@ -573,6 +590,56 @@ impl Transaction {
         } else {
             Ok(None)
         }
+    }
+
+    /// Accepts the `data` of a DC API response (Appendix A.4) for a request in a `dc_api`
+    /// mode: `{"response": <JWE>}` decrypted with this transaction's key for `dc_api.jwt`, or
+    /// the parameters in the clear for `dc_api` (an error response may come in the clear
+    /// either way). The DC API has no `state`: the response is bound to the request by the
+    /// nonce and, in the presentations, the Origin. A second response is refused.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::ResponseMode`], [`Oid4vpError::Replayed`], and what decryption and
+    /// parsing refuse.
+    pub fn accept_dc_api(
+        &mut self,
+        provider: &CryptoProvider,
+        data: &Value,
+    ) -> Result<(), Oid4vpError> {
+        if self.response_mode.is_direct_post() {
+            return Err(Oid4vpError::ResponseMode("a DC API response"));
+        }
+        if self.status != TransactionState::Pending {
+            return Err(Oid4vpError::Replayed);
+        }
+        if data.to_string().len() > MAX_RESPONSE_BYTES {
+            return Err(Oid4vpError::Malformed("the response is too large".into()));
+        }
+        let encrypted = data.get("response");
+        let response = match (encrypted, &self.key) {
+            (Some(jwe), Some(key)) => {
+                if data.as_object().is_some_and(|m| m.len() != 1) {
+                    return Err(Oid4vpError::Malformed(
+                        "response beside parameters in the clear".into(),
+                    ));
+                }
+                let jwe = jwe
+                    .as_str()
+                    .ok_or_else(|| Oid4vpError::Malformed("response is not a string".into()))?;
+                key.decrypt(provider, jwe, &HAIP_ENC_VALUES)?
+            }
+            (Some(_), None) => return Err(Oid4vpError::ResponseMode("an encrypted response")),
+            (None, key) => {
+                let response = AuthorizationResponse::from_json(data)?;
+                if key.is_some() && matches!(response, AuthorizationResponse::Success { .. }) {
+                    return Err(Oid4vpError::ResponseMode("a response in the clear"));
+                }
+                response
+            }
+        };
+        self.status = TransactionState::Answered;
+        self.response = Some(response);
+        Ok(())
     }
 
     /// The accepted response, for whoever may see it: in a same-device flow only with the

@@ -1012,6 +1012,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         client_id: CLIENT_ID.into(),
         nonce: NONCE.into(),
         response_uri: RESPONSE_URI.into(),
+        origin: None,
         jwk_thumbprint: None,
     };
     let token = f.wallet.answer_dcql(&query, &vp_request, AT)?;

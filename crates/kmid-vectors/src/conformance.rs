@@ -813,6 +813,7 @@ fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
         client_id: "x509_san_dns:bank.kmid.invalid".into(),
         nonce: format!("kmid-vectors-nonce-{code}"),
         response_uri: "https://bank.kmid.invalid/openid4vp/response".into(),
+        origin: None,
         jwk_thumbprint: None,
     };
     let params = json!({

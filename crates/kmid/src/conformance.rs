@@ -346,6 +346,7 @@ fn run_case(
                 client_id: params.client_id.clone(),
                 nonce: params.nonce.clone(),
                 response_uri: params.response_uri.clone(),
+                origin: None,
                 jwk_thumbprint: None,
             };
             Ok(verifier

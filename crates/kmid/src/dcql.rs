@@ -342,6 +342,10 @@ pub struct OpenId4VpRequest {
     /// The RFC 7638 SHA-256 thumbprint of the verifier's response encryption key, when the
     /// response is encrypted: part of the mdoc SessionTranscript (Appendix B.2.6.1).
     pub jwk_thumbprint: Option<Vec<u8>>,
+    /// Over the Digital Credentials API, the verifier's Origin (Appendix A.4): the mdoc
+    /// SessionTranscript is then the `OpenID4VPDCAPIHandover` over it, and `client_id` is
+    /// `origin:<Origin>` (the KB-JWT's `aud`).
+    pub origin: Option<String>,
 }
 
 impl OpenId4VpRequest {
@@ -353,6 +357,20 @@ impl OpenId4VpRequest {
             nonce: nonce.to_owned(),
             response_uri: response_uri.to_owned(),
             jwk_thumbprint: None,
+            origin: None,
+        }
+    }
+
+    /// The parameters of a presentation over the Digital Credentials API from `origin`:
+    /// `client_id` (the audience) `origin:<origin>`, no `response_uri`.
+    #[must_use]
+    pub fn dc_api(origin: &str, nonce: &str, jwk_thumbprint: Option<Vec<u8>>) -> Self {
+        Self {
+            client_id: format!("origin:{origin}"),
+            nonce: nonce.to_owned(),
+            response_uri: String::new(),
+            jwk_thumbprint,
+            origin: Some(origin.to_owned()),
         }
     }
 }

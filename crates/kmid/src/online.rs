@@ -340,6 +340,7 @@ impl Verifier {
                         .response_uri
                         .clone()
                         .unwrap_or_default(),
+                    origin: None,
                     jwk_thumbprint: match &online.transaction.key {
                         Some(key) => Some(key.thumbprint(self.provider())?),
                         None => None,
@@ -458,6 +459,7 @@ impl Wallet {
             wallet_nonce,
             algorithms: &[Algorithm::Es256],
             transaction_data_types: &[],
+            origin: None,
             provider: self.provider(),
         };
         let verified = verify_request_object(request_object, &check)?;
@@ -472,6 +474,7 @@ impl Wallet {
             client_id: request.client_id.clone(),
             nonce: request.nonce.clone(),
             response_uri: request.response_uri.clone().unwrap_or_default(),
+            origin: None,
             jwk_thumbprint: match &encryption {
                 Some(e) => Some(e.thumbprint(self.provider())?),
                 None => None,
@@ -508,5 +511,247 @@ impl Wallet {
             body,
             request: verified,
         })
+    }
+}
+
+/// One presentation request over the Digital Credentials API (OpenID4VP 1.0 Appendix A, HAIP
+/// 1.0 §5.2): what to hand to `navigator.credentials.get` (`protocol` and `data`), and the
+/// transaction that takes the `data` of the credential it returns.
+#[derive(Debug)]
+pub struct DcApiPresentation {
+    /// The exchange protocol.
+    pub protocol: kmid_oid4vc::dc_api::DcApiProtocol,
+    /// The request's `data`.
+    pub data: Value,
+    /// The Authorization Request.
+    pub authorization: AuthorizationRequest,
+    origin: String,
+    query: DcqlQuery,
+    transaction: Transaction,
+    outcome: Option<Result<Vec<(String, VerifiedCredential)>, KmidError>>,
+}
+
+impl DcApiPresentation {
+    /// What the wallet presented and the verifier verified.
+    ///
+    /// # Errors
+    /// As [`OnlineRequest::result`].
+    pub fn result(&self) -> Result<&[(String, VerifiedCredential)], KmidError> {
+        self.transaction.result(None)?;
+        match &self.outcome {
+            Some(Ok(seen)) => Ok(seen),
+            Some(Err(e)) => Err(replay_error(e)),
+            None => Err(kmid_oid4vc::Oid4vpError::Pending.into()),
+        }
+    }
+}
+
+impl Verifier {
+    /// A DC API request from the page at `origin`: unsigned with no `signers`, signed with
+    /// one (`openid4vp-v1-signed`), multi-signed with several (`openid4vp-v1-multisigned`, one
+    /// signature per Client Identifier, each with its registration attestations);
+    /// `dc_api.jwt` (HAIP's) with `encrypted`, a fresh response key then. A signed request
+    /// names `origin` in `expected_origins`.
+    ///
+    /// # Errors
+    /// [`KmidError::InvalidDcql`]; [`KmidError::Oid4vp`].
+    pub fn request_dc_api(
+        &self,
+        signers: &[&VerifierAccess],
+        query: &DcqlQuery,
+        encrypted: bool,
+        origin: &str,
+        at: OffsetDateTime,
+    ) -> Result<DcApiPresentation, KmidError> {
+        use kmid_oid4vc::dc_api::{
+            DcApiProtocol, MultiSigner, multisigned_request, signed_request, unsigned_request,
+        };
+        query.validate()?;
+        let mode = if encrypted {
+            ResponseMode::DcApiJwt
+        } else {
+            ResponseMode::DcApi
+        };
+        let transaction = Transaction::new(self.provider().random, mode, false)?;
+        let client_metadata = match &transaction.key {
+            Some(key) => key.client_metadata(vp_formats_supported()),
+            None => ClientMetadata {
+                jwks: None,
+                encrypted_response_enc_values_supported: Vec::new(),
+                vp_formats_supported: Some(vp_formats_supported()),
+                other: Map::new(),
+            },
+        };
+        let registrations = |access: &VerifierAccess| {
+            (!access.registrations.is_empty()).then(|| {
+                access
+                    .registrations
+                    .iter()
+                    .map(|jwt| {
+                        crate::registration::RegistrationAttestation::verifier_info(jwt, &[])
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let authorization = AuthorizationRequest {
+            client_id: signers.first().map(|a| a.client_id()).unwrap_or_default(),
+            response_type: "vp_token".into(),
+            response_mode: mode,
+            response_uri: None,
+            nonce: transaction.nonce.clone(),
+            state: None,
+            dcql_query: serde_json::to_value(query)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            client_metadata: Some(client_metadata),
+            transaction_data: None,
+            verifier_info: signers.first().and_then(|a| registrations(a)),
+            expected_origins: (!signers.is_empty()).then(|| vec![origin.to_owned()]),
+            wallet_nonce: None,
+            aud: None,
+            iat: Some(at.unix_timestamp()),
+            exp: Some((at + REQUEST_LIFETIME).unix_timestamp()),
+            other: Map::new(),
+        };
+        let (protocol, data) = match signers {
+            [] => (DcApiProtocol::Unsigned, unsigned_request(&authorization)?),
+            [one] => (
+                DcApiProtocol::Signed,
+                signed_request(self.provider(), &authorization, &one.signer, &one.chain)?,
+            ),
+            many => {
+                let multi: Vec<MultiSigner<'_>> = many
+                    .iter()
+                    .map(|a| MultiSigner {
+                        signer: &a.signer,
+                        chain: &a.chain,
+                        client_id: a.client_id(),
+                        verifier_info: registrations(a),
+                    })
+                    .collect();
+                (
+                    DcApiProtocol::MultiSigned,
+                    multisigned_request(self.provider(), &authorization, &multi)?,
+                )
+            }
+        };
+        Ok(DcApiPresentation {
+            protocol,
+            data,
+            authorization,
+            origin: origin.to_owned(),
+            query: query.clone(),
+            transaction,
+            outcome: None,
+        })
+    }
+
+    /// Takes the `data` of the credential the DC API returned and verifies it: the
+    /// transaction's rules (its mode, its key, one response), then the VP Token against the
+    /// query with the Origin as the audience (`origin:<Origin>` for the KB-JWT, the
+    /// `OpenID4VPDCAPIHandover` for mdoc, with the response key's thumbprint when encrypted).
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`]: what the transaction refused.
+    pub fn complete_dc_api(
+        &self,
+        presentation: &mut DcApiPresentation,
+        data: &Value,
+        at: OffsetDateTime,
+    ) -> Result<(), KmidError> {
+        presentation
+            .transaction
+            .accept_dc_api(self.provider(), data)?;
+        let outcome = match presentation.transaction.result(None)? {
+            AuthorizationResponse::Error {
+                error, description, ..
+            } => Err(KmidError::WalletError {
+                error: error.clone(),
+                description: description.clone(),
+            }),
+            AuthorizationResponse::Success { vp_token, .. } => {
+                let thumbprint = match &presentation.transaction.key {
+                    Some(key) => Some(key.thumbprint(self.provider())?),
+                    None => None,
+                };
+                let binding = OpenId4VpRequest::dc_api(
+                    &presentation.origin,
+                    &presentation.transaction.nonce,
+                    thumbprint,
+                );
+                self.verify_vp_token_any(&presentation.query, &binding, vp_token, at)
+            }
+        };
+        presentation.outcome = Some(outcome);
+        Ok(())
+    }
+}
+
+impl Wallet {
+    /// Answers a DC API request (`protocol` and `data` as the platform hands them over, with
+    /// the verifier's `origin` as the platform reports it): verifies it
+    /// ([`kmid_oid4vc::dc_api::verify_dc_api_request`]: a signed request's Origin among its
+    /// `expected_origins`, its certificate under the verifier access anchors), answers the DCQL
+    /// query bound to the Origin (KB-JWT `aud` `origin:<Origin>`, the mdoc
+    /// `OpenID4VPDCAPIHandover`), and returns the response `data`, encrypted for `dc_api.jwt`.
+    /// The registration number goes only to a signed request with a registration attestation
+    /// (an unsigned one is only an Origin).
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] for the request's refusal; what [`Wallet::answer_dcql`] refuses.
+    pub fn answer_dc_api(
+        &self,
+        protocol: &str,
+        data: &Value,
+        origin: &str,
+        at: OffsetDateTime,
+    ) -> Result<Value, KmidError> {
+        use kmid_oid4vc::dc_api::{DcApiProtocol, DcApiRequest, verify_dc_api_request};
+        let trust = self.verifier_trust();
+        let check = WalletCheck {
+            trust: &trust,
+            at,
+            url_client_id: None,
+            wallet_nonce: None,
+            algorithms: &[Algorithm::Es256],
+            transaction_data_types: &[],
+            origin: Some(origin),
+            provider: self.provider(),
+        };
+        let verified = verify_dc_api_request(DcApiProtocol::parse(protocol)?, data, &check)?;
+        let request = verified.request();
+        let query = DcqlQuery::from_json(request.dcql_query.to_string().as_bytes())?;
+        let registered = match &verified {
+            DcApiRequest::Signed(_) => self.registered_queries(request, &query, at)?,
+            DcApiRequest::Unsigned(_) => None,
+        };
+        let encryption = if request.response_mode.is_encrypted() {
+            Some(ResponseEncryption::for_request(request)?)
+        } else {
+            None
+        };
+        let thumbprint = match &encryption {
+            Some(e) => Some(e.thumbprint(self.provider())?),
+            None => None,
+        };
+        let binding = OpenId4VpRequest::dc_api(origin, &request.nonce, thumbprint);
+        let vp_token = self.answer_authenticated(
+            &query,
+            &binding,
+            &|id| {
+                registered
+                    .as_ref()
+                    .is_some_and(|ids| ids.is_empty() || ids.iter().any(|i| i == id))
+            },
+            at,
+        )?;
+        Ok(kmid_oid4vc::response::dc_api_response(
+            self.provider(),
+            self.provider().random,
+            &AuthorizationResponse::Success {
+                vp_token,
+                state: None,
+            },
+            encryption.as_ref(),
+        )?)
     }
 }

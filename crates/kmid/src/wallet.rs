@@ -721,10 +721,11 @@ enum Plan<'w> {
     },
 }
 
-/// The SessionTranscript of an mdoc presented over OpenID4VP without the DC API (OpenID4VP 1.0
-/// Appendix B.2.6.1): `[null, null, OpenID4VPHandover]`, the handover over `client_id`,
-/// `nonce`, the thumbprint of the response encryption key when the response is encrypted, and
-/// `response_uri`, hashed on `provider`.
+/// The SessionTranscript of an mdoc presented over OpenID4VP (OpenID4VP 1.0 Appendix B.2.6):
+/// `[null, null, Handover]`, the `OpenID4VPHandover` over `client_id`, `nonce`, the thumbprint
+/// of the response encryption key when the response is encrypted, and `response_uri`; over the
+/// DC API (`request.origin`), the `OpenID4VPDCAPIHandover` over the Origin, `nonce` and the
+/// thumbprint. Hashed on `provider`.
 ///
 /// # Errors
 /// CBOR encoding failures.
@@ -732,15 +733,19 @@ pub fn openid4vp_transcript(
     provider: &CryptoProvider,
     request: &OpenId4VpRequest,
 ) -> Result<SessionTranscript, KmidError> {
-    Ok(SessionTranscript::new_on(
-        provider,
-        None,
-        None,
-        &Handover::OpenId4Vp {
+    let handover = match &request.origin {
+        // Over the DC API (Appendix B.2.6.2): the Origin, the nonce and the thumbprint.
+        Some(origin) => Handover::OpenId4VpDcApi {
+            origin: origin.clone(),
+            nonce: request.nonce.clone(),
+            jwk_thumbprint: request.jwk_thumbprint.clone(),
+        },
+        None => Handover::OpenId4Vp {
             client_id: request.client_id.clone(),
             nonce: request.nonce.clone(),
             jwk_thumbprint: request.jwk_thumbprint.clone(),
             response_uri: request.response_uri.clone(),
         },
-    )?)
+    };
+    Ok(SessionTranscript::new_on(provider, None, None, &handover)?)
 }

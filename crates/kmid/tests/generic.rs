@@ -95,6 +95,7 @@ fn a_foreign_mdl_is_verified_with_its_claims_as_they_are() {
         client_id: "x509_san_dns:rp.example".into(),
         nonce: "n-mdl-0001".into(),
         response_uri: "https://rp.example/response".into(),
+        origin: None,
         jwk_thumbprint: None,
     };
     let token = wallet.answer_dcql(&query, &online, REFERENCE_TIME).unwrap();

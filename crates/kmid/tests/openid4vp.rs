@@ -60,6 +60,7 @@ fn request() -> OpenId4VpRequest {
         client_id: "x509_san_dns:bank.example".into(),
         nonce: "n-0S6_WzA2Mj".into(),
         response_uri: "https://bank.example/openid4vp/response".into(),
+        origin: None,
         jwk_thumbprint: None,
     }
 }

@@ -312,6 +312,7 @@ fn whole_flow(provider: Option<&'static CryptoProvider>) {
         client_id: "x509_san_dns:bank.example".into(),
         nonce: "n-0S6_WzA2Mj".into(),
         response_uri: "https://bank.example/openid4vp/response".into(),
+        origin: None,
         jwk_thumbprint: None,
     };
     for format in [Format::Mdoc, Format::SdJwtVc] {
