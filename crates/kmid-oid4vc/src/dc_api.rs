@@ -260,12 +260,7 @@ pub fn verify_dc_api_request(
             request.expected_origins = None;
             dc_api_mode(&request)?;
             request.check()?;
-            if let Some(item) = request.transaction_data.iter().flatten().next() {
-                let kind = crate::jar::transaction_data_type(item)?;
-                if !check.transaction_data_types.contains(&kind.as_str()) {
-                    return Err(Oid4vpError::TransactionData(kind));
-                }
-            }
+            crate::jar::check_transaction_data(&request, check)?;
             Ok(DcApiRequest::Unsigned(Box::new(request)))
         }
         DcApiProtocol::Signed => {

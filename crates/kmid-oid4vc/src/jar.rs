@@ -298,13 +298,26 @@ pub(crate) fn check_payload(
     {
         return Err(Oid4vpError::Expired);
     }
+    check_transaction_data(request, check)?;
+    Ok(client)
+}
+
+/// Every `transaction_data` entry of a type the wallet supports, and conforming to it (§5.1:
+/// one unrecognized or non-conforming entry refuses the request).
+pub(crate) fn check_transaction_data(
+    request: &AuthorizationRequest,
+    check: &WalletCheck<'_>,
+) -> Result<(), Oid4vpError> {
     for item in request.transaction_data.iter().flatten() {
         let kind = transaction_data_type(item)?;
         if !check.transaction_data_types.contains(&kind.as_str()) {
             return Err(Oid4vpError::TransactionData(kind));
         }
+        if kind == crate::transaction::CONSENT_TYPE {
+            crate::transaction::TransactionConsent::decode(item)?;
+        }
     }
-    Ok(client)
+    Ok(())
 }
 
 /// The `type` of one `transaction_data` entry (a base64url-encoded JSON object, §5.1).

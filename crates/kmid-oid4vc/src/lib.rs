@@ -23,5 +23,6 @@ mod error;
 pub mod jar;
 pub mod request;
 pub mod response;
+pub mod transaction;
 
 pub use error::Oid4vpError;

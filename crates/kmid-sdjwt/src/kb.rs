@@ -50,14 +50,44 @@ pub fn create(
     audience: &str,
     iat: OffsetDateTime,
 ) -> Result<String, SdJwtError> {
+    create_with(
+        provider,
+        sd_jwt,
+        sd_alg,
+        holder,
+        (nonce, audience, iat),
+        &Map::new(),
+    )
+}
+
+/// [`create`] with `extra` top-level claims after the four it always has (OpenID4VP
+/// `transaction_data_hashes`, B.3.3); an extra claim of one of those names is ignored.
+///
+/// # Errors
+/// As [`create`].
+pub fn create_with(
+    provider: &CryptoProvider,
+    sd_jwt: &SdJwt,
+    sd_alg: HashAlgorithm,
+    holder: &Arc<dyn Signer>,
+    (nonce, audience, iat): (&str, &str, OffsetDateTime),
+    extra: &Map<String, Value>,
+) -> Result<String, SdJwtError> {
     let mut header = Map::new();
     header.insert("typ".into(), Value::String(KB_JWT_TYP.into()));
-    let payload = json!({
+    let mut payload = json!({
         "iat": iat.unix_timestamp(),
         "aud": audience,
         "nonce": nonce,
         "sd_hash": sd_hash(provider, sd_jwt, sd_alg)?,
     });
+    if let Some(map) = payload.as_object_mut() {
+        for (k, v) in extra {
+            if !map.contains_key(k) {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+    }
     sign_compact(header, payload.to_string().as_bytes(), holder)
 }
 
@@ -98,14 +128,18 @@ pub fn verify(
     verify_digesting(sd_jwt, sd_alg, cnf, check).map(|_| ())
 }
 
+/// The SHA-256 of the compact presentation (when computed) and the KB-JWT's claims.
+pub(crate) type KbVerified = (Option<[u8; 32]>, Map<String, Value>);
+
 /// [`verify`], also returning the SHA-256 of the compact presentation when `sd_alg` is
-/// SHA-256 (taken from the `sd_hash` pass, so the presentation is hashed once).
+/// SHA-256 (taken from the `sd_hash` pass, so the presentation is hashed once), and the
+/// KB-JWT's claims.
 pub(crate) fn verify_digesting(
     sd_jwt: &SdJwt,
     sd_alg: HashAlgorithm,
     cnf: &PublicKey,
     check: &KbCheck<'_>,
-) -> Result<Option<[u8; 32]>, SdJwtError> {
+) -> Result<KbVerified, SdJwtError> {
     let KbCheck {
         policy,
         at,
@@ -184,5 +218,5 @@ pub(crate) fn verify_digesting(
     if aud != policy.audience {
         return Err(fail(KeyBindingError::AudienceMismatch));
     }
-    Ok(compact_sha256)
+    Ok((compact_sha256, claims))
 }

@@ -76,6 +76,9 @@ pub struct VerifiedSdJwt {
     pub sd_alg: HashAlgorithm,
     /// Whether a KB-JWT was verified.
     pub key_bound: bool,
+    /// The verified KB-JWT's claims (`iat`, `aud`, `nonce`, `sd_hash` and any other, such as
+    /// OpenID4VP's `transaction_data_hashes`).
+    pub key_binding_claims: Option<Map<String, Value>>,
 }
 
 /// Checks the header's `typ` and `alg` and returns the algorithm.
@@ -152,8 +155,8 @@ pub(crate) fn verify_parsed(
         .map(|(i, d)| Disclosure::parse(d, i))
         .collect::<Result<Vec<_>, _>>()?;
     let processed = process(check.provider, payload, &disclosures, sd_alg, &check.limits)?;
-    let (key_bound, compact_sha256) = match &check.key_binding {
-        None => (false, None),
+    let (key_bound, compact_sha256, key_binding_claims) = match &check.key_binding {
+        None => (false, None, None),
         Some(policy) => {
             let cnf = processed
                 .claims
@@ -169,7 +172,8 @@ pub(crate) fn verify_parsed(
                 allowed: &check.allowed_algorithms,
                 provider: check.provider,
             };
-            (true, kb::verify_digesting(sd_jwt, sd_alg, &cnf, &kb_check)?)
+            let (digest, claims) = kb::verify_digesting(sd_jwt, sd_alg, &cnf, &kb_check)?;
+            (true, digest, Some(claims))
         }
     };
     let verified = VerifiedSdJwt {
@@ -178,6 +182,7 @@ pub(crate) fn verify_parsed(
         paths: processed.paths,
         sd_alg,
         key_bound,
+        key_binding_claims,
     };
     Ok((verified, compact_sha256))
 }

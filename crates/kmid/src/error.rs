@@ -58,6 +58,10 @@ pub enum KmidError {
     /// be answered without it.
     #[error("the wallet withholds {0}")]
     Withheld(&'static str),
+    /// A transaction the request asked the holder to authorize is not bound to any
+    /// presentation of its credentials (its hash is not in a Key Binding JWT).
+    #[error("transaction {0:?} was not authorized by the presentation")]
+    TransactionNotAuthorized(String),
     /// A registration attestation the verifier presented does not hold.
     #[error("registration attestation: {0}")]
     Registration(#[from] crate::registration::RegistrationError),
@@ -126,6 +130,7 @@ impl KmidError {
             Self::InvalidDcql(_) => "InvalidDcql",
             Self::VpTokenMismatch(_) => "VpTokenMismatch",
             Self::Withheld(_) => "Withheld",
+            Self::TransactionNotAuthorized(_) => "TransactionNotAuthorized",
             Self::Registration(e) => join("Registration", e.code()),
             Self::LegalBasisRequired => "LegalBasisRequired",
             Self::Mdoc(e) => join("Mdoc", e.code()),

@@ -206,6 +206,16 @@ fn replay_error(e: &KmidError) -> KmidError {
     }
 }
 
+/// What a presentation request asks besides its query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// A same-device flow: the wallet is sent back with a `response_code` the result needs.
+    pub same_device: bool,
+    /// Transactions the holder is asked to authorize with the presentation (OpenID4VP 1.0
+    /// §5.1): each must come back bound to one of its `credential_ids`' presentations.
+    pub transactions: Vec<kmid_oid4vc::transaction::TransactionConsent>,
+}
+
 impl Verifier {
     /// A signed presentation request (HAIP 1.0 §5): the DCQL `query`, `mode`
     /// (`direct_post.jwt` is HAIP's; `direct_post` answers in the clear), `response_uri`, a
@@ -226,7 +236,41 @@ impl Verifier {
         same_device: bool,
         at: OffsetDateTime,
     ) -> Result<OnlineRequest, KmidError> {
+        let options = RequestOptions {
+            same_device,
+            transactions: Vec::new(),
+        };
+        self.request_online_with(access, query, mode, response_uri, &options, at)
+    }
+
+    /// [`Self::request_online`] with `options`: the same-device flag and the transactions the
+    /// holder is asked to authorize (`transaction_data`, each naming Credential Queries of
+    /// `query`).
+    ///
+    /// # Errors
+    /// As [`Self::request_online`]; [`KmidError::InvalidRequest`] for a transaction naming no
+    /// Credential Query of the query.
+    pub fn request_online_with(
+        &self,
+        access: &VerifierAccess,
+        query: &DcqlQuery,
+        mode: ResponseMode,
+        response_uri: &str,
+        options: &RequestOptions,
+        at: OffsetDateTime,
+    ) -> Result<OnlineRequest, KmidError> {
+        let same_device = options.same_device;
         query.validate()?;
+        if options.transactions.iter().any(|t| {
+            t.credential_ids.is_empty()
+                || t.credential_ids
+                    .iter()
+                    .any(|id| query.credential(id).is_none())
+        }) {
+            return Err(KmidError::InvalidRequest(
+                "a transaction names a Credential Query the query does not have",
+            ));
+        }
         if !mode.is_direct_post() {
             return Err(KmidError::InvalidRequest(
                 "request_online makes direct_post requests; the DC API modes are not yet built",
@@ -252,7 +296,8 @@ impl Verifier {
             dcql_query: serde_json::to_value(query)
                 .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
             client_metadata: Some(client_metadata),
-            transaction_data: None,
+            transaction_data: (!options.transactions.is_empty())
+                .then(|| options.transactions.iter().map(|t| t.encode()).collect()),
             verifier_info: (!access.registrations.is_empty()).then(|| {
                 access
                     .registrations
@@ -347,10 +392,35 @@ impl Verifier {
                     },
                 };
                 self.verify_vp_token_any(&online.query, &request, vp_token, at)
+                    .and_then(|seen| {
+                        self.check_transactions(&online.authorization, &seen)?;
+                        Ok(seen)
+                    })
             }
         };
         online.outcome = Some(outcome);
         Ok(code)
+    }
+
+    /// Every transaction of `request` authorized by a presentation of one of its
+    /// `credential_ids`: that presentation's Key Binding JWT lists the transaction's hash.
+    fn check_transactions(
+        &self,
+        request: &AuthorizationRequest,
+        seen: &[(String, VerifiedCredential)],
+    ) -> Result<(), KmidError> {
+        for item in request.transaction_data.iter().flatten() {
+            let consent = kmid_oid4vc::transaction::TransactionConsent::decode(item)?;
+            let hash = kmid_oid4vc::transaction::transaction_data_hash(self.provider(), item)?;
+            let authorized = seen.iter().any(|(id, credential)| {
+                consent.credential_ids.contains(id)
+                    && credential.transaction_data_hashes.contains(&hash)
+            });
+            if !authorized {
+                return Err(KmidError::TransactionNotAuthorized(consent.reference));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -458,7 +528,7 @@ impl Wallet {
             url_client_id,
             wallet_nonce,
             algorithms: &[Algorithm::Es256],
-            transaction_data_types: &[],
+            transaction_data_types: &[kmid_oid4vc::transaction::CONSENT_TYPE],
             origin: None,
             provider: self.provider(),
         };
@@ -489,6 +559,7 @@ impl Wallet {
                     .as_ref()
                     .is_some_and(|ids| ids.is_empty() || ids.iter().any(|i| i == id))
             },
+            request.transaction_data.as_deref().unwrap_or_default(),
             at,
         )?;
         let response = AuthorizationResponse::Success {
@@ -713,7 +784,7 @@ impl Wallet {
             url_client_id: None,
             wallet_nonce: None,
             algorithms: &[Algorithm::Es256],
-            transaction_data_types: &[],
+            transaction_data_types: &[kmid_oid4vc::transaction::CONSENT_TYPE],
             origin: Some(origin),
             provider: self.provider(),
         };
@@ -742,6 +813,7 @@ impl Wallet {
                     .as_ref()
                     .is_some_and(|ids| ids.is_empty() || ids.iter().any(|i| i == id))
             },
+            request.transaction_data.as_deref().unwrap_or_default(),
             at,
         )?;
         Ok(kmid_oid4vc::response::dc_api_response(

@@ -294,6 +294,9 @@ pub struct VerifiedCredential {
     pub presentation_digest: String,
     /// As [`VerifiedPresentation::revocation_unknown`].
     pub revocation_unknown: Vec<usize>,
+    /// The `transaction_data_hashes` of an SD-JWT VC's Key Binding JWT (OpenID4VP Appendix
+    /// B.3.3): the transactions the holder authorized with this presentation.
+    pub transaction_data_hashes: Vec<String>,
 }
 
 impl VerifiedCredential {
@@ -360,6 +363,7 @@ impl VerifiedCredential {
             status: doc.status,
             presentation_digest: digest.to_owned(),
             revocation_unknown: doc.revocation_unknown.clone(),
+            transaction_data_hashes: Vec::new(),
         }
     }
 
@@ -377,6 +381,18 @@ impl VerifiedCredential {
             status: verified.status,
             presentation_digest: digest_text(&verified.presentation_sha256),
             revocation_unknown: verified.revocation_unknown.clone(),
+            transaction_data_hashes: verified
+                .key_binding_claims
+                .as_ref()
+                .and_then(|c| c.get("transaction_data_hashes"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }

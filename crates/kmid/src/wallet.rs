@@ -544,7 +544,7 @@ impl Wallet {
             ));
         }
         // Unauthenticated: the registration number is never released here.
-        self.answer_authenticated(query, request, &|_| false, at)
+        self.answer_authenticated(query, request, &|_| false, &[], at)
     }
 
     /// [`Self::answer_dcql`] for a request whose verifier was authenticated (a verified
@@ -555,9 +555,17 @@ impl Wallet {
         query: &DcqlQuery,
         request: &OpenId4VpRequest,
         registered: &dyn Fn(&str) -> bool,
+        transaction_data: &[String],
         at: OffsetDateTime,
     ) -> Result<VpToken, KmidError> {
         query.validate()?;
+        let consents = transaction_data
+            .iter()
+            .map(|item| {
+                kmid_oid4vc::transaction::TransactionConsent::decode(item)
+                    .map(|consent| (item.as_str(), consent))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let plans: Vec<(&str, Option<Plan<'_>>)> = query
             .credentials
             .iter()
@@ -590,18 +598,55 @@ impl Wallet {
         let chosen = query
             .select(&|id| plan_for(id).is_some())
             .ok_or(KmidError::NotHeld("credential the DCQL query asks for"))?;
+        // Each transaction is authorized by one presented credential: the first of its
+        // credential_ids the wallet answers (§5.1).
+        let mut bound: Vec<(&str, &str)> = Vec::new();
+        for (item, consent) in &consents {
+            let id = consent
+                .credential_ids
+                .iter()
+                .find(|id| chosen.contains(&id.as_str()))
+                .ok_or(KmidError::InvalidRequest(
+                    "transaction data for no credential the wallet presents",
+                ))?;
+            bound.push((id.as_str(), item));
+        }
         let mut token = VpToken::new();
         for id in chosen {
             let Some(plan) = plan_for(id) else { continue };
+            let items: Vec<&str> = bound
+                .iter()
+                .filter(|(i, _)| *i == id)
+                .map(|(_, item)| *item)
+                .collect();
             let presentation = match plan {
                 Plan::SdJwt { held, paths } => {
                     let paths: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
                     let signer: Arc<dyn Signer> = Arc::clone(&self.device);
-                    held.present(
+                    let mut extra = serde_json::Map::new();
+                    if !items.is_empty() {
+                        let hashes = items
+                            .iter()
+                            .map(|item| {
+                                kmid_oid4vc::transaction::transaction_data_hash(self.provider, item)
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                        extra.insert("transaction_data_hashes".into(), hashes.into());
+                        extra.insert("transaction_data_hashes_alg".into(), "sha-256".into());
+                    }
+                    held.present_bound(
                         &paths,
-                        Some((&signer, &request.nonce, &request.client_id, at)),
+                        (&signer, &request.nonce, &request.client_id, at),
+                        &extra,
                     )?
                     .to_compact()
+                }
+                // No Korean docType authorizes transaction data in its mdoc (Appendix B.2.3).
+                Plan::Mdoc { .. } if !items.is_empty() => {
+                    return Err(kmid_oid4vc::Oid4vpError::TransactionData(
+                        kmid_oid4vc::transaction::CONSENT_TYPE.to_owned(),
+                    )
+                    .into());
                 }
                 Plan::Mdoc {
                     issuer_signed,

@@ -137,4 +137,27 @@ impl HeldSdJwtVc {
         }
         Ok(presentation)
     }
+
+    /// [`Self::present`] with a Key Binding JWT carrying `extra` claims besides `iat`, `aud`,
+    /// `nonce` and `sd_hash` (OpenID4VP's `transaction_data_hashes`, Appendix B.3.3).
+    ///
+    /// # Errors
+    /// As [`Self::present`].
+    pub fn present_bound(
+        &self,
+        requested: &[&[&str]],
+        (holder, nonce, audience, iat): (&Arc<dyn Signer>, &str, &str, OffsetDateTime),
+        extra: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<SdJwt, SdJwtError> {
+        let mut presentation = self.present(requested, None)?;
+        presentation.kb_jwt = Some(kb::create_with(
+            self.provider,
+            &presentation,
+            self.sd_alg,
+            holder,
+            (nonce, audience, iat),
+            extra,
+        )?);
+        Ok(presentation)
+    }
 }

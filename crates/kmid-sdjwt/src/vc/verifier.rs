@@ -69,6 +69,8 @@ pub struct VerifiedSdJwtVc {
     pub status: Option<TokenStatus>,
     /// Whether a Key Binding JWT was verified.
     pub key_bound: bool,
+    /// The verified KB-JWT's claims, when one was verified.
+    pub key_binding_claims: Option<Map<String, Value>>,
     /// SHA-256 of the text verified, exactly as it was given (the presentation to
     /// [`SdJwtVcVerifier::verify`], the issued SD-JWT to a holder's `receive`): what a
     /// verification record cites. With Key Binding over SHA-256 and the compact form it comes
@@ -389,6 +391,7 @@ impl<'a> SdJwtVcVerifier<'a> {
                 paths,
                 sd_alg,
                 key_bound,
+                key_binding_claims,
                 ..
             },
             compact_sha256,
@@ -480,6 +483,7 @@ impl<'a> SdJwtVcVerifier<'a> {
             claims,
             status,
             key_bound,
+            key_binding_claims,
             presentation_sha256,
         };
         Ok(Verified {
