@@ -345,6 +345,10 @@ pub(crate) enum KeysCommand {
         /// The reader's name (its certificate's CN).
         #[arg(long, default_value = "kmid reader")]
         name: String,
+        /// A DNS name of the reader's certificate (subjectAltName): as an OpenID4VP verifier
+        /// access certificate it makes the `x509_san_dns` Client Identifier.
+        #[arg(long)]
+        dns: Option<String>,
     },
     /// A registrar: the authority that attests which verifiers may collect the registration
     /// number under which statute (PIPA Art. 24-2). Writes `registrar.key.pem` (0600) and
@@ -463,11 +467,52 @@ pub(crate) struct RequestArgs {
     transcript: Option<PathBuf>,
     /// Proximity, full-identity: the reader's registration attestation (`kmid keys
     /// register`), sent in requestInfo so the wallet may release the registration number.
-    #[arg(long, requires = "reader")]
+    /// With `--signed`, sent in `verifier_info`.
+    #[arg(long)]
     registration: Option<PathBuf>,
+    /// OpenID4VP, signed (HAIP 1.0): sign the request with the access certificate in this
+    /// directory (`kmid keys readers --dns NAME`); writes the request URL (redirect modes) or
+    /// the DC API request (`{"protocol", "data"}`) to `--out`, and the pending transaction to
+    /// `--transaction`.
+    #[arg(long, conflicts_with = "proximity", requires = "transaction")]
+    signed: Option<PathBuf>,
+    /// With `--signed`: the Client Identifier Prefix.
+    #[arg(long, value_enum, default_value = "x509-hash")]
+    client_id_prefix: PrefixArg,
+    /// With `--signed`: the response mode (HAIP: direct-post-jwt, dc-api-jwt).
+    #[arg(long, value_enum, default_value = "direct-post-jwt")]
+    response_mode: ModeArg,
+    /// With `--signed` and a DC API mode: the verifier's Origin (`expected_origins`).
+    #[arg(long)]
+    origin: Option<String>,
+    /// With `--signed`: where the pending transaction goes (it holds the response key; 0600).
+    #[arg(long)]
+    transaction: Option<PathBuf>,
     /// The file to write.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// Client Identifier Prefixes on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrefixArg {
+    /// `x509_hash` (HAIP's MUST).
+    X509Hash,
+    /// `x509_san_dns`, the certificate's DNS name.
+    X509SanDns,
+}
+
+/// Response modes on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    /// `direct_post`.
+    DirectPost,
+    /// `direct_post.jwt`.
+    DirectPostJwt,
+    /// `dc_api`.
+    DcApi,
+    /// `dc_api.jwt`.
+    DcApiJwt,
 }
 
 /// `kmid present`.
@@ -494,7 +539,15 @@ pub(crate) struct PresentArgs {
     /// Proximity only: answer only requests signed by a reader under this root (PEM).
     #[arg(long)]
     reader_trust: Option<PathBuf>,
-    /// Where to write the VP Token (JSON) or DeviceResponse (CBOR).
+    /// Signed OpenID4VP requests: the verifier access root (PEM) they must chain to, besides
+    /// the trust file's `verifier-access` anchors.
+    #[arg(long)]
+    verifier_trust: Option<PathBuf>,
+    /// A DC API request: the Origin the platform reports for it.
+    #[arg(long)]
+    origin: Option<String>,
+    /// Where to write the VP Token (JSON), the DeviceResponse (CBOR), the form body for the
+    /// `response_uri` (a signed request), or the DC API response `data` (JSON).
     #[arg(long)]
     out: PathBuf,
     /// Presentation time (RFC 3339), default now.
@@ -512,9 +565,14 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     trust: Option<PathBuf>,
     /// The request the presentation answers (OpenID4VP JSON or DeviceRequest CBOR).
-    #[arg(long)]
-    request: PathBuf,
-    /// The VP Token (JSON) or DeviceResponse (CBOR).
+    #[arg(long, required_unless_present = "transaction")]
+    request: Option<PathBuf>,
+    /// A signed request's pending transaction (`kmid request --signed --transaction`): the
+    /// presentation is then the body POSTed to the `response_uri` or the DC API response
+    /// `data`, decrypted with the transaction's key.
+    #[arg(long, conflicts_with = "request")]
+    transaction: Option<PathBuf>,
+    /// The VP Token (JSON), DeviceResponse (CBOR), response body or DC API response data.
     #[arg(long)]
     presentation: PathBuf,
     /// Proximity only: SessionTranscriptBytes; default a QR-engagement transcript.
@@ -924,7 +982,7 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
                 keys.join("vical-trust.toml").display()
             ))
         }
-        KeysCommand::Readers { out, name } => {
+        KeysCommand::Readers { out, name, dns } => {
             use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
             let now = OffsetDateTime::now_utc();
             let params = |kind, cn: String, years: i64| CertificateParams {
@@ -949,7 +1007,10 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             )?;
             let reader_key = PrivateKey::generate(Curve::P256)?;
             let reader = issue_certificate(
-                &params(CertificateKind::ReaderAuthentication, name.clone(), 1),
+                &CertificateParams {
+                    dns_names: dns.iter().cloned().collect(),
+                    ..params(CertificateKind::ReaderAuthentication, name.clone(), 1)
+                },
                 reader_key.public_key(),
                 Some(&root),
                 &root_key,
@@ -1197,6 +1258,26 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
             "dcql_query": query,
         })
     };
+    if let Some(dir) = &args.signed {
+        let query = match &args.dcql {
+            Some(path) => DcqlQuery::from_json(&read(path)?)?,
+            None => {
+                let (Some(template_arg), Some(card), Some(format)) =
+                    (args.template, args.card, args.format)
+                else {
+                    return Err("give --template, --card and --format, or --dcql".into());
+                };
+                let format = match format {
+                    FormatArg::Mdoc => Format::Mdoc,
+                    FormatArg::SdJwt => Format::SdJwtVc,
+                    FormatArg::Both => return Err("a request asks for one format".into()),
+                };
+                template(template_arg, args.legal_basis.as_ref())?
+                    .dcql_query(card.card_type(), format)
+            }
+        };
+        return signed_request(args, dir, &query);
+    }
     if let Some(path) = &args.dcql {
         let bytes = read(path)?;
         let query = DcqlQuery::from_json(&bytes)?;
@@ -1219,7 +1300,7 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
     // answered.
     if matches!(template, Template::FullIdentity { .. }) {
         if !args.proximity {
-            return Err("full-identity over OpenID4VP needs a signed request with a registration attestation, which the CLI does not write yet: use --proximity with --reader and --registration".into());
+            return Err("full-identity over OpenID4VP needs a signed request with a registration attestation: pass --signed DIR --registration FILE --transaction FILE".into());
         }
         if args.registration.is_none() {
             return Err("full-identity needs the reader's registration attestation: run `kmid keys registrar`, then `kmid keys register --reader DIR`, and pass --reader DIR --registration FILE".into());
@@ -1263,16 +1344,132 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
     Ok(format!("OpenID4VP request {}", args.out.display()))
 }
 
+/// A status resolver for a verifier that only makes requests (it never resolves).
+struct NoStatus;
+
+impl kmid::schema::status::StatusResolver for NoStatus {
+    fn resolve(
+        &self,
+        reference: &kmid::schema::status::StatusReference,
+        _: &kmid::schema::status::StatusContext<'_>,
+        _: OffsetDateTime,
+    ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
+        Err(kmid::schema::status::StatusError::Unavailable {
+            uri: reference.uri.clone(),
+        })
+    }
+}
+
+/// `kmid request --signed`: a signed OpenID4VP request (HAIP 1.0) and its pending transaction.
+fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<String, Error> {
+    use kmid::oid4vc::request::ResponseMode;
+    let key = PrivateKey::from_pem(&read_text(&dir.join("reader.key.pem"))?)?;
+    let leaf = Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?;
+    let signer: Arc<dyn Signer> = Arc::new(key);
+    let access = match args.client_id_prefix {
+        PrefixArg::X509Hash => kmid::VerifierAccess::x509_hash(
+            kmid::crypto::CryptoProvider::get_default(),
+            signer,
+            vec![leaf],
+        )?,
+        PrefixArg::X509SanDns => {
+            let dns = leaf
+                .dns_names()
+                .first()
+                .cloned()
+                .ok_or("the access certificate has no DNS name: make it with `kmid keys readers --dns NAME`")?;
+            kmid::VerifierAccess::x509_san_dns(signer, vec![leaf], &dns)?
+        }
+    };
+    let access = match &args.registration {
+        Some(file) => access.with_registration(read_text(file)?.trim().to_owned()),
+        None => access,
+    };
+    let verifier = Verifier::new(TrustStore::new(), Arc::new(NoStatus));
+    let at = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    let transaction_file = args
+        .transaction
+        .as_ref()
+        .ok_or("--signed needs --transaction FILE")?;
+    let (out, saved, what) = match args.response_mode {
+        ModeArg::DirectPost | ModeArg::DirectPostJwt => {
+            let mode = if args.response_mode == ModeArg::DirectPost {
+                ResponseMode::DirectPost
+            } else {
+                ResponseMode::DirectPostJwt
+            };
+            let online =
+                verifier.request_online(&access, query, mode, &args.response_uri, false, at)?;
+            (
+                format!("{}\n", online.url_by_value("openid4vp://")),
+                online.export()?,
+                "request URL",
+            )
+        }
+        ModeArg::DcApi | ModeArg::DcApiJwt => {
+            let origin = args
+                .origin
+                .as_deref()
+                .ok_or("a DC API request needs --origin (the verifier's web Origin)")?;
+            let presentation = verifier.request_dc_api(
+                &[&access],
+                query,
+                args.response_mode == ModeArg::DcApiJwt,
+                origin,
+                at,
+            )?;
+            let request = json!({
+                "protocol": presentation.protocol.as_str(),
+                "data": presentation.data,
+            });
+            (
+                format!("{}\n", serde_json::to_string_pretty(&request)?),
+                presentation.export()?,
+                "DC API request",
+            )
+        }
+    };
+    write(&args.out, out)?;
+    write_secret(
+        transaction_file,
+        format!("{}\n", serde_json::to_string_pretty(&saved)?),
+    )?;
+    Ok(format!(
+        "signed OpenID4VP {what} {} (transaction {})",
+        args.out.display(),
+        transaction_file.display()
+    ))
+}
+
 /// A parsed request file.
 enum Request {
     OpenId4Vp(DcqlQuery, OpenId4VpRequest),
+    /// A request URL (a signed Request Object by value).
+    Url(kmid::oid4vc::request::RequestUrl),
+    /// A DC API request: `protocol` and `data`.
+    DcApi(String, Value),
     Proximity(DeviceRequest),
 }
 
 fn load_request(path: &Path) -> Result<Request, Error> {
     let bytes = read(path)?;
+    let text = core::str::from_utf8(&bytes).unwrap_or_default().trim();
+    if ["openid4vp:", "haip-vp:", "https:"]
+        .iter()
+        .any(|scheme| text.starts_with(scheme))
+    {
+        return Ok(Request::Url(kmid::oid4vc::request::RequestUrl::parse(
+            text,
+        )?));
+    }
     if bytes.first() == Some(&b'{') {
         let value: Value = serde_json::from_slice(&bytes)?;
+        if let (Some(protocol), Some(data)) = (
+            value.get("protocol").and_then(Value::as_str),
+            value.get("data"),
+        ) {
+            return Ok(Request::DcApi(protocol.to_owned(), data.clone()));
+        }
         let text = |k: &str| -> Result<String, Error> {
             Ok(value
                 .get(k)
@@ -1321,6 +1518,12 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
         readers.add(Certificate::from_pem(&read_text(root)?)?)?;
         wallet = wallet.require_reader_auth(readers);
     }
+    if let Some(root) = &args.verifier_trust {
+        let config = trust_config(&args.keys, args.trust.as_deref())?;
+        let mut verifiers = config.trust_store(TrustPurpose::VerifierAccess)?;
+        verifiers.add(Certificate::from_pem(&read_text(root)?)?)?;
+        wallet = wallet.with_verifier_trust(verifiers);
+    }
     for path in &args.credentials {
         let bytes = read(path)?;
         if bytes.starts_with(b"ey") {
@@ -1347,6 +1550,33 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
             let response = wallet.respond_mdoc(&request, &transcript, at)?;
             write(&args.out, response.to_bytes())?;
             Ok(format!("DeviceResponse {}", args.out.display()))
+        }
+        Request::Url(url) => match url {
+            kmid::oid4vc::request::RequestUrl::ByValue { client_id, request } => {
+                let answer = wallet.answer_online(&request, Some(&client_id), None, at)?;
+                write(&args.out, format!("{}\n", answer.body))?;
+                Ok(format!(
+                    "response body {} (POST it to {})",
+                    args.out.display(),
+                    answer.response_uri
+                ))
+            }
+            kmid::oid4vc::request::RequestUrl::ByReference { request_uri, .. } => Err(format!(
+                "the request is at {request_uri}: the CLI fetches nothing over the network; pass the request by value"
+            )
+            .into()),
+        },
+        Request::DcApi(protocol, data) => {
+            let origin = args
+                .origin
+                .as_deref()
+                .ok_or("a DC API request needs --origin (the Origin the platform reports)")?;
+            let response = wallet.answer_dc_api(&protocol, &data, origin, at)?;
+            write(
+                &args.out,
+                format!("{}\n", serde_json::to_string_pretty(&response)?),
+            )?;
+            Ok(format!("DC API response data {}", args.out.display()))
         }
     }
 }
@@ -1404,28 +1634,65 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let at = parse_at(args.at.as_deref())?;
     let verifier = verifier(&args.keys, args.trust.as_deref())?;
     let presentation = read(&args.presentation)?;
-    let outcome: Result<Vec<VerifiedCredential>, KmidError> = match load_request(&args.request)? {
-        Request::OpenId4Vp(query, request) => {
-            // A file that is not JSON at all is unusable input (exit 2: the runner passed the
-            // wrong file); JSON that is not a VP Token is an invalid presentation (exit 1).
-            // Both read without building a JSON tree.
-            serde_json::from_slice::<serde::de::IgnoredAny>(&presentation).map_err(|e| {
-                format!(
-                    "{}: not JSON (line {}, column {}), so not a VP Token",
-                    args.presentation.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?;
-            kmid::parse_vp_token(&presentation).and_then(|token| {
+    let outcome: Result<Vec<VerifiedCredential>, KmidError> = if let Some(file) = &args.transaction
+    {
+        let saved: Value = serde_json::from_slice(&read(file)?)?;
+        match saved.get("kind").and_then(Value::as_str) {
+            Some("dc_api") => {
+                let mut pending = kmid::DcApiPresentation::import(&saved)?;
+                let data: Value = serde_json::from_slice(&presentation)
+                    .map_err(|e| format!("{}: not JSON: {e}", args.presentation.display()))?;
                 verifier
-                    .verify_vp_token_any(&query, &request, &token, at)
+                    .complete_dc_api(&mut pending, &data, at)
+                    .and_then(|()| pending.result().map(<[_]>::to_vec))
                     .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
-            })
+            }
+            _ => {
+                let mut pending = kmid::OnlineRequest::import(&saved)?;
+                let body = presentation
+                    .strip_suffix(b"\n")
+                    .unwrap_or(&presentation)
+                    .to_vec();
+                verifier
+                    .complete_online(&mut pending, &body, at)
+                    .and_then(|code| pending.result(code.as_deref()).map(<[_]>::to_vec))
+                    .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
+            }
         }
-        Request::Proximity(request) => {
-            let transcript = transcript(args.transcript.as_ref())?;
-            verifier.verify_mdoc_any(&request, &presentation, &transcript, at)
+    } else {
+        let request_file = args
+            .request
+            .as_ref()
+            .ok_or("give --request or --transaction")?;
+        match load_request(request_file)? {
+            Request::OpenId4Vp(query, request) => {
+                // A file that is not JSON at all is unusable input (exit 2: the runner passed
+                // the wrong file); JSON that is not a VP Token is an invalid presentation
+                // (exit 1). Both read without building a JSON tree.
+                serde_json::from_slice::<serde::de::IgnoredAny>(&presentation).map_err(|e| {
+                    format!(
+                        "{}: not JSON (line {}, column {}), so not a VP Token",
+                        args.presentation.display(),
+                        e.line(),
+                        e.column()
+                    )
+                })?;
+                kmid::parse_vp_token(&presentation).and_then(|token| {
+                    verifier
+                        .verify_vp_token_any(&query, &request, &token, at)
+                        .map(|seen| seen.into_iter().map(|(_, p)| p).collect())
+                })
+            }
+            Request::Proximity(request) => {
+                let transcript = transcript(args.transcript.as_ref())?;
+                verifier.verify_mdoc_any(&request, &presentation, &transcript, at)
+            }
+            Request::Url(_) | Request::DcApi(..) => {
+                return Err(
+                    "a signed request is verified with its --transaction file, not --request"
+                        .into(),
+                );
+            }
         }
     };
     Ok(match outcome {

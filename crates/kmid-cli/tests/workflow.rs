@@ -1022,3 +1022,172 @@ fn a_foreign_mdl_is_requested_presented_and_verified_from_files() {
     assert_eq!(result, Value::Null);
     assert!(out.contains("metadata_issuers"), "{out}");
 }
+
+/// Signed OpenID4VP through the CLI (HAIP 1.0): `kmid request --signed` writes the request
+/// URL or DC API request and keeps the pending transaction (its response key) in a 0600 file;
+/// `kmid present` answers it (encrypted); `kmid verify --transaction` decrypts and verifies.
+#[test]
+fn signed_requests_and_encrypted_responses_through_the_cli() {
+    let run = Run::new("signed");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    run.ok(&[
+        "keys",
+        "readers",
+        "--out",
+        "bank",
+        "--dns",
+        "bank.kmid.invalid",
+    ]);
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    run.ok(&[
+        "issue",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--holder",
+        "holder.pem",
+        "--out",
+        "creds",
+    ]);
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    let present = |request: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--credential",
+            "creds/rrc.sd-jwt",
+            "--request",
+            request,
+            "--verifier-trust",
+            "bank/reader-root.pem",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        run.kmid(&args)
+    };
+    for (mode, prefix, format) in [
+        ("direct-post-jwt", "x509-hash", "sd-jwt"),
+        ("direct-post", "x509-san-dns", "mdoc"),
+        ("dc-api-jwt", "x509-hash", "mdoc"),
+        ("dc-api", "x509-san-dns", "sd-jwt"),
+    ] {
+        let dc_api = mode.starts_with("dc-api");
+        let mut args = vec![
+            "request",
+            "--signed",
+            "bank",
+            "--client-id-prefix",
+            prefix,
+            "--response-mode",
+            mode,
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--response-uri",
+            "https://bank.kmid.invalid/openid4vp/response",
+            "--transaction",
+            "tx.json",
+            "--out",
+            "request.txt",
+        ];
+        if dc_api {
+            args.extend(["--origin", "https://bank.kmid.invalid"]);
+        }
+        run.ok(&args);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(run.path("tx.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "the transaction holds the response key"
+            );
+        }
+        let request = std::fs::read_to_string(run.path("request.txt")).unwrap();
+        assert_eq!(request.starts_with("openid4vp://"), !dc_api, "{request}");
+        let origin: &[&str] = if dc_api {
+            &["--origin", "https://bank.kmid.invalid"]
+        } else {
+            &[]
+        };
+        let (code, out) = present("request.txt", "answer.txt", origin);
+        assert_eq!(code, 0, "{mode}: {out}");
+        let answer = std::fs::read_to_string(run.path("answer.txt")).unwrap();
+        assert_eq!(
+            answer.contains("response"),
+            mode.ends_with("jwt"),
+            "{mode}: {answer}"
+        );
+        let (code, result, out) = run.verify_json(&[
+            "--keys",
+            "keys",
+            "--transaction",
+            "tx.json",
+            "--presentation",
+            "answer.txt",
+        ]);
+        assert_eq!(code, 0, "{mode}: {out}");
+        assert_eq!(result["presentations"][0]["card"], "kr.go.mois.rrc.1");
+        assert_eq!(result["presentations"][0]["status"], "VALID");
+        if dc_api {
+            // Replayed from another Origin: the wallet refuses it.
+            let (code, out) = present(
+                "request.txt",
+                "other.txt",
+                &["--origin", "https://evil.kmid.invalid"],
+            );
+            assert_eq!(code, 2, "{out}");
+            assert!(out.contains("expected_origins"), "{out}");
+        }
+    }
+    // A wallet that does not trust the bank's access root refuses its request.
+    run.ok(&[
+        "request",
+        "--signed",
+        "bank",
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--transaction",
+        "tx.json",
+        "--out",
+        "request.txt",
+    ]);
+    let (code, out) = run.kmid(&[
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.sd-jwt",
+        "--request",
+        "request.txt",
+        "--out",
+        "answer.txt",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("verifier certificate"), "{out}");
+}

@@ -161,6 +161,17 @@ impl ResponseKey {
         Ok(Self { key, kid })
     }
 
+    /// The private JWK (with its `kid`), to keep a pending transaction across processes: a
+    /// secret, to be stored as one.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Crypto`] for a key that cannot export its scalar (a hardware key).
+    pub fn private_jwk(&self) -> Result<Jwk, Oid4vpError> {
+        let mut jwk = self.key.to_jwk().map_err(Oid4vpError::Crypto)?;
+        jwk.kid = Some(self.kid.clone());
+        Ok(jwk)
+    }
+
     /// The key's `kid`.
     #[must_use]
     pub fn kid(&self) -> &str {
@@ -531,6 +542,76 @@ impl Transaction {
                 None
             },
             same_device,
+            response_code: None,
+            status: TransactionState::Pending,
+            response: None,
+        })
+    }
+
+    /// A pending transaction as JSON, to keep it between processes (the `kmid` CLI writes it
+    /// to a file between `request` and `verify`): `state`, `nonce`, `response_mode`,
+    /// `same_device` and the response key's private JWK. It holds a secret.
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Replayed`] for a transaction that already has a response;
+    /// [`Oid4vpError::Crypto`].
+    pub fn export_pending(&self) -> Result<Value, Oid4vpError> {
+        if self.status != TransactionState::Pending {
+            return Err(Oid4vpError::Replayed);
+        }
+        let key = match &self.key {
+            Some(k) => Some(
+                serde_json::to_value(k.private_jwk()?)
+                    .map_err(|e| Oid4vpError::Malformed(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(json!({
+            "state": self.state,
+            "nonce": self.nonce,
+            "response_mode": self.response_mode.as_str(),
+            "same_device": self.same_device,
+            "key": key,
+        }))
+    }
+
+    /// A pending transaction from [`Self::export_pending`].
+    ///
+    /// # Errors
+    /// [`Oid4vpError::Malformed`], [`Oid4vpError::Missing`] for a document that is not one;
+    /// the key's refusal.
+    pub fn import_pending(value: &Value) -> Result<Self, Oid4vpError> {
+        let text = |k: &'static str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or(Oid4vpError::Missing(k))
+        };
+        let response_mode: ResponseMode =
+            serde_json::from_value(value.get("response_mode").cloned().unwrap_or_default())
+                .map_err(|_| Oid4vpError::Missing("response_mode"))?;
+        let key = match value.get("key") {
+            Some(Value::Null) | None => None,
+            Some(jwk) => Some(ResponseKey::from_jwk(
+                &serde_json::from_value::<Jwk>(jwk.clone())
+                    .map_err(|_| Oid4vpError::Malformed("key".into()))?,
+            )?),
+        };
+        if key.is_some() != response_mode.is_encrypted() {
+            return Err(Oid4vpError::Malformed(
+                "a key exactly for the encrypted modes".into(),
+            ));
+        }
+        Ok(Self {
+            state: text("state")?,
+            nonce: text("nonce")?,
+            response_mode,
+            key,
+            same_device: value
+                .get("same_device")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             response_code: None,
             status: TransactionState::Pending,
             response: None,

@@ -172,6 +172,53 @@ impl OnlineRequest {
         &self.transaction.state
     }
 
+    /// The pending request as JSON, to keep between processes (the CLI's transaction file):
+    /// the Authorization Request, the Request Object, the query and the transaction with its
+    /// response key. It holds a secret: store it as one.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] once answered.
+    pub fn export(&self) -> Result<Value, KmidError> {
+        Ok(json!({
+            "kind": "openid4vp",
+            "authorization": serde_json::to_value(&self.authorization)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            "request_object": self.request_object,
+            "query": serde_json::to_value(&self.query)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            "transaction": self.transaction.export_pending()?,
+        }))
+    }
+
+    /// A pending request from [`Self::export`].
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`], [`KmidError::InvalidDcql`] for a document that is not one.
+    pub fn import(value: &Value) -> Result<Self, KmidError> {
+        let malformed = |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        if value.get("kind").and_then(Value::as_str) != Some("openid4vp") {
+            return Err(malformed("kind").into());
+        }
+        Ok(Self {
+            authorization: serde_json::from_value(
+                value.get("authorization").cloned().unwrap_or_default(),
+            )
+            .map_err(|_| malformed("authorization"))?,
+            request_object: value
+                .get("request_object")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed("request_object"))?
+                .to_owned(),
+            query: DcqlQuery::from_json(
+                value.get("query").unwrap_or(&Value::Null).to_string().as_bytes(),
+            )?,
+            transaction: Transaction::import_pending(
+                value.get("transaction").unwrap_or(&Value::Null),
+            )?,
+            outcome: None,
+        })
+    }
+
     /// What the wallet presented and the verifier verified. In a same-device flow only for
     /// the `response_code` the wallet was sent back with.
     ///
@@ -603,6 +650,59 @@ pub struct DcApiPresentation {
 }
 
 impl DcApiPresentation {
+    /// The pending request as JSON, as [`OnlineRequest::export`] (with the Origin and the
+    /// request's `protocol` and `data`). It holds a secret.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] once answered.
+    pub fn export(&self) -> Result<Value, KmidError> {
+        Ok(json!({
+            "kind": "dc_api",
+            "protocol": self.protocol.as_str(),
+            "data": self.data,
+            "origin": self.origin,
+            "authorization": serde_json::to_value(&self.authorization)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            "query": serde_json::to_value(&self.query)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+            "transaction": self.transaction.export_pending()?,
+        }))
+    }
+
+    /// A pending request from [`Self::export`].
+    ///
+    /// # Errors
+    /// As [`OnlineRequest::import`].
+    pub fn import(value: &Value) -> Result<Self, KmidError> {
+        let malformed = |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        if value.get("kind").and_then(Value::as_str) != Some("dc_api") {
+            return Err(malformed("kind").into());
+        }
+        let text = |k: &str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| malformed(k))
+        };
+        Ok(Self {
+            protocol: kmid_oid4vc::dc_api::DcApiProtocol::parse(&text("protocol")?)?,
+            data: value.get("data").cloned().ok_or_else(|| malformed("data"))?,
+            origin: text("origin")?,
+            authorization: serde_json::from_value(
+                value.get("authorization").cloned().unwrap_or_default(),
+            )
+            .map_err(|_| malformed("authorization"))?,
+            query: DcqlQuery::from_json(
+                value.get("query").unwrap_or(&Value::Null).to_string().as_bytes(),
+            )?,
+            transaction: Transaction::import_pending(
+                value.get("transaction").unwrap_or(&Value::Null),
+            )?,
+            outcome: None,
+        })
+    }
+
     /// What the wallet presented and the verifier verified.
     ///
     /// # Errors

@@ -278,3 +278,35 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
         "Oid4vp.Expired"
     );
 }
+
+/// A pending request kept across processes (the CLI's transaction file): exported, imported,
+/// and completed; an answered one cannot be exported again.
+#[test]
+fn a_pending_request_survives_export_and_import() {
+    let w = world();
+    for mode in [ResponseMode::DirectPost, ResponseMode::DirectPostJwt] {
+        let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
+        let online = w
+            .verifier
+            .request_online(&w.access, &query, mode, RESPONSE_URI, false, now())
+            .unwrap();
+        let saved = online.export().unwrap();
+        let answer = w
+            .wallet
+            .answer_online(&online.request_object, None, None, now())
+            .unwrap();
+        let mut restored = kmid::OnlineRequest::import(&saved).unwrap();
+        w.verifier
+            .complete_online(&mut restored, answer.body.as_bytes(), now())
+            .unwrap();
+        assert_eq!(restored.result(None).unwrap().len(), 1);
+        assert_eq!(restored.export().unwrap_err().code(), "Oid4vp.Replayed");
+    }
+    // Not a saved request.
+    assert_eq!(
+        kmid::OnlineRequest::import(&serde_json::json!({ "kind": "dc_api" }))
+            .unwrap_err()
+            .code(),
+        "Oid4vp.Malformed"
+    );
+}
