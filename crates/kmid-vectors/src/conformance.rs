@@ -49,6 +49,17 @@ pub(crate) struct Fixture {
     pub(crate) registrar: Arc<dyn Signer>,
 }
 
+/// The default provider with its random source replaced by a seeded one: what makes the
+/// wallet's encrypted responses and the verifier's requests (nonce, state, response key)
+/// reproducible. Leaked: a provider is `'static`, and the generator makes a handful.
+pub(crate) fn seeded_provider(seed: &str) -> &'static kmid::crypto::CryptoProvider {
+    let random: &'static SeededRandom = Box::leak(Box::new(SeededRandom::new(seed.as_bytes())));
+    Box::leak(Box::new(kmid::crypto::CryptoProvider {
+        random,
+        ..*kmid::crypto::CryptoProvider::get_default()
+    }))
+}
+
 /// The vectors' registrar (`iss`, and the `kid` of its key `registrar`).
 pub(crate) const REGISTRAR: &str = "https://registrar.kmid.invalid";
 const REGISTRAR_KID: &str = "registrar-1";
@@ -143,6 +154,7 @@ pub(crate) fn fixture(pki: &TestPki, card: Card) -> Result<Fixture, Error> {
     // The wallet checks readers (proximity) and verifiers (OpenID4VP) against the test PKI's
     // reader root, and trusts the registrar: what releases the registration number.
     let wallet = Wallet::with_signer(Arc::new(holder), pki.trust_store())
+        .with_provider(seeded_provider(&format!("kmid vectors v1: wallet {code}")))
         .trust_readers(pki.reader_trust_store())
         .with_verifier_trust(pki.reader_trust_store())
         .with_registrars(vec![(
@@ -306,6 +318,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
     for f in &fixtures {
         mdoc_cases(f, &mut out)?;
         openid4vp_cases(f, &mut out)?;
+        signed_cases(f, &mut out)?;
     }
     lifecycle_cases(&mut fixtures, &mut out, &mut status_sets)?;
     let mut manifest = json!({
@@ -804,6 +817,128 @@ fn full_identity_online(
         "response_uri": plain.response_uri,
     });
     Ok((vp_token, params))
+}
+
+/// A verifier that only makes requests (the signed cases' requests never resolve a status).
+struct NoStatus;
+
+impl kmid::schema::status::StatusResolver for NoStatus {
+    fn resolve(
+        &self,
+        reference: &kmid::schema::status::StatusReference,
+        _: &kmid::schema::status::StatusContext<'_>,
+        _: OffsetDateTime,
+    ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
+        Err(kmid::schema::status::StatusError::Unavailable {
+            uri: reference.uri.clone(),
+        })
+    }
+}
+
+/// Signed requests and encrypted responses (HAIP 1.0 §5): for each format, a request signed
+/// by the reader certificate as `x509_hash` in `direct_post` and `direct_post.jwt`, the
+/// verifier's pending transaction (its response key included: test material), and the
+/// wallet's response body; then two attacks on the encrypted one: the body made for another
+/// transaction (another key) and a downgrade to the clear.
+fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
+    use kmid::oid4vc::request::ResponseMode;
+    let card = f.card.card_type();
+    let code = f.code;
+    let verifier = kmid::Verifier::new(kmid::crypto::x509::TrustStore::new(), Arc::new(NoStatus))
+        .with_provider(seeded_provider(&format!("kmid vectors v1: verifier {code}")));
+    let access = kmid::VerifierAccess::x509_hash(
+        kmid::crypto::CryptoProvider::get_default(),
+        Arc::clone(&f.reader_signer),
+        vec![f.reader.clone()],
+    )?;
+    const RESPONSE_URI: &str = "https://bank.kmid.invalid/openid4vp/response";
+    for (format, fid) in [(Format::SdJwtVc, "sd-jwt-vc"), (Format::Mdoc, "mdoc")] {
+        let query = Template::AgeCheck.dcql_query(card, format);
+        let mut encrypted = None;
+        for (mode, mid) in [
+            (ResponseMode::DirectPost, "direct-post"),
+            (ResponseMode::DirectPostJwt, "direct-post-jwt"),
+        ] {
+            let online = verifier.request_online(&access, &query, mode, RESPONSE_URI, false, AT)?;
+            let answer = f
+                .wallet
+                .answer_online(&online.request_object, None, None, AT)?;
+            let base = format!("{code}/openid4vp-signed/{fid}/{mid}");
+            let transaction = out.file(
+                format!("{base}.transaction.json"),
+                pretty(&online.export()?)?,
+            );
+            let body = out.file(format!("{base}.response.txt"), format!("{}\n", answer.body));
+            out.cases.push(json!({
+                "id": format!("{code}-openid4vp-signed-{fid}-{mid}"),
+                "kind": "openid4vp-signed",
+                "card": card.doc_type(),
+                "format": query.credentials.first().map(|c| c.format.clone()),
+                "template": "age-check",
+                "transaction": transaction,
+                "response_body": body,
+                "status_set": "current",
+                "expected": {
+                    "result": "valid",
+                    "status": "VALID",
+                    "claims": claims_of(&Template::AgeCheck, card, &f.card)?,
+                },
+            }));
+            if mode == ResponseMode::DirectPostJwt {
+                encrypted = Some(transaction);
+            }
+        }
+        let Some(encrypted_tx) = encrypted else {
+            return Err("no encrypted transaction".into());
+        };
+        // The body made for another transaction (another key), and the clear body of the
+        // direct_post request, each against the encrypted transaction.
+        let other = verifier.request_online(
+            &access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            false,
+            AT,
+        )?;
+        let other_answer = f
+            .wallet
+            .answer_online(&other.request_object, None, None, AT)?;
+        let base = format!("{code}/openid4vp-signed/{fid}/negative");
+        let other_body = out.file(
+            format!("{base}/another-transactions-key.response.txt"),
+            format!("{}\n", other_answer.body),
+        );
+        let clear_body = format!("{code}/openid4vp-signed/{fid}/direct-post.response.txt");
+        for (name, body, error, mutation) in [
+            (
+                "another-transactions-key",
+                other_body,
+                "Oid4vp.Jwe.KeyId",
+                "the response encrypted to another request's key",
+            ),
+            (
+                "downgrade-to-clear",
+                clear_body,
+                "Oid4vp.ResponseMode",
+                "a response in the clear to a direct_post.jwt request",
+            ),
+        ] {
+            out.cases.push(json!({
+                "id": format!("{code}-openid4vp-signed-{fid}-neg-{name}"),
+                "kind": "openid4vp-signed",
+                "card": card.doc_type(),
+                "format": query.credentials.first().map(|c| c.format.clone()),
+                "template": "age-check",
+                "mutation": mutation,
+                "transaction": encrypted_tx,
+                "response_body": body,
+                "status_set": "current",
+                "expected": expected_invalid(error),
+            }));
+        }
+    }
+    Ok(())
 }
 
 fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {

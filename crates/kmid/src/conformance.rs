@@ -96,6 +96,13 @@ pub struct Case {
     /// OpenID4VP: the request parameters.
     #[serde(default)]
     pub request: Option<RequestParams>,
+    /// `openid4vp-signed`: the verifier's pending transaction as
+    /// [`crate::OnlineRequest::export`] writes it (with the response key), a file.
+    #[serde(default)]
+    pub transaction: Option<String>,
+    /// `openid4vp-signed`: the body the wallet POSTed to the `response_uri`, a file.
+    #[serde(default)]
+    pub response_body: Option<String>,
     /// status-token: the Status List Token file.
     #[serde(default)]
     pub status_token: Option<String>,
@@ -354,6 +361,22 @@ fn run_case(
                 .and_then(|mut seen| {
                     seen.pop()
                         .map(|(_, p)| Some(p))
+                        .ok_or(KmidError::NotHeld("presentation in the VP Token"))
+                }))
+        }
+        "openid4vp-signed" => {
+            let saved = file(load, case.transaction.as_ref(), "transaction")?;
+            let saved: Value = serde_json::from_slice(&saved).map_err(|e| e.to_string())?;
+            let mut pending = crate::OnlineRequest::import(&saved).map_err(|e| e.to_string())?;
+            let body = file(load, case.response_body.as_ref(), "response_body")?;
+            let body = body.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(body);
+            Ok(verifier
+                .complete_online(&mut pending, &body, at)
+                .and_then(|code| {
+                    let seen = pending.result(code.as_deref())?;
+                    seen.first()
+                        .and_then(|(_, c)| c.presentation())
+                        .map(Some)
                         .ok_or(KmidError::NotHeld("presentation in the VP Token"))
                 }))
         }
