@@ -96,11 +96,14 @@ pub enum Target {
     Oid4vpResponse,
     /// A registration attestation (the registration number's legal basis), verified.
     RegistrationAttestation,
+    /// A DC API request (`{"protocol", "data"}`: unsigned, signed or multi-signed), verified
+    /// for an Origin; and a DC API response's `data` taken by a transaction.
+    DcApi,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -125,6 +128,7 @@ impl Target {
         Self::Oid4vpRequestUrl,
         Self::Oid4vpResponse,
         Self::RegistrationAttestation,
+        Self::DcApi,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -155,6 +159,7 @@ impl Target {
             Self::Oid4vpRequestUrl => "oid4vp_request_url",
             Self::Oid4vpResponse => "oid4vp_response",
             Self::RegistrationAttestation => "registration_attestation",
+            Self::DcApi => "dc_api",
         }
     }
 
@@ -194,6 +199,7 @@ impl Target {
             Self::Oid4vpRequestUrl => oid4vp_request_url(data),
             Self::Oid4vpResponse => oid4vp_response(data),
             Self::RegistrationAttestation => text(data, registration_attestation),
+            Self::DcApi => dc_api(data),
         }
     }
 }
@@ -599,4 +605,37 @@ fn registration_attestation(text: &str) {
         world.at,
         kmid::crypto::CryptoProvider::get_default(),
     );
+}
+
+fn dc_api(data: &[u8]) {
+    use kmid::oid4vc::dc_api::{DcApiProtocol, verify_dc_api_request};
+    use kmid::oid4vc::jar::WalletCheck;
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let world = online_world::get();
+    let mut check = WalletCheck::new(&world.verifier_trust, world.at);
+    check.origin = Some("https://bank.kmid.invalid");
+    let inner = value.get("data").unwrap_or(&value);
+    let protocols = match value
+        .get("protocol")
+        .and_then(serde_json::Value::as_str)
+        .map(DcApiProtocol::parse)
+    {
+        Some(Ok(p)) => vec![p],
+        _ => vec![
+            DcApiProtocol::Unsigned,
+            DcApiProtocol::Signed,
+            DcApiProtocol::MultiSigned,
+        ],
+    };
+    for protocol in protocols {
+        let _ = verify_dc_api_request(protocol, inner, &check);
+    }
+    // The same bytes as a response's data for an encrypted DC API transaction.
+    if let Ok(mut transaction) =
+        kmid::oid4vc::response::Transaction::import_pending(&world.dc_api_transaction)
+    {
+        let _ = transaction.accept_dc_api(kmid::crypto::CryptoProvider::get_default(), &value);
+    }
 }

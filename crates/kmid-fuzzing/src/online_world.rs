@@ -34,6 +34,11 @@ pub(crate) struct OnlineWorld {
     pub(crate) request_urls: Vec<String>,
     pub(crate) responses: Vec<String>,
     pub(crate) registration: String,
+    /// DC API seeds: signed and multi-signed request data, and an encrypted transaction (with
+    /// the §8.3 example key) and a response data for it.
+    pub(crate) dc_api_requests: Vec<Value>,
+    pub(crate) dc_api_transaction: Value,
+    pub(crate) dc_api_response: Value,
 }
 
 const EXAMPLE_KEY: &str = r#"{"kty":"EC","kid":"ac","use":"enc","crv":"P-256","alg":"ECDH-ES","x":"YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk","y":"Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk","d":"Et-3ce0omz8_TuZ96Df9lp0GAaaDoUnDe6X-CRO7Aww"}"#;
@@ -103,6 +108,49 @@ fn build() -> Result<OnlineWorld, String> {
     };
     let random = SeededRandom::new(b"kmid fuzz online world");
     let encrypted = encrypt_response(provider, &random, &request, &answer).map_err(|x| e(&x))?;
+    // DC API: the same request signed once and twice, for the Origin the body checks.
+    let mut dc_request = request.clone();
+    dc_request.response_mode = ResponseMode::DcApiJwt;
+    dc_request.response_uri = None;
+    dc_request.aud = None;
+    dc_request.state = None;
+    dc_request.expected_origins = Some(vec!["https://bank.kmid.invalid".into()]);
+    let signed = kmid::oid4vc::dc_api::signed_request(
+        provider,
+        &dc_request,
+        &signer,
+        std::slice::from_ref(&reader),
+    )
+    .map_err(|x| e(&x))?;
+    let multi = kmid::oid4vc::dc_api::multisigned_request(
+        provider,
+        &dc_request,
+        &[kmid::oid4vc::dc_api::MultiSigner {
+            signer: &signer,
+            chain: std::slice::from_ref(&reader),
+            client_id: client_id.clone(),
+            verifier_info: None,
+        }],
+    )
+    .map_err(|x| e(&x))?;
+    let unsigned = kmid::oid4vc::dc_api::unsigned_request(&dc_request).map_err(|x| e(&x))?;
+    let dc_api_transaction = json!({
+        "state": "fuzz-state",
+        "nonce": "fuzz-nonce-0123456789",
+        "response_mode": "dc_api.jwt",
+        "same_device": false,
+        "key": serde_json::from_str::<Value>(EXAMPLE_KEY).map_err(|x| e(&x))?,
+    });
+    let dc_api_response = kmid::oid4vc::response::dc_api_response(
+        provider,
+        &random,
+        &answer,
+        Some(
+            &kmid::oid4vc::response::ResponseEncryption::for_request(&request)
+                .map_err(|x| e(&x))?,
+        ),
+    )
+    .map_err(|x| e(&x))?;
     let mut verifier_trust = TrustStore::new();
     verifier_trust
         .add(pki.reader_root.clone())
@@ -125,6 +173,13 @@ fn build() -> Result<OnlineWorld, String> {
         ],
         responses: vec![direct_post_jwt_body(&encrypted), direct_post_body(&answer)],
         registration,
+        dc_api_requests: vec![
+            json!({ "protocol": "openid4vp-v1-signed", "data": signed }),
+            json!({ "protocol": "openid4vp-v1-multisigned", "data": multi }),
+            json!({ "protocol": "openid4vp-v1-unsigned", "data": unsigned }),
+        ],
+        dc_api_transaction,
+        dc_api_response,
     })
 }
 
@@ -158,6 +213,23 @@ mod tests {
                 kmid::crypto::CryptoProvider::get_default(),
                 &jwe,
                 &kmid::oid4vc::response::HAIP_ENC_VALUES,
+            )
+            .unwrap();
+        for request in &w.dc_api_requests {
+            let protocol =
+                kmid::oid4vc::dc_api::DcApiProtocol::parse(request["protocol"].as_str().unwrap())
+                    .unwrap();
+            let mut check = WalletCheck::new(&w.verifier_trust, w.at);
+            check.origin = Some("https://bank.kmid.invalid");
+            kmid::oid4vc::dc_api::verify_dc_api_request(protocol, &request["data"], &check)
+                .unwrap();
+        }
+        let mut transaction =
+            kmid::oid4vc::response::Transaction::import_pending(&w.dc_api_transaction).unwrap();
+        transaction
+            .accept_dc_api(
+                kmid::crypto::CryptoProvider::get_default(),
+                &w.dc_api_response,
             )
             .unwrap();
         kmid::registration::RegistrationAttestation::verify(

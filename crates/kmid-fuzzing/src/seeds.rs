@@ -270,6 +270,13 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
                 out.insert(jwe.into_bytes());
             }
         }
+        Target::DcApi => {
+            let world = crate::online_world::get();
+            for request in &world.dc_api_requests {
+                out.insert(request.to_string().into_bytes());
+            }
+            out.insert(world.dc_api_response.to_string().into_bytes());
+        }
         Target::RegistrationAttestation => {
             out.insert(crate::online_world::get().registration.clone().into_bytes());
         }

@@ -845,7 +845,9 @@ fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
     let card = f.card.card_type();
     let code = f.code;
     let verifier = kmid::Verifier::new(kmid::crypto::x509::TrustStore::new(), Arc::new(NoStatus))
-        .with_provider(seeded_provider(&format!("kmid vectors v1: verifier {code}")));
+        .with_provider(seeded_provider(&format!(
+            "kmid vectors v1: verifier {code}"
+        )));
     let access = kmid::VerifierAccess::x509_hash(
         kmid::crypto::CryptoProvider::get_default(),
         Arc::clone(&f.reader_signer),

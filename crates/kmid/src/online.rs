@@ -195,7 +195,8 @@ impl OnlineRequest {
     /// # Errors
     /// [`KmidError::Oid4vp`], [`KmidError::InvalidDcql`] for a document that is not one.
     pub fn import(value: &Value) -> Result<Self, KmidError> {
-        let malformed = |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        let malformed =
+            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
         if value.get("kind").and_then(Value::as_str) != Some("openid4vp") {
             return Err(malformed("kind").into());
         }
@@ -210,7 +211,11 @@ impl OnlineRequest {
                 .ok_or_else(|| malformed("request_object"))?
                 .to_owned(),
             query: DcqlQuery::from_json(
-                value.get("query").unwrap_or(&Value::Null).to_string().as_bytes(),
+                value
+                    .get("query")
+                    .unwrap_or(&Value::Null)
+                    .to_string()
+                    .as_bytes(),
             )?,
             transaction: Transaction::import_pending(
                 value.get("transaction").unwrap_or(&Value::Null),
@@ -674,7 +679,8 @@ impl DcApiPresentation {
     /// # Errors
     /// As [`OnlineRequest::import`].
     pub fn import(value: &Value) -> Result<Self, KmidError> {
-        let malformed = |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        let malformed =
+            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
         if value.get("kind").and_then(Value::as_str) != Some("dc_api") {
             return Err(malformed("kind").into());
         }
@@ -687,14 +693,21 @@ impl DcApiPresentation {
         };
         Ok(Self {
             protocol: kmid_oid4vc::dc_api::DcApiProtocol::parse(&text("protocol")?)?,
-            data: value.get("data").cloned().ok_or_else(|| malformed("data"))?,
+            data: value
+                .get("data")
+                .cloned()
+                .ok_or_else(|| malformed("data"))?,
             origin: text("origin")?,
             authorization: serde_json::from_value(
                 value.get("authorization").cloned().unwrap_or_default(),
             )
             .map_err(|_| malformed("authorization"))?,
             query: DcqlQuery::from_json(
-                value.get("query").unwrap_or(&Value::Null).to_string().as_bytes(),
+                value
+                    .get("query")
+                    .unwrap_or(&Value::Null)
+                    .to_string()
+                    .as_bytes(),
             )?,
             transaction: Transaction::import_pending(
                 value.get("transaction").unwrap_or(&Value::Null),
