@@ -12,6 +12,9 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 # The interop tests run the Python peers in a virtualenv.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+# The OpenID4VP interop tests run the npm peers with node.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -eq 0 ]; then

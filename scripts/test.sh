@@ -6,6 +6,9 @@ bash scripts/setup.sh
 # The independent implementations the interop tests run against (a virtualenv from PyPI).
 KMID_INTEROP_PYTHON="$(bash interop/setup.sh)"
 export KMID_INTEROP_PYTHON
+# The OpenID4VP peer (@openid4vc/openid4vp, pinned by interop/node/package-lock.json).
+KMID_INTEROP_NODE="$(bash interop/setup-node.sh)"
+export KMID_INTEROP_NODE
 cargo test --workspace --locked
 # The second crypto provider: the whole suite again on OpenSSL. The default (aws-lc-rs) graph of
 # kmid has no OpenSSL (checked), and a verify-only relying party builds that way with nothing

@@ -1,0 +1,195 @@
+// @openid4vc/openid4vp 0.4.6 (OpenWallet Foundation) as kmid's OpenID4VP peer, both ways.
+//
+//   node oid4vp_peer.mjs resolve DIR        verify kmid's signed request DIR/request.txt as a
+//                                           wallet (JAR signature, x5c leaf under
+//                                           DIR/verifier-root.pem, x509_hash) and print it
+//   node oid4vp_peer.mjs read-kmid DIR      decrypt and validate the response DIR/answer.txt
+//                                           (kmid wallet) with kmid's transaction DIR/tx.json
+//   node oid4vp_peer.mjs create DIR         as a verifier, sign a direct_post.jwt request
+//                                           (x509_hash, DIR/reader.pem, DIR/reader.key.pem)
+//                                           for DIR/dcql.json; write DIR/their-request.txt and
+//                                           DIR/their-state.json (its response key: test only)
+//   node oid4vp_peer.mjs read-answer DIR    decrypt and validate kmid's answer
+//                                           DIR/their-answer.txt to that request; print it
+//
+// The library needs crypto callbacks; they are written here with node:crypto alone (ES256,
+// ECDH-ES with A128GCM/A256GCM and the Concat KDF, SHA-256, X.509). Driven by
+// crates/kmid-cli/tests/interop_openid4vp.rs.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import {
+  Openid4vpClient,
+  Openid4vpVerifier,
+  calculateX509HashClientIdPrefixValue,
+  parseOpenid4vpAuthorizationRequest,
+  parseOpenid4vpAuthorizationResponse,
+} from '@openid4vc/openid4vp'
+
+const [verb, dir] = process.argv.slice(2)
+const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8').trim()
+const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
+const fromB64u = (text) => Buffer.from(text, 'base64url')
+
+const hash = (data, alg) => {
+  if (alg !== 'sha-256') throw new Error(`hash ${alg} not supported here`)
+  return new Uint8Array(crypto.createHash('sha256').update(data).digest())
+}
+
+// The verifier anchors the wallet side trusts (for resolve).
+const anchor = () => new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'verifier-root.pem')))
+
+async function verifyJwt(signer, jwt) {
+  let key
+  if (signer.method === 'x5c') {
+    const leaf = new crypto.X509Certificate(Buffer.from(signer.x5c[0], 'base64'))
+    // The chain: the leaf must be issued by the configured anchor, not self-signed.
+    const root = anchor()
+    if (!leaf.checkIssued(root) || !leaf.verify(root.publicKey)) return { verified: false }
+    key = leaf.publicKey
+  } else if (signer.method === 'jwk') {
+    key = crypto.createPublicKey({ key: signer.publicJwk, format: 'jwk' })
+  } else {
+    return { verified: false }
+  }
+  const [h, p, s] = jwt.compact.split('.')
+  const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, fromB64u(s))
+  return ok ? { verified: true, signerJwk: key.export({ format: 'jwk' }) } : { verified: false }
+}
+
+function concatKdf(z, enc, apu, apv) {
+  const bits = enc === 'A128GCM' ? 128 : 256
+  const len = (b) => { const out = Buffer.alloc(4); out.writeUInt32BE(b.length); return out }
+  const algId = Buffer.from(enc)
+  const suppPub = Buffer.alloc(4); suppPub.writeUInt32BE(bits)
+  const input = Buffer.concat([Buffer.from([0, 0, 0, 1]), z, len(algId), algId, len(apu), apu, len(apv), apv, suppPub])
+  return crypto.createHash('sha256').update(input).digest().subarray(0, bits / 8)
+}
+
+function decryptWith(privateJwk) {
+  return async (jwe) => {
+    const [protectedB64, encryptedKey, iv, ciphertext, tag] = jwe.split('.')
+    const header = JSON.parse(fromB64u(protectedB64).toString('utf8'))
+    if (header.alg !== 'ECDH-ES' || encryptedKey !== '') return { decrypted: false }
+    const priv = crypto.createPrivateKey({ key: privateJwk, format: 'jwk' })
+    const epk = crypto.createPublicKey({ key: header.epk, format: 'jwk' })
+    const z = crypto.diffieHellman({ privateKey: priv, publicKey: epk })
+    const key = concatKdf(z, header.enc, header.apu ? fromB64u(header.apu) : Buffer.alloc(0), header.apv ? fromB64u(header.apv) : Buffer.alloc(0))
+    const decipher = crypto.createDecipheriv(header.enc === 'A128GCM' ? 'aes-128-gcm' : 'aes-256-gcm', key, fromB64u(iv))
+    decipher.setAAD(Buffer.from(protectedB64, 'ascii'))
+    decipher.setAuthTag(fromB64u(tag))
+    const payload = Buffer.concat([decipher.update(fromB64u(ciphertext)), decipher.final()]).toString('utf8')
+    const { d, ...pub } = privateJwk
+    return { decrypted: true, decryptionJwk: pub, payload }
+  }
+}
+
+function signWith(privateKeyPem) {
+  return async (signer, { header, payload }) => {
+    const key = crypto.createPrivateKey(privateKeyPem)
+    const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`
+    const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    return { jwt: `${input}.${b64u(signature)}`, signerJwk: crypto.createPublicKey(key).export({ format: 'jwk' }) }
+  }
+}
+
+const notUsed = () => { throw new Error('not used by this peer') }
+const x509Metadata = (certificate) => {
+  const san = new crypto.X509Certificate(Buffer.from(certificate, 'base64')).subjectAltName ?? ''
+  const names = san.split(', ')
+  return {
+    sanDnsNames: names.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)),
+    sanUriNames: names.filter((n) => n.startsWith('URI:')).map((n) => n.slice(4)),
+  }
+}
+
+async function resolve() {
+  const client = new Openid4vpClient({
+    callbacks: { hash, verifyJwt, decryptJwe: notUsed, getX509CertificateMetadata: x509Metadata, fetch: notUsed },
+  })
+  const parsed = parseOpenid4vpAuthorizationRequest({ authorizationRequest: read('request.txt') })
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params })
+  const payload = resolved.authorizationRequestPayload
+  console.log(JSON.stringify({
+    client_id: payload.client_id,
+    prefix: resolved.client.prefix,
+    response_mode: payload.response_mode,
+    nonce: payload.nonce,
+    dcql: resolved.dcql?.query,
+    signed: resolved.jar !== undefined,
+  }))
+}
+
+async function readKmid() {
+  const tx = JSON.parse(read('tx.json'))
+  const body = new URLSearchParams(read('answer.txt'))
+  const response = await parseOpenid4vpAuthorizationResponse({
+    authorizationResponse: Object.fromEntries(body.entries()),
+    authorizationRequestPayload: tx.authorization,
+    callbacks: { decryptJwe: decryptWith(tx.transaction.key), verifyJwt },
+  })
+  console.log(JSON.stringify({
+    state: response.authorizationResponsePayload.state,
+    vp_token: response.authorizationResponsePayload.vp_token,
+    nonce: response.expectedNonce,
+  }))
+}
+
+async function create() {
+  const leafPem = fs.readFileSync(path.join(dir, 'reader.pem'), 'utf8')
+  const leafDer = new crypto.X509Certificate(leafPem).raw
+  const clientId = `x509_hash:${await calculateX509HashClientIdPrefixValue({ x509Certificate: new Uint8Array(leafDer), hash })}`
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const encJwk = { ...publicKey.export({ format: 'jwk' }), kid: 'their-key-1', use: 'enc', alg: 'ECDH-ES' }
+  const verifier = new Openid4vpVerifier({
+    callbacks: { signJwt: signWith(fs.readFileSync(path.join(dir, 'reader.key.pem'), 'utf8')), encryptJwe: notUsed, decryptJwe: notUsed, verifyJwt, hash },
+  })
+  const authorizationRequestPayload = {
+    response_type: 'vp_token',
+    client_id: clientId,
+    response_mode: 'direct_post.jwt',
+    response_uri: 'https://peer.kmid.invalid/openid4vp/response',
+    nonce: b64u(crypto.randomBytes(16)),
+    state: b64u(crypto.randomBytes(16)),
+    dcql_query: JSON.parse(read('dcql.json')),
+    client_metadata: {
+      jwks: { keys: [encJwk] },
+      encrypted_response_enc_values_supported: ['A128GCM', 'A256GCM'],
+      vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
+    },
+  }
+  const result = await verifier.createOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload,
+    jar: {
+      jwtSigner: { method: 'x5c', x5c: [Buffer.from(leafDer).toString('base64')], alg: 'ES256' },
+      expiresInSeconds: 300,
+      additionalJwtPayload: { aud: 'https://self-issued.me/v2' },
+    },
+  })
+  fs.writeFileSync(path.join(dir, 'their-request.txt'), `${result.authorizationRequest}\n`)
+  fs.writeFileSync(path.join(dir, 'their-state.json'), JSON.stringify({
+    key: { ...privateKey.export({ format: 'jwk' }), kid: 'their-key-1' },
+    payload: result.authorizationRequestPayload,
+  }))
+  console.log(JSON.stringify({ client_id: clientId }))
+}
+
+async function readAnswer() {
+  const state = JSON.parse(read('their-state.json'))
+  const body = new URLSearchParams(read('their-answer.txt'))
+  const response = await parseOpenid4vpAuthorizationResponse({
+    authorizationResponse: Object.fromEntries(body.entries()),
+    authorizationRequestPayload: state.payload,
+    callbacks: { decryptJwe: decryptWith(state.key), verifyJwt },
+  })
+  console.log(JSON.stringify({
+    state_matches: response.authorizationResponsePayload.state === state.payload.state,
+    vp_token: response.authorizationResponsePayload.vp_token,
+    client_id: state.payload.client_id,
+    nonce: state.payload.nonce,
+    response_uri: state.payload.response_uri,
+  }))
+}
+
+const verbs = { resolve, 'read-kmid': readKmid, create, 'read-answer': readAnswer }
+await verbs[verb]()
