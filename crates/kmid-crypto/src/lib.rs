@@ -55,6 +55,7 @@ pub mod cose;
 mod cose_key;
 pub mod digest;
 mod error;
+pub mod hpke;
 pub mod jose;
 pub mod jwe;
 mod jwk;
