@@ -50,6 +50,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod annex_c;
 mod auth;
 mod cbor;
 mod cose;

@@ -103,7 +103,9 @@ pub use issuer::{
     CardKeySecret, DEFAULT_MAX_LIFETIME, Formats, Issued, IssuedMdoc, IssuedSdJwt, Issuer,
     PublishedList, card_end, credential_end,
 };
-pub use online::{DcApiPresentation, OnlineAnswer, OnlineRequest, RequestOptions, VerifierAccess};
+pub use online::{
+    AnnexCRequest, DcApiPresentation, OnlineAnswer, OnlineRequest, RequestOptions, VerifierAccess,
+};
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};
 pub use verifier::{

@@ -940,3 +940,152 @@ impl Wallet {
         )?)
     }
 }
+
+/// One mdoc request over the Digital Credentials API in ISO/IEC 18013-7 Annex C
+/// (`org-iso-mdoc`): the request `data` to hand to `navigator.credentials.get`, and what the
+/// verifier keeps to open and verify the response — the HPKE key, the exact `encryptionInfo`
+/// string, the Origin and the DeviceRequest.
+pub struct AnnexCRequest {
+    /// The request `data`: `deviceRequest` and `encryptionInfo`, base64url.
+    pub data: Value,
+    request: kmid_mdoc::model::DeviceRequest,
+    encryption_info: String,
+    key: kmid_crypto::PrivateKey,
+    origin: String,
+}
+
+impl core::fmt::Debug for AnnexCRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AnnexCRequest")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// An Annex C request from the page at `origin`: a fresh P-256 key and 16-byte nonce
+    /// (`encryptionInfo`), the SessionTranscript they make with the Origin, and the
+    /// DeviceRequest `build` writes for it (unsigned, or signed with readerAuth over that
+    /// transcript, with a registration attestation: [`crate::Template::mdoc_request_registered`]).
+    ///
+    /// # Errors
+    /// What `build` returns; key and encoding failures.
+    pub fn request_annex_c(
+        &self,
+        origin: &str,
+        build: impl FnOnce(
+            &kmid_mdoc::model::SessionTranscript,
+        ) -> Result<kmid_mdoc::model::DeviceRequest, KmidError>,
+    ) -> Result<AnnexCRequest, KmidError> {
+        use kmid_crypto::jose::b64url;
+        let key = kmid_crypto::PrivateKey::generate_with(
+            kmid_crypto::Curve::P256,
+            self.provider().random,
+        )?;
+        let mut nonce = vec![0u8; kmid_mdoc::annex_c::MIN_NONCE_BYTES];
+        self.provider().random.fill(&mut nonce)?;
+        let encryption_info = b64url(
+            &kmid_mdoc::annex_c::EncryptionInfo {
+                nonce,
+                recipient: key.public_key().clone(),
+            }
+            .to_bytes()?,
+        );
+        let transcript = kmid_mdoc::annex_c::transcript(self.provider(), &encryption_info, origin)?;
+        let request = build(&transcript)?;
+        let data = json!({
+            "deviceRequest": b64url(&request.to_bytes()),
+            "encryptionInfo": encryption_info,
+        });
+        Ok(AnnexCRequest {
+            data,
+            request,
+            encryption_info,
+            key,
+            origin: origin.to_owned(),
+        })
+    }
+
+    /// Opens the response `data` of an Annex C request (`{"response": <EncryptedResponse>}`)
+    /// with the request's key over its SessionTranscript, and verifies the DeviceResponse as
+    /// [`Verifier::verify_mdoc_any`] does (device authentication over that transcript, so a
+    /// response made for another Origin or request fails).
+    ///
+    /// # Errors
+    /// [`KmidError::Mdoc`]: what does not decode, open or verify.
+    pub fn complete_annex_c(
+        &self,
+        request: &AnnexCRequest,
+        data: &Value,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedCredential>, KmidError> {
+        let limits = kmid_mdoc::CborLimits::default();
+        let response = data
+            .get("response")
+            .and_then(Value::as_str)
+            .and_then(|r| kmid_crypto::jose::b64url_decode(r).ok())
+            .ok_or(kmid_mdoc::MdocError::InvalidInput(
+                "the response data has no base64url response",
+            ))?;
+        let sealed = kmid_mdoc::annex_c::EncryptedResponse::from_bytes(&response, &limits)?;
+        let transcript = kmid_mdoc::annex_c::transcript(
+            self.provider(),
+            &request.encryption_info,
+            &request.origin,
+        )?;
+        let device_response =
+            kmid_mdoc::annex_c::open_response(self.provider(), &request.key, &transcript, &sealed)?;
+        self.verify_mdoc_any(&request.request, &device_response, &transcript, at)
+    }
+}
+
+impl Wallet {
+    /// Answers an Annex C request (`data` as the platform hands it over, with the verifier's
+    /// `origin` as the platform reports it): the SessionTranscript from the exact
+    /// `encryptionInfo` string and the Origin, the DeviceRequest answered as
+    /// [`Wallet::respond_mdoc`] answers (readerAuth, the registration number only with a
+    /// registration attestation), and the DeviceResponse sealed with HPKE to the verifier's
+    /// key; returns the response `data`.
+    ///
+    /// # Errors
+    /// [`KmidError::Mdoc`] for a request that does not decode; what
+    /// [`Wallet::respond_mdoc`] refuses.
+    pub fn answer_annex_c(
+        &self,
+        data: &Value,
+        origin: &str,
+        at: OffsetDateTime,
+    ) -> Result<Value, KmidError> {
+        use kmid_crypto::jose::{b64url, b64url_decode};
+        let limits = kmid_mdoc::CborLimits::default();
+        let field = |k: &'static str| {
+            data.get(k)
+                .and_then(Value::as_str)
+                .ok_or(kmid_mdoc::MdocError::InvalidInput(
+                    "Annex C request data needs deviceRequest and encryptionInfo",
+                ))
+        };
+        let encryption_info = field("encryptionInfo")?;
+        let decode = |text: &str| {
+            b64url_decode(text).map_err(|_| {
+                kmid_mdoc::MdocError::InvalidInput("Annex C request data is base64url")
+            })
+        };
+        let info =
+            kmid_mdoc::annex_c::EncryptionInfo::from_bytes(&decode(encryption_info)?, &limits)?;
+        let request = kmid_mdoc::model::DeviceRequest::from_bytes(
+            &decode(field("deviceRequest")?)?,
+            &limits,
+        )?;
+        let transcript = kmid_mdoc::annex_c::transcript(self.provider(), encryption_info, origin)?;
+        let response = self.respond_mdoc(&request, &transcript, at)?;
+        let sealed = kmid_mdoc::annex_c::seal_response(
+            self.provider(),
+            self.provider().random,
+            &info.recipient,
+            &transcript,
+            &response.to_bytes(),
+        )?;
+        Ok(json!({ "response": b64url(&sealed.to_bytes()) }))
+    }
+}

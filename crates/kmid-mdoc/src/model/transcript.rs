@@ -9,6 +9,8 @@
 //! OpenID4VPHandoverInfo = [ clientId, nonce, jwkThumbprint / null, responseUri ]
 //! OpenID4VPDCAPIHandover = [ "OpenID4VPDCAPIHandover", bstr ]
 //! OpenID4VPDCAPIHandoverInfo = [ origin, nonce, jwkThumbprint / null ]
+//! dcapiHandover = [ "dcapi", bstr ]    ; ISO/IEC 18013-7 Annex C: SHA-256 of dcapiInfo
+//! dcapiInfo = [ encryptionInfo (base64url, as sent), origin ]
 //! ```
 
 use kmid_crypto::{CryptoProvider, PublicKey};
@@ -49,6 +51,14 @@ pub enum Handover {
         nonce: String,
         /// SHA-256 JWK thumbprint of the verifier's encryption key, for `dc_api.jwt`.
         jwk_thumbprint: Option<Vec<u8>>,
+    },
+    /// ISO/IEC 18013-7 Annex C (`org-iso-mdoc` over the Digital Credentials API):
+    /// `["dcapi", SHA-256(CBOR([encryptionInfo, origin]))]`.
+    DcApi {
+        /// The request's `encryptionInfo`, exactly the base64url string sent.
+        encryption_info: String,
+        /// The Origin the platform reports.
+        origin: String,
     },
     /// ISO/IEC 18013-7 Annex B (OpenID4VP before 1.0): `[clientIdHash, responseUriHash, nonce]`.
     Iso18013_7AnnexB {
@@ -129,6 +139,14 @@ impl Handover {
                 };
                 let info = self.info_bytes().unwrap_or_default();
                 e.array(2).text(name).bytes(&sha(&info)?);
+            }
+            Self::DcApi {
+                encryption_info,
+                origin,
+            } => {
+                let mut info = Encoder::new();
+                info.array(2).text(encryption_info).text(origin);
+                e.array(2).text("dcapi").bytes(&sha(info.as_bytes())?);
             }
             Self::Iso18013_7AnnexB {
                 client_id,
