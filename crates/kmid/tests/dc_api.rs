@@ -70,6 +70,58 @@ fn world() -> World {
     }
 }
 
+/// The three cards in both formats over the DC API, signed and encrypted (HAIP's mode), and
+/// unsigned in the clear.
+#[test]
+fn every_card_and_format_round_trips_over_the_dc_api() {
+    let (verifier_trust, signer, leaf) = access_pki();
+    let access = VerifierAccess::x509_san_dns(signer, vec![leaf], "bank.example").unwrap();
+    for (card_type, authority, card) in [
+        (
+            CardType::Resident,
+            IssuingAuthority::Mois,
+            Card::from(samples::resident()),
+        ),
+        (
+            CardType::Foreigner,
+            IssuingAuthority::Moj,
+            Card::from(samples::foreigner()),
+        ),
+        (
+            CardType::OverseasNational,
+            IssuingAuthority::Oka,
+            Card::from(samples::overseas_national()),
+        ),
+    ] {
+        let issuer = issuer(authority);
+        let trust = kmid::trust_store([issuer.keys()]).unwrap();
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone())
+            .with_verifier_trust(verifier_trust.clone());
+        let issued = issuer
+            .issue(&card, wallet.device_key(), Formats::Both, now())
+            .unwrap();
+        wallet.store_issued(issued, now()).unwrap();
+        let verifier = Verifier::new(trust, Arc::new(AllValid));
+        for format in [Format::Mdoc, Format::SdJwtVc] {
+            let query = Template::AgeCheck.dcql_query(card_type, format);
+            for (signers, encrypted) in [(vec![&access], true), (vec![], false)] {
+                let mut p = verifier
+                    .request_dc_api(&signers, &query, encrypted, ORIGIN, now())
+                    .unwrap();
+                let data = wallet
+                    .answer_dc_api(p.protocol.as_str(), &p.data, ORIGIN, now())
+                    .unwrap();
+                verifier.complete_dc_api(&mut p, &data, now()).unwrap();
+                assert_eq!(
+                    p.result().unwrap()[0].1.card_type,
+                    Some(card_type),
+                    "{card_type:?} {format:?} {encrypted}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_protocol_mode_and_format_round_trips_bound_to_the_origin() {
     let w = world();
