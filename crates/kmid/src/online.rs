@@ -479,14 +479,17 @@ impl Verifier {
 impl Wallet {
     /// For a query that asks for the registration number, the Credential Query ids the
     /// request's registration attestations allow it for (empty: all), or `None` without one.
-    /// Each `kmid_registration` attestation is then verified for the request's `client_id`
-    /// (a verifier that authenticated: the Request Object was verified), and one that fails
+    /// Each `kmid_registration` attestation is then verified for the certificate that signed
+    /// the verified Request Object — its `sub` must be that certificate's `x509_hash` Client
+    /// Identifier, whatever prefix the request uses, since attestations travel in public and a
+    /// DNS name could be carried by another certificate — and one that fails
     /// refuses the request with its error (OpenID4VP 1.0 §5.11: a wallet that uses
     /// `verifier_info` MUST validate it). A query that does not ask for the number leaves
     /// `verifier_info` unread.
     fn registered_queries(
         &self,
         request: &AuthorizationRequest,
+        certificate: &Certificate,
         query: &DcqlQuery,
         at: OffsetDateTime,
     ) -> Result<Option<Vec<String>>, KmidError> {
@@ -514,10 +517,11 @@ impl Wallet {
                 .get("data")
                 .and_then(Value::as_str)
                 .ok_or(RegistrationError::Malformed("verifier_info data"))?;
+            let signer = ClientId::x509_hash(self.provider(), certificate)?.to_string();
             RegistrationAttestation::verify(
                 jwt,
                 self.registrars(),
-                &request.client_id,
+                &signer,
                 REGISTRATION_NUMBER,
                 at,
                 self.provider(),
@@ -602,7 +606,7 @@ impl Wallet {
                 None => None,
             },
         };
-        let registered = self.registered_queries(request, &query, at)?;
+        let registered = self.registered_queries(request, &verified.certificate, &query, at)?;
         let vp_token = self.answer_authenticated(
             &query,
             &binding,
@@ -905,7 +909,15 @@ impl Wallet {
         let request = verified.request();
         let query = DcqlQuery::from_json(request.dcql_query.to_string().as_bytes())?;
         let registered = match &verified {
-            DcApiRequest::Signed(_) => self.registered_queries(request, &query, at)?,
+            DcApiRequest::Signed(v) => {
+                self.registered_queries(request, &v.certificate, &query, at)?
+            }
+            // An unsigned request is only an Origin.
+            DcApiRequest::Unsigned(_) if self.authenticated_only() => {
+                return Err(KmidError::InvalidRequest(
+                    "this wallet answers only authenticated verifiers; the DC API request is unsigned",
+                ));
+            }
             DcApiRequest::Unsigned(_) => None,
         };
         let encryption = if request.response_mode.is_encrypted() {

@@ -16,8 +16,8 @@ use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
 use time::OffsetDateTime;
 
 use crate::dcql::{
-    CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, OpenId4VpRequest, VpToken,
-    value_matches,
+    ClaimsQuery, CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, OpenId4VpRequest,
+    VpToken, value_matches,
 };
 use crate::error::KmidError;
 use crate::verifier::{SdJwtRequest, element_json};
@@ -133,6 +133,11 @@ impl Wallet {
     pub fn trust_readers(mut self, roots: TrustStore) -> Self {
         self.reader_roots = Some(roots);
         self
+    }
+
+    /// Whether this wallet answers only authenticated verifiers ([`Self::require_reader_auth`]).
+    pub(crate) const fn authenticated_only(&self) -> bool {
+        self.reader_trust.is_some()
     }
 
     /// The registrars.
@@ -569,7 +574,14 @@ impl Wallet {
         let plans: Vec<(&str, Option<Plan<'_>>)> = query
             .credentials
             .iter()
-            .map(|cq| (cq.id.as_str(), self.plan(cq, registered(&cq.id))))
+            .map(|cq| {
+                let rrn = if registered(&cq.id) {
+                    Rrn::Released
+                } else {
+                    Rrn::Withheld
+                };
+                (cq.id.as_str(), self.plan(cq, rrn))
+            })
             .collect();
         // Say so when only the registration number stands in the way (the DCQL rules found no
         // answer without it, and one with it).
@@ -581,7 +593,7 @@ impl Wallet {
                 .select(&|id| {
                     query
                         .credential(id)
-                        .is_some_and(|cq| self.plan(cq, true).is_some())
+                        .is_some_and(|cq| self.plan(cq, Rrn::Hypothetical).is_some())
                 })
                 .is_some()
         {
@@ -675,20 +687,25 @@ impl Wallet {
     }
 
     /// The first held credential and claim option that satisfy `cq`.
-    fn plan<'w>(&'w self, cq: &'w CredentialQuery, rrn_allowed: bool) -> Option<Plan<'w>> {
-        let rrn = catalogue::spec(ClaimId::RegistrationNumber);
+    fn plan<'w>(&'w self, cq: &'w CredentialQuery, rrn: Rrn) -> Option<Plan<'w>> {
+        let rrn_allowed = rrn != Rrn::Withheld;
+        let spec = catalogue::spec(ClaimId::RegistrationNumber);
+        let is_rrn = |claim: &ClaimsQuery| {
+            claim.key_path().is_some_and(|p| {
+                p.as_slice() == spec.sd_jwt.path
+                    || p.as_slice() == [spec.mdoc.namespace, spec.mdoc.identifier]
+            })
+        };
+        // Whether a held value answers a claim; for the "would it be answerable with the
+        // number" question the number's own `values` are never compared (that would tell an
+        // unauthenticated verifier whether its guess of the number is right).
+        let matches = |claim: &ClaimsQuery, value: &serde_json::Value| {
+            (rrn == Rrn::Hypothetical && is_rrn(claim)) || value_matches(claim, value)
+        };
         let options: Vec<_> = cq
             .options()
             .into_iter()
-            .filter(|option| {
-                rrn_allowed
-                    || !option.iter().any(|claim| {
-                        claim.key_path().is_some_and(|p| {
-                            p.as_slice() == rrn.sd_jwt.path
-                                || p.as_slice() == [rrn.mdoc.namespace, rrn.mdoc.identifier]
-                        })
-                    })
-            })
+            .filter(|option| rrn_allowed || !option.iter().any(|claim| is_rrn(claim)))
             .collect();
         match cq.format.as_str() {
             FORMAT_SD_JWT_VC => self
@@ -707,7 +724,7 @@ impl Wallet {
                             .map(|claim| {
                                 let path = claim.key_path()?;
                                 let value = held.verified().get(&path)?;
-                                value_matches(claim, value).then_some(path)
+                                matches(claim, value).then_some(path)
                             })
                             .collect();
                         paths.map(|paths| Plan::SdJwt { held, paths })
@@ -733,7 +750,7 @@ impl Wallet {
                                     .flat_map(|(_, items)| items)
                                     .map(|item| item.item())
                                     .find(|item| item.element_identifier == *element)?;
-                                if !value_matches(claim, &element_json(&value.element_value)) {
+                                if !matches(claim, &element_json(&value.element_value)) {
                                     return None;
                                 }
                                 items.ask(
@@ -752,6 +769,18 @@ impl Wallet {
             _ => None,
         }
     }
+}
+
+/// What the wallet does with the registration number while planning an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rrn {
+    /// Withheld: options that need it are not candidates.
+    Withheld,
+    /// Released (a registered, authenticated verifier).
+    Released,
+    /// Only to tell "withheld" from "not held": the number counts as present whatever
+    /// `values` the query gives it.
+    Hypothetical,
 }
 
 /// How the wallet will answer one Credential Query.

@@ -48,13 +48,10 @@ fn world() -> World {
         .issue(&card, wallet.device_key(), Formats::Both, now())
         .unwrap();
     wallet.store_issued(issued, now()).unwrap();
+    let id = common::hash_id(&leaf);
     let access = VerifierAccess::x509_san_dns(signer, vec![leaf], "bank.example")
         .unwrap()
-        .with_registration(registration(
-            &registrar,
-            "x509_san_dns:bank.example",
-            &["registration_number"],
-        ));
+        .with_registration(registration(&registrar, &id, &["registration_number"]));
     let stranger = VerifierAccess::x509_hash(
         CryptoProvider::get_default(),
         stranger_signer,
@@ -277,6 +274,19 @@ fn the_registration_number_goes_only_to_a_signed_registered_request() {
             .unwrap_err()
             .code(),
         "Withheld"
+    );
+    // A wallet told to answer only authenticated verifiers refuses an unsigned request.
+    let strict = Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::crypto::x509::TrustStore::new(),
+    )
+    .require_reader_auth(kmid::crypto::x509::TrustStore::new());
+    assert_eq!(
+        strict
+            .answer_dc_api(unsigned.protocol.as_str(), &unsigned.data, ORIGIN, now())
+            .unwrap_err()
+            .code(),
+        "InvalidRequest"
     );
     for signers in [vec![&w.access], vec![&w.stranger, &w.access]] {
         let mut p = w

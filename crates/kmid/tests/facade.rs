@@ -463,11 +463,12 @@ fn a_verifier_refuses_claims_it_did_not_ask_for_and_records_need_a_legal_basis()
     let w = w
         .with_verifier_trust(verifier_trust)
         .with_registrars(registrars);
+    let id = common::hash_id(&leaf);
     let access = kmid::VerifierAccess::x509_san_dns(signer, vec![leaf], "bank.example")
         .unwrap()
         .with_registration(common::registration(
             &registrar,
-            "x509_san_dns:bank.example",
+            &id,
             &["registration_number"],
         ));
     let full = Template::FullIdentity {

@@ -24,7 +24,7 @@ use kmid::{
 use kmid_testkit::{Authority, TestPki, samples};
 
 mod common;
-use common::{AllValid, access_pki, issuer, now, registrar, registration};
+use common::{AllValid, access_pki, hash_id, issuer, now, registrar, registration};
 
 const RESPONSE_URI: &str = "https://bank.example/openid4vp/response";
 
@@ -97,11 +97,7 @@ impl Bank {
 #[test]
 fn an_authenticated_registered_verifier_gets_the_number_in_both_formats() {
     let b = bank();
-    let attestation = registration(
-        &b.registrar,
-        "x509_san_dns:bank.example",
-        &["registration_number"],
-    );
+    let attestation = registration(&b.registrar, &hash_id(&b.leaf), &["registration_number"]);
     let access = b.access(Some(attestation));
     for format in [Format::SdJwtVc, Format::Mdoc] {
         let query = full().dcql_query(CardType::Resident, format);
@@ -145,7 +141,7 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
     assert_eq!(
         answer(&b.access(Some(registration(
             &stranger,
-            "x509_san_dns:bank.example",
+            &hash_id(&b.leaf),
             &["registration_number"]
         )))),
         "Registration.BadSignature",
@@ -153,7 +149,7 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
     );
     let forged = kmid::registration::RegistrationAttestation {
         registrar: "https://someone-else.example".into(),
-        verifier: "x509_san_dns:bank.example".into(),
+        verifier: hash_id(&b.leaf),
         claims: vec!["registration_number".into()],
         legal_basis: "none".into(),
         issued_at: now(),
@@ -177,14 +173,14 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
     assert_eq!(
         answer(&b.access(Some(registration(
             &b.registrar,
-            "x509_san_dns:bank.example",
+            &hash_id(&b.leaf),
             &["portrait"]
         )))),
         "Registration.OtherClaim"
     );
     let expired = kmid::registration::RegistrationAttestation {
         registrar: "https://registrar.example".into(),
-        verifier: "x509_san_dns:bank.example".into(),
+        verifier: hash_id(&b.leaf),
         claims: vec!["registration_number".into()],
         legal_basis: "Act on Real Name Financial Transactions and Confidentiality, Art. 3".into(),
         issued_at: now() - time::Duration::days(400),
@@ -193,6 +189,42 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
     .sign(&b.registrar, "r1")
     .unwrap();
     assert_eq!(answer(&b.access(Some(expired))), "Registration.Expired");
+    // An attestation naming the request's DNS Client Identifier: attestations travel in
+    // public and another certificate could carry the name, so it must name the certificate.
+    assert_eq!(
+        answer(&b.access(Some(registration(
+            &b.registrar,
+            "x509_san_dns:bank.example",
+            &["registration_number"],
+        )))),
+        "Registration.OtherVerifier"
+    );
+    // Guessing the number with `values`: the answer is the same whether the guess is right
+    // or wrong, so an unregistered verifier learns nothing from it.
+    for guess in [
+        b.card.registration_number().expose(),
+        "000000-0000000".into(),
+    ] {
+        let guessing = DcqlQuery::from_json(
+            serde_json::json!({ "credentials": [{
+                "id": "card",
+                "format": "dc+sd-jwt",
+                "meta": { "vct_values": ["kr.go.mois.rrc.1"] },
+                "claims": [{ "path": ["registration_number"], "values": [guess] }],
+            }] })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let request = OpenId4VpRequest::new("x509_san_dns:bank.example", "n-g", RESPONSE_URI);
+        assert_eq!(
+            b.wallet
+                .answer_dcql(&guessing, &request, now())
+                .unwrap_err()
+                .code(),
+            "Withheld"
+        );
+    }
     // A valid attestation, but the request is not authenticated (parameters, not a signed
     // Request Object): never released.
     let request = OpenId4VpRequest::new("x509_san_dns:bank.example", "n-1", RESPONSE_URI);

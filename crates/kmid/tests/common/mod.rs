@@ -140,3 +140,11 @@ pub(crate) fn registration(
     .sign(signer, "r1")
     .unwrap()
 }
+
+/// The `x509_hash` Client Identifier of a verifier's access certificate: what a registration
+/// attestation names.
+pub(crate) fn hash_id(leaf: &kmid::crypto::x509::Certificate) -> String {
+    kmid::oid4vc::request::ClientId::x509_hash(kmid::crypto::CryptoProvider::get_default(), leaf)
+        .unwrap()
+        .to_string()
+}
