@@ -16,6 +16,9 @@ use crate::request::{
     https_host,
 };
 
+/// The longest a signed request may be valid (`exp - iat`, or `exp` from the wallet's time).
+pub const MAX_REQUEST_LIFETIME_SECONDS: i64 = 3600;
+
 /// How far a Request Object's `iat` may be ahead of the wallet's clock.
 const CLOCK_SKEW_SECONDS: i64 = 60;
 
@@ -290,13 +293,21 @@ pub(crate) fn check_payload(
     {
         return Err(Oid4vpError::WalletNonce);
     }
+    // A signed request must say until when it may be used, and not for long: a captured one
+    // is otherwise good forever.
     let now = check.at.unix_timestamp();
-    if request.exp.is_some_and(|exp| now >= exp)
+    let exp = request.exp.ok_or(Oid4vpError::Missing("exp"))?;
+    if now >= exp
         || request
             .iat
             .is_some_and(|iat| iat > now.saturating_add(CLOCK_SKEW_SECONDS))
     {
         return Err(Oid4vpError::Expired);
+    }
+    if exp.saturating_sub(request.iat.unwrap_or(now)) > MAX_REQUEST_LIFETIME_SECONDS {
+        return Err(Oid4vpError::Malformed(
+            "a request object valid for more than an hour".into(),
+        ));
     }
     check_transaction_data(request, check)?;
     Ok(client)

@@ -114,6 +114,68 @@ impl AuthorizationResponse {
     }
 }
 
+/// The most presentations read per Credential Query id, and ids per VP Token.
+pub const MAX_PRESENTATIONS: usize = 16;
+/// The most Credential Query ids a VP Token may answer.
+pub const MAX_QUERY_IDS: usize = 64;
+
+/// A VP Token read as kmid reads one: an object of arrays of strings (SD-JWT VC compact
+/// presentations, base64url DeviceResponses). Deserialized into strings, not a JSON tree, so
+/// a hostile token costs about its own size, not tens of times more.
+type RawVpToken = std::collections::BTreeMap<String, Vec<String>>;
+
+/// The members of a response (§8.1, §8.5), typed for the same reason.
+#[derive(serde::Deserialize)]
+struct RawResponse {
+    #[serde(default)]
+    vp_token: Option<RawVpToken>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+fn vp_token_map(token: RawVpToken) -> Result<Map<String, Value>, Oid4vpError> {
+    if token.len() > MAX_QUERY_IDS
+        || token
+            .values()
+            .any(|p| p.is_empty() || p.len() > MAX_PRESENTATIONS)
+    {
+        return Err(Oid4vpError::Malformed(
+            "vp_token (1 to 16 presentations for each of at most 64 ids)".into(),
+        ));
+    }
+    Ok(token
+        .into_iter()
+        .map(|(id, presentations)| {
+            (
+                id,
+                Value::Array(presentations.into_iter().map(Value::String).collect()),
+            )
+        })
+        .collect())
+}
+
+impl RawResponse {
+    fn into_response(self) -> Result<AuthorizationResponse, Oid4vpError> {
+        match (self.vp_token, self.error) {
+            (Some(token), None) => Ok(AuthorizationResponse::Success {
+                vp_token: vp_token_map(token)?,
+                state: self.state,
+            }),
+            (None, Some(error)) => Ok(AuthorizationResponse::Error {
+                error,
+                description: self.error_description,
+                state: self.state,
+            }),
+            (Some(_), Some(_)) => Err(Oid4vpError::Malformed("both vp_token and error".into())),
+            (None, None) => Err(Oid4vpError::Missing("vp_token or error")),
+        }
+    }
+}
+
 /// A verifier's ephemeral response encryption key: one per request (HAIP 1.0 §5), P-256,
 /// with a random `kid`.
 pub struct ResponseKey {
@@ -244,9 +306,13 @@ impl ResponseKey {
     ) -> Result<AuthorizationResponse, Oid4vpError> {
         let opened = decrypt_ecdh_es(provider, jwe, &self.key, Some(&self.kid), accepted)
             .map_err(Oid4vpError::Jwe)?;
-        let value: Value = serde_json::from_slice(&opened.plaintext)
-            .map_err(|_| Oid4vpError::Malformed("the decrypted response is not JSON".into()))?;
-        AuthorizationResponse::from_json(&value)
+        serde_json::from_slice::<RawResponse>(&opened.plaintext)
+            .map_err(|_| {
+                Oid4vpError::Malformed(
+                    "the decrypted response is not a JSON object of a VP Token (arrays of strings) or an error".into(),
+                )
+            })?
+            .into_response()
     }
 }
 
@@ -442,7 +508,7 @@ pub fn parse_direct_post(body: &[u8]) -> Result<PostedResponse, Oid4vpError> {
     if body.len() > MAX_RESPONSE_BYTES {
         return Err(Oid4vpError::Malformed("the body is too large".into()));
     }
-    let mut fields: Map<String, Value> = Map::new();
+    let mut fields: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for (k, v) in form_urlencoded::parse(body) {
         if ![
             "response",
@@ -455,10 +521,7 @@ pub fn parse_direct_post(body: &[u8]) -> Result<PostedResponse, Oid4vpError> {
         {
             continue;
         }
-        if fields
-            .insert(k.to_string(), v.into_owned().into())
-            .is_some()
-        {
+        if fields.insert(k.to_string(), v.into_owned()).is_some() {
             return Err(Oid4vpError::Malformed(format!("{k} appears twice")));
         }
     }
@@ -468,19 +531,22 @@ pub fn parse_direct_post(body: &[u8]) -> Result<PostedResponse, Oid4vpError> {
                 "response beside parameters in the clear".into(),
             ));
         }
-        return Ok(PostedResponse::Encrypted(
-            jwe.as_str().unwrap_or_default().to_owned(),
-        ));
+        return Ok(PostedResponse::Encrypted(jwe));
     }
-    if let Some(token) = fields.get_mut("vp_token") {
-        let text = token.as_str().unwrap_or_default();
-        if text.len() > MAX_RESPONSE_BYTES {
-            return Err(Oid4vpError::Malformed("vp_token is too large".into()));
-        }
-        *token = serde_json::from_str(text)
-            .map_err(|_| Oid4vpError::Malformed("vp_token is not JSON".into()))?;
+    let vp_token = match fields.remove("vp_token") {
+        Some(text) => Some(serde_json::from_str::<RawVpToken>(&text).map_err(|_| {
+            Oid4vpError::Malformed("vp_token is not a JSON object of arrays of strings".into())
+        })?),
+        None => None,
+    };
+    RawResponse {
+        vp_token,
+        state: fields.remove("state"),
+        error: fields.remove("error"),
+        error_description: fields.remove("error_description"),
     }
-    AuthorizationResponse::from_json(&Value::Object(fields)).map(PostedResponse::Plain)
+    .into_response()
+    .map(PostedResponse::Plain)
 }
 
 /// Where a verifier's transaction stands.
@@ -512,7 +578,14 @@ pub struct Transaction {
     response_code: Option<String>,
     status: TransactionState,
     response: Option<AuthorizationResponse>,
+    /// Responses taken and then found not to hold (see [`Transaction::reopen`]).
+    failed: u8,
 }
+
+/// How many responses that do not hold a transaction takes before it stays answered: its
+/// `state` and response key are in the public request, so anyone who saw it can post junk
+/// that decrypts and echoes the `state`; the real wallet's response must still get in.
+pub const MAX_FAILED_RESPONSES: u8 = 3;
 
 /// 128 bits, base64url.
 fn random_text(random: &dyn Random) -> Result<String, Oid4vpError> {
@@ -545,6 +618,7 @@ impl Transaction {
             response_code: None,
             status: TransactionState::Pending,
             response: None,
+            failed: 0,
         })
     }
 
@@ -615,7 +689,23 @@ impl Transaction {
             response_code: None,
             status: TransactionState::Pending,
             response: None,
+            failed: 0,
         })
+    }
+
+    /// Opens a transaction again after the response it took did not hold (its presentations
+    /// failed, or it was an error response, which anyone who saw the request could forge),
+    /// at most [`MAX_FAILED_RESPONSES`] times; then it stays answered with that response.
+    /// Returns whether it is open again.
+    pub fn reopen(&mut self) -> bool {
+        if self.status != TransactionState::Answered || self.failed >= MAX_FAILED_RESPONSES {
+            return false;
+        }
+        self.failed = self.failed.saturating_add(1);
+        self.status = TransactionState::Pending;
+        self.response = None;
+        self.response_code = None;
+        true
     }
 
     /// Where it stands.

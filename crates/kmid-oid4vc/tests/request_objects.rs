@@ -324,6 +324,19 @@ fn every_refusal_is_its_own_error() {
         code(&forge(header(&[&pki.leaf]), &expired, &pki.signer)),
         "Expired"
     );
+    // No exp (good forever once captured), or valid for a day.
+    let mut forever = payload.clone();
+    forever.as_object_mut().unwrap().remove("exp");
+    assert_eq!(
+        code(&forge(header(&[&pki.leaf]), &forever, &pki.signer)),
+        "Missing"
+    );
+    let mut long = payload.clone();
+    long["exp"] = json!((now() + Duration::days(1)).unix_timestamp());
+    assert_eq!(
+        code(&forge(header(&[&pki.leaf]), &long, &pki.signer)),
+        "Malformed"
+    );
     let mut redirect = payload.clone();
     redirect["client_id"] = json!("redirect_uri:https://bank.example/cb");
     assert_eq!(

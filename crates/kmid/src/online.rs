@@ -234,6 +234,13 @@ impl OnlineRequest {
         &self,
         response_code: Option<&str>,
     ) -> Result<&[(String, VerifiedCredential)], KmidError> {
+        // A response that did not hold reopened the transaction: its failure is the news
+        // until another response comes.
+        if let (kmid_oid4vc::response::TransactionState::Pending, Some(Err(e))) =
+            (self.transaction.status(), &self.outcome)
+        {
+            return Err(replay_error(e));
+        }
         self.transaction.result(response_code)?;
         match &self.outcome {
             Some(Ok(seen)) => Ok(seen),
@@ -450,6 +457,11 @@ impl Verifier {
                     })
             }
         };
+        // A response that does not hold (or an error response, which anyone who saw the
+        // request could forge) leaves the transaction open for the real one, a few times.
+        if outcome.is_err() {
+            online.transaction.reopen();
+        }
         online.outcome = Some(outcome);
         Ok(code)
     }

@@ -310,3 +310,38 @@ fn a_pending_request_survives_export_and_import() {
         "Oid4vp.Malformed"
     );
 }
+
+/// The `state` and the response key are in the public request: whoever saw it can post a
+/// forged error or a junk response. The transaction stays open for the real answer (a few
+/// times), reporting the failure meanwhile.
+#[test]
+fn forged_responses_do_not_lock_out_the_real_wallet() {
+    let w = world();
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let mut online = w
+        .verifier
+        .request_online(
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            false,
+            now(),
+        )
+        .unwrap();
+    let forged = format!("error=access_denied&state={}", online.state());
+    for _ in 0..kmid::oid4vc::response::MAX_FAILED_RESPONSES {
+        w.verifier
+            .complete_online(&mut online, forged.as_bytes(), now())
+            .unwrap();
+        assert_eq!(online.result(None).unwrap_err().code(), "WalletError");
+    }
+    let answer = w
+        .wallet
+        .answer_online(&online.request_object, None, None, now())
+        .unwrap();
+    w.verifier
+        .complete_online(&mut online, answer.body.as_bytes(), now())
+        .unwrap();
+    assert_eq!(online.result(None).unwrap().len(), 1);
+}
