@@ -8,7 +8,8 @@
 //! reads it. Unknown properties are ignored, as §6 requires.
 //!
 //! Supported formats: `dc+sd-jwt` (meta `vct_values`) and `mso_mdoc` (meta `doctype_value`;
-//! claim paths are `[namespace, element]`, Appendix B.2.4). `trusted_authorities` is accepted
+//! claim paths are `[namespace, element]`, Appendix B.2.4). `trusted_authorities` of type `aki`
+//! is evaluated by the wallet (HAIP 1.0 §5); the rest of `trusted_authorities` is accepted
 //! and not evaluated (the verifier checks the issuer itself, as §6.1.1 says it must);
 //! `multiple` is honoured by returning one presentation.
 
@@ -222,7 +223,38 @@ impl DcqlQuery {
 }
 
 impl CredentialQuery {
+    /// The Authority Key Identifiers of its `trusted_authorities` of type `aki` (§6.1.1.1),
+    /// decoded; `None` when the query has no `trusted_authorities` (any issuer will do).
+    /// Entries of other types (`etsi_tl`, `openid_federation`) match nothing kmid holds.
+    #[must_use]
+    pub fn trusted_akis(&self) -> Option<Vec<Vec<u8>>> {
+        let entries = self.trusted_authorities.as_ref()?;
+        Some(
+            entries
+                .iter()
+                .filter(|e| e.get("type").and_then(Value::as_str) == Some("aki"))
+                .filter_map(|e| e.get("values").and_then(Value::as_array))
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter_map(|v| kmid_crypto::jose::b64url_decode(v).ok())
+                .collect(),
+        )
+    }
+
     fn validate(&self) -> Result<(), KmidError> {
+        if let Some(entries) = &self.trusted_authorities {
+            let entry_ok = |e: &Value| {
+                e.get("type").and_then(Value::as_str).is_some()
+                    && e.get("values").and_then(Value::as_array).is_some_and(|v| {
+                        !v.is_empty() && v.len() <= MAX_VALUES && v.iter().all(Value::is_string)
+                    })
+            };
+            if entries.is_empty() || entries.len() > MAX_VALUES || !entries.iter().all(entry_ok) {
+                return Err(invalid(
+                    "trusted_authorities holds 1 to 64 objects, each a type and 1 to 64 string values",
+                ));
+            }
+        }
         let bad_vcts = self
             .meta
             .vct_values

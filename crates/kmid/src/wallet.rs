@@ -702,6 +702,7 @@ impl Wallet {
         let matches = |claim: &ClaimsQuery, value: &serde_json::Value| {
             (rrn == Rrn::Hypothetical && is_rrn(claim)) || value_matches(claim, value)
         };
+        let trusted_akis = cq.trusted_akis();
         let options: Vec<_> = cq
             .options()
             .into_iter()
@@ -716,6 +717,10 @@ impl Wallet {
                         .vct_values
                         .as_ref()
                         .is_none_or(|v| v.contains(&h.verified().vct))
+                        && trusted(
+                            trusted_akis.as_deref(),
+                            h.verified().issuer_certificate.iter().cloned(),
+                        )
                 })
                 .find_map(|held| {
                     options.iter().find_map(|option| {
@@ -734,7 +739,15 @@ impl Wallet {
                 let doc_type = cq.meta.doctype_value.as_deref()?;
                 self.mdocs
                     .iter()
-                    .filter(|m| m.issuer_auth.mso().doc_type == doc_type)
+                    .filter(|m| {
+                        m.issuer_auth.mso().doc_type == doc_type
+                            && trusted(
+                                trusted_akis.as_deref(),
+                                m.issuer_auth.x5chain().iter().filter_map(|der| {
+                                    kmid_crypto::x509::Certificate::from_der(der).ok()
+                                }),
+                            )
+                    })
                     .find_map(|issuer_signed| {
                         options.iter().find_map(|option| {
                             let mut items = ItemsRequest::for_doc_type(doc_type);
@@ -769,6 +782,21 @@ impl Wallet {
             _ => None,
         }
     }
+}
+
+/// Whether a credential whose issuer chain is `chain` matches a query's `trusted_authorities`
+/// of type `aki` (OpenID4VP 1.0 §6.1.1.1, HAIP 1.0 §5): no such constraint, or a certificate
+/// of the chain whose AuthorityKeyIdentifier is one of them.
+fn trusted(
+    akis: Option<&[Vec<u8>]>,
+    chain: impl Iterator<Item = kmid_crypto::x509::Certificate>,
+) -> bool {
+    let Some(akis) = akis else {
+        return true;
+    };
+    chain
+        .filter_map(|c| c.authority_key_identifier().map(<[u8]>::to_vec))
+        .any(|aki| akis.contains(&aki))
 }
 
 /// What the wallet does with the registration number while planning an answer.

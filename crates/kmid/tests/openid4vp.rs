@@ -373,3 +373,57 @@ fn a_wallet_that_requires_reader_auth_refuses_unauthenticated_openid4vp() {
         KmidError::InvalidRequest(_)
     ));
 }
+
+/// `trusted_authorities` of type `aki` (HAIP 1.0 §5's MUST): the wallet answers only with a
+/// credential whose chain carries one of the Authority Key Identifiers; other types match
+/// nothing it holds; a malformed entry is an invalid query.
+#[test]
+fn trusted_authorities_by_aki_select_the_issuer() {
+    let mois = common::issuer(IssuingAuthority::Mois);
+    let mut wallet = Wallet::new(
+        PrivateKey::generate(Curve::P256).unwrap(),
+        kmid::trust_store([mois.keys()]).unwrap(),
+    );
+    let issued = mois
+        .issue(
+            &Card::from(samples::resident()),
+            wallet.device_key(),
+            Formats::Both,
+            now(),
+        )
+        .unwrap();
+    wallet.store_issued(issued, now()).unwrap();
+    let ski = kmid::crypto::jose::b64url(mois.keys().iaca.subject_key_identifier().unwrap());
+    for format in [Format::Mdoc, Format::SdJwtVc] {
+        let base = serde_json::to_value(Template::AgeCheck.dcql_query(CardType::Resident, format))
+            .unwrap();
+        let with = |authorities: serde_json::Value| {
+            let mut q = base.clone();
+            q["credentials"][0]["trusted_authorities"] = authorities;
+            DcqlQuery::from_json(q.to_string().as_bytes())
+        };
+        let answer = |q: &DcqlQuery| wallet.answer_dcql(q, &request(), now());
+        assert!(answer(&with(json!([{ "type": "aki", "values": [ski] }])).unwrap()).is_ok());
+        assert_eq!(
+            answer(&with(json!([{ "type": "aki", "values": ["AAAA"] }])).unwrap())
+                .unwrap_err()
+                .code(),
+            "NotHeld"
+        );
+        assert_eq!(
+            answer(
+                &with(json!([{ "type": "etsi_tl", "values": ["https://lotl.example"] }])).unwrap()
+            )
+            .unwrap_err()
+            .code(),
+            "NotHeld"
+        );
+        assert_eq!(
+            with(json!([{ "type": "aki", "values": [] }]))
+                .and_then(|q| q.validate())
+                .unwrap_err()
+                .code(),
+            "InvalidDcql"
+        );
+    }
+}

@@ -110,6 +110,12 @@ pub struct IssuerAuth {
 }
 
 impl IssuerAuth {
+    /// The certificates of the unprotected `x5chain`, DER, leaf (the Document Signer) first.
+    #[must_use]
+    pub fn x5chain(&self) -> &[Vec<u8>] {
+        super::x5chain(&self.sign1).unwrap_or_default()
+    }
+
     /// The COSE_Sign1 bytes.
     #[must_use]
     pub fn raw(&self) -> &[u8] {
