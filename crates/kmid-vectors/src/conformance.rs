@@ -766,59 +766,6 @@ fn claims_of(template: &Template, card: CardType, full: &Card) -> Result<Value, 
     Ok(expected_claims(&claims))
 }
 
-/// A full-identity VP Token as a registered verifier gets it: a Request Object signed by the
-/// reader certificate (`x509_hash`, `direct_post`) with the registrar's attestation in
-/// `verifier_info`, answered by the wallet; and the request parameters it is bound to.
-fn full_identity_online(
-    f: &Fixture,
-    query: &kmid::DcqlQuery,
-    plain: &OpenId4VpRequest,
-) -> Result<(kmid::VpToken, Value), Error> {
-    use kmid::oid4vc::request::{AuthorizationRequest, ResponseMode, SELF_ISSUED_V2};
-    use kmid::oid4vc::response::{AuthorizationResponse, PostedResponse, parse_direct_post};
-    let client_id = f.reader_id()?;
-    let authorization = AuthorizationRequest {
-        client_id: client_id.clone(),
-        response_type: "vp_token".into(),
-        response_mode: ResponseMode::DirectPost,
-        response_uri: Some(plain.response_uri.clone()),
-        nonce: plain.nonce.clone(),
-        state: Some(format!("{}-state", plain.nonce)),
-        dcql_query: serde_json::to_value(query)?,
-        client_metadata: None,
-        transaction_data: None,
-        verifier_info: Some(vec![
-            kmid::registration::RegistrationAttestation::verifier_info(&f.registration()?, &[]),
-        ]),
-        expected_origins: None,
-        wallet_nonce: None,
-        aud: Some(SELF_ISSUED_V2.into()),
-        iat: Some(AT.unix_timestamp()),
-        exp: Some((AT + Duration::minutes(5)).unix_timestamp()),
-        other: serde_json::Map::new(),
-    };
-    let object = kmid::oid4vc::jar::sign_request_object(
-        kmid::crypto::CryptoProvider::get_default(),
-        &authorization,
-        &f.reader_signer,
-        std::slice::from_ref(&f.reader),
-    )?;
-    let answer = f
-        .wallet
-        .answer_online(&object, Some(&client_id), None, AT)?;
-    let PostedResponse::Plain(AuthorizationResponse::Success { vp_token, .. }) =
-        parse_direct_post(answer.body.as_bytes())?
-    else {
-        return Err("the wallet's answer is not a VP Token in the clear".into());
-    };
-    let params = json!({
-        "client_id": client_id,
-        "nonce": plain.nonce,
-        "response_uri": plain.response_uri,
-    });
-    Ok((vp_token, params))
-}
-
 /// A verifier that only makes requests (the signed cases' requests never resolve a status).
 struct NoStatus;
 
@@ -893,6 +840,55 @@ fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
         let Some(encrypted_tx) = encrypted else {
             return Err("no encrypted transaction".into());
         };
+        // The full identity, with the registration number: a registered verifier, answered
+        // encrypted (the number never travels in the clear).
+        if templates(card)
+            .iter()
+            .any(|(_, t)| matches!(t, Template::FullIdentity { .. }))
+        {
+            let full = Template::FullIdentity {
+                legal_basis: FULL_IDENTITY_BASIS.into(),
+            };
+            let registered = kmid::VerifierAccess::x509_hash(
+                kmid::crypto::CryptoProvider::get_default(),
+                Arc::clone(&f.reader_signer),
+                vec![f.reader.clone()],
+            )?
+            .with_registration(f.registration()?);
+            let full_query = full.dcql_query(card, format);
+            let online = verifier.request_online(
+                &registered,
+                &full_query,
+                ResponseMode::DirectPostJwt,
+                RESPONSE_URI,
+                false,
+                AT,
+            )?;
+            let answer = f
+                .wallet
+                .answer_online(&online.request_object, None, None, AT)?;
+            let base = format!("{code}/openid4vp-signed/{fid}/full-identity");
+            let transaction = out.file(
+                format!("{base}.transaction.json"),
+                pretty(&online.export()?)?,
+            );
+            let body = out.file(format!("{base}.response.txt"), format!("{}\n", answer.body));
+            out.cases.push(json!({
+                "id": format!("{code}-openid4vp-signed-{fid}-full-identity"),
+                "kind": "openid4vp-signed",
+                "card": card.doc_type(),
+                "format": full_query.credentials.first().map(|c| c.format.clone()),
+                "template": "full-identity",
+                "transaction": transaction,
+                "response_body": body,
+                "status_set": "current",
+                "expected": {
+                    "result": "valid",
+                    "status": "VALID",
+                    "claims": claims_of(&full, card, &f.card)?,
+                },
+            }));
+        }
         // The body made for another transaction (another key), and the clear body of the
         // direct_post request, each against the encrypted transaction.
         let other = verifier.request_online(
@@ -962,11 +958,12 @@ fn openid4vp_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
         let mut age = None;
         for (name, template) in templates(card) {
             let query = template.dcql_query(card, format);
-            let (token, params) = if matches!(template, Template::FullIdentity { .. }) {
-                full_identity_online(f, &query, &request)?
-            } else {
-                (f.wallet.answer_dcql(&query, &request, AT)?, params.clone())
-            };
+            // The registration number goes only to a signed request with a registration
+            // attestation, answered encrypted: those vectors are signed_cases'.
+            if matches!(template, Template::FullIdentity { .. }) {
+                continue;
+            }
+            let (token, params) = (f.wallet.answer_dcql(&query, &request, AT)?, params.clone());
             let query_file = out.file(
                 format!("{code}/openid4vp/{fid}/{name}.dcql.json"),
                 pretty(&serde_json::to_value(&query)?)?,

@@ -517,7 +517,9 @@ impl Wallet {
                 })
             })
         });
-        if !asks {
+        // Asked for, the number goes only in an encrypted response (HAIP 1.0 §5: direct_post.jwt,
+        // dc_api.jwt), whatever the attestations say.
+        if !asks || !request.response_mode.is_encrypted() {
             return Ok(None);
         }
         let mut allowed: Option<Vec<String>> = None;

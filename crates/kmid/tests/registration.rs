@@ -225,6 +225,30 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
             "Withheld"
         );
     }
+    // A registered, authenticated verifier asking for an answer in the clear (direct_post):
+    // the number never travels unencrypted.
+    let clear = b
+        .verifier
+        .request_online(
+            &b.access(Some(registration(
+                &b.registrar,
+                &hash_id(&b.leaf),
+                &["registration_number"],
+            ))),
+            &query,
+            ResponseMode::DirectPost,
+            RESPONSE_URI,
+            false,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        b.wallet
+            .answer_online(&clear.request_object, None, None, now())
+            .unwrap_err()
+            .code(),
+        "Withheld"
+    );
     // A valid attestation, but the request is not authenticated (parameters, not a signed
     // Request Object): never released.
     let request = OpenId4VpRequest::new("x509_san_dns:bank.example", "n-1", RESPONSE_URI);
