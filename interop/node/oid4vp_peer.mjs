@@ -12,6 +12,16 @@
 //   node oid4vp_peer.mjs read-answer DIR    decrypt and validate kmid's answer
 //                                           DIR/their-answer.txt to that request; print it
 //
+// The same over the Digital Credentials API (OpenID4VP Appendix A), the page's Origin in
+// DIR/origin.txt:
+//   resolve-dc DIR       resolve kmid's DC API request DIR/request.json ({protocol, data}) as a
+//                        wallet at that Origin (expected_origins, JAR signature, x509_hash)
+//   read-kmid-dc DIR     decrypt and validate the kmid wallet's DC API response data
+//                        DIR/answer.json with kmid's saved request DIR/tx.json
+//   create-dc DIR        as a verifier, sign a dc_api.jwt request (openid4vp-v1-signed) for
+//                        DIR/dcql.json; write DIR/their-request.json and DIR/their-state.json
+//   read-answer-dc DIR   decrypt and validate kmid's DC API answer DIR/their-answer.json
+//
 // The library needs crypto callbacks; they are written here with node:crypto alone (ES256,
 // ECDH-ES with A128GCM/A256GCM and the Concat KDF, SHA-256, X.509). Driven by
 // crates/kmid-cli/tests/interop_openid4vp.rs.
@@ -191,5 +201,109 @@ async function readAnswer() {
   }))
 }
 
-const verbs = { resolve, 'read-kmid': readKmid, create, 'read-answer': readAnswer }
+// --- Digital Credentials API ---
+
+const origin = () => read('origin.txt')
+
+async function resolveDc() {
+  const client = new Openid4vpClient({
+    callbacks: { hash, verifyJwt, decryptJwe: notUsed, getX509CertificateMetadata: x509Metadata, fetch: notUsed },
+  })
+  const request = JSON.parse(read('request.json'))
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload: request.data,
+    origin: origin(),
+  })
+  const payload = resolved.authorizationRequestPayload
+  console.log(JSON.stringify({
+    protocol: request.protocol,
+    client_id: payload.client_id,
+    prefix: resolved.client.prefix,
+    response_mode: payload.response_mode,
+    expected_origins: payload.expected_origins,
+    nonce: payload.nonce,
+    dcql: resolved.dcql?.query,
+    signed: resolved.jar !== undefined,
+  }))
+}
+
+async function readKmidDc() {
+  const tx = JSON.parse(read('tx.json'))
+  const response = await parseOpenid4vpAuthorizationResponse({
+    authorizationResponse: JSON.parse(read('answer.json')),
+    authorizationRequestPayload: tx.authorization,
+    origin: tx.origin,
+    callbacks: { decryptJwe: decryptWith(tx.transaction.key), verifyJwt },
+  })
+  console.log(JSON.stringify({
+    encrypted: response.jarm !== undefined,
+    vp_token: response.authorizationResponsePayload.vp_token,
+    nonce: response.expectedNonce,
+  }))
+}
+
+async function createDc() {
+  const leafPem = fs.readFileSync(path.join(dir, 'reader.pem'), 'utf8')
+  const leafDer = new crypto.X509Certificate(leafPem).raw
+  const clientId = `x509_hash:${await calculateX509HashClientIdPrefixValue({ x509Certificate: new Uint8Array(leafDer), hash })}`
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const encJwk = { ...publicKey.export({ format: 'jwk' }), kid: 'their-dc-key', use: 'enc', alg: 'ECDH-ES' }
+  const verifier = new Openid4vpVerifier({
+    callbacks: { signJwt: signWith(fs.readFileSync(path.join(dir, 'reader.key.pem'), 'utf8')), encryptJwe: notUsed, decryptJwe: notUsed, verifyJwt, hash },
+  })
+  const authorizationRequestPayload = {
+    response_type: 'vp_token',
+    client_id: clientId,
+    response_mode: 'dc_api.jwt',
+    expected_origins: [origin()],
+    nonce: b64u(crypto.randomBytes(16)),
+    dcql_query: JSON.parse(read('dcql.json')),
+    client_metadata: {
+      jwks: { keys: [encJwk] },
+      encrypted_response_enc_values_supported: ['A128GCM', 'A256GCM'],
+      vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
+    },
+  }
+  const result = await verifier.createOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload,
+    jar: {
+      jwtSigner: { method: 'x5c', x5c: [Buffer.from(leafDer).toString('base64')], alg: 'ES256' },
+      expiresInSeconds: 300,
+    },
+  })
+  const data = result.authorizationRequestObject
+  fs.writeFileSync(path.join(dir, 'their-request.json'), JSON.stringify({ protocol: 'openid4vp-v1-signed', data }))
+  fs.writeFileSync(path.join(dir, 'their-state.json'), JSON.stringify({
+    key: { ...privateKey.export({ format: 'jwk' }), kid: 'their-dc-key' },
+    payload: result.authorizationRequestPayload,
+  }))
+  console.log(JSON.stringify({ client_id: clientId, data_keys: Object.keys(data) }))
+}
+
+async function readAnswerDc() {
+  const state = JSON.parse(read('their-state.json'))
+  const response = await parseOpenid4vpAuthorizationResponse({
+    authorizationResponse: JSON.parse(read('their-answer.json')),
+    authorizationRequestPayload: state.payload,
+    origin: origin(),
+    callbacks: { decryptJwe: decryptWith(state.key), verifyJwt },
+  })
+  console.log(JSON.stringify({
+    encrypted: response.jarm !== undefined,
+    vp_token: response.authorizationResponsePayload.vp_token,
+    client_id: state.payload.client_id,
+    nonce: state.payload.nonce,
+  }))
+}
+
+const verbs = {
+  resolve,
+  'read-kmid': readKmid,
+  create,
+  'read-answer': readAnswer,
+  'resolve-dc': resolveDc,
+  'read-kmid-dc': readKmidDc,
+  'create-dc': createDc,
+  'read-answer-dc': readAnswerDc,
+}
 await verbs[verb]()

@@ -476,18 +476,32 @@ pub(crate) struct RequestArgs {
     /// `--transaction`.
     #[arg(long, conflicts_with = "proximity", requires = "transaction")]
     signed: Option<PathBuf>,
+    /// An ISO/IEC 18013-7 Annex C request (`org-iso-mdoc` over the DC API, mdoc only) from
+    /// the page at `--origin`: writes `{"protocol", "data"}` to `--out` and the pending request
+    /// (its HPKE key) to `--transaction`; `--reader` signs it (readerAuth over the `dcapi`
+    /// SessionTranscript), `--registration` adds the reader's registration attestation.
+    #[arg(long, conflicts_with_all = ["proximity", "signed"], requires_all = ["origin", "transaction"])]
+    annex_c: bool,
     /// With `--signed`: the Client Identifier Prefix.
     #[arg(long, value_enum, default_value = "x509-hash")]
     client_id_prefix: PrefixArg,
     /// With `--signed`: the response mode (HAIP: direct-post-jwt, dc-api-jwt).
     #[arg(long, value_enum, default_value = "direct-post-jwt")]
     response_mode: ModeArg,
-    /// With `--signed` and a DC API mode: the verifier's Origin (`expected_origins`).
+    /// With `--signed` and a DC API mode, or `--annex-c`: the verifier's Origin.
     #[arg(long)]
     origin: Option<String>,
     /// With `--signed`: where the pending transaction goes (it holds the response key; 0600).
     #[arg(long)]
     transaction: Option<PathBuf>,
+    /// With `--signed`: ask the holder to consent to this transaction with the presentation
+    /// (`transaction_data` of type `kr.kmid.transaction-consent`, for every Credential Query;
+    /// only an SD-JWT VC can authorize it). Needs `--consent-reference`.
+    #[arg(long, requires_all = ["signed", "consent_reference"])]
+    consent: Option<String>,
+    /// With `--consent`: the verifier's reference for the transaction.
+    #[arg(long, requires = "consent")]
+    consent_reference: Option<String>,
     /// The file to write.
     #[arg(long)]
     out: PathBuf,
@@ -564,7 +578,9 @@ pub(crate) struct VerifyArgs {
     /// A trust configuration (TOML or JSON, spec/trust.md) instead of `<keys>/trust.toml`.
     #[arg(long)]
     trust: Option<PathBuf>,
-    /// The request the presentation answers (OpenID4VP JSON or DeviceRequest CBOR).
+    /// The request the presentation answers: DeviceRequest CBOR, or OpenID4VP JSON with
+    /// `dcql_query`, `nonce` and either `client_id` + `response_uri` or, over the DC API,
+    /// `origin`; `jwk_thumbprint` (base64url) when an mdoc was answered encrypted.
     #[arg(long, required_unless_present = "transaction")]
     request: Option<PathBuf>,
     /// A signed request's pending transaction (`kmid request --signed --transaction`): the
@@ -1299,12 +1315,18 @@ pub(crate) fn request(args: &RequestArgs) -> Result<String, Error> {
     // attestation (spec/protocols.md): a full-identity request without one could never be
     // answered.
     if matches!(template, Template::FullIdentity { .. }) {
-        if !args.proximity {
+        if !args.proximity && !args.annex_c {
             return Err("full-identity over OpenID4VP needs a signed request with a registration attestation: pass --signed DIR --registration FILE --transaction FILE".into());
         }
         if args.registration.is_none() {
             return Err("full-identity needs the reader's registration attestation: run `kmid keys registrar`, then `kmid keys register --reader DIR`, and pass --reader DIR --registration FILE".into());
         }
+    }
+    if args.annex_c {
+        if format != FormatArg::Mdoc {
+            return Err("--annex-c is for --format mdoc".into());
+        }
+        return annex_c_request(args, template, card);
     }
     if args.proximity {
         if format != FormatArg::Mdoc {
@@ -1391,6 +1413,19 @@ fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<S
         .transaction
         .as_ref()
         .ok_or("--signed needs --transaction FILE")?;
+    let options = kmid::RequestOptions {
+        same_device: false,
+        transactions: match (&args.consent, &args.consent_reference) {
+            (Some(description), Some(reference)) => {
+                vec![kmid::oid4vc::transaction::TransactionConsent {
+                    credential_ids: query.credentials.iter().map(|c| c.id.clone()).collect(),
+                    description: description.clone(),
+                    reference: reference.clone(),
+                }]
+            }
+            _ => Vec::new(),
+        },
+    };
     let (out, saved, what) = match args.response_mode {
         ModeArg::DirectPost | ModeArg::DirectPostJwt => {
             let mode = if args.response_mode == ModeArg::DirectPost {
@@ -1398,8 +1433,14 @@ fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<S
             } else {
                 ResponseMode::DirectPostJwt
             };
-            let online =
-                verifier.request_online(&access, query, mode, &args.response_uri, false, at)?;
+            let online = verifier.request_online_with(
+                &access,
+                query,
+                mode,
+                &args.response_uri,
+                &options,
+                at,
+            )?;
             (
                 format!("{}\n", online.url_by_value("openid4vp://")),
                 online.export()?,
@@ -1411,11 +1452,12 @@ fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<S
                 .origin
                 .as_deref()
                 .ok_or("a DC API request needs --origin (the verifier's web Origin)")?;
-            let presentation = verifier.request_dc_api(
+            let presentation = verifier.request_dc_api_with(
                 &[&access],
                 query,
                 args.response_mode == ModeArg::DcApiJwt,
                 origin,
+                &options,
                 at,
             )?;
             let request = json!({
@@ -1436,6 +1478,64 @@ fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<S
     )?;
     Ok(format!(
         "signed OpenID4VP {what} {} (transaction {})",
+        args.out.display(),
+        transaction_file.display()
+    ))
+}
+
+/// `kmid request --annex-c`: an `org-iso-mdoc` request over the DC API and its pending state.
+fn annex_c_request(
+    args: &RequestArgs,
+    template: Template,
+    card: CardType,
+) -> Result<String, Error> {
+    let origin = args
+        .origin
+        .as_deref()
+        .ok_or("--annex-c needs --origin (the verifier's web Origin)")?;
+    let transaction_file = args
+        .transaction
+        .as_ref()
+        .ok_or("--annex-c needs --transaction FILE")?;
+    let reader = match &args.reader {
+        Some(dir) => Some((
+            PrivateKey::from_pem(&read_text(&dir.join("reader.key.pem"))?)?,
+            [Certificate::from_pem(&read_text(&dir.join("reader.pem"))?)?],
+        )),
+        None => None,
+    };
+    let registration = match &args.registration {
+        Some(_) if reader.is_none() => {
+            return Err(
+                "--registration needs --reader: the attestation names the reader's certificate"
+                    .into(),
+            );
+        }
+        Some(file) => Some(read_text(file)?.trim().to_owned()),
+        None => None,
+    };
+    let verifier = Verifier::new(TrustStore::new(), Arc::new(NoStatus));
+    let pending =
+        verifier.request_annex_c(origin, |transcript| match (&reader, &registration) {
+            (Some((key, chain)), Some(attestation)) => {
+                template.mdoc_request_registered(card, transcript, key, chain, attestation)
+            }
+            (Some((key, chain)), None) => {
+                template.mdoc_request_signed(card, transcript, key, chain)
+            }
+            (None, _) => Ok(template.mdoc_request(card)),
+        })?;
+    let request = json!({ "protocol": kmid::mdoc::annex_c::PROTOCOL, "data": pending.data });
+    write(
+        &args.out,
+        format!("{}\n", serde_json::to_string_pretty(&request)?),
+    )?;
+    write_secret(
+        transaction_file,
+        format!("{}\n", serde_json::to_string_pretty(&pending.export()?)?),
+    )?;
+    Ok(format!(
+        "Annex C request {} (transaction {})",
         args.out.display(),
         transaction_file.display()
     ))
@@ -1481,6 +1581,29 @@ fn load_request(path: &Path) -> Result<Request, Error> {
             .get("dcql_query")
             .ok_or("the request has no dcql_query")?;
         let query = DcqlQuery::from_json(query.to_string().as_bytes())?;
+        // The response encryption key's thumbprint (base64url), for an mdoc answered encrypted.
+        let jwk_thumbprint = match value.get("jwk_thumbprint").and_then(Value::as_str) {
+            Some(t) => Some(
+                kmid::crypto::jose::b64url_decode(t)
+                    .map_err(|_| "the request's jwk_thumbprint is not base64url")?,
+            ),
+            None => None,
+        };
+        // Over the DC API the Origin binds the answer: the audience is `origin:<Origin>` even
+        // for a signed request, and there is no response_uri (OpenID4VP Appendix A.4).
+        if let Some(origin) = value.get("origin").and_then(Value::as_str) {
+            let request = OpenId4VpRequest::dc_api(origin, &text("nonce")?, jwk_thumbprint);
+            if let Some(client_id) = value.get("client_id").and_then(Value::as_str)
+                && client_id != request.client_id
+            {
+                return Err(format!(
+                    "over the DC API the audience is {} even for a signed request (OpenID4VP A.4), not the client_id {client_id}: leave client_id out",
+                    request.client_id
+                )
+                .into());
+            }
+            return Ok(Request::OpenId4Vp(query, request));
+        }
         Ok(Request::OpenId4Vp(
             query,
             OpenId4VpRequest {
@@ -1488,7 +1611,7 @@ fn load_request(path: &Path) -> Result<Request, Error> {
                 nonce: text("nonce")?,
                 response_uri: text("response_uri")?,
                 origin: None,
-                jwk_thumbprint: None,
+                jwk_thumbprint,
             },
         ))
     } else {
@@ -1571,7 +1694,11 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
                 .origin
                 .as_deref()
                 .ok_or("a DC API request needs --origin (the Origin the platform reports)")?;
-            let response = wallet.answer_dc_api(&protocol, &data, origin, at)?;
+            let response = if protocol == kmid::mdoc::annex_c::PROTOCOL {
+                wallet.answer_annex_c(&data, origin, at)?
+            } else {
+                wallet.answer_dc_api(&protocol, &data, origin, at)?
+            };
             write(
                 &args.out,
                 format!("{}\n", serde_json::to_string_pretty(&response)?),
@@ -1638,6 +1765,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     {
         let saved: Value = serde_json::from_slice(&read(file)?)?;
         match saved.get("kind").and_then(Value::as_str) {
+            Some("annex_c") => {
+                let pending = kmid::AnnexCRequest::import(&saved)?;
+                let data: Value = serde_json::from_slice(&presentation)
+                    .map_err(|e| format!("{}: not JSON: {e}", args.presentation.display()))?;
+                verifier.complete_annex_c(&pending, &data, at)
+            }
             Some("dc_api") => {
                 let mut pending = kmid::DcApiPresentation::import(&saved)?;
                 let data: Value = serde_json::from_slice(&presentation)
@@ -1735,7 +1868,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
 /// digest), any other type's claims as they are (`korean: false`).
 fn presentation_json(p: &VerifiedCredential) -> Value {
     let korean = p.card_type.is_some();
-    json!({
+    let mut out = json!({
         "format": match p.format { Format::Mdoc => "mso_mdoc", Format::SdJwtVc => "dc+sd-jwt" },
         "card": p.doc_type,
         "korean": korean,
@@ -1748,7 +1881,18 @@ fn presentation_json(p: &VerifiedCredential) -> Value {
             Value::Object(p.claims.clone())
         },
         "presentation_digest": p.presentation_digest,
-    })
+    });
+    // The transactions the holder authorized (only when there are some, so that the
+    // conformance vectors' outputs stay as they are).
+    if !p.transaction_data_hashes.is_empty()
+        && let Some(fields) = out.as_object_mut()
+    {
+        fields.insert(
+            "transaction_data_hashes".into(),
+            json!(p.transaction_data_hashes),
+        );
+    }
+    out
 }
 
 /// `kmid status`.

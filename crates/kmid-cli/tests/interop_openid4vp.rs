@@ -6,7 +6,10 @@
 //!   kmid wallet's encrypted response as a verifier with kmid's transaction key;
 //! - the peer's verifier signs a request with a kmid-made access certificate; the kmid wallet
 //!   verifies and answers it encrypted; the peer decrypts and validates the answer, and kmid
-//!   verifies the VP Token it carried.
+//!   verifies the VP Token it carried;
+//! - the same both ways over the Digital Credentials API (`openid4vp-v1-signed`, `dc_api.jwt`):
+//!   each side's wallet checks `expected_origins` against the Origin and refuses another, and
+//!   each side's verifier decrypts the other's `{response}` data.
 //!
 //! Needs `KMID_INTEROP_NODE` (the folder `interop/setup-node.sh` prints; the README's test
 //! command sets it); without it each test says so and checks nothing.
@@ -211,6 +214,169 @@ fn kmids_wallet_answers_the_peers_signed_request_and_kmid_verifies_the_token() {
     )
     .unwrap();
     std::fs::write(run.path("their-vp.json"), read["vp_token"].to_string()).unwrap();
+    let (code, result, out) = run.verify_json(&[
+        "--keys",
+        "keys",
+        "--request",
+        "their-params.json",
+        "--presentation",
+        "their-vp.json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        result["presentations"][0]["claims"]["age_over_19"], true,
+        "{out}"
+    );
+}
+
+const ORIGIN: &str = "https://bank.kmid.invalid";
+
+#[test]
+fn the_peer_resolves_kmids_dc_api_request_and_reads_its_encrypted_response() {
+    let Some(node_dir) = node() else { return };
+    let run = Run::new("oid4vp-peer-dc-1");
+    setup(&run);
+    run.ok(&["keys", "readers", "--out", "bank"]);
+    std::fs::copy(
+        run.path("bank/reader-root.pem"),
+        run.path("verifier-root.pem"),
+    )
+    .unwrap();
+    std::fs::write(run.path("origin.txt"), ORIGIN).unwrap();
+    run.ok(&[
+        "request",
+        "--signed",
+        "bank",
+        "--response-mode",
+        "dc-api-jwt",
+        "--origin",
+        ORIGIN,
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--transaction",
+        "tx.json",
+        "--out",
+        "request.json",
+    ]);
+    let resolved = peer(&node_dir, "resolve-dc", &run.dir);
+    assert_eq!(resolved["protocol"], "openid4vp-v1-signed", "{resolved}");
+    assert_eq!(resolved["signed"], true, "{resolved}");
+    assert_eq!(resolved["response_mode"], "dc_api.jwt", "{resolved}");
+    assert_eq!(resolved["expected_origins"], json!([ORIGIN]), "{resolved}");
+    assert!(
+        resolved["client_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("x509_hash:"),
+        "{resolved}"
+    );
+    run.ok(&[
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.sd-jwt",
+        "--request",
+        "request.json",
+        "--verifier-trust",
+        "bank/reader-root.pem",
+        "--origin",
+        ORIGIN,
+        "--out",
+        "answer.json",
+    ]);
+    let read = peer(&node_dir, "read-kmid-dc", &run.dir);
+    assert_eq!(read["encrypted"], true, "{read}");
+    assert!(read["vp_token"]["card"].is_array(), "{read}");
+    // The peer's wallet refuses the request at an Origin the verifier did not name.
+    std::fs::write(run.path("origin.txt"), "https://phish.kmid.invalid").unwrap();
+    let out = Command::new("node")
+        .arg(node_dir.join("oid4vp_peer.mjs"))
+        .args(["resolve-dc", run.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the peer accepted a request from another Origin"
+    );
+}
+
+#[test]
+fn kmids_wallet_answers_the_peers_dc_api_request_and_kmid_verifies_the_token() {
+    let Some(node_dir) = node() else { return };
+    let run = Run::new("oid4vp-peer-dc-2");
+    setup(&run);
+    run.ok(&["keys", "readers", "--out", "peer"]);
+    std::fs::copy(run.path("peer/reader.pem"), run.path("reader.pem")).unwrap();
+    std::fs::copy(run.path("peer/reader.key.pem"), run.path("reader.key.pem")).unwrap();
+    std::fs::write(run.path("origin.txt"), ORIGIN).unwrap();
+    let query = json!({ "credentials": [{
+        "id": "card",
+        "format": "dc+sd-jwt",
+        "meta": { "vct_values": ["kr.go.mois.rrc.1"] },
+        "claims": [{ "path": ["age_equal_or_over", "19"] }],
+    }] });
+    std::fs::write(run.path("dcql.json"), query.to_string()).unwrap();
+    let created = peer(&node_dir, "create-dc", &run.dir);
+    let present = |origin: &str| {
+        run.kmid(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.sd-jwt",
+            "--request",
+            "their-request.json",
+            "--verifier-trust",
+            "peer/reader-root.pem",
+            "--origin",
+            origin,
+            "--out",
+            "their-answer.json",
+        ])
+    };
+    // kmid's wallet refuses the request at an Origin outside its expected_origins.
+    let (code, out) = present("https://phish.kmid.invalid");
+    assert_ne!(code, 0, "{out}");
+    let (code, out) = present(ORIGIN);
+    assert_eq!(code, 0, "{created} {out}");
+    let read = peer(&node_dir, "read-answer-dc", &run.dir);
+    assert_eq!(read["encrypted"], true, "{read}");
+    // kmid verifies the VP Token the peer received, bound to the peer's request: over the DC
+    // API the Key Binding JWT's audience is the Origin even for a signed request (A.4), so a
+    // client_id beside the Origin is refused as a mistake.
+    let params = |client_id: Option<&Value>| {
+        let mut params = json!({
+            "nonce": read["nonce"],
+            "origin": ORIGIN,
+            "dcql_query": query,
+        });
+        if let Some(id) = client_id {
+            params["client_id"] = id.clone();
+        }
+        std::fs::write(run.path("their-params.json"), params.to_string()).unwrap();
+    };
+    std::fs::write(run.path("their-vp.json"), read["vp_token"].to_string()).unwrap();
+    params(Some(&read["client_id"]));
+    let (code, _, out) = run.verify_json(&[
+        "--keys",
+        "keys",
+        "--request",
+        "their-params.json",
+        "--presentation",
+        "their-vp.json",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("origin:https://bank.kmid.invalid"), "{out}");
+    params(None);
     let (code, result, out) = run.verify_json(&[
         "--keys",
         "keys",

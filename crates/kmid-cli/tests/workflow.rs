@@ -158,6 +158,113 @@ fn issue_present_verify_suspend_and_reinstate_through_the_cli() {
         "{result}"
     );
 
+    // The same over the Digital Credentials API as ISO/IEC 18013-7 Annex C (`org-iso-mdoc`):
+    // the request carries the HPKE key, the response comes back sealed to it, both bound to
+    // the page's Origin.
+    const ORIGIN: &str = "https://bank.kmid.invalid";
+    run.ok(&[
+        "request",
+        "--annex-c",
+        "--origin",
+        ORIGIN,
+        "--template",
+        "full-identity",
+        "--legal-basis",
+        "Act on Real Name Financial Transactions, Art. 3",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--reader",
+        "readers",
+        "--registration",
+        "registration.jwt",
+        "--transaction",
+        "annex-c.tx.json",
+        "--out",
+        "annex-c.req.json",
+    ]);
+    let request: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("annex-c.req.json")).unwrap())
+            .unwrap();
+    assert_eq!(request["protocol"], "org-iso-mdoc", "{request}");
+    let present_annex_c = |origin: &str, signed: bool| {
+        let mut args = vec![
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--request",
+            "annex-c.req.json",
+            "--origin",
+            origin,
+            "--out",
+            "annex-c.resp.json",
+        ];
+        // For the signed request, a wallet that insists on readerAuth.
+        if signed {
+            args.extend(["--reader-trust", "readers/reader-root.pem"]);
+        }
+        run.kmid(&args)
+    };
+    let verify_annex_c = || {
+        run.verify_json(&[
+            "--keys",
+            "keys",
+            "--transaction",
+            "annex-c.tx.json",
+            "--presentation",
+            "annex-c.resp.json",
+        ])
+    };
+    let (code, out) = present_annex_c(ORIGIN, true);
+    assert_eq!(code, 0, "{out}");
+    let (code, result, out) = verify_annex_c();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        result["presentations"][0]["claims"]["registration_number"], "900315-1234568",
+        "{out}"
+    );
+    // Relayed by a phishing page at another Origin: the readerAuth covers the Origin, so the
+    // wallet refuses the signed request there.
+    let (code, out) = present_annex_c("https://phish.kmid.invalid", true);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("reader authentication"), "{out}");
+    // An unsigned request answered there: the verifier cannot open the response, since the
+    // Origin is in the HPKE info.
+    run.ok(&[
+        "request",
+        "--annex-c",
+        "--origin",
+        ORIGIN,
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--transaction",
+        "annex-c.tx.json",
+        "--out",
+        "annex-c.req.json",
+    ]);
+    let (code, out) = present_annex_c("https://phish.kmid.invalid", false);
+    assert_eq!(code, 0, "{out}");
+    let (code, result, out) = verify_annex_c();
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(result["error"], "Mdoc.Crypto.DecryptionFailed", "{out}");
+    let (code, out) = present_annex_c(ORIGIN, false);
+    assert_eq!(code, 0, "{out}");
+    let (code, result, out) = verify_annex_c();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        result["presentations"][0]["claims"]["age_over_19"], true,
+        "{out}"
+    );
+
     // One changed byte of the presentation: exit 1 with an error code.
     let mut bytes = std::fs::read(run.path("full.resp.cbor")).unwrap();
     let n = bytes.len() / 2;
@@ -1158,6 +1265,64 @@ fn signed_requests_and_encrypted_responses_through_the_cli() {
             assert_eq!(code, 2, "{out}");
             assert!(out.contains("expected_origins"), "{out}");
         }
+    }
+    // Consent to a transaction, asked with the presentation: an SD-JWT VC authorizes it (its
+    // Key Binding JWT lists the hash, which `verify` prints); an mdoc cannot.
+    for (mode, format, authorized) in [
+        ("direct-post-jwt", "sd-jwt", true),
+        ("dc-api-jwt", "sd-jwt", true),
+        ("dc-api-jwt", "mdoc", false),
+    ] {
+        run.ok(&[
+            "request",
+            "--signed",
+            "bank",
+            "--response-mode",
+            mode,
+            "--origin",
+            "https://bank.kmid.invalid",
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--consent",
+            "Open a savings account",
+            "--consent-reference",
+            "ACC-1",
+            "--transaction",
+            "tx.json",
+            "--out",
+            "request.txt",
+        ]);
+        let (code, out) = present(
+            "request.txt",
+            "answer.txt",
+            &["--origin", "https://bank.kmid.invalid"],
+        );
+        if !authorized {
+            assert_eq!(code, 2, "{mode} {format}: {out}");
+            assert!(out.contains("transaction data"), "{out}");
+            continue;
+        }
+        assert_eq!(code, 0, "{mode} {format}: {out}");
+        let (code, result, out) = run.verify_json(&[
+            "--keys",
+            "keys",
+            "--transaction",
+            "tx.json",
+            "--presentation",
+            "answer.txt",
+        ]);
+        assert_eq!(code, 0, "{mode}: {out}");
+        assert_eq!(
+            result["presentations"][0]["transaction_data_hashes"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "{mode}: {out}"
+        );
     }
     // A wallet that does not trust the bank's access root refuses its request.
     run.ok(&[

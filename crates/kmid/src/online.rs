@@ -275,6 +275,31 @@ pub struct RequestOptions {
     pub transactions: Vec<kmid_oid4vc::transaction::TransactionConsent>,
 }
 
+/// Every transaction names Credential Queries, all of them in `query`.
+fn check_transaction_queries(
+    query: &DcqlQuery,
+    transactions: &[kmid_oid4vc::transaction::TransactionConsent],
+) -> Result<(), KmidError> {
+    if transactions.iter().any(|t| {
+        t.credential_ids.is_empty()
+            || t.credential_ids
+                .iter()
+                .any(|id| query.credential(id).is_none())
+    }) {
+        return Err(KmidError::InvalidRequest(
+            "a transaction names a Credential Query the query does not have",
+        ));
+    }
+    Ok(())
+}
+
+/// The `transaction_data` parameter for `transactions`: absent when there are none.
+fn transaction_data(
+    transactions: &[kmid_oid4vc::transaction::TransactionConsent],
+) -> Option<Vec<String>> {
+    (!transactions.is_empty()).then(|| transactions.iter().map(|t| t.encode()).collect())
+}
+
 impl Verifier {
     /// A signed presentation request (HAIP 1.0 §5): the DCQL `query`, `mode`
     /// (`direct_post.jwt` is HAIP's; `direct_post` answers in the clear), `response_uri`, a
@@ -320,16 +345,7 @@ impl Verifier {
     ) -> Result<OnlineRequest, KmidError> {
         let same_device = options.same_device;
         query.validate()?;
-        if options.transactions.iter().any(|t| {
-            t.credential_ids.is_empty()
-                || t.credential_ids
-                    .iter()
-                    .any(|id| query.credential(id).is_none())
-        }) {
-            return Err(KmidError::InvalidRequest(
-                "a transaction names a Credential Query the query does not have",
-            ));
-        }
+        check_transaction_queries(query, &options.transactions)?;
         if !mode.is_direct_post() {
             return Err(KmidError::InvalidRequest(
                 "request_online makes direct_post requests; the DC API modes are not yet built",
@@ -355,8 +371,7 @@ impl Verifier {
             dcql_query: serde_json::to_value(query)
                 .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
             client_metadata: Some(client_metadata),
-            transaction_data: (!options.transactions.is_empty())
-                .then(|| options.transactions.iter().map(|t| t.encode()).collect()),
+            transaction_data: transaction_data(&options.transactions),
             verifier_info: (!access.registrations.is_empty()).then(|| {
                 access
                     .registrations
@@ -765,10 +780,37 @@ impl Verifier {
         origin: &str,
         at: OffsetDateTime,
     ) -> Result<DcApiPresentation, KmidError> {
+        let options = RequestOptions::default();
+        self.request_dc_api_with(signers, query, encrypted, origin, &options, at)
+    }
+
+    /// [`Self::request_dc_api`] with the transactions the holder is asked to authorize
+    /// (`options.transactions`, each naming Credential Queries of `query`; their
+    /// authorization is checked by [`Self::complete_dc_api`]). A DC API flow has no
+    /// redirect, so `options.same_device` is refused.
+    ///
+    /// # Errors
+    /// As [`Self::request_dc_api`]; [`KmidError::InvalidRequest`] for a transaction naming no
+    /// Credential Query of the query, or `same_device`.
+    pub fn request_dc_api_with(
+        &self,
+        signers: &[&VerifierAccess],
+        query: &DcqlQuery,
+        encrypted: bool,
+        origin: &str,
+        options: &RequestOptions,
+        at: OffsetDateTime,
+    ) -> Result<DcApiPresentation, KmidError> {
         use kmid_oid4vc::dc_api::{
             DcApiProtocol, MultiSigner, multisigned_request, signed_request, unsigned_request,
         };
         query.validate()?;
+        check_transaction_queries(query, &options.transactions)?;
+        if options.same_device {
+            return Err(KmidError::InvalidRequest(
+                "a DC API request has no redirect: same_device does not apply",
+            ));
+        }
         let mode = if encrypted {
             ResponseMode::DcApiJwt
         } else {
@@ -805,7 +847,7 @@ impl Verifier {
             dcql_query: serde_json::to_value(query)
                 .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
             client_metadata: Some(client_metadata),
-            transaction_data: None,
+            transaction_data: transaction_data(&options.transactions),
             verifier_info: signers.first().and_then(|a| registrations(a)),
             expected_origins: (!signers.is_empty()).then(|| vec![origin.to_owned()]),
             wallet_nonce: None,
@@ -881,6 +923,10 @@ impl Verifier {
                     thumbprint,
                 );
                 self.verify_vp_token_any(&presentation.query, &binding, vp_token, at)
+                    .and_then(|seen| {
+                        self.check_transactions(&presentation.authorization, &seen)?;
+                        Ok(seen)
+                    })
             }
         };
         presentation.outcome = Some(outcome);
@@ -978,6 +1024,77 @@ pub struct AnnexCRequest {
     encryption_info: String,
     key: kmid_crypto::PrivateKey,
     origin: String,
+}
+
+impl AnnexCRequest {
+    /// The pending request as JSON, to finish it in another process (`kind` `annex_c`): the
+    /// request `data`, the Origin and the HPKE private key as a JWK. It holds a secret: store
+    /// it as one.
+    ///
+    /// # Errors
+    /// [`KmidError::Crypto`] for a key that cannot export its scalar.
+    pub fn export(&self) -> Result<Value, KmidError> {
+        let key = self.key.to_jwk()?;
+        Ok(json!({
+            "kind": "annex_c",
+            "protocol": kmid_mdoc::annex_c::PROTOCOL,
+            "data": self.data,
+            "origin": self.origin,
+            "key": serde_json::to_value(key)
+                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
+        }))
+    }
+
+    /// A pending request from [`Self::export`]: the request is read back from its `data`
+    /// (the DeviceRequest and `encryptionInfo`), and the key must be the one `encryptionInfo`
+    /// names.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] (`Malformed`) for a document that is not one; the key's and the
+    /// CBOR's refusals.
+    pub fn import(value: &Value) -> Result<Self, KmidError> {
+        use kmid_crypto::jose::b64url_decode;
+        let malformed =
+            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        if value.get("kind").and_then(Value::as_str) != Some("annex_c") {
+            return Err(malformed("kind").into());
+        }
+        let data = value
+            .get("data")
+            .cloned()
+            .ok_or_else(|| malformed("data"))?;
+        let text = |v: &Value, k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| malformed(k))
+        };
+        let limits = kmid_mdoc::CborLimits::default();
+        let encryption_info = text(&data, "encryptionInfo")?;
+        let info = kmid_mdoc::annex_c::EncryptionInfo::from_bytes(
+            &b64url_decode(&encryption_info).map_err(|_| malformed("encryptionInfo"))?,
+            &limits,
+        )?;
+        let request = kmid_mdoc::model::DeviceRequest::from_bytes(
+            &b64url_decode(&text(&data, "deviceRequest")?)
+                .map_err(|_| malformed("deviceRequest"))?,
+            &limits,
+        )?;
+        let jwk: kmid_crypto::Jwk =
+            serde_json::from_value(value.get("key").cloned().ok_or_else(|| malformed("key"))?)
+                .map_err(|_| malformed("key"))?;
+        let key = jwk.to_private_key()?;
+        if key.public_key() != &info.recipient {
+            return Err(malformed("the key is not the one encryptionInfo names").into());
+        }
+        Ok(Self {
+            data,
+            request,
+            encryption_info,
+            key,
+            origin: text(value, "origin")?,
+        })
+    }
 }
 
 impl core::fmt::Debug for AnnexCRequest {

@@ -136,3 +136,31 @@ fn a_response_opens_only_for_its_request_and_origin() {
         "Mdoc.Malformed"
     );
 }
+
+#[test]
+fn a_pending_request_survives_export_and_import_with_its_own_key_only() {
+    let (wallet, verifier) = world();
+    let request = age_request(&verifier, ORIGIN);
+    let saved = request.export().unwrap();
+    assert_eq!(saved["kind"], "annex_c");
+    let data = wallet.answer_annex_c(&request.data, ORIGIN, now()).unwrap();
+    let restored = kmid::AnnexCRequest::import(&saved).unwrap();
+    assert_eq!(
+        verifier.complete_annex_c(&restored, &data, now()).unwrap()[0].card_type,
+        Some(CardType::Resident)
+    );
+    // Another request's key spliced in: refused at import, not at decryption.
+    let other = age_request(&verifier, ORIGIN).export().unwrap();
+    let mut spliced = saved.clone();
+    spliced["key"] = other["key"].clone();
+    assert_eq!(
+        kmid::AnnexCRequest::import(&spliced).unwrap_err().code(),
+        "Oid4vp.Malformed"
+    );
+    let mut wrong_kind = saved;
+    wrong_kind["kind"] = json!("dc_api");
+    assert_eq!(
+        kmid::AnnexCRequest::import(&wrong_kind).unwrap_err().code(),
+        "Oid4vp.Malformed"
+    );
+}

@@ -210,3 +210,97 @@ fn an_mdoc_cannot_authorize_a_transaction_and_a_bad_consent_is_refused() {
         "InvalidRequest"
     );
 }
+
+const ORIGIN: &str = "https://bank.example";
+
+#[test]
+fn over_the_dc_api_the_presentation_authorizes_the_transaction() {
+    let w = world();
+    let query = Template::Identity.dcql_query(CardType::Resident, Format::SdJwtVc);
+    for signers in [vec![&w.access], vec![]] {
+        let mut dc = w
+            .verifier
+            .request_dc_api_with(
+                &signers,
+                &query,
+                true,
+                ORIGIN,
+                &options(vec![consent()]),
+                now(),
+            )
+            .unwrap();
+        let item = dc.authorization.transaction_data.as_ref().unwrap()[0].clone();
+        let data = w
+            .wallet
+            .answer_dc_api(dc.protocol.as_str(), &dc.data, ORIGIN, now())
+            .unwrap();
+        w.verifier.complete_dc_api(&mut dc, &data, now()).unwrap();
+        let seen = dc.result().unwrap();
+        assert_eq!(
+            seen[0].1.transaction_data_hashes,
+            [transaction_data_hash(CryptoProvider::get_default(), &item).unwrap()],
+            "signed: {}",
+            !signers.is_empty()
+        );
+    }
+}
+
+#[test]
+fn over_the_dc_api_an_answer_without_the_binding_is_refused() {
+    let w = world();
+    let query = Template::Identity.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let mut dc = w
+        .verifier
+        .request_dc_api_with(&[], &query, true, ORIGIN, &options(vec![consent()]), now())
+        .unwrap();
+    // The page's script drops the transaction before handing the request to the platform.
+    let mut stripped = dc.data.clone();
+    stripped
+        .as_object_mut()
+        .unwrap()
+        .remove("transaction_data")
+        .unwrap();
+    let data = w
+        .wallet
+        .answer_dc_api(dc.protocol.as_str(), &stripped, ORIGIN, now())
+        .unwrap();
+    w.verifier.complete_dc_api(&mut dc, &data, now()).unwrap();
+    assert_eq!(dc.result().unwrap_err().code(), "TransactionNotAuthorized");
+    // An mdoc cannot authorize it; a DC API flow has no redirect to be same-device with.
+    let mdoc = Template::Identity.dcql_query(CardType::Resident, Format::Mdoc);
+    let dc = w
+        .verifier
+        .request_dc_api_with(
+            &[&w.access],
+            &mdoc,
+            true,
+            ORIGIN,
+            &options(vec![consent()]),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        w.wallet
+            .answer_dc_api(dc.protocol.as_str(), &dc.data, ORIGIN, now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.TransactionData"
+    );
+    assert_eq!(
+        w.verifier
+            .request_dc_api_with(
+                &[&w.access],
+                &query,
+                true,
+                ORIGIN,
+                &RequestOptions {
+                    same_device: true,
+                    transactions: Vec::new(),
+                },
+                now(),
+            )
+            .unwrap_err()
+            .code(),
+        "InvalidRequest"
+    );
+}
