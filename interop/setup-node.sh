@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the pinned npm peers of interop/node/package-lock.json (the @openid4vc libraries) into
-# target/interop-node with `npm ci`, copies the peer script beside them, and prints that folder.
+# Installs the pinned npm peers of interop/node/package-lock.json (the @openid4vc libraries and
+# @owf/mdoc) into target/interop-node (no install scripts: cbor-x then uses its JavaScript
+# decoder), copies the peer scripts beside them, and prints that folder.
 # Idempotent: nothing is installed again while the lockfile is unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +11,15 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 mkdir -p "$dest"
-if ! cmp -s interop/node/package-lock.json "$dest/package-lock.json" || [ ! -d "$dest/node_modules" ]; then
+# The stamp is written only after an install succeeded, so a failed one is retried.
+if ! cmp -s interop/node/package-lock.json "$dest/installed.lock"; then
+  rm -f "$dest/installed.lock"
   cp interop/node/package.json interop/node/package-lock.json "$dest/"
-  (cd "$dest" && npm ci --no-audit --no-fund --silent >&2)
+  # `npm install` over the lockfile (the versions and integrity it pins) rather than `npm ci`:
+  # cbor-x's optional native helpers (@cbor-extract/*) are absent from some registries, which
+  # `npm ci` takes for a lockfile out of sync.
+  (cd "$dest" && npm install --ignore-scripts --no-audit --no-fund --silent >&2)
+  cp interop/node/package-lock.json "$dest/installed.lock"
 fi
-cp interop/node/oid4vp_peer.mjs "$dest/"
+cp interop/node/oid4vp_peer.mjs interop/node/mdoc_peer.mjs "$dest/"
 echo "$PWD/$dest"

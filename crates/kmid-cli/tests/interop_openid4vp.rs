@@ -9,7 +9,11 @@
 //!   verifies the VP Token it carried;
 //! - the same both ways over the Digital Credentials API (`openid4vp-v1-signed`, `dc_api.jwt`):
 //!   each side's wallet checks `expected_origins` against the Origin and refuses another, and
-//!   each side's verifier decrypts the other's `{response}` data.
+//!   each side's verifier decrypts the other's `{response}` data;
+//! - `@owf/mdoc` 0.6.0 verifies the mdoc DeviceResponse kmid's wallet sends in those flows
+//!   against a SessionTranscript it rebuilds itself from the request (the redirect
+//!   `OpenID4VPHandover` and the DC API `OpenID4VPDCAPIHandover`, both with the response key's
+//!   thumbprint), under the IACA.
 //!
 //! Needs `KMID_INTEROP_NODE` (the folder `interop/setup-node.sh` prints; the README's test
 //! command sets it); without it each test says so and checks nothing.
@@ -39,14 +43,18 @@ fn node() -> Option<PathBuf> {
 }
 
 fn peer(node_dir: &Path, verb: &str, dir: &Path) -> Value {
+    script(node_dir, "oid4vp_peer.mjs", verb, dir)
+}
+
+fn script(node_dir: &Path, file: &str, verb: &str, dir: &Path) -> Value {
     let out = Command::new("node")
-        .arg(node_dir.join("oid4vp_peer.mjs"))
+        .arg(node_dir.join(file))
         .args([verb, dir.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "oid4vp_peer.mjs {verb}: {}",
+        "{file} {verb}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -390,4 +398,127 @@ fn kmids_wallet_answers_the_peers_dc_api_request_and_kmid_verifies_the_token() {
         result["presentations"][0]["claims"]["age_over_19"], true,
         "{out}"
     );
+}
+
+/// kmid's wallet answers an mdoc request of kmid's verifier in `mode`; the `@openid4vc` peer
+/// decrypts the response with the transaction's key, and `@owf/mdoc` verifies the
+/// DeviceResponse against the transcript it rebuilds from the request's parameters
+/// (`tamper` changes one of them first).
+fn owf_verifies(mode: &str, tamper: Option<(&str, &str)>) -> Value {
+    let node_dir = node().unwrap();
+    let run = Run::new(&format!("owf-mdoc-{mode}-{}", tamper.is_some()));
+    setup(&run);
+    run.ok(&["keys", "readers", "--out", "bank"]);
+    let dc_api = mode.starts_with("dc-api");
+    let mut args = vec![
+        "request",
+        "--signed",
+        "bank",
+        "--response-mode",
+        mode,
+        "--origin",
+        ORIGIN,
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "mdoc",
+        "--transaction",
+        "tx.json",
+        "--out",
+        "request.txt",
+    ];
+    if !dc_api {
+        args.truncate(5);
+        args.extend([
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            "mdoc",
+            "--transaction",
+            "tx.json",
+            "--out",
+            "request.txt",
+        ]);
+    }
+    run.ok(&args);
+    let mut args = vec![
+        "present",
+        "--keys",
+        "keys",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.mdoc.cbor",
+        "--request",
+        "request.txt",
+        "--verifier-trust",
+        "bank/reader-root.pem",
+        "--out",
+        if dc_api { "answer.json" } else { "answer.txt" },
+    ];
+    if dc_api {
+        args.extend(["--origin", ORIGIN]);
+    }
+    run.ok(&args);
+    let read = peer(
+        &node_dir,
+        if dc_api { "read-kmid-dc" } else { "read-kmid" },
+        &run.dir,
+    );
+    let tx: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("tx.json")).unwrap()).unwrap();
+    let authorization = &tx["authorization"];
+    let mut input = json!({
+        "device_response": read["vp_token"]["card"][0],
+        "iaca_pem": "keys/mois-iaca.pem",
+        "nonce": authorization["nonce"],
+        "jwk": authorization["client_metadata"]["jwks"]["keys"][0],
+    });
+    if dc_api {
+        input["origin"] = json!(ORIGIN);
+    } else {
+        input["client_id"] = authorization["client_id"].clone();
+        input["response_uri"] = authorization["response_uri"].clone();
+    }
+    if let Some((field, value)) = tamper {
+        input[field] = json!(value);
+    }
+    std::fs::write(run.path("mdoc-input.json"), input.to_string()).unwrap();
+    script(&node_dir, "mdoc_peer.mjs", "verify", &run.dir)
+}
+
+#[test]
+fn owf_mdoc_verifies_kmids_mdoc_presentations_over_redirects_and_the_dc_api() {
+    if node().is_none() {
+        return;
+    }
+    for mode in ["direct-post-jwt", "dc-api-jwt"] {
+        let verified = owf_verifies(mode, None);
+        assert_eq!(verified["failed"], json!([]), "{mode}: {verified}");
+        assert_eq!(verified["doc_type"], "kr.go.mois.rrc.1", "{verified}");
+        assert_eq!(
+            verified["claims"]["org.iso.23220.1/age_over_19"], true,
+            "{verified}"
+        );
+    }
+    // The transcript it rebuilds for another nonce or Origin does not carry the device
+    // signature: the peer checks what it says it checks.
+    for (mode, tamper) in [
+        ("direct-post-jwt", ("nonce", "another-nonce")),
+        ("dc-api-jwt", ("origin", "https://phish.kmid.invalid")),
+    ] {
+        let verified = owf_verifies(mode, Some(tamper));
+        assert!(
+            verified["failed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f.as_str().unwrap().starts_with("DEVICE_AUTH")),
+            "{mode}: {verified}"
+        );
+    }
 }
