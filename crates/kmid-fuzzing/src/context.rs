@@ -145,6 +145,15 @@ fn annex(vectors: &Value, name: &str) -> Result<Vec<u8>, String> {
         .ok_or_else(|| format!("Annex D has no hex {name}"))
 }
 
+/// ISO/IEC 18013-5 Annex D's DeviceResponse (empty if the vectors could not be read), for
+/// the targets that need a DeviceResponse to seal.
+pub(crate) fn device_response_seed() -> Vec<u8> {
+    serde_json::from_slice::<Value>(ANNEX_D)
+        .ok()
+        .and_then(|vectors| annex(&vectors, "device_response").ok())
+        .unwrap_or_default()
+}
+
 fn build() -> Result<Context, String> {
     let err = |e: &dyn core::fmt::Display| e.to_string();
     let manifest: Value = serde_json::from_slice(MANIFEST).map_err(|e| err(&e))?;

@@ -99,11 +99,14 @@ pub enum Target {
     /// A DC API request (`{"protocol", "data"}`: unsigned, signed or multi-signed), verified
     /// for an Origin; and a DC API response's `data` taken by a transaction.
     DcApi,
+    /// ISO/IEC 18013-7 Annex C: an `encryptionInfo`, and a sealed DeviceResponse (bare or in
+    /// the response `data`) opened with the verifier's key and decoded.
+    AnnexC,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -129,6 +132,7 @@ impl Target {
         Self::Oid4vpResponse,
         Self::RegistrationAttestation,
         Self::DcApi,
+        Self::AnnexC,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -160,6 +164,7 @@ impl Target {
             Self::Oid4vpResponse => "oid4vp_response",
             Self::RegistrationAttestation => "registration_attestation",
             Self::DcApi => "dc_api",
+            Self::AnnexC => "annex_c",
         }
     }
 
@@ -200,6 +205,7 @@ impl Target {
             Self::Oid4vpResponse => oid4vp_response(data),
             Self::RegistrationAttestation => text(data, registration_attestation),
             Self::DcApi => dc_api(data),
+            Self::AnnexC => annex_c(data),
         }
     }
 }
@@ -605,6 +611,35 @@ fn registration_attestation(text: &str) {
         world.at,
         kmid::crypto::CryptoProvider::get_default(),
     );
+}
+
+/// ISO/IEC 18013-7 Annex C: the bytes as an `encryptionInfo`, as a sealed response opened with
+/// the verifier's key over its transcript, and as the response `data` JSON carrying one.
+fn annex_c(data: &[u8]) {
+    use kmid::mdoc::annex_c::{EncryptedResponse, EncryptionInfo, open_response};
+    let world = online_world::get();
+    let limits = CborLimits::default();
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let _ = EncryptionInfo::from_bytes(data, &limits);
+    let open = |bytes: &[u8]| {
+        if let Ok(sealed) = EncryptedResponse::from_bytes(bytes, &limits)
+            && let Ok(plain) = open_response(
+                provider,
+                &world.annex_c_key,
+                &world.annex_c_transcript,
+                &sealed,
+            )
+        {
+            let _ = DeviceResponse::from_bytes(&plain, &limits);
+        }
+    };
+    open(data);
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data)
+        && let Some(text) = value.get("response").and_then(serde_json::Value::as_str)
+        && let Ok(bytes) = kmid::crypto::jose::b64url_decode(text)
+    {
+        open(&bytes);
+    }
 }
 
 fn dc_api(data: &[u8]) {

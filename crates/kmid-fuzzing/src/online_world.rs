@@ -39,6 +39,12 @@ pub(crate) struct OnlineWorld {
     pub(crate) dc_api_requests: Vec<Value>,
     pub(crate) dc_api_transaction: Value,
     pub(crate) dc_api_response: Value,
+    /// Annex C: the §8.3 example key as the verifier's HPKE key, the transcript of its
+    /// `encryptionInfo` at the bank's Origin; seeds: that `encryptionInfo` (CBOR), a
+    /// DeviceResponse sealed to it (made with a seeded random source), and the request data.
+    pub(crate) annex_c_key: kmid::crypto::PrivateKey,
+    pub(crate) annex_c_transcript: kmid::mdoc::model::SessionTranscript,
+    pub(crate) annex_c_seeds: Vec<Vec<u8>>,
 }
 
 const EXAMPLE_KEY: &str = r#"{"kty":"EC","kid":"ac","use":"enc","crv":"P-256","alg":"ECDH-ES","x":"YO4epjifD-KWeq1sL2tNmm36BhXnkJ0He-WqMYrp9Fk","y":"Hekpm0zfK7C-YccH5iBjcIXgf6YdUvNUac_0At55Okk","d":"Et-3ce0omz8_TuZ96Df9lp0GAaaDoUnDe6X-CRO7Aww"}"#;
@@ -151,6 +157,33 @@ fn build() -> Result<OnlineWorld, String> {
         ),
     )
     .map_err(|x| e(&x))?;
+    let annex_c_key = jwk.to_private_key().map_err(|x| e(&x))?;
+    let info = kmid::mdoc::annex_c::EncryptionInfo {
+        nonce: b"kmid-annex-c-fuzz".to_vec(),
+        recipient: annex_c_key.public_key().clone(),
+    }
+    .to_bytes()
+    .map_err(|x| e(&x))?;
+    let info_text = kmid::crypto::jose::b64url(&info);
+    let annex_c_transcript =
+        kmid::mdoc::annex_c::transcript(provider, &info_text, "https://bank.kmid.invalid")
+            .map_err(|x| e(&x))?;
+    let sealed = kmid::mdoc::annex_c::seal_response(
+        provider,
+        &random,
+        annex_c_key.public_key(),
+        &annex_c_transcript,
+        &crate::context::device_response_seed(),
+    )
+    .map_err(|x| e(&x))?
+    .to_bytes();
+    let annex_c_seeds = vec![
+        info.clone(),
+        sealed.clone(),
+        json!({ "response": kmid::crypto::jose::b64url(&sealed) })
+            .to_string()
+            .into_bytes(),
+    ];
     let mut verifier_trust = TrustStore::new();
     verifier_trust
         .add(pki.reader_root.clone())
@@ -180,6 +213,9 @@ fn build() -> Result<OnlineWorld, String> {
         ],
         dc_api_transaction,
         dc_api_response,
+        annex_c_key,
+        annex_c_transcript,
+        annex_c_seeds,
     })
 }
 
@@ -232,6 +268,19 @@ mod tests {
                 &w.dc_api_response,
             )
             .unwrap();
+        // The sealed Annex C response opens to a DeviceResponse.
+        let limits = kmid::mdoc::CborLimits::default();
+        let sealed =
+            kmid::mdoc::annex_c::EncryptedResponse::from_bytes(&w.annex_c_seeds[1], &limits)
+                .unwrap();
+        let plain = kmid::mdoc::annex_c::open_response(
+            kmid::crypto::CryptoProvider::get_default(),
+            &w.annex_c_key,
+            &w.annex_c_transcript,
+            &sealed,
+        )
+        .unwrap();
+        kmid::mdoc::model::DeviceResponse::from_bytes(&plain, &limits).unwrap();
         kmid::registration::RegistrationAttestation::verify(
             &w.registration,
             &w.registrars,

@@ -277,6 +277,9 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
             }
             out.insert(world.dc_api_response.to_string().into_bytes());
         }
+        Target::AnnexC => {
+            out.extend(crate::online_world::get().annex_c_seeds.iter().cloned());
+        }
         Target::RegistrationAttestation => {
             out.insert(crate::online_world::get().registration.clone().into_bytes());
         }
