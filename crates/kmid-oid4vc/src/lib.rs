@@ -16,9 +16,13 @@
 //!   one response, in the request's mode, with its `state`, its result only for the holder of
 //!   the `response_code`.
 //!
-//! Errors are typed and have stable codes ([`Oid4vpError::code`]).
+//! - [`dpop`]: DPoP proofs (RFC 9449) made by a wallet and checked by a server, for the
+//!   sender-constrained tokens of OpenID4VCI (HAIP 1.0 §4).
+//!
+//! Errors are typed and have stable codes ([`Oid4vpError::code`], [`dpop::DpopError::code`]).
 
 pub mod dc_api;
+pub mod dpop;
 mod error;
 pub mod jar;
 pub mod request;
