@@ -18,6 +18,9 @@
 //!
 //! - [`dpop`]: DPoP proofs (RFC 9449) made by a wallet and checked by a server, for the
 //!   sender-constrained tokens of OpenID4VCI (HAIP 1.0 §4).
+//! - [`store`]: the issuer's state between OpenID4VCI steps behind [`store::IssuanceStore`]
+//!   (memory, SQLite), records by the hash of their secret, single use and failure counts
+//!   atomic.
 //!
 //! Errors are typed and have stable codes ([`Oid4vpError::code`], [`dpop::DpopError::code`]).
 
@@ -27,6 +30,7 @@ mod error;
 pub mod jar;
 pub mod request;
 pub mod response;
+pub mod store;
 pub mod transaction;
 
 pub use error::Oid4vpError;
