@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use kmid_crypto::jose::{CompactJws, sign_compact};
-use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_from_x5c, chain_to_x5c};
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_to_x5c};
 use kmid_crypto::{Algorithm, CryptoProvider, Signer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -208,46 +208,20 @@ pub(crate) fn authenticate_x5c(
     header: &Map<String, Value>,
     check: &WalletCheck<'_>,
 ) -> Result<kmid_crypto::x509::ValidatedChain, Oid4vpError> {
-    let entries: Vec<String> = match header.get("x5c") {
-        Some(Value::Array(items)) if !items.is_empty() => {
-            // No anchor inside, so at most the store's longest chain without it.
-            let max = check.trust.max_chain_len();
-            if items.len() > max {
-                return Err(Oid4vpError::Certificate(
-                    kmid_crypto::CertificateError::ChainTooLong {
-                        length: items.len(),
-                        max,
-                    }
-                    .into(),
-                ));
-            }
-            items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| Oid4vpError::Malformed("x5c (an array of strings)".into()))
-                })
-                .collect::<Result<_, _>>()?
-        }
-        Some(_) => return Err(Oid4vpError::Malformed("x5c (an array of strings)".into())),
-        None => return Err(Oid4vpError::Missing("x5c")),
-    };
-    let chain = chain_from_x5c(&entries).map_err(Oid4vpError::Certificate)?;
-    if chain
-        .iter()
-        .any(|c| check.trust.roots().iter().any(|r| r.der() == c.der()))
-    {
-        return Err(Oid4vpError::AnchorInChain);
-    }
-    let leaf = chain.first().ok_or(Oid4vpError::Missing("x5c"))?;
-    if leaf.is_self_issued() {
-        return Err(Oid4vpError::SelfSigned);
-    }
-    check
-        .trust
-        .validate(&chain, check.at, KeyPurpose::ReaderAuthentication)
-        .map_err(Oid4vpError::Certificate)
+    use crate::x5c::X5cError;
+    crate::x5c::authenticate(
+        header,
+        check.trust,
+        check.at,
+        KeyPurpose::ReaderAuthentication,
+    )
+    .map_err(|e| match e {
+        X5cError::Missing => Oid4vpError::Missing("x5c"),
+        X5cError::Malformed => Oid4vpError::Malformed("x5c (an array of strings)".into()),
+        X5cError::Certificate(e) => Oid4vpError::Certificate(e),
+        X5cError::AnchorInChain => Oid4vpError::AnchorInChain,
+        X5cError::SelfSigned => Oid4vpError::SelfSigned,
+    })
 }
 
 /// The checks of a verified request's parameters: [`AuthorizationRequest::check`], a

@@ -18,6 +18,8 @@
 //!
 //! - [`dpop`]: DPoP proofs (RFC 9449) made by a wallet and checked by a server, for the
 //!   sender-constrained tokens of OpenID4VCI (HAIP 1.0 §4).
+//! - [`vci`]: OpenID4VCI 1.0 as HAIP 1.0 §4 profiles it: offers, issuer and authorization
+//!   server metadata (signed under HAIP's `x5c` rules).
 //! - [`store`]: the issuer's state between OpenID4VCI steps behind [`store::IssuanceStore`]
 //!   (memory, SQLite), records by the hash of their secret, single use and failure counts
 //!   atomic.
@@ -32,5 +34,7 @@ pub mod request;
 pub mod response;
 pub mod store;
 pub mod transaction;
+pub mod vci;
+mod x5c;
 
 pub use error::Oid4vpError;

@@ -3,7 +3,12 @@
 //! its own error: another key, method or URL, a stale `iat`, a missing or old nonce, a wrong
 //! `ath`, `alg: none`, a private key in `jwk`, `kid` beside it, another `typ`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::sync::Arc;
 

@@ -104,7 +104,8 @@ pub use issuer::{
     PublishedList, card_end, credential_end,
 };
 pub use online::{
-    AnnexCRequest, DcApiPresentation, OnlineAnswer, OnlineRequest, RequestOptions, VerifierAccess,
+    AnnexCRequest, DcApiPresentation, OnlineAnswer, OnlineRequest, RequestObjectFetcher,
+    RequestOptions, VerifierAccess,
 };
 pub use record::{RECORD_TYP, RecordError, VerificationRecord};
 pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};

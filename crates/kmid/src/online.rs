@@ -589,7 +589,82 @@ pub struct OnlineAnswer {
     pub request: VerifiedRequest,
 }
 
+/// How a wallet fetches a Request Object from a `request_uri` (OpenID4VP 1.0 §5.10): the
+/// HTTP client is the caller's (the protocol code does no I/O). Each call returns the
+/// response body of a `200` with content type `application/oauth-authz-req+jwt`, or why not.
+pub trait RequestObjectFetcher {
+    /// `GET request_uri`.
+    ///
+    /// # Errors
+    /// A description of the failure (network, status, content type).
+    fn get(&self, request_uri: &str) -> Result<Vec<u8>, String>;
+
+    /// `POST request_uri` with the form `body` (`wallet_nonce`, `wallet_metadata`).
+    ///
+    /// # Errors
+    /// A description of the failure.
+    fn post(&self, request_uri: &str, body: &str) -> Result<Vec<u8>, String>;
+}
+
 impl Wallet {
+    /// Answers the request a URL carries (a QR code's content, a link): by value, or by
+    /// reference fetched through `fetcher` — with `request_uri_method=post`, POSTing a fresh
+    /// 128-bit `wallet_nonce` from the provider that the Request Object must then carry, so a
+    /// replayed object is refused. Then as [`Wallet::answer_online`], with the URL's
+    /// `client_id`.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`]: the URL's or the request's refusal, and `Malformed` for a fetch
+    /// that failed or returned no Request Object; what [`Wallet::answer_online`] refuses.
+    pub fn answer_request_url(
+        &self,
+        url: &str,
+        fetcher: &dyn RequestObjectFetcher,
+        at: OffsetDateTime,
+    ) -> Result<OnlineAnswer, KmidError> {
+        use kmid_oid4vc::request::{MAX_REQUEST_BYTES, RequestUrl, request_uri_post_body};
+        let fetched = |bytes: Result<Vec<u8>, String>| -> Result<String, KmidError> {
+            let bytes = bytes.map_err(|e| {
+                kmid_oid4vc::Oid4vpError::Malformed(format!("fetching the request object: {e}"))
+            })?;
+            if bytes.len() > MAX_REQUEST_BYTES {
+                return Err(kmid_oid4vc::Oid4vpError::Malformed(
+                    "the fetched request object is too large".into(),
+                )
+                .into());
+            }
+            let text = String::from_utf8(bytes).map_err(|_| {
+                kmid_oid4vc::Oid4vpError::Malformed("the fetched request object is not text".into())
+            })?;
+            Ok(text.trim().to_owned())
+        };
+        match RequestUrl::parse(url)? {
+            RequestUrl::ByValue { client_id, request } => {
+                self.answer_online(&request, Some(&client_id), None, at)
+            }
+            RequestUrl::ByReference {
+                client_id,
+                request_uri,
+                post: false,
+            } => {
+                let object = fetched(fetcher.get(&request_uri))?;
+                self.answer_online(&object, Some(&client_id), None, at)
+            }
+            RequestUrl::ByReference {
+                client_id,
+                request_uri,
+                post: true,
+            } => {
+                let mut nonce = [0u8; 16];
+                self.provider().random.fill(&mut nonce)?;
+                let wallet_nonce = kmid_crypto::jose::b64url(&nonce);
+                let body = request_uri_post_body(&wallet_nonce, None);
+                let object = fetched(fetcher.post(&request_uri, &body))?;
+                self.answer_online(&object, Some(&client_id), Some(&wallet_nonce), at)
+            }
+        }
+    }
+
     /// Verifies a signed Request Object (HAIP 1.0 §5: chain to the verifier anchors, the
     /// prefix bound to the leaf, `aud`, `wallet_nonce`, expiry; [`verify_request_object`]) and
     /// answers its DCQL query as [`Wallet::answer_dcql`] does, encrypted to the request's key

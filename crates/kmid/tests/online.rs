@@ -345,3 +345,122 @@ fn forged_responses_do_not_lock_out_the_real_wallet() {
         .unwrap();
     assert_eq!(online.result(None).unwrap().len(), 1);
 }
+
+/// The verifier's `request_uri` endpoint as a fetcher: GET serves the Request Object as made;
+/// POST reads the wallet's `wallet_nonce` and signs the request again with it (§5.10.1). A
+/// `replay` fetcher serves an object made for another nonce.
+struct Endpoint<'a> {
+    world: &'a World,
+    online: &'a kmid::OnlineRequest,
+    replay: bool,
+    seen_nonce: std::cell::RefCell<Option<String>>,
+}
+
+impl kmid::RequestObjectFetcher for Endpoint<'_> {
+    fn get(&self, request_uri: &str) -> Result<Vec<u8>, String> {
+        assert_eq!(request_uri, "https://bank.example/request/7");
+        Ok(self.online.request_object.clone().into_bytes())
+    }
+
+    fn post(&self, request_uri: &str, body: &str) -> Result<Vec<u8>, String> {
+        assert_eq!(request_uri, "https://bank.example/request/7");
+        let (nonce, _) = kmid::oid4vc::request::parse_request_uri_post(body.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let nonce = nonce.ok_or("no wallet_nonce")?;
+        self.seen_nonce.replace(Some(nonce.clone()));
+        let signed_for = if self.replay {
+            "an-earlier-nonce"
+        } else {
+            nonce.as_str()
+        };
+        self.world
+            .verifier
+            .request_object_for_wallet(&self.world.access, self.online, signed_for)
+            .map(String::into_bytes)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_wallet_fetches_requests_by_reference_through_its_fetcher() {
+    let w = world();
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    for post in [false, true] {
+        let mut online = w
+            .verifier
+            .request_online(
+                &w.access,
+                &query,
+                ResponseMode::DirectPostJwt,
+                RESPONSE_URI,
+                false,
+                now(),
+            )
+            .unwrap();
+        let url = online.url_by_reference("openid4vp://", "https://bank.example/request/7", post);
+        let endpoint = Endpoint {
+            world: &w,
+            online: &online,
+            replay: false,
+            seen_nonce: std::cell::RefCell::new(None),
+        };
+        let answer = w.wallet.answer_request_url(&url, &endpoint, now()).unwrap();
+        // With POST the wallet sent a fresh 128-bit nonce.
+        let nonce = endpoint.seen_nonce.borrow().clone();
+        assert_eq!(nonce.is_some(), post);
+        if let Some(n) = nonce {
+            assert_eq!(kmid::crypto::jose::b64url_decode(&n).unwrap().len(), 16);
+        }
+        w.verifier
+            .complete_online(&mut online, answer.body.as_bytes(), now())
+            .unwrap();
+        assert_eq!(online.result(None).unwrap().len(), 1);
+    }
+    // An object signed for another wallet_nonce (a replay) is refused; so is a failed fetch.
+    let online = w
+        .verifier
+        .request_online(
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            false,
+            now(),
+        )
+        .unwrap();
+    let url = online.url_by_reference("openid4vp://", "https://bank.example/request/7", true);
+    let replaying = Endpoint {
+        world: &w,
+        online: &online,
+        replay: true,
+        seen_nonce: std::cell::RefCell::new(None),
+    };
+    assert_eq!(
+        w.wallet
+            .answer_request_url(&url, &replaying, now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.WalletNonce"
+    );
+    struct Down;
+    impl kmid::RequestObjectFetcher for Down {
+        fn get(&self, _: &str) -> Result<Vec<u8>, String> {
+            Err("503".into())
+        }
+        fn post(&self, _: &str, _: &str) -> Result<Vec<u8>, String> {
+            Err("503".into())
+        }
+    }
+    assert_eq!(
+        w.wallet
+            .answer_request_url(&url, &Down, now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.Malformed"
+    );
+    // By value, the fetcher is not used.
+    let by_value = online.url_by_value("haip-vp://");
+    w.wallet
+        .answer_request_url(&by_value, &Down, now())
+        .unwrap();
+}

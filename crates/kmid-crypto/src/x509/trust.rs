@@ -21,16 +21,32 @@ pub enum KeyPurpose {
     ReaderAuthentication,
     /// Signing a VICAL: EKU 1.0.18013.5.1.8.
     VicalSigner,
+    /// Signing JWTs for which no extended key usage is profiled — wallet and key attestations
+    /// of a wallet provider, signed Credential Issuer Metadata (HAIP 1.0 §4 leaves the
+    /// certificate profiles out of scope): the leaf needs `digitalSignature`, and the anchor,
+    /// configured for that purpose alone, is what limits it.
+    JwtSigner,
 }
 
 impl KeyPurpose {
-    /// The extended key usage OID the leaf must carry.
+    /// The extended key usage OID the leaf must carry, if the purpose has one.
     #[must_use]
-    pub const fn eku(self) -> &'static str {
+    pub const fn eku(self) -> Option<&'static str> {
         match self {
-            Self::DocumentSigner => EKU_MDL_DS,
-            Self::ReaderAuthentication => EKU_MDL_READER_AUTH,
-            Self::VicalSigner => EKU_MDL_VICAL_SIGNER,
+            Self::DocumentSigner => Some(EKU_MDL_DS),
+            Self::ReaderAuthentication => Some(EKU_MDL_READER_AUTH),
+            Self::VicalSigner => Some(EKU_MDL_VICAL_SIGNER),
+            Self::JwtSigner => None,
+        }
+    }
+
+    /// The purpose's name in a chain cache key.
+    const fn name(self) -> &'static str {
+        match self {
+            Self::DocumentSigner => "document-signer",
+            Self::ReaderAuthentication => "reader-authentication",
+            Self::VicalSigner => "vical-signer",
+            Self::JwtSigner => "jwt-signer",
         }
     }
 }
@@ -199,7 +215,7 @@ fn cache_key<'a>(
     purpose: KeyPurpose,
 ) -> [u8; 32] {
     let mut h = crate::HashAlgorithm::Sha256.hasher_on(provider);
-    let eku = purpose.eku().as_bytes();
+    let eku = purpose.name().as_bytes();
     h.update(&u64::try_from(eku.len()).unwrap_or(u64::MAX).to_be_bytes());
     h.update(eku);
     for der in ders {
@@ -562,14 +578,12 @@ impl TrustStore {
                 .into());
             }
         }
-        if !leaf
-            .extended_key_usage()
-            .is_some_and(|ekus| ekus.iter().any(|e| e == purpose.eku()))
+        if let Some(required) = purpose.eku()
+            && !leaf
+                .extended_key_usage()
+                .is_some_and(|ekus| ekus.iter().any(|e| e == required))
         {
-            return Err(CertificateError::ExtendedKeyUsage {
-                required: purpose.eku(),
-            }
-            .into());
+            return Err(CertificateError::ExtendedKeyUsage { required }.into());
         }
         for (index, pair) in path.windows(2).enumerate() {
             if let [child, issuer] = pair {

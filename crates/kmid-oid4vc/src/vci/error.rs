@@ -1,0 +1,121 @@
+//! Why an OpenID4VCI message was refused, with the OAuth error each refusal answers with.
+
+use kmid_crypto::CryptoError;
+use kmid_crypto::jose::JoseError;
+use kmid_schema::error_code::join;
+
+use crate::dpop::DpopError;
+use crate::store::StoreError;
+use crate::x5c::X5cError;
+
+/// Why an OpenID4VCI message was refused or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VciError {
+    /// A message that does not parse, or a parameter of the wrong shape.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// A required parameter is missing.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// A parameter value this profile does not accept.
+    #[error("unsupported {what}: {value:?}")]
+    Unsupported {
+        /// The parameter.
+        what: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// Metadata for another issuer than the one asked (§12.2.2: compared as strings).
+    #[error("the metadata is for another issuer")]
+    IssuerMismatch,
+    /// A signed message's JWS does not parse or verify.
+    #[error("signature: {0}")]
+    Jws(JoseError),
+    /// A signed message with another `typ`.
+    #[error("the JWT's typ is not {0}")]
+    WrongType(&'static str),
+    /// The `x5c` signer's chain does not validate.
+    #[error("certificate: {0}")]
+    Certificate(CryptoError),
+    /// A trust anchor inside `x5c` (HAIP 1.0 §4).
+    #[error("the trust anchor is inside x5c")]
+    AnchorInChain,
+    /// A signer whose certificate is self-signed (HAIP 1.0 §4).
+    #[error("the signer's certificate is self-signed")]
+    SelfSigned,
+    /// A signed message outside its validity.
+    #[error("outside its validity")]
+    Expired,
+    /// A DPoP proof refused (`invalid_dpop_proof`, `use_dpop_nonce`).
+    #[error("DPoP: {0}")]
+    Dpop(DpopError),
+    /// The store could not answer.
+    #[error("store: {0}")]
+    Store(StoreError),
+    /// A primitive failed (not a refusal of the input).
+    #[error("crypto: {0}")]
+    Crypto(CryptoError),
+}
+
+impl VciError {
+    /// The stable code: the variant's name, with the nested error's code after it.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "Malformed",
+            Self::Missing(_) => "Missing",
+            Self::Unsupported { .. } => "Unsupported",
+            Self::IssuerMismatch => "IssuerMismatch",
+            Self::Jws(e) => join("Jws", e.code()),
+            Self::WrongType(_) => "WrongType",
+            Self::Certificate(e) => join("Certificate", e.code()),
+            Self::AnchorInChain => "AnchorInChain",
+            Self::SelfSigned => "SelfSigned",
+            Self::Expired => "Expired",
+            Self::Dpop(e) => join("Dpop", e.code()),
+            Self::Store(e) => join("Store", e.code()),
+            Self::Crypto(e) => join("Crypto", e.code()),
+        }
+    }
+
+    /// The OAuth error code an endpoint answers with.
+    #[must_use]
+    pub const fn oauth_error(&self) -> &'static str {
+        match self {
+            Self::Dpop(e) => e.oauth_error(),
+            Self::Store(_) | Self::Crypto(_) => "server_error",
+            _ => "invalid_request",
+        }
+    }
+}
+
+impl From<X5cError> for VciError {
+    fn from(e: X5cError) -> Self {
+        match e {
+            X5cError::Missing => Self::Missing("x5c"),
+            X5cError::Malformed => Self::Malformed("x5c (an array of strings)".into()),
+            X5cError::Certificate(e) => Self::Certificate(e),
+            X5cError::AnchorInChain => Self::AnchorInChain,
+            X5cError::SelfSigned => Self::SelfSigned,
+        }
+    }
+}
+
+impl From<DpopError> for VciError {
+    fn from(e: DpopError) -> Self {
+        Self::Dpop(e)
+    }
+}
+
+impl From<StoreError> for VciError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<CryptoError> for VciError {
+    fn from(e: CryptoError) -> Self {
+        Self::Crypto(e)
+    }
+}

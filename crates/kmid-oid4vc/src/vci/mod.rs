@@ -1,0 +1,34 @@
+//! OpenID for Verifiable Credential Issuance 1.0 as OpenID4VC HAIP 1.0 §4 profiles it: the
+//! messages and their checks, with no I/O (bytes in, bytes out, time as a parameter).
+//!
+//! - [`offer`]: Credential Offers, by value and by reference, and the URLs that carry them
+//!   (`openid-credential-offer://`, `haip-vci://`, QR content).
+//! - [`metadata`]: Credential Issuer Metadata (§12.2) and its signed form (§12.2.3, `x5c`
+//!   under HAIP's rules), OAuth Authorization Server Metadata (RFC 8414), and their
+//!   well-known URLs.
+
+mod error;
+pub mod metadata;
+pub mod offer;
+
+pub use error::VciError;
+
+/// The Pre-Authorized Code grant type.
+pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+/// The Authorization Code grant type.
+pub const AUTHORIZATION_CODE_GRANT: &str = "authorization_code";
+/// The Refresh Token grant type.
+pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
+
+/// Whether `url` is an `https` URL with a host and no userinfo, query or fragment — what a
+/// Credential Issuer Identifier and an Authorization Server issuer are (§12.2.1, RFC 8414 §2).
+#[must_use]
+pub fn is_issuer_identifier(url: &str) -> bool {
+    crate::request::https_host(url).is_some() && !url.contains(['?', '#'])
+}
+
+/// Whether `url` is an `https` URL with a host (an endpoint; a query is allowed).
+#[must_use]
+pub fn is_https_endpoint(url: &str) -> bool {
+    crate::request::https_host(url).is_some() && !url.contains('#')
+}
