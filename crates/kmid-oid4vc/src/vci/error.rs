@@ -47,6 +47,13 @@ pub enum VciError {
     /// A signed message outside its validity.
     #[error("outside its validity")]
     Expired,
+    /// A key proof or key attestation refused (`invalid_proof`, §8.3.1.2).
+    #[error("invalid proof: {0}")]
+    InvalidProof(ProofRefusal),
+    /// A `c_nonce` that is not the issuer's, expired, already used, or missing
+    /// (`invalid_nonce`: the wallet fetches a fresh one).
+    #[error("invalid nonce: {0}")]
+    InvalidNonce(&'static str),
     /// A DPoP proof refused (`invalid_dpop_proof`, `use_dpop_nonce`).
     #[error("DPoP: {0}")]
     Dpop(DpopError),
@@ -73,6 +80,8 @@ impl VciError {
             Self::AnchorInChain => "AnchorInChain",
             Self::SelfSigned => "SelfSigned",
             Self::Expired => "Expired",
+            Self::InvalidProof(r) => join("InvalidProof", r.code()),
+            Self::InvalidNonce(_) => "InvalidNonce",
             Self::Dpop(e) => join("Dpop", e.code()),
             Self::Store(e) => join("Store", e.code()),
             Self::Crypto(e) => join("Crypto", e.code()),
@@ -84,8 +93,76 @@ impl VciError {
     pub const fn oauth_error(&self) -> &'static str {
         match self {
             Self::Dpop(e) => e.oauth_error(),
+            Self::InvalidProof(_) => "invalid_proof",
+            Self::InvalidNonce(_) => "invalid_nonce",
             Self::Store(_) | Self::Crypto(_) => "server_error",
             _ => "invalid_request",
+        }
+    }
+}
+
+/// Why a key proof or key attestation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofRefusal {
+    /// Not a compact JWS, a claim missing or mistyped, too many proofs or keys.
+    #[error("malformed: {0}")]
+    Malformed(&'static str),
+    /// The `typ` is not the proof type's.
+    #[error("wrong typ")]
+    Type,
+    /// `alg` missing, `none`, symmetric or not among `proof_signing_alg_values_supported`.
+    #[error("algorithm not accepted")]
+    Algorithm,
+    /// The key header: not exactly one of `jwk`/`x5c`/`kid`, a private key, an unusable key,
+    /// a `kid` (this issuer resolves no DIDs).
+    #[error("key: {0}")]
+    Key(&'static str),
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    Signature,
+    /// `aud` is not the Credential Issuer Identifier.
+    #[error("aud is not this credential issuer")]
+    Audience,
+    /// `iss` is not the client's `client_id`, or present after anonymous pre-authorized access.
+    #[error("iss is not the client")]
+    Issuer,
+    /// `iat` outside the accepted window, or an attestation expired.
+    #[error("outside the accepted time")]
+    Time,
+    /// A key attestation whose signer is not under the wallet-provider anchors (or breaks
+    /// HAIP's `x5c` rules).
+    #[error("key attestation signer: {0}")]
+    AttestationSigner(&'static str),
+    /// The proof's key is not among the key attestation's `attested_keys`.
+    #[error("the proof key is not attested")]
+    NotAttested,
+    /// The attestation does not meet `key_attestations_required` (`key_storage`,
+    /// `user_authentication`), or is required and absent.
+    #[error("key attestation requirements not met: {0}")]
+    Requirements(&'static str),
+    /// More keys than `batch_size`.
+    #[error("more keys than batch_size")]
+    BatchSize,
+}
+
+impl ProofRefusal {
+    /// The stable code: the variant's name.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "Malformed",
+            Self::Type => "Type",
+            Self::Algorithm => "Algorithm",
+            Self::Key(_) => "Key",
+            Self::Signature => "Signature",
+            Self::Audience => "Audience",
+            Self::Issuer => "Issuer",
+            Self::Time => "Time",
+            Self::AttestationSigner(_) => "AttestationSigner",
+            Self::NotAttested => "NotAttested",
+            Self::Requirements(_) => "Requirements",
+            Self::BatchSize => "BatchSize",
         }
     }
 }

@@ -6,12 +6,17 @@
 //! - [`metadata`]: Credential Issuer Metadata (§12.2) and its signed form (§12.2.3, `x5c`
 //!   under HAIP's rules), OAuth Authorization Server Metadata (RFC 8414), and their
 //!   well-known URLs.
+//! - [`nonce`]: `c_nonce` and DPoP nonces that need no state until used.
+//! - [`proof`]: key proofs (`jwt`, `attestation`) and key attestations (Appendix D, HAIP 1.0
+//!   §4.5.1), checked against the issuer's metadata and the wallet-provider anchors.
 
 mod error;
 pub mod metadata;
+pub mod nonce;
 pub mod offer;
+pub mod proof;
 
-pub use error::VciError;
+pub use error::{ProofRefusal, VciError};
 
 /// The Pre-Authorized Code grant type.
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
