@@ -54,6 +54,12 @@ pub enum VciError {
     /// (`invalid_nonce`: the wallet fetches a fresh one).
     #[error("invalid nonce: {0}")]
     InvalidNonce(&'static str),
+    /// Client authentication by wallet attestation failed (`invalid_client`).
+    #[error("client authentication: {0}")]
+    InvalidClient(&'static str),
+    /// The server requires its attestation challenge in the PoP (`use_attestation_challenge`).
+    #[error("the client attestation PoP does not carry the server's challenge")]
+    UseAttestationChallenge,
     /// A DPoP proof refused (`invalid_dpop_proof`, `use_dpop_nonce`).
     #[error("DPoP: {0}")]
     Dpop(DpopError),
@@ -82,6 +88,8 @@ impl VciError {
             Self::Expired => "Expired",
             Self::InvalidProof(r) => join("InvalidProof", r.code()),
             Self::InvalidNonce(_) => "InvalidNonce",
+            Self::InvalidClient(_) => "InvalidClient",
+            Self::UseAttestationChallenge => "UseAttestationChallenge",
             Self::Dpop(e) => join("Dpop", e.code()),
             Self::Store(e) => join("Store", e.code()),
             Self::Crypto(e) => join("Crypto", e.code()),
@@ -95,6 +103,8 @@ impl VciError {
             Self::Dpop(e) => e.oauth_error(),
             Self::InvalidProof(_) => "invalid_proof",
             Self::InvalidNonce(_) => "invalid_nonce",
+            Self::InvalidClient(_) => "invalid_client",
+            Self::UseAttestationChallenge => "use_attestation_challenge",
             Self::Store(_) | Self::Crypto(_) => "server_error",
             _ => "invalid_request",
         }

@@ -6,10 +6,13 @@
 //! - [`metadata`]: Credential Issuer Metadata (§12.2) and its signed form (§12.2.3, `x5c`
 //!   under HAIP's rules), OAuth Authorization Server Metadata (RFC 8414), and their
 //!   well-known URLs.
+//! - [`client_attestation`]: client authentication by wallet attestation (HAIP 1.0 §4.3.1):
+//!   the wallet provider's attestation under its anchors and the instance's PoP.
 //! - [`nonce`]: `c_nonce` and DPoP nonces that need no state until used.
 //! - [`proof`]: key proofs (`jwt`, `attestation`) and key attestations (Appendix D, HAIP 1.0
 //!   §4.5.1), checked against the issuer's metadata and the wallet-provider anchors.
 
+pub mod client_attestation;
 mod error;
 pub mod metadata;
 pub mod nonce;
