@@ -185,7 +185,7 @@ pub fn access_token_hash(provider: &CryptoProvider, token: &str) -> Result<Strin
 }
 
 /// What a server checks a proof against.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct DpopCheck<'a> {
     /// The request's HTTP method.
     pub method: &'a str,
@@ -194,11 +194,29 @@ pub struct DpopCheck<'a> {
     /// The nonces the server currently accepts (the one it last sent and, while a new one
     /// spreads, the one before); empty when the server does not require one.
     pub nonces: &'a [&'a str],
+    /// For a server whose nonces need no list (they carry their own expiry under a MAC):
+    /// whether a nonce is one it accepts. With `nonces` empty and this `None`, no nonce is
+    /// required.
+    pub nonce_valid: Option<&'a dyn Fn(&str) -> bool>,
     /// At a resource (the credential or notification endpoint): the access token presented
     /// and the thumbprint of the key it is bound to (`cnf.jkt`).
     pub access_token: Option<(&'a str, &'a str)>,
     /// The server's time.
     pub at: OffsetDateTime,
+}
+
+impl core::fmt::Debug for DpopCheck<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DpopCheck")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field(
+                "nonce_required",
+                &(!self.nonces.is_empty() || self.nonce_valid.is_some()),
+            )
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A proof that holds; its `jti` is still to be recorded against replay.
@@ -283,13 +301,13 @@ pub fn verify_dpop_proof(
     if (iat - check.at).abs() > DPOP_WINDOW {
         return Err(DpopError::Stale);
     }
-    if !check.nonces.is_empty() {
+    if !check.nonces.is_empty() || check.nonce_valid.is_some() {
         let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
-        if !check
+        let listed = check
             .nonces
             .iter()
-            .any(|n| kmid_crypto::session::constant_time_eq(n.as_bytes(), nonce.as_bytes()))
-        {
+            .any(|n| kmid_crypto::session::constant_time_eq(n.as_bytes(), nonce.as_bytes()));
+        if !listed && !check.nonce_valid.is_some_and(|valid| valid(nonce)) {
             return Err(DpopError::UseNonce);
         }
     }

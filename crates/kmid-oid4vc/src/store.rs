@@ -42,11 +42,13 @@ pub enum RecordKind {
     AttestationJti,
     /// A `notification_id` of issued credentials.
     Notification,
+    /// A Credential Configuration issued under one access token (each at most once).
+    IssuedConfiguration,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Offer,
         Self::PreAuthorizedCode,
         Self::ParRequest,
@@ -58,6 +60,7 @@ impl RecordKind {
         Self::DpopJti,
         Self::AttestationJti,
         Self::Notification,
+        Self::IssuedConfiguration,
     ];
 
     /// The kind's name in a store.
@@ -75,6 +78,7 @@ impl RecordKind {
             Self::DpopJti => "dpop_jti",
             Self::AttestationJti => "attestation_jti",
             Self::Notification => "notification",
+            Self::IssuedConfiguration => "issued_configuration",
         }
     }
 }

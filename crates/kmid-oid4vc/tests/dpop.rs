@@ -51,6 +51,7 @@ fn check<'a>(nonces: &'a [&'a str], access: Option<(&'a str, &'a str)>) -> DpopC
         method: "POST",
         url: TOKEN_URL,
         nonces,
+        nonce_valid: None,
         access_token: access,
         at: at(),
     }
@@ -67,6 +68,7 @@ fn the_rfcs_example_proof_verifies_with_its_published_thumbprint() {
             method: v["method"].as_str().unwrap(),
             url: v["url"].as_str().unwrap(),
             nonces: &[],
+            nonce_valid: None,
             access_token: None,
             at: OffsetDateTime::from_unix_timestamp(v["iat"].as_i64().unwrap()).unwrap(),
         },
@@ -137,6 +139,7 @@ fn at_a_resource_the_proof_must_carry_the_tokens_hash_and_key() {
         method: "POST",
         url: CREDENTIAL_URL,
         nonces: &[],
+        nonce_valid: None,
         access_token: Some((token, jkt)),
         at: at(),
     };

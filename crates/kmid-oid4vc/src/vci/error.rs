@@ -54,6 +54,41 @@ pub enum VciError {
     /// (`invalid_nonce`: the wallet fetches a fresh one).
     #[error("invalid nonce: {0}")]
     InvalidNonce(&'static str),
+    /// A request refused as `invalid_request` for a reason of the protocol's state (an
+    /// unknown `request_uri`, a `tx_code` not asked for).
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// A scope that names no Credential Configuration (`invalid_scope`).
+    #[error("the scope names no credential configuration")]
+    InvalidScope,
+    /// A code, pre-authorized code or refresh token that is unknown, used, expired, or does
+    /// not hold (a wrong `tx_code`, PKCE verifier, `redirect_uri`, DPoP key) (`invalid_grant`).
+    #[error("invalid grant: {0}")]
+    InvalidGrant(&'static str),
+    /// A grant type the token endpoint does not take (`unsupported_grant_type`).
+    #[error("unsupported grant type {0:?}")]
+    UnsupportedGrantType(String),
+    /// An access token that is missing, unknown or expired (`invalid_token`, §8.3.1.1).
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// A Credential Request of the wrong shape (`invalid_credential_request`).
+    #[error("invalid credential request: {0}")]
+    InvalidCredentialRequest(&'static str),
+    /// A configuration the issuer does not have (`unknown_credential_configuration`).
+    #[error("unknown credential configuration")]
+    UnknownCredentialConfiguration,
+    /// Response encryption asked for and not offered (`invalid_encryption_parameters`).
+    #[error("credential response encryption is not supported")]
+    InvalidEncryptionParameters,
+    /// The issuer declined to issue (`credential_request_denied`): its reason.
+    #[error("credential request denied: {0}")]
+    CredentialRequestDenied(String),
+    /// An unknown, used or another token's `notification_id` (`invalid_notification_id`).
+    #[error("invalid notification_id")]
+    InvalidNotificationId,
+    /// A Notification Request of the wrong shape (`invalid_notification_request`).
+    #[error("invalid notification request: {0}")]
+    InvalidNotificationRequest(&'static str),
     /// Client authentication by wallet attestation failed (`invalid_client`).
     #[error("client authentication: {0}")]
     InvalidClient(&'static str),
@@ -88,6 +123,17 @@ impl VciError {
             Self::Expired => "Expired",
             Self::InvalidProof(r) => join("InvalidProof", r.code()),
             Self::InvalidNonce(_) => "InvalidNonce",
+            Self::InvalidRequest(_) => "InvalidRequest",
+            Self::InvalidScope => "InvalidScope",
+            Self::InvalidGrant(_) => "InvalidGrant",
+            Self::UnsupportedGrantType(_) => "UnsupportedGrantType",
+            Self::InvalidToken(_) => "InvalidToken",
+            Self::InvalidCredentialRequest(_) => "InvalidCredentialRequest",
+            Self::UnknownCredentialConfiguration => "UnknownCredentialConfiguration",
+            Self::InvalidEncryptionParameters => "InvalidEncryptionParameters",
+            Self::CredentialRequestDenied(_) => "CredentialRequestDenied",
+            Self::InvalidNotificationId => "InvalidNotificationId",
+            Self::InvalidNotificationRequest(_) => "InvalidNotificationRequest",
             Self::InvalidClient(_) => "InvalidClient",
             Self::UseAttestationChallenge => "UseAttestationChallenge",
             Self::Dpop(e) => join("Dpop", e.code()),
@@ -103,6 +149,16 @@ impl VciError {
             Self::Dpop(e) => e.oauth_error(),
             Self::InvalidProof(_) => "invalid_proof",
             Self::InvalidNonce(_) => "invalid_nonce",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::InvalidCredentialRequest(_) => "invalid_credential_request",
+            Self::UnknownCredentialConfiguration => "unknown_credential_configuration",
+            Self::InvalidEncryptionParameters => "invalid_encryption_parameters",
+            Self::CredentialRequestDenied(_) => "credential_request_denied",
+            Self::InvalidNotificationId => "invalid_notification_id",
+            Self::InvalidNotificationRequest(_) => "invalid_notification_request",
             Self::InvalidClient(_) => "invalid_client",
             Self::UseAttestationChallenge => "use_attestation_challenge",
             Self::Store(_) | Self::Crypto(_) => "server_error",

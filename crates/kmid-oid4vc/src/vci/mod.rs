@@ -6,18 +6,25 @@
 //! - [`metadata`]: Credential Issuer Metadata (§12.2) and its signed form (§12.2.3, `x5c`
 //!   under HAIP's rules), OAuth Authorization Server Metadata (RFC 8414), and their
 //!   well-known URLs.
+//! - [`client`]: the wallet's PKCE pair and its check of the authorization response (`iss`).
 //! - [`client_attestation`]: client authentication by wallet attestation (HAIP 1.0 §4.3.1):
 //!   the wallet provider's attestation under its anchors and the instance's PoP.
 //! - [`nonce`]: `c_nonce` and DPoP nonces that need no state until used.
 //! - [`proof`]: key proofs (`jwt`, `attestation`) and key attestations (Appendix D, HAIP 1.0
 //!   §4.5.1), checked against the issuer's metadata and the wallet-provider anchors.
+//! - [`server`]: the issuer's endpoints as a state machine over an
+//!   [`IssuanceStore`](crate::store::IssuanceStore): offers, PAR, authorization, token
+//!   (pre-authorized code, authorization code with PKCE, refresh), nonce, credential and
+//!   notification, DPoP-bound and attestation-authenticated.
 
+pub mod client;
 pub mod client_attestation;
 mod error;
 pub mod metadata;
 pub mod nonce;
 pub mod offer;
 pub mod proof;
+pub mod server;
 
 pub use error::{ProofRefusal, VciError};
 
