@@ -24,6 +24,7 @@ mod context;
 mod online_world;
 mod seeds;
 mod trust_world;
+mod vci_world;
 
 pub use seeds::{frame_chain, mutants, seeds};
 
@@ -102,11 +103,23 @@ pub enum Target {
     /// ISO/IEC 18013-7 Annex C: an `encryptionInfo`, and a sealed DeviceResponse (bare or in
     /// the response `data`) opened with the verifier's key and decoded.
     AnnexC,
+    /// A Credential Offer URL (round trip) and offer object.
+    VciOffer,
+    /// Credential Issuer Metadata (plain and signed) and Authorization Server Metadata.
+    VciMetadata,
+    /// A DPoP proof, at the token endpoint and at a resource with its access token.
+    DpopProof,
+    /// Key proofs: a `proofs` object, a `jwt` proof, a key attestation.
+    VciProofs,
+    /// A wallet attestation and its PoP (two lines).
+    ClientAttestation,
+    /// Endpoint bodies: token, PAR, credential and notification requests to a seeded issuer.
+    VciEndpoints,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 32] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -133,6 +146,12 @@ impl Target {
         Self::RegistrationAttestation,
         Self::DcApi,
         Self::AnnexC,
+        Self::VciOffer,
+        Self::VciMetadata,
+        Self::DpopProof,
+        Self::VciProofs,
+        Self::ClientAttestation,
+        Self::VciEndpoints,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -165,6 +184,12 @@ impl Target {
             Self::RegistrationAttestation => "registration_attestation",
             Self::DcApi => "dc_api",
             Self::AnnexC => "annex_c",
+            Self::VciOffer => "vci_offer",
+            Self::VciMetadata => "vci_metadata",
+            Self::DpopProof => "dpop_proof",
+            Self::VciProofs => "vci_proofs",
+            Self::ClientAttestation => "client_attestation",
+            Self::VciEndpoints => "vci_endpoints",
         }
     }
 
@@ -206,6 +231,12 @@ impl Target {
             Self::RegistrationAttestation => text(data, registration_attestation),
             Self::DcApi => dc_api(data),
             Self::AnnexC => annex_c(data),
+            Self::VciOffer => vci_offer(data),
+            Self::VciMetadata => vci_metadata(data),
+            Self::DpopProof => text(data, dpop_proof),
+            Self::VciProofs => vci_proofs(data),
+            Self::ClientAttestation => text(data, client_attestation),
+            Self::VciEndpoints => vci_endpoints(data),
         }
     }
 }
@@ -610,6 +641,202 @@ fn registration_attestation(text: &str) {
         "registration_number",
         world.at,
         kmid::crypto::CryptoProvider::get_default(),
+    );
+}
+
+fn vci_offer(data: &[u8]) {
+    use kmid::oid4vc::vci::offer::{CredentialOffer, OfferUrl};
+    let _ = CredentialOffer::from_json(data);
+    if let Ok(text) = core::str::from_utf8(data)
+        && let Ok(url) = OfferUrl::parse(text)
+    {
+        // What parses writes back to itself.
+        let again = OfferUrl::parse(&url.to_url("openid-credential-offer://"));
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&url),
+            "an offer URL that does not round-trip"
+        );
+    }
+}
+
+fn vci_metadata(data: &[u8]) {
+    use kmid::oid4vc::vci::metadata::{AuthorizationServerMetadata, CredentialIssuerMetadata};
+    let world = vci_world::get();
+    let _ = CredentialIssuerMetadata::from_json(data, vci_world::ISSUER);
+    let _ = AuthorizationServerMetadata::from_json(data, vci_world::ISSUER);
+    if let Ok(text) = core::str::from_utf8(data) {
+        let _ = CredentialIssuerMetadata::verify_signed(
+            kmid::crypto::CryptoProvider::get_default(),
+            text,
+            vci_world::ISSUER,
+            &world.providers,
+            world.at,
+        );
+    }
+}
+
+fn dpop_proof(text: &str) {
+    use kmid::oid4vc::dpop::{DpopCheck, verify_dpop_proof};
+    let world = vci_world::get();
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let check = DpopCheck {
+        method: "POST",
+        url: "https://issuer.kmid.invalid/token",
+        nonces: &[],
+        nonce_valid: None,
+        access_token: None,
+        at: world.at,
+    };
+    if let Ok(verified) = verify_dpop_proof(provider, text, &check) {
+        let jkt = verified.jkt;
+        let _ = verify_dpop_proof(
+            provider,
+            text,
+            &DpopCheck {
+                url: "https://issuer.kmid.invalid/credential",
+                access_token: Some((&world.access_token, &jkt)),
+                ..check
+            },
+        );
+    }
+}
+
+fn vci_proof_check(
+    world: &vci_world::VciWorld,
+) -> Option<kmid::oid4vc::vci::proof::ProofCheck<'_>> {
+    let metadata = world
+        .config
+        .metadata
+        .credential_configurations_supported
+        .get(vci_world::CONFIGURATION)?
+        .proof_types_supported
+        .as_ref()?
+        .get("jwt")?;
+    Some(kmid::oid4vc::vci::proof::ProofCheck {
+        provider: kmid::crypto::CryptoProvider::get_default(),
+        credential_issuer: vci_world::ISSUER,
+        client_id: None,
+        metadata,
+        attestation_trust: &world.providers,
+        at: world.at,
+    })
+}
+
+fn vci_proofs(data: &[u8]) {
+    use kmid::oid4vc::vci::proof::{verify_attestation_proof, verify_jwt_proof, verify_proofs};
+    let world = vci_world::get();
+    let Some(check) = vci_proof_check(world) else {
+        return;
+    };
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = verify_proofs(&value, &check, Some(3));
+    }
+    if let Ok(text) = core::str::from_utf8(data) {
+        let _ = verify_jwt_proof(text, &check);
+        let _ = verify_attestation_proof(text, &check);
+    }
+}
+
+fn client_attestation(text: &str) {
+    use kmid::oid4vc::vci::client_attestation::{ClientAuthCheck, verify_client_attestation};
+    let world = vci_world::get();
+    let (attestation, pop) = text.split_once('\n').unwrap_or((text, ""));
+    let _ = verify_client_attestation(
+        attestation,
+        pop,
+        &ClientAuthCheck {
+            provider: kmid::crypto::CryptoProvider::get_default(),
+            trust: &world.providers,
+            authorization_server: vci_world::ISSUER,
+            challenge: None,
+            at: world.at,
+        },
+    );
+}
+
+/// The bytes as a token and a PAR request body to a fresh seeded issuer, then as credential
+/// and notification bodies under the access token it issues to the world's wallet.
+fn vci_endpoints(data: &[u8]) {
+    let world = vci_world::get();
+    let url = |path: &str| format!("{}/{path}", vci_world::ISSUER);
+    {
+        let store = kmid::oid4vc::store::MemoryIssuanceStore::default();
+        let random = vci_world::fresh_random();
+        let server = vci_world::server(world, &store, &random);
+        let token_url = url("token");
+        let _ = server.token(
+            data,
+            &vci_world::ctx("POST", &token_url, Some(&world.token_dpop)),
+            world.at,
+        );
+        let par_url = url("par");
+        let _ = server.par(
+            data,
+            &kmid::oid4vc::vci::server::RequestContext {
+                client_attestation: Some((&world.attestation.0, &world.attestation.1)),
+                ..vci_world::ctx("POST", &par_url, None)
+            },
+            world.at,
+        );
+    }
+    vci_credential_body(data, false);
+}
+
+/// Sends `data` to the credential and notification endpoints under the world's access token;
+/// with `expect_issued`, panics unless the credential is issued (the seeds' own test).
+pub(crate) fn vci_credential_body(data: &[u8], expect_issued: bool) {
+    struct Minter;
+    impl kmid::oid4vc::vci::server::CredentialMinter for Minter {
+        fn mint(
+            &self,
+            _: &serde_json::Value,
+            _: &str,
+            keys: &[PublicKey],
+            _: Option<&kmid::oid4vc::vci::proof::KeyAttestation>,
+            _: bool,
+            _: time::OffsetDateTime,
+        ) -> Result<Vec<String>, String> {
+            Ok(keys.iter().map(|_| "credential".to_owned()).collect())
+        }
+    }
+    let world = vci_world::get();
+    let store = kmid::oid4vc::store::MemoryIssuanceStore::default();
+    let random = vci_world::fresh_random();
+    let server = vci_world::server(world, &store, &random);
+    let Some(body) = vci_world::token_body(&store, world, &random) else {
+        return;
+    };
+    let token_url = format!("{}/token", vci_world::ISSUER);
+    if server
+        .token(
+            body.as_bytes(),
+            &vci_world::ctx("POST", &token_url, Some(&world.token_dpop)),
+            world.at,
+        )
+        .is_err()
+    {
+        return;
+    }
+    let credential_url = format!("{}/credential", vci_world::ISSUER);
+    let issued = server.credential(
+        data,
+        &kmid::oid4vc::vci::server::RequestContext {
+            access_token: Some(&world.access_token),
+            ..vci_world::ctx("POST", &credential_url, Some(&world.credential_dpop))
+        },
+        &Minter,
+        world.at,
+    );
+    assert!(!expect_issued || issued.is_ok(), "{issued:?}");
+    let notification_url = format!("{}/notification", vci_world::ISSUER);
+    let _ = server.notification(
+        data,
+        &kmid::oid4vc::vci::server::RequestContext {
+            access_token: Some(&world.access_token),
+            ..vci_world::ctx("POST", &notification_url, Some(&world.notification_dpop))
+        },
+        world.at,
     );
 }
 

@@ -277,6 +277,32 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
             }
             out.insert(world.dc_api_response.to_string().into_bytes());
         }
+        Target::VciOffer => out.extend(crate::vci_world::get().offers.iter().cloned()),
+        Target::VciMetadata => {
+            out.extend(crate::vci_world::get().metadata.iter().cloned());
+            for name in [
+                "credential_issuer_metadata_sd_jwt_long.json",
+                "credential_offer_multiple_credentials.json",
+            ] {
+                if let Ok(bytes) = std::fs::read(test_vectors.join("openid4vci-1.0").join(name)) {
+                    out.insert(bytes);
+                }
+            }
+        }
+        Target::DpopProof => {
+            out.extend(crate::vci_world::get().dpop_proofs.iter().cloned());
+            if let Ok(bytes) = std::fs::read(test_vectors.join("rfc9449/vectors.json"))
+                && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
+                && let Some(proof) = v.get("proof").and_then(Value::as_str)
+            {
+                out.insert(proof.as_bytes().to_vec());
+            }
+        }
+        Target::VciProofs => out.extend(crate::vci_world::get().key_proofs.iter().cloned()),
+        Target::ClientAttestation => {
+            out.extend(crate::vci_world::get().client_attestations.iter().cloned());
+        }
+        Target::VciEndpoints => out.extend(crate::vci_world::get().bodies.iter().cloned()),
         Target::AnnexC => {
             out.extend(crate::online_world::get().annex_c_seeds.iter().cloned());
         }
