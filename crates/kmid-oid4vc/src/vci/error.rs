@@ -98,6 +98,17 @@ pub enum VciError {
     /// A DPoP proof refused (`invalid_dpop_proof`, `use_dpop_nonce`).
     #[error("DPoP: {0}")]
     Dpop(DpopError),
+    /// The wallet's request was answered with an error (`status`, the OAuth `error`).
+    #[error("the server answered {status} {error}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth error code, when the body had one.
+        error: String,
+    },
+    /// The wallet's HTTP client failed.
+    #[error("transport: {0}")]
+    Transport(String),
     /// The store could not answer.
     #[error("store: {0}")]
     Store(StoreError),
@@ -137,6 +148,8 @@ impl VciError {
             Self::InvalidClient(_) => "InvalidClient",
             Self::UseAttestationChallenge => "UseAttestationChallenge",
             Self::Dpop(e) => join("Dpop", e.code()),
+            Self::Remote { .. } => "Remote",
+            Self::Transport(_) => "Transport",
             Self::Store(e) => join("Store", e.code()),
             Self::Crypto(e) => join("Crypto", e.code()),
         }
@@ -161,7 +174,7 @@ impl VciError {
             Self::InvalidNotificationRequest(_) => "invalid_notification_request",
             Self::InvalidClient(_) => "invalid_client",
             Self::UseAttestationChallenge => "use_attestation_challenge",
-            Self::Store(_) | Self::Crypto(_) => "server_error",
+            Self::Store(_) | Self::Crypto(_) | Self::Transport(_) => "server_error",
             _ => "invalid_request",
         }
     }

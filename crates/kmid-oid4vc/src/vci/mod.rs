@@ -12,19 +12,25 @@
 //! - [`nonce`]: `c_nonce` and DPoP nonces that need no state until used.
 //! - [`proof`]: key proofs (`jwt`, `attestation`) and key attestations (Appendix D, HAIP 1.0
 //!   §4.5.1), checked against the issuer's metadata and the wallet-provider anchors.
+//! - [`http`]: the endpoints' HTTP semantics as values (status codes, `DPoP-Nonce`,
+//!   `WWW-Authenticate`), for a web framework to carry and a wallet client to send.
 //! - [`server`]: the issuer's endpoints as a state machine over an
 //!   [`IssuanceStore`](crate::store::IssuanceStore): offers, PAR, authorization, token
 //!   (pre-authorized code, authorization code with PKCE, refresh), nonce, credential and
 //!   notification, DPoP-bound and attestation-authenticated.
+//! - [`wallet`]: the wallet's client over the caller's HTTP client: offer, metadata, both
+//!   grants, DPoP nonces, key proofs and batches, notification, renewal.
 
 pub mod client;
 pub mod client_attestation;
 mod error;
+pub mod http;
 pub mod metadata;
 pub mod nonce;
 pub mod offer;
 pub mod proof;
 pub mod server;
+pub mod wallet;
 
 pub use error::{ProofRefusal, VciError};
 

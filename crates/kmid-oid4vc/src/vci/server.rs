@@ -367,13 +367,64 @@ impl<'a> IssuanceServer<'a> {
         &self.config.metadata.credential_issuer
     }
 
+    /// The Credential Issuer Identifier (also the Authorization Server's issuer).
+    #[must_use]
+    pub fn issuer_id(&self) -> &str {
+        self.issuer()
+    }
+
+    /// The Credential Issuer Metadata.
+    #[must_use]
+    pub fn metadata(&self) -> &CredentialIssuerMetadata {
+        &self.config.metadata
+    }
+
+    /// The token endpoint: `<issuer>/token`.
+    #[must_use]
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer())
+    }
+
+    /// The PAR endpoint: `<issuer>/par`.
+    #[must_use]
+    pub fn par_endpoint(&self) -> String {
+        format!("{}/par", self.issuer())
+    }
+
+    /// The authorization endpoint (the caller's authorization page): `<issuer>/authorize`.
+    #[must_use]
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/authorize", self.issuer())
+    }
+
+    /// The Authorization Server Metadata (RFC 8414) of this issuer, its own Authorization
+    /// Server: PAR required, PKCE `S256`, DPoP, attestation-based client authentication, `iss`
+    /// in the authorization response, the three grants.
+    #[must_use]
+    pub fn authorization_server_metadata(&self) -> Value {
+        json!({
+            "issuer": self.issuer(),
+            "authorization_endpoint": self.authorization_endpoint(),
+            "token_endpoint": self.token_endpoint(),
+            "pushed_authorization_request_endpoint": self.par_endpoint(),
+            "require_pushed_authorization_requests": true,
+            "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA"],
+            "grant_types_supported": [AUTHORIZATION_CODE_GRANT, PRE_AUTHORIZED_GRANT, REFRESH_TOKEN_GRANT],
+            "token_endpoint_auth_methods_supported": [super::client_attestation::AUTH_METHOD],
+            "response_types_supported": ["code"],
+            "authorization_response_iss_parameter_supported": true,
+            "pre-authorized_grant_anonymous_access_supported": self.config.anonymous_pre_authorized,
+        })
+    }
+
     fn secret(&self) -> Result<String, VciError> {
         let mut bytes = [0u8; 32];
         self.random.fill_secret(&mut bytes)?;
         Ok(b64url(&bytes))
     }
 
-    fn handle(&self, secret: &str) -> Result<String, VciError> {
+    fn hash_handle(&self, secret: &str) -> Result<String, VciError> {
         Ok(handle(self.provider, secret)?)
     }
 
@@ -419,11 +470,11 @@ impl<'a> IssuanceServer<'a> {
         let record = CodeRecord {
             subject: subject.clone(),
             configurations: configurations.to_vec(),
-            tx_code: tx.as_deref().map(|t| self.handle(t)).transpose()?,
+            tx_code: tx.as_deref().map(|t| self.hash_handle(t)).transpose()?,
         };
         self.store.insert(
             RecordKind::PreAuthorizedCode,
-            &self.handle(&code)?,
+            &self.hash_handle(&code)?,
             &to_bytes(&record)?,
             at + self.config.lifetimes.pre_authorized_code,
             at,
@@ -467,7 +518,7 @@ impl<'a> IssuanceServer<'a> {
         let state = self.secret()?;
         self.store.insert(
             RecordKind::Offer,
-            &self.handle(&state)?,
+            &self.hash_handle(&state)?,
             &to_bytes(&json!({ "subject": subject }))?,
             at + self.config.lifetimes.refresh_token.min(Duration::days(30)),
             at,
@@ -669,7 +720,7 @@ impl<'a> IssuanceServer<'a> {
             Some(state) => {
                 let record = self
                     .store
-                    .get(RecordKind::Offer, &self.handle(state)?, at)?
+                    .get(RecordKind::Offer, &self.hash_handle(state)?, at)?
                     .ok_or(VciError::InvalidRequest("unknown or expired issuer_state"))?;
                 from_bytes::<Value>(&record)?
                     .get("subject")
@@ -694,7 +745,7 @@ impl<'a> IssuanceServer<'a> {
         let request_uri = format!("{PAR_URI_PREFIX}{}", self.secret()?);
         self.store.insert(
             RecordKind::ParRequest,
-            &self.handle(&request_uri)?,
+            &self.hash_handle(&request_uri)?,
             &to_bytes(&pending)?,
             at + self.config.lifetimes.par,
             at,
@@ -719,7 +770,7 @@ impl<'a> IssuanceServer<'a> {
     ) -> Result<PendingAuthorization, VciError> {
         let record = self
             .store
-            .get(RecordKind::ParRequest, &self.handle(request_uri)?, at)?
+            .get(RecordKind::ParRequest, &self.hash_handle(request_uri)?, at)?
             .ok_or(VciError::InvalidRequest(
                 "unknown, used or expired request_uri",
             ))?;
@@ -749,7 +800,7 @@ impl<'a> IssuanceServer<'a> {
         self.pending_authorization(request_uri, client_id, at)?;
         let record = self
             .store
-            .take(RecordKind::ParRequest, &self.handle(request_uri)?, at)?
+            .take(RecordKind::ParRequest, &self.hash_handle(request_uri)?, at)?
             .ok_or(VciError::InvalidRequest(
                 "unknown, used or expired request_uri",
             ))?;
@@ -769,7 +820,7 @@ impl<'a> IssuanceServer<'a> {
         let redirect = format!("{}{separator}{}", pending.redirect_uri, query.finish());
         self.store.insert(
             RecordKind::AuthorizationCode,
-            &self.handle(&code)?,
+            &self.hash_handle(&code)?,
             &to_bytes(&AuthorizationCodeRecord {
                 subject: subject.clone(),
                 pending,
@@ -807,7 +858,7 @@ impl<'a> IssuanceServer<'a> {
                     return Err(VciError::InvalidClient("no wallet attestation"));
                 }
                 let code = text(&params, "pre-authorized_code")?;
-                let key = self.handle(code)?;
+                let key = self.hash_handle(code)?;
                 let record: CodeRecord = from_bytes(
                     &self
                         .store
@@ -822,7 +873,7 @@ impl<'a> IssuanceServer<'a> {
                     (Some(expected), Some(given))
                         if kmid_crypto::session::constant_time_eq(
                             expected.as_bytes(),
-                            self.handle(given)?.as_bytes(),
+                            self.hash_handle(given)?.as_bytes(),
                         ) => {}
                     (None, Some(_)) => {
                         return Err(VciError::InvalidRequest(
@@ -855,7 +906,7 @@ impl<'a> IssuanceServer<'a> {
                 let record: AuthorizationCodeRecord = from_bytes(
                     &self
                         .store
-                        .take(RecordKind::AuthorizationCode, &self.handle(code)?, at)?
+                        .take(RecordKind::AuthorizationCode, &self.hash_handle(code)?, at)?
                         .ok_or(VciError::InvalidGrant("unknown, used or expired code"))?,
                 )?;
                 let pending = record.pending;
@@ -868,7 +919,7 @@ impl<'a> IssuanceServer<'a> {
                 let verifier = text(&params, "code_verifier")?;
                 if !(43..=128).contains(&verifier.len())
                     || !kmid_crypto::session::constant_time_eq(
-                        self.handle(verifier)?.as_bytes(),
+                        self.hash_handle(verifier)?.as_bytes(),
                         pending.code_challenge.as_bytes(),
                     )
                 {
@@ -894,7 +945,7 @@ impl<'a> IssuanceServer<'a> {
                 let record: RefreshRecord = from_bytes(
                     &self
                         .store
-                        .take(RecordKind::RefreshToken, &self.handle(token)?, at)?
+                        .take(RecordKind::RefreshToken, &self.hash_handle(token)?, at)?
                         .ok_or(VciError::InvalidGrant(
                             "unknown, used or expired refresh token",
                         ))?,
@@ -927,7 +978,7 @@ impl<'a> IssuanceServer<'a> {
         let refresh_token = if refresh { Some(self.secret()?) } else { None };
         let refresh_handle = refresh_token
             .as_deref()
-            .map(|t| self.handle(t))
+            .map(|t| self.hash_handle(t))
             .transpose()?;
         if let (Some(handle), Some(_)) = (&refresh_handle, &refresh_token) {
             self.store.insert(
@@ -946,7 +997,7 @@ impl<'a> IssuanceServer<'a> {
         }
         self.store.insert(
             RecordKind::AccessToken,
-            &self.handle(&access_token)?,
+            &self.hash_handle(&access_token)?,
             &to_bytes(&TokenRecord {
                 subject,
                 configurations,
@@ -976,7 +1027,7 @@ impl<'a> IssuanceServer<'a> {
         let token = ctx
             .access_token
             .ok_or(VciError::InvalidToken("no access token"))?;
-        let token_handle = self.handle(token)?;
+        let token_handle = self.hash_handle(token)?;
         let record: TokenRecord = from_bytes(
             &self
                 .store
@@ -1072,7 +1123,7 @@ impl<'a> IssuanceServer<'a> {
                 self.config
                     .nonce_key
                     .check(self.provider, NonceUse::CNonce, nonce, at)?;
-            spend.push((self.handle(nonce)?, expires));
+            spend.push((self.hash_handle(nonce)?, expires));
         }
         let thumbprints: Vec<String> = proven
             .keys
@@ -1095,7 +1146,7 @@ impl<'a> IssuanceServer<'a> {
                 return Err(VciError::InvalidNonce("used"));
             }
         }
-        let issued_key = self.handle(&format!("{token_handle}\0{configuration}"))?;
+        let issued_key = self.hash_handle(&format!("{token_handle}\0{configuration}"))?;
         if !self.store.insert(
             RecordKind::IssuedConfiguration,
             &issued_key,
@@ -1135,7 +1186,7 @@ impl<'a> IssuanceServer<'a> {
         let notification_id = self.secret()?;
         self.store.insert(
             RecordKind::Notification,
-            &self.handle(&notification_id)?,
+            &self.hash_handle(&notification_id)?,
             &to_bytes(&NotificationRecord {
                 subject: token.subject,
                 configuration: configuration.to_owned(),
@@ -1184,7 +1235,7 @@ impl<'a> IssuanceServer<'a> {
             .get("notification_id")
             .and_then(Value::as_str)
             .ok_or(VciError::InvalidNotificationRequest("notification_id"))?;
-        let key = self.handle(id)?;
+        let key = self.hash_handle(id)?;
         let record: NotificationRecord = from_bytes(
             &self
                 .store
