@@ -153,6 +153,10 @@ pub enum RegistryError {
     /// A renewal was refused.
     #[error("renewal refused: {}", .0.name())]
     Renewal(crate::registry::RenewalRefusal),
+    /// Credentials were to join an issuance that is no longer the card's latest, or whose
+    /// credentials are all INVALID.
+    #[error("the issuance was superseded")]
+    Superseded,
 }
 
 impl StatusListError {
@@ -231,6 +235,7 @@ impl RegistryError {
             Self::ChipNotEnrolled => "Registry.ChipNotEnrolled",
             Self::ChipRetired => "Registry.ChipRetired",
             Self::OtherPhone => "Registry.OtherPhone",
+            Self::Superseded => "Registry.Superseded",
             Self::Renewal(r) => match r {
                 crate::registry::RenewalRefusal::Unknown => "Registry.Renewal.Unknown",
                 crate::registry::RenewalRefusal::Used => "Registry.Renewal.Used",

@@ -340,6 +340,125 @@ fn supersede<S: RegistryStore>(store: S) {
     assert_eq!(status(&third), TokenStatus::Valid);
 }
 
+/// One issuance asked for in parts (the two formats of one OpenID4VCI token come in two
+/// Credential Requests): the second part joins the first instead of superseding it; a part for
+/// an issuance that is no longer the latest, for another phone, or for a lost card is refused.
+fn issuance_in_parts<S: RegistryStore>(store: S) {
+    let registry = StatusRegistry::new(store, config(), Arc::new(SeededRandom::new(b"parts")));
+    let status = |r: &kmid_status::registry::Registration| registry.status(r.credential).unwrap();
+    let (issuance, mdoc) = registry
+        .open_issuance(
+            "card-1",
+            "phone-A",
+            &[CredentialFormat::Mdoc],
+            None,
+            &actor("issuance"),
+        )
+        .unwrap();
+    assert_eq!(issuance, 1);
+    let sd_jwt = registry
+        .extend_issuance(
+            "card-1",
+            "phone-A",
+            issuance,
+            &[CredentialFormat::SdJwtVc, CredentialFormat::SdJwtVc],
+            &actor("issuance"),
+        )
+        .unwrap();
+    assert_eq!(sd_jwt.len(), 2);
+    for r in mdoc.iter().chain(&sd_jwt) {
+        assert_eq!(status(r), TokenStatus::Valid, "the parts stand together");
+        assert_eq!(registry.credential(r.credential).unwrap().issuance, 1);
+    }
+    let code = |e: StatusListError| e.code();
+    assert_eq!(
+        code(
+            registry
+                .extend_issuance(
+                    "card-1",
+                    "phone-B",
+                    issuance,
+                    &[CredentialFormat::Mdoc],
+                    &actor("x")
+                )
+                .unwrap_err()
+        ),
+        "Registry.SecondDevice"
+    );
+    assert_eq!(
+        code(
+            registry
+                .extend_issuance(
+                    "card-9",
+                    "phone-A",
+                    1,
+                    &[CredentialFormat::Mdoc],
+                    &actor("x")
+                )
+                .unwrap_err()
+        ),
+        "Registry.UnknownCard"
+    );
+    // A later issuance supersedes the parts; joining the old one is refused.
+    let (second, _) = registry
+        .open_issuance(
+            "card-1",
+            "phone-A",
+            &[CredentialFormat::Mdoc],
+            None,
+            &actor("re-issue"),
+        )
+        .unwrap();
+    assert_eq!(second, 2);
+    assert!(
+        mdoc.iter()
+            .chain(&sd_jwt)
+            .all(|r| status(r) == TokenStatus::Invalid)
+    );
+    assert_eq!(
+        code(
+            registry
+                .extend_issuance(
+                    "card-1",
+                    "phone-A",
+                    issuance,
+                    &[CredentialFormat::SdJwtVc],
+                    &actor("x")
+                )
+                .unwrap_err()
+        ),
+        "Registry.Superseded"
+    );
+    // A lost card takes no part.
+    registry
+        .report_card_lost("card-1", &actor("card lost"))
+        .unwrap();
+    assert_eq!(
+        code(
+            registry
+                .extend_issuance(
+                    "card-1",
+                    "phone-A",
+                    second,
+                    &[CredentialFormat::SdJwtVc],
+                    &actor("x")
+                )
+                .unwrap_err()
+        ),
+        "Registry.CardLost"
+    );
+}
+
+#[test]
+fn an_issuance_in_parts_in_memory() {
+    issuance_in_parts(MemoryStore::new());
+}
+
+#[test]
+fn an_issuance_in_parts_on_sqlite() {
+    issuance_in_parts(SqliteStore::open_in_memory().unwrap());
+}
+
 /// IC chips: enrolled with the card data's digest, kept through a loss that ends in the card
 /// being found, retired for good when the card is replaced or another chip is enrolled.
 fn chips<S: RegistryStore>(store: S) {

@@ -631,6 +631,64 @@ impl<S: RegistryStore> StatusRegistry<S> {
         })?)
     }
 
+    /// [`Self::register_renewable_issuance`] (or without a grant), returning the issuance's
+    /// number too, so that credentials asked for separately for the same issuance — the other
+    /// format of one OpenID4VCI access token, which comes in its own Credential Request — can
+    /// join it with [`Self::extend_issuance`] instead of superseding it.
+    ///
+    /// # Errors
+    /// As [`Self::register_issuance`].
+    pub fn open_issuance(
+        &self,
+        card_key: &str,
+        device: &str,
+        formats: &[CredentialFormat],
+        grant: Option<&str>,
+        actor: &Actor<'_>,
+    ) -> Result<(u64, Vec<Registration>), StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| self.issuance(tx, card_key, device, formats, grant, actor))
+        })?)
+    }
+
+    /// Adds a credential for each of `formats` to `issuance` of `card_key` on `device`,
+    /// superseding nothing. Refused unless that issuance is the card's latest and not all
+    /// INVALID ([`RegistryError::Superseded`]), the card is on `device`
+    /// ([`RegistryError::SecondDevice`]) and not lost, and the device is not lost.
+    ///
+    /// # Errors
+    /// As above; [`RegistryError::UnknownCard`]; storage failures.
+    pub fn extend_issuance(
+        &self,
+        card_key: &str,
+        device: &str,
+        issuance: u64,
+        formats: &[CredentialFormat],
+        actor: &Actor<'_>,
+    ) -> Result<Vec<Registration>, StatusListError> {
+        Ok(self.with(|store| {
+            store.transaction(|tx| {
+                let card = tx.card(card_key)?.ok_or(RegistryError::UnknownCard)?;
+                if card.physical == PhysicalStatus::Lost {
+                    return Err(RegistryError::CardLost);
+                }
+                if tx.device_lost(device)? {
+                    return Err(RegistryError::DeviceLost);
+                }
+                if card.active_device.as_deref() != Some(device) {
+                    return Err(RegistryError::SecondDevice);
+                }
+                let credentials = tx.credentials_of_card(card_key)?;
+                let latest = credentials.iter().map(|c| c.issuance).max().unwrap_or(0);
+                let mut of_issuance = credentials.iter().filter(|c| c.issuance == issuance);
+                if issuance != latest || of_issuance.all(|c| c.status == INVALID) {
+                    return Err(RegistryError::Superseded);
+                }
+                self.register_credentials(tx, card_key, device, issuance, formats, actor)
+            })
+        })?)
+    }
+
     /// Renews on the same phone without a visit: the grant `grant` (its handle) for
     /// `card_key` is spent and
     /// a new issuance of its card is registered to its device, with `next_grant` as the new
@@ -781,6 +839,33 @@ impl<S: RegistryStore> StatusRegistry<S> {
             .unwrap_or(0)
             .saturating_add(1);
         invalidate_all(tx, &earlier, Operation::Supersede, actor)?;
+        let registrations =
+            self.register_credentials(tx, card_key, device, issuance, formats, actor)?;
+        if let Some(handle) = grant {
+            if tx.grant(handle)?.is_some() {
+                return Err(RegistryError::Renewal(RenewalRefusal::Used));
+            }
+            tx.put_grant(&GrantRecord {
+                handle: handle.to_owned(),
+                card_key: card_key.to_owned(),
+                device: device.to_owned(),
+                issuance,
+                state: GrantState::Active,
+            })?;
+        }
+        Ok((issuance, registrations))
+    }
+
+    /// A credential for each of `formats`, of `issuance`, allocated and logged.
+    fn register_credentials(
+        &self,
+        tx: &mut dyn StoreTx,
+        card_key: &str,
+        device: &str,
+        issuance: u64,
+        formats: &[CredentialFormat],
+        actor: &Actor<'_>,
+    ) -> Result<Vec<Registration>, RegistryError> {
         let mut registrations = Vec::with_capacity(formats.len());
         for &format in formats {
             let (list, idx) = self.allocate(tx)?;
@@ -806,19 +891,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
                 reference: StatusReference { idx, uri: list.uri },
             });
         }
-        if let Some(handle) = grant {
-            if tx.grant(handle)?.is_some() {
-                return Err(RegistryError::Renewal(RenewalRefusal::Used));
-            }
-            tx.put_grant(&GrantRecord {
-                handle: handle.to_owned(),
-                card_key: card_key.to_owned(),
-                device: device.to_owned(),
-                issuance,
-                state: GrantState::Active,
-            })?;
-        }
-        Ok((issuance, registrations))
+        Ok(registrations)
     }
 
     /// The physical card is lost: the card is marked lost and every VALID credential of it,
