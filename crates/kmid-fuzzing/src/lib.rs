@@ -790,14 +790,16 @@ pub(crate) fn vci_credential_body(data: &[u8], expect_issued: bool) {
     impl kmid::oid4vc::vci::server::CredentialMinter for Minter {
         fn mint(
             &self,
-            _: &serde_json::Value,
-            _: &str,
-            keys: &[PublicKey],
-            _: Option<&kmid::oid4vc::vci::proof::KeyAttestation>,
-            _: bool,
-            _: time::OffsetDateTime,
-        ) -> Result<Vec<String>, String> {
-            Ok(keys.iter().map(|_| "credential".to_owned()).collect())
+            request: &kmid::oid4vc::vci::server::MintRequest<'_>,
+        ) -> Result<kmid::oid4vc::vci::server::Minted, String> {
+            Ok(kmid::oid4vc::vci::server::Minted {
+                credentials: request
+                    .keys
+                    .iter()
+                    .map(|_| "credential".to_owned())
+                    .collect(),
+                group: Some("1".into()),
+            })
         }
     }
     let world = vci_world::get();

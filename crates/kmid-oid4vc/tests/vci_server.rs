@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use kmid_crypto::jose::sign_compact;
 use kmid_crypto::x509::{Certificate, TrustStore, chain_to_x5c};
-use kmid_crypto::{CryptoProvider, Curve, PrivateKey, PublicKey, Signer, SystemRandom};
+use kmid_crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
 use kmid_oid4vc::dpop::{DpopError, DpopProof, DpopRequest};
 use kmid_oid4vc::store::{IssuanceStore, MemoryIssuanceStore};
 use kmid_oid4vc::vci::client::{Pkce, authorization_code};
@@ -27,9 +27,9 @@ use kmid_oid4vc::vci::client_attestation::{
 };
 use kmid_oid4vc::vci::metadata::CredentialIssuerMetadata;
 use kmid_oid4vc::vci::nonce::NonceKey;
-use kmid_oid4vc::vci::proof::KeyAttestation;
 use kmid_oid4vc::vci::server::{
-    CredentialMinter, IssuanceConfig, IssuanceServer, Lifetimes, NotificationEvent, RequestContext,
+    CredentialMinter, IssuanceConfig, IssuanceServer, Lifetimes, MintRequest, Minted,
+    NotificationEvent, RequestContext,
 };
 use kmid_oid4vc::vci::{ProofRefusal, VciError};
 use kmid_testkit::{REFERENCE_TIME, Rfc6979Signer, TestPki};
@@ -79,31 +79,37 @@ fn metadata() -> CredentialIssuerMetadata {
 
 struct Minter {
     calls: RefCell<Vec<(String, usize, bool, bool)>>,
+    groups: RefCell<Vec<Option<String>>>,
 }
 
 impl CredentialMinter for Minter {
-    fn mint(
-        &self,
-        subject: &Value,
-        configuration: &str,
-        keys: &[PublicKey],
-        attestation: Option<&KeyAttestation>,
-        renewal: bool,
-        _: OffsetDateTime,
-    ) -> Result<Vec<String>, String> {
-        if subject["card"] == "suspended" {
+    fn mint(&self, request: &MintRequest<'_>) -> Result<Minted, String> {
+        if request.subject["card"] == "suspended" {
             return Err("the card is suspended".into());
         }
         self.calls.borrow_mut().push((
-            configuration.to_owned(),
-            keys.len(),
-            attestation.is_some(),
-            renewal,
+            request.configuration.to_owned(),
+            request.keys.len(),
+            request.attestation.is_some(),
+            request.renewal,
         ));
-        Ok(keys
-            .iter()
-            .map(|k| format!("{configuration}:{}", k.thumbprint_sha256().unwrap()))
-            .collect())
+        self.groups
+            .borrow_mut()
+            .push(request.group.map(str::to_owned));
+        Ok(Minted {
+            credentials: request
+                .keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        request.configuration,
+                        k.thumbprint_sha256().unwrap()
+                    )
+                })
+                .collect(),
+            group: Some(format!("issuance-{}", self.calls.borrow().len())),
+        })
     }
 }
 
@@ -131,6 +137,7 @@ fn world(store: Box<dyn IssuanceStore>, require_dpop_nonce: bool) -> World {
         pki,
         minter: Minter {
             calls: RefCell::new(Vec::new()),
+            groups: RefCell::new(Vec::new()),
         },
     }
 }
@@ -369,6 +376,11 @@ fn pre_authorized_flow(w: &World) {
         );
     }
     assert_eq!(w.minter.calls.borrow().len(), 2);
+    // The token's second configuration joined the issuance its first was minted into.
+    assert_eq!(
+        *w.minter.groups.borrow(),
+        [None, Some("issuance-1".to_owned())]
+    );
 }
 
 #[test]

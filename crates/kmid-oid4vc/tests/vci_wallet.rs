@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use kmid_crypto::jose::sign_compact;
 use kmid_crypto::x509::{TrustStore, chain_to_x5c};
-use kmid_crypto::{CryptoProvider, Curve, PrivateKey, PublicKey, Signer, SystemRandom};
+use kmid_crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
 use kmid_oid4vc::store::MemoryIssuanceStore;
 use kmid_oid4vc::vci::VciError;
 use kmid_oid4vc::vci::client_attestation::{WalletAttestationClaims, issue_wallet_attestation};
@@ -25,13 +25,13 @@ use kmid_oid4vc::vci::http::{Handled, HttpClient, HttpRequest, HttpResponse};
 use kmid_oid4vc::vci::metadata::CredentialIssuerMetadata;
 use kmid_oid4vc::vci::nonce::NonceKey;
 use kmid_oid4vc::vci::offer::OfferUrl;
-use kmid_oid4vc::vci::proof::KeyAttestation;
 use kmid_oid4vc::vci::server::{
-    CredentialMinter, IssuanceConfig, IssuanceServer, Lifetimes, NotificationEvent,
+    CredentialMinter, IssuanceConfig, IssuanceServer, Lifetimes, MintRequest, Minted,
+    NotificationEvent,
 };
 use kmid_oid4vc::vci::wallet::{ClientCredentials, IssuanceClient, ProofKeys};
 use kmid_testkit::{REFERENCE_TIME, Rfc6979Signer, TestPki};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 const ISSUER: &str = "https://issuer.kmid.invalid";
@@ -49,19 +49,21 @@ fn at() -> OffsetDateTime {
 struct Minter;
 
 impl CredentialMinter for Minter {
-    fn mint(
-        &self,
-        _: &Value,
-        configuration: &str,
-        keys: &[PublicKey],
-        _: Option<&KeyAttestation>,
-        _: bool,
-        _: OffsetDateTime,
-    ) -> Result<Vec<String>, String> {
-        Ok(keys
-            .iter()
-            .map(|k| format!("{configuration}:{}", k.thumbprint_sha256().unwrap()))
-            .collect())
+    fn mint(&self, request: &MintRequest<'_>) -> Result<Minted, String> {
+        Ok(Minted {
+            credentials: request
+                .keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        request.configuration,
+                        k.thumbprint_sha256().unwrap()
+                    )
+                })
+                .collect(),
+            group: None,
+        })
     }
 }
 

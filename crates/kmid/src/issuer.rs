@@ -446,9 +446,63 @@ impl<S: RegistryStore> Issuer<S> {
             formats,
             registrations,
             validity,
-            &grant,
+            Some(&grant),
             at,
         )
+    }
+
+    /// One part of an issuance made over OpenID4VCI, where each format of an access token
+    /// comes in its own Credential Request: with `issuance` `None` a new issuance of `card`
+    /// to the device of `device_keys` (the first key's thumbprint names the phone; keys
+    /// attested together are one secure area) — superseding the card's earlier credentials as
+    /// every issuance does — else more credentials of that issuance, superseding nothing.
+    /// Returns the issuance's number and one [`Issued`] per key, without a renewal grant
+    /// (OpenID4VCI renews by its refresh-token grant).
+    ///
+    /// # Errors
+    /// The card checks of [`Issuer::issue`]; the registry's `SecondDevice`, `CardLost`,
+    /// `DeviceLost`, `OtherPhone`, and `Superseded` for a part of an issuance that is no
+    /// longer the card's latest.
+    pub fn issue_part(
+        &self,
+        card: &Card,
+        device_keys: &[PublicKey],
+        formats: Formats,
+        issuance: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<(u64, Vec<Issued>), KmidError> {
+        let at = at.replace_nanosecond(0).unwrap_or(at);
+        let first = device_keys
+            .first()
+            .ok_or_else(|| registry_fault("no device key"))?;
+        let device = first.thumbprint_sha256_on(self.provider)?;
+        let validity = self.validity(card, at, self.check_card(card, at)?)?;
+        self.check_keys()?;
+        let card_key = self.card_key(card)?;
+        let all = registered_formats(device_keys.len(), formats);
+        let actor = self.actor(at, "issuance (OpenID4VCI)");
+        let (number, registrations) = match issuance {
+            None => {
+                self.bind_person(card, &device, false, at)?;
+                self.registry
+                    .open_issuance(&card_key, &device, &all, None, &actor)?
+            }
+            Some(number) => (
+                number,
+                self.registry
+                    .extend_issuance(&card_key, &device, number, &all, &actor)?,
+            ),
+        };
+        let issued = self.sign_issuance(
+            card,
+            device_keys,
+            formats,
+            registrations,
+            validity,
+            None,
+            at,
+        )?;
+        Ok((number, issued))
     }
 
     /// Renews a card on the same phone without a visit (D-24): `grant` is the renewal grant the
@@ -492,7 +546,7 @@ impl<S: RegistryStore> Issuer<S> {
             formats,
             registrations,
             validity,
-            &next,
+            Some(&next),
             at,
         )?
         .pop()
@@ -552,7 +606,7 @@ impl<S: RegistryStore> Issuer<S> {
         formats: Formats,
         registrations: Vec<kmid_status::registry::Registration>,
         (until, mdoc_until): (OffsetDateTime, OffsetDateTime),
-        grant: &str,
+        grant: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
         let per_key = registered_formats(1, formats);
@@ -560,7 +614,7 @@ impl<S: RegistryStore> Issuer<S> {
         let mut out = Vec::with_capacity(device_keys.len());
         for device_key in device_keys {
             let mut issued = Issued {
-                renewal: Some(grant.to_owned()),
+                renewal: grant.map(str::to_owned),
                 ..Issued::default()
             };
             for format in &per_key {

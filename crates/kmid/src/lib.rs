@@ -84,6 +84,7 @@ pub mod channels;
 pub mod conformance;
 pub mod dcql;
 mod error;
+pub mod issuance;
 mod issuer;
 pub mod online;
 mod record;

@@ -95,26 +95,46 @@ impl core::fmt::Debug for IssuanceConfig {
     }
 }
 
+/// What the Credential Endpoint asks the caller's issuer to make.
+#[derive(Debug, Clone, Copy)]
+pub struct MintRequest<'a> {
+    /// The subject the grant was for (what the offer or the authenticator named).
+    pub subject: &'a Value,
+    /// The Credential Configuration.
+    pub configuration: &'a str,
+    /// One credential per key, in order.
+    pub keys: &'a [PublicKey],
+    /// The secure area the keys share, when a key attestation said so (the one-phone rule
+    /// keys on it).
+    pub attestation: Option<&'a KeyAttestation>,
+    /// The keys renew credentials issued to them before (the refresh-token grant).
+    pub renewal: bool,
+    /// What an earlier request under the same access token was minted into
+    /// ([`Minted::group`]): the other configurations of one token join that issuance rather
+    /// than superseding it.
+    pub group: Option<&'a str>,
+    /// The time.
+    pub at: OffsetDateTime,
+}
+
+/// What the caller's issuer made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minted {
+    /// The credentials, one per key, as the Credential Response carries them (an SD-JWT VC,
+    /// or base64url of an mdoc IssuerSigned).
+    pub credentials: Vec<String>,
+    /// The issuance they belong to, handed back with the token's next request.
+    pub group: Option<String>,
+}
+
 /// Makes the credentials: the caller's issuer (mdoc, SD-JWT VC, its registry).
 pub trait CredentialMinter {
-    /// One credential of `configuration` for `subject` per key of `keys` (in order), as the
-    /// Credential Response carries them (a string: an SD-JWT VC, or base64url of an mdoc
-    /// IssuerSigned). `attestation`, when given, is the secure area the keys share (the
-    /// one-phone rule keys on it); `renewal` says the keys renew credentials issued to them
-    /// before (the refresh-token grant).
+    /// Makes what `request` asks for.
     ///
     /// # Errors
     /// The issuer's refusal (a card suspended, on another phone, …), answered as
     /// `credential_request_denied`.
-    fn mint(
-        &self,
-        subject: &Value,
-        configuration: &str,
-        keys: &[PublicKey],
-        attestation: Option<&KeyAttestation>,
-        renewal: bool,
-        at: OffsetDateTime,
-    ) -> Result<Vec<String>, String>;
+    fn mint(&self, request: &MintRequest<'_>) -> Result<Minted, String>;
 }
 
 /// What a wallet's request carried besides its body.
@@ -279,6 +299,17 @@ struct TokenRecord {
     refresh_handle: Option<String>,
     /// For a renewal: the keys (thumbprints) whose credentials it renews.
     renews: Option<Vec<String>>,
+    /// What the minter made of the token's first configuration.
+    #[serde(default)]
+    group: Option<String>,
+}
+
+fn token_record_bytes(bytes: &Option<Vec<u8>>) -> Result<TokenRecord, VciError> {
+    from_bytes(
+        bytes
+            .as_deref()
+            .ok_or(VciError::InvalidToken("the access token expired"))?,
+    )
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1005,6 +1036,7 @@ impl<'a> IssuanceServer<'a> {
                 client_id,
                 refresh_handle,
                 renews,
+                group: None,
             })?,
             at + self.config.lifetimes.access_token,
             at,
@@ -1158,16 +1190,30 @@ impl<'a> IssuanceServer<'a> {
                 "this configuration was issued under this token already",
             ));
         }
-        let credentials = minter
-            .mint(
-                &token.subject,
+        let minted = minter
+            .mint(&MintRequest {
+                subject: &token.subject,
                 configuration,
-                &proven.keys,
-                proven.attestation.as_ref(),
-                token.renews.is_some(),
+                keys: &proven.keys,
+                attestation: proven.attestation.as_ref(),
+                renewal: token.renews.is_some(),
+                group: token.group.as_deref(),
                 at,
-            )
+            })
             .map_err(VciError::CredentialRequestDenied)?;
+        let credentials = minted.credentials;
+        // The token's later configurations join this issuance.
+        if minted.group.is_some() && minted.group != token.group {
+            let mut updated =
+                token_record_bytes(&self.store.get(RecordKind::AccessToken, &token_handle, at)?)?;
+            updated.group = minted.group;
+            self.store.replace(
+                RecordKind::AccessToken,
+                &token_handle,
+                &to_bytes(&updated)?,
+                at,
+            )?;
+        }
         // The refresh token renews these keys from now on.
         if let Some(refresh) = &token.refresh_handle
             && let Some(bytes) = self.store.get(RecordKind::RefreshToken, refresh, at)?

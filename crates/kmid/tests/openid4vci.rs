@@ -1,0 +1,341 @@
+//! The Korean cards over OpenID4VCI end to end: the issuing authority's metadata (both formats,
+//! a scope each, Korean and English displays) passes HAIP's checks; a counter offer for a
+//! resident card is received by the protocol's wallet client through the issuer's endpoints; the
+//! facade's Issuer mints — an mdoc to one key and an SD-JWT VC batch to keys a secure area
+//! attests — as one issuance, so the token's second request does not supersede its first; the
+//! facade's wallet stores what came and a verifier with the published status lists accepts
+//! both; a later issuance supersedes them; a card reported lost takes nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use kmid::crypto::jose::{b64url_decode, sign_compact};
+use kmid::crypto::x509::{TrustStore, chain_to_x5c};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::issuance::{IssuanceProfile, IssuerMinter, korean_metadata};
+use kmid::mdoc::CborLimits;
+use kmid::mdoc::model::IssuerSigned;
+use kmid::oid4vc::store::MemoryIssuanceStore;
+use kmid::oid4vc::vci::VciError;
+use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
+use kmid::oid4vc::vci::nonce::NonceKey;
+use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes};
+use kmid::oid4vc::vci::wallet::{IssuanceClient, ProofKeys};
+use kmid::schema::{Card, CardType};
+use kmid::status::registry::MemoryStore;
+use kmid::status::token::{TokenKeys, TokenPolicy};
+use kmid::{Format, Issuer, IssuingAuthority, Template, Verifier, Wallet};
+use kmid_testkit::samples;
+use serde_json::json;
+
+mod common;
+use common::{access_pki, issuer, now};
+
+struct Transport<'a> {
+    server: IssuanceServer<'a>,
+    minter: IssuerMinter<'a, MemoryStore>,
+}
+
+impl HttpClient for Transport<'_> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        Ok(self.server.handle(request, &self.minter, now()).0)
+    }
+}
+
+/// The wallet provider: a root and a signer made now (`common::access_pki`).
+struct WalletProvider {
+    trust: TrustStore,
+    signer: Arc<dyn Signer>,
+    leaf: kmid::crypto::x509::Certificate,
+}
+
+fn key_attestation(p: &WalletProvider, keys: &[&Arc<dyn Signer>], nonce: &str) -> String {
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), json!("key-attestation+jwt"));
+    header.insert(
+        "x5c".into(),
+        json!(chain_to_x5c(std::slice::from_ref(&p.leaf))),
+    );
+    let signer = Arc::clone(&p.signer);
+    sign_compact(
+        header,
+        json!({
+            "iat": now().unix_timestamp(),
+            "exp": now().unix_timestamp() + 600,
+            "nonce": nonce,
+            "attested_keys": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>(),
+            "key_storage": ["iso_18045_high"],
+        })
+        .to_string()
+        .as_bytes(),
+        &signer,
+    )
+    .unwrap()
+}
+
+fn config(issuer: &Issuer<MemoryStore>, p: &WalletProvider) -> IssuanceConfig {
+    let metadata = korean_metadata(
+        IssuingAuthority::Mois,
+        &issuer.credential_issuer(),
+        &IssuanceProfile {
+            batch_size: Some(4),
+            key_attestations: None,
+        },
+    );
+    metadata.check(&issuer.credential_issuer()).unwrap();
+    IssuanceConfig {
+        metadata,
+        nonce_key: NonceKey::from_bytes([3; 32]),
+        require_dpop_nonce: true,
+        wallet_providers: p.trust.clone(),
+        anonymous_pre_authorized: true,
+        lifetimes: Lifetimes::default(),
+    }
+}
+
+#[test]
+fn the_metadata_of_each_authority_passes_haips_checks() {
+    for authority in [
+        IssuingAuthority::Mois,
+        IssuingAuthority::Moj,
+        IssuingAuthority::Oka,
+    ] {
+        let id = format!("{}/kmid", authority.uri());
+        let m = korean_metadata(authority, &id, &IssuanceProfile::default());
+        m.check(&id).unwrap();
+        let doc_type = authority.card_type().doc_type();
+        let mdoc = &m.credential_configurations_supported[&format!("{doc_type}.mso_mdoc")];
+        assert_eq!(mdoc.doctype.as_deref(), Some(doc_type));
+        let sd = &m.credential_configurations_supported[&format!("{doc_type}.dc+sd-jwt")];
+        assert_eq!(sd.vct.as_deref(), Some(doc_type));
+        let names = sd.credential_metadata.as_ref().unwrap()["display"].to_string();
+        assert!(
+            names.contains("ko-KR") && names.contains("en-US"),
+            "{names}"
+        );
+    }
+}
+
+#[test]
+fn a_resident_card_reaches_a_phone_over_openid4vci_as_one_issuance() {
+    let issuer = issuer(IssuingAuthority::Mois);
+    let (trust, signer, leaf) = access_pki();
+    let pki = WalletProvider {
+        trust,
+        signer,
+        leaf,
+    };
+    let config = config(&issuer, &pki);
+    let store = MemoryIssuanceStore::default();
+    let transport = Transport {
+        server: IssuanceServer::new(
+            &config,
+            &store,
+            CryptoProvider::get_default(),
+            &SystemRandom,
+        ),
+        minter: IssuerMinter::new(&issuer),
+    };
+    let card = Card::from(samples::resident());
+    let doc_type = CardType::Resident.doc_type();
+    let (mdoc_id, sd_id) = (
+        format!("{doc_type}.mso_mdoc"),
+        format!("{doc_type}.dc+sd-jwt"),
+    );
+    let offer = transport
+        .server
+        .offer_pre_authorized(
+            &serde_json::to_value(&card).unwrap(),
+            &[mdoc_id.clone(), sd_id.clone()],
+            true,
+            now(),
+        )
+        .unwrap();
+
+    // The phone: a DPoP key, a device key for the mdoc, two attested keys for SD-JWT VCs.
+    let device_key = PrivateKey::generate(Curve::P256).unwrap();
+    let device_scalar = device_key.to_jwk().unwrap();
+    let device: Arc<dyn Signer> = Arc::new(device_key);
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        None,
+    );
+    let issuer_info = client.issuer(&offer.offer.credential_issuer, None).unwrap();
+    let session = client
+        .pre_authorized(&issuer_info, &offer.offer, offer.tx_code.as_deref(), now())
+        .unwrap();
+    let mdoc = client
+        .credential(
+            &issuer_info,
+            &session,
+            &mdoc_id,
+            &ProofKeys::One(&device),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(mdoc.credentials.len(), 1);
+    let batch_keys: Vec<Arc<dyn Signer>> = vec![
+        Arc::clone(&device),
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+    ];
+    let refs: Vec<&Arc<dyn Signer>> = batch_keys.iter().collect();
+    let attest = |nonce: &str| Ok(key_attestation(&pki, &refs, nonce));
+    let sd = client
+        .credential(
+            &issuer_info,
+            &session,
+            &sd_id,
+            &ProofKeys::Attested {
+                signer: &device,
+                attest: &attest,
+            },
+            now(),
+        )
+        .unwrap();
+    assert_eq!(sd.credentials.len(), 2);
+
+    // The facade's wallet stores both; a verifier with the published lists accepts both, so
+    // the SD-JWT request did not supersede the mdoc.
+    let trust = kmid::trust_store([issuer.keys()]).unwrap();
+    let mut wallet = Wallet::new(device_scalar.to_private_key().unwrap(), trust.clone());
+    let issuer_signed = IssuerSigned::from_bytes(
+        &b64url_decode(mdoc.credentials[0]["credential"].as_str().unwrap()).unwrap(),
+        &CborLimits::default(),
+    )
+    .unwrap();
+    wallet.store_mdoc(issuer_signed, now()).unwrap();
+    wallet
+        .store_sd_jwt(sd.credentials[0]["credential"].as_str().unwrap(), now())
+        .unwrap();
+    let lists = issuer.publish(now(), 300).unwrap();
+    let fetch = move |uri: &str, _accept: &str| {
+        lists
+            .iter()
+            .find(|l| l.uri == uri)
+            .map(|l| l.jwt.clone().into_bytes())
+    };
+    let resolver = kmid::status::StatusListResolver::new(
+        fetch,
+        TokenKeys::X5c(trust.clone()),
+        TokenPolicy::default(),
+    );
+    let verifier = Verifier::new(trust.clone(), Arc::new(resolver));
+    for format in [Format::Mdoc, Format::SdJwtVc] {
+        let query = Template::AgeCheck.dcql_query(CardType::Resident, format);
+        let request = kmid::OpenId4VpRequest::new(
+            "x509_san_dns:bank.example",
+            "nonce-1",
+            "https://bank.example/response",
+        );
+        let token = wallet.answer_dcql(&query, &request, now()).unwrap();
+        let seen = verifier
+            .verify_vp_token_any(&query, &request, &token, now())
+            .unwrap();
+        assert_eq!(
+            seen[0].1.status.map(|s| s.to_string()).as_deref(),
+            Some("VALID"),
+            "{format:?}"
+        );
+    }
+
+    // A second offer for the same card: a new issuance; the first token's credentials stop
+    // working, and its refresh cannot extend them.
+    let again = transport
+        .server
+        .offer_pre_authorized(
+            &serde_json::to_value(&card).unwrap(),
+            std::slice::from_ref(&mdoc_id),
+            false,
+            now(),
+        )
+        .unwrap();
+    let second = client
+        .pre_authorized(&issuer_info, &again.offer, None, now())
+        .unwrap();
+    client
+        .credential(
+            &issuer_info,
+            &second,
+            &mdoc_id,
+            &ProofKeys::One(&device),
+            now(),
+        )
+        .unwrap();
+    // The first token's credentials stopped working.
+    let lists = issuer.publish(now(), 300).unwrap();
+    let fetch = move |uri: &str, _accept: &str| {
+        lists
+            .iter()
+            .find(|l| l.uri == uri)
+            .map(|l| l.jwt.clone().into_bytes())
+    };
+    let resolver = kmid::status::StatusListResolver::new(
+        fetch,
+        TokenKeys::X5c(trust.clone()),
+        TokenPolicy::default(),
+    );
+    let verifier = Verifier::new(trust, Arc::new(resolver));
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let request = kmid::OpenId4VpRequest::new(
+        "x509_san_dns:bank.example",
+        "nonce-2",
+        "https://bank.example/response",
+    );
+    let token = wallet.answer_dcql(&query, &request, now()).unwrap();
+    assert_eq!(
+        verifier
+            .verify_vp_token_any(&query, &request, &token, now())
+            .unwrap_err()
+            .code(),
+        "SdJwt.Status.Invalid"
+    );
+    // The card is lost: nothing more is issued for it.
+    issuer
+        .registry()
+        .report_card_lost(
+            &issuer.card_key(&card).unwrap(),
+            &kmid::status::registry::Actor {
+                who: "test",
+                at: now(),
+                reason: "card lost",
+            },
+        )
+        .unwrap();
+    let third = transport
+        .server
+        .offer_pre_authorized(
+            &serde_json::to_value(&card).unwrap(),
+            std::slice::from_ref(&sd_id),
+            false,
+            now(),
+        )
+        .unwrap();
+    let session = client
+        .pre_authorized(&issuer_info, &third.offer, None, now())
+        .unwrap();
+    let refused = client
+        .credential(
+            &issuer_info,
+            &session,
+            &sd_id,
+            &ProofKeys::One(&device),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        VciError::Remote {
+            status: 400,
+            error: "credential_request_denied".into()
+        }
+    );
+}
