@@ -799,6 +799,7 @@ pub(crate) fn vci_credential_body(data: &[u8], expect_issued: bool) {
                     .map(|_| "credential".to_owned())
                     .collect(),
                 group: Some("1".into()),
+                references: Vec::new(),
             })
         }
     }

@@ -109,6 +109,7 @@ impl CredentialMinter for Minter {
                 })
                 .collect(),
             group: Some(format!("issuance-{}", self.calls.borrow().len())),
+            references: Vec::new(),
         })
     }
 }

@@ -63,6 +63,7 @@ impl CredentialMinter for Minter {
                 })
                 .collect(),
             group: None,
+            references: Vec::new(),
         })
     }
 }

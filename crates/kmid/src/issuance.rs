@@ -11,7 +11,9 @@ use kmid_oid4vc::vci::metadata::{
     BatchIssuance, CredentialConfiguration, CredentialIssuerMetadata, Display,
     KeyAttestationsRequired, ProofTypeMetadata,
 };
-use kmid_oid4vc::vci::server::{CredentialMinter, MintRequest, Minted};
+use kmid_oid4vc::vci::server::{
+    CredentialMinter, MintRequest, Minted, Notification, NotificationEvent,
+};
 use kmid_schema::{Card, CardType, IdentityCard};
 use kmid_status::registry::RegistryStore;
 use serde_json::{Map, Value, json};
@@ -186,17 +188,60 @@ impl<S: RegistryStore> CredentialMinter for IssuerMinter<'_, S> {
             .issue_part(&card, request.keys, formats, group, request.at)
             .map_err(|e| format!("{}: {e}", e.code()))?;
         let mut credentials = Vec::with_capacity(issued.len());
+        let mut references = Vec::with_capacity(issued.len());
         for one in issued {
             if let Some(mdoc) = one.mdoc {
                 credentials.push(kmid_crypto::jose::b64url(&mdoc.issuer_signed.to_bytes()));
+                references.push(mdoc.credential.to_string());
             }
             if let Some(sd) = one.sd_jwt {
                 credentials.push(sd.sd_jwt.to_compact());
+                references.push(sd.credential.to_string());
             }
         }
         Ok(Minted {
             credentials,
             group: Some(number.to_string()),
+            references,
         })
+    }
+}
+
+impl<S: RegistryStore> IssuerMinter<'_, S> {
+    /// What a notification means for the registry (OpenID4VCI §11): a credential the holder
+    /// deleted, or one the wallet failed to store, becomes INVALID (it must not go on working
+    /// somewhere); an accepted one stays. Returns how many credentials changed.
+    ///
+    /// # Errors
+    /// Registry failures (a credential already INVALID is not one).
+    pub fn apply_notification(
+        &self,
+        notification: &Notification,
+        at: time::OffsetDateTime,
+    ) -> Result<usize, crate::KmidError> {
+        let reason = match notification.event {
+            NotificationEvent::CredentialAccepted => return Ok(0),
+            NotificationEvent::CredentialDeleted => "deleted by the holder (notification)",
+            NotificationEvent::CredentialFailure => "not stored by the wallet (notification)",
+        };
+        let actor = kmid_status::registry::Actor {
+            who: "openid4vci notification",
+            at,
+            reason,
+        };
+        let mut changed = 0;
+        for reference in &notification.references {
+            let Ok(id) = reference.parse::<u64>() else {
+                continue;
+            };
+            match self.issuer.registry().revoke(id, &actor) {
+                Ok(()) => changed += 1,
+                Err(kmid_status::StatusListError::Registry(
+                    kmid_status::RegistryError::AlreadyInvalid(_),
+                )) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(changed)
     }
 }

@@ -23,9 +23,9 @@ use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::IssuerSigned;
 use kmid::oid4vc::store::MemoryIssuanceStore;
 use kmid::oid4vc::vci::VciError;
-use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
+use kmid::oid4vc::vci::http::{Handled, HttpClient, HttpRequest, HttpResponse};
 use kmid::oid4vc::vci::nonce::NonceKey;
-use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes};
+use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, NotificationEvent};
 use kmid::oid4vc::vci::wallet::{IssuanceClient, ProofKeys};
 use kmid::schema::{Card, CardType};
 use kmid::status::registry::MemoryStore;
@@ -44,7 +44,14 @@ struct Transport<'a> {
 
 impl HttpClient for Transport<'_> {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        Ok(self.server.handle(request, &self.minter, now()).0)
+        let (response, handled) = self.server.handle(request, &self.minter, now());
+        // The issuer acts on notifications: a deleted credential becomes INVALID.
+        if let Handled::Notification(n) = handled {
+            self.minter
+                .apply_notification(&n, now())
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(response)
     }
 }
 
@@ -337,5 +344,99 @@ fn a_resident_card_reaches_a_phone_over_openid4vci_as_one_issuance() {
             status: 400,
             error: "credential_request_denied".into()
         }
+    );
+}
+
+#[test]
+fn a_credential_the_holder_deletes_stops_working() {
+    let issuer = issuer(IssuingAuthority::Mois);
+    let (trust, signer, leaf) = access_pki();
+    let provider = WalletProvider {
+        trust,
+        signer,
+        leaf,
+    };
+    let config = config(&issuer, &provider);
+    let store = MemoryIssuanceStore::default();
+    let transport = Transport {
+        server: IssuanceServer::new(
+            &config,
+            &store,
+            CryptoProvider::get_default(),
+            &SystemRandom,
+        ),
+        minter: IssuerMinter::new(&issuer),
+    };
+    let card = Card::from(samples::resident());
+    let sd_id = format!("{}.dc+sd-jwt", CardType::Resident.doc_type());
+    let offer = transport
+        .server
+        .offer_pre_authorized(
+            &serde_json::to_value(&card).unwrap(),
+            std::slice::from_ref(&sd_id),
+            false,
+            now(),
+        )
+        .unwrap();
+    let device_key = PrivateKey::generate(Curve::P256).unwrap();
+    let jwk = device_key.to_jwk().unwrap();
+    let device: Arc<dyn Signer> = Arc::new(device_key);
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        None,
+    );
+    let info = client.issuer(&offer.offer.credential_issuer, None).unwrap();
+    let session = client
+        .pre_authorized(&info, &offer.offer, None, now())
+        .unwrap();
+    let response = client
+        .credential(&info, &session, &sd_id, &ProofKeys::One(&device), now())
+        .unwrap();
+    let trust = kmid::trust_store([issuer.keys()]).unwrap();
+    let mut wallet = Wallet::new(jwk.to_private_key().unwrap(), trust.clone());
+    wallet
+        .store_sd_jwt(
+            response.credentials[0]["credential"].as_str().unwrap(),
+            now(),
+        )
+        .unwrap();
+    client
+        .notify(
+            &info,
+            &session,
+            &response.notification_id,
+            NotificationEvent::CredentialDeleted,
+            now(),
+        )
+        .unwrap();
+    let lists = issuer.publish(now(), 300).unwrap();
+    let fetch = move |uri: &str, _accept: &str| {
+        lists
+            .iter()
+            .find(|l| l.uri == uri)
+            .map(|l| l.jwt.clone().into_bytes())
+    };
+    let resolver = kmid::status::StatusListResolver::new(
+        fetch,
+        TokenKeys::X5c(trust.clone()),
+        TokenPolicy::default(),
+    );
+    let verifier = Verifier::new(trust, Arc::new(resolver));
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let request = kmid::OpenId4VpRequest::new(
+        "x509_san_dns:bank.example",
+        "nonce-3",
+        "https://bank.example/response",
+    );
+    let token = wallet.answer_dcql(&query, &request, now()).unwrap();
+    assert_eq!(
+        verifier
+            .verify_vp_token_any(&query, &request, &token, now())
+            .unwrap_err()
+            .code(),
+        "SdJwt.Status.Invalid"
     );
 }

@@ -125,6 +125,9 @@ pub struct Minted {
     pub credentials: Vec<String>,
     /// The issuance they belong to, handed back with the token's next request.
     pub group: Option<String>,
+    /// The issuer's references of the credentials (registry ids), handed back with a
+    /// notification about them.
+    pub references: Vec<String>,
 }
 
 /// Makes the credentials: the caller's issuer (mdoc, SD-JWT VC, its registry).
@@ -275,6 +278,8 @@ pub struct Notification {
     pub configuration: String,
     /// The RFC 7638 thumbprints of the keys the credentials are bound to.
     pub keys: Vec<String>,
+    /// The issuer's references of the credentials ([`Minted::references`]).
+    pub references: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -327,6 +332,8 @@ struct NotificationRecord {
     configuration: String,
     keys: Vec<String>,
     token_handle: String,
+    #[serde(default)]
+    references: Vec<String>,
 }
 
 fn form(body: &[u8]) -> Result<Map<String, Value>, VciError> {
@@ -1202,6 +1209,7 @@ impl<'a> IssuanceServer<'a> {
             })
             .map_err(VciError::CredentialRequestDenied)?;
         let credentials = minted.credentials;
+        let references = minted.references;
         // The token's later configurations join this issuance.
         if minted.group.is_some() && minted.group != token.group {
             let mut updated =
@@ -1238,6 +1246,7 @@ impl<'a> IssuanceServer<'a> {
                 configuration: configuration.to_owned(),
                 keys: thumbprints,
                 token_handle,
+                references,
             })?,
             at + self.config.lifetimes.notification,
             at,
@@ -1299,6 +1308,7 @@ impl<'a> IssuanceServer<'a> {
             subject: record.subject,
             configuration: record.configuration,
             keys: record.keys,
+            references: record.references,
         })
     }
 }
