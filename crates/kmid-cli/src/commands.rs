@@ -43,11 +43,11 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-fn read_text(path: &Path) -> Result<String, Error> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     Ok(String::from_utf8(read(path)?).map_err(|_| format!("{}: not UTF-8", path.display()))?)
 }
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
+pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -56,7 +56,7 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
 
 /// Writes a private key or secret: readable by its owner only (mode 0600 where files have
 /// modes), set before any byte is written, also over an existing file.
-fn write_secret(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
+pub(crate) fn write_secret(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
     use std::io::Write as _;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -712,7 +712,7 @@ fn status_base(dir: &Path) -> Result<String, Error> {
     Ok(file.status_base)
 }
 
-fn authority_for(card: CardType) -> IssuingAuthority {
+pub(crate) fn authority_for(card: CardType) -> IssuingAuthority {
     IssuingAuthority::for_card(card)
 }
 
@@ -730,7 +730,10 @@ fn load_keys(dir: &Path, authority: IssuingAuthority) -> Result<AuthorityKeys, E
     })
 }
 
-fn issuer(dir: &Path, authority: IssuingAuthority) -> Result<Issuer<SqliteStore>, Error> {
+pub(crate) fn issuer(
+    dir: &Path,
+    authority: IssuingAuthority,
+) -> Result<Issuer<SqliteStore>, Error> {
     let keys = load_keys(dir, authority)?;
     let slug = authority.slug();
     let secret = hex_decode(read_key_file(dir, &format!("{slug}-card-key.secret"))?.trim())?;
@@ -789,11 +792,11 @@ fn status_keys(config: &TrustConfig) -> Result<TokenKeys, Error> {
     })
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hex_decode(text: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn hex_decode(text: &str) -> Result<Vec<u8>, Error> {
     if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("not hex".into());
     }
@@ -815,7 +818,7 @@ fn public_key(path: &Path) -> Result<PublicKey, Error> {
     Ok(PrivateKey::from_pem(&pem)?.public_key().clone())
 }
 
-fn card(path: &Path) -> Result<Card, Error> {
+pub(crate) fn card(path: &Path) -> Result<Card, Error> {
     Ok(serde_json::from_slice(&read(path)?)?)
 }
 
@@ -1133,7 +1136,7 @@ pub(crate) fn sample_card(name: &str) -> Result<String, Error> {
     Ok(serde_json::to_string_pretty(&card)?)
 }
 
-fn code_of(card: CardType) -> &'static str {
+pub(crate) fn code_of(card: CardType) -> &'static str {
     card_code(card)
 }
 

@@ -82,6 +82,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// OpenID4VCI issuer: counter offers, and its endpoints one request at a time.
+    Issuer {
+        #[command(subcommand)]
+        command: vci::IssuerCommand,
+    },
+    /// OpenID4VCI wallet: receive the credentials of an offer.
+    Wallet {
+        #[command(subcommand)]
+        command: vci::WalletCommand,
+    },
     /// Decode an mdoc (CBOR, binary or hex) or SD-JWT / JWS artifact to JSON; verifies nothing.
     Inspect {
         /// The file, or `-` for standard input.
@@ -93,6 +103,7 @@ enum Command {
 mod output;
 mod commands;
 mod inspect;
+mod vci;
 
 #[derive(Subcommand)]
 enum CardCommand {
@@ -160,6 +171,8 @@ fn run(command: Command) -> ExitCode {
         Command::Request(args) => report("request", commands::request(&args)),
         Command::Present(args) => report("present", commands::present(&args)),
         Command::Status { command } => report("status", commands::status(&command)),
+        Command::Issuer { command } => report("issuer", vci::issuer_command(&command)),
+        Command::Wallet { command } => report("wallet", vci::wallet_command(&command)),
         Command::Verify(args) => match commands::verify(&args) {
             Ok((valid, result)) => {
                 if args.json {

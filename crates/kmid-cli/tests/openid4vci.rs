@@ -1,0 +1,171 @@
+//! OpenID4VCI through the CLI: `kmid issuer offer` makes a counter offer for a card and prints
+//! its Transaction Code; `kmid wallet receive` redeems it with the holder's key (the issuer
+//! reached through its files), writes the credentials, and they present and verify; a wrong
+//! code and a reused offer are refused; `kmid issuer handle` answers one HTTP request as JSON.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::Run;
+use serde_json::{Value, json};
+
+#[test]
+fn a_counter_offer_is_received_presented_and_verified() {
+    let run = Run::new("vci-cli");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    let out = run.ok(&[
+        "issuer",
+        "offer",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--out",
+        "offer.txt",
+    ]);
+    let url = std::fs::read_to_string(run.path("offer.txt"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        url.starts_with("openid-credential-offer://?credential_offer="),
+        "{url}"
+    );
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("transaction code: "))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(code.len(), 6);
+    let receive = |tx: &str| {
+        run.kmid(&[
+            "wallet",
+            "receive",
+            &url,
+            "--holder",
+            "holder.pem",
+            "--tx-code",
+            tx,
+            "--issuer-keys",
+            "keys",
+            "--out",
+            "creds",
+        ])
+    };
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let (status, out) = receive(wrong);
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("invalid_grant"), "{out}");
+    let (status, out) = receive(&code);
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        out.contains("rrc.mdoc.cbor") && out.contains("rrc.sd-jwt"),
+        "{out}"
+    );
+    // The offer was used.
+    let (status, out) = receive(&code);
+    assert_ne!(status, 0, "{out}");
+    // What came presents and verifies, both formats VALID.
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    for (format, file) in [
+        ("mdoc", "creds/rrc.mdoc.cbor"),
+        ("sd-jwt", "creds/rrc.sd-jwt"),
+    ] {
+        let request = format!("{format}.req.json");
+        run.ok(&[
+            "request",
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--out",
+            &request,
+        ]);
+        let answer = format!("{format}.vp.json");
+        run.ok(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            file,
+            "--request",
+            &request,
+            "--out",
+            &answer,
+        ]);
+        let (status, result) = run.verify(&request, &answer);
+        assert_eq!(status, 0, "{result}");
+        assert_eq!(result["presentations"][0]["status"], "VALID", "{result}");
+    }
+}
+
+#[test]
+fn the_issuer_answers_one_http_request_as_json() {
+    let run = Run::new("vci-handle");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    let handle = |request: &Value| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kmid"))
+            .args(["issuer", "handle", "--keys", "keys"])
+            .current_dir(&run.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let metadata = handle(&json!({
+        "method": "GET",
+        "url": "https://www.mois.go.kr/.well-known/openid-credential-issuer/kmid",
+    }));
+    assert_eq!(metadata["status"], 200, "{metadata}");
+    let body: Value = serde_json::from_str(metadata["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["credential_issuer"], "https://www.mois.go.kr/kmid");
+    let nonce = handle(&json!({ "method": "POST", "url": "https://www.mois.go.kr/kmid/nonce" }));
+    assert_eq!(nonce["status"], 200, "{nonce}");
+    assert!(nonce["headers"]["DPoP-Nonce"].is_string(), "{nonce}");
+    // A token request without DPoP.
+    let token = handle(&json!({
+        "method": "POST",
+        "url": "https://www.mois.go.kr/kmid/token",
+        "headers": { "Content-Type": "application/x-www-form-urlencoded" },
+        "body": "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=x",
+    }));
+    assert_eq!(token["status"], 400, "{token}");
+    assert!(
+        token["body"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_dpop_proof"),
+        "{token}"
+    );
+}
