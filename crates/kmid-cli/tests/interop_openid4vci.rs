@@ -1,0 +1,143 @@
+//! OpenID4VCI interop with `@openid4vc/openid4vci` and `@openid4vc/oauth2` 0.4.6 (the
+//! OpenWallet Foundation's TypeScript libraries): their wallet client receives both formats of
+//! a resident card from kmid's issuer — offer, metadata, the pre-authorized grant with a
+//! Transaction Code and DPoP (the issuer requires its nonces), the Nonce Endpoint, key proofs,
+//! notification — reaching it through `kmid issuer handle` until `kmid serve`; kmid then
+//! presents and verifies what they received, bound to their key.
+//!
+//! Needs `KMID_INTEROP_NODE` (the folder `interop/setup-node.sh` prints; the README's test
+//! command sets it); without it the test says so and checks nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Run;
+use serde_json::{Value, json};
+
+#[test]
+fn their_wallet_receives_from_kmids_issuer_and_kmid_verifies_what_it_got() {
+    let Some(node_dir) = std::env::var_os("KMID_INTEROP_NODE").map(PathBuf::from) else {
+        eprintln!("KMID_INTEROP_NODE is not set: the OpenID4VCI interop test checks nothing");
+        return;
+    };
+    let run = Run::new("vci-peer");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    let out = run.ok(&[
+        "issuer",
+        "offer",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--out",
+        "offer.txt",
+    ]);
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("transaction code: "))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(run.path("tx_code.txt"), &code).unwrap();
+    std::fs::write(
+        run.path("bridge.json"),
+        json!({
+            "program": env!("CARGO_BIN_EXE_kmid"),
+            "args": ["issuer", "handle", "--keys", "keys"],
+            "cwd": run.dir,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let output = Command::new("node")
+        .arg(node_dir.join("vci_peer.mjs"))
+        .args(["receive", run.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "vci_peer.mjs receive: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let received: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(received["token_type"], "DPoP", "{received}");
+    let sd = received["credentials"]["kr.go.mois.rrc.1.dc+sd-jwt"][0]
+        .as_str()
+        .unwrap();
+    let mdoc = received["credentials"]["kr.go.mois.rrc.1.mso_mdoc"][0]
+        .as_str()
+        .unwrap();
+    // kmid presents what their wallet received, with their holder key, and verifies it.
+    let jwk: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("peer-holder.jwk")).unwrap())
+            .unwrap();
+    let key: kmid::crypto::Jwk = serde_json::from_value(jwk).unwrap();
+    let key = key.to_private_key().unwrap();
+    std::fs::write(
+        run.path("peer-holder.pem"),
+        key.to_pkcs8_pem().unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(run.path("creds")).unwrap();
+    std::fs::write(run.path("creds/rrc.sd-jwt"), format!("{sd}\n")).unwrap();
+    std::fs::write(
+        run.path("creds/rrc.mdoc.cbor"),
+        kmid::crypto::jose::b64url_decode(mdoc).unwrap(),
+    )
+    .unwrap();
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    for (format, file) in [
+        ("sd-jwt", "creds/rrc.sd-jwt"),
+        ("mdoc", "creds/rrc.mdoc.cbor"),
+    ] {
+        let request = format!("{format}.req.json");
+        run.ok(&[
+            "request",
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--out",
+            &request,
+        ]);
+        let answer = format!("{format}.vp.json");
+        run.ok(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "peer-holder.pem",
+            "--credential",
+            file,
+            "--request",
+            &request,
+            "--out",
+            &answer,
+        ]);
+        let (status, result) = run.verify(&request, &answer);
+        assert_eq!(status, 0, "{result}");
+        assert_eq!(
+            result["presentations"][0]["status"], "VALID",
+            "{format}: {result}"
+        );
+    }
+}

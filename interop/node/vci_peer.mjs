@@ -1,0 +1,119 @@
+// @openid4vc/openid4vci and @openid4vc/oauth2 0.4.6 (OpenWallet Foundation) as a wallet
+// receiving credentials from kmid's OpenID4VCI issuer.
+//
+//   node vci_peer.mjs receive DIR     DIR/offer.txt (the offer URL), DIR/tx_code.txt; the
+//                                     issuer is reached through `kmid issuer handle` (the
+//                                     command in DIR/bridge.json: {"program", "args", "cwd"}),
+//                                     one HTTP request per call, until `kmid serve`.
+//                                     Prints {"credentials": {configuration: [...]}, ...} and
+//                                     writes DIR/peer-holder.jwk (the key they are bound to).
+//
+// The library needs callbacks; they are written here with node:crypto alone (ES256, SHA-256,
+// random). Driven by crates/kmid-cli/tests/interop_openid4vci.rs.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { Openid4vciClient } from '@openid4vc/openid4vci'
+import { clientAuthenticationAnonymous } from '@openid4vc/oauth2'
+
+const [verb, dir] = process.argv.slice(2)
+const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8').trim()
+const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
+
+// fetch through the bridge: the request as JSON on stdin, the response as JSON on stdout.
+const bridge = JSON.parse(read('bridge.json'))
+async function bridgedFetch(input, init = {}) {
+  const url = typeof input === 'string' ? input : input.url
+  const headers = {}
+  new Headers(init.headers ?? {}).forEach((value, name) => { headers[name] = value })
+  const body = init.body === undefined || init.body === null ? '' : init.body.toString()
+  const out = execFileSync(bridge.program, bridge.args, {
+    cwd: bridge.cwd,
+    input: JSON.stringify({ method: init.method ?? 'GET', url, headers, body }),
+  })
+  const response = JSON.parse(out.toString('utf8'))
+  const status = response.status
+  return new Response(status === 204 ? null : response.body, { status, headers: response.headers })
+}
+
+const hash = (data, alg) => {
+  if (alg !== 'sha-256') throw new Error(`hash ${alg} not supported here`)
+  return new Uint8Array(crypto.createHash('sha256').update(data).digest())
+}
+
+function keyPair() {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return { privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }
+}
+
+// Signs with the private key whose public JWK the signer names.
+const keys = new Map()
+function remember(pair) { keys.set(JSON.stringify(pair.publicJwk), pair.privateKey); return pair }
+async function signJwt(signer, { header, payload }) {
+  const key = keys.get(JSON.stringify(signer.publicJwk))
+  if (!key) throw new Error('no such key')
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`
+  const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+  return { jwt: `${input}.${b64u(signature)}`, signerJwk: signer.publicJwk }
+}
+
+async function receive() {
+  const client = new Openid4vciClient({
+    callbacks: {
+      fetch: bridgedFetch,
+      hash,
+      signJwt,
+      generateRandom: (n) => new Uint8Array(crypto.randomBytes(n)),
+      clientAuthentication: clientAuthenticationAnonymous(),
+    },
+  })
+  const credentialOffer = await client.resolveCredentialOffer(read('offer.txt'))
+  const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
+  const dpopKey = remember(keyPair())
+  const holder = remember(keyPair())
+  const dpopSigner = { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk }
+  const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+    credentialOffer,
+    issuerMetadata,
+    txCode: read('tx_code.txt'),
+    dpop: { signer: dpopSigner },
+  })
+  const credentials = {}
+  let dpopNonce = dpop?.nonce
+  for (const credentialConfigurationId of credentialOffer.credential_configuration_ids) {
+    const { c_nonce } = await client.requestNonce({ issuerMetadata })
+    const proof = await client.createCredentialRequestJwtProof({
+      issuerMetadata,
+      credentialConfigurationId,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: holder.publicJwk },
+      nonce: c_nonce,
+    })
+    const response = await client.retrieveCredentials({
+      issuerMetadata,
+      credentialConfigurationId,
+      proofs: { jwt: [proof.jwt] },
+      accessToken: accessTokenResponse.access_token,
+      dpop: { signer: dpopSigner, nonce: dpopNonce },
+    })
+    dpopNonce = response.dpop?.nonce ?? dpopNonce
+    const body = response.credentialResponse
+    credentials[credentialConfigurationId] = body.credentials.map((c) => c.credential)
+    const notified = await client.sendNotification({
+      issuerMetadata,
+      notification: { notificationId: body.notification_id, event: 'credential_accepted' },
+      accessToken: accessTokenResponse.access_token,
+      dpop: { signer: dpopSigner, nonce: dpopNonce },
+    })
+    dpopNonce = notified.dpop?.nonce ?? dpopNonce
+  }
+  fs.writeFileSync(path.join(dir, 'peer-holder.jwk'), JSON.stringify(holder.privateKey.export({ format: 'jwk' })))
+  console.log(JSON.stringify({
+    credential_issuer: credentialOffer.credential_issuer,
+    token_type: accessTokenResponse.token_type,
+    credentials,
+  }))
+}
+
+const verbs = { receive }
+await verbs[verb]()
