@@ -44,11 +44,13 @@ pub enum RecordKind {
     Notification,
     /// A Credential Configuration issued under one access token (each at most once).
     IssuedConfiguration,
+    /// A challenge for an IC card tap.
+    IcChallenge,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Offer,
         Self::PreAuthorizedCode,
         Self::ParRequest,
@@ -61,6 +63,7 @@ impl RecordKind {
         Self::AttestationJti,
         Self::Notification,
         Self::IssuedConfiguration,
+        Self::IcChallenge,
     ];
 
     /// The kind's name in a store.
@@ -79,6 +82,7 @@ impl RecordKind {
             Self::AttestationJti => "attestation_jti",
             Self::Notification => "notification",
             Self::IssuedConfiguration => "issued_configuration",
+            Self::IcChallenge => "ic_challenge",
         }
     }
 }

@@ -12,15 +12,13 @@
 //!   chip key it enrolled when the card was made. Possession of the card is proven, so this
 //!   path may move the card to a new phone without a visit.
 //!
-//! Pending offers, tokens and challenges live in the issuer's memory, bounded, and expire;
-//! they are per process (a deployment with several issuer processes keeps them in a shared
-//! store, as it does the registry).
-
-use std::collections::HashMap;
-use std::sync::PoisonError;
+//! Pending offers, tokens and challenges are records of an `IssuanceStore` — by default in the
+//! issuer's memory, bounded; `Issuer::with_issuance_store` shares them between processes
+//! (SQLite, the server database) — found by the SHA-256 of their secret, and expire.
 
 use kmid_crypto::jose::{CompactJws, b64url};
 use kmid_crypto::{Algorithm, CryptoProvider, Jwk, PublicKey};
+use kmid_oid4vc::store::RecordKind;
 use kmid_schema::{Card, IdentityCard};
 use kmid_status::registry::{Actor, RegistryStore};
 use serde_json::{Value, json};
@@ -209,36 +207,49 @@ pub fn ic_tap_message(
     Ok(message)
 }
 
+/// A pending counter offer, as the store keeps it (the Transaction Code by its hash only).
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PendingOffer {
     card: Card,
-    formats: Formats,
+    formats: String,
     reissue: bool,
     tx_code: Option<String>,
-    failures: u8,
-    expires_at: OffsetDateTime,
 }
 
+/// A pending access token, as the store keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PendingToken {
     card: Card,
-    formats: Formats,
+    formats: String,
     reissue: bool,
     c_nonce: String,
-    expires_at: OffsetDateTime,
 }
 
-/// The channels' pending state.
-#[derive(Default)]
-pub(crate) struct Channels {
-    offers: HashMap<String, PendingOffer>,
-    tokens: HashMap<String, PendingToken>,
-    challenges: HashMap<String, OffsetDateTime>,
+const fn formats_name(formats: Formats) -> &'static str {
+    match formats {
+        Formats::Mdoc => "mdoc",
+        Formats::SdJwtVc => "sd-jwt",
+        Formats::Both => "both",
+    }
 }
 
-impl Channels {
-    fn purge(&mut self, at: OffsetDateTime) {
-        self.offers.retain(|_, o| o.expires_at > at);
-        self.tokens.retain(|_, t| t.expires_at > at);
-        self.challenges.retain(|_, e| *e > at);
+fn formats_of(name: &str) -> Formats {
+    match name {
+        "mdoc" => Formats::Mdoc,
+        "sd-jwt" => Formats::SdJwtVc,
+        _ => Formats::Both,
+    }
+}
+
+fn stored<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, KmidError> {
+    serde_json::from_slice(bytes)
+        .map_err(|_| crate::issuer::registry_fault("a pending channel record does not parse"))
+}
+
+fn store_error(e: kmid_oid4vc::store::StoreError) -> KmidError {
+    match e {
+        kmid_oid4vc::store::StoreError::Full => ChannelError::Busy.into(),
+        other => crate::issuer::registry_fault(&format!("issuance store: {other}")),
     }
 }
 
@@ -259,10 +270,6 @@ fn handle(provider: &CryptoProvider, secret: &str) -> Result<String, KmidError> 
 }
 
 impl<S: RegistryStore> Issuer<S> {
-    fn channels(&self) -> std::sync::MutexGuard<'_, Channels> {
-        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn secret(&self, bytes: usize) -> Result<String, KmidError> {
         let mut buf = vec![0u8; bytes];
         self.random.fill_secret(&mut buf)?;
@@ -298,24 +305,25 @@ impl<S: RegistryStore> Issuer<S> {
             None
         };
         let expires_at = at + options.ttl;
-        {
-            let mut channels = self.channels();
-            channels.purge(at);
-            if channels.offers.len() >= MAX_PENDING {
-                return Err(ChannelError::Busy.into());
-            }
-            channels.offers.insert(
-                handle(self.provider, &code)?,
-                PendingOffer {
-                    card: card.clone(),
-                    formats: options.formats,
-                    reissue: options.reissue,
-                    tx_code: tx_code.clone(),
-                    failures: 0,
-                    expires_at,
-                },
-            );
-        }
+        let record = PendingOffer {
+            card: card.clone(),
+            formats: formats_name(options.formats).to_owned(),
+            reissue: options.reissue,
+            tx_code: tx_code
+                .as_deref()
+                .map(|t| handle(self.provider, t))
+                .transpose()?,
+        };
+        self.channels
+            .insert(
+                RecordKind::PreAuthorizedCode,
+                &handle(self.provider, &code)?,
+                &serde_json::to_vec(&record)
+                    .map_err(|_| crate::issuer::registry_fault("the card does not serialize"))?,
+                expires_at,
+                at,
+            )
+            .map_err(store_error)?;
         let doc_type = card.card_type().doc_type();
         let configurations: Vec<String> = match options.formats {
             Formats::Mdoc => vec![format!("{doc_type}.mso_mdoc")],
@@ -368,43 +376,56 @@ impl<S: RegistryStore> Issuer<S> {
         let key = handle(self.provider, pre_authorized_code)?;
         let access_token = self.secret(32)?;
         let c_nonce = self.secret(16)?;
-        let mut channels = self.channels();
-        channels.purge(at);
-        let offer = channels
-            .offers
-            .get_mut(&key)
-            .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
+        let offer: PendingOffer = stored(
+            &self
+                .channels
+                .get(RecordKind::PreAuthorizedCode, &key, at)
+                .map_err(store_error)?
+                .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?,
+        )?;
         if offer.tx_code.is_none() && tx_code.is_some() {
             return Err(ChannelError::TxCode.into());
         }
         if let Some(expected) = &offer.tx_code {
-            let given = tx_code.unwrap_or_default();
-            if !kmid_crypto::session::constant_time_eq(expected.as_bytes(), given.as_bytes()) {
-                offer.failures = offer.failures.saturating_add(1);
-                if offer.failures >= MAX_TX_CODE_ATTEMPTS {
-                    channels.offers.remove(&key);
+            let given = handle(self.provider, tx_code.unwrap_or_default())?;
+            if tx_code.is_none()
+                || !kmid_crypto::session::constant_time_eq(expected.as_bytes(), given.as_bytes())
+            {
+                let failures = self
+                    .channels
+                    .count_failure(RecordKind::PreAuthorizedCode, &key, at)
+                    .map_err(store_error)?
+                    .unwrap_or(u32::from(MAX_TX_CODE_ATTEMPTS));
+                if failures >= u32::from(MAX_TX_CODE_ATTEMPTS) {
+                    self.channels
+                        .take(RecordKind::PreAuthorizedCode, &key, at)
+                        .map_err(store_error)?;
                 }
                 return Err(ChannelError::TxCode.into());
             }
         }
-        if channels.tokens.len() >= MAX_PENDING {
-            return Err(ChannelError::Busy.into());
-        }
-        let offer = channels
-            .offers
-            .remove(&key)
+        // Single use: of two racing redemptions, one takes it.
+        self.channels
+            .take(RecordKind::PreAuthorizedCode, &key, at)
+            .map_err(store_error)?
             .ok_or(ChannelError::InvalidGrant("pre-authorized code"))?;
         let ttl = Duration::minutes(5);
-        channels.tokens.insert(
-            handle(self.provider, &access_token)?,
-            PendingToken {
-                card: offer.card,
-                formats: offer.formats,
-                reissue: offer.reissue,
-                c_nonce: c_nonce.clone(),
-                expires_at: at + ttl,
-            },
-        );
+        let token = PendingToken {
+            card: offer.card,
+            formats: offer.formats,
+            reissue: offer.reissue,
+            c_nonce: c_nonce.clone(),
+        };
+        self.channels
+            .insert(
+                RecordKind::AccessToken,
+                &handle(self.provider, &access_token)?,
+                &serde_json::to_vec(&token)
+                    .map_err(|_| crate::issuer::registry_fault("the card does not serialize"))?,
+                at + ttl,
+                at,
+            )
+            .map_err(store_error)?;
         Ok(TokenResponse {
             access_token,
             c_nonce,
@@ -429,14 +450,17 @@ impl<S: RegistryStore> Issuer<S> {
         proofs: &[String],
         at: OffsetDateTime,
     ) -> Result<Vec<Issued>, KmidError> {
-        let token = {
-            let mut channels = self.channels();
-            channels.purge(at);
-            channels
-                .tokens
-                .remove(&handle(self.provider, access_token)?)
-                .ok_or(ChannelError::InvalidGrant("access token"))?
-        };
+        let token: PendingToken = stored(
+            &self
+                .channels
+                .take(
+                    RecordKind::AccessToken,
+                    &handle(self.provider, access_token)?,
+                    at,
+                )
+                .map_err(store_error)?
+                .ok_or(ChannelError::InvalidGrant("access token"))?,
+        )?;
         // One proof per token: without a key attestation nothing shows that several keys
         // are on one phone, and the one-phone rule and loss reports key on the device.
         if proofs.len() != 1 {
@@ -451,7 +475,7 @@ impl<S: RegistryStore> Issuer<S> {
         if token.reissue {
             self.move_to_device(&token.card, &device, "counter re-issue", at)?;
         }
-        self.issue_to(&token.card, &device, &keys, token.formats, at)
+        self.issue_to(&token.card, &device, &keys, formats_of(&token.formats), at)
     }
 
     pub(crate) fn check_key_proof(
@@ -553,12 +577,15 @@ impl<S: RegistryStore> Issuer<S> {
     pub fn ic_challenge(&self, at: OffsetDateTime) -> Result<IcChallenge, KmidError> {
         let nonce = self.secret(32)?;
         let expires_at = at + Duration::minutes(2);
-        let mut channels = self.channels();
-        channels.purge(at);
-        if channels.challenges.len() >= MAX_PENDING {
-            return Err(ChannelError::Busy.into());
-        }
-        channels.challenges.insert(nonce.clone(), expires_at);
+        self.channels
+            .insert(
+                RecordKind::IcChallenge,
+                &handle(self.provider, &nonce)?,
+                b"",
+                expires_at,
+                at,
+            )
+            .map_err(store_error)?;
         Ok(IcChallenge { nonce, expires_at })
     }
 
@@ -585,14 +612,14 @@ impl<S: RegistryStore> Issuer<S> {
         }
         self.check_card(card, at)?;
         let card_key = self.card_key(card)?;
-        {
-            let mut channels = self.channels();
-            channels.purge(at);
-            channels
-                .challenges
-                .remove(challenge)
-                .ok_or(ChannelError::InvalidGrant("IC challenge"))?;
-        }
+        self.channels
+            .take(
+                RecordKind::IcChallenge,
+                &handle(self.provider, challenge)?,
+                at,
+            )
+            .map_err(store_error)?
+            .ok_or(ChannelError::InvalidGrant("IC challenge"))?;
         let chip = match self.registry.chip_for_tap(&card_key) {
             Ok(chip) => chip,
             Err(kmid_status::StatusListError::Registry(

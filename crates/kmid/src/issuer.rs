@@ -1,7 +1,7 @@
 //! The issuer: one authority's keys and status registry; issues a card in either format or
 //! both, each credential with its own status list entry.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use kmid_crypto::{CryptoProvider, PublicKey, Random};
 use kmid_mdoc::issuer::{MdocIssuer, MsoOptions};
@@ -16,7 +16,6 @@ use time::{Duration, OffsetDateTime, Time, UtcOffset};
 use zeroize::Zeroizing;
 
 use crate::authority::AuthorityKeys;
-use crate::channels::Channels;
 use crate::error::KmidError;
 
 /// The issuer's secret for the registry's card keys (an HMAC key, 32 bytes). It must be the
@@ -195,7 +194,9 @@ pub struct Issuer<S> {
     pub(crate) random: Arc<dyn Random>,
     card_key_secret: CardKeySecret,
     validity: Duration,
-    pub(crate) channels: Mutex<Channels>,
+    /// The channels' pending offers, tokens and challenges (shared by every process of the
+    /// issuer when the store is).
+    pub(crate) channels: Arc<dyn kmid_oid4vc::store::IssuanceStore>,
     pub(crate) provider: &'static CryptoProvider,
     /// Where each person's one phone is kept, shared with the other authorities, and the
     /// secret the person keys are made with (the same for all of them).
@@ -229,10 +230,24 @@ impl<S: RegistryStore> Issuer<S> {
             random,
             card_key_secret,
             validity: DEFAULT_MAX_LIFETIME,
-            channels: Mutex::new(Channels::default()),
+            channels: Arc::new(kmid_oid4vc::store::MemoryIssuanceStore::new(
+                crate::channels::MAX_PENDING,
+            )),
             provider: CryptoProvider::get_default(),
             persons: None,
         }
+    }
+
+    /// Keeps the channels' pending offers, tokens and IC challenges in `store` instead of this
+    /// process's memory, so that every process of the issuer sharing it (SQLite, or the
+    /// server database) sees the same ones.
+    #[must_use]
+    pub fn with_issuance_store(
+        mut self,
+        store: Arc<dyn kmid_oid4vc::store::IssuanceStore>,
+    ) -> Self {
+        self.channels = store;
+        self
     }
 
     /// Enforces one active phone per person across authorities (DOMAIN.md, spec/README.md

@@ -702,3 +702,48 @@ fn chip_keys_persist_a_found_card_keeps_its_chip_and_a_replaced_cards_chip_is_re
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The channels' pending state is in the issuance store: two issuer processes sharing one
+/// SQLite store see one offer (made by one, redeemed at the other's token endpoint, its token
+/// spent at the first one's credential endpoint); without the shared store they do not.
+#[test]
+fn the_channels_state_is_shared_through_the_issuance_store() {
+    let dir = std::env::temp_dir().join(format!("kmid-channels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("issuance.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let shared = |issuer: Issuer<MemoryStore>| {
+        issuer.with_issuance_store(Arc::new(
+            kmid::oid4vc::store::SqliteIssuanceStore::open(&path).unwrap(),
+        ))
+    };
+    let front = shared(issuer());
+    let counter = shared(issuer());
+    let alone = issuer();
+    let phone = wallet(&front);
+    let card = Card::from(samples::resident());
+    let offer = front
+        .counter_offer(&card, &OfferOptions::default(), now())
+        .unwrap();
+    let code = offer.pre_authorized_code().unwrap().to_owned();
+    let tx = offer.tx_code.clone().unwrap();
+    assert_eq!(
+        channel_error(alone.token(&code, Some(&tx), now()).unwrap_err()),
+        ChannelError::InvalidGrant("pre-authorized code")
+    );
+    let token = counter.token(&code, Some(&tx), now()).unwrap();
+    let proof = phone
+        .key_proof(&front.credential_issuer(), &token.c_nonce, now())
+        .unwrap();
+    let issued = front
+        .credential(&token.access_token, &[proof], now())
+        .unwrap();
+    assert_eq!(issued.len(), 1);
+    // Spent for both.
+    assert_eq!(
+        channel_error(counter.token(&code, Some(&tx), now()).unwrap_err()),
+        ChannelError::InvalidGrant("pre-authorized code")
+    );
+    drop((front, counter));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
