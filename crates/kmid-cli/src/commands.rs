@@ -212,6 +212,17 @@ fn crl_source(keys: &Path) -> Arc<dyn kmid::crypto::x509::CrlSource> {
 }
 
 /// `kmid status read`.
+/// A token file's bytes without the newline a text (JWT) file ends with; a binary (CWT)
+/// token is left whole — its last byte may well be 0x0A.
+fn without_text_newline(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.starts_with(b"ey") {
+        let text = bytes.trim_ascii_end();
+        text.to_vec()
+    } else {
+        bytes
+    }
+}
+
 fn read_status(
     token: &str,
     keys: &Path,
@@ -247,9 +258,7 @@ fn read_status(
             })?;
         (read(&status_dir.join(file))?, Some(token.to_owned()))
     };
-    let bytes = bytes
-        .strip_suffix(b"\n")
-        .map_or(bytes.clone(), <[u8]>::to_vec);
+    let bytes = without_text_newline(bytes);
     let config = trust_config(keys, trust_file)?;
     if config
         .trust_store(TrustPurpose::StatusListSigner)?
@@ -1743,13 +1752,7 @@ fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
             entry.get("jwt")
         }?
         .as_str()?;
-        let bytes = read(&status_dir.join(file)).ok()?;
-        Some(
-            bytes
-                .strip_suffix(b"\n")
-                .map(<[u8]>::to_vec)
-                .unwrap_or(bytes),
-        )
+        Some(without_text_newline(read(&status_dir.join(file)).ok()?))
     };
     let resolver = StatusListResolver::new(fetch, status_signers, TokenPolicy::default());
     Ok(Verifier::from_trust_config(
@@ -2075,5 +2078,20 @@ const fn card_code(card: CardType) -> &'static str {
         CardType::Resident => "rrc",
         CardType::Foreigner => "rc",
         CardType::OverseasNational => "onid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_text_newline;
+
+    /// A published CWT whose signature ends in 0x0A is read whole (it was cut by a byte once,
+    /// one token in 256); a JWT file loses its newline.
+    #[test]
+    fn only_text_tokens_lose_their_newline() {
+        let cwt = vec![0xd2, 0x84, 0x43, 0x0a];
+        assert_eq!(without_text_newline(cwt.clone()), cwt);
+        assert_eq!(without_text_newline(b"eyJ.a.b\n".to_vec()), b"eyJ.a.b");
+        assert_eq!(without_text_newline(b"eyJ.a.b\r\n".to_vec()), b"eyJ.a.b");
     }
 }
