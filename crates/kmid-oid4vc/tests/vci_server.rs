@@ -813,6 +813,22 @@ fn par_and_code_refusals() {
             .unwrap_err(),
         VciError::InvalidGrant("unknown, used or expired code")
     );
+    // redirect_uri: https or an app's reverse-domain scheme; never http, javascript or data.
+    for (uri, ok) in [
+        ("kr.kmid.wallet:/cb", true),
+        ("https://wallet.kmid.invalid/cb?x=1", true),
+        ("http://wallet.kmid.invalid/cb", false),
+        ("javascript:alert(1)", false),
+        ("data:text/html,x", false),
+        ("https://wallet.kmid.invalid/cb#frag", false),
+    ] {
+        let body = par_body(CLIENT).replace(
+            &form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+            &form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>(),
+        );
+        let (att, pop) = wallet.attestation(Duration::hours(1));
+        assert_eq!(par(&body, Some((&att, &pop))).is_ok(), ok, "{uri}");
+    }
     // Unknown scope and grant type.
     let bad_scope = par_body(CLIENT).replace("kr.go.mois.rrc.1", "other");
     let (att, pop) = wallet.attestation(Duration::hours(1));
@@ -952,7 +968,7 @@ fn renewal_is_the_refresh_grant_bound_to_the_dpop_key_and_the_device_keys() {
         .append_pair("grant_type", "refresh_token")
         .append_pair("refresh_token", &refresh)
         .finish();
-    // Another DPoP key: refused (and the refresh token is spent: rotation).
+    // Another DPoP key (a thief with the refresh token): refused, and the token is not burnt.
     let thief = wallet_for_tests(&w);
     let (att, pop) = wallet.attestation(Duration::hours(1));
     let proof = thief.dpop_for("POST", "token", None, None);
@@ -969,17 +985,11 @@ fn renewal_is_the_refresh_grant_bound_to_the_dpop_key_and_the_device_keys() {
             .unwrap_err(),
         VciError::InvalidGrant("the DPoP key is not the refresh token's")
     );
-    // The real wallet, with a fresh token pair from a new flow.
-    let token = authorization_code_token(&w, &wallet);
-    issue(&token.access_token, &device).unwrap();
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "refresh_token")
-        .append_pair("refresh_token", token.refresh_token.as_ref().unwrap())
-        .finish();
-    let (att, pop) = wallet.attestation(Duration::hours(1));
-    let proof = wallet.dpop_for("POST", "token", None, None);
-    let renewed = server
-        .token(
+    // The real wallet renews with it; it is rotated (single use).
+    let renew = || {
+        let (att, pop) = wallet.attestation(Duration::hours(1));
+        let proof = wallet.dpop_for("POST", "token", None, None);
+        server.token(
             body.as_bytes(),
             &RequestContext {
                 client_attestation: Some((&att, &pop)),
@@ -987,7 +997,12 @@ fn renewal_is_the_refresh_grant_bound_to_the_dpop_key_and_the_device_keys() {
             },
             at(),
         )
-        .unwrap();
+    };
+    let renewed = renew().unwrap();
+    assert_eq!(
+        renew().unwrap_err(),
+        VciError::InvalidGrant("unknown, used or expired refresh token")
+    );
     // The renewal issues to the device key it renews, and to no other.
     assert_eq!(
         issue(&renewed.access_token, &device_key()).unwrap_err(),

@@ -54,6 +54,8 @@ pub struct Lifetimes {
     pub refresh_token: Duration,
     /// A `notification_id`.
     pub notification: Duration,
+    /// An authorization code offer's `issuer_state`.
+    pub offer: Duration,
 }
 
 impl Default for Lifetimes {
@@ -65,6 +67,7 @@ impl Default for Lifetimes {
             access_token: Duration::minutes(5),
             refresh_token: Duration::days(90),
             notification: Duration::days(1),
+            offer: Duration::days(1),
         }
     }
 }
@@ -352,6 +355,29 @@ fn form(body: &[u8]) -> Result<Map<String, Value>, VciError> {
     Ok(out)
 }
 
+/// A wallet's `redirect_uri`: an `https` URL without a fragment, or an app's private-use
+/// scheme in reverse-domain form (RFC 8252 §7.1, `kr.example.wallet:/cb`) — never `http`,
+/// `javascript:`, `data:` or another scheme without a dot, where a code could leak or run.
+fn redirect_uri_acceptable(uri: &str) -> bool {
+    if uri.contains('#') {
+        return false;
+    }
+    if uri.starts_with("https://") {
+        return super::is_https_endpoint(uri);
+    }
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return false;
+    };
+    scheme.contains('.')
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".+-".contains(&b))
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase())
+}
+
 fn text<'a>(params: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, VciError> {
     params
         .get(name)
@@ -558,7 +584,7 @@ impl<'a> IssuanceServer<'a> {
             RecordKind::Offer,
             &self.hash_handle(&state)?,
             &to_bytes(&json!({ "subject": subject }))?,
-            at + self.config.lifetimes.refresh_token.min(Duration::days(30)),
+            at + self.config.lifetimes.offer,
             at,
         )?;
         Ok(CredentialOffer {
@@ -725,8 +751,10 @@ impl<'a> IssuanceServer<'a> {
             ));
         }
         let redirect_uri = text(&params, "redirect_uri")?;
-        if redirect_uri.starts_with("http://") || !redirect_uri.contains(':') {
-            return Err(VciError::Malformed("redirect_uri".into()));
+        if !redirect_uri_acceptable(redirect_uri) {
+            return Err(VciError::Malformed(
+                "redirect_uri: an https URL or an app's private-use scheme".into(),
+            ));
         }
         let mut configurations = Vec::new();
         for scope in text(&params, "scope")?.split(' ').filter(|s| !s.is_empty()) {
@@ -980,14 +1008,13 @@ impl<'a> IssuanceServer<'a> {
             }
             REFRESH_TOKEN_GRANT => {
                 let token = text(&params, "refresh_token")?;
-                let record: RefreshRecord = from_bytes(
-                    &self
-                        .store
-                        .take(RecordKind::RefreshToken, &self.hash_handle(token)?, at)?
-                        .ok_or(VciError::InvalidGrant(
-                            "unknown, used or expired refresh token",
-                        ))?,
-                )?;
+                let key = self.hash_handle(token)?;
+                let record: RefreshRecord =
+                    from_bytes(&self.store.get(RecordKind::RefreshToken, &key, at)?.ok_or(
+                        VciError::InvalidGrant("unknown, used or expired refresh token"),
+                    )?)?;
+                // Checked before it is spent: a thief holding the token but not the DPoP key
+                // must not be able to burn it.
                 if record.jkt != dpop.jkt {
                     return Err(VciError::InvalidGrant(
                         "the DPoP key is not the refresh token's",
@@ -998,6 +1025,10 @@ impl<'a> IssuanceServer<'a> {
                 {
                     return Err(VciError::InvalidClient("not the refresh token's client"));
                 }
+                // Rotation: single use.
+                self.store.take(RecordKind::RefreshToken, &key, at)?.ok_or(
+                    VciError::InvalidGrant("unknown, used or expired refresh token"),
+                )?;
                 (
                     record.subject,
                     record.configurations,
