@@ -321,6 +321,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         signed_cases(f, &mut out)?;
     }
     lifecycle_cases(&mut fixtures, &mut out, &mut status_sets)?;
+    crate::vci::vci_cases(&mut out)?;
     let mut manifest = json!({
         "suite": "kmid conformance vectors",
         "version": 1,

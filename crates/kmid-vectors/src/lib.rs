@@ -15,6 +15,7 @@
 mod attacks;
 mod conformance;
 mod lifecycle;
+mod vci;
 
 use std::path::Path;
 

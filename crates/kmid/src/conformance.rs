@@ -68,6 +68,38 @@ pub struct RequestParams {
     pub response_uri: String,
 }
 
+/// A DPoP proof and the request it is checked for (RFC 9449 §4.3).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DpopCase {
+    /// The proof, a file.
+    pub proof: String,
+    /// The request's HTTP method.
+    pub method: String,
+    /// The request's URL.
+    pub url: String,
+    /// At a resource: the access token presented and the thumbprint of the key it is bound
+    /// to.
+    #[serde(default)]
+    pub access_token: Option<(String, String)>,
+}
+
+/// What a Credential Request's proofs are checked against.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProofsCase {
+    /// The `proofs` object, a file.
+    pub file: String,
+    /// The Credential Issuer Identifier (`aud`).
+    pub credential_issuer: String,
+    /// The wallet provider's root (PEM, relative to the manifest) key attestations chain to.
+    pub wallet_provider: String,
+    /// The proof type's metadata (`proof_signing_alg_values_supported`,
+    /// `key_attestations_required`).
+    pub metadata: Value,
+    /// `batch_credential_issuance.batch_size`.
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+}
+
 /// One case.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Case {
@@ -109,6 +141,16 @@ pub struct Case {
     /// status-token: the URI the token is verified for.
     #[serde(default)]
     pub status_uri: Option<String>,
+    /// `dpop-proof`: the proof (a file) and the request it is checked for.
+    #[serde(default)]
+    pub dpop: Option<DpopCase>,
+    /// `vci-offer`: the Credential Offer URL, a file.
+    #[serde(default)]
+    pub offer_url: Option<String>,
+    /// `vci-proofs`: the Credential Request's `proofs` object (JSON), a file, and what it is
+    /// checked against.
+    #[serde(default)]
+    pub proofs: Option<ProofsCase>,
     /// Which status snapshot the verifier sees.
     pub status_set: String,
     /// Verification time, when not the manifest's.
@@ -396,6 +438,61 @@ fn run_case(
             )
             .map(|_| None)
             .map_err(KmidError::from))
+        }
+        "dpop-proof" => {
+            let d = case.dpop.as_ref().ok_or("no dpop")?;
+            let proof = file(load, Some(&d.proof), "dpop.proof")?;
+            let proof = String::from_utf8(proof).map_err(|e| e.to_string())?;
+            let check = kmid_oid4vc::dpop::DpopCheck {
+                method: &d.method,
+                url: &d.url,
+                nonces: &[],
+                nonce_valid: None,
+                access_token: d
+                    .access_token
+                    .as_ref()
+                    .map(|(t, j)| (t.as_str(), j.as_str())),
+                at,
+            };
+            Ok(kmid_oid4vc::dpop::verify_dpop_proof(
+                crate::crypto::CryptoProvider::get_default(),
+                proof.trim(),
+                &check,
+            )
+            .map(|_| None)
+            .map_err(|e| KmidError::Vci(e.into())))
+        }
+        "vci-offer" => {
+            let url = file(load, case.offer_url.as_ref(), "offer_url")?;
+            let url = String::from_utf8(url).map_err(|e| e.to_string())?;
+            Ok(kmid_oid4vc::vci::offer::OfferUrl::parse(url.trim())
+                .map(|_| None)
+                .map_err(KmidError::Vci))
+        }
+        "vci-proofs" => {
+            let p = case.proofs.as_ref().ok_or("no proofs")?;
+            let proofs = file(load, Some(&p.file), "proofs.file")?;
+            let proofs: Value = serde_json::from_slice(&proofs).map_err(|e| e.to_string())?;
+            let root = file(load, Some(&p.wallet_provider), "proofs.wallet_provider")?;
+            let root = Certificate::from_pem(&String::from_utf8(root).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+            let mut anchors = TrustStore::new();
+            anchors.add(root).map_err(|e| e.to_string())?;
+            let metadata: kmid_oid4vc::vci::metadata::ProofTypeMetadata =
+                serde_json::from_value(p.metadata.clone()).map_err(|e| e.to_string())?;
+            let check = kmid_oid4vc::vci::proof::ProofCheck {
+                provider: crate::crypto::CryptoProvider::get_default(),
+                credential_issuer: &p.credential_issuer,
+                client_id: None,
+                metadata: &metadata,
+                attestation_trust: &anchors,
+                at,
+            };
+            Ok(
+                kmid_oid4vc::vci::proof::verify_proofs(&proofs, &check, p.batch_size)
+                    .map(|_| None)
+                    .map_err(KmidError::Vci),
+            )
         }
         other => Err(format!("unknown case kind {other:?}")),
     }

@@ -87,6 +87,9 @@ pub enum KmidError {
     /// transaction's rule).
     #[error("OpenID4VP: {0}")]
     Oid4vp(#[from] kmid_oid4vc::Oid4vpError),
+    /// An OpenID4VCI message was refused (offer, metadata, DPoP, key proof, attestation).
+    #[error("OpenID4VCI: {0}")]
+    Vci(#[from] kmid_oid4vc::vci::VciError),
     /// The wallet answered with an error (OpenID4VP 1.0 §8.5): `access_denied`, ….
     #[error("the wallet answered {error}")]
     WalletError {
@@ -139,6 +142,7 @@ impl KmidError {
             Self::Crypto(e) => join("Crypto", e.code()),
             Self::Trust(e) => join("Trust", e.code()),
             Self::Oid4vp(e) => join("Oid4vp", e.code()),
+            Self::Vci(e) => join("Vci", e.code()),
             Self::WalletError { .. } => "WalletError",
             Self::Stored { code, .. } => code,
             Self::Unverified => "Unverified",

@@ -1,0 +1,413 @@
+//! OpenID4VCI conformance cases (issue 19): DPoP proofs (RFC 9449 Figure 2's, and kmid's at
+//! the token endpoint and at a resource), Credential Offer URLs, and the `proofs` of a
+//! Credential Request (a `jwt` proof, a batch under a key attestation), each positive case
+//! with the negative mutations a server must refuse and the exact error codes. Keys are test
+//! keys and signatures RFC 6979 deterministic, `jti`s from a seeded source: the files come out
+//! the same on every run.
+
+use std::sync::Arc;
+
+use kmid::crypto::Signer;
+use kmid::crypto::jose::{b64url, sign_compact};
+use kmid::crypto::x509::chain_to_x5c;
+use kmid::oid4vc::dpop::{DpopProof, DpopRequest};
+use kmid::oid4vc::vci::offer::{CredentialOffer, OfferUrl};
+use kmid_testkit::{Rfc6979Signer, SeededRandom, TestPki};
+use serde_json::{Map, Value, json};
+use time::Duration;
+
+use crate::Error;
+use crate::conformance::{AT, Out};
+
+const ISSUER: &str = "https://issuer.kmid.invalid";
+const RFC9449: &str = include_str!("../../../test-vectors/rfc9449/vectors.json");
+
+fn valid() -> Value {
+    json!({ "result": "valid" })
+}
+
+fn invalid(error: &str) -> Value {
+    json!({ "result": "invalid", "error": error })
+}
+
+/// Adds the OpenID4VCI cases to `out`.
+///
+/// # Errors
+/// Signing or encoding failures.
+pub(crate) fn vci_cases(out: &mut Out) -> Result<(), Error> {
+    dpop_cases(out)?;
+    offer_cases(out)?;
+    proof_cases(out)?;
+    Ok(())
+}
+
+fn dpop_cases(out: &mut Out) -> Result<(), Error> {
+    let mut case = |id: &str,
+                    proof: &str,
+                    method: &str,
+                    url: &str,
+                    token: Option<(&str, &str)>,
+                    at: Option<String>,
+                    expected: Value| {
+        let file = out.file(format!("vci/dpop/{id}.jwt"), format!("{proof}\n"));
+        let mut dpop = json!({ "proof": file, "method": method, "url": url });
+        if let (Some((t, j)), Some(d)) = (token, dpop.as_object_mut()) {
+            d.insert("access_token".into(), json!([t, j]));
+        }
+        let mut c = json!({
+            "id": format!("vci-dpop-{id}"),
+            "kind": "dpop-proof",
+            "dpop": dpop,
+            "status_set": "current",
+            "expected": expected,
+        });
+        if let (Some(at), Some(fields)) = (at, c.as_object_mut()) {
+            fields.insert("at".into(), json!(at));
+        }
+        out.cases.push(c);
+    };
+    // RFC 9449 Figure 2, at its own iat.
+    let rfc: Value = serde_json::from_str(RFC9449)?;
+    let rfc_at = time::OffsetDateTime::from_unix_timestamp(
+        rfc.get("iat").and_then(Value::as_i64).unwrap_or_default(),
+    )?
+    .format(&time::format_description::well_known::Rfc3339)?;
+    let rfc_proof = rfc
+        .get("proof")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    case(
+        "rfc9449-figure-2",
+        &rfc_proof,
+        "POST",
+        "https://server.example.com/token",
+        None,
+        Some(rfc_at.clone()),
+        valid(),
+    );
+    case(
+        "rfc9449-figure-2-stale",
+        &rfc_proof,
+        "POST",
+        "https://server.example.com/token",
+        None,
+        None,
+        invalid("Vci.Dpop.Stale"),
+    );
+
+    let random = SeededRandom::new(b"kmid vectors dpop");
+    let key: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rrc"));
+    let other: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rc"));
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let proof = |signer: &Arc<dyn Signer>, method: &str, path: &str, token: Option<&str>, at| {
+        DpopProof::create(
+            provider,
+            &random,
+            signer,
+            &DpopRequest {
+                method,
+                url: &format!("{ISSUER}/{path}"),
+                nonce: None,
+                access_token: token,
+            },
+            at,
+        )
+    };
+    let token_url = format!("{ISSUER}/token");
+    let credential_url = format!("{ISSUER}/credential");
+    let at_token = proof(&key, "POST", "token", None, AT)?;
+    case(
+        "token-endpoint",
+        &at_token,
+        "POST",
+        &token_url,
+        None,
+        None,
+        valid(),
+    );
+    case(
+        "other-method",
+        &at_token,
+        "GET",
+        &token_url,
+        None,
+        None,
+        invalid("Vci.Dpop.Method"),
+    );
+    case(
+        "other-url",
+        &at_token,
+        "POST",
+        &credential_url,
+        None,
+        None,
+        invalid("Vci.Dpop.Url"),
+    );
+    let old = proof(&key, "POST", "token", None, AT - Duration::minutes(6))?;
+    case(
+        "stale-iat",
+        &old,
+        "POST",
+        &token_url,
+        None,
+        None,
+        invalid("Vci.Dpop.Stale"),
+    );
+    let jkt = key.public_key().thumbprint_sha256_on(provider)?;
+    let at_resource = proof(&key, "POST", "credential", Some("token-1"), AT)?;
+    case(
+        "resource",
+        &at_resource,
+        "POST",
+        &credential_url,
+        Some(("token-1", &jkt)),
+        None,
+        valid(),
+    );
+    case(
+        "resource-other-token",
+        &at_resource,
+        "POST",
+        &credential_url,
+        Some(("token-2", &jkt)),
+        None,
+        invalid("Vci.Dpop.AccessTokenHash"),
+    );
+    let thief = proof(&other, "POST", "credential", Some("token-1"), AT)?;
+    case(
+        "resource-other-key",
+        &thief,
+        "POST",
+        &credential_url,
+        Some(("token-1", &jkt)),
+        None,
+        invalid("Vci.Dpop.KeyMismatch"),
+    );
+    // Forged headers.
+    let claims =
+        json!({ "jti": "j-1", "htm": "POST", "htu": token_url, "iat": AT.unix_timestamp() });
+    let jwk = serde_json::to_value(key.public_key().to_jwk())?;
+    let none = format!(
+        "{}.{}.",
+        b64url(
+            json!({ "typ": "dpop+jwt", "alg": "none", "jwk": jwk })
+                .to_string()
+                .as_bytes()
+        ),
+        b64url(claims.to_string().as_bytes())
+    );
+    case(
+        "alg-none",
+        &none,
+        "POST",
+        &token_url,
+        None,
+        None,
+        invalid("Vci.Dpop.Algorithm"),
+    );
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("JWT"));
+    header.insert("jwk".into(), jwk);
+    let typ = sign_compact(header, claims.to_string().as_bytes(), &key)?;
+    case(
+        "typ-jwt",
+        &typ,
+        "POST",
+        &token_url,
+        None,
+        None,
+        invalid("Vci.Dpop.WrongType"),
+    );
+    Ok(())
+}
+
+fn offer_cases(out: &mut Out) -> Result<(), Error> {
+    let mut case = |id: &str, url: &str, expected: Value| {
+        let file = out.file(format!("vci/offers/{id}.txt"), format!("{url}\n"));
+        out.cases.push(json!({
+            "id": format!("vci-offer-{id}"),
+            "kind": "vci-offer",
+            "offer_url": file,
+            "status_set": "current",
+            "expected": expected,
+        }));
+    };
+    let offer: CredentialOffer = serde_json::from_value(json!({
+        "credential_issuer": "https://www.mois.go.kr/kmid",
+        "credential_configuration_ids": ["kr.go.mois.rrc.1.mso_mdoc", "kr.go.mois.rrc.1.dc+sd-jwt"],
+        "grants": { "urn:ietf:params:oauth:grant-type:pre-authorized_code": {
+            "pre-authorized_code": "kmid-vectors-code-0001",
+            "tx_code": { "input_mode": "numeric", "length": 6 },
+        } },
+    }))?;
+    let by_value = OfferUrl::ByValue(Box::new(offer)).to_url("openid-credential-offer://");
+    case("by-value", &by_value, valid());
+    case(
+        "by-reference",
+        &OfferUrl::ByReference("https://www.mois.go.kr/kmid/offers/1".into()).to_url("haip-vci://"),
+        valid(),
+    );
+    case(
+        "both-parameters",
+        &format!("{by_value}&credential_offer_uri=https%3A%2F%2Fwww.mois.go.kr%2Fo"),
+        invalid("Vci.Malformed"),
+    );
+    case(
+        "http-reference",
+        "openid-credential-offer://?credential_offer_uri=http%3A%2F%2Fwww.mois.go.kr%2Fo",
+        invalid("Vci.Malformed"),
+    );
+    case(
+        "no-configuration",
+        "openid-credential-offer://?credential_offer=%7B%22credential_issuer%22%3A%22https%3A%2F%2Fwww.mois.go.kr%2Fkmid%22%2C%22credential_configuration_ids%22%3A%5B%5D%7D",
+        invalid("Vci.Missing"),
+    );
+    case(
+        "no-offer",
+        "openid-credential-offer://?x=1",
+        invalid("Vci.Missing"),
+    );
+    Ok(())
+}
+
+fn proof_cases(out: &mut Out) -> Result<(), Error> {
+    let pki = TestPki::new();
+    let provider_signer: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("reader"));
+    let signer = |name: &str| -> Arc<dyn Signer> { Arc::new(Rfc6979Signer::for_test_key(name)) };
+    let (k0, k1, k2) = (
+        signer("holder-rrc"),
+        signer("holder-rc"),
+        signer("holder-onc"),
+    );
+    let keys = [k0.clone(), k1.clone(), k2.clone()];
+    let attestation = |keys: &[&Arc<dyn Signer>],
+                       exp: i64,
+                       signer: &Arc<dyn Signer>,
+                       chain: &[kmid::crypto::x509::Certificate]|
+     -> Result<String, Error> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("key-attestation+jwt"));
+        header.insert("x5c".into(), json!(chain_to_x5c(chain)));
+        Ok(sign_compact(
+            header,
+            json!({
+                "iat": AT.unix_timestamp(),
+                "exp": exp,
+                "nonce": "c-nonce-1",
+                "attested_keys": keys.iter().map(|k| k.public_key().to_jwk()).collect::<Vec<_>>(),
+                "key_storage": ["iso_18045_high"],
+            })
+            .to_string()
+            .as_bytes(),
+            signer,
+        )?)
+    };
+    let proof = |signer: &Arc<dyn Signer>, aud: &str, att: Option<&str>| -> Result<String, Error> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("openid4vci-proof+jwt"));
+        header.insert("jwk".into(), json!(signer.public_key().to_jwk()));
+        if let Some(att) = att {
+            header.insert("key_attestation".into(), json!(att));
+        }
+        Ok(sign_compact(
+            header,
+            json!({ "aud": aud, "iat": AT.unix_timestamp(), "nonce": "c-nonce-1" })
+                .to_string()
+                .as_bytes(),
+            signer,
+        )?)
+    };
+    let reader_chain = [pki.reader.clone()];
+    let exp = AT.unix_timestamp() + 3600;
+    let three: Vec<&Arc<dyn Signer>> = keys.iter().collect();
+    let att = attestation(&three, exp, &provider_signer, &reader_chain)?;
+    let metadata = json!({ "proof_signing_alg_values_supported": ["ES256"] });
+    let mut case = |id: &str, proofs: Value, batch: Option<u32>, expected: Value| {
+        let file = out.file(format!("vci/proofs/{id}.json"), format!("{proofs:#}\n"));
+        out.cases.push(json!({
+            "id": format!("vci-proofs-{id}"),
+            "kind": "vci-proofs",
+            "proofs": {
+                "file": file,
+                "credential_issuer": ISSUER,
+                "wallet_provider": "../pki/reader-root.pem",
+                "metadata": metadata,
+                "batch_size": batch,
+            },
+            "status_set": "current",
+            "expected": expected,
+        }));
+    };
+    case(
+        "one-key",
+        json!({ "jwt": [proof(&k0, ISSUER, None)?] }),
+        None,
+        valid(),
+    );
+    case(
+        "other-aud",
+        json!({ "jwt": [proof(&k0, "https://other.kmid.invalid", None)?] }),
+        None,
+        invalid("Vci.InvalidProof.Audience"),
+    );
+    case(
+        "batch-under-attestation",
+        json!({ "jwt": [proof(&k0, ISSUER, Some(&att))?] }),
+        Some(3),
+        valid(),
+    );
+    case(
+        "attestation-proof-type",
+        json!({ "attestation": [att.clone()] }),
+        Some(3),
+        valid(),
+    );
+    case(
+        "batch-over-size",
+        json!({ "jwt": [proof(&k0, ISSUER, Some(&att))?] }),
+        Some(2),
+        invalid("Vci.InvalidProof.BatchSize"),
+    );
+    let two: Vec<&Arc<dyn Signer>> = keys.iter().take(2).collect();
+    let att_two = attestation(&two, exp, &provider_signer, &reader_chain)?;
+    case(
+        "key-not-attested",
+        json!({ "jwt": [proof(&k2, ISSUER, Some(&att_two))?] }),
+        Some(3),
+        invalid("Vci.InvalidProof.NotAttested"),
+    );
+    case(
+        "two-plain-proofs",
+        json!({ "jwt": [proof(&k0, ISSUER, None)?, proof(&k1, ISSUER, None)?] }),
+        Some(3),
+        invalid("Vci.InvalidProof.Requirements"),
+    );
+    let expired = attestation(
+        &three,
+        AT.unix_timestamp() - 1,
+        &provider_signer,
+        &reader_chain,
+    )?;
+    case(
+        "attestation-expired",
+        json!({ "jwt": [proof(&k0, ISSUER, Some(&expired))?] }),
+        Some(3),
+        invalid("Vci.InvalidProof.Time"),
+    );
+    // An attestation by a certificate under another root (the MOIS Document Signer).
+    let rogue_signer: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("mois-ds"));
+    let rogue = attestation(
+        &three,
+        exp,
+        &rogue_signer,
+        &[pki.issuer(kmid_testkit::Authority::Mois).ds.clone()],
+    )?;
+    case(
+        "attestation-untrusted",
+        json!({ "attestation": [rogue] }),
+        Some(3),
+        invalid("Vci.InvalidProof.AttestationSigner"),
+    );
+    Ok(())
+}
