@@ -155,8 +155,10 @@ fn with_server<T>(
         metadata: korean_metadata(
             authority,
             &issuer.credential_issuer(),
+            // No batches: without key attestations (no wallet provider is configured) nothing
+            // shows that several keys share a phone.
             &IssuanceProfile {
-                batch_size: Some(8),
+                batch_size: None,
                 key_attestations: None,
             },
         ),
@@ -166,6 +168,8 @@ fn with_server<T>(
         // anonymously, and PAR (which needs a wallet attestation) is refused.
         wallet_providers: TrustStore::new(),
         anonymous_pre_authorized: true,
+        // No wallet solution is registered: PAR serves none.
+        redirect_uris: std::collections::BTreeMap::new(),
         lifetimes: Lifetimes::default(),
     };
     let server = IssuanceServer::new(

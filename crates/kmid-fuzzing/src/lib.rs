@@ -719,6 +719,7 @@ fn vci_proof_check(
         client_id: None,
         metadata,
         attestation_trust: &world.providers,
+        nonce_required: false,
         at: world.at,
     })
 }

@@ -152,6 +152,12 @@ fn build() -> Result<VciWorld, String> {
         require_dpop_nonce: false,
         wallet_providers: providers.clone(),
         anonymous_pre_authorized: true,
+        redirect_uris: [(
+            CLIENT.to_owned(),
+            vec!["https://wallet.kmid.invalid/cb".to_owned()],
+        )]
+        .into_iter()
+        .collect(),
         lifetimes: Lifetimes::default(),
     };
     let dpop = |method: &str, path: &str, token: Option<&str>| {

@@ -19,8 +19,11 @@ use time::{Duration, OffsetDateTime};
 pub const DPOP_TYP: &str = "dpop+jwt";
 /// The algorithms accepted for DPoP proofs (HAIP 1.0 §7: ES256 at least).
 pub const DPOP_ALGORITHMS: [Algorithm; 3] = [Algorithm::Es256, Algorithm::Es384, Algorithm::EdDsa];
-/// How far a proof's `iat` may be from the server's clock.
+/// How old a proof's `iat` may be.
 pub const DPOP_WINDOW: Duration = Duration::minutes(5);
+/// How far ahead of the server's clock a proof's `iat` may be (clock skew only: a proof
+/// dated in the future would stay replayable, and its `jti` stored, for longer).
+pub const DPOP_FUTURE_SKEW: Duration = Duration::seconds(60);
 /// The longest proof accepted (a header with a P-521 key and a long `htu` fit in 4 KiB).
 pub const MAX_DPOP_BYTES: usize = 4 * 1024;
 /// The longest `jti` accepted.
@@ -298,7 +301,7 @@ pub fn verify_dpop_proof(
         .and_then(Value::as_i64)
         .ok_or(DpopError::Malformed("iat"))?;
     let iat = OffsetDateTime::from_unix_timestamp(iat).map_err(|_| DpopError::Malformed("iat"))?;
-    if (iat - check.at).abs() > DPOP_WINDOW {
+    if iat < check.at - DPOP_WINDOW || iat > check.at + DPOP_FUTURE_SKEW {
         return Err(DpopError::Stale);
     }
     if !check.nonces.is_empty() || check.nonce_valid.is_some() {
@@ -327,7 +330,8 @@ pub fn verify_dpop_proof(
     handle.extend_from_slice(jti.as_bytes());
     Ok(VerifiedDpop {
         replay_handle: b64url(&provider.sha256(&handle)?),
-        replay_until: iat.max(check.at) + DPOP_WINDOW,
+        // Past this, the proof is stale anyway.
+        replay_until: iat + DPOP_WINDOW,
         key,
         jkt,
     })

@@ -285,8 +285,12 @@ mod memory {
             if live(&mut records, kind, handle, at).is_some() {
                 return Ok(false);
             }
+            // The kind's records only (the map is ordered by kind first).
             let count = |records: &BTreeMap<(RecordKind, String), Record>| {
-                records.keys().filter(|(k, _)| *k == kind).count()
+                records
+                    .range((kind, String::new())..)
+                    .take_while(|((k, _), _)| *k == kind)
+                    .count()
             };
             if count(&records) >= self.capacity {
                 records.retain(|_, r| r.expires > at);

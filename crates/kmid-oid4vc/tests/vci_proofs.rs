@@ -127,6 +127,7 @@ fn check<'a>(m: &'a ProofTypeMetadata, trust: &'a TrustStore) -> ProofCheck<'a> 
         client_id: None,
         metadata: m,
         attestation_trust: trust,
+        nonce_required: false,
         at: at(),
     }
 }
@@ -289,7 +290,7 @@ fn a_key_attestation_covers_a_batch_and_every_rule_refuses() {
         verify_proofs(&json!({ "di_vp": ["x"] }), &c, Some(3))
             .unwrap_err()
             .code(),
-        "Unsupported"
+        "InvalidProof.Malformed"
     );
 
     let code = |proof: &str| refusal(verify_jwt_proof(proof, &c).unwrap_err()).code();

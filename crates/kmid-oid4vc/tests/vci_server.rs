@@ -132,6 +132,18 @@ fn world(store: Box<dyn IssuanceStore>, require_dpop_nonce: bool) -> World {
             require_dpop_nonce,
             wallet_providers: trust,
             anonymous_pre_authorized: true,
+            redirect_uris: [(
+                CLIENT.to_owned(),
+                vec![
+                    REDIRECT.to_owned(),
+                    "kr.kmid.wallet:/cb".to_owned(),
+                    "https://wallet.kmid.invalid/cb?x=1".to_owned(),
+                    "http://wallet.kmid.invalid/cb".to_owned(),
+                    "javascript:alert(1)".to_owned(),
+                ],
+            )]
+            .into_iter()
+            .collect(),
             lifetimes: Lifetimes::default(),
         },
         store,
@@ -361,11 +373,26 @@ fn pre_authorized_flow(w: &World) {
         assert_eq!(event.event, NotificationEvent::CredentialAccepted);
         assert_eq!(event.subject, subject);
         assert_eq!(event.configuration, configuration);
+        // A repeated notification succeeds (§11.1: a wallet retrying after a lost response);
+        // an unknown id does not.
+        let dpop = wallet.dpop_for("POST", "notification", None, Some(&token.access_token));
+        let again = server
+            .notification(
+                note.to_string().as_bytes(),
+                &RequestContext {
+                    access_token: Some(&token.access_token),
+                    ..ctx("POST", "notification", Some(&dpop))
+                },
+                at(),
+            )
+            .unwrap();
+        assert_eq!(again.event, NotificationEvent::CredentialAccepted);
+        let unknown = json!({ "notification_id": "nope", "event": "credential_accepted" });
         let dpop = wallet.dpop_for("POST", "notification", None, Some(&token.access_token));
         assert_eq!(
             server
                 .notification(
-                    note.to_string().as_bytes(),
+                    unknown.to_string().as_bytes(),
                     &RequestContext {
                         access_token: Some(&token.access_token),
                         ..ctx("POST", "notification", Some(&dpop))
@@ -429,10 +456,29 @@ fn a_tx_code_guessed_three_times_burns_the_offer() {
         let proof = wallet.dpop_for("POST", "token", None, None);
         server.token(body.as_bytes(), &ctx("POST", "token", Some(&proof)), at())
     };
+    // A request without the code is malformed and is not an attempt (§6.3: invalid_request).
+    let no_code = form_urlencoded::Serializer::new(String::new())
+        .append_pair(
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        )
+        .append_pair("pre-authorized_code", &code)
+        .finish();
+    for _ in 0..4 {
+        let proof = wallet.dpop_for("POST", "token", None, None);
+        let refused = server
+            .token(
+                no_code.as_bytes(),
+                &ctx("POST", "token", Some(&proof)),
+                at(),
+            )
+            .unwrap_err();
+        assert_eq!(refused.oauth_error(), "invalid_request");
+    }
     for _ in 0..3 {
         assert_eq!(
             attempt(wrong).unwrap_err(),
-            VciError::InvalidGrant("wrong or missing tx_code")
+            VciError::InvalidGrant("wrong tx_code")
         );
     }
     assert_eq!(
@@ -813,12 +859,14 @@ fn par_and_code_refusals() {
             .unwrap_err(),
         VciError::InvalidGrant("unknown, used or expired code")
     );
-    // redirect_uri: https or an app's reverse-domain scheme; never http, javascript or data.
+    // redirect_uri: registered for the wallet solution, and even then https or an app's
+    // reverse-domain scheme; never http, javascript or data (though registered here).
     for (uri, ok) in [
         ("kr.kmid.wallet:/cb", true),
         ("https://wallet.kmid.invalid/cb?x=1", true),
         ("http://wallet.kmid.invalid/cb", false),
         ("javascript:alert(1)", false),
+        ("https://attacker.kmid.invalid/cb", false),
         ("data:text/html,x", false),
         ("https://wallet.kmid.invalid/cb#frag", false),
     ] {
@@ -1060,4 +1108,94 @@ fn renewal_is_the_refresh_grant_bound_to_the_dpop_key_and_the_device_keys() {
 
 fn wallet_for_tests(w: &World) -> Wallet {
     wallet(w)
+}
+
+#[test]
+fn an_offers_issuer_state_is_single_use_and_bounds_the_scope() {
+    let w = world(Box::new(MemoryIssuanceStore::default()), false);
+    let server = w.server();
+    let wallet = wallet(&w);
+    let pkce = Pkce::new(provider(), &SystemRandom).unwrap();
+    let offer = server
+        .offer_authorization_code(
+            Some(&json!({ "card": "rrc-1" })),
+            std::slice::from_ref(&SD_JWT.to_owned()),
+            at(),
+        )
+        .unwrap();
+    let state = offer
+        .grants
+        .authorization_code
+        .unwrap()
+        .issuer_state
+        .unwrap();
+    let par = |issuer_state: &str, dpop: Option<&str>, jkt: Option<&str>| {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("response_type", "code")
+            .append_pair("client_id", CLIENT)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", "kr.go.mois.rrc.1")
+            .append_pair("code_challenge", &pkce.challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("issuer_state", issuer_state);
+        if let Some(jkt) = jkt {
+            body.append_pair("dpop_jkt", jkt);
+        }
+        let (att, pop) = wallet.attestation(Duration::hours(1));
+        server.par(
+            body.finish().as_bytes(),
+            &RequestContext {
+                client_attestation: Some((&att, &pop)),
+                ..ctx("POST", "par", dpop)
+            },
+            at(),
+        )
+    };
+    // The scope names both formats; the offer offered the SD-JWT VC only.
+    assert_eq!(par(&state, None, None).unwrap_err(), VciError::InvalidScope);
+    let offer = server
+        .offer_authorization_code(
+            Some(&json!({ "card": "rrc-1" })),
+            &[SD_JWT.to_owned(), MDOC.to_owned()],
+            at(),
+        )
+        .unwrap();
+    let state = offer
+        .grants
+        .authorization_code
+        .unwrap()
+        .issuer_state
+        .unwrap();
+    // A DPoP header and a dpop_jkt naming another key: refused (RFC 9449 section 10).
+    let proof = wallet.dpop_for("POST", "par", None, None);
+    assert_eq!(
+        par(&state, Some(&proof), Some("not-the-thumbprint")).unwrap_err(),
+        VciError::Dpop(DpopError::KeyMismatch)
+    );
+    let first = par(&state, None, None).unwrap();
+    let second = par(&state, None, None).unwrap();
+    let pending = server
+        .pending_authorization(&first.request_uri, CLIENT, at())
+        .unwrap();
+    assert_eq!(pending.offered_subject, Some(json!({ "card": "rrc-1" })));
+    server
+        .authorize(
+            &first.request_uri,
+            CLIENT,
+            &json!({ "card": "rrc-1" }),
+            at(),
+        )
+        .unwrap();
+    // The issuer_state was for one authorization.
+    assert_eq!(
+        server
+            .authorize(
+                &second.request_uri,
+                CLIENT,
+                &json!({ "card": "rrc-1" }),
+                at()
+            )
+            .unwrap_err(),
+        VciError::InvalidRequest("the offer's issuer_state was used")
+    );
 }

@@ -127,6 +127,12 @@ fn config(pki: &TestPki) -> IssuanceConfig {
         require_dpop_nonce: true,
         wallet_providers: trust,
         anonymous_pre_authorized: false,
+        redirect_uris: [(
+            CLIENT.to_owned(),
+            vec!["https://wallet.kmid.invalid/cb".to_owned()],
+        )]
+        .into_iter()
+        .collect(),
         lifetimes: Lifetimes::default(),
     }
 }

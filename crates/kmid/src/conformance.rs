@@ -486,6 +486,7 @@ fn run_case(
                 client_id: None,
                 metadata: &metadata,
                 attestation_trust: &anchors,
+                nonce_required: false,
                 at,
             };
             Ok(

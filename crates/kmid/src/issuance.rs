@@ -148,18 +148,38 @@ pub fn configuration_format(configuration: &str) -> Option<(&str, Formats)> {
         })
 }
 
+/// Looks up the issuer's current record of a card.
+type CurrentCard<'a> = dyn Fn(&Card) -> Result<Card, String> + 'a;
+
 /// An [`Issuer`] as the Credential Endpoint's minter. The grant's subject is the card as the
 /// issuer holds it (its JSON, `kmid_schema::Card`): the counter official's offer or the
 /// authenticator's (an IC card's enrolled data) names it, never the wallet.
 pub struct IssuerMinter<'a, S: RegistryStore> {
     issuer: &'a Issuer<S>,
+    current: Option<Box<CurrentCard<'a>>>,
 }
 
 impl<'a, S: RegistryStore> IssuerMinter<'a, S> {
-    /// The minter of `issuer`.
+    /// The minter of `issuer`, issuing the card as the grant's subject holds it.
     #[must_use]
-    pub const fn new(issuer: &'a Issuer<S>) -> Self {
-        Self { issuer }
+    pub fn new(issuer: &'a Issuer<S>) -> Self {
+        Self {
+            issuer,
+            current: None,
+        }
+    }
+
+    /// Issues the issuer's current record of the card (`current` looks it up from the
+    /// grant's subject) rather than the subject as it was when the offer was made: what a
+    /// renewal by the refresh-token grant, weeks later, must do after an address change or a
+    /// replacement. Its refusal (the card is gone) is the mint's.
+    #[must_use]
+    pub fn with_current_card(
+        mut self,
+        current: impl Fn(&Card) -> Result<Card, String> + 'a,
+    ) -> Self {
+        self.current = Some(Box::new(current));
+        self
     }
 }
 
@@ -173,6 +193,10 @@ impl<S: RegistryStore> CredentialMinter for IssuerMinter<'_, S> {
     fn mint(&self, request: &MintRequest<'_>) -> Result<Minted, String> {
         let card: Card = serde_json::from_value(request.subject.clone())
             .map_err(|_| "the grant's subject is not a card".to_owned())?;
+        let card = match &self.current {
+            Some(current) => current(&card)?,
+            None => card,
+        };
         let (doc_type, formats) = configuration_format(request.configuration)
             .ok_or_else(|| "not a configuration of this issuer".to_owned())?;
         if doc_type != card.card_type().doc_type() {

@@ -490,10 +490,17 @@ impl<S: RegistryStore> Issuer<S> {
         let first = device_keys
             .first()
             .ok_or_else(|| registry_fault("no device key"))?;
-        let device = first.thumbprint_sha256_on(self.provider)?;
         let validity = self.validity(card, at, self.check_card(card, at)?)?;
         self.check_keys()?;
         let card_key = self.card_key(card)?;
+        // The phone is named once per issuance, by its first request's first key; the other
+        // parts join that phone whatever keys they bind (a wallet may use a key per format).
+        let device = match issuance {
+            None => first.thumbprint_sha256_on(self.provider)?,
+            Some(_) => self.registry.card(&card_key)?.active_device.ok_or(
+                kmid_status::StatusListError::Registry(kmid_status::RegistryError::SecondDevice),
+            )?,
+        };
         let all = registered_formats(device_keys.len(), formats);
         let actor = self.actor(at, "issuance (OpenID4VCI)");
         let (number, registrations) = match issuance {

@@ -102,6 +102,7 @@ fn config(issuer: &Issuer<MemoryStore>, p: &WalletProvider) -> IssuanceConfig {
         require_dpop_nonce: true,
         wallet_providers: p.trust.clone(),
         anonymous_pre_authorized: true,
+        redirect_uris: std::collections::BTreeMap::new(),
         lifetimes: Lifetimes::default(),
     }
 }
@@ -438,5 +439,78 @@ fn a_credential_the_holder_deletes_stops_working() {
             .unwrap_err()
             .code(),
         "SdJwt.Status.Invalid"
+    );
+}
+
+/// A wallet that binds each format to its own key (for unlinkability) gets both under one
+/// token: the phone is named by the issuance's first key, not each request's. And an issuer
+/// that looks up its current record of the card refuses a card it no longer has.
+#[test]
+fn a_key_per_format_and_the_issuers_current_record() {
+    let issuer = issuer(IssuingAuthority::Mois);
+    let (trust, signer, leaf) = access_pki();
+    let provider = WalletProvider {
+        trust,
+        signer,
+        leaf,
+    };
+    let config = config(&issuer, &provider);
+    let store = MemoryIssuanceStore::default();
+    let card = Card::from(samples::resident());
+    let doc_type = CardType::Resident.doc_type();
+    let (mdoc_id, sd_id) = (
+        format!("{doc_type}.mso_mdoc"),
+        format!("{doc_type}.dc+sd-jwt"),
+    );
+    let receive = |minter: IssuerMinter<'_, MemoryStore>| {
+        let transport = Transport {
+            server: IssuanceServer::new(
+                &config,
+                &store,
+                CryptoProvider::get_default(),
+                &SystemRandom,
+            ),
+            minter,
+        };
+        let offer = transport
+            .server
+            .offer_pre_authorized(
+                &serde_json::to_value(&card).unwrap(),
+                &[mdoc_id.clone(), sd_id.clone()],
+                false,
+                now(),
+            )
+            .unwrap();
+        let client = IssuanceClient::new(
+            &transport,
+            CryptoProvider::get_default(),
+            &SystemRandom,
+            Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+            None,
+        );
+        let info = client.issuer(&offer.offer.credential_issuer, None).unwrap();
+        let session = client
+            .pre_authorized(&info, &offer.offer, None, now())
+            .unwrap();
+        let a: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+        let b: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+        let first = client.credential(&info, &session, &mdoc_id, &ProofKeys::One(&a), now());
+        let second = client.credential(&info, &session, &sd_id, &ProofKeys::One(&b), now());
+        (
+            first.map(|r| r.credentials.len()),
+            second.map(|r| r.credentials.len()),
+        )
+    };
+    let (first, second) = receive(IssuerMinter::new(&issuer));
+    assert_eq!((first.unwrap(), second.unwrap()), (1, 1));
+    let replaced =
+        IssuerMinter::new(&issuer).with_current_card(|_| Err("the card was replaced".into()));
+    let (first, _) = receive(replaced);
+    assert_eq!(
+        first.unwrap_err(),
+        VciError::Remote {
+            status: 400,
+            error: "credential_request_denied".into()
+        }
     );
 }

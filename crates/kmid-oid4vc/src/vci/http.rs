@@ -98,7 +98,24 @@ pub enum Handled {
 impl IssuanceServer<'_> {
     fn error_response(&self, e: &VciError, resource: bool, at: OffsetDateTime) -> HttpResponse {
         let error = e.oauth_error();
-        let body = json!({ "error": error, "error_description": e.to_string() });
+        // RFC 6749 §5.2: error_description is printable ASCII without `"` and `\`; what
+        // went wrong inside the server is not the client's to read.
+        let description: String = match e {
+            VciError::Store(_) | VciError::Crypto(_) => "server error".into(),
+            _ => e
+                .to_string()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .take(256)
+                .collect(),
+        };
+        let body = json!({ "error": error, "error_description": description });
         let dpop_problem = matches!(e, VciError::Dpop(_)) || matches!(e, VciError::InvalidToken(_));
         let status = match e {
             VciError::InvalidClient(_) => 401,
@@ -163,9 +180,12 @@ impl IssuanceServer<'_> {
         if request.method != "POST" {
             return not_found();
         }
-        let authorization = request
-            .header("Authorization")
-            .and_then(|a| a.strip_prefix("DPoP "));
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let authorization = request.header("Authorization").and_then(|a| {
+            a.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("DPoP"))
+                .map(|(_, token)| token.trim())
+        });
         let attestation = request
             .header(super::client_attestation::ATTESTATION_HEADER)
             .zip(request.header(super::client_attestation::ATTESTATION_POP_HEADER));

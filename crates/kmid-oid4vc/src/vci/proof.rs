@@ -57,6 +57,9 @@ pub struct ProofCheck<'a> {
     pub metadata: &'a ProofTypeMetadata,
     /// The wallet-provider anchors key attestations must chain to.
     pub attestation_trust: &'a TrustStore,
+    /// Whether every proof (and key attestation) must carry a `nonce`: the issuer has a
+    /// Nonce Endpoint (Appendix F.1: it MUST be present then).
+    pub nonce_required: bool,
     /// The issuer's time.
     pub at: OffsetDateTime,
 }
@@ -201,6 +204,9 @@ pub fn verify_key_attestation(
         }
         _ => return Err(refuse(ProofRefusal::Malformed("attested_keys"))),
     };
+    if check.nonce_required && !claims.get("nonce").is_some_and(Value::is_string) {
+        return Err(refuse(ProofRefusal::Malformed("nonce")));
+    }
     let attestation = KeyAttestation {
         issuer: claims.get("iss").and_then(Value::as_str).map(str::to_owned),
         attested_keys,
@@ -311,8 +317,8 @@ pub fn verify_jwt_proof(proof: &str, check: &ProofCheck<'_>) -> Result<ProvenKey
     let mut nonces = Vec::new();
     match claims.get("nonce") {
         Some(Value::String(n)) => nonces.push(n.clone()),
-        Some(_) => return Err(refuse(ProofRefusal::Malformed("nonce"))),
-        None => {}
+        None if !check.nonce_required => {}
+        _ => return Err(refuse(ProofRefusal::Malformed("nonce"))),
     }
     let keys = match &attestation {
         Some(att) => {
@@ -419,12 +425,8 @@ pub fn verify_proofs(
             }
             all
         }
-        _ => {
-            return Err(VciError::Unsupported {
-                what: "proof type",
-                value: kind.chars().take(32).collect(),
-            });
-        }
+        // The credential endpoint answers with its own codes (§8.3.1.2): invalid_proof.
+        _ => return Err(refuse(ProofRefusal::Malformed("proof type not supported"))),
     };
     if proven.keys.len() > max {
         return Err(refuse(ProofRefusal::BatchSize));

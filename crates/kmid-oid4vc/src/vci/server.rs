@@ -85,6 +85,9 @@ pub struct IssuanceConfig {
     /// Whether a pre-authorized code may be redeemed without client authentication (§12.3
     /// `pre-authorized_grant_anonymous_access_supported`).
     pub anonymous_pre_authorized: bool,
+    /// The redirect URIs registered for each wallet solution's `client_id` (exact match):
+    /// PAR serves no other.
+    pub redirect_uris: std::collections::BTreeMap<String, Vec<String>>,
     /// The lifetimes.
     pub lifetimes: Lifetimes,
 }
@@ -583,7 +586,7 @@ impl<'a> IssuanceServer<'a> {
         self.store.insert(
             RecordKind::Offer,
             &self.hash_handle(&state)?,
-            &to_bytes(&json!({ "subject": subject }))?,
+            &to_bytes(&json!({ "subject": subject, "configurations": configurations }))?,
             at + self.config.lifetimes.offer,
             at,
         )?;
@@ -662,6 +665,48 @@ impl<'a> IssuanceServer<'a> {
                 at,
             },
         )?;
+        self.spend_dpop(&verified, at)?;
+        Ok(verified)
+    }
+
+    /// Checks the request's DPoP proof without recording its `jti` (the caller records it
+    /// with [`Self::spend_dpop`] once the request holds, so that refused requests fill no
+    /// store).
+    fn dpop_unspent(
+        &self,
+        ctx: &RequestContext<'_>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDpop, VciError> {
+        let proof = ctx
+            .dpop
+            .ok_or(VciError::Dpop(DpopError::Malformed("no DPoP header")))?;
+        let valid = |nonce: &str| {
+            self.config
+                .nonce_key
+                .check(self.provider, NonceUse::Dpop, nonce, at)
+                .is_ok()
+        };
+        let nonce_valid: Option<&dyn Fn(&str) -> bool> = if self.config.require_dpop_nonce {
+            Some(&valid)
+        } else {
+            None
+        };
+        Ok(verify_dpop_proof(
+            self.provider,
+            proof,
+            &DpopCheck {
+                method: ctx.method,
+                url: ctx.url,
+                nonces: &[],
+                nonce_valid,
+                access_token: None,
+                at,
+            },
+        )?)
+    }
+
+    /// Records a DPoP proof's `jti`: a replay is refused.
+    fn spend_dpop(&self, verified: &VerifiedDpop, at: OffsetDateTime) -> Result<(), VciError> {
         if !self.store.insert(
             RecordKind::DpopJti,
             &verified.replay_handle,
@@ -671,10 +716,11 @@ impl<'a> IssuanceServer<'a> {
         )? {
             return Err(VciError::Dpop(DpopError::Replayed));
         }
-        Ok(verified)
+        Ok(())
     }
 
-    /// Authenticates the client by its wallet attestation, records the PoP's `jti`.
+    /// Authenticates the client by its wallet attestation (its PoP's `jti` is recorded by
+    /// [`Self::spend_client`] once the request holds).
     fn client(
         &self,
         ctx: &RequestContext<'_>,
@@ -694,6 +740,11 @@ impl<'a> IssuanceServer<'a> {
                 at,
             },
         )?;
+        Ok(Some(client))
+    }
+
+    /// Records a client attestation PoP's `jti`: a replay is refused.
+    fn spend_client(&self, client: &VerifiedClient, at: OffsetDateTime) -> Result<(), VciError> {
         if !self.store.insert(
             RecordKind::AttestationJti,
             &client.replay_handle,
@@ -703,7 +754,7 @@ impl<'a> IssuanceServer<'a> {
         )? {
             return Err(VciError::InvalidClient("the PoP was used before"));
         }
-        Ok(Some(client))
+        Ok(())
     }
 
     /// The PAR endpoint (RFC 9126; HAIP 1.0 §4.3): the client authenticates by wallet
@@ -756,6 +807,20 @@ impl<'a> IssuanceServer<'a> {
                 "redirect_uri: an https URL or an app's private-use scheme".into(),
             ));
         }
+        // The client_id is shared by every instance of a wallet solution and nothing else
+        // binds the redirect to it: only the redirect URIs registered for the wallet solution
+        // are served, or an attacker with any attested wallet could have a victim's code sent
+        // to them.
+        if !self
+            .config
+            .redirect_uris
+            .get(&client.client_id)
+            .is_some_and(|uris| uris.iter().any(|u| u == redirect_uri))
+        {
+            return Err(VciError::InvalidRequest(
+                "redirect_uri is not registered for this wallet",
+            ));
+        }
         let mut configurations = Vec::new();
         for scope in text(&params, "scope")?.split(' ').filter(|s| !s.is_empty()) {
             let found: Vec<String> = self
@@ -774,9 +839,20 @@ impl<'a> IssuanceServer<'a> {
         if configurations.is_empty() {
             return Err(VciError::InvalidScope);
         }
-        let dpop_jkt = match ctx.dpop {
-            Some(_) => Some(self.dpop(ctx, None, at)?.jkt),
+        // RFC 9449 §10: the code binds to the key of the DPoP header or of `dpop_jkt`, and
+        // both must name the same key.
+        let header_dpop = match ctx.dpop {
+            Some(_) => Some(self.dpop_unspent(ctx, at)?),
             None => None,
+        };
+        let param_jkt = params.get("dpop_jkt").and_then(Value::as_str);
+        let dpop_jkt = match (&header_dpop, param_jkt) {
+            (Some(d), Some(jkt)) if d.jkt != jkt => {
+                return Err(VciError::Dpop(DpopError::KeyMismatch));
+            }
+            (Some(d), _) => Some(d.jkt.clone()),
+            (None, Some(jkt)) => Some(jkt.to_owned()),
+            (None, None) => None,
         };
         let issuer_state = params
             .get("issuer_state")
@@ -784,17 +860,31 @@ impl<'a> IssuanceServer<'a> {
             .map(str::to_owned);
         let offered_subject = match &issuer_state {
             Some(state) => {
-                let record = self
-                    .store
-                    .get(RecordKind::Offer, &self.hash_handle(state)?, at)?
-                    .ok_or(VciError::InvalidRequest("unknown or expired issuer_state"))?;
-                from_bytes::<Value>(&record)?
-                    .get("subject")
-                    .filter(|s| !s.is_null())
+                let record: Value = from_bytes(
+                    &self
+                        .store
+                        .get(RecordKind::Offer, &self.hash_handle(state)?, at)?
+                        .ok_or(VciError::InvalidRequest("unknown or expired issuer_state"))?,
+                )?;
+                // The request asks for no more than the offer offered.
+                let offered: Vec<String> = record
+                    .get("configurations")
                     .cloned()
+                    .and_then(|c| serde_json::from_value(c).ok())
+                    .unwrap_or_default();
+                if configurations.iter().any(|c| !offered.contains(c)) {
+                    return Err(VciError::InvalidScope);
+                }
+                record.get("subject").filter(|s| !s.is_null()).cloned()
             }
             None => None,
         };
+        // The request holds: its PoP and DPoP proof are spent now, so refused ones fill no
+        // store.
+        self.spend_client(&client, at)?;
+        if let Some(d) = &header_dpop {
+            self.spend_dpop(d, at)?;
+        }
         let pending = PendingAuthorization {
             client_id: client.client_id,
             redirect_uri: redirect_uri.to_owned(),
@@ -871,6 +961,17 @@ impl<'a> IssuanceServer<'a> {
                 "unknown, used or expired request_uri",
             ))?;
         let pending: PendingAuthorization = from_bytes(&record)?;
+        // An offer's issuer_state is single use: it was for one authorization.
+        if let Some(state) = &pending.issuer_state
+            && self
+                .store
+                .take(RecordKind::Offer, &self.hash_handle(state)?, at)?
+                .is_none()
+        {
+            return Err(VciError::InvalidRequest(
+                "the offer's issuer_state was used",
+            ));
+        }
         let code = self.secret()?;
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("code", &code);
@@ -916,8 +1017,11 @@ impl<'a> IssuanceServer<'a> {
     ) -> Result<TokenResponse, VciError> {
         let params = form(body)?;
         let grant = text(&params, "grant_type")?;
+        // The proof first (a wallet retrying on use_dpop_nonce must not find its PoP spent);
+        // both are recorded against replay only once the request holds.
+        let dpop = self.dpop_unspent(ctx, at)?;
         let client = self.client(ctx, at)?;
-        let dpop = self.dpop(ctx, None, at)?;
+        let client_for_spend = client.clone();
         let (subject, configurations, client_id, refresh, renews) = match grant {
             PRE_AUTHORIZED_GRANT => {
                 if client.is_none() && !self.config.anonymous_pre_authorized {
@@ -936,25 +1040,31 @@ impl<'a> IssuanceServer<'a> {
                 let given = params.get("tx_code").and_then(Value::as_str);
                 match (&record.tx_code, given) {
                     (None, None) => {}
-                    (Some(expected), Some(given))
-                        if kmid_crypto::session::constant_time_eq(
-                            expected.as_bytes(),
-                            self.hash_handle(given)?.as_bytes(),
-                        ) => {}
                     (None, Some(_)) => {
                         return Err(VciError::InvalidRequest(
                             "a tx_code the offer did not ask for",
                         ));
                     }
-                    (Some(_), _) => {
-                        let failures = self
+                    (Some(_), None) => {
+                        return Err(VciError::InvalidRequest("the offer asks for a tx_code"));
+                    }
+                    (Some(expected), Some(given)) => {
+                        // Each attempt is counted before it is compared, atomically: racing
+                        // requests cannot try more codes than the limit between them.
+                        let attempts = self
                             .store
                             .count_failure(RecordKind::PreAuthorizedCode, &key, at)?
-                            .unwrap_or(MAX_TX_CODE_ATTEMPTS);
-                        if failures >= MAX_TX_CODE_ATTEMPTS {
-                            self.store.take(RecordKind::PreAuthorizedCode, &key, at)?;
+                            .unwrap_or(u32::MAX);
+                        let right = kmid_crypto::session::constant_time_eq(
+                            expected.as_bytes(),
+                            self.hash_handle(given)?.as_bytes(),
+                        );
+                        if attempts > MAX_TX_CODE_ATTEMPTS || !right {
+                            if attempts >= MAX_TX_CODE_ATTEMPTS {
+                                self.store.take(RecordKind::PreAuthorizedCode, &key, at)?;
+                            }
+                            return Err(VciError::InvalidGrant("wrong tx_code"));
                         }
-                        return Err(VciError::InvalidGrant("wrong or missing tx_code"));
                     }
                 }
                 // Single use: of two racing redemptions, one takes it.
@@ -1043,6 +1153,10 @@ impl<'a> IssuanceServer<'a> {
                 ));
             }
         };
+        if let Some(client) = &client_for_spend {
+            self.spend_client(client, at)?;
+        }
+        self.spend_dpop(&dpop, at)?;
         let access_token = self.secret()?;
         let refresh_token = if refresh { Some(self.secret()?) } else { None };
         let refresh_handle = refresh_token
@@ -1176,6 +1290,7 @@ impl<'a> IssuanceServer<'a> {
                 client_id: token.client_id.as_deref(),
                 metadata: jwt_metadata,
                 attestation_trust: &self.config.wallet_providers,
+                nonce_required: true,
                 at,
             },
             self.config
@@ -1185,7 +1300,9 @@ impl<'a> IssuanceServer<'a> {
         )?;
         // The c_nonces: required (the issuer has a Nonce Endpoint), this issuer's, live.
         if proven.nonces.is_empty() {
-            return Err(VciError::InvalidNonce("missing"));
+            return Err(VciError::InvalidProof(super::ProofRefusal::Malformed(
+                "nonce",
+            )));
         }
         let mut spend = Vec::new();
         for nonce in &proven.nonces {
@@ -1228,6 +1345,24 @@ impl<'a> IssuanceServer<'a> {
                 "this configuration was issued under this token already",
             ));
         }
+        // The token's first credential opens the issuance its others join: one request
+        // claims that, and a request racing it is asked to come again.
+        let claim = self.hash_handle(&format!("{token_handle}\0group"))?;
+        let claimed = token.group.is_none()
+            && self.store.insert(
+                RecordKind::IssuedConfiguration,
+                &claim,
+                b"",
+                at + self.config.lifetimes.access_token,
+                at,
+            )?;
+        if token.group.is_none() && !claimed {
+            self.store
+                .take(RecordKind::IssuedConfiguration, &issued_key, at)?;
+            return Err(VciError::InvalidCredentialRequest(
+                "another credential request under this token is being answered: send this one again",
+            ));
+        }
         let minted = minter
             .mint(&MintRequest {
                 subject: &token.subject,
@@ -1238,7 +1373,17 @@ impl<'a> IssuanceServer<'a> {
                 group: token.group.as_deref(),
                 at,
             })
-            .map_err(VciError::CredentialRequestDenied)?;
+            .map_err(|e| {
+                // Nothing was issued: the configuration may be asked for again, and the next
+                // request may open the issuance.
+                let _ = self
+                    .store
+                    .take(RecordKind::IssuedConfiguration, &issued_key, at);
+                if claimed {
+                    let _ = self.store.take(RecordKind::IssuedConfiguration, &claim, at);
+                }
+                VciError::CredentialRequestDenied(e)
+            })?;
         let credentials = minted.credentials;
         let references = minted.references;
         // The token's later configurations join this issuance.
@@ -1331,9 +1476,8 @@ impl<'a> IssuanceServer<'a> {
         if record.token_handle != token_handle {
             return Err(VciError::InvalidNotificationId);
         }
-        self.store
-            .take(RecordKind::Notification, &key, at)?
-            .ok_or(VciError::InvalidNotificationId)?;
+        // Kept until it expires: §11.1 asks that a repeated notification succeed (a wallet
+        // retrying after a lost response); what it triggers in the registry is idempotent.
         Ok(Notification {
             event,
             subject: record.subject,
