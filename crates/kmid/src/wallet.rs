@@ -44,6 +44,29 @@ pub struct Wallet {
     provider: &'static CryptoProvider,
     /// Renewal grants, by docType: secrets, never logged.
     renewals: Vec<(String, String)>,
+    /// More device keys (one per credential of a batch, for unlinkability).
+    batch_keys: Vec<Arc<dyn Signer>>,
+    /// When a held credential may be presented again.
+    policy: PresentationPolicy,
+    /// Which credentials (by digest) were presented to which verifiers.
+    presented:
+        std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+/// When a held credential may be presented again. Credentials issued in a batch to keys of
+/// one secure area are the same card; presenting each only once (or each to one verifier)
+/// keeps two presentations from being linked by the credential's signature, salts or key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PresentationPolicy {
+    /// Any held credential, as often as asked.
+    #[default]
+    Reuse,
+    /// Each credential once; when none is left the wallet needs a new batch.
+    Once,
+    /// Each credential to one verifier (`client_id`, or the proximity reader) only: the same
+    /// verifier sees the same credential, no two verifiers see the same one.
+    OncePerVerifier,
 }
 
 impl core::fmt::Debug for Wallet {
@@ -80,6 +103,9 @@ impl Wallet {
             registrars: Vec::new(),
             provider: CryptoProvider::get_default(),
             renewals: Vec::new(),
+            batch_keys: Vec::new(),
+            policy: PresentationPolicy::Reuse,
+            presented: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -194,6 +220,84 @@ impl Wallet {
     #[must_use]
     pub fn device_key(&self) -> &kmid_crypto::PublicKey {
         self.device.public_key()
+    }
+
+    /// More device keys, for credentials issued in a batch (one credential per key, each
+    /// presented under [`Self::with_presentation_policy`]); credentials bound to any of the
+    /// wallet's keys are accepted.
+    #[must_use]
+    pub fn with_batch_keys(mut self, keys: Vec<Arc<dyn Signer>>) -> Self {
+        self.batch_keys = keys;
+        self
+    }
+
+    /// When a held credential may be presented again (default [`PresentationPolicy::Reuse`]).
+    #[must_use]
+    pub const fn with_presentation_policy(mut self, policy: PresentationPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many held credentials of `card_type` can still be presented to `verifier` under
+    /// the policy (when it reaches 0, it is time for a new batch).
+    #[must_use]
+    pub fn presentable(&self, card_type: kmid_schema::CardType, verifier: &str) -> usize {
+        let mdocs = self
+            .mdocs
+            .iter()
+            .filter(|m| m.issuer_auth.mso().doc_type == card_type.doc_type())
+            .filter(|m| self.usable(|| mdoc_digest(self.provider, m), verifier))
+            .count();
+        let sd_jwts = self
+            .sd_jwts
+            .iter()
+            .filter(|h| h.verified().card_type == Some(card_type))
+            .filter(|h| self.usable(|| sd_jwt_digest(self.provider, h), verifier))
+            .count();
+        mdocs + sd_jwts
+    }
+
+    /// The signer of `key`: the device key or a batch key.
+    fn signer_for(&self, key: &kmid_crypto::PublicKey) -> Option<&Arc<dyn Signer>> {
+        core::iter::once(&self.device)
+            .chain(self.batch_keys.iter())
+            .find(|s| s.public_key() == key)
+    }
+
+    /// Whether the credential whose digest `digest` computes may be presented to `verifier`
+    /// under the policy (the digest is not computed when every credential may be reused).
+    fn usable(&self, digest: impl FnOnce() -> String, verifier: &str) -> bool {
+        if self.policy == PresentationPolicy::Reuse {
+            return true;
+        }
+        let digest = digest();
+        let presented = self
+            .presented
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = presented.get(&digest);
+        match self.policy {
+            PresentationPolicy::Reuse => true,
+            PresentationPolicy::Once => seen.is_none_or(std::collections::BTreeSet::is_empty),
+            PresentationPolicy::OncePerVerifier => {
+                seen.is_none_or(|v| v.iter().all(|seen| seen == verifier))
+            }
+        }
+    }
+
+    /// Records that the credential whose digest `digest` computes was presented to
+    /// `verifier` (nothing to record when every credential may be reused).
+    fn mark_presented(&self, digest: impl FnOnce() -> String, verifier: &str) {
+        if self.policy == PresentationPolicy::Reuse {
+            return;
+        }
+        let digest = digest();
+        self.presented
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(digest)
+            .or_default()
+            .insert(verifier.to_owned());
     }
 
     /// Keeps everything an issuance or a renewal gave: the credentials (replacing those held
@@ -315,7 +419,7 @@ impl Wallet {
             .with_provider(self.provider)
             .verify_issuer_signed(&issuer_signed, at)?;
         let mso = issuer_signed.issuer_auth.mso();
-        if &mso.device_key_info.device_key != self.device.public_key() {
+        if self.signer_for(&mso.device_key_info.device_key).is_none() {
             return Err(KmidError::NotOurKey);
         }
         self.mdocs.push(issuer_signed);
@@ -355,7 +459,7 @@ impl Wallet {
             .and_then(|c| c.get("jwk"))
             .and_then(|j| serde_json::from_value::<kmid_crypto::Jwk>(j.clone()).ok())
             .and_then(|j| j.to_public_key().ok());
-        if cnf.as_ref() != Some(self.device.public_key()) {
+        if cnf.as_ref().and_then(|k| self.signer_for(k)).is_none() {
             return Err(KmidError::NotOurKey);
         }
         Ok(held)
@@ -373,15 +477,27 @@ impl Wallet {
         at: OffsetDateTime,
     ) -> Result<DeviceResponse, KmidError> {
         let empty = Vec::new();
-        let held: Vec<HeldMdoc<'_>> = self
-            .mdocs
-            .iter()
-            .map(|m| HeldMdoc {
+        // One usable credential per docType, each signed by its own key.
+        let mut held: Vec<HeldMdoc<'_>> = Vec::new();
+        for m in &self.mdocs {
+            let doc_type = &m.issuer_auth.mso().doc_type;
+            if held
+                .iter()
+                .any(|h| &h.issuer_signed.issuer_auth.mso().doc_type == doc_type)
+                || !self.usable(|| mdoc_digest(self.provider, m), PROXIMITY)
+            {
+                continue;
+            }
+            let Some(signer) = self.signer_for(&m.issuer_auth.mso().device_key_info.device_key)
+            else {
+                continue;
+            };
+            held.push(HeldMdoc {
                 issuer_signed: m,
-                device_auth: DeviceKeyAuth::Signature(&*self.device),
+                device_auth: DeviceKeyAuth::Signature(&**signer),
                 device_signed: &empty,
-            })
-            .collect();
+            });
+        }
         let mut policy = HolderPolicy::new(at);
         policy.provider = self.provider;
         if let Some(trust) = &self.reader_trust {
@@ -403,7 +519,16 @@ impl Wallet {
                     .push((rrn.namespace.to_owned(), rrn.identifier.to_owned()));
             }
         }
-        Ok(respond(request, transcript, &held, &policy)?)
+        let response = respond(request, transcript, &held, &policy)?;
+        for doc in &response.documents {
+            if let Some(m) = held
+                .iter()
+                .find(|h| h.issuer_signed.issuer_auth.mso().doc_type == doc.doc_type)
+            {
+                self.mark_presented(|| mdoc_digest(self.provider, m.issuer_signed), PROXIMITY);
+            }
+        }
+        Ok(response)
     }
 
     /// Whether a DocRequest's reader may collect the registration number: its readerAuth
@@ -482,7 +607,10 @@ impl Wallet {
         let held = self
             .sd_jwts
             .iter()
-            .find(|h| h.verified().vct == request.vct)
+            .find(|h| {
+                h.verified().vct == request.vct
+                    && self.usable(|| sd_jwt_digest(self.provider, h), &request.audience)
+            })
             .ok_or(KmidError::NotHeld("SD-JWT VC"))?;
         let paths: Vec<Vec<&str>> = request
             .paths
@@ -490,13 +618,20 @@ impl Wallet {
             .map(|p| p.iter().map(String::as_str).collect())
             .collect();
         let paths: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
-        let signer: Arc<dyn Signer> = Arc::clone(&self.device);
-        Ok(held
+        let signer: Arc<dyn Signer> = Arc::clone(
+            sd_jwt_cnf(held)
+                .as_ref()
+                .and_then(|k| self.signer_for(k))
+                .ok_or(KmidError::NotOurKey)?,
+        );
+        let presented = held
             .present(
                 &paths,
                 Some((&signer, &request.nonce, &request.audience, at)),
             )?
-            .to_compact())
+            .to_compact();
+        self.mark_presented(|| sd_jwt_digest(self.provider, held), &request.audience);
+        Ok(presented)
     }
 
     /// An OpenID4VCI key proof (`openid4vci-proof+jwt`, Appendix F.1) of this wallet's
@@ -580,7 +715,7 @@ impl Wallet {
                 } else {
                     Rrn::Withheld
                 };
-                (cq.id.as_str(), self.plan(cq, rrn))
+                (cq.id.as_str(), self.plan(cq, rrn, &request.client_id))
             })
             .collect();
         // Say so when only the registration number stands in the way (the DCQL rules found no
@@ -591,9 +726,10 @@ impl Wallet {
         if unanswerable
             && query
                 .select(&|id| {
-                    query
-                        .credential(id)
-                        .is_some_and(|cq| self.plan(cq, Rrn::Hypothetical).is_some())
+                    query.credential(id).is_some_and(|cq| {
+                        self.plan(cq, Rrn::Hypothetical, &request.client_id)
+                            .is_some()
+                    })
                 })
                 .is_some()
         {
@@ -624,6 +760,7 @@ impl Wallet {
             bound.push((id.as_str(), item));
         }
         let mut token = VpToken::new();
+        let mut presented = Vec::new();
         for id in chosen {
             let Some(plan) = plan_for(id) else { continue };
             let items: Vec<&str> = bound
@@ -634,7 +771,15 @@ impl Wallet {
             let presentation = match plan {
                 Plan::SdJwt { held, paths } => {
                     let paths: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
-                    let signer: Arc<dyn Signer> = Arc::clone(&self.device);
+                    let signer: Arc<dyn Signer> = Arc::clone(
+                        sd_jwt_cnf(held)
+                            .as_ref()
+                            .and_then(|k| self.signer_for(k))
+                            .ok_or(KmidError::NotOurKey)?,
+                    );
+                    if self.policy != PresentationPolicy::Reuse {
+                        presented.push(sd_jwt_digest(self.provider, held));
+                    }
                     let mut extra = serde_json::Map::new();
                     if !items.is_empty() {
                         let hashes = items
@@ -667,9 +812,15 @@ impl Wallet {
                     let device_request = DeviceRequest::new(vec![DocRequest::new(items.clone())]);
                     let transcript = openid4vp_transcript(self.provider, request)?;
                     let empty = Vec::new();
+                    let signer = self
+                        .signer_for(&issuer_signed.issuer_auth.mso().device_key_info.device_key)
+                        .ok_or(KmidError::NotOurKey)?;
+                    if self.policy != PresentationPolicy::Reuse {
+                        presented.push(mdoc_digest(self.provider, issuer_signed));
+                    }
                     let held = [HeldMdoc {
                         issuer_signed,
-                        device_auth: DeviceKeyAuth::Signature(&*self.device),
+                        device_auth: DeviceKeyAuth::Signature(&**signer),
                         device_signed: &empty,
                     }];
                     let mut policy = HolderPolicy::new(at);
@@ -683,11 +834,14 @@ impl Wallet {
                 serde_json::Value::Array(vec![presentation.into()]),
             );
         }
+        for digest in presented {
+            self.mark_presented(|| digest, &request.client_id);
+        }
         Ok(token)
     }
 
     /// The first held credential and claim option that satisfy `cq`.
-    fn plan<'w>(&'w self, cq: &'w CredentialQuery, rrn: Rrn) -> Option<Plan<'w>> {
+    fn plan<'w>(&'w self, cq: &'w CredentialQuery, rrn: Rrn, verifier: &str) -> Option<Plan<'w>> {
         let rrn_allowed = rrn != Rrn::Withheld;
         let spec = catalogue::spec(ClaimId::RegistrationNumber);
         let is_rrn = |claim: &ClaimsQuery| {
@@ -721,6 +875,7 @@ impl Wallet {
                             trusted_akis.as_deref(),
                             h.verified().issuer_certificate.iter().cloned(),
                         )
+                        && self.usable(|| sd_jwt_digest(self.provider, h), verifier)
                 })
                 .find_map(|held| {
                     options.iter().find_map(|option| {
@@ -741,6 +896,7 @@ impl Wallet {
                     .iter()
                     .filter(|m| {
                         m.issuer_auth.mso().doc_type == doc_type
+                            && self.usable(|| mdoc_digest(self.provider, m), verifier)
                             && trusted(
                                 trusted_akis.as_deref(),
                                 m.issuer_auth.x5chain().iter().filter_map(|der| {
@@ -850,4 +1006,35 @@ pub fn openid4vp_transcript(
         },
     };
     Ok(SessionTranscript::new_on(provider, None, None, &handover)?)
+}
+
+/// The verifier name proximity presentations are recorded under.
+const PROXIMITY: &str = "proximity";
+
+/// A held mdoc's identity: the SHA-256 of its IssuerSigned (on the wallet's provider).
+fn mdoc_digest(provider: &CryptoProvider, m: &IssuerSigned) -> String {
+    provider
+        .sha256(&m.to_bytes())
+        .map(|d| kmid_crypto::jose::b64url(&d))
+        .unwrap_or_default()
+}
+
+/// A held SD-JWT VC's identity: the SHA-256 of its verified claims (its `cnf` key among them,
+/// so each credential of a batch is its own).
+fn sd_jwt_digest(provider: &CryptoProvider, held: &HeldSdJwtVc) -> String {
+    let bytes = serde_json::to_vec(&held.verified().claims).unwrap_or_default();
+    provider
+        .sha256(&bytes)
+        .map(|d| kmid_crypto::jose::b64url(&d))
+        .unwrap_or_default()
+}
+
+/// The key an SD-JWT VC is bound to (`cnf.jwk`).
+fn sd_jwt_cnf(held: &HeldSdJwtVc) -> Option<kmid_crypto::PublicKey> {
+    held.verified()
+        .claims
+        .get("cnf")
+        .and_then(|c| c.get("jwk"))
+        .and_then(|j| serde_json::from_value::<kmid_crypto::Jwk>(j.clone()).ok())
+        .and_then(|j| j.to_public_key().ok())
 }
