@@ -72,6 +72,9 @@ pub(crate) struct OfferArgs {
     /// Also write the offer URL to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Print the offer as a QR code in text (what the counter's screen shows the phone).
+    #[arg(long)]
+    qr: bool,
 }
 
 /// `kmid wallet`.
@@ -232,9 +235,20 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
     if let Some(out) = &args.out {
         write(out, format!("{url}\n"))?;
     }
+    let mut shown = url.clone();
+    if args.qr {
+        let code = qrcode::QrCode::new(url.as_bytes())
+            .map_err(|e| format!("the offer does not fit a QR code: {e}"))?;
+        shown = format!(
+            "{}\n{url}",
+            code.render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build()
+        );
+    }
     Ok(match issued.tx_code {
-        Some(code) => format!("{url}\ntransaction code: {code} (show it apart from the QR code)"),
-        None => url,
+        Some(code) => format!("{shown}\ntransaction code: {code} (show it apart from the QR code)"),
+        None => shown,
     })
 }
 

@@ -37,7 +37,19 @@ fn a_counter_offer_is_received_presented_and_verified() {
         "rrc.json",
         "--out",
         "offer.txt",
+        "--qr",
     ]);
+    // The QR code (text, two modules per character row) is square: its rows are as wide as
+    // each other and about twice as many characters wide as rows.
+    let qr: Vec<&str> = out
+        .lines()
+        .take_while(|l| !l.starts_with("openid-credential-offer"))
+        .collect();
+    assert!(qr.len() > 10, "{out}");
+    assert!(qr.iter().any(|l| l.contains('█')), "{out}");
+    let width = qr[0].chars().count();
+    assert!(qr.iter().all(|l| l.chars().count() == width));
+    assert!(width.abs_diff(qr.len() * 2) <= 2, "{width} x {}", qr.len());
     let url = std::fs::read_to_string(run.path("offer.txt"))
         .unwrap()
         .trim()
