@@ -409,3 +409,53 @@ fn a_wallet_receives_by_the_authorization_code_flow_over_http() {
         VciError::InvalidClient("no client credentials")
     );
 }
+
+/// A minter that groups nothing: every configuration of one token can still be asked for,
+/// one after the other.
+#[test]
+fn a_minter_without_groups_serves_every_configuration_of_a_token() {
+    let pki = TestPki::new();
+    let mut config = config(&pki);
+    config.require_dpop_nonce = false;
+    config.anonymous_pre_authorized = true;
+    let second: kmid_oid4vc::vci::metadata::CredentialConfiguration =
+        serde_json::from_value(json!({
+            "format": "mso_mdoc",
+            "scope": "kr.go.mois.rrc.1.mdoc",
+            "doctype": "kr.go.mois.rrc.1",
+            "cryptographic_binding_methods_supported": ["cose_key"],
+            "proof_types_supported": { "jwt": { "proof_signing_alg_values_supported": ["ES256"] } },
+        }))
+        .unwrap();
+    config
+        .metadata
+        .credential_configurations_supported
+        .insert("kr.go.mois.rrc.1.mso_mdoc".into(), second);
+    let store = MemoryIssuanceStore::default();
+    let transport = Transport {
+        server: IssuanceServer::new(&config, &store, provider(), &SystemRandom),
+        offer: RefCell::new(None),
+        seen: RefCell::new(Vec::new()),
+        notifications: RefCell::new(Vec::new()),
+    };
+    let issued = transport
+        .server
+        .offer_pre_authorized(
+            &json!({ "card": "rrc-1" }),
+            &[CONFIG.to_owned(), "kr.go.mois.rrc.1.mso_mdoc".to_owned()],
+            false,
+            at(),
+        )
+        .unwrap();
+    let client = IssuanceClient::new(&transport, provider(), &SystemRandom, device(), None);
+    let info = client.issuer(ISSUER, None).unwrap();
+    let session = client
+        .pre_authorized(&info, &issued.offer, None, at())
+        .unwrap();
+    for configuration in [CONFIG, "kr.go.mois.rrc.1.mso_mdoc"] {
+        let key = device();
+        client
+            .credential(&info, &session, configuration, &ProofKeys::One(&key), at())
+            .unwrap();
+    }
+}

@@ -1386,6 +1386,11 @@ impl<'a> IssuanceServer<'a> {
             })?;
         let credentials = minted.credentials;
         let references = minted.references;
+        // A minter that groups nothing leaves the next request free to mint as it likes.
+        if claimed && minted.group.is_none() {
+            self.store
+                .take(RecordKind::IssuedConfiguration, &claim, at)?;
+        }
         // The token's later configurations join this issuance.
         if minted.group.is_some() && minted.group != token.group {
             let mut updated =
@@ -1437,7 +1442,8 @@ impl<'a> IssuanceServer<'a> {
     }
 
     /// The Notification Endpoint (§11): the token the credentials were issued under (by its
-    /// DPoP key), a live `notification_id` (single use), a known event. Returns the event for
+    /// DPoP key), a live `notification_id` (a repeated notification succeeds again), a known
+    /// event. Returns the event for
     /// the caller's registry (a deleted credential becomes INVALID there).
     ///
     /// # Errors
