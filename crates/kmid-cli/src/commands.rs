@@ -398,6 +398,17 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A wallet provider: its root (`wallet-provider-root.pem`, what an issuer trusts) and
+    /// the signer of its wallet attestations (`wallet-provider.pem`, `wallet-provider.key.pem`,
+    /// a JWT signer certificate with no extended key usage). `kmid wallet attest` uses them.
+    WalletProvider {
+        /// The directory.
+        #[arg(long, default_value = "kmid-wallet-provider")]
+        out: PathBuf,
+        /// The provider's identifier (`iss` of its attestations).
+        #[arg(long, default_value = "https://wallet-provider.kmid.invalid")]
+        iss: String,
+    },
     /// A holder (phone) device key, P-256, as PKCS#8 PEM.
     Holder {
         /// The file to write.
@@ -819,7 +830,7 @@ pub(crate) fn hex_decode(text: &str) -> Result<Vec<u8>, Error> {
         .collect()
 }
 
-fn public_key(path: &Path) -> Result<PublicKey, Error> {
+pub(crate) fn public_key(path: &Path) -> Result<PublicKey, Error> {
     let pem = read_text(path)?;
     if let Ok(key) = PublicKey::from_spki_pem(&pem) {
         return Ok(key);
@@ -1112,6 +1123,49 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
             write(out, format!("{jwt}\n"))?;
             Ok(format!(
                 "registration attestation for {verifier} in {}",
+                out.display()
+            ))
+        }
+        KeysCommand::WalletProvider { out, iss } => {
+            use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
+            let now = OffsetDateTime::now_utc();
+            let params = |kind, cn: &str, years: i64| CertificateParams {
+                kind,
+                country: "KR".into(),
+                organization: Some("kmid wallet provider".into()),
+                state_or_province: None,
+                common_name: cn.into(),
+                not_before: now - time::Duration::days(1),
+                not_after: now + time::Duration::days(365 * years),
+                issuer_alt_name: Some(iss.clone()),
+                crl_uri: None,
+                dns_names: Vec::new(),
+            };
+            let root_key = PrivateKey::generate(Curve::P256)?;
+            let root = issue_certificate(
+                &params(CertificateKind::ReaderRoot, "kmid wallet provider root", 10),
+                root_key.public_key(),
+                None,
+                &root_key,
+                &SystemRandom,
+            )?;
+            let signer_key = PrivateKey::generate(Curve::P256)?;
+            let signer = issue_certificate(
+                &params(CertificateKind::JwtSigner, "kmid wallet attestations", 1),
+                signer_key.public_key(),
+                Some(&root),
+                &root_key,
+                &SystemRandom,
+            )?;
+            write(&out.join("wallet-provider-root.pem"), root.to_pem()?)?;
+            write(&out.join("wallet-provider.pem"), signer.to_pem()?)?;
+            write_secret(
+                &out.join("wallet-provider.key.pem"),
+                signer_key.to_pkcs8_pem()?.as_bytes(),
+            )?;
+            write(&out.join("wallet-provider.iss"), format!("{iss}\n"))?;
+            Ok(format!(
+                "wallet provider {iss} in {} (issuers trust wallet-provider-root.pem)",
                 out.display()
             ))
         }

@@ -10,25 +10,27 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use kmid::IssuingAuthority;
 use kmid::crypto::jose::b64url_decode;
-use kmid::crypto::x509::TrustStore;
+use kmid::crypto::x509::{Certificate, TrustStore};
 use kmid::crypto::{CryptoProvider, PrivateKey, Signer, SystemRandom};
 use kmid::issuance::{IssuanceProfile, IssuerMinter, configuration_format, korean_metadata};
 use kmid::oid4vc::store::SqliteIssuanceStore;
+use kmid::oid4vc::vci::client_attestation::{WalletAttestationClaims, issue_wallet_attestation};
 use kmid::oid4vc::vci::http::{Handled, HttpClient, HttpRequest, HttpResponse};
 use kmid::oid4vc::vci::nonce::NonceKey;
 use kmid::oid4vc::vci::offer::OfferUrl;
 use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, NotificationEvent};
-use kmid::oid4vc::vci::wallet::{IssuanceClient, ProofKeys};
+use kmid::oid4vc::vci::wallet::{ClientCredentials, IssuanceClient, ProofKeys};
 use kmid::schema::IdentityCard;
-use kmid::{Formats, IssuingAuthority};
+use kmid::trust::{TrustConfig, TrustPurpose};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::commands::{
-    Error, authority_for, card, code_of, hex_decode, hex_encode, issuer, read_text, write,
-    write_secret,
+    Error, authority_for, card, code_of, hex_decode, hex_encode, issuer, public_key, read_text,
+    write, write_secret,
 };
 
 /// `kmid issuer`.
@@ -40,7 +42,42 @@ pub(crate) enum IssuerCommand {
     /// Answer one HTTP request to the issuer's endpoints: the request as JSON on standard
     /// input (`{"method", "url", "headers": {…}, "body"}`), the response as JSON on standard
     /// output. For bridges until `kmid serve`.
-    Handle(StateArgs),
+    Handle(HandleArgs),
+    /// Register a wallet solution for the authorization code grant: its `client_id`, the
+    /// redirect URIs PAR accepts for it, and the root of its provider's wallet attestations
+    /// (kept in the state directory: `wallets.json`, `wallet-trust.toml` with the
+    /// `wallet-provider` purpose, `wallet-providers/`).
+    RegisterWallet(RegisterWalletArgs),
+}
+
+/// `kmid issuer handle`.
+#[derive(Debug, Args)]
+pub(crate) struct HandleArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// The card of the holder this counter has authenticated (by their IC card, or an
+    /// official checking them): the authorization endpoint then approves pending
+    /// authorizations for it (303 to the wallet's redirect URI with the code, `state` and
+    /// `iss`). Without it the authorization endpoint refuses: the CLI has no login page.
+    #[arg(long)]
+    holder_card: Option<PathBuf>,
+}
+
+/// `kmid issuer register-wallet`.
+#[derive(Debug, Args)]
+pub(crate) struct RegisterWalletArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// The wallet's `client_id` (the `sub` of its attestations).
+    #[arg(long)]
+    client_id: String,
+    /// A redirect URI of the wallet (repeat for several).
+    #[arg(long, required = true)]
+    redirect_uri: Vec<String>,
+    /// The wallet provider's root certificate (PEM; `kmid keys wallet-provider` writes
+    /// `wallet-provider-root.pem`).
+    #[arg(long)]
+    provider_root: PathBuf,
 }
 
 /// Where an issuer's files are.
@@ -80,30 +117,82 @@ pub(crate) struct OfferArgs {
 /// `kmid wallet`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum WalletCommand {
-    /// Receive the credentials of an offer (its URL) with the holder's key, and write them to
-    /// `--out`.
+    /// Receive credentials with the holder's key, and write them to `--out`: those of an offer
+    /// (its URL; the pre-authorized grant), or, with `--scope`, by the authorization code
+    /// grant (PAR, PKCE, `iss` checked) authenticated by a wallet attestation.
     Receive(ReceiveArgs),
+    /// A wallet attestation (OAuth-Client-Attestation JWT) from a wallet provider
+    /// (`kmid keys wallet-provider`) for a wallet instance's key.
+    Attest(AttestArgs),
 }
 
 /// `kmid wallet receive`.
 #[derive(Debug, Args)]
 pub(crate) struct ReceiveArgs {
-    /// The offer URL (`openid-credential-offer://…`).
-    offer: String,
+    /// The offer URL (`openid-credential-offer://…`); without it give `--issuer` and `--scope`.
+    #[arg(required_unless_present = "issuer")]
+    offer: Option<String>,
+    /// The Credential Issuer Identifier, for a flow the wallet starts (no offer).
+    #[arg(long, requires = "scope")]
+    issuer: Option<String>,
     /// The holder's device key (PKCS#8 PEM): the credentials are bound to it.
     #[arg(long)]
     holder: PathBuf,
     /// The Transaction Code shown at the counter.
     #[arg(long)]
     tx_code: Option<String>,
+    /// Run the authorization code grant for these scopes (space-separated; HAIP: one per
+    /// credential configuration) instead of the offer's pre-authorized code.
+    #[arg(long, requires_all = ["client_attestation", "instance"])]
+    scope: Option<String>,
+    /// The wallet attestation (`kmid wallet attest`): the client authentication PAR and the
+    /// token endpoint need.
+    #[arg(long)]
+    client_attestation: Option<PathBuf>,
+    /// The wallet instance's key (PKCS#8 PEM), the one the attestation names.
+    #[arg(long)]
+    instance: Option<PathBuf>,
+    /// The redirect URI registered for the wallet.
+    #[arg(long, default_value = "https://wallet.kmid.invalid/callback")]
+    redirect_uri: String,
     /// The issuer's keys directory: the issuer is reached through its files (there is no
     /// HTTP issuer before `kmid serve`).
-    #[arg(long)]
-    issuer_keys: PathBuf,
+    #[arg(
+        long,
+        conflicts_with = "issuer_command",
+        required_unless_present = "issuer_command"
+    )]
+    issuer_keys: Option<PathBuf>,
     /// The issuer's state directory (default `<issuer-keys>/openid4vci`).
     #[arg(long)]
     issuer_state: Option<PathBuf>,
+    /// Reach the issuer through a command instead (a JSON array: program and arguments), run
+    /// once per HTTP request with the request as JSON on standard input
+    /// (`{"method", "url", "headers": {…}, "body"}`) and the response as JSON on standard
+    /// output (`{"status", "headers", "body"}`): the contract of `kmid issuer handle`.
+    #[arg(long)]
+    issuer_command: Option<String>,
     /// Where to write the credentials.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `kmid wallet attest`.
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The wallet provider's directory (`kmid keys wallet-provider`).
+    #[arg(long, default_value = "kmid-wallet-provider")]
+    provider: PathBuf,
+    /// The wallet's `client_id`, shared by all its instances (HAIP 1.0 §4.3.1).
+    #[arg(long)]
+    client_id: String,
+    /// The instance's key (PKCS#8 PEM, or its public key as SPKI PEM).
+    #[arg(long)]
+    instance: PathBuf,
+    /// Hours it is valid.
+    #[arg(long, default_value_t = 24)]
+    hours: i64,
+    /// The file to write (the JWT).
     #[arg(long)]
     out: PathBuf,
 }
@@ -154,6 +243,7 @@ fn with_server<T>(
     let issuer = issuer(keys, authority)?;
     std::fs::create_dir_all(state)?;
     let store = SqliteIssuanceStore::open(&state.join("issuance.sqlite"))?;
+    let wallets = Wallets::load(state)?;
     let config = IssuanceConfig {
         metadata: korean_metadata(
             authority,
@@ -167,12 +257,11 @@ fn with_server<T>(
         ),
         nonce_key: nonce_key(state)?,
         require_dpop_nonce: true,
-        // No wallet provider is configured for the CLI: a pre-authorized code is redeemed
-        // anonymously, and PAR (which needs a wallet attestation) is refused.
-        wallet_providers: TrustStore::new(),
+        // Wallets registered with `kmid issuer register-wallet` (none: PAR serves no one, as it
+        // needs a wallet attestation); a counter's pre-authorized code is redeemed anonymously.
+        wallet_providers: wallets.providers,
         anonymous_pre_authorized: true,
-        // No wallet solution is registered: PAR serves none.
-        redirect_uris: std::collections::BTreeMap::new(),
+        redirect_uris: wallets.redirect_uris,
         lifetimes: Lifetimes::default(),
     };
     let server = IssuanceServer::new(
@@ -183,6 +272,151 @@ fn with_server<T>(
     );
     let minter = IssuerMinter::new(&issuer);
     f(&server, &minter)
+}
+
+/// The wallet solutions an issuer's state directory registers.
+struct Wallets {
+    providers: TrustStore,
+    redirect_uris: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Wallets {
+    const CLIENTS: &'static str = "wallets.json";
+    const TRUST: &'static str = "wallet-trust.toml";
+
+    fn load(state: &Path) -> Result<Self, Error> {
+        let clients = state.join(Self::CLIENTS);
+        if !clients.exists() {
+            return Ok(Self {
+                providers: TrustStore::new(),
+                redirect_uris: std::collections::BTreeMap::new(),
+            });
+        }
+        let redirect_uris = serde_json::from_str(&read_text(&clients)?)
+            .map_err(|e| format!("{}: {e}", clients.display()))?;
+        let providers = TrustConfig::from_file(&state.join(Self::TRUST))?
+            .trust_store(TrustPurpose::WalletProvider)?;
+        Ok(Self {
+            providers,
+            redirect_uris,
+        })
+    }
+}
+
+fn register_wallet(args: &RegisterWalletArgs) -> Result<String, Error> {
+    let state = state_dir(&args.state.keys, args.state.state.as_ref());
+    let root = Certificate::from_pem(&read_text(&args.provider_root)?)?;
+    let dir = state.join("wallet-providers");
+    std::fs::create_dir_all(&dir)?;
+    let name = format!(
+        "{}.pem",
+        hex_encode(&CryptoProvider::get_default().sha256(root.der())?)
+            .get(..16)
+            .unwrap_or_default()
+    );
+    write(&dir.join(&name), root.to_pem()?)?;
+    let config = TrustConfig {
+        anchors: vec![kmid::trust::AnchorConfig {
+            file: "wallet-providers".into(),
+            purposes: vec![TrustPurpose::WalletProvider],
+            scopes: vec!["*".into()],
+            crl: None,
+        }],
+        ..TrustConfig::default()
+    };
+    write(&state.join(Wallets::TRUST), config.to_toml()?)?;
+    let path = state.join(Wallets::CLIENTS);
+    let mut clients: std::collections::BTreeMap<String, Vec<String>> = if path.exists() {
+        serde_json::from_str(&read_text(&path)?)?
+    } else {
+        std::collections::BTreeMap::new()
+    };
+    for uri in &args.redirect_uri {
+        // HTTPS, or a private-use scheme of a wallet app (RFC 8252 §7.1); never plain HTTP, and
+        // no fragment (RFC 6749 §3.1.2).
+        let scheme = uri.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        let private_use = !scheme.is_empty()
+            && scheme.contains('.')
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+        if uri.contains('#') || !(uri.starts_with("https://") || private_use) {
+            return Err(format!(
+                "--redirect-uri {uri}: give an https:// URI or a private-use scheme (com.example.app:/cb)"
+            )
+            .into());
+        }
+        let entry = clients.entry(args.client_id.clone()).or_default();
+        if !entry.contains(uri) {
+            entry.push(uri.clone());
+        }
+    }
+    write(
+        &path,
+        format!("{}\n", serde_json::to_string_pretty(&clients)?),
+    )?;
+    Ok(format!(
+        "wallet {} registered with {} redirect URI(s); its provider's root is {}",
+        args.client_id,
+        clients.get(&args.client_id).map_or(0, Vec::len),
+        dir.join(name).display()
+    ))
+}
+
+/// The authorization endpoint as the counter runs it: the holder in front of the official has
+/// been authenticated as `card`, so a pending authorization for its wallet is approved.
+fn authorize(
+    server: &IssuanceServer<'_>,
+    request: &HttpRequest,
+    card: Option<&Value>,
+) -> Result<HttpResponse, Error> {
+    let query = request
+        .url
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
+    let mut client_id = None;
+    let mut request_uri = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "client_id" => client_id = Some(v.into_owned()),
+            "request_uri" => request_uri = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let refuse = |status: u16, error: &str, description: &str| {
+        HttpResponse::json(
+            status,
+            &json!({ "error": error, "error_description": description }),
+        )
+    };
+    let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
+        return Ok(refuse(
+            400,
+            "invalid_request",
+            "client_id and request_uri are needed",
+        ));
+    };
+    let Some(card) = card else {
+        return Ok(refuse(
+            403,
+            "access_denied",
+            "no holder is authenticated at this counter",
+        ));
+    };
+    Ok(
+        match server.authorize(&request_uri, &client_id, card, now()) {
+            Ok(approved) => HttpResponse {
+                status: 303,
+                headers: vec![
+                    ("Location".into(), approved.redirect),
+                    ("Cache-Control".into(), "no-store".into()),
+                ],
+                body: Vec::new(),
+            },
+            Err(e) => refuse(400, "invalid_request", &e.to_string()),
+        },
+    )
 }
 
 fn now() -> OffsetDateTime {
@@ -199,13 +433,20 @@ pub(crate) fn issuer_command(command: &IssuerCommand) -> Result<String, Error> {
                 &mut std::io::Read::take(std::io::stdin(), 1 << 20),
                 &mut input,
             )?;
+            let card = args
+                .holder_card
+                .as_deref()
+                .map(|path| -> Result<Value, Error> { Ok(serde_json::to_value(card(path)?)?) })
+                .transpose()?;
             let response = handle_json(
-                &args.keys,
-                &state_dir(&args.keys, args.state.as_ref()),
+                &args.state.keys,
+                &state_dir(&args.state.keys, args.state.state.as_ref()),
                 &input,
+                card.as_ref(),
             )?;
             Ok(response.to_string())
         }
+        IssuerCommand::RegisterWallet(args) => register_wallet(args),
     }
 }
 
@@ -253,7 +494,12 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
 }
 
 /// One HTTP request as JSON to the issuer whose identifier its URL is under.
-fn handle_json(keys: &Path, state: &Path, input: &[u8]) -> Result<Value, Error> {
+fn handle_json(
+    keys: &Path,
+    state: &Path,
+    input: &[u8],
+    holder_card: Option<&Value>,
+) -> Result<Value, Error> {
     let request: Value = serde_json::from_slice(input)?;
     let text = |k: &str| {
         request
@@ -289,6 +535,10 @@ fn handle_json(keys: &Path, state: &Path, input: &[u8]) -> Result<Value, Error> 
     let authority =
         authority_of(&url).ok_or("the URL is under no issuer of this keys directory")?;
     let response = with_server(keys, state, authority, |server, minter| {
+        let path = request.url.split(['?', '#']).next().unwrap_or_default();
+        if request.method == "GET" && path == server.authorization_endpoint() {
+            return authorize(server, &request, holder_card);
+        }
         let (response, handled) = server.handle(&request, minter, now());
         if let Handled::Notification(n) = handled {
             minter.apply_notification(&n, now())?;
@@ -327,36 +577,331 @@ impl HttpClient for LocalIssuer {
     }
 }
 
+/// A wallet's transport to an issuer behind a command (`--issuer-command`): one process per
+/// request, the request and response as JSON (the contract of `kmid issuer handle`).
+struct CommandIssuer {
+    program: String,
+    args: Vec<String>,
+}
+
+/// The most a command's response may be.
+const MAX_BRIDGE_RESPONSE: u64 = 8 << 20;
+
+impl CommandIssuer {
+    fn parse(spec: &str) -> Result<Self, Error> {
+        let parts: Vec<String> = serde_json::from_str(spec)
+            .map_err(|e| format!("--issuer-command is a JSON array of strings: {e}"))?;
+        let (program, args) = parts
+            .split_first()
+            .ok_or("--issuer-command names no program")?;
+        Ok(Self {
+            program: program.clone(),
+            args: args.to_vec(),
+        })
+    }
+}
+
+impl HttpClient for CommandIssuer {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        use std::io::{Read, Write};
+        let headers: Map<String, Value> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let input = json!({
+            "method": request.method,
+            "url": request.url,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&request.body),
+        })
+        .to_string();
+        let mut child = std::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", self.program))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(input.as_bytes())
+                .map_err(|e| format!("writing the request: {e}"))?;
+        }
+        let mut out = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            stdout
+                .take(MAX_BRIDGE_RESPONSE + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("reading the response: {e}"))?;
+        }
+        if out.len() as u64 > MAX_BRIDGE_RESPONSE {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the response is larger than 8 MiB".into());
+        }
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("{} failed ({status})", self.program));
+        }
+        let response: Value =
+            serde_json::from_slice(&out).map_err(|e| format!("the response is not JSON: {e}"))?;
+        let status = response
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..600).contains(s))
+            .ok_or("the response has no status")?;
+        let headers = match response.get("headers") {
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let body = response
+            .get("body")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
 /// `kmid wallet …`.
 pub(crate) fn wallet_command(command: &WalletCommand) -> Result<String, Error> {
     match command {
         WalletCommand::Receive(args) => receive(args),
+        WalletCommand::Attest(args) => attest(args),
     }
 }
 
+fn attest(args: &AttestArgs) -> Result<String, Error> {
+    let key = PrivateKey::from_pem(&read_text(&args.provider.join("wallet-provider.key.pem"))?)?;
+    let chain = vec![Certificate::from_pem(&read_text(
+        &args.provider.join("wallet-provider.pem"),
+    )?)?];
+    let provider = read_text(&args.provider.join("wallet-provider.iss"))?
+        .trim()
+        .to_owned();
+    let instance = public_key(&args.instance)?;
+    let signer: Arc<dyn Signer> = Arc::new(key);
+    let jwt = issue_wallet_attestation(
+        &signer,
+        &chain,
+        &WalletAttestationClaims {
+            provider: &provider,
+            client_id: &args.client_id,
+            wallet_name: Some("kmid"),
+            instance_key: &instance,
+            at: now(),
+            lifetime: time::Duration::hours(args.hours),
+        },
+    )?;
+    write(&args.out, format!("{jwt}\n"))?;
+    Ok(format!(
+        "wallet attestation for {} in {}",
+        args.client_id,
+        args.out.display()
+    ))
+}
+
+/// The `sub` of a JWT (the attested `client_id`), read without verifying: the issuer
+/// verifies it.
+fn jwt_subject(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&b64url_decode(payload).ok()?).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// Where the holder's user agent is sent back to after the issuer's authorization page:
+/// the transport follows the authorization URL, and the issuer (one that authenticates the
+/// holder without a page of its own, as a counter that already did) answers with a redirect.
+fn follow_authorization(http: &dyn HttpClient, url: &str) -> Result<String, Error> {
+    let response = http.send(&HttpRequest {
+        method: "GET",
+        url: url.to_owned(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    })?;
+    let location = response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.clone());
+    match (response.status, location) {
+        (302 | 303, Some(location)) => Ok(location),
+        (status, _) => Err(format!(
+            "the authorization endpoint answered {status} without a redirect: the holder \
+             must authenticate at {url} (an interactive step the CLI does not run)"
+        )
+        .into()),
+    }
+}
+
+/// The file a received credential goes to: the Korean cards by their code, any other by its
+/// configuration id (filename-safe), numbered within a batch.
+fn credential_path(
+    out: &Path,
+    configuration: &str,
+    format: &str,
+    index: usize,
+    count: usize,
+) -> Result<(PathBuf, bool), Error> {
+    let is_mdoc = match format {
+        "mso_mdoc" => true,
+        "dc+sd-jwt" | "vc+sd-jwt" => false,
+        other => return Err(format!("{configuration}: format {other} is not stored").into()),
+    };
+    let korean = configuration_format(configuration).and_then(|(doc_type, _)| {
+        [
+            kmid::schema::CardType::Resident,
+            kmid::schema::CardType::Foreigner,
+            kmid::schema::CardType::OverseasNational,
+        ]
+        .into_iter()
+        .find(|c| c.doc_type() == doc_type)
+    });
+    let stem = korean.map_or_else(
+        || {
+            configuration
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+        },
+        |card| code_of(card).to_owned(),
+    );
+    let numbered = if count > 1 {
+        format!("{stem}.{}", index + 1)
+    } else {
+        stem
+    };
+    let name = if is_mdoc {
+        format!("{numbered}.mdoc.cbor")
+    } else {
+        format!("{numbered}.sd-jwt")
+    };
+    Ok((out.join(name), is_mdoc))
+}
+
 fn receive(args: &ReceiveArgs) -> Result<String, Error> {
-    let transport = LocalIssuer {
-        keys: args.issuer_keys.clone(),
-        state: state_dir(&args.issuer_keys, args.issuer_state.as_ref()),
+    let transport: Box<dyn HttpClient> = match (&args.issuer_command, &args.issuer_keys) {
+        (Some(command), _) => Box::new(CommandIssuer::parse(command)?),
+        (None, Some(keys)) => Box::new(LocalIssuer {
+            keys: keys.clone(),
+            state: state_dir(keys, args.issuer_state.as_ref()),
+        }),
+        (None, None) => return Err("give --issuer-keys or --issuer-command".into()),
     };
     let holder: Arc<dyn Signer> = Arc::new(PrivateKey::from_pem(&read_text(&args.holder)?)?);
     let dpop: Arc<dyn Signer> = Arc::new(PrivateKey::generate_with(
         kmid::crypto::Curve::P256,
         &SystemRandom,
     )?);
+    let client_credentials = match (&args.client_attestation, &args.instance) {
+        (Some(attestation), Some(instance)) => {
+            let attestation = read_text(attestation)?.trim().to_owned();
+            let client_id = jwt_subject(&attestation)
+                .ok_or("the wallet attestation names no client_id (sub)")?;
+            Some(ClientCredentials {
+                client_id,
+                instance: Arc::new(PrivateKey::from_pem(&read_text(instance)?)?),
+                attestation,
+            })
+        }
+        _ => None,
+    };
     let client = IssuanceClient::new(
-        &transport,
+        transport.as_ref(),
         CryptoProvider::get_default(),
         &SystemRandom,
         dpop,
-        None,
+        client_credentials,
     );
-    let offer = client.offer(&args.offer)?;
-    let info = client.issuer(&offer.credential_issuer, None)?;
-    let session = client.pre_authorized(&info, &offer, args.tx_code.as_deref(), now())?;
+    let offer = args.offer.as_deref().map(|o| client.offer(o)).transpose()?;
+    let credential_issuer = match (&offer, &args.issuer) {
+        (Some(offer), _) => offer.credential_issuer.clone(),
+        (None, Some(issuer)) => issuer.clone(),
+        (None, None) => return Err("give an offer or --issuer".into()),
+    };
+    let hint = offer.as_ref().and_then(|o| {
+        o.grants
+            .authorization_code
+            .as_ref()
+            .and_then(|g| g.authorization_server.clone())
+            .or_else(|| {
+                o.grants
+                    .pre_authorized_code
+                    .as_ref()
+                    .and_then(|g| g.authorization_server.clone())
+            })
+    });
+    let info = client.issuer(&credential_issuer, hint.as_deref())?;
+    let (session, configurations) = match &args.scope {
+        Some(scope) => {
+            let configurations: Vec<String> = info
+                .metadata
+                .credential_configurations_supported
+                .iter()
+                .filter(|(_, c)| {
+                    c.scope
+                        .as_deref()
+                        .is_some_and(|s| scope.split(' ').any(|asked| asked == s))
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            if configurations.is_empty() {
+                return Err(format!("the issuer offers no configuration for scope {scope}").into());
+            }
+            let issuer_state = offer.as_ref().and_then(|o| {
+                o.grants
+                    .authorization_code
+                    .as_ref()
+                    .and_then(|g| g.issuer_state.clone())
+            });
+            let start = client.start_authorization(
+                &info,
+                scope,
+                &args.redirect_uri,
+                issuer_state.as_deref(),
+                now(),
+            )?;
+            let redirect = follow_authorization(transport.as_ref(), &start.url)?;
+            (
+                client.finish_authorization(&info, &start, &redirect, now())?,
+                configurations,
+            )
+        }
+        None => {
+            let offer = offer
+                .as_ref()
+                .ok_or("the pre-authorized grant needs an offer")?;
+            (
+                client.pre_authorized(&info, offer, args.tx_code.as_deref(), now())?,
+                offer.credential_configuration_ids.clone(),
+            )
+        }
+    };
     std::fs::create_dir_all(&args.out)?;
     let mut lines = Vec::new();
-    for configuration in &offer.credential_configuration_ids {
+    for configuration in &configurations {
+        let format = info
+            .metadata
+            .credential_configurations_supported
+            .get(configuration)
+            .map(|c| c.format.clone())
+            .ok_or("an offered configuration is not in the issuer's metadata")?;
         let response = client.credential(
             &info,
             &session,
@@ -364,36 +909,21 @@ fn receive(args: &ReceiveArgs) -> Result<String, Error> {
             &ProofKeys::One(&holder),
             now(),
         )?;
-        let (doc_type, formats) = configuration_format(configuration)
-            .ok_or("an offered configuration is not a Korean card's")?;
-        let card_type = [
-            kmid::schema::CardType::Resident,
-            kmid::schema::CardType::Foreigner,
-            kmid::schema::CardType::OverseasNational,
-        ]
-        .into_iter()
-        .find(|c| c.doc_type() == doc_type)
-        .ok_or("an offered configuration is for an unknown card")?;
-        for credential in &response.credentials {
+        let count = response.credentials.len();
+        for (index, credential) in response.credentials.iter().enumerate() {
             let text = credential
                 .get("credential")
                 .and_then(Value::as_str)
                 .ok_or("a credential in the response is not a string")?;
-            let path = match formats {
-                Formats::Mdoc => {
-                    let path = args.out.join(format!("{}.mdoc.cbor", code_of(card_type)));
-                    write(
-                        &path,
-                        b64url_decode(text).map_err(|_| "the mdoc is not base64url")?,
-                    )?;
-                    path
-                }
-                _ => {
-                    let path = args.out.join(format!("{}.sd-jwt", code_of(card_type)));
-                    write(&path, format!("{text}\n"))?;
-                    path
-                }
-            };
+            let (path, is_mdoc) = credential_path(&args.out, configuration, &format, index, count)?;
+            if is_mdoc {
+                write(
+                    &path,
+                    b64url_decode(text).map_err(|_| "the mdoc is not base64url")?,
+                )?;
+            } else {
+                write(&path, format!("{text}\n"))?;
+            }
             lines.push(path.display().to_string());
         }
         client.notify(

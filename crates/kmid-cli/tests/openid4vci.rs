@@ -181,3 +181,148 @@ fn the_issuer_answers_one_http_request_as_json() {
         "{token}"
     );
 }
+
+/// The authorization code grant through the CLI: a wallet provider attests a wallet
+/// instance, the issuer registers the wallet (its `client_id`, redirect URI and provider
+/// root), and `kmid wallet receive --scope` runs PAR, the authorization (approved by a counter
+/// that authenticated the holder), the token with PKCE and DPoP, and the credentials, reaching
+/// the issuer through `kmid issuer handle` as a command.
+#[test]
+fn the_authorization_code_grant_runs_through_a_registered_wallet() {
+    let run = Run::new("vci-code");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    run.ok(&["keys", "holder", "--out", "instance.pem"]);
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    run.ok(&["keys", "wallet-provider", "--out", "wp"]);
+    run.ok(&["keys", "wallet-provider", "--out", "other-wp"]);
+    let client_id = "https://wallet.kmid.invalid";
+    for (provider, out) in [("wp", "attestation.jwt"), ("other-wp", "other.jwt")] {
+        run.ok(&[
+            "wallet",
+            "attest",
+            "--provider",
+            provider,
+            "--client-id",
+            client_id,
+            "--instance",
+            "instance.pem",
+            "--out",
+            out,
+        ]);
+    }
+    // A redirect URI over plain HTTP is refused at registration.
+    let (status, out) = run.kmid(&[
+        "issuer",
+        "register-wallet",
+        "--keys",
+        "keys",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        "http://wallet.kmid.invalid/callback",
+        "--provider-root",
+        "wp/wallet-provider-root.pem",
+    ]);
+    assert_ne!(status, 0, "{out}");
+    run.ok(&[
+        "issuer",
+        "register-wallet",
+        "--keys",
+        "keys",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        "https://wallet.kmid.invalid/callback",
+        "--provider-root",
+        "wp/wallet-provider-root.pem",
+    ]);
+    let kmid = env!("CARGO_BIN_EXE_kmid");
+    let bridge = |card: bool| {
+        let mut command = vec![kmid, "issuer", "handle", "--keys", "keys"];
+        if card {
+            command.extend(["--holder-card", "rrc.json"]);
+        }
+        serde_json::to_string(&command).unwrap()
+    };
+    let receive = |attestation: &str, redirect: &str, card: bool| {
+        run.kmid(&[
+            "wallet",
+            "receive",
+            "--issuer",
+            "https://www.mois.go.kr/kmid",
+            "--scope",
+            "kr.go.mois.rrc.1.mso_mdoc kr.go.mois.rrc.1.dc+sd-jwt",
+            "--client-attestation",
+            attestation,
+            "--instance",
+            "instance.pem",
+            "--redirect-uri",
+            redirect,
+            "--holder",
+            "holder.pem",
+            "--issuer-command",
+            &bridge(card),
+            "--out",
+            "creds",
+        ])
+    };
+    let callback = "https://wallet.kmid.invalid/callback";
+    // Another provider's attestation: PAR refuses the client.
+    let (status, out) = receive("other.jwt", callback, true);
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("invalid_client"), "{out}");
+    // A redirect URI not registered for the wallet.
+    let (status, out) = receive("attestation.jwt", "https://evil.example/cb", true);
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("invalid_request"), "{out}");
+    // No holder authenticated at the counter: the authorization is not approved.
+    let (status, out) = receive("attestation.jwt", callback, false);
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("must authenticate"), "{out}");
+    let (status, out) = receive("attestation.jwt", callback, true);
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        out.contains("rrc.mdoc.cbor") && out.contains("rrc.sd-jwt"),
+        "{out}"
+    );
+    run.ok(&["status", "publish", "--keys", "keys"]);
+    for (format, file) in [
+        ("mdoc", "creds/rrc.mdoc.cbor"),
+        ("sd-jwt", "creds/rrc.sd-jwt"),
+    ] {
+        let request = format!("{format}.req.json");
+        run.ok(&[
+            "request",
+            "--template",
+            "age-check",
+            "--card",
+            "rrc",
+            "--format",
+            format,
+            "--out",
+            &request,
+        ]);
+        let answer = format!("{format}.vp.json");
+        run.ok(&[
+            "present",
+            "--keys",
+            "keys",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            file,
+            "--request",
+            &request,
+            "--out",
+            &answer,
+        ]);
+        let (status, result) = run.verify(&request, &answer);
+        assert_eq!(status, 0, "{result}");
+        assert_eq!(result["presentations"][0]["status"], "VALID", "{result}");
+    }
+}

@@ -48,6 +48,10 @@ pub enum TrustPurpose {
     /// Registrars whose registration attestations let a verifier collect the registration
     /// number (configured keys by `iss`/`kid`), for wallets.
     Registrar,
+    /// Wallet providers, for issuers: the roots of the Client Attestations that authenticate a
+    /// wallet (OpenID4VCI Appendix E, HAIP 1.0 §4.3.1) and of the key attestations of its
+    /// secure area (Appendix D).
+    WalletProvider,
 }
 
 /// A trust anchor entry.

@@ -40,6 +40,11 @@ pub enum CertificateKind {
     /// VICAL signer: `digitalSignature`, EKU 1.0.18013.5.1.8 (ISO/IEC 18013-5 Annex C.1.7.2),
     /// issued by the VICAL provider's root (an [`Self::Iaca`]-profile CA).
     VicalSigner,
+    /// A JWT signer (a wallet provider's attestation signer, a Credential Issuer's metadata
+    /// signer): `digitalSignature` and no extended key usage (HAIP 1.0 leaves these profiles
+    /// out of scope; the anchor, trusted for one purpose, is what limits it). Issued by a CA
+    /// of the [`Self::Iaca`] or [`Self::ReaderRoot`] profile.
+    JwtSigner,
 }
 
 impl CertificateKind {
@@ -309,15 +314,18 @@ pub fn issue_certificate(
         // digitalSignature (bit 0).
         extensions.extend(extension("2.5.29.15", true, &[0x03, 0x02, 0x07, 0x80])?);
         let eku = match kind {
-            CertificateKind::DocumentSigner => EKU_MDL_DS,
-            CertificateKind::VicalSigner => EKU_MDL_VICAL_SIGNER,
-            _ => EKU_MDL_READER_AUTH,
+            CertificateKind::DocumentSigner => Some(EKU_MDL_DS),
+            CertificateKind::VicalSigner => Some(EKU_MDL_VICAL_SIGNER),
+            CertificateKind::JwtSigner => None,
+            _ => Some(EKU_MDL_READER_AUTH),
         };
-        extensions.extend(extension(
-            "2.5.29.37",
-            true,
-            &der::encode(tag::SEQUENCE, &oid(eku)?),
-        )?);
+        if let Some(eku) = eku {
+            extensions.extend(extension(
+                "2.5.29.37",
+                true,
+                &der::encode(tag::SEQUENCE, &oid(eku)?),
+            )?);
+        }
     }
     if let Some(ian) = &params.issuer_alt_name {
         extensions.extend(extension("2.5.29.18", false, &general_names(ian))?);

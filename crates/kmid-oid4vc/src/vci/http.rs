@@ -53,7 +53,9 @@ impl HttpResponse {
         header(&self.headers, name)
     }
 
-    fn json(status: u16, body: &Value) -> Self {
+    /// A JSON response, `no-store` (every endpoint's answer here is per request).
+    #[must_use]
+    pub fn json(status: u16, body: &Value) -> Self {
         Self {
             status,
             headers: vec![
