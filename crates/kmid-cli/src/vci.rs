@@ -112,6 +112,11 @@ pub(crate) struct OfferArgs {
     /// Print the offer as a QR code in text (what the counter's screen shows the phone).
     #[arg(long)]
     qr: bool,
+    /// `pre-authorized` (the counter has authenticated the holder: the code is the grant) or
+    /// `authorization-code` (an `issuer_state` offer: the wallet runs PAR and the holder
+    /// authenticates at the authorization endpoint).
+    #[arg(long, default_value = "pre-authorized")]
+    grant: String,
 }
 
 /// `kmid wallet`.
@@ -129,7 +134,8 @@ pub(crate) enum WalletCommand {
 /// `kmid wallet receive`.
 #[derive(Debug, Args)]
 pub(crate) struct ReceiveArgs {
-    /// The offer URL (`openid-credential-offer://…`); without it give `--issuer` and `--scope`.
+    /// The offer URL (`openid-credential-offer://…`): its pre-authorized code, or an
+    /// authorization code offer (`issuer_state`); without it give `--issuer` and `--scope`.
     #[arg(required_unless_present = "issuer")]
     offer: Option<String>,
     /// The Credential Issuer Identifier, for a flow the wallet starts (no offer).
@@ -143,11 +149,11 @@ pub(crate) struct ReceiveArgs {
     tx_code: Option<String>,
     /// Run the authorization code grant for these scopes (space-separated; HAIP: one per
     /// credential configuration) instead of the offer's pre-authorized code.
-    #[arg(long, requires_all = ["client_attestation", "instance"])]
+    #[arg(long)]
     scope: Option<String>,
     /// The wallet attestation (`kmid wallet attest`): the client authentication PAR and the
     /// token endpoint need.
-    #[arg(long)]
+    #[arg(long, requires = "instance")]
     client_attestation: Option<PathBuf>,
     /// The wallet instance's key (PKCS#8 PEM), the one the attestation names.
     #[arg(long)]
@@ -464,15 +470,30 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
         other => return Err(format!("--formats {other}: give mdoc, sd-jwt or both").into()),
     };
     let state = state_dir(&args.state.keys, args.state.state.as_ref());
-    let issued = with_server(&args.state.keys, &state, authority, |server, _| {
-        Ok(server.offer_pre_authorized(
-            &serde_json::to_value(&card)?,
-            &configurations,
-            !args.no_tx_code,
-            now(),
-        )?)
+    let subject = serde_json::to_value(&card)?;
+    let (offer, tx_code) = with_server(&args.state.keys, &state, authority, |server, _| {
+        Ok(match args.grant.as_str() {
+            "pre-authorized" => {
+                let issued = server.offer_pre_authorized(
+                    &subject,
+                    &configurations,
+                    !args.no_tx_code,
+                    now(),
+                )?;
+                (issued.offer, issued.tx_code)
+            }
+            "authorization-code" => (
+                server.offer_authorization_code(Some(&subject), &configurations, now())?,
+                None,
+            ),
+            other => {
+                return Err(
+                    format!("--grant {other}: give pre-authorized or authorization-code").into(),
+                );
+            }
+        })
     })?;
-    let url = OfferUrl::ByValue(Box::new(issued.offer)).to_url("openid-credential-offer://");
+    let url = OfferUrl::ByValue(Box::new(offer)).to_url("openid-credential-offer://");
     if let Some(out) = &args.out {
         write(out, format!("{url}\n"))?;
     }
@@ -487,7 +508,7 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
                 .build()
         );
     }
-    Ok(match issued.tx_code {
+    Ok(match tx_code {
         Some(code) => format!("{shown}\ntransaction code: {code} (show it apart from the QR code)"),
         None => shown,
     })
@@ -848,50 +869,62 @@ fn receive(args: &ReceiveArgs) -> Result<String, Error> {
             })
     });
     let info = client.issuer(&credential_issuer, hint.as_deref())?;
-    let (session, configurations) = match &args.scope {
-        Some(scope) => {
-            let configurations: Vec<String> = info
-                .metadata
-                .credential_configurations_supported
-                .iter()
-                .filter(|(_, c)| {
-                    c.scope
-                        .as_deref()
-                        .is_some_and(|s| scope.split(' ').any(|asked| asked == s))
-                })
-                .map(|(id, _)| id.clone())
-                .collect();
-            if configurations.is_empty() {
-                return Err(format!("the issuer offers no configuration for scope {scope}").into());
+    // The authorization code grant when asked for (`--scope`), or when the offer has no
+    // pre-authorized code; its scopes are then those of the offered configurations.
+    let pre_authorized = offer
+        .as_ref()
+        .filter(|o| args.scope.is_none() && o.grants.pre_authorized_code.is_some());
+    let (session, configurations) = if let Some(offer) = pre_authorized {
+        (
+            client.pre_authorized(&info, offer, args.tx_code.as_deref(), now())?,
+            offer.credential_configuration_ids.clone(),
+        )
+    } else {
+        let supported = &info.metadata.credential_configurations_supported;
+        let (scope, configurations) = match (&args.scope, &offer) {
+            (Some(scope), _) => {
+                let configurations: Vec<String> = supported
+                    .iter()
+                    .filter(|(_, c)| {
+                        c.scope
+                            .as_deref()
+                            .is_some_and(|s| scope.split(' ').any(|asked| asked == s))
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                (scope.clone(), configurations)
             }
-            let issuer_state = offer.as_ref().and_then(|o| {
-                o.grants
-                    .authorization_code
-                    .as_ref()
-                    .and_then(|g| g.issuer_state.clone())
-            });
-            let start = client.start_authorization(
-                &info,
-                scope,
-                &args.redirect_uri,
-                issuer_state.as_deref(),
-                now(),
-            )?;
-            let redirect = follow_authorization(transport.as_ref(), &start.url)?;
-            (
-                client.finish_authorization(&info, &start, &redirect, now())?,
-                configurations,
-            )
+            (None, Some(offer)) => {
+                let scopes: Vec<&str> = offer
+                    .credential_configuration_ids
+                    .iter()
+                    .filter_map(|id| supported.get(id).and_then(|c| c.scope.as_deref()))
+                    .collect();
+                (scopes.join(" "), offer.credential_configuration_ids.clone())
+            }
+            (None, None) => return Err("give an offer or --scope".into()),
+        };
+        if configurations.is_empty() || scope.is_empty() {
+            return Err("no credential configuration of the issuer has the scope asked".into());
         }
-        None => {
-            let offer = offer
+        let issuer_state = offer.as_ref().and_then(|o| {
+            o.grants
+                .authorization_code
                 .as_ref()
-                .ok_or("the pre-authorized grant needs an offer")?;
-            (
-                client.pre_authorized(&info, offer, args.tx_code.as_deref(), now())?,
-                offer.credential_configuration_ids.clone(),
-            )
-        }
+                .and_then(|g| g.issuer_state.clone())
+        });
+        let start = client.start_authorization(
+            &info,
+            &scope,
+            &args.redirect_uri,
+            issuer_state.as_deref(),
+            now(),
+        )?;
+        let redirect = follow_authorization(transport.as_ref(), &start.url)?;
+        (
+            client.finish_authorization(&info, &start, &redirect, now())?,
+            configurations,
+        )
     };
     std::fs::create_dir_all(&args.out)?;
     let mut lines = Vec::new();

@@ -290,10 +290,61 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
         out.contains("rrc.mdoc.cbor") && out.contains("rrc.sd-jwt"),
         "{out}"
     );
+    // An authorization code offer (issuer_state): the wallet takes its scopes from the
+    // offered configuration; the offer is good for one authorization.
+    let out = run.ok(&[
+        "issuer",
+        "offer",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--formats",
+        "sd-jwt",
+        "--grant",
+        "authorization-code",
+        "--out",
+        "code-offer.txt",
+    ]);
+    assert!(!out.contains("transaction code"), "{out}");
+    let offer = std::fs::read_to_string(run.path("code-offer.txt"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let from_offer = |out: &str| {
+        run.kmid(&[
+            "wallet",
+            "receive",
+            &offer,
+            "--client-attestation",
+            "attestation.jwt",
+            "--instance",
+            "instance.pem",
+            "--redirect-uri",
+            callback,
+            "--holder",
+            "holder.pem",
+            "--issuer-command",
+            &bridge(true),
+            "--out",
+            out,
+        ])
+    };
+    let (status, out) = from_offer("offered");
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        out.contains("offered/rrc.sd-jwt") && !out.contains("mdoc"),
+        "{out}"
+    );
+    let (status, out) = from_offer("again");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("400 invalid_request"), "{out}");
     run.ok(&["status", "publish", "--keys", "keys"]);
-    for (format, file) in [
-        ("mdoc", "creds/rrc.mdoc.cbor"),
-        ("sd-jwt", "creds/rrc.sd-jwt"),
+    // The offer's credential is a later issuance: it supersedes the first two.
+    for (format, file, expected) in [
+        ("mdoc", "creds/rrc.mdoc.cbor", "INVALID"),
+        ("sd-jwt", "creds/rrc.sd-jwt", "INVALID"),
+        ("sd-jwt", "offered/rrc.sd-jwt", "VALID"),
     ] {
         let request = format!("{format}.req.json");
         run.ok(&[
@@ -322,7 +373,20 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
             &answer,
         ]);
         let (status, result) = run.verify(&request, &answer);
-        assert_eq!(status, 0, "{result}");
-        assert_eq!(result["presentations"][0]["status"], "VALID", "{result}");
+        if expected == "VALID" {
+            assert_eq!(status, 0, "{file}: {result}");
+            assert_eq!(
+                result["presentations"][0]["status"], "VALID",
+                "{file}: {result}"
+            );
+        } else {
+            assert_ne!(status, 0, "{file}: {result}");
+            assert!(
+                result["error"]
+                    .as_str()
+                    .is_some_and(|e| e.ends_with("Status.Invalid")),
+                "{file}: {result}"
+            );
+        }
     }
 }
