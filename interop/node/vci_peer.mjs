@@ -7,6 +7,13 @@
 //                                     one HTTP request per call, until `kmid serve`.
 //                                     Prints {"credentials": {configuration: [...]}, ...} and
 //                                     writes DIR/peer-holder.jwk (the key they are bound to).
+//   node vci_peer.mjs authorize DIR   the authorization code grant for the authorization code
+//                                     offer in DIR/offer.txt: PAR authenticated by the wallet
+//                                     attestation in DIR/attestation.jwt (its instance key in
+//                                     DIR/instance.pem, PKCS#8), PKCE, DPoP; the authorization
+//                                     URL is followed through the bridge (the counter approves
+//                                     it) to DIR/redirect_uri.txt, whose `iss` is checked; then
+//                                     as `receive`.
 //
 // The library needs callbacks; they are written here with node:crypto alone (ES256, SHA-256,
 // random). Driven by crates/kmid-cli/tests/interop_openid4vci.rs.
@@ -15,7 +22,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { Openid4vciClient } from '@openid4vc/openid4vci'
-import { clientAuthenticationAnonymous } from '@openid4vc/oauth2'
+import { clientAuthenticationAnonymous, clientAuthenticationClientAttestationJwt, decodeJwt } from '@openid4vc/oauth2'
 
 const [verb, dir] = process.argv.slice(2)
 const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8').trim()
@@ -47,38 +54,24 @@ function keyPair() {
   return { privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }
 }
 
-// Signs with the private key whose public JWK the signer names.
+// Signs with the private key whose public JWK the signer names (by its coordinates: a JWK
+// read back from an attestation's cnf has its members in another order).
 const keys = new Map()
-function remember(pair) { keys.set(JSON.stringify(pair.publicJwk), pair.privateKey); return pair }
+const coordinates = (jwk) => `${jwk.crv}.${jwk.x}.${jwk.y}`
+function remember(pair) { keys.set(coordinates(pair.publicJwk), pair.privateKey); return pair }
 async function signJwt(signer, { header, payload }) {
-  const key = keys.get(JSON.stringify(signer.publicJwk))
+  const key = signer.publicJwk && keys.get(coordinates(signer.publicJwk))
   if (!key) throw new Error('no such key')
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`
   const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
   return { jwt: `${input}.${b64u(signature)}`, signerJwk: signer.publicJwk }
 }
 
-async function receive() {
-  const client = new Openid4vciClient({
-    callbacks: {
-      fetch: bridgedFetch,
-      hash,
-      signJwt,
-      generateRandom: (n) => new Uint8Array(crypto.randomBytes(n)),
-      clientAuthentication: clientAuthenticationAnonymous(),
-    },
-  })
-  const credentialOffer = await client.resolveCredentialOffer(read('offer.txt'))
-  const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
-  const dpopKey = remember(keyPair())
-  const holder = remember(keyPair())
-  const dpopSigner = { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk }
-  const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
-    credentialOffer,
-    issuerMetadata,
-    txCode: read('tx_code.txt'),
-    dpop: { signer: dpopSigner },
-  })
+const random = (n) => new Uint8Array(crypto.randomBytes(n))
+
+// Requests every offered configuration with a fresh nonce and a proof by the holder's key,
+// notifies each, and prints what was received.
+async function credentialsFor(client, { credentialOffer, issuerMetadata, accessTokenResponse, dpop, dpopSigner, holder }) {
   const credentials = {}
   let dpopNonce = dpop?.nonce
   for (const credentialConfigurationId of credentialOffer.credential_configuration_ids) {
@@ -115,5 +108,76 @@ async function receive() {
   }))
 }
 
-const verbs = { receive }
+async function receive() {
+  const client = new Openid4vciClient({
+    callbacks: { fetch: bridgedFetch, hash, signJwt, generateRandom: random, clientAuthentication: clientAuthenticationAnonymous() },
+  })
+  const credentialOffer = await client.resolveCredentialOffer(read('offer.txt'))
+  const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
+  const dpopKey = remember(keyPair())
+  const holder = remember(keyPair())
+  const dpopSigner = { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk }
+  const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+    credentialOffer,
+    issuerMetadata,
+    txCode: read('tx_code.txt'),
+    dpop: { signer: dpopSigner },
+  })
+  await credentialsFor(client, { credentialOffer, issuerMetadata, accessTokenResponse, dpop, dpopSigner, holder })
+}
+
+async function authorize() {
+  const clientAttestationJwt = read('attestation.jwt')
+  const clientId = decodeJwt({ jwt: clientAttestationJwt }).payload.sub
+  const instanceKey = crypto.createPrivateKey(read('instance.pem'))
+  remember({ privateKey: instanceKey, publicJwk: crypto.createPublicKey(instanceKey).export({ format: 'jwk' }) })
+  const client = new Openid4vciClient({
+    callbacks: {
+      fetch: bridgedFetch,
+      hash,
+      signJwt,
+      generateRandom: random,
+      clientAuthentication: clientAuthenticationClientAttestationJwt({
+        clientAttestationJwt,
+        callbacks: { signJwt, generateRandom: random },
+      }),
+    },
+  })
+  const credentialOffer = await client.resolveCredentialOffer(read('offer.txt'))
+  const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
+  const supported = issuerMetadata.credentialIssuer.credential_configurations_supported
+  const scope = credentialOffer.credential_configuration_ids.map((id) => supported[id].scope).join(' ')
+  const dpopKey = remember(keyPair())
+  const holder = remember(keyPair())
+  const dpopSigner = { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk }
+  const redirectUri = read('redirect_uri.txt')
+  const started = await client.initiateAuthorization({
+    credentialOffer,
+    issuerMetadata,
+    clientId,
+    redirectUri,
+    scope,
+    dpop: { signer: dpopSigner },
+  })
+  if (started.authorizationFlow !== 'Oauth2Redirect') throw new Error(`unexpected flow ${started.authorizationFlow}`)
+  // The holder's user agent at the authorization endpoint: the counter has authenticated
+  // them and the issuer redirects back to the wallet.
+  const page = await bridgedFetch(started.authorizationRequestUrl, { method: 'GET' })
+  const location = page.headers.get('location')
+  if (page.status !== 303 || !location) throw new Error(`authorization: ${page.status} ${await page.text()}`)
+  const authorizationServerMetadata = issuerMetadata.authorizationServers[0]
+  const response = client.parseAndVerifyAuthorizationResponseRedirectUrl({ url: location, authorizationServerMetadata })
+  if (!response.code) throw new Error(`authorization refused: ${JSON.stringify(response)}`)
+  const { accessTokenResponse, dpop } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    credentialOffer,
+    issuerMetadata,
+    authorizationCode: response.code,
+    pkceCodeVerifier: started.pkce?.codeVerifier,
+    redirectUri,
+    dpop: { signer: dpopSigner },
+  })
+  await credentialsFor(client, { credentialOffer, issuerMetadata, accessTokenResponse, dpop, dpopSigner, holder })
+}
+
+const verbs = { receive, authorize }
 await verbs[verb]()

@@ -3,7 +3,8 @@
 //! a resident card from kmid's issuer — offer, metadata, the pre-authorized grant with a
 //! Transaction Code and DPoP (the issuer requires its nonces), the Nonce Endpoint, key proofs,
 //! notification — reaching it through `kmid issuer handle` until `kmid serve`; kmid then
-//! presents and verifies what they received, bound to their key.
+//! presents and verifies what they received, bound to their key. Their wallet also runs the
+//! authorization code grant there (PAR with a wallet attestation, PKCE, RFC 9207 `iss`).
 //!
 //! Needs `KMID_INTEROP_NODE` (the folder `interop/setup-node.sh` prints; the README's test
 //! command sets it); without it the test says so and checks nothing.
@@ -77,6 +78,93 @@ fn their_wallet_receives_from_kmids_issuer_and_kmid_verifies_what_it_got() {
         String::from_utf8_lossy(&output.stderr)
     );
     let received: Value = serde_json::from_slice(&output.stdout).unwrap();
+    present_and_verify(&run, &received);
+}
+
+/// Their wallet's authorization code grant against kmid's issuer: an authorization code offer
+/// (`issuer_state`), PAR authenticated by a wallet attestation (kmid's wallet provider attests
+/// their instance key; kmid's issuer registered the wallet), PKCE, DPoP, the counter approving
+/// the authorization, `iss` checked by their client, then the credentials.
+#[test]
+fn their_wallet_runs_the_authorization_code_grant_at_kmids_issuer() {
+    let Some(node_dir) = std::env::var_os("KMID_INTEROP_NODE").map(PathBuf::from) else {
+        eprintln!("KMID_INTEROP_NODE is not set: the OpenID4VCI interop test checks nothing");
+        return;
+    };
+    let run = Run::new("vci-peer-code");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "instance.pem"]);
+    run.ok(&["keys", "wallet-provider", "--out", "wp"]);
+    let client_id = "https://peer-wallet.example";
+    let redirect_uri = "https://peer-wallet.example/callback";
+    run.ok(&[
+        "wallet",
+        "attest",
+        "--provider",
+        "wp",
+        "--client-id",
+        client_id,
+        "--instance",
+        "instance.pem",
+        "--out",
+        "attestation.jwt",
+    ]);
+    run.ok(&[
+        "issuer",
+        "register-wallet",
+        "--keys",
+        "keys",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        redirect_uri,
+        "--provider-root",
+        "wp/wallet-provider-root.pem",
+    ]);
+    std::fs::write(run.path("redirect_uri.txt"), redirect_uri).unwrap();
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    run.ok(&[
+        "issuer",
+        "offer",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--grant",
+        "authorization-code",
+        "--out",
+        "offer.txt",
+    ]);
+    std::fs::write(
+        run.path("bridge.json"),
+        json!({
+            "program": env!("CARGO_BIN_EXE_kmid"),
+            "args": ["issuer", "handle", "--keys", "keys", "--holder-card", "rrc.json"],
+            "cwd": run.dir,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let output = Command::new("node")
+        .arg(node_dir.join("vci_peer.mjs"))
+        .args(["authorize", run.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "vci_peer.mjs authorize: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let received: Value = serde_json::from_slice(&output.stdout).unwrap();
+    present_and_verify(&run, &received);
+}
+
+/// kmid presents what their wallet received, with their holder key, and verifies it.
+fn present_and_verify(run: &Run, received: &Value) {
     assert_eq!(received["token_type"], "DPoP", "{received}");
     let sd = received["credentials"]["kr.go.mois.rrc.1.dc+sd-jwt"][0]
         .as_str()
@@ -84,7 +172,6 @@ fn their_wallet_receives_from_kmids_issuer_and_kmid_verifies_what_it_got() {
     let mdoc = received["credentials"]["kr.go.mois.rrc.1.mso_mdoc"][0]
         .as_str()
         .unwrap();
-    // kmid presents what their wallet received, with their holder key, and verifies it.
     let jwk: Value =
         serde_json::from_str(&std::fs::read_to_string(run.path("peer-holder.jwk")).unwrap())
             .unwrap();

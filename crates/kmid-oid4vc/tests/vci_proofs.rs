@@ -160,7 +160,8 @@ fn a_plain_jwt_proof_proves_its_key_and_each_claim_is_checked() {
         ),
         "Audience"
     );
-    // iss after anonymous access, and missing when a client is known.
+    // iss after anonymous access, or another client's; absent is fine when a client is known
+    // (Appendix F.1: OPTIONAL).
     assert_eq!(
         code(&proof(&k, json!({}), json!({ "iss": "wallet" })), &c),
         "Issuer"
@@ -169,7 +170,14 @@ fn a_plain_jwt_proof_proves_its_key_and_each_claim_is_checked() {
         client_id: Some("wallet"),
         ..c
     };
-    assert_eq!(code(&proof(&k, json!({}), json!({})), &as_client), "Issuer");
+    assert_eq!(
+        code(
+            &proof(&k, json!({}), json!({ "iss": "another" })),
+            &as_client
+        ),
+        "Issuer"
+    );
+    verify_jwt_proof(&proof(&k, json!({}), json!({})), &as_client).unwrap();
     verify_jwt_proof(
         &proof(&k, json!({}), json!({ "iss": "wallet" })),
         &as_client,

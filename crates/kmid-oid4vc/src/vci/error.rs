@@ -203,7 +203,8 @@ pub enum ProofRefusal {
     /// `aud` is not the Credential Issuer Identifier.
     #[error("aud is not this credential issuer")]
     Audience,
-    /// `iss` is not the client's `client_id`, or present after anonymous pre-authorized access.
+    /// `iss` present and not the client's `client_id`, or present after anonymous
+    /// pre-authorized access.
     #[error("iss is not the client")]
     Issuer,
     /// `iat` outside the accepted window, or an attestation expired.

@@ -4,7 +4,8 @@
 //! - `jwt` proof type: `typ` `openid4vci-proof+jwt`, an accepted asymmetric `alg`, the key in
 //!   `jwk` (or, with a `key_attestation` header, in `jwk` or as `kid` naming the index of an
 //!   attested key, as the specification's example does), `aud` the Credential Issuer
-//!   Identifier, `iss` the client's `client_id` (absent after anonymous pre-authorized access),
+//!   Identifier, `iss` when present the client's `client_id` (OPTIONAL in Appendix F.1; it
+//!   must be absent after anonymous pre-authorized access),
 //!   `iat` within five minutes, and the `nonce` handed back for the caller to check against
 //!   the Nonce Endpoint and spend. With a key attestation the proof's key must be one of its
 //!   `attested_keys`, and every attested key gets a credential.
@@ -303,8 +304,10 @@ pub fn verify_jwt_proof(proof: &str, check: &ProofCheck<'_>) -> Result<ProvenKey
     }
     let iss = claims.get("iss");
     let iss_ok = match (check.client_id, iss) {
+        // Appendix F.1: `iss` is OPTIONAL, and when present the client's `client_id` (the
+        // `@openid4vc/openid4vci` client omits it; refusing that broke interop).
         (Some(client), Some(Value::String(iss))) => iss == client,
-        (None, None) => true,
+        (Some(_), None) | (None, None) => true,
         _ => false,
     };
     if !iss_ok {
