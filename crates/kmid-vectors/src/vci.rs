@@ -38,6 +38,8 @@ pub(crate) fn vci_cases(out: &mut Out) -> Result<(), Error> {
     dpop_cases(out)?;
     offer_cases(out)?;
     proof_cases(out)?;
+    metadata_cases(out)?;
+    client_attestation_cases(out)?;
     Ok(())
 }
 
@@ -408,6 +410,206 @@ fn proof_cases(out: &mut Out) -> Result<(), Error> {
         json!({ "attestation": [rogue] }),
         Some(3),
         invalid("Vci.InvalidProof.AttestationSigner"),
+    );
+    Ok(())
+}
+
+/// Credential Issuer Metadata: the MOIS issuer's, plain and signed (`x5c` by the test reader
+/// certificate, a JWT signer under the reader root), and what a wallet must refuse.
+fn metadata_cases(out: &mut Out) -> Result<(), Error> {
+    let pki = TestPki::new();
+    let issuer = "https://www.mois.go.kr/kmid";
+    let metadata = kmid::issuance::korean_metadata(
+        kmid::IssuingAuthority::Mois,
+        issuer,
+        &kmid::issuance::IssuanceProfile {
+            batch_size: Some(3),
+            key_attestations: None,
+        },
+    );
+    let signer: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("reader"));
+    let chain = [pki.reader.clone()];
+    let hour = Duration::hours(1);
+    let mut case = |id: &str, body: String, signed: bool, expected: Value| {
+        let ext = if signed { "jwt" } else { "json" };
+        let file = out.file(format!("vci/metadata/{id}.{ext}"), format!("{body}\n"));
+        let mut m = json!({ "file": file, "credential_issuer": issuer });
+        if signed && let Some(m) = m.as_object_mut() {
+            m.insert("signer_root".into(), json!("../pki/reader-root.pem"));
+        }
+        out.cases.push(json!({
+            "id": format!("vci-metadata-{id}"),
+            "kind": "vci-metadata",
+            "metadata": m,
+            "status_set": "current",
+            "expected": expected,
+        }));
+    };
+    let plain = serde_json::to_value(&metadata)?;
+    case("plain", format!("{plain:#}"), false, valid());
+    let mut other = plain.clone();
+    if let Some(o) = other.as_object_mut() {
+        o.insert(
+            "credential_issuer".into(),
+            json!("https://other.kmid.invalid"),
+        );
+    }
+    case(
+        "plain-other-issuer",
+        format!("{other:#}"),
+        false,
+        invalid("Vci.IssuerMismatch"),
+    );
+    case(
+        "signed",
+        metadata.sign(&signer, &chain, AT, AT + hour)?,
+        true,
+        valid(),
+    );
+    case(
+        "signed-expired",
+        metadata.sign(&signer, &chain, AT - hour * 2, AT - hour)?,
+        true,
+        invalid("Vci.Expired"),
+    );
+    // The root inside x5c (HAIP: the anchor is never sent).
+    let with_root = [pki.reader.clone(), pki.reader_root.clone()];
+    case(
+        "signed-anchor-in-x5c",
+        metadata.sign(&signer, &with_root, AT, AT + hour)?,
+        true,
+        invalid("Vci.AnchorInChain"),
+    );
+    // Signed by a Document Signer: a chain to the MOIS IACA, not the trusted root.
+    let ds: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("mois-ds"));
+    case(
+        "signed-untrusted",
+        metadata.sign(
+            &ds,
+            &[pki.issuer(kmid_testkit::Authority::Mois).ds.clone()],
+            AT,
+            AT + hour,
+        )?,
+        true,
+        invalid("Vci.Certificate"),
+    );
+    // Another issuer's metadata served under this identifier.
+    let mut foreign = metadata.clone();
+    foreign.credential_issuer = "https://other.kmid.invalid".into();
+    case(
+        "signed-other-sub",
+        foreign.sign(&signer, &chain, AT, AT + hour)?,
+        true,
+        invalid("Vci.IssuerMismatch"),
+    );
+    // The right signature over another `typ`.
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("JWT"));
+    header.insert("x5c".into(), json!(chain_to_x5c(&chain)));
+    let mut claims = plain.clone();
+    if let Some(c) = claims.as_object_mut() {
+        c.insert("sub".into(), json!(issuer));
+        c.insert("iat".into(), json!(AT.unix_timestamp()));
+    }
+    case(
+        "signed-wrong-typ",
+        sign_compact(header, claims.to_string().as_bytes(), &signer)?,
+        true,
+        invalid("Vci.WrongType"),
+    );
+    Ok(())
+}
+
+/// Client authentication by wallet attestation (OpenID4VCI Appendix E, HAIP 1.0 §4.3.1): a
+/// wallet provider (the test reader certificate under the reader root) attests an instance
+/// key; the instance's PoP is for the Authorization Server. Every refusal is
+/// `Vci.InvalidClient` (`invalid_client` on the wire).
+fn client_attestation_cases(out: &mut Out) -> Result<(), Error> {
+    use kmid::oid4vc::vci::client_attestation::{
+        WalletAttestationClaims, client_attestation_pop, issue_wallet_attestation,
+    };
+    let pki = TestPki::new();
+    let server = "https://www.mois.go.kr/kmid";
+    let client_id = "https://wallet.kmid.invalid";
+    let provider: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("reader"));
+    let instance: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rrc"));
+    let other_key: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rc"));
+    let random = SeededRandom::new(b"kmid vectors client attestation");
+    let chain = [pki.reader.clone()];
+    let attest = |signer: &Arc<dyn Signer>,
+                  chain: &[kmid::crypto::x509::Certificate],
+                  at: time::OffsetDateTime|
+     -> Result<String, Error> {
+        Ok(issue_wallet_attestation(
+            signer,
+            chain,
+            &WalletAttestationClaims {
+                provider: "https://wallet-provider.kmid.invalid",
+                client_id,
+                wallet_name: Some("kmid"),
+                instance_key: instance.public_key(),
+                at,
+                lifetime: Duration::hours(24),
+            },
+        )?)
+    };
+    let pop = |key: &Arc<dyn Signer>, aud: &str| -> Result<String, Error> {
+        Ok(client_attestation_pop(
+            key, &random, client_id, aud, None, AT,
+        )?)
+    };
+    let mut case = |id: &str, attestation: String, pop: String, expected: Value| {
+        let attestation = out.file(
+            format!("vci/client-attestation/{id}.attestation.jwt"),
+            format!("{attestation}\n"),
+        );
+        let pop = out.file(
+            format!("vci/client-attestation/{id}.pop.jwt"),
+            format!("{pop}\n"),
+        );
+        out.cases.push(json!({
+            "id": format!("vci-client-attestation-{id}"),
+            "kind": "client-attestation",
+            "client_attestation": {
+                "attestation": attestation,
+                "pop": pop,
+                "authorization_server": server,
+                "wallet_provider": "../pki/reader-root.pem",
+            },
+            "status_set": "current",
+            "expected": expected,
+        }));
+    };
+    let good = attest(&provider, &chain, AT)?;
+    case("valid", good.clone(), pop(&instance, server)?, valid());
+    case(
+        "pop-other-audience",
+        good.clone(),
+        pop(&instance, "https://other.kmid.invalid")?,
+        invalid("Vci.InvalidClient"),
+    );
+    case(
+        "pop-other-key",
+        good,
+        pop(&other_key, server)?,
+        invalid("Vci.InvalidClient"),
+    );
+    case(
+        "attestation-expired",
+        attest(&provider, &chain, AT - Duration::hours(25))?,
+        pop(&instance, server)?,
+        invalid("Vci.InvalidClient"),
+    );
+    let ds: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("mois-ds"));
+    case(
+        "attestation-untrusted",
+        attest(
+            &ds,
+            &[pki.issuer(kmid_testkit::Authority::Mois).ds.clone()],
+            AT,
+        )?,
+        pop(&instance, server)?,
+        invalid("Vci.InvalidClient"),
     );
     Ok(())
 }

@@ -100,6 +100,32 @@ pub struct ProofsCase {
     pub batch_size: Option<u32>,
 }
 
+/// Credential Issuer Metadata and what it is checked for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetadataCase {
+    /// The metadata (JSON), or the signed metadata JWT, a file.
+    pub file: String,
+    /// The Credential Issuer Identifier it was fetched for.
+    pub credential_issuer: String,
+    /// For signed metadata: the root (PEM, relative to the manifest) its signer chains to;
+    /// absent: the file is unsigned JSON.
+    #[serde(default)]
+    pub signer_root: Option<String>,
+}
+
+/// A Client Attestation with its PoP and what they are checked against.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientAttestationCase {
+    /// The `OAuth-Client-Attestation` JWT, a file.
+    pub attestation: String,
+    /// The `OAuth-Client-Attestation-PoP` JWT, a file.
+    pub pop: String,
+    /// The Authorization Server's issuer identifier (the PoP's `aud`).
+    pub authorization_server: String,
+    /// The wallet provider's root (PEM, relative to the manifest).
+    pub wallet_provider: String,
+}
+
 /// One case.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Case {
@@ -151,6 +177,12 @@ pub struct Case {
     /// checked against.
     #[serde(default)]
     pub proofs: Option<ProofsCase>,
+    /// `vci-metadata`: Credential Issuer Metadata, plain or signed.
+    #[serde(default)]
+    pub metadata: Option<MetadataCase>,
+    /// `client-attestation`: a wallet attestation and its PoP.
+    #[serde(default)]
+    pub client_attestation: Option<ClientAttestationCase>,
     /// Which status snapshot the verifier sees.
     pub status_set: String,
     /// Verification time, when not the manifest's.
@@ -495,8 +527,76 @@ fn run_case(
                     .map_err(KmidError::Vci),
             )
         }
+        "vci-metadata" => {
+            let m = case.metadata.as_ref().ok_or("no metadata")?;
+            let bytes = file(load, Some(&m.file), "metadata.file")?;
+            let outcome = match &m.signer_root {
+                None => kmid_oid4vc::vci::metadata::CredentialIssuerMetadata::from_json(
+                    &bytes,
+                    &m.credential_issuer,
+                ),
+                Some(root) => {
+                    let anchors = anchors_of(load, root, "metadata.signer_root")?;
+                    let jwt = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+                    kmid_oid4vc::vci::metadata::CredentialIssuerMetadata::verify_signed(
+                        crate::crypto::CryptoProvider::get_default(),
+                        jwt.trim(),
+                        &m.credential_issuer,
+                        &anchors,
+                        at,
+                    )
+                }
+            };
+            Ok(outcome.map(|_| None).map_err(KmidError::Vci))
+        }
+        "client-attestation" => {
+            let c = case
+                .client_attestation
+                .as_ref()
+                .ok_or("no client_attestation")?;
+            let text = |name: &String, what: &str| -> Result<String, String> {
+                let bytes = file(load, Some(name), what)?;
+                Ok(String::from_utf8(bytes)
+                    .map_err(|e| e.to_string())?
+                    .trim()
+                    .to_owned())
+            };
+            let attestation = text(&c.attestation, "client_attestation.attestation")?;
+            let pop = text(&c.pop, "client_attestation.pop")?;
+            let anchors = anchors_of(
+                load,
+                &c.wallet_provider,
+                "client_attestation.wallet_provider",
+            )?;
+            let check = kmid_oid4vc::vci::client_attestation::ClientAuthCheck {
+                provider: crate::crypto::CryptoProvider::get_default(),
+                trust: &anchors,
+                authorization_server: &c.authorization_server,
+                challenge: None,
+                at,
+            };
+            Ok(
+                kmid_oid4vc::vci::client_attestation::verify_client_attestation(
+                    &attestation,
+                    &pop,
+                    &check,
+                )
+                .map(|_| None)
+                .map_err(KmidError::Vci),
+            )
+        }
         other => Err(format!("unknown case kind {other:?}")),
     }
+}
+
+/// A trust store of the one root (PEM) in the manifest's file `name`.
+fn anchors_of(load: &Loader<'_>, name: &String, what: &str) -> Result<TrustStore, String> {
+    let root = file(load, Some(name), what)?;
+    let root = Certificate::from_pem(&String::from_utf8(root).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let mut anchors = TrustStore::new();
+    anchors.add(root).map_err(|e| e.to_string())?;
+    Ok(anchors)
 }
 
 /// A claim's expected value in the manifest: as kmid reports it, with the portrait (bytes)
