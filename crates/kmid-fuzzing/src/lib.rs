@@ -801,6 +801,7 @@ pub(crate) fn vci_credential_body(data: &[u8], expect_issued: bool) {
                     .collect(),
                 group: Some("1".into()),
                 references: Vec::new(),
+                renewal_subject: None,
             })
         }
     }

@@ -110,6 +110,7 @@ impl CredentialMinter for Minter {
                 .collect(),
             group: Some(format!("issuance-{}", self.calls.borrow().len())),
             references: Vec::new(),
+            renewal_subject: None,
         })
     }
 }

@@ -64,6 +64,7 @@ impl CredentialMinter for Minter {
                 .collect(),
             group: None,
             references: Vec::new(),
+            renewal_subject: None,
         })
     }
 }

@@ -148,8 +148,11 @@ pub fn configuration_format(configuration: &str) -> Option<(&str, Formats)> {
         })
 }
 
-/// Looks up the issuer's current record of a card.
-type CurrentCard<'a> = dyn Fn(&Card) -> Result<Card, String> + 'a;
+/// Looks up the issuer's current record of a card by its card key ([`Issuer::card_key`]).
+type CurrentCard<'a> = dyn Fn(&str) -> Result<Card, String> + 'a;
+
+/// The member of a grant's subject that names a card by its card key instead of holding it.
+pub const CARD_KEY_SUBJECT: &str = "card_key";
 
 /// An [`Issuer`] as the Credential Endpoint's minter. The grant's subject is the card as the
 /// issuer holds it (its JSON, `kmid_schema::Card`): the counter official's offer or the
@@ -169,14 +172,16 @@ impl<'a, S: RegistryStore> IssuerMinter<'a, S> {
         }
     }
 
-    /// Issues the issuer's current record of the card (`current` looks it up from the
-    /// grant's subject) rather than the subject as it was when the offer was made: what a
-    /// renewal by the refresh-token grant, weeks later, must do after an address change or a
-    /// replacement. Its refusal (the card is gone) is the mint's.
+    /// Issues the issuer's current record of the card (`current` looks it up by its card
+    /// key, [`Issuer::card_key`]: a keyed hash of the docType and registration number) rather
+    /// than the subject as it was when the offer was made: what a renewal by the
+    /// refresh-token grant, weeks later, must do after an address change or a replacement.
+    /// Its refusal (the card is gone) is the mint's. With it, the refresh token and the
+    /// notification keep only `{"card_key": …}` once a credential is issued, not the card.
     #[must_use]
     pub fn with_current_card(
         mut self,
-        current: impl Fn(&Card) -> Result<Card, String> + 'a,
+        current: impl Fn(&str) -> Result<Card, String> + 'a,
     ) -> Self {
         self.current = Some(Box::new(current));
         self
@@ -191,12 +196,43 @@ impl<S: RegistryStore> core::fmt::Debug for IssuerMinter<'_, S> {
 
 impl<S: RegistryStore> CredentialMinter for IssuerMinter<'_, S> {
     fn mint(&self, request: &MintRequest<'_>) -> Result<Minted, String> {
-        let card: Card = serde_json::from_value(request.subject.clone())
-            .map_err(|_| "the grant's subject is not a card".to_owned())?;
-        let card = match &self.current {
-            Some(current) => current(&card)?,
-            None => card,
+        // The subject is the card, or (after a first issuance, with a lookup) its card key.
+        let reference = request
+            .subject
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get(CARD_KEY_SUBJECT))
+            .and_then(Value::as_str);
+        let (card, key) = match (reference, &self.current) {
+            (Some(key), Some(current)) => (current(key)?, key.to_owned()),
+            (Some(_), None) => {
+                return Err(
+                    "the grant names a card by its key and this minter looks up none".into(),
+                );
+            }
+            (None, current) => {
+                let card: Card = serde_json::from_value(request.subject.clone())
+                    .map_err(|_| "the grant's subject is not a card".to_owned())?;
+                let key = self
+                    .issuer
+                    .card_key(&card)
+                    .map_err(|e| format!("{}: {e}", e.code()))?;
+                match current {
+                    Some(current) => (current(&key)?, key),
+                    None => (card, key),
+                }
+            }
         };
+        // The looked-up card must be the one the grant named.
+        if self.current.is_some()
+            && self
+                .issuer
+                .card_key(&card)
+                .map_err(|e| format!("{}: {e}", e.code()))?
+                != key
+        {
+            return Err("the issuer's current record is of another card".into());
+        }
         let (doc_type, formats) = configuration_format(request.configuration)
             .ok_or_else(|| "not a configuration of this issuer".to_owned())?;
         if doc_type != card.card_type().doc_type() {
@@ -227,6 +263,10 @@ impl<S: RegistryStore> CredentialMinter for IssuerMinter<'_, S> {
             credentials,
             group: Some(number.to_string()),
             references,
+            renewal_subject: self
+                .current
+                .as_ref()
+                .map(|_| json!({ CARD_KEY_SUBJECT: key })),
         })
     }
 }

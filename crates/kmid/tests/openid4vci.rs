@@ -514,3 +514,116 @@ fn a_key_per_format_and_the_issuers_current_record() {
         }
     );
 }
+
+/// A renewal by the refresh-token grant issues the issuer's current record of the card (an
+/// address changed since the offer), and once a credential is issued the refresh token keeps
+/// only the card's key, not the card: the store holds no name or registration number for the
+/// refresh token's 90 days.
+#[test]
+fn a_renewal_issues_the_current_record_and_the_refresh_token_keeps_only_the_cards_key() {
+    use kmid::oid4vc::store::{IssuanceStore, RecordKind, handle};
+    use kmid::schema::IdentityCard;
+    let issuer = issuer(IssuingAuthority::Mois);
+    let (trust, signer, leaf) = access_pki();
+    let provider = WalletProvider {
+        trust,
+        signer,
+        leaf,
+    };
+    let config = config(&issuer, &provider);
+    let store = MemoryIssuanceStore::default();
+    let card = Card::from(samples::resident());
+    let key = issuer.card_key(&card).unwrap();
+    // The issuer's current record: the same card at a new address.
+    let mut moved = serde_json::to_value(&card).unwrap();
+    moved["address"]["street_address"] = json!("세종대로 209");
+    let moved: Card = serde_json::from_value(moved).unwrap();
+    let (looked_up, expected_key) = (std::cell::Cell::new(0), key.clone());
+    let minter = IssuerMinter::new(&issuer).with_current_card(|asked| {
+        looked_up.set(looked_up.get() + 1);
+        if asked == expected_key {
+            Ok(moved.clone())
+        } else {
+            Err("no such card".into())
+        }
+    });
+    let transport = Transport {
+        server: IssuanceServer::new(
+            &config,
+            &store,
+            CryptoProvider::get_default(),
+            &SystemRandom,
+        ),
+        minter,
+    };
+    let doc_type = CardType::Resident.doc_type();
+    let sd_id = format!("{doc_type}.dc+sd-jwt");
+    let offer = transport
+        .server
+        .offer_pre_authorized(
+            &serde_json::to_value(&card).unwrap(),
+            std::slice::from_ref(&sd_id),
+            false,
+            now(),
+        )
+        .unwrap();
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        None,
+    );
+    let info = client.issuer(&offer.offer.credential_issuer, None).unwrap();
+    let session = client
+        .pre_authorized(&info, &offer.offer, None, now())
+        .unwrap();
+    let device: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let first = client
+        .credential(&info, &session, &sd_id, &ProofKeys::One(&device), now())
+        .unwrap();
+    assert_eq!(looked_up.get(), 1);
+    // The refresh token's record names the card by its key alone.
+    let refresh = session.refresh_token.clone().expect("a refresh token");
+    let record = store
+        .get(
+            RecordKind::RefreshToken,
+            &handle(CryptoProvider::get_default(), &refresh).unwrap(),
+            now(),
+        )
+        .unwrap()
+        .expect("the refresh record");
+    let text = String::from_utf8_lossy(&record);
+    assert!(text.contains(&key), "{text}");
+    let number = card.registration_number().expose().to_owned();
+    for held in [number.as_str(), "address", "민준", "portrait"] {
+        assert!(!text.contains(held), "the refresh record holds {held}");
+    }
+    // The credential carries the current address; the renewal does too, looked up again.
+    let address_of = |sd_jwt: &str| {
+        let disclosed: Vec<String> = sd_jwt
+            .split('~')
+            .skip(1)
+            .filter(|d| !d.is_empty())
+            .map(|d| String::from_utf8(b64url_decode(d).unwrap()).unwrap())
+            .collect();
+        disclosed.iter().any(|d| d.contains("세종대로 209"))
+    };
+    assert!(address_of(
+        first.credentials[0]["credential"].as_str().unwrap()
+    ));
+    let renewed_session = client.refresh(&info, &session, now()).unwrap();
+    let renewed = client
+        .credential(
+            &info,
+            &renewed_session,
+            &sd_id,
+            &ProofKeys::One(&device),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(looked_up.get(), 2);
+    assert!(address_of(
+        renewed.credentials[0]["credential"].as_str().unwrap()
+    ));
+}

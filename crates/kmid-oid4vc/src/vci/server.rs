@@ -134,6 +134,11 @@ pub struct Minted {
     /// The issuer's references of the credentials (registry ids), handed back with a
     /// notification about them.
     pub references: Vec<String>,
+    /// What the refresh token and the notification keep of the grant's subject from now on:
+    /// a reference the minter resolves again at a renewal (the issuer's current record of the
+    /// card), so that a store does not keep the holder's data for the refresh token's
+    /// lifetime. `None` keeps the subject (a minter that cannot look it up again needs it).
+    pub renewal_subject: Option<Value>,
 }
 
 /// Makes the credentials: the caller's issuer (mdoc, SD-JWT VC, its registry).
@@ -1386,6 +1391,7 @@ impl<'a> IssuanceServer<'a> {
             })?;
         let credentials = minted.credentials;
         let references = minted.references;
+        let kept_subject = minted.renewal_subject.unwrap_or(token.subject);
         // A minter that groups nothing leaves the next request free to mint as it likes.
         if claimed && minted.group.is_none() {
             self.store
@@ -1408,6 +1414,7 @@ impl<'a> IssuanceServer<'a> {
             && let Some(bytes) = self.store.get(RecordKind::RefreshToken, refresh, at)?
         {
             let mut record: RefreshRecord = from_bytes(&bytes)?;
+            record.subject = kept_subject.clone();
             let keys: BTreeSet<String> = record
                 .keys
                 .iter()
@@ -1423,7 +1430,7 @@ impl<'a> IssuanceServer<'a> {
             RecordKind::Notification,
             &self.hash_handle(&notification_id)?,
             &to_bytes(&NotificationRecord {
-                subject: token.subject,
+                subject: kept_subject,
                 configuration: configuration.to_owned(),
                 keys: thumbprints,
                 token_handle,
