@@ -113,7 +113,7 @@ pub use trust::{CrlPolicy, TrustConfig, TrustConfigError, TrustPurpose};
 pub use verifier::{
     BatchItem, Format, SdJwtRequest, Template, VerifiedCredential, VerifiedPresentation, Verifier,
 };
-pub use wallet::{PresentationPolicy, Wallet, openid4vp_transcript};
+pub use wallet::{PresentationPolicy, PresentationRecord, Wallet, openid4vp_transcript};
 
 pub use kmid_crypto as crypto;
 pub use kmid_mdoc as mdoc;

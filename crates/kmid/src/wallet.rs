@@ -49,8 +49,32 @@ pub struct Wallet {
     /// When a held credential may be presented again.
     policy: PresentationPolicy,
     /// Which credentials (by digest) were presented to which verifiers.
-    presented:
-        std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
+    presented: std::sync::Mutex<PresentationRecord>,
+}
+
+/// What a wallet presented under its [`PresentationPolicy`]: each credential (by the SHA-256
+/// of its issuer-signed part) and the verifiers (`client_id`s, `proximity`) it went to. A
+/// wallet app keeps it with its credentials, in the same protected storage (it is a history
+/// of where the holder showed their card), and gives it back when the wallet is built again,
+/// so that a credential presented once is not presented again after a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct PresentationRecord(
+    std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+);
+
+impl PresentationRecord {
+    /// How many credentials were presented.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing was presented.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// When a held credential may be presented again. Credentials issued in a batch to keys of
@@ -105,7 +129,7 @@ impl Wallet {
             renewals: Vec::new(),
             batch_keys: Vec::new(),
             policy: PresentationPolicy::Reuse,
-            presented: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            presented: std::sync::Mutex::new(PresentationRecord::default()),
         }
     }
 
@@ -238,6 +262,27 @@ impl Wallet {
         self
     }
 
+    /// What the wallet has presented so far under its policy, to persist (see
+    /// [`PresentationRecord`]).
+    #[must_use]
+    pub fn presentation_record(&self) -> PresentationRecord {
+        self.presented
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Restores what an earlier run of this wallet presented (its
+    /// [`Self::presentation_record`]), so that the policy holds across restarts.
+    #[must_use]
+    pub fn with_presentation_record(self, record: PresentationRecord) -> Self {
+        *self
+            .presented
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = record;
+        self
+    }
+
     /// How many held credentials of `card_type` can still be presented to `verifier` under
     /// the policy (when it reaches 0, it is time for a new batch).
     #[must_use]
@@ -275,7 +320,7 @@ impl Wallet {
             .presented
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let seen = presented.get(&digest);
+        let seen = presented.0.get(&digest);
         match self.policy {
             PresentationPolicy::Reuse => true,
             PresentationPolicy::Once => seen.is_none_or(std::collections::BTreeSet::is_empty),
@@ -295,6 +340,7 @@ impl Wallet {
         self.presented
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
             .entry(digest)
             .or_default()
             .insert(verifier.to_owned());

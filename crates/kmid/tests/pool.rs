@@ -169,3 +169,46 @@ fn once_per_verifier_and_reuse() {
     .unwrap();
     assert_eq!(first, second, "the default reuses the first credential");
 }
+
+/// The record of what was presented survives a restart: a wallet built again from the same
+/// credentials with the saved record (through JSON, as an app stores it) does not present
+/// them again under `Once`; without the record it would.
+#[test]
+fn the_presentation_record_carries_the_policy_across_a_restart() {
+    let issuer = common::issuer(IssuingAuthority::Mois);
+    let trust = kmid::trust_store([issuer.keys()]).unwrap();
+    let keys: Vec<Arc<dyn Signer>> = (0..2)
+        .map(|_| -> Arc<dyn Signer> { Arc::new(PrivateKey::generate(Curve::P256).unwrap()) })
+        .collect();
+    let publics: Vec<_> = keys.iter().map(|k| k.public_key().clone()).collect();
+    let card = Card::from(kmid_testkit::samples::resident());
+    let issued: Vec<String> = issuer
+        .issue_batch(&card, &publics, Formats::SdJwtVc, now())
+        .unwrap()
+        .into_iter()
+        .map(|i| i.sd_jwt.unwrap().sd_jwt.to_compact())
+        .collect();
+    let build = || {
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone())
+            .with_batch_keys(keys.clone())
+            .with_presentation_policy(PresentationPolicy::Once);
+        for sd_jwt in &issued {
+            wallet.store_sd_jwt(sd_jwt, now()).unwrap();
+        }
+        wallet
+    };
+    let verifier = Verifier::new(trust.clone(), Arc::new(AllValid));
+    let rp = "x509_san_dns:a.kmid.invalid";
+    let first = build();
+    let shown = present(&first, &verifier, rp, Format::SdJwtVc).unwrap();
+    let saved = serde_json::to_string(&first.presentation_record()).unwrap();
+    assert_eq!(first.presentation_record().len(), 1);
+    // Built again without the record: both credentials look fresh.
+    assert_eq!(build().presentable(CardType::Resident, rp), 2);
+    // With it: one is left, and it is the other one.
+    let again = build().with_presentation_record(serde_json::from_str(&saved).unwrap());
+    assert_eq!(again.presentable(CardType::Resident, rp), 1);
+    let next = present(&again, &verifier, rp, Format::SdJwtVc).unwrap();
+    assert_ne!(next, shown);
+    assert!(present(&again, &verifier, rp, Format::SdJwtVc).is_none());
+}
