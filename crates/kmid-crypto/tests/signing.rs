@@ -502,3 +502,43 @@ fn subject_alt_dns_names_and_authority_key_ids_round_trip() {
         CryptoError::InvalidProfile("a DNS name must be an ASCII host name")
     ));
 }
+
+/// A JWT signer certificate (wallet attestations, signed metadata) carries
+/// `digitalSignature` and no extended key usage: it validates for `KeyPurpose::JwtSigner` and
+/// for no purpose that needs an EKU.
+#[test]
+fn a_jwt_signer_certificate_has_no_extended_key_usage() {
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &params(CertificateKind::ReaderRoot, "wallet provider root"),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let leaf = issue_certificate(
+        &params(CertificateKind::JwtSigner, "wallet attestations"),
+        key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    assert_eq!(leaf.extended_key_usage(), None);
+    let mut trust = TrustStore::new();
+    trust.add(root).unwrap();
+    let at = datetime!(2026-06-01 0:00 UTC);
+    trust
+        .validate(std::slice::from_ref(&leaf), at, KeyPurpose::JwtSigner)
+        .unwrap();
+    for purpose in [KeyPurpose::DocumentSigner, KeyPurpose::ReaderAuthentication] {
+        assert!(
+            trust
+                .validate(std::slice::from_ref(&leaf), at, purpose)
+                .is_err(),
+            "{purpose:?}"
+        );
+    }
+}
