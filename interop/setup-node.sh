@@ -21,5 +21,6 @@ if ! cmp -s interop/node/package-lock.json "$dest/installed.lock"; then
   (cd "$dest" && npm install --ignore-scripts --no-audit --no-fund --silent >&2)
   cp interop/node/package-lock.json "$dest/installed.lock"
 fi
-cp interop/node/oid4vp_peer.mjs interop/node/mdoc_peer.mjs interop/node/vci_peer.mjs "$dest/"
+cp interop/node/oid4vp_peer.mjs interop/node/mdoc_peer.mjs interop/node/vci_peer.mjs \
+  interop/node/vci_issuer_peer.mjs "$dest/"
 echo "$PWD/$dest"

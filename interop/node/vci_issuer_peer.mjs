@@ -45,6 +45,10 @@ const WINDOW = 300 // seconds: nonce lifetimes and how old a DPoP/PoP/proof iat 
 const AHEAD = 60 // how far ahead of our clock an iat may be
 
 const [verb, dir, issuerArgument] = process.argv.slice(2)
+if (!['setup', 'handle'].includes(verb) || !dir || (verb === 'setup' && !issuerArgument)) {
+  console.error('usage: vci_issuer_peer.mjs setup DIR ISSUER_URL | handle DIR')
+  process.exit(2)
+}
 const statePath = path.join(dir, 'issuer-state.json')
 const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest()
@@ -54,8 +58,13 @@ const publicJwk = ({ kty, crv, x, y }) => ({ kty, crv, x, y })
 const readJson = (name) => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'))
 const fail = (error, description, status = 400) =>
   new Oauth2ServerErrorResponseError({ error, error_description: description }, { status })
+// State tables are keyed by what clients send: no inherited keys ("__proto__" is no code).
+const own = (table, key) => (typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined)
 
-let state // issuer-state.json, see setup()
+// issuer-state.json: {issuer, keys: {credential, access_token} (private JWKs), and tables
+// offers (pre-authorized code → tx_code, attempts), requests (PAR), codes (authorization
+// codes), c_nonces / dpop_nonces / jtis (value → expiry, seconds), notifications (id → events)}.
+let state
 const issuerId = () => state.issuer
 const endpoint = (name) => `${state.issuer.replace(/\/$/, '')}/${name}`
 
@@ -70,7 +79,7 @@ function signCompact(header, payload, privateJwk) {
 // The libraries sign only access tokens here; a 'custom' signer keeps the key out of the
 // header, and the kid is added so that a verifier can pick it from /jwks.
 async function signJwt(signer, { header, payload }) {
-  if (signer.method !== 'custom' || signer.kid !== ACCESS_TOKEN_KID) throw new Error('no such signing key')
+  if (signer.method !== 'custom' || signer.kid !== ACCESS_TOKEN_KID) throw new Error('no such key')
   const key = state.keys.access_token
   return { jwt: signCompact({ ...header, kid: ACCESS_TOKEN_KID }, payload, key), signerJwk: publicJwk(key) }
 }
@@ -86,7 +95,7 @@ function walletProviderKey(x5c) {
   const t = Date.now()
   const links = [...chain, anchor]
   links.forEach((cert, i) => {
-    if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) throw new Error(`x5c[${i}] outside its validity`)
+    if (!(t >= Date.parse(cert.validFrom) && t <= Date.parse(cert.validTo))) throw new Error(`x5c[${i}] outside its validity`)
     const issuer = links[i + 1]
     if (issuer && !(issuer.ca && cert.checkIssued(issuer) && cert.verify(issuer.publicKey))) {
       throw new Error(`x5c[${i}] is not issued by the next certificate (or the anchor)`)
@@ -133,10 +142,8 @@ const thumbprint = (jwk) => calculateJwkThumbprint({ jwk, hashAlgorithm: 'sha-25
 function authorizationServerMetadata() {
   return authorizationServer.createAuthorizationServerMetadata({
     issuer: issuerId(),
-    authorization_endpoint: endpoint('authorize'),
-    pushed_authorization_request_endpoint: endpoint('par'),
-    token_endpoint: endpoint('token'),
-    jwks_uri: endpoint('jwks'),
+    authorization_endpoint: endpoint('authorize'), pushed_authorization_request_endpoint: endpoint('par'),
+    token_endpoint: endpoint('token'), jwks_uri: endpoint('jwks'),
     response_types_supported: ['code'],
     grant_types_supported: [authorizationCodeGrantIdentifier, preAuthorizedCodeGrantIdentifier],
     scopes_supported: [SCOPE],
@@ -155,16 +162,13 @@ function authorizationServerMetadata() {
 function issuerMetadata() {
   const credentialIssuer = issuer.createCredentialIssuerMetadata({
     credential_issuer: issuerId(),
-    credential_endpoint: endpoint('credential'),
-    nonce_endpoint: endpoint('nonce'),
+    credential_endpoint: endpoint('credential'), nonce_endpoint: endpoint('nonce'),
     notification_endpoint: endpoint('notification'),
     batch_credential_issuance: { batch_size: BATCH_SIZE },
     display: [{ name: 'kmid interop peer issuer', locale: 'en' }],
     credential_configurations_supported: {
       [CONFIGURATION_ID]: {
-        format: 'dc+sd-jwt',
-        vct: VCT,
-        scope: SCOPE,
+        format: 'dc+sd-jwt', vct: VCT, scope: SCOPE,
         cryptographic_binding_methods_supported: ['jwk'],
         credential_signing_alg_values_supported: ['ES256'],
         proof_types_supported: { jwt: { proof_signing_alg_values_supported: ['ES256'] } },
@@ -176,19 +180,12 @@ function issuerMetadata() {
     },
   })
   return {
-    originalDraftVersion: Openid4vciVersion.V1,
-    credentialIssuer,
-    authorizationServers: [authorizationServerMetadata()],
+    originalDraftVersion: Openid4vciVersion.V1, credentialIssuer, authorizationServers: [authorizationServerMetadata()],
     knownCredentialConfigurations: issuer.getKnownCredentialConfigurationsSupported(credentialIssuer),
   }
 }
 
 // ---- state: single use and freshness, which the libraries leave to the caller ----
-
-function newKey(kid) {
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' }
-}
 
 function save() {
   const tmp = `${statePath}.tmp`
@@ -216,7 +213,7 @@ function mintDpopNonce() {
 // A jti seen once in the window is refused; it is remembered a little past the window.
 function spendJti(kind, jwkThumbprint, jti, error, status) {
   const key = `${kind}:${jwkThumbprint}:${jti}`
-  if (typeof jti !== 'string' || !jti || key in state.jtis) throw fail(error, `${kind} jti missing or replayed`, status)
+  if (typeof jti !== 'string' || !jti || Object.hasOwn(state.jtis, key)) throw fail(error, `${kind} jti missing or replayed`, status)
   state.jtis[key] = now() + WINDOW + AHEAD
 }
 
@@ -225,7 +222,7 @@ const fresh = (iat) => typeof iat === 'number' && iat <= now() + AHEAD && iat >=
 // The library checks a DPoP proof's signature, typ, alg, htm, htu, ath and key binding but not
 // its iat, its jti, or a nonce from a set (it takes one expected nonce): done here.
 function checkDpopFreshness({ payload, jwkThumbprint }, { wantNonce, status = 400 }) {
-  if (wantNonce && !(state.dpop_nonces[payload.nonce] > now())) {
+  if (wantNonce && !(own(state.dpop_nonces, payload.nonce) > now())) {
     throw fail('use_dpop_nonce', 'use the DPoP-Nonce of this response', status)
   }
   if (!fresh(payload.iat)) throw fail('invalid_dpop_proof', 'DPoP iat is not recent', status)
@@ -249,22 +246,22 @@ function formBody(request) {
   }
   const form = {}
   for (const [name, value] of new URLSearchParams(request.body)) {
-    if (name in form) throw fail('invalid_request', `${name} appears twice`)
+    if (Object.hasOwn(form, name)) throw fail('invalid_request', `${name} appears twice`)
     form[name] = value
   }
   return form
 }
 
 function jsonBody(request, error) {
-  try {
-    const body = JSON.parse(request.body)
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body
-  } catch { /* answered below */ }
+  let body
+  try { body = JSON.parse(request.body) } catch { /* refused below */ }
+  if (body && typeof body === 'object' && !Array.isArray(body)) return body
   throw fail(error, 'the body is not a JSON object')
 }
 
-const json = (status, body, headers = {}) =>
-  ({ status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }, body: JSON.stringify(body) })
+const json = (status, body, headers = {}) => ({
+  status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }, body: JSON.stringify(body),
+})
 
 // ---- Authorization Server ----
 
@@ -310,7 +307,7 @@ async function par(request) {
 function authorize(request) {
   const query = new URL(request.url).searchParams
   const id = parsePushedAuthorizationRequestUriReferenceValue({ uri: query.get('request_uri') ?? '' })
-  const pushed = state.requests[id]
+  const pushed = own(state.requests, id)
   // Without a live request_uri of this client there is no redirect_uri to trust: no redirect.
   if (!pushed || pushed.client_id !== query.get('client_id')) {
     throw fail('invalid_request', 'request_uri unknown, used, expired, or not of this client_id')
@@ -338,7 +335,7 @@ async function token(request) {
   if (!preAuthorized && grant.grantType !== authorizationCodeGrantIdentifier) throw fail('unsupported_grant_type', grant.grantType)
   const table = preAuthorized ? state.offers : state.codes
   const code = preAuthorized ? grant.preAuthorizedCode : grant.code
-  const pending = table[code]
+  const pending = own(table, code)
   if (!pending) throw fail('invalid_grant', 'unknown, used or expired code')
   if (!parsed.dpop) throw fail('invalid_dpop_proof', 'DPoP is required')
   // The library checks the proof (and the key PAR named); the nonce is asked for before any
@@ -362,7 +359,7 @@ async function token(request) {
       clientAttestation: parsed.clientAttestation,
     })
   } else {
-    if (accessTokenRequest.redirect_uri !== pending.redirect_uri) throw fail('invalid_grant', 'redirect_uri is not the authorization request\'s')
+    if (accessTokenRequest.redirect_uri !== pending.redirect_uri) throw fail('invalid_grant', 'not the redirect_uri authorized')
     verified = await authorizationServer.verifyAuthorizationCodeAccessTokenRequest({
       ...common, expectedCode: code, codeExpiresAt: new Date(pending.expires_at * 1000),
       pkce: { codeVerifier: parsed.pkceCodeVerifier, codeChallenge: pending.code_challenge, codeChallengeMethod: 'S256' },
@@ -417,15 +414,15 @@ async function credential(request) {
   const body = jsonBody(request, 'invalid_credential_request')
   const metadata = issuerMetadata()
   const configurations = metadata.credentialIssuer.credential_configurations_supported
-  if (body.credential_configuration_id !== undefined && !configurations[body.credential_configuration_id]) {
+  if (body.credential_configuration_id !== undefined && !own(configurations, body.credential_configuration_id)) {
     throw fail('unknown_credential_configuration', 'no such credential_configuration_id')
   }
   if (body.proof !== undefined) throw fail('invalid_credential_request', 'OpenID4VCI 1.0 has proofs, not proof')
-  if (body.credential_response_encryption !== undefined) throw fail('invalid_encryption_parameters', 'responses are not encrypted here')
+  if (body.credential_response_encryption !== undefined) throw fail('invalid_encryption_parameters', 'no encryption here')
   const { credentialConfigurationId, credentialConfiguration, credentialRequest, proofs } =
     issuer.parseCredentialRequest({ issuerMetadata: metadata, credentialRequest: body })
   if (!credentialConfigurationId) throw fail('invalid_credential_request', 'credential_configuration_id is required')
-  if (!token.scope?.split(' ').includes(credentialConfiguration.scope)) throw fail('invalid_credential_request', 'not covered by the access token')
+  if (!token.scope?.split(' ').includes(credentialConfiguration.scope)) throw fail('invalid_credential_request', 'not in the token\'s scope')
   const jwts = proofs?.jwt
   if (!jwts?.length) throw fail('invalid_proof', 'proofs.jwt is required')
   if (jwts.length > BATCH_SIZE) throw fail('invalid_credential_request', `at most ${BATCH_SIZE} proofs`)
@@ -433,39 +430,42 @@ async function credential(request) {
   const spent = new Set()
   for (const jwt of jwts) {
     // Nonces are a set of our own, the library compares with one: it is given the proof's own
-    // once that is known to be live, which leaves it the signature, typ, aud, iss, key checks.
+    // once that is known to be live. iss is OPTIONAL (Appendix F.1) but the library, given a
+    // client_id, requires it: it gets the client_id only when iss is there to compare.
     let claimed
-    try { claimed = decodeJwt({ jwt }).payload.nonce } catch { throw fail('invalid_proof', 'a proof is not a JWT') }
-    if (typeof claimed !== 'string') throw fail('invalid_proof', 'a proof has no nonce')
-    if (!(state.c_nonces[claimed] > now())) throw fail('invalid_nonce', 'c_nonce unknown, spent or expired')
+    try { claimed = decodeJwt({ jwt }).payload } catch { throw fail('invalid_proof', 'a proof is not a JWT') }
+    if (typeof claimed.nonce !== 'string') throw fail('invalid_proof', 'a proof has no nonce')
+    if (!(own(state.c_nonces, claimed.nonce) > now())) throw fail('invalid_nonce', 'c_nonce unknown, spent or expired')
+    if (!token.client_id && claimed.iss !== undefined) throw fail('invalid_proof', 'no iss under anonymous access')
     const { header, payload, signer } = await issuer.verifyCredentialRequestJwtProof({
-      issuerMetadata: metadata, jwt, expectedNonce: claimed, clientId: token.client_id,
-      nonceExpiresAt: new Date(state.c_nonces[claimed] * 1000),
+      issuerMetadata: metadata, jwt, expectedNonce: claimed.nonce,
+      clientId: claimed.iss === undefined ? undefined : token.client_id,
+      nonceExpiresAt: new Date(state.c_nonces[claimed.nonce] * 1000),
     })
-    if (signer.method !== 'jwk' || header.jwk.d !== undefined) throw fail('invalid_proof', 'the proof key must be a public jwk in the header')
-    if (header.alg !== 'ES256') throw fail('invalid_proof', 'proofs are ES256')
-    if (!token.client_id && payload.iss !== undefined) throw fail('invalid_proof', 'iss is omitted under anonymous pre-authorized access')
+    if (signer.method !== 'jwk' || header.jwk.d !== undefined) throw fail('invalid_proof', 'the key must be a public header jwk')
     if (!fresh(payload.iat)) throw fail('invalid_proof', 'proof iat is not recent')
-    spent.add(claimed)
+    spent.add(claimed.nonce)
     keys.push(publicJwk(header.jwk))
   }
   for (const n of spent) delete state.c_nonces[n]
   const credentials = keys.map((jwk) => ({ credential: sdJwtVc(jwk) }))
   const notificationId = random(16)
-  state.notifications[notificationId] = { subject: token.sub, configuration_id: credentialConfigurationId, count: keys.length, issued_at: now(), events: [] }
+  state.notifications[notificationId] = {
+    subject: token.sub, configuration_id: credentialConfigurationId, count: keys.length, issued_at: now(), events: [],
+  }
   return json(200, issuer.createCredentialResponse({ credentialRequest, credentials, notificationId }))
 }
 
 // The library has no server-side parser for notifications: checked here (§11).
 async function notification(request) {
   const token = await authenticate(request)
-  const { notification_id: id, event, event_description: description } = jsonBody(request, 'invalid_notification_request')
+  const { notification_id: id, event, event_description } = jsonBody(request, 'invalid_notification_request')
   if (typeof id !== 'string' || !['credential_accepted', 'credential_failure', 'credential_deleted'].includes(event)) {
     throw fail('invalid_notification_request', 'notification_id and a known event are required')
   }
-  const record = state.notifications[id]
+  const record = own(state.notifications, id)
   if (!record || record.subject !== token.sub) throw fail('invalid_notification_id', 'unknown notification_id')
-  record.events.push({ event, event_description: description, at: now() })
+  record.events.push({ event, event_description, at: now() })
   return { status: 204, headers: {}, body: '' }
 }
 
@@ -479,7 +479,7 @@ function routes() {
   return {
     ...wellKnown('openid-credential-issuer', () => json(200, issuerMetadata().credentialIssuer)),
     ...wellKnown('oauth-authorization-server', () => json(200, authorizationServerMetadata())),
-    [`GET ${endpoint('jwks')}`]: { handler: () => ({ ...json(200, jwks()), headers: { 'Content-Type': 'application/jwk-set+json' } }) },
+    [`GET ${endpoint('jwks')}`]: { handler: () => json(200, jwks(), { 'Content-Type': 'application/jwk-set+json' }) },
     [`POST ${endpoint('par')}`]: { handler: par, dpop: true },
     [`GET ${endpoint('authorize')}`]: { handler: authorize },
     [`POST ${endpoint('token')}`]: { handler: token, dpop: true },
@@ -490,48 +490,58 @@ function routes() {
 }
 
 function errorResponse(error, route) {
-  for (let e = error; e; e = e.cause) console.error(e instanceof Error ? `${e.name}: ${e.message}` : e)
+  // One line per error and cause on stderr (the library's messages append the JSON response).
+  for (let e = error; e; e = e.cause) console.error(`vci_issuer_peer: ${String(e?.message ?? e).split('\n')[0]}`)
   if (error instanceof Oauth2ResourceUnauthorizedError) {
     const challenge = error.wwwAuthenticateHeaders[0] ?? {}
     error = fail(challenge.error ?? 'invalid_token', challenge.error_description ?? 'no valid DPoP access token', 401)
   }
   if (!(error instanceof Oauth2ServerErrorResponseError)) error = fail('server_error', 'internal error', 500)
   // Written by hand: the library's toHeaderValue() renders absent parameters as bare names.
-  const challenge = route?.resource && error.status === 401 ? { 'WWW-Authenticate': `DPoP error="${error.errorResponse.error}", algs="ES256"` } : {}
-  return json(error.status, error.errorResponse, challenge)
+  const resource = route?.resource && error.status === 401
+  return json(error.status, error.errorResponse,
+    resource ? { 'WWW-Authenticate': `DPoP error="${error.errorResponse.error}", algs="ES256"` } : {})
 }
 
 async function serve(input) {
   const request = { method: input.method, url: input.url, headers: new Headers(input.headers ?? {}), body: input.body ?? '' }
   let route
+  let response
   try {
     const { origin, pathname } = new URL(request.url)
-    route = routes()[`${request.method} ${origin}${pathname}`]
+    route = own(routes(), `${request.method} ${origin}${pathname}`)
     if (!route) return json(404, { error: 'not_found', error_description: `no ${request.method} ${pathname} here` })
-    const response = await route.handler(request)
-    return route.dpop ? { ...response, headers: { ...response.headers, 'DPoP-Nonce': mintDpopNonce() } } : response
+    response = await route.handler(request)
   } catch (error) {
-    const response = errorResponse(error, route)
-    return route?.dpop ? { ...response, headers: { ...response.headers, 'DPoP-Nonce': mintDpopNonce() } } : response
+    response = errorResponse(error, route)
   }
+  // A fresh nonce on every answer of a DPoP endpoint, errors included (RFC 9449 §8, §9).
+  return route?.dpop ? { ...response, headers: { ...response.headers, 'DPoP-Nonce': mintDpopNonce() } } : response
 }
 
 // ---- verbs ----
 
+function newKey(kid) {
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' }
+}
+
 async function setup() {
   state = {
     issuer: issuerArgument,
-    keys: { credential: newKey(CREDENTIAL_KID), access_token: newKey(ACCESS_TOKEN_KID) },
+    keys: { credential: newKey(CREDENTIAL_KID), access_token: newKey(ACCESS_TOKEN_KID) }, // private JWKs
     offers: {}, requests: {}, codes: {}, c_nonces: {}, dpop_nonces: {}, jtis: {}, notifications: {},
   }
   const txCode = String(crypto.randomInt(0, 1_000_000)).padStart(6, '0')
   const { credentialOffer, credentialOfferObject } = await issuer.createCredentialOffer({
     issuerMetadata: issuerMetadata(),
     credentialConfigurationIds: [CONFIGURATION_ID],
-    grants: { [preAuthorizedCodeGrantIdentifier]: { tx_code: { input_mode: 'numeric', length: 6, description: 'The code shown by the issuer' } } },
+    grants: { [preAuthorizedCodeGrantIdentifier]: { tx_code: { input_mode: 'numeric', length: 6, description: 'The code shown' } } },
   })
   const code = credentialOfferObject.grants[preAuthorizedCodeGrantIdentifier]['pre-authorized_code']
-  state.offers[code] = { tx_code: txCode, configuration_ids: [CONFIGURATION_ID], subject: random(16), attempts: 0, expires_at: now() + 3600 }
+  state.offers[code] = {
+    tx_code: txCode, configuration_ids: [CONFIGURATION_ID], subject: random(16), attempts: 0, expires_at: now() + 3600,
+  }
   fs.mkdirSync(dir, { recursive: true })
   save()
   const signing = { ...publicJwk(state.keys.credential), kid: CREDENTIAL_KID, alg: 'ES256' }
@@ -547,9 +557,4 @@ async function handle() {
   process.stdout.write(JSON.stringify(response))
 }
 
-const verbs = { setup, handle }
-if (!verbs[verb] || !dir || (verb === 'setup' && !issuerArgument)) {
-  console.error('usage: vci_issuer_peer.mjs setup DIR ISSUER_URL | handle DIR')
-  process.exit(2)
-}
-await verbs[verb]()
+await { setup, handle }[verb]()

@@ -494,8 +494,11 @@ impl Wallet {
         } else {
             IssuerKeys::Any(vec![roots, IssuerKeys::KeySet(self.sd_jwt_keys.clone())])
         };
+        // Any type its trusted issuers issue (a foreign PID as well as the Korean cards): the
+        // trust configuration's scopes decide, and each verifier names what it asks for.
         let verifier = SdJwtVcVerifier::new(keys)
             .with_provider(self.provider)
+            .accept_any_vct()
             .danger_accept_unchecked_status();
         let held = HeldSdJwtVc::receive(issued, &verifier, at)?;
         let cnf = held

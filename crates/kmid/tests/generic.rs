@@ -296,7 +296,7 @@ fn a_foreign_sd_jwt_vc_is_verified_with_its_claims_as_processed() {
         .add_scoped(ipki.iaca.clone(), vec!["kr.go.mois.rrc.1".into()])
         .unwrap();
     assert_eq!(
-        Verifier::new(korean, Arc::new(AllValid))
+        Verifier::new(korean.clone(), Arc::new(AllValid))
             .verify_sd_jwt_any(
                 &[PID],
                 &asked,
@@ -305,6 +305,18 @@ fn a_foreign_sd_jwt_vc_is_verified_with_its_claims_as_processed() {
                 &presentation,
                 REFERENCE_TIME
             )
+            .unwrap_err()
+            .code(),
+        "SdJwt.IssuerKey.VctNotAuthorized"
+    );
+    // The facade's wallet holds any type its trusted issuers issue (the scope decides): the PID
+    // under the PID-scoped root, not under the root scoped to the Korean resident card.
+    let holder_key = || -> Arc<dyn Signer> { holder.clone() };
+    let mut wallet = Wallet::with_signer(holder_key(), roots.clone());
+    wallet.store_sd_jwt(&issued, REFERENCE_TIME).unwrap();
+    assert_eq!(
+        Wallet::with_signer(holder_key(), korean)
+            .store_sd_jwt(&issued, REFERENCE_TIME)
             .unwrap_err()
             .code(),
         "SdJwt.IssuerKey.VctNotAuthorized"

@@ -112,6 +112,8 @@ pub struct SdJwtVcVerifier<'a> {
     check: SdJwtCheck,
     status: StatusPolicy<'a>,
     accepted_vcts: Vec<String>,
+    /// Any `vct` (the trust decides): for a holder receiving any type.
+    any_vct: bool,
 }
 
 impl core::fmt::Debug for SdJwtVcVerifier<'_> {
@@ -163,6 +165,7 @@ impl<'a> SdJwtVcVerifier<'a> {
             },
             status: StatusPolicy::new(),
             accepted_vcts: CardType::ALL.iter().map(|c| c.vct().to_owned()).collect(),
+            any_vct: false,
         }
     }
 
@@ -206,6 +209,16 @@ impl<'a> SdJwtVcVerifier<'a> {
     #[must_use]
     pub fn with_vcts(mut self, vcts: &[&str]) -> Self {
         self.accepted_vcts = vcts.iter().map(|v| (*v).to_owned()).collect();
+        self
+    }
+
+    /// Accepts any `vct`, for a holder that takes what its trusted issuers issue: the trust
+    /// still decides (an anchor scoped to some `vct`s vouches for those alone; a configured key
+    /// vouches for its `iss`). A verifier names the `vct`s it asked for instead
+    /// ([`Self::with_vcts`]).
+    #[must_use]
+    pub const fn accept_any_vct(mut self) -> Self {
+        self.any_vct = true;
         self
     }
 
@@ -408,7 +421,7 @@ impl<'a> SdJwtVcVerifier<'a> {
             .get("vct")
             .and_then(Value::as_str)
             .ok_or(SdJwtError::MissingClaim("vct"))?;
-        if !self.accepted_vcts.iter().any(|v| v == vct) {
+        if !self.any_vct && !self.accepted_vcts.iter().any(|v| v == vct) {
             return Err(SdJwtError::UnknownVct(vct.chars().take(128).collect()));
         }
         let card_type = CardType::from_doc_type(vct);
