@@ -606,7 +606,7 @@ struct CommandIssuer {
 }
 
 /// The most a command's response may be.
-const MAX_BRIDGE_RESPONSE: u64 = 8 << 20;
+const MAX_BRIDGE_RESPONSE: usize = 8 << 20;
 
 impl CommandIssuer {
     fn parse(spec: &str) -> Result<Self, Error> {
@@ -652,11 +652,11 @@ impl HttpClient for CommandIssuer {
         let mut out = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             stdout
-                .take(MAX_BRIDGE_RESPONSE + 1)
+                .take(u64::try_from(MAX_BRIDGE_RESPONSE + 1).unwrap_or(u64::MAX))
                 .read_to_end(&mut out)
                 .map_err(|e| format!("reading the response: {e}"))?;
         }
-        if out.len() as u64 > MAX_BRIDGE_RESPONSE {
+        if out.len() > MAX_BRIDGE_RESPONSE {
             let _ = child.kill();
             let _ = child.wait();
             return Err("the response is larger than 8 MiB".into());
