@@ -627,3 +627,171 @@ fn a_renewal_issues_the_current_record_and_the_refresh_token_keeps_only_the_card
         renewed.credentials[0]["credential"].as_str().unwrap()
     ));
 }
+
+/// Every card, by both grants, in both formats: the pre-authorized code of a counter offer
+/// (with its Transaction Code), and the authorization code grant (PAR authenticated by a wallet
+/// attestation, the holder authenticated by the issuer's page — here the test, calling
+/// `IssuanceServer::authorize` with the card — PKCE, `iss`); each credential stored by the
+/// facade's wallet, presented over OpenID4VP and VALID for a verifier with the published lists.
+#[test]
+fn every_card_by_both_grants_in_both_formats() {
+    use kmid::oid4vc::vci::client_attestation::{
+        WalletAttestationClaims, issue_wallet_attestation,
+    };
+    use kmid::oid4vc::vci::wallet::ClientCredentials;
+    use kmid::schema::IdentityCard;
+    const CLIENT: &str = "https://wallet.kmid.invalid";
+    const REDIRECT: &str = "https://wallet.kmid.invalid/callback";
+    let cards = [
+        (IssuingAuthority::Mois, Card::from(samples::resident())),
+        (IssuingAuthority::Moj, Card::from(samples::foreigner())),
+        (
+            IssuingAuthority::Oka,
+            Card::from(samples::overseas_national()),
+        ),
+    ];
+    let (trust, signer, leaf) = access_pki();
+    let provider = WalletProvider {
+        trust,
+        signer,
+        leaf,
+    };
+    for (authority, card) in cards {
+        let issuer = issuer(authority);
+        let config = IssuanceConfig {
+            metadata: korean_metadata(
+                authority,
+                &issuer.credential_issuer(),
+                &IssuanceProfile::default(),
+            ),
+            redirect_uris: [(CLIENT.to_owned(), vec![REDIRECT.to_owned()])].into(),
+            ..config(&issuer, &provider)
+        };
+        let store = MemoryIssuanceStore::default();
+        let transport = Transport {
+            server: IssuanceServer::new(
+                &config,
+                &store,
+                CryptoProvider::get_default(),
+                &SystemRandom,
+            ),
+            minter: IssuerMinter::new(&issuer),
+        };
+        let doc_type = card.card_type().doc_type();
+        let ids = [
+            format!("{doc_type}.mso_mdoc"),
+            format!("{doc_type}.dc+sd-jwt"),
+        ];
+        // One phone (the registry keeps a card on one): the second grant re-issues to it.
+        let device_key = PrivateKey::generate(Curve::P256).unwrap();
+        let device_jwk = device_key.to_jwk().unwrap();
+        let device: Arc<dyn Signer> = Arc::new(device_key);
+        for by_code in [false, true] {
+            let instance: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+            let attestation = issue_wallet_attestation(
+                &provider.signer,
+                std::slice::from_ref(&provider.leaf),
+                &WalletAttestationClaims {
+                    provider: "https://wallet-provider.kmid.invalid",
+                    client_id: CLIENT,
+                    wallet_name: None,
+                    instance_key: instance.public_key(),
+                    at: now(),
+                    lifetime: time::Duration::hours(1),
+                },
+            )
+            .unwrap();
+            let client = IssuanceClient::new(
+                &transport,
+                CryptoProvider::get_default(),
+                &SystemRandom,
+                Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+                by_code.then(|| ClientCredentials {
+                    client_id: CLIENT.into(),
+                    instance,
+                    attestation,
+                }),
+            );
+            let info = client.issuer(&issuer.credential_issuer(), None).unwrap();
+            let session = if by_code {
+                let start = client
+                    .start_authorization(&info, &ids.join(" "), REDIRECT, None, now())
+                    .unwrap();
+                let query = start.url.split_once('?').unwrap().1;
+                let request_uri = form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == "request_uri")
+                    .unwrap()
+                    .1
+                    .into_owned();
+                let approved = transport
+                    .server
+                    .authorize(
+                        &request_uri,
+                        CLIENT,
+                        &serde_json::to_value(&card).unwrap(),
+                        now(),
+                    )
+                    .unwrap();
+                client
+                    .finish_authorization(&info, &start, &approved.redirect, now())
+                    .unwrap()
+            } else {
+                let offer = transport
+                    .server
+                    .offer_pre_authorized(&serde_json::to_value(&card).unwrap(), &ids, true, now())
+                    .unwrap();
+                client
+                    .pre_authorized(&info, &offer.offer, offer.tx_code.as_deref(), now())
+                    .unwrap()
+            };
+            let trust = kmid::trust_store([issuer.keys()]).unwrap();
+            let mut wallet = Wallet::new(device_jwk.to_private_key().unwrap(), trust.clone());
+            for id in &ids {
+                let response = client
+                    .credential(&info, &session, id, &ProofKeys::One(&device), now())
+                    .unwrap();
+                let credential = response.credentials[0]["credential"].as_str().unwrap();
+                if id.ends_with(".mso_mdoc") {
+                    let issuer_signed = IssuerSigned::from_bytes(
+                        &b64url_decode(credential).unwrap(),
+                        &CborLimits::default(),
+                    )
+                    .unwrap();
+                    wallet.store_mdoc(issuer_signed, now()).unwrap();
+                } else {
+                    wallet.store_sd_jwt(credential, now()).unwrap();
+                }
+            }
+            let lists = issuer.publish(now(), 300).unwrap();
+            let fetch = move |uri: &str, _accept: &str| {
+                lists
+                    .iter()
+                    .find(|l| l.uri == uri)
+                    .map(|l| l.jwt.clone().into_bytes())
+            };
+            let resolver = kmid::status::StatusListResolver::new(
+                fetch,
+                TokenKeys::X5c(trust.clone()),
+                TokenPolicy::default(),
+            );
+            let verifier = Verifier::new(trust, Arc::new(resolver));
+            for format in [Format::Mdoc, Format::SdJwtVc] {
+                let query = Template::AgeCheck.dcql_query(card.card_type(), format);
+                let request = kmid::OpenId4VpRequest::new(
+                    "x509_san_dns:bank.example",
+                    "nonce-matrix",
+                    "https://bank.example/response",
+                );
+                let token = wallet.answer_dcql(&query, &request, now()).unwrap();
+                let seen = verifier
+                    .verify_vp_token_any(&query, &request, &token, now())
+                    .unwrap();
+                assert_eq!(
+                    seen[0].1.status.map(|s| s.to_string()).as_deref(),
+                    Some("VALID"),
+                    "{authority:?} {format:?} by code {by_code}"
+                );
+            }
+        }
+    }
+}
