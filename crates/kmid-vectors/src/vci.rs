@@ -40,6 +40,7 @@ pub(crate) fn vci_cases(out: &mut Out) -> Result<(), Error> {
     proof_cases(out)?;
     metadata_cases(out)?;
     client_attestation_cases(out)?;
+    exchange_cases(out)?;
     Ok(())
 }
 
@@ -611,5 +612,352 @@ fn client_attestation_cases(out: &mut Out) -> Result<(), Error> {
         pop(&instance, server)?,
         invalid("Vci.InvalidClient"),
     );
+    Ok(())
+}
+
+const EXCHANGE_SEED: &str = "kmid vectors vci exchange";
+const EXCHANGE_NONCE_KEY: [u8; 32] = [0x5a; 32];
+
+/// What kmid's conformance runner mints (`kmid::conformance`): a placeholder per key.
+struct PlaceholderMinter;
+
+impl kmid::oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
+    fn mint(
+        &self,
+        request: &kmid::oid4vc::vci::server::MintRequest<'_>,
+    ) -> Result<kmid::oid4vc::vci::server::Minted, String> {
+        let credentials = request
+            .keys
+            .iter()
+            .map(|k| {
+                k.thumbprint_sha256()
+                    .map(|t| format!("placeholder:{}:{t}", request.configuration))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(kmid::oid4vc::vci::server::Minted {
+            credentials,
+            group: None,
+            references: Vec::new(),
+            renewal_subject: None,
+        })
+    }
+}
+
+/// An exchange being written: the live server it is run against (seeded as the runner seeds
+/// its own), and the steps so far.
+struct Script<'a> {
+    server: kmid::oid4vc::vci::server::IssuanceServer<'a>,
+    code: String,
+    tx_code: Option<String>,
+    steps: Vec<Value>,
+}
+
+impl Script<'_> {
+    /// Runs a step on the live server and records it; the access token or `c_nonce` it gave.
+    fn step(
+        &mut self,
+        endpoint: &str,
+        body: &str,
+        dpop: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<Option<String>, kmid::oid4vc::vci::VciError> {
+        let mut step = json!({ "endpoint": endpoint, "body": body });
+        if let Some(s) = step.as_object_mut() {
+            if let Some(d) = dpop {
+                s.insert("dpop".into(), json!(d));
+            }
+            if let Some(t) = access_token {
+                s.insert("access_token".into(), json!(t));
+            }
+        }
+        self.steps.push(step);
+        let url = format!("{ISSUER}/{endpoint}");
+        let ctx = kmid::oid4vc::vci::server::RequestContext {
+            dpop,
+            client_attestation: None,
+            access_token,
+            url: &url,
+            method: "POST",
+        };
+        match endpoint {
+            "token" => self
+                .server
+                .token(body.as_bytes(), &ctx, AT)
+                .map(|t| Some(t.access_token)),
+            "nonce" => self.server.nonce(AT).map(Some),
+            _ => self
+                .server
+                .credential(body.as_bytes(), &ctx, &PlaceholderMinter, AT)
+                .map(|_| None),
+        }
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// OpenID4VCI exchanges against a fresh issuer (`vci-exchange`): the token endpoint's
+/// pre-authorized grant and the credential endpoint, each with the refusals a server must
+/// give (exact codes).
+#[allow(clippy::too_many_lines)]
+fn exchange_cases(out: &mut Out) -> Result<(), Error> {
+    use kmid::oid4vc::store::MemoryIssuanceStore;
+    use kmid::oid4vc::vci::nonce::NonceKey;
+    use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes};
+    let provider = kmid::crypto::CryptoProvider::get_default();
+    let metadata = kmid::issuance::korean_metadata(
+        kmid::IssuingAuthority::Mois,
+        ISSUER,
+        &kmid::issuance::IssuanceProfile::default(),
+    );
+    let sd_id = "kr.go.mois.rrc.1.dc+sd-jwt";
+    let subject = json!({ "holder": "the sample resident" });
+    let dpop_key: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rrc"));
+    let other_key: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-rc"));
+    let device: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key("holder-onc"));
+    let wallet_random = SeededRandom::new(b"kmid vectors vci exchange wallet");
+    let dpop =
+        |key: &Arc<dyn Signer>, endpoint: &str, token: Option<&str>| -> Result<String, Error> {
+            Ok(DpopProof::create(
+                provider,
+                &wallet_random,
+                key,
+                &DpopRequest {
+                    method: "POST",
+                    url: &format!("{ISSUER}/{endpoint}"),
+                    nonce: None,
+                    access_token: token,
+                },
+                AT,
+            )?)
+        };
+    let key_proof = |nonce: &str| -> Result<String, Error> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("openid4vci-proof+jwt"));
+        header.insert("jwk".into(), json!(device.public_key().to_jwk()));
+        Ok(sign_compact(
+            header,
+            json!({ "aud": ISSUER, "iat": AT.unix_timestamp(), "nonce": nonce })
+                .to_string()
+                .as_bytes(),
+            &device,
+        )?)
+    };
+    let config = IssuanceConfig {
+        metadata: metadata.clone(),
+        nonce_key: NonceKey::from_bytes(EXCHANGE_NONCE_KEY),
+        require_dpop_nonce: false,
+        wallet_providers: kmid::crypto::x509::TrustStore::new(),
+        anonymous_pre_authorized: true,
+        redirect_uris: std::collections::BTreeMap::new(),
+        lifetimes: Lifetimes::default(),
+    };
+    let nonce_key: String = EXCHANGE_NONCE_KEY
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut case =
+        |id: &str, script: &dyn Fn(&mut Script<'_>) -> Result<Value, Error>| -> Result<(), Error> {
+            let store = MemoryIssuanceStore::default();
+            let random = SeededRandom::new(EXCHANGE_SEED.as_bytes());
+            let server = IssuanceServer::new(&config, &store, provider, &random);
+            let offer = server.offer_pre_authorized(&subject, &[sd_id.to_owned()], true, AT)?;
+            let code = offer
+                .offer
+                .grants
+                .pre_authorized_code
+                .as_ref()
+                .map(|g| g.code.clone())
+                .ok_or("the offer has no code")?;
+            let mut s = Script {
+                server,
+                code,
+                tx_code: offer.tx_code,
+                steps: Vec::new(),
+            };
+            let expected = script(&mut s)?;
+            let file = out.file(
+                format!("vci/exchange/{id}.json"),
+                format!(
+                    "{:#}\n",
+                    json!({
+                        "metadata": metadata,
+                        "nonce_key": nonce_key,
+                        "random_seed": EXCHANGE_SEED,
+                        "offer": { "subject": subject, "configurations": [sd_id], "tx_code": true },
+                        "steps": s.steps,
+                    })
+                ),
+            );
+            out.cases.push(json!({
+                "id": format!("vci-exchange-{id}"),
+                "kind": "vci-exchange",
+                "exchange": file,
+                "status_set": "current",
+                "expected": expected,
+            }));
+            Ok(())
+        };
+    let token_body = |s: &Script<'_>, tx: Option<&str>| {
+        form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            ),
+            ("pre-authorized_code", &s.code),
+            ("tx_code", tx.or(s.tx_code.as_deref()).unwrap_or_default()),
+        ])
+    };
+    // The token endpoint.
+    case("token", &|s| {
+        let body = token_body(s, None);
+        s.step("token", &body, Some(&dpop(&dpop_key, "token", None)?), None)?;
+        Ok(valid())
+    })?;
+    case("token-wrong-tx-code", &|s| {
+        let wrong = if s.tx_code.as_deref() == Some("00000") {
+            "11111"
+        } else {
+            "00000"
+        };
+        let body = token_body(s, Some(wrong));
+        let _ = s.step("token", &body, Some(&dpop(&dpop_key, "token", None)?), None);
+        Ok(invalid("Vci.InvalidGrant"))
+    })?;
+    case("token-code-reused", &|s| {
+        let body = token_body(s, None);
+        s.step("token", &body, Some(&dpop(&dpop_key, "token", None)?), None)?;
+        let _ = s.step("token", &body, Some(&dpop(&dpop_key, "token", None)?), None);
+        Ok(invalid("Vci.InvalidGrant"))
+    })?;
+    case("token-no-dpop", &|s| {
+        let body = token_body(s, None);
+        let _ = s.step("token", &body, None, None);
+        Ok(invalid("Vci.Dpop.Malformed"))
+    })?;
+    case("token-dpop-for-another-url", &|s| {
+        let body = token_body(s, None);
+        let _ = s.step(
+            "token",
+            &body,
+            Some(&dpop(&dpop_key, "credential", None)?),
+            None,
+        );
+        Ok(invalid("Vci.Dpop.Url"))
+    })?;
+    case("token-unsupported-grant", &|s| {
+        let body = form(&[("grant_type", "client_credentials")]);
+        let _ = s.step("token", &body, Some(&dpop(&dpop_key, "token", None)?), None);
+        Ok(invalid("Vci.UnsupportedGrantType"))
+    })?;
+    // The credential endpoint, after a token and a c_nonce.
+    let credential = |s: &mut Script<'_>,
+                      body: &dyn Fn(&str) -> Result<Value, Error>,
+                      key: &Arc<dyn Signer>,
+                      with_token: bool|
+     -> Result<(), Error> {
+        let form_body = token_body(s, None);
+        let token = s
+            .step(
+                "token",
+                &form_body,
+                Some(&dpop(&dpop_key, "token", None)?),
+                None,
+            )?
+            .ok_or("no access token")?;
+        let c_nonce = s.step("nonce", "", None, None)?.ok_or("no c_nonce")?;
+        let request = body(&c_nonce)?.to_string();
+        let proof = dpop(key, "credential", Some(&token))?;
+        let _ = s.step(
+            "credential",
+            &request,
+            Some(&proof),
+            with_token.then_some(token.as_str()),
+        );
+        Ok(())
+    };
+    let one = |c_nonce: &str| -> Result<Value, Error> {
+        Ok(
+            json!({ "credential_configuration_id": sd_id, "proofs": { "jwt": [key_proof(c_nonce)?] } }),
+        )
+    };
+    case("credential", &|s| {
+        credential(s, &one, &dpop_key, true)?;
+        Ok(valid())
+    })?;
+    case("credential-unknown-configuration", &|s| {
+        credential(
+            s,
+            &|n| {
+                Ok(json!({
+                    "credential_configuration_id": "kr.go.mois.rrc.1.jwt_vc_json",
+                    "proofs": { "jwt": [key_proof(n)?] }
+                }))
+            },
+            &dpop_key,
+            true,
+        )?;
+        Ok(invalid("Vci.UnknownCredentialConfiguration"))
+    })?;
+    // OpenID4VCI 1.0 has `proofs` only, and an issuer ignores parameters it does not know: a
+    // draft's singular `proof` beside `proofs` is ignored; alone it is no proof.
+    case("credential-unknown-proof-parameter-ignored", &|s| {
+        credential(
+            s,
+            &|n| {
+                let proof = key_proof(n)?;
+                Ok(json!({
+                    "credential_configuration_id": sd_id,
+                    "proof": { "proof_type": "jwt", "jwt": proof },
+                    "proofs": { "jwt": [proof] }
+                }))
+            },
+            &dpop_key,
+            true,
+        )?;
+        Ok(valid())
+    })?;
+    case("credential-draft-singular-proof", &|s| {
+        credential(
+            s,
+            &|n| {
+                Ok(json!({
+                    "credential_configuration_id": sd_id,
+                    "proof": { "proof_type": "jwt", "jwt": key_proof(n)? }
+                }))
+            },
+            &dpop_key,
+            true,
+        )?;
+        Ok(invalid("Vci.InvalidProof.Malformed"))
+    })?;
+    case("credential-nonce-not-issued", &|s| {
+        credential(
+            s,
+            &|_| {
+                Ok(json!({
+                    "credential_configuration_id": sd_id,
+                    "proofs": { "jwt": [key_proof("not-a-nonce-of-this-issuer")?] }
+                }))
+            },
+            &dpop_key,
+            true,
+        )?;
+        Ok(invalid("Vci.InvalidNonce"))
+    })?;
+    case("credential-without-token", &|s| {
+        credential(s, &one, &dpop_key, false)?;
+        Ok(invalid("Vci.InvalidToken"))
+    })?;
+    case("credential-dpop-by-another-key", &|s| {
+        credential(s, &one, &other_key, true)?;
+        Ok(invalid("Vci.Dpop.KeyMismatch"))
+    })?;
     Ok(())
 }

@@ -126,6 +126,54 @@ pub struct ClientAttestationCase {
     pub wallet_provider: String,
 }
 
+/// An OpenID4VCI exchange: a fresh issuer's endpoints driven through `steps` (the format in
+/// `test-vectors/conformance/README.md`). The server's random source is seeded so that the
+/// pre-authorized code, Transaction Code, access token and nonces the steps carry are the ones
+/// kmid's server makes for this seed; the requests and their refusals are the test material
+/// for other implementations.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Exchange {
+    /// The Credential Issuer Metadata.
+    pub metadata: Value,
+    /// The nonce key (32 bytes, hex).
+    pub nonce_key: String,
+    /// The seed of the server's random source: SHA-256(seed ‖ counter as 8 bytes big-endian)
+    /// for counter = 0, 1, …, concatenated.
+    pub random_seed: String,
+    /// The pre-authorized code offer made first: its subject and configurations, and whether
+    /// it has a Transaction Code.
+    pub offer: ExchangeOffer,
+    /// The requests, in order; all but the last must succeed.
+    pub steps: Vec<ExchangeStep>,
+}
+
+/// The offer an exchange starts with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExchangeOffer {
+    /// The grant's subject (what the minter issues from).
+    pub subject: Value,
+    /// The configurations offered.
+    pub configurations: Vec<String>,
+    /// Whether a Transaction Code is required.
+    pub tx_code: bool,
+}
+
+/// One request of an exchange.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExchangeStep {
+    /// `token`, `nonce` or `credential`.
+    pub endpoint: String,
+    /// The body (form-encoded for the token endpoint, JSON for the credential endpoint).
+    #[serde(default)]
+    pub body: String,
+    /// The `DPoP` header.
+    #[serde(default)]
+    pub dpop: Option<String>,
+    /// The access token of the `Authorization: DPoP` header.
+    #[serde(default)]
+    pub access_token: Option<String>,
+}
+
 /// One case.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Case {
@@ -183,6 +231,9 @@ pub struct Case {
     /// `client-attestation`: a wallet attestation and its PoP.
     #[serde(default)]
     pub client_attestation: Option<ClientAttestationCase>,
+    /// `vci-exchange`: the exchange (see [`Exchange`]), a file.
+    #[serde(default)]
+    pub exchange: Option<String>,
     /// Which status snapshot the verifier sees.
     pub status_set: String,
     /// Verification time, when not the manifest's.
@@ -585,8 +636,145 @@ fn run_case(
                 .map_err(KmidError::Vci),
             )
         }
+        "vci-exchange" => {
+            let bytes = file(load, case.exchange.as_ref(), "exchange")?;
+            let exchange: Exchange = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+            run_exchange(&exchange, at)
+        }
         other => Err(format!("unknown case kind {other:?}")),
     }
+}
+
+/// The random source of an exchange's server (see [`Exchange::random_seed`]).
+struct SeededRandom {
+    seed: Vec<u8>,
+    state: std::sync::Mutex<(u64, Vec<u8>)>,
+}
+
+impl kmid_crypto::Random for SeededRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), kmid_crypto::CryptoError> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (counter, pool) = &mut *state;
+        while pool.len() < buf.len() {
+            let mut input = self.seed.clone();
+            input.extend_from_slice(&counter.to_be_bytes());
+            pool.extend_from_slice(&crate::crypto::CryptoProvider::get_default().sha256(&input)?);
+            *counter = counter.wrapping_add(1);
+        }
+        let rest = pool.split_off(buf.len());
+        buf.copy_from_slice(pool);
+        *pool = rest;
+        Ok(())
+    }
+}
+
+/// The exchange's minter: the protocol is under test, not the credential formats (they have
+/// vectors of their own), so each key gets a placeholder naming the configuration and the
+/// key's thumbprint.
+struct PlaceholderMinter;
+
+impl kmid_oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
+    fn mint(
+        &self,
+        request: &kmid_oid4vc::vci::server::MintRequest<'_>,
+    ) -> Result<kmid_oid4vc::vci::server::Minted, String> {
+        let credentials = request
+            .keys
+            .iter()
+            .map(|k| {
+                k.thumbprint_sha256()
+                    .map(|t| format!("placeholder:{}:{t}", request.configuration))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(kmid_oid4vc::vci::server::Minted {
+            credentials,
+            group: None,
+            references: Vec::new(),
+            renewal_subject: None,
+        })
+    }
+}
+
+/// Runs an exchange: the first refusal is the outcome (it must be the last step's).
+fn run_exchange(
+    exchange: &Exchange,
+    at: OffsetDateTime,
+) -> Result<Result<Option<VerifiedPresentation>, KmidError>, String> {
+    use kmid_oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, RequestContext};
+    let metadata: kmid_oid4vc::vci::metadata::CredentialIssuerMetadata =
+        serde_json::from_value(exchange.metadata.clone()).map_err(|e| e.to_string())?;
+    let key: [u8; 32] = hex_bytes(&exchange.nonce_key)
+        .and_then(|b| b.try_into().ok())
+        .ok_or("nonce_key is 32 bytes of hex")?;
+    let issuer = metadata.credential_issuer.clone();
+    let config = IssuanceConfig {
+        metadata,
+        nonce_key: kmid_oid4vc::vci::nonce::NonceKey::from_bytes(key),
+        require_dpop_nonce: false,
+        wallet_providers: TrustStore::new(),
+        anonymous_pre_authorized: true,
+        redirect_uris: BTreeMap::new(),
+        lifetimes: Lifetimes::default(),
+    };
+    let store = kmid_oid4vc::store::MemoryIssuanceStore::default();
+    let random = SeededRandom {
+        seed: exchange.random_seed.as_bytes().to_vec(),
+        state: std::sync::Mutex::new((0, Vec::new())),
+    };
+    let server = IssuanceServer::new(
+        &config,
+        &store,
+        crate::crypto::CryptoProvider::get_default(),
+        &random,
+    );
+    server
+        .offer_pre_authorized(
+            &exchange.offer.subject,
+            &exchange.offer.configurations,
+            exchange.offer.tx_code,
+            at,
+        )
+        .map_err(|e| format!("the exchange's offer: {e}"))?;
+    let last = exchange.steps.len().checked_sub(1).ok_or("no steps")?;
+    for (i, step) in exchange.steps.iter().enumerate() {
+        let url = format!("{issuer}/{}", step.endpoint);
+        let ctx = RequestContext {
+            dpop: step.dpop.as_deref(),
+            client_attestation: None,
+            access_token: step.access_token.as_deref(),
+            url: &url,
+            method: "POST",
+        };
+        let outcome = match step.endpoint.as_str() {
+            "token" => server.token(step.body.as_bytes(), &ctx, at).map(|_| ()),
+            "nonce" => server.nonce(at).map(|_| ()),
+            "credential" => server
+                .credential(step.body.as_bytes(), &ctx, &PlaceholderMinter, at)
+                .map(|_| ()),
+            other => return Err(format!("step {i}: unknown endpoint {other:?}")),
+        };
+        if let Err(e) = outcome {
+            if i != last {
+                return Err(format!("step {i} ({}) was refused: {e}", step.endpoint));
+            }
+            return Ok(Err(KmidError::Vci(e)));
+        }
+    }
+    Ok(Ok(None))
+}
+
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// A trust store of the one root (PEM) in the manifest's file `name`.
