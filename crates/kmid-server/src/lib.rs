@@ -1,0 +1,11 @@
+//! kmid's HTTP services (issue 20), at the edge of the workspace: axum routers that turn
+//! requests into calls of the synchronous, I/O-free protocol crates below, and back.
+//!
+//! - [`status`]: Status List Tokens as the Token Status List draft's §8 serves them.
+//!
+//! Every router is a plain [`axum::Router`] a service mounts where it likes; the `kmid serve`
+//! command runs them.
+
+pub mod status;
+
+pub use status::{StatusPublisher, StatusService, StatusServiceError};
