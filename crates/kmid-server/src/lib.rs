@@ -2,10 +2,14 @@
 //! requests into calls of the synchronous, I/O-free protocol crates below, and back.
 //!
 //! - [`status`]: Status List Tokens as the Token Status List draft's §8 serves them.
+//! - [`issuer`]: the OpenID4VCI endpoints of an issuer, and its authorization endpoint.
 //!
 //! Every router is a plain [`axum::Router`] a service mounts where it likes; the `kmid serve`
 //! command runs them.
 
+pub mod issuer;
 pub mod status;
+
+pub use issuer::{HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin};
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};

@@ -1,0 +1,297 @@
+//! The issuer service: every OpenID4VCI endpoint of `kmid-oid4vc`'s [`IssuanceServer`] over
+//! HTTP — the two well-known metadata documents, PAR, token, nonce, credential and
+//! notification — and the authorization endpoint, where the caller's [`HolderAuthenticator`]
+//! decides who the holder is.
+//!
+//! Each request becomes an [`HttpRequest`] at the issuer's public URL (its path joined to the
+//! Credential Issuer Identifier's origin, so DPoP's `htu` is checked against what the wallet
+//! signed, whatever address the service listens on) and runs on the blocking pool: the
+//! protocol crates are synchronous, the store may be SQLite, signing is CPU work. Notifications
+//! go into the issuer's registry (a deleted credential becomes INVALID). Bodies are bounded
+//! (64 KiB) before anything reads them.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kmid::Issuer;
+use kmid::crypto::{CryptoProvider, SystemRandom};
+use kmid::issuance::IssuerMinter;
+use kmid::oid4vc::store::IssuanceStore;
+use kmid::oid4vc::vci::http::{Handled, HttpRequest, HttpResponse};
+use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, PendingAuthorization};
+use kmid::status::registry::RegistryStore;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// The most a request body may be.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Who the holder at the authorization endpoint is: the issuer's login (an IC-card tap, an
+/// official at the counter, a government sign-in). Given the pending request and the HTTP
+/// request the holder's browser sent (its cookies, its form), it returns the grant's subject
+/// (the card, as the minter issues it) to approve, or `None` to refuse.
+pub trait HolderAuthenticator: Send + Sync {
+    /// The subject to issue for, or `None`.
+    fn authenticate(&self, pending: &PendingAuthorization, request: &HttpRequest) -> Option<Value>;
+}
+
+/// An authenticator that approves no one: the authorization endpoint answers 403 (a service
+/// that serves only counter offers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHolderLogin;
+
+impl HolderAuthenticator for NoHolderLogin {
+    fn authenticate(&self, _: &PendingAuthorization, _: &HttpRequest) -> Option<Value> {
+        None
+    }
+}
+
+struct Inner<S: RegistryStore> {
+    config: IssuanceConfig,
+    store: Arc<dyn IssuanceStore>,
+    issuer: Arc<Issuer<S>>,
+    authenticator: Arc<dyn HolderAuthenticator>,
+    /// The Credential Issuer Identifier's origin (`https://host[:port]`).
+    origin: String,
+}
+
+/// The issuer service's state.
+pub struct IssuerService<S: RegistryStore> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: RegistryStore> Clone for IssuerService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: RegistryStore> core::fmt::Debug for IssuerService<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IssuerService")
+            .field("origin", &self.inner.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the service cannot be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IssuerServiceError {
+    /// The Credential Issuer Identifier is not an `https` URL.
+    #[error("the Credential Issuer Identifier is not an https URL: {0}")]
+    Identifier(String),
+}
+
+impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
+    /// The service of `issuer` with `config` (its metadata names the endpoints), its state in
+    /// `store`, holders authenticated by `authenticator`.
+    ///
+    /// # Errors
+    /// [`IssuerServiceError::Identifier`].
+    pub fn new(
+        config: IssuanceConfig,
+        store: Arc<dyn IssuanceStore>,
+        issuer: Arc<Issuer<S>>,
+        authenticator: Arc<dyn HolderAuthenticator>,
+    ) -> Result<Self, IssuerServiceError> {
+        let identifier = config.metadata.credential_issuer.clone();
+        let origin = identifier
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split('/').next())
+            .filter(|host| !host.is_empty())
+            .map(|host| format!("https://{host}"))
+            .ok_or(IssuerServiceError::Identifier(identifier))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                issuer,
+                authenticator,
+                origin,
+            }),
+        })
+    }
+
+    /// Runs `f` with the protocol server over the service's state (for what the HTTP endpoints
+    /// do not do: making offers at the counter, purging the store).
+    pub fn with_server<T>(&self, f: impl FnOnce(&IssuanceServer<'_>) -> T) -> T {
+        let server = IssuanceServer::new(
+            &self.inner.config,
+            &*self.inner.store,
+            CryptoProvider::get_default(),
+            &SystemRandom,
+        );
+        f(&server)
+    }
+
+    /// The router: every endpoint under the identifier's path, whatever path it is mounted at.
+    pub fn router(&self) -> Router {
+        Router::new().fallback(handle::<S>).with_state(self.clone())
+    }
+}
+
+/// An HTTP response from the protocol's.
+fn into_axum(response: HttpResponse) -> Response {
+    let mut out = Response::new(Body::from(response.body));
+    *out.status_mut() =
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn handle<S: RegistryStore + Send + Sync + 'static>(
+    State(service): State<IssuerService<S>>,
+    request: Request,
+) -> Response {
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let Ok(body) = to_bytes(request.into_body(), MAX_BODY).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the body is larger than 64 KiB",
+        );
+    };
+    let http = HttpRequest {
+        method,
+        url: format!("{}{path}", service.inner.origin),
+        headers,
+        body: body.to_vec(),
+    };
+    let inner = Arc::clone(&service.inner);
+    let answered = tokio::task::spawn_blocking(move || answer(&inner, &http)).await;
+    answered.unwrap_or_else(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the request could not be answered",
+        )
+    })
+}
+
+/// One request, on the blocking pool.
+fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response {
+    let at = OffsetDateTime::now_utc();
+    let server = IssuanceServer::new(
+        &inner.config,
+        &*inner.store,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+    );
+    let url = request.url.split(['?', '#']).next().unwrap_or_default();
+    if request.method == "GET" && url == server.authorization_endpoint() {
+        return authorize(inner, &server, request, at);
+    }
+    let minter = IssuerMinter::new(&inner.issuer);
+    let (response, handled) = server.handle(request, &minter, at);
+    if let Handled::Notification(notification) = handled
+        && minter.apply_notification(&notification, at).is_err()
+    {
+        // The wallet was told the notification was received; the registry did not take it.
+        // It is the issuer's failure, not the wallet's: answer so, and the wallet may retry.
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the notification was not recorded",
+        );
+    }
+    into_axum(response)
+}
+
+/// The authorization endpoint: the pending request named by `request_uri` (for `client_id`),
+/// the authenticator's verdict, and the redirect back to the wallet (RFC 9207 `iss`).
+fn authorize<S: RegistryStore>(
+    inner: &Inner<S>,
+    server: &IssuanceServer<'_>,
+    request: &HttpRequest,
+    at: OffsetDateTime,
+) -> Response {
+    let query = request
+        .url
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
+    let (mut client_id, mut request_uri) = (None, None);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "client_id" => client_id = Some(v.into_owned()),
+            "request_uri" => request_uri = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and request_uri are needed",
+        );
+    };
+    let pending = match server.pending_authorization(&request_uri, &client_id, at) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                e.oauth_error(),
+                "unknown request_uri",
+            );
+        }
+    };
+    let Some(subject) = inner.authenticator.authenticate(&pending, request) else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "the holder was not authenticated",
+        );
+    };
+    match server.authorize(&request_uri, &client_id, &subject, at) {
+        Ok(approved) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, approved.redirect),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+        )
+            .into_response(),
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            e.oauth_error(),
+            "unknown request_uri",
+        ),
+    }
+}

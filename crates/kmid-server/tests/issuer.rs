@@ -1,0 +1,306 @@
+//! The issuer service over real HTTP on loopback, driven by kmid's OpenID4VCI client: a
+//! counter offer by the pre-authorized grant, and the authorization code grant (PAR with a
+//! wallet attestation, the authorization endpoint with the service's authenticator, PKCE,
+//! `iss`), both formats, notifications into the registry; the DPoP `htu` is the issuer's
+//! public URL although the service listens on 127.0.0.1. And what it refuses: a body over
+//! 64 KiB, a holder the authenticator does not know, another method.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+
+use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::issuance::{IssuanceProfile, korean_metadata};
+use kmid::oid4vc::store::MemoryIssuanceStore;
+use kmid::oid4vc::vci::client_attestation::{WalletAttestationClaims, issue_wallet_attestation};
+use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
+use kmid::oid4vc::vci::nonce::NonceKey;
+use kmid::oid4vc::vci::server::{
+    IssuanceConfig, Lifetimes, NotificationEvent, PendingAuthorization,
+};
+use kmid::oid4vc::vci::wallet::{ClientCredentials, IssuanceClient, ProofKeys};
+use kmid::schema::Card;
+use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::{AuthorityKeys, CardKeySecret, Issuer, IssuingAuthority};
+use kmid_server::{HolderAuthenticator, IssuerService};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+const CLIENT: &str = "https://wallet.kmid.invalid";
+const REDIRECT: &str = "https://wallet.kmid.invalid/callback";
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+/// Approves the holder of one card when their browser carries the counter's session (the
+/// official checked them and the card).
+struct Counter(Value);
+
+impl HolderAuthenticator for Counter {
+    fn authenticate(&self, pending: &PendingAuthorization, request: &HttpRequest) -> Option<Value> {
+        let session = request.header("cookie") == Some("counter-session=checked");
+        (session && pending.client_id == CLIENT).then(|| self.0.clone())
+    }
+}
+
+/// Serves `router` on an ephemeral loopback port from a runtime of its own (the client under
+/// test is blocking); returns the base URL and what stops it.
+fn serve(router: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (format!("http://{}", address.recv().unwrap()), stop)
+}
+
+/// The wallet's transport: the issuer's public origin is the loopback service.
+struct Loopback {
+    origin: String,
+    base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl HttpClient for Loopback {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let url = request
+            .url
+            .strip_prefix(&self.origin)
+            .map(|path| format!("{}{path}", self.base))
+            .ok_or("not the issuer's URL")?;
+        let mut builder = match request.method {
+            "GET" => self.client.get(&url),
+            _ => self.client.post(&url).body(request.body.clone()),
+        };
+        for (k, v) in &request.headers {
+            builder = builder.header(k, v);
+        }
+        let response = builder.send().map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response.bytes().map_err(|e| e.to_string())?.to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+#[test]
+fn a_wallet_receives_over_http_by_both_grants() {
+    let random = Arc::new(SystemRandom);
+    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now(), &*random).unwrap();
+    let registry = StatusRegistry::new(
+        MemoryStore::new(),
+        RegistryConfig::new("https://status.kmid.invalid/lists"),
+        random.clone(),
+    );
+    let issuer = Arc::new(Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::generate(&*random).unwrap(),
+        random,
+    ));
+    let identifier = issuer.credential_issuer();
+    // A wallet provider made now: a root and the signer of its attestations.
+    let provider = |kind, cn: &str| CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("kmid wallet provider".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now() - time::Duration::days(1),
+        not_after: now() + time::Duration::days(30),
+        issuer_alt_name: None,
+        crl_uri: None,
+        dns_names: Vec::new(),
+    };
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &provider(CertificateKind::ReaderRoot, "wallet provider root"),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let provider_key = PrivateKey::generate(Curve::P256).unwrap();
+    let provider_leaf = issue_certificate(
+        &provider(CertificateKind::JwtSigner, "wallet attestations"),
+        provider_key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let mut providers = TrustStore::new();
+    providers.add(root).unwrap();
+    let config = IssuanceConfig {
+        metadata: korean_metadata(
+            IssuingAuthority::Mois,
+            &identifier,
+            &IssuanceProfile::default(),
+        ),
+        nonce_key: NonceKey::from_bytes([9; 32]),
+        require_dpop_nonce: true,
+        wallet_providers: providers,
+        anonymous_pre_authorized: true,
+        redirect_uris: [(CLIENT.to_owned(), vec![REDIRECT.to_owned()])].into(),
+        lifetimes: Lifetimes::default(),
+    };
+    let card = Card::from(kmid_testkit::samples::resident());
+    let subject = serde_json::to_value(&card).unwrap();
+    let service = IssuerService::new(
+        config,
+        Arc::new(MemoryIssuanceStore::default()),
+        Arc::clone(&issuer),
+        Arc::new(Counter(subject.clone())),
+    )
+    .unwrap();
+    let (base, stop) = serve(service.router());
+    let origin = identifier.split('/').take(3).collect::<Vec<_>>().join("/");
+    let transport = Loopback {
+        origin,
+        base: base.clone(),
+        client: reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let ids = [
+        "kr.go.mois.rrc.1.mso_mdoc".to_owned(),
+        "kr.go.mois.rrc.1.dc+sd-jwt".to_owned(),
+    ];
+    let device: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+
+    // The counter offer, by the pre-authorized grant with its Transaction Code.
+    let offer = service
+        .with_server(|s| s.offer_pre_authorized(&subject, &ids, true, now()))
+        .unwrap();
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        None,
+    );
+    let info = client.issuer(&identifier, None).unwrap();
+    let session = client
+        .pre_authorized(&info, &offer.offer, offer.tx_code.as_deref(), now())
+        .unwrap();
+    for id in &ids {
+        let response = client
+            .credential(&info, &session, id, &ProofKeys::One(&device), now())
+            .unwrap();
+        assert_eq!(response.credentials.len(), 1, "{id}");
+        client
+            .notify(
+                &info,
+                &session,
+                &response.notification_id,
+                NotificationEvent::CredentialAccepted,
+                now(),
+            )
+            .unwrap();
+    }
+
+    // The authorization code grant, as a wallet the provider attested.
+    let instance: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let provider_signer: Arc<dyn Signer> = Arc::new(provider_key);
+    let attestation = issue_wallet_attestation(
+        &provider_signer,
+        std::slice::from_ref(&provider_leaf),
+        &WalletAttestationClaims {
+            provider: "https://wallet-provider.kmid.invalid",
+            client_id: CLIENT,
+            wallet_name: None,
+            instance_key: instance.public_key(),
+            at: now(),
+            lifetime: time::Duration::hours(1),
+        },
+    )
+    .unwrap();
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        Some(ClientCredentials {
+            client_id: CLIENT.into(),
+            instance,
+            attestation,
+        }),
+    );
+    let start = client
+        .start_authorization(&info, &ids[1], REDIRECT, None, now())
+        .unwrap();
+    let page = |cookie: Option<&str>| {
+        transport
+            .send(&HttpRequest {
+                method: "GET",
+                url: start.url.clone(),
+                headers: cookie
+                    .map(|c| vec![("Cookie".to_owned(), c.to_owned())])
+                    .unwrap_or_default(),
+                body: Vec::new(),
+            })
+            .unwrap()
+    };
+    // Not authenticated: refused, and the pushed request stays pending.
+    assert_eq!(page(None).status, 403);
+    let page = page(Some("counter-session=checked"));
+    assert_eq!(page.status, 303);
+    let location = page.header("location").unwrap().to_owned();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let session = client
+        .finish_authorization(&info, &start, &location, now())
+        .unwrap();
+    let response = client
+        .credential(&info, &session, &ids[1], &ProofKeys::One(&device), now())
+        .unwrap();
+    assert_eq!(response.credentials.len(), 1);
+    // The same pushed request again: used.
+    let again = transport
+        .send(&HttpRequest {
+            method: "GET",
+            url: start.url,
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(again.status, 400);
+
+    // Refusals: a body over 64 KiB, another method.
+    let http = reqwest::blocking::Client::new();
+    let big = http
+        .post(format!("{base}/kmid/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 70 * 1024])
+        .send()
+        .unwrap();
+    assert_eq!(big.status(), 413);
+    let put = http.put(format!("{base}/kmid/token")).send().unwrap();
+    assert_eq!(put.status(), 405);
+    let _ = stop.send(());
+}
