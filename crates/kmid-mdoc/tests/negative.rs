@@ -658,6 +658,7 @@ fn status_is_checked_through_the_resolver() {
     );
     let down = StatusError::Unavailable {
         uri: "https://status.mois.go.kr/lists/7".into(),
+        reason: kmid_schema::status::FetchFailure::Timeout,
     };
     assert_eq!(
         verify(&FixedStatus(Err(down.clone()))).unwrap_err(),

@@ -69,10 +69,12 @@ impl fmt::Display for TokenStatus {
 #[non_exhaustive]
 pub enum StatusError {
     /// The status list token could not be fetched.
-    #[error("status list {uri} is unavailable")]
+    #[error("status list {uri} is unavailable: {reason}")]
     Unavailable {
         /// The list's URI.
         uri: String,
+        /// Why.
+        reason: FetchFailure,
     },
     /// The token was fetched but is not acceptable (signature, `sub`, time, format).
     #[error("status list {uri} is not acceptable: {reason}")]
@@ -103,10 +105,50 @@ impl StatusError {
     #[must_use]
     pub const fn code(&self) -> &'static str {
         match self {
-            Self::Unavailable { .. } => "Unavailable",
+            Self::Unavailable { reason, .. } => reason.code(),
             Self::InvalidToken { reason, .. } => reason.code(),
             Self::IndexOutOfRange { .. } => "IndexOutOfRange",
             Self::NoResolver => "NoResolver",
+        }
+    }
+}
+
+/// Why a status list token could not be had, as the fetcher saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchFailure {
+    /// The fetcher had nothing, and does not say why (a local index without the list).
+    #[error("not available")]
+    NotAvailable,
+    /// No complete answer in time.
+    #[error("timed out")]
+    Timeout,
+    /// The server answered with this HTTP status.
+    #[error("HTTP status {0}")]
+    HttpStatus(u16),
+    /// The body was larger than the fetcher's limit.
+    #[error("the body is larger than the limit")]
+    TooLarge,
+    /// The connection, TLS or the redirects failed.
+    #[error("the connection failed")]
+    Transport,
+    /// The URI is one this fetcher does not fetch (another scheme, a host not allowed).
+    #[error("not a URI this fetcher fetches")]
+    Scheme,
+}
+
+impl FetchFailure {
+    /// The code of [`StatusError::Unavailable`] with this reason (`Unavailable` for a fetcher
+    /// that gives none).
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::NotAvailable => "Unavailable",
+            Self::Timeout => "Unavailable.Timeout",
+            Self::HttpStatus(_) => "Unavailable.HttpStatus",
+            Self::TooLarge => "Unavailable.TooLarge",
+            Self::Transport => "Unavailable.Transport",
+            Self::Scheme => "Unavailable.Scheme",
         }
     }
 }
@@ -392,6 +434,7 @@ mod policy_tests {
         let suspended = Says(Ok(TokenStatus::Suspended));
         let down = Says(Err(StatusError::Unavailable {
             uri: reference.uri.clone(),
+            reason: FetchFailure::Timeout,
         }));
         assert_eq!(
             check(StatusPolicy::new().with_resolver(&valid), Some(&reference)),

@@ -3,13 +3,17 @@
 //!
 //! - [`status`]: Status List Tokens as the Token Status List draft's §8 serves them.
 //! - [`issuer`]: the OpenID4VCI endpoints of an issuer, and its authorization endpoint.
+//! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
+//!   fetch failed.
 //!
 //! Every router is a plain [`axum::Router`] a service mounts where it likes; the `kmid serve`
 //! command runs them.
 
+pub mod fetch;
 pub mod issuer;
 pub mod status;
 
+pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher};
 pub use issuer::{HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin};
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};

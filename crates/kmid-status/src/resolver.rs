@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use kmid_schema::status::{
-    StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm, TokenRefusal,
-    TokenStatus,
+    FetchFailure, StatusContext, StatusError, StatusReference, StatusResolver, StatusTokenForm,
+    TokenRefusal, TokenStatus,
 };
 use time::OffsetDateTime;
 
@@ -17,14 +17,18 @@ use crate::token::{TokenKeys, TokenPolicy, VerifiedStatusList, verify_token};
 /// Fetches the Status List Token published at a URI: an HTTP GET with the given `Accept`
 /// value (status list section 8.1), a file, a cache ….
 pub trait StatusListFetcher: Send + Sync {
-    /// The token bytes at `uri` in one of the media types `accept` lists, or `None` when they
-    /// cannot be had.
-    fn fetch(&self, uri: &str, accept: &str) -> Option<Vec<u8>>;
+    /// The token bytes at `uri` in one of the media types `accept` lists, or why they cannot
+    /// be had (kept in the verification result).
+    ///
+    /// # Errors
+    /// The [`FetchFailure`].
+    fn fetch(&self, uri: &str, accept: &str) -> Result<Vec<u8>, FetchFailure>;
 }
 
+/// A closure that has the bytes or not ([`FetchFailure::NotAvailable`]).
 impl<F: Fn(&str, &str) -> Option<Vec<u8>> + Send + Sync> StatusListFetcher for F {
-    fn fetch(&self, uri: &str, accept: &str) -> Option<Vec<u8>> {
-        self(uri, accept)
+    fn fetch(&self, uri: &str, accept: &str) -> Result<Vec<u8>, FetchFailure> {
+        self(uri, accept).ok_or(FetchFailure::NotAvailable)
     }
 }
 
@@ -136,7 +140,6 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
     ) -> Result<u8, StatusError> {
         let uri = &reference.uri;
         let now = at.unix_timestamp();
-        let unavailable = || StatusError::Unavailable { uri: uri.clone() };
         {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             let forms: &[StatusTokenForm] = match context.form {
@@ -156,7 +159,10 @@ impl<F: StatusListFetcher> StatusListResolver<F> {
         let bytes = self
             .fetcher
             .fetch(uri, context.form.accept())
-            .ok_or_else(unavailable)?;
+            .map_err(|reason| StatusError::Unavailable {
+                uri: uri.clone(),
+                reason,
+            })?;
         let token = verify_token(&bytes, uri, at, &self.keys, &self.policy).map_err(
             |e: StatusListError| StatusError::InvalidToken {
                 uri: uri.clone(),

@@ -779,6 +779,7 @@ impl kmid::schema::status::StatusResolver for NoStatus {
     ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
         Err(kmid::schema::status::StatusError::Unavailable {
             uri: reference.uri.clone(),
+            reason: kmid::schema::status::FetchFailure::NotAvailable,
         })
     }
 }
