@@ -23,7 +23,8 @@ pub struct FetchConfig {
     pub max_body: usize,
     /// The whole exchange, connection to last byte.
     pub timeout: Duration,
-    /// Accept `http://` URIs (loopback tests only; HAIP and the draft want HTTPS).
+    /// Accept `http://` URIs on the loopback interface (`127.0.0.1`, `[::1]`, `localhost`):
+    /// for tests only; HAIP and the draft want HTTPS, and no other host is fetched in clear.
     pub allow_http: bool,
 }
 
@@ -49,6 +50,24 @@ pub enum FetcherError {
     Client(String),
 }
 
+/// The TLS configuration of kmid's HTTP clients: rustls on the aws-lc-rs provider, the
+/// Mozilla roots, TLS 1.2 and 1.3. reqwest is built without a provider of its own, so every
+/// client is given this one (no process-wide default is installed).
+///
+/// # Errors
+/// [`FetcherError::Tls`] when the provider supports no safe protocol version.
+pub fn tls_client_config() -> Result<rustls::ClientConfig, FetcherError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| FetcherError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The asynchronous fetcher.
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
@@ -62,17 +81,8 @@ impl HttpFetcher {
     /// # Errors
     /// [`FetcherError`] when TLS or the client cannot be set up.
     pub fn new(config: FetchConfig) -> Result<Self, FetcherError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| FetcherError::Tls(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
+            .use_preconfigured_tls(tls_client_config()?)
             .https_only(!config.allow_http)
             .redirect(reqwest::redirect::Policy::limited(3))
             .timeout(config.timeout)
@@ -88,8 +98,17 @@ impl HttpFetcher {
     /// # Errors
     /// The [`FetchFailure`].
     pub async fn get(&self, uri: &str, accept: &str) -> Result<Vec<u8>, FetchFailure> {
-        let scheme_ok =
-            uri.starts_with("https://") || (self.config.allow_http && uri.starts_with("http://"));
+        let loopback = |rest: &str| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = if authority.starts_with("[::1]") {
+                "[::1]"
+            } else {
+                authority.split(':').next().unwrap_or_default()
+            };
+            matches!(host, "127.0.0.1" | "[::1]" | "localhost")
+        };
+        let scheme_ok = uri.starts_with("https://")
+            || (self.config.allow_http && uri.strip_prefix("http://").is_some_and(loopback));
         if !scheme_ok {
             return Err(FetchFailure::Scheme);
         }

@@ -14,13 +14,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kmid::Issuer;
 use kmid::crypto::{CryptoProvider, SystemRandom};
 use kmid::issuance::IssuerMinter;
 use kmid::oid4vc::store::IssuanceStore;
+use kmid::oid4vc::vci::VciError;
 use kmid::oid4vc::vci::http::{Handled, HttpRequest, HttpResponse};
 use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, PendingAuthorization};
 use kmid::status::registry::RegistryStore;
@@ -33,7 +34,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Who the holder at the authorization endpoint is: the issuer's login (an IC-card tap, an
 /// official at the counter, a government sign-in). Given the pending request and the HTTP
 /// request the holder's browser sent (its cookies, its form), it returns the grant's subject
-/// (the card, as the minter issues it) to approve, or `None` to refuse.
+/// (the card, as the minter issues it) to approve, or `None` to refuse. When the request comes
+/// from an offer made for a subject (`PendingAuthorization::offered_subject`), only that
+/// subject is approved: the service refuses another (403), so a holder cannot be issued the
+/// card an official offered someone else.
 pub trait HolderAuthenticator: Send + Sync {
     /// The subject to issue for, or `None`.
     fn authenticate(&self, pending: &PendingAuthorization, request: &HttpRequest) -> Option<Value>;
@@ -131,7 +135,9 @@ impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
         f(&server)
     }
 
-    /// The router: every endpoint under the identifier's path, whatever path it is mounted at.
+    /// The router: every endpoint under the identifier's path (the request's original path is
+    /// joined to the identifier's origin, so it may be nested under a prefix that is part of
+    /// that path).
     pub fn router(&self) -> Router {
         Router::new().fallback(handle::<S>).with_state(self.clone())
     }
@@ -164,15 +170,22 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
 
 async fn handle<S: RegistryStore + Send + Sync + 'static>(
     State(service): State<IssuerService<S>>,
+    OriginalUri(original): OriginalUri,
     request: Request,
 ) -> Response {
     let method = match *request.method() {
         Method::GET => "GET",
         Method::POST => "POST",
-        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+        _ => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET, POST")],
+            )
+                .into_response();
+        }
     };
-    let path = request
-        .uri()
+    // The path as the client sent it, whatever prefix the router is nested under.
+    let path = original
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
@@ -288,6 +301,7 @@ fn authorize<S: RegistryStore>(
             ],
         )
             .into_response(),
+        Err(VciError::AccessDenied(why)) => error(StatusCode::FORBIDDEN, "access_denied", why),
         Err(e) => error(
             StatusCode::BAD_REQUEST,
             e.oauth_error(),

@@ -13,7 +13,7 @@ pub mod fetch;
 pub mod issuer;
 pub mod status;
 
-pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher};
+pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher, tls_client_config};
 pub use issuer::{HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin};
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};

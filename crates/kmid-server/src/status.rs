@@ -1,6 +1,6 @@
 //! The status service: Status List Tokens over HTTP as the Token Status List draft's §8 says
 //! (`GET` at the `uri` of each list, `application/statuslist+jwt` or `application/statuslist+cwt`
-//! by `Accept`), with a strong `ETag` and conditional `GET`, `Cache-Control: max-age` from the
+//! by `Accept`), with an `ETag` and conditional `GET`, `Cache-Control: max-age` from the
 //! token's `ttl`, `Vary: Accept`, CORS for browser-based relying parties (§8.1 SHOULD) and gzip
 //! (§8.2 SHOULD, for the JWT form).
 //!
@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kmid::PublishedList;
@@ -58,9 +58,9 @@ impl StatusServiceError {
 /// One list in both forms, with their entity tags.
 #[derive(Debug)]
 struct Served {
-    jwt: Vec<u8>,
+    jwt: Bytes,
     jwt_etag: HeaderValue,
-    cwt: Vec<u8>,
+    cwt: Bytes,
     cwt_etag: HeaderValue,
 }
 
@@ -81,10 +81,12 @@ fn path_of(uri: &str) -> Option<&str> {
     (!authority.is_empty() && !path.contains('#')).then_some(path)
 }
 
-/// A strong entity tag: the quoted base64url SHA-256 of the representation.
+/// A weak entity tag: the base64url SHA-256 of the token. Weak because the compression layer
+/// may send the same token gzip-encoded, another representation that a strong tag would have
+/// to tell apart (RFC 9110 §8.8.3); `If-None-Match` compares weakly anyway (§13.1.2).
 fn etag(provider: &kmid::crypto::CryptoProvider, bytes: &[u8]) -> Result<HeaderValue, String> {
     let digest = provider.sha256(bytes).map_err(|e| e.to_string())?;
-    HeaderValue::from_str(&format!("\"{}\"", kmid::crypto::jose::b64url(&digest)))
+    HeaderValue::from_str(&format!("W/\"{}\"", kmid::crypto::jose::b64url(&digest)))
         .map_err(|e| e.to_string())
 }
 
@@ -116,8 +118,8 @@ impl StatusService {
             let entry = Served {
                 jwt_etag: etag(provider, &jwt).map_err(StatusServiceError::Publish)?,
                 cwt_etag: etag(provider, &list.cwt).map_err(StatusServiceError::Publish)?,
-                jwt,
-                cwt: list.cwt,
+                jwt: Bytes::from(jwt),
+                cwt: Bytes::from(list.cwt),
             };
             if served.insert(path.clone(), entry).is_some() {
                 return Err(StatusServiceError::Duplicate(path));
@@ -161,6 +163,7 @@ impl StatusService {
                 CorsLayer::new()
                     .allow_origin(Any)
                     .allow_methods([Method::GET, Method::HEAD])
+                    .allow_headers([header::ACCEPT, header::IF_NONE_MATCH])
                     .expose_headers([header::ETAG]),
             )
             .layer(CompressionLayer::new())
@@ -185,7 +188,9 @@ fn negotiate(headers: &HeaderMap) -> Option<bool> {
         let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
         let mut q = 1000u16;
         for param in parts {
-            if let Some(value) = param.trim().strip_prefix("q=") {
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
                 q = parse_quality(value).unwrap_or(0);
             }
         }
@@ -227,7 +232,7 @@ fn parse_quality(text: &str) -> Option<u16> {
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
 fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let ours = etag.to_str().unwrap_or_default();
+    let ours = etag.to_str().unwrap_or_default().trim_start_matches("W/");
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -237,7 +242,11 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|t| t == "*" || t == ours)
 }
 
-async fn serve(State(service): State<StatusService>, request: Request) -> Response {
+async fn serve(
+    State(service): State<StatusService>,
+    OriginalUri(original): OriginalUri,
+    request: Request,
+) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -246,8 +255,9 @@ async fn serve(State(service): State<StatusService>, request: Request) -> Respon
             .into_response();
     }
     let lists = service.snapshot();
-    let path = request
-        .uri()
+    // The path as the client sent it (the lists' URIs are absolute), whatever prefix the
+    // router is nested under.
+    let path = original
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
@@ -372,6 +382,13 @@ mod tests {
             "q=0 is not acceptable"
         );
         assert_eq!(negotiate(&accept("*/*;q=bogus")), None);
+        assert_eq!(
+            negotiate(&accept(
+                "application/statuslist+jwt;Q=0.1, application/statuslist+cwt"
+            )),
+            Some(true),
+            "parameter names are case-insensitive"
+        );
     }
 
     #[test]

@@ -132,6 +132,11 @@ fn the_resolver_fetches_over_http_and_keeps_why_a_fetch_failed() {
         failure("http://127.0.0.1:9/lists/1".into()),
         FetchFailure::Transport
     );
+    // Plain HTTP is for loopback only, even when allowed.
+    assert_eq!(
+        failure("http://status.kmid.invalid/lists/1".into()),
+        FetchFailure::Scheme
+    );
     let https_only = HttpFetcher::new(FetchConfig {
         allow_http: false,
         ..config

@@ -184,6 +184,7 @@ fn a_wallet_receives_over_http_by_both_grants() {
         origin,
         base: base.clone(),
         client: reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
@@ -292,7 +293,10 @@ fn a_wallet_receives_over_http_by_both_grants() {
     assert_eq!(again.status, 400);
 
     // Refusals: a body over 64 KiB, another method.
-    let http = reqwest::blocking::Client::new();
+    let http = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
+        .build()
+        .unwrap();
     let big = http
         .post(format!("{base}/kmid/token"))
         .header("Content-Type", "application/x-www-form-urlencoded")
