@@ -410,6 +410,20 @@ fn authorize(
             "no holder is authenticated at this counter",
         ));
     };
+    // The counter approves what it offered: a request from one of its authorization code
+    // offers, for the card the offer was made for (checked by `authorize`). A request a wallet
+    // started itself would need the holder's own login, which the CLI does not have.
+    match server.pending_authorization(&request_uri, &client_id, now()) {
+        Ok(pending) if pending.offered_subject.is_some() => {}
+        Ok(_) => {
+            return Ok(refuse(
+                403,
+                "access_denied",
+                "the counter approves its own offers only: this request needs the holder's login",
+            ));
+        }
+        Err(e) => return Ok(refuse(400, e.oauth_error(), &e.to_string())),
+    }
     Ok(
         match server.authorize(&request_uri, &client_id, card, now()) {
             Ok(approved) => HttpResponse {
@@ -420,7 +434,7 @@ fn authorize(
                 ],
                 body: Vec::new(),
             },
-            Err(e) => refuse(400, "invalid_request", &e.to_string()),
+            Err(e) => refuse(400, e.oauth_error(), &e.to_string()),
         },
     )
 }

@@ -284,38 +284,43 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
     let (status, out) = receive("attestation.jwt", callback, false);
     assert_ne!(status, 0, "{out}");
     assert!(out.contains("must authenticate"), "{out}");
+    // The counter approves only requests that come from its own offers: a wallet that starts
+    // the flow itself is refused even while a holder stands at the counter (anyone could
+    // otherwise have that holder's card issued to their own phone).
     let (status, out) = receive("attestation.jwt", callback, true);
-    assert_eq!(status, 0, "{out}");
-    assert!(
-        out.contains("rrc.mdoc.cbor") && out.contains("rrc.sd-jwt"),
-        "{out}"
-    );
-    // An authorization code offer (issuer_state): the wallet takes its scopes from the
-    // offered configuration; the offer is good for one authorization.
-    let out = run.ok(&[
-        "issuer",
-        "offer",
-        "--keys",
-        "keys",
-        "--card",
-        "rrc.json",
-        "--formats",
-        "sd-jwt",
-        "--grant",
-        "authorization-code",
-        "--out",
-        "code-offer.txt",
-    ]);
-    assert!(!out.contains("transaction code"), "{out}");
-    let offer = std::fs::read_to_string(run.path("code-offer.txt"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let from_offer = |out: &str| {
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("403"), "{out}");
+    // An offer made for another holder's card is not approved for the card at the counter.
+    std::fs::write(
+        run.path("minor.json"),
+        run.ok(&["card", "sample", "resident-minor"]),
+    )
+    .unwrap();
+    let code_offer = |card: &str, formats: &str, out: &str| {
+        run.ok(&[
+            "issuer",
+            "offer",
+            "--keys",
+            "keys",
+            "--card",
+            card,
+            "--formats",
+            formats,
+            "--grant",
+            "authorization-code",
+            "--out",
+            out,
+        ]);
+        std::fs::read_to_string(run.path(out))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let from_offer = |offer: &str, out: &str| {
         run.kmid(&[
             "wallet",
             "receive",
-            &offer,
+            offer,
             "--client-attestation",
             "attestation.jwt",
             "--instance",
@@ -330,13 +335,27 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
             out,
         ])
     };
-    let (status, out) = from_offer("offered");
+    let theirs = code_offer("minor.json", "both", "minor-offer.txt");
+    let (status, out) = from_offer(&theirs, "minor");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("400"), "{out}");
+    let both = code_offer("rrc.json", "both", "both-offer.txt");
+    let (status, out) = from_offer(&both, "creds");
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        out.contains("rrc.mdoc.cbor") && out.contains("rrc.sd-jwt"),
+        "{out}"
+    );
+    // An authorization code offer (issuer_state) for one format: the wallet takes its scopes
+    // from the offered configuration; the offer is good for one authorization.
+    let offer = code_offer("rrc.json", "sd-jwt", "code-offer.txt");
+    let (status, out) = from_offer(&offer, "offered");
     assert_eq!(status, 0, "{out}");
     assert!(
         out.contains("offered/rrc.sd-jwt") && !out.contains("mdoc"),
         "{out}"
     );
-    let (status, out) = from_offer("again");
+    let (status, out) = from_offer(&offer, "again");
     assert_ne!(status, 0, "{out}");
     assert!(out.contains("400 invalid_request"), "{out}");
     run.ok(&["status", "publish", "--keys", "keys"]);

@@ -1188,6 +1188,18 @@ fn an_offers_issuer_state_is_single_use_and_bounds_the_scope() {
         .pending_authorization(&first.request_uri, CLIENT, at())
         .unwrap();
     assert_eq!(pending.offered_subject, Some(json!({ "card": "rrc-1" })));
+    // Another holder with the offer's request: refused, and the request stays pending.
+    assert_eq!(
+        server
+            .authorize(
+                &first.request_uri,
+                CLIENT,
+                &json!({ "card": "rrc-2" }),
+                at()
+            )
+            .unwrap_err(),
+        VciError::AccessDenied("the offer was made for another holder")
+    );
     server
         .authorize(
             &first.request_uri,

@@ -92,6 +92,9 @@ pub enum VciError {
     /// Client authentication by wallet attestation failed (`invalid_client`).
     #[error("client authentication: {0}")]
     InvalidClient(&'static str),
+    /// The authorization was refused for this holder (`access_denied`, RFC 6749 §4.1.2.1).
+    #[error("access denied: {0}")]
+    AccessDenied(&'static str),
     /// The server requires its attestation challenge in the PoP (`use_attestation_challenge`).
     #[error("the client attestation PoP does not carry the server's challenge")]
     UseAttestationChallenge,
@@ -146,6 +149,7 @@ impl VciError {
             Self::InvalidNotificationId => "InvalidNotificationId",
             Self::InvalidNotificationRequest(_) => "InvalidNotificationRequest",
             Self::InvalidClient(_) => "InvalidClient",
+            Self::AccessDenied(_) => "AccessDenied",
             Self::UseAttestationChallenge => "UseAttestationChallenge",
             Self::Dpop(e) => join("Dpop", e.code()),
             Self::Remote { .. } => "Remote",
@@ -173,6 +177,7 @@ impl VciError {
             Self::InvalidNotificationId => "invalid_notification_id",
             Self::InvalidNotificationRequest(_) => "invalid_notification_request",
             Self::InvalidClient(_) => "invalid_client",
+            Self::AccessDenied(_) => "access_denied",
             Self::UseAttestationChallenge => "use_attestation_challenge",
             Self::Store(_) | Self::Crypto(_) | Self::Transport(_) => "server_error",
             _ => "invalid_request",

@@ -946,10 +946,14 @@ impl<'a> IssuanceServer<'a> {
 
     /// The authorization endpoint, once the caller's authenticator has established who the
     /// holder is (`subject`): consumes the pushed request (single use) and answers with a
-    /// code, the client's `state` and `iss` (RFC 9207) at its `redirect_uri`.
+    /// code, the client's `state` and `iss` (RFC 9207) at its `redirect_uri`. A request that
+    /// comes from an offer made for a subject (an official's `issuer_state` offer) is approved
+    /// for that subject only: another holder who reached the page with it is refused, and the
+    /// request stays pending.
     ///
     /// # Errors
-    /// As [`Self::pending_authorization`].
+    /// As [`Self::pending_authorization`]; [`VciError::AccessDenied`] for a subject other than
+    /// the offer's.
     pub fn authorize(
         &self,
         request_uri: &str,
@@ -958,7 +962,16 @@ impl<'a> IssuanceServer<'a> {
         at: OffsetDateTime,
     ) -> Result<AuthorizationResponse, VciError> {
         // Checked before it is consumed: another client's attempt must not burn it.
-        self.pending_authorization(request_uri, client_id, at)?;
+        let pending = self.pending_authorization(request_uri, client_id, at)?;
+        if pending
+            .offered_subject
+            .as_ref()
+            .is_some_and(|offered| offered != subject)
+        {
+            return Err(VciError::AccessDenied(
+                "the offer was made for another holder",
+            ));
+        }
         let record = self
             .store
             .take(RecordKind::ParRequest, &self.hash_handle(request_uri)?, at)?
