@@ -276,7 +276,21 @@ fn with_server<T>(
         CryptoProvider::get_default(),
         &SystemRandom,
     );
-    let minter = IssuerMinter::new(&issuer);
+    // Renewals issue the issuer's current record of the card, kept by card key in the state
+    // directory (`kmid issuer offer` writes it); so a refresh token holds the key, not the card.
+    let cards = state.join("cards");
+    let minter = IssuerMinter::new(&issuer).with_current_card(move |key| {
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err("not a card key".into());
+        }
+        let text = std::fs::read_to_string(cards.join(format!("{key}.json")))
+            .map_err(|_| "the issuer holds no record of this card".to_owned())?;
+        serde_json::from_str(&text).map_err(|_| "the card record is not a card".to_owned())
+    });
     f(&server, &minter)
 }
 
@@ -485,6 +499,13 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
     };
     let state = state_dir(&args.state.keys, args.state.state.as_ref());
     let subject = serde_json::to_value(&card)?;
+    // The issuer's record of the card, by card key, for renewals (0600: it is the holder's
+    // data); an offer for the same card replaces it with the card as it is now.
+    let key = issuer(&args.state.keys, authority)?.card_key(&card)?;
+    write_secret(
+        &state.join("cards").join(format!("{key}.json")),
+        serde_json::to_string(&subject)?,
+    )?;
     let (offer, tx_code) = with_server(&args.state.keys, &state, authority, |server, _| {
         Ok(match args.grant.as_str() {
             "pre-authorized" => {

@@ -54,11 +54,17 @@ impl HolderAuthenticator for NoHolderLogin {
     }
 }
 
+/// The issuer's current record of a card, by its card key (`Issuer::card_key`): what a
+/// renewal issues, weeks after the offer. With it, a refresh token keeps the card's key, not
+/// the card (`IssuerMinter::with_current_card`).
+pub type CardLookup = dyn Fn(&str) -> Result<kmid::schema::Card, String> + Send + Sync;
+
 struct Inner<S: RegistryStore> {
     config: IssuanceConfig,
     store: Arc<dyn IssuanceStore>,
     issuer: Arc<Issuer<S>>,
     authenticator: Arc<dyn HolderAuthenticator>,
+    cards: Option<Arc<CardLookup>>,
     /// The Credential Issuer Identifier's origin (`https://host[:port]`).
     origin: String,
 }
@@ -95,7 +101,8 @@ pub enum IssuerServiceError {
 
 impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
     /// The service of `issuer` with `config` (its metadata names the endpoints), its state in
-    /// `store`, holders authenticated by `authenticator`.
+    /// `store`, holders authenticated by `authenticator`, renewals issuing what `cards` holds
+    /// (without it, the grant's subject as it was, kept with the refresh token).
     ///
     /// # Errors
     /// [`IssuerServiceError::Identifier`].
@@ -104,6 +111,7 @@ impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
         store: Arc<dyn IssuanceStore>,
         issuer: Arc<Issuer<S>>,
         authenticator: Arc<dyn HolderAuthenticator>,
+        cards: Option<Arc<CardLookup>>,
     ) -> Result<Self, IssuerServiceError> {
         let identifier = config.metadata.credential_issuer.clone();
         let origin = identifier
@@ -118,6 +126,7 @@ impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
                 store,
                 issuer,
                 authenticator,
+                cards,
                 origin,
             }),
         })
@@ -231,7 +240,11 @@ fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response
     if request.method == "GET" && url == server.authorization_endpoint() {
         return authorize(inner, &server, request, at);
     }
-    let minter = IssuerMinter::new(&inner.issuer);
+    let mut minter = IssuerMinter::new(&inner.issuer);
+    if let Some(cards) = &inner.cards {
+        let cards = Arc::clone(cards);
+        minter = minter.with_current_card(move |key| cards(key));
+    }
     let (response, handled) = server.handle(request, &minter, at);
     if let Handled::Notification(notification) = handled
         && minter.apply_notification(&notification, at).is_err()

@@ -14,6 +14,8 @@ pub mod issuer;
 pub mod status;
 
 pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher, tls_client_config};
-pub use issuer::{HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin};
+pub use issuer::{
+    CardLookup, HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin,
+};
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};

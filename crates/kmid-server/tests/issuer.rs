@@ -171,11 +171,24 @@ fn a_wallet_receives_over_http_by_both_grants() {
     };
     let card = Card::from(kmid_testkit::samples::resident());
     let subject = serde_json::to_value(&card).unwrap();
+    // The issuer's card records, by card key: renewals and the refresh token use the key.
+    let key = issuer.card_key(&card).unwrap();
+    let records = card.clone();
+    let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&lookups);
     let service = IssuerService::new(
         config,
         Arc::new(MemoryIssuanceStore::default()),
         Arc::clone(&issuer),
         Arc::new(Counter(subject.clone())),
+        Some(Arc::new(move |asked: &str| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if asked == key {
+                Ok(records.clone())
+            } else {
+                Err("no such card".to_owned())
+            }
+        })),
     )
     .unwrap();
     let (base, stop) = serve(service.router());
@@ -225,6 +238,9 @@ fn a_wallet_receives_over_http_by_both_grants() {
             )
             .unwrap();
     }
+
+    // Each credential was minted from the issuer's record, looked up by card key.
+    assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     // The authorization code grant, as a wallet the provider attested.
     let instance: Arc<dyn Signer> = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
