@@ -178,6 +178,9 @@ pub(crate) struct ReceiveArgs {
     /// output (`{"status", "headers", "body"}`): the contract of `kmid issuer handle`.
     #[arg(long)]
     issuer_command: Option<String>,
+    /// Seconds the command may take to answer one request (then it is killed).
+    #[arg(long, default_value_t = 60)]
+    issuer_timeout: u64,
     /// Where to write the credentials.
     #[arg(long)]
     out: PathBuf,
@@ -638,13 +641,14 @@ impl HttpClient for LocalIssuer {
 struct CommandIssuer {
     program: String,
     args: Vec<String>,
+    timeout: std::time::Duration,
 }
 
 /// The most a command's response may be.
 const MAX_BRIDGE_RESPONSE: usize = 8 << 20;
 
 impl CommandIssuer {
-    fn parse(spec: &str) -> Result<Self, Error> {
+    fn parse(spec: &str, timeout: std::time::Duration) -> Result<Self, Error> {
         let parts: Vec<String> = serde_json::from_str(spec)
             .map_err(|e| format!("--issuer-command is a JSON array of strings: {e}"))?;
         let (program, args) = parts
@@ -653,6 +657,7 @@ impl CommandIssuer {
         Ok(Self {
             program: program.clone(),
             args: args.to_vec(),
+            timeout,
         })
     }
 }
@@ -679,24 +684,47 @@ impl HttpClient for CommandIssuer {
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .map_err(|e| format!("{}: {e}", self.program))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(input.as_bytes())
-                .map_err(|e| format!("writing the request: {e}"))?;
-        }
-        let mut out = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            stdout
-                .take(u64::try_from(MAX_BRIDGE_RESPONSE + 1).unwrap_or(u64::MAX))
-                .read_to_end(&mut out)
-                .map_err(|e| format!("reading the response: {e}"))?;
-        }
-        if out.len() > MAX_BRIDGE_RESPONSE {
+        // The request is written and the response read on threads of their own, so a command
+        // that answers before it has read everything cannot deadlock us on a full pipe; the
+        // command gets its timeout, and is killed (and reaped) on every way out.
+        let stdin = child.stdin.take();
+        let writer =
+            std::thread::spawn(move || stdin.map_or(Ok(()), |mut s| s.write_all(input.as_bytes())));
+        let stdout = child.stdout.take();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(s) = stdout {
+                // One byte over the limit says it was over; dropping the pipe then stops the
+                // command.
+                s.take(u64::try_from(MAX_BRIDGE_RESPONSE + 1).unwrap_or(u64::MAX))
+                    .read_to_end(&mut out)?;
+            }
+            Ok::<_, std::io::Error>(out)
+        });
+        let deadline = std::time::Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Ok(None) => break Err(format!("{} did not answer in time", self.program)),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        let status = status.inspect_err(|_| {
             let _ = child.kill();
             let _ = child.wait();
+        })?;
+        let out = reader
+            .join()
+            .map_err(|_| "reading the response failed".to_owned())?
+            .map_err(|e| format!("reading the response: {e}"))?;
+        // A command that exits without reading the request is judged by its answer.
+        let _ = writer.join();
+        if out.len() > MAX_BRIDGE_RESPONSE {
             return Err("the response is larger than 8 MiB".into());
         }
-        let status = child.wait().map_err(|e| e.to_string())?;
         if !status.success() {
             return Err(format!("{} failed ({status})", self.program));
         }
@@ -853,7 +881,10 @@ fn credential_path(
 
 fn receive(args: &ReceiveArgs) -> Result<String, Error> {
     let transport: Box<dyn HttpClient> = match (&args.issuer_command, &args.issuer_keys) {
-        (Some(command), _) => Box::new(CommandIssuer::parse(command)?),
+        (Some(command), _) => Box::new(CommandIssuer::parse(
+            command,
+            std::time::Duration::from_secs(args.issuer_timeout),
+        )?),
         (None, Some(keys)) => Box::new(LocalIssuer {
             keys: keys.clone(),
             state: state_dir(keys, args.issuer_state.as_ref()),

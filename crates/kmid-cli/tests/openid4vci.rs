@@ -409,3 +409,67 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
         }
     }
 }
+
+/// `--issuer-command` runs an untrusted bridge: one that hangs is killed at its timeout, one
+/// that answers too much, not JSON, or fails is refused with a message that says which.
+#[test]
+fn a_bridge_command_that_misbehaves_is_refused_in_time() {
+    let run = Run::new("vci-bridge");
+    run.ok(&["keys", "issuers", "--out", "keys"]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    std::fs::write(
+        run.path("rrc.json"),
+        run.ok(&["card", "sample", "resident"]),
+    )
+    .unwrap();
+    run.ok(&[
+        "issuer",
+        "offer",
+        "--keys",
+        "keys",
+        "--card",
+        "rrc.json",
+        "--out",
+        "offer.txt",
+    ]);
+    let url = std::fs::read_to_string(run.path("offer.txt"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let receive = |script: &str, timeout: &str| {
+        let command = serde_json::to_string(&["sh", "-c", script]).unwrap();
+        let started = std::time::Instant::now();
+        let (status, out) = run.kmid(&[
+            "wallet",
+            "receive",
+            &url,
+            "--holder",
+            "holder.pem",
+            "--tx-code",
+            "123456",
+            "--issuer-command",
+            &command,
+            "--issuer-timeout",
+            timeout,
+            "--out",
+            "creds",
+        ]);
+        (status, out, started.elapsed())
+    };
+    // A command that never answers: killed after its second, not after its 30.
+    let (status, out, took) = receive("exec sleep 30", "1");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("did not answer in time"), "{out}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    // 9 MiB of answer, without reading the request.
+    let (status, out, _) = receive("head -c 9437184 /dev/zero", "30");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("larger than 8 MiB"), "{out}");
+    let (status, out, _) = receive("cat >/dev/null; echo hello", "30");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("the response is not JSON"), "{out}");
+    let (status, out, _) = receive("cat >/dev/null; exit 3", "30");
+    assert_ne!(status, 0, "{out}");
+    assert!(out.contains("failed"), "{out}");
+    assert!(!run.path("creds").join("rrc.sd-jwt").exists());
+}
