@@ -1894,7 +1894,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
             true,
             json!({
                 "valid": true,
-                "presentations": seen.iter().map(presentation_json).collect::<Vec<_>>(),
+                "presentations": seen.iter().map(VerifiedCredential::to_json).collect::<Vec<_>>(),
             }),
         ),
         Err(e) => {
@@ -1922,38 +1922,6 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
             (false, result)
         }
     })
-}
-
-/// One verified credential as `kmid verify --json` prints it: a Korean card's claims as the
-/// conformance vectors write them (catalogue items by mdoc identifier, the portrait by its
-/// digest), any other type's claims as they are (`korean: false`).
-fn presentation_json(p: &VerifiedCredential) -> Value {
-    let korean = p.card_type.is_some();
-    let mut out = json!({
-        "format": match p.format { Format::Mdoc => "mso_mdoc", Format::SdJwtVc => "dc+sd-jwt" },
-        "card": p.doc_type,
-        "korean": korean,
-        "issuer": p.issuer,
-        "status": p.status.map(|s| s.to_string()),
-        "revocation_unknown": p.revocation_unknown,
-        "claims": if korean {
-            kmid::conformance::expected_claims(&p.catalogue_claims())
-        } else {
-            Value::Object(p.claims.clone())
-        },
-        "presentation_digest": p.presentation_digest,
-    });
-    // The transactions the holder authorized (only when there are some, so that the
-    // conformance vectors' outputs stay as they are).
-    if !p.transaction_data_hashes.is_empty()
-        && let Some(fields) = out.as_object_mut()
-    {
-        fields.insert(
-            "transaction_data_hashes".into(),
-            json!(p.transaction_data_hashes),
-        );
-    }
-    out
 }
 
 /// `kmid status`.

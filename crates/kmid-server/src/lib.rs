@@ -3,6 +3,8 @@
 //!
 //! - [`status`]: Status List Tokens as the Token Status List draft's §8 serves them.
 //! - [`issuer`]: the OpenID4VCI endpoints of an issuer, and its authorization endpoint.
+//! - [`verifier`]: OpenID4VP for relying parties: transactions made through an API, the
+//!   wallet's request and response endpoints, the Digital Credentials API's response.
 //! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
 //!   fetch failed.
 //!
@@ -12,6 +14,7 @@
 pub mod fetch;
 pub mod issuer;
 pub mod status;
+pub mod verifier;
 
 pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher, tls_client_config};
 pub use issuer::{
@@ -19,3 +22,7 @@ pub use issuer::{
 };
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};
+pub use verifier::{
+    MemoryTransactionStore, SqliteTransactionStore, TransactionRecord, TransactionStore,
+    TransactionStoreError, VerifierConfig, VerifierService, VerifierServiceError,
+};

@@ -27,6 +27,9 @@ use kmid_server::{HolderAuthenticator, IssuerService};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+mod common;
+use common::serve;
+
 const CLIENT: &str = "https://wallet.kmid.invalid";
 const REDIRECT: &str = "https://wallet.kmid.invalid/callback";
 
@@ -43,31 +46,6 @@ impl HolderAuthenticator for Counter {
         let session = request.header("cookie") == Some("counter-session=checked");
         (session && pending.client_id == CLIENT).then(|| self.0.clone())
     }
-}
-
-/// Serves `router` on an ephemeral loopback port from a runtime of its own (the client under
-/// test is blocking); returns the base URL and what stops it.
-fn serve(router: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (ready, address) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            ready.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-    });
-    (format!("http://{}", address.recv().unwrap()), stop)
 }
 
 /// The wallet's transport: the issuer's public origin is the loopback service.

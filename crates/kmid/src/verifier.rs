@@ -327,6 +327,44 @@ impl VerifiedCredential {
             .collect()
     }
 
+    /// The verification result of this credential as JSON, the form `kmid verify` prints and
+    /// the verifier service returns: `format`, `card` (docType or `vct`), `korean`, `issuer`,
+    /// `status`, `revocation_unknown`, `presentation_digest`, and `claims` — for a Korean card
+    /// its catalogue items by element identifier (the portrait as `{"sha-256": digest}`),
+    /// for any other type the claims as they are; `transaction_data_hashes` when the holder
+    /// authorized transactions.
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        let korean = self.card_type.is_some();
+        let mut out = json!({
+            "format": match self.format {
+                Format::Mdoc => "mso_mdoc",
+                Format::SdJwtVc => "dc+sd-jwt",
+            },
+            "card": self.doc_type,
+            "korean": korean,
+            "issuer": self.issuer,
+            "status": self.status.map(|s| s.to_string()),
+            "revocation_unknown": self.revocation_unknown,
+            "claims": if korean {
+                crate::conformance::expected_claims(&self.catalogue_claims())
+            } else {
+                Value::Object(self.claims.clone())
+            },
+            "presentation_digest": self.presentation_digest,
+        });
+        // Only when there are some, so that the conformance vectors' outputs stay as they are.
+        if !self.transaction_data_hashes.is_empty()
+            && let Some(fields) = out.as_object_mut()
+        {
+            fields.insert(
+                "transaction_data_hashes".into(),
+                json!(self.transaction_data_hashes),
+            );
+        }
+        out
+    }
+
     /// The presentation of a Korean card, with its catalogue items; `None` for any other
     /// type.
     #[must_use]

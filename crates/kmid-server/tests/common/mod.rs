@@ -1,0 +1,28 @@
+//! What the service tests share: a router served on loopback from a runtime of its own.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+/// Serves `router` on an ephemeral loopback port from a runtime of its own (the client under
+/// test is blocking); returns the base URL and what stops it.
+pub(crate) fn serve(router: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (format!("http://{}", address.recv().unwrap()), stop)
+}

@@ -1,0 +1,622 @@
+//! The verifier service over real HTTP on loopback, with kmid's wallet on the other side:
+//! transactions made through the API for every response mode × format, same- and
+//! cross-device (the result only with the `response_code`), the Digital Credentials API; a
+//! restart between request and response (SQLite) loses nothing; and what it refuses: the API
+//! without its key, a registration number without a legal basis, junk and replayed
+//! responses, a response that does not verify (the real one still gets in), a body over
+//! 64 KiB, an expired transaction.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::{Arc, Mutex};
+
+use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::schema::Card;
+use kmid::schema::status::{
+    StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
+};
+use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
+use kmid::{
+    AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, RequestObjectFetcher,
+    Verifier, VerifierAccess, Wallet,
+};
+use kmid_server::{
+    MemoryTransactionStore, SqliteTransactionStore, TransactionStore, VerifierConfig,
+    VerifierService,
+};
+use kmid_testkit::samples;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+mod common;
+use common::serve;
+
+const PUBLIC: &str = "https://rp.kmid.invalid/vp";
+const ORIGIN: &str = "https://rp.kmid.invalid";
+const REDIRECT: &str = "https://rp.kmid.invalid/done";
+const API_KEY: &str = "test-api-key-0123456789";
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+struct AllValid;
+
+impl StatusResolver for AllValid {
+    fn resolve(
+        &self,
+        _: &StatusReference,
+        _: &StatusContext<'_>,
+        _: OffsetDateTime,
+    ) -> Result<TokenStatus, StatusError> {
+        Ok(TokenStatus::Valid)
+    }
+}
+
+/// A relying party's access PKI: the root wallets trust and the leaf that signs requests.
+fn access_pki() -> (TrustStore, Arc<dyn Signer>, kmid::crypto::x509::Certificate) {
+    let params = |kind, cn: &str, dns: Vec<String>| CertificateParams {
+        kind,
+        country: "KR".into(),
+        organization: Some("Example Bank".into()),
+        state_or_province: None,
+        common_name: cn.into(),
+        not_before: now() - time::Duration::days(1),
+        not_after: now() + time::Duration::days(30),
+        issuer_alt_name: None,
+        crl_uri: None,
+        dns_names: dns,
+    };
+    let root_key = PrivateKey::generate(Curve::P256).unwrap();
+    let root = issue_certificate(
+        &params(CertificateKind::ReaderRoot, "RP access CA", vec![]),
+        root_key.public_key(),
+        None,
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
+    let leaf = issue_certificate(
+        &params(
+            CertificateKind::ReaderAuthentication,
+            "Example Bank",
+            vec!["rp.kmid.invalid".into()],
+        ),
+        key.public_key(),
+        Some(&root),
+        &root_key,
+        &SystemRandom,
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add(root).unwrap();
+    (trust, key, leaf)
+}
+
+/// A holder's wallet with the sample resident card in both formats, a second wallet with
+/// a card from an issuer the verifier does not trust, and the verifier's pieces.
+struct World {
+    wallet: Wallet,
+    stranger: Wallet,
+    verifier: Arc<Verifier>,
+    access: Arc<VerifierAccess>,
+}
+
+fn issuer() -> Issuer<MemoryStore> {
+    let random = Arc::new(SystemRandom);
+    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now(), &*random).unwrap();
+    let registry = StatusRegistry::new(
+        MemoryStore::new(),
+        RegistryConfig::new("https://status.kmid.invalid/lists"),
+        random.clone(),
+    );
+    Issuer::new(
+        keys,
+        registry,
+        CardKeySecret::generate(&*random).unwrap(),
+        random,
+    )
+}
+
+fn world() -> World {
+    let (verifier_trust, signer, leaf) = access_pki();
+    let holder = |issuer: &Issuer<MemoryStore>| {
+        let trust = kmid::trust_store([issuer.keys()]).unwrap();
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust)
+            .with_verifier_trust(verifier_trust.clone());
+        let issued = issuer
+            .issue(
+                &Card::from(samples::resident()),
+                wallet.device_key(),
+                Formats::Both,
+                now(),
+            )
+            .unwrap();
+        wallet.store_issued(issued, now()).unwrap();
+        wallet
+    };
+    let trusted = issuer();
+    let untrusted = issuer();
+    let verifier = Verifier::new(
+        kmid::trust_store([trusted.keys()]).unwrap(),
+        Arc::new(AllValid),
+    );
+    World {
+        wallet: holder(&trusted),
+        stranger: holder(&untrusted),
+        verifier: Arc::new(verifier),
+        access: Arc::new(
+            VerifierAccess::x509_hash(CryptoProvider::get_default(), signer, vec![leaf]).unwrap(),
+        ),
+    }
+}
+
+/// HTTP to the service as the relying party's back end and as a wallet: the public URL is
+/// the loopback service (which may move, across a restart).
+struct Client {
+    base: Mutex<String>,
+    http: reqwest::blocking::Client,
+    api_key: Option<&'static str>,
+}
+
+impl Client {
+    fn new(base: String, api_key: Option<&'static str>) -> Self {
+        Self {
+            base: Mutex::new(base),
+            http: reqwest::blocking::Client::builder()
+                .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
+                .build()
+                .unwrap(),
+            api_key,
+        }
+    }
+
+    fn local(&self, url: &str) -> String {
+        let path = url.strip_prefix(ORIGIN).expect("a URL of the service");
+        format!("{}{path}", self.base.lock().unwrap())
+    }
+
+    fn send(&self, builder: reqwest::blocking::RequestBuilder) -> (u16, Value) {
+        let builder = match self.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        };
+        let response = builder.send().unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn create(&self, request: &Value) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(self.local(&format!("{PUBLIC}/transactions")))
+                .header("content-type", "application/json")
+                .body((request).to_string()),
+        )
+    }
+
+    fn result(&self, id: &str, code: Option<&str>) -> (u16, Value) {
+        let mut url = self.local(&format!("{PUBLIC}/transactions/{id}"));
+        if let Some(code) = code {
+            url = format!("{url}?response_code={code}");
+        }
+        self.send(self.http.get(url))
+    }
+
+    /// POSTs a wallet's form body to the `response_uri`.
+    fn respond(&self, response_uri: &str, body: &str) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(self.local(response_uri))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned()),
+        )
+    }
+}
+
+impl RequestObjectFetcher for Client {
+    fn get(&self, request_uri: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .get(self.local(request_uri))
+            .send()
+            .map_err(|e| e.to_string())?;
+        check_object(response)
+    }
+
+    fn post(&self, request_uri: &str, body: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .post(self.local(request_uri))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .map_err(|e| e.to_string())?;
+        check_object(response)
+    }
+}
+
+fn check_object(response: reqwest::blocking::Response) -> Result<Vec<u8>, String> {
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if status != 200 || kind != "application/oauth-authz-req+jwt" {
+        return Err(format!("{status} {kind}"));
+    }
+    Ok(response.bytes().map_err(|e| e.to_string())?.to_vec())
+}
+
+fn service(world: &World, store: Arc<dyn TransactionStore>, keys: &[&str]) -> VerifierService {
+    let mut config = VerifierConfig::new(PUBLIC);
+    config.api_keys = keys.iter().map(|k| (*k).to_owned()).collect();
+    VerifierService::new(
+        config,
+        Arc::clone(&world.verifier),
+        Arc::clone(&world.access),
+        store,
+    )
+    .unwrap()
+}
+
+fn memory() -> Arc<dyn TransactionStore> {
+    Arc::new(MemoryTransactionStore::new(64))
+}
+
+#[test]
+fn every_mode_and_format_round_trips_over_http() {
+    let world = world();
+    let (base, _stop) = serve(
+        axum::Router::new().nest_service("/vp", service(&world, memory(), &[API_KEY]).router()),
+    );
+    let client = Client::new(base, Some(API_KEY));
+    for format in ["mso_mdoc", "dc+sd-jwt"] {
+        for mode in ["direct_post", "direct_post.jwt"] {
+            for same_device in [false, true] {
+                let what = format!("{format} {mode} same_device={same_device}");
+                let (status, created) = client.create(&json!({
+                    "template": "identity",
+                    "card": "kr.go.mois.rrc.1",
+                    "format": format,
+                    "response_mode": mode,
+                    "same_device": same_device,
+                    "redirect_uri": REDIRECT,
+                }));
+                assert_eq!(status, 201, "{what}: {created}");
+                let id = created["transaction_id"].as_str().unwrap();
+                let url = created["request_url"].as_str().unwrap();
+                assert!(url.starts_with("openid4vp://?client_id="), "{url}");
+                assert!(url.contains("request_uri_method=post"), "{url}");
+                let (status, pending) = client.result(id, None);
+                assert_eq!((status, pending["status"].as_str()), (200, Some("pending")));
+                assert!(pending.get("result").is_none(), "{pending}");
+                // The wallet fetches the request (POSTing its wallet_nonce) and answers.
+                let answer = world
+                    .wallet
+                    .answer_request_url(url, &client, now())
+                    .unwrap();
+                assert_eq!(answer.response_uri, format!("{PUBLIC}/response/{id}"));
+                let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+                assert_eq!(status, 200, "{what}: {sent}");
+                let code = if same_device {
+                    let redirect = sent["redirect_uri"].as_str().unwrap();
+                    let code = redirect
+                        .strip_prefix(&format!("{REDIRECT}?response_code="))
+                        .unwrap()
+                        .to_owned();
+                    // Without the code, or with another, nothing is released.
+                    assert_eq!(client.result(id, None).0, 403, "{what}");
+                    assert_eq!(client.result(id, Some("AAAAAAAAAAAAAAAAAAAAAA")).0, 403);
+                    Some(code)
+                } else {
+                    assert_eq!(sent, json!({}), "{what}");
+                    None
+                };
+                let (status, done) = client.result(id, code.as_deref());
+                assert_eq!(status, 200, "{what}: {done}");
+                assert_eq!(done["status"], "answered", "{what}: {done}");
+                let result = &done["result"];
+                assert_eq!(result["valid"], true, "{what}: {done}");
+                let presented = &result["presentations"][0];
+                assert_eq!(presented["format"], format);
+                assert_eq!(presented["card"], "kr.go.mois.rrc.1");
+                assert_eq!(presented["status"], "VALID");
+                assert_eq!(
+                    presented["claims"]["family_name_unicode"], "김",
+                    "{what}: {done}"
+                );
+                assert!(presented["claims"].get("portrait").is_some(), "{done}");
+                // One response only.
+                let (status, again) = client.respond(&answer.response_uri, &answer.body);
+                assert_eq!(status, 400, "{what}: {again}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_dc_api_transaction_takes_the_pages_response() {
+    let world = world();
+    let (base, _stop) =
+        serve(axum::Router::new().nest_service("/vp", service(&world, memory(), &[]).router()));
+    let client = Client::new(base, None);
+    for mode in ["dc_api", "dc_api.jwt"] {
+        let (status, created) = client.create(&json!({
+            "template": "age-check",
+            "card": "kr.go.mois.rrc.1",
+            "format": "dc+sd-jwt",
+            "response_mode": mode,
+            "origin": ORIGIN,
+        }));
+        assert_eq!(status, 201, "{created}");
+        let request = &created["dc_api_request"];
+        let data = world
+            .wallet
+            .answer_dc_api(
+                request["protocol"].as_str().unwrap(),
+                &request["data"],
+                ORIGIN,
+                now(),
+            )
+            .unwrap();
+        let uri = created["dc_api_response_uri"].as_str().unwrap();
+        let (status, result) = client.send(
+            client
+                .http
+                .post(client.local(uri))
+                .header("content-type", "application/json")
+                .body((json!({ "data": data })).to_string()),
+        );
+        assert_eq!(status, 200, "{mode}: {result}");
+        assert_eq!(result["valid"], true, "{result}");
+        assert_eq!(
+            result["presentations"][0]["claims"]["age_over_19"], true,
+            "{result}"
+        );
+        // The page's transaction has no request_uri: the wallet endpoints refuse it.
+        let id = created["transaction_id"].as_str().unwrap();
+        let (status, _) = client.respond(&format!("{PUBLIC}/response/{id}"), "vp_token=x&state=y");
+        assert_eq!(status, 400);
+        let (_, done) = client.result(id, None);
+        assert_eq!(done["status"], "answered");
+    }
+}
+
+#[test]
+fn a_restart_between_request_and_response_loses_nothing() {
+    let world = world();
+    let dir = std::env::temp_dir().join(format!("kmid-vp-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("verifier.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let open =
+        || -> Arc<dyn TransactionStore> { Arc::new(SqliteTransactionStore::open(&db).unwrap()) };
+    let mount =
+        |store| axum::Router::new().nest_service("/vp", service(&world, store, &[]).router());
+    let (base, stop) = serve(mount(open()));
+    let client = Client::new(base, None);
+    let (status, created) = client.create(&json!({
+        "template": "age-check",
+        "card": "kr.go.mois.rrc.1",
+        "format": "mso_mdoc",
+    }));
+    assert_eq!(status, 201, "{created}");
+    let id = created["transaction_id"].as_str().unwrap();
+    // The wallet scans the QR code; meanwhile the service restarts.
+    stop.send(()).unwrap();
+    let (base, _stop) = serve(mount(open()));
+    *client.base.lock().unwrap() = base;
+    let answer = world
+        .wallet
+        .answer_request_url(created["request_url"].as_str().unwrap(), &client, now())
+        .unwrap();
+    let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200, "{sent}");
+    let (_, done) = client.result(id, None);
+    assert_eq!(done["result"]["valid"], true, "{done}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn what_the_service_refuses() {
+    let world = world();
+    let mut config = VerifierConfig::new(&format!("{ORIGIN}/short"));
+    config.transaction_lifetime = time::Duration::seconds(1);
+    let short = VerifierService::new(
+        config,
+        Arc::clone(&world.verifier),
+        Arc::clone(&world.access),
+        memory(),
+    )
+    .unwrap();
+    let (base, _stop) = serve(
+        axum::Router::new()
+            .nest_service("/vp", service(&world, memory(), &[API_KEY]).router())
+            .nest_service("/short", short.router()),
+    );
+    let client = Client::new(base.clone(), Some(API_KEY));
+    let anonymous = Client::new(base.clone(), None);
+    let age_check =
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "dc+sd-jwt" });
+    // The API needs its key.
+    assert_eq!(anonymous.create(&age_check).0, 401);
+    let (status, created) = client.create(&age_check);
+    assert_eq!(status, 201);
+    let id = created["transaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(anonymous.result(&id, None).0, 401);
+    // The registration number only with a legal basis, by template or by query.
+    let (status, refused) = client.create(&json!({
+        "template": "full-identity", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc",
+    }));
+    assert_eq!(status, 400, "{refused}");
+    let rrn_query = json!({ "credentials": [{
+        "id": "card", "format": "dc+sd-jwt",
+        "meta": { "vct_values": ["kr.go.mois.rrc.1"] },
+        "claims": [{ "path": ["registration_number"] }],
+    }]});
+    let (status, refused) = client.create(&json!({ "dcql_query": rrn_query }));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("legal_basis")
+    );
+    for bad in [
+        json!({ "template": "everything", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc" }),
+        json!({ "template": "age-check", "card": "org.iso.18013.5.1.mDL", "format": "mso_mdoc" }),
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "response_mode": "fragment" }),
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "same_device": true }),
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "response_mode": "dc_api" }),
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "colour": "red" }),
+        json!({ "dcql_query": { "credentials": [] } }),
+        json!("not an object"),
+    ] {
+        let (status, refused) = client.create(&bad);
+        assert_eq!(status, 400, "{bad}: {refused}");
+        assert_eq!(refused["error"], "invalid_request", "{bad}");
+    }
+    // A body over 64 KiB.
+    let huge = "x".repeat(70 * 1024);
+    let (status, _) = client.send(
+        client
+            .http
+            .post(client.local(&format!("{PUBLIC}/transactions")))
+            .body(huge.clone()),
+    );
+    assert_eq!(status, 413);
+    assert_eq!(
+        client.respond(&format!("{PUBLIC}/response/{id}"), &huge).0,
+        413
+    );
+    // Unknown transactions.
+    assert_eq!(client.result("nothing-here", None).0, 404);
+    assert_eq!(
+        client
+            .respond(&format!("{PUBLIC}/response/nothing-here"), "x=y")
+            .0,
+        404
+    );
+    // Junk at the response_uri, and a response for another transaction: refused, and the
+    // transaction still waits for its wallet.
+    let response_uri = format!("{PUBLIC}/response/{id}");
+    for junk in [
+        "",
+        "vp_token=%7B%7D",
+        "response=not.a.jwe",
+        "state=x&vp_token=%7B%7D",
+    ] {
+        let (status, refused) = client.respond(&response_uri, junk);
+        assert_eq!(status, 400, "{junk}: {refused}");
+    }
+    let (_, other) = client.create(&age_check);
+    let other_answer = world
+        .wallet
+        .answer_request_url(other["request_url"].as_str().unwrap(), &client, now())
+        .unwrap();
+    let (status, _) = client.respond(&response_uri, &other_answer.body);
+    assert_eq!(status, 400);
+    assert_eq!(client.result(&id, None).1["status"], "pending");
+    // A presentation that does not verify (an issuer the verifier does not trust): the
+    // failure is reported, and the transaction stays open for the real wallet.
+    let url = created["request_url"].as_str().unwrap();
+    let forged = world
+        .stranger
+        .answer_request_url(url, &client, now())
+        .unwrap();
+    let (status, _) = client.respond(&response_uri, &forged.body);
+    assert_eq!(status, 200);
+    let (_, seen) = client.result(&id, None);
+    assert_eq!(seen["status"], "pending", "{seen}");
+    assert_eq!(seen["result"]["valid"], false, "{seen}");
+    // (The stranger's root has the same name as the trusted one: the chain is built to the
+    // trusted root and its signature fails.)
+    assert!(
+        seen["result"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("SdJwt.IssuerKey.Chain"),
+        "{seen}"
+    );
+    let real = world
+        .wallet
+        .answer_request_url(url, &client, now())
+        .unwrap();
+    assert_eq!(client.respond(&response_uri, &real.body).0, 200);
+    let (_, seen) = client.result(&id, None);
+    assert_eq!(
+        (seen["status"].as_str(), &seen["result"]["valid"]),
+        (Some("answered"), &json!(true)),
+        "{seen}"
+    );
+    // After MAX_FAILED_RESPONSES + 1 responses that do not verify, the transaction is over.
+    let (_, attacked) = client.create(&age_check);
+    let url = attacked["request_url"].as_str().unwrap();
+    let response_uri = format!(
+        "{PUBLIC}/response/{}",
+        attacked["transaction_id"].as_str().unwrap()
+    );
+    let real = world
+        .wallet
+        .answer_request_url(url, &client, now())
+        .unwrap();
+    for _ in 0..=kmid::oid4vc::response::MAX_FAILED_RESPONSES {
+        let forged = world
+            .stranger
+            .answer_request_url(url, &client, now())
+            .unwrap();
+        assert_eq!(client.respond(&response_uri, &forged.body).0, 200);
+    }
+    assert_eq!(client.respond(&response_uri, &real.body).0, 400);
+    let (_, over) = client.result(attacked["transaction_id"].as_str().unwrap(), None);
+    assert_eq!(over["status"], "answered", "{over}");
+    assert_eq!(over["result"]["valid"], false, "{over}");
+    // Its request is no longer served either.
+    assert!(
+        world
+            .wallet
+            .answer_request_url(url, &client, now())
+            .is_err()
+    );
+    // An expired transaction: its request and response endpoints are gone, its result says so.
+    let short_client = Client::new(base.clone(), None);
+    let short_create = |c: &Client| {
+        c.send(
+            c.http
+                .post(c.local(&format!("{ORIGIN}/short/transactions")))
+                .header("content-type", "application/json")
+                .body((age_check).to_string()),
+        )
+    };
+    let (status, created) = short_create(&short_client);
+    assert_eq!(status, 201, "{created}");
+    let id = created["transaction_id"].as_str().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (status, expired) = short_client.send(
+        short_client
+            .http
+            .get(format!("{base}/short/transactions/{id}")),
+    );
+    assert_eq!(
+        (status, expired["status"].as_str()),
+        (200, Some("expired")),
+        "{expired}"
+    );
+    let (status, _) =
+        short_client.send(short_client.http.get(format!("{base}/short/request/{id}")));
+    assert_eq!(status, 404);
+}
