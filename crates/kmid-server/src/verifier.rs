@@ -1,25 +1,37 @@
 //! The verifier service: OpenID4VP 1.0 as HAIP 1.0 §5 profiles it, over HTTP, for relying
 //! parties that do not want to write the HTTP layer themselves.
 //!
-//! - A back-end API: `POST /transactions` makes a transaction from a request template (or a
-//!   DCQL query) and a response mode and answers with the request URL a QR code or a link
-//!   carries (`request_uri` by reference, `request_uri_method=post`), or the request a page
-//!   hands to the Digital Credentials API; `GET /transactions/{id}` gives where it stands and,
-//!   once answered, the verification result (in a same-device flow only with the
-//!   `response_code` the wallet was sent back with).
-//! - The wallet's endpoints: `GET`/`POST /request/{id}` serves the signed Request Object (the
-//!   POST with the wallet's `wallet_nonce`, signed again with it), `POST /response/{id}` takes
-//!   `direct_post` and `direct_post.jwt`, `POST /dc-api/{id}` takes what the Digital
-//!   Credentials API returned to the page.
+//! - A back-end API: `POST /transactions` (a bearer API key) makes a transaction from a
+//!   request template (or a DCQL query) and a response mode and answers with its handle and
+//!   the request URL a QR code or a link carries (`request_uri` by reference,
+//!   `request_uri_method=post`), or the request a page hands to the Digital Credentials API;
+//!   `GET /transactions/{handle}` gives where it stands and its last outcome (in a
+//!   same-device flow only with the `response_code` the wallet was sent back with).
+//! - The wallet's endpoints, named by the transaction's public id: `GET`/`POST
+//!   /request/{id}` serves the signed Request Object (the POST with the wallet's
+//!   `wallet_nonce`, signed again with it) while the request is valid, `POST /response/{id}`
+//!   takes `direct_post.jwt` (and `direct_post` where allowed).
+//! - The page's endpoint, named by the handle: `POST /dc-api/{handle}` takes what the Digital
+//!   Credentials API returned and answers with the outcome.
+//!
+//! The handle is `<public id>.<secret>`: the public id is in the request's URLs, which
+//! anyone who sees the QR code sees; the secret only the relying party has, and the store
+//! keeps only its hash. Only HAIP's encrypted modes are allowed unless configured otherwise,
+//! and never the clear ones for the registration number, which must be asked for with a
+//! legal basis and otherwise is dropped from a result.
 //!
 //! A transaction lives in a [`TransactionStore`] (memory, or SQLite so that it survives a
-//! restart) until it expires; its record keeps the pending request's secrets (the response
-//! key), the outcome once answered, and only the hash of a `response_code`. Each response is
-//! verified by the facade's [`Verifier`]; a response that does not verify leaves the
-//! transaction open for the real wallet's, [`MAX_FAILED_RESPONSES`] times (the request is
-//! public: anyone who saw it can post junk that echoes its `state`). When two responses race,
-//! the store's version check lets exactly one of them answer. A registration number reaches
-//! the result only for a transaction created with a legal basis.
+//! restart; both bounded) until it expires ([`VerifierService::purge`] drops it; `kmid
+//! serve` calls it periodically); its record keeps the pending request's secrets (the
+//! response key), the last outcome, and only the hash of a `response_code`. Each response is
+//! verified by the facade's [`Verifier`]. One that does not verify leaves the transaction
+//! open for the real wallet's, [`MAX_FAILED_RESPONSES`] times (the request is public: anyone
+//! who saw it can post junk that echoes its `state`); an error response, which anyone can
+//! send in the clear, is reported but does not count. Updates are conditional on the
+//! version read: a response whose transaction changed meanwhile is verified again against
+//! what it became, so that a junk response landing first does not make the real one lose.
+//! Work is bounded: bodies (64 KiB, responses `max_response_bytes`, read only once the
+//! request has one of `max_concurrent` places), stores, lifetimes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,6 +45,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kmid::crypto::CryptoProvider;
 use kmid::crypto::jose::b64url;
+use kmid::crypto::session::constant_time_eq;
 use kmid::dcql::DcqlQuery;
 use kmid::oid4vc::request::ResponseMode;
 use kmid::oid4vc::response::MAX_FAILED_RESPONSES;
@@ -50,8 +63,16 @@ use time::{Duration, OffsetDateTime};
 use crate::issuer::MAX_BODY;
 
 /// How long a transaction lives unless configured otherwise: the signed request is good for
-/// five minutes (`kmid::REQUEST_LIFETIME`), the result is kept for as long again.
+/// five minutes (`kmid::REQUEST_LIFETIME`); a result is kept this long after its answer.
 pub const DEFAULT_TRANSACTION_LIFETIME: Duration = Duration::minutes(10);
+
+/// The largest response a wallet may POST unless configured otherwise: a few presentations
+/// with their portraits, encrypted and form-encoded.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+
+/// How many requests the service works on at once (signing, verifying, the store) before it
+/// answers 503; a response body is read only once its request has a place.
+pub const DEFAULT_MAX_CONCURRENT: usize = 32;
 
 /// The verifier service's configuration.
 #[derive(Debug, Clone)]
@@ -59,24 +80,39 @@ pub struct VerifierConfig {
     /// The `https` URL the router is reachable at from outside (wallets fetch the request
     /// and post the response under it), without a trailing slash: `https://rp.example/vp`.
     pub public_url: String,
-    /// How long a transaction lives.
+    /// How long a transaction lives, and a result after its answer.
     pub transaction_lifetime: Duration,
-    /// Bearer tokens that may use the back-end API; empty: the API is open (for a service
-    /// reachable only from the relying party's own hosts).
+    /// Bearer tokens that may make transactions.
     pub api_keys: Vec<String>,
+    /// Lets anyone make transactions when there are no API keys (a service on loopback, a
+    /// demonstration): off, the service refuses to start without a key, since its requests
+    /// are signed with the relying party's certificate.
+    pub open_api: bool,
+    /// Allows the modes HAIP 1.0 §5 does not (`direct_post`, `dc_api`: responses in the
+    /// clear). Never for the registration number.
+    pub allow_unencrypted: bool,
     /// The scheme of request URLs (`openid4vp://`, `haip-vp://`, or an https link).
     pub url_scheme: String,
+    /// The largest response body taken.
+    pub max_response_bytes: usize,
+    /// Requests worked on at once.
+    pub max_concurrent: usize,
 }
 
 impl VerifierConfig {
-    /// A configuration for `public_url`, the default lifetime, no API keys, `openid4vp://`.
+    /// A configuration for `public_url`: the default lifetime and limits, no API keys (add
+    /// one, or open the API), HAIP's encrypted modes only, `openid4vp://`.
     #[must_use]
     pub fn new(public_url: &str) -> Self {
         Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
             transaction_lifetime: DEFAULT_TRANSACTION_LIFETIME,
             api_keys: Vec::new(),
+            open_api: false,
+            allow_unencrypted: false,
             url_scheme: "openid4vp://".into(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
         }
     }
 }
@@ -87,13 +123,20 @@ pub struct TransactionRecord {
     /// The pending request as the facade exports it (`OnlineRequest` or
     /// `DcApiPresentation`): it holds the response key, a secret.
     pub pending: Value,
+    /// SHA-256 (base64url) of the secret half of the transaction's handle: the relying
+    /// party's proof that the transaction is its own (the public half is in the request's
+    /// URLs, which anyone who sees the QR code sees).
+    pub secret_hash: String,
     /// Unix time it was made.
     pub created: i64,
-    /// Unix time it expires, answered or not.
+    /// Unix time after which its request is no longer served or answered.
+    pub request_expires: i64,
+    /// Unix time it is dropped, answered or not.
     pub expires: i64,
     /// Whether a response answered it for good.
     pub answered: bool,
-    /// Responses taken that did not verify.
+    /// Responses taken that did not verify (not counting error responses, which anyone who
+    /// saw the request can send in the clear).
     pub failures: u8,
     /// The last outcome: `{"valid": true, "presentations": […]}` or
     /// `{"valid": false, "error": code, "message": …}`.
@@ -229,7 +272,11 @@ impl TransactionStore for MemoryTransactionStore {
 /// none.
 pub struct SqliteTransactionStore {
     connection: Mutex<rusqlite::Connection>,
+    capacity: usize,
 }
+
+/// The most live transactions a SQLite store keeps unless told otherwise.
+pub const DEFAULT_SQLITE_CAPACITY: usize = 100_000;
 
 impl core::fmt::Debug for SqliteTransactionStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -279,7 +326,15 @@ impl SqliteTransactionStore {
             .map_err(|e| db(&e))?;
         Ok(Self {
             connection: Mutex::new(connection),
+            capacity: DEFAULT_SQLITE_CAPACITY,
         })
+    }
+
+    /// At most `capacity` live transactions (expired ones are dropped to make room).
+    #[must_use]
+    pub const fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
@@ -292,7 +347,25 @@ impl SqliteTransactionStore {
 impl TransactionStore for SqliteTransactionStore {
     fn insert(&self, id: &str, record: &TransactionRecord) -> Result<(), TransactionStoreError> {
         let text = serde_json::to_string(record).map_err(|e| db(&e))?;
-        self.lock()
+        let connection = self.lock();
+        let count = |c: &rusqlite::Connection| -> Result<usize, TransactionStoreError> {
+            let n: i64 = c
+                .query_row("SELECT COUNT(*) FROM vp_transactions", [], |row| row.get(0))
+                .map_err(|e| db(&e))?;
+            usize::try_from(n).map_err(|e| db(&e))
+        };
+        if count(&connection)? >= self.capacity {
+            connection
+                .execute(
+                    "DELETE FROM vp_transactions WHERE expires <= ?1",
+                    [OffsetDateTime::now_utc().unix_timestamp()],
+                )
+                .map_err(|e| db(&e))?;
+            if count(&connection)? >= self.capacity {
+                return Err(TransactionStoreError::Full);
+            }
+        }
+        connection
             .execute(
                 "INSERT INTO vp_transactions (id, version, expires, record) VALUES (?1, 0, ?2, ?3)",
                 rusqlite::params![id, record.expires, text],
@@ -352,6 +425,8 @@ struct Inner {
     verifier: Arc<Verifier>,
     access: Arc<VerifierAccess>,
     store: Arc<dyn TransactionStore>,
+    /// Places for requests being worked on.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The verifier service's state.
@@ -375,6 +450,9 @@ pub enum VerifierServiceError {
     /// The public URL is not an `https` URL with a host.
     #[error("the verifier's public URL is not an https URL: {0}")]
     PublicUrl(String),
+    /// No API key, and the API is not explicitly open.
+    #[error("the verifier's API needs a key (or open_api for a service on loopback)")]
+    NoApiKey,
 }
 
 /// An error answered as JSON, OAuth style.
@@ -389,35 +467,61 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
 
 fn store_failed(e: &TransactionStoreError) -> Response {
     match e {
-        TransactionStoreError::Full => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "too many transactions",
-        ),
-        TransactionStoreError::Database(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the transaction store failed",
-        ),
+        TransactionStoreError::Full => busy(),
+        TransactionStoreError::Database(_) => server_error("the transaction store failed"),
     }
+}
+
+fn busy() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::RETRY_AFTER, "1"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        axum::Json(json!({
+            "error": "temporarily_unavailable",
+            "error_description": "too many transactions or requests",
+        })),
+    )
+        .into_response()
+}
+
+fn server_error(description: &str) -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        description,
+    )
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request",
+        "no such transaction, or it expired",
+    )
 }
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// SHA-256 of a `response_code`, base64url.
-fn code_hash(code: &str) -> Option<String> {
+/// SHA-256 of a secret, base64url.
+fn secret_hash(secret: &str) -> Result<String, Response> {
     CryptoProvider::get_default()
-        .sha256(code.as_bytes())
-        .ok()
+        .sha256(secret.as_bytes())
         .map(|d| b64url(&d))
+        .map_err(|_| server_error("hashing failed"))
 }
 
-/// A fresh transaction id: 128 bits.
-fn new_id() -> Result<String, KmidError> {
+/// 128 bits from the provider, base64url.
+fn random_text() -> Result<String, Response> {
     let mut bytes = [0u8; 16];
-    CryptoProvider::get_default().random.fill(&mut bytes)?;
+    CryptoProvider::get_default()
+        .random
+        .fill(&mut bytes)
+        .map_err(|_| server_error("no randomness"))?;
     Ok(b64url(&bytes))
 }
 
@@ -486,7 +590,8 @@ struct CreateTransaction {
     dcql_query: Option<Value>,
     /// The law that allows collecting the registration number.
     legal_basis: Option<String>,
-    /// `direct_post.jwt` (the default, HAIP's), `direct_post`, `dc_api.jwt`, `dc_api`.
+    /// `direct_post.jwt` (the default, HAIP's), `dc_api.jwt`; `direct_post`, `dc_api` where
+    /// allowed.
     response_mode: Option<String>,
     /// A same-device flow: the wallet is sent back to `redirect_uri` with a `response_code`.
     #[serde(default)]
@@ -506,17 +611,33 @@ struct ConsentItem {
     reference: String,
 }
 
-/// A refusal of the API's caller.
+/// A refusal of the caller's request.
 fn bad_request(description: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
+
+/// What one response did to a transaction, before it is stored.
+struct Completed {
+    /// The answer to whoever posted it.
+    answer: Value,
+    /// The `response_code`'s hash, same-device.
+    code_hash: Option<String>,
+    outcome: Value,
+    valid: bool,
+    /// An error response (counted apart: anyone who saw the request may send one).
+    wallet_error: bool,
+}
+
+/// How many times a response is verified again when another changed its transaction
+/// meanwhile.
+const MAX_RACES: usize = 4;
 
 impl VerifierService {
     /// The service: `verifier` checks the presentations, `access` signs the requests,
     /// `store` keeps the transactions.
     ///
     /// # Errors
-    /// [`VerifierServiceError::PublicUrl`].
+    /// [`VerifierServiceError::PublicUrl`]; [`VerifierServiceError::NoApiKey`].
     pub fn new(
         config: VerifierConfig,
         verifier: Arc<Verifier>,
@@ -526,12 +647,17 @@ impl VerifierService {
         if kmid::oid4vc::request::https_host(&config.public_url).is_none() {
             return Err(VerifierServiceError::PublicUrl(config.public_url));
         }
+        if config.api_keys.is_empty() && !config.open_api {
+            return Err(VerifierServiceError::NoApiKey);
+        }
+        let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 verifier,
                 access,
                 store,
+                permits,
             }),
         })
     }
@@ -549,18 +675,18 @@ impl VerifierService {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/transactions", post(create))
-            .route("/transactions/{id}", get(result))
+            .route("/transactions/{handle}", get(result))
             .route("/request/{id}", get(request_get).post(request_post))
             .route("/response/{id}", post(response))
-            .route("/dc-api/{id}", post(dc_api))
+            .route("/dc-api/{handle}", post(dc_api))
             .with_state(self.clone())
     }
 
-    /// Whether the caller may use the API.
+    /// Whether the caller may make transactions.
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let keys = &self.inner.config.api_keys;
         if keys.is_empty() {
-            return true;
+            return self.inner.config.open_api;
         }
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -568,7 +694,7 @@ impl VerifierService {
             .and_then(|v| v.strip_prefix("Bearer "));
         presented.is_some_and(|p| {
             keys.iter().fold(false, |found, k| {
-                found | kmid::crypto::session::constant_time_eq(k.as_bytes(), p.as_bytes())
+                found | constant_time_eq(k.as_bytes(), p.as_bytes())
             })
         })
     }
@@ -583,10 +709,7 @@ impl VerifierService {
             Ok(r) => r,
             Err(e) => return bad_request(&format!("not a transaction request: {e}")),
         };
-        match self.create_checked(request) {
-            Ok(response) => response,
-            Err(e) => e,
-        }
+        self.create_checked(request).unwrap_or_else(|e| e)
     }
 
     fn create_checked(&self, request: CreateTransaction) -> Result<Response, Response> {
@@ -598,10 +721,16 @@ impl VerifierService {
                     "identity" => Template::Identity,
                     "full-identity" => Template::FullIdentity {
                         legal_basis: request.legal_basis.clone().ok_or_else(|| {
-                            bad_request("full-identity asks for the registration number: give its legal_basis")
+                            bad_request(
+                                "full-identity asks for the registration number: give its legal_basis",
+                            )
                         })?,
                     },
-                    _ => return Err(bad_request("template: age-check, identity or full-identity")),
+                    _ => {
+                        return Err(bad_request(
+                            "template: age-check, identity or full-identity",
+                        ));
+                    }
                 };
                 let card = request
                     .card
@@ -620,7 +749,8 @@ impl VerifierService {
             _ => return Err(bad_request("give a template or a dcql_query")),
         };
         let legal_basis = request.legal_basis.clone().filter(|b| !b.trim().is_empty());
-        if asks_registration_number(&query) && legal_basis.is_none() {
+        let registration_number = asks_registration_number(&query);
+        if registration_number && legal_basis.is_none() {
             return Err(bad_request(
                 "the query asks for the registration number: give its legal_basis",
             ));
@@ -634,6 +764,13 @@ impl VerifierService {
         .map_err(|_| {
             bad_request("response_mode: direct_post.jwt, direct_post, dc_api.jwt or dc_api")
         })?;
+        // HAIP 1.0 §5: responses are encrypted; the clear modes only where allowed, never
+        // for the registration number.
+        if !mode.is_encrypted() && (registration_number || !self.inner.config.allow_unencrypted) {
+            return Err(bad_request(
+                "responses in the clear are not allowed here: use direct_post.jwt or dc_api.jwt",
+            ));
+        }
         let options = RequestOptions {
             same_device: request.same_device,
             transactions: request
@@ -650,21 +787,20 @@ impl VerifierService {
             && request
                 .redirect_uri
                 .as_deref()
-                .is_none_or(|u| kmid::oid4vc::request::https_host(u).is_none())
+                .is_none_or(|u| kmid::oid4vc::request::https_host(u).is_none() || u.contains('#'))
         {
             return Err(bad_request(
-                "a same-device flow needs an https redirect_uri",
+                "a same-device flow needs an https redirect_uri without a fragment",
             ));
         }
-        let id = new_id().map_err(|_| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "no randomness",
-            )
-        })?;
-        let expires = at + self.inner.config.transaction_lifetime;
-        let refused = |e: KmidError| bad_request(&format!("{}: {e}", e.code()));
+        let id = random_text()?;
+        let secret = random_text()?;
+        let failed = |e: KmidError| match e {
+            KmidError::InvalidDcql(_) | KmidError::InvalidRequest(_) => {
+                bad_request(&format!("{}: {e}", e.code()))
+            }
+            _ => server_error("the request could not be made"),
+        };
         let (pending, answer) = if mode.is_direct_post() {
             let online = self
                 .inner
@@ -677,11 +813,11 @@ impl VerifierService {
                     &options,
                     at,
                 )
-                .map_err(refused)?;
+                .map_err(failed)?;
             let request_uri = self.url("request", &id);
             let url = online.url_by_reference(&self.inner.config.url_scheme, &request_uri, true);
             (
-                online.export().map_err(refused)?,
+                online.export().map_err(failed)?,
                 json!({ "request_uri": request_uri, "request_url": url }),
             )
         } else {
@@ -700,22 +836,27 @@ impl VerifierService {
                     &options,
                     at,
                 )
-                .map_err(refused)?;
+                .map_err(failed)?;
             (
-                presentation.export().map_err(refused)?,
+                presentation.export().map_err(failed)?,
                 json!({
                     "dc_api_request": {
                         "protocol": presentation.protocol.as_str(),
                         "data": presentation.data,
                     },
-                    "dc_api_response_uri": self.url("dc-api", &id),
                 }),
             )
         };
+        let handle = format!("{id}.{secret}");
+        // The signed request's own lifetime, or the transaction's when shorter.
+        let request_expires =
+            at + kmid::online::REQUEST_LIFETIME.min(self.inner.config.transaction_lifetime);
         let record = TransactionRecord {
             pending,
+            secret_hash: secret_hash(&secret)?,
             created: at.unix_timestamp(),
-            expires: expires.unix_timestamp(),
+            request_expires: request_expires.unix_timestamp(),
+            expires: (at + self.inner.config.transaction_lifetime).unix_timestamp(),
             answered: false,
             failures: 0,
             outcome: None,
@@ -728,10 +869,18 @@ impl VerifierService {
             .insert(&id, &record)
             .map_err(|e| store_failed(&e))?;
         let mut body = json!({
-            "transaction_id": id,
+            "transaction_id": handle,
             "response_mode": mode.as_str(),
-            "expires_at": expires.unix_timestamp(),
+            "request_expires_at": request_expires.unix_timestamp(),
         });
+        if !mode.is_direct_post()
+            && let Some(out) = body.as_object_mut()
+        {
+            out.insert(
+                "dc_api_response_uri".into(),
+                json!(self.url("dc-api", &handle)),
+            );
+        }
         if let (Some(out), Some(extra)) = (body.as_object_mut(), answer.as_object()) {
             out.extend(extra.clone());
         }
@@ -743,32 +892,48 @@ impl VerifierService {
             .into_response())
     }
 
-    /// A live transaction, or the answer for one that is not.
-    fn live(&self, id: &str) -> Result<(u64, TransactionRecord), Response> {
+    /// The transaction named by the public id in a request's URLs, while its request may be
+    /// answered.
+    fn answerable(&self, id: &str) -> Result<(u64, TransactionRecord), Response> {
         match self.inner.store.get(id) {
-            Ok(Some((version, record))) if record.expires > now().unix_timestamp() => {
-                Ok((version, record))
+            Ok(Some((version, record))) if record.request_expires > now().unix_timestamp() => {
+                if record.answered {
+                    Err(bad_request("the transaction was answered"))
+                } else {
+                    Ok((version, record))
+                }
             }
-            Ok(_) => Err(error(
-                StatusCode::NOT_FOUND,
-                "invalid_request",
-                "no such transaction, or it expired",
-            )),
+            Ok(_) => Err(not_found()),
+            Err(e) => Err(store_failed(&e)),
+        }
+    }
+
+    /// The transaction a relying party's handle (`<id>.<secret>`) names, live.
+    fn owned(&self, handle: &str) -> Result<(String, u64, TransactionRecord), Response> {
+        let (id, secret) = handle.split_once('.').ok_or_else(not_found)?;
+        match self.inner.store.get(id) {
+            Ok(Some((version, record)))
+                if record.expires > now().unix_timestamp()
+                    && constant_time_eq(
+                        secret_hash(secret)?.as_bytes(),
+                        record.secret_hash.as_bytes(),
+                    ) =>
+            {
+                Ok((id.to_owned(), version, record))
+            }
+            Ok(_) => Err(not_found()),
             Err(e) => Err(store_failed(&e)),
         }
     }
 
     /// The Request Object, signed again with the wallet's nonce when it sent one.
     fn request_object(&self, id: &str, post_body: Option<&[u8]>) -> Response {
-        let (_, record) = match self.live(id) {
+        let (_, record) = match self.answerable(id) {
             Ok(r) => r,
             Err(response) => return response,
         };
-        if record.answered {
-            return bad_request("the transaction was answered");
-        }
         let Ok(online) = OnlineRequest::import(&record.pending) else {
-            return bad_request("the transaction has no request object");
+            return not_found();
         };
         let object = match post_body {
             None => Ok(online.request_object.clone()),
@@ -792,145 +957,184 @@ impl VerifierService {
                 object,
             )
                 .into_response(),
-            Err(e) => error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.code(),
-            ),
+            Err(_) => server_error("the request object could not be signed"),
         }
+    }
+
+    /// Runs `complete` on the transaction `id` and stores what it did; when another response
+    /// changed the transaction meanwhile, reads it again and runs it again (so a cheap junk
+    /// response that lands first does not make the real one lose), at most [`MAX_RACES`]
+    /// times.
+    fn complete(
+        &self,
+        id: &str,
+        load: impl Fn() -> Result<(u64, TransactionRecord), Response>,
+        complete: impl Fn(&TransactionRecord) -> Result<Completed, Response>,
+    ) -> Response {
+        for _ in 0..MAX_RACES {
+            let (version, mut record) = match load() {
+                Ok(r) => r,
+                Err(response) => return response,
+            };
+            let done = match complete(&record) {
+                Ok(done) => done,
+                Err(response) => return response,
+            };
+            metrics::counter!(
+                "kmid_verifications_total",
+                "outcome" => done.outcome.get("error").and_then(Value::as_str).unwrap_or("VALID").to_owned()
+            )
+            .increment(1);
+            record.outcome = Some(done.outcome);
+            record.response_code_hash = done.code_hash;
+            if done.valid {
+                record.answered = true;
+            } else if !done.wallet_error {
+                record.failures = record.failures.saturating_add(1);
+                record.answered = record.failures > MAX_FAILED_RESPONSES;
+            }
+            if record.answered {
+                // The result is kept for the lifetime after its answer.
+                record.expires = record
+                    .expires
+                    .max((now() + self.inner.config.transaction_lifetime).unix_timestamp());
+            }
+            match self.inner.store.replace(id, version, &record) {
+                Ok(true) => {
+                    return (
+                        StatusCode::OK,
+                        [(header::CACHE_CONTROL, "no-store")],
+                        axum::Json(done.answer),
+                    )
+                        .into_response();
+                }
+                Ok(false) => {}
+                Err(e) => return store_failed(&e),
+            }
+        }
+        busy()
     }
 
     /// A response POSTed to the `response_uri` (`direct_post`, `direct_post.jwt`).
     fn response(&self, id: &str, body: &[u8]) -> Response {
-        let (version, mut record) = match self.live(id) {
-            Ok(r) => r,
-            Err(response) => return response,
-        };
-        if record.answered {
-            return bad_request("the transaction was answered");
-        }
-        let Ok(mut online) = OnlineRequest::import(&record.pending) else {
-            return bad_request("not a direct_post transaction");
-        };
-        let at = now();
-        let code = match self.inner.verifier.complete_online(&mut online, body, at) {
-            Ok(code) => code,
-            // The transaction's own refusal (wrong mode, key or state; not a response at
-            // all): nothing changes.
-            Err(e) => return bad_request(&format!("{}: {e}", e.code())),
-        };
-        let outcome = online.result(code.as_deref());
-        let valid = outcome.is_ok();
-        record.outcome = Some(outcome_json(outcome, record.legal_basis.as_deref()));
-        record.response_code_hash = code.as_deref().and_then(code_hash);
-        if valid {
-            record.answered = true;
-        } else {
-            record.failures = record.failures.saturating_add(1);
-            record.answered = record.failures > MAX_FAILED_RESPONSES;
-        }
-        match self.inner.store.replace(id, version, &record) {
-            Ok(true) => {}
-            Ok(false) => return bad_request("the transaction was answered"),
-            Err(e) => return store_failed(&e),
-        }
-        let mut answer = json!({});
-        if let (Some(code), Some(redirect)) = (&code, &record.redirect_uri) {
-            let separator = if redirect.contains('?') { '&' } else { '?' };
-            answer =
-                json!({ "redirect_uri": format!("{redirect}{separator}response_code={code}") });
-        }
-        (
-            StatusCode::OK,
-            [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(answer),
+        self.complete(
+            id,
+            || self.answerable(id),
+            |record| {
+                let Ok(mut online) = OnlineRequest::import(&record.pending) else {
+                    return Err(bad_request("not a direct_post transaction"));
+                };
+                let code = match self.inner.verifier.complete_online(&mut online, body, now()) {
+                    Ok(code) => code,
+                    // The transaction's own refusal (wrong mode, key or state; not a
+                    // response at all): nothing changes.
+                    Err(e) => return Err(bad_request(&format!("{}: {e}", e.code()))),
+                };
+                let outcome = online.result(code.as_deref());
+                let wallet_error = matches!(outcome, Err(KmidError::WalletError { .. }));
+                let valid = outcome.is_ok();
+                let outcome = outcome_json(outcome, record.legal_basis.as_deref());
+                let (answer, code_hash) = match (&code, &record.redirect_uri) {
+                    (Some(code), Some(redirect)) => {
+                        let separator = if redirect.contains('?') { '&' } else { '?' };
+                        (
+                            json!({ "redirect_uri": format!("{redirect}{separator}response_code={code}") }),
+                            Some(secret_hash(code)?),
+                        )
+                    }
+                    (Some(_), None) => return Err(server_error("no redirect_uri")),
+                    (None, _) => (json!({}), None),
+                };
+                Ok(Completed {
+                    answer,
+                    code_hash,
+                    outcome,
+                    valid,
+                    wallet_error,
+                })
+            },
         )
-            .into_response()
     }
 
-    /// What the Digital Credentials API returned to the page: `{"data": …}`. The outcome is
-    /// the answer (the page that holds the response is the transaction's).
-    fn dc_api(&self, id: &str, body: &[u8]) -> Response {
-        let (version, mut record) = match self.live(id) {
-            Ok(r) => r,
-            Err(response) => return response,
-        };
-        if record.answered {
-            return bad_request("the transaction was answered");
-        }
-        let Ok(mut presentation) = DcApiPresentation::import(&record.pending) else {
-            return bad_request("not a DC API transaction");
-        };
-        let data = match serde_json::from_slice::<Value>(body)
+    /// What the Digital Credentials API returned to the relying party's page: `{"data": …}`,
+    /// to the handle the page was given. The outcome is the answer.
+    fn dc_api(&self, handle: &str, body: &[u8]) -> Response {
+        let Some(data) = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|mut v| v.get_mut("data").map(Value::take))
-        {
-            Some(data) => data,
-            None => return bad_request("the body is {\"data\": <the credential's data>}"),
+        else {
+            return bad_request("the body is {\"data\": <the credential's data>}");
         };
-        if let Err(e) = self
-            .inner
-            .verifier
-            .complete_dc_api(&mut presentation, &data, now())
-        {
-            return bad_request(&format!("{}: {e}", e.code()));
-        }
-        let outcome = presentation.result();
-        let valid = outcome.is_ok();
-        let json = outcome_json(outcome, record.legal_basis.as_deref());
-        record.outcome = Some(json.clone());
-        if valid {
-            record.answered = true;
-        } else {
-            record.failures = record.failures.saturating_add(1);
-            record.answered = record.failures > MAX_FAILED_RESPONSES;
-        }
-        match self.inner.store.replace(id, version, &record) {
-            Ok(true) => (
-                StatusCode::OK,
-                [(header::CACHE_CONTROL, "no-store")],
-                axum::Json(json),
-            )
-                .into_response(),
-            Ok(false) => bad_request("the transaction was answered"),
-            Err(e) => store_failed(&e),
-        }
+        let id = handle.split_once('.').map_or(handle, |(id, _)| id);
+        self.complete(
+            id,
+            || {
+                let (_, version, record) = self.owned(handle)?;
+                if record.answered {
+                    return Err(bad_request("the transaction was answered"));
+                }
+                if record.request_expires <= now().unix_timestamp() {
+                    return Err(not_found());
+                }
+                Ok((version, record))
+            },
+            |record| {
+                let Ok(mut presentation) = DcApiPresentation::import(&record.pending) else {
+                    return Err(bad_request("not a DC API transaction"));
+                };
+                if let Err(e) = self
+                    .inner
+                    .verifier
+                    .complete_dc_api(&mut presentation, &data, now())
+                {
+                    return Err(bad_request(&format!("{}: {e}", e.code())));
+                }
+                let outcome = presentation.result();
+                let wallet_error = matches!(outcome, Err(KmidError::WalletError { .. }));
+                let valid = outcome.is_ok();
+                let outcome = outcome_json(outcome, record.legal_basis.as_deref());
+                Ok(Completed {
+                    answer: outcome.clone(),
+                    code_hash: None,
+                    outcome,
+                    valid,
+                    wallet_error,
+                })
+            },
+        )
     }
 
-    /// Where a transaction stands, with its outcome for whoever may see it.
-    fn result(&self, id: &str, response_code: Option<&str>) -> Response {
-        let record = match self.inner.store.get(id) {
-            Ok(Some((_, record))) => record,
-            Ok(None) => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "invalid_request",
-                    "no such transaction",
-                );
-            }
-            Err(e) => return store_failed(&e),
+    /// Where a transaction stands, with its last outcome for its owner (same-device: with
+    /// the `response_code` too).
+    fn result(&self, handle: &str, response_code: Option<&str>) -> Response {
+        let (_, _, record) = match self.owned(handle) {
+            Ok(r) => r,
+            Err(response) => return response,
         };
-        let expired = record.expires <= now().unix_timestamp();
-        let status = match (expired, record.answered) {
-            (true, _) => "expired",
-            (false, true) => "answered",
+        let at = now().unix_timestamp();
+        let status = match (record.answered, record.request_expires <= at) {
+            (true, _) => "answered",
+            (false, true) => "expired",
             (false, false) => "pending",
         };
-        let mut body =
-            json!({ "transaction_id": id, "status": status, "expires_at": record.expires });
-        if !expired && let Some(outcome) = &record.outcome {
-            let released = match &record.response_code_hash {
-                None => true,
-                Some(expected) => response_code.and_then(code_hash).is_some_and(|h| {
-                    kmid::crypto::session::constant_time_eq(h.as_bytes(), expected.as_bytes())
-                }),
-            };
-            if !released {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "access_denied",
-                    "a same-device result needs the response_code the wallet was sent back with",
-                );
+        let mut body = json!({
+            "transaction_id": handle,
+            "status": status,
+            "expires_at": record.expires,
+        });
+        if let Some(outcome) = &record.outcome {
+            if let Some(expected) = &record.response_code_hash {
+                let presented = match response_code.map(secret_hash).transpose() {
+                    Ok(p) => p,
+                    Err(response) => return response,
+                };
+                if !presented.is_some_and(|h| constant_time_eq(h.as_bytes(), expected.as_bytes())) {
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        "access_denied",
+                        "a same-device result needs the response_code the wallet was sent back with",
+                    );
+                }
             }
             if let Some(fields) = body.as_object_mut() {
                 fields.insert("result".into(), outcome.clone());
@@ -945,29 +1149,39 @@ impl VerifierService {
     }
 }
 
-/// Reads a bounded body; `None` when it is larger than [`MAX_BODY`].
-async fn body(request: Request) -> Option<Bytes> {
-    to_bytes(request.into_body(), MAX_BODY).await.ok()
+/// Reads a body of at most `limit` bytes; `None` when it is larger.
+async fn body(request: Request, limit: usize) -> Option<Bytes> {
+    to_bytes(request.into_body(), limit).await.ok()
 }
 
 fn too_large() -> Response {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request",
-        "the body is larger than 64 KiB",
+        "the body is too large",
     )
 }
 
 /// Runs `f` on the blocking pool (the store may be SQLite; signing and verifying are CPU
-/// work).
-async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the request could not be answered",
-        )
+/// work) with its place, taken before the body is read.
+async fn blocking(
+    permit: tokio::sync::OwnedSemaphorePermit,
+    f: impl FnOnce() -> Response + Send + 'static,
+) -> Response {
+    tokio::task::spawn_blocking(move || {
+        let response = f();
+        drop(permit);
+        response
     })
+    .await
+    .unwrap_or_else(|_| server_error("the request could not be answered"))
+}
+
+impl VerifierService {
+    /// A place to work on a request, or `None` (answer 503).
+    fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.permits).try_acquire_owned().ok()
+    }
 }
 
 fn unauthorized() -> Response {
@@ -983,10 +1197,13 @@ async fn create(State(service): State<VerifierService>, request: Request) -> Res
     if !service.authorized(request.headers()) {
         return unauthorized();
     }
-    let Some(bytes) = body(request).await else {
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    let Some(bytes) = body(request, MAX_BODY).await else {
         return too_large();
     };
-    blocking(move || service.create(&bytes)).await
+    blocking(permit, move || service.create(&bytes)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -996,21 +1213,26 @@ struct ResultQuery {
 
 async fn result(
     State(service): State<VerifierService>,
-    UrlPath(id): UrlPath<String>,
+    UrlPath(handle): UrlPath<String>,
     Query(query): Query<ResultQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    if !service.authorized(&headers) {
-        return unauthorized();
-    }
-    blocking(move || service.result(&id, query.response_code.as_deref())).await
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    blocking(permit, move || {
+        service.result(&handle, query.response_code.as_deref())
+    })
+    .await
 }
 
 async fn request_get(
     State(service): State<VerifierService>,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
-    blocking(move || service.request_object(&id, None)).await
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    blocking(permit, move || service.request_object(&id, None)).await
 }
 
 async fn request_post(
@@ -1018,10 +1240,13 @@ async fn request_post(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(bytes) = body(request).await else {
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    let Some(bytes) = body(request, MAX_BODY).await else {
         return too_large();
     };
-    blocking(move || service.request_object(&id, Some(&bytes))).await
+    blocking(permit, move || service.request_object(&id, Some(&bytes))).await
 }
 
 async fn response(
@@ -1029,24 +1254,27 @@ async fn response(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(bytes) = body(request).await else {
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    let Some(bytes) = body(request, service.inner.config.max_response_bytes).await else {
         return too_large();
     };
-    blocking(move || service.response(&id, &bytes)).await
+    blocking(permit, move || service.response(&id, &bytes)).await
 }
 
 async fn dc_api(
     State(service): State<VerifierService>,
-    UrlPath(id): UrlPath<String>,
+    UrlPath(handle): UrlPath<String>,
     request: Request,
 ) -> Response {
-    if !service.authorized(request.headers()) {
-        return unauthorized();
-    }
-    let Some(bytes) = body(request).await else {
+    let Some(permit) = service.permit() else {
+        return busy();
+    };
+    let Some(bytes) = body(request, service.inner.config.max_response_bytes).await else {
         return too_large();
     };
-    blocking(move || service.dc_api(&id, &bytes)).await
+    blocking(permit, move || service.dc_api(&handle, &bytes)).await
 }
 
 #[cfg(test)]

@@ -214,6 +214,10 @@ impl Client {
         self.send(self.http.get(url))
     }
 
+    fn result_at(&self, url: &str) -> (u16, Value) {
+        self.send(self.http.get(self.local(url)))
+    }
+
     /// POSTs a wallet's form body to the `response_uri`.
     fn respond(&self, response_uri: &str, body: &str) -> (u16, Value) {
         self.send(
@@ -261,9 +265,12 @@ fn check_object(response: reqwest::blocking::Response) -> Result<Vec<u8>, String
     Ok(response.bytes().map_err(|e| e.to_string())?.to_vec())
 }
 
+/// The service at `PUBLIC`, with API `keys` (none: open), the clear modes allowed.
 fn service(world: &World, store: Arc<dyn TransactionStore>, keys: &[&str]) -> VerifierService {
     let mut config = VerifierConfig::new(PUBLIC);
     config.api_keys = keys.iter().map(|k| (*k).to_owned()).collect();
+    config.open_api = keys.is_empty();
+    config.allow_unencrypted = true;
     VerifierService::new(
         config,
         Arc::clone(&world.verifier),
@@ -275,6 +282,11 @@ fn service(world: &World, store: Arc<dyn TransactionStore>, keys: &[&str]) -> Ve
 
 fn memory() -> Arc<dyn TransactionStore> {
     Arc::new(MemoryTransactionStore::new(64))
+}
+
+/// The public id of a transaction handle (`<id>.<secret>`).
+fn public_id(handle: &str) -> &str {
+    handle.split_once('.').unwrap().0
 }
 
 #[test]
@@ -298,6 +310,8 @@ fn every_mode_and_format_round_trips_over_http() {
                 }));
                 assert_eq!(status, 201, "{what}: {created}");
                 let id = created["transaction_id"].as_str().unwrap();
+                // The request's URLs carry the public half only.
+                assert!(!created["request_url"].as_str().unwrap().contains(id));
                 let url = created["request_url"].as_str().unwrap();
                 assert!(url.starts_with("openid4vp://?client_id="), "{url}");
                 assert!(url.contains("request_uri_method=post"), "{url}");
@@ -309,7 +323,10 @@ fn every_mode_and_format_round_trips_over_http() {
                     .wallet
                     .answer_request_url(url, &client, now())
                     .unwrap();
-                assert_eq!(answer.response_uri, format!("{PUBLIC}/response/{id}"));
+                assert_eq!(
+                    answer.response_uri,
+                    format!("{PUBLIC}/response/{}", public_id(id))
+                );
                 let (status, sent) = client.respond(&answer.response_uri, &answer.body);
                 assert_eq!(status, 200, "{what}: {sent}");
                 let code = if same_device {
@@ -389,7 +406,10 @@ fn a_dc_api_transaction_takes_the_pages_response() {
         );
         // The page's transaction has no request_uri: the wallet endpoints refuse it.
         let id = created["transaction_id"].as_str().unwrap();
-        let (status, _) = client.respond(&format!("{PUBLIC}/response/{id}"), "vp_token=x&state=y");
+        let (status, _) = client.respond(
+            &format!("{PUBLIC}/response/{}", public_id(id)),
+            "vp_token=x&state=y",
+        );
         assert_eq!(status, 400);
         let (_, done) = client.result(id, None);
         assert_eq!(done["status"], "answered");
@@ -434,7 +454,25 @@ fn a_restart_between_request_and_response_loses_nothing() {
 #[test]
 fn what_the_service_refuses() {
     let world = world();
+    // A service with no API key must say it is open; one with the defaults takes only
+    // HAIP's encrypted modes.
+    let strict = |config: VerifierConfig| {
+        VerifierService::new(
+            config,
+            Arc::clone(&world.verifier),
+            Arc::clone(&world.access),
+            memory(),
+        )
+    };
+    assert_eq!(
+        strict(VerifierConfig::new(PUBLIC)).unwrap_err(),
+        kmid_server::VerifierServiceError::NoApiKey
+    );
+    let mut haip = VerifierConfig::new(&format!("{ORIGIN}/haip"));
+    haip.api_keys = vec![API_KEY.into()];
+    let haip = strict(haip).unwrap();
     let mut config = VerifierConfig::new(&format!("{ORIGIN}/short"));
+    config.open_api = true;
     config.transaction_lifetime = time::Duration::seconds(1);
     let short = VerifierService::new(
         config,
@@ -446,7 +484,8 @@ fn what_the_service_refuses() {
     let (base, _stop) = serve(
         axum::Router::new()
             .nest_service("/vp", service(&world, memory(), &[API_KEY]).router())
-            .nest_service("/short", short.router()),
+            .nest_service("/short", short.router())
+            .nest_service("/haip", haip.router()),
     );
     let client = Client::new(base.clone(), Some(API_KEY));
     let anonymous = Client::new(base.clone(), None);
@@ -457,7 +496,32 @@ fn what_the_service_refuses() {
     let (status, created) = client.create(&age_check);
     assert_eq!(status, 201);
     let id = created["transaction_id"].as_str().unwrap().to_owned();
-    assert_eq!(anonymous.result(&id, None).0, 401);
+    // The result needs the whole handle: the public half (in the QR code) gets nothing.
+    assert_eq!(anonymous.result(&id, None).0, 200);
+    assert_eq!(anonymous.result(public_id(&id), None).0, 404);
+    let forged_secret = format!("{}.AAAAAAAAAAAAAAAAAAAAAA", public_id(&id));
+    assert_eq!(anonymous.result(&forged_secret, None).0, 404);
+    // Responses in the clear only where allowed, never for the registration number.
+    for mode in ["direct_post", "dc_api"] {
+        let (status, refused) = client.send(
+            client
+                .http
+                .post(client.local(&format!("{ORIGIN}/haip/transactions")))
+                .header("content-type", "application/json")
+                .body(
+                    json!({ "template": "age-check", "card": "kr.go.mois.rrc.1",
+                    "format": "mso_mdoc", "response_mode": mode, "origin": ORIGIN })
+                    .to_string(),
+                ),
+        );
+        assert_eq!(status, 400, "{mode}: {refused}");
+    }
+    let (status, refused) = client.create(&json!({
+        "template": "full-identity", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc",
+        "legal_basis": "Act on Real Name Financial Transactions, Art. 3",
+        "response_mode": "direct_post",
+    }));
+    assert_eq!(status, 400, "{refused}");
     // The registration number only with a legal basis, by template or by query.
     let (status, refused) = client.create(&json!({
         "template": "full-identity", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc",
@@ -481,6 +545,7 @@ fn what_the_service_refuses() {
         json!({ "template": "age-check", "card": "org.iso.18013.5.1.mDL", "format": "mso_mdoc" }),
         json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "response_mode": "fragment" }),
         json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "same_device": true }),
+        json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "same_device": true, "redirect_uri": "https://rp.kmid.invalid/#done" }),
         json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "response_mode": "dc_api" }),
         json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc", "colour": "red" }),
         json!({ "dcql_query": { "credentials": [] } }),
@@ -499,8 +564,12 @@ fn what_the_service_refuses() {
             .body(huge.clone()),
     );
     assert_eq!(status, 413);
+    // A response over the 4 MiB a response may be.
+    let huger = "x".repeat(kmid_server::verifier::DEFAULT_MAX_RESPONSE_BYTES + 1);
     assert_eq!(
-        client.respond(&format!("{PUBLIC}/response/{id}"), &huge).0,
+        client
+            .respond(&format!("{PUBLIC}/response/{}", public_id(&id)), &huger)
+            .0,
         413
     );
     // Unknown transactions.
@@ -513,7 +582,7 @@ fn what_the_service_refuses() {
     );
     // Junk at the response_uri, and a response for another transaction: refused, and the
     // transaction still waits for its wallet.
-    let response_uri = format!("{PUBLIC}/response/{id}");
+    let response_uri = format!("{PUBLIC}/response/{}", public_id(&id));
     for junk in [
         "",
         "vp_token=%7B%7D",
@@ -531,6 +600,24 @@ fn what_the_service_refuses() {
     let (status, _) = client.respond(&response_uri, &other_answer.body);
     assert_eq!(status, 400);
     assert_eq!(client.result(&id, None).1["status"], "pending");
+    // Error responses, which anyone who saw the request can send in the clear with its
+    // state: reported, but they do not close the transaction.
+    let object = client
+        .get(&format!("{PUBLIC}/request/{}", public_id(&id)))
+        .unwrap();
+    let object = String::from_utf8(object).unwrap();
+    let payload = object.split('.').nth(1).unwrap();
+    let payload: Value =
+        serde_json::from_slice(&kmid::crypto::jose::b64url_decode(payload).unwrap()).unwrap();
+    let state = payload["state"].as_str().unwrap();
+    for _ in 0..=kmid::oid4vc::response::MAX_FAILED_RESPONSES {
+        let (status, _) =
+            client.respond(&response_uri, &format!("error=access_denied&state={state}"));
+        assert_eq!(status, 200);
+    }
+    let (_, seen) = client.result(&id, None);
+    assert_eq!(seen["status"], "pending", "{seen}");
+    assert_eq!(seen["result"]["error"], "WalletError", "{seen}");
     // A presentation that does not verify (an issuer the verifier does not trust): the
     // failure is reported, and the transaction stays open for the real wallet.
     let url = created["request_url"].as_str().unwrap();
@@ -568,7 +655,7 @@ fn what_the_service_refuses() {
     let url = attacked["request_url"].as_str().unwrap();
     let response_uri = format!(
         "{PUBLIC}/response/{}",
-        attacked["transaction_id"].as_str().unwrap()
+        public_id(attacked["transaction_id"].as_str().unwrap())
     );
     let real = world
         .wallet
@@ -592,31 +679,37 @@ fn what_the_service_refuses() {
             .answer_request_url(url, &client, now())
             .is_err()
     );
-    // An expired transaction: its request and response endpoints are gone, its result says so.
+    // An expired transaction: its request, its response endpoint and its result are gone.
     let short_client = Client::new(base.clone(), None);
-    let short_create = |c: &Client| {
-        c.send(
-            c.http
-                .post(c.local(&format!("{ORIGIN}/short/transactions")))
-                .header("content-type", "application/json")
-                .body((age_check).to_string()),
-        )
-    };
-    let (status, created) = short_create(&short_client);
-    assert_eq!(status, 201, "{created}");
-    let id = created["transaction_id"].as_str().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    let (status, expired) = short_client.send(
+    let (status, created) = short_client.send(
         short_client
             .http
-            .get(format!("{base}/short/transactions/{id}")),
+            .post(short_client.local(&format!("{ORIGIN}/short/transactions")))
+            .header("content-type", "application/json")
+            .body(age_check.to_string()),
     );
+    assert_eq!(status, 201, "{created}");
+    let handle = created["transaction_id"].as_str().unwrap();
+    let short = |what: &str| format!("{ORIGIN}/short/{what}");
     assert_eq!(
-        (status, expired["status"].as_str()),
-        (200, Some("expired")),
-        "{expired}"
+        short_client
+            .result_at(&short(&format!("transactions/{handle}")))
+            .0,
+        200
     );
-    let (status, _) =
-        short_client.send(short_client.http.get(format!("{base}/short/request/{id}")));
-    assert_eq!(status, 404);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        short_client
+            .result_at(&short(&format!("transactions/{handle}")))
+            .0,
+        404
+    );
+    let id = public_id(handle);
+    assert!(short_client.get(&short(&format!("request/{id}"))).is_err());
+    assert_eq!(
+        short_client
+            .respond(&short(&format!("response/{id}")), "x=y")
+            .0,
+        404
+    );
 }

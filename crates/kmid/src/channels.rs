@@ -276,10 +276,13 @@ impl<S: RegistryStore> Issuer<S> {
         Ok(b64url(&buf))
     }
 
-    /// The Credential Issuer Identifier (`aud` of key proofs).
+    /// The Credential Issuer Identifier (`aud` of key proofs): `<authority URI>/kmid`, or
+    /// what [`Issuer::with_credential_issuer`] set.
     #[must_use]
     pub fn credential_issuer(&self) -> String {
-        format!("{}/kmid", self.keys.authority.uri())
+        self.identifier
+            .clone()
+            .unwrap_or_else(|| format!("{}/kmid", self.keys.authority.uri()))
     }
 
     /// The counter official's step: a one-time Credential Offer for `card` (the applicant

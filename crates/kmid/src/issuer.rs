@@ -201,6 +201,9 @@ pub struct Issuer<S> {
     /// Where each person's one phone is kept, shared with the other authorities, and the
     /// secret the person keys are made with (the same for all of them).
     persons: Option<(Arc<dyn PersonPhones>, CardKeySecret)>,
+    /// The Credential Issuer Identifier, when not the authority's own
+    /// (`<authority URI>/kmid`).
+    pub(crate) identifier: Option<String>,
 }
 
 impl<S> core::fmt::Debug for Issuer<S> {
@@ -235,7 +238,18 @@ impl<S: RegistryStore> Issuer<S> {
             )),
             provider: CryptoProvider::get_default(),
             persons: None,
+            identifier: None,
         }
+    }
+
+    /// Serves OpenID4VCI under `identifier` (an `https` URL) instead of the authority's own
+    /// `<authority URI>/kmid`: where this deployment is reached (a test service on
+    /// `https://localhost:8443/issuer/mois`, an authority's staging host). Offers, metadata
+    /// and the `aud` of key proofs then name it; the credentials themselves do not.
+    #[must_use]
+    pub fn with_credential_issuer(mut self, identifier: &str) -> Self {
+        self.identifier = Some(identifier.trim_end_matches('/').to_owned());
+        self
     }
 
     /// Keeps the channels' pending offers, tokens and IC challenges in `store` instead of this

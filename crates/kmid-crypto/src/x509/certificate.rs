@@ -35,6 +35,8 @@ pub const EKU_MDL_DS: &str = "1.0.18013.5.1.2";
 pub const EKU_MDL_READER_AUTH: &str = "1.0.18013.5.1.6";
 /// The extended key usage of a VICAL signer (ISO/IEC 18013-5 Annex C.1.7.2).
 pub const EKU_MDL_VICAL_SIGNER: &str = "1.0.18013.5.1.8";
+/// RFC 5280 §4.2.1.12 `id-kp-serverAuth`: TLS server authentication.
+pub const EKU_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
 /// The largest certificate accepted, in bytes.
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 

@@ -11,7 +11,7 @@ use sha1::Digest as _;
 use time::OffsetDateTime;
 
 use super::certificate::{
-    self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER,
+    self, Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER, EKU_SERVER_AUTH,
 };
 use super::der::{self, tag};
 use crate::algorithm::Algorithm;
@@ -45,6 +45,10 @@ pub enum CertificateKind {
     /// out of scope; the anchor, trusted for one purpose, is what limits it). Issued by a CA
     /// of the [`Self::Iaca`] or [`Self::ReaderRoot`] profile.
     JwtSigner,
+    /// A TLS server (RFC 5280 `id-kp-serverAuth`, `digitalSignature`), named by its
+    /// `dns_names`: a test deployment's HTTPS certificate (`kmid serve`'s generated one),
+    /// issued by a CA of the [`Self::Iaca`] or [`Self::ReaderRoot`] profile.
+    TlsServer,
 }
 
 impl CertificateKind {
@@ -317,6 +321,7 @@ pub fn issue_certificate(
             CertificateKind::DocumentSigner => Some(EKU_MDL_DS),
             CertificateKind::VicalSigner => Some(EKU_MDL_VICAL_SIGNER),
             CertificateKind::JwtSigner => None,
+            CertificateKind::TlsServer => Some(EKU_SERVER_AUTH),
             _ => Some(EKU_MDL_READER_AUTH),
         };
         if let Some(eku) = eku {

@@ -7,7 +7,7 @@ mod issue;
 mod trust;
 
 pub use certificate::{
-    Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER, KeyUsage,
+    Certificate, EKU_MDL_DS, EKU_MDL_READER_AUTH, EKU_MDL_VICAL_SIGNER, EKU_SERVER_AUTH, KeyUsage,
     MAX_CERTIFICATE_BYTES,
 };
 pub use crl::{Crl, MAX_CRL_BYTES, issue_crl};
