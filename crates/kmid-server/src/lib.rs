@@ -5,6 +5,7 @@
 //! - [`issuer`]: the OpenID4VCI endpoints of an issuer, and its authorization endpoint.
 //! - [`verifier`]: OpenID4VP for relying parties: transactions made through an API, the
 //!   wallet's request and response endpoints, the Digital Credentials API's response.
+//! - [`ops`]: logs, metrics, health, rate and time limits, and the HTTP(S) server loop.
 //! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
 //!   fetch failed.
 //!
@@ -13,6 +14,7 @@
 
 pub mod fetch;
 pub mod issuer;
+pub mod ops;
 pub mod status;
 pub mod verifier;
 
