@@ -26,6 +26,9 @@ pub struct FetchConfig {
     /// Accept `http://` URIs on the loopback interface (`127.0.0.1`, `[::1]`, `localhost`):
     /// for tests only; HAIP and the draft want HTTPS, and no other host is fetched in clear.
     pub allow_http: bool,
+    /// Roots trusted beside the Mozilla list (DER): a private deployment's CA, `kmid serve`'s
+    /// generated test CA.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for FetchConfig {
@@ -34,6 +37,7 @@ impl Default for FetchConfig {
             max_body: 1 << 20,
             timeout: Duration::from_secs(5),
             allow_http: false,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -57,10 +61,25 @@ pub enum FetcherError {
 /// # Errors
 /// [`FetcherError::Tls`] when the provider supports no safe protocol version.
 pub fn tls_client_config() -> Result<rustls::ClientConfig, FetcherError> {
+    tls_client_config_with(&[])
+}
+
+/// [`tls_client_config`] trusting `extra_roots` (DER certificates) as well.
+///
+/// # Errors
+/// [`FetcherError::Tls`] for a root rustls cannot use, or no safe protocol version.
+pub fn tls_client_config_with(
+    extra_roots: &[Vec<u8>],
+) -> Result<rustls::ClientConfig, FetcherError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for der in extra_roots {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der.clone()))
+            .map_err(|e| FetcherError::Tls(e.to_string()))?;
+    }
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| FetcherError::Tls(e.to_string()))?
@@ -82,7 +101,7 @@ impl HttpFetcher {
     /// [`FetcherError`] when TLS or the client cannot be set up.
     pub fn new(config: FetchConfig) -> Result<Self, FetcherError> {
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_client_config()?)
+            .use_preconfigured_tls(tls_client_config_with(&config.extra_roots)?)
             .https_only(!config.allow_http)
             .redirect(reqwest::redirect::Policy::limited(3))
             .timeout(config.timeout)
@@ -98,6 +117,15 @@ impl HttpFetcher {
     /// # Errors
     /// The [`FetchFailure`].
     pub async fn get(&self, uri: &str, accept: &str) -> Result<Vec<u8>, FetchFailure> {
+        let fetched = self.fetch(uri, accept).await;
+        if let Err(failure) = &fetched {
+            metrics::counter!("kmid_status_fetch_failures_total", "reason" => failure.code())
+                .increment(1);
+        }
+        fetched
+    }
+
+    async fn fetch(&self, uri: &str, accept: &str) -> Result<Vec<u8>, FetchFailure> {
         let loopback = |rest: &str| {
             let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
             let host = if authority.starts_with("[::1]") {

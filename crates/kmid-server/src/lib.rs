@@ -5,6 +5,7 @@
 //! - [`issuer`]: the OpenID4VCI endpoints of an issuer, and its authorization endpoint.
 //! - [`verifier`]: OpenID4VP for relying parties: transactions made through an API, the
 //!   wallet's request and response endpoints, the Digital Credentials API's response.
+//! - [`config`]: `kmid serve`'s TOML configuration.
 //! - [`ops`]: logs, metrics, health, rate and time limits, and the HTTP(S) server loop.
 //! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
 //!   fetch failed.
@@ -12,13 +13,17 @@
 //! Every router is a plain [`axum::Router`] a service mounts where it likes; the `kmid serve`
 //! command runs them.
 
+pub mod config;
 pub mod fetch;
 pub mod issuer;
 pub mod ops;
 pub mod status;
 pub mod verifier;
 
-pub use fetch::{BlockingFetcher, FetchConfig, FetcherError, HttpFetcher, tls_client_config};
+pub use fetch::{
+    BlockingFetcher, FetchConfig, FetcherError, HttpFetcher, tls_client_config,
+    tls_client_config_with,
+};
 pub use issuer::{
     CardLookup, HolderAuthenticator, IssuerService, IssuerServiceError, NoHolderLogin,
 };

@@ -97,6 +97,7 @@ fn the_resolver_fetches_over_http_and_keeps_why_a_fetch_failed() {
         max_body: 16 * 1024,
         timeout: Duration::from_millis(500),
         allow_http: true,
+        ..FetchConfig::default()
     };
     let fetcher = HttpFetcher::new(config.clone())
         .unwrap()
