@@ -325,6 +325,11 @@ pub(crate) enum KeysCommand {
         /// `<base>/<authority>/lists/<n>` (kept in `<keys>/issuers.toml`).
         #[arg(long, default_value = DEFAULT_STATUS_BASE)]
         status_base: String,
+        /// Where the issuers serve OpenID4VCI: each authority's Credential Issuer Identifier
+        /// is `<base>/<authority>` (kept in `<keys>/issuers.toml`); by default the
+        /// authority's own `<authority URI>/kmid`.
+        #[arg(long)]
+        issuer_base: Option<String>,
     },
     /// Revoke an authority's Document Signer: it goes on the authority's CRL, published at
     /// once to `<keys>/crl/` (verifiers then refuse everything it signed).
@@ -715,21 +720,40 @@ const DEFAULT_STATUS_BASE: &str = "https://status.kmid.invalid";
 /// The issuers' settings `kmid keys issuers` writes beside the keys.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IssuersFile {
+pub(crate) struct IssuersFile {
     /// The status lists' base URI.
-    status_base: String,
+    pub(crate) status_base: String,
+    /// The base of the Credential Issuer Identifiers (`<base>/<authority>`), when not the
+    /// authorities' own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) issuer_base: Option<String>,
 }
 
-/// The status base of a keys directory (`issuers.toml`; the default for a directory made
+/// The settings of a keys directory (`issuers.toml`; the defaults for a directory made
 /// before it existed).
-fn status_base(dir: &Path) -> Result<String, Error> {
+pub(crate) fn issuers_file(dir: &Path) -> Result<IssuersFile, Error> {
     let path = dir.join("issuers.toml");
     if !path.is_file() {
-        return Ok(DEFAULT_STATUS_BASE.to_owned());
+        return Ok(IssuersFile {
+            status_base: DEFAULT_STATUS_BASE.to_owned(),
+            issuer_base: None,
+        });
     }
-    let file: IssuersFile = toml::from_str(&read_text(&path)?)
-        .map_err(|e| format!("{}: {}", path.display(), e.message()))?;
-    Ok(file.status_base)
+    Ok(toml::from_str(&read_text(&path)?)
+        .map_err(|e| format!("{}: {}", path.display(), e.message()))?)
+}
+
+/// The status base of a keys directory.
+fn status_base(dir: &Path) -> Result<String, Error> {
+    Ok(issuers_file(dir)?.status_base)
+}
+
+/// The Credential Issuer Identifier of `authority` in a keys directory.
+pub(crate) fn credential_issuer(dir: &Path, authority: IssuingAuthority) -> Result<String, Error> {
+    Ok(match issuers_file(dir)?.issuer_base {
+        Some(base) => format!("{}/{}", base.trim_end_matches('/'), authority.slug()),
+        None => format!("{}/kmid", authority.uri()),
+    })
 }
 
 pub(crate) fn authority_for(card: CardType) -> IssuingAuthority {
@@ -777,7 +801,8 @@ pub(crate) fn issuer(
         registry,
         CardKeySecret::from_bytes(secret),
         Arc::new(SystemRandom),
-    ))
+    )
+    .with_credential_issuer(&credential_issuer(dir, authority)?))
 }
 
 /// The trust configuration: `--trust FILE` when given, else the keys directory's
@@ -845,14 +870,24 @@ pub(crate) fn card(path: &Path) -> Result<Card, Error> {
 /// `kmid keys`.
 pub(crate) fn keys(command: &KeysCommand) -> Result<String, Error> {
     match command {
-        KeysCommand::Issuers { out, status_base } => {
+        KeysCommand::Issuers {
+            out,
+            status_base,
+            issuer_base,
+        } => {
             if !(status_base.starts_with("https://") || status_base.starts_with("http://")) {
                 return Err(format!("--status-base {status_base:?} is not an http(s) URI").into());
+            }
+            if let Some(base) = issuer_base
+                && kmid::oid4vc::request::https_host(base).is_none()
+            {
+                return Err(format!("--issuer-base {base:?} is not an https URL").into());
             }
             write(
                 &out.join("issuers.toml"),
                 toml::to_string(&IssuersFile {
                     status_base: status_base.clone(),
+                    issuer_base: issuer_base.clone(),
                 })?,
             )?;
             let now = OffsetDateTime::now_utc();

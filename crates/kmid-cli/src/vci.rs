@@ -228,15 +228,31 @@ fn nonce_key(state: &Path) -> Result<NonceKey, Error> {
     Ok(NonceKey::from_bytes(bytes))
 }
 
-/// The authority whose issuer identifier `url` is under.
-fn authority_of(url: &str) -> Option<IssuingAuthority> {
-    [
-        IssuingAuthority::Mois,
-        IssuingAuthority::Moj,
-        IssuingAuthority::Oka,
-    ]
-    .into_iter()
-    .find(|a| url.starts_with(&format!("{}/kmid", a.uri())) || url.starts_with(a.uri()))
+/// The authority of the keys directory whose Credential Issuer Identifier `url` is under,
+/// or whose well-known documents it names (at the origin, with the identifier's path after
+/// the well-known name: OpenID4VCI §12.2.2, RFC 8414 §3.1).
+fn authority_of(keys: &Path, url: &str) -> Option<IssuingAuthority> {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    IssuingAuthority::ALL.into_iter().find(|a| {
+        let Ok(id) = crate::commands::credential_issuer(keys, *a) else {
+            return false;
+        };
+        let under = url
+            .strip_prefix(id.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        let (origin, path) = match id.match_indices('/').nth(2) {
+            Some((i, _)) => id.split_at(i),
+            None => (id.as_str(), ""),
+        };
+        under
+            || [
+                "openid-credential-issuer",
+                "oauth-authorization-server",
+                "jwt-vc-issuer",
+            ]
+            .iter()
+            .any(|name| url == format!("{origin}/.well-known/{name}{path}"))
+    })
 }
 
 /// Runs `f` with the issuer of `authority` and its endpoints over the state directory.
@@ -592,7 +608,7 @@ fn handle_json(
         body,
     };
     let authority =
-        authority_of(&url).ok_or("the URL is under no issuer of this keys directory")?;
+        authority_of(keys, &url).ok_or("the URL is under no issuer of this keys directory")?;
     let response = with_server(keys, state, authority, |server, minter| {
         let path = request.url.split(['?', '#']).next().unwrap_or_default();
         if request.method == "GET" && path == server.authorization_endpoint() {
@@ -624,7 +640,7 @@ struct LocalIssuer {
 
 impl HttpClient for LocalIssuer {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let authority = authority_of(&request.url).ok_or("no such issuer")?;
+        let authority = authority_of(&self.keys, &request.url).ok_or("no such issuer")?;
         with_server(&self.keys, &self.state, authority, |server, minter| {
             let (response, handled) = server.handle(request, minter, now());
             if let Handled::Notification(n) = handled {
