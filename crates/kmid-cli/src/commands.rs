@@ -1812,6 +1812,30 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
 
 /// A verifier over the configured roots and a keys directory's published statuses.
 fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
+    let status_dir = keys.join("status");
+    let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(_) => BTreeMap::new(),
+    };
+    let fetch = move |uri: &str, accept: &str| {
+        let entry = index.get(uri)?;
+        let file = if accept.contains("cwt") {
+            entry.get("cwt")
+        } else {
+            entry.get("jwt")
+        }?
+        .as_str()?;
+        Some(without_text_newline(read(&status_dir.join(file)).ok()?))
+    };
+    verifier_over(keys, trust_file, fetch)
+}
+
+/// The verifier of a keys directory (or a trust file) fetching status lists through `fetch`.
+pub(crate) fn verifier_over(
+    keys: &Path,
+    trust_file: Option<&Path>,
+    fetch: impl kmid::status::StatusListFetcher + 'static,
+) -> Result<Verifier, Error> {
     let config = trust_config(keys, trust_file)?;
     if !config.metadata_issuers.is_empty() {
         // Never silently dropped: the CLI has no HTTPS client to fetch metadata with.
@@ -1829,21 +1853,6 @@ fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
         );
     }
     let status_signers = status_keys(&config)?;
-    let status_dir = keys.join("status");
-    let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
-        Ok(bytes) => serde_json::from_slice(&bytes)?,
-        Err(_) => BTreeMap::new(),
-    };
-    let fetch = move |uri: &str, accept: &str| {
-        let entry = index.get(uri)?;
-        let file = if accept.contains("cwt") {
-            entry.get("cwt")
-        } else {
-            entry.get("jwt")
-        }?
-        .as_str()?;
-        Some(without_text_newline(read(&status_dir.join(file)).ok()?))
-    };
     let resolver = StatusListResolver::new(fetch, status_signers, TokenPolicy::default());
     Ok(Verifier::from_trust_config(
         &config,

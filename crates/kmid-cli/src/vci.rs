@@ -206,7 +206,7 @@ pub(crate) struct AttestArgs {
     out: PathBuf,
 }
 
-fn state_dir(keys: &Path, state: Option<&PathBuf>) -> PathBuf {
+pub(crate) fn state_dir(keys: &Path, state: Option<&PathBuf>) -> PathBuf {
     state.cloned().unwrap_or_else(|| keys.join("openid4vci"))
 }
 
@@ -255,21 +255,16 @@ fn authority_of(keys: &Path, url: &str) -> Option<IssuingAuthority> {
     })
 }
 
-/// Runs `f` with the issuer of `authority` and its endpoints over the state directory.
-fn with_server<T>(
-    keys: &Path,
+/// The OpenID4VCI configuration of `issuer` over the state directory: its metadata, the
+/// nonce key (made on first use), the wallets `kmid issuer register-wallet` registered.
+pub(crate) fn issuance_config<S: kmid::status::registry::RegistryStore>(
+    issuer: &kmid::Issuer<S>,
     state: &Path,
     authority: IssuingAuthority,
-    f: impl FnOnce(
-        &IssuanceServer<'_>,
-        &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
-    ) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let issuer = issuer(keys, authority)?;
+) -> Result<IssuanceConfig, Error> {
     std::fs::create_dir_all(state)?;
-    let store = SqliteIssuanceStore::open(&state.join("issuance.sqlite"))?;
     let wallets = Wallets::load(state)?;
-    let config = IssuanceConfig {
+    Ok(IssuanceConfig {
         metadata: korean_metadata(
             authority,
             &issuer.credential_issuer(),
@@ -288,17 +283,17 @@ fn with_server<T>(
         anonymous_pre_authorized: true,
         redirect_uris: wallets.redirect_uris,
         lifetimes: Lifetimes::default(),
-    };
-    let server = IssuanceServer::new(
-        &config,
-        &store,
-        CryptoProvider::get_default(),
-        &SystemRandom,
-    );
-    // Renewals issue the issuer's current record of the card, kept by card key in the state
-    // directory (`kmid issuer offer` writes it); so a refresh token holds the key, not the card.
+    })
+}
+
+/// The issuer's current record of a card by its key, from the state directory (`kmid issuer
+/// offer` writes it): what a renewal issues, so that a refresh token holds the key, not the
+/// card.
+pub(crate) fn card_lookup(
+    state: &Path,
+) -> impl Fn(&str) -> Result<kmid::schema::Card, String> + Send + Sync + 'static {
     let cards = state.join("cards");
-    let minter = IssuerMinter::new(&issuer).with_current_card(move |key| {
+    move |key: &str| {
         if key.is_empty()
             || !key
                 .bytes()
@@ -309,7 +304,35 @@ fn with_server<T>(
         let text = std::fs::read_to_string(cards.join(format!("{key}.json")))
             .map_err(|_| "the issuer holds no record of this card".to_owned())?;
         serde_json::from_str(&text).map_err(|_| "the card record is not a card".to_owned())
-    });
+    }
+}
+
+/// The issuance store of a state directory.
+pub(crate) fn issuance_store(state: &Path) -> Result<SqliteIssuanceStore, Error> {
+    std::fs::create_dir_all(state)?;
+    Ok(SqliteIssuanceStore::open(&state.join("issuance.sqlite"))?)
+}
+
+/// Runs `f` with the issuer of `authority` and its endpoints over the state directory.
+fn with_server<T>(
+    keys: &Path,
+    state: &Path,
+    authority: IssuingAuthority,
+    f: impl FnOnce(
+        &IssuanceServer<'_>,
+        &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
+    ) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let issuer = issuer(keys, authority)?;
+    let store = issuance_store(state)?;
+    let config = issuance_config(&issuer, state, authority)?;
+    let server = IssuanceServer::new(
+        &config,
+        &store,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+    );
+    let minter = IssuerMinter::new(&issuer).with_current_card(card_lookup(state));
     f(&server, &minter)
 }
 
@@ -503,37 +526,42 @@ pub(crate) fn issuer_command(command: &IssuerCommand) -> Result<String, Error> {
     }
 }
 
-fn offer(args: &OfferArgs) -> Result<String, Error> {
-    let card = card(&args.card)?;
+/// A counter offer for `card` (`formats`: mdoc, sd-jwt or both; `grant`: pre-authorized or
+/// authorization-code) by the issuer of the keys directory over the state directory: the
+/// offer URL and, for a pre-authorized offer with one, the Transaction Code. The issuer's
+/// record of the card is kept by card key for renewals.
+pub(crate) fn make_offer(
+    keys: &Path,
+    state: &Path,
+    card: &kmid::schema::Card,
+    formats: &str,
+    grant: &str,
+    tx_code: bool,
+) -> Result<(String, Option<String>), Error> {
     let authority = authority_for(card.card_type());
     let doc_type = card.card_type().doc_type();
-    let configurations: Vec<String> = match args.formats.as_str() {
+    let configurations: Vec<String> = match formats {
         "mdoc" => vec![format!("{doc_type}.mso_mdoc")],
         "sd-jwt" => vec![format!("{doc_type}.dc+sd-jwt")],
         "both" => vec![
             format!("{doc_type}.mso_mdoc"),
             format!("{doc_type}.dc+sd-jwt"),
         ],
-        other => return Err(format!("--formats {other}: give mdoc, sd-jwt or both").into()),
+        other => return Err(format!("formats {other}: give mdoc, sd-jwt or both").into()),
     };
-    let state = state_dir(&args.state.keys, args.state.state.as_ref());
-    let subject = serde_json::to_value(&card)?;
+    let subject = serde_json::to_value(card)?;
     // The issuer's record of the card, by card key, for renewals (0600: it is the holder's
     // data); an offer for the same card replaces it with the card as it is now.
-    let key = issuer(&args.state.keys, authority)?.card_key(&card)?;
+    let key = issuer(keys, authority)?.card_key(card)?;
     write_secret(
         &state.join("cards").join(format!("{key}.json")),
         serde_json::to_string(&subject)?,
     )?;
-    let (offer, tx_code) = with_server(&args.state.keys, &state, authority, |server, _| {
-        Ok(match args.grant.as_str() {
+    let (offer, tx_code) = with_server(keys, state, authority, |server, _| {
+        Ok(match grant {
             "pre-authorized" => {
-                let issued = server.offer_pre_authorized(
-                    &subject,
-                    &configurations,
-                    !args.no_tx_code,
-                    now(),
-                )?;
+                let issued =
+                    server.offer_pre_authorized(&subject, &configurations, tx_code, now())?;
                 (issued.offer, issued.tx_code)
             }
             "authorization-code" => (
@@ -542,12 +570,28 @@ fn offer(args: &OfferArgs) -> Result<String, Error> {
             ),
             other => {
                 return Err(
-                    format!("--grant {other}: give pre-authorized or authorization-code").into(),
+                    format!("grant {other}: give pre-authorized or authorization-code").into(),
                 );
             }
         })
     })?;
-    let url = OfferUrl::ByValue(Box::new(offer)).to_url("openid-credential-offer://");
+    Ok((
+        OfferUrl::ByValue(Box::new(offer)).to_url("openid-credential-offer://"),
+        tx_code,
+    ))
+}
+
+fn offer(args: &OfferArgs) -> Result<String, Error> {
+    let card = card(&args.card)?;
+    let state = state_dir(&args.state.keys, args.state.state.as_ref());
+    let (url, tx_code) = make_offer(
+        &args.state.keys,
+        &state,
+        &card,
+        &args.formats,
+        &args.grant,
+        !args.no_tx_code,
+    )?;
     if let Some(out) = &args.out {
         write(out, format!("{url}\n"))?;
     }
