@@ -47,11 +47,22 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     Ok(String::from_utf8(read(path)?).map_err(|_| format!("{}: not UTF-8", path.display()))?)
 }
 
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed over it,
+/// so a reader (a running `kmid serve` reading CRLs, a verifier reading status lists) never
+/// sees half of it.
 pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()).into())
+    let fail = |e: std::io::Error| -> Error { format!("{}: {e}", path.display()).into() };
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    let temporary = path.with_file_name(name);
+    std::fs::write(&temporary, bytes).map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        fail(e)
+    })
 }
 
 /// Writes a private key or secret: readable by its owner only (mode 0600 where files have
@@ -145,7 +156,7 @@ pub(crate) enum TemplateArg {
 /// Signs each authority's CRL (the Document Signers in `<keys>/revoked/`, valid a week) into
 /// `<keys>/crl/`, with `index.json` mapping each CRL distribution point to its file; returns
 /// how many. Authorities without an IACA key in the directory publish none.
-fn publish_crls(keys: &Path, at: OffsetDateTime) -> Result<usize, Error> {
+pub(crate) fn publish_crls(keys: &Path, at: OffsetDateTime) -> Result<usize, Error> {
     let crl_dir = keys.join("crl");
     let mut index = serde_json::Map::new();
     for authority in IssuingAuthority::ALL {
@@ -1732,6 +1743,41 @@ fn transcript(path: Option<&PathBuf>) -> Result<SessionTranscript, Error> {
 }
 
 /// `kmid present`.
+/// A holder's wallet: the trust of the keys directory (or a trust file), the verifier access
+/// root when given, and the credentials in `credentials` (mdoc IssuerSigned or SD-JWT VC
+/// files), each checked as it is stored.
+pub(crate) fn holder_wallet(
+    keys: &Path,
+    trust: Option<&Path>,
+    holder: &Path,
+    verifier_trust: Option<&Path>,
+    credentials: &[PathBuf],
+    at: OffsetDateTime,
+) -> Result<Wallet, Error> {
+    let key = PrivateKey::from_pem(&read_text(holder)?)?;
+    let signer: Arc<dyn Signer> = Arc::new(key);
+    let config = trust_config(keys, trust)?;
+    let mut wallet = Wallet::from_trust_config(signer, &config)?;
+    if let Some(root) = verifier_trust {
+        let mut verifiers = config.trust_store(TrustPurpose::VerifierAccess)?;
+        verifiers.add(Certificate::from_pem(&read_text(root)?)?)?;
+        wallet = wallet.with_verifier_trust(verifiers);
+    }
+    for path in credentials {
+        let bytes = read(path)?;
+        if bytes.starts_with(b"ey") {
+            let text = String::from_utf8(bytes)?;
+            wallet.store_sd_jwt(text.trim(), at)?;
+        } else {
+            wallet.store_mdoc(
+                IssuerSigned::from_bytes(&bytes, &CborLimits::default())?,
+                at,
+            )?;
+        }
+    }
+    Ok(wallet)
+}
+
 pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     let at = parse_at(args.at.as_deref())?;
     let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;

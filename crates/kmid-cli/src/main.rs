@@ -92,6 +92,9 @@ enum Command {
         #[command(subcommand)]
         command: vci::WalletCommand,
     },
+    /// Run the issuer, status and verifier services over HTTPS (spec/services.md); without
+    /// --config, the embedded demonstration on https://localhost:8443.
+    Serve(serve::ServeArgs),
     /// Decode an mdoc (CBOR, binary or hex) or SD-JWT / JWS artifact to JSON; verifies nothing.
     Inspect {
         /// The file, or `-` for standard input.
@@ -102,7 +105,9 @@ enum Command {
 #[macro_use]
 mod output;
 mod commands;
+mod http;
 mod inspect;
+mod serve;
 mod vci;
 
 #[derive(Subcommand)]
@@ -172,6 +177,13 @@ fn run(command: Command) -> ExitCode {
         Command::Present(args) => report("present", commands::present(&args)),
         Command::Status { command } => report("status", commands::status(&command)),
         Command::Issuer { command } => report("issuer", vci::issuer_command(&command)),
+        Command::Serve(args) => match serve::serve(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                errln!("kmid serve: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Wallet { command } => report("wallet", vci::wallet_command(&command)),
         Command::Verify(args) => match commands::verify(&args) {
             Ok((valid, result)) => {

@@ -129,6 +129,36 @@ pub(crate) enum WalletCommand {
     /// A wallet attestation (OAuth-Client-Attestation JWT) from a wallet provider
     /// (`kmid keys wallet-provider`) for a wallet instance's key.
     Attest(AttestArgs),
+    /// Answer an OpenID4VP request URL (a QR code's content) over HTTPS: fetch the signed
+    /// request (POSTing a `wallet_nonce`), verify it, present what it asks from the
+    /// credentials held, and POST the response to its `response_uri`.
+    Present(WalletPresentArgs),
+}
+
+/// `kmid wallet present`.
+#[derive(Debug, Args)]
+pub(crate) struct WalletPresentArgs {
+    /// The request URL (`openid4vp://…`, `haip-vp://…`).
+    url: String,
+    /// The keys directory (its `trust.toml` names the issuers' roots the wallet accepts).
+    #[arg(long, default_value = "kmid-keys")]
+    keys: PathBuf,
+    /// A trust configuration instead of `<keys>/trust.toml`.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// The holder's device key (PKCS#8 PEM).
+    #[arg(long)]
+    holder: PathBuf,
+    /// Credentials the wallet holds, repeatable.
+    #[arg(long = "credential", required = true)]
+    credentials: Vec<PathBuf>,
+    /// The verifier access root (PEM) requests must chain to, besides the trust file's
+    /// `verifier-access` anchors.
+    #[arg(long)]
+    verifier_trust: Option<PathBuf>,
+    /// CA certificates (PEM) trusted for HTTPS besides the Mozilla roots.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 /// `kmid wallet receive`.
@@ -161,14 +191,14 @@ pub(crate) struct ReceiveArgs {
     /// The redirect URI registered for the wallet.
     #[arg(long, default_value = "https://wallet.kmid.invalid/callback")]
     redirect_uri: String,
-    /// The issuer's keys directory: the issuer is reached through its files (there is no
-    /// HTTP issuer before `kmid serve`).
-    #[arg(
-        long,
-        conflicts_with = "issuer_command",
-        required_unless_present = "issuer_command"
-    )]
+    /// The issuer's keys directory: the issuer is reached through its files instead of over
+    /// HTTPS.
+    #[arg(long, conflicts_with = "issuer_command")]
     issuer_keys: Option<PathBuf>,
+    /// CA certificates (PEM) trusted for HTTPS besides the Mozilla roots (`kmid serve`'s
+    /// `<data>/tls/ca.pem`).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
     /// The issuer's state directory (default `<issuer-keys>/openid4vci`).
     #[arg(long)]
     issuer_state: Option<PathBuf>,
@@ -822,7 +852,57 @@ pub(crate) fn wallet_command(command: &WalletCommand) -> Result<String, Error> {
     match command {
         WalletCommand::Receive(args) => receive(args),
         WalletCommand::Attest(args) => attest(args),
+        WalletCommand::Present(args) => present(args),
     }
+}
+
+/// `kmid wallet present`: the whole OpenID4VP flow against a live verifier.
+fn present(args: &WalletPresentArgs) -> Result<String, Error> {
+    let at = now();
+    let wallet = crate::commands::holder_wallet(
+        &args.keys,
+        args.trust.as_deref(),
+        &args.holder,
+        args.verifier_trust.as_deref(),
+        &args.credentials,
+        at,
+    )?;
+    let http = crate::http::Https::new(args.ca_file.as_deref())?;
+    let answer = wallet.answer_request_url(&args.url, &http, at)?;
+    let response = http
+        .post_form(&answer.response_uri, &answer.body)
+        .map_err(|e| format!("posting the response to {}: {e}", answer.response_uri))?;
+    let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    if response.status != 200 {
+        return Err(format!(
+            "the verifier refused the response: {} {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        )
+        .into());
+    }
+    let asked: Vec<String> = answer
+        .request
+        .request
+        .dcql_query
+        .get("credentials")
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .filter_map(|q| q.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = format!(
+        "presented to {} ({}) for {}",
+        answer.request.request.client_id,
+        answer.response_uri,
+        asked.join(", ")
+    );
+    if let Some(redirect) = body.get("redirect_uri").and_then(Value::as_str) {
+        out.push_str(&format!("\nredirect: {redirect}"));
+    }
+    Ok(out)
 }
 
 fn attest(args: &AttestArgs) -> Result<String, Error> {
@@ -949,7 +1029,7 @@ fn receive(args: &ReceiveArgs) -> Result<String, Error> {
             keys: keys.clone(),
             state: state_dir(keys, args.issuer_state.as_ref()),
         }),
-        (None, None) => return Err("give --issuer-keys or --issuer-command".into()),
+        (None, None) => Box::new(crate::http::Https::new(args.ca_file.as_deref())?),
     };
     let holder: Arc<dyn Signer> = Arc::new(PrivateKey::from_pem(&read_text(&args.holder)?)?);
     let dpop: Arc<dyn Signer> = Arc::new(PrivateKey::generate_with(

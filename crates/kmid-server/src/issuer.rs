@@ -99,7 +99,7 @@ pub enum IssuerServiceError {
     Identifier(String),
 }
 
-impl<S: RegistryStore + Send + Sync + 'static> IssuerService<S> {
+impl<S: RegistryStore + 'static> IssuerService<S> {
     /// The service of `issuer` with `config` (its metadata names the endpoints), its state in
     /// `store`, holders authenticated by `authenticator`, renewals issuing what `cards` holds
     /// (without it, the grant's subject as it was, kept with the refresh token).
@@ -177,7 +177,7 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn handle<S: RegistryStore + Send + Sync + 'static>(
+async fn handle<S: RegistryStore + 'static>(
     State(service): State<IssuerService<S>>,
     OriginalUri(original): OriginalUri,
     request: Request,

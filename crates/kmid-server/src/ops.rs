@@ -224,7 +224,13 @@ pub fn with_operations(router: Router, state: OpsState) -> Router {
 
 async fn observe(State(state): State<OpsState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = route_label(request.uri().path());
+    // The path as the client sent it (a nested router sees only the rest of it).
+    let route = route_label(
+        request
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| request.uri().path(), |o| o.0.path()),
+    );
     let method = request.method().as_str().to_owned();
     let client = request
         .extensions()

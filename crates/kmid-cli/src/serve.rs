@@ -1,0 +1,668 @@
+//! `kmid serve`: the issuer, status and verifier services of `kmid-server` on one HTTPS
+//! listener, from a TOML configuration (`spec/services.md`) or, without one, as the embedded
+//! demonstration: a test PKI, a relying party's access certificate, a TLS CA and certificate
+//! for `localhost` and an official's token, made once under the data directory; state in
+//! SQLite there (issuance, registries, transactions), so a restart loses nothing.
+//!
+//! Layout under the public URL: `/issuer/<authority>` (OpenID4VCI, with its well-known
+//! documents at the origin, and `/admin/…` for officials), `/status/<authority>/lists/<n>`,
+//! `/verifier/…`, and `/healthz`, `/readyz`, `/metrics`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use kmid::IssuingAuthority;
+use kmid::crypto::x509::Certificate;
+use kmid::crypto::{CryptoProvider, PrivateKey, Signer, SystemRandom};
+use kmid::oid4vc::vci::http::HttpRequest;
+use kmid::oid4vc::vci::server::PendingAuthorization;
+use kmid::schema::IdentityCard as _;
+use kmid::status::registry::{Actor, SqliteStore};
+use kmid_server::config::{Official, ServeConfig};
+use kmid_server::ops::{self, OpsState, RateLimiter, Readiness, ServerLimits};
+use kmid_server::{
+    FetchConfig, HolderAuthenticator, HttpFetcher, IssuerService, SqliteTransactionStore,
+    StatusPublisher, StatusService, VerifierConfig, VerifierService,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::commands::{self, Error, KeysCommand, read_text, write, write_secret};
+
+/// Which services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Which {
+    /// The issuer (OpenID4VCI and its administration API).
+    Issuer,
+    /// The status lists.
+    Status,
+    /// The verifier (OpenID4VP).
+    Verifier,
+    /// All three.
+    All,
+}
+
+/// `kmid serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Which services to run.
+    #[arg(value_enum, default_value = "all")]
+    which: Which,
+    /// The configuration (TOML, spec/services.md); without it, the embedded demonstration.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The data directory, over the configuration's.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The address to listen on, over the configuration's (port 0: any free port).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub(crate) fn serve(args: &ServeArgs) -> Result<(), Error> {
+    let demo = args.config.is_none();
+    let mut config = match &args.config {
+        Some(file) => ServeConfig::from_toml(&read_text(file)?)
+            .map_err(|e| format!("{}: {e}", file.display()))?,
+        None => ServeConfig::demo(),
+    };
+    if let Some(dir) = &args.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if args.which != Which::All {
+        config.issuer.enabled = args.which == Which::Issuer;
+        config.status.enabled = args.which == Which::Status;
+        config.verifier.enabled = args.which == Which::Verifier;
+    }
+    config.check()?;
+    ops::init_logging(config.server.json_logs);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(config, demo))
+}
+
+/// An official's name for a bearer token, from the configured hashes.
+fn official(officials: &[Official], headers: &axum::http::HeaderMap) -> Option<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let digest = CryptoProvider::get_default()
+        .sha256(token.as_bytes())
+        .ok()?;
+    let hex = commands::hex_encode(&digest);
+    officials
+        .iter()
+        .find(|o| {
+            kmid::crypto::session::constant_time_eq(o.token_sha256.as_bytes(), hex.as_bytes())
+        })
+        .map(|o| o.name.clone())
+}
+
+/// The embedded demonstration's files, made once: the issuers' PKI (status lists and
+/// identifiers under `public`), a relying party's access certificate for the public host,
+/// an official's token.
+fn demo_files(config: &mut ServeConfig, public: &str) -> Result<Vec<String>, Error> {
+    let dir = config.data_dir.clone();
+    let mut notes = Vec::new();
+    if !dir.join("mois-ds.key.pem").is_file() {
+        commands::keys(&KeysCommand::Issuers {
+            out: dir.clone(),
+            status_base: format!("{public}/status"),
+            issuer_base: Some(format!("{public}/issuer")),
+        })?;
+        notes.push(format!("made a test PKI in {}", dir.display()));
+    }
+    let verifier = dir.join("verifier");
+    if !verifier.join("reader.key.pem").is_file() {
+        commands::keys(&KeysCommand::Readers {
+            out: verifier.clone(),
+            name: "kmid demo relying party".into(),
+            dns: kmid::oid4vc::request::https_host(public),
+        })?;
+    }
+    let token_file = dir.join("admin-token");
+    if config.issuer.officials.is_empty() {
+        if !token_file.is_file() {
+            let mut bytes = [0u8; 24];
+            kmid::crypto::Random::fill_secret(&SystemRandom, &mut bytes)?;
+            write_secret(
+                &token_file,
+                format!("{}\n", kmid::crypto::jose::b64url(&bytes)),
+            )?;
+        }
+        let token = read_text(&token_file)?.trim().to_owned();
+        let digest = CryptoProvider::get_default().sha256(token.as_bytes())?;
+        config.issuer.officials.push(Official {
+            name: "demo official".into(),
+            token_sha256: commands::hex_encode(&digest),
+        });
+        notes.push(format!("admin token   {}", token_file.display()));
+    }
+    Ok(notes)
+}
+
+/// The TLS files: configured, or a test CA and a certificate for the public host and
+/// `localhost` made once under `<data_dir>/tls/`. Returns (chain, key, CA to trust).
+fn tls_files(
+    config: &ServeConfig,
+    public: &str,
+) -> Result<(PathBuf, PathBuf, Option<PathBuf>), Error> {
+    if let (Some(chain), Some(key)) = (&config.server.tls_certificate, &config.server.tls_key) {
+        return Ok((config.path(chain), config.path(key), None));
+    }
+    use kmid::crypto::x509::{CertificateKind, CertificateParams, issue_certificate};
+    let dir = config.data_dir.join("tls");
+    let (chain, key, ca) = (
+        dir.join("server.pem"),
+        dir.join("server.key.pem"),
+        dir.join("ca.pem"),
+    );
+    if !(chain.is_file() && key.is_file() && ca.is_file()) {
+        let now = OffsetDateTime::now_utc();
+        let host = kmid::oid4vc::request::https_host(public).unwrap_or_else(|| "localhost".into());
+        let mut dns = vec!["localhost".to_owned()];
+        if host != "localhost" && host.parse::<std::net::IpAddr>().is_err() {
+            dns.push(host);
+        }
+        let params = |kind, cn: &str, days: i64, dns_names: Vec<String>| CertificateParams {
+            kind,
+            country: "KR".into(),
+            organization: Some("kmid serve (test)".into()),
+            state_or_province: None,
+            common_name: cn.into(),
+            not_before: now - time::Duration::days(1),
+            not_after: now + time::Duration::days(days),
+            issuer_alt_name: None,
+            crl_uri: None,
+            dns_names,
+        };
+        let ca_key = PrivateKey::generate(kmid::crypto::Curve::P256)?;
+        let root = issue_certificate(
+            &params(
+                CertificateKind::ReaderRoot,
+                "kmid serve test CA",
+                3650,
+                Vec::new(),
+            ),
+            ca_key.public_key(),
+            None,
+            &ca_key,
+            &SystemRandom,
+        )?;
+        let server_key = PrivateKey::generate(kmid::crypto::Curve::P256)?;
+        let server = issue_certificate(
+            &params(CertificateKind::TlsServer, "localhost", 365, dns),
+            server_key.public_key(),
+            Some(&root),
+            &ca_key,
+            &SystemRandom,
+        )?;
+        write(&ca, root.to_pem()?)?;
+        write(&chain, format!("{}{}", server.to_pem()?, root.to_pem()?))?;
+        write_secret(&key, server_key.to_pkcs8_pem()?.as_bytes())?;
+    }
+    Ok((chain, key, Some(ca)))
+}
+
+/// Approves, at the authorization endpoint, exactly the holder an official's
+/// authorization-code offer named: the official checked the holder and the card when making
+/// it (the offer's `issuer_state` is the counter's session). A wallet that starts the flow
+/// itself needs a login this demonstration does not have, and is refused.
+struct OfferedHolder;
+
+impl HolderAuthenticator for OfferedHolder {
+    fn authenticate(&self, pending: &PendingAuthorization, _: &HttpRequest) -> Option<Value> {
+        pending.offered_subject.clone()
+    }
+}
+
+/// What the administration API needs.
+#[derive(Clone)]
+struct Admin {
+    keys: PathBuf,
+    state: PathBuf,
+    authority: IssuingAuthority,
+    issuer: Arc<kmid::Issuer<SqliteStore>>,
+    officials: Arc<Vec<Official>>,
+}
+
+fn admin_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "error": message })),
+    )
+        .into_response()
+}
+
+/// `POST /issuer/<authority>/admin/<action>`: an official's lifecycle step, recorded with
+/// their name. `offers` makes a counter offer for `card`; `card-lost`, `card-found` take the
+/// `card`; `phone-lost`, `phone-found` the `holder` key (PEM); `reissue` the `card` and the
+/// new phone's `holder`; `revoke` a `credential` (its registry index).
+async fn admin(
+    State(admin): State<Admin>,
+    UrlPath(action): UrlPath<String>,
+    request: Request,
+) -> Response {
+    let Some(official) = official(&admin.officials, request.headers()) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(json!({ "error": "invalid_token" })),
+        )
+            .into_response();
+    };
+    let Ok(body) = to_bytes(request.into_body(), kmid_server::issuer::MAX_BODY).await else {
+        return admin_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 64 KiB",
+        );
+    };
+    let answered = tokio::task::spawn_blocking(move || {
+        let body: Value = serde_json::from_slice(&body)
+            .map_err(|e| (StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+        admin_step(&admin, &official, &action, &body)
+    })
+    .await;
+    match answered {
+        Ok(Ok(value)) => {
+            tracing::info!(target: "kmid::admin", action = "lifecycle", "an official's step was recorded");
+            (
+                StatusCode::OK,
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(value),
+            )
+                .into_response()
+        }
+        Ok(Err((status, message))) => admin_error(status, &message),
+        Err(_) => admin_error(StatusCode::INTERNAL_SERVER_ERROR, "the step failed"),
+    }
+}
+
+type AdminResult = Result<Value, (StatusCode, String)>;
+
+fn admin_step(admin: &Admin, official: &str, action: &str, body: &Value) -> AdminResult {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let card = || -> Result<kmid::schema::Card, (StatusCode, String)> {
+        let card: kmid::schema::Card =
+            serde_json::from_value(body.get("card").cloned().unwrap_or_default())
+                .map_err(|e| bad(format!("card: {e}")))?;
+        if commands::authority_for(card.card_type()) != admin.authority {
+            return Err(bad("the card is another authority's".into()));
+        }
+        Ok(card)
+    };
+    let device = || -> Result<String, (StatusCode, String)> {
+        let pem = body
+            .get("holder")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("holder: the phone's key, PEM".into()))?;
+        let key = kmid::crypto::PublicKey::from_spki_pem(pem)
+            .or_else(|_| PrivateKey::from_pem(pem).map(|k| k.public_key().clone()))
+            .map_err(|e| bad(format!("holder: {e}")))?;
+        key.thumbprint_sha256().map_err(|e| bad(e.to_string()))
+    };
+    let at = OffsetDateTime::now_utc();
+    let actor = |reason: &'static str| Actor {
+        who: official,
+        at,
+        reason,
+    };
+    let registry = admin.issuer.registry();
+    let failed = |e: &dyn std::fmt::Display| (StatusCode::CONFLICT, e.to_string());
+    let changed = match action {
+        "offers" => {
+            let card = card()?;
+            let formats = body
+                .get("formats")
+                .and_then(Value::as_str)
+                .unwrap_or("both");
+            let grant = body
+                .get("grant")
+                .and_then(Value::as_str)
+                .unwrap_or("pre-authorized");
+            let tx_code = body.get("tx_code").and_then(Value::as_bool).unwrap_or(true);
+            let (url, code) =
+                crate::vci::make_offer(&admin.keys, &admin.state, &card, formats, grant, tx_code)
+                    .map_err(|e| bad(e.to_string()))?;
+            return Ok(json!({ "offer_url": url, "tx_code": code }));
+        }
+        "card-lost" => registry.report_card_lost(
+            &admin.issuer.card_key(&card()?).map_err(|e| failed(&e))?,
+            &actor("card lost"),
+        ),
+        "card-found" => registry.reinstate_card(
+            &admin.issuer.card_key(&card()?).map_err(|e| failed(&e))?,
+            &actor("card found"),
+        ),
+        "phone-lost" => registry.report_phone_lost(&device()?, &actor("phone lost")),
+        "phone-found" => registry.reinstate_phone(&device()?, &actor("phone found")),
+        "reissue" => {
+            let key = admin.issuer.card_key(&card()?).map_err(|e| failed(&e))?;
+            registry.reissue_to_new_device(&key, &device()?, &actor("re-issue"))
+        }
+        "revoke" => {
+            let credential = body
+                .get("credential")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad("credential: its registry index".into()))?;
+            registry.revoke(credential, &actor("revoked")).map(|()| 1)
+        }
+        _ => return Err((StatusCode::NOT_FOUND, format!("no action {action}"))),
+    }
+    .map_err(|e| failed(&e))?;
+    Ok(json!({ "changed": changed }))
+}
+
+/// The sum of the registries' latest event numbers: it moves when any of them does.
+fn latest_events(issuers: &[Arc<kmid::Issuer<SqliteStore>>], last: &mut Vec<u64>) -> u64 {
+    last.resize(issuers.len(), 0);
+    for (issuer, seen) in issuers.iter().zip(last.iter_mut()) {
+        if let Ok(events) = issuer.registry().events(seen.saturating_add(1))
+            && let Some(e) = events.last()
+        {
+            *seen = e.seq;
+        }
+    }
+    last.iter().sum()
+}
+
+async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+    let port = listener.local_addr()?.port();
+    let public = config.public_url(port);
+    let mut notes = if demo {
+        demo_files(&mut config, &public)?
+    } else {
+        Vec::new()
+    };
+    let dir = config.data_dir.clone();
+    let tls = if config.server.plain_http {
+        None
+    } else {
+        Some(tls_files(&config, &public)?)
+    };
+    let tls_config = match &tls {
+        Some((chain, key, _)) => Some(ops::tls_server_config(chain, key)?),
+        None => None,
+    };
+    let extra_roots = match tls.as_ref().and_then(|t| t.2.as_ref()) {
+        Some(ca) => {
+            notes.push(format!("TLS CA        {}", ca.display()));
+            vec![Certificate::from_pem(&read_text(ca)?)?.der().to_vec()]
+        }
+        None => Vec::new(),
+    };
+    let metrics = ops::install_metrics().ok();
+    let ready = Readiness::default();
+    let limiter = (config.server.rate_limit_per_second > 0).then(|| {
+        Arc::new(RateLimiter::new(
+            config.server.rate_limit_per_second,
+            config.server.rate_limit_burst,
+        ))
+    });
+    let ops_state = |service: &'static str| OpsState {
+        service,
+        request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+        limiter: limiter.clone(),
+    };
+    let mut app = Router::new();
+    let mut lines = vec![format!("kmid serve: {public} (data in {})", dir.display())];
+    let mut issuers: Vec<Arc<kmid::Issuer<SqliteStore>>> = Vec::new();
+    let state = crate::vci::state_dir(&dir, None);
+    let files = commands::issuers_file(&dir)?;
+    for authority in IssuingAuthority::ALL {
+        let slug = authority.slug();
+        let wanted = config.issuer.authorities.is_empty()
+            || config.issuer.authorities.iter().any(|a| a == slug);
+        if !wanted || !dir.join(format!("{slug}-ds.key.pem")).is_file() {
+            continue;
+        }
+        issuers.push(Arc::new(commands::issuer(&dir, authority)?));
+    }
+    if (config.issuer.enabled || config.status.enabled) && issuers.is_empty() {
+        return Err(format!(
+            "no issuer keys in {}: run `kmid keys issuers --out {0}`",
+            dir.display()
+        )
+        .into());
+    }
+    if config.issuer.enabled {
+        let expected = format!("{public}/issuer");
+        if files.issuer_base.as_deref() != Some(expected.as_str()) {
+            tracing::warn!(
+                "the issuers' identifiers are not under this server's public URL; wallets will not find them here"
+            );
+        }
+        let store: Arc<dyn kmid::oid4vc::store::IssuanceStore> =
+            Arc::new(crate::vci::issuance_store(&state)?);
+        let officials = Arc::new(config.issuer.officials.clone());
+        for issuer in &issuers {
+            let authority = issuer.keys().authority;
+            let slug = authority.slug();
+            let service = IssuerService::new(
+                crate::vci::issuance_config(issuer, &state, authority)?,
+                Arc::clone(&store),
+                Arc::clone(issuer),
+                Arc::new(OfferedHolder),
+                Some(Arc::new(crate::vci::card_lookup(&state))),
+            )?;
+            let admin_state = Admin {
+                keys: dir.clone(),
+                state: state.clone(),
+                authority,
+                issuer: Arc::clone(issuer),
+                officials: Arc::clone(&officials),
+            };
+            let router = Router::new()
+                .route("/admin/{action}", post(admin))
+                .with_state(admin_state)
+                .merge(service.router());
+            let router = ops::with_operations(router, ops_state("issuer"));
+            let base = format!("/issuer/{slug}");
+            app = app.nest_service(&base, router.clone());
+            for name in [
+                "openid-credential-issuer",
+                "oauth-authorization-server",
+                "jwt-vc-issuer",
+            ] {
+                app = app.nest_service(&format!("/.well-known/{name}{base}"), router.clone());
+            }
+            lines.push(format!("  issuer      {public}{base}"));
+        }
+    }
+    let mut background = Vec::new();
+    if config.status.enabled {
+        let service = StatusService::new(config.status.ttl_secs);
+        let publish_all = {
+            let issuers = issuers.clone();
+            let ttl = config.status.ttl_secs;
+            move |at: OffsetDateTime| -> Result<Vec<kmid::PublishedList>, String> {
+                let mut lists = Vec::new();
+                for issuer in &issuers {
+                    lists.extend(issuer.publish(at, ttl).map_err(|e| e.to_string())?);
+                }
+                Ok(lists)
+            }
+        };
+        let mut publisher = StatusPublisher::new(time::Duration::seconds(
+            i64::try_from(config.status.republish_secs).unwrap_or(i64::MAX),
+        ));
+        let mut last = Vec::new();
+        // The first publication before the service is ready.
+        publisher.tick(
+            &service,
+            latest_events(&issuers, &mut last),
+            OffsetDateTime::now_utc(),
+            &publish_all,
+        )?;
+        let poll = Duration::from_secs(config.status.poll_secs);
+        let (issuers, served) = (issuers.clone(), service.clone());
+        background.push(tokio::spawn(async move {
+            let mut publisher = publisher;
+            let mut last = last;
+            loop {
+                tokio::time::sleep(poll).await;
+                let issuers = issuers.clone();
+                let served = served.clone();
+                let publish_all = publish_all.clone();
+                let (p, l) = match tokio::task::spawn_blocking(move || {
+                    let latest = latest_events(&issuers, &mut last);
+                    if let Err(e) = publisher.tick(&served, latest, OffsetDateTime::now_utc(), &publish_all) {
+                        tracing::error!(target: "kmid::status", error = %e, "publishing the status lists failed");
+                    }
+                    (publisher, last)
+                })
+                .await
+                {
+                    Ok(kept) => kept,
+                    Err(_) => break,
+                };
+                publisher = p;
+                last = l;
+            }
+        }));
+        app = app.nest_service(
+            "/status",
+            ops::with_operations(service.router(), ops_state("status")),
+        );
+        lines.push(format!("  status      {public}/status"));
+    }
+    if config.issuer.enabled || config.status.enabled {
+        // The authorities' CRLs (their Document Signers' revocation), valid a week: at
+        // start and daily, where verifiers of this data directory read them.
+        commands::publish_crls(&dir, OffsetDateTime::now_utc())?;
+        let dir = dir.clone();
+        background.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+                let dir = dir.clone();
+                let published = tokio::task::spawn_blocking(move || {
+                    commands::publish_crls(&dir, OffsetDateTime::now_utc())
+                        .map_err(|e| e.to_string())
+                })
+                .await;
+                if !matches!(published, Ok(Ok(_))) {
+                    tracing::error!(target: "kmid::status", "publishing the CRLs failed");
+                }
+            }
+        }));
+    }
+    if config.verifier.enabled {
+        let access_dir = dir.join("verifier");
+        let certificate = config
+            .verifier
+            .access_certificate
+            .as_ref()
+            .map_or_else(|| access_dir.join("reader.pem"), |p| config.path(p));
+        let key = config
+            .verifier
+            .access_key
+            .as_ref()
+            .map_or_else(|| access_dir.join("reader.key.pem"), |p| config.path(p));
+        let leaf = Certificate::from_pem(&read_text(&certificate)?)?;
+        let signer: Arc<dyn Signer> = Arc::new(PrivateKey::from_pem(&read_text(&key)?)?);
+        let access =
+            kmid::VerifierAccess::x509_hash(CryptoProvider::get_default(), signer, vec![leaf])?;
+        let fetcher = HttpFetcher::new(FetchConfig {
+            extra_roots: extra_roots.clone(),
+            ..FetchConfig::default()
+        })?
+        .blocking(tokio::runtime::Handle::current());
+        let trust = config.verifier.trust.as_ref().map(|p| config.path(p));
+        let verifier = commands::verifier_over(&dir, trust.as_deref(), fetcher)?;
+        let mut settings = VerifierConfig::new(&format!("{public}/verifier"));
+        settings.api_keys.clone_from(&config.verifier.api_keys);
+        settings.open_api = config.verifier.open_api;
+        settings.allow_unencrypted = config.verifier.allow_unencrypted;
+        settings.transaction_lifetime = time::Duration::seconds(config.verifier.transaction_secs);
+        std::fs::create_dir_all(&access_dir)?;
+        let store = Arc::new(SqliteTransactionStore::open(
+            &access_dir.join("transactions.sqlite"),
+        )?);
+        let service = VerifierService::new(settings, Arc::new(verifier), Arc::new(access), store)?;
+        let purger = service.clone();
+        background.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                let purger = purger.clone();
+                let _ = tokio::task::spawn_blocking(move || purger.purge()).await;
+            }
+        }));
+        app = app.nest_service(
+            "/verifier",
+            ops::with_operations(service.router(), ops_state("verifier")),
+        );
+        lines.push(format!("  verifier    {public}/verifier"));
+    }
+    app = app.merge(ops::ops_router(metrics, ready.clone()));
+    lines.push(format!(
+        "  health      {public}/healthz, {public}/readyz, {public}/metrics"
+    ));
+    lines.extend(notes.into_iter().map(|n| format!("  {n}")));
+    // Flushed line by line: whoever started the server reads its URL from the first.
+    for line in &lines {
+        outln!("{line}");
+    }
+    tracing::info!(target: "kmid::serve", port, "serving");
+    ready.set(true);
+    let limits = ServerLimits {
+        header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+        max_header_bytes: config.server.max_header_bytes,
+        max_connections: config.server.max_connections,
+        shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        ..ServerLimits::default()
+    };
+    let shutdown = {
+        let ready = ready.clone();
+        async move {
+            shutdown_signal().await;
+            ready.set(false);
+            tracing::info!(target: "kmid::serve", "shutting down");
+        }
+    };
+    ops::serve(listener, tls_config, app, limits, shutdown).await?;
+    for task in background {
+        task.abort();
+    }
+    tracing::info!(target: "kmid::serve", "stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
