@@ -239,6 +239,8 @@ struct Admin {
     authority: IssuingAuthority,
     issuer: Arc<kmid::Issuer<SqliteStore>>,
     officials: Arc<Vec<Official>>,
+    /// The status publisher, run after a change.
+    changed: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {
@@ -276,7 +278,13 @@ async fn admin(
     let answered = tokio::task::spawn_blocking(move || {
         let body: Value = serde_json::from_slice(&body)
             .map_err(|e| (StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
-        admin_step(&admin, &official, &action, &body)
+        let done = admin_step(&admin, &official, &action, &body);
+        if done.is_ok()
+            && let Some(changed) = &admin.changed
+        {
+            changed();
+        }
+        done
     })
     .await;
     match answered {
@@ -443,6 +451,62 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         )
         .into());
     }
+    let mut background = Vec::new();
+    // The status lists: published before the service is ready, right after every request
+    // that may have changed a registry (the issuer's hook, the administration API) and every
+    // `poll_secs` (changes made by other processes on the same registries).
+    let mut publish_now: Option<Arc<dyn Fn() + Send + Sync>> = None;
+    if config.status.enabled {
+        let service = StatusService::new(config.status.ttl_secs);
+        let ttl = config.status.ttl_secs;
+        let publisher = Arc::new(std::sync::Mutex::new((
+            StatusPublisher::new(time::Duration::seconds(
+                i64::try_from(config.status.republish_secs).unwrap_or(i64::MAX),
+            )),
+            Vec::new(),
+        )));
+        let publish: Arc<dyn Fn() + Send + Sync> = {
+            let (issuers, served) = (issuers.clone(), service.clone());
+            Arc::new(move || {
+                let mut guard = publisher
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (publisher, last) = &mut *guard;
+                let latest = latest_events(&issuers, last);
+                let all = |at: OffsetDateTime| -> Result<Vec<kmid::PublishedList>, String> {
+                    let mut lists = Vec::new();
+                    for issuer in &issuers {
+                        lists.extend(issuer.publish(at, ttl).map_err(|e| e.to_string())?);
+                    }
+                    Ok(lists)
+                };
+                if let Err(e) = publisher.tick(&served, latest, OffsetDateTime::now_utc(), all) {
+                    tracing::error!(target: "kmid::status", error = %e, "publishing the status lists failed");
+                }
+            })
+        };
+        publish();
+        let poll = Duration::from_secs(config.status.poll_secs);
+        let periodic = Arc::clone(&publish);
+        background.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(poll).await;
+                let periodic = Arc::clone(&periodic);
+                if tokio::task::spawn_blocking(move || periodic())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+        publish_now = Some(publish);
+        app = app.nest_service(
+            "/status",
+            ops::with_operations(service.router(), ops_state("status")),
+        );
+        lines.push(format!("  status      {public}/status"));
+    }
     if config.issuer.enabled {
         let expected = format!("{public}/issuer");
         if files.issuer_base.as_deref() != Some(expected.as_str()) {
@@ -463,12 +527,17 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 Arc::new(OfferedHolder),
                 Some(Arc::new(crate::vci::card_lookup(&state))),
             )?;
+            let service = match &publish_now {
+                Some(hook) => service.with_change_hook(Arc::clone(hook)),
+                None => service,
+            };
             let admin_state = Admin {
                 keys: dir.clone(),
                 state: state.clone(),
                 authority,
                 issuer: Arc::clone(issuer),
                 officials: Arc::clone(&officials),
+                changed: publish_now.clone(),
             };
             let router = Router::new()
                 .route("/admin/{action}", post(admin))
@@ -486,63 +555,6 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             }
             lines.push(format!("  issuer      {public}{base}"));
         }
-    }
-    let mut background = Vec::new();
-    if config.status.enabled {
-        let service = StatusService::new(config.status.ttl_secs);
-        let publish_all = {
-            let issuers = issuers.clone();
-            let ttl = config.status.ttl_secs;
-            move |at: OffsetDateTime| -> Result<Vec<kmid::PublishedList>, String> {
-                let mut lists = Vec::new();
-                for issuer in &issuers {
-                    lists.extend(issuer.publish(at, ttl).map_err(|e| e.to_string())?);
-                }
-                Ok(lists)
-            }
-        };
-        let mut publisher = StatusPublisher::new(time::Duration::seconds(
-            i64::try_from(config.status.republish_secs).unwrap_or(i64::MAX),
-        ));
-        let mut last = Vec::new();
-        // The first publication before the service is ready.
-        publisher.tick(
-            &service,
-            latest_events(&issuers, &mut last),
-            OffsetDateTime::now_utc(),
-            &publish_all,
-        )?;
-        let poll = Duration::from_secs(config.status.poll_secs);
-        let (issuers, served) = (issuers.clone(), service.clone());
-        background.push(tokio::spawn(async move {
-            let mut publisher = publisher;
-            let mut last = last;
-            loop {
-                tokio::time::sleep(poll).await;
-                let issuers = issuers.clone();
-                let served = served.clone();
-                let publish_all = publish_all.clone();
-                let (p, l) = match tokio::task::spawn_blocking(move || {
-                    let latest = latest_events(&issuers, &mut last);
-                    if let Err(e) = publisher.tick(&served, latest, OffsetDateTime::now_utc(), &publish_all) {
-                        tracing::error!(target: "kmid::status", error = %e, "publishing the status lists failed");
-                    }
-                    (publisher, last)
-                })
-                .await
-                {
-                    Ok(kept) => kept,
-                    Err(_) => break,
-                };
-                publisher = p;
-                last = l;
-            }
-        }));
-        app = app.nest_service(
-            "/status",
-            ops::with_operations(service.router(), ops_state("status")),
-        );
-        lines.push(format!("  status      {public}/status"));
     }
     if config.issuer.enabled || config.status.enabled {
         // The authorities' CRLs (their Document Signers' revocation), valid a week: at

@@ -65,6 +65,8 @@ struct Inner<S: RegistryStore> {
     issuer: Arc<Issuer<S>>,
     authenticator: Arc<dyn HolderAuthenticator>,
     cards: Option<Arc<CardLookup>>,
+    /// Called after a request that may have changed the registry (a successful POST).
+    changed: Option<Arc<dyn Fn() + Send + Sync>>,
     /// The Credential Issuer Identifier's origin (`https://host[:port]`).
     origin: String,
 }
@@ -127,9 +129,22 @@ impl<S: RegistryStore + 'static> IssuerService<S> {
                 issuer,
                 authenticator,
                 cards,
+                changed: None,
                 origin,
             }),
         })
+    }
+
+    /// Calls `hook` on the blocking pool after every request that may have changed the
+    /// registry (a successful POST: a credential issued, a notification), before the answer
+    /// goes out: a status publisher that runs there serves the new entry's list before the
+    /// wallet holds the credential.
+    #[must_use]
+    pub fn with_change_hook(mut self, hook: Arc<dyn Fn() + Send + Sync>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.changed = Some(hook);
+        }
+        self
     }
 
     /// Runs `f` with the protocol server over the service's state (for what the HTTP endpoints
@@ -246,6 +261,14 @@ fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response
         minter = minter.with_current_card(move |key| cards(key));
     }
     let (response, handled) = server.handle(request, &minter, at);
+    let hook = |response: &HttpResponse| {
+        if let Some(hook) = &inner.changed
+            && request.method == "POST"
+            && (200..300).contains(&response.status)
+        {
+            hook();
+        }
+    };
     if let Handled::Notification(notification) = handled
         && minter.apply_notification(&notification, at).is_err()
     {
@@ -257,6 +280,7 @@ fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response
             "the notification was not recorded",
         );
     }
+    hook(&response);
     into_axum(response)
 }
 

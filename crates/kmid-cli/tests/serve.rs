@@ -1,0 +1,532 @@
+//! `kmid serve` end to end over HTTPS on loopback, driven as its users drive it: an official
+//! makes offers through the administration API, `kmid wallet receive` takes them by both
+//! grants, a relying party's back end makes transactions with `curl`-like requests and `kmid
+//! wallet present` answers them in every response mode, same- and cross-device; a card lost
+//! through the API is seen by the verifier through the status lists within their `ttl`; a
+//! restart between request and response loses nothing; hostile HTTP gets its status code and
+//! leaves the service healthy; SIGTERM stops it cleanly; and its logs hold none of the sample
+//! holder's data, nor codes, tokens or secrets.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Run;
+use serde_json::{Value, json};
+
+const OFFICIAL_TOKEN: &str = "official-token-for-the-serve-test-0001";
+const CLIENT: &str = "https://wallet.kmid.invalid";
+const CALLBACK: &str = "https://wallet.kmid.invalid/callback";
+
+/// A running `kmid serve`, killed if the test ends early.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts `kmid serve --config kmid.toml` in the run's directory, logs to `log`, and
+    /// waits for its first line (the URL).
+    fn start(run: &Run, log: &str) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(run.path(log))
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kmid"))
+            .args(["serve", "--config", "kmid.toml"])
+            .current_dir(&run.dir)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// SIGTERM, and the exit status within `limit`.
+    fn stop(mut self, limit: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// HTTPS to the server, trusting its test CA.
+struct Http(reqwest::blocking::Client);
+
+impl Http {
+    fn new(run: &Run) -> Self {
+        let ca = kmid::crypto::x509::Certificate::from_pem(
+            &std::fs::read_to_string(run.path("data/tls/ca.pem")).unwrap(),
+        )
+        .unwrap();
+        Self(
+            reqwest::blocking::Client::builder()
+                .use_preconfigured_tls(
+                    kmid_server::tls_client_config_with(&[ca.der().to_vec()]).unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> (u16, Value) {
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn post_json(&self, url: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .0
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request)
+    }
+
+    fn get(&self, url: &str) -> (u16, Value) {
+        self.send(self.0.get(url))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sha256_hex(text: &str) -> String {
+    let digest = kmid::crypto::CryptoProvider::get_default()
+        .sha256(text.as_bytes())
+        .unwrap();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_services_run_a_card_through_issuance_presentation_and_loss() {
+    let run = Run::new("serve");
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    // The deployment: issuers whose identifiers and status lists are under the server's URL,
+    // a relying party's access certificate, a registered wallet, an official.
+    run.ok(&[
+        "keys",
+        "issuers",
+        "--out",
+        "data",
+        "--status-base",
+        &format!("{public}/status"),
+        "--issuer-base",
+        &format!("{public}/issuer"),
+    ]);
+    run.ok(&[
+        "keys",
+        "readers",
+        "--out",
+        "data/verifier",
+        "--dns",
+        "localhost",
+    ]);
+    run.ok(&["keys", "holder", "--out", "holder.pem"]);
+    run.ok(&["keys", "holder", "--out", "instance.pem"]);
+    run.ok(&["keys", "wallet-provider", "--out", "wp"]);
+    run.ok(&[
+        "wallet",
+        "attest",
+        "--provider",
+        "wp",
+        "--client-id",
+        CLIENT,
+        "--instance",
+        "instance.pem",
+        "--out",
+        "attestation.jwt",
+    ]);
+    run.ok(&[
+        "issuer",
+        "register-wallet",
+        "--keys",
+        "data",
+        "--client-id",
+        CLIENT,
+        "--redirect-uri",
+        CALLBACK,
+        "--provider-root",
+        "wp/wallet-provider-root.pem",
+    ]);
+    let card = run.ok(&["card", "sample", "resident"]);
+    std::fs::write(run.path("rrc.json"), &card).unwrap();
+    let card: Value = serde_json::from_str(&card).unwrap();
+    std::fs::write(
+        run.path("kmid.toml"),
+        format!(
+            r#"data_dir = "data"
+[server]
+listen = "127.0.0.1:{port}"
+rate_limit_per_second = 20
+rate_limit_burst = 60
+json_logs = true
+[[issuer.officials]]
+name = "official-kim"
+token_sha256 = "{}"
+[status]
+ttl_secs = 1
+poll_secs = 1
+[verifier]
+open_api = true
+allow_unencrypted = true
+"#,
+            sha256_hex(OFFICIAL_TOKEN)
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&run, "serve.log");
+    assert_eq!(server.url, public);
+    let http = Http::new(&run);
+    assert_eq!(http.get(&format!("{public}/readyz")).0, 200);
+    let mut secrets: Vec<String> = vec![OFFICIAL_TOKEN.into()];
+
+    // An official's offers: the API needs their token.
+    let offers = format!("{public}/issuer/mois/admin/offers");
+    let (status, _) = http.post_json(&offers, &json!({ "card": card }), None);
+    assert_eq!(status, 401);
+    let (status, _) = http.post_json(&offers, &json!({ "card": card }), Some("not-a-token"));
+    assert_eq!(status, 401);
+    // The authorization code grant first (its SD-JWT VC is then superseded by the counter
+    // offer's credentials).
+    let (status, offer) = http.post_json(
+        &offers,
+        &json!({ "card": card, "grant": "authorization-code", "formats": "sd-jwt" }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200, "{offer}");
+    let url = offer["offer_url"].as_str().unwrap();
+    let out = run.ok(&[
+        "wallet",
+        "receive",
+        url,
+        "--client-attestation",
+        "attestation.jwt",
+        "--instance",
+        "instance.pem",
+        "--redirect-uri",
+        CALLBACK,
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        "code",
+    ]);
+    assert!(out.contains("code/rrc.sd-jwt"), "{out}");
+    // The counter's pre-authorized offer with its Transaction Code.
+    let (status, offer) = http.post_json(&offers, &json!({ "card": card }), Some(OFFICIAL_TOKEN));
+    assert_eq!(status, 200, "{offer}");
+    let url = offer["offer_url"].as_str().unwrap();
+    let tx_code = offer["tx_code"].as_str().unwrap();
+    secrets.push(tx_code.into());
+    let (status, out) = run.kmid(&[
+        "wallet",
+        "receive",
+        url,
+        "--tx-code",
+        "000000x",
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        "creds",
+    ]);
+    assert_ne!(status, 0, "{out}");
+    let out = run.ok(&[
+        "wallet",
+        "receive",
+        url,
+        "--tx-code",
+        tx_code,
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        "creds",
+    ]);
+    assert!(
+        out.contains("creds/rrc.mdoc.cbor") && out.contains("creds/rrc.sd-jwt"),
+        "{out}"
+    );
+    // Offers are for the authority's own cards.
+    let (status, _) = http.post_json(
+        &format!("{public}/issuer/moj/admin/offers"),
+        &json!({ "card": card }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 400);
+
+    // The relying party: a transaction, the wallet answers, the result.
+    let transactions = format!("{public}/verifier/transactions");
+    let present = |request_url: &str| {
+        run.kmid(&[
+            "wallet",
+            "present",
+            request_url,
+            "--keys",
+            "data",
+            "--holder",
+            "holder.pem",
+            "--credential",
+            "creds/rrc.sd-jwt",
+            "--credential",
+            "creds/rrc.mdoc.cbor",
+            "--verifier-trust",
+            "data/verifier/reader-root.pem",
+            "--ca-file",
+            "data/tls/ca.pem",
+        ])
+    };
+    let verify = |format: &str, mode: &str, same_device: bool| -> Value {
+        let (status, created) = http.post_json(
+            &transactions,
+            &json!({
+                "template": "identity", "card": "kr.go.mois.rrc.1", "format": format,
+                "response_mode": mode, "same_device": same_device,
+                "redirect_uri": "https://rp.kmid.invalid/done",
+            }),
+            None,
+        );
+        assert_eq!(status, 201, "{created}");
+        let (status, out) = present(created["request_url"].as_str().unwrap());
+        assert_eq!(status, 0, "{format} {mode}: {out}");
+        let handle = created["transaction_id"].as_str().unwrap();
+        let mut result_url = format!("{transactions}/{handle}");
+        if same_device {
+            let code = out
+                .split("response_code=")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no response_code in {out}"))
+                .trim();
+            assert_eq!(http.get(&result_url).0, 403);
+            result_url = format!("{result_url}?response_code={code}");
+        }
+        let (status, result) = http.get(&result_url);
+        assert_eq!(status, 200, "{result}");
+        result["result"].clone()
+    };
+    for (format, mode, same_device) in [
+        ("dc+sd-jwt", "direct_post.jwt", false),
+        ("mso_mdoc", "direct_post.jwt", true),
+        ("dc+sd-jwt", "direct_post", true),
+        ("mso_mdoc", "direct_post", false),
+    ] {
+        let result = verify(format, mode, same_device);
+        assert_eq!(result["valid"], true, "{format} {mode}: {result}");
+        let presented = &result["presentations"][0];
+        assert_eq!(presented["status"], "VALID", "{result}");
+        assert_eq!(presented["claims"]["family_name_unicode"], "김");
+    }
+
+    // A restart between the request and the response loses nothing.
+    let (status, created) = http.post_json(
+        &transactions,
+        &json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "dc+sd-jwt" }),
+        None,
+    );
+    assert_eq!(status, 201);
+    // SIGTERM: a clean exit within the grace time.
+    assert_eq!(server.stop(Duration::from_secs(20)), Some(0));
+    let server = Server::start(&run, "serve.log");
+    let (status, out) = present(created["request_url"].as_str().unwrap());
+    assert_eq!(status, 0, "{out}");
+    let handle = created["transaction_id"].as_str().unwrap();
+    let (_, done) = http.get(&format!("{transactions}/{handle}"));
+    assert_eq!(done["result"]["valid"], true, "{done}");
+    secrets.push(handle.split_once('.').unwrap().1.to_owned());
+
+    // The card is lost: the official says so, the verifier sees it through the status list
+    // within its ttl (1 s) and the publisher's poll (1 s); found again, it is valid again.
+    let lifecycle = |action: &str| {
+        let (status, changed) = http.post_json(
+            &format!("{public}/issuer/mois/admin/{action}"),
+            &json!({ "card": card }),
+            Some(OFFICIAL_TOKEN),
+        );
+        assert_eq!(status, 200, "{changed}");
+        assert!(changed["changed"].as_u64().unwrap() > 0, "{changed}");
+    };
+    let eventually = |expect_valid: bool| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let result = verify("dc+sd-jwt", "direct_post.jwt", false);
+            if result["valid"] == expect_valid {
+                return result;
+            }
+            assert!(Instant::now() < deadline, "still {result}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    lifecycle("card-lost");
+    let result = eventually(false);
+    assert!(
+        result["error"].as_str().unwrap().contains("Suspended"),
+        "{result}"
+    );
+    lifecycle("card-found");
+    eventually(true);
+
+    // Hostile HTTP: the right status, and the service stays healthy.
+    let big = "x".repeat(70 * 1024);
+    let (status, _) = http.send(
+        http.0
+            .post(&transactions)
+            .header("content-type", "application/json")
+            .body(big),
+    );
+    assert_eq!(status, 413);
+    let (status, _) = http.send(
+        http.0
+            .get(format!("{public}/healthz"))
+            .header("x-padding", "y".repeat(20 * 1024)),
+    );
+    assert_eq!(status, 431);
+    let (status, _) = http.send(
+        http.0
+            .post(format!("{public}/verifier/response/nothing"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("response=not.a.jwe"),
+    );
+    assert_eq!(status, 404);
+    let (status, created) = http.post_json(
+        &transactions,
+        &json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "mso_mdoc" }),
+        None,
+    );
+    assert_eq!(status, 201);
+    let id = created["transaction_id"]
+        .as_str()
+        .unwrap()
+        .split_once('.')
+        .unwrap()
+        .0;
+    for junk in ["response=not.a.jwe", "vp_token=%7B&state=x", "%ff%fe=%00"] {
+        let (status, _) = http.send(
+            http.0
+                .post(format!("{public}/verifier/response/{id}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(junk),
+        );
+        assert_eq!(status, 400, "{junk}");
+    }
+    // A flood beyond the rate limit (20/s, bursts of 60) from one client.
+    let started = Instant::now();
+    let statuses: Vec<u16> = (0..150)
+        .map(|_| http.get(&format!("{transactions}/nothing.here")).0)
+        .collect();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 404 || *s == 429));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(http.get(&format!("{public}/healthz")).0, 200);
+    assert_eq!(http.get(&format!("{transactions}/nothing.here")).0, 404);
+    let (_, metrics) = http.get(&format!("{public}/metrics"));
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(metrics.contains("kmid_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("kmid_rate_limited_total"), "{metrics}");
+    assert!(
+        metrics.contains("kmid_verifications_total{outcome=\"VALID\"}"),
+        "{metrics}"
+    );
+    assert_eq!(server.stop(Duration::from_secs(20)), Some(0));
+
+    // The registry recorded the official who acted.
+    let registry = kmid::status::registry::StatusRegistry::new(
+        kmid::status::registry::SqliteStore::open(
+            &run.path("data/mois-registry.sqlite"),
+            kmid::status::registry::Durability::Full,
+        )
+        .unwrap(),
+        kmid::status::registry::RegistryConfig::new("https://unused.invalid"),
+        std::sync::Arc::new(kmid::crypto::SystemRandom),
+    );
+    let events = registry.events(0).unwrap();
+    let by_official: Vec<_> = events
+        .iter()
+        .filter(|e| e.actor == "official-kim")
+        .map(|e| e.operation)
+        .collect();
+    assert!(
+        by_official.contains(&kmid::status::registry::Operation::CardLost)
+            && by_official.contains(&kmid::status::registry::Operation::Reinstate),
+        "{events:?}"
+    );
+
+    // The logs: lines of JSON, and none of the holder's data, codes, tokens or secrets.
+    let log = std::fs::read_to_string(run.path("serve.log")).unwrap();
+    assert!(log.lines().count() > 20, "{log}");
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{log}"
+    );
+    let person = [
+        card["name"]["family"].as_str().unwrap_or("김"),
+        "민준",
+        "金民俊",
+        "1990-03-15",
+        "19900315",
+    ];
+    let registration = card["registration_number"].as_str().unwrap_or_default();
+    for needle in person
+        .iter()
+        .copied()
+        .chain([registration])
+        .chain(secrets.iter().map(String::as_str))
+        .filter(|n| !n.is_empty())
+    {
+        assert!(!log.contains(needle), "the log holds {needle:?}");
+    }
+    assert!(!log.contains("response_code"), "{log}");
+    assert!(!log.contains("pre-authorized_code"), "{log}");
+}
