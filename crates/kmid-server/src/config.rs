@@ -105,8 +105,6 @@ pub struct IssuerSection {
     /// The officials who may use the administration API, each with the SHA-256 (hex) of
     /// their bearer token; their name is recorded with every lifecycle change they make.
     pub officials: Vec<Official>,
-    /// Minutes a counter offer may be redeemed.
-    pub offer_minutes: i64,
 }
 
 impl Default for IssuerSection {
@@ -115,7 +113,6 @@ impl Default for IssuerSection {
             enabled: true,
             authorities: Vec::new(),
             officials: Vec::new(),
-            offer_minutes: 10,
         }
     }
 }
@@ -176,8 +173,6 @@ pub struct VerifierSection {
     pub allow_unencrypted: bool,
     /// Seconds a transaction lives, and a result after its answer.
     pub transaction_secs: i64,
-    /// Serve the relying party's page at `/`.
-    pub page: bool,
 }
 
 impl Default for VerifierSection {
@@ -191,7 +186,6 @@ impl Default for VerifierSection {
             open_api: false,
             allow_unencrypted: false,
             transaction_secs: 600,
-            page: true,
         }
     }
 }
