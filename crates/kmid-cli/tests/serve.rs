@@ -50,9 +50,11 @@ impl Server {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        // The rest is drained, so the server never writes into a closed pipe (which `kmid`
+        // reports as a failure when it exits).
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let url = first
             .split_whitespace()
             .find(|w| w.starts_with("https://"))
@@ -144,13 +146,12 @@ fn sha256_hex(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn the_services_run_a_card_through_issuance_presentation_and_loss() {
-    let run = Run::new("serve");
-    let port = free_port();
+/// The deployment in the run's directory for a server on `port`: issuers whose identifiers
+/// and status lists are under the server's URL, a relying party's access certificate, a
+/// registered wallet (`attestation.jwt`, `instance.pem`), a holder (`holder.pem`), an official
+/// (`OFFICIAL_TOKEN`), a status `ttl` of a second, and the sample resident card, returned.
+fn deploy(run: &Run, port: u16) -> Value {
     let public = format!("https://localhost:{port}");
-    // The deployment: issuers whose identifiers and status lists are under the server's URL,
-    // a relying party's access certificate, a registered wallet, an official.
     run.ok(&[
         "keys",
         "issuers",
@@ -222,6 +223,15 @@ allow_unencrypted = true
         ),
     )
     .unwrap();
+    card
+}
+
+#[test]
+fn the_services_run_a_card_through_issuance_presentation_and_loss() {
+    let run = Run::new("serve");
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    let card = deploy(&run, port);
     let server = Server::start(&run, "serve.log");
     assert_eq!(server.url, public);
     let http = Http::new(&run);
@@ -425,12 +435,12 @@ allow_unencrypted = true
             .body(big),
     );
     assert_eq!(status, 413);
-    let (status, _) = http.send(
+    let (status, body) = http.send(
         http.0
             .get(format!("{public}/healthz"))
             .header("x-padding", "y".repeat(20 * 1024)),
     );
-    assert_eq!(status, 431);
+    assert_eq!(status, 431, "{body}");
     let (status, _) = http.send(
         http.0
             .post(format!("{public}/verifier/response/nothing"))
@@ -529,4 +539,101 @@ allow_unencrypted = true
     }
     assert!(!log.contains("response_code"), "{log}");
     assert!(!log.contains("pre-authorized_code"), "{log}");
+}
+
+/// SIGKILL in the middle of issuances, at several moments: after each crash the server
+/// restarts on its state, the registry's statuses agree with its event log, the holder can
+/// be issued again, and of every credential the registry ever registered for the card only
+/// the last issuance's two are VALID — one registered but never delivered is superseded, not
+/// left half-issued.
+#[test]
+fn a_sigkill_during_issuance_leaves_no_half_issued_credential() {
+    let run = Run::new("serve-kill");
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    let card = deploy(&run, port);
+    let offers = format!("{public}/issuer/mois/admin/offers");
+    let receive = |offer: &Value, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kmid"))
+            .args([
+                "wallet",
+                "receive",
+                offer["offer_url"].as_str().unwrap(),
+                "--tx-code",
+                offer["tx_code"].as_str().unwrap(),
+                "--holder",
+                "holder.pem",
+                "--ca-file",
+                "data/tls/ca.pem",
+                "--out",
+                out,
+            ])
+            .current_dir(&run.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut interrupted = 0;
+    // Moments across the wallet's seven exchanges (metadata, token, nonce, credentials).
+    for (round, delay_ms) in [5u64, 30, 60, 90, 120, 150, 200, 260]
+        .into_iter()
+        .enumerate()
+    {
+        let mut server = Server::start(&run, "serve.log");
+        let http = Http::new(&run);
+        let (status, offer) =
+            http.post_json(&offers, &json!({ "card": card }), Some(OFFICIAL_TOKEN));
+        assert_eq!(status, 200, "{offer}");
+        let mut wallet = receive(&offer, &format!("round-{round}"));
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let finished = wallet.wait().unwrap();
+        if !finished.success() {
+            interrupted += 1;
+        }
+        drop(server);
+    }
+    // The crashes interrupted some issuances (else the test would prove nothing).
+    assert!(interrupted > 0, "no issuance was interrupted");
+    // After the last crash: the holder is issued again, and that issuance is what holds.
+    let server = Server::start(&run, "serve.log");
+    let http = Http::new(&run);
+    let (status, offer) = http.post_json(&offers, &json!({ "card": card }), Some(OFFICIAL_TOKEN));
+    assert_eq!(status, 200);
+    assert!(receive(&offer, "final").wait().unwrap().success());
+    let stopped = server.stop(Duration::from_secs(20));
+    assert_eq!(
+        stopped,
+        Some(0),
+        "{}",
+        std::fs::read_to_string(run.path("serve.log")).unwrap()
+    );
+    let registry = kmid::status::registry::StatusRegistry::new(
+        kmid::status::registry::SqliteStore::open(
+            &run.path("data/mois-registry.sqlite"),
+            kmid::status::registry::Durability::Full,
+        )
+        .unwrap(),
+        kmid::status::registry::RegistryConfig::new("https://unused.invalid"),
+        std::sync::Arc::new(kmid::crypto::SystemRandom),
+    );
+    registry.audit().unwrap();
+    let mut credentials: Vec<u64> = registry
+        .events(0)
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.credential)
+        .collect();
+    credentials.sort_unstable();
+    credentials.dedup();
+    assert!(credentials.len() >= 2, "{credentials:?}");
+    let valid: Vec<u64> = credentials
+        .iter()
+        .copied()
+        .filter(|c| registry.status(*c).unwrap() == kmid::schema::status::TokenStatus::Valid)
+        .collect();
+    assert_eq!(valid.len(), 2, "VALID: {valid:?} of {credentials:?}");
+    assert!(run.path("final/rrc.sd-jwt").is_file());
 }

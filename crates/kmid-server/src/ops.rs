@@ -388,12 +388,28 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let app = app.clone();
+        let max_header_bytes = limits.max_header_bytes;
         let service = hyper::service::service_fn(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let mut app = app.clone();
+                // hyper's read buffer bounds a head only loosely (a head that arrives in one
+                // read may be larger): the size is checked here, exactly.
+                let head = request
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                    .sum::<usize>()
+                    + request.uri().to_string().len();
                 async move {
                     use tower::Service as _;
+                    if head > max_header_bytes {
+                        return Ok((
+                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "the request headers are too large\n",
+                        )
+                            .into_response());
+                    }
                     app.call(request.map(Body::new)).await
                 }
             },
