@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::to_bytes;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,7 +94,12 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), Error> {
 }
 
 /// An official's name for a bearer token, from the configured hashes.
-fn official(officials: &[Official], headers: &axum::http::HeaderMap) -> Option<String> {
+/// The official a bearer token names, if they may act for `authority`.
+fn official(
+    officials: &[Official],
+    authority: IssuingAuthority,
+    headers: &axum::http::HeaderMap,
+) -> Option<String> {
     let token = headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -110,6 +114,7 @@ fn official(officials: &[Official], headers: &axum::http::HeaderMap) -> Option<S
         .find(|o| {
             kmid::crypto::session::constant_time_eq(o.token_sha256.as_bytes(), hex.as_bytes())
         })
+        .filter(|o| o.authorities.is_empty() || o.authorities.iter().any(|a| a == authority.slug()))
         .map(|o| o.name.clone())
 }
 
@@ -150,6 +155,7 @@ fn demo_files(config: &mut ServeConfig, public: &str) -> Result<Vec<String>, Err
         config.issuer.officials.push(Official {
             name: "demo official".into(),
             token_sha256: commands::hex_encode(&digest),
+            authorities: Vec::new(),
         });
         notes.push(format!("admin token   {}", token_file.display()));
     }
@@ -172,7 +178,23 @@ fn tls_files(
         dir.join("server.key.pem"),
         dir.join("ca.pem"),
     );
-    if !(chain.is_file() && key.is_file() && ca.is_file()) {
+    // Made again (CA too: its key is not kept) when missing or within 30 days of expiry.
+    let fresh = chain.is_file()
+        && key.is_file()
+        && ca.is_file()
+        && read_text(&chain)
+            .ok()
+            .and_then(|pem| {
+                // The leaf: the chain's first certificate.
+                let end = "-----END CERTIFICATE-----";
+                let first = pem.find(end).map(|i| &pem[..i + end.len()])?;
+                Certificate::from_pem(first).ok()
+            })
+            .is_some_and(|leaf| {
+                leaf.not_after()
+                    > (OffsetDateTime::now_utc() + time::Duration::days(30)).unix_timestamp()
+            });
+    if !fresh {
         let now = OffsetDateTime::now_utc();
         let host = kmid::oid4vc::request::https_host(public).unwrap_or_else(|| "localhost".into());
         let mut dns = vec!["localhost".to_owned()];
@@ -261,7 +283,7 @@ async fn admin(
     UrlPath(action): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(official) = official(&admin.officials, request.headers()) else {
+    let Some(official) = official(&admin.officials, admin.authority, request.headers()) else {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -269,12 +291,11 @@ async fn admin(
         )
             .into_response();
     };
-    let Ok(body) = to_bytes(request.into_body(), kmid_server::issuer::MAX_BODY).await else {
-        return admin_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the body is larger than 64 KiB",
-        );
+    let body = match ops::read_body(request.into_body(), kmid_server::issuer::MAX_BODY).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
+    let (who, what, slug) = (official.clone(), action.clone(), admin.authority.slug());
     let answered = tokio::task::spawn_blocking(move || {
         let body: Value = serde_json::from_slice(&body)
             .map_err(|e| (StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
@@ -289,7 +310,9 @@ async fn admin(
     .await;
     match answered {
         Ok(Ok(value)) => {
-            tracing::info!(target: "kmid::admin", action = "lifecycle", "an official's step was recorded");
+            // The official (staff, not a holder) and the step are the audit trail; the card
+            // and the holder are not logged.
+            tracing::info!(target: "kmid::admin", official = %who, action = %what, authority = slug, "an official's step was recorded");
             (
                 StatusCode::OK,
                 [(header::CACHE_CONTROL, "no-store")],
@@ -377,6 +400,32 @@ fn admin_step(admin: &Admin, official: &str, action: &str, body: &Value) -> Admi
     Ok(json!({ "changed": changed }))
 }
 
+/// A status fetcher that reads the lists this process serves from its status service, and
+/// fetches any other over HTTPS.
+struct LocalFirst {
+    local: Option<StatusService>,
+    origin: String,
+    http: kmid_server::BlockingFetcher,
+}
+
+impl kmid::status::StatusListFetcher for LocalFirst {
+    fn fetch(
+        &self,
+        uri: &str,
+        accept: &str,
+    ) -> Result<Vec<u8>, kmid::schema::status::FetchFailure> {
+        if let (Some(local), Some(path)) = (&self.local, uri.strip_prefix(&self.origin))
+            && path.starts_with('/')
+        {
+            return local
+                .token(path, !accept.contains("statuslist+jwt"))
+                .map(|token| token.to_vec())
+                .ok_or(kmid::schema::status::FetchFailure::HttpStatus(404));
+        }
+        self.http.fetch(uri, accept)
+    }
+}
+
 /// The sum of the registries' latest event numbers: it moves when any of them does.
 fn latest_events(issuers: &[Arc<kmid::Issuer<SqliteStore>>], last: &mut Vec<u64>) -> u64 {
     last.resize(issuers.len(), 0);
@@ -391,7 +440,16 @@ fn latest_events(issuers: &[Arc<kmid::Issuer<SqliteStore>>], last: &mut Vec<u64>
 }
 
 async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    // The data directory holds keys and holders' data (SQLite files are created with the
+    // process's umask): made private when the server makes it.
+    if !config.data_dir.exists() {
+        std::fs::create_dir_all(&config.data_dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
     let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
     let port = listener.local_addr()?.port();
     let public = config.public_url(port);
@@ -456,6 +514,7 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
     // that may have changed a registry (the issuer's hook, the administration API) and every
     // `poll_secs` (changes made by other processes on the same registries).
     let mut publish_now: Option<Arc<dyn Fn() + Send + Sync>> = None;
+    let mut status_service: Option<StatusService> = None;
     if config.status.enabled {
         let service = StatusService::new(config.status.ttl_secs);
         let ttl = config.status.ttl_secs;
@@ -465,8 +524,12 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             )),
             Vec::new(),
         )));
+        // Each authority's last good lists: one that fails to publish keeps serving what it
+        // had (valid a day) instead of taking the others' down with it.
+        let good: Arc<std::sync::Mutex<Vec<Option<Vec<kmid::PublishedList>>>>> =
+            Arc::new(std::sync::Mutex::new(vec![None; issuers.len()]));
         let publish: Arc<dyn Fn() + Send + Sync> = {
-            let (issuers, served) = (issuers.clone(), service.clone());
+            let (issuers, served, good) = (issuers.clone(), service.clone(), Arc::clone(&good));
             Arc::new(move || {
                 let mut guard = publisher
                     .lock()
@@ -474,9 +537,21 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 let (publisher, last) = &mut *guard;
                 let latest = latest_events(&issuers, last);
                 let all = |at: OffsetDateTime| -> Result<Vec<kmid::PublishedList>, String> {
+                    let mut good = good
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     let mut lists = Vec::new();
-                    for issuer in &issuers {
-                        lists.extend(issuer.publish(at, ttl).map_err(|e| e.to_string())?);
+                    for (issuer, kept) in issuers.iter().zip(good.iter_mut()) {
+                        match issuer.publish(at, ttl) {
+                            Ok(fresh) => *kept = Some(fresh),
+                            Err(e) => tracing::error!(
+                                target: "kmid::status",
+                                authority = issuer.keys().authority.slug(),
+                                error = %e,
+                                "publishing an authority's status lists failed; its last lists stay"
+                            ),
+                        }
+                        lists.extend(kept.iter().flatten().cloned());
                     }
                     Ok(lists)
                 };
@@ -486,6 +561,15 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             })
         };
         publish();
+        // Ready only once every authority's lists are out.
+        if good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .any(Option::is_none)
+        {
+            return Err("the first publication of the status lists failed (see the log)".into());
+        }
         let poll = Duration::from_secs(config.status.poll_secs);
         let periodic = Arc::clone(&publish);
         background.push(tokio::spawn(async move {
@@ -501,6 +585,7 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             }
         }));
         publish_now = Some(publish);
+        status_service = Some(service.clone());
         app = app.nest_service(
             "/status",
             ops::with_operations(service.router(), ops_state("status")),
@@ -597,6 +682,14 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             ..FetchConfig::default()
         })?
         .blocking(tokio::runtime::Handle::current());
+        // Lists this process serves are read from it, not fetched through its own listener
+        // (which closes first at shutdown, and whose connections and rate limits are the
+        // clients').
+        let fetcher = LocalFirst {
+            local: status_service.clone(),
+            origin: public.clone(),
+            http: fetcher,
+        };
         let trust = config.verifier.trust.as_ref().map(|p| config.path(p));
         let verifier = commands::verifier_over(&dir, trust.as_deref(), fetcher)?;
         let mut settings = VerifierConfig::new(&format!("{public}/verifier"));
@@ -623,14 +716,32 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         );
         lines.push(format!("  verifier    {public}/verifier"));
     }
-    app = app.merge(ops::ops_router(metrics, ready.clone()));
+    if config.issuer.enabled {
+        // The issuance store's expired offers, codes, tokens and nonces.
+        let store = crate::vci::issuance_store(&state)?;
+        background.push(tokio::spawn(async move {
+            let store = Arc::new(store);
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                let store = Arc::clone(&store);
+                let _ = tokio::task::spawn_blocking(move || {
+                    kmid::oid4vc::store::IssuanceStore::purge(&*store, OffsetDateTime::now_utc())
+                })
+                .await;
+            }
+        }));
+    }
+    app = app.merge(ops::with_operations(
+        ops::ops_router(metrics, ready.clone()),
+        ops_state("ops"),
+    ));
     lines.push(format!(
         "  health      {public}/healthz, {public}/readyz, {public}/metrics"
     ));
     lines.extend(notes.into_iter().map(|n| format!("  {n}")));
     // Flushed line by line: whoever started the server reads its URL from the first.
     for line in &lines {
-        outln!("{line}");
+        banner(line);
     }
     tracing::info!(target: "kmid::serve", port, "serving");
     ready.set(true);
@@ -638,15 +749,19 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
         max_header_bytes: config.server.max_header_bytes,
         max_connections: config.server.max_connections,
+        max_connections_per_client: config.server.max_connections_per_client,
         shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
         ..ServerLimits::default()
     };
+    let drain = Duration::from_secs(config.server.drain_secs);
     let shutdown = {
         let ready = ready.clone();
         async move {
             shutdown_signal().await;
             ready.set(false);
             tracing::info!(target: "kmid::serve", "shutting down");
+            // Not ready, still serving: a load balancer stops sending first.
+            tokio::time::sleep(drain).await;
         }
     };
     ops::serve(listener, tls_config, app, limits, shutdown).await?;
@@ -655,6 +770,14 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
     }
     tracing::info!(target: "kmid::serve", "stopped");
     Ok(())
+}
+
+/// A line of the banner on standard output: a reader that stops after the URL (a supervisor)
+/// is not an error of the server's.
+fn banner(line: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 /// SIGINT or SIGTERM.

@@ -24,6 +24,8 @@ use common::Run;
 use serde_json::{Value, json};
 
 const OFFICIAL_TOKEN: &str = "official-token-for-the-serve-test-0001";
+/// An official of the Ministry of Justice only.
+const MOJ_TOKEN: &str = "official-token-for-the-serve-test-0002";
 const CLIENT: &str = "https://wallet.kmid.invalid";
 const CALLBACK: &str = "https://wallet.kmid.invalid/callback";
 
@@ -212,6 +214,10 @@ json_logs = true
 [[issuer.officials]]
 name = "official-kim"
 token_sha256 = "{}"
+[[issuer.officials]]
+name = "official-lee"
+token_sha256 = "{}"
+authorities = ["moj"]
 [status]
 ttl_secs = 1
 poll_secs = 1
@@ -219,7 +225,8 @@ poll_secs = 1
 open_api = true
 allow_unencrypted = true
 "#,
-            sha256_hex(OFFICIAL_TOKEN)
+            sha256_hex(OFFICIAL_TOKEN),
+            sha256_hex(MOJ_TOKEN)
         ),
     )
     .unwrap();
@@ -243,6 +250,9 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
     let (status, _) = http.post_json(&offers, &json!({ "card": card }), None);
     assert_eq!(status, 401);
     let (status, _) = http.post_json(&offers, &json!({ "card": card }), Some("not-a-token"));
+    assert_eq!(status, 401);
+    // An official of another authority.
+    let (status, _) = http.post_json(&offers, &json!({ "card": card }), Some(MOJ_TOKEN));
     assert_eq!(status, 401);
     // The authorization code grant first (its SD-JWT VC is then superseded by the counter
     // offer's credentials).

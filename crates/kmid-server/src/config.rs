@@ -69,6 +69,11 @@ pub struct ServerSection {
     pub rate_limit_burst: u32,
     /// Seconds shutdown waits for requests in flight.
     pub shutdown_grace_secs: u64,
+    /// Seconds between `/readyz` turning 503 and the listener closing, for a load balancer to
+    /// stop sending (0: at once).
+    pub drain_secs: u64,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_client: usize,
     /// Logs as JSON lines instead of text.
     pub json_logs: bool,
 }
@@ -84,10 +89,12 @@ impl Default for ServerSection {
             request_timeout_secs: 30,
             header_timeout_secs: 10,
             max_header_bytes: 16 * 1024,
-            max_connections: 1024,
+            max_connections: 512,
             rate_limit_per_second: 50,
             rate_limit_burst: 200,
             shutdown_grace_secs: 30,
+            drain_secs: 0,
+            max_connections_per_client: 32,
             json_logs: false,
         }
     }
@@ -125,6 +132,9 @@ pub struct Official {
     pub name: String,
     /// SHA-256 of their token, lowercase hex.
     pub token_sha256: String,
+    /// The authorities whose cards they may act on (`mois`, `moj`, `oka`); empty: all.
+    #[serde(default)]
+    pub authorities: Vec<String>,
 }
 
 /// `[status]`.
@@ -248,6 +258,12 @@ impl ServeConfig {
             }
         }
         for o in &self.issuer.officials {
+            if o.authorities
+                .iter()
+                .any(|a| !matches!(a.as_str(), "mois" | "moj" | "oka"))
+            {
+                return invalid("an official's authorities are mois, moj, oka");
+            }
             if o.name.trim().is_empty()
                 || o.token_sha256.len() != 64
                 || !o
@@ -261,13 +277,22 @@ impl ServeConfig {
         if self.status.ttl_secs == 0 || self.status.poll_secs == 0 {
             return invalid("status.ttl_secs and status.poll_secs are at least 1");
         }
+        // The tokens are valid a day: republishing less often than twice a day would let
+        // them expire between publications.
+        if self.status.republish_secs == 0 || self.status.republish_secs > 43_200 {
+            return invalid("status.republish_secs is between 1 and 43200");
+        }
         if self.verifier.enabled && self.verifier.api_keys.is_empty() && !self.verifier.open_api {
             return invalid(
                 "verifier.api_keys is empty: give a key, or set verifier.open_api (loopback only)",
             );
         }
-        if self.verifier.open_api && !self.server.listen.ip().is_loopback() {
-            return invalid("verifier.open_api only on a loopback address");
+        // Behind a proxy every request comes from loopback: an open API would be open to
+        // whoever reaches the proxy.
+        if self.verifier.open_api
+            && (!self.server.listen.ip().is_loopback() || self.server.plain_http)
+        {
+            return invalid("verifier.open_api only on a loopback address, and not behind a proxy");
         }
         if self.verifier.api_keys.iter().any(|k| k.len() < 16) {
             return invalid("verifier.api_keys are at least 16 characters");
@@ -333,6 +358,9 @@ mod tests {
             "[issuer]\nauthorities = [\"nts\"]",
             "[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"00\"",
             "[verifier]\nopen_api = true\n[server]\nlisten = \"0.0.0.0:8443\"",
+            "[verifier]\nopen_api = true\n[server]\nplain_http = true",
+            "[verifier]\nopen_api = true\n[status]\nrepublish_secs = 90000",
+            "[verifier]\nopen_api = true\n[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\nauthorities = [\"nts\"]",
             "[verifier]\napi_keys = [\"short\"]",
             "[verifier]\napi_keys = [\"0123456789abcdef\"]\ntransaction_secs = 1",
         ] {

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -218,12 +218,9 @@ async fn handle<S: RegistryStore + 'static>(
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let Ok(body) = to_bytes(request.into_body(), MAX_BODY).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the body is larger than 64 KiB",
-        );
+    let body = match crate::ops::read_body(request.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let http = HttpRequest {
         method,

@@ -210,16 +210,66 @@ impl RateLimiter {
 pub struct OpsState {
     /// The service's name in logs and metrics.
     pub service: &'static str,
-    /// The time a request may take, body included.
+    /// The time a client has to send a request's body (slow senders get 408). The work
+    /// after it is not cut short: an answer dropped after a code was spent or a credential
+    /// registered would leave the client guessing.
     pub request_timeout: Duration,
     /// Per-client limits, if any.
     pub limiter: Option<Arc<RateLimiter>>,
 }
 
 /// Wraps `router` with the operations layer: the rate limit (429 with `Retry-After`), the
-/// time limit (408), and the request's log line and metrics.
+/// time limit on the body (408), and the request's log line and metrics.
 pub fn with_operations(router: Router, state: OpsState) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(state, observe))
+    let body_timeout = state.request_timeout;
+    router
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state, observe))
+}
+
+/// Reads a request body of at most `limit` bytes, or the answer for why not: `413` when it is
+/// larger, `408` when the client was too slow sending it, `400` when it broke off.
+///
+/// # Errors
+/// The response to send instead.
+pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    use http_body_util::BodyExt as _;
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            let (status, text) = if e.is::<http_body_util::LengthLimitError>() {
+                (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large")
+            } else if is_timeout(&*e) {
+                (StatusCode::REQUEST_TIMEOUT, "the body took too long")
+            } else {
+                (StatusCode::BAD_REQUEST, "the body could not be read")
+            };
+            Err((
+                status,
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(serde_json::json!({
+                    "error": "invalid_request",
+                    "error_description": text,
+                })),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// Whether an error or one of its sources is the body timeout's.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(error) = current {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 async fn observe(State(state): State<OpsState>, request: Request, next: Next) -> Response {
@@ -256,10 +306,7 @@ async fn observe(State(state): State<OpsState>, request: Request, next: Next) ->
     };
     let response = match response {
         Some(refused) => refused,
-        None => match tokio::time::timeout(state.request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => (StatusCode::REQUEST_TIMEOUT, "the request took too long\n").into_response(),
-        },
+        None => next.run(request).await,
     };
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
@@ -299,6 +346,8 @@ pub struct ServerLimits {
     pub handshake_timeout: Duration,
     /// Connections open at once; more wait in the kernel's queue.
     pub max_connections: usize,
+    /// Connections one client address may hold open at once; more are closed at once.
+    pub max_connections_per_client: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
 }
@@ -309,8 +358,47 @@ impl Default for ServerLimits {
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             handshake_timeout: Duration::from_secs(10),
-            max_connections: 1024,
+            max_connections: 512,
+            max_connections_per_client: 32,
             shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One of a client address's connections, given back when dropped.
+struct ClientSlot {
+    clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ClientSlot {
+    fn take(clients: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut map = clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = map.entry(ip).or_insert(0);
+        if *count >= max.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            clients: Arc::clone(clients),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = map.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(&self.ip);
+            }
         }
     }
 }
@@ -366,6 +454,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192));
     let http = Arc::new(http);
+    let per_client: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -386,6 +475,14 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        // One client may hold only so many of the connections (a slow handshake or slow
+        // headers each hold one for their timeouts).
+        let Some(client_slot) =
+            ClientSlot::take(&per_client, peer.ip(), limits.max_connections_per_client)
+        else {
+            drop(tcp);
+            continue;
         };
         let app = app.clone();
         let max_header_bytes = limits.max_header_bytes;
@@ -420,6 +517,7 @@ pub async fn serve(
         let handshake_timeout = limits.handshake_timeout;
         tokio::spawn(async move {
             let _permit = permit;
+            let _client_slot = client_slot;
             match acceptor {
                 Some(acceptor) => {
                     let Ok(Ok(stream)) =

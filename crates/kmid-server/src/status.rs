@@ -132,6 +132,19 @@ impl StatusService {
         Ok(())
     }
 
+    /// The token served at `path` (a list URI's path), CWT or JWT: what a `GET` would
+    /// answer, for a verifier in the same process (no round trip through the listener).
+    #[must_use]
+    pub fn token(&self, path: &str, cwt: bool) -> Option<Bytes> {
+        let lists = self.snapshot();
+        let served = lists.get(path)?;
+        Some(if cwt {
+            served.cwt.clone()
+        } else {
+            served.jwt.clone()
+        })
+    }
+
     /// How many lists are served.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -38,7 +38,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::{Bytes, to_bytes};
+use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -1149,17 +1149,9 @@ impl VerifierService {
     }
 }
 
-/// Reads a body of at most `limit` bytes; `None` when it is larger.
-async fn body(request: Request, limit: usize) -> Option<Bytes> {
-    to_bytes(request.into_body(), limit).await.ok()
-}
-
-fn too_large() -> Response {
-    error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request",
-        "the body is too large",
-    )
+/// Reads a body of at most `limit` bytes, or the answer for why not.
+async fn body(request: Request, limit: usize) -> Result<Bytes, Response> {
+    crate::ops::read_body(request.into_body(), limit).await
 }
 
 /// Runs `f` on the blocking pool (the store may be SQLite; signing and verifying are CPU
@@ -1200,8 +1192,9 @@ async fn create(State(service): State<VerifierService>, request: Request) -> Res
     let Some(permit) = service.permit() else {
         return busy();
     };
-    let Some(bytes) = body(request, MAX_BODY).await else {
-        return too_large();
+    let bytes = match body(request, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused,
     };
     blocking(permit, move || service.create(&bytes)).await
 }
@@ -1243,8 +1236,9 @@ async fn request_post(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    let Some(bytes) = body(request, MAX_BODY).await else {
-        return too_large();
+    let bytes = match body(request, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused,
     };
     blocking(permit, move || service.request_object(&id, Some(&bytes))).await
 }
@@ -1257,8 +1251,9 @@ async fn response(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    let Some(bytes) = body(request, service.inner.config.max_response_bytes).await else {
-        return too_large();
+    let bytes = match body(request, service.inner.config.max_response_bytes).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused,
     };
     blocking(permit, move || service.response(&id, &bytes)).await
 }
@@ -1271,8 +1266,9 @@ async fn dc_api(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    let Some(bytes) = body(request, service.inner.config.max_response_bytes).await else {
-        return too_large();
+    let bytes = match body(request, service.inner.config.max_response_bytes).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused,
     };
     blocking(permit, move || service.dc_api(&handle, &bytes)).await
 }
