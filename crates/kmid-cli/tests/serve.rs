@@ -479,13 +479,15 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
         );
         assert_eq!(status, 400, "{junk}");
     }
-    // A flood beyond the rate limit (20/s, bursts of 60) from one client.
-    let started = Instant::now();
-    let statuses: Vec<u16> = (0..150)
-        .map(|_| http.get(&format!("{transactions}/nothing.here")).0)
-        .collect();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(statuses.contains(&429), "{statuses:?}");
+    // A flood beyond the rate limit (20/s, bursts of 60) from one client: as fast as it goes,
+    // until the first 429 (a bounded loop: at 20/s, 600 requests take at least 27 s).
+    let mut statuses = Vec::new();
+    while statuses.len() < 600 && statuses.last() != Some(&429) {
+        statuses.push(http.get(&format!("{transactions}/nothing.here")).0);
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // (The bucket is shared with the test's earlier requests from 127.0.0.1.)
+    assert!(statuses.len() > 10, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 404 || *s == 429));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(http.get(&format!("{public}/healthz")).0, 200);

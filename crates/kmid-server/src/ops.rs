@@ -498,16 +498,34 @@ pub async fn serve(
                     .map(|(name, value)| name.as_str().len() + value.len() + 4)
                     .sum::<usize>()
                     + request.uri().to_string().len();
+                // A request with a body refused before the body was read leaves the rest of
+                // it on the connection: such answers close it, so a client does not send its
+                // next request into a connection the server is about to drop.
+                let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+                    || request
+                        .headers()
+                        .get(header::CONTENT_LENGTH)
+                        .is_some_and(|v| v.as_bytes() != b"0");
                 async move {
                     use tower::Service as _;
-                    if head > max_header_bytes {
-                        return Ok((
+                    let mut response = if head > max_header_bytes {
+                        (
                             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                             "the request headers are too large\n",
                         )
-                            .into_response());
+                            .into_response()
+                    } else {
+                        app.call(request.map(Body::new)).await?
+                    };
+                    if has_body
+                        && (response.status().is_client_error()
+                            || response.status().is_server_error())
+                    {
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
                     }
-                    app.call(request.map(Body::new)).await
+                    Ok::<_, std::convert::Infallible>(response)
                 }
             },
         );
