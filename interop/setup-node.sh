@@ -22,5 +22,5 @@ if ! cmp -s interop/node/package-lock.json "$dest/installed.lock"; then
   cp interop/node/package-lock.json "$dest/installed.lock"
 fi
 cp interop/node/oid4vp_peer.mjs interop/node/mdoc_peer.mjs interop/node/vci_peer.mjs \
-  interop/node/vci_issuer_peer.mjs "$dest/"
+  interop/node/vci_issuer_peer.mjs interop/node/rp_page_browser.mjs "$dest/"
 echo "$PWD/$dest"

@@ -15,6 +15,10 @@ if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then need_apt+=(python
 # The OpenID4VP interop tests run the npm peers with node.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# The relying party's page is tested in a real headless browser: Debian's Chromium.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# ... and a Korean font for it, so its screenshots show the names rather than empty boxes.
+[ -d /usr/share/fonts/truetype/nanum ] || need_apt+=(fonts-nanum)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -eq 0 ]; then

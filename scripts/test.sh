@@ -9,6 +9,9 @@ export KMID_INTEROP_PYTHON
 # The OpenID4VP peer (@openid4vc/openid4vp, pinned by interop/node/package-lock.json).
 KMID_INTEROP_NODE="$(bash interop/setup-node.sh)"
 export KMID_INTEROP_NODE
+# The browser of the relying party's page test (scripts/setup.sh installs it).
+KMID_BROWSER="$(command -v chromium)"
+export KMID_BROWSER
 cargo test --workspace --locked
 # The second crypto provider: the whole suite again on OpenSSL. The default (aws-lc-rs) graph of
 # kmid has no OpenSSL (checked), and a verify-only relying party builds that way with nothing

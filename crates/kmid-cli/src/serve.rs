@@ -715,6 +715,14 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             ops::with_operations(service.router(), ops_state("verifier")),
         );
         lines.push(format!("  verifier    {public}/verifier"));
+        // The relying party's page calls the API from the browser: only where it is open.
+        if config.verifier.open_api {
+            app = app.merge(ops::with_operations(
+                kmid_server::page::router(),
+                ops_state("page"),
+            ));
+            lines.push(format!("  page        {public}/"));
+        }
     }
     if config.issuer.enabled {
         // The issuance store's expired offers, codes, tokens and nonces.

@@ -11,7 +11,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::print_stderr
 )]
 
 mod common;
@@ -648,4 +649,141 @@ fn a_sigkill_during_issuance_leaves_no_half_issued_credential() {
         .collect();
     assert_eq!(valid.len(), 2, "VALID: {valid:?} of {credentials:?}");
     assert!(run.path("final/rrc.sd-jwt").is_file());
+}
+
+/// Runs the page driver (`interop/node/rp_page_browser.mjs`) with `input`; `None` when the
+/// browser or the npm peers are not set up (the README's test command sets both up).
+fn browse(input: &Value) -> Option<Value> {
+    let (Some(node), Some(browser)) = (
+        std::env::var_os("KMID_INTEROP_NODE"),
+        std::env::var_os("KMID_BROWSER"),
+    ) else {
+        return None;
+    };
+    let mut input = input.clone();
+    input["browser"] = json!(browser.to_string_lossy());
+    let script = std::path::Path::new(&node).join("rp_page_browser.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(input.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The relying party's page in headless Chromium: a clerk picks the identity template, the
+/// page shows the QR code and the same-device link, `kmid wallet present` answers the URL the
+/// page shows, and the page shows the name, the birth date and the photo (decoded by the
+/// browser) — and no registration number; a template asking for the number without a legal
+/// basis is refused on the page; a lost card is shown refused with its reason. Screenshots of
+/// each are checked to be images of the page.
+#[test]
+fn the_relying_partys_page_works_in_a_browser() {
+    let run = Run::new("serve-page");
+    if std::env::var_os("KMID_BROWSER").is_none() || std::env::var_os("KMID_INTEROP_NODE").is_none()
+    {
+        eprintln!("KMID_BROWSER or KMID_INTEROP_NODE is not set: the browser test checks nothing");
+        return;
+    }
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    let card = deploy(&run, port);
+    let _server = Server::start(&run, "serve.log");
+    let http = Http::new(&run);
+    let (status, offer) = http.post_json(
+        &format!("{public}/issuer/mois/admin/offers"),
+        &json!({ "card": card }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200, "{offer}");
+    run.ok(&[
+        "wallet",
+        "receive",
+        offer["offer_url"].as_str().unwrap(),
+        "--tx-code",
+        offer["tx_code"].as_str().unwrap(),
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        "creds",
+    ]);
+    let kmid = env!("CARGO_BIN_EXE_kmid");
+    let page = |template: &str, legal_basis: Option<&str>, shot: &str| {
+        let mut input = json!({
+            "url": format!("{public}/"),
+            "template": template,
+            "card": "kr.go.mois.rrc.1",
+            "format": "dc+sd-jwt",
+            "wallet": [kmid, "wallet", "present", "--keys", "data", "--holder", "holder.pem",
+                "--credential", "creds/rrc.sd-jwt", "--credential", "creds/rrc.mdoc.cbor",
+                "--verifier-trust", "data/verifier/reader-root.pem", "--ca-file", "data/tls/ca.pem"],
+            "cwd": run.dir.to_string_lossy(),
+            "screenshot": run.path(shot).to_string_lossy(),
+        });
+        if let Some(basis) = legal_basis {
+            input["legal_basis"] = json!(basis);
+        }
+        let seen = browse(&input).unwrap();
+        let png = std::fs::read(run.path(shot)).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+            "{shot}"
+        );
+        seen
+    };
+    let seen = page("identity", None, "verified.png");
+    assert!(
+        seen["request_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("openid4vp://?client_id=x509_hash"),
+        "{seen}"
+    );
+    assert!(seen["qr_svg_bytes"].as_u64().unwrap() > 1000, "{seen}");
+    assert_eq!(seen["wallet_exit"], 0, "{seen}");
+    assert_eq!(seen["verdict"], "Verified", "{seen}");
+    assert_eq!(seen["claims"]["family_name_unicode"], "김", "{seen}");
+    assert_eq!(seen["claims"]["given_name_unicode"], "민준", "{seen}");
+    assert_eq!(seen["claims"]["birth_date"], "1990-03-15", "{seen}");
+    assert_eq!(seen["claims"]["status"], "VALID", "{seen}");
+    assert!(
+        seen["claims"].get("registration_number").is_none(),
+        "{seen}"
+    );
+    assert_eq!(seen["portrait"]["shown"], true, "{seen}");
+    assert!(seen["portrait"]["width"].as_u64().unwrap() > 0, "{seen}");
+    // The registration number without a legal basis: refused before any request is made.
+    let seen = page("full-identity", Some(""), "no-basis.png");
+    assert!(
+        seen["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("legal_basis"),
+        "{seen}"
+    );
+    // The card is lost: the page shows the refusal and why.
+    let (status, _) = http.post_json(
+        &format!("{public}/issuer/mois/admin/card-lost"),
+        &json!({ "card": card }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(1500));
+    let seen = page("age-check", None, "refused.png");
+    assert!(
+        seen["verdict"].as_str().unwrap().starts_with("Refused"),
+        "{seen}"
+    );
+    assert!(
+        seen["reason"].as_str().unwrap().contains("Suspended"),
+        "{seen}"
+    );
 }

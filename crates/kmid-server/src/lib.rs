@@ -6,6 +6,7 @@
 //! - [`verifier`]: OpenID4VP for relying parties: transactions made through an API, the
 //!   wallet's request and response endpoints, the Digital Credentials API's response.
 //! - [`config`]: `kmid serve`'s TOML configuration.
+//! - [`page`]: the relying party's page of the demonstration.
 //! - [`ops`]: logs, metrics, health, rate and time limits, and the HTTP(S) server loop.
 //! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
 //!   fetch failed.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod fetch;
 pub mod issuer;
 pub mod ops;
+pub mod page;
 pub mod status;
 pub mod verifier;
 

@@ -551,6 +551,15 @@ fn outcome_json(
                 let mut out = credential.to_json();
                 if let Some(fields) = out.as_object_mut() {
                     fields.insert("id".into(), json!(id));
+                    // The photo itself, for a page to show (the claims carry its digest).
+                    if let Some(image) = credential
+                        .catalogue_claims()
+                        .into_iter()
+                        .find(|(c, _)| *c == ClaimId::Portrait)
+                        .and_then(|(_, v)| v.as_str().map(portrait_data_url))
+                    {
+                        fields.insert("portrait_image".into(), json!(image));
+                    }
                 }
                 if legal_basis.is_none() {
                     drop_registration_number(&mut out);
@@ -560,6 +569,27 @@ fn outcome_json(
         }),
         Err(e) => json!({ "valid": false, "error": e.code(), "message": e.to_string() }),
     }
+}
+
+/// A portrait claim (a JPEG as base64, or already a data URL) as a data URL.
+fn portrait_data_url(value: &str) -> String {
+    if value.starts_with("data:") {
+        value.to_owned()
+    } else {
+        format!("data:image/jpeg;base64,{value}")
+    }
+}
+
+/// The request URL as an SVG QR code (what a page shows), or `None` when it does not fit.
+fn qr_svg(url: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(256, 256)
+            .quiet_zone(true)
+            .build(),
+    )
 }
 
 /// Removes the registration number from a Korean card's result
@@ -816,9 +846,10 @@ impl VerifierService {
                 .map_err(failed)?;
             let request_uri = self.url("request", &id);
             let url = online.url_by_reference(&self.inner.config.url_scheme, &request_uri, true);
+            let qr = qr_svg(&url);
             (
                 online.export().map_err(failed)?,
-                json!({ "request_uri": request_uri, "request_url": url }),
+                json!({ "request_uri": request_uri, "request_url": url, "qr_svg": qr }),
             )
         } else {
             let origin = request
