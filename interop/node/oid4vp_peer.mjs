@@ -22,6 +22,13 @@
 //                        DIR/dcql.json; write DIR/their-request.json and DIR/their-state.json
 //   read-answer-dc DIR   decrypt and validate kmid's DC API answer DIR/their-answer.json
 //
+// Against kmid's live verifier (`kmid serve`; its CA in NODE_EXTRA_CA_CERTS):
+//   resolve-live DIR     their wallet fetches the request DIR/request_url.txt names (its
+//                        request_uri, by the URL's method), verifies it under
+//                        DIR/verifier-root.pem and writes DIR/resolved.json (the request)
+//   submit-live DIR      encrypts the VP Token DIR/vp.json to the request's key and POSTs it
+//                        to its response_uri; prints the verifier's answer
+//
 // The library needs crypto callbacks; they are written here with node:crypto alone (ES256,
 // ECDH-ES with A128GCM/A256GCM and the Concat KDF, SHA-256, X.509). Driven by
 // crates/kmid-cli/tests/interop_openid4vp.rs.
@@ -296,7 +303,77 @@ async function readAnswerDc() {
   }))
 }
 
+// ECDH-ES (direct key agreement) with A128GCM/A256GCM to the verifier's key: the JWE their
+// library asks for when it makes a direct_post.jwt response.
+async function encryptJwe(encryptor, data) {
+  const recipient = crypto.createPublicKey({ key: encryptor.publicJwk, format: 'jwk' })
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const epk = publicKey.export({ format: 'jwk' })
+  const header = { alg: 'ECDH-ES', enc: encryptor.enc, epk: { kty: epk.kty, crv: epk.crv, x: epk.x, y: epk.y } }
+  if (encryptor.publicJwk.kid) header.kid = encryptor.publicJwk.kid
+  if (encryptor.apu) header.apu = encryptor.apu
+  if (encryptor.apv) header.apv = encryptor.apv
+  const z = crypto.diffieHellman({ privateKey, publicKey: recipient })
+  const key = concatKdf(z, encryptor.enc, encryptor.apu ? fromB64u(encryptor.apu) : Buffer.alloc(0), encryptor.apv ? fromB64u(encryptor.apv) : Buffer.alloc(0))
+  const protectedB64 = b64u(JSON.stringify(header))
+  const iv = crypto.randomBytes(12)
+  const cipher = crypto.createCipheriv(encryptor.enc === 'A128GCM' ? 'aes-128-gcm' : 'aes-256-gcm', key, iv)
+  cipher.setAAD(Buffer.from(protectedB64, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(Buffer.from(data, 'utf8')), cipher.final()])
+  return { encryptionJwk: encryptor.publicJwk, jwe: `${protectedB64}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}` }
+}
+
+const liveClient = () => new Openid4vpClient({
+  callbacks: { hash, verifyJwt, encryptJwe, decryptJwe: notUsed, signJwt: notUsed, getX509CertificateMetadata: x509Metadata, fetch },
+})
+
+async function resolveLive() {
+  const client = liveClient()
+  const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: read('request_url.txt') })
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params })
+  fs.writeFileSync(path.join(dir, 'resolved.json'), JSON.stringify(resolved.authorizationRequestPayload))
+  console.log(JSON.stringify({
+    client_id: resolved.authorizationRequestPayload.client_id,
+    prefix: resolved.client.prefix,
+    response_mode: resolved.authorizationRequestPayload.response_mode,
+    signed: resolved.jar !== undefined,
+    dcql: resolved.dcql?.query,
+  }))
+}
+
+async function submitLive() {
+  const client = liveClient()
+  const request = JSON.parse(read('resolved.json'))
+  const vpToken = JSON.parse(read('vp.json'))
+  const created = await client.createOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: { vp_token: vpToken },
+    jarm: request.response_mode === 'direct_post.jwt'
+      ? {
+          encryption: { nonce: request.nonce },
+          serverMetadata: {
+            authorization_signing_alg_values_supported: [],
+            authorization_encryption_alg_values_supported: ['ECDH-ES'],
+            authorization_encryption_enc_values_supported: ['A128GCM', 'A256GCM'],
+          },
+        }
+      : undefined,
+  })
+  const submitted = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: { ...created.authorizationResponsePayload, state: request.state },
+    jarm: created.jarm ? { responseJwt: created.jarm.responseJwt } : undefined,
+  })
+  console.log(JSON.stringify({
+    response_mode: submitted.responseMode,
+    status: submitted.response.status,
+    body: await submitted.response.text(),
+  }))
+}
+
 const verbs = {
+  'resolve-live': resolveLive,
+  'submit-live': submitLive,
   resolve,
   'read-kmid': readKmid,
   create,

@@ -15,6 +15,10 @@
 //                                     it) to DIR/redirect_uri.txt, whose `iss` is checked; then
 //                                     as `receive`.
 //
+// Without DIR/bridge.json the issuer is the live one (`kmid serve`): the library's fetch is
+// Node's (its CA in NODE_EXTRA_CA_CERTS), redirects not followed (the authorization
+// response's is the wallet's to read).
+//
 // The library needs callbacks; they are written here with node:crypto alone (ES256, SHA-256,
 // random). Driven by crates/kmid-cli/tests/interop_openid4vci.rs.
 import crypto from 'node:crypto'
@@ -29,8 +33,11 @@ const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8').trim()
 const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
 
 // fetch through the bridge: the request as JSON on stdin, the response as JSON on stdout.
-const bridge = JSON.parse(read('bridge.json'))
+const live = !fs.existsSync(path.join(dir, 'bridge.json'))
+const bridge = live ? null : JSON.parse(read('bridge.json'))
+const liveFetch = (input, init = {}) => fetch(input, { ...init, redirect: 'manual' })
 async function bridgedFetch(input, init = {}) {
+  if (live) return liveFetch(input, init)
   const url = typeof input === 'string' ? input : input.url
   const headers = {}
   new Headers(init.headers ?? {}).forEach((value, name) => { headers[name] = value })

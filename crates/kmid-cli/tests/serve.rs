@@ -787,3 +787,179 @@ fn the_relying_partys_page_works_in_a_browser() {
         "{seen}"
     );
 }
+
+/// Runs `node <KMID_INTEROP_NODE>/<script> <verb> <dir>` with the server's CA trusted; its
+/// stdout as JSON. `None` without the npm peers.
+fn peer(run: &Run, script: &str, verb: &str, dir: &std::path::Path) -> Option<Value> {
+    let node = std::path::PathBuf::from(std::env::var_os("KMID_INTEROP_NODE")?);
+    let out = Command::new("node")
+        .arg(node.join(script))
+        .args([verb, dir.to_str().unwrap()])
+        .env("NODE_EXTRA_CA_CERTS", run.path("data/tls/ca.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} {verb}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The OpenWallet Foundation's clients against the live services: their OpenID4VCI wallet
+/// (`@openid4vc/openid4vci` and `oauth2` 0.4.6) receives from kmid's issuer over HTTPS by the
+/// pre-authorized grant and by the authorization code grant (PAR with a wallet attestation,
+/// PKCE, DPoP, `iss`); their OpenID4VP wallet (`@openid4vc/openid4vp` 0.4.6) fetches kmid's
+/// signed request from the live verifier, and submits a `direct_post.jwt` response it
+/// encrypted itself, with a VP Token of the credential their wallet received; the verifier's
+/// result is VALID.
+#[test]
+fn their_clients_run_against_the_live_services() {
+    let run = Run::new("serve-peers");
+    if std::env::var_os("KMID_INTEROP_NODE").is_none() {
+        eprintln!("KMID_INTEROP_NODE is not set: the live interop test checks nothing");
+        return;
+    }
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    let card = deploy(&run, port);
+    let _server = Server::start(&run, "serve.log");
+    let http = Http::new(&run);
+    let offers = format!("{public}/issuer/mois/admin/offers");
+    // Their wallet, by the pre-authorized grant.
+    let peer_dir = run.path("their-wallet");
+    std::fs::create_dir_all(&peer_dir).unwrap();
+    let (status, offer) = http.post_json(&offers, &json!({ "card": card }), Some(OFFICIAL_TOKEN));
+    assert_eq!(status, 200, "{offer}");
+    std::fs::write(
+        peer_dir.join("offer.txt"),
+        offer["offer_url"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        peer_dir.join("tx_code.txt"),
+        offer["tx_code"].as_str().unwrap(),
+    )
+    .unwrap();
+    let received = peer(&run, "vci_peer.mjs", "receive", &peer_dir).unwrap();
+    assert_eq!(received["token_type"], "DPoP", "{received}");
+    assert_eq!(
+        received["credential_issuer"],
+        format!("{public}/issuer/mois"),
+        "{received}"
+    );
+    // Their wallet, by the authorization code grant (kmid's wallet provider attested the
+    // instance key `deploy` made; kmid's issuer registered the wallet).
+    // (For another holder's card: the resident card is on the first wallet's phone, and a
+    // card is on one phone.)
+    let code_dir = run.path("their-code-wallet");
+    std::fs::create_dir_all(&code_dir).unwrap();
+    let foreigner: Value = serde_json::from_str(&run.ok(&["card", "sample", "foreigner"])).unwrap();
+    let (status, offer) = http.post_json(
+        &format!("{public}/issuer/moj/admin/offers"),
+        &json!({ "card": foreigner, "grant": "authorization-code" }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200, "{offer}");
+    std::fs::write(
+        code_dir.join("offer.txt"),
+        offer["offer_url"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(
+        run.path("attestation.jwt"),
+        code_dir.join("attestation.jwt"),
+    )
+    .unwrap();
+    std::fs::copy(run.path("instance.pem"), code_dir.join("instance.pem")).unwrap();
+    std::fs::write(code_dir.join("redirect_uri.txt"), CALLBACK).unwrap();
+    let by_code = peer(&run, "vci_peer.mjs", "authorize", &code_dir).unwrap();
+    assert_eq!(by_code["token_type"], "DPoP", "{by_code}");
+    for configuration in ["kr.go.moj.rc.1.dc+sd-jwt", "kr.go.moj.rc.1.mso_mdoc"] {
+        assert!(
+            by_code["credentials"][configuration][0].is_string(),
+            "{configuration}: {by_code}"
+        );
+    }
+    // The first wallet's SD-JWT VC, with the key their wallet bound it to, for the verifier.
+    let sd_jwt = received["credentials"]["kr.go.mois.rrc.1.dc+sd-jwt"][0]
+        .as_str()
+        .unwrap();
+    let jwk: kmid::crypto::Jwk =
+        serde_json::from_str(&std::fs::read_to_string(peer_dir.join("peer-holder.jwk")).unwrap())
+            .unwrap();
+    std::fs::write(
+        run.path("their-holder.pem"),
+        jwk.to_private_key()
+            .unwrap()
+            .to_pkcs8_pem()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(run.path("theirs.sd-jwt"), format!("{sd_jwt}\n")).unwrap();
+
+    // Their OpenID4VP wallet answers the live verifier.
+    let (status, created) = http.post_json(
+        &format!("{public}/verifier/transactions"),
+        &json!({ "template": "identity", "card": "kr.go.mois.rrc.1", "format": "dc+sd-jwt" }),
+        None,
+    );
+    assert_eq!(status, 201, "{created}");
+    let vp_dir = run.path("their-vp-wallet");
+    std::fs::create_dir_all(&vp_dir).unwrap();
+    std::fs::write(
+        vp_dir.join("request_url.txt"),
+        created["request_url"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(
+        run.path("data/verifier/reader-root.pem"),
+        vp_dir.join("verifier-root.pem"),
+    )
+    .unwrap();
+    let resolved = peer(&run, "oid4vp_peer.mjs", "resolve-live", &vp_dir).unwrap();
+    assert_eq!(resolved["signed"], true, "{resolved}");
+    assert_eq!(resolved["prefix"], "x509_hash", "{resolved}");
+    assert_eq!(resolved["response_mode"], "direct_post.jwt", "{resolved}");
+    // The VP Token (kmid presents their credential for the request their client resolved).
+    let request: Value =
+        serde_json::from_str(&std::fs::read_to_string(vp_dir.join("resolved.json")).unwrap())
+            .unwrap();
+    std::fs::write(
+        run.path("their-request.json"),
+        json!({
+            "dcql_query": request["dcql_query"],
+            "nonce": request["nonce"],
+            "client_id": request["client_id"],
+            "response_uri": request["response_uri"],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    run.ok(&[
+        "present",
+        "--keys",
+        "data",
+        "--holder",
+        "their-holder.pem",
+        "--credential",
+        "theirs.sd-jwt",
+        "--request",
+        "their-request.json",
+        "--out",
+        "their-vp/vp.json",
+    ]);
+    std::fs::copy(run.path("their-vp/vp.json"), vp_dir.join("vp.json")).unwrap();
+    let submitted = peer(&run, "oid4vp_peer.mjs", "submit-live", &vp_dir).unwrap();
+    assert_eq!(submitted["status"], 200, "{submitted}");
+    let handle = created["transaction_id"].as_str().unwrap();
+    let (_, done) = http.get(&format!("{public}/verifier/transactions/{handle}"));
+    assert_eq!(done["status"], "answered", "{done}");
+    assert_eq!(done["result"]["valid"], true, "{done}");
+    assert_eq!(
+        done["result"]["presentations"][0]["claims"]["family_name_unicode"], "김",
+        "{done}"
+    );
+}
