@@ -219,12 +219,28 @@ pub struct OpsState {
 }
 
 /// Wraps `router` with the operations layer: the rate limit (429 with `Retry-After`), the
-/// time limit on the body (408), and the request's log line and metrics.
+/// time limit on the body (408), a panic answered 500, and the request's log line and
+/// metrics.
 pub fn with_operations(router: Router, state: OpsState) -> Router {
     let body_timeout = state.request_timeout;
     router
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
+        ))
+        // A handler that panics answers 500 (its log line says so); the panic's message is
+        // not sent.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [(header::CACHE_CONTROL, "no-store")],
+                    axum::Json(serde_json::json!({
+                        "error": "server_error",
+                        "error_description": "the request could not be answered",
+                    })),
+                )
+                    .into_response()
+            },
         ))
         .layer(axum::middleware::from_fn_with_state(state, observe))
 }
