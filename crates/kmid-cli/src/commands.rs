@@ -636,6 +636,10 @@ pub(crate) struct VerifyArgs {
     /// Print a JSON result on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// CA certificates (PEM) trusted besides the Mozilla roots when a status list is fetched
+    /// over HTTPS (`kmid serve`'s `<data>/tls/ca.pem`).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 /// `kmid status`.
@@ -1856,22 +1860,94 @@ pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     }
 }
 
-/// A verifier over the configured roots and a keys directory's published statuses.
-fn verifier(keys: &Path, trust_file: Option<&Path>) -> Result<Verifier, Error> {
+/// The certificates of a PEM file (a CA bundle), DER.
+pub(crate) fn pem_certificates(file: &Path) -> Result<Vec<Vec<u8>>, Error> {
+    let text = read_text(file)?;
+    let mut certificates = Vec::new();
+    for block in text.split_inclusive("-----END CERTIFICATE-----") {
+        if block.contains("-----BEGIN CERTIFICATE-----") {
+            certificates.push(Certificate::from_pem(block.trim())?.der().to_vec());
+        }
+    }
+    if certificates.is_empty() {
+        return Err(format!("{}: no certificate", file.display()).into());
+    }
+    Ok(certificates)
+}
+
+/// Status lists from a keys directory's published index, and any other `https` list over
+/// the network (kmid-server's fetcher: bounded in size and time, the failure's reason kept),
+/// its runtime started only when a list is fetched.
+struct LocalThenHttps {
+    status_dir: PathBuf,
+    index: BTreeMap<String, Value>,
+    extra_roots: Vec<Vec<u8>>,
+    https: std::sync::OnceLock<Result<(tokio::runtime::Runtime, kmid_server::HttpFetcher), String>>,
+}
+
+impl kmid::status::StatusListFetcher for LocalThenHttps {
+    fn fetch(
+        &self,
+        uri: &str,
+        accept: &str,
+    ) -> Result<Vec<u8>, kmid::schema::status::FetchFailure> {
+        use kmid::schema::status::FetchFailure;
+        if let Some(entry) = self.index.get(uri) {
+            let file = if accept.contains("cwt") {
+                entry.get("cwt")
+            } else {
+                entry.get("jwt")
+            }
+            .and_then(Value::as_str)
+            .ok_or(FetchFailure::NotAvailable)?;
+            return read(&self.status_dir.join(file))
+                .map(without_text_newline)
+                .map_err(|_| FetchFailure::NotAvailable);
+        }
+        if !uri.starts_with("https://") {
+            return Err(FetchFailure::NotAvailable);
+        }
+        let https = self.https.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let fetcher = kmid_server::HttpFetcher::new(kmid_server::FetchConfig {
+                extra_roots: self.extra_roots.clone(),
+                ..kmid_server::FetchConfig::default()
+            })
+            .map_err(|e| e.to_string())?;
+            Ok((runtime, fetcher))
+        });
+        match https {
+            Ok((runtime, fetcher)) => runtime.block_on(fetcher.get(uri, accept)),
+            Err(_) => Err(FetchFailure::Transport),
+        }
+    }
+}
+
+/// A verifier over the configured roots and a keys directory's published statuses; a list
+/// not published there is fetched when its URI is `https` (trusting `ca_file` too).
+fn verifier(
+    keys: &Path,
+    trust_file: Option<&Path>,
+    ca_file: Option<&Path>,
+) -> Result<Verifier, Error> {
     let status_dir = keys.join("status");
     let index: BTreeMap<String, Value> = match read(&status_dir.join("index.json")) {
         Ok(bytes) => serde_json::from_slice(&bytes)?,
         Err(_) => BTreeMap::new(),
     };
-    let fetch = move |uri: &str, accept: &str| {
-        let entry = index.get(uri)?;
-        let file = if accept.contains("cwt") {
-            entry.get("cwt")
-        } else {
-            entry.get("jwt")
-        }?
-        .as_str()?;
-        Some(without_text_newline(read(&status_dir.join(file)).ok()?))
+    let extra_roots = match ca_file {
+        Some(file) => pem_certificates(file)?,
+        None => Vec::new(),
+    };
+    let fetch = LocalThenHttps {
+        status_dir,
+        index,
+        extra_roots,
+        https: std::sync::OnceLock::new(),
     };
     verifier_over(keys, trust_file, fetch)
 }
@@ -1910,7 +1986,7 @@ pub(crate) fn verifier_over(
 /// The outcome of `kmid verify`, for people or as JSON.
 pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
     let at = parse_at(args.at.as_deref())?;
-    let verifier = verifier(&args.keys, args.trust.as_deref())?;
+    let verifier = verifier(&args.keys, args.trust.as_deref(), args.ca_file.as_deref())?;
     let presentation = read(&args.presentation)?;
     let outcome: Result<Vec<VerifiedCredential>, KmidError> = if let Some(file) = &args.transaction
     {

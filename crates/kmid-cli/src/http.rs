@@ -7,10 +7,9 @@ use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
-use kmid::crypto::x509::Certificate;
 use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
 
-use crate::commands::{Error, read_text};
+use crate::commands::Error;
 
 /// The most a response body may be.
 const MAX_RESPONSE: u64 = 8 << 20;
@@ -24,19 +23,7 @@ impl Https {
     /// A client trusting the Mozilla roots and the CA certificates in `ca_file` (PEM).
     pub(crate) fn new(ca_file: Option<&Path>) -> Result<Self, Error> {
         let roots = match ca_file {
-            Some(file) => {
-                let text = read_text(file)?;
-                let mut roots = Vec::new();
-                for block in text.split_inclusive("-----END CERTIFICATE-----") {
-                    if block.contains("-----BEGIN CERTIFICATE-----") {
-                        roots.push(Certificate::from_pem(block.trim())?.der().to_vec());
-                    }
-                }
-                if roots.is_empty() {
-                    return Err(format!("{}: no certificate", file.display()).into());
-                }
-                roots
-            }
+            Some(file) => crate::commands::pem_certificates(file)?,
             None => Vec::new(),
         };
         let client = reqwest::blocking::Client::builder()

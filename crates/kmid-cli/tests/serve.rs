@@ -282,8 +282,11 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
         "code",
     ]);
     assert!(out.contains("code/rrc.sd-jwt"), "{out}");
-    // The counter's pre-authorized offer with its Transaction Code.
+    // The counter's pre-authorized offer with its Transaction Code; the server restarts
+    // before the phone redeems it.
     let (status, offer) = http.post_json(&offers, &json!({ "card": card }), Some(OFFICIAL_TOKEN));
+    assert_eq!(server.stop(Duration::from_secs(20)), Some(0));
+    let server = Server::start(&run, "serve.log");
     assert_eq!(status, 200, "{offer}");
     let url = offer["offer_url"].as_str().unwrap();
     let tx_code = offer["tx_code"].as_str().unwrap();
@@ -326,6 +329,61 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
         Some(OFFICIAL_TOKEN),
     );
     assert_eq!(status, 400);
+    // `kmid verify` fetches the status list the credential names over HTTPS (the list is not
+    // in the keys directory's index: only the live server publishes it), trusting the
+    // server's CA when told to.
+    run.ok(&[
+        "request",
+        "--template",
+        "age-check",
+        "--card",
+        "rrc",
+        "--format",
+        "sd-jwt",
+        "--out",
+        "req.json",
+    ]);
+    run.ok(&[
+        "present",
+        "--keys",
+        "data",
+        "--holder",
+        "holder.pem",
+        "--credential",
+        "creds/rrc.sd-jwt",
+        "--request",
+        "req.json",
+        "--out",
+        "vp.json",
+    ]);
+    let (status, fetched, out) = run.verify_json(&[
+        "--keys",
+        "data",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+        "--ca-file",
+        "data/tls/ca.pem",
+    ]);
+    assert_eq!(status, 0, "{out}");
+    assert_eq!(fetched["presentations"][0]["status"], "VALID", "{out}");
+    let (status, untrusted, out) = run.verify_json(&[
+        "--keys",
+        "data",
+        "--request",
+        "req.json",
+        "--presentation",
+        "vp.json",
+    ]);
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        untrusted["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("StatusUnavailable.Unavailable.Transport"),
+        "{out}"
+    );
 
     // The relying party: a transaction, the wallet answers, the result.
     let transactions = format!("{public}/verifier/transactions");
