@@ -245,6 +245,19 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
     let http = Http::new(&run);
     assert_eq!(http.get(&format!("{public}/readyz")).0, 200);
     let mut secrets: Vec<String> = vec![OFFICIAL_TOKEN.into()];
+    // SD-JWT VC Issuer Metadata at the origin: the identifier, and the Document Signer's key.
+    let (status, metadata) = http.get(&format!("{public}/.well-known/jwt-vc-issuer/issuer/mois"));
+    assert_eq!(status, 200, "{metadata}");
+    assert_eq!(metadata["issuer"], format!("{public}/issuer/mois"));
+    let ds = kmid::crypto::x509::Certificate::from_pem(
+        &std::fs::read_to_string(run.path("data/mois-ds.pem")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        metadata["jwks"]["keys"][0]["kid"],
+        ds.public_key().thumbprint_sha256().unwrap(),
+        "{metadata}"
+    );
 
     // An official's offers: the API needs their token.
     let offers = format!("{public}/issuer/mois/admin/offers");

@@ -252,6 +252,11 @@ fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response
     if request.method == "GET" && url == server.authorization_endpoint() {
         return authorize(inner, &server, request, at);
     }
+    if request.method == "GET"
+        && url == jwt_vc_issuer_url(&inner.config.metadata.credential_issuer, &inner.origin)
+    {
+        return jwt_vc_issuer_metadata(inner);
+    }
     let mut minter = IssuerMinter::new(&inner.issuer);
     if let Some(cards) = &inner.cards {
         let cards = Arc::clone(cards);
@@ -279,6 +284,33 @@ fn answer<S: RegistryStore>(inner: &Inner<S>, request: &HttpRequest) -> Response
     }
     hook(&response);
     into_axum(response)
+}
+
+/// Where SD-JWT VC Issuer Metadata is (SD-JWT VC draft §4): `/.well-known/jwt-vc-issuer`
+/// between the identifier's origin and its path.
+fn jwt_vc_issuer_url(identifier: &str, origin: &str) -> String {
+    let path = identifier.strip_prefix(origin).unwrap_or_default();
+    format!("{origin}/.well-known/jwt-vc-issuer{path}")
+}
+
+/// SD-JWT VC Issuer Metadata: the identifier as `issuer` and the Document Signer's key in
+/// `jwks` (its RFC 7638 thumbprint as `kid`). kmid's own SD-JWT VCs carry their signer in
+/// `x5c` and no `iss`, so a verifier needs this only for credentials that name this issuer.
+fn jwt_vc_issuer_metadata<S: RegistryStore>(inner: &Inner<S>) -> Response {
+    let key = inner.issuer.keys().document_signer.public_key().clone();
+    let mut jwk = key.to_jwk();
+    jwk.kid = key.thumbprint_sha256().ok();
+    jwk.alg = Some("ES256".into());
+    jwk.key_use = Some("sig".into());
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        axum::Json(json!({
+            "issuer": inner.config.metadata.credential_issuer,
+            "jwks": { "keys": [jwk] },
+        })),
+    )
+        .into_response()
 }
 
 /// The authorization endpoint: the pending request named by `request_uri` (for `client_id`),
