@@ -31,6 +31,10 @@ use time::OffsetDateTime;
 /// The most a request body may be.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// How many requests the service works on at once (signing, the store) before it answers
+/// 503; a body is read only once its request has a place.
+pub const MAX_CONCURRENT: usize = 32;
+
 /// Who the holder at the authorization endpoint is: the issuer's login (an IC-card tap, an
 /// official at the counter, a government sign-in). Given the pending request and the HTTP
 /// request the holder's browser sent (its cookies, its form), it returns the grant's subject
@@ -67,6 +71,8 @@ struct Inner<S: RegistryStore> {
     cards: Option<Arc<CardLookup>>,
     /// Called after a request that may have changed the registry (a successful POST).
     changed: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Places for requests being worked on (on the blocking pool).
+    permits: Arc<tokio::sync::Semaphore>,
     /// The Credential Issuer Identifier's origin (`https://host[:port]`).
     origin: String,
 }
@@ -130,6 +136,7 @@ impl<S: RegistryStore + 'static> IssuerService<S> {
                 authenticator,
                 cards,
                 changed: None,
+                permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT)),
                 origin,
             }),
         })
@@ -218,6 +225,17 @@ async fn handle<S: RegistryStore + 'static>(
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
+    let Ok(permit) = Arc::clone(&service.inner.permits).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1"), (header::CACHE_CONTROL, "no-store")],
+            axum::Json(json!({
+                "error": "temporarily_unavailable",
+                "error_description": "too many requests in progress",
+            })),
+        )
+            .into_response();
+    };
     let body = match crate::ops::read_body(request.into_body(), MAX_BODY).await {
         Ok(body) => body,
         Err(refused) => return refused,
@@ -229,7 +247,12 @@ async fn handle<S: RegistryStore + 'static>(
         body: body.to_vec(),
     };
     let inner = Arc::clone(&service.inner);
-    let answered = tokio::task::spawn_blocking(move || answer(&inner, &http)).await;
+    let answered = tokio::task::spawn_blocking(move || {
+        let answered = answer(&inner, &http);
+        drop(permit);
+        answered
+    })
+    .await;
     answered.unwrap_or_else(|_| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
