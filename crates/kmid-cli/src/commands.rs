@@ -1904,7 +1904,19 @@ impl kmid::status::StatusListFetcher for LocalThenHttps {
                 .map(without_text_newline)
                 .map_err(|_| FetchFailure::NotAvailable);
         }
-        if !uri.starts_with("https://") {
+        // Only https, and never the names reserved never to resolve (RFC 6761: `.invalid`,
+        // `.test`, `.example`; the test PKIs' `status.kmid.invalid`): those stay unpublished,
+        // with no lookup.
+        let host = uri
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split(['/', ':', '?', '#']).next())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if host.is_empty()
+            || [".invalid", ".test", ".example"]
+                .iter()
+                .any(|tld| host.ends_with(tld))
+        {
             return Err(FetchFailure::NotAvailable);
         }
         let https = self.https.get_or_init(|| {
@@ -2065,15 +2077,16 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(bool, Value), Error> {
         ),
         Err(e) => {
             let mut result = json!({ "valid": false, "error": e.code(), "message": e.to_string() });
-            // A status nobody published: say what publishes it.
-            // A status or a CRL nobody published: say what publishes it.
+            // A status or a CRL nobody published: say what publishes it (not for a list that
+            // was fetched and failed: its reason is in the code).
             let unpublished = [
-                ("StatusUnavailable", "status", "status lists"),
+                ("StatusUnavailable.Unavailable", "status", "status lists"),
                 ("RevocationUnavailable", "crl", "CRLs"),
             ]
             .into_iter()
             .find(|(code, dir, _)| {
-                e.code().contains(code) && !args.keys.join(dir).join("index.json").is_file()
+                (e.code().ends_with(code) || (*dir == "crl" && e.code().contains(code)))
+                    && !args.keys.join(dir).join("index.json").is_file()
             });
             if let (Some((_, dir, what)), Some(object)) = (unpublished, result.as_object_mut()) {
                 object.insert(

@@ -847,8 +847,20 @@ fn the_relying_partys_page_works_in_a_browser() {
         Some(OFFICIAL_TOKEN),
     );
     assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(1500));
-    let seen = page("age-check", None, "refused.png");
+    // Seen within the publisher's poll and the list's 1 s ttl: asked again until then.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        let seen = page("age-check", None, "refused.png");
+        if seen["verdict"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Refused")
+            || Instant::now() > deadline
+        {
+            break seen;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert!(
         seen["verdict"].as_str().unwrap().starts_with("Refused"),
         "{seen}"

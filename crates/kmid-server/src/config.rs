@@ -94,7 +94,7 @@ impl Default for ServerSection {
             rate_limit_burst: 200,
             shutdown_grace_secs: 30,
             drain_secs: 0,
-            max_connections_per_client: 32,
+            max_connections_per_client: 16,
             json_logs: false,
         }
     }

@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// How many requests the service works on at once (signing, the store) before it answers
-/// 503; a body is read only once its request has a place.
+/// 503; a place is taken once the body is read.
 pub const MAX_CONCURRENT: usize = 32;
 
 /// Who the holder at the authorization endpoint is: the issuer's login (an IC-card tap, an
@@ -225,10 +225,19 @@ async fn handle<S: RegistryStore + 'static>(
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
+    // The body first (64 KiB, within its deadline), then a place: a slow sender holds no
+    // place while it sends.
+    let body = match crate::ops::read_body(request.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     let Ok(permit) = Arc::clone(&service.inner.permits).try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "1"), (header::CACHE_CONTROL, "no-store")],
+            [
+                (header::RETRY_AFTER, "1"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
             axum::Json(json!({
                 "error": "temporarily_unavailable",
                 "error_description": "too many requests in progress",
@@ -236,10 +245,7 @@ async fn handle<S: RegistryStore + 'static>(
         )
             .into_response();
     };
-    let body = match crate::ops::read_body(request.into_body(), MAX_BODY).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
+
     let http = HttpRequest {
         method,
         url: format!("{}{path}", service.inner.origin),

@@ -245,6 +245,9 @@ pub fn with_operations(router: Router, state: OpsState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state, observe))
 }
 
+/// The most time a whole request body may take to arrive.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Reads a request body of at most `limit` bytes, or the answer for why not: `413` when it is
 /// larger, `408` when the client was too slow sending it, `400` when it broke off.
 ///
@@ -253,7 +256,23 @@ pub fn with_operations(router: Router, state: OpsState) -> Router {
 pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
     use http_body_util::BodyExt as _;
     let limited = http_body_util::Limited::new(body, limit);
-    match limited.collect().await {
+    // A whole-body deadline besides the layer's idle timeout (which restarts with every piece
+    // received): a client trickling a byte now and then cannot hold a request open for long.
+    let Ok(collected) = tokio::time::timeout(BODY_DEADLINE, limited.collect()).await else {
+        return Err((
+            StatusCode::REQUEST_TIMEOUT,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::CONNECTION, "close"),
+            ],
+            axum::Json(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "the body took too long",
+            })),
+        )
+            .into_response());
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
             let (status, text) = if e.is::<http_body_util::LengthLimitError>() {
@@ -375,7 +394,7 @@ impl Default for ServerLimits {
             max_header_bytes: 16 * 1024,
             handshake_timeout: Duration::from_secs(10),
             max_connections: 512,
-            max_connections_per_client: 32,
+            max_connections_per_client: 16,
             shutdown_grace: Duration::from_secs(30),
         }
     }

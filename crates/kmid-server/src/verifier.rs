@@ -30,8 +30,9 @@
 //! send in the clear, is reported but does not count. Updates are conditional on the
 //! version read: a response whose transaction changed meanwhile is verified again against
 //! what it became, so that a junk response landing first does not make the real one lose.
-//! Work is bounded: bodies (64 KiB, responses `max_response_bytes`, read only once the
-//! request has one of `max_concurrent` places), stores, lifetimes.
+//! Work is bounded: bodies (64 KiB, read before a place is taken; responses up to
+//! `max_response_bytes`, read with one of twice `max_concurrent` body places; each within
+//! 10 s), `max_concurrent` requests worked on at once, stores, lifetimes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -148,6 +149,9 @@ pub struct TransactionRecord {
     pub legal_basis: Option<String>,
     /// Where the wallet is sent back in a same-device flow.
     pub redirect_uri: Option<String>,
+    /// Whether the result carries the photo itself (`portrait_image`), not only its digest.
+    #[serde(default)]
+    pub include_portrait: bool,
 }
 
 /// Why a store failed.
@@ -427,6 +431,8 @@ struct Inner {
     store: Arc<dyn TransactionStore>,
     /// Places for requests being worked on.
     permits: Arc<tokio::sync::Semaphore>,
+    /// Places for large bodies being read (each up to `max_response_bytes`).
+    body_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The verifier service's state.
@@ -543,6 +549,7 @@ fn asks_registration_number(query: &DcqlQuery) -> bool {
 fn outcome_json(
     outcome: Result<&[(String, VerifiedCredential)], KmidError>,
     legal_basis: Option<&str>,
+    include_portrait: bool,
 ) -> Value {
     match outcome {
         Ok(seen) => json!({
@@ -551,10 +558,13 @@ fn outcome_json(
                 let mut out = credential.to_json();
                 if let Some(fields) = out.as_object_mut() {
                     fields.insert("id".into(), json!(id));
-                    // The photo itself, for a page to show (the claims carry its digest).
-                    if let Some(image) = credential
-                        .catalogue_claims()
+                    // The photo itself, for a page to show, when the transaction asked for
+                    // it (the claims carry its digest; the image is kept with the result only
+                    // then).
+                    if let Some(image) = include_portrait
+                        .then(|| credential.catalogue_claims())
                         .into_iter()
+                        .flatten()
                         .find(|(c, _)| *c == ClaimId::Portrait)
                         .and_then(|(_, v)| v.as_str().map(portrait_data_url))
                     {
@@ -632,6 +642,9 @@ struct CreateTransaction {
     /// Transactions the holder is asked to authorize: `{"description", "reference"}`.
     #[serde(default)]
     transaction_data: Vec<ConsentItem>,
+    /// Return the photo itself with the result (`portrait_image`), not only its digest.
+    #[serde(default)]
+    include_portrait: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -681,6 +694,9 @@ impl VerifierService {
             return Err(VerifierServiceError::NoApiKey);
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));
+        let body_permits = Arc::new(tokio::sync::Semaphore::new(
+            config.max_concurrent.max(1).saturating_mul(2),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -688,6 +704,7 @@ impl VerifierService {
                 access,
                 store,
                 permits,
+                body_permits,
             }),
         })
     }
@@ -894,6 +911,7 @@ impl VerifierService {
             response_code_hash: None,
             legal_basis,
             redirect_uri: request.redirect_uri.clone(),
+            include_portrait: request.include_portrait,
         };
         self.inner
             .store
@@ -1064,7 +1082,11 @@ impl VerifierService {
                 let outcome = online.result(code.as_deref());
                 let wallet_error = matches!(outcome, Err(KmidError::WalletError { .. }));
                 let valid = outcome.is_ok();
-                let outcome = outcome_json(outcome, record.legal_basis.as_deref());
+                let outcome = outcome_json(
+                    outcome,
+                    record.legal_basis.as_deref(),
+                    record.include_portrait,
+                );
                 let (answer, code_hash) = match (&code, &record.redirect_uri) {
                     (Some(code), Some(redirect)) => {
                         let separator = if redirect.contains('?') { '&' } else { '?' };
@@ -1123,7 +1145,11 @@ impl VerifierService {
                 let outcome = presentation.result();
                 let wallet_error = matches!(outcome, Err(KmidError::WalletError { .. }));
                 let valid = outcome.is_ok();
-                let outcome = outcome_json(outcome, record.legal_basis.as_deref());
+                let outcome = outcome_json(
+                    outcome,
+                    record.legal_basis.as_deref(),
+                    record.include_portrait,
+                );
                 Ok(Completed {
                     answer: outcome.clone(),
                     code_hash: None,
@@ -1205,6 +1231,13 @@ impl VerifierService {
     fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.inner.permits).try_acquire_owned().ok()
     }
+
+    /// A place to read a large body, or `None` (answer 503).
+    fn body_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.body_permits)
+            .try_acquire_owned()
+            .ok()
+    }
 }
 
 fn unauthorized() -> Response {
@@ -1220,12 +1253,13 @@ async fn create(State(service): State<VerifierService>, request: Request) -> Res
     if !service.authorized(request.headers()) {
         return unauthorized();
     }
-    let Some(permit) = service.permit() else {
-        return busy();
-    };
+    // Small bodies are read first (within their deadline), then a place is taken.
     let bytes = match body(request, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(refused) => return refused,
+    };
+    let Some(permit) = service.permit() else {
+        return busy();
     };
     blocking(permit, move || service.create(&bytes)).await
 }
@@ -1264,12 +1298,12 @@ async fn request_post(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(permit) = service.permit() else {
-        return busy();
-    };
     let bytes = match body(request, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(refused) => return refused,
+    };
+    let Some(permit) = service.permit() else {
+        return busy();
     };
     blocking(permit, move || service.request_object(&id, Some(&bytes))).await
 }
@@ -1279,12 +1313,18 @@ async fn response(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(permit) = service.permit() else {
+    // A response may be megabytes: it is read with one of the body places (which bound the
+    // memory responses in flight may take), then worked on with a place.
+    let Some(reading) = service.body_permit() else {
         return busy();
     };
     let bytes = match body(request, service.inner.config.max_response_bytes).await {
         Ok(bytes) => bytes,
         Err(refused) => return refused,
+    };
+    drop(reading);
+    let Some(permit) = service.permit() else {
+        return busy();
     };
     blocking(permit, move || service.response(&id, &bytes)).await
 }
@@ -1294,12 +1334,18 @@ async fn dc_api(
     UrlPath(handle): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let Some(permit) = service.permit() else {
+    // A response may be megabytes: it is read with one of the body places (which bound the
+    // memory responses in flight may take), then worked on with a place.
+    let Some(reading) = service.body_permit() else {
         return busy();
     };
     let bytes = match body(request, service.inner.config.max_response_bytes).await {
         Ok(bytes) => bytes,
         Err(refused) => return refused,
+    };
+    drop(reading);
+    let Some(permit) = service.permit() else {
+        return busy();
     };
     blocking(permit, move || service.dc_api(&handle, &bytes)).await
 }

@@ -357,6 +357,8 @@ fn every_mode_and_format_round_trips_over_http() {
                     "{what}: {done}"
                 );
                 assert!(presented["claims"].get("portrait").is_some(), "{done}");
+                // The photo itself only when the transaction asked for it.
+                assert!(presented.get("portrait_image").is_none(), "{done}");
                 // One response only.
                 let (status, again) = client.respond(&answer.response_uri, &answer.body);
                 assert_eq!(status, 400, "{what}: {again}");

@@ -25,6 +25,7 @@ function show(id, visible) {
 function fail(message) {
   $("error").textContent = message;
   show("error", true);
+  show("again", true);
 }
 
 $("template").addEventListener("change", () => {
@@ -39,6 +40,7 @@ $("start").addEventListener("submit", async (event) => {
     template: $("template").value,
     card: $("card").value,
     format: $("format").value,
+    include_portrait: true,
   };
   if (body.template === "full-identity") {
     body.legal_basis = $("legal-basis").value;
@@ -48,7 +50,7 @@ $("start").addEventListener("submit", async (event) => {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  const created = await response.json();
+  const created = await response.json().catch(() => ({}));
   if (response.status !== 201) {
     fail(created.error_description || created.error || `HTTP ${response.status}`);
     return;
@@ -65,13 +67,20 @@ $("start").addEventListener("submit", async (event) => {
 function poll(handle) {
   clearInterval(poller);
   poller = setInterval(async () => {
-    const response = await fetch(`${api}/${encodeURIComponent(handle)}`);
+    const response = await fetch(`${api}/${encodeURIComponent(handle)}`).catch(() => null);
+    // Busy or rate-limited (503, 429) or the network: ask again at the next tick.
+    if (response === null || response.status === 429 || response.status >= 500) {
+      return;
+    }
     if (response.status !== 200) {
       clearInterval(poller);
       fail(`The transaction is gone (HTTP ${response.status})`);
       return;
     }
-    const state = await response.json();
+    const state = await response.json().catch(() => null);
+    if (state === null) {
+      return;
+    }
     if (state.status === "expired") {
       clearInterval(poller);
       fail("The request expired before the wallet answered.");
@@ -88,6 +97,7 @@ function poll(handle) {
 
 function render(result, final) {
   show("result", true);
+  show("again", true);
   const claims = $("claims");
   claims.replaceChildren();
   $("portrait").hidden = true;
@@ -129,5 +139,7 @@ $("again").addEventListener("click", () => {
   clearInterval(poller);
   show("result", false);
   show("request", false);
+  show("error", false);
+  show("again", false);
   show("start", true);
 });
