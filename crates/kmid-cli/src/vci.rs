@@ -432,7 +432,8 @@ fn register_wallet(args: &RegisterWalletArgs) -> Result<String, Error> {
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
-        if uri.contains('#') || !(uri.starts_with("https://") || private_use) {
+        let https = kmid::oid4vc::request::https_host(uri).is_some();
+        if uri.contains('#') || !(https || private_use) {
             return Err(format!(
                 "--redirect-uri {uri}: give an https:// URI or a private-use scheme (com.example.app:/cb)"
             )

@@ -229,6 +229,20 @@ fn the_authorization_code_grant_runs_through_a_registered_wallet() {
         "wp/wallet-provider-root.pem",
     ]);
     assert_ne!(status, 0, "{out}");
+    // So is an https URI without a host.
+    let (status, out) = run.kmid(&[
+        "issuer",
+        "register-wallet",
+        "--keys",
+        "keys",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        "https:///callback",
+        "--provider-root",
+        "wp/wallet-provider-root.pem",
+    ]);
+    assert_ne!(status, 0, "{out}");
     run.ok(&[
         "issuer",
         "register-wallet",
