@@ -15,6 +15,8 @@ if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then need_apt+=(python
 # The OpenID4VP interop tests run the npm peers with node.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# The PostgreSQL stores are tested against a real server (a throwaway cluster, scripts/pg.sh).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 # The relying party's page is tested in a real headless browser: Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # ... and a Korean font for it, so its screenshots show the names rather than empty boxes.

@@ -9,6 +9,11 @@ export KMID_INTEROP_PYTHON
 # The OpenID4VP peer (@openid4vc/openid4vp, pinned by interop/node/package-lock.json).
 KMID_INTEROP_NODE="$(bash interop/setup-node.sh)"
 export KMID_INTEROP_NODE
+# A throwaway PostgreSQL cluster for the PostgreSQL stores' tests, stopped on the way out.
+KMID_PG_DIR="$(mktemp -d)"
+trap 'bash scripts/pg.sh stop "$KMID_PG_DIR"' EXIT
+KMID_POSTGRES_URL="$(bash scripts/pg.sh start "$KMID_PG_DIR")"
+export KMID_POSTGRES_URL
 # The browser of the relying party's page test (scripts/setup.sh installs it).
 KMID_BROWSER="$(command -v chromium)"
 export KMID_BROWSER

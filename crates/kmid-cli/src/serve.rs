@@ -64,6 +64,10 @@ pub(crate) struct ServeArgs {
     /// The address to listen on, over the configuration's (port 0: any free port).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// A PostgreSQL database (`postgres://…`) for the state several instances share, over the
+    /// configuration's: today the verifier's transactions.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 /// Runs until SIGINT or SIGTERM.
@@ -79,6 +83,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), Error> {
     }
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(database) = &args.database {
+        config.database = Some(database.clone());
     }
     if args.which != Which::All {
         config.issuer.enabled = args.which == Which::Issuer;
@@ -698,9 +705,23 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         settings.allow_unencrypted = config.verifier.allow_unencrypted;
         settings.transaction_lifetime = time::Duration::seconds(config.verifier.transaction_secs);
         std::fs::create_dir_all(&access_dir)?;
-        let store = Arc::new(SqliteTransactionStore::open(
-            &access_dir.join("transactions.sqlite"),
-        )?);
+        let store: Arc<dyn kmid_server::TransactionStore> = match &config.database {
+            // rust-postgres's synchronous client runs a runtime of its own: it connects on
+            // a blocking thread, never on this runtime's.
+            Some(url) => {
+                let url = url.clone();
+                let store = tokio::task::spawn_blocking(move || {
+                    kmid_server::postgres::PostgresTransactionStore::connect(&url)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                Arc::new(store)
+            }
+            None => Arc::new(SqliteTransactionStore::open(
+                &access_dir.join("transactions.sqlite"),
+            )?),
+        };
         let service = VerifierService::new(settings, Arc::new(verifier), Arc::new(access), store)?;
         let purger = service.clone();
         background.push(tokio::spawn(async move {

@@ -16,6 +16,10 @@ pub struct ServeConfig {
     /// registries, status lists), the verifier's access key, TLS files, databases. Relative
     /// paths below are relative to it.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) shared by several instances;
+    /// without it, SQLite in the data directory. Today it holds the verifier's transactions
+    /// (the registries and the OpenID4VCI state stay in SQLite: issue 21).
+    pub database: Option<String>,
     /// The HTTP(S) server.
     pub server: ServerSection,
     /// The issuer service.
@@ -30,6 +34,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("kmid-data"),
+            database: None,
             server: ServerSection::default(),
             issuer: IssuerSection::default(),
             status: StatusSection::default(),
@@ -238,6 +243,13 @@ impl ServeConfig {
     /// [`ConfigError::Invalid`].
     pub fn check(&self) -> Result<(), ConfigError> {
         let invalid = |what: &str| Err(ConfigError::Invalid(what.to_owned()));
+        if self
+            .database
+            .as_deref()
+            .is_some_and(|d| !(d.starts_with("postgres://") || d.starts_with("postgresql://")))
+        {
+            return invalid("database is a postgres:// URL");
+        }
         if let Some(url) = &self.server.public_url
             && kmid::oid4vc::request::https_host(url).is_none()
         {

@@ -7,6 +7,7 @@
 //!   wallet's request and response endpoints, the Digital Credentials API's response.
 //! - [`config`]: `kmid serve`'s TOML configuration.
 //! - [`page`]: the relying party's page of the demonstration.
+//! - `postgres` (feature `postgres`): the verifier's transactions in PostgreSQL.
 //! - [`ops`]: logs, metrics, health, rate and time limits, and the HTTP(S) server loop.
 //! - [`fetch`]: the HTTPS fetcher of status lists, bounded in size and time, keeping why a
 //!   fetch failed.
@@ -19,6 +20,8 @@ pub mod fetch;
 pub mod issuer;
 pub mod ops;
 pub mod page;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod status;
 pub mod verifier;
 

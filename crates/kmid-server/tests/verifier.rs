@@ -10,7 +10,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::print_stderr
 )]
 
 use std::sync::{Arc, Mutex};
@@ -714,4 +715,49 @@ fn what_the_service_refuses() {
             .0,
         404
     );
+}
+
+/// Two verifier instances on one PostgreSQL database (a relying party behind a load
+/// balancer): the transaction one makes, the other serves its request, takes its response
+/// and gives its result. Needs the test cluster (`KMID_POSTGRES_URL`).
+#[test]
+fn two_instances_share_one_postgres_database() {
+    use kmid_server::postgres::PostgresTransactionStore;
+    let Ok(cluster) = std::env::var("KMID_POSTGRES_URL") else {
+        eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL instances check nothing");
+        return;
+    };
+    let name = format!("kmid_instances_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&cluster, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = format!("{}/{name}", cluster.rsplit_once('/').unwrap().0);
+    let world = world();
+    let instance = || {
+        let store: Arc<dyn TransactionStore> =
+            Arc::new(PostgresTransactionStore::connect(&url).unwrap());
+        axum::Router::new().nest_service("/vp", service(&world, store, &[]).router())
+    };
+    let (first, _stop_first) = serve(instance());
+    let (second, _stop_second) = serve(instance());
+    let client = Client::new(first, None);
+    let (status, created) = client.create(&json!({
+        "template": "age-check",
+        "card": "kr.go.mois.rrc.1",
+        "format": "dc+sd-jwt",
+    }));
+    assert_eq!(status, 201, "{created}");
+    *client.base.lock().unwrap() = second;
+    let answer = world
+        .wallet
+        .answer_request_url(created["request_url"].as_str().unwrap(), &client, now())
+        .unwrap();
+    let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200, "{sent}");
+    let (_, done) = client.result(created["transaction_id"].as_str().unwrap(), None);
+    assert_eq!(done["result"]["valid"], true, "{done}");
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests (issue 21), from Debian's packages:
+#   bash scripts/pg.sh start DIR   initdb in DIR, start the server on a free loopback port (and
+#                                  a socket in DIR), print its connection URL
+#   bash scripts/pg.sh stop DIR    stop it and remove DIR
+# As root, the server runs as the `postgres` user (initdb refuses root).
+set -euo pipefail
+bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+  echo "pg.sh: no PostgreSQL server (scripts/setup.sh installs Debian's postgresql)" >&2
+  exit 1
+fi
+cmd="$1"
+dir="$2"
+as_server() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    as_server "$bin/initdb" -D "$dir/data" -U kmid --auth=trust -E UTF8 --no-instructions >/dev/null
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
+    echo "postgres://kmid@127.0.0.1:$port/postgres"
+    ;;
+  stop)
+    if [ -d "$dir/data" ]; then
+      as_server "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+    ;;
+  *)
+    echo "usage: pg.sh start|stop DIR" >&2
+    exit 2
+    ;;
+esac
