@@ -37,6 +37,7 @@ fn now() -> i64 {
 }
 
 /// A fresh database on the test cluster, as a URL; `None` without one.
+#[cfg(feature = "postgres")]
 fn postgres_database(tag: &str) -> Option<String> {
     let url = std::env::var("KMID_POSTGRES_URL").ok()?;
     let name = format!(
@@ -134,6 +135,7 @@ fn sqlite_keeps_the_contract() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_keeps_the_contract() {
     use kmid_server::postgres::PostgresTransactionStore;

@@ -720,6 +720,7 @@ fn what_the_service_refuses() {
 /// Two verifier instances on one PostgreSQL database (a relying party behind a load
 /// balancer): the transaction one makes, the other serves its request, takes its response
 /// and gives its result. Needs the test cluster (`KMID_POSTGRES_URL`).
+#[cfg(feature = "postgres")]
 #[test]
 fn two_instances_share_one_postgres_database() {
     use kmid_server::postgres::PostgresTransactionStore;
