@@ -65,7 +65,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// A PostgreSQL database (`postgres://…`) for the state several instances share, over the
-    /// configuration's: today the verifier's transactions.
+    /// configuration's: the verifier's transactions and the issuer's OpenID4VCI state.
     #[arg(long)]
     database: Option<String>,
 }
@@ -270,6 +270,8 @@ struct Admin {
     officials: Arc<Vec<Official>>,
     /// The status publisher, run after a change.
     changed: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The OpenID4VCI state the issuer service uses (offers go there).
+    store: Arc<dyn kmid::oid4vc::store::IssuanceStore>,
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {
@@ -375,9 +377,16 @@ fn admin_step(admin: &Admin, official: &str, action: &str, body: &Value) -> Admi
                 .and_then(Value::as_str)
                 .unwrap_or("pre-authorized");
             let tx_code = body.get("tx_code").and_then(Value::as_bool).unwrap_or(true);
-            let (url, code) =
-                crate::vci::make_offer(&admin.keys, &admin.state, &card, formats, grant, tx_code)
-                    .map_err(|e| bad(e.to_string()))?;
+            let (url, code) = crate::vci::make_offer_in(
+                &admin.keys,
+                &admin.state,
+                &*admin.store,
+                &card,
+                formats,
+                grant,
+                tx_code,
+            )
+            .map_err(|e| bad(e.to_string()))?;
             return Ok(json!({ "offer_url": url, "tx_code": code }));
         }
         "card-lost" => registry.report_card_lost(
@@ -517,6 +526,7 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         .into());
     }
     let mut background = Vec::new();
+    let mut issuance_store_in_use: Option<Arc<dyn kmid::oid4vc::store::IssuanceStore>> = None;
     // The status lists: published before the service is ready, right after every request
     // that may have changed a registry (the issuer's hook, the administration API) and every
     // `poll_secs` (changes made by other processes on the same registries).
@@ -606,8 +616,23 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 "the issuers' identifiers are not under this server's public URL; wallets will not find them here"
             );
         }
-        let store: Arc<dyn kmid::oid4vc::store::IssuanceStore> =
-            Arc::new(crate::vci::issuance_store(&state)?);
+        // The OpenID4VCI state: the shared database when there is one (connected on a
+        // blocking thread: rust-postgres runs a runtime of its own), else SQLite.
+        let store: Arc<dyn kmid::oid4vc::store::IssuanceStore> = match &config.database {
+            Some(url) => {
+                let url = url.clone();
+                Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        kmid_server::postgres::PostgresIssuanceStore::connect(&url)
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .map_err(|e| e.to_string())??,
+                )
+            }
+            None => Arc::new(crate::vci::issuance_store(&state)?),
+        };
+        issuance_store_in_use = Some(Arc::clone(&store));
         let officials = Arc::new(config.issuer.officials.clone());
         for issuer in &issuers {
             let authority = issuer.keys().authority;
@@ -630,6 +655,7 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 issuer: Arc::clone(issuer),
                 officials: Arc::clone(&officials),
                 changed: publish_now.clone(),
+                store: Arc::clone(&store),
             };
             let router = Router::new()
                 .route("/admin/{action}", post(admin))
@@ -745,11 +771,9 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
             lines.push(format!("  page        {public}/"));
         }
     }
-    if config.issuer.enabled {
+    if let Some(store) = issuance_store_in_use {
         // The issuance store's expired offers, codes, tokens and nonces.
-        let store = crate::vci::issuance_store(&state)?;
         background.push(tokio::spawn(async move {
-            let store = Arc::new(store);
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 let store = Arc::clone(&store);

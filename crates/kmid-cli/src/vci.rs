@@ -15,7 +15,7 @@ use kmid::crypto::jose::b64url_decode;
 use kmid::crypto::x509::{Certificate, TrustStore};
 use kmid::crypto::{CryptoProvider, PrivateKey, Signer, SystemRandom};
 use kmid::issuance::{IssuanceProfile, IssuerMinter, configuration_format, korean_metadata};
-use kmid::oid4vc::store::SqliteIssuanceStore;
+use kmid::oid4vc::store::{IssuanceStore, SqliteIssuanceStore};
 use kmid::oid4vc::vci::client_attestation::{WalletAttestationClaims, issue_wallet_attestation};
 use kmid::oid4vc::vci::http::{Handled, HttpClient, HttpRequest, HttpResponse};
 use kmid::oid4vc::vci::nonce::NonceKey;
@@ -353,15 +353,24 @@ fn with_server<T>(
         &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
     ) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    with_server_on(keys, state, &issuance_store(state)?, authority, f)
+}
+
+/// [`with_server`] with the OpenID4VCI state in `store` (a running `kmid serve`'s, which may
+/// be PostgreSQL) rather than the state directory's SQLite.
+fn with_server_on<T>(
+    keys: &Path,
+    state: &Path,
+    store: &dyn IssuanceStore,
+    authority: IssuingAuthority,
+    f: impl FnOnce(
+        &IssuanceServer<'_>,
+        &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
+    ) -> Result<T, Error>,
+) -> Result<T, Error> {
     let issuer = issuer(keys, authority)?;
-    let store = issuance_store(state)?;
     let config = issuance_config(&issuer, state, authority)?;
-    let server = IssuanceServer::new(
-        &config,
-        &store,
-        CryptoProvider::get_default(),
-        &SystemRandom,
-    );
+    let server = IssuanceServer::new(&config, store, CryptoProvider::get_default(), &SystemRandom);
     let minter = IssuerMinter::new(&issuer).with_current_card(card_lookup(state));
     f(&server, &minter)
 }
@@ -569,6 +578,27 @@ pub(crate) fn make_offer(
     grant: &str,
     tx_code: bool,
 ) -> Result<(String, Option<String>), Error> {
+    make_offer_in(
+        keys,
+        state,
+        &issuance_store(state)?,
+        card,
+        formats,
+        grant,
+        tx_code,
+    )
+}
+
+/// [`make_offer`] into `store` (a running `kmid serve`'s OpenID4VCI state).
+pub(crate) fn make_offer_in(
+    keys: &Path,
+    state: &Path,
+    store: &dyn IssuanceStore,
+    card: &kmid::schema::Card,
+    formats: &str,
+    grant: &str,
+    tx_code: bool,
+) -> Result<(String, Option<String>), Error> {
     let authority = authority_for(card.card_type());
     let doc_type = card.card_type().doc_type();
     let configurations: Vec<String> = match formats {
@@ -588,7 +618,7 @@ pub(crate) fn make_offer(
         &state.join("cards").join(format!("{key}.json")),
         serde_json::to_string(&subject)?,
     )?;
-    let (offer, tx_code) = with_server(keys, state, authority, |server, _| {
+    let (offer, tx_code) = with_server_on(keys, state, store, authority, |server, _| {
         Ok(match grant {
             "pre-authorized" => {
                 let issued =

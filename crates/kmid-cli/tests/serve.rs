@@ -1046,3 +1046,74 @@ fn their_clients_run_against_the_live_services() {
         "{done}"
     );
 }
+
+/// `kmid serve` with its shared state in PostgreSQL (`database`): an official's offer lives
+/// in the database across a restart of the server and is redeemed over HTTPS; the issuer's
+/// OpenID4VCI records and the verifier's transactions are there, not in SQLite. Needs the
+/// test cluster (`KMID_POSTGRES_URL`).
+#[test]
+fn the_services_keep_their_shared_state_in_postgres() {
+    let Ok(cluster) = std::env::var("KMID_POSTGRES_URL") else {
+        eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL service test checks nothing");
+        return;
+    };
+    let run = Run::new("serve-postgres");
+    let name = format!("kmid_serve_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&cluster, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = format!("{}/{name}", cluster.rsplit_once('/').unwrap().0);
+    let port = free_port();
+    let public = format!("https://localhost:{port}");
+    let card = deploy(&run, port);
+    let config = std::fs::read_to_string(run.path("kmid.toml")).unwrap();
+    std::fs::write(
+        run.path("kmid.toml"),
+        format!("database = \"{url}\"\n{config}"),
+    )
+    .unwrap();
+    let server = Server::start(&run, "serve.log");
+    let http = Http::new(&run);
+    let (status, offer) = http.post_json(
+        &format!("{public}/issuer/mois/admin/offers"),
+        &json!({ "card": card }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200, "{offer}");
+    assert_eq!(server.stop(Duration::from_secs(20)), Some(0));
+    let _server = Server::start(&run, "serve.log");
+    let out = run.ok(&[
+        "wallet",
+        "receive",
+        offer["offer_url"].as_str().unwrap(),
+        "--tx-code",
+        offer["tx_code"].as_str().unwrap(),
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        "creds",
+    ]);
+    assert!(out.contains("creds/rrc.sd-jwt"), "{out}");
+    let (status, _) = http.post_json(
+        &format!("{public}/verifier/transactions"),
+        &json!({ "template": "age-check", "card": "kr.go.mois.rrc.1", "format": "dc+sd-jwt" }),
+        None,
+    );
+    assert_eq!(status, 201);
+    let mut database = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let count = |db: &mut postgres::Client, table: &str| -> i64 {
+        db.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .unwrap()
+            .get(0)
+    };
+    assert!(count(&mut database, "issuance_record") > 0);
+    assert_eq!(count(&mut database, "vp_transactions"), 1);
+    // The verifier's transactions went to PostgreSQL only.
+    assert!(!run.path("data/verifier/transactions.sqlite").exists());
+}

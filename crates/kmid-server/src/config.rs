@@ -17,8 +17,8 @@ pub struct ServeConfig {
     /// paths below are relative to it.
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://user@host:port/db`) shared by several instances;
-    /// without it, SQLite in the data directory. Today it holds the verifier's transactions
-    /// (the registries and the OpenID4VCI state stay in SQLite: issue 21).
+    /// without it, SQLite in the data directory. It holds the verifier's transactions and
+    /// the issuer's OpenID4VCI state (the registries stay in SQLite: issue 21).
     pub database: Option<String>,
     /// The HTTP(S) server.
     pub server: ServerSection,

@@ -9,8 +9,14 @@
 //! READ COMMITTED: a conditional `UPDATE … WHERE version = $n` re-reads the row it locks, so of
 //! two instances replacing one transaction exactly one succeeds.
 //!
-//! Not yet: the status registry and the OpenID4VCI issuance state (issue 21's larger part),
-//! TLS to the database server (connections are in the clear: loopback or a private network).
+//! Stores: the verifier's transactions ([`PostgresTransactionStore`]) and the issuer's
+//! OpenID4VCI state ([`PostgresIssuanceStore`]: offers, codes, PAR requests, nonces, DPoP
+//! `jti`s, tokens), each rule one statement (`INSERT … ON CONFLICT … WHERE`, `DELETE …
+//! RETURNING`, `UPDATE … RETURNING`), so two instances racing for one record get what one
+//! process would.
+//!
+//! Not yet: the status registry (issue 21's larger part), TLS to the database server
+//! (connections are in the clear: loopback or a private network).
 
 use std::time::Duration;
 
@@ -30,6 +36,17 @@ const VERIFIER_MIGRATIONS: &[&str] = &["CREATE TABLE vp_transactions (
         record TEXT NOT NULL
     );
     CREATE INDEX vp_transactions_expires ON vp_transactions (expires);"];
+
+/// The schema of the issuer's OpenID4VCI state, by version.
+const ISSUANCE_MIGRATIONS: &[&str] = &["CREATE TABLE issuance_record (
+        kind TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        value BYTEA NOT NULL,
+        expires BIGINT NOT NULL,
+        failures INTEGER NOT NULL,
+        PRIMARY KEY (kind, handle)
+    );
+    CREATE INDEX issuance_record_expires ON issuance_record (expires);"];
 
 fn db(e: &impl ToString) -> TransactionStoreError {
     TransactionStoreError::Database(e.to_string())
@@ -232,5 +249,186 @@ impl TransactionStore for PostgresTransactionStore {
             .execute("DELETE FROM vp_transactions WHERE expires <= $1", &[&now])
             .map_err(|e| db(&e))?;
         usize::try_from(removed).map_err(|e| db(&e))
+    }
+}
+
+use kmid::oid4vc::store::{IssuanceStore, MAX_HANDLE, MAX_VALUE, RecordKind, StoreError};
+
+fn backend(e: &impl ToString) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The issuer's OpenID4VCI state in PostgreSQL, shared by every issuer instance on the
+/// database.
+pub struct PostgresIssuanceStore {
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+}
+
+impl core::fmt::Debug for PostgresIssuanceStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PostgresIssuanceStore")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresIssuanceStore {
+    fn drop(&mut self) {
+        // As for the transaction store: never closed on a runtime's thread.
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::Builder::new()
+                .name("kmid-postgres-close".into())
+                .spawn(move || drop(pool));
+        }
+    }
+}
+
+impl PostgresIssuanceStore {
+    /// Connects (a pool of at most 16 connections) and migrates the schema. Call it from a
+    /// blocking thread (rust-postgres's client runs a runtime of its own).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`]: no server, a bad URL, a newer schema.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: Some(pool(url, 16, "issuance", ISSUANCE_MIGRATIONS).map_err(|e| backend(&e))?),
+        })
+    }
+
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| backend(&"the store is closed"))?
+            .get()
+            .map_err(|e| backend(&e))
+    }
+}
+
+fn bounds(handle: &str, value: &[u8]) -> Result<(), StoreError> {
+    if handle.len() > MAX_HANDLE || value.len() > MAX_VALUE {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(())
+}
+
+impl IssuanceStore for PostgresIssuanceStore {
+    fn insert(
+        &self,
+        kind: RecordKind,
+        handle: &str,
+        value: &[u8],
+        expires: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        bounds(handle, value)?;
+        // An expired record under the handle is replaced; a live one stays.
+        let changed = self
+            .client()?
+            .execute(
+                "INSERT INTO issuance_record (kind, handle, value, expires, failures)
+                 VALUES ($1, $2, $3, $4, 0)
+                 ON CONFLICT (kind, handle) DO UPDATE
+                 SET value = EXCLUDED.value, expires = EXCLUDED.expires, failures = 0
+                 WHERE issuance_record.expires <= $5",
+                &[
+                    &kind.as_str(),
+                    &handle,
+                    &value,
+                    &expires.unix_timestamp(),
+                    &at.unix_timestamp(),
+                ],
+            )
+            .map_err(|e| backend(&e))?;
+        Ok(changed == 1)
+    }
+
+    fn get(
+        &self,
+        kind: RecordKind,
+        handle: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT value FROM issuance_record
+                 WHERE kind = $1 AND handle = $2 AND expires > $3",
+                &[&kind.as_str(), &handle, &at.unix_timestamp()],
+            )
+            .map_err(|e| backend(&e))?
+            .map(|row| row.get(0)))
+    }
+
+    fn take(
+        &self,
+        kind: RecordKind,
+        handle: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        // One statement: of two instances deleting the row, one gets it back.
+        Ok(self
+            .client()?
+            .query_opt(
+                "DELETE FROM issuance_record
+                 WHERE kind = $1 AND handle = $2 AND expires > $3
+                 RETURNING value",
+                &[&kind.as_str(), &handle, &at.unix_timestamp()],
+            )
+            .map_err(|e| backend(&e))?
+            .map(|row| row.get(0)))
+    }
+
+    fn count_failure(
+        &self,
+        kind: RecordKind,
+        handle: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt(
+                "UPDATE issuance_record SET failures = failures + 1
+                 WHERE kind = $1 AND handle = $2 AND expires > $3
+                 RETURNING failures",
+                &[&kind.as_str(), &handle, &at.unix_timestamp()],
+            )
+            .map_err(|e| backend(&e))?;
+        row.map(|row| {
+            let failures: i32 = row.get(0);
+            u32::try_from(failures).map_err(|e| backend(&e))
+        })
+        .transpose()
+    }
+
+    fn replace(
+        &self,
+        kind: RecordKind,
+        handle: &str,
+        value: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        bounds(handle, value)?;
+        let changed = self
+            .client()?
+            .execute(
+                "UPDATE issuance_record SET value = $3
+                 WHERE kind = $1 AND handle = $2 AND expires > $4",
+                &[&kind.as_str(), &handle, &value, &at.unix_timestamp()],
+            )
+            .map_err(|e| backend(&e))?;
+        Ok(changed == 1)
+    }
+
+    fn purge(&self, at: OffsetDateTime) -> Result<usize, StoreError> {
+        let removed = self
+            .client()?
+            .execute(
+                "DELETE FROM issuance_record WHERE expires <= $1",
+                &[&at.unix_timestamp()],
+            )
+            .map_err(|e| backend(&e))?;
+        usize::try_from(removed).map_err(|e| backend(&e))
     }
 }
