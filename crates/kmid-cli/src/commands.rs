@@ -1784,32 +1784,18 @@ pub(crate) fn holder_wallet(
 
 pub(crate) fn present(args: &PresentArgs) -> Result<String, Error> {
     let at = parse_at(args.at.as_deref())?;
-    let key = PrivateKey::from_pem(&read_text(&args.holder)?)?;
-    let signer: Arc<dyn Signer> = Arc::new(key);
-    let mut wallet =
-        Wallet::from_trust_config(signer, &trust_config(&args.keys, args.trust.as_deref())?)?;
+    let mut wallet = holder_wallet(
+        &args.keys,
+        args.trust.as_deref(),
+        &args.holder,
+        args.verifier_trust.as_deref(),
+        &args.credentials,
+        at,
+    )?;
     if let Some(root) = &args.reader_trust {
         let mut readers = TrustStore::new();
         readers.add(Certificate::from_pem(&read_text(root)?)?)?;
         wallet = wallet.require_reader_auth(readers);
-    }
-    if let Some(root) = &args.verifier_trust {
-        let config = trust_config(&args.keys, args.trust.as_deref())?;
-        let mut verifiers = config.trust_store(TrustPurpose::VerifierAccess)?;
-        verifiers.add(Certificate::from_pem(&read_text(root)?)?)?;
-        wallet = wallet.with_verifier_trust(verifiers);
-    }
-    for path in &args.credentials {
-        let bytes = read(path)?;
-        if bytes.starts_with(b"ey") {
-            let text = String::from_utf8(bytes)?;
-            wallet.store_sd_jwt(text.trim(), at)?;
-        } else {
-            wallet.store_mdoc(
-                IssuerSigned::from_bytes(&bytes, &CborLimits::default())?,
-                at,
-            )?;
-        }
     }
     match load_request(&args.request)? {
         Request::OpenId4Vp(query, request) => {

@@ -12,6 +12,8 @@ use kmid::oid4vc::store::{
 };
 use time::{Duration, OffsetDateTime};
 
+mod common;
+
 fn contract(store: Arc<dyn IssuanceStore>) {
     let at = OffsetDateTime::now_utc();
     let later = at + Duration::minutes(5);
@@ -106,19 +108,10 @@ fn sqlite_keeps_the_contract() {
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_keeps_the_contract() {
-    let Ok(cluster) = std::env::var("KMID_POSTGRES_URL") else {
+    let Some(url) = common::postgres_database("issuance") else {
         eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL store checks nothing");
         return;
     };
-    let name = format!("kmid_issuance_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&cluster, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let url = format!("{}/{name}", cluster.rsplit_once('/').unwrap().0);
     contract(Arc::new(
         kmid_server::postgres::PostgresIssuanceStore::connect(&url).unwrap(),
     ));

@@ -15,6 +15,10 @@ use kmid_server::{
 };
 use serde_json::json;
 
+mod common;
+#[cfg(feature = "postgres")]
+use common::postgres_database;
+
 fn record(expires: i64) -> TransactionRecord {
     TransactionRecord {
         pending: json!({ "kind": "openid4vp" }),
@@ -34,23 +38,6 @@ fn record(expires: i64) -> TransactionRecord {
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// A fresh database on the test cluster, as a URL; `None` without one.
-#[cfg(feature = "postgres")]
-fn postgres_database(tag: &str) -> Option<String> {
-    let url = std::env::var("KMID_POSTGRES_URL").ok()?;
-    let name = format!(
-        "kmid_{tag}_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
-    );
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
 }
 
 fn contract(store: &dyn TransactionStore) {

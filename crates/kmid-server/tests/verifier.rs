@@ -724,19 +724,10 @@ fn what_the_service_refuses() {
 #[test]
 fn two_instances_share_one_postgres_database() {
     use kmid_server::postgres::PostgresTransactionStore;
-    let Ok(cluster) = std::env::var("KMID_POSTGRES_URL") else {
+    let Some(url) = common::postgres_database("instances") else {
         eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL instances check nothing");
         return;
     };
-    let name = format!("kmid_instances_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&cluster, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let url = format!("{}/{name}", cluster.rsplit_once('/').unwrap().0);
     let world = world();
     let instance = || {
         let store: Arc<dyn TransactionStore> =

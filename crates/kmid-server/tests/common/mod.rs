@@ -29,3 +29,20 @@ pub(crate) fn serve(router: axum::Router) -> (String, tokio::sync::oneshot::Send
     });
     (format!("http://{}", address.recv().unwrap()), stop)
 }
+
+/// A fresh database on the test cluster (`KMID_POSTGRES_URL`, which the README's test command
+/// starts), as a URL; `None` without the cluster.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_database(tag: &str) -> Option<String> {
+    let cluster = std::env::var("KMID_POSTGRES_URL").ok()?;
+    let name = format!(
+        "kmid_{tag}_{}_{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+    );
+    let mut admin = postgres::Client::connect(&cluster, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    Some(format!("{}/{name}", cluster.rsplit_once('/').unwrap().0))
+}
