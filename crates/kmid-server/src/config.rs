@@ -362,21 +362,46 @@ mod tests {
 
     #[test]
     fn what_is_refused() {
-        for text in [
-            "[server]\nlisten = \"127.0.0.1:1\"\ncolour = \"red\"",
-            "[server]\npublic_url = \"http://example.com\"",
-            "[server]\ntls_key = \"k.pem\"",
-            "[server]\nrequest_timeout_secs = 0",
-            "[issuer]\nauthorities = [\"nts\"]",
-            "[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"00\"",
-            "[verifier]\nopen_api = true\n[server]\nlisten = \"0.0.0.0:8443\"",
-            "[verifier]\nopen_api = true\n[server]\nplain_http = true",
-            "[verifier]\nopen_api = true\n[status]\nrepublish_secs = 90000",
-            "[verifier]\nopen_api = true\n[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\nauthorities = [\"nts\"]",
-            "[verifier]\napi_keys = [\"short\"]",
-            "[verifier]\napi_keys = [\"0123456789abcdef\"]\ntransaction_secs = 1",
+        for (text, reason) in [
+            (
+                "[server]\nlisten = \"127.0.0.1:1\"\ncolour = \"red\"",
+                "colour",
+            ),
+            (
+                "[server]\npublic_url = \"http://example.com\"",
+                "public_url",
+            ),
+            ("[server]\ntls_key = \"k.pem\"", "tls_key go together"),
+            ("[server]\nrequest_timeout_secs = 0", "timeouts"),
+            ("[issuer]\nauthorities = [\"nts\"]", "issuer.authorities"),
+            (
+                "[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"00\"",
+                "token_sha256",
+            ),
+            (
+                "[verifier]\nopen_api = true\n[server]\nlisten = \"0.0.0.0:8443\"",
+                "open_api",
+            ),
+            (
+                "[verifier]\nopen_api = true\n[server]\nplain_http = true",
+                "open_api",
+            ),
+            (
+                "[verifier]\nopen_api = true\n[status]\nrepublish_secs = 90000",
+                "republish_secs",
+            ),
+            (
+                "[verifier]\nopen_api = true\n[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\nauthorities = [\"nts\"]",
+                "an official's authorities",
+            ),
+            ("[verifier]\napi_keys = [\"short\"]", "16 characters"),
+            (
+                "[verifier]\napi_keys = [\"0123456789abcdef\"]\ntransaction_secs = 1",
+                "transaction_secs",
+            ),
         ] {
-            assert!(ServeConfig::from_toml(text).is_err(), "{text}");
+            let refused = ServeConfig::from_toml(text).unwrap_err().to_string();
+            assert!(refused.contains(reason), "{text}: {refused}");
         }
         let ok = ServeConfig::from_toml(
             "data_dir = \"/var/lib/kmid\"\n[server]\nlisten = \"0.0.0.0:443\"\npublic_url = \"https://id.example\"\ntls_certificate = \"tls.pem\"\ntls_key = \"tls.key\"\n[[issuer.officials]]\nname = \"kim\"\ntoken_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\n[verifier]\napi_keys = [\"0123456789abcdef\"]\n",

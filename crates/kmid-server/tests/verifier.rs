@@ -676,11 +676,14 @@ fn what_the_service_refuses() {
     assert_eq!(over["status"], "answered", "{over}");
     assert_eq!(over["result"]["valid"], false, "{over}");
     // Its request is no longer served either.
+    let refused = world
+        .wallet
+        .answer_request_url(url, &client, now())
+        .unwrap_err()
+        .to_string();
     assert!(
-        world
-            .wallet
-            .answer_request_url(url, &client, now())
-            .is_err()
+        refused.contains("fetching the request object: 400"),
+        "{refused}"
     );
     // An expired transaction: its request, its response endpoint and its result are gone.
     let short_client = Client::new(base.clone(), None);
@@ -708,7 +711,12 @@ fn what_the_service_refuses() {
         404
     );
     let id = public_id(handle);
-    assert!(short_client.get(&short(&format!("request/{id}"))).is_err());
+    assert_eq!(
+        short_client
+            .get(&short(&format!("request/{id}")))
+            .unwrap_err(),
+        "404 application/json"
+    );
     assert_eq!(
         short_client
             .respond(&short(&format!("response/{id}")), "x=y")
