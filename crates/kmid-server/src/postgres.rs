@@ -15,18 +15,16 @@
 //! RETURNING`, `UPDATE … RETURNING`), so two instances racing for one record get what one
 //! process would.
 //!
-//! Not yet: the status registry (issue 21's larger part), TLS to the database server
-//! (connections are in the clear: loopback or a private network).
+//! The status registry's store is `kmid::status::postgres::PostgresStore` (with the rules it
+//! stores); the pool, its connections and the schema versions are that module's, shared.
+//!
+//! Not yet: TLS to the database server (connections are in the clear: loopback or a private
+//! network).
 
-use std::time::Duration;
-
-use r2d2_postgres::PostgresConnectionManager;
-use r2d2_postgres::postgres::NoTls;
+use kmid::status::postgres::{Manager, Pool, pool, release};
 use time::OffsetDateTime;
 
 use crate::verifier::{TransactionRecord, TransactionStore, TransactionStoreError};
-
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The schema of the verifier's transactions, by version; each step runs once, in order.
 const VERIFIER_MIGRATIONS: &[&str] = &["CREATE TABLE vp_transactions (
@@ -52,68 +50,6 @@ fn db(e: &impl ToString) -> TransactionStoreError {
     TransactionStoreError::Database(e.to_string())
 }
 
-/// Applies the `migrations` of `component` not yet applied, in one transaction under an
-/// advisory lock; refuses a database at a version this build does not know.
-fn migrate(
-    client: &mut postgres::Client,
-    component: &str,
-    migrations: &[&str],
-) -> Result<(), String> {
-    let mut tx = client.transaction().map_err(|e| e.to_string())?;
-    // One migrator at a time, whatever the component (the lock ends with the transaction).
-    tx.execute("SELECT pg_advisory_xact_lock(4242424242)", &[])
-        .map_err(|e| e.to_string())?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS kmid_schema (
-            component TEXT PRIMARY KEY,
-            version INTEGER NOT NULL
-        )",
-    )
-    .map_err(|e| e.to_string())?;
-    let current: i32 = tx
-        .query_opt(
-            "SELECT version FROM kmid_schema WHERE component = $1",
-            &[&component],
-        )
-        .map_err(|e| e.to_string())?
-        .map_or(0, |row| row.get(0));
-    let known = i32::try_from(migrations.len()).map_err(|e| e.to_string())?;
-    if current > known {
-        return Err(format!(
-            "the database's {component} schema is version {current}, newer than this build's {known}: upgrade kmid"
-        ));
-    }
-    for step in migrations
-        .iter()
-        .skip(usize::try_from(current).unwrap_or(0))
-    {
-        tx.batch_execute(step).map_err(|e| e.to_string())?;
-    }
-    tx.execute(
-        "INSERT INTO kmid_schema (component, version) VALUES ($1, $2)
-         ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
-        &[&component, &known],
-    )
-    .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
-}
-
-/// A pool on `url` (`postgres://user@host:port/database`), at most `size` connections, the
-/// schema of `component` migrated.
-fn pool(url: &str, size: u32, component: &str, migrations: &[&str]) -> Result<Pool, String> {
-    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
-    let manager = PostgresConnectionManager::new(config, NoTls);
-    let pool = r2d2::Pool::builder()
-        .max_size(size.max(1))
-        .connection_timeout(Duration::from_secs(5))
-        .build(manager)
-        .map_err(|e| e.to_string())?;
-    let mut client = pool.get().map_err(|e| e.to_string())?;
-    migrate(&mut client, component, migrations)?;
-    drop(client);
-    Ok(pool)
-}
-
 /// The verifier's transactions in PostgreSQL, shared by every verifier instance on the
 /// database.
 pub struct PostgresTransactionStore {
@@ -128,9 +64,7 @@ impl Drop for PostgresTransactionStore {
         // which panics inside another runtime (a server's last reference is often dropped
         // on one): the pool is let go on a thread of its own.
         if let Some(pool) = self.pool.take() {
-            let _ = std::thread::Builder::new()
-                .name("kmid-postgres-close".into())
-                .spawn(move || drop(pool));
+            release(pool);
         }
     }
 }
@@ -150,7 +84,7 @@ impl PostgresTransactionStore {
     /// [`TransactionStoreError::Database`]: no server, a bad URL, a newer schema.
     pub fn connect(url: &str) -> Result<Self, TransactionStoreError> {
         Ok(Self {
-            pool: Some(pool(url, 16, "verifier", VERIFIER_MIGRATIONS).map_err(|e| db(&e))?),
+            pool: Some(pool(url, 16, "verifier", VERIFIER_MIGRATIONS, None).map_err(|e| db(&e))?),
             capacity: crate::verifier::DEFAULT_SQLITE_CAPACITY,
         })
     }
@@ -162,10 +96,7 @@ impl PostgresTransactionStore {
         self
     }
 
-    fn client(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, TransactionStoreError>
-    {
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, TransactionStoreError> {
         self.pool
             .as_ref()
             .ok_or_else(|| db(&"the store is closed"))?
@@ -276,9 +207,7 @@ impl Drop for PostgresIssuanceStore {
     fn drop(&mut self) {
         // As for the transaction store: never closed on a runtime's thread.
         if let Some(pool) = self.pool.take() {
-            let _ = std::thread::Builder::new()
-                .name("kmid-postgres-close".into())
-                .spawn(move || drop(pool));
+            release(pool);
         }
     }
 }
@@ -291,13 +220,13 @@ impl PostgresIssuanceStore {
     /// [`StoreError::Backend`]: no server, a bad URL, a newer schema.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            pool: Some(pool(url, 16, "issuance", ISSUANCE_MIGRATIONS).map_err(|e| backend(&e))?),
+            pool: Some(
+                pool(url, 16, "issuance", ISSUANCE_MIGRATIONS, None).map_err(|e| backend(&e))?,
+            ),
         })
     }
 
-    fn client(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
         self.pool
             .as_ref()
             .ok_or_else(|| backend(&"the store is closed"))?

@@ -45,6 +45,8 @@
 
 mod error;
 mod list;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod registry;
 mod resolver;
 pub mod token;

@@ -3,6 +3,7 @@
 //! through the resolver.
 
 #![allow(
+    clippy::print_stderr,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -592,6 +593,50 @@ fn lifecycle_on_sqlite_with_cwt_tokens() {
 #[test]
 fn lifecycle_in_memory() {
     scenario(MemoryStore::new(), TokenFormat::Jwt);
+}
+
+/// A registry of its own on the test cluster (`KMID_POSTGRES_URL`, which the README's test
+/// command starts): a fresh namespace per test. `None` without the cluster.
+#[cfg(feature = "postgres")]
+fn postgres(tag: &str) -> Option<kmid_status::postgres::PostgresStore> {
+    let Ok(url) = std::env::var("KMID_POSTGRES_URL") else {
+        eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL registry checks nothing");
+        return None;
+    };
+    let namespace = format!(
+        "t_{tag}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    Some(kmid_status::postgres::PostgresStore::connect(&url, &namespace, 2).unwrap())
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn lifecycle_on_postgres_with_jwt_and_cwt_tokens() {
+    if let Some(store) = postgres("lifecycle_jwt") {
+        scenario(store, TokenFormat::Jwt);
+    }
+    if let Some(store) = postgres("lifecycle_cwt") {
+        scenario(store, TokenFormat::Cwt);
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn the_other_rules_on_postgres() {
+    if let Some(store) = postgres("supersede") {
+        supersede(store);
+    }
+    if let Some(store) = postgres("parts") {
+        issuance_in_parts(store);
+    }
+    if let Some(store) = postgres("chips") {
+        chips(store);
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! swaps it in on success.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use crate::error::RegistryError;
 
@@ -12,8 +13,22 @@ use super::{
 };
 
 /// The in-memory store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MemoryStore {
+    data: Mutex<MemoryData>,
+}
+
+impl Clone for MemoryStore {
+    fn clone(&self) -> Self {
+        Self {
+            data: Mutex::new(self.snapshot()),
+        }
+    }
+}
+
+/// The records (a transaction works on a copy).
+#[derive(Debug, Clone, Default)]
+struct MemoryData {
     cards: BTreeMap<String, CardRecord>,
     credentials: BTreeMap<u64, CredentialRecord>,
     taken: BTreeMap<(u64, u64), u64>,
@@ -33,9 +48,21 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryData>, RegistryError> {
+        self.data
+            .lock()
+            .map_err(|_| RegistryError::Storage("memory store lock poisoned".into()))
+    }
+
+    fn snapshot(&self) -> MemoryData {
+        self.data
+            .lock()
+            .map_or_else(|p| p.into_inner().clone(), |d| d.clone())
+    }
 }
 
-impl StoreTx for MemoryStore {
+impl StoreTx for MemoryData {
     fn card(&mut self, card_key: &str) -> Result<Option<CardRecord>, RegistryError> {
         Ok(self.cards.get(card_key).cloned())
     }
@@ -210,17 +237,19 @@ impl StoreTx for MemoryStore {
 
 impl RegistryStore for MemoryStore {
     fn transaction<R>(
-        &mut self,
-        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+        &self,
+        mut f: impl FnMut(&mut dyn StoreTx) -> Result<R, RegistryError>,
     ) -> Result<R, RegistryError> {
-        let mut copy = self.clone();
+        let mut data = self.lock()?;
+        let mut copy = data.clone();
         let result = f(&mut copy)?;
-        *self = copy;
+        *data = copy;
         Ok(result)
     }
 
-    fn nonzero_statuses(&mut self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
+    fn nonzero_statuses(&self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
         Ok(self
+            .lock()?
             .credentials
             .values()
             .filter(|c| c.list_id == list_id && c.status != 0)
@@ -228,8 +257,9 @@ impl RegistryStore for MemoryStore {
             .collect())
     }
 
-    fn events(&mut self, from: u64) -> Result<Vec<Event>, RegistryError> {
+    fn events(&self, from: u64) -> Result<Vec<Event>, RegistryError> {
         Ok(self
+            .lock()?
             .events
             .iter()
             .filter(|e| e.seq >= from)
@@ -237,7 +267,7 @@ impl RegistryStore for MemoryStore {
             .collect())
     }
 
-    fn all_credentials(&mut self) -> Result<Vec<CredentialRecord>, RegistryError> {
-        Ok(self.credentials.values().cloned().collect())
+    fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self.lock()?.credentials.values().cloned().collect())
     }
 }

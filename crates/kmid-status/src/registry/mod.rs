@@ -15,7 +15,7 @@ pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore};
 pub use store::{RegistryStore, StoreTx};
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use kmid_crypto::Random;
 use kmid_schema::status::{StatusReference, TokenStatus};
@@ -383,7 +383,7 @@ pub struct Registration {
 
 /// The lifecycle registry over a store.
 pub struct StatusRegistry<S> {
-    store: Mutex<S>,
+    store: S,
     config: RegistryConfig,
     random: Arc<dyn Random>,
 }
@@ -508,21 +508,14 @@ impl<S: RegistryStore> StatusRegistry<S> {
     /// A registry over `store`, drawing indices from `random`.
     pub fn new(store: S, config: RegistryConfig, random: Arc<dyn Random>) -> Self {
         Self {
-            store: Mutex::new(store),
+            store,
             config,
             random,
         }
     }
 
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut S) -> Result<R, RegistryError>,
-    ) -> Result<R, RegistryError> {
-        let mut store = self
-            .store
-            .lock()
-            .map_err(|_| RegistryError::Storage("registry lock poisoned".into()))?;
-        f(&mut store)
+    fn with<R>(&self, f: impl FnOnce(&S) -> Result<R, RegistryError>) -> Result<R, RegistryError> {
+        f(&self.store)
     }
 
     fn allocate(&self, tx: &mut dyn StoreTx) -> Result<(ListRecord, u64), RegistryError> {
@@ -1327,7 +1320,7 @@ pub trait PersonPhones: Send + Sync {
 /// [`PersonPhones`] over a [`RegistryStore`] of its own (a SQLite file the authorities share,
 /// or memory), with each change in that store's event log.
 pub struct PersonRegistry<S> {
-    store: Mutex<S>,
+    store: S,
 }
 
 impl<S> core::fmt::Debug for PersonRegistry<S> {
@@ -1339,9 +1332,7 @@ impl<S> core::fmt::Debug for PersonRegistry<S> {
 impl<S: RegistryStore> PersonRegistry<S> {
     /// A person registry over `store`.
     pub fn new(store: S) -> Self {
-        Self {
-            store: Mutex::new(store),
-        }
+        Self { store }
     }
 
     /// The phone `person`'s mobile IDs are on.
@@ -1357,22 +1348,14 @@ impl<S: RegistryStore> PersonRegistry<S> {
     /// # Errors
     /// Storage failures.
     pub fn events(&self, from: u64) -> Result<Vec<Event>, StatusListError> {
-        let mut store = self
-            .store
-            .lock()
-            .map_err(|_| RegistryError::Storage("person registry lock poisoned".into()))?;
-        Ok(store.events(from)?)
+        Ok(self.store.events(from)?)
     }
 
     fn set<R>(
         &self,
-        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+        f: impl FnMut(&mut dyn StoreTx) -> Result<R, RegistryError>,
     ) -> Result<R, StatusListError> {
-        let mut store = self
-            .store
-            .lock()
-            .map_err(|_| RegistryError::Storage("person registry lock poisoned".into()))?;
-        Ok(store.transaction(f)?)
+        Ok(self.store.transaction(f)?)
     }
 }
 

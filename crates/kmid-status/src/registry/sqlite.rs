@@ -3,6 +3,7 @@
 //! corrupted file is an error rather than silently trusted.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -103,7 +104,8 @@ pub enum Durability {
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
+    /// One connection; the threads of a process take turns (SQLite has one writer anyway).
+    conn: Mutex<Connection>,
 }
 
 impl SqliteStore {
@@ -157,7 +159,15 @@ impl SqliteStore {
             )?;
             tx.commit()?;
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, RegistryError> {
+        self.conn
+            .lock()
+            .map_err(|_| RegistryError::Storage("SQLite connection lock poisoned".into()))
     }
 }
 
@@ -539,21 +549,21 @@ impl StoreTx for Tx<'_> {
 
 impl RegistryStore for SqliteStore {
     fn transaction<R>(
-        &mut self,
-        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+        &self,
+        mut f: impl FnMut(&mut dyn StoreTx) -> Result<R, RegistryError>,
     ) -> Result<R, RegistryError> {
+        let mut conn = self.conn()?;
         // IMMEDIATE: take the write lock at BEGIN, so two processes on one file serialise (with
         // the busy timeout) instead of failing on a stale read snapshot.
-        let mut tx = Tx(self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?);
+        let mut tx = Tx(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?);
         let result = f(&mut tx)?;
         tx.0.commit()?;
         Ok(result)
     }
 
-    fn nonzero_statuses(&mut self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
-        let mut stmt = self.conn.prepare_cached(
+    fn nonzero_statuses(&self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT idx, status FROM credentials WHERE list_id = ?1 AND status != 0",
         )?;
         let rows = stmt.query_map([to_i64(list_id)?], |r| {
@@ -565,8 +575,9 @@ impl RegistryStore for SqliteStore {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn events(&mut self, from: u64) -> Result<Vec<Event>, RegistryError> {
-        let mut stmt = self.conn.prepare_cached(
+    fn events(&self, from: u64) -> Result<Vec<Event>, RegistryError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT seq, at, actor, operation, card_key, device, credential, reason, old_status, new_status
              FROM events WHERE seq >= ?1 ORDER BY seq",
         )?;
@@ -574,9 +585,10 @@ impl RegistryStore for SqliteStore {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn all_credentials(&mut self) -> Result<Vec<CredentialRecord>, RegistryError> {
+    fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([], credential_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }

@@ -1,5 +1,6 @@
 //! The storage seam of the registry: a transaction of small primitives, which SQLite (the
-//! default), an in-memory map (for unit tests) and, later, a server database implement.
+//! default), an in-memory map (for unit tests) and PostgreSQL (`kmid_server::postgres`, for
+//! several issuer processes on one database) implement.
 
 use crate::error::RegistryError;
 
@@ -71,33 +72,38 @@ pub trait StoreTx {
     fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError>;
 }
 
-/// A place the registry keeps its records.
-pub trait RegistryStore: Send {
+/// A place the registry keeps its records, shared by the threads of a process (a store
+/// serialises them itself, or, for a server database, runs them side by side).
+pub trait RegistryStore: Send + Sync {
     /// Runs `f` in one transaction: everything it did is kept when it returns `Ok`, nothing
-    /// when it returns `Err` (or the process dies before the commit).
+    /// when it returns `Err` (or the process dies before the commit). The transactions a
+    /// store runs are serializable: each sees what it would see had they run one at a time.
+    /// A store that detects conflicts instead of preventing them (PostgreSQL at SERIALIZABLE)
+    /// rolls back and calls `f` again, a bounded number of times, so `f` must do nothing but
+    /// through the transaction it is given.
     ///
     /// # Errors
     /// What `f` returns, or a storage failure.
     fn transaction<R>(
-        &mut self,
-        f: impl FnOnce(&mut dyn StoreTx) -> Result<R, RegistryError>,
+        &self,
+        f: impl FnMut(&mut dyn StoreTx) -> Result<R, RegistryError>,
     ) -> Result<R, RegistryError>;
 
     /// The `(index, status)` pairs of `list_id` whose status is not 0.
     ///
     /// # Errors
     /// Storage failures.
-    fn nonzero_statuses(&mut self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError>;
+    fn nonzero_statuses(&self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError>;
 
     /// Every event from sequence number `from` on, in order.
     ///
     /// # Errors
     /// Storage failures.
-    fn events(&mut self, from: u64) -> Result<Vec<Event>, RegistryError>;
+    fn events(&self, from: u64) -> Result<Vec<Event>, RegistryError>;
 
     /// Every credential (for audits).
     ///
     /// # Errors
     /// Storage failures.
-    fn all_credentials(&mut self) -> Result<Vec<CredentialRecord>, RegistryError>;
+    fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError>;
 }

@@ -1,0 +1,961 @@
+//! PostgreSQL (issue 21, feature `postgres`): the connection pool and the versioned schemas
+//! every kmid store on a server database shares, and the lifecycle registry's store,
+//! [`PostgresStore`], for several issuer processes on one database.
+//!
+//! rust-postgres's synchronous client in an r2d2 pool (the mainstream pair; the registry is
+//! synchronous and services call it on a blocking pool). Each pooled connection keeps its
+//! prepared statements, so a rule costs one round trip per statement, not two.
+//!
+//! **Isolation.** Every registry transaction runs at SERIALIZABLE: PostgreSQL's serializable
+//! snapshot isolation aborts any transaction whose commit would make the outcome differ from
+//! some one-at-a-time order, and [`PostgresStore`] runs the rule again (a bounded number of
+//! times, with a growing random pause). So the registry's rules, written as read-then-write
+//! over one transaction, keep their meaning with any number of processes: of an issuance and a
+//! lost-card report racing on one card, one is ordered first and the other sees its result.
+//! `spec/status.md` gives the argument rule by rule.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+
+use crate::error::RegistryError;
+use crate::registry::{
+    CardRecord, ChipRecord, CredentialFormat, CredentialRecord, Event, GrantRecord, GrantState,
+    ListRecord, NewCredential, Operation, PhysicalStatus, RegistryStore, StoreTx, Suspension,
+};
+
+/// A connection of the pool: the client and the statements it has prepared.
+pub struct PgConnection {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl core::fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("prepared", &self.statements.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::ops::Deref for PgConnection {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl core::ops::DerefMut for PgConnection {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// Opens [`PgConnection`]s for the pool, each with its `search_path` set to a namespace when
+/// one is given.
+#[derive(Debug)]
+pub struct Manager {
+    config: postgres::Config,
+    namespace: Option<String>,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        if let Some(ns) = &self.namespace {
+            // `ns` is checked by `namespace()`: lower-case letters, digits and `_` only.
+            client.batch_execute(&format!("SET search_path TO {ns}"))?;
+        }
+        Ok(PgConnection {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// The pool.
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Where the registry of one authority keeps its tables: a PostgreSQL schema of its own, so
+/// the authorities sharing a database server do not share rows.
+fn namespace(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    if ok {
+        Ok(format!("kmid_{name}"))
+    } else {
+        Err(format!(
+            "namespace {name:?}: 1 to 40 of a-z, 0-9 and _, starting with a letter"
+        ))
+    }
+}
+
+/// Applies the `migrations` of `component` not yet applied, in one transaction under an
+/// advisory lock (instances starting together do not race); refuses a database whose schema
+/// is newer than this build knows. With `schema`, the PostgreSQL schema is created first and
+/// the version table is the one in it.
+///
+/// # Errors
+/// A message: the server's error, or the newer schema.
+pub fn migrate(
+    client: &mut Client,
+    component: &str,
+    migrations: &[&str],
+    schema: Option<&str>,
+) -> Result<(), String> {
+    let mut tx = client.transaction().map_err(|e| e.to_string())?;
+    // One migrator at a time, whatever the component (the lock ends with the transaction).
+    tx.execute("SELECT pg_advisory_xact_lock(4242424242)", &[])
+        .map_err(|e| e.to_string())?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .map_err(|e| e.to_string())?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS kmid_schema (
+            component TEXT PRIMARY KEY,
+            version INTEGER NOT NULL
+        )",
+    )
+    .map_err(|e| e.to_string())?;
+    let current: i32 = tx
+        .query_opt(
+            "SELECT version FROM kmid_schema WHERE component = $1",
+            &[&component],
+        )
+        .map_err(|e| e.to_string())?
+        .map_or(0, |row| row.get(0));
+    let known = i32::try_from(migrations.len()).map_err(|e| e.to_string())?;
+    if current > known {
+        return Err(format!(
+            "the database's {component} schema is version {current}, newer than this build's {known}: upgrade kmid"
+        ));
+    }
+    for step in migrations
+        .iter()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        tx.batch_execute(step).map_err(|e| e.to_string())?;
+    }
+    tx.execute(
+        "INSERT INTO kmid_schema (component, version) VALUES ($1, $2)
+         ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
+        &[&component, &known],
+    )
+    .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())
+}
+
+/// A pool on `url` (`postgres://user@host:port/database`) of at most `size` connections, the
+/// schema of `component` migrated; with `namespace`, every connection works in the
+/// PostgreSQL schema `kmid_<namespace>`.
+///
+/// # Errors
+/// A message: a bad URL or namespace, no server, a newer schema.
+pub fn pool(
+    url: &str,
+    size: u32,
+    component: &str,
+    migrations: &[&str],
+    namespace: Option<&str>,
+) -> Result<Pool, String> {
+    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+    let namespace = namespace.map(self::namespace).transpose()?;
+    let manager = Manager {
+        config,
+        namespace: namespace.clone(),
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(size.max(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    migrate(&mut conn, component, migrations, namespace.as_deref())?;
+    drop(conn);
+    Ok(pool)
+}
+
+/// Lets a pool go on a thread of its own: rust-postgres's synchronous client closes its
+/// connection with a runtime of its own, which panics inside another runtime (a server's last
+/// reference is often dropped on one).
+pub fn release(pool: Pool) {
+    let _ = std::thread::Builder::new()
+        .name("kmid-postgres-close".into())
+        .spawn(move || drop(pool));
+}
+
+/// The registry's schema, by version (`spec/status.md` describes it). A list's `used` count
+/// is a sequence of its own (`registry_list_used_<id>`), not a column: a counter row would be
+/// written by every issuance and make any two conflict; a sequence is never rolled back, so
+/// an aborted issuance counts too and a list closes a little early, never late.
+const MIGRATIONS: &[&str] = &["CREATE TABLE registry_lists (
+        id BIGSERIAL PRIMARY KEY,
+        uri TEXT NOT NULL UNIQUE,
+        bits SMALLINT NOT NULL CHECK (bits IN (1, 2, 4, 8)),
+        size BIGINT NOT NULL CHECK (size > 0)
+     );
+     CREATE FUNCTION registry_list_used(list BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+     DECLARE
+        v BIGINT;
+        called BOOLEAN;
+     BEGIN
+        EXECUTE format('SELECT last_value, is_called FROM %I', 'registry_list_used_' || list)
+           INTO v, called;
+        RETURN CASE WHEN called THEN v ELSE 0 END;
+     END $$;
+     CREATE TABLE registry_cards (
+        card_key TEXT PRIMARY KEY,
+        physical TEXT NOT NULL CHECK (physical IN ('normal', 'lost')),
+        active_device TEXT
+     );
+     CREATE TABLE registry_lost_devices (
+        device TEXT PRIMARY KEY
+     );
+     CREATE TABLE registry_credentials (
+        id BIGSERIAL PRIMARY KEY,
+        card_key TEXT NOT NULL REFERENCES registry_cards(card_key),
+        device TEXT NOT NULL,
+        format TEXT NOT NULL CHECK (format IN ('mdoc', 'sd-jwt-vc')),
+        list_id BIGINT NOT NULL REFERENCES registry_lists(id),
+        idx BIGINT NOT NULL CHECK (idx >= 0),
+        status SMALLINT NOT NULL CHECK (status BETWEEN 0 AND 255),
+        suspension SMALLINT NOT NULL DEFAULT 0 CHECK (suspension BETWEEN 0 AND 3),
+        issuance BIGINT NOT NULL CHECK (issuance >= 0),
+        UNIQUE (list_id, idx)
+     );
+     CREATE INDEX registry_credentials_card ON registry_credentials (card_key);
+     CREATE INDEX registry_credentials_device ON registry_credentials (device);
+     CREATE INDEX registry_credentials_nonzero ON registry_credentials (list_id, idx)
+        INCLUDE (status) WHERE status <> 0;
+     CREATE TABLE registry_events (
+        seq BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        card_key TEXT,
+        device TEXT,
+        credential BIGINT,
+        reason TEXT NOT NULL,
+        old_status SMALLINT,
+        new_status SMALLINT
+     );
+     CREATE TABLE registry_chips (
+        card_key TEXT PRIMARY KEY REFERENCES registry_cards(card_key),
+        chip_key BYTEA NOT NULL,
+        card_digest BYTEA NOT NULL,
+        enrolled_at BIGINT NOT NULL
+     );
+     CREATE TABLE registry_retired_chips (
+        chip_key BYTEA PRIMARY KEY,
+        card_key TEXT NOT NULL
+     );
+     CREATE INDEX registry_retired_chips_card ON registry_retired_chips (card_key);
+     CREATE TABLE registry_grants (
+        handle TEXT PRIMARY KEY,
+        card_key TEXT NOT NULL REFERENCES registry_cards(card_key),
+        device TEXT NOT NULL,
+        issuance BIGINT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked'))
+     );
+     CREATE INDEX registry_grants_card ON registry_grants (card_key);
+     CREATE TABLE registry_persons (
+        person_key TEXT PRIMARY KEY,
+        device TEXT NOT NULL
+     );"];
+
+/// The newest registry schema version this library writes.
+pub const REGISTRY_SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// How often a rule runs before a serialization conflict is reported as a storage failure.
+pub const DEFAULT_ATTEMPTS: u32 = 24;
+
+fn storage(e: &postgres::Error) -> RegistryError {
+    RegistryError::Storage(format!("PostgreSQL: {e}"))
+}
+
+/// Whether `e` means "run the transaction again": a serialization failure, a deadlock, or a
+/// unique violation (two transactions took the same index or opened the same list; run
+/// again, one sees the other's row).
+fn conflict(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+fn to_i64(v: u64) -> Result<i64, RegistryError> {
+    i64::try_from(v)
+        .map_err(|_| RegistryError::Storage("value beyond PostgreSQL's BIGINT range".into()))
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+const fn format_name(format: CredentialFormat) -> &'static str {
+    match format {
+        CredentialFormat::Mdoc => "mdoc",
+        CredentialFormat::SdJwtVc => "sd-jwt-vc",
+    }
+}
+
+const fn grant_state(state: GrantState) -> &'static str {
+    match state {
+        GrantState::Active => "active",
+        GrantState::Used => "used",
+        GrantState::Revoked => "revoked",
+    }
+}
+
+const CREDENTIAL_COLUMNS: &str =
+    "id, card_key, device, format, list_id, idx, status, suspension, issuance";
+
+fn credential_row(r: &Row) -> CredentialRecord {
+    let format: &str = r.get(3);
+    let suspension: i16 = r.get(7);
+    CredentialRecord {
+        id: to_u64(r.get(0)),
+        card_key: r.get(1),
+        device: r.get(2),
+        format: if format == "mdoc" {
+            CredentialFormat::Mdoc
+        } else {
+            CredentialFormat::SdJwtVc
+        },
+        list_id: to_u64(r.get(4)),
+        idx: to_u64(r.get(5)),
+        status: u8::try_from(r.get::<_, i16>(6)).unwrap_or(u8::MAX),
+        suspension: u8::try_from(suspension)
+            .ok()
+            .and_then(Suspension::from_bits)
+            .unwrap_or(Suspension {
+                card: true,
+                phone: true,
+            }),
+        issuance: to_u64(r.get(8)),
+    }
+}
+
+fn grant_row(r: &Row) -> GrantRecord {
+    let state: &str = r.get(4);
+    GrantRecord {
+        handle: r.get(0),
+        card_key: r.get(1),
+        device: r.get(2),
+        issuance: to_u64(r.get(3)),
+        state: match state {
+            "active" => GrantState::Active,
+            "used" => GrantState::Used,
+            // Anything else is spent: a grant is never revived by a damaged row.
+            _ => GrantState::Revoked,
+        },
+    }
+}
+
+fn event_row(r: &Row) -> Event {
+    let op: &str = r.get(3);
+    Event {
+        seq: to_u64(r.get(0)),
+        at: r.get(1),
+        actor: r.get(2),
+        operation: Operation::from_name(op).unwrap_or(Operation::Register),
+        card_key: r.get(4),
+        device: r.get(5),
+        credential: r.get::<_, Option<i64>>(6).map(to_u64),
+        reason: r.get(7),
+        old_status: r
+            .get::<_, Option<i16>>(8)
+            .and_then(|s| u8::try_from(s).ok()),
+        new_status: r
+            .get::<_, Option<i16>>(9)
+            .and_then(|s| u8::try_from(s).ok()),
+    }
+}
+
+/// One registry transaction: the PostgreSQL transaction, the connection's prepared
+/// statements, and whether a statement failed in a way that calls for running it again.
+struct Tx<'c> {
+    tx: postgres::Transaction<'c>,
+    statements: &'c mut HashMap<&'static str, Statement>,
+    conflict: bool,
+}
+
+type Param<'p> = &'p (dyn postgres::types::ToSql + Sync);
+
+impl Tx<'_> {
+    fn fail(&mut self, e: &postgres::Error) -> RegistryError {
+        if conflict(e) {
+            self.conflict = true;
+        }
+        storage(e)
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, RegistryError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.prepare(sql).map_err(|e| self.fail(&e))?;
+        self.statements.insert(sql, prepared.clone());
+        Ok(prepared)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, RegistryError> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params).map_err(|e| self.fail(&e))
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[Param<'_>],
+    ) -> Result<Option<Row>, RegistryError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .query_opt(&statement, params)
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<Row, RegistryError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .query_one(&statement, params)
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<u64, RegistryError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .execute(&statement, params)
+            .map_err(|e| self.fail(&e))
+    }
+}
+
+impl StoreTx for Tx<'_> {
+    fn card(&mut self, card_key: &str) -> Result<Option<CardRecord>, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT card_key, physical, active_device FROM registry_cards WHERE card_key = $1",
+                &[&card_key],
+            )?
+            .map(|r| {
+                let physical: &str = r.get(1);
+                CardRecord {
+                    card_key: r.get(0),
+                    physical: if physical == "lost" {
+                        PhysicalStatus::Lost
+                    } else {
+                        PhysicalStatus::Normal
+                    },
+                    active_device: r.get(2),
+                }
+            }))
+    }
+
+    fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError> {
+        let physical = match card.physical {
+            PhysicalStatus::Normal => "normal",
+            PhysicalStatus::Lost => "lost",
+        };
+        self.execute(
+            "INSERT INTO registry_cards (card_key, physical, active_device) VALUES ($1, $2, $3)
+             ON CONFLICT (card_key) DO UPDATE
+             SET physical = EXCLUDED.physical, active_device = EXCLUDED.active_device",
+            &[&card.card_key, &physical, &card.active_device],
+        )
+        .map(drop)
+    }
+
+    fn credential(&mut self, id: u64) -> Result<Option<CredentialRecord>, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+                 FROM registry_credentials WHERE id = $1",
+                &[&to_i64(id)?],
+            )?
+            .as_ref()
+            .map(credential_row))
+    }
+
+    fn credentials_of_card(
+        &mut self,
+        card_key: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self
+            .query(
+                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+                 FROM registry_credentials WHERE card_key = $1 ORDER BY id",
+                &[&card_key],
+            )?
+            .iter()
+            .map(credential_row)
+            .collect())
+    }
+
+    fn credentials_of_device(
+        &mut self,
+        device: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self
+            .query(
+                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+                 FROM registry_credentials WHERE device = $1 ORDER BY id",
+                &[&device],
+            )?
+            .iter()
+            .map(credential_row)
+            .collect())
+    }
+
+    fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+        let row = self.query_one(
+            "INSERT INTO registry_credentials (card_key, device, format, list_id, idx, status, issuance)
+             VALUES ($1, $2, $3, $4, $5, 0, $6)
+             RETURNING id, nextval(('registry_list_used_' || $4::BIGINT)::regclass)",
+            &[
+                &c.card_key,
+                &c.device,
+                &format_name(c.format),
+                &to_i64(c.list_id)?,
+                &to_i64(c.idx)?,
+                &to_i64(c.issuance)?,
+            ],
+        )?;
+        Ok(to_u64(row.get(0)))
+    }
+
+    fn set_status(
+        &mut self,
+        id: u64,
+        status: u8,
+        suspension: Suspension,
+    ) -> Result<(), RegistryError> {
+        let n = self.execute(
+            "UPDATE registry_credentials SET status = $1, suspension = $2 WHERE id = $3",
+            &[
+                &i16::from(status),
+                &i16::from(suspension.bits()),
+                &to_i64(id)?,
+            ],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(RegistryError::UnknownCredential(id))
+        }
+    }
+
+    fn append_event(&mut self, e: &Event) -> Result<u64, RegistryError> {
+        let row = self.query_one(
+            "INSERT INTO registry_events
+                (at, actor, operation, card_key, device, credential, reason, old_status, new_status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+            &[
+                &e.at,
+                &e.actor,
+                &e.operation.name(),
+                &e.card_key,
+                &e.device,
+                &e.credential.map(to_i64).transpose()?,
+                &e.reason,
+                &e.old_status.map(i16::from),
+                &e.new_status.map(i16::from),
+            ],
+        )?;
+        Ok(to_u64(row.get(0)))
+    }
+
+    fn lists(&mut self) -> Result<Vec<ListRecord>, RegistryError> {
+        Ok(self
+            .query(
+                "SELECT id, uri, bits, size, registry_list_used(id) FROM registry_lists ORDER BY id",
+                &[],
+            )?
+            .iter()
+            .map(|r| ListRecord {
+                id: to_u64(r.get(0)),
+                uri: r.get(1),
+                bits: u8::try_from(r.get::<_, i16>(2)).unwrap_or(2),
+                size: to_u64(r.get(3)),
+                used: to_u64(r.get(4)),
+            })
+            .collect())
+    }
+
+    fn insert_list(&mut self, uri: &str, bits: u8, size: u64) -> Result<u64, RegistryError> {
+        let id: i64 = self
+            .query_one(
+                "INSERT INTO registry_lists (uri, bits, size) VALUES ($1, $2, $3) RETURNING id",
+                &[&uri, &i16::from(bits), &to_i64(size)?],
+            )?
+            .get(0);
+        // Created in this transaction: a list that is never committed leaves no sequence.
+        // `id` is this database's own integer.
+        self.tx
+            .batch_execute(&format!("CREATE SEQUENCE registry_list_used_{id}"))
+            .map_err(|e| self.fail(&e))?;
+        Ok(to_u64(id))
+    }
+
+    fn device_lost(&mut self, device: &str) -> Result<bool, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM registry_lost_devices WHERE device = $1",
+                &[&device],
+            )?
+            .is_some())
+    }
+
+    fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError> {
+        if lost {
+            self.execute(
+                "INSERT INTO registry_lost_devices (device) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&device],
+            )?;
+        } else {
+            self.execute(
+                "DELETE FROM registry_lost_devices WHERE device = $1",
+                &[&device],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM registry_credentials WHERE list_id = $1 AND idx = $2",
+                &[&to_i64(list_id)?, &to_i64(idx)?],
+            )?
+            .is_some())
+    }
+
+    fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT card_key, chip_key, card_digest, enrolled_at FROM registry_chips
+                 WHERE card_key = $1",
+                &[&card_key],
+            )?
+            .map(|r| ChipRecord {
+                card_key: r.get(0),
+                chip_key: r.get(1),
+                card_digest: r.get(2),
+                enrolled_at: r.get(3),
+            }))
+    }
+
+    fn put_chip(&mut self, chip: &ChipRecord) -> Result<(), RegistryError> {
+        self.execute(
+            "INSERT INTO registry_chips (card_key, chip_key, card_digest, enrolled_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (card_key) DO UPDATE SET chip_key = EXCLUDED.chip_key,
+                card_digest = EXCLUDED.card_digest, enrolled_at = EXCLUDED.enrolled_at",
+            &[
+                &chip.card_key,
+                &chip.chip_key,
+                &chip.card_digest,
+                &chip.enrolled_at,
+            ],
+        )
+        .map(drop)
+    }
+
+    fn retire_chip(&mut self, card_key: &str, chip_key: &[u8]) -> Result<(), RegistryError> {
+        self.execute(
+            "DELETE FROM registry_chips WHERE card_key = $1 AND chip_key = $2",
+            &[&card_key, &chip_key],
+        )?;
+        self.execute(
+            "INSERT INTO registry_retired_chips (chip_key, card_key) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&chip_key, &card_key],
+        )
+        .map(drop)
+    }
+
+    fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM registry_retired_chips WHERE chip_key = $1",
+                &[&chip_key],
+            )?
+            .is_some())
+    }
+
+    fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+        Ok(self
+            .query(
+                "SELECT chip_key FROM registry_retired_chips WHERE card_key = $1",
+                &[&card_key],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn grant(&mut self, handle: &str) -> Result<Option<GrantRecord>, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT handle, card_key, device, issuance, state FROM registry_grants
+                 WHERE handle = $1",
+                &[&handle],
+            )?
+            .as_ref()
+            .map(grant_row))
+    }
+
+    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), RegistryError> {
+        self.execute(
+            "INSERT INTO registry_grants (handle, card_key, device, issuance, state)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &g.handle,
+                &g.card_key,
+                &g.device,
+                &to_i64(g.issuance)?,
+                &grant_state(g.state),
+            ],
+        )
+        .map(drop)
+    }
+
+    fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError> {
+        let n = self.execute(
+            "UPDATE registry_grants SET state = $1 WHERE handle = $2",
+            &[&grant_state(state), &handle],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(RegistryError::Storage("unknown grant".into()))
+        }
+    }
+
+    fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError> {
+        Ok(self
+            .query(
+                "SELECT handle, card_key, device, issuance, state FROM registry_grants
+                 WHERE card_key = $1",
+                &[&card_key],
+            )?
+            .iter()
+            .map(grant_row)
+            .collect())
+    }
+
+    fn person_device(&mut self, person: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self
+            .query_opt(
+                "SELECT device FROM registry_persons WHERE person_key = $1",
+                &[&person],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError> {
+        self.execute(
+            "INSERT INTO registry_persons (person_key, device) VALUES ($1, $2)
+             ON CONFLICT (person_key) DO UPDATE SET device = EXCLUDED.device",
+            &[&person, &device],
+        )
+        .map(drop)
+    }
+}
+
+/// The registry in PostgreSQL: several issuer processes (and the threads of each) on one
+/// database, each rule one SERIALIZABLE transaction, run again on a conflict.
+pub struct PostgresStore {
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+    attempts: u32,
+    conflicts: AtomicU64,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            release(pool);
+        }
+    }
+}
+
+impl core::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("attempts", &self.attempts)
+            .field("conflicts", &self.conflicts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` with a pool of at most `pool_size` connections and migrates the
+    /// registry's schema in the PostgreSQL schema `kmid_<namespace>` (one per registry: an
+    /// authority's, or the shared person registry's). Call it on a thread that is not inside
+    /// an async runtime (rust-postgres's synchronous client runs one of its own).
+    ///
+    /// # Errors
+    /// [`RegistryError::Storage`]: a bad URL or namespace, no server, a schema newer than
+    /// this build knows (the message names both versions).
+    pub fn connect(url: &str, namespace: &str, pool_size: u32) -> Result<Self, RegistryError> {
+        let pool = pool(url, pool_size, "registry", MIGRATIONS, Some(namespace))
+            .map_err(RegistryError::Storage)?;
+        Ok(Self {
+            pool: Some(pool),
+            attempts: DEFAULT_ATTEMPTS,
+            conflicts: AtomicU64::new(0),
+        })
+    }
+
+    /// Runs a rule at most `attempts` times before reporting the conflict.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// How many times a rule was run again after a conflict, since connecting.
+    #[must_use]
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, RegistryError> {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| RegistryError::Storage("the store is closed".into()))?
+            .get()
+            .map_err(|e| RegistryError::Storage(format!("PostgreSQL pool: {e}")))
+    }
+}
+
+/// A pause before running a conflicting rule again: up to `ceiling`, drawn at random so the
+/// transactions that conflicted do not meet again.
+fn pause(ceiling: Duration, seed: &mut u64) {
+    // splitmix64: spreading the retries needs no secret randomness.
+    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    let micros = u64::try_from(ceiling.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    std::thread::sleep(Duration::from_micros(z % micros));
+}
+
+impl RegistryStore for PostgresStore {
+    fn transaction<R>(
+        &self,
+        mut f: impl FnMut(&mut dyn StoreTx) -> Result<R, RegistryError>,
+    ) -> Result<R, RegistryError> {
+        let mut conn = self.conn()?;
+        let mut seed = u64::from(std::process::id())
+            ^ u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            )
+            .unwrap_or(0);
+        let mut ceiling = Duration::from_millis(2);
+        for _ in 0..self.attempts {
+            let PgConnection { client, statements } = &mut *conn;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::Serializable)
+                .start()
+                .map_err(|e| storage(&e))?;
+            let mut t = Tx {
+                tx,
+                statements,
+                conflict: false,
+            };
+            let outcome = f(&mut t);
+            let Tx {
+                tx,
+                conflict: flagged,
+                ..
+            } = t;
+            match outcome {
+                Ok(result) => match tx.commit() {
+                    Ok(()) => return Ok(result),
+                    Err(e) if conflict(&e) => {}
+                    Err(e) => return Err(storage(&e)),
+                },
+                // Dropping the transaction rolls it back.
+                Err(e) if !flagged => return Err(e),
+                Err(_) => drop(tx),
+            }
+            self.conflicts.fetch_add(1, Ordering::Relaxed);
+            pause(ceiling, &mut seed);
+            ceiling = (ceiling * 2).min(Duration::from_millis(100));
+        }
+        Err(RegistryError::Storage(format!(
+            "PostgreSQL: the transaction conflicted {} times in a row",
+            self.attempts
+        )))
+    }
+
+    fn nonzero_statuses(&self, list_id: u64) -> Result<Vec<(u64, u8)>, RegistryError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT idx, status FROM registry_credentials WHERE list_id = $1 AND status <> 0",
+                &[&to_i64(list_id)?],
+            )
+            .map_err(|e| storage(&e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    to_u64(r.get(0)),
+                    u8::try_from(r.get::<_, i16>(1)).unwrap_or(u8::MAX),
+                )
+            })
+            .collect())
+    }
+
+    fn events(&self, from: u64) -> Result<Vec<Event>, RegistryError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT seq, at, actor, operation, card_key, device, credential, reason,
+                        old_status, new_status
+                 FROM registry_events WHERE seq >= $1 ORDER BY seq",
+                &[&to_i64(from)?],
+            )
+            .map_err(|e| storage(&e))?;
+        Ok(rows.iter().map(event_row).collect())
+    }
+
+    fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
+        let mut conn = self.conn()?;
+        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM registry_credentials ORDER BY id");
+        let rows = conn.query(&sql, &[]).map_err(|e| storage(&e))?;
+        Ok(rows.iter().map(credential_row).collect())
+    }
+}
