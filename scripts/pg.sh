@@ -3,6 +3,9 @@
 #   bash scripts/pg.sh start DIR   initdb in DIR, start the server on a free loopback port (and
 #                                  a socket in DIR), print its connection URL
 #   bash scripts/pg.sh stop DIR    stop it and remove DIR
+#   bash scripts/pg.sh crash DIR   stop it at once, as a server crash would (-m immediate: no
+#                                  checkpoint, recovery from the WAL on the next start)
+#   bash scripts/pg.sh resume DIR  start it again on its port
 # As root, the server runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -21,9 +24,18 @@ case "$cmd" in
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
     as_server "$bin/initdb" -D "$dir/data" -U kmid --auth=trust -E UTF8 --no-instructions >/dev/null
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    echo "$port" > "$dir/port"
     as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
     echo "postgres://kmid@127.0.0.1:$port/postgres"
+    ;;
+  crash)
+    as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+  resume)
+    port="$(cat "$dir/port")"
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
     ;;
   stop)
     if [ -d "$dir/data" ]; then
@@ -32,7 +44,7 @@ case "$cmd" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: pg.sh start|stop DIR" >&2
+    echo "usage: pg.sh start|stop|crash|resume DIR" >&2
     exit 2
     ;;
 esac

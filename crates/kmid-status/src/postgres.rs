@@ -6,15 +6,22 @@
 //! synchronous and services call it on a blocking pool). Each pooled connection keeps its
 //! prepared statements, so a rule costs one round trip per statement, not two.
 //!
-//! **Isolation.** Every registry transaction runs at SERIALIZABLE: PostgreSQL's serializable
-//! snapshot isolation aborts any transaction whose commit would make the outcome differ from
-//! some one-at-a-time order, and [`PostgresStore`] runs the rule again (a bounded number of
-//! times, with a growing random pause). So the registry's rules, written as read-then-write
-//! over one transaction, keep their meaning with any number of processes: of an issuance and a
-//! lost-card report racing on one card, one is ordered first and the other sees its result.
-//! `spec/status.md` gives the argument rule by rule.
+//! **Isolation: locks on what a rule reads.** Every registry rule is one transaction at
+//! READ COMMITTED in which each read of an entity is preceded by a lock on that entity's key,
+//! held to the commit: the card (`card:<key>`, for the card, its credentials, chip and
+//! grants), the phone (`device:<id>`, for its lost mark and its credentials), the person, the
+//! renewal grant and the chip key (transaction-scoped advisory locks on a 64-bit hash of the
+//! key), and the credential rows a rule will change (`SELECT … FOR UPDATE`). A statement at
+//! READ COMMITTED sees everything committed before it began, so a read that follows its lock
+//! sees the latest state and nothing can change it before the commit: two-phase locking on
+//! the rules' own keys, which is serializable for them. Uniqueness that no key covers (a
+//! status index, a new list's URI) is the database's unique constraint; a rule that hits it,
+//! or a deadlock between two rules, rolls back and runs again (a bounded number of times,
+//! with a growing random pause). `spec/status.md` gives the argument rule by rule, and why
+//! this and not SERIALIZABLE (whose page-granular predicate locks made more than one false
+//! conflict per rule in the race test).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -285,16 +292,17 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE registry_lists (
 /// The newest registry schema version this library writes.
 pub const REGISTRY_SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// How often a rule runs before a serialization conflict is reported as a storage failure.
+/// How often a rule runs before a conflict (a deadlock, a unique violation) is reported as a
+/// storage failure.
 pub const DEFAULT_ATTEMPTS: u32 = 24;
 
 fn storage(e: &postgres::Error) -> RegistryError {
     RegistryError::Storage(format!("PostgreSQL: {e}"))
 }
 
-/// Whether `e` means "run the transaction again": a serialization failure, a deadlock, or a
-/// unique violation (two transactions took the same index or opened the same list; run
-/// again, one sees the other's row).
+/// Whether `e` means "run the transaction again": a deadlock, a unique violation (two
+/// transactions drew the same index or opened the same list; run again, one sees the other's
+/// row), or a serialization failure (should a server run it at a stricter default level).
 fn conflict(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| {
         *c == SqlState::T_R_SERIALIZATION_FAILURE
@@ -393,16 +401,37 @@ fn event_row(r: &Row) -> Event {
 }
 
 /// One registry transaction: the PostgreSQL transaction, the connection's prepared
-/// statements, and whether a statement failed in a way that calls for running it again.
+/// statements, the keys it holds locks on, and whether a statement failed in a way that calls
+/// for running it again.
 struct Tx<'c> {
     tx: postgres::Transaction<'c>,
     statements: &'c mut HashMap<&'static str, Statement>,
+    locked: HashSet<String>,
     conflict: bool,
 }
 
 type Param<'p> = &'p (dyn postgres::types::ToSql + Sync);
 
 impl Tx<'_> {
+    /// Locks `key` (`card:…`, `device:…`) until the transaction ends, unless it holds it.
+    fn lock(&mut self, kind: &str, key: &str) -> Result<(), RegistryError> {
+        let name = format!("{kind}:{key}");
+        if self.locked.contains(&name) {
+            return Ok(());
+        }
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&name],
+        )?;
+        self.locked.insert(name);
+        Ok(())
+    }
+
+    fn lock_chip(&mut self, chip_key: &[u8]) -> Result<(), RegistryError> {
+        let hex: String = chip_key.iter().map(|b| format!("{b:02x}")).collect();
+        self.lock("chip", &hex)
+    }
+
     fn fail(&mut self, e: &postgres::Error) -> RegistryError {
         if conflict(e) {
             self.conflict = true;
@@ -456,6 +485,7 @@ impl Tx<'_> {
 
 impl StoreTx for Tx<'_> {
     fn card(&mut self, card_key: &str) -> Result<Option<CardRecord>, RegistryError> {
+        self.lock("card", card_key)?;
         Ok(self
             .query_opt(
                 "SELECT card_key, physical, active_device FROM registry_cards WHERE card_key = $1",
@@ -476,6 +506,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError> {
+        self.lock("card", &card.card_key)?;
         let physical = match card.physical {
             PhysicalStatus::Normal => "normal",
             PhysicalStatus::Lost => "lost",
@@ -493,7 +524,7 @@ impl StoreTx for Tx<'_> {
         Ok(self
             .query_opt(
                 "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
-                 FROM registry_credentials WHERE id = $1",
+                 FROM registry_credentials WHERE id = $1 FOR UPDATE",
                 &[&to_i64(id)?],
             )?
             .as_ref()
@@ -504,10 +535,11 @@ impl StoreTx for Tx<'_> {
         &mut self,
         card_key: &str,
     ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        self.lock("card", card_key)?;
         Ok(self
             .query(
                 "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
-                 FROM registry_credentials WHERE card_key = $1 ORDER BY id",
+                 FROM registry_credentials WHERE card_key = $1 ORDER BY id FOR UPDATE",
                 &[&card_key],
             )?
             .iter()
@@ -519,10 +551,11 @@ impl StoreTx for Tx<'_> {
         &mut self,
         device: &str,
     ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        self.lock("device", device)?;
         Ok(self
             .query(
                 "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
-                 FROM registry_credentials WHERE device = $1 ORDER BY id",
+                 FROM registry_credentials WHERE device = $1 ORDER BY id FOR UPDATE",
                 &[&device],
             )?
             .iter()
@@ -531,6 +564,8 @@ impl StoreTx for Tx<'_> {
     }
 
     fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+        self.lock("card", &c.card_key)?;
+        self.lock("device", &c.device)?;
         let row = self.query_one(
             "INSERT INTO registry_credentials (card_key, device, format, list_id, idx, status, issuance)
              VALUES ($1, $2, $3, $4, $5, 0, $6)
@@ -621,6 +656,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn device_lost(&mut self, device: &str) -> Result<bool, RegistryError> {
+        self.lock("device", device)?;
         Ok(self
             .query_opt(
                 "SELECT 1 FROM registry_lost_devices WHERE device = $1",
@@ -630,6 +666,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError> {
+        self.lock("device", device)?;
         if lost {
             self.execute(
                 "INSERT INTO registry_lost_devices (device) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -654,6 +691,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {
+        self.lock("card", card_key)?;
         Ok(self
             .query_opt(
                 "SELECT card_key, chip_key, card_digest, enrolled_at FROM registry_chips
@@ -669,6 +707,8 @@ impl StoreTx for Tx<'_> {
     }
 
     fn put_chip(&mut self, chip: &ChipRecord) -> Result<(), RegistryError> {
+        self.lock("card", &chip.card_key)?;
+        self.lock_chip(&chip.chip_key)?;
         self.execute(
             "INSERT INTO registry_chips (card_key, chip_key, card_digest, enrolled_at)
              VALUES ($1, $2, $3, $4)
@@ -685,6 +725,8 @@ impl StoreTx for Tx<'_> {
     }
 
     fn retire_chip(&mut self, card_key: &str, chip_key: &[u8]) -> Result<(), RegistryError> {
+        self.lock("card", card_key)?;
+        self.lock_chip(chip_key)?;
         self.execute(
             "DELETE FROM registry_chips WHERE card_key = $1 AND chip_key = $2",
             &[&card_key, &chip_key],
@@ -698,6 +740,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn chip_retired(&mut self, chip_key: &[u8]) -> Result<bool, RegistryError> {
+        self.lock_chip(chip_key)?;
         Ok(self
             .query_opt(
                 "SELECT 1 FROM registry_retired_chips WHERE chip_key = $1",
@@ -707,6 +750,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn retired_chips(&mut self, card_key: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+        self.lock("card", card_key)?;
         Ok(self
             .query(
                 "SELECT chip_key FROM registry_retired_chips WHERE card_key = $1",
@@ -718,6 +762,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn grant(&mut self, handle: &str) -> Result<Option<GrantRecord>, RegistryError> {
+        self.lock("grant", handle)?;
         Ok(self
             .query_opt(
                 "SELECT handle, card_key, device, issuance, state FROM registry_grants
@@ -729,6 +774,8 @@ impl StoreTx for Tx<'_> {
     }
 
     fn put_grant(&mut self, g: &GrantRecord) -> Result<(), RegistryError> {
+        self.lock("card", &g.card_key)?;
+        self.lock("grant", &g.handle)?;
         self.execute(
             "INSERT INTO registry_grants (handle, card_key, device, issuance, state)
              VALUES ($1, $2, $3, $4, $5)",
@@ -744,6 +791,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError> {
+        self.lock("grant", handle)?;
         let n = self.execute(
             "UPDATE registry_grants SET state = $1 WHERE handle = $2",
             &[&grant_state(state), &handle],
@@ -756,6 +804,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn grants_of_card(&mut self, card_key: &str) -> Result<Vec<GrantRecord>, RegistryError> {
+        self.lock("card", card_key)?;
         Ok(self
             .query(
                 "SELECT handle, card_key, device, issuance, state FROM registry_grants
@@ -768,6 +817,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn person_device(&mut self, person: &str) -> Result<Option<String>, RegistryError> {
+        self.lock("person", person)?;
         Ok(self
             .query_opt(
                 "SELECT device FROM registry_persons WHERE person_key = $1",
@@ -777,6 +827,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn put_person_device(&mut self, person: &str, device: &str) -> Result<(), RegistryError> {
+        self.lock("person", person)?;
         self.execute(
             "INSERT INTO registry_persons (person_key, device) VALUES ($1, $2)
              ON CONFLICT (person_key) DO UPDATE SET device = EXCLUDED.device",
@@ -787,7 +838,8 @@ impl StoreTx for Tx<'_> {
 }
 
 /// The registry in PostgreSQL: several issuer processes (and the threads of each) on one
-/// database, each rule one SERIALIZABLE transaction, run again on a conflict.
+/// database, each rule one transaction that locks what it reads (the module's documentation),
+/// run again after a deadlock or a unique violation.
 pub struct PostgresStore {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
@@ -886,12 +938,13 @@ impl RegistryStore for PostgresStore {
             let PgConnection { client, statements } = &mut *conn;
             let tx = client
                 .build_transaction()
-                .isolation_level(IsolationLevel::Serializable)
+                .isolation_level(IsolationLevel::ReadCommitted)
                 .start()
                 .map_err(|e| storage(&e))?;
             let mut t = Tx {
                 tx,
                 statements,
+                locked: HashSet::new(),
                 conflict: false,
             };
             let outcome = f(&mut t);

@@ -514,6 +514,11 @@ impl<S: RegistryStore> StatusRegistry<S> {
         }
     }
 
+    /// The store (for what only it knows: a server database's conflict count, say).
+    pub const fn store(&self) -> &S {
+        &self.store
+    }
+
     fn with<R>(&self, f: impl FnOnce(&S) -> Result<R, RegistryError>) -> Result<R, RegistryError> {
         f(&self.store)
     }
