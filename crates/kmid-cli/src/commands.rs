@@ -17,7 +17,9 @@ use kmid::mdoc::CborLimits;
 use kmid::mdoc::model::{DeviceRequest, Handover, IssuerSigned, SessionTranscript};
 use kmid::schema::{Card, CardType, IdentityCard};
 use kmid::status::StatusListResolver;
-use kmid::status::registry::{Actor, Durability, RegistryConfig, SqliteStore, StatusRegistry};
+use kmid::status::registry::{
+    Actor, Durability, RegistryConfig, RegistryStore, SqliteStore, StatusRegistry,
+};
 use kmid::status::token::{TokenKeys, TokenPolicy};
 use kmid::{
     AuthorityKeys, CardKeySecret, DcqlQuery, Format, Formats, Issuer, IssuingAuthority, KmidError,
@@ -793,16 +795,26 @@ pub(crate) fn issuer(
     dir: &Path,
     authority: IssuingAuthority,
 ) -> Result<Issuer<SqliteStore>, Error> {
+    let store = SqliteStore::open(
+        &dir.join(format!("{}-registry.sqlite", authority.slug())),
+        Durability::Full,
+    )?;
+    issuer_over(dir, authority, store)
+}
+
+/// The issuer of `authority` from the key files in `dir`, its registry in `store` (the SQLite
+/// file beside the keys, or a shared PostgreSQL database for `kmid serve --database`).
+pub(crate) fn issuer_over<S: RegistryStore>(
+    dir: &Path,
+    authority: IssuingAuthority,
+    store: S,
+) -> Result<Issuer<S>, Error> {
     let keys = load_keys(dir, authority)?;
     let slug = authority.slug();
     let secret = hex_decode(read_key_file(dir, &format!("{slug}-card-key.secret"))?.trim())?;
     let secret: [u8; 32] = secret
         .try_into()
         .map_err(|_| "the card-key secret is 32 bytes of hex")?;
-    let store = SqliteStore::open(
-        &dir.join(format!("{slug}-registry.sqlite")),
-        Durability::Full,
-    )?;
     let registry = StatusRegistry::new(
         store,
         RegistryConfig::new(format!(

@@ -24,9 +24,10 @@ use kmid::crypto::{CryptoProvider, PrivateKey, Signer, SystemRandom};
 use kmid::oid4vc::vci::http::HttpRequest;
 use kmid::oid4vc::vci::server::PendingAuthorization;
 use kmid::schema::IdentityCard as _;
-use kmid::status::registry::{Actor, SqliteStore};
+use kmid::status::registry::Actor;
 use kmid_server::config::{Official, ServeConfig};
 use kmid_server::ops::{self, OpsState, RateLimiter, Readiness, ServerLimits};
+use kmid_server::registry::RegistryBackend;
 use kmid_server::{
     FetchConfig, HolderAuthenticator, HttpFetcher, IssuerService, SqliteTransactionStore,
     StatusPublisher, StatusService, VerifierConfig, VerifierService,
@@ -263,10 +264,9 @@ impl HolderAuthenticator for OfferedHolder {
 /// What the administration API needs.
 #[derive(Clone)]
 struct Admin {
-    keys: PathBuf,
     state: PathBuf,
     authority: IssuingAuthority,
-    issuer: Arc<kmid::Issuer<SqliteStore>>,
+    issuer: Arc<kmid::Issuer<RegistryBackend>>,
     officials: Arc<Vec<Official>>,
     /// The status publisher, run after a change.
     changed: Option<Arc<dyn Fn() + Send + Sync>>,
@@ -378,7 +378,7 @@ fn admin_step(admin: &Admin, official: &str, action: &str, body: &Value) -> Admi
                 .unwrap_or("pre-authorized");
             let tx_code = body.get("tx_code").and_then(Value::as_bool).unwrap_or(true);
             let (url, code) = crate::vci::make_offer_in(
-                &admin.keys,
+                &admin.issuer,
                 &admin.state,
                 &*admin.store,
                 &card,
@@ -443,7 +443,7 @@ impl kmid::status::StatusListFetcher for LocalFirst {
 }
 
 /// The sum of the registries' latest event numbers: it moves when any of them does.
-fn latest_events(issuers: &[Arc<kmid::Issuer<SqliteStore>>], last: &mut Vec<u64>) -> u64 {
+fn latest_events(issuers: &[Arc<kmid::Issuer<RegistryBackend>>], last: &mut Vec<u64>) -> u64 {
     last.resize(issuers.len(), 0);
     for (issuer, seen) in issuers.iter().zip(last.iter_mut()) {
         if let Ok(events) = issuer.registry().events(seen.saturating_add(1))
@@ -506,7 +506,7 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
     };
     let mut app = Router::new();
     let mut lines = vec![format!("kmid serve: {public} (data in {})", dir.display())];
-    let mut issuers: Vec<Arc<kmid::Issuer<SqliteStore>>> = Vec::new();
+    let mut issuers: Vec<Arc<kmid::Issuer<RegistryBackend>>> = Vec::new();
     let state = crate::vci::state_dir(&dir, None);
     let files = commands::issuers_file(&dir)?;
     for authority in IssuingAuthority::ALL {
@@ -516,7 +516,18 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         if !wanted || !dir.join(format!("{slug}-ds.key.pem")).is_file() {
             continue;
         }
-        issuers.push(Arc::new(commands::issuer(&dir, authority)?));
+        // Its registry: the SQLite file beside its keys, or its schema on the shared
+        // database (connected on a blocking thread: rust-postgres runs a runtime of its own).
+        let (database, sqlite) = (
+            config.database.clone(),
+            dir.join(format!("{slug}-registry.sqlite")),
+        );
+        let store = tokio::task::spawn_blocking(move || {
+            RegistryBackend::open(database.as_deref(), slug, 16, &sqlite)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        issuers.push(Arc::new(commands::issuer_over(&dir, authority, store)?));
     }
     if (config.issuer.enabled || config.status.enabled) && issuers.is_empty() {
         return Err(format!(
@@ -577,7 +588,12 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 }
             })
         };
-        publish();
+        // On a blocking thread, as every registry call of the server (a PostgreSQL registry's
+        // synchronous client runs a runtime of its own).
+        let first = Arc::clone(&publish);
+        tokio::task::spawn_blocking(move || first())
+            .await
+            .map_err(|e| e.to_string())?;
         // Ready only once every authority's lists are out.
         if good
             .lock()
@@ -649,7 +665,6 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 None => service,
             };
             let admin_state = Admin {
-                keys: dir.clone(),
                 state: state.clone(),
                 authority,
                 issuer: Arc::clone(issuer),

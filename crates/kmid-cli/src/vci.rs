@@ -23,6 +23,7 @@ use kmid::oid4vc::vci::offer::OfferUrl;
 use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, NotificationEvent};
 use kmid::oid4vc::vci::wallet::{ClientCredentials, IssuanceClient, ProofKeys};
 use kmid::schema::IdentityCard;
+use kmid::status::registry::RegistryStore;
 use kmid::trust::{TrustConfig, TrustPurpose};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -287,7 +288,7 @@ fn authority_of(keys: &Path, url: &str) -> Option<IssuingAuthority> {
 
 /// The OpenID4VCI configuration of `issuer` over the state directory: its metadata, the
 /// nonce key (made on first use), the wallets `kmid issuer register-wallet` registered.
-pub(crate) fn issuance_config<S: kmid::status::registry::RegistryStore>(
+pub(crate) fn issuance_config<S: RegistryStore>(
     issuer: &kmid::Issuer<S>,
     state: &Path,
     authority: IssuingAuthority,
@@ -353,25 +354,21 @@ fn with_server<T>(
         &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
     ) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    with_server_on(keys, state, &issuance_store(state)?, authority, f)
+    with_server_on(&issuer(keys, authority)?, state, &issuance_store(state)?, f)
 }
 
 /// [`with_server`] with the OpenID4VCI state in `store` (a running `kmid serve`'s, which may
 /// be PostgreSQL) rather than the state directory's SQLite.
-fn with_server_on<T>(
-    keys: &Path,
+fn with_server_on<T, S: RegistryStore>(
+    issuer: &kmid::Issuer<S>,
     state: &Path,
     store: &dyn IssuanceStore,
-    authority: IssuingAuthority,
-    f: impl FnOnce(
-        &IssuanceServer<'_>,
-        &IssuerMinter<'_, kmid::status::registry::SqliteStore>,
-    ) -> Result<T, Error>,
+    f: impl FnOnce(&IssuanceServer<'_>, &IssuerMinter<'_, S>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let issuer = issuer(keys, authority)?;
-    let config = issuance_config(&issuer, state, authority)?;
+    let authority = issuer.keys().authority;
+    let config = issuance_config(issuer, state, authority)?;
     let server = IssuanceServer::new(&config, store, CryptoProvider::get_default(), &SystemRandom);
-    let minter = IssuerMinter::new(&issuer).with_current_card(card_lookup(state));
+    let minter = IssuerMinter::new(issuer).with_current_card(card_lookup(state));
     f(&server, &minter)
 }
 
@@ -579,7 +576,7 @@ pub(crate) fn make_offer(
     tx_code: bool,
 ) -> Result<(String, Option<String>), Error> {
     make_offer_in(
-        keys,
+        &issuer(keys, authority_for(card.card_type()))?,
         state,
         &issuance_store(state)?,
         card,
@@ -590,8 +587,8 @@ pub(crate) fn make_offer(
 }
 
 /// [`make_offer`] into `store` (a running `kmid serve`'s OpenID4VCI state).
-pub(crate) fn make_offer_in(
-    keys: &Path,
+pub(crate) fn make_offer_in<S: RegistryStore>(
+    issuer: &kmid::Issuer<S>,
     state: &Path,
     store: &dyn IssuanceStore,
     card: &kmid::schema::Card,
@@ -613,12 +610,15 @@ pub(crate) fn make_offer_in(
     let subject = serde_json::to_value(card)?;
     // The issuer's record of the card, by card key, for renewals (0600: it is the holder's
     // data); an offer for the same card replaces it with the card as it is now.
-    let key = issuer(keys, authority)?.card_key(card)?;
+    let key = issuer.card_key(card)?;
     write_secret(
         &state.join("cards").join(format!("{key}.json")),
         serde_json::to_string(&subject)?,
     )?;
-    let (offer, tx_code) = with_server_on(keys, state, store, authority, |server, _| {
+    if issuer.keys().authority != authority {
+        return Err(format!("the card is {}'s to issue", authority.slug()).into());
+    }
+    let (offer, tx_code) = with_server_on(issuer, state, store, |server, _| {
         Ok(match grant {
             "pre-authorized" => {
                 let issued =

@@ -1116,4 +1116,39 @@ fn the_services_keep_their_shared_state_in_postgres() {
     assert_eq!(count(&mut database, "vp_transactions"), 1);
     // The verifier's transactions went to PostgreSQL only.
     assert!(!run.path("data/verifier/transactions.sqlite").exists());
+    // So did the registry: MOIS's schema holds the two credentials just issued (an mdoc and an
+    // SD-JWT VC, VALID), with their events, and no SQLite registry was made.
+    let statuses = |db: &mut postgres::Client| -> Vec<(String, i16)> {
+        db.query(
+            "SELECT format, status FROM kmid_mois.registry_credentials ORDER BY format",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    assert_eq!(
+        statuses(&mut database),
+        [("mdoc".to_owned(), 0), ("sd-jwt-vc".to_owned(), 0)]
+    );
+    assert_eq!(
+        count(
+            &mut database,
+            "kmid_mois.registry_events WHERE operation = 'register'"
+        ),
+        2
+    );
+    assert!(!run.path("data/mois-registry.sqlite").exists());
+    // An official's lifecycle step goes there too: the lost card suspends both.
+    let (status, lost) = http.post_json(
+        &format!("{public}/issuer/mois/admin/card-lost"),
+        &json!({ "card": card }),
+        Some(OFFICIAL_TOKEN),
+    );
+    assert_eq!(status, 200, "{lost}");
+    assert_eq!(
+        statuses(&mut database),
+        [("mdoc".to_owned(), 2), ("sd-jwt-vc".to_owned(), 2)]
+    );
 }

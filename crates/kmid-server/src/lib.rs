@@ -22,6 +22,7 @@ pub mod ops;
 pub mod page;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod registry;
 pub mod status;
 pub mod verifier;
 
