@@ -6,6 +6,8 @@
 #   bash scripts/pg.sh crash DIR   stop it at once, as a server crash would (-m immediate: no
 #                                  checkpoint, recovery from the WAL on the next start)
 #   bash scripts/pg.sh resume DIR  start it again on its port
+#   bash scripts/pg.sh socket DIR  print the connection string for its Unix socket (faster
+#                                  than loopback TCP: the benchmark uses it)
 # As root, the server runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -32,6 +34,9 @@ case "$cmd" in
   crash)
     as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     ;;
+  socket)
+    echo "host=$dir port=$(cat "$dir/port") user=kmid dbname=postgres"
+    ;;
   resume)
     port="$(cat "$dir/port")"
     as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
@@ -44,7 +49,7 @@ case "$cmd" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: pg.sh start|stop|crash|resume DIR" >&2
+    echo "usage: pg.sh start|stop|crash|resume|socket DIR" >&2
     exit 2
     ;;
 esac

@@ -210,25 +210,20 @@ pub fn release(pool: Pool) {
         .spawn(move || drop(pool));
 }
 
-/// The registry's schema, by version (`spec/status.md` describes it). A list's `used` count
-/// is a sequence of its own (`registry_list_used_<id>`), not a column: a counter row would be
-/// written by every issuance and make any two conflict; a sequence is never rolled back, so
-/// an aborted issuance counts too and a list closes a little early, never late.
-const MIGRATIONS: &[&str] = &["CREATE TABLE registry_lists (
+/// The registry's schema, by version (`spec/status.md` describes it). How full a list is
+/// comes from one sequence, `registry_allocations`, taken by every credential inserted, and
+/// each list's `baseline` (the sequence when the list was opened): a list's count is the
+/// next list's baseline (or the sequence now) less its own. A counter row would be written by
+/// every issuance and make any two wait for each other; a sequence is never rolled back, so an
+/// aborted issuance counts too and a list closes a little early, never late.
+const MIGRATIONS: &[&str] = &["CREATE SEQUENCE registry_allocations;
+     CREATE TABLE registry_lists (
         id BIGSERIAL PRIMARY KEY,
         uri TEXT NOT NULL UNIQUE,
         bits SMALLINT NOT NULL CHECK (bits IN (1, 2, 4, 8)),
-        size BIGINT NOT NULL CHECK (size > 0)
+        size BIGINT NOT NULL CHECK (size > 0),
+        baseline BIGINT NOT NULL
      );
-     CREATE FUNCTION registry_list_used(list BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $$
-     DECLARE
-        v BIGINT;
-        called BOOLEAN;
-     BEGIN
-        EXECUTE format('SELECT last_value, is_called FROM %I', 'registry_list_used_' || list)
-           INTO v, called;
-        RETURN CASE WHEN called THEN v ELSE 0 END;
-     END $$;
      CREATE TABLE registry_cards (
         card_key TEXT PRIMARY KEY,
         physical TEXT NOT NULL CHECK (physical IN ('normal', 'lost')),
@@ -569,7 +564,7 @@ impl StoreTx for Tx<'_> {
         let row = self.query_one(
             "INSERT INTO registry_credentials (card_key, device, format, list_id, idx, status, issuance)
              VALUES ($1, $2, $3, $4, $5, 0, $6)
-             RETURNING id, nextval(('registry_list_used_' || $4::BIGINT)::regclass)",
+             RETURNING id, nextval('registry_allocations')",
             &[
                 &c.card_key,
                 &c.device,
@@ -626,7 +621,11 @@ impl StoreTx for Tx<'_> {
     fn lists(&mut self) -> Result<Vec<ListRecord>, RegistryError> {
         Ok(self
             .query(
-                "SELECT id, uri, bits, size, registry_list_used(id) FROM registry_lists ORDER BY id",
+                "SELECT id, uri, bits, size,
+                        coalesce(lead(baseline) OVER (ORDER BY id),
+                                 (SELECT CASE WHEN is_called THEN last_value ELSE 0 END
+                                  FROM registry_allocations)) - baseline
+                 FROM registry_lists ORDER BY id",
                 &[],
             )?
             .iter()
@@ -643,15 +642,13 @@ impl StoreTx for Tx<'_> {
     fn insert_list(&mut self, uri: &str, bits: u8, size: u64) -> Result<u64, RegistryError> {
         let id: i64 = self
             .query_one(
-                "INSERT INTO registry_lists (uri, bits, size) VALUES ($1, $2, $3) RETURNING id",
+                "INSERT INTO registry_lists (uri, bits, size, baseline)
+                 SELECT $1, $2, $3, CASE WHEN is_called THEN last_value ELSE 0 END
+                 FROM registry_allocations
+                 RETURNING id",
                 &[&uri, &i16::from(bits), &to_i64(size)?],
             )?
             .get(0);
-        // Created in this transaction: a list that is never committed leaves no sequence.
-        // `id` is this database's own integer.
-        self.tx
-            .batch_execute(&format!("CREATE SEQUENCE registry_list_used_{id}"))
-            .map_err(|e| self.fail(&e))?;
         Ok(to_u64(id))
     }
 
