@@ -795,11 +795,13 @@ pub(crate) fn issuer(
     dir: &Path,
     authority: IssuingAuthority,
 ) -> Result<Issuer<SqliteStore>, Error> {
+    // The keys first: without them, the error names the command that makes them.
+    let keys = load_keys(dir, authority)?;
     let store = SqliteStore::open(
         &dir.join(format!("{}-registry.sqlite", authority.slug())),
         Durability::Full,
     )?;
-    issuer_over(dir, authority, store)
+    issuer_with(dir, authority, keys, store)
 }
 
 /// The issuer of `authority` from the key files in `dir`, its registry in `store` (the SQLite
@@ -809,7 +811,15 @@ pub(crate) fn issuer_over<S: RegistryStore>(
     authority: IssuingAuthority,
     store: S,
 ) -> Result<Issuer<S>, Error> {
-    let keys = load_keys(dir, authority)?;
+    issuer_with(dir, authority, load_keys(dir, authority)?, store)
+}
+
+fn issuer_with<S: RegistryStore>(
+    dir: &Path,
+    authority: IssuingAuthority,
+    keys: AuthorityKeys,
+    store: S,
+) -> Result<Issuer<S>, Error> {
     let slug = authority.slug();
     let secret = hex_decode(read_key_file(dir, &format!("{slug}-card-key.secret"))?.trim())?;
     let secret: [u8; 32] = secret

@@ -506,6 +506,21 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
     };
     let mut app = Router::new();
     let mut lines = vec![format!("kmid serve: {public} (data in {})", dir.display())];
+    // The shared database, over TLS when its CA is configured.
+    let database = match &config.database {
+        Some(url) => {
+            let database = kmid_server::postgres::Database::new(url.clone());
+            Some(match &config.database_ca {
+                Some(ca) => {
+                    database.with_tls(Arc::new(kmid_server::fetch::tls_client_config_only(
+                        &commands::pem_certificates(&config.path(ca))?,
+                    )?))
+                }
+                None => database,
+            })
+        }
+        None => None,
+    };
     let mut issuers: Vec<Arc<kmid::Issuer<RegistryBackend>>> = Vec::new();
     let state = crate::vci::state_dir(&dir, None);
     let files = commands::issuers_file(&dir)?;
@@ -519,11 +534,11 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         // Its registry: the SQLite file beside its keys, or its schema on the shared
         // database (connected on a blocking thread: rust-postgres runs a runtime of its own).
         let (database, sqlite) = (
-            config.database.clone(),
+            database.clone(),
             dir.join(format!("{slug}-registry.sqlite")),
         );
         let store = tokio::task::spawn_blocking(move || {
-            RegistryBackend::open(database.as_deref(), slug, 16, &sqlite)
+            RegistryBackend::open(database.as_ref(), slug, 16, &sqlite)
         })
         .await
         .map_err(|e| e.to_string())??;
@@ -634,12 +649,12 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         }
         // The OpenID4VCI state: the shared database when there is one (connected on a
         // blocking thread: rust-postgres runs a runtime of its own), else SQLite.
-        let store: Arc<dyn kmid::oid4vc::store::IssuanceStore> = match &config.database {
-            Some(url) => {
-                let url = url.clone();
+        let store: Arc<dyn kmid::oid4vc::store::IssuanceStore> = match &database {
+            Some(database) => {
+                let database = database.clone();
                 Arc::new(
                     tokio::task::spawn_blocking(move || {
-                        kmid_server::postgres::PostgresIssuanceStore::connect(&url)
+                        kmid_server::postgres::PostgresIssuanceStore::connect(&database)
                             .map_err(|e| e.to_string())
                     })
                     .await
@@ -746,13 +761,13 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
         settings.allow_unencrypted = config.verifier.allow_unencrypted;
         settings.transaction_lifetime = time::Duration::seconds(config.verifier.transaction_secs);
         std::fs::create_dir_all(&access_dir)?;
-        let store: Arc<dyn kmid_server::TransactionStore> = match &config.database {
+        let store: Arc<dyn kmid_server::TransactionStore> = match &database {
             // rust-postgres's synchronous client runs a runtime of its own: it connects on
             // a blocking thread, never on this runtime's.
-            Some(url) => {
-                let url = url.clone();
+            Some(database) => {
+                let database = database.clone();
                 let store = tokio::task::spawn_blocking(move || {
-                    kmid_server::postgres::PostgresTransactionStore::connect(&url)
+                    kmid_server::postgres::PostgresTransactionStore::connect(&database)
                         .map_err(|e| e.to_string())
                 })
                 .await

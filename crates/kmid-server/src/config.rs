@@ -17,9 +17,14 @@ pub struct ServeConfig {
     /// paths below are relative to it.
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://user@host:port/db`) shared by several instances;
-    /// without it, SQLite in the data directory. It holds the verifier's transactions and
-    /// the issuer's OpenID4VCI state (the registries stay in SQLite: issue 21).
+    /// without it, SQLite in the data directory. It holds the verifier's transactions, the
+    /// issuer's OpenID4VCI state and the status registries.
     pub database: Option<String>,
+    /// The CA certificates (PEM) that vouch for the database server: with them the database
+    /// is reached over TLS only, its certificate checked against them and its name against
+    /// the URL's host. Without them, in the clear (a Unix socket, loopback, a private
+    /// network).
+    pub database_ca: Option<PathBuf>,
     /// The HTTP(S) server.
     pub server: ServerSection,
     /// The issuer service.
@@ -35,6 +40,7 @@ impl Default for ServeConfig {
         Self {
             data_dir: PathBuf::from("kmid-data"),
             database: None,
+            database_ca: None,
             server: ServerSection::default(),
             issuer: IssuerSection::default(),
             status: StatusSection::default(),
@@ -250,6 +256,9 @@ impl ServeConfig {
         {
             return invalid("database is a postgres:// URL");
         }
+        if self.database_ca.is_some() && self.database.is_none() {
+            return invalid("database_ca goes with database");
+        }
         if let Some(url) = &self.server.public_url
             && kmid::oid4vc::request::https_host(url).is_none()
         {
@@ -372,6 +381,10 @@ mod tests {
                 "public_url",
             ),
             ("[server]\ntls_key = \"k.pem\"", "tls_key go together"),
+            (
+                "database_ca = \"db-ca.pem\"",
+                "database_ca goes with database",
+            ),
             ("[server]\nrequest_timeout_secs = 0", "timeouts"),
             ("[issuer]\nauthorities = [\"nts\"]", "issuer.authorities"),
             (

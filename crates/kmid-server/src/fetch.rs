@@ -71,10 +71,27 @@ pub fn tls_client_config() -> Result<rustls::ClientConfig, FetcherError> {
 pub fn tls_client_config_with(
     extra_roots: &[Vec<u8>],
 ) -> Result<rustls::ClientConfig, FetcherError> {
+    client_config(webpki_roots::TLS_SERVER_ROOTS.to_vec(), extra_roots)
+}
+
+/// kmid's TLS client configuration trusting `roots` (DER certificates) and nothing else: for
+/// a server of one's own, such as the database (`kmid_status::postgres::Database::with_tls`).
+///
+/// # Errors
+/// [`FetcherError::Tls`] for a root rustls cannot use, no root, or no safe protocol version.
+pub fn tls_client_config_only(roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, FetcherError> {
+    if roots.is_empty() {
+        return Err(FetcherError::Tls("no root to trust".into()));
+    }
+    client_config(Vec::new(), roots)
+}
+
+fn client_config(
+    base: Vec<rustls::pki_types::TrustAnchor<'static>>,
+    extra_roots: &[Vec<u8>],
+) -> Result<rustls::ClientConfig, FetcherError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    let mut roots = rustls::RootCertStore { roots: base };
     for der in extra_roots {
         roots
             .add(rustls::pki_types::CertificateDer::from(der.clone()))

@@ -18,9 +18,11 @@
 //! The status registry's store is `kmid::status::postgres::PostgresStore` (with the rules it
 //! stores); the pool, its connections and the schema versions are that module's, shared.
 //!
-//! Not yet: TLS to the database server (connections are in the clear: loopback or a private
-//! network).
+//! A [`Database`] is reached in the clear (a Unix socket, loopback, a private network) or,
+//! with [`Database::with_tls`] (`kmid serve`'s `database_ca`), over TLS only, the server
+//! checked against the given roots ([`crate::fetch::tls_client_config_only`]).
 
+pub use kmid::status::postgres::Database;
 use kmid::status::postgres::{Manager, Pool, pool, release};
 use time::OffsetDateTime;
 
@@ -81,10 +83,13 @@ impl PostgresTransactionStore {
     /// Connects (a pool of at most 16 connections) and migrates the schema.
     ///
     /// # Errors
-    /// [`TransactionStoreError::Database`]: no server, a bad URL, a newer schema.
-    pub fn connect(url: &str) -> Result<Self, TransactionStoreError> {
+    /// [`TransactionStoreError::Database`]: no server, a bad URL, TLS refused, a newer
+    /// schema.
+    pub fn connect(database: &Database) -> Result<Self, TransactionStoreError> {
         Ok(Self {
-            pool: Some(pool(url, 16, "verifier", VERIFIER_MIGRATIONS, None).map_err(|e| db(&e))?),
+            pool: Some(
+                pool(database, 16, "verifier", VERIFIER_MIGRATIONS, None).map_err(|e| db(&e))?,
+            ),
             capacity: crate::verifier::DEFAULT_SQLITE_CAPACITY,
         })
     }
@@ -217,11 +222,12 @@ impl PostgresIssuanceStore {
     /// blocking thread (rust-postgres's client runs a runtime of its own).
     ///
     /// # Errors
-    /// [`StoreError::Backend`]: no server, a bad URL, a newer schema.
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
+    /// [`StoreError::Backend`]: no server, a bad URL, TLS refused, a newer schema.
+    pub fn connect(database: &Database) -> Result<Self, StoreError> {
         Ok(Self {
             pool: Some(
-                pool(url, 16, "issuance", ISSUANCE_MIGRATIONS, None).map_err(|e| backend(&e))?,
+                pool(database, 16, "issuance", ISSUANCE_MIGRATIONS, None)
+                    .map_err(|e| backend(&e))?,
             ),
         })
     }

@@ -5,9 +5,16 @@
 use std::path::Path;
 
 use kmid::status::RegistryError;
+#[cfg(feature = "postgres")]
+use kmid::status::postgres::Database;
 use kmid::status::registry::{
     CredentialRecord, Durability, Event, RegistryStore, SqliteStore, StoreTx,
 };
+
+/// Without PostgreSQL, no database can be named.
+#[cfg(not(feature = "postgres"))]
+#[derive(Debug, Clone, Copy)]
+pub enum Database {}
 
 /// A registry store chosen by configuration.
 #[derive(Debug)]
@@ -20,8 +27,8 @@ pub enum RegistryBackend {
 }
 
 impl RegistryBackend {
-    /// The registry named `name` (an authority's slug): in `database` when given (a
-    /// `postgres://` URL, schema `kmid_<name>`, a pool of `pool_size` connections), else in
+    /// The registry named `name` (an authority's slug): in `database` when given (schema
+    /// `kmid_<name>`, a pool of `pool_size` connections), else in
     /// the SQLite file `sqlite`. Opens PostgreSQL with rust-postgres's synchronous client:
     /// call it off any async runtime's threads.
     ///
@@ -29,15 +36,15 @@ impl RegistryBackend {
     /// The store's: no server, a newer schema, a corrupt file; a database URL when this build
     /// has no PostgreSQL.
     pub fn open(
-        database: Option<&str>,
+        database: Option<&Database>,
         name: &str,
         pool_size: u32,
         sqlite: &Path,
     ) -> Result<Self, RegistryError> {
         match database {
             #[cfg(feature = "postgres")]
-            Some(url) => Ok(Self::Postgres(
-                kmid::status::postgres::PostgresStore::connect(url, name, pool_size)?,
+            Some(database) => Ok(Self::Postgres(
+                kmid::status::postgres::PostgresStore::connect(database, name, pool_size)?,
             )),
             #[cfg(not(feature = "postgres"))]
             Some(_) => {

@@ -113,10 +113,16 @@ fn postgres_keeps_the_contract() {
         return;
     };
     contract(Arc::new(
-        kmid_server::postgres::PostgresIssuanceStore::connect(&url).unwrap(),
+        kmid_server::postgres::PostgresIssuanceStore::connect(
+            &kmid_server::postgres::Database::new(url.as_str()),
+        )
+        .unwrap(),
     ));
     // A second instance on the same database: the schema is there, nothing migrates again.
-    let again = kmid_server::postgres::PostgresIssuanceStore::connect(&url).unwrap();
+    let again = kmid_server::postgres::PostgresIssuanceStore::connect(
+        &kmid_server::postgres::Database::new(url.as_str()),
+    )
+    .unwrap();
     assert!(
         again
             .get(

@@ -130,15 +130,23 @@ fn postgres_keeps_the_contract() {
         eprintln!("KMID_POSTGRES_URL is not set: the PostgreSQL store checks nothing");
         return;
     };
-    let store = PostgresTransactionStore::connect(&url).unwrap();
+    let store =
+        PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+            .unwrap();
     contract(&store);
-    race(Arc::new(PostgresTransactionStore::connect(&url).unwrap()));
+    race(Arc::new(
+        PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+            .unwrap(),
+    ));
     // Two instances on one database see one state; connecting again migrates nothing.
-    let other = PostgresTransactionStore::connect(&url).unwrap();
+    let other =
+        PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+            .unwrap();
     assert!(other.get("a").unwrap().unwrap().1.answered);
-    let full = PostgresTransactionStore::connect(&url)
-        .unwrap()
-        .with_capacity(3);
+    let full =
+        PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+            .unwrap()
+            .with_capacity(3);
     full.insert("y", &record(now() + 600)).unwrap();
     assert!(matches!(
         full.insert("z", &record(now() + 600)),
@@ -152,6 +160,8 @@ fn postgres_keeps_the_contract() {
             &[],
         )
         .unwrap();
-    let refused = PostgresTransactionStore::connect(&url).unwrap_err();
+    let refused =
+        PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+            .unwrap_err();
     assert!(refused.to_string().contains("newer"), "{refused}");
 }

@@ -738,8 +738,10 @@ fn two_instances_share_one_postgres_database() {
     };
     let world = world();
     let instance = || {
-        let store: Arc<dyn TransactionStore> =
-            Arc::new(PostgresTransactionStore::connect(&url).unwrap());
+        let store: Arc<dyn TransactionStore> = Arc::new(
+            PostgresTransactionStore::connect(&kmid_server::postgres::Database::new(url.as_str()))
+                .unwrap(),
+        );
         axum::Router::new().nest_service("/vp", service(&world, store, &[]).router())
     };
     let (first, _stop_first) = serve(instance());

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kmid_crypto::{Signer, SystemRandom};
-use kmid_status::postgres::PostgresStore;
+use kmid_status::postgres::{Database, PostgresStore};
 use kmid_status::registry::{
     Actor, CardRecord, CredentialFormat, Durability, PhysicalStatus, RegistryConfig, RegistryStore,
     SqliteStore, StatusRegistry,
@@ -98,34 +98,14 @@ fn worker(backend: &str, target: &str, start: u64, millis: u64) {
     match backend {
         "postgres" => {
             let (url, ns) = target.split_once('\t').unwrap();
-            let registry = StatusRegistry::new(
-                PostgresStore::connect(url, ns, u32::try_from(threads).unwrap()).unwrap(),
-                config(),
-                Arc::new(SystemRandom),
-            );
-            run(
-                &|card, phone| {
-                    registry
-                        .register(card, phone, CredentialFormat::Mdoc, &actor)
-                        .is_ok()
-                },
-                threads,
-            );
+            let store =
+                PostgresStore::connect(&Database::new(url), ns, u32::try_from(threads).unwrap())
+                    .unwrap();
+            run(&registering(store, &actor), threads);
         }
         "sqlite" => {
-            let registry = StatusRegistry::new(
-                SqliteStore::open(Path::new(target), Durability::Full).unwrap(),
-                config(),
-                Arc::new(SystemRandom),
-            );
-            run(
-                &|card, phone| {
-                    registry
-                        .register(card, phone, CredentialFormat::Mdoc, &actor)
-                        .is_ok()
-                },
-                threads,
-            );
+            let store = SqliteStore::open(Path::new(target), Durability::Full).unwrap();
+            run(&registering(store, &actor), threads);
         }
         "floor-postgres" => {
             let mut db = postgres::Client::connect(target, postgres::NoTls).unwrap();
@@ -160,6 +140,19 @@ fn worker(backend: &str, target: &str, start: u64, millis: u64) {
             );
         }
         other => panic!("unknown backend {other}"),
+    }
+}
+
+/// A registry on `store` and what a worker does with it: one credential of a new card per call.
+fn registering<'a, S: RegistryStore + 'a>(
+    store: S,
+    actor: &'a Actor<'a>,
+) -> impl Fn(&str, &str) -> bool + Sync + 'a {
+    let registry = StatusRegistry::new(store, config(), Arc::new(SystemRandom));
+    move |card, phone| {
+        registry
+            .register(card, phone, CredentialFormat::Mdoc, actor)
+            .is_ok()
     }
 }
 
@@ -289,7 +282,7 @@ fn open_list<S: RegistryStore>(registry: &StatusRegistry<S>) -> u64 {
 fn publication_postgres(url: &str, nonzero: u64) -> Duration {
     let ns = format!("bench_publish_{}_{nonzero}", std::process::id());
     let registry = StatusRegistry::new(
-        PostgresStore::connect(url, &ns, 2).unwrap(),
+        PostgresStore::connect(&Database::new(url), &ns, 2).unwrap(),
         RegistryConfig {
             list_size: 1 << 24,
             list_capacity: 1 << 23,
@@ -389,7 +382,7 @@ fn main() {
             drop(SqliteStore::open(&file, Durability::Full).unwrap());
             let sqlite = race("sqlite", file.to_str().unwrap(), processes, threads, millis);
             let ns = format!("bench_{}_{processes}_{threads}", std::process::id());
-            drop(PostgresStore::connect(&url, &ns, 1).unwrap());
+            drop(PostgresStore::connect(&Database::new(url.as_str()), &ns, 1).unwrap());
             let pg = race(
                 "postgres",
                 &format!("{url}\t{ns}"),

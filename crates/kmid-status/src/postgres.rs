@@ -22,17 +22,149 @@
 //! conflict per rule in the race test).
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::error::SqlState;
+use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::error::RegistryError;
 use crate::registry::{
     CardRecord, ChipRecord, CredentialFormat, CredentialRecord, Event, GrantRecord, GrantState,
     ListRecord, NewCredential, Operation, PhysicalStatus, RegistryStore, StoreTx, Suspension,
 };
+
+/// Where the database is and how to reach it: a connection string (`postgres://user@host:port/db`
+/// or `host=… port=…`) and, for a server beyond the machine, TLS.
+#[derive(Clone)]
+pub struct Database {
+    url: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl core::fmt::Debug for Database {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The connection string may hold a password.
+        f.debug_struct("Database")
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// The database at `url`, in the clear (a Unix socket, loopback, a private network).
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            tls: None,
+        }
+    }
+
+    /// Over TLS only, the server authenticated by `config` (its roots and, by the host in
+    /// the connection string, its name): whatever the connection string's `sslmode`, a
+    /// server that does not speak TLS is refused rather than used in the clear.
+    #[must_use]
+    pub fn with_tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The connection string.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// rust-postgres's TLS seam on rustls (tokio-rustls): the server's certificate is checked by
+/// the rustls configuration (roots, name, validity). No channel binding is offered, so
+/// SCRAM-SHA-256-PLUS is not used (SCRAM-SHA-256 and certificate checks are).
+#[derive(Clone)]
+struct RustlsConnector(Arc<rustls::ClientConfig>);
+
+struct RustlsConnect {
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+/// A TLS session with the server.
+pub struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+
+impl<S> MakeTlsConnect<S> for RustlsConnector
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = RustlsStream<S>;
+    type TlsConnect = RustlsConnect;
+    type Error = rustls::pki_types::InvalidDnsNameError;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsConnect, Self::Error> {
+        Ok(RustlsConnect {
+            config: Arc::clone(&self.0),
+            name: rustls::pki_types::ServerName::try_from(domain.to_owned())?,
+        })
+    }
+}
+
+impl<S> TlsConnect<S> for RustlsConnect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = RustlsStream<S>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<RustlsStream<S>>> + Send>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        Box::pin(async move {
+            tokio_rustls::TlsConnector::from(self.config)
+                .connect(self.name, stream)
+                .await
+                .map(RustlsStream)
+        })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
+    fn channel_binding(&self) -> ChannelBinding {
+        ChannelBinding::none()
+    }
+}
 
 /// A connection of the pool: the client and the statements it has prepared.
 pub struct PgConnection {
@@ -66,7 +198,14 @@ impl core::ops::DerefMut for PgConnection {
 #[derive(Debug)]
 pub struct Manager {
     config: postgres::Config,
+    tls: Option<RustlsConnector>,
     namespace: Option<String>,
+}
+
+impl core::fmt::Debug for RustlsConnector {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RustlsConnector")
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -74,7 +213,10 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone())?,
+            None => self.config.connect(NoTls)?,
+        };
         if let Some(ns) = &self.namespace {
             // `ns` is checked by `namespace()`: lower-case letters, digits and `_` only.
             client.batch_execute(&format!("SET search_path TO {ns}"))?;
@@ -171,34 +313,59 @@ pub fn migrate(
     tx.commit().map_err(|e| e.to_string())
 }
 
-/// A pool on `url` (`postgres://user@host:port/database`) of at most `size` connections, the
-/// schema of `component` migrated; with `namespace`, every connection works in the
-/// PostgreSQL schema `kmid_<namespace>`.
+/// A pool on `database` of at most `size` connections, the schema of `component` migrated;
+/// with `namespace`, every connection works in the PostgreSQL schema `kmid_<namespace>`.
 ///
 /// # Errors
-/// A message: a bad URL or namespace, no server, a newer schema.
+/// A message: a bad URL or namespace, no server, a server refusing TLS when it is required, a
+/// newer schema.
 pub fn pool(
-    url: &str,
+    database: &Database,
     size: u32,
     component: &str,
     migrations: &[&str],
     namespace: Option<&str>,
 ) -> Result<Pool, String> {
-    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+    let mut config: postgres::Config = database
+        .url
+        .parse()
+        .map_err(|e: postgres::Error| e.to_string())?;
+    if database.tls.is_some() {
+        // `prefer` (the default) would fall back to the clear with a server that declines.
+        config.ssl_mode(SslMode::Require);
+    }
     let namespace = namespace.map(self::namespace).transpose()?;
     let manager = Manager {
         config,
+        tls: database.tls.clone().map(RustlsConnector),
         namespace: namespace.clone(),
     };
-    let pool = r2d2::Pool::builder()
+    // One connection made here first: a refusal (no server, TLS, authentication) is reported
+    // at once and in full, where the pool would retry it until its timeout and keep "db error".
+    let mut first = r2d2::ManageConnection::connect(&manager).map_err(|e| describe(&e))?;
+    migrate(&mut first, component, migrations, namespace.as_deref())?;
+    drop(first);
+    r2d2::Pool::builder()
         .max_size(size.max(1))
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)
-        .map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
-    migrate(&mut conn, component, migrations, namespace.as_deref())?;
-    drop(conn);
-    Ok(pool)
+        .map_err(|e| e.to_string())
+}
+
+/// What went wrong, with the server's message when the server said something.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Lets a pool go on a thread of its own: rust-postgres's synchronous client closes its
@@ -292,7 +459,7 @@ pub const REGISTRY_SCHEMA_VERSION: usize = MIGRATIONS.len();
 pub const DEFAULT_ATTEMPTS: u32 = 24;
 
 fn storage(e: &postgres::Error) -> RegistryError {
-    RegistryError::Storage(format!("PostgreSQL: {e}"))
+    RegistryError::Storage(format!("PostgreSQL: {}", describe(e)))
 }
 
 /// Whether `e` means "run the transaction again": a deadlock, a unique violation (two
@@ -315,21 +482,6 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-const fn format_name(format: CredentialFormat) -> &'static str {
-    match format {
-        CredentialFormat::Mdoc => "mdoc",
-        CredentialFormat::SdJwtVc => "sd-jwt-vc",
-    }
-}
-
-const fn grant_state(state: GrantState) -> &'static str {
-    match state {
-        GrantState::Active => "active",
-        GrantState::Used => "used",
-        GrantState::Revoked => "revoked",
-    }
-}
-
 const CREDENTIAL_COLUMNS: &str =
     "id, card_key, device, format, list_id, idx, status, suspension, issuance";
 
@@ -340,11 +492,7 @@ fn credential_row(r: &Row) -> CredentialRecord {
         id: to_u64(r.get(0)),
         card_key: r.get(1),
         device: r.get(2),
-        format: if format == "mdoc" {
-            CredentialFormat::Mdoc
-        } else {
-            CredentialFormat::SdJwtVc
-        },
+        format: CredentialFormat::from_stored(format),
         list_id: to_u64(r.get(4)),
         idx: to_u64(r.get(5)),
         status: u8::try_from(r.get::<_, i16>(6)).unwrap_or(u8::MAX),
@@ -360,18 +508,12 @@ fn credential_row(r: &Row) -> CredentialRecord {
 }
 
 fn grant_row(r: &Row) -> GrantRecord {
-    let state: &str = r.get(4);
     GrantRecord {
         handle: r.get(0),
         card_key: r.get(1),
         device: r.get(2),
         issuance: to_u64(r.get(3)),
-        state: match state {
-            "active" => GrantState::Active,
-            "used" => GrantState::Used,
-            // Anything else is spent: a grant is never revived by a damaged row.
-            _ => GrantState::Revoked,
-        },
+        state: GrantState::from_stored(r.get(4)),
     }
 }
 
@@ -470,6 +612,19 @@ impl Tx<'_> {
             .map_err(|e| self.fail(&e))
     }
 
+    /// The credentials `sql` selects by its one text parameter, locked for update.
+    fn credentials_where(
+        &mut self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Vec<CredentialRecord>, RegistryError> {
+        Ok(self
+            .query(sql, &[&key])?
+            .iter()
+            .map(credential_row)
+            .collect())
+    }
+
     fn execute(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<u64, RegistryError> {
         let statement = self.statement(sql)?;
         self.tx
@@ -486,26 +641,16 @@ impl StoreTx for Tx<'_> {
                 "SELECT card_key, physical, active_device FROM registry_cards WHERE card_key = $1",
                 &[&card_key],
             )?
-            .map(|r| {
-                let physical: &str = r.get(1);
-                CardRecord {
-                    card_key: r.get(0),
-                    physical: if physical == "lost" {
-                        PhysicalStatus::Lost
-                    } else {
-                        PhysicalStatus::Normal
-                    },
-                    active_device: r.get(2),
-                }
+            .map(|r| CardRecord {
+                card_key: r.get(0),
+                physical: PhysicalStatus::from_stored(r.get(1)),
+                active_device: r.get(2),
             }))
     }
 
     fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError> {
         self.lock("card", &card.card_key)?;
-        let physical = match card.physical {
-            PhysicalStatus::Normal => "normal",
-            PhysicalStatus::Lost => "lost",
-        };
+        let physical = card.physical.stored_name();
         self.execute(
             "INSERT INTO registry_cards (card_key, physical, active_device) VALUES ($1, $2, $3)
              ON CONFLICT (card_key) DO UPDATE
@@ -531,15 +676,11 @@ impl StoreTx for Tx<'_> {
         card_key: &str,
     ) -> Result<Vec<CredentialRecord>, RegistryError> {
         self.lock("card", card_key)?;
-        Ok(self
-            .query(
-                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
-                 FROM registry_credentials WHERE card_key = $1 ORDER BY id FOR UPDATE",
-                &[&card_key],
-            )?
-            .iter()
-            .map(credential_row)
-            .collect())
+        self.credentials_where(
+            "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+             FROM registry_credentials WHERE card_key = $1 ORDER BY id FOR UPDATE",
+            card_key,
+        )
     }
 
     fn credentials_of_device(
@@ -547,15 +688,11 @@ impl StoreTx for Tx<'_> {
         device: &str,
     ) -> Result<Vec<CredentialRecord>, RegistryError> {
         self.lock("device", device)?;
-        Ok(self
-            .query(
-                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
-                 FROM registry_credentials WHERE device = $1 ORDER BY id FOR UPDATE",
-                &[&device],
-            )?
-            .iter()
-            .map(credential_row)
-            .collect())
+        self.credentials_where(
+            "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+             FROM registry_credentials WHERE device = $1 ORDER BY id FOR UPDATE",
+            device,
+        )
     }
 
     fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
@@ -568,7 +705,7 @@ impl StoreTx for Tx<'_> {
             &[
                 &c.card_key,
                 &c.device,
-                &format_name(c.format),
+                &c.format.stored_name(),
                 &to_i64(c.list_id)?,
                 &to_i64(c.idx)?,
                 &to_i64(c.issuance)?,
@@ -781,7 +918,7 @@ impl StoreTx for Tx<'_> {
                 &g.card_key,
                 &g.device,
                 &to_i64(g.issuance)?,
-                &grant_state(g.state),
+                &g.state.stored_name(),
             ],
         )
         .map(drop)
@@ -791,7 +928,7 @@ impl StoreTx for Tx<'_> {
         self.lock("grant", handle)?;
         let n = self.execute(
             "UPDATE registry_grants SET state = $1 WHERE handle = $2",
-            &[&grant_state(state), &handle],
+            &[&state.stored_name(), &handle],
         )?;
         if n == 1 {
             Ok(())
@@ -862,7 +999,7 @@ impl core::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` with a pool of at most `pool_size` connections and migrates the
+    /// Connects to `database` with a pool of at most `pool_size` connections and migrates the
     /// registry's schema in the PostgreSQL schema `kmid_<namespace>` (one per registry: an
     /// authority's, or the shared person registry's). Call it on a thread that is not inside
     /// an async runtime (rust-postgres's synchronous client runs one of its own).
@@ -870,8 +1007,12 @@ impl PostgresStore {
     /// # Errors
     /// [`RegistryError::Storage`]: a bad URL or namespace, no server, a schema newer than
     /// this build knows (the message names both versions).
-    pub fn connect(url: &str, namespace: &str, pool_size: u32) -> Result<Self, RegistryError> {
-        let pool = pool(url, pool_size, "registry", MIGRATIONS, Some(namespace))
+    pub fn connect(
+        database: &Database,
+        namespace: &str,
+        pool_size: u32,
+    ) -> Result<Self, RegistryError> {
+        let pool = pool(database, pool_size, "registry", MIGRATIONS, Some(namespace))
             .map_err(RegistryError::Storage)?;
         Ok(Self {
             pool: Some(pool),

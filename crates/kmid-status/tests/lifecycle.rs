@@ -611,7 +611,14 @@ fn postgres(tag: &str) -> Option<kmid_status::postgres::PostgresStore> {
             .unwrap()
             .subsec_nanos()
     );
-    Some(kmid_status::postgres::PostgresStore::connect(&url, &namespace, 2).unwrap())
+    Some(
+        kmid_status::postgres::PostgresStore::connect(
+            &kmid_status::postgres::Database::new(url),
+            &namespace,
+            2,
+        )
+        .unwrap(),
+    )
 }
 
 #[cfg(feature = "postgres")]

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kmid_crypto::SystemRandom;
-use kmid_status::postgres::PostgresStore;
+use kmid_status::postgres::{Database, PostgresStore};
 use kmid_status::registry::{
     Actor, CredentialFormat, RegistryConfig, RegistryStore, StatusRegistry,
 };
@@ -160,9 +160,13 @@ fn race_worker() {
     let namespace = std::env::var("KMID_RACE_NAMESPACE").unwrap();
     let millis: u64 = std::env::var("KMID_RACE_MILLIS").unwrap().parse().unwrap();
     let acks = std::env::var("KMID_RACE_ACKS").unwrap();
-    let store = PostgresStore::connect(&url, &namespace, u32::try_from(THREADS).unwrap())
-        .unwrap()
-        .with_attempts(64);
+    let store = PostgresStore::connect(
+        &Database::new(url),
+        &namespace,
+        u32::try_from(THREADS).unwrap(),
+    )
+    .unwrap()
+    .with_attempts(64);
     let registry = Arc::new(StatusRegistry::new(store, config(), Arc::new(SystemRandom)));
     let acks = Arc::new(Mutex::new(
         std::fs::OpenOptions::new()
@@ -318,7 +322,7 @@ fn check(url: &str, namespace: &str, acks: &[PathBuf]) -> usize {
     assert!(credentials > 0, "the race issued nothing");
 
     // The published lists say what the registry says, entry by entry.
-    let store = PostgresStore::connect(url, namespace, 1).unwrap();
+    let store = PostgresStore::connect(&Database::new(url), namespace, 1).unwrap();
     let all = store.all_credentials().unwrap();
     let registry = StatusRegistry::new(store, config(), Arc::new(SystemRandom));
     assert_eq!(registry.audit().unwrap(), all.len());
@@ -423,7 +427,7 @@ fn four_issuer_processes_race_on_ten_thousand_cards() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ns = namespace("plain");
-    drop(PostgresStore::connect(&url, &ns, 1).unwrap());
+    drop(PostgresStore::connect(&Database::new(url.as_str()), &ns, 1).unwrap());
     let dir = scratch("plain");
     let started = Instant::now();
     let (summaries, acks) = finish(start_workers(&url, &ns, seconds(15) * 1000, &dir));
@@ -446,7 +450,7 @@ fn a_sigkilled_issuer_leaves_nothing_half_done() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ns = namespace("sigkill");
-    drop(PostgresStore::connect(&url, &ns, 1).unwrap());
+    drop(PostgresStore::connect(&Database::new(url.as_str()), &ns, 1).unwrap());
     let dir = scratch("sigkill");
     let mut workers = start_workers(&url, &ns, seconds(10) * 1000, &dir);
     std::thread::sleep(Duration::from_secs(3));
@@ -508,7 +512,7 @@ fn the_database_server_stopped_at_once_loses_nothing_acknowledged() {
     let url = pg("start", &dir);
     let own = OwnCluster(dir.clone());
     let ns = namespace("crash");
-    drop(PostgresStore::connect(&url, &ns, 1).unwrap());
+    drop(PostgresStore::connect(&Database::new(url.as_str()), &ns, 1).unwrap());
     let scratch = scratch("crash");
     let workers = start_workers(&url, &ns, seconds(12) * 1000, &scratch);
     std::thread::sleep(Duration::from_secs(4));

@@ -146,6 +146,62 @@ pub enum GrantState {
     Revoked,
 }
 
+/// How the stores name the registry's enumerations in their rows (one spelling for SQLite and
+/// PostgreSQL; the schemas' CHECK constraints allow only these). Reading is forgiving in the
+/// safe direction only: an unknown grant state is spent.
+impl CredentialFormat {
+    pub(crate) const fn stored_name(self) -> &'static str {
+        match self {
+            Self::Mdoc => "mdoc",
+            Self::SdJwtVc => "sd-jwt-vc",
+        }
+    }
+
+    pub(crate) fn from_stored(name: &str) -> Self {
+        if name == "mdoc" {
+            Self::Mdoc
+        } else {
+            Self::SdJwtVc
+        }
+    }
+}
+
+impl PhysicalStatus {
+    pub(crate) const fn stored_name(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Lost => "lost",
+        }
+    }
+
+    pub(crate) fn from_stored(name: &str) -> Self {
+        if name == "lost" {
+            Self::Lost
+        } else {
+            Self::Normal
+        }
+    }
+}
+
+impl GrantState {
+    pub(crate) const fn stored_name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Used => "used",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub(crate) fn from_stored(name: &str) -> Self {
+        match name {
+            "active" => Self::Active,
+            "used" => Self::Used,
+            // Anything else is spent: a grant is never revived by a damaged row.
+            _ => Self::Revoked,
+        }
+    }
+}
+
 /// A renewal grant: the handle (a digest) of a secret given to the holder, bound to a card,
 /// a device and an issuance.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -187,11 +187,7 @@ fn credential_row(r: &Row<'_>) -> rusqlite::Result<CredentialRecord> {
         id: to_u64(r.get(0)?),
         card_key: r.get(1)?,
         device: r.get(2)?,
-        format: if format == "mdoc" {
-            CredentialFormat::Mdoc
-        } else {
-            CredentialFormat::SdJwtVc
-        },
+        format: CredentialFormat::from_stored(&format),
         list_id: to_u64(r.get(4)?),
         idx: to_u64(r.get(5)?),
         status: u8::try_from(r.get::<_, i64>(6)?).unwrap_or(u8::MAX),
@@ -203,14 +199,6 @@ fn credential_row(r: &Row<'_>) -> rusqlite::Result<CredentialRecord> {
     })
 }
 
-const fn grant_state(state: GrantState) -> &'static str {
-    match state {
-        GrantState::Active => "active",
-        GrantState::Used => "used",
-        GrantState::Revoked => "revoked",
-    }
-}
-
 fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
     let state: String = r.get(4)?;
     Ok(GrantRecord {
@@ -218,12 +206,7 @@ fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
         card_key: r.get(1)?,
         device: r.get(2)?,
         issuance: to_u64(r.get(3)?),
-        state: match state.as_str() {
-            "active" => GrantState::Active,
-            "used" => GrantState::Used,
-            // Anything else is spent: a grant is never revived by a damaged row.
-            _ => GrantState::Revoked,
-        },
+        state: GrantState::from_stored(&state),
     })
 }
 
@@ -263,11 +246,7 @@ impl StoreTx for Tx<'_> {
                     let physical: String = r.get(1)?;
                     Ok(CardRecord {
                         card_key: r.get(0)?,
-                        physical: if physical == "lost" {
-                            PhysicalStatus::Lost
-                        } else {
-                            PhysicalStatus::Normal
-                        },
+                        physical: PhysicalStatus::from_stored(&physical),
                         active_device: r.get(2)?,
                     })
                 },
@@ -276,10 +255,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn put_card(&mut self, card: &CardRecord) -> Result<(), RegistryError> {
-        let physical = match card.physical {
-            PhysicalStatus::Normal => "normal",
-            PhysicalStatus::Lost => "lost",
-        };
+        let physical = card.physical.stored_name();
         self.0.execute(
             "INSERT INTO cards (card_key, physical, active_device) VALUES (?1, ?2, ?3)
              ON CONFLICT(card_key) DO UPDATE SET physical = excluded.physical, active_device = excluded.active_device",
@@ -319,10 +295,7 @@ impl StoreTx for Tx<'_> {
     }
 
     fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
-        let format = match c.format {
-            CredentialFormat::Mdoc => "mdoc",
-            CredentialFormat::SdJwtVc => "sd-jwt-vc",
-        };
+        let format = c.format.stored_name();
         self.0.prepare_cached(
             "INSERT INTO credentials (card_key, device, format, list_id, idx, status, issuance) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
         )?
@@ -501,7 +474,7 @@ impl StoreTx for Tx<'_> {
     fn put_grant(&mut self, g: &GrantRecord) -> Result<(), RegistryError> {
         self.0.execute(
             "INSERT INTO grants (handle, card_key, device, issuance, state) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![g.handle, g.card_key, g.device, to_i64(g.issuance)?, grant_state(g.state)],
+            params![g.handle, g.card_key, g.device, to_i64(g.issuance)?, g.state.stored_name()],
         )?;
         Ok(())
     }
@@ -509,7 +482,7 @@ impl StoreTx for Tx<'_> {
     fn set_grant_state(&mut self, handle: &str, state: GrantState) -> Result<(), RegistryError> {
         let n = self.0.execute(
             "UPDATE grants SET state = ?1 WHERE handle = ?2",
-            params![grant_state(state), handle],
+            params![state.stored_name(), handle],
         )?;
         if n == 1 {
             Ok(())
