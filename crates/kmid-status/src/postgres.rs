@@ -14,10 +14,11 @@
 //! key), and the credential rows a rule will change (`SELECT … FOR UPDATE`). A statement at
 //! READ COMMITTED sees everything committed before it began, so a read that follows its lock
 //! sees the latest state and nothing can change it before the commit: two-phase locking on
-//! the rules' own keys, which is serializable for them. Uniqueness that no key covers (a
-//! status index, a new list's URI) is the database's unique constraint; a rule that hits it,
-//! or a deadlock between two rules, rolls back and runs again (a bounded number of times,
-//! with a growing random pause). `spec/status.md` gives the argument rule by rule, and why
+//! the rules' own keys, which is serializable for them. Uniqueness that no key covers is the
+//! database's: a credential is inserted only at a free index (`ON CONFLICT DO NOTHING`, and
+//! the registry draws another), and a rule that opens a list another opened at the same time
+//! hits its unique URI; that rule, or the loser of a deadlock, rolls back and runs again (a
+//! bounded number of times, with a growing random pause). `spec/status.md` gives the argument rule by rule, and why
 //! this and not SERIALIZABLE (whose page-granular predicate locks made more than one false
 //! conflict per rule in the race test).
 
@@ -463,8 +464,8 @@ fn storage(e: &postgres::Error) -> RegistryError {
 }
 
 /// Whether `e` means "run the transaction again": a deadlock, a unique violation (two
-/// transactions drew the same index or opened the same list; run again, one sees the other's
-/// row), or a serialization failure (should a server run it at a stricter default level).
+/// transactions opened the same list; run again, one sees the other's), or a serialization
+/// failure (should a server run it at a stricter default level).
 fn conflict(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| {
         *c == SqlState::T_R_SERIALIZATION_FAILURE
@@ -695,12 +696,15 @@ impl StoreTx for Tx<'_> {
         )
     }
 
-    fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+    fn insert_credential(&mut self, c: &NewCredential) -> Result<Option<u64>, RegistryError> {
         self.lock("card", &c.card_key)?;
         self.lock("device", &c.device)?;
-        let row = self.query_one(
+        // A concurrent insert of the same index makes this one wait for its outcome: nothing
+        // is inserted when it commits.
+        let row = self.query_opt(
             "INSERT INTO registry_credentials (card_key, device, format, list_id, idx, status, issuance)
              VALUES ($1, $2, $3, $4, $5, 0, $6)
+             ON CONFLICT (list_id, idx) DO NOTHING
              RETURNING id, nextval('registry_allocations')",
             &[
                 &c.card_key,
@@ -711,7 +715,7 @@ impl StoreTx for Tx<'_> {
                 &to_i64(c.issuance)?,
             ],
         )?;
-        Ok(to_u64(row.get(0)))
+        Ok(row.map(|r| to_u64(r.get(0))))
     }
 
     fn set_status(
@@ -813,15 +817,6 @@ impl StoreTx for Tx<'_> {
             )?;
         }
         Ok(())
-    }
-
-    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
-        Ok(self
-            .query_opt(
-                "SELECT 1 FROM registry_credentials WHERE list_id = $1 AND idx = $2",
-                &[&to_i64(list_id)?, &to_i64(idx)?],
-            )?
-            .is_some())
     }
 
     fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {

@@ -460,6 +460,52 @@ fn an_issuance_in_parts_on_sqlite() {
     issuance_in_parts(SqliteStore::open_in_memory().unwrap());
 }
 
+/// Lists of 8 entries filled to the last: the random draws hit taken indices more and more
+/// (the store refuses them and the registry draws again), every index is handed out once, and
+/// the ninth credential opens the second list.
+fn full_lists<S: RegistryStore>(store: S) {
+    let registry = StatusRegistry::new(
+        store,
+        RegistryConfig {
+            list_size: 8,
+            list_capacity: 8,
+            ..config()
+        },
+        Arc::new(SeededRandom::new(b"full lists")),
+    );
+    let mut places = std::collections::BTreeSet::new();
+    for i in 0..12 {
+        let r = registry
+            .register(
+                &format!("card-{i}"),
+                &format!("phone-{i}"),
+                CredentialFormat::Mdoc,
+                &actor("issued"),
+            )
+            .unwrap();
+        assert!(r.reference.idx < 8, "{r:?}");
+        assert!(
+            places.insert((r.reference.uri.clone(), r.reference.idx)),
+            "{r:?} twice"
+        );
+    }
+    let lists = registry.lists().unwrap();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert_eq!(
+        places
+            .iter()
+            .filter(|(uri, _)| *uri == lists[0].uri)
+            .count(),
+        8
+    );
+}
+
+#[test]
+fn full_lists_in_memory_and_on_sqlite() {
+    full_lists(MemoryStore::new());
+    full_lists(SqliteStore::open_in_memory().unwrap());
+}
+
 /// IC chips: enrolled with the card data's digest, kept through a loss that ends in the card
 /// being found, retired for good when the card is replaced or another chip is enrolled.
 fn chips<S: RegistryStore>(store: S) {
@@ -643,6 +689,9 @@ fn the_other_rules_on_postgres() {
     }
     if let Some(store) = postgres("chips") {
         chips(store);
+    }
+    if let Some(store) = postgres("full") {
+        full_lists(store);
     }
 }
 

@@ -165,8 +165,7 @@ fn race_worker() {
         &namespace,
         u32::try_from(THREADS).unwrap(),
     )
-    .unwrap()
-    .with_attempts(64);
+    .unwrap();
     let registry = Arc::new(StatusRegistry::new(store, config(), Arc::new(SystemRandom)));
     let acks = Arc::new(Mutex::new(
         std::fs::OpenOptions::new()

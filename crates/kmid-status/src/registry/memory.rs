@@ -95,7 +95,10 @@ impl StoreTx for MemoryData {
             .cloned()
             .collect())
     }
-    fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+    fn insert_credential(&mut self, c: &NewCredential) -> Result<Option<u64>, RegistryError> {
+        if self.taken.contains_key(&(c.list_id, c.idx)) {
+            return Ok(None);
+        }
         let id = u64::try_from(self.credentials.len())
             .unwrap_or(u64::MAX)
             .saturating_add(1);
@@ -117,7 +120,7 @@ impl StoreTx for MemoryData {
         if let Some(list) = self.lists.iter_mut().find(|l| l.id == c.list_id) {
             list.used = list.used.saturating_add(1);
         }
-        Ok(id)
+        Ok(Some(id))
     }
     fn set_status(
         &mut self,
@@ -169,9 +172,6 @@ impl StoreTx for MemoryData {
             self.lost_devices.remove(device);
         }
         Ok(())
-    }
-    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
-        Ok(self.taken.contains_key(&(list_id, idx)))
     }
     fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {
         Ok(self.chips.get(card_key).cloned())

@@ -579,7 +579,16 @@ impl<S: RegistryStore> StatusRegistry<S> {
         f(&self.store)
     }
 
-    fn allocate(&self, tx: &mut dyn StoreTx) -> Result<(ListRecord, u64), RegistryError> {
+    /// Places a new credential of `card_key` on `device` at a random free index of the open
+    /// list (opening one when none has room): the list, the index and the credential's id.
+    fn allocate(
+        &self,
+        tx: &mut dyn StoreTx,
+        card_key: &str,
+        device: &str,
+        format: CredentialFormat,
+        issuance: u64,
+    ) -> Result<(ListRecord, u64, u64), RegistryError> {
         let lists = tx.lists()?;
         let open = lists
             .iter()
@@ -613,8 +622,17 @@ impl<S: RegistryStore> StatusRegistry<S> {
             let idx = u64::from_be_bytes(b)
                 .checked_rem(list.size)
                 .ok_or(RegistryError::Full)?;
-            if !tx.index_taken(list.id, idx)? {
-                return Ok((list, idx));
+            // The store inserts only at a free index (a unique key), so two issuers drawing
+            // the same index cannot both have it.
+            if let Some(id) = tx.insert_credential(&NewCredential {
+                card_key: card_key.to_owned(),
+                device: device.to_owned(),
+                format,
+                list_id: list.id,
+                idx,
+                issuance,
+            })? {
+                return Ok((list, idx, id));
             }
         }
         Err(RegistryError::Full)
@@ -922,15 +940,7 @@ impl<S: RegistryStore> StatusRegistry<S> {
     ) -> Result<Vec<Registration>, RegistryError> {
         let mut registrations = Vec::with_capacity(formats.len());
         for &format in formats {
-            let (list, idx) = self.allocate(tx)?;
-            let id = tx.insert_credential(&NewCredential {
-                card_key: card_key.to_owned(),
-                device: device.to_owned(),
-                format,
-                list_id: list.id,
-                idx,
-                issuance,
-            })?;
+            let (list, idx, id) = self.allocate(tx, card_key, device, format, issuance)?;
             tx.append_event(&event(
                 actor,
                 Operation::Register,

@@ -294,17 +294,21 @@ impl StoreTx for Tx<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn insert_credential(&mut self, c: &NewCredential) -> Result<u64, RegistryError> {
+    fn insert_credential(&mut self, c: &NewCredential) -> Result<Option<u64>, RegistryError> {
         let format = c.format.stored_name();
-        self.0.prepare_cached(
-            "INSERT INTO credentials (card_key, device, format, list_id, idx, status, issuance) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+        let inserted = self.0.prepare_cached(
+            "INSERT INTO credentials (card_key, device, format, list_id, idx, status, issuance) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+             ON CONFLICT (list_id, idx) DO NOTHING",
         )?
         .execute(params![c.card_key, c.device, format, to_i64(c.list_id)?, to_i64(c.idx)?, to_i64(c.issuance)?])?;
+        if inserted == 0 {
+            return Ok(None);
+        }
         let id = self.0.last_insert_rowid();
         self.0
             .prepare_cached("UPDATE lists SET used = used + 1 WHERE id = ?1")?
             .execute([to_i64(c.list_id)?])?;
-        Ok(to_u64(id))
+        Ok(Some(to_u64(id)))
     }
 
     fn set_status(
@@ -389,15 +393,6 @@ impl StoreTx for Tx<'_> {
         };
         self.0.prepare_cached(sql)?.execute([device])?;
         Ok(())
-    }
-
-    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError> {
-        Ok(self
-            .0
-            .prepare_cached("SELECT 1 FROM credentials WHERE list_id = ?1 AND idx = ?2")?
-            .query_row(params![to_i64(list_id)?, to_i64(idx)?], |_| Ok(()))
-            .optional()?
-            .is_some())
     }
 
     fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError> {

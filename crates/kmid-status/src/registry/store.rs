@@ -27,8 +27,12 @@ pub trait StoreTx {
         &mut self,
         device: &str,
     ) -> Result<Vec<CredentialRecord>, RegistryError>;
-    /// Inserts a credential and returns its id.
-    fn insert_credential(&mut self, credential: &NewCredential) -> Result<u64, RegistryError>;
+    /// Inserts a credential at its index and returns its id; `None` when another credential
+    /// holds that index (nothing is inserted: the caller draws another).
+    fn insert_credential(
+        &mut self,
+        credential: &NewCredential,
+    ) -> Result<Option<u64>, RegistryError>;
     /// Sets a credential's status and suspension reasons.
     fn set_status(
         &mut self,
@@ -46,8 +50,6 @@ pub trait StoreTx {
     fn device_lost(&mut self, device: &str) -> Result<bool, RegistryError>;
     /// Marks `device` lost or found.
     fn set_device_lost(&mut self, device: &str, lost: bool) -> Result<(), RegistryError>;
-    /// Whether `idx` of `list_id` is allocated.
-    fn index_taken(&mut self, list_id: u64, idx: u64) -> Result<bool, RegistryError>;
     /// The card's enrolled IC chip, if any.
     fn chip(&mut self, card_key: &str) -> Result<Option<ChipRecord>, RegistryError>;
     /// Enrolls `chip` as its card's chip, replacing any other.
