@@ -86,6 +86,14 @@ impl RegistryStore for RegistryBackend {
         }
     }
 
+    fn event_mark(&self, from: u64) -> Result<(u64, u64), RegistryError> {
+        match self {
+            Self::Sqlite(s) => s.event_mark(from),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(p) => p.event_mark(from),
+        }
+    }
+
     fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
         match self {
             Self::Sqlite(s) => s.all_credentials(),

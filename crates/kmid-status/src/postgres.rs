@@ -1138,6 +1138,17 @@ impl RegistryStore for PostgresStore {
         Ok(rows.iter().map(event_row).collect())
     }
 
+    fn event_mark(&self, from: u64) -> Result<(u64, u64), RegistryError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .query_one(
+                "SELECT coalesce(max(seq), 0), count(*) FROM registry_events WHERE seq >= $1",
+                &[&to_i64(from)?],
+            )
+            .map_err(|e| storage(&e))?;
+        Ok((to_u64(row.get(0)), to_u64(row.get(1))))
+    }
+
     fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
         let mut conn = self.conn()?;
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM registry_credentials ORDER BY id");

@@ -491,6 +491,13 @@ fn full_lists<S: RegistryStore>(store: S) {
     }
     let lists = registry.lists().unwrap();
     assert_eq!(lists.len(), 2, "{lists:?}");
+    // The store's count of the log agrees with the log (12 registrations, 12 events).
+    let events = registry.events(0).unwrap();
+    assert_eq!(events.len(), 12);
+    let highest = events.last().unwrap().seq;
+    assert_eq!(registry.event_mark(0).unwrap(), (highest, 12));
+    assert_eq!(registry.event_mark(highest).unwrap(), (highest, 1));
+    assert_eq!(registry.event_mark(highest + 1).unwrap(), (0, 0));
     assert_eq!(
         places
             .iter()

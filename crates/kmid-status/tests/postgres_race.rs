@@ -546,3 +546,48 @@ fn the_database_server_stopped_at_once_loses_nothing_acknowledged() {
     drop(own);
     std::fs::remove_dir_all(scratch).ok();
 }
+
+/// Two writers' events: one numbered before another but committed after it. A reader that
+/// goes on from the highest number it saw misses it; `event_mark` over a window behind that
+/// number moves (what `kmid serve`'s status publisher watches).
+#[test]
+fn an_event_committed_behind_a_later_one_moves_the_mark() {
+    let Some(url) = cluster() else { return };
+    let ns = namespace("straggler");
+    let registry = StatusRegistry::new(
+        PostgresStore::connect(&Database::new(url.as_str()), &ns, 1).unwrap(),
+        config(),
+        Arc::new(SystemRandom),
+    );
+    let actor = Actor {
+        who: "counter 1",
+        at: OffsetDateTime::now_utc(),
+        reason: "issued",
+    };
+    registry
+        .register("card-a", "phone-a", CredentialFormat::Mdoc, &actor)
+        .unwrap();
+    let connect = || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        db.batch_execute(&format!("SET search_path TO kmid_{ns}"))
+            .unwrap();
+        db
+    };
+    let insert = "INSERT INTO registry_events (at, actor, operation, reason)
+                  VALUES (0, 'test', 'reinstate', 'straggler') RETURNING seq";
+    let (mut slow, mut fast) = (connect(), connect());
+    let mut open = slow.transaction().unwrap();
+    let behind: i64 = open.query_one(insert, &[]).unwrap().get(0);
+    let ahead: i64 = fast.query_one(insert, &[]).unwrap().get(0);
+    assert!(behind < ahead);
+    let (highest, _) = registry.event_mark(0).unwrap();
+    assert_eq!(highest, u64::try_from(ahead).unwrap());
+    let window = highest.saturating_sub(4096);
+    let before = registry.event_mark(window).unwrap();
+    open.commit().unwrap();
+    // Going on from the highest number seen misses the straggler …
+    assert!(registry.events(highest + 1).unwrap().is_empty());
+    // … the window behind it does not.
+    let after = registry.event_mark(window).unwrap();
+    assert_eq!(after, (before.0, before.1 + 1));
+}

@@ -1333,6 +1333,17 @@ impl<S: RegistryStore> StatusRegistry<S> {
         Ok(self.with(|store| store.events(from))?)
     }
 
+    /// The number of events from sequence number `from` on and the highest sequence number
+    /// among them ([`RegistryStore::event_mark`]). A change detector that looks again from a
+    /// window behind the highest number it saw also sees an event committed after one with a
+    /// higher number (several processes on one PostgreSQL database: spec/status.md §4.1).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn event_mark(&self, from: u64) -> Result<(u64, u64), StatusListError> {
+        Ok(self.store.event_mark(from)?)
+    }
+
     /// Replays the event log and compares it with the stored statuses: every credential's
     /// status must be its last event's. Returns the number of credentials checked.
     ///

@@ -553,6 +553,14 @@ impl RegistryStore for SqliteStore {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    fn event_mark(&self, from: u64) -> Result<(u64, u64), RegistryError> {
+        let conn = self.conn()?;
+        let (max, count): (i64, i64) = conn
+            .prepare_cached("SELECT coalesce(max(seq), 0), count(*) FROM events WHERE seq >= ?1")?
+            .query_row([to_i64(from)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((to_u64(max), to_u64(count)))
+    }
+
     fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id");
         let conn = self.conn()?;

@@ -103,6 +103,19 @@ pub trait RegistryStore: Send + Sync {
     /// Storage failures.
     fn events(&self, from: u64) -> Result<Vec<Event>, RegistryError>;
 
+    /// How many events there are from sequence number `from` on, and the highest sequence
+    /// number among them (0 when none): what a change detector compares between two looks.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn event_mark(&self, from: u64) -> Result<(u64, u64), RegistryError> {
+        let events = self.events(from)?;
+        Ok((
+            events.iter().map(|e| e.seq).max().unwrap_or(0),
+            u64::try_from(events.len()).unwrap_or(u64::MAX),
+        ))
+    }
+
     /// Every credential (for audits).
     ///
     /// # Errors
