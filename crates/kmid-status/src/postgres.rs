@@ -97,7 +97,7 @@ struct RustlsConnect {
 }
 
 /// A TLS session with the server.
-pub struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
 
 impl<S> MakeTlsConnect<S> for RustlsConnector
 where
