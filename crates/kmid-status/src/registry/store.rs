@@ -1,5 +1,5 @@
 //! The storage seam of the registry: a transaction of small primitives, which SQLite (the
-//! default), an in-memory map (for unit tests) and PostgreSQL (`kmid_server::postgres`, for
+//! default), an in-memory map (for unit tests) and PostgreSQL (`kmid_status::postgres`, for
 //! several issuer processes on one database) implement.
 
 use crate::error::RegistryError;
