@@ -134,6 +134,24 @@ impl Http {
     }
 }
 
+/// `kmid wallet receive` of an official's pre-authorized `offer` with its Transaction Code,
+/// trusting the server's test CA; the credentials go to `out`. Returns the output.
+fn redeem(run: &Run, offer: &Value, out: &str) -> String {
+    run.ok(&[
+        "wallet",
+        "receive",
+        offer["offer_url"].as_str().unwrap(),
+        "--tx-code",
+        offer["tx_code"].as_str().unwrap(),
+        "--holder",
+        "holder.pem",
+        "--ca-file",
+        "data/tls/ca.pem",
+        "--out",
+        out,
+    ])
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -318,19 +336,7 @@ fn the_services_run_a_card_through_issuance_presentation_and_loss() {
         "creds",
     ]);
     assert_ne!(status, 0, "{out}");
-    let out = run.ok(&[
-        "wallet",
-        "receive",
-        url,
-        "--tx-code",
-        tx_code,
-        "--holder",
-        "holder.pem",
-        "--ca-file",
-        "data/tls/ca.pem",
-        "--out",
-        "creds",
-    ]);
+    let out = redeem(&run, &offer, "creds");
     assert!(
         out.contains("creds/rrc.mdoc.cbor") && out.contains("creds/rrc.sd-jwt"),
         "{out}"
@@ -773,19 +779,7 @@ fn the_relying_partys_page_works_in_a_browser() {
         Some(OFFICIAL_TOKEN),
     );
     assert_eq!(status, 200, "{offer}");
-    run.ok(&[
-        "wallet",
-        "receive",
-        offer["offer_url"].as_str().unwrap(),
-        "--tx-code",
-        offer["tx_code"].as_str().unwrap(),
-        "--holder",
-        "holder.pem",
-        "--ca-file",
-        "data/tls/ca.pem",
-        "--out",
-        "creds",
-    ]);
+    redeem(&run, &offer, "creds");
     let kmid = env!("CARGO_BIN_EXE_kmid");
     let page = |template: &str, legal_basis: Option<&str>, shot: &str| {
         let mut input = json!({
@@ -1086,19 +1080,7 @@ fn the_services_keep_their_shared_state_in_postgres() {
     assert_eq!(status, 200, "{offer}");
     assert_eq!(server.stop(Duration::from_secs(20)), Some(0));
     let _server = Server::start(&run, "serve.log");
-    let out = run.ok(&[
-        "wallet",
-        "receive",
-        offer["offer_url"].as_str().unwrap(),
-        "--tx-code",
-        offer["tx_code"].as_str().unwrap(),
-        "--holder",
-        "holder.pem",
-        "--ca-file",
-        "data/tls/ca.pem",
-        "--out",
-        "creds",
-    ]);
+    let out = redeem(&run, &offer, "creds");
     assert!(out.contains("creds/rrc.sd-jwt"), "{out}");
     let (status, _) = http.post_json(
         &format!("{public}/verifier/transactions"),

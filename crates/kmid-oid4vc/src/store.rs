@@ -198,7 +198,13 @@ pub fn handle(provider: &CryptoProvider, secret: &str) -> Result<String, kmid_cr
     Ok(b64url(&provider.sha256(secret.as_bytes())?))
 }
 
-fn check_bounds(handle: &str, value: &[u8]) -> Result<(), StoreError> {
+/// Refuses a handle longer than [`MAX_HANDLE`] or a value longer than [`MAX_VALUE`]: what every
+/// store checks before it writes (the memory and SQLite stores here, PostgreSQL's in
+/// `kmid-server`).
+///
+/// # Errors
+/// [`StoreError::TooLarge`].
+pub fn check_bounds(handle: &str, value: &[u8]) -> Result<(), StoreError> {
     if handle.len() > MAX_HANDLE || value.len() > MAX_VALUE {
         return Err(StoreError::TooLarge);
     }

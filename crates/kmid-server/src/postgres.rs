@@ -188,7 +188,7 @@ impl TransactionStore for PostgresTransactionStore {
     }
 }
 
-use kmid::oid4vc::store::{IssuanceStore, MAX_HANDLE, MAX_VALUE, RecordKind, StoreError};
+use kmid::oid4vc::store::{IssuanceStore, RecordKind, StoreError, check_bounds};
 
 fn backend(e: &impl ToString) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -241,13 +241,6 @@ impl PostgresIssuanceStore {
     }
 }
 
-fn bounds(handle: &str, value: &[u8]) -> Result<(), StoreError> {
-    if handle.len() > MAX_HANDLE || value.len() > MAX_VALUE {
-        return Err(StoreError::TooLarge);
-    }
-    Ok(())
-}
-
 impl IssuanceStore for PostgresIssuanceStore {
     fn insert(
         &self,
@@ -257,7 +250,7 @@ impl IssuanceStore for PostgresIssuanceStore {
         expires: OffsetDateTime,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        bounds(handle, value)?;
+        check_bounds(handle, value)?;
         // An expired record under the handle is replaced; a live one stays.
         let changed = self
             .client()?
@@ -344,7 +337,7 @@ impl IssuanceStore for PostgresIssuanceStore {
         value: &[u8],
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        bounds(handle, value)?;
+        check_bounds(handle, value)?;
         let changed = self
             .client()?
             .execute(

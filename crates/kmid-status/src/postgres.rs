@@ -77,12 +77,6 @@ impl Database {
         self.tls = Some(config);
         self
     }
-
-    /// The connection string.
-    #[must_use]
-    pub fn url(&self) -> &str {
-        &self.url
-    }
 }
 
 /// rust-postgres's TLS seam on rustls (tokio-rustls): the server's certificate is checked by
@@ -482,9 +476,6 @@ fn to_i64(v: u64) -> Result<i64, RegistryError> {
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
-
-const CREDENTIAL_COLUMNS: &str =
-    "id, card_key, device, format, list_id, idx, status, suspension, issuance";
 
 fn credential_row(r: &Row) -> CredentialRecord {
     let format: &str = r.get(3);
@@ -1151,8 +1142,13 @@ impl RegistryStore for PostgresStore {
 
     fn all_credentials(&self) -> Result<Vec<CredentialRecord>, RegistryError> {
         let mut conn = self.conn()?;
-        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM registry_credentials ORDER BY id");
-        let rows = conn.query(&sql, &[]).map_err(|e| storage(&e))?;
+        let rows = conn
+            .query(
+                "SELECT id, card_key, device, format, list_id, idx, status, suspension, issuance
+                 FROM registry_credentials ORDER BY id",
+                &[],
+            )
+            .map_err(|e| storage(&e))?;
         Ok(rows.iter().map(credential_row).collect())
     }
 }
