@@ -1340,6 +1340,9 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         expected_invalid("Status.SubjectMismatch"),
     );
 
+    // The online protocols (the suite's second part).
+    crate::online_attacks::online_cases(&pki, &f, &compact, &mut suite.out)?;
+
     // Manifest, check, write.
     let manifest = json!({
         "suite": "kmid attack suite",

@@ -62,7 +62,7 @@ pub(crate) fn seeded_provider(seed: &str) -> &'static kmid::crypto::CryptoProvid
 
 /// The vectors' registrar (`iss`, and the `kid` of its key `registrar`).
 pub(crate) const REGISTRAR: &str = "https://registrar.kmid.invalid";
-const REGISTRAR_KID: &str = "registrar-1";
+pub(crate) const REGISTRAR_KID: &str = "registrar-1";
 const FULL_IDENTITY_BASIS: &str =
     "Act on Real Name Financial Transactions and Confidentiality, Art. 3";
 

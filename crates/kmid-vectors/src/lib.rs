@@ -15,6 +15,7 @@
 mod attacks;
 mod conformance;
 mod lifecycle;
+mod online_attacks;
 mod vci;
 
 use std::path::Path;

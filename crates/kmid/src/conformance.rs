@@ -33,6 +33,9 @@ pub struct Manifest {
     pub trust: Vec<TrustAnchor>,
     /// Named snapshots of the status lists.
     pub status_sets: BTreeMap<String, Vec<StatusFile>>,
+    /// Named sets of CRLs (DER files by distribution point) a case may name in `crl_set`.
+    #[serde(default)]
+    pub crl_sets: BTreeMap<String, Vec<CrlFile>>,
     /// The cases.
     pub cases: Vec<Case>,
 }
@@ -55,6 +58,50 @@ pub struct StatusFile {
     pub jwt: String,
     /// `application/statuslist+cwt` file.
     pub cwt: String,
+}
+
+/// One CRL, and where it is served.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CrlFile {
+    /// The distribution point it is fetched from.
+    pub uri: String,
+    /// The DER file.
+    pub file: String,
+}
+
+/// A wallet given a signed Request Object (`openid4vp-wallet`): its device key, the
+/// SD-JWT VC it holds, whom it trusts, and how the request reached it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WalletCase {
+    /// The device key: a P-256 private scalar, base64url.
+    pub device_key: String,
+    /// The SD-JWT VC the wallet holds (issued to the device key), a file.
+    pub sd_jwt_vc: String,
+    /// The verifier access root (PEM, relative to the manifest) requests must chain to.
+    pub verifier_root: String,
+    /// The registrars whose registration attestations the wallet trusts.
+    #[serde(default)]
+    pub registrars: Vec<RegistrarKey>,
+    /// The Request Object, a file.
+    pub request_object: String,
+    /// The `client_id` of the request URL that pointed to it.
+    #[serde(default)]
+    pub url_client_id: Option<String>,
+    /// The `wallet_nonce` the wallet POSTed to the `request_uri`.
+    #[serde(default)]
+    pub wallet_nonce: Option<String>,
+}
+
+/// A trusted registrar key.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegistrarKey {
+    /// `iss`.
+    pub iss: String,
+    /// `kid`, when the key is only for that `kid`.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// The public key, a JWK.
+    pub jwk: Value,
 }
 
 /// The OpenID4VP request parameters a case is verified with.
@@ -141,8 +188,16 @@ pub struct Exchange {
     /// for counter = 0, 1, …, concatenated.
     pub random_seed: String,
     /// The pre-authorized code offer made first: its subject and configurations, and whether
-    /// it has a Transaction Code.
-    pub offer: ExchangeOffer,
+    /// it has a Transaction Code; absent: no offer (an authorization code flow).
+    #[serde(default)]
+    pub offer: Option<ExchangeOffer>,
+    /// The wallet provider root (PEM, relative to the manifest) wallet and key attestations
+    /// must chain to; absent: none trusted.
+    #[serde(default)]
+    pub wallet_provider: Option<String>,
+    /// The redirect URIs registered for each wallet solution (`client_id`).
+    #[serde(default)]
+    pub redirect_uris: BTreeMap<String, Vec<String>>,
     /// The requests, in order; all but the last must succeed.
     pub steps: Vec<ExchangeStep>,
 }
@@ -161,8 +216,21 @@ pub struct ExchangeOffer {
 /// One request of an exchange.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExchangeStep {
-    /// `token`, `nonce` or `credential`.
+    /// `par`, `authorize` (the holder approving a pushed request: `request_uri`,
+    /// `client_id`, `subject`), `token`, `nonce` or `credential`.
     pub endpoint: String,
+    /// `authorize`: the PAR's `request_uri`.
+    #[serde(default)]
+    pub request_uri: Option<String>,
+    /// `authorize`: the client the authorization page was opened for.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `authorize`: the holder who logged in.
+    #[serde(default)]
+    pub subject: Option<Value>,
+    /// The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers.
+    #[serde(default)]
+    pub client_attestation: Option<(String, String)>,
     /// The body (form-encoded for the token endpoint, JSON for the credential endpoint).
     #[serde(default)]
     pub body: String,
@@ -209,6 +277,22 @@ pub struct Case {
     /// `openid4vp-signed`: the body the wallet POSTed to the `response_uri`, a file.
     #[serde(default)]
     pub response_body: Option<String>,
+    /// `openid4vp-signed`: bodies POSTed before `response_body` (files), each of which must
+    /// be taken (a replay case posts the same body twice).
+    #[serde(default)]
+    pub earlier_responses: Vec<String>,
+    /// `openid4vp-signed`: the `response_code` presented for the result, instead of the one
+    /// the verifier returned (a same-device transaction's result goes only with its own).
+    #[serde(default)]
+    pub response_code: Option<String>,
+    /// `openid4vp-wallet`: the wallet and the request it is given.
+    #[serde(default)]
+    pub wallet: Option<WalletCase>,
+    /// The CRL set (a name in the manifest's `crl_sets`) the verifier fetches certificate
+    /// revocation from, refusing a chain whose revocation it cannot establish; absent: no
+    /// revocation checking.
+    #[serde(default)]
+    pub crl_set: Option<String>,
     /// status-token: the Status List Token file.
     #[serde(default)]
     pub status_token: Option<String>,
@@ -442,6 +526,27 @@ fn run_case(
                 }
             })
     };
+    if let Some(name) = &case.crl_set {
+        let set = manifest
+            .crl_sets
+            .get(name)
+            .ok_or_else(|| format!("no CRL set {name:?}"))?;
+        let mut crls: Vec<(String, Vec<u8>)> = Vec::new();
+        for crl in set {
+            let der = load(&crl.file).ok_or_else(|| format!("cannot read {}", crl.file))?;
+            crls.push((crl.uri.clone(), der));
+        }
+        let source = move |uri: &str| {
+            crls.iter()
+                .find(|(u, _)| u == uri)
+                .map(|(_, der)| der.clone())
+        };
+        trust = trust.with_revocation(
+            Arc::new(source),
+            crate::crypto::x509::RevocationPolicy::HardFail,
+        );
+    }
+    let issuer_trust = trust.clone();
     let trust_for_tokens = trust.clone();
     let resolver =
         StatusListResolver::new(fetch, TokenKeys::X5c(trust.clone()), TokenPolicy::default());
@@ -493,17 +598,30 @@ fn run_case(
             let saved = file(load, case.transaction.as_ref(), "transaction")?;
             let saved: Value = serde_json::from_slice(&saved).map_err(|e| e.to_string())?;
             let mut pending = crate::OnlineRequest::import(&saved).map_err(|e| e.to_string())?;
-            let body = file(load, case.response_body.as_ref(), "response_body")?;
-            let body = body.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(body);
+            let text = |name: &String| -> Result<Vec<u8>, String> {
+                let body = file(load, Some(name), "response body")?;
+                Ok(body.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(body))
+            };
+            for (i, earlier) in case.earlier_responses.iter().enumerate() {
+                verifier
+                    .complete_online(&mut pending, &text(earlier)?, at)
+                    .map_err(|e| format!("earlier response {i} was refused: {}", e.code()))?;
+            }
+            let body = text(case.response_body.as_ref().ok_or("no response_body")?)?;
             Ok(verifier
                 .complete_online(&mut pending, &body, at)
                 .and_then(|code| {
+                    let code = case.response_code.clone().or(code);
                     let seen = pending.result(code.as_deref())?;
                     seen.first()
                         .and_then(|(_, c)| c.presentation())
                         .map(Some)
                         .ok_or(KmidError::NotHeld("presentation in the VP Token"))
                 }))
+        }
+        "openid4vp-wallet" => {
+            let w = case.wallet.as_ref().ok_or("no wallet")?;
+            run_wallet(w, issuer_trust, load, at)
         }
         "status-token" => {
             let token = file(load, case.status_token.as_ref(), "status_token")?;
@@ -639,10 +757,51 @@ fn run_case(
         "vci-exchange" => {
             let bytes = file(load, case.exchange.as_ref(), "exchange")?;
             let exchange: Exchange = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-            run_exchange(&exchange, at)
+            run_exchange(&exchange, load, at)
         }
         other => Err(format!("unknown case kind {other:?}")),
     }
+}
+
+/// Gives `w`'s request to a wallet holding its SD-JWT VC: the outcome is the wallet's
+/// answer (valid) or its refusal.
+fn run_wallet(
+    w: &WalletCase,
+    issuer_trust: TrustStore,
+    load: &Loader<'_>,
+    at: OffsetDateTime,
+) -> Result<Result<Option<VerifiedPresentation>, KmidError>, String> {
+    let scalar = crate::crypto::jose::b64url_decode(&w.device_key).map_err(|e| e.to_string())?;
+    let device = crate::crypto::PrivateKey::from_scalar(crate::crypto::Curve::P256, &scalar)
+        .map_err(|e| e.to_string())?;
+    let mut registrars = Vec::new();
+    for r in &w.registrars {
+        let jwk: crate::crypto::Jwk =
+            serde_json::from_value(r.jwk.clone()).map_err(|e| e.to_string())?;
+        registrars.push((
+            r.iss.clone(),
+            r.kid.clone(),
+            jwk.to_public_key().map_err(|e| e.to_string())?,
+        ));
+    }
+    let mut wallet = crate::Wallet::new(device, issuer_trust)
+        .with_verifier_trust(anchors_of(load, &w.verifier_root, "verifier_root")?)
+        .with_registrars(registrars);
+    let credential = file(load, Some(&w.sd_jwt_vc), "sd_jwt_vc")?;
+    let credential = String::from_utf8(credential).map_err(|e| e.to_string())?;
+    wallet
+        .store_sd_jwt(credential.trim_end(), at)
+        .map_err(|e| format!("the wallet's credential: {}", e.code()))?;
+    let object = file(load, Some(&w.request_object), "request_object")?;
+    let object = String::from_utf8(object).map_err(|e| e.to_string())?;
+    Ok(wallet
+        .answer_online(
+            object.trim_end(),
+            w.url_client_id.as_deref(),
+            w.wallet_nonce.as_deref(),
+            at,
+        )
+        .map(|_| None))
 }
 
 /// The random source of an exchange's server (see [`Exchange::random_seed`]).
@@ -702,6 +861,7 @@ impl kmid_oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
 /// Runs an exchange: the first refusal is the outcome (it must be the last step's).
 fn run_exchange(
     exchange: &Exchange,
+    load: &Loader<'_>,
     at: OffsetDateTime,
 ) -> Result<Result<Option<VerifiedPresentation>, KmidError>, String> {
     use kmid_oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, RequestContext};
@@ -711,13 +871,17 @@ fn run_exchange(
         .and_then(|b| b.try_into().ok())
         .ok_or("nonce_key is 32 bytes of hex")?;
     let issuer = metadata.credential_issuer.clone();
+    let wallet_providers = match &exchange.wallet_provider {
+        Some(root) => anchors_of(load, root, "wallet_provider")?,
+        None => TrustStore::new(),
+    };
     let config = IssuanceConfig {
         metadata,
         nonce_key: kmid_oid4vc::vci::nonce::NonceKey::from_bytes(key),
         require_dpop_nonce: false,
-        wallet_providers: TrustStore::new(),
+        wallet_providers,
         anonymous_pre_authorized: true,
-        redirect_uris: BTreeMap::new(),
+        redirect_uris: exchange.redirect_uris.clone(),
         lifetimes: Lifetimes::default(),
     };
     let store = kmid_oid4vc::store::MemoryIssuanceStore::default();
@@ -731,25 +895,34 @@ fn run_exchange(
         crate::crypto::CryptoProvider::get_default(),
         &random,
     );
-    server
-        .offer_pre_authorized(
-            &exchange.offer.subject,
-            &exchange.offer.configurations,
-            exchange.offer.tx_code,
-            at,
-        )
-        .map_err(|e| format!("the exchange's offer: {e}"))?;
+    if let Some(offer) = &exchange.offer {
+        server
+            .offer_pre_authorized(&offer.subject, &offer.configurations, offer.tx_code, at)
+            .map_err(|e| format!("the exchange's offer: {e}"))?;
+    }
     let last = exchange.steps.len().checked_sub(1).ok_or("no steps")?;
     for (i, step) in exchange.steps.iter().enumerate() {
         let url = format!("{issuer}/{}", step.endpoint);
         let ctx = RequestContext {
             dpop: step.dpop.as_deref(),
-            client_attestation: None,
+            client_attestation: step
+                .client_attestation
+                .as_ref()
+                .map(|(a, p)| (a.as_str(), p.as_str())),
             access_token: step.access_token.as_deref(),
             url: &url,
             method: "POST",
         };
         let outcome = match step.endpoint.as_str() {
+            "par" => server.par(step.body.as_bytes(), &ctx, at).map(|_| ()),
+            "authorize" => server
+                .authorize(
+                    step.request_uri.as_deref().unwrap_or_default(),
+                    step.client_id.as_deref().unwrap_or_default(),
+                    step.subject.as_ref().unwrap_or(&Value::Null),
+                    at,
+                )
+                .map(|_| ()),
             "token" => server.token(step.body.as_bytes(), &ctx, at).map(|_| ()),
             "nonce" => server.nonce(at).map(|_| ()),
             "credential" => server
