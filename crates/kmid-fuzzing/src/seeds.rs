@@ -24,6 +24,8 @@ struct Found {
     jwt: BTreeSet<String>,
     jwk: BTreeSet<String>,
     pem: BTreeSet<String>,
+    /// DER files (`.crl`).
+    der: BTreeSet<Vec<u8>>,
 }
 
 impl Found {
@@ -107,6 +109,8 @@ fn walk(dir: &Path, found: &mut Found) -> io::Result<()> {
             if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
                 found.json(&value);
             }
+        } else if name.ends_with(".crl") {
+            found.der.insert(bytes);
         } else if name.ends_with(".pem") {
             found
                 .pem
@@ -212,6 +216,7 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
         Target::Crl => {
             let world = crate::trust_world::get();
             out.insert(world.crl_seed.clone());
+            out.extend(found.der.iter().cloned());
             out.extend(
                 found
                     .cbor

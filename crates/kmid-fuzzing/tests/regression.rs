@@ -51,6 +51,13 @@ fn every_target_has_seeds_and_they_all_pass() {
             run_one(target, &format!("seed {i}"), seed);
         }
     }
+    // The attack suite's CRLs (test-vectors/negative/online/crl/) seed the CRL target.
+    let crls = seeds(Target::Crl, &root().join("test-vectors")).unwrap();
+    let suite: Vec<_> = files_in(&root().join("test-vectors/negative/online/crl"));
+    assert!(suite.len() >= 5);
+    for (name, der) in &suite {
+        assert!(crls.contains(der), "{name} is not a seed of the crl target");
+    }
 }
 
 #[test]

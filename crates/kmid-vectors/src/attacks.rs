@@ -1342,6 +1342,16 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
 
     // The online protocols (the suite's second part).
     crate::online_attacks::online_cases(&pki, &f, &compact, &mut suite.out)?;
+    crate::online_vci::vci_cases(&pki, &mut suite.out)?;
+
+    let mut crl_sets = Map::new();
+    crate::online_attacks::substitution_cases(
+        &pki,
+        &uri,
+        &mut suite.out,
+        &mut status_sets,
+        &mut crl_sets,
+    )?;
 
     // Manifest, check, write.
     let manifest = json!({
@@ -1351,6 +1361,7 @@ pub(crate) fn generate(dir: &Path) -> Result<usize, Error> {
         "at": crate::conformance::rfc3339(AT)?,
         "trust": pki_trust(),
         "status_sets": status_sets,
+        "crl_sets": crl_sets,
         "cases": std::mem::take(&mut suite.out.cases),
     });
     check_and_write(dir, &manifest, suite.out.files)

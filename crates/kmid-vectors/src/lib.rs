@@ -16,6 +16,7 @@ mod attacks;
 mod conformance;
 mod lifecycle;
 mod online_attacks;
+mod online_vci;
 mod vci;
 
 use std::path::Path;

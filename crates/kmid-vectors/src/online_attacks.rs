@@ -810,3 +810,278 @@ impl kmid::schema::status::StatusResolver for NoStatus {
         })
     }
 }
+
+/// One substitution case: the status and CRL sets the verifier sees, and the error (without
+/// the format's prefix).
+struct Substitution {
+    id: &'static str,
+    mutation: &'static str,
+    status_set: Option<&'static str>,
+    crl_set: Option<&'static str>,
+    error: Option<&'static str>,
+}
+
+/// Status and certificate revocation substitution, on the baseline presentations of both
+/// formats (the cases `mdoc-baseline` and `sd-jwt-vc-baseline` already in `out`): a Status
+/// List Token for the issuer's list signed under another authority's root, a list from before
+/// the revocation replayed after its `exp`; the Document Signer revoked by its IACA's CRL, a
+/// CRL substituted (another IACA's), forged (a look-alike IACA's key), stale, or missing.
+/// Adds the status sets and CRL sets the cases name.
+///
+/// # Errors
+/// Signing failures, or a baseline case missing.
+#[allow(clippy::too_many_lines)]
+pub(crate) fn substitution_cases(
+    pki: &TestPki,
+    status_uri: &str,
+    out: &mut Out,
+    status_sets: &mut Map<String, Value>,
+    crl_sets: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    use kmid::crypto::x509::issue_crl;
+    use kmid::status::StatusList;
+    use kmid::status::token::{TokenClaims, TokenSigner, sign_cwt, sign_jwt};
+    use kmid_testkit::Authority;
+    let mois = pki.issuer(Authority::Mois);
+    let moj = pki.issuer(Authority::Moj);
+    // An all-VALID list of the registry's shape (2 bits, 4096 entries).
+    let list = StatusList::new(2, 1 << 12)?;
+    let mut token_set = |name: &str,
+                         key: &str,
+                         chain: &[Certificate],
+                         iat: time::OffsetDateTime,
+                         exp: time::OffsetDateTime|
+     -> Result<(), Error> {
+        let signer: Arc<dyn Signer> = Arc::new(Rfc6979Signer::for_test_key(key));
+        let token_signer = TokenSigner {
+            signer: &signer,
+            chain,
+            kid: None,
+            provider: kmid::crypto::CryptoProvider::get_default(),
+        };
+        let claims = TokenClaims {
+            sub: status_uri.to_owned(),
+            iat: iat.unix_timestamp(),
+            exp: Some(exp.unix_timestamp()),
+            ttl: Some(300),
+        };
+        let jwt = out.file(
+            format!("online/status/{name}.jwt"),
+            format!("{}\n", sign_jwt(&list, &claims, &token_signer)?),
+        );
+        let cwt = out.file(
+            format!("online/status/{name}.cwt"),
+            sign_cwt(&list, &claims, &token_signer)?,
+        );
+        status_sets.insert(
+            name.to_owned(),
+            json!([{ "uri": status_uri, "jwt": jwt, "cwt": cwt }]),
+        );
+        Ok(())
+    };
+    token_set(
+        "another-authority",
+        "moj-ds",
+        std::slice::from_ref(&moj.ds),
+        AT,
+        AT + Duration::days(1),
+    )?;
+    token_set(
+        "replayed-before-revocation",
+        "mois-ds",
+        std::slice::from_ref(&mois.ds),
+        AT - Duration::days(2),
+        AT - Duration::days(1),
+    )?;
+    // CRLs at the Document Signer's distribution point.
+    let point = mois
+        .ds
+        .crl_uri()
+        .ok_or("the DS has no CRL distribution point")?;
+    let look_alike_signer = Rfc6979Signer::for_test_key("attacker-iaca");
+    let look_alike = issue_certificate(
+        &CertificateParams {
+            kind: CertificateKind::Iaca,
+            country: "KR".into(),
+            organization: Some("Ministry of the Interior and Safety".into()),
+            state_or_province: None,
+            common_name: "kmid test MOIS IACA".into(),
+            not_before: AT - Duration::days(30),
+            not_after: AT + Duration::days(3000),
+            issuer_alt_name: Some("https://www.mois.go.kr".into()),
+            crl_uri: None,
+            dns_names: Vec::new(),
+        },
+        look_alike_signer.public_key(),
+        None,
+        &look_alike_signer,
+        &SeededRandom::new(b"kmid vectors online: look-alike MOIS IACA"),
+    )?;
+    let mut crl_set = |name: &str, crl: Option<Vec<u8>>| {
+        let entries = match crl {
+            Some(der) => {
+                let file = out.file(format!("online/crl/{name}.crl"), der);
+                json!([{ "uri": point, "file": file }])
+            }
+            None => json!([]),
+        };
+        crl_sets.insert(name.to_owned(), entries);
+    };
+    let week = AT + Duration::days(7);
+    let day_before = AT - Duration::days(1);
+    crl_set(
+        "current",
+        Some(
+            issue_crl(&mois.iaca, &mois.iaca_signer, day_before, week, &[], 1)?
+                .der()
+                .to_vec(),
+        ),
+    );
+    crl_set(
+        "ds-revoked",
+        Some(
+            issue_crl(
+                &mois.iaca,
+                &mois.iaca_signer,
+                day_before,
+                week,
+                &[&mois.ds],
+                2,
+            )?
+            .der()
+            .to_vec(),
+        ),
+    );
+    crl_set(
+        "another-iaca",
+        Some(
+            issue_crl(&moj.iaca, &moj.iaca_signer, day_before, week, &[], 1)?
+                .der()
+                .to_vec(),
+        ),
+    );
+    crl_set(
+        "look-alike-iaca",
+        Some(
+            issue_crl(&look_alike, &look_alike_signer, day_before, week, &[], 3)?
+                .der()
+                .to_vec(),
+        ),
+    );
+    crl_set(
+        "stale",
+        Some(
+            issue_crl(
+                &mois.iaca,
+                &mois.iaca_signer,
+                AT - Duration::days(8),
+                AT - Duration::seconds(1),
+                &[],
+                1,
+            )?
+            .der()
+            .to_vec(),
+        ),
+    );
+    crl_set("missing", None);
+    let scenarios = [
+        Substitution {
+            id: "status-another-authority",
+            mutation: "the issuer's status list URI answered by an all-VALID token signed by another authority's (trusted) Document Signer",
+            status_set: Some("another-authority"),
+            crl_set: None,
+            error: Some("StatusUnavailable.InvalidToken.AnotherTrustAnchor"),
+        },
+        Substitution {
+            id: "status-replayed-before-revocation",
+            mutation: "an all-VALID token of the issuer's, from before the revocation, replayed a day after its exp",
+            status_set: Some("replayed-before-revocation"),
+            crl_set: None,
+            error: Some("StatusUnavailable.InvalidToken.Validity"),
+        },
+        Substitution {
+            id: "crl-current",
+            mutation: "none: the Document Signer's CRL, current, revoking nothing",
+            status_set: None,
+            crl_set: Some("current"),
+            error: None,
+        },
+        Substitution {
+            id: "crl-ds-revoked",
+            mutation: "the IACA's current CRL revokes the Document Signer",
+            status_set: None,
+            crl_set: Some("ds-revoked"),
+            error: Some("Chain.Certificate.Revoked"),
+        },
+        Substitution {
+            id: "crl-of-another-iaca",
+            mutation: "substitution: another IACA's (valid, current) CRL served at the Document Signer's distribution point",
+            status_set: None,
+            crl_set: Some("another-iaca"),
+            error: Some("Chain.Certificate.RevocationUnavailable"),
+        },
+        Substitution {
+            id: "crl-forged",
+            mutation: "a CRL in the IACA's name, signed by a look-alike IACA's key",
+            status_set: None,
+            crl_set: Some("look-alike-iaca"),
+            error: Some("Chain.Certificate.RevocationUnavailable"),
+        },
+        Substitution {
+            id: "crl-stale",
+            mutation: "the IACA's CRL, its nextUpdate a second before the verification time",
+            status_set: None,
+            crl_set: Some("stale"),
+            error: Some("Chain.Certificate.RevocationUnavailable"),
+        },
+        Substitution {
+            id: "crl-missing",
+            mutation: "nothing at the distribution point (the CRL withheld)",
+            status_set: None,
+            crl_set: Some("missing"),
+            error: Some("Chain.Certificate.RevocationUnavailable"),
+        },
+    ];
+    for (base, prefix) in [
+        ("mdoc-baseline", ("mdoc", "Mdoc", "Mdoc.IssuerAuth")),
+        (
+            "sd-jwt-vc-baseline",
+            ("sd-jwt-vc", "SdJwt", "SdJwt.IssuerKey"),
+        ),
+    ] {
+        let baseline = out
+            .cases
+            .iter()
+            .find(|c| c.get("id").and_then(Value::as_str) == Some(base))
+            .cloned()
+            .ok_or("no baseline case")?;
+        let (id_prefix, status_prefix, chain_prefix) = prefix;
+        for Substitution {
+            id,
+            mutation,
+            status_set,
+            crl_set: crl,
+            error,
+        } in &scenarios
+        {
+            let mut case = baseline.clone();
+            let map = case.as_object_mut().ok_or("a case is an object")?;
+            map.insert("id".into(), json!(format!("{id_prefix}-online-{id}")));
+            map.insert("mutation".into(), json!(mutation));
+            map.insert("status_set".into(), json!(status_set.unwrap_or("current")));
+            if let Some(crl) = crl {
+                map.insert("crl_set".into(), json!(crl));
+            }
+            let expected = match error {
+                None => json!({ "result": "valid", "status": "VALID" }),
+                Some(e) if e.starts_with("Chain") => {
+                    expected_invalid(&format!("{chain_prefix}.{e}"))
+                }
+                Some(e) => expected_invalid(&format!("{status_prefix}.{e}")),
+            };
+            map.insert("expected".into(), expected);
+            out.cases.push(case);
+        }
+    }
+    Ok(())
+}

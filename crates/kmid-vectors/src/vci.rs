@@ -19,7 +19,7 @@ use time::Duration;
 use crate::Error;
 use crate::conformance::{AT, Out};
 
-const ISSUER: &str = "https://issuer.kmid.invalid";
+pub(crate) const ISSUER: &str = "https://issuer.kmid.invalid";
 const RFC9449: &str = include_str!("../../../test-vectors/rfc9449/vectors.json");
 
 fn valid() -> Value {
@@ -619,7 +619,7 @@ const EXCHANGE_SEED: &str = "kmid vectors vci exchange";
 const EXCHANGE_NONCE_KEY: [u8; 32] = [0x5a; 32];
 
 /// What kmid's conformance runner mints (`kmid::conformance`): a placeholder per key.
-struct PlaceholderMinter;
+pub(crate) struct PlaceholderMinter;
 
 impl kmid::oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
     fn mint(
@@ -694,7 +694,7 @@ impl Script<'_> {
     }
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         out.append_pair(k, v);

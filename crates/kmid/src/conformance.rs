@@ -231,6 +231,10 @@ pub struct ExchangeStep {
     /// The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers.
     #[serde(default)]
     pub client_attestation: Option<(String, String)>,
+    /// A step before the last that must be refused, with this error code (a guessing
+    /// attempt); the last step's outcome is the case's.
+    #[serde(default)]
+    pub refused: Option<String>,
     /// The body (form-encoded for the token endpoint, JSON for the credential endpoint).
     #[serde(default)]
     pub body: String,
@@ -930,11 +934,19 @@ fn run_exchange(
                 .map(|_| ()),
             other => return Err(format!("step {i}: unknown endpoint {other:?}")),
         };
-        if let Err(e) = outcome {
-            if i != last {
+        match (outcome, &step.refused) {
+            (Err(e), _) if i == last => return Ok(Err(KmidError::Vci(e))),
+            (Ok(()), None) => {}
+            (Err(e), Some(want)) if KmidError::Vci(e.clone()).code() == want => {}
+            (Err(e), _) => {
                 return Err(format!("step {i} ({}) was refused: {e}", step.endpoint));
             }
-            return Ok(Err(KmidError::Vci(e)));
+            (Ok(()), Some(want)) => {
+                return Err(format!(
+                    "step {i} ({}) was not refused ({want})",
+                    step.endpoint
+                ));
+            }
         }
     }
     Ok(Ok(None))
