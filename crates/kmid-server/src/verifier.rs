@@ -200,9 +200,40 @@ pub trait TransactionStore: Send + Sync {
 }
 
 /// Transactions in memory, at most `capacity` of them (expired ones are dropped to make room).
+/// Each is kept serialized (its JSON, a few KiB), not as a tree of values, which took about
+/// four times as much.
 pub struct MemoryTransactionStore {
-    records: Mutex<HashMap<String, (u64, TransactionRecord)>>,
+    records: Mutex<HashMap<String, Entry>>,
     capacity: usize,
+}
+
+/// One record: its version, when it expires, and its JSON.
+struct Entry {
+    version: u64,
+    expires: i64,
+    json: Box<[u8]>,
+}
+
+impl Entry {
+    fn new(version: u64, record: &TransactionRecord) -> Result<Self, TransactionStoreError> {
+        Ok(Self {
+            version,
+            expires: record.expires,
+            json: serde_json::to_vec(record)
+                .map_err(|e| {
+                    TransactionStoreError::Database(format!(
+                        "a record that does not serialize: {e}"
+                    ))
+                })?
+                .into_boxed_slice(),
+        })
+    }
+
+    fn record(&self) -> Result<TransactionRecord, TransactionStoreError> {
+        serde_json::from_slice(&self.json).map_err(|e| {
+            TransactionStoreError::Database(format!("a record that does not serialize: {e}"))
+        })
+    }
 }
 
 impl core::fmt::Debug for MemoryTransactionStore {
@@ -223,7 +254,7 @@ impl MemoryTransactionStore {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, TransactionRecord)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -232,20 +263,35 @@ impl MemoryTransactionStore {
 
 impl TransactionStore for MemoryTransactionStore {
     fn insert(&self, id: &str, record: &TransactionRecord) -> Result<(), TransactionStoreError> {
+        let entry = Entry::new(0, record)?;
         let mut records = self.lock();
         if records.len() >= self.capacity {
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            records.retain(|_, (_, r)| r.expires > now);
+            records.retain(|_, e| e.expires > now);
         }
         if records.len() >= self.capacity {
             return Err(TransactionStoreError::Full);
         }
-        records.insert(id.to_owned(), (0, record.clone()));
+        records.insert(id.to_owned(), entry);
         Ok(())
     }
 
     fn get(&self, id: &str) -> Result<Option<(u64, TransactionRecord)>, TransactionStoreError> {
-        Ok(self.lock().get(id).cloned())
+        let found = self
+            .lock()
+            .get(id)
+            .map(|e| (e.version, e.json.clone(), e.expires));
+        match found {
+            Some((version, json, expires)) => {
+                let entry = Entry {
+                    version,
+                    expires,
+                    json,
+                };
+                Ok(Some((version, entry.record()?)))
+            }
+            None => Ok(None),
+        }
     }
 
     fn replace(
@@ -254,10 +300,11 @@ impl TransactionStore for MemoryTransactionStore {
         version: u64,
         record: &TransactionRecord,
     ) -> Result<bool, TransactionStoreError> {
+        let entry = Entry::new(version.saturating_add(1), record)?;
         let mut records = self.lock();
         match records.get_mut(id) {
-            Some(entry) if entry.0 == version => {
-                *entry = (version.saturating_add(1), record.clone());
+            Some(current) if current.version == version => {
+                *current = entry;
                 Ok(true)
             }
             _ => Ok(false),
@@ -267,7 +314,7 @@ impl TransactionStore for MemoryTransactionStore {
     fn purge(&self, now: i64) -> Result<usize, TransactionStoreError> {
         let mut records = self.lock();
         let before = records.len();
-        records.retain(|_, (_, r)| r.expires > now);
+        records.retain(|_, e| e.expires > now);
         Ok(before - records.len())
     }
 }
@@ -471,14 +518,24 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A store that failed: each step is one conditional write, so the client may send the same
+/// request again, as with a full store (a response whose commit happened but whose
+/// acknowledgement was lost is then refused as a replay; the result tells).
 fn store_failed(e: &TransactionStoreError) -> Response {
     match e {
-        TransactionStoreError::Full => busy(),
-        TransactionStoreError::Database(_) => server_error("the transaction store failed"),
+        TransactionStoreError::Full => unavailable("too many transactions or requests"),
+        TransactionStoreError::Database(_) => {
+            tracing::error!(target: "kmid::verifier", error = %e, "the transaction store failed");
+            unavailable("the transaction store is unavailable; retry")
+        }
     }
 }
 
 fn busy() -> Response {
+    unavailable("too many transactions or requests")
+}
+
+fn unavailable(description: &str) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [
@@ -487,7 +544,7 @@ fn busy() -> Response {
         ],
         axum::Json(json!({
             "error": "temporarily_unavailable",
-            "error_description": "too many transactions or requests",
+            "error_description": description,
         })),
     )
         .into_response()
@@ -645,6 +702,10 @@ struct CreateTransaction {
     /// Return the photo itself with the result (`portrait_image`), not only its digest.
     #[serde(default)]
     include_portrait: bool,
+    /// Return the request URL as a QR code too (`qr_svg`): for a page that shows it; a back
+    /// end that draws its own, or sends a same-device link, does not pay for the encoding.
+    #[serde(default)]
+    qr_svg: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -863,10 +924,15 @@ impl VerifierService {
                 .map_err(failed)?;
             let request_uri = self.url("request", &id);
             let url = online.url_by_reference(&self.inner.config.url_scheme, &request_uri, true);
-            let qr = qr_svg(&url);
+            let qr = if request.qr_svg { qr_svg(&url) } else { None };
             (
                 online.export().map_err(failed)?,
-                json!({ "request_uri": request_uri, "request_url": url, "qr_svg": qr }),
+                match qr {
+                    Some(qr) => {
+                        json!({ "request_uri": request_uri, "request_url": url, "qr_svg": qr })
+                    }
+                    None => json!({ "request_uri": request_uri, "request_url": url }),
+                },
             )
         } else {
             let origin = request

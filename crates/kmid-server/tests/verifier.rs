@@ -499,6 +499,16 @@ fn what_the_service_refuses() {
     let (status, created) = client.create(&age_check);
     assert_eq!(status, 201);
     let id = created["transaction_id"].as_str().unwrap().to_owned();
+    // The QR code only on demand (a page that shows it).
+    assert!(created.get("qr_svg").is_none(), "{created}");
+    let mut with_qr = age_check.clone();
+    with_qr["qr_svg"] = json!(true);
+    let (status, drawn) = client.create(&with_qr);
+    assert_eq!(status, 201);
+    assert!(
+        drawn["qr_svg"].as_str().unwrap().contains("<svg"),
+        "{drawn}"
+    );
     // The result needs the whole handle: the public half (in the QR code) gets nothing.
     assert_eq!(anonymous.result(&id, None).0, 200);
     assert_eq!(anonymous.result(public_id(&id), None).0, 404);

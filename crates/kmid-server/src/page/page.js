@@ -41,6 +41,7 @@ $("start").addEventListener("submit", async (event) => {
     card: $("card").value,
     format: $("format").value,
     include_portrait: true,
+    qr_svg: true,
   };
   if (body.template === "full-identity") {
     body.legal_basis = $("legal-basis").value;
