@@ -12,6 +12,8 @@
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::jose::{b64url, b64url_decode};
 use crate::{CryptoError, CryptoProvider, Curve, Jwk, PrivateKey, PublicKey, Random};
 
@@ -283,12 +285,17 @@ pub fn decrypt_ecdh_es(
     let iv: [u8; 12] = decode(iv, "iv (base64url)")?
         .try_into()
         .map_err(|_| JweError::Malformed("iv (96 bits)"))?;
-    let mut sealed = decode(ciphertext, "ciphertext (base64url)")?;
-    let tag = decode(tag, "tag (base64url)")?;
-    if tag.len() != 16 {
+    // The ciphertext and its tag decoded into one buffer made large enough for both (the AEAD
+    // takes them together): no second copy of a response of tens of kilobytes.
+    let mut sealed = Vec::with_capacity((ciphertext.len() / 4 + 1) * 3 + 16);
+    base64::Engine::decode_vec(&URL_SAFE_NO_PAD, ciphertext, &mut sealed)
+        .map_err(|_| JweError::Malformed("ciphertext (base64url)"))?;
+    let body = sealed.len();
+    base64::Engine::decode_vec(&URL_SAFE_NO_PAD, tag, &mut sealed)
+        .map_err(|_| JweError::Malformed("tag (base64url)"))?;
+    if sealed.len().checked_sub(body) != Some(16) {
         return Err(JweError::Malformed("tag (128 bits)"));
     }
-    sealed.extend_from_slice(&tag);
     let z = provider.ecdh(recipient, &epk).map_err(JweError::Crypto)?;
     let cek = concat_kdf(provider, &z, enc, &apu, &apv)?;
     let plaintext = provider
