@@ -29,7 +29,7 @@
     missing_docs
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -187,47 +187,14 @@ fn race(backend: &str, target: &str, processes: usize, threads: usize, millis: u
     total as f64 / (millis as f64 / 1000.0)
 }
 
-struct OwnCluster(Option<PathBuf>);
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = Command::new("bash")
-                .arg(pg_script())
-                .arg("stop")
-                .arg(dir)
-                .status();
-        }
-    }
-}
-
-fn pg_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg.sh")
-}
-
 /// The cluster in `KMID_POSTGRES_URL`, or a throwaway one reached on its Unix socket.
-fn cluster() -> (String, OwnCluster) {
+fn cluster() -> (String, Option<kmid_testkit::pg::Cluster>) {
     if let Ok(url) = std::env::var("KMID_POSTGRES_URL") {
-        return (url, OwnCluster(None));
+        return (url, None);
     }
-    let dir = std::env::temp_dir().join(format!("kmid-bench-pg-{}", std::process::id()));
-    let pg = |command: &str| {
-        let out = Command::new("bash")
-            .arg(pg_script())
-            .arg(command)
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    pg("start");
-    let socket = pg("socket");
-    (socket, OwnCluster(Some(dir)))
+    let own = kmid_testkit::pg::Cluster::start("bench");
+    let socket = own.socket().unwrap();
+    (socket, Some(own))
 }
 
 fn signer() -> Arc<dyn Signer> {

@@ -28,6 +28,7 @@
 // Test material: derivation from fixed seeds cannot fail except through a bug here.
 #![allow(clippy::expect_used)]
 
+pub mod pg;
 mod pki;
 pub mod samples;
 

@@ -1,0 +1,319 @@
+//! The online protocols' cryptographic operations against their raw floors (issue 22), in the
+//! same run: a Request Object signed and verified (HAIP 1.0 §5: ES256, `x5c`, `x509_hash`), a
+//! response encrypted and decrypted as `direct_post.jwt` (ECDH-ES, A256GCM, 45 KB: an SD-JWT VC
+//! presentation with its portrait), and an mdoc response sealed and opened with HPKE (ISO/IEC
+//! 18013-7 Annex C: DHKEM(P-256), HKDF-SHA256, AES-128-GCM, 27 KB). Target: each within 1.3×
+//! its floor.
+//!
+//! The floors are the primitives each operation cannot avoid, through the provider's own
+//! tables: signing is a SHA-256 of the signing input and one P-256 signature of the digest;
+//! verifying, one P-256 verification over the signing input and the SHA-256 of the leaf
+//! certificate (`x509_hash` binds the `client_id` to it; the chain is validated once and then
+//! cached, as in a wallet); encryption, a P-256 key generation, ECDH from the peer's point and
+//! AES-GCM over the plaintext; decryption, ECDH from the ephemeral point and AES-GCM open.
+//!
+//!     cargo bench -p kmid --bench online    # also target/criterion/kmid-online-report.md
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod fixture;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::Criterion;
+use fixture::micros;
+use kmid::crypto::jwe::{ContentEncryption, HeaderParams, decrypt_ecdh_es, encrypt_ecdh_es};
+use kmid::crypto::{CryptoProvider, Curve, HashAlgorithm, PrivateKey, PublicKey, Signer, hpke};
+use kmid::oid4vc::jar::{WalletCheck, sign_request_object, verify_request_object};
+use kmid::oid4vc::request::ResponseMode;
+use kmid::{DcqlQuery, Format, Template, Verifier, VerifierAccess};
+use kmid_testkit::TestPki;
+use serde_json::json;
+
+const JWE_BYTES: usize = 45_000;
+const HPKE_BYTES: usize = 27_000;
+
+fn configured(dir: &Path) -> Criterion {
+    Criterion::default()
+        .output_directory(dir)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+        .configure_from_args()
+}
+
+struct NoStatus;
+
+impl kmid::schema::status::StatusResolver for NoStatus {
+    fn resolve(
+        &self,
+        reference: &kmid::schema::status::StatusReference,
+        _: &kmid::schema::status::StatusContext<'_>,
+        _: time::OffsetDateTime,
+    ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
+        Err(kmid::schema::status::StatusError::Unavailable {
+            uri: reference.uri.clone(),
+            reason: kmid::schema::status::FetchFailure::NotAvailable,
+        })
+    }
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let dir = fixture::criterion_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let mut c = configured(&dir);
+    let provider = CryptoProvider::get_default();
+    let pki = TestPki::new();
+    let at = kmid_testkit::REFERENCE_TIME;
+
+    // --- The Request Object --------------------------------------------------------------
+    // The reader's key on the provider (the signer a relying party runs), not the test
+    // kit's RFC 6979 one.
+    let signer: Arc<dyn Signer> = Arc::new(kmid_testkit::test_key("reader"));
+    let chain = vec![pki.reader.clone()];
+    let access = VerifierAccess::x509_hash(provider, Arc::clone(&signer), chain.clone()).unwrap();
+    let verifier = Verifier::new(kmid::crypto::x509::TrustStore::new(), Arc::new(NoStatus));
+    let query: DcqlQuery =
+        Template::AgeCheck.dcql_query(kmid::schema::CardType::Resident, Format::SdJwtVc);
+    let online = verifier
+        .request_online(
+            &access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            "https://bank.kmid.invalid/openid4vp/response",
+            false,
+            at,
+        )
+        .unwrap();
+    let authorization = online.authorization.clone();
+    let object = sign_request_object(provider, &authorization, &signer, &chain).unwrap();
+    let signing_input = object.rsplit_once('.').unwrap().0.to_owned();
+    let trust = pki.reader_trust_store();
+    let check = WalletCheck::new(&trust, at);
+    verify_request_object(&object, &check).unwrap();
+    let key = PrivateKey::generate(Curve::P256).unwrap();
+    let signature = key.sign(signing_input.as_bytes()).unwrap();
+    let public = key.public_key().clone();
+    let leaf = pki.reader.der().to_vec();
+
+    let mut g = c.benchmark_group("online");
+    g.bench_function("request_object_sign", |b| {
+        b.iter(|| {
+            sign_request_object(provider, black_box(&authorization), &signer, &chain).unwrap()
+        });
+    });
+    g.bench_function("request_object_sign_floor", |b| {
+        b.iter(|| {
+            let digest = HashAlgorithm::Sha256
+                .digest(black_box(signing_input.as_bytes()))
+                .unwrap();
+            key.sign_prehashed(&digest).unwrap()
+        });
+    });
+    g.bench_function("request_object_verify", |b| {
+        b.iter(|| verify_request_object(black_box(&object), &check).unwrap());
+    });
+    g.bench_function("request_object_verify_floor", |b| {
+        b.iter(|| {
+            provider
+                .signature_verifier
+                .verify(
+                    kmid::crypto::Algorithm::Es256,
+                    &public,
+                    black_box(signing_input.as_bytes()),
+                    &signature,
+                )
+                .unwrap();
+            HashAlgorithm::Sha256.digest(black_box(&leaf)).unwrap()
+        });
+    });
+
+    // --- direct_post.jwt -------------------------------------------------------------------
+    let recipient = PrivateKey::generate(Curve::P256).unwrap();
+    let recipient_point = recipient.public_key().to_sec1_uncompressed().unwrap();
+    let plaintext = json!({ "vp_token": { "card": ["x".repeat(JWE_BYTES - 64)] }, "state": "s" })
+        .to_string()
+        .into_bytes();
+    let params = HeaderParams {
+        apu: Vec::new(),
+        apv: Vec::new(),
+        other: [("kid".to_owned(), json!("response-key"))]
+            .into_iter()
+            .collect(),
+    };
+    let random = kmid::crypto::SystemRandom;
+    let jwe = encrypt_ecdh_es(
+        provider,
+        &random,
+        recipient.public_key(),
+        ContentEncryption::A256Gcm,
+        &params,
+        &plaintext,
+    )
+    .unwrap();
+    let accepted = [ContentEncryption::A128Gcm, ContentEncryption::A256Gcm];
+    let (gcm_key, iv) = ([7u8; 32], [1u8; 12]);
+    let sealed_plain = provider
+        .aead
+        .aes_gcm_seal(&gcm_key, &iv, b"", &plaintext)
+        .unwrap();
+    g.bench_function("jwe_encrypt", |b| {
+        b.iter(|| {
+            encrypt_ecdh_es(
+                provider,
+                &random,
+                recipient.public_key(),
+                ContentEncryption::A256Gcm,
+                &params,
+                black_box(&plaintext),
+            )
+            .unwrap()
+        });
+    });
+    g.bench_function("jwe_encrypt_floor", |b| {
+        b.iter(|| {
+            let ephemeral = PrivateKey::generate(Curve::P256).unwrap();
+            let peer = PublicKey::from_sec1(Curve::P256, &recipient_point).unwrap();
+            black_box(provider.key_agreement.ecdh(&ephemeral, &peer).unwrap());
+            provider
+                .aead
+                .aes_gcm_seal(&gcm_key, &iv, b"", black_box(&plaintext))
+                .unwrap()
+        });
+    });
+    g.bench_function("jwe_decrypt", |b| {
+        b.iter(|| {
+            decrypt_ecdh_es(
+                provider,
+                black_box(&jwe),
+                &recipient,
+                Some("response-key"),
+                &accepted,
+            )
+            .unwrap()
+        });
+    });
+    let ephemeral_point = PrivateKey::generate(Curve::P256)
+        .unwrap()
+        .public_key()
+        .to_sec1_uncompressed()
+        .unwrap();
+    g.bench_function("jwe_decrypt_floor", |b| {
+        b.iter(|| {
+            let peer = PublicKey::from_sec1(Curve::P256, black_box(&ephemeral_point)).unwrap();
+            black_box(provider.key_agreement.ecdh(&recipient, &peer).unwrap());
+            provider
+                .aead
+                .aes_gcm_open(&gcm_key, &iv, b"", black_box(&sealed_plain))
+                .unwrap()
+        });
+    });
+
+    // --- HPKE (Annex C) ----------------------------------------------------------------------
+    let message = vec![0x5Au8; HPKE_BYTES];
+    let info = b"kmid bench: the SessionTranscript's digest stands here";
+    let sealed = hpke::seal(
+        provider,
+        &random,
+        recipient.public_key(),
+        info,
+        b"",
+        &message,
+    )
+    .unwrap();
+    let (key16, iv12) = ([7u8; 16], [1u8; 12]);
+    let sealed_128 = provider
+        .aead
+        .aes_gcm_seal(&key16, &iv12, b"", &message)
+        .unwrap();
+    g.bench_function("hpke_seal", |b| {
+        b.iter(|| {
+            hpke::seal(
+                provider,
+                &random,
+                recipient.public_key(),
+                info,
+                b"",
+                black_box(&message),
+            )
+            .unwrap()
+        });
+    });
+    g.bench_function("hpke_seal_floor", |b| {
+        b.iter(|| {
+            let ephemeral = PrivateKey::generate(Curve::P256).unwrap();
+            let peer = PublicKey::from_sec1(Curve::P256, &recipient_point).unwrap();
+            black_box(provider.key_agreement.ecdh(&ephemeral, &peer).unwrap());
+            provider
+                .aead
+                .aes_gcm_seal(&key16, &iv12, b"", black_box(&message))
+                .unwrap()
+        });
+    });
+    g.bench_function("hpke_open", |b| {
+        b.iter(|| {
+            hpke::open(
+                provider,
+                &recipient,
+                black_box(&sealed.enc),
+                info,
+                b"",
+                &sealed.ciphertext,
+            )
+            .unwrap()
+        });
+    });
+    g.bench_function("hpke_open_floor", |b| {
+        b.iter(|| {
+            let peer = PublicKey::from_sec1(Curve::P256, black_box(&sealed.enc)).unwrap();
+            black_box(provider.key_agreement.ecdh(&recipient, &peer).unwrap());
+            provider
+                .aead
+                .aes_gcm_open(&key16, &iv12, b"", black_box(&sealed_128))
+                .unwrap()
+        });
+    });
+    g.finish();
+
+    // --- The report ---------------------------------------------------------------------------
+    let mut lines = vec![
+        "| operation | kmid | floor | ratio |".to_owned(),
+        "|---|---:|---:|---:|".to_owned(),
+    ];
+    for (name, label) in [
+        ("request_object_sign", "Request Object, sign (ES256, x5c)"),
+        (
+            "request_object_verify",
+            "Request Object, verify (wallet; chain cached)",
+        ),
+        ("jwe_encrypt", "direct_post.jwt response, encrypt (45 KB)"),
+        ("jwe_decrypt", "direct_post.jwt response, decrypt (45 KB)"),
+        ("hpke_seal", "HPKE seal (Annex C, 27 KB)"),
+        ("hpke_open", "HPKE open (Annex C, 27 KB)"),
+    ] {
+        let (Some(op), Some(floor)) = (
+            fixture::median(&dir, "online", name, since),
+            fixture::median(&dir, "online", &format!("{name}_floor"), since),
+        ) else {
+            continue;
+        };
+        lines.push(format!(
+            "| {label} | {} | {} | {:.2}× |",
+            micros(op),
+            micros(floor),
+            op / floor
+        ));
+    }
+    let report = lines.join("\n") + "\n";
+    println!("\n{report}");
+    let _ = std::fs::write(dir.join("kmid-online-report.md"), report);
+}
