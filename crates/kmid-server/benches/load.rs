@@ -19,7 +19,8 @@
 //!   verifier service restarted mid-flow (SQLite transactions); the PostgreSQL server
 //!   crashed and restarted under the verifier (PostgreSQL transactions). Every transaction
 //!   the service acknowledged (201 created, 200 taken) is read back afterwards: none may be
-//!   lost, and each outcome is the documented one.
+//!   lost, and each outcome is the documented one. Then the issuer service restarted mid-flow
+//!   (SQLite): every exchange whose offer was made completes, retried across the restart.
 //!
 //! - `memory`: a verifier holding 100,000 open transactions (in memory): the growth of the
 //!   process's resident set per transaction.
@@ -76,6 +77,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 // --- Services on loopback ----------------------------------------------------------------
+
+/// Acknowledged transactions lost in the fault phases: the run fails when there is one.
+static LOST: AtomicUsize = AtomicUsize::new(0);
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
@@ -963,6 +967,202 @@ fn phase_issue(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The issuer service restarted mid-flow, its state in SQLite files (the registry and the
+/// OpenID4VCI store): each wallet's exchange is acknowledged when its offer is made, and then
+/// retried step by step (the same offer, the same token) until it completes; an acknowledged
+/// exchange that never completes is lost.
+fn issuer_restart(seconds: u64, wallets: usize, report: &mut Vec<String>) {
+    use kmid::status::registry::{Durability, SqliteStore};
+    let runtime = runtime();
+    let dir = std::env::temp_dir().join(format!("kmid-load-issuer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let random = Arc::new(SystemRandom);
+    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now(), &*random).unwrap();
+    let secret = [5u8; 32];
+    let provider = wallet_provider();
+    // One process's issuer: the registry and the store opened from the files.
+    let start = || {
+        let issuer = Arc::new(Issuer::new(
+            keys.clone(),
+            StatusRegistry::new(
+                SqliteStore::open(&dir.join("registry.sqlite"), Durability::Full).unwrap(),
+                RegistryConfig::new("https://status.kmid.invalid/lists"),
+                random.clone(),
+            ),
+            CardKeySecret::from_bytes(secret),
+            random.clone(),
+        ));
+        let identifier = issuer.credential_issuer();
+        let config = IssuanceConfig {
+            metadata: korean_metadata(
+                IssuingAuthority::Mois,
+                &identifier,
+                &IssuanceProfile {
+                    batch_size: Some(u32::try_from(BATCH).unwrap()),
+                    key_attestations: None,
+                },
+            ),
+            nonce_key: NonceKey::from_bytes([11; 32]),
+            require_dpop_nonce: false,
+            wallet_providers: provider.trust.clone(),
+            anonymous_pre_authorized: true,
+            redirect_uris: std::collections::BTreeMap::new(),
+            lifetimes: Lifetimes::default(),
+        };
+        let store: Arc<dyn IssuanceStore> = Arc::new(
+            kmid::oid4vc::store::SqliteIssuanceStore::open(&dir.join("issuance.sqlite")).unwrap(),
+        );
+        (
+            identifier,
+            IssuerService::new(config, store, issuer, Arc::new(NoHolderLogin), None).unwrap(),
+        )
+    };
+    let (identifier, first) = start();
+    let served = Mutex::new(Served::start(
+        &runtime,
+        "127.0.0.1:0".parse().unwrap(),
+        first.router(),
+    ));
+    let address = served.lock().unwrap().address;
+    let current = std::sync::RwLock::new(first);
+    let origin = identifier.split('/').take(3).collect::<Vec<_>>().join("/");
+    let id = format!("{CARD}.dc+sd-jwt");
+    let duration = Duration::from_secs(seconds);
+    let grace = Duration::from_secs(10);
+    let started = Instant::now();
+    let (acknowledged, completed, retried) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let lost = Mutex::new(Vec::<String>::new());
+    let restarted = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for n in 0..wallets {
+            let (current, origin, identifier, id, provider) =
+                (&current, &origin, &identifier, &id, &provider);
+            let (acknowledged, completed, retried, lost) =
+                (&acknowledged, &completed, &retried, &lost);
+            scope.spawn(move || {
+                let subject = serde_json::to_value(holder_card(n)).unwrap();
+                let transport = Loopback {
+                    origin: origin.clone(),
+                    base: format!("http://{address}"),
+                    client: reqwest::blocking::Client::builder()
+                        .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
+                        .redirect(reqwest::redirect::Policy::none())
+                        .build()
+                        .unwrap(),
+                };
+                let client = IssuanceClient::new(
+                    &transport,
+                    CryptoProvider::get_default(),
+                    &SystemRandom,
+                    Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+                    None,
+                );
+                let info = client.issuer(identifier, None).unwrap();
+                let batch: Vec<Arc<dyn Signer>> = (0..BATCH)
+                    .map(|_| {
+                        Arc::new(PrivateKey::generate(Curve::P256).unwrap()) as Arc<dyn Signer>
+                    })
+                    .collect();
+                let attest = |nonce: &str| Ok(key_attestation(provider, &batch, nonce));
+                // Retries `step` until it holds or the grace after the run is over.
+                let retry =
+                    |what: &str, step: &dyn Fn() -> Result<(), String>| -> Result<(), String> {
+                        loop {
+                            match step() {
+                                Ok(()) => return Ok(()),
+                                Err(e) if started.elapsed() > duration + grace => {
+                                    return Err(format!("{what}: {e}"));
+                                }
+                                Err(_) => {
+                                    retried.fetch_add(1, Ordering::Relaxed);
+                                    std::thread::sleep(Duration::from_millis(100));
+                                }
+                            }
+                        }
+                    };
+                while started.elapsed() < duration {
+                    let service = current.read().unwrap().clone();
+                    let Ok(offer) = service.with_server(|s| {
+                        s.offer_pre_authorized(&subject, std::slice::from_ref(id), false, now())
+                    }) else {
+                        continue;
+                    };
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                    let session = Mutex::new(None);
+                    let outcome = retry("token", &|| {
+                        let got = client
+                            .pre_authorized(&info, &offer.offer, None, now())
+                            .map_err(|e| e.to_string())?;
+                        *session.lock().unwrap() = Some(got);
+                        Ok(())
+                    })
+                    .and_then(|()| {
+                        let session = session.lock().unwrap().take().unwrap();
+                        retry("credential", &|| {
+                            let response = client
+                                .credential(
+                                    &info,
+                                    &session,
+                                    id,
+                                    &ProofKeys::Attested {
+                                        signer: &batch[0],
+                                        attest: &attest,
+                                    },
+                                    now(),
+                                )
+                                .map_err(|e| e.to_string())?;
+                            if response.credentials.len() == BATCH {
+                                Ok(())
+                            } else {
+                                Err(format!("{} credentials", response.credentials.len()))
+                            }
+                        })
+                    });
+                    match outcome {
+                        Ok(()) => {
+                            completed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => lost.lock().unwrap().push(e),
+                    }
+                }
+            });
+        }
+        while started.elapsed() < duration {
+            if started.elapsed() > duration / 3 && !restarted.swap(true, Ordering::Relaxed) {
+                // The process goes: the listener closes after the requests in flight, the
+                // databases are closed; another opens them and listens on the same port.
+                let mut old = served.lock().unwrap();
+                old.stop(&runtime);
+                std::thread::sleep(Duration::from_millis(300));
+                let (_, next) = start();
+                *old = Served::start(&runtime, address, next.router());
+                *current.write().unwrap() = next;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    served.lock().unwrap().stop(&runtime);
+    let lost = lost.into_inner().unwrap();
+    LOST.fetch_add(lost.len(), Ordering::Relaxed);
+    let line = format!(
+        "faults (issuer restarted mid-flow, SQLite): {} exchanges acknowledged (offers made), {} completed, {} lost{}; {} steps retried across the restart",
+        acknowledged.load(Ordering::Relaxed),
+        completed.load(Ordering::Relaxed),
+        lost.len(),
+        lost.first()
+            .map(|l| format!(" (first: {l})"))
+            .unwrap_or_default(),
+        retried.load(Ordering::Relaxed),
+    );
+    println!("{line}");
+    report.push(line);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // --- Faults --------------------------------------------------------------------------------
 
 /// Reads back every acknowledged transaction: each must still be there, answered with the
@@ -1019,6 +1219,7 @@ fn audit(
         }
         *outcomes.entry(kind).or_insert(0) += 1;
     }
+    LOST.fetch_add(lost, Ordering::Relaxed);
     (acknowledged, answered, lost, outcomes)
 }
 
@@ -1164,6 +1365,7 @@ fn phase_faults(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     println!("{line}");
     report.push(line);
     drop(cluster);
+    issuer_restart(seconds, wallets.min(8), report);
 }
 
 /// The process's resident set, bytes (`/proc/self/statm`).
@@ -1235,7 +1437,7 @@ fn main() {
     let phases: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["verify", "issue", "faults", "memory"].contains(a))
+        .filter(|a| ["verify", "issue", "faults", "memory", "issuer-restart"].contains(a))
         .collect();
     let all = phases.is_empty();
     let wants = |p: &str| all || phases.contains(&p);
@@ -1252,8 +1454,15 @@ fn main() {
     }
     if wants("faults") {
         phase_faults(seconds, wallets, &mut report);
+    } else if phases.contains(&"issuer-restart") {
+        issuer_restart(seconds, wallets.min(8), &mut report);
     }
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/load-report.md");
     let _ = std::fs::write(&out, report.join("\n") + "\n");
     println!("report: {}", out.display());
+    let lost = LOST.load(Ordering::Relaxed);
+    if lost > 0 {
+        eprintln!("{lost} acknowledged transactions were lost");
+        std::process::exit(1);
+    }
 }
