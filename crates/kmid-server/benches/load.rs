@@ -660,7 +660,12 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     latencies.sort();
     let per_second = ok.len() as f64 / duration.as_secs_f64();
     let (response, presentation) = ok.first().map_or((0, 0), |r| r.sizes);
-    let raw = floor(cores(), Duration::from_secs(5), response, presentation);
+    // `--no-floor` (profiling the services alone) skips it.
+    let raw = if std::env::args().any(|a| a == "--no-floor") {
+        f64::NAN
+    } else {
+        floor(cores(), Duration::from_secs(5), response, presentation)
+    };
     let line = format!(
         "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor",
         ok.len(),

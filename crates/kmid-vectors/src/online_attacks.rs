@@ -475,6 +475,9 @@ fn wallet_cases(pki: &TestPki, f: &Fixture, sd_jwt_vc: &str, out: &mut Out) -> R
             &SeededRandom::new(b"kmid vectors online: look-alike reader root"),
         )?
     };
+    if fake_root.subject_der() != pki.reader_root.subject_der() {
+        return Err("the look-alike reader root's name differs from the real one's".into());
+    }
     let impostor = Rp::new(
         "kmid vectors online: impostor",
         "attacker",
@@ -917,6 +920,10 @@ pub(crate) fn substitution_cases(
         &look_alike_signer,
         &SeededRandom::new(b"kmid vectors online: look-alike MOIS IACA"),
     )?;
+    // The forged CRL must fail for its signature alone: the issuer name is the real IACA's.
+    if look_alike.subject_der() != mois.iaca.subject_der() {
+        return Err("the look-alike IACA's name differs from the real one's".into());
+    }
     let mut crl_set = |name: &str, crl: Option<Vec<u8>>| {
         let entries = match crl {
             Some(der) => {
