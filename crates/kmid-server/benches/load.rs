@@ -338,96 +338,183 @@ impl VerifyWorld {
 }
 
 /// HTTP to the verifier as the relying party's back end and as a wallet: the public URL is
-/// the loopback service (which may move port across a restart: it does not here).
+/// the loopback service. A plain HTTP/1.1 client on one kept-alive connection, on the calling
+/// thread: the load generator's own cost stays small beside the services' (a real wallet is on
+/// another machine), and a connection that fails is made again on the next request.
 struct Client {
-    base: String,
-    http: reqwest::blocking::Client,
+    address: String,
+    connection: Mutex<Option<std::io::BufReader<std::net::TcpStream>>>,
 }
 
 impl Client {
     fn new(base: String) -> Self {
         Self {
-            base,
-            http: reqwest::blocking::Client::builder()
-                .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            address: base.trim_start_matches("http://").to_owned(),
+            connection: Mutex::new(None),
         }
     }
 
-    fn local(&self, url: &str) -> String {
-        let path = url.strip_prefix(ORIGIN).unwrap_or(url);
-        format!("{}{path}", self.base)
+    /// The path of a URL of the service.
+    fn path(url: &str) -> &str {
+        url.strip_prefix(ORIGIN).unwrap_or(url)
     }
 
-    fn json(response: reqwest::blocking::Response) -> (u16, Value) {
-        let status = response.status().as_u16();
-        let text = response.text().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+    /// One request; the status and the body.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        let mut slot = self.connection.lock().unwrap();
+        if slot.is_none() {
+            let stream = std::net::TcpStream::connect(&self.address).map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .map_err(|e| e.to_string())?;
+            *slot = Some(std::io::BufReader::new(stream));
+        }
+        let result = (|| -> Result<(u16, Vec<u8>, bool), String> {
+            let reader = slot.as_mut().ok_or("no connection")?;
+            let mut head = format!(
+                "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
+                self.address,
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let stream = reader.get_mut();
+            stream
+                .write_all(head.as_bytes())
+                .map_err(|e| e.to_string())?;
+            stream.write_all(body).map_err(|e| e.to_string())?;
+            let mut line = String::new();
+            reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            let status: u16 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("a status line: {line:?}"))?;
+            let (mut length, mut chunked, mut close) = (0usize, false, false);
+            loop {
+                line.clear();
+                reader.read_line(&mut line).map_err(|e| e.to_string())?;
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap_or((header, ""));
+                let (name, value) = (name.to_ascii_lowercase(), value.trim());
+                match name.as_str() {
+                    "content-length" => length = value.parse().map_err(|_| "content-length")?,
+                    "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
+                    "connection" => close = value.eq_ignore_ascii_case("close"),
+                    _ => {}
+                }
+            }
+            let mut out = Vec::new();
+            if chunked {
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).map_err(|e| e.to_string())?;
+                    let size =
+                        usize::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
+                            .map_err(|_| "a chunk size")?;
+                    let mut chunk = vec![0u8; size + 2];
+                    reader.read_exact(&mut chunk).map_err(|e| e.to_string())?;
+                    if size == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&chunk[..size]);
+                }
+            } else {
+                out.resize(length, 0);
+                reader.read_exact(&mut out).map_err(|e| e.to_string())?;
+            }
+            Ok((status, out, close))
+        })();
+        match result {
+            Ok((status, body, close)) => {
+                if close {
+                    *slot = None;
+                }
+                Ok((status, body))
+            }
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn json(outcome: Result<(u16, Vec<u8>), String>) -> Result<(u16, Value), String> {
+        outcome.map(|(status, body)| {
+            (
+                status,
+                serde_json::from_slice(&body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
+            )
+        })
     }
 
     fn create(&self) -> Result<(u16, Value), String> {
-        self.http
-            .post(self.local(&format!("{PUBLIC}/transactions")))
-            .bearer_auth(API_KEY)
-            .header("content-type", "application/json")
-            .body(
-                json!({ "template": "age-check", "card": CARD, "format": "dc+sd-jwt" }).to_string(),
-            )
-            .send()
-            .map(Self::json)
-            .map_err(|e| e.to_string())
+        let body =
+            json!({ "template": "age-check", "card": CARD, "format": "dc+sd-jwt" }).to_string();
+        let auth = format!("Bearer {API_KEY}");
+        Self::json(self.send(
+            "POST",
+            Self::path(&format!("{PUBLIC}/transactions")),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.as_bytes(),
+        ))
     }
 
     fn result(&self, id: &str) -> Result<(u16, Value), String> {
-        self.http
-            .get(self.local(&format!("{PUBLIC}/transactions/{id}")))
-            .bearer_auth(API_KEY)
-            .send()
-            .map(Self::json)
-            .map_err(|e| e.to_string())
+        let auth = format!("Bearer {API_KEY}");
+        Self::json(self.send(
+            "GET",
+            Self::path(&format!("{PUBLIC}/transactions/{id}")),
+            &[("authorization", &auth)],
+            b"",
+        ))
     }
 
     fn respond(&self, response_uri: &str, body: &str) -> Result<(u16, Value), String> {
-        self.http
-            .post(self.local(response_uri))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .map(Self::json)
-            .map_err(|e| e.to_string())
+        Self::json(self.send(
+            "POST",
+            Self::path(response_uri),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        ))
     }
 }
 
 impl RequestObjectFetcher for Client {
     fn get(&self, request_uri: &str) -> Result<Vec<u8>, String> {
-        let response = self
-            .http
-            .get(self.local(request_uri))
-            .send()
-            .map_err(|e| e.to_string())?;
-        if response.status().as_u16() != 200 {
-            return Err(format!("{}", response.status()));
+        match self.send("GET", Self::path(request_uri), &[], b"")? {
+            (200, body) => Ok(body),
+            (status, _) => Err(format!("{status}")),
         }
-        Ok(response.bytes().map_err(|e| e.to_string())?.to_vec())
     }
 
     fn post(&self, request_uri: &str, body: &str) -> Result<Vec<u8>, String> {
-        let response = self
-            .http
-            .post(self.local(request_uri))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .map_err(|e| e.to_string())?;
-        if response.status().as_u16() != 200 {
-            return Err(format!("{}", response.status()));
+        match self.send(
+            "POST",
+            Self::path(request_uri),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )? {
+            (200, body) => Ok(body),
+            (status, _) => Err(format!("{status}")),
         }
-        Ok(response.bytes().map_err(|e| e.to_string())?.to_vec())
     }
 }
 
