@@ -259,9 +259,13 @@ impl Random for AwsLc {
 
 /// An aws-lc private key.
 enum AwsSecret {
+    /// The signing pair is made on the first signature: aws-lc checks a pair by computing the
+    /// public point again, a second scalar multiplication that a key used only for ECDH (a
+    /// response key, a JWE or HPKE ephemeral) never needs.
     Ecdsa {
-        pair: EcdsaKeyPair,
+        pair: std::sync::OnceLock<EcdsaKeyPair>,
         scalar: Zeroizing<Vec<u8>>,
+        point: Vec<u8>,
         curve: Curve,
     },
     Ed25519 {
@@ -270,10 +274,34 @@ enum AwsSecret {
     },
 }
 
+impl AwsSecret {
+    /// The ECDSA pair, made once.
+    fn ecdsa_pair(&self) -> Result<&EcdsaKeyPair, CryptoError> {
+        let Self::Ecdsa {
+            pair,
+            scalar,
+            point,
+            curve,
+        } = self
+        else {
+            return Err(KeyError::WrongAlgorithm("ECDSA").into());
+        };
+        if let Some(made) = pair.get() {
+            return Ok(made);
+        }
+        let made = EcdsaKeyPair::from_private_key_and_public_key(signing(*curve), scalar, point)
+            .map_err(|_| KeyError::Malformed("d (zero or not below the group order)"))?;
+        // Another thread may have made it meanwhile: either is the same pair.
+        let _ = pair.set(made);
+        pair.get().ok_or_else(|| backend("ECDSA key pair"))
+    }
+}
+
 impl SecretKey for AwsSecret {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match self {
-            Self::Ecdsa { pair, .. } => pair
+            Self::Ecdsa { .. } => self
+                .ecdsa_pair()?
                 .sign(&rand::SystemRandom::new(), message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| backend("ECDSA signing")),
@@ -286,11 +314,12 @@ impl SecretKey for AwsSecret {
     }
 
     fn sign_prehashed(&self, digest_bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let Self::Ecdsa { pair, curve, .. } = self else {
+        let Self::Ecdsa { curve, .. } = self else {
             return Err(CryptoError::Signer(
                 "Ed25519 does not sign prehashed digests".into(),
             ));
         };
+        let pair = self.ecdsa_pair()?;
         let hash = super::check_prehashed(curve.algorithm(), digest_bytes)?;
         let digest = digest::Digest::import_less_safe(digest_bytes, digest_algorithm(hash))
             .map_err(|_| backend("digest import"))?;
@@ -378,21 +407,20 @@ impl KeyProvider for AwsLc {
         let uncompressed: EcPublicKeyUncompressedBin<'_> =
             public.as_be_bytes().map_err(|_| malformed())?;
         let point = uncompressed.as_ref().to_vec();
-        let pair = EcdsaKeyPair::from_private_key_and_public_key(signing(curve), d, &point)
-            .map_err(|_| malformed())?;
         let len = curve.coordinate_len();
         let (x, y) = point
             .get(1..)
             .map(|xy| xy.split_at(len.min(xy.len())))
             .ok_or_else(malformed)?;
         Ok(PrivateParts {
-            secret: Box::new(AwsSecret::Ecdsa {
-                pair,
-                scalar: Zeroizing::new(d.to_vec()),
-                curve,
-            }),
             x: x.to_vec(),
             y: Some(y.to_vec()),
+            secret: Box::new(AwsSecret::Ecdsa {
+                pair: std::sync::OnceLock::new(),
+                scalar: Zeroizing::new(d.to_vec()),
+                point,
+                curve,
+            }),
         })
     }
 }
