@@ -485,6 +485,14 @@ pub fn direct_post_body(response: &AuthorizationResponse) -> String {
 /// The form body of a `direct_post.jwt` response (§8.3.1): `response` and the JWE.
 #[must_use]
 pub fn direct_post_jwt_body(jwe: &str) -> String {
+    // A compact JWE is base64url parts and dots, none of which the form encoding changes: the
+    // body is written as is (the encoder goes byte by byte), and only anything else encoded.
+    if jwe
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return format!("response={jwe}");
+    }
     form_urlencoded::Serializer::new(String::new())
         .append_pair("response", jwe)
         .finish()

@@ -287,3 +287,19 @@ fn the_wallet_refuses_requests_it_cannot_encrypt_to() {
         "Missing"
     );
 }
+
+/// The `direct_post.jwt` body written as is for a compact JWE is the form encoding's, and
+/// anything else is still encoded.
+#[test]
+fn the_jwt_body_is_the_form_encoding() {
+    for jwe in [
+        "eyJhbGciOiJFQ0RILUVTIn0..AAAA_-Az.Zm9v.YmFy",
+        "not+a jwe/&=%\u{00e9}",
+        "",
+    ] {
+        let expected = form_urlencoded::Serializer::new(String::new())
+            .append_pair("response", jwe)
+            .finish();
+        assert_eq!(direct_post_jwt_body(jwe), expected, "{jwe}");
+    }
+}

@@ -754,7 +754,7 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
         floor(cores(), Duration::from_secs(5), response, presentation)
     };
     let line = format!(
-        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor",
+        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed; response body {response} bytes), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor",
         ok.len(),
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,

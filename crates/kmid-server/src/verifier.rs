@@ -1047,18 +1047,20 @@ impl VerifierService {
             Ok(r) => r,
             Err(response) => return response,
         };
-        let Ok(online) = OnlineRequest::import(&record.pending) else {
+        // The request alone: the transaction's response key is not needed to serve it.
+        let Ok((authorization, request_object)) = OnlineRequest::import_request(&record.pending)
+        else {
             return not_found();
         };
         let object = match post_body {
-            None => Ok(online.request_object.clone()),
+            None => Ok(request_object),
             Some(body) => match kmid::oid4vc::request::parse_request_uri_post(body) {
-                Ok((Some(nonce), _)) => self.inner.verifier.request_object_for_wallet(
-                    &self.inner.access,
-                    &online,
-                    &nonce,
-                ),
-                Ok((None, _)) => Ok(online.request_object.clone()),
+                Ok((Some(nonce), _)) => {
+                    self.inner
+                        .verifier
+                        .sign_for_wallet(&self.inner.access, &authorization, &nonce)
+                }
+                Ok((None, _)) => Ok(request_object),
                 Err(e) => return bad_request(&e.to_string()),
             },
         };

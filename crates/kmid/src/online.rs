@@ -195,21 +195,10 @@ impl OnlineRequest {
     /// # Errors
     /// [`KmidError::Oid4vp`], [`KmidError::InvalidDcql`] for a document that is not one.
     pub fn import(value: &Value) -> Result<Self, KmidError> {
-        let malformed =
-            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
-        if value.get("kind").and_then(Value::as_str) != Some("openid4vp") {
-            return Err(malformed("kind").into());
-        }
+        let (authorization, request_object) = Self::import_request(value)?;
         Ok(Self {
-            authorization: serde_json::from_value(
-                value.get("authorization").cloned().unwrap_or_default(),
-            )
-            .map_err(|_| malformed("authorization"))?,
-            request_object: value
-                .get("request_object")
-                .and_then(Value::as_str)
-                .ok_or_else(|| malformed("request_object"))?
-                .to_owned(),
+            authorization,
+            request_object,
             query: DcqlQuery::from_json(
                 value
                     .get("query")
@@ -222,6 +211,30 @@ impl OnlineRequest {
             )?,
             outcome: None,
         })
+    }
+
+    /// The Authorization Request and its signed Request Object of a pending request from
+    /// [`Self::export`], without its transaction (whose response key only a response needs):
+    /// what serves the `request_uri`.
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`] for a document that is not one.
+    pub fn import_request(value: &Value) -> Result<(AuthorizationRequest, String), KmidError> {
+        let malformed =
+            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
+        if value.get("kind").and_then(Value::as_str) != Some("openid4vp") {
+            return Err(malformed("kind").into());
+        }
+        let authorization = <AuthorizationRequest as serde::Deserialize>::deserialize(
+            value.get("authorization").unwrap_or(&Value::Null),
+        )
+        .map_err(|_| malformed("authorization"))?;
+        let request_object = value
+            .get("request_object")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("request_object"))?
+            .to_owned();
+        Ok((authorization, request_object))
     }
 
     /// What the wallet presented and the verifier verified. In a same-device flow only for
@@ -414,7 +427,21 @@ impl Verifier {
         online: &OnlineRequest,
         wallet_nonce: &str,
     ) -> Result<String, KmidError> {
-        let mut request = online.authorization.clone();
+        self.sign_for_wallet(access, &online.authorization, wallet_nonce)
+    }
+
+    /// [`Self::request_object_for_wallet`] for the Authorization Request alone (as
+    /// [`OnlineRequest::import_request`] reads it back).
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`].
+    pub fn sign_for_wallet(
+        &self,
+        access: &VerifierAccess,
+        authorization: &AuthorizationRequest,
+        wallet_nonce: &str,
+    ) -> Result<String, KmidError> {
+        let mut request = authorization.clone();
         request.wallet_nonce = Some(wallet_nonce.to_owned());
         Ok(sign_request_object(
             self.provider(),
