@@ -5,7 +5,7 @@
 //! same rules.
 
 use kmid_crypto::CryptoError;
-use kmid_crypto::x509::{KeyPurpose, TrustStore, ValidatedChain, chain_from_x5c};
+use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, ValidatedChain};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -52,18 +52,35 @@ pub(crate) fn authenticate(
         Some(_) => return Err(X5cError::Malformed),
         None => return Err(X5cError::Missing),
     };
-    let chain = chain_from_x5c(&entries).map_err(X5cError::Certificate)?;
-    if chain
+    // The DER as received: a chain validated before is neither parsed nor verified again
+    // (the trust store's cache), so a wallet's second request from a verifier costs its
+    // signature only.
+    let ders = entries
         .iter()
-        .any(|c| trust.roots().iter().any(|r| r.der() == c.der()))
+        .map(|e| Certificate::x5c_entry_der(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(X5cError::Certificate)?;
+    if ders
+        .iter()
+        .any(|d| trust.roots().iter().any(|r| r.der() == d.as_slice()))
     {
         return Err(X5cError::AnchorInChain);
     }
-    let leaf = chain.first().ok_or(X5cError::Missing)?;
-    if leaf.is_self_issued() {
-        return Err(X5cError::SelfSigned);
+    let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+    match trust.validate_der(&refs, at, purpose) {
+        Ok(validated) if validated.leaf.is_self_issued() => Err(X5cError::SelfSigned),
+        Ok(validated) => Ok(validated),
+        Err(e) => {
+            // A self-signed leaf is named as such, not by the chain check it also fails.
+            let leaf = ders
+                .first()
+                .map(|d| Certificate::from_der(d))
+                .ok_or(X5cError::Missing)?
+                .map_err(X5cError::Certificate)?;
+            if leaf.is_self_issued() {
+                return Err(X5cError::SelfSigned);
+            }
+            Err(X5cError::Certificate(e))
+        }
     }
-    trust
-        .validate(&chain, at, purpose)
-        .map_err(X5cError::Certificate)
 }

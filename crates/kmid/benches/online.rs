@@ -207,6 +207,11 @@ fn main() {
         .public_key()
         .to_sec1_uncompressed()
         .unwrap();
+    // Not a floor: what the compact serialization adds, its largest part decoded.
+    let ciphertext_part = jwe.split('.').nth(3).unwrap_or_default().to_owned();
+    g.bench_function("jwe_ciphertext_base64url_decode", |b| {
+        b.iter(|| kmid::crypto::jose::b64url_decode(black_box(&ciphertext_part)).unwrap());
+    });
     g.bench_function("jwe_decrypt_floor", |b| {
         b.iter(|| {
             let peer = PublicKey::from_sec1(Curve::P256, black_box(&ephemeral_point)).unwrap();
@@ -311,6 +316,14 @@ fn main() {
             micros(op),
             micros(floor),
             op / floor
+        ));
+    }
+    if let Some(decode) = fixture::median(&dir, "online", "jwe_ciphertext_base64url_decode", since)
+    {
+        lines.push(String::new());
+        lines.push(format!(
+            "Decoding the response's ciphertext from base64url alone (no floor counts it): {}.",
+            micros(decode)
         ));
     }
     let report = lines.join("\n") + "\n";
