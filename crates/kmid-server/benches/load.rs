@@ -46,18 +46,21 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use common::{Loopback, access_pki};
 use kmid::crypto::x509::{Certificate, CertificateKind, CertificateParams, TrustStore};
 use kmid::crypto::{
     Algorithm, CryptoProvider, Curve, HashAlgorithm, PrivateKey, PublicKey, Signer, SystemRandom,
 };
 use kmid::issuance::{IssuanceProfile, korean_metadata};
 use kmid::oid4vc::store::IssuanceStore;
-use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
 use kmid::oid4vc::vci::nonce::NonceKey;
 use kmid::oid4vc::vci::server::{IssuanceConfig, Lifetimes};
 use kmid::oid4vc::vci::wallet::{IssuanceClient, ProofKeys};
@@ -202,43 +205,6 @@ fn holder_card(i: usize) -> Card {
     let mut card = serde_json::to_value(Card::from(kmid_testkit::samples::resident())).unwrap();
     replace(&mut card, &number);
     serde_json::from_value(card).unwrap()
-}
-
-/// A relying party's access PKI: the root wallets trust and the leaf that signs requests.
-fn access_pki() -> (TrustStore, Arc<dyn Signer>, Certificate) {
-    let params = |kind, cn: &str| CertificateParams {
-        kind,
-        country: "KR".into(),
-        organization: Some("Example Bank".into()),
-        state_or_province: None,
-        common_name: cn.into(),
-        not_before: now() - time::Duration::days(1),
-        not_after: now() + time::Duration::days(30),
-        issuer_alt_name: None,
-        crl_uri: None,
-        dns_names: vec!["rp.kmid.invalid".into()],
-    };
-    let root_key = PrivateKey::generate(Curve::P256).unwrap();
-    let root = kmid::crypto::x509::issue_certificate(
-        &params(CertificateKind::ReaderRoot, "RP access CA"),
-        root_key.public_key(),
-        None,
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
-    let leaf = kmid::crypto::x509::issue_certificate(
-        &params(CertificateKind::ReaderAuthentication, "Example Bank"),
-        key.public_key(),
-        Some(&root),
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add(root).unwrap();
-    (trust, key, leaf)
 }
 
 /// The issuer, its status service (behind the fault switch), the verifier's pieces and the
@@ -770,43 +736,6 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
 
 // --- Issuance ------------------------------------------------------------------------------
 
-/// The wallet's transport to the issuer: its public origin is the loopback service.
-struct Loopback {
-    origin: String,
-    base: String,
-    client: reqwest::blocking::Client,
-}
-
-impl HttpClient for Loopback {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let url = request
-            .url
-            .strip_prefix(&self.origin)
-            .map(|path| format!("{}{path}", self.base))
-            .ok_or("not the issuer's URL")?;
-        let mut builder = match request.method {
-            "GET" => self.client.get(&url),
-            _ => self.client.post(&url).body(request.body.clone()),
-        };
-        for (k, v) in &request.headers {
-            builder = builder.header(k, v);
-        }
-        let response = builder.send().map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
-        let body = response.bytes().map_err(|e| e.to_string())?.to_vec();
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
-    }
-}
-
 /// A wallet provider: its root (the issuer trusts it) and the signer of key attestations.
 struct WalletProvider {
     trust: TrustStore,
@@ -882,6 +811,27 @@ fn key_attestation(p: &WalletProvider, keys: &[Arc<dyn Signer>], nonce: &str) ->
 
 const BATCH: usize = 10;
 
+/// The issuer's OpenID4VCI configuration: batches of [`BATCH`], key attestations from
+/// `provider`, no DPoP nonce, anonymous pre-authorized offers.
+fn issuance_config(identifier: &str, provider: &WalletProvider) -> IssuanceConfig {
+    IssuanceConfig {
+        metadata: korean_metadata(
+            IssuingAuthority::Mois,
+            identifier,
+            &IssuanceProfile {
+                batch_size: Some(u32::try_from(BATCH).unwrap()),
+                key_attestations: None,
+            },
+        ),
+        nonce_key: NonceKey::from_bytes([11; 32]),
+        require_dpop_nonce: false,
+        wallet_providers: provider.trust.clone(),
+        anonymous_pre_authorized: true,
+        redirect_uris: std::collections::BTreeMap::new(),
+        lifetimes: Lifetimes::default(),
+    }
+}
+
 fn issue_on<S: RegistryStore + 'static>(
     name: &str,
     registry: S,
@@ -905,22 +855,7 @@ fn issue_on<S: RegistryStore + 'static>(
     ));
     let identifier = issuer.credential_issuer();
     let provider = wallet_provider();
-    let config = IssuanceConfig {
-        metadata: korean_metadata(
-            IssuingAuthority::Mois,
-            &identifier,
-            &IssuanceProfile {
-                batch_size: Some(u32::try_from(BATCH).unwrap()),
-                key_attestations: None,
-            },
-        ),
-        nonce_key: NonceKey::from_bytes([11; 32]),
-        require_dpop_nonce: false,
-        wallet_providers: provider.trust.clone(),
-        anonymous_pre_authorized: true,
-        redirect_uris: std::collections::BTreeMap::new(),
-        lifetimes: Lifetimes::default(),
-    };
+    let config = issuance_config(&identifier, &provider);
     let service = IssuerService::new(
         config,
         store,
@@ -1085,22 +1020,7 @@ fn issuer_restart(seconds: u64, wallets: usize, report: &mut Vec<String>) {
             random.clone(),
         ));
         let identifier = issuer.credential_issuer();
-        let config = IssuanceConfig {
-            metadata: korean_metadata(
-                IssuingAuthority::Mois,
-                &identifier,
-                &IssuanceProfile {
-                    batch_size: Some(u32::try_from(BATCH).unwrap()),
-                    key_attestations: None,
-                },
-            ),
-            nonce_key: NonceKey::from_bytes([11; 32]),
-            require_dpop_nonce: false,
-            wallet_providers: provider.trust.clone(),
-            anonymous_pre_authorized: true,
-            redirect_uris: std::collections::BTreeMap::new(),
-            lifetimes: Lifetimes::default(),
-        };
+        let config = issuance_config(&identifier, &provider);
         let store: Arc<dyn IssuanceStore> = Arc::new(
             kmid::oid4vc::store::SqliteIssuanceStore::open(&dir.join("issuance.sqlite")).unwrap(),
         );

@@ -14,7 +14,7 @@ use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
 use kmid::issuance::{IssuanceProfile, korean_metadata};
 use kmid::oid4vc::store::MemoryIssuanceStore;
 use kmid::oid4vc::vci::client_attestation::{WalletAttestationClaims, issue_wallet_attestation};
-use kmid::oid4vc::vci::http::{HttpClient, HttpRequest, HttpResponse};
+use kmid::oid4vc::vci::http::{HttpClient, HttpRequest};
 use kmid::oid4vc::vci::nonce::NonceKey;
 use kmid::oid4vc::vci::server::{
     IssuanceConfig, Lifetimes, NotificationEvent, PendingAuthorization,
@@ -28,7 +28,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 mod common;
-use common::serve;
+use common::{Loopback, serve};
 
 const CLIENT: &str = "https://wallet.kmid.invalid";
 const REDIRECT: &str = "https://wallet.kmid.invalid/callback";
@@ -45,43 +45,6 @@ impl HolderAuthenticator for Counter {
     fn authenticate(&self, pending: &PendingAuthorization, request: &HttpRequest) -> Option<Value> {
         let session = request.header("cookie") == Some("counter-session=checked");
         (session && pending.client_id == CLIENT).then(|| self.0.clone())
-    }
-}
-
-/// The wallet's transport: the issuer's public origin is the loopback service.
-struct Loopback {
-    origin: String,
-    base: String,
-    client: reqwest::blocking::Client,
-}
-
-impl HttpClient for Loopback {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let url = request
-            .url
-            .strip_prefix(&self.origin)
-            .map(|path| format!("{}{path}", self.base))
-            .ok_or("not the issuer's URL")?;
-        let mut builder = match request.method {
-            "GET" => self.client.get(&url),
-            _ => self.client.post(&url).body(request.body.clone()),
-        };
-        for (k, v) in &request.headers {
-            builder = builder.header(k, v);
-        }
-        let response = builder.send().map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
-        let body = response.bytes().map_err(|e| e.to_string())?.to_vec();
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
     }
 }
 

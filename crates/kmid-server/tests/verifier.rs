@@ -16,8 +16,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use kmid::crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
-use kmid::crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
+use kmid::crypto::{CryptoProvider, Curve, PrivateKey, SystemRandom};
 use kmid::schema::Card;
 use kmid::schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
@@ -36,7 +35,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 mod common;
-use common::serve;
+use common::{access_pki, serve};
 
 const PUBLIC: &str = "https://rp.kmid.invalid/vp";
 const ORIGIN: &str = "https://rp.kmid.invalid";
@@ -58,47 +57,6 @@ impl StatusResolver for AllValid {
     ) -> Result<TokenStatus, StatusError> {
         Ok(TokenStatus::Valid)
     }
-}
-
-/// A relying party's access PKI: the root wallets trust and the leaf that signs requests.
-fn access_pki() -> (TrustStore, Arc<dyn Signer>, kmid::crypto::x509::Certificate) {
-    let params = |kind, cn: &str, dns: Vec<String>| CertificateParams {
-        kind,
-        country: "KR".into(),
-        organization: Some("Example Bank".into()),
-        state_or_province: None,
-        common_name: cn.into(),
-        not_before: now() - time::Duration::days(1),
-        not_after: now() + time::Duration::days(30),
-        issuer_alt_name: None,
-        crl_uri: None,
-        dns_names: dns,
-    };
-    let root_key = PrivateKey::generate(Curve::P256).unwrap();
-    let root = issue_certificate(
-        &params(CertificateKind::ReaderRoot, "RP access CA", vec![]),
-        root_key.public_key(),
-        None,
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let key = Arc::new(PrivateKey::generate(Curve::P256).unwrap());
-    let leaf = issue_certificate(
-        &params(
-            CertificateKind::ReaderAuthentication,
-            "Example Bank",
-            vec!["rp.kmid.invalid".into()],
-        ),
-        key.public_key(),
-        Some(&root),
-        &root_key,
-        &SystemRandom,
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add(root).unwrap();
-    (trust, key, leaf)
 }
 
 /// A holder's wallet with the sample resident card in both formats, a second wallet with

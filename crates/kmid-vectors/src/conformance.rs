@@ -767,8 +767,9 @@ fn claims_of(template: &Template, card: CardType, full: &Card) -> Result<Value, 
     Ok(expected_claims(&claims))
 }
 
-/// A verifier that only makes requests (the signed cases' requests never resolve a status).
-struct NoStatus;
+/// A verifier that only makes requests (the signed and online cases' requests never resolve a
+/// status).
+pub(crate) struct NoStatus;
 
 impl kmid::schema::status::StatusResolver for NoStatus {
     fn resolve(

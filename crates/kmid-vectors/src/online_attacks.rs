@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 use time::Duration;
 
 use crate::conformance::{
-    AT, Error, Fixture, Out, REGISTRAR, REGISTRAR_KID, expected_invalid, pretty,
+    AT, Error, Fixture, NoStatus, Out, REGISTRAR, REGISTRAR_KID, expected_invalid, pretty,
 };
 
 const RESPONSE_URI: &str = "https://bank.kmid.invalid/openid4vp/response";
@@ -795,23 +795,6 @@ fn wallet_cases(pki: &TestPki, f: &Fixture, sd_jwt_vc: &str, out: &mut Out) -> R
         }));
     }
     Ok(())
-}
-
-/// A verifier that only makes requests (the online cases' verifiers never resolve a status).
-struct NoStatus;
-
-impl kmid::schema::status::StatusResolver for NoStatus {
-    fn resolve(
-        &self,
-        reference: &kmid::schema::status::StatusReference,
-        _: &kmid::schema::status::StatusContext<'_>,
-        _: time::OffsetDateTime,
-    ) -> Result<kmid::schema::status::TokenStatus, kmid::schema::status::StatusError> {
-        Err(kmid::schema::status::StatusError::Unavailable {
-            uri: reference.uri.clone(),
-            reason: kmid::schema::status::FetchFailure::NotAvailable,
-        })
-    }
 }
 
 /// One substitution case: the status and CRL sets the verifier sees, and the error (without

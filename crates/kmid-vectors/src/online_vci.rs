@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use kmid::conformance::ExchangeStep;
 use kmid::crypto::jose::b64url;
 use kmid::crypto::{HashAlgorithm, Signer};
 use kmid::oid4vc::dpop::{DpopProof, DpopRequest};
@@ -20,13 +21,13 @@ use kmid::oid4vc::vci::client_attestation::{
     WalletAttestationClaims, client_attestation_pop, issue_wallet_attestation,
 };
 use kmid::oid4vc::vci::nonce::NonceKey;
-use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, RequestContext};
+use kmid::oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes};
 use kmid_testkit::{Rfc6979Signer, SeededRandom, TestPki};
 use serde_json::{Map, Value, json};
 use time::Duration;
 
 use crate::conformance::{AT, Error, Out, expected_invalid};
-use crate::vci::{ISSUER, PlaceholderMinter, form};
+use crate::vci::{ISSUER, form};
 
 const SEED: &str = "kmid vectors online vci";
 const NONCE_KEY: [u8; 32] = [0x3c; 32];
@@ -38,42 +39,7 @@ const PRE_AUTHORIZED: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_co
 const SD_ID: &str = "kr.go.mois.rrc.1.dc+sd-jwt";
 
 /// One request of an exchange, as the runner replays it.
-#[derive(Default, Clone)]
-struct Step {
-    endpoint: &'static str,
-    body: String,
-    dpop: Option<String>,
-    access_token: Option<String>,
-    client_attestation: Option<(String, String)>,
-    request_uri: Option<String>,
-    client_id: Option<String>,
-    subject: Option<Value>,
-    refused: Option<&'static str>,
-}
-
-impl Step {
-    fn to_json(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("endpoint".into(), json!(self.endpoint));
-        map.insert("body".into(), json!(self.body));
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                map.insert(k.into(), v);
-            }
-        };
-        put("dpop", self.dpop.clone().map(Value::from));
-        put("access_token", self.access_token.clone().map(Value::from));
-        put(
-            "client_attestation",
-            self.client_attestation.clone().map(|(a, p)| json!([a, p])),
-        );
-        put("request_uri", self.request_uri.clone().map(Value::from));
-        put("client_id", self.client_id.clone().map(Value::from));
-        put("subject", self.subject.clone());
-        put("refused", self.refused.map(Value::from));
-        Value::Object(map)
-    }
-}
+type Step = ExchangeStep;
 
 /// A wallet instance: its DPoP key, its instance key and the attestation of its solution.
 struct WalletInstance {
@@ -98,49 +64,15 @@ struct Flow<'a> {
 impl Flow<'_> {
     /// Runs `step` on the live server and records it; the response as JSON.
     fn run(&mut self, step: Step) -> Result<Value, VciError> {
-        self.steps.push(step.clone());
-        let url = format!("{ISSUER}/{}", step.endpoint);
-        let ctx = RequestContext {
-            dpop: step.dpop.as_deref(),
-            client_attestation: step
-                .client_attestation
-                .as_ref()
-                .map(|(a, p)| (a.as_str(), p.as_str())),
-            access_token: step.access_token.as_deref(),
-            url: &url,
-            method: "POST",
-        };
-        let body = step.body.as_bytes();
-        let outcome = match step.endpoint {
-            "par" => self
-                .server
-                .par(body, &ctx, AT)
-                .map(|r| json!({ "request_uri": r.request_uri })),
-            "authorize" => self
-                .server
-                .authorize(
-                    step.request_uri.as_deref().unwrap_or_default(),
-                    step.client_id.as_deref().unwrap_or_default(),
-                    step.subject.as_ref().unwrap_or(&Value::Null),
-                    AT,
-                )
-                .map(|r| json!({ "redirect": r.redirect })),
-            "token" => self.server.token(body, &ctx, AT).map(
-                |t| json!({ "access_token": t.access_token, "refresh_token": t.refresh_token }),
-            ),
-            "nonce" => self.server.nonce(AT).map(|n| json!({ "c_nonce": n })),
-            _ => self
-                .server
-                .credential(body, &ctx, &PlaceholderMinter, AT)
-                .map(|_| json!({})),
-        };
+        let outcome = kmid::conformance::run_step(&self.server, &step, ISSUER, AT);
+        self.steps.push(step);
         self.last_refusal = outcome.as_ref().err().map(ToString::to_string);
         outcome
     }
 
     /// [`Self::run`] for a step that must succeed.
     fn ok(&mut self, step: Step) -> Result<Value, Error> {
-        let endpoint = step.endpoint;
+        let endpoint = step.endpoint.clone();
         self.run(step)
             .map_err(|e| format!("the exchange's {endpoint} step was refused: {e}").into())
     }
@@ -183,7 +115,7 @@ impl Flow<'_> {
         let (code, tx) = self.code.clone().ok_or("no offer")?;
         let dpop = self.dpop(key, "token", None)?;
         let token = self.ok(Step {
-            endpoint: "token",
+            endpoint: "token".into(),
             body: pre_authorized_body(&code, tx.as_deref()),
             dpop: Some(dpop),
             ..Step::default()
@@ -202,7 +134,7 @@ impl Flow<'_> {
     /// `c_nonce`.
     fn credential_body(&mut self, device: &Arc<dyn Signer>) -> Result<String, Error> {
         let nonce = self.ok(Step {
-            endpoint: "nonce",
+            endpoint: "nonce".into(),
             ..Step::default()
         })?;
         let c_nonce = nonce
@@ -362,7 +294,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             "random_seed": format!("{SEED}: {id}"),
             "wallet_provider": "../pki/reader-root.pem",
             "redirect_uris": redirect_uris,
-            "steps": flow.steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+            "steps": flow.steps,
         });
         if let (Some(tx), Some(map)) = (tx_code, exchange.as_object_mut()) {
             map.insert(
@@ -393,7 +325,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (code, _) = f.code.clone().ok_or("no offer")?;
             let dpop = f.dpop(&thief.dpop, "token", None)?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: pre_authorized_body(&code, None),
                 dpop: Some(dpop),
                 ..Step::default()
@@ -413,10 +345,10 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
                 let guess = if guess == tx { "33333" } else { guess };
                 let dpop = f.dpop(&thief.dpop, "token", None)?;
                 let step = Step {
-                    endpoint: "token",
+                    endpoint: "token".into(),
                     body: pre_authorized_body(&code, Some(guess)),
                     dpop: Some(dpop),
-                    refused: Some("Vci.InvalidGrant"),
+                    refused: Some("Vci.InvalidGrant".into()),
                     ..Step::default()
                 };
                 if f.run(step).is_ok() {
@@ -425,7 +357,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             }
             let dpop = f.dpop(&holder.dpop, "token", None)?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: pre_authorized_body(&code, Some(&tx)),
                 dpop: Some(dpop),
                 ..Step::default()
@@ -443,7 +375,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let proof = f.dpop(&holder.dpop, "credential", Some(&token))?;
             let body = f.credential_body(&device)?;
             f.ok(Step {
-                endpoint: "credential",
+                endpoint: "credential".into(),
                 body,
                 dpop: Some(proof.clone()),
                 access_token: Some(token.clone()),
@@ -451,7 +383,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             })?;
             let body = f.credential_body(&device)?;
             let _ = f.run(Step {
-                endpoint: "credential",
+                endpoint: "credential".into(),
                 body,
                 dpop: Some(proof),
                 access_token: Some(token),
@@ -469,7 +401,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (token, _) = f.redeem(&holder.dpop)?;
             let body = f.credential_body(&device)?;
             let _ = f.run(Step {
-                endpoint: "credential",
+                endpoint: "credential".into(),
                 body,
                 access_token: Some(token),
                 ..Step::default()
@@ -486,7 +418,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (_, refresh) = f.redeem(&holder.dpop)?;
             let dpop = f.dpop(&thief.dpop, "token", None)?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]),
                 dpop: Some(dpop),
                 ..Step::default()
@@ -504,14 +436,14 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let body = form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
             let dpop = f.dpop(&holder.dpop, "token", None)?;
             f.ok(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: body.clone(),
                 dpop: Some(dpop),
                 ..Step::default()
             })?;
             let dpop = f.dpop(&holder.dpop, "token", None)?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body,
                 dpop: Some(dpop),
                 ..Step::default()
@@ -528,7 +460,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (code, _) = f.code.clone().ok_or("no offer")?;
             let proof = f.dpop(&holder.dpop, "token", None)?;
             let token = f.ok(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: pre_authorized_body(&code, None),
                 dpop: Some(proof.clone()),
                 ..Step::default()
@@ -538,7 +470,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
                 .and_then(Value::as_str)
                 .ok_or("no refresh token")?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]),
                 dpop: Some(proof),
                 ..Step::default()
@@ -570,7 +502,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
                 EVIL_REDIRECT
             };
             let par = f.ok(Step {
-                endpoint: "par",
+                endpoint: "par".into(),
                 body: par_body(wallet, challenge, redirect),
                 dpop: Some(dpop),
                 client_attestation: Some(attestation),
@@ -585,7 +517,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
     let approve =
         |f: &mut Flow<'_>, request_uri: &str, client_id: &str| -> Result<Value, VciError> {
             f.run(Step {
-                endpoint: "authorize",
+                endpoint: "authorize".into(),
                 request_uri: Some(request_uri.to_owned()),
                 client_id: Some(client_id.to_owned()),
                 subject: Some(subject.clone()),
@@ -607,7 +539,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
         let attestation = f.attest(wallet)?;
         let dpop = f.dpop(&wallet.dpop, "token", None)?;
         Ok(f.run(Step {
-            endpoint: "token",
+            endpoint: "token".into(),
             body: form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
@@ -744,7 +676,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (_, challenge) = pkce("holder")?;
             let attestation = f.attest(&holder)?;
             let _ = f.run(Step {
-                endpoint: "par",
+                endpoint: "par".into(),
                 body: par_body(&holder, &challenge, EVIL_REDIRECT),
                 client_attestation: Some(attestation),
                 ..Step::default()
@@ -761,7 +693,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let (_, challenge) = pkce("holder")?;
             let attestation = f.attest(&evil)?;
             let _ = f.run(Step {
-                endpoint: "par",
+                endpoint: "par".into(),
                 body: par_body(&holder, &challenge, WALLET_REDIRECT),
                 client_attestation: Some(attestation),
                 ..Step::default()
@@ -779,7 +711,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let attestation = f.attest(&holder)?;
             let dpop = f.dpop(&holder.dpop, "par", None)?;
             let par = f.ok(Step {
-                endpoint: "par",
+                endpoint: "par".into(),
                 body: par_body(&holder, &challenge, WALLET_REDIRECT),
                 dpop: Some(dpop),
                 client_attestation: Some(attestation.clone()),
@@ -793,7 +725,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
             let code = code_of(&approve(f, &request_uri, WALLET)?)?;
             let dpop = f.dpop(&holder.dpop, "token", None)?;
             let _ = f.run(Step {
-                endpoint: "token",
+                endpoint: "token".into(),
                 body: form(&[
                     ("grant_type", "authorization_code"),
                     ("code", &code),
@@ -815,7 +747,7 @@ pub(crate) fn vci_cases(pki: &TestPki, out: &mut Out) -> Result<(), Error> {
         &|f| {
             let (_, challenge) = pkce("holder")?;
             let _ = f.run(Step {
-                endpoint: "par",
+                endpoint: "par".into(),
                 body: par_body(&holder, &challenge, WALLET_REDIRECT),
                 ..Step::default()
             });

@@ -618,32 +618,6 @@ fn client_attestation_cases(out: &mut Out) -> Result<(), Error> {
 const EXCHANGE_SEED: &str = "kmid vectors vci exchange";
 const EXCHANGE_NONCE_KEY: [u8; 32] = [0x5a; 32];
 
-/// What kmid's conformance runner mints (`kmid::conformance`): a placeholder per key.
-pub(crate) struct PlaceholderMinter;
-
-impl kmid::oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
-    fn mint(
-        &self,
-        request: &kmid::oid4vc::vci::server::MintRequest<'_>,
-    ) -> Result<kmid::oid4vc::vci::server::Minted, String> {
-        let credentials = request
-            .keys
-            .iter()
-            .map(|k| {
-                k.thumbprint_sha256()
-                    .map(|t| format!("placeholder:{}:{t}", request.configuration))
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(kmid::oid4vc::vci::server::Minted {
-            credentials,
-            group: None,
-            references: Vec::new(),
-            renewal_subject: None,
-        })
-    }
-}
-
 /// An exchange being written: the live server it is run against (seeded as the runner seeds
 /// its own), and the steps so far.
 struct Script<'a> {
@@ -662,35 +636,21 @@ impl Script<'_> {
         dpop: Option<&str>,
         access_token: Option<&str>,
     ) -> Result<Option<String>, kmid::oid4vc::vci::VciError> {
-        let mut step = json!({ "endpoint": endpoint, "body": body });
-        if let Some(s) = step.as_object_mut() {
-            if let Some(d) = dpop {
-                s.insert("dpop".into(), json!(d));
-            }
-            if let Some(t) = access_token {
-                s.insert("access_token".into(), json!(t));
-            }
-        }
-        self.steps.push(step);
-        let url = format!("{ISSUER}/{endpoint}");
-        let ctx = kmid::oid4vc::vci::server::RequestContext {
-            dpop,
-            client_attestation: None,
-            access_token,
-            url: &url,
-            method: "POST",
+        let step = kmid::conformance::ExchangeStep {
+            endpoint: endpoint.to_owned(),
+            body: body.to_owned(),
+            dpop: dpop.map(str::to_owned),
+            access_token: access_token.map(str::to_owned),
+            ..kmid::conformance::ExchangeStep::default()
         };
-        match endpoint {
-            "token" => self
-                .server
-                .token(body.as_bytes(), &ctx, AT)
-                .map(|t| Some(t.access_token)),
-            "nonce" => self.server.nonce(AT).map(Some),
-            _ => self
-                .server
-                .credential(body.as_bytes(), &ctx, &PlaceholderMinter, AT)
-                .map(|_| None),
-        }
+        let answered = kmid::conformance::run_step(&self.server, &step, ISSUER, AT);
+        self.steps
+            .push(serde_json::to_value(&step).unwrap_or_default());
+        let answered = answered?;
+        Ok(["access_token", "c_nonce"]
+            .iter()
+            .find_map(|k| answered.get(*k).and_then(Value::as_str))
+            .map(str::to_owned))
     }
 }
 

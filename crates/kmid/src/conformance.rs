@@ -214,36 +214,36 @@ pub struct ExchangeOffer {
 }
 
 /// One request of an exchange.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ExchangeStep {
     /// `par`, `authorize` (the holder approving a pushed request: `request_uri`,
     /// `client_id`, `subject`), `token`, `nonce` or `credential`.
     pub endpoint: String,
-    /// `authorize`: the PAR's `request_uri`.
-    #[serde(default)]
-    pub request_uri: Option<String>,
-    /// `authorize`: the client the authorization page was opened for.
-    #[serde(default)]
-    pub client_id: Option<String>,
-    /// `authorize`: the holder who logged in.
-    #[serde(default)]
-    pub subject: Option<Value>,
-    /// The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers.
-    #[serde(default)]
-    pub client_attestation: Option<(String, String)>,
-    /// A step before the last that must be refused, with this error code (a guessing
-    /// attempt); the last step's outcome is the case's.
-    #[serde(default)]
-    pub refused: Option<String>,
     /// The body (form-encoded for the token endpoint, JSON for the credential endpoint).
     #[serde(default)]
     pub body: String,
     /// The `DPoP` header.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop: Option<String>,
     /// The access token of the `Authorization: DPoP` header.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+    /// The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_attestation: Option<(String, String)>,
+    /// `authorize`: the PAR's `request_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    /// `authorize`: the client the authorization page was opened for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `authorize`: the holder who logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Value>,
+    /// A step before the last that must be refused, with this error code (a guessing
+    /// attempt); the last step's outcome is the case's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// One case.
@@ -834,10 +834,65 @@ impl kmid_crypto::Random for SeededRandom {
     }
 }
 
+/// The endpoints an exchange's steps may name.
+const KNOWN_ENDPOINTS: [&str; 5] = ["par", "authorize", "token", "nonce", "credential"];
+
+/// Runs one step of an exchange on `server` (the issuer `issuer`, its endpoints under it) at
+/// `at`, minting with [`PlaceholderMinter`]: what the endpoint answered, as JSON
+/// (`request_uri`; `redirect`; `access_token` and `refresh_token`; `c_nonce`; nothing for a
+/// credential). kmid's vector generator records its exchanges with it, the runner replays
+/// them with it.
+///
+/// # Errors
+/// The endpoint's refusal; an unknown endpoint is [`VciError::InvalidRequest`].
+pub fn run_step(
+    server: &kmid_oid4vc::vci::server::IssuanceServer<'_>,
+    step: &ExchangeStep,
+    issuer: &str,
+    at: OffsetDateTime,
+) -> Result<Value, kmid_oid4vc::vci::VciError> {
+    use kmid_oid4vc::vci::server::RequestContext;
+    let url = format!("{issuer}/{}", step.endpoint);
+    let ctx = RequestContext {
+        dpop: step.dpop.as_deref(),
+        client_attestation: step
+            .client_attestation
+            .as_ref()
+            .map(|(a, p)| (a.as_str(), p.as_str())),
+        access_token: step.access_token.as_deref(),
+        url: &url,
+        method: "POST",
+    };
+    let body = step.body.as_bytes();
+    match step.endpoint.as_str() {
+        "par" => server
+            .par(body, &ctx, at)
+            .map(|r| json!({ "request_uri": r.request_uri })),
+        "authorize" => server
+            .authorize(
+                step.request_uri.as_deref().unwrap_or_default(),
+                step.client_id.as_deref().unwrap_or_default(),
+                step.subject.as_ref().unwrap_or(&Value::Null),
+                at,
+            )
+            .map(|r| json!({ "redirect": r.redirect })),
+        "token" => server
+            .token(body, &ctx, at)
+            .map(|t| json!({ "access_token": t.access_token, "refresh_token": t.refresh_token })),
+        "nonce" => server.nonce(at).map(|n| json!({ "c_nonce": n })),
+        "credential" => server
+            .credential(body, &ctx, &PlaceholderMinter, at)
+            .map(|_| json!({})),
+        _ => Err(kmid_oid4vc::vci::VciError::InvalidRequest(
+            "an endpoint the exchange format does not have",
+        )),
+    }
+}
+
 /// The exchange's minter: the protocol is under test, not the credential formats (they have
 /// vectors of their own), so each key gets a placeholder naming the configuration and the
 /// key's thumbprint.
-struct PlaceholderMinter;
+pub struct PlaceholderMinter;
 
 impl kmid_oid4vc::vci::server::CredentialMinter for PlaceholderMinter {
     fn mint(
@@ -868,7 +923,7 @@ fn run_exchange(
     load: &Loader<'_>,
     at: OffsetDateTime,
 ) -> Result<Result<Option<VerifiedPresentation>, KmidError>, String> {
-    use kmid_oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes, RequestContext};
+    use kmid_oid4vc::vci::server::{IssuanceConfig, IssuanceServer, Lifetimes};
     let metadata: kmid_oid4vc::vci::metadata::CredentialIssuerMetadata =
         serde_json::from_value(exchange.metadata.clone()).map_err(|e| e.to_string())?;
     let key: [u8; 32] = hex_bytes(&exchange.nonce_key)
@@ -906,34 +961,10 @@ fn run_exchange(
     }
     let last = exchange.steps.len().checked_sub(1).ok_or("no steps")?;
     for (i, step) in exchange.steps.iter().enumerate() {
-        let url = format!("{issuer}/{}", step.endpoint);
-        let ctx = RequestContext {
-            dpop: step.dpop.as_deref(),
-            client_attestation: step
-                .client_attestation
-                .as_ref()
-                .map(|(a, p)| (a.as_str(), p.as_str())),
-            access_token: step.access_token.as_deref(),
-            url: &url,
-            method: "POST",
-        };
-        let outcome = match step.endpoint.as_str() {
-            "par" => server.par(step.body.as_bytes(), &ctx, at).map(|_| ()),
-            "authorize" => server
-                .authorize(
-                    step.request_uri.as_deref().unwrap_or_default(),
-                    step.client_id.as_deref().unwrap_or_default(),
-                    step.subject.as_ref().unwrap_or(&Value::Null),
-                    at,
-                )
-                .map(|_| ()),
-            "token" => server.token(step.body.as_bytes(), &ctx, at).map(|_| ()),
-            "nonce" => server.nonce(at).map(|_| ()),
-            "credential" => server
-                .credential(step.body.as_bytes(), &ctx, &PlaceholderMinter, at)
-                .map(|_| ()),
-            other => return Err(format!("step {i}: unknown endpoint {other:?}")),
-        };
+        if !KNOWN_ENDPOINTS.contains(&step.endpoint.as_str()) {
+            return Err(format!("step {i}: unknown endpoint {:?}", step.endpoint));
+        }
+        let outcome = run_step(&server, step, &issuer, at).map(|_| ());
         match (outcome, &step.refused) {
             (Err(e), _) if i == last => return Ok(Err(KmidError::Vci(e))),
             (Ok(()), None) => {}
