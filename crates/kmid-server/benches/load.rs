@@ -63,7 +63,7 @@ use kmid::issuance::{IssuanceProfile, korean_metadata};
 use kmid::oid4vc::store::IssuanceStore;
 use kmid::oid4vc::vci::nonce::NonceKey;
 use kmid::oid4vc::vci::server::{IssuanceConfig, Lifetimes};
-use kmid::oid4vc::vci::wallet::{IssuanceClient, ProofKeys};
+use kmid::oid4vc::vci::wallet::{IssuanceClient, IssuerInfo, ProofKeys};
 use kmid::schema::Card;
 use kmid::status::StatusListResolver;
 use kmid::status::registry::{MemoryStore, RegistryConfig, RegistryStore, StatusRegistry};
@@ -783,6 +783,44 @@ fn wallet_provider() -> WalletProvider {
     }
 }
 
+/// One wallet of the issuance phases: its transport to the issuer at `base`, its client (a DPoP
+/// key of its own), the issuer's metadata, and the proofs of a batch of [`BATCH`] keys under a
+/// key attestation from `provider`; `body` runs with them.
+fn issuance_wallet<R>(
+    origin: &str,
+    base: &str,
+    identifier: &str,
+    provider: &WalletProvider,
+    body: impl FnOnce(&IssuanceClient<'_>, &IssuerInfo, &ProofKeys<'_>) -> R,
+) -> R {
+    let transport = Loopback {
+        origin: origin.to_owned(),
+        base: base.to_owned(),
+        client: reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let client = IssuanceClient::new(
+        &transport,
+        CryptoProvider::get_default(),
+        &SystemRandom,
+        Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
+        None,
+    );
+    let info = client.issuer(identifier, None).unwrap();
+    let batch: Vec<Arc<dyn Signer>> = (0..BATCH)
+        .map(|_| Arc::new(PrivateKey::generate(Curve::P256).unwrap()) as Arc<dyn Signer>)
+        .collect();
+    let attest = |nonce: &str| Ok(key_attestation(provider, &batch, nonce));
+    let proofs = ProofKeys::Attested {
+        signer: &batch[0],
+        attest: &attest,
+    };
+    body(&client, &info, &proofs)
+}
+
 /// A key attestation (HAIP 1.0 §4.5.1) of `keys` for `nonce`.
 fn key_attestation(p: &WalletProvider, keys: &[Arc<dyn Signer>], nonce: &str) -> String {
     let mut header = serde_json::Map::new();
@@ -882,63 +920,44 @@ fn issue_on<S: RegistryStore + 'static>(
             scope.spawn(move || {
                 // The holder's own card: a card is issued to one phone.
                 let subject = serde_json::to_value(holder_card(n)).unwrap();
-                let transport = Loopback {
-                    origin: origin.clone(),
-                    base: served.base(),
-                    client: reqwest::blocking::Client::builder()
-                        .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
-                        .redirect(reqwest::redirect::Policy::none())
-                        .build()
-                        .unwrap(),
-                };
-                let client = IssuanceClient::new(
-                    &transport,
-                    CryptoProvider::get_default(),
-                    &SystemRandom,
-                    Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
-                    None,
-                );
-                let info = client.issuer(identifier, None).unwrap();
-                let batch: Vec<Arc<dyn Signer>> = (0..BATCH)
-                    .map(|_| {
-                        Arc::new(PrivateKey::generate(Curve::P256).unwrap()) as Arc<dyn Signer>
-                    })
-                    .collect();
-                let attest = |nonce: &str| Ok(key_attestation(provider, &batch, nonce));
-                while started.elapsed() < duration {
-                    let t = Instant::now();
-                    let offer = service
-                        .with_server(|s| {
-                            s.offer_pre_authorized(&subject, std::slice::from_ref(id), false, now())
-                        })
-                        .unwrap();
-                    let outcome = client
-                        .pre_authorized(&info, &offer.offer, None, now())
-                        .and_then(|session| {
-                            client.credential(
-                                &info,
-                                &session,
-                                id,
-                                &ProofKeys::Attested {
-                                    signer: &batch[0],
-                                    attest: &attest,
-                                },
-                                now(),
-                            )
-                        });
-                    match outcome {
-                        Ok(response) if response.credentials.len() == BATCH => {
-                            issued.fetch_add(BATCH, Ordering::Relaxed);
-                            exchanges.fetch_add(1, Ordering::Relaxed);
-                            latencies.lock().unwrap().push(t.elapsed());
+                issuance_wallet(
+                    origin,
+                    &served.base(),
+                    identifier,
+                    provider,
+                    |client, info, proofs| {
+                        while started.elapsed() < duration {
+                            let t = Instant::now();
+                            let offer = service
+                                .with_server(|s| {
+                                    s.offer_pre_authorized(
+                                        &subject,
+                                        std::slice::from_ref(id),
+                                        false,
+                                        now(),
+                                    )
+                                })
+                                .unwrap();
+                            let outcome = client
+                                .pre_authorized(info, &offer.offer, None, now())
+                                .and_then(|session| {
+                                    client.credential(info, &session, id, proofs, now())
+                                });
+                            match outcome {
+                                Ok(response) if response.credentials.len() == BATCH => {
+                                    issued.fetch_add(BATCH, Ordering::Relaxed);
+                                    exchanges.fetch_add(1, Ordering::Relaxed);
+                                    latencies.lock().unwrap().push(t.elapsed());
+                                }
+                                Ok(response) => failures
+                                    .lock()
+                                    .unwrap()
+                                    .push(format!("{} credentials", response.credentials.len())),
+                                Err(e) => failures.lock().unwrap().push(e.to_string()),
+                            }
                         }
-                        Ok(response) => failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("{} credentials", response.credentials.len())),
-                        Err(e) => failures.lock().unwrap().push(e.to_string()),
-                    }
-                }
+                    },
+                );
             });
         }
     });
@@ -1057,90 +1076,72 @@ fn issuer_restart(seconds: u64, wallets: usize, report: &mut Vec<String>) {
                 (&acknowledged, &completed, &retried, &lost);
             scope.spawn(move || {
                 let subject = serde_json::to_value(holder_card(n)).unwrap();
-                let transport = Loopback {
-                    origin: origin.clone(),
-                    base: format!("http://{address}"),
-                    client: reqwest::blocking::Client::builder()
-                        .use_preconfigured_tls(kmid_server::tls_client_config().unwrap())
-                        .redirect(reqwest::redirect::Policy::none())
-                        .build()
-                        .unwrap(),
-                };
-                let client = IssuanceClient::new(
-                    &transport,
-                    CryptoProvider::get_default(),
-                    &SystemRandom,
-                    Arc::new(PrivateKey::generate(Curve::P256).unwrap()),
-                    None,
-                );
-                let info = client.issuer(identifier, None).unwrap();
-                let batch: Vec<Arc<dyn Signer>> = (0..BATCH)
-                    .map(|_| {
-                        Arc::new(PrivateKey::generate(Curve::P256).unwrap()) as Arc<dyn Signer>
-                    })
-                    .collect();
-                let attest = |nonce: &str| Ok(key_attestation(provider, &batch, nonce));
-                // Retries `step` until it holds or the grace after the run is over.
-                let retry =
-                    |what: &str, step: &dyn Fn() -> Result<(), String>| -> Result<(), String> {
-                        loop {
-                            match step() {
-                                Ok(()) => return Ok(()),
-                                Err(e) if started.elapsed() > duration + grace => {
-                                    return Err(format!("{what}: {e}"));
-                                }
-                                Err(_) => {
-                                    retried.fetch_add(1, Ordering::Relaxed);
-                                    std::thread::sleep(Duration::from_millis(100));
+                issuance_wallet(
+                    origin,
+                    &format!("http://{address}"),
+                    identifier,
+                    provider,
+                    |client, info, proofs| {
+                        // Retries `step` until it holds or the grace after the run is over.
+                        let retry = |what: &str,
+                                     step: &dyn Fn() -> Result<(), String>|
+                         -> Result<(), String> {
+                            loop {
+                                match step() {
+                                    Ok(()) => return Ok(()),
+                                    Err(e) if started.elapsed() > duration + grace => {
+                                        return Err(format!("{what}: {e}"));
+                                    }
+                                    Err(_) => {
+                                        retried.fetch_add(1, Ordering::Relaxed);
+                                        std::thread::sleep(Duration::from_millis(100));
+                                    }
                                 }
                             }
-                        }
-                    };
-                while started.elapsed() < duration {
-                    let service = current.read().unwrap().clone();
-                    let Ok(offer) = service.with_server(|s| {
-                        s.offer_pre_authorized(&subject, std::slice::from_ref(id), false, now())
-                    }) else {
-                        continue;
-                    };
-                    acknowledged.fetch_add(1, Ordering::Relaxed);
-                    let session = Mutex::new(None);
-                    let outcome = retry("token", &|| {
-                        let got = client
-                            .pre_authorized(&info, &offer.offer, None, now())
-                            .map_err(|e| e.to_string())?;
-                        *session.lock().unwrap() = Some(got);
-                        Ok(())
-                    })
-                    .and_then(|()| {
-                        let session = session.lock().unwrap().take().unwrap();
-                        retry("credential", &|| {
-                            let response = client
-                                .credential(
-                                    &info,
-                                    &session,
-                                    id,
-                                    &ProofKeys::Attested {
-                                        signer: &batch[0],
-                                        attest: &attest,
-                                    },
+                        };
+                        while started.elapsed() < duration {
+                            let service = current.read().unwrap().clone();
+                            let Ok(offer) = service.with_server(|s| {
+                                s.offer_pre_authorized(
+                                    &subject,
+                                    std::slice::from_ref(id),
+                                    false,
                                     now(),
                                 )
-                                .map_err(|e| e.to_string())?;
-                            if response.credentials.len() == BATCH {
+                            }) else {
+                                continue;
+                            };
+                            acknowledged.fetch_add(1, Ordering::Relaxed);
+                            let session = Mutex::new(None);
+                            let outcome = retry("token", &|| {
+                                let got = client
+                                    .pre_authorized(info, &offer.offer, None, now())
+                                    .map_err(|e| e.to_string())?;
+                                *session.lock().unwrap() = Some(got);
                                 Ok(())
-                            } else {
-                                Err(format!("{} credentials", response.credentials.len()))
+                            })
+                            .and_then(|()| {
+                                let session = session.lock().unwrap().take().unwrap();
+                                retry("credential", &|| {
+                                    let response = client
+                                        .credential(info, &session, id, proofs, now())
+                                        .map_err(|e| e.to_string())?;
+                                    if response.credentials.len() == BATCH {
+                                        Ok(())
+                                    } else {
+                                        Err(format!("{} credentials", response.credentials.len()))
+                                    }
+                                })
+                            });
+                            match outcome {
+                                Ok(()) => {
+                                    completed.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(e) => lost.lock().unwrap().push(e),
                             }
-                        })
-                    });
-                    match outcome {
-                        Ok(()) => {
-                            completed.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(e) => lost.lock().unwrap().push(e),
-                    }
-                }
+                    },
+                );
             });
         }
         while started.elapsed() < duration {
