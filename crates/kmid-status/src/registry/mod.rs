@@ -149,6 +149,8 @@ pub enum GrantState {
 /// How the stores name the registry's enumerations in their rows (one spelling for SQLite and
 /// PostgreSQL; the schemas' CHECK constraints allow only these). Reading is forgiving in the
 /// safe direction only: an unknown grant state is spent.
+// The names PostgreSQL stores (SQLite keeps its own encoding).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl CredentialFormat {
     pub(crate) const fn stored_name(self) -> &'static str {
         match self {
@@ -166,6 +168,8 @@ impl CredentialFormat {
     }
 }
 
+// The names PostgreSQL stores (SQLite keeps its own encoding).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl PhysicalStatus {
     pub(crate) const fn stored_name(self) -> &'static str {
         match self {
@@ -183,6 +187,8 @@ impl PhysicalStatus {
     }
 }
 
+// The names PostgreSQL stores (SQLite keeps its own encoding).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl GrantState {
     pub(crate) const fn stored_name(self) -> &'static str {
         match self {
