@@ -844,7 +844,7 @@ const KNOWN_ENDPOINTS: [&str; 5] = ["par", "authorize", "token", "nonce", "crede
 /// them with it.
 ///
 /// # Errors
-/// The endpoint's refusal; an unknown endpoint is [`VciError::InvalidRequest`].
+/// The endpoint's refusal; an unknown endpoint is [`kmid_oid4vc::vci::VciError::InvalidRequest`].
 pub fn run_step(
     server: &kmid_oid4vc::vci::server::IssuanceServer<'_>,
     step: &ExchangeStep,
