@@ -391,6 +391,9 @@ impl Client {
                     let size =
                         usize::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
                             .map_err(|_| "a chunk size")?;
+                    if size > MAX_BODY || out.len() + size > MAX_BODY {
+                        return Err("a body over 16 MiB".into());
+                    }
                     let mut chunk = vec![0u8; size + 2];
                     reader.read_exact(&mut chunk).map_err(|e| e.to_string())?;
                     if size == 0 {
@@ -399,6 +402,9 @@ impl Client {
                     out.extend_from_slice(&chunk[..size]);
                 }
             } else {
+                if length > MAX_BODY {
+                    return Err("a body over 16 MiB".into());
+                }
                 out.resize(length, 0);
                 reader.read_exact(&mut out).map_err(|e| e.to_string())?;
             }
@@ -483,6 +489,9 @@ impl RequestObjectFetcher for Client {
         }
     }
 }
+
+/// The largest body the load generator's client reads (the services answer far less).
+const MAX_BODY: usize = 16 << 20;
 
 /// What became of one transaction, as the relying party and the wallet saw it.
 #[derive(Debug, Clone, Default)]
