@@ -1,0 +1,184 @@
+//! GF(2^128) as `GF(2)[x] / (x^128 + x^7 + x^2 + x + 1)`: the field of the hash circuit. An
+//! element is the polynomial whose coefficient of `x^i` is bit `i` of a `u128`; it travels as
+//! the 16 little-endian bytes of that integer.
+
+use core::ops::{Add, AddAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use super::Field;
+
+/// An element of GF(2^128).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
+pub struct Gf2_128(pub u128);
+
+/// Carry-less product of two 32-bit words. Each operand is split into four interleaved
+/// quarters (every fourth bit) so that integer multiplication cannot carry between the bits kept:
+/// a column of one partial product sums at most 8 ones, which fits in the 4-bit gap.
+#[inline(always)]
+fn clmul32(x: u32, y: u32) -> u64 {
+    const M: [u64; 4] = [
+        0x1111_1111_1111_1111,
+        0x2222_2222_2222_2222,
+        0x4444_4444_4444_4444,
+        0x8888_8888_8888_8888,
+    ];
+    let (x, y) = (u64::from(x), u64::from(y));
+    let [m0, m1, m2, m3] = M;
+    let (x0, x1, x2, x3) = (x & m0, x & m1, x & m2, x & m3);
+    let (y0, y1, y2, y3) = (y & m0, y & m1, y & m2, y & m3);
+    let z0 = (x0 * y0) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1);
+    let z1 = (x0 * y1) ^ (x1 * y0) ^ (x2 * y3) ^ (x3 * y2);
+    let z2 = (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y3);
+    let z3 = (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0);
+    (z0 & m0) | (z1 & m1) | (z2 & m2) | (z3 & m3)
+}
+
+/// Carry-less product of two 64-bit words (Karatsuba over 32-bit halves).
+#[inline(always)]
+fn clmul64(x: u64, y: u64) -> u128 {
+    let (xl, xh) = (low32(x), high32(x));
+    let (yl, yh) = (low32(y), high32(y));
+    let lo = clmul32(xl, yl);
+    let hi = clmul32(xh, yh);
+    let mid = clmul32(xl ^ xh, yl ^ yh) ^ lo ^ hi;
+    u128::from(lo) ^ (u128::from(mid) << 32) ^ (u128::from(hi) << 64)
+}
+
+/// The low 32 bits (truncation intended).
+#[inline(always)]
+#[allow(clippy::as_conversions)]
+fn low32(v: u64) -> u32 {
+    v as u32
+}
+
+#[inline(always)]
+fn high32(v: u64) -> u32 {
+    low32(v >> 32)
+}
+
+/// The low 64 bits (truncation intended).
+#[inline(always)]
+#[allow(clippy::as_conversions)]
+fn low64(v: u128) -> u64 {
+    v as u64
+}
+
+/// Carry-less 128 × 128 → 256-bit product, as (low, high).
+#[inline(always)]
+fn clmul128(a: u128, b: u128) -> (u128, u128) {
+    let (al, ah) = (low64(a), low64(a >> 64));
+    let (bl, bh) = (low64(b), low64(b >> 64));
+    let lo = clmul64(al, bl);
+    let hi = clmul64(ah, bh);
+    let mid = clmul64(al ^ ah, bl ^ bh) ^ lo ^ hi;
+    (lo ^ (mid << 64), hi ^ (mid >> 64))
+}
+
+/// Reduces `hi·x^128 + lo` modulo `x^128 + x^7 + x^2 + x + 1`.
+#[inline(always)]
+fn reduce(lo: u128, hi: u128) -> u128 {
+    // x^128 ≡ x^7 + x^2 + x + 1: fold the high half down twice (the first fold overflows by at
+    // most 7 bits, which the second absorbs).
+    let fold = |h: u128| h ^ (h << 1) ^ (h << 2) ^ (h << 7);
+    let spill = (hi >> 127) ^ (hi >> 126) ^ (hi >> 121);
+    lo ^ fold(hi) ^ fold(spill)
+}
+
+impl Gf2_128 {
+    /// Zero.
+    pub const ZERO: Self = Self(0);
+    /// One.
+    pub const ONE: Self = Self(1);
+    /// The generator `x`.
+    pub const X: Self = Self(2);
+
+    /// `self^(2^k)`.
+    pub fn square_times(self, k: u32) -> Self {
+        (0..k).fold(self, |a, _| a * a)
+    }
+}
+
+impl Field for Gf2_128 {
+    const ZERO: Self = Self::ZERO;
+    const ONE: Self = Self::ONE;
+    const BYTES: usize = 16;
+
+    fn from_u64(v: u64) -> Self {
+        // The image of an integer in a field of characteristic 2 is its parity.
+        Self(u128::from(v & 1))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(Self(u128::from_le_bytes(bytes.try_into().ok()?)))
+    }
+
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+
+    fn inv(self) -> Option<Self> {
+        // a^(2^128 − 2) = (a^(2^127 − 1))^2, by an addition chain on the exponent's ones.
+        if self.0 == 0 {
+            return None;
+        }
+        // t_k = a^(2^k − 1); t_{2k} = t_k^(2^k) · t_k; t_{k+1} = t_k^2 · a.
+        let mut t = self; // k = 1
+        let mut k = 1u32;
+        // 127 = 0b1111111: from k = 1, double and add one, six times.
+        for _ in 0..6 {
+            t = t.square_times(k) * t;
+            k *= 2;
+            t = t * t * self;
+            k += 1;
+        }
+        debug_assert_eq!(k, 127);
+        Some(t * t)
+    }
+}
+
+impl Add for Gf2_128 {
+    type Output = Self;
+    #[inline]
+    fn add(self, rhs: Self) -> Self {
+        Self(self.0 ^ rhs.0)
+    }
+}
+impl Sub for Gf2_128 {
+    type Output = Self;
+    #[inline]
+    fn sub(self, rhs: Self) -> Self {
+        Self(self.0 ^ rhs.0)
+    }
+}
+impl Neg for Gf2_128 {
+    type Output = Self;
+    #[inline]
+    fn neg(self) -> Self {
+        self
+    }
+}
+impl Mul for Gf2_128 {
+    type Output = Self;
+    #[inline]
+    fn mul(self, rhs: Self) -> Self {
+        let (lo, hi) = clmul128(self.0, rhs.0);
+        Self(reduce(lo, hi))
+    }
+}
+impl AddAssign for Gf2_128 {
+    #[inline]
+    fn add_assign(&mut self, rhs: Self) {
+        self.0 ^= rhs.0;
+    }
+}
+impl SubAssign for Gf2_128 {
+    #[inline]
+    fn sub_assign(&mut self, rhs: Self) {
+        self.0 ^= rhs.0;
+    }
+}
+impl MulAssign for Gf2_128 {
+    #[inline]
+    fn mul_assign(&mut self, rhs: Self) {
+        *self = *self * rhs;
+    }
+}

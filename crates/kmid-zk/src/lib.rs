@@ -1,0 +1,6 @@
+//! Longfellow zero-knowledge proofs over ISO/IEC 18013-5 mdocs (Frigo and shelat, "Anonymous
+//! credentials from ECDSA", IACR ePrint 2024/2010; IETF draft-google-cfrg-libzk).
+//!
+//! Work in progress: the fields.
+
+pub mod field;
