@@ -1,6 +1,8 @@
 //! GF(2^128) as `GF(2)[x] / (x^128 + x^7 + x^2 + x + 1)`: the field of the hash circuit. An
 //! element is the polynomial whose coefficient of `x^i` is bit `i` of a `u128`; it travels as
 //! the 16 little-endian bytes of that integer.
+// Addition in characteristic 2 is exclusive or.
+#![allow(clippy::suspicious_arithmetic_impl, clippy::suspicious_op_assign_impl)]
 
 use core::ops::{Add, AddAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
