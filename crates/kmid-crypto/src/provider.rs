@@ -85,6 +85,14 @@ pub trait Aead: Send + Sync {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+
+    /// The raw AES-256 block function applied to each 16-byte block of `blocks` in place: a
+    /// pseudo-random function (Longfellow's Fiat-Shamir stream is AES-256 of a counter), never a
+    /// way to encrypt data.
+    ///
+    /// # Errors
+    /// A length that is not a multiple of 16; backend failures.
+    fn aes256_blocks(&self, key: &[u8; 32], blocks: &mut [u8]) -> Result<(), CryptoError>;
 }
 
 /// Elliptic-curve Diffie-Hellman.
@@ -278,6 +286,15 @@ impl CryptoProvider {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         self.aead.aes_gcm_open(key, iv, aad, sealed)
+    }
+
+    /// The AES-256 block function on each 16-byte block of `blocks`, in place (a PRF; see
+    /// [`Aead::aes256_blocks`]).
+    ///
+    /// # Errors
+    /// A length that is not a multiple of 16; backend failures.
+    pub fn aes256_blocks(&self, key: &[u8; 32], blocks: &mut [u8]) -> Result<(), CryptoError> {
+        self.aead.aes256_blocks(key, blocks)
     }
 
     /// The ECDH shared secret `Z` (SEC 1 §3.3.1).

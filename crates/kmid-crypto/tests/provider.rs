@@ -169,3 +169,23 @@ fn wycheproof_aes_gcm() {
         assert!(checked > 100, "{checked} AES-GCM cases");
     }
 }
+
+/// FIPS 197 Appendix C.3 (AES-256), twice in one call, and a length that is not whole blocks.
+#[test]
+fn fips197_aes256_block() {
+    let key: [u8; 32] = core::array::from_fn(|i| u8::try_from(i).unwrap());
+    let plain = hex::decode("00112233445566778899aabbccddeeff").unwrap();
+    let cipher = hex::decode("8ea2b7ca516745bfeafc49904b496089").unwrap();
+    for provider in providers() {
+        let mut blocks = [plain.clone(), plain.clone()].concat();
+        provider.aes256_blocks(&key, &mut blocks).unwrap();
+        assert_eq!(
+            blocks,
+            [cipher.clone(), cipher.clone()].concat(),
+            "{}",
+            provider.name
+        );
+        assert!(provider.aes256_blocks(&key, &mut [0u8; 17]).is_err());
+        provider.aes256_blocks(&key, &mut []).unwrap();
+    }
+}

@@ -7,7 +7,7 @@ use aws_lc_rs::signature::{
     self as sig, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _,
     ParsedPublicKey, VerificationAlgorithm,
 };
-use aws_lc_rs::{aead, agreement, digest, hkdf, hmac, rand};
+use aws_lc_rs::{aead, agreement, cipher, digest, hkdf, hmac, rand};
 use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
@@ -219,6 +219,21 @@ impl Aead for AwsLc {
             .len();
         buf.truncate(len);
         Ok(buf)
+    }
+
+    fn aes256_blocks(&self, key: &[u8; 32], blocks: &mut [u8]) -> Result<(), CryptoError> {
+        if !blocks.len().is_multiple_of(16) {
+            return Err(backend("AES blocks"));
+        }
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let key =
+            cipher::UnboundCipherKey::new(&cipher::AES_256, key).map_err(|_| backend("AES key"))?;
+        cipher::EncryptingKey::ecb(key)
+            .and_then(|key| key.encrypt(blocks))
+            .map(|_| ())
+            .map_err(|_| backend("AES-256 block"))
     }
 }
 

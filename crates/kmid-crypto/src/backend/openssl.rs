@@ -12,7 +12,7 @@ use openssl::md::Md;
 use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use openssl::symm::{Cipher, Crypter, Mode, decrypt_aead, encrypt_aead};
 use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, Curve};
@@ -210,6 +210,30 @@ impl Aead for OpenSsl {
         decrypt_aead(gcm(key)?, key, Some(iv), aad, ciphertext, tag)
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
+    fn aes256_blocks(&self, key: &[u8; 32], blocks: &mut [u8]) -> Result<(), CryptoError> {
+        if !blocks.len().is_multiple_of(16) {
+            return Err(CryptoError::Backend(crate::error::BackendError::new(
+                "openssl: AES blocks".into(),
+            )));
+        }
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let mut crypter = Crypter::new(Cipher::aes_256_ecb(), Mode::Encrypt, key, None)?;
+        crypter.pad(false);
+        // OpenSSL asks for one block of slack in the output.
+        let mut out = vec![0u8; blocks.len() + 16];
+        let n = crypter.update(blocks, &mut out)?;
+        let tail = crypter.finalize(out.get_mut(n..).unwrap_or_default())?;
+        if n + tail != blocks.len() {
+            return Err(CryptoError::Backend(crate::error::BackendError::new(
+                "openssl: AES-256 block".into(),
+            )));
+        }
+        blocks.copy_from_slice(out.get(..blocks.len()).unwrap_or_default());
+        Ok(())
     }
 }
 
