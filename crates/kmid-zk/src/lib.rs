@@ -5,6 +5,7 @@
 
 mod error;
 pub mod field;
+pub mod merkle;
 pub mod transcript;
 
 pub use error::{Check, ZkError};
