@@ -6,6 +6,7 @@
 mod error;
 pub mod field;
 pub mod merkle;
+pub mod rs;
 pub mod transcript;
 
 pub use error::{Check, ZkError};

@@ -160,6 +160,10 @@ impl Field for Fp256 {
         }
     }
 
+    fn of_scalar(u: u64) -> Self {
+        Self::from_u64(u)
+    }
+
     fn inv(self) -> Option<Self> {
         // Fermat: a^(p−2).
         (self != Self::ZERO).then(|| {

@@ -42,6 +42,32 @@ pub trait Field:
     fn write_bytes(&self, out: &mut Vec<u8>);
     /// The multiplicative inverse; `None` for zero.
     fn inv(self) -> Option<Self>;
+    /// The `u`-th element of the field's sequence of small points: the integer `u` in the P-256
+    /// field; in GF(2^128), the sum of `g^k` over the bits `k` of `u` (`g` generating the subfield
+    /// GF(2^16); `u < 2^16`). Reed-Solomon codewords are evaluations at `of_scalar(0), …` and the
+    /// sumcheck's third point is `of_scalar(2)`.
+    fn of_scalar(u: u64) -> Self;
+}
+
+/// Inverts every non-zero element of `values` in place with one inversion (Montgomery's trick);
+/// zeros stay zero.
+pub fn batch_invert<F: Field>(values: &mut [F]) {
+    let mut prefix = Vec::with_capacity(values.len());
+    let mut acc = F::ONE;
+    for &v in values.iter() {
+        prefix.push(acc);
+        if v != F::ZERO {
+            acc *= v;
+        }
+    }
+    let mut inv = acc.inv().unwrap_or(F::ZERO);
+    for (v, p) in values.iter_mut().zip(prefix).rev() {
+        if *v != F::ZERO {
+            let next = inv * *v;
+            *v = inv * p;
+            inv = next;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Known answers (computed independently with Python's integers) and the field laws.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::as_conversions)]
 
 use proptest::prelude::*;
 
@@ -56,6 +57,34 @@ fn gf2_128_known_answers() {
     assert_eq!(x * x.inv().unwrap(), Gf2_128::ONE);
     assert_eq!(Gf2_128::ZERO.inv(), None);
     assert_eq!(Gf2_128::from_bytes(&[0; 15]), None);
+}
+
+#[test]
+fn gf2_128_subfield_basis() {
+    // g = x^((2^128 − 1) / (2^16 − 1)) = x^(Π_{i=4..6} (2^(2^i) + 1)).
+    let mut g = Gf2_128::X;
+    for i in [4u32, 5, 6] {
+        g = g.square_times(1 << i) * g;
+    }
+    assert_eq!(Gf2_128::of_subfield(2), g);
+    assert_eq!(g.square_times(16), g, "g lies in GF(2^16)");
+    let mut power = Gf2_128::ONE;
+    for k in 0..16 {
+        assert_eq!(Gf2_128::of_subfield(1 << k), power);
+        power *= g;
+    }
+    assert_eq!(Gf2_128::of_scalar(3), Gf2_128::ONE + g);
+    assert_eq!(Fp256::of_scalar(3), Fp256::from_u64(3));
+}
+
+#[test]
+fn batch_inversion() {
+    let mut values: Vec<Fp256> = (0..10).map(Fp256::from_u64).collect();
+    super::batch_invert(&mut values);
+    assert_eq!(values[0], Fp256::ZERO);
+    for (i, v) in values.iter().enumerate().skip(1) {
+        assert_eq!(*v * Fp256::from_u64(i as u64), Fp256::ONE);
+    }
 }
 
 fn any_fp() -> impl Strategy<Value = Fp256> {
