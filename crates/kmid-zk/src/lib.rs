@@ -3,10 +3,16 @@
 //!
 //! Work in progress: the fields, the transcript.
 
+pub mod circuit;
 mod error;
 pub mod field;
+pub mod ligero;
+pub mod mdoc;
 pub mod merkle;
+mod reader;
 pub mod rs;
+pub mod sumcheck;
 pub mod transcript;
+pub mod zk;
 
 pub use error::{Check, ZkError};

@@ -27,13 +27,13 @@ struct Stream {
 const STREAM_BLOCKS: usize = 16;
 
 /// A Fiat-Shamir transcript.
-pub struct Transcript {
-    provider: &'static CryptoProvider,
+pub struct Transcript<'p> {
+    provider: &'p CryptoProvider,
     state: Hasher,
     stream: Option<Box<Stream>>,
 }
 
-impl core::fmt::Debug for Transcript {
+impl core::fmt::Debug for Transcript<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Transcript").finish_non_exhaustive()
     }
@@ -44,10 +44,10 @@ fn u64_le(n: usize) -> [u8; 8] {
     u64::try_from(n).unwrap_or(u64::MAX).to_le_bytes()
 }
 
-impl Transcript {
+impl<'p> Transcript<'p> {
     /// A transcript that begins with `init` written as a byte string (for the mdoc proof, the
     /// session transcript).
-    pub fn new(provider: &'static CryptoProvider, init: &[u8]) -> Self {
+    pub fn new(provider: &'p CryptoProvider, init: &[u8]) -> Self {
         let mut t = Self {
             provider,
             state: HashAlgorithm::Sha256.hasher_on(provider),

@@ -140,6 +140,13 @@ impl Field for Fp256 {
     const ZERO: Self = Self::ZERO;
     const ONE: Self = Self::ONE;
     const BYTES: usize = 32;
+    const CIRCUIT_FIELD_ID: u64 = 1;
+
+    fn circuit_id_prefix() -> Vec<u8> {
+        let mut out = 1u64.to_le_bytes().to_vec();
+        (-Self::ONE).write_bytes(&mut out);
+        out
+    }
 
     fn from_u64(v: u64) -> Self {
         Self(mont_mul(&[v, 0, 0, 0], &R2))
@@ -158,6 +165,12 @@ impl Field for Fp256 {
         for limb in self.to_canonical_limbs() {
             out.extend_from_slice(&limb.to_le_bytes());
         }
+    }
+
+    const SUBFIELD_BYTES: usize = 32;
+
+    fn from_subfield_bytes(bytes: &[u8]) -> Option<Self> {
+        Self::from_bytes(bytes)
     }
 
     fn of_scalar(u: u64) -> Self {

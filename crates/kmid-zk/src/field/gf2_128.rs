@@ -136,6 +136,11 @@ impl Field for Gf2_128 {
     const ZERO: Self = Self::ZERO;
     const ONE: Self = Self::ONE;
     const BYTES: usize = 16;
+    const CIRCUIT_FIELD_ID: u64 = 4;
+
+    fn circuit_id_prefix() -> Vec<u8> {
+        [2u64.to_le_bytes(), 128u64.to_le_bytes()].concat()
+    }
 
     fn from_u64(v: u64) -> Self {
         // The image of an integer in a field of characteristic 2 is its parity.
@@ -148,6 +153,14 @@ impl Field for Gf2_128 {
 
     fn write_bytes(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0.to_le_bytes());
+    }
+
+    const SUBFIELD_BYTES: usize = 2;
+
+    fn from_subfield_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(Self::of_subfield(u16::from_le_bytes(
+            bytes.try_into().ok()?,
+        )))
     }
 
     fn of_scalar(u: u64) -> Self {

@@ -33,6 +33,11 @@ pub trait Field:
     const ONE: Self;
     /// The length of an element on the wire.
     const BYTES: usize;
+    /// The field's number in circuit files (google/longfellow-zk `proto/circuit_io.h`).
+    const CIRCUIT_FIELD_ID: u64;
+    /// What a circuit ID hashes to name the field: `u64le(1) ‖ bytes(−1)` for a prime field,
+    /// `u64le(2) ‖ u64le(bits)` for a binary one (`sumcheck/circuit_id.h`).
+    fn circuit_id_prefix() -> Vec<u8>;
 
     /// The image of a small integer.
     fn from_u64(v: u64) -> Self;
@@ -47,6 +52,11 @@ pub trait Field:
     /// GF(2^16); `u < 2^16`). Reed-Solomon codewords are evaluations at `of_scalar(0), …` and the
     /// sumcheck's third point is `of_scalar(2)`.
     fn of_scalar(u: u64) -> Self;
+    /// The length of a subfield element on the wire (the whole element where there is no
+    /// proper subfield).
+    const SUBFIELD_BYTES: usize;
+    /// A subfield element from its wire form.
+    fn from_subfield_bytes(bytes: &[u8]) -> Option<Self>;
 }
 
 /// Inverts every non-zero element of `values` in place with one inversion (Montgomery's trick);

@@ -1,0 +1,9 @@
+//! The mdoc statement: Longfellow's published circuits for ISO/IEC 18013-5 credentials.
+
+mod circuits;
+mod statement;
+mod verifier;
+
+pub use circuits::{MAX_DECOMPRESSED, MdocCircuits, SPECS, Spec, Version, find_spec};
+pub use statement::{Attribute, Statement, Timestamp, device_signed_bytes};
+pub use verifier::MdocVerifier;
