@@ -66,7 +66,7 @@ impl<F: Field> Interpolation<F> {
 /// `Σ c_t v_t` over the common length.
 #[must_use]
 pub fn dot<F: Field>(c: &[F], v: &[F]) -> F {
-    c.iter().zip(v).fold(F::ZERO, |acc, (&a, &b)| acc + a * b)
+    F::dot(c, v)
 }
 
 #[cfg(test)]

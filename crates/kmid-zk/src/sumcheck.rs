@@ -17,6 +17,8 @@ use crate::transcript::Transcript;
 
 /// Challenges drawn for the (unused) copy variables and for the output wires.
 const MAX_BINDINGS: usize = 40;
+/// Terms summed per reduction when binding a layer.
+const CHUNK: usize = 1024;
 
 /// One round of one layer: the round polynomial at 0 and at the third point, for each hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +137,7 @@ pub fn constraints<F: Field>(
     transcript.write_zeros(circuit.term_count());
     let _copies: Vec<F> = transcript.draw_n(MAX_BINDINGS)?;
     let g: Vec<F> = transcript.draw_n(MAX_BINDINGS)?;
-    let mut g0: Vec<F> = g.get(..circuit.logv).unwrap_or_default().to_vec();
-    let mut g1 = g0.clone();
+    let g0: Vec<F> = g.get(..circuit.logv).unwrap_or_default().to_vec();
 
     let private = circuit.ninputs - circuit.npub_in;
     let mut linear = Vec::new();
@@ -145,6 +146,8 @@ pub fn constraints<F: Field>(
     let mut claims = [F::ZERO; 2];
     let mut pi = private;
     let mut h = [Vec::new(), Vec::new()];
+    // The previous layer's eq tables at its (h0, h1): this layer's at (g) for both claims.
+    let mut eqh_prev: Option<(Vec<F>, Vec<F>)> = None;
 
     for (ly, (layer, lp)) in circuit.layers.iter().zip(&proof.layers).enumerate() {
         let logw = layer.logw;
@@ -187,12 +190,16 @@ pub fn constraints<F: Field>(
                 }
             }
         }
-        // The wiring of this layer at (g, h0, h1).
-        let eqg0 = eq_table(&g0);
-        let eqg1 = eq_table(&g1);
+        // The wiring of this layer at (g, h0, h1): Σ coefficient · eq_g[g] · eq(h0) · eq(h1),
+        // the last product summed with one reduction per chunk.
+        let eqg: Vec<F> = match &eqh_prev {
+            Some((e0, e1)) => e0.iter().zip(e1).map(|(&a, &b)| a + alpha * b).collect(),
+            None => eq_table(&g0).into_iter().map(|e| e + alpha * e).collect(),
+        };
         let eqh0 = eq_table(&h[0]);
         let eqh1 = eq_table(&h[1]);
         let mut quad = F::ZERO;
+        let mut chunk: [Vec<F>; 4] = core::array::from_fn(|_| Vec::with_capacity(CHUNK));
         for t in &layer.terms {
             let coefficient = match circuit.constant(t) {
                 v if v == F::ZERO => beta,
@@ -203,9 +210,19 @@ pub fn constraints<F: Field>(
                 usize::try_from(t.h0).unwrap_or(usize::MAX),
                 usize::try_from(t.h1).unwrap_or(usize::MAX),
             );
-            let eg = get(&eqg0, gi)? + alpha * get(&eqg1, gi)?;
-            quad += coefficient * eg * get(&eqh0, h0)? * get(&eqh1, h1)?;
+            let [c, x, y, z] = &mut chunk;
+            c.push(coefficient);
+            x.push(get(&eqg, gi)?);
+            y.push(get(&eqh0, h0)?);
+            z.push(get(&eqh1, h1)?);
+            if c.len() == CHUNK {
+                quad += F::dot4(c, x, y, z);
+                chunk.iter_mut().for_each(Vec::clear);
+            }
         }
+        let [c, x, y, z] = &chunk;
+        quad += F::dot4(c, x, y, z);
+        eqh_prev = Some((eqh0, eqh1));
         let [w0, w1] = lp.claims;
         // The true claims are w + pad; the layer's check `E = quad·W0·W1` is linear in the pads
         // once the product of the two claim pads is its own committed variable.
@@ -235,8 +252,6 @@ pub fn constraints<F: Field>(
         });
         transcript.write_elements(&[w0, w1]);
         claims = [w0, w1];
-        g0.clone_from(&h[0]);
-        g1.clone_from(&h[1]);
         pi += 4 * logw + 3;
     }
 

@@ -64,9 +64,10 @@ fn low64(v: u128) -> u64 {
     v as u64
 }
 
-/// Carry-less 128 × 128 → 256-bit product, as (low, high).
+/// Carry-less 128 × 128 → 256-bit product in portable code (the reference the hardware path is
+/// tested against).
 #[inline(always)]
-fn clmul128(a: u128, b: u128) -> (u128, u128) {
+fn clmul128_portable(a: u128, b: u128) -> (u128, u128) {
     let (al, ah) = (low64(a), low64(a >> 64));
     let (bl, bh) = (low64(b), low64(b >> 64));
     let lo = clmul64(al, bl);
@@ -107,6 +108,14 @@ const SUBFIELD_BASIS: [u128; 16] = [
 ];
 
 impl Gf2_128 {
+    /// The product computed by the portable code whatever the build (for tests).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn mul_portable(self, rhs: Self) -> Self {
+        let (lo, hi) = clmul128_portable(self.0, rhs.0);
+        Self(reduce(lo, hi))
+    }
+
     /// The subfield element with coordinates `u` in the basis `g^0 … g^15`.
     #[must_use]
     pub fn of_subfield(u: u16) -> Self {
@@ -163,6 +172,27 @@ impl Field for Gf2_128 {
         )))
     }
 
+    fn dot(a: &[Self], b: &[Self]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sum) = super::clmul_x86::dot(a, b) {
+            return sum;
+        }
+        a.iter()
+            .zip(b)
+            .fold(Self::ZERO, |acc, (&x, &y)| acc + x * y)
+    }
+
+    fn dot4(a: &[Self], b: &[Self], c: &[Self], d: &[Self]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sum) = super::clmul_x86::dot4(a, b, c, d) {
+            return sum;
+        }
+        a.iter()
+            .zip(b)
+            .zip(c.iter().zip(d))
+            .fold(Self::ZERO, |acc, ((&w, &x), (&y, &z))| acc + w * x * y * z)
+    }
+
     fn of_scalar(u: u64) -> Self {
         Self::of_subfield(u16::try_from(u & 0xffff).unwrap_or_default())
     }
@@ -212,8 +242,11 @@ impl Mul for Gf2_128 {
     type Output = Self;
     #[inline]
     fn mul(self, rhs: Self) -> Self {
-        let (lo, hi) = clmul128(self.0, rhs.0);
-        Self(reduce(lo, hi))
+        #[cfg(target_arch = "x86_64")]
+        if let Some(product) = super::clmul_x86::mul(self.0, rhs.0) {
+            return Self(product);
+        }
+        self.mul_portable(rhs)
     }
 }
 impl AddAssign for Gf2_128 {

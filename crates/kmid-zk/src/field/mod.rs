@@ -1,6 +1,8 @@
 //! The two fields of Longfellow's mdoc circuits: the P-256 base field ([`Fp256`]), in which the
 //! signature circuit computes, and GF(2^128) ([`Gf2_128`]), in which the hash circuit computes.
 
+#[cfg(target_arch = "x86_64")]
+mod clmul_x86;
 mod fp256;
 mod gf2_128;
 
@@ -57,6 +59,23 @@ pub trait Field:
     const SUBFIELD_BYTES: usize;
     /// A subfield element from its wire form.
     fn from_subfield_bytes(bytes: &[u8]) -> Option<Self>;
+
+    /// `Σ a_i·b_i` over the common length (fields may do it with fewer reductions).
+    #[must_use]
+    fn dot(a: &[Self], b: &[Self]) -> Self {
+        a.iter()
+            .zip(b)
+            .fold(Self::ZERO, |acc, (&x, &y)| acc + x * y)
+    }
+
+    /// `Σ a_i·b_i·c_i·d_i` over the common length.
+    #[must_use]
+    fn dot4(a: &[Self], b: &[Self], c: &[Self], d: &[Self]) -> Self {
+        a.iter()
+            .zip(b)
+            .zip(c.iter().zip(d))
+            .fold(Self::ZERO, |acc, ((&w, &x), (&y, &z))| acc + w * x * y * z)
+    }
 }
 
 /// Inverts every non-zero element of `values` in place with one inversion (Montgomery's trick);

@@ -114,6 +114,11 @@ proptest! {
     }
 
     #[test]
+    fn gf2_128_hardware_and_portable_products_agree(a in any_gf(), b in any_gf()) {
+        prop_assert_eq!(a * b, a.mul_portable(b));
+    }
+
+    #[test]
     fn gf2_128_laws(a in any_gf(), b in any_gf(), c in any_gf()) {
         prop_assert_eq!((a * b) * c, a * (b * c));
         prop_assert_eq!(a * (b + c), a * b + a * c);

@@ -1,0 +1,149 @@
+//! The x86-64 carry-less multiply (`pclmulqdq`) for GF(2^128), used when the CPU has it (every
+//! x86-64 CPU since 2010). The only `unsafe` in this crate: calling functions compiled for a CPU
+//! feature, after checking at run time that the CPU has that feature.
+//!
+//! The kernels are whole loops compiled with the feature, their steps macros so that they
+//! inline (a function compiled for a feature is not inlined into one compiled without it).
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::{
+    __m128i, _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_slli_si128,
+    _mm_srli_si128, _mm_unpackhi_epi64, _mm_xor_si128,
+};
+
+use super::Gf2_128;
+
+/// Whether this CPU has the carry-less multiply (std caches the answer).
+#[inline(always)]
+fn available() -> bool {
+    std::arch::is_x86_feature_detected!("pclmulqdq")
+}
+
+/// A u128 into a register.
+macro_rules! load {
+    ($v:expr) => {{
+        let [
+            l0,
+            l1,
+            l2,
+            l3,
+            l4,
+            l5,
+            l6,
+            l7,
+            h0,
+            h1,
+            h2,
+            h3,
+            h4,
+            h5,
+            h6,
+            h7,
+        ] = $v.to_le_bytes();
+        _mm_set_epi64x(
+            i64::from_le_bytes([h0, h1, h2, h3, h4, h5, h6, h7]),
+            i64::from_le_bytes([l0, l1, l2, l3, l4, l5, l6, l7]),
+        )
+    }};
+}
+
+/// A register into a u128.
+macro_rules! store {
+    ($v:expr) => {{
+        let v: __m128i = $v;
+        let lo = _mm_cvtsi128_si64(v).to_le_bytes();
+        let hi = _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)).to_le_bytes();
+        u128::from(u64::from_le_bytes(lo)) | (u128::from(u64::from_le_bytes(hi)) << 64)
+    }};
+}
+
+/// The 256-bit product as (low, middle, high): `lo + mid·x^64 + hi·x^128`.
+macro_rules! product3 {
+    ($x:expr, $y:expr) => {{
+        let (x, y): (__m128i, __m128i) = ($x, $y);
+        (
+            _mm_clmulepi64_si128::<0x00>(x, y),
+            _mm_xor_si128(
+                _mm_clmulepi64_si128::<0x01>(x, y),
+                _mm_clmulepi64_si128::<0x10>(x, y),
+            ),
+            _mm_clmulepi64_si128::<0x11>(x, y),
+        )
+    }};
+}
+
+/// `lo + mid·x^64 + hi·x^128` modulo `x^128 + x^7 + x^2 + x + 1`: `x^128 ≡ 0x87`, folded twice
+/// (the upper half of `hi` first, its overflow with the lower half).
+macro_rules! reduce {
+    ($lo:expr, $mid:expr, $hi:expr) => {{
+        let (lo, mid, hi): (__m128i, __m128i, __m128i) = ($lo, $mid, $hi);
+        let lo = _mm_xor_si128(lo, _mm_slli_si128::<8>(mid));
+        let hi = _mm_xor_si128(hi, _mm_srli_si128::<8>(mid));
+        let c = _mm_set_epi64x(0, 0x87);
+        let t = _mm_clmulepi64_si128::<0x01>(hi, c);
+        let lo = _mm_xor_si128(lo, _mm_slli_si128::<8>(t));
+        let hi0 = _mm_xor_si128(hi, _mm_srli_si128::<8>(t));
+        _mm_xor_si128(lo, _mm_clmulepi64_si128::<0x00>(hi0, c))
+    }};
+}
+
+macro_rules! mul_reduce {
+    ($x:expr, $y:expr) => {{
+        let (lo, mid, hi) = product3!($x, $y);
+        reduce!(lo, mid, hi)
+    }};
+}
+
+/// `a·b` in GF(2^128), or `None` without the instruction.
+#[inline(always)]
+pub(super) fn mul(a: u128, b: u128) -> Option<u128> {
+    // SAFETY: `mul_kernel` needs pclmulqdq and sse2; `available` checked the first, the second
+    // is part of x86-64.
+    available().then(|| unsafe { mul_kernel(a, b) })
+}
+
+/// `Σ a_i·b_i` with one reduction, or `None` without the instruction.
+pub(super) fn dot(a: &[Gf2_128], b: &[Gf2_128]) -> Option<Gf2_128> {
+    // SAFETY: as in `mul`.
+    available().then(|| unsafe { dot_kernel(a, b) })
+}
+
+/// `Σ a_i·b_i·c_i·d_i`, the last product of each term summed unreduced, or `None` without the
+/// instruction.
+pub(super) fn dot4(a: &[Gf2_128], b: &[Gf2_128], c: &[Gf2_128], d: &[Gf2_128]) -> Option<Gf2_128> {
+    // SAFETY: as in `mul`.
+    available().then(|| unsafe { dot4_kernel(a, b, c, d) })
+}
+
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn mul_kernel(a: u128, b: u128) -> u128 {
+    store!(mul_reduce!(load!(a), load!(b)))
+}
+
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn dot_kernel(a: &[Gf2_128], b: &[Gf2_128]) -> Gf2_128 {
+    let zero = _mm_set_epi64x(0, 0);
+    let (mut lo, mut mid, mut hi) = (zero, zero, zero);
+    for (x, y) in a.iter().zip(b) {
+        let (l, m, h) = product3!(load!(x.0), load!(y.0));
+        lo = _mm_xor_si128(lo, l);
+        mid = _mm_xor_si128(mid, m);
+        hi = _mm_xor_si128(hi, h);
+    }
+    Gf2_128(store!(reduce!(lo, mid, hi)))
+}
+
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn dot4_kernel(a: &[Gf2_128], b: &[Gf2_128], c: &[Gf2_128], d: &[Gf2_128]) -> Gf2_128 {
+    let zero = _mm_set_epi64x(0, 0);
+    let (mut lo, mut mid, mut hi) = (zero, zero, zero);
+    for ((w, x), (y, z)) in a.iter().zip(b).zip(c.iter().zip(d)) {
+        let wx = mul_reduce!(load!(w.0), load!(x.0));
+        let wxy = mul_reduce!(wx, load!(y.0));
+        let (l, m, h) = product3!(wxy, load!(z.0));
+        lo = _mm_xor_si128(lo, l);
+        mid = _mm_xor_si128(mid, m);
+        hi = _mm_xor_si128(hi, h);
+    }
+    Gf2_128(store!(reduce!(lo, mid, hi)))
+}
