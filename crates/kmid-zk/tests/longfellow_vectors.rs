@@ -226,3 +226,145 @@ fn every_proof_verifies_or_fails_as_labelled() {
         eprintln!("{}: {result:?}", v.name);
     }
 }
+
+/// The Google C++ prover's v7 proof, checked against statements it is not about: each is
+/// refused, with the exact error.
+#[test]
+fn a_proof_for_another_statement_is_refused() {
+    use kmid_zk::mdoc::{Attribute, Statement, Timestamp};
+    let provider = CryptoProvider::get_default();
+    let v = proof_vectors()
+        .into_iter()
+        .find(|v| v.name == "google-cpp-mdl-mustermann-v7-1attr")
+        .unwrap();
+    let verifier = verifier_for("google-v7-1attr");
+    let value = hex::decode(v.meta["claims"][0]["cbor_value"].as_str().unwrap()).unwrap();
+    let transcript = hex::decode(v.meta["transcript"].as_str().unwrap()).unwrap();
+    let (x, y) = (
+        hex32(&v.meta["issuer_public_key_x"]),
+        hex32(&v.meta["issuer_public_key_y"]),
+    );
+    let attributes = [Attribute {
+        namespace: "org.iso.18013.5.1",
+        identifier: "issue_date",
+        value: &value,
+    }];
+    let good = Statement {
+        issuer_x: &x,
+        issuer_y: &y,
+        session_transcript: &transcript,
+        doc_type: "org.iso.18013.5.1.mDL",
+        device_namespaces: &[0xa0],
+        attributes: &attributes,
+        now: Timestamp::parse("2024-10-01T09:00:00Z").unwrap(),
+    };
+    assert_eq!(verifier.verify(provider, &good, &v.proof), Ok(()));
+
+    let mut other_transcript = transcript.clone();
+    *other_transcript.last_mut().unwrap() ^= 1;
+    let other_value = hex::decode("d903ec6a323032342d30332d3136").unwrap(); // 2024-03-16
+    let other_attributes = [Attribute {
+        value: &other_value,
+        ..attributes[0]
+    }];
+    let other_id = [Attribute {
+        identifier: "expiry_date",
+        ..attributes[0]
+    }];
+    let mut other_x = x;
+    other_x[31] ^= 1;
+    let two = [attributes[0], attributes[0]];
+    let cases: Vec<(&str, Statement<'_>, &str)> = vec![
+        (
+            "another transcript",
+            Statement {
+                session_transcript: &other_transcript,
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "another time",
+            Statement {
+                now: Timestamp::parse("2024-10-01T09:00:01Z").unwrap(),
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "another attribute value",
+            Statement {
+                attributes: &other_attributes,
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "another attribute",
+            Statement {
+                attributes: &other_id,
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "another issuer",
+            Statement {
+                issuer_x: &other_x,
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "another docType",
+            Statement {
+                doc_type: "org.iso.18013.5.1.mDM",
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "device-signed elements",
+            Statement {
+                device_namespaces: &[0xa1, 0x61, 0x78, 0xa0],
+                ..good
+            },
+            "Zk.Refused.MerkleRoot",
+        ),
+        (
+            "two attributes to a one-attribute circuit",
+            Statement {
+                attributes: &two,
+                ..good
+            },
+            "Zk.CircuitMismatch",
+        ),
+    ];
+    for (what, statement, code) in cases {
+        let got = verifier.verify(provider, &statement, &v.proof).unwrap_err();
+        assert_eq!(got.code(), code, "{what}: {got}");
+    }
+    // Cut, extended, or with a MAC tag changed.
+    let mut longer = v.proof.clone();
+    longer.push(0);
+    assert_eq!(
+        verifier
+            .verify(provider, &good, &longer)
+            .unwrap_err()
+            .code(),
+        "Zk.MalformedProof"
+    );
+    assert_eq!(
+        verifier
+            .verify(provider, &good, &v.proof[..v.proof.len() - 1])
+            .unwrap_err()
+            .code(),
+        "Zk.MalformedProof"
+    );
+    let mut tag = v.proof.clone();
+    tag[0] ^= 1;
+    assert_eq!(
+        verifier.verify(provider, &good, &tag).unwrap_err().code(),
+        "Zk.Refused.MerkleRoot"
+    );
+}
