@@ -25,6 +25,7 @@ mod online_world;
 mod seeds;
 mod trust_world;
 mod vci_world;
+mod zk_world;
 
 pub use seeds::{frame_chain, mutants, seeds};
 
@@ -115,11 +116,16 @@ pub enum Target {
     ClientAttestation,
     /// Endpoint bodies: token, PAR, credential and notification requests to a seeded issuer.
     VciEndpoints,
+    /// A Longfellow circuit (decompressed, over either field, and as a zstd frame): what reads
+    /// writes back to the bytes it read.
+    ZkCircuit,
+    /// A Longfellow mdoc proof, read against the published v7 one-attribute bundle.
+    ZkProof,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 34] = [
         Self::MdocDeviceResponse,
         Self::MdocDeviceRequest,
         Self::MdocIssuerSigned,
@@ -152,6 +158,8 @@ impl Target {
         Self::VciProofs,
         Self::ClientAttestation,
         Self::VciEndpoints,
+        Self::ZkCircuit,
+        Self::ZkProof,
     ];
 
     /// The target's name: its cargo-fuzz binary and its corpus folder.
@@ -190,6 +198,8 @@ impl Target {
             Self::VciProofs => "vci_proofs",
             Self::ClientAttestation => "client_attestation",
             Self::VciEndpoints => "vci_endpoints",
+            Self::ZkCircuit => "zk_circuit",
+            Self::ZkProof => "zk_proof",
         }
     }
 
@@ -237,6 +247,8 @@ impl Target {
             Self::VciProofs => vci_proofs(data),
             Self::ClientAttestation => text(data, client_attestation),
             Self::VciEndpoints => vci_endpoints(data),
+            Self::ZkCircuit => zk_circuit(data),
+            Self::ZkProof => zk_proof(data),
         }
     }
 }
@@ -546,6 +558,50 @@ fn crl(data: &[u8]) {
         world.at,
         KeyPurpose::DocumentSigner,
     );
+}
+
+fn zk_circuit(data: &[u8]) {
+    use kmid_zk::circuit::Circuit;
+    use kmid_zk::field::{Fp256, Gf2_128};
+    fn both(data: &[u8]) {
+        if let Ok((c, used)) = Circuit::<Fp256>::read(data) {
+            let written = c.write().expect("what was read can be written");
+            assert_eq!(
+                Some(written.as_slice()),
+                data.get(..used),
+                "re-encoded circuit differs"
+            );
+        }
+        if let Ok((c, used)) = Circuit::<Gf2_128>::read(data) {
+            let written = c.write().expect("what was read can be written");
+            assert_eq!(
+                Some(written.as_slice()),
+                data.get(..used),
+                "re-encoded circuit differs"
+            );
+        }
+    }
+    both(data);
+    // As a compressed file: at most 1 MiB out, so one input cannot cost more.
+    if let Ok(raw) = kmid_zk::mdoc::decompress(data, 1 << 20) {
+        both(&raw);
+    }
+}
+
+fn zk_proof(data: &[u8]) {
+    // Reading is the parser under test. Verifying costs ~0.4 s a proof, so only one in 16 of
+    // the proofs that read (chosen by their bytes, so a run is repeatable) is verified too.
+    let world = zk_world::get();
+    if let Ok(proof) = world.verifier.read_proof(data)
+        && data.iter().take(64).fold(0u8, |a, &b| a.wrapping_add(b)) % 16 == 0
+    {
+        let attributes = world.attributes();
+        let _ = world.verifier.verify_proof(
+            kmid::crypto::CryptoProvider::get_default(),
+            &world.statement(&attributes),
+            &proof,
+        );
+    }
 }
 
 fn vical(data: &[u8]) {

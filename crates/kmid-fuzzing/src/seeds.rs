@@ -308,6 +308,16 @@ pub fn seeds(target: Target, test_vectors: &Path) -> io::Result<Vec<Vec<u8>>> {
             out.extend(crate::vci_world::get().client_attestations.iter().cloned());
         }
         Target::VciEndpoints => out.extend(crate::vci_world::get().bodies.iter().cloned()),
+        Target::ZkProof => {
+            let dir = test_vectors.join("longfellow/mdoc/proofs");
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "proof") {
+                    out.insert(std::fs::read(path)?);
+                }
+            }
+        }
+        Target::ZkCircuit => out.extend(zk_circuit_seeds()),
         Target::AnnexC => {
             out.extend(crate::online_world::get().annex_c_seeds.iter().cloned());
         }
@@ -412,3 +422,48 @@ const TRUST_CONFIG_SEEDS: &[&str] = &[
     "[[vical]]\nfile = \"korea.vical\"\nanchor = \"vical-root.pem\"\npurposes = [\"mdoc-issuer\"]\n",
     r#"{"anchor": [{"file": "roots", "purposes": ["reader"], "scopes": ["*"], "crl": "soft-fail"}]}"#,
 ];
+
+/// Small circuits over both fields (the published ones decompress to ~100 MB), one of them as a
+/// zstd frame, and the head of a published file.
+fn zk_circuit_seeds() -> Vec<Vec<u8>> {
+    use kmid_zk::circuit::{Circuit, Layer, Term};
+    use kmid_zk::field::{Field, Fp256, Gf2_128};
+    fn small<F: Field>() -> Circuit<F> {
+        let term = |g, h0, h1, v| Term { g, h0, h1, v };
+        Circuit {
+            nv: 2,
+            logv: 1,
+            nc: 1,
+            logc: 0,
+            ninputs: 5,
+            npub_in: 2,
+            subfield_boundary: 3,
+            constants: vec![F::ONE, F::ZERO, -F::ONE],
+            layers: vec![
+                Layer {
+                    logw: 2,
+                    nw: 4,
+                    terms: vec![term(0, 0, 1, 0), term(1, 3, 2, 1)],
+                },
+                Layer {
+                    logw: 3,
+                    nw: 5,
+                    terms: vec![term(0, 0, 4, 2), term(2, 1, 1, 0), term(3, 4, 0, 1)],
+                },
+            ],
+            id: [0x5a; 32],
+        }
+    }
+    let mut out = Vec::new();
+    let fp = small::<Fp256>().write().unwrap_or_default();
+    let gf = small::<Gf2_128>().write().unwrap_or_default();
+    out.push([fp.as_slice(), gf.as_slice()].concat());
+    out.push(fp);
+    out.push(gf);
+    if let Ok(file) =
+        std::fs::read(crate::zk_world::vectors().join("circuits/google-v7-1attr.circuit"))
+    {
+        out.push(file.get(..4096).unwrap_or_default().to_vec());
+    }
+    out
+}

@@ -293,9 +293,145 @@ impl<F: Field> Circuit<F> {
             .map_err(|_| ZkError::Crypto)
     }
 
+    /// The circuit in its file format (what [`Self::read`] reads back, byte for byte).
+    ///
+    /// # Errors
+    /// [`ZkError::CircuitTooLarge`] for a size or index that does not fit in 3 bytes.
+    pub fn write(&self) -> Result<Vec<u8>, ZkError> {
+        let too_large = || ZkError::CircuitTooLarge {
+            what: "a size beyond 3 bytes",
+        };
+        let mut out = vec![1u8];
+        let put = |out: &mut Vec<u8>, v: usize| -> Result<(), ZkError> {
+            if v >= 1 << 24 {
+                return Err(too_large());
+            }
+            out.extend_from_slice(v.to_le_bytes().get(..SIZE_BYTES).ok_or_else(too_large)?);
+            Ok(())
+        };
+        let field = usize::try_from(F::CIRCUIT_FIELD_ID).map_err(|_| too_large())?;
+        for v in [
+            field,
+            self.nv,
+            self.nc,
+            self.npub_in,
+            self.subfield_boundary,
+            self.ninputs,
+            self.layers.len(),
+            self.constants.len(),
+        ] {
+            put(&mut out, v)?;
+        }
+        for c in &self.constants {
+            c.write_bytes(&mut out);
+        }
+        let delta = |prev: usize, v: usize| {
+            if v >= prev {
+                2 * (v - prev)
+            } else {
+                2 * (prev - v) + 1
+            }
+        };
+        for layer in &self.layers {
+            put(&mut out, layer.logw)?;
+            put(&mut out, layer.nw)?;
+            put(&mut out, layer.terms.len())?;
+            let (mut pg, mut ph0, mut ph1) = (0usize, 0usize, 0usize);
+            for t in &layer.terms {
+                let (g, h0, h1) = (
+                    usize::try_from(t.g).map_err(|_| too_large())?,
+                    usize::try_from(t.h0).map_err(|_| too_large())?,
+                    usize::try_from(t.h1).map_err(|_| too_large())?,
+                );
+                put(&mut out, delta(pg, g))?;
+                put(&mut out, delta(ph0, h0))?;
+                put(&mut out, delta(ph1, h1))?;
+                put(&mut out, usize::try_from(t.v).map_err(|_| too_large())?)?;
+                (pg, ph0, ph1) = (g, h0, h1);
+            }
+        }
+        out.extend_from_slice(&self.id);
+        Ok(out)
+    }
+
     /// The number of terms of all layers.
     #[must_use]
     pub fn term_count(&self) -> usize {
         self.layers.iter().map(|l| l.terms.len()).sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::as_conversions)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{Circuit, Layer, Term, ceil_log2};
+    use crate::field::{Field, Fp256, Gf2_128};
+
+    /// A small well-formed circuit: `layers` layers of the given input widths.
+    fn circuit<F: Field>(widths: &[usize], seed: u64, constants: usize) -> Circuit<F> {
+        let mut layers = Vec::new();
+        let mut outputs = 3usize;
+        let mut x = seed;
+        let mut next = |bound: usize| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            usize::try_from(x >> 33).unwrap() % bound
+        };
+        for &nw in widths {
+            let terms = (0..1 + next(20))
+                .map(|_| Term {
+                    g: u32::try_from(next(outputs)).unwrap(),
+                    h0: u32::try_from(next(nw)).unwrap(),
+                    h1: u32::try_from(next(nw)).unwrap(),
+                    v: u32::try_from(next(constants)).unwrap(),
+                })
+                .collect();
+            layers.push(Layer {
+                logw: ceil_log2(nw).max(1),
+                nw,
+                terms,
+            });
+            outputs = nw;
+        }
+        let ninputs = *widths.last().unwrap();
+        Circuit {
+            nv: 3,
+            logv: ceil_log2(3),
+            nc: 1,
+            logc: 0,
+            ninputs,
+            npub_in: 1,
+            subfield_boundary: 0,
+            constants: (0..constants).map(|i| F::from_u64(i as u64)).collect(),
+            layers,
+            id: [7; 32],
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn write_then_read_is_the_same_circuit(
+            widths in proptest::collection::vec(2usize..300, 1..5),
+            seed: u64,
+            constants in 1usize..9,
+        ) {
+            let c = circuit::<Fp256>(&widths, seed, constants);
+            let bytes = c.write().unwrap();
+            let (back, used) = Circuit::<Fp256>::read(&bytes).unwrap();
+            prop_assert_eq!(used, bytes.len());
+            prop_assert_eq!(&back, &c);
+            // The same bytes are not a circuit over the other field.
+            prop_assert!(Circuit::<Gf2_128>::read(&bytes).is_err());
+            // Every proper prefix is refused with an offset inside it.
+            for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+                match Circuit::<Fp256>::read(&bytes[..cut]) {
+                    Err(crate::ZkError::MalformedCircuit { at, .. }) => prop_assert!(at <= cut),
+                    other => prop_assert!(false, "prefix {} read as {:?}", cut, other.map(|_| ())),
+                }
+            }
+        }
     }
 }

@@ -107,6 +107,12 @@ fn the_circuits_load_and_their_ids_recompute() {
             if n == 1 {
                 // Recomputing the IDs hashes every term: once per version is enough.
                 circuits.check_ids(provider).unwrap();
+                // What was read writes back to the same bytes.
+                let raw = kmid_zk::mdoc::decompress(&compressed, kmid_zk::mdoc::MAX_DECOMPRESSED)
+                    .unwrap();
+                let mut written = circuits.signature.write().unwrap();
+                written.extend(circuits.hash.write().unwrap());
+                assert!(written == raw, "{name}: re-encoded circuits differ");
                 // Another spec's bundle is refused.
                 let other = find_spec(version, 2).unwrap();
                 assert_eq!(

@@ -172,8 +172,12 @@ pub struct MdocCircuits {
     pub hash: Circuit<Gf2_128>,
 }
 
-/// Decompresses a zstd frame, refusing output beyond `limit`.
-fn decompress(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ZkError> {
+/// Decompresses a zstd frame (a circuit file), refusing output beyond `limit` bytes.
+///
+/// # Errors
+/// [`ZkError::MalformedCircuit`] for bytes that are not a zstd frame,
+/// [`ZkError::CircuitTooLarge`] beyond `limit`.
+pub fn decompress(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ZkError> {
     let bad = |what| ZkError::MalformedCircuit { at: 0, what };
     let decoder =
         ruzstd::decoding::StreamingDecoder::new(compressed).map_err(|_| bad("a zstd frame"))?;

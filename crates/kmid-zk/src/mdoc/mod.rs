@@ -4,6 +4,6 @@ mod circuits;
 mod statement;
 mod verifier;
 
-pub use circuits::{MAX_DECOMPRESSED, MdocCircuits, SPECS, Spec, Version, find_spec};
+pub use circuits::{MAX_DECOMPRESSED, MdocCircuits, SPECS, Spec, Version, decompress, find_spec};
 pub use statement::{Attribute, Statement, Timestamp, device_signed_bytes};
-pub use verifier::MdocVerifier;
+pub use verifier::{MdocProof, MdocVerifier};

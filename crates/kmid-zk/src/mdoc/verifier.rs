@@ -19,8 +19,9 @@ pub struct MdocVerifier {
     hash: zk::Verifier<Gf2_128>,
 }
 
-/// The six MAC tags, the two circuits' proofs.
-struct Parts {
+/// A proof read against a bundle: the six MAC tags, the two circuits' proofs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdocProof {
     macs: [Gf2_128; 6],
     hash: zk::Proof<Gf2_128>,
     signature: zk::Proof<Fp256>,
@@ -51,7 +52,12 @@ impl MdocVerifier {
         &self.spec
     }
 
-    fn parse(&self, proof: &[u8]) -> Result<Parts, ZkError> {
+    /// Reads proof bytes against this bundle's shapes: six MAC tags, the hash circuit's proof,
+    /// the signature circuit's proof, nothing after. Memory is bounded by the input's length.
+    ///
+    /// # Errors
+    /// [`ZkError::MalformedProof`] naming the offset and what was expected there.
+    pub fn read_proof(&self, proof: &[u8]) -> Result<MdocProof, ZkError> {
         let mut r = Reader::new(proof);
         let mut macs = [Gf2_128::ZERO; 6];
         for m in &mut macs {
@@ -65,7 +71,7 @@ impl MdocVerifier {
                 what: "end of proof",
             });
         }
-        Ok(Parts {
+        Ok(MdocProof {
             macs,
             hash,
             signature,
@@ -85,10 +91,23 @@ impl MdocVerifier {
         statement: &Statement<'_>,
         proof: &[u8],
     ) -> Result<(), ZkError> {
+        let parts = self.read_proof(proof)?;
+        self.verify_proof(provider, statement, &parts)
+    }
+
+    /// Verifies a proof already read with [`Self::read_proof`].
+    ///
+    /// # Errors
+    /// As [`Self::verify`].
+    pub fn verify_proof(
+        &self,
+        provider: &CryptoProvider,
+        statement: &Statement<'_>,
+        parts: &MdocProof,
+    ) -> Result<(), ZkError> {
         if statement.attributes.len() != self.spec.attributes {
             return Err(ZkError::CircuitMismatch("attribute count"));
         }
-        let parts = self.parse(proof)?;
         let device_hash: [u8; 32] = HashAlgorithm::Sha256
             .hasher_on(provider)
             .finish_with(&statement::device_signed_bytes(statement))?;

@@ -1,0 +1,3 @@
+#![no_main]
+// The body is kmid_fuzzing::Target::ZkCircuit; tests/regression.rs runs it on stable.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kmid_fuzzing::Target::ZkCircuit.run(data));
