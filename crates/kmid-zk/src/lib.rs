@@ -9,6 +9,7 @@ pub mod field;
 pub mod ligero;
 pub mod mdoc;
 pub mod merkle;
+pub mod prove;
 mod reader;
 pub mod rs;
 pub mod sumcheck;

@@ -116,20 +116,48 @@ pub struct Quadratic {
 /// The Ligero part of a proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof<F> {
-    y_ldt: Vec<F>,
-    y_dot: Vec<F>,
-    y_quad_0: Vec<F>,
-    y_quad_2: Vec<F>,
-    nonces: Vec<Digest>,
+    pub(crate) y_ldt: Vec<F>,
+    pub(crate) y_dot: Vec<F>,
+    pub(crate) y_quad_0: Vec<F>,
+    pub(crate) y_quad_2: Vec<F>,
+    pub(crate) nonces: Vec<Digest>,
     /// The opened columns, row-major: `req[row·nreq + j]`.
-    req: Vec<F>,
-    path: Vec<Digest>,
+    pub(crate) req: Vec<F>,
+    pub(crate) path: Vec<Digest>,
 }
 
 /// Longest run of opened values the format allows.
 const MAX_RUN: u32 = 1 << 25;
 
 impl<F: Field> Proof<F> {
+    /// Appends the wire form: the opened columns as one run of full-field elements (a reader
+    /// takes any split into runs).
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), ZkError> {
+        for v in [&self.y_ldt, &self.y_dot, &self.y_quad_0, &self.y_quad_2] {
+            for e in v {
+                e.write_bytes(out);
+            }
+        }
+        for n in &self.nonces {
+            out.extend_from_slice(n);
+        }
+        let run = u32::try_from(self.req.len()).map_err(|_| ZkError::CircuitTooLarge {
+            what: "opened columns",
+        })?;
+        out.extend_from_slice(&run.to_le_bytes());
+        for e in &self.req {
+            e.write_bytes(out);
+        }
+        let npath = u32::try_from(self.path.len()).map_err(|_| ZkError::CircuitTooLarge {
+            what: "Merkle path",
+        })?;
+        out.extend_from_slice(&npath.to_le_bytes());
+        for d in &self.path {
+            out.extend_from_slice(d);
+        }
+        Ok(())
+    }
+
     /// Reads the Ligero part of a proof (zk_proof.h): the combined rows, the nonces, the
     /// opened columns (runs alternating full and subfield encodings, full first) and the Merkle
     /// path.
@@ -209,7 +237,7 @@ impl<F: Field> Tables<F> {
 
 /// The constant "hash of A" the transcript receives (google/longfellow-zk writes a fixed string:
 /// the linear system is fixed by the circuit and the transcript already holds it).
-const HASH_OF_A: [u8; 32] = {
+pub(crate) const HASH_OF_A: [u8; 32] = {
     let mut h = [0u8; 32];
     h[0] = 0xde;
     h[1] = 0xad;
@@ -229,6 +257,45 @@ pub struct Statement<'a, F> {
     pub b: &'a [F],
     /// The quadratic constraints.
     pub quadratic: &'a [Quadratic],
+}
+
+/// `Avec`: the linear constraints combined by `alphal`, and the quadratic rows' copies of
+/// their factors tied to the witnesses by `alphaq`, one entry per witness-and-quadratic slot
+/// (`nwqrow · w`).
+pub(crate) fn combined_constraints<F: Field>(
+    p: &Params,
+    statement: &Statement<'_, F>,
+    alphal: &[F],
+    alphaq: &[F],
+) -> Result<Vec<F>, ZkError> {
+    let w = p.w;
+    let mut avec = vec![F::ZERO; p.nwqrow() * w];
+    for term in statement.linear {
+        let alpha = alphal
+            .get(term.constraint)
+            .ok_or(ZkError::CircuitMismatch("linear constraint index"))?;
+        let slot = avec
+            .get_mut(term.witness)
+            .ok_or(ZkError::CircuitMismatch("linear witness index"))?;
+        *slot += term.k * *alpha;
+    }
+    let ax = p.nwrow * w;
+    let (ay, az) = (ax + p.nqtriples * w, ax + 2 * p.nqtriples * w);
+    for (q, c) in statement.quadratic.iter().enumerate() {
+        for (hand, (base, wire)) in [(ax, c.x), (ay, c.y), (az, c.z)].into_iter().enumerate() {
+            let a = alphaq
+                .get(3 * q + hand)
+                .copied()
+                .ok_or(ZkError::CircuitMismatch("quadratic constraint index"))?;
+            *avec
+                .get_mut(base + q)
+                .ok_or(ZkError::CircuitMismatch("quadratic row"))? += a;
+            *avec
+                .get_mut(wire)
+                .ok_or(ZkError::CircuitMismatch("quadratic witness index"))? -= a;
+        }
+    }
+    Ok(avec)
 }
 
 /// Verifies the Ligero part of a proof, continuing `transcript` (after the sumcheck).
@@ -305,32 +372,7 @@ pub fn verify<F: Field>(
     }
 
     // 3. Linear test: the rows of the combined constraint vector `Avec`.
-    let mut avec = vec![F::ZERO; p.nwqrow() * w];
-    for term in statement.linear {
-        let alpha = alphal
-            .get(term.constraint)
-            .ok_or(ZkError::CircuitMismatch("linear constraint index"))?;
-        let slot = avec
-            .get_mut(term.witness)
-            .ok_or(ZkError::CircuitMismatch("linear witness index"))?;
-        *slot += term.k * *alpha;
-    }
-    let ax = p.nwrow * w;
-    let (ay, az) = (ax + p.nqtriples * w, ax + 2 * p.nqtriples * w);
-    for (q, c) in statement.quadratic.iter().enumerate() {
-        for (hand, (base, wire)) in [(ax, c.x), (ay, c.y), (az, c.z)].into_iter().enumerate() {
-            let a = alphaq
-                .get(3 * q + hand)
-                .copied()
-                .ok_or(ZkError::CircuitMismatch("quadratic constraint index"))?;
-            *avec
-                .get_mut(base + q)
-                .ok_or(ZkError::CircuitMismatch("quadratic row"))? += a;
-            *avec
-                .get_mut(wire)
-                .ok_or(ZkError::CircuitMismatch("quadratic witness index"))? -= a;
-        }
-    }
+    let avec = combined_constraints(p, statement, &alphal, &alphaq)?;
     for (j, (lbj, ldj)) in lb.iter().zip(&ld).enumerate() {
         let tail = lbj.get(r..).unwrap_or_default();
         let mut lhs = proof.opened(p, 1, j);

@@ -22,25 +22,38 @@ const CHUNK: usize = 1024;
 
 /// One round of one layer: the round polynomial at 0 and at the third point, for each hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Round<F> {
-    p0: [F; 2],
-    p2: [F; 2],
+pub(crate) struct Round<F> {
+    pub(crate) p0: [F; 2],
+    pub(crate) p2: [F; 2],
 }
 
 /// One layer's padded messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct LayerProof<F> {
-    rounds: Vec<Round<F>>,
-    claims: [F; 2],
+pub(crate) struct LayerProof<F> {
+    pub(crate) rounds: Vec<Round<F>>,
+    pub(crate) claims: [F; 2],
 }
 
 /// The sumcheck part of a proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof<F> {
-    layers: Vec<LayerProof<F>>,
+    pub(crate) layers: Vec<LayerProof<F>>,
 }
 
 impl<F: Field> Proof<F> {
+    /// Appends the wire form (what [`Self::read`] reads).
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        for layer in &self.layers {
+            for r in &layer.rounds {
+                for e in [r.p0[0], r.p0[1], r.p2[0], r.p2[1]] {
+                    e.write_bytes(out);
+                }
+            }
+            layer.claims[0].write_bytes(out);
+            layer.claims[1].write_bytes(out);
+        }
+    }
+
     /// Reads it (per layer, per round: both hands at 0, both at the third point; then the two
     /// claims).
     pub(crate) fn read(circuit: &Circuit<F>, r: &mut Reader<'_>) -> Result<Self, ZkError> {
@@ -75,6 +88,25 @@ pub struct Constraints<F> {
     pub quadratic: Vec<Quadratic>,
     /// The witnesses: private inputs, then each layer's pads.
     pub nw: usize,
+}
+
+/// The quadratic constraints of a circuit's proof: per layer, its two claim pads' product
+/// (witness indices: private inputs first, then each layer's `4·logw + 3` pads).
+pub(crate) fn quadratic_constraints<F>(circuit: &Circuit<F>) -> Vec<Quadratic> {
+    let mut pi = circuit.ninputs - circuit.npub_in;
+    circuit
+        .layers
+        .iter()
+        .map(|l| {
+            let q = Quadratic {
+                x: pi + 4 * l.logw,
+                y: pi + 4 * l.logw + 1,
+                z: pi + 4 * l.logw + 2,
+            };
+            pi += 4 * l.logw + 3;
+            q
+        })
+        .collect()
 }
 
 /// `EQ(point, i)` for every `i < 2^point.len()`: `Π_k (point[k] if bit k of i else 1 − point[k])`.

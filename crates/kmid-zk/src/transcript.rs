@@ -16,6 +16,7 @@ const TAG_ELEMENT: u8 = 1;
 const TAG_ARRAY: u8 = 2;
 
 /// The challenge stream: AES-256 under `key` of the blocks `u64le(i) ‖ 0^8`, i = 0, 1, ….
+#[derive(Clone)]
 struct Stream {
     key: [u8; 32],
     counter: u64,
@@ -27,6 +28,7 @@ struct Stream {
 const STREAM_BLOCKS: usize = 16;
 
 /// A Fiat-Shamir transcript.
+#[derive(Clone)]
 pub struct Transcript<'p> {
     provider: &'p CryptoProvider,
     state: Hasher,

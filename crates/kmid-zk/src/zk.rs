@@ -96,6 +96,19 @@ impl<F: Field> Verifier<F> {
         )
     }
 
+    /// Reads a whole proof for this circuit (nothing may follow it).
+    ///
+    /// # Errors
+    /// [`ZkError::MalformedProof`].
+    pub fn read_bytes(&self, bytes: &[u8]) -> Result<Proof<F>, ZkError> {
+        let mut r = Reader::new(bytes);
+        let proof = self.read(&mut r)?;
+        if r.remaining() != 0 {
+            return Err(r.error("end of proof"));
+        }
+        Ok(proof)
+    }
+
     /// Reads a proof for this circuit from the front of `r`.
     pub(crate) fn read(&self, r: &mut Reader<'_>) -> Result<Proof<F>, ZkError> {
         let root = r.digest("commitment root")?;
@@ -114,6 +127,18 @@ impl<F: Field> Verifier<F> {
 pub struct Proof<F> {
     /// The Merkle root of the Ligero commitment.
     pub root: Digest,
-    sumcheck: sumcheck::Proof<F>,
-    ligero: ligero::Proof<F>,
+    pub(crate) sumcheck: sumcheck::Proof<F>,
+    pub(crate) ligero: ligero::Proof<F>,
+}
+
+impl<F: Field> Proof<F> {
+    /// Appends the wire form.
+    ///
+    /// # Errors
+    /// A proof too large for the format's 32-bit counts.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), ZkError> {
+        out.extend_from_slice(&self.root);
+        self.sumcheck.write(out);
+        self.ligero.write(out)
+    }
 }
