@@ -200,6 +200,7 @@ pub fn respond(
     Ok(DeviceResponse {
         version: "1.0".into(),
         documents,
+        zk_documents: Vec::new(),
         document_errors,
         status: ResponseStatus::Ok,
     })

@@ -107,6 +107,13 @@ pub enum KmidError {
         /// The original error's message.
         message: String,
     },
+    /// A zero-knowledge proof or its document refused (kmid-zk's error).
+    #[error("zero-knowledge proof: {0}")]
+    Zk(#[from] kmid_zk::ZkError),
+    /// A ZK document that is not what this verifier accepts: an unknown or unoffered proof
+    /// system, several namespaces, device-signed elements, a timestamp outside the policy.
+    #[error("zero-knowledge document refused: {0}")]
+    ZkDocument(&'static str),
     /// A batch item was not verified: verifying it panicked (in a resolver, fetcher or
     /// signature backend the caller supplied), or the thread verifying it stopped.
     #[error("not verified: verifying this batch item panicked")]
@@ -146,6 +153,8 @@ impl KmidError {
             Self::WalletError { .. } => "WalletError",
             Self::Stored { code, .. } => code,
             Self::Unverified => "Unverified",
+            Self::Zk(e) => e.code(),
+            Self::ZkDocument(_) => "Zk.Document",
         }
     }
 }

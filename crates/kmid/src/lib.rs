@@ -92,6 +92,7 @@ pub mod registration;
 pub mod trust;
 mod verifier;
 mod wallet;
+pub mod zk;
 
 pub use authority::{AuthorityKeys, IssuingAuthority, trust_store};
 pub use channels::{
@@ -121,6 +122,7 @@ pub use kmid_oid4vc as oid4vc;
 pub use kmid_schema as schema;
 pub use kmid_sdjwt as sdjwt;
 pub use kmid_status as status;
+pub use kmid_zk;
 
 /// The example in the workspace README, run as a doctest so it cannot rot.
 #[cfg(doctest)]

@@ -488,7 +488,7 @@ pub enum BatchItem<'a> {
 
 /// A relying party's verifier: the issuers it trusts and how it learns statuses.
 pub struct Verifier {
-    trust: TrustStore,
+    pub(crate) trust: TrustStore,
     /// SD-JWT VC issuers' `x5c` roots, when not the mdoc issuers' (`trust`).
     sd_jwt_roots: Option<TrustStore>,
     /// SD-JWT VC issuers' configured keys: `(iss, kid, key)`.
@@ -497,7 +497,7 @@ pub struct Verifier {
     sd_jwt_metadata: Option<Arc<IssuerMetadataResolver>>,
     resolver: Arc<dyn StatusResolver>,
     key_binding_window: Duration,
-    provider: &'static CryptoProvider,
+    pub(crate) provider: &'static CryptoProvider,
 }
 
 impl core::fmt::Debug for Verifier {

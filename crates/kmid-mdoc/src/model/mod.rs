@@ -13,6 +13,7 @@ mod mso;
 mod request;
 pub(crate) mod response;
 mod transcript;
+mod zk;
 
 pub(crate) use device_signed::encode_name_spaces as device_signed_encode_name_spaces;
 pub use device_signed::{DeviceAuth, DeviceNameSpaces, DeviceSigned, ElementsByNamespace};
@@ -26,6 +27,7 @@ pub use response::{
     DeviceResponse, Document, ERROR_DATA_NOT_RETURNED, ErrorsByNamespace, ResponseStatus,
 };
 pub use transcript::{Handover, SessionTranscript};
+pub use zk::{ZkDocument, ZkDocumentData, ZkItemsByNamespace, ZkSignedItem};
 
 use kmid_crypto::cose::{CoseMac0, CoseSign1};
 use time::OffsetDateTime;
@@ -58,6 +60,11 @@ pub(crate) fn parse_tdate(item: &Item<'_>, path: &str) -> Result<OffsetDateTime,
     }
     .ok_or_else(|| malformed(path, EXPECTED))?;
     strict_tdate(text).ok_or_else(|| malformed(path, EXPECTED))
+}
+
+/// A `tdate`'s text, strictly (see [`parse_tdate`]).
+pub(crate) fn parse_tdate_text(text: &str) -> Option<OffsetDateTime> {
+    strict_tdate(text)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` exactly: digits where digits belong, `T` and `Z` literal, a real

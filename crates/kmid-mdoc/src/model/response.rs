@@ -2,6 +2,7 @@
 //!
 //! ```cddl
 //! DeviceResponse = { "version" : tstr, ? "documents" : [+ Document],
+//!                    ? "zkDocuments" : [+ ZkDocument],      ; second edition draft
 //!                    ? "documentErrors" : [+ DocumentError], "status" : uint }
 //! Document = { "docType" : DocType, "issuerSigned" : IssuerSigned,
 //!              "deviceSigned" : DeviceSigned, ? "errors" : Errors }
@@ -11,6 +12,7 @@
 
 use super::device_signed::DeviceSigned;
 use super::issuer_signed::IssuerSigned;
+use super::zk::ZkDocument;
 use super::{Fields, array, text_keyed};
 use crate::cbor::{CborLimits, DecodeBudget, Encoder, Item};
 use crate::error::{MdocError, malformed};
@@ -82,6 +84,8 @@ pub struct DeviceResponse {
     pub version: String,
     /// The documents returned.
     pub documents: Vec<Document>,
+    /// Documents returned as zero-knowledge proofs (ISO/IEC 18013-5 second edition draft).
+    pub zk_documents: Vec<ZkDocument>,
     /// Document types requested and not returned, with error codes.
     pub document_errors: Vec<(String, i64)>,
     /// The status.
@@ -162,7 +166,8 @@ impl DeviceResponse {
         let path = "DeviceResponse";
         let f = Fields::new(&item, path)?;
         let version = f.text("version")?;
-        if version != "1.0" {
+        // 1.1 is the second edition's (multipaz writes it with zkDocuments).
+        if version != "1.0" && version != "1.1" {
             return Err(MdocError::UnsupportedVersion {
                 what: "DeviceResponse",
                 version: version.to_owned(),
@@ -174,6 +179,14 @@ impl DeviceResponse {
                 .iter()
                 .enumerate()
                 .map(|(i, d)| Document::from_item(d, &format!("{path}.documents[{i}]"), limits))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let zk_documents = match f.opt("zkDocuments") {
+            None => Vec::new(),
+            Some(docs) => array(docs, &f.path("zkDocuments"))?
+                .iter()
+                .enumerate()
+                .map(|(i, d)| ZkDocument::from_item(d, &format!("{path}.zkDocuments[{i}]"), limits))
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let document_errors = match f.opt("documentErrors") {
@@ -192,6 +205,7 @@ impl DeviceResponse {
         Ok(Self {
             version: version.to_owned(),
             documents,
+            zk_documents,
             document_errors,
             status: ResponseStatus::from_code(f.uint("status")?),
         })
@@ -204,12 +218,19 @@ impl DeviceResponse {
         let mut e = Encoder::with_capacity(4096);
         let n = 2
             + usize::from(!self.documents.is_empty())
+            + usize::from(!self.zk_documents.is_empty())
             + usize::from(!self.document_errors.is_empty());
         e.map(n);
         e.text("version").text(&self.version);
         if !self.documents.is_empty() {
             e.text("documents").array(self.documents.len());
             for d in &self.documents {
+                d.encode(&mut e);
+            }
+        }
+        if !self.zk_documents.is_empty() {
+            e.text("zkDocuments").array(self.zk_documents.len());
+            for d in &self.zk_documents {
                 d.encode(&mut e);
             }
         }

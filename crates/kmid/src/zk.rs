@@ -1,0 +1,288 @@
+//! Zero-knowledge mdoc presentations (Longfellow): a verifier accepts a DeviceResponse's
+//! `zkDocuments` — a proof that the holder has an mdoc signed by a Document Signer it trusts,
+//! valid at the document's timestamp, whose disclosed elements have the values stated, bound
+//! to this session — and learns nothing else (not the signature, the MSO, the device key or
+//! any digest that would link two presentations). See `spec/zk.md`.
+
+use std::sync::{Arc, OnceLock};
+
+use kmid_crypto::x509::KeyPurpose;
+use kmid_mdoc::CborLimits;
+use kmid_mdoc::model::{DeviceResponse, ZkDocument};
+use kmid_zk::mdoc::{Attribute, MdocCircuits, MdocVerifier, SPECS, Spec, Statement, Timestamp};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::KmidError;
+use crate::verifier::Verifier;
+
+/// The proof system's name in ZkSystemSpecs (google/longfellow-zk `zk_spec.cc`).
+pub const LONGFELLOW_SYSTEM: &str = "longfellow-libzk-v1";
+
+/// One published circuit bundle, loaded on first use (a bundle is ~300 KB compressed, ~130 MB
+/// loaded).
+struct Bundle {
+    spec: Spec,
+    compressed: Vec<u8>,
+    loaded: OnceLock<Result<Arc<MdocVerifier>, kmid_zk::ZkError>>,
+}
+
+/// The circuits a verifier accepts proofs over.
+#[derive(Default)]
+pub struct ZkCircuits {
+    bundles: Vec<Bundle>,
+}
+
+impl core::fmt::Debug for ZkCircuits {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.bundles
+                    .iter()
+                    .map(|b| (b.spec.version, b.spec.attributes)),
+            )
+            .finish()
+    }
+}
+
+impl ZkCircuits {
+    /// No circuits.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a published bundle (a circuit file) for `spec`; it is loaded, and checked to be
+    /// that spec's, on first use.
+    pub fn add(&mut self, spec: Spec, compressed: Vec<u8>) {
+        self.bundles.push(Bundle {
+            spec,
+            compressed,
+            loaded: OnceLock::new(),
+        });
+    }
+
+    /// The specs a reader may offer (`zkRequest.systemSpecs`).
+    #[must_use]
+    pub fn specs(&self) -> Vec<Spec> {
+        self.bundles.iter().map(|b| b.spec).collect()
+    }
+
+    /// The bundle a `zkSystemId` names: a circuit hash (Google Wallet's IDs), or multipaz's
+    /// `longfellow-libzk-v1_<version>_<attributes>_<blockEncHash>_<blockEncSig>_<hash>`.
+    fn resolve(&self, zk_system_id: &str) -> Option<&Bundle> {
+        let hash = zk_system_id.rsplit('_').next().unwrap_or(zk_system_id);
+        if hash.len() != 64
+            || zk_system_id.contains('_') && !zk_system_id.starts_with(LONGFELLOW_SYSTEM)
+        {
+            return None;
+        }
+        self.bundles.iter().find(|b| hex_eq(&b.spec.id, hash))
+    }
+
+    fn verifier(
+        bundle: &Bundle,
+        provider: &'static kmid_crypto::CryptoProvider,
+    ) -> Result<Arc<MdocVerifier>, KmidError> {
+        bundle
+            .loaded
+            .get_or_init(|| {
+                MdocCircuits::load(provider, &bundle.spec, &bundle.compressed)
+                    .and_then(MdocVerifier::new)
+                    .map(Arc::new)
+            })
+            .clone()
+            .map_err(KmidError::Zk)
+    }
+}
+
+fn hex_eq(bytes: &[u8; 32], hex: &str) -> bool {
+    let h = hex.as_bytes();
+    h.len() == 64
+        && bytes.iter().enumerate().all(|(i, &b)| {
+            let nib = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            };
+            match (
+                h.get(2 * i).copied().and_then(nib),
+                h.get(2 * i + 1).copied().and_then(nib),
+            ) {
+                (Some(hi), Some(lo)) => (hi << 4 | lo) == b,
+                _ => false,
+            }
+        })
+}
+
+/// How far a ZK document's timestamp (the time its validity was proven at) may be from the
+/// verifier's clock. Google Wallet rounds it to the end of the current day, so the defaults
+/// accept a day either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZkPolicy {
+    /// Oldest accepted: `now − max_age`.
+    pub max_age: Duration,
+    /// Latest accepted: `now + max_ahead`.
+    pub max_ahead: Duration,
+}
+
+impl Default for ZkPolicy {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::days(1),
+            max_ahead: Duration::days(1),
+        }
+    }
+}
+
+/// What a verified ZK document establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedZkDocument {
+    /// The document type.
+    pub doc_type: String,
+    /// When its validity was proven.
+    pub timestamp: OffsetDateTime,
+    /// The circuit bundle the proof is over.
+    pub spec: Spec,
+    /// The namespace of the disclosed elements.
+    pub namespace: String,
+    /// The disclosed elements: identifier and CBOR-encoded value.
+    pub claims: Vec<(String, Vec<u8>)>,
+    /// The Document Signer certificate (DER) the proof is under, validated to a trust anchor.
+    pub document_signer: Vec<u8>,
+}
+
+impl Verifier {
+    /// Verifies every `zkDocuments` entry of a DeviceResponse, for the session whose
+    /// SessionTranscript encodes to `transcript`, at `at`: the Document Signer chain in
+    /// `msoX5chain` against this verifier's mdoc trust anchors, the timestamp against
+    /// `policy`, and the proof over the circuits `circuits` holds.
+    ///
+    /// The issuer's revocation status is not part of the statement (the MSO stays hidden), so
+    /// none is checked; the Document Signer certificate's is, under the trust store's policy.
+    ///
+    /// # Errors
+    /// [`KmidError::Mdoc`] for a response that does not decode, [`KmidError::ZkDocument`] for
+    /// a document outside what is accepted, [`KmidError::Crypto`] for a chain that does not
+    /// validate, [`KmidError::Zk`] for a proof refused (the failed check in its code).
+    pub fn verify_mdoc_zk(
+        &self,
+        response: &[u8],
+        transcript: &[u8],
+        circuits: &ZkCircuits,
+        policy: &ZkPolicy,
+        at: OffsetDateTime,
+    ) -> Result<Vec<VerifiedZkDocument>, KmidError> {
+        let response = DeviceResponse::from_bytes(response, &CborLimits::default())?;
+        if response.zk_documents.is_empty() {
+            return Err(KmidError::ZkDocument("no zkDocuments"));
+        }
+        response
+            .zk_documents
+            .iter()
+            .map(|doc| self.verify_zk_document(doc, transcript, circuits, policy, at))
+            .collect()
+    }
+
+    fn verify_zk_document(
+        &self,
+        doc: &ZkDocument,
+        transcript: &[u8],
+        circuits: &ZkCircuits,
+        policy: &ZkPolicy,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedZkDocument, KmidError> {
+        let data = &doc.data;
+        let bundle = circuits
+            .resolve(&data.zk_system_id)
+            .ok_or(KmidError::ZkDocument(
+                "a proof system this verifier did not offer",
+            ))?;
+        if !data.device_signed.iter().all(|(_, items)| items.is_empty()) {
+            return Err(KmidError::ZkDocument("device-signed elements"));
+        }
+        let [(namespace, items)] = data.issuer_signed.as_slice() else {
+            return Err(KmidError::ZkDocument(
+                "elements from other than one namespace",
+            ));
+        };
+        if items.len() != bundle.spec.attributes {
+            return Err(KmidError::ZkDocument(
+                "an element count the circuit does not take",
+            ));
+        }
+        let now = Timestamp::parse(&data.timestamp)?;
+        let timestamp = time::PrimitiveDateTime::parse(
+            &data.timestamp,
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
+        )
+        .map_err(|_| KmidError::ZkDocument("a timestamp that does not parse"))?
+        .assume_utc();
+        if timestamp < at - policy.max_age || timestamp > at + policy.max_ahead {
+            return Err(KmidError::ZkDocument(
+                "a timestamp outside the accepted window",
+            ));
+        }
+        let ders: Vec<&[u8]> = data.mso_x5chain.iter().map(Vec::as_slice).collect();
+        if ders.is_empty() {
+            return Err(KmidError::ZkDocument("no msoX5chain"));
+        }
+        let chain = self
+            .trust
+            .validate_der(&ders, at, KeyPurpose::DocumentSigner)?;
+        let sec1 = chain
+            .leaf_key
+            .to_sec1_uncompressed()
+            .filter(|k| k.len() == 65)
+            .ok_or(KmidError::ZkDocument(
+                "a Document Signer key other than P-256",
+            ))?;
+        let (x, y): ([u8; 32], [u8; 32]) = (
+            sec1.get(1..33)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 32]),
+            sec1.get(33..65)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 32]),
+        );
+        let attributes: Vec<Attribute<'_>> = items
+            .iter()
+            .map(|i| Attribute {
+                namespace,
+                identifier: &i.identifier,
+                value: &i.value,
+            })
+            .collect();
+        let statement = Statement {
+            issuer_x: &x,
+            issuer_y: &y,
+            session_transcript: transcript,
+            doc_type: &data.doc_type,
+            device_namespaces: &[0xa0],
+            attributes: &attributes,
+            now,
+        };
+        ZkCircuits::verifier(bundle, self.provider)?.verify(
+            self.provider,
+            &statement,
+            &doc.proof,
+        )?;
+        Ok(VerifiedZkDocument {
+            doc_type: data.doc_type.clone(),
+            timestamp,
+            spec: bundle.spec,
+            namespace: namespace.clone(),
+            claims: items
+                .iter()
+                .map(|i| (i.identifier.clone(), i.value.clone()))
+                .collect(),
+            document_signer: chain.leaf.der().to_vec(),
+        })
+    }
+}
+
+/// Every published spec (for a reader's `zkRequest`).
+#[must_use]
+pub fn published_specs() -> &'static [Spec] {
+    &SPECS
+}
