@@ -22,6 +22,8 @@ use crate::error::KmidError;
 pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
 /// The format identifier of ISO mdoc (OpenID4VP 1.0 Appendix B.2).
 pub const FORMAT_MSO_MDOC: &str = "mso_mdoc";
+/// An mdoc presented as a zero-knowledge proof (de facto: Google Wallet, multipaz).
+pub const FORMAT_MSO_MDOC_ZK: &str = "mso_mdoc_zk";
 
 /// The most presentations a VP Token may hold for one Credential Query with `multiple`.
 pub const MAX_PRESENTATIONS: usize = 16;
@@ -78,6 +80,11 @@ pub struct CredentialMeta {
     /// mdoc: the docType.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doctype_value: Option<String>,
+    /// `mso_mdoc_zk`: the zero-knowledge proof systems accepted, as Google's and multipaz's
+    /// verifiers write them (flat objects: `system`, `id`, `circuit_hash`, `num_attributes`,
+    /// `version`, …; google/longfellow-zk `docs/content/en/docs/protocols.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk_system_type: Option<Vec<Value>>,
 }
 
 /// A Claims Query (§6.3).

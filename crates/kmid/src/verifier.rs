@@ -43,6 +43,11 @@ pub enum Template {
         /// Transactions, Art. 3).
         legal_basis: String,
     },
+    /// The age check as a zero-knowledge proof (Longfellow): the holder proves `age_over_19`
+    /// from its mdoc without showing the signature, the MSO or its device key, so two checks
+    /// cannot be linked (`spec/zk.md`). For mdoc only; an SD-JWT VC request is the plain
+    /// one-claim request.
+    AgeCheckZk,
 }
 
 impl Template {
@@ -51,6 +56,8 @@ impl Template {
     pub fn claims(&self) -> &'static [ClaimId] {
         match self {
             Self::AgeCheck => &[ClaimId::YouthActAdult, ClaimId::AgeOver19],
+            // One attribute: the one-attribute circuits.
+            Self::AgeCheckZk => &[ClaimId::AgeOver19],
             Self::Identity => &[
                 ClaimId::FamilyName,
                 ClaimId::GivenName,
@@ -74,6 +81,7 @@ impl Template {
             Self::AgeCheck => "age check",
             Self::Identity => "identity",
             Self::FullIdentity { .. } => "full identity",
+            Self::AgeCheckZk => "age check (zero-knowledge)",
         }
     }
 
@@ -91,6 +99,12 @@ impl Template {
         let mut items = ItemsRequest::for_doc_type(card.doc_type());
         for spec in self.claims_for(card) {
             items.ask(spec.mdoc.namespace, spec.mdoc.identifier, false);
+        }
+        if matches!(self, Self::AgeCheckZk) {
+            items.request_info.push((
+                crate::zk::ZK_REQUEST_KEY.to_owned(),
+                crate::zk::zk_request(crate::zk::AGE_CHECK_SPECS),
+            ));
         }
         DeviceRequest::new(vec![DocRequest::new(items)])
     }
@@ -196,6 +210,7 @@ impl Template {
                 CredentialMeta {
                     vct_values: None,
                     doctype_value: Some(card.doc_type().to_owned()),
+                    zk_system_type: None,
                 },
             ),
             Format::SdJwtVc => (
@@ -203,8 +218,25 @@ impl Template {
                 CredentialMeta {
                     vct_values: Some(vec![card.vct().to_owned()]),
                     doctype_value: None,
+                    zk_system_type: None,
                 },
             ),
+        };
+        // A zero-knowledge template asks for the mdoc as a proof over the published circuits.
+        let (format_id, meta) = match (self, format) {
+            (Self::AgeCheckZk, Format::Mdoc) => (
+                crate::dcql::FORMAT_MSO_MDOC_ZK,
+                CredentialMeta {
+                    zk_system_type: Some(
+                        crate::zk::AGE_CHECK_SPECS
+                            .iter()
+                            .map(crate::zk::zk_system_type)
+                            .collect(),
+                    ),
+                    ..meta
+                },
+            ),
+            _ => (format_id, meta),
         };
         DcqlQuery {
             credentials: vec![CredentialQuery {

@@ -281,6 +281,63 @@ impl Verifier {
     }
 }
 
+/// The `requestInfo` key of a DocRequest's ZK request (ISO/IEC 18013-5 second edition draft).
+pub const ZK_REQUEST_KEY: &str = "zkRequest";
+
+/// What [`crate::Template::AgeCheckZk`] offers: the one-attribute circuits, newest first.
+pub const AGE_CHECK_SPECS: &[Spec] = &[SPECS[4], SPECS[0]];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A spec as a DCQL `zk_system_type` entry (flat: its ID is the circuit hash, as Google's
+/// verifier writes it).
+#[must_use]
+pub fn zk_system_type(spec: &Spec) -> serde_json::Value {
+    serde_json::json!({
+        "system": LONGFELLOW_SYSTEM,
+        "id": hex(&spec.id),
+        "circuit_hash": hex(&spec.id),
+        "num_attributes": spec.attributes,
+        "version": spec.version.number(),
+        "block_enc_hash": spec.block_enc_hash,
+        "block_enc_sig": spec.block_enc_sig,
+    })
+}
+
+/// A DocRequest's `zkRequest`: `{"systemSpecs": [+ {"zkSystemId", "system", "params"}],
+/// "zkRequired": true}`.
+#[must_use]
+pub fn zk_request(specs: &[Spec]) -> kmid_mdoc::ElementValue {
+    use kmid_mdoc::ElementValue as V;
+    let text = |s: &str| V::Text(s.to_owned());
+    let uint = |n: usize| V::Uint(u64::try_from(n).unwrap_or(u64::MAX));
+    let system_specs = specs
+        .iter()
+        .map(|spec| {
+            V::Map(vec![
+                (text("zkSystemId"), text(&hex(&spec.id))),
+                (text("system"), text(LONGFELLOW_SYSTEM)),
+                (
+                    text("params"),
+                    V::Map(vec![
+                        (text("circuit_hash"), text(&hex(&spec.id))),
+                        (text("num_attributes"), uint(spec.attributes)),
+                        (text("version"), V::Uint(u64::from(spec.version.number()))),
+                        (text("block_enc_hash"), uint(spec.block_enc_hash)),
+                        (text("block_enc_sig"), uint(spec.block_enc_sig)),
+                    ]),
+                ),
+            ])
+        })
+        .collect();
+    V::Map(vec![
+        (text("systemSpecs"), V::Array(system_specs)),
+        (text("zkRequired"), V::Bool(true)),
+    ])
+}
+
 /// Every published spec (for a reader's `zkRequest`).
 #[must_use]
 pub fn published_specs() -> &'static [Spec] {

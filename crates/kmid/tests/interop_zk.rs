@@ -19,10 +19,14 @@ use std::process::Command;
 use std::sync::Arc;
 
 use kmid::crypto::{CryptoProvider, Curve, PrivateKey, SystemRandom};
+use kmid::mdoc::model::{DeviceResponse, ResponseStatus, ZkDocument, ZkDocumentData, ZkSignedItem};
 use kmid::mdoc::model::{Handover, SessionTranscript};
 use kmid::schema::{Card, IdentityCard};
 use kmid::status::registry::{MemoryStore, RegistryConfig, StatusRegistry};
-use kmid::{AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, Template, Wallet};
+use kmid::zk::{ZkCircuits, ZkPolicy};
+use kmid::{
+    AuthorityKeys, CardKeySecret, Formats, Issuer, IssuingAuthority, Template, Verifier, Wallet,
+};
 use kmid_testkit::samples;
 use kmid_zk::mdoc::{
     Attribute, MdocCircuits, MdocVerifier, Statement, Timestamp, Version, find_spec,
@@ -30,6 +34,9 @@ use kmid_zk::mdoc::{
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+mod common;
+use common::AllValid;
 
 fn circuit_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,7 +65,7 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
     );
     let trust = kmid::trust_store([&keys]).unwrap();
     let card = Card::from(samples::resident());
-    let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust);
+    let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
     let issued = issuer
         .issue(&card, wallet.device_key(), Formats::Mdoc, now)
         .unwrap();
@@ -106,6 +113,8 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
     let circuits =
         MdocCircuits::load(provider, find_spec(Version::V7, 1).unwrap(), &compressed).unwrap();
     let verifier = MdocVerifier::new(circuits).unwrap();
+    let mut zk_circuits = ZkCircuits::new();
+    zk_circuits.add(*find_spec(Version::V7, 1).unwrap(), compressed.clone());
     let attributes = [Attribute {
         namespace: kmid::schema::catalogue::ISO_23220_NAMESPACE,
         identifier: "age_over_19",
@@ -137,6 +146,48 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
             Ok(()),
             "{backend}'s proof"
         );
+
+        // The same proof as a wallet sends it: a DeviceResponse with one zkDocument, verified
+        // by the facade (the Document Signer chain, the timestamp, the proof).
+        let zk_response = DeviceResponse {
+            version: "1.1".into(),
+            documents: vec![],
+            zk_documents: vec![ZkDocument {
+                data: ZkDocumentData {
+                    zk_system_id: hex::encode(find_spec(Version::V7, 1).unwrap().id),
+                    doc_type: doc_type.to_owned(),
+                    timestamp: time.clone(),
+                    issuer_signed: vec![(
+                        kmid::schema::catalogue::ISO_23220_NAMESPACE.to_owned(),
+                        vec![ZkSignedItem {
+                            identifier: "age_over_19".into(),
+                            value: vec![0xf5],
+                        }],
+                    )],
+                    device_signed: vec![],
+                    mso_x5chain: vec![keys.document_signer.der().to_vec()],
+                },
+                proof: proof.clone(),
+            }],
+            document_errors: vec![],
+            status: ResponseStatus::Ok,
+        }
+        .to_bytes();
+        let facade = Verifier::new(trust.clone(), Arc::new(AllValid));
+        let verified = facade
+            .verify_mdoc_zk(
+                &zk_response,
+                transcript.bytes(),
+                &zk_circuits,
+                &ZkPolicy::default(),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            verified[0].claims,
+            vec![("age_over_19".to_owned(), vec![0xf5])]
+        );
+        assert_eq!(verified[0].document_signer, keys.document_signer.der());
 
         // The same proof for another statement.
         let later = Timestamp::parse(&(now + time::Duration::seconds(1)).format(&Rfc3339).unwrap())

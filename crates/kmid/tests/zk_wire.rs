@@ -121,3 +121,61 @@ fn google_wallet_zk_presentations_verify() {
         assert_eq!(e.code(), "Zk.Document", "post{n}: {e}");
     }
 }
+
+/// The zero-knowledge age check asks as Google's and multipaz's readers do: a `zkRequest` in
+/// the DocRequest's `requestInfo` (ISO/IEC 18013-5 second edition draft) and, over OpenID4VP,
+/// an `mso_mdoc_zk` Credential Query with `zk_system_type` — both offering the published
+/// one-attribute circuits, for `age_over_19` alone.
+#[test]
+fn the_zk_age_check_request() {
+    use kmid::Template;
+    use kmid::mdoc::ElementValue;
+    use kmid::schema::CardType;
+    let request = Template::AgeCheckZk.mdoc_request(CardType::Resident);
+    let items = &request.doc_requests[0].items_request;
+    let asked: Vec<&str> = items
+        .name_spaces
+        .iter()
+        .flat_map(|(_, e)| e.iter().map(|(id, _)| id.as_str()))
+        .collect();
+    assert_eq!(asked, ["age_over_19"]);
+    let (key, zk) = &items.request_info[0];
+    assert_eq!(key, "zkRequest");
+    let ElementValue::Map(zk) = zk else {
+        panic!("{zk:?}")
+    };
+    let ElementValue::Array(specs) = &zk[0].1 else {
+        panic!()
+    };
+    assert_eq!(specs.len(), 2);
+    assert_eq!(
+        zk[1],
+        (
+            ElementValue::Text("zkRequired".into()),
+            ElementValue::Bool(true)
+        )
+    );
+    // It survives the wire.
+    let bytes = request.to_bytes();
+    let back = kmid::mdoc::model::DeviceRequest::from_bytes(&bytes, &Default::default()).unwrap();
+    assert_eq!(
+        back.doc_requests[0].items_request.request_info,
+        items.request_info
+    );
+
+    let dcql = serde_json::to_value(
+        Template::AgeCheckZk.dcql_query(CardType::Resident, kmid::Format::Mdoc),
+    )
+    .unwrap();
+    let q = &dcql["credentials"][0];
+    assert_eq!(q["format"], "mso_mdoc_zk");
+    let systems = q["meta"]["zk_system_type"].as_array().unwrap();
+    assert_eq!(systems[0]["system"], "longfellow-libzk-v1");
+    assert_eq!(
+        systems[0]["circuit_hash"],
+        "8d079211715200ff06c5109639245502bfe94aa869908d31176aae4016182121"
+    );
+    assert_eq!(systems[0]["version"], 7);
+    assert_eq!(systems[1]["version"], 6);
+    assert_eq!(q["claims"].as_array().unwrap().len(), 1);
+}
