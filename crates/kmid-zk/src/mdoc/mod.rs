@@ -3,6 +3,7 @@
 mod circuits;
 mod statement;
 mod verifier;
+mod witness;
 
 pub use circuits::{MAX_DECOMPRESSED, MdocCircuits, SPECS, Spec, Version, decompress, find_spec};
 pub use statement::{Attribute, Statement, Timestamp, device_signed_bytes};

@@ -1,7 +1,7 @@
 //! Proving: one circuit's commit-and-prove proof (a Ligero commitment to the private inputs
 //! and the sumcheck's pads, the padded sumcheck, the Ligero responses).
 
-mod eval;
+pub(crate) mod eval;
 mod ligero;
 mod sumcheck;
 
