@@ -3,8 +3,21 @@
 //! fast.
 
 /// A 256-bit unsigned integer, little-endian 64-bit limbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct U256(pub(crate) [u64; 4]);
+
+impl Ord for U256 {
+    /// Numeric order: the most significant limb first.
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.0.iter().rev().cmp(other.0.iter().rev())
+    }
+}
+
+impl PartialOrd for U256 {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// The order of the P-256 group.
 pub(crate) const N: U256 = U256([
@@ -102,5 +115,24 @@ impl U256 {
     /// As a P-256 base-field element (every value below `n` is below `p`).
     pub(crate) fn to_fp(self) -> crate::field::Fp256 {
         crate::field::Fp256::from_canonical_limbs(self.0).unwrap_or(crate::field::Fp256::ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{N, U256};
+
+    #[test]
+    fn order_and_inverse() {
+        let small = U256([u64::MAX, 0, 0, 1]);
+        let big = U256([0, 0, 0, 2]);
+        assert!(small < big, "compared by the most significant limb");
+        assert!(N > small);
+        let a = U256([12345, 678, 9, 10]);
+        assert_eq!(a.mul_mod(a.inv_mod()), U256([1, 0, 0, 0]));
+        assert_eq!(
+            a.neg_mod().reduce_once().mul_mod(U256([1, 0, 0, 0])),
+            a.neg_mod()
+        );
     }
 }
