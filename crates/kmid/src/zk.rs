@@ -9,7 +9,10 @@ use std::sync::{Arc, OnceLock};
 use kmid_crypto::x509::KeyPurpose;
 use kmid_mdoc::CborLimits;
 use kmid_mdoc::model::{DeviceResponse, ZkDocument};
-use kmid_zk::mdoc::{Attribute, MdocCircuits, MdocVerifier, SPECS, Spec, Statement, Timestamp};
+use kmid_zk::mdoc::{
+    Attribute, Credential, MdocCircuits, MdocProver, MdocVerifier, SPECS, Spec, Statement,
+    Timestamp,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::KmidError;
@@ -19,12 +22,18 @@ use crate::verifier::Verifier;
 pub const LONGFELLOW_SYSTEM: &str = "longfellow-libzk-v1";
 
 /// One published circuit bundle, loaded on first use (a bundle is ~300 KB compressed, ~130 MB
-/// loaded).
+/// loaded for verifying, as much again for proving).
 struct Bundle {
     spec: Spec,
     compressed: Vec<u8>,
     loaded: OnceLock<Result<Arc<MdocVerifier>, kmid_zk::ZkError>>,
+    prover: OnceLock<Result<Arc<MdocProver>, kmid_zk::ZkError>>,
 }
+
+/// The published v7 one-attribute bundle (google/longfellow-zk, Apache-2.0; the copy in
+/// `test-vectors/longfellow/`), built in: what [`crate::Template::AgeCheckZk`] needs.
+const V7_ONE_ATTRIBUTE: &[u8] =
+    include_bytes!("../../../test-vectors/longfellow/mdoc/circuits/google-v7-1attr.circuit");
 
 /// The circuits a verifier accepts proofs over.
 #[derive(Default)]
@@ -58,7 +67,16 @@ impl ZkCircuits {
             spec,
             compressed,
             loaded: OnceLock::new(),
+            prover: OnceLock::new(),
         });
+    }
+
+    /// The circuits of [`crate::Template::AgeCheckZk`]: the v7 one-attribute bundle, built in.
+    #[must_use]
+    pub fn age_check() -> Self {
+        let mut c = Self::new();
+        c.add(SPECS[4], V7_ONE_ATTRIBUTE.to_vec());
+        c
     }
 
     /// The specs a reader may offer (`zkRequest.systemSpecs`).
@@ -77,6 +95,21 @@ impl ZkCircuits {
             return None;
         }
         self.bundles.iter().find(|b| hex_eq(&b.spec.id, hash))
+    }
+
+    fn prover(
+        bundle: &Bundle,
+        provider: &'static kmid_crypto::CryptoProvider,
+    ) -> Result<Arc<MdocProver>, KmidError> {
+        bundle
+            .prover
+            .get_or_init(|| {
+                MdocCircuits::load(provider, &bundle.spec, &bundle.compressed)
+                    .and_then(MdocProver::new)
+                    .map(Arc::new)
+            })
+            .clone()
+            .map_err(KmidError::Zk)
     }
 
     fn verifier(
@@ -342,4 +375,228 @@ pub fn zk_request(specs: &[Spec]) -> kmid_mdoc::ElementValue {
 #[must_use]
 pub fn published_specs() -> &'static [Spec] {
     &SPECS
+}
+
+/// A DocRequest's offered specs (`requestInfo.zkRequest.systemSpecs[*].params.circuit_hash`,
+/// or the `zkSystemId` when it is a hash), as circuit hashes in hex.
+fn offered_hashes(items: &kmid_mdoc::model::ItemsRequest) -> Vec<String> {
+    use kmid_mdoc::ElementValue as V;
+    let text = |v: &V| match v {
+        V::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let get = |m: &[(V, V)], k: &str| {
+        m.iter()
+            .find(|(key, _)| key == &V::Text(k.to_owned()))
+            .map(|(_, v)| v.clone())
+    };
+    let mut out = Vec::new();
+    for (key, value) in &items.request_info {
+        let V::Map(zk) = value else { continue };
+        if key != ZK_REQUEST_KEY {
+            continue;
+        }
+        let Some(V::Array(specs)) = get(zk, "systemSpecs") else {
+            continue;
+        };
+        for spec in specs {
+            let V::Map(spec) = spec else { continue };
+            if get(&spec, "system").and_then(|v| text(&v)).as_deref() != Some(LONGFELLOW_SYSTEM) {
+                continue;
+            }
+            let hash = match get(&spec, "params") {
+                Some(V::Map(params)) => {
+                    get(&params, "circuit_hash").or_else(|| get(&params, "circuitHash"))
+                }
+                _ => None,
+            };
+            if let Some(h) = hash
+                .and_then(|v| text(&v))
+                .or_else(|| get(&spec, "zkSystemId").and_then(|v| text(&v)))
+            {
+                out.push(h.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// The pieces of a DeviceResponse's document a prover needs, read from its encoding.
+struct DocumentParts {
+    doc_type: String,
+    protected: Vec<u8>,
+    payload: Vec<u8>,
+    issuer_signature: Vec<u8>,
+    x5chain: Vec<Vec<u8>>,
+    device_signature: Vec<u8>,
+    /// (namespace, identifier, value encoding, IssuerSignedItemBytes).
+    items: Vec<(String, String, Vec<u8>, Vec<u8>)>,
+}
+
+fn document_parts(response: &[u8]) -> Option<DocumentParts> {
+    use kmid_cbor::decode;
+    let limits = CborLimits::default();
+    let r = decode(response, &limits).ok()?;
+    let doc = r.get("documents")?.as_array()?.first()?;
+    let issuer_signed = doc.get("issuerSigned")?;
+    let auth = issuer_signed.get("issuerAuth")?.as_array()?;
+    let x5 = auth.get(1)?.get_int(33)?;
+    let x5chain = match (x5.as_bytes(), x5.as_array()) {
+        (Some(one), _) => vec![one.to_vec()],
+        (None, Some(many)) => many
+            .iter()
+            .filter_map(|c| c.as_bytes().map(<[u8]>::to_vec))
+            .collect(),
+        _ => return None,
+    };
+    let mut items = Vec::new();
+    for (ns, list) in issuer_signed.get("nameSpaces")?.as_map()? {
+        for x in list.as_array()? {
+            let inner = decode(x.as_embedded_cbor()?, &limits).ok()?;
+            items.push((
+                ns.as_text()?.to_owned(),
+                inner.get("elementIdentifier")?.as_text()?.to_owned(),
+                inner.get("elementValue")?.raw.to_vec(),
+                x.raw.to_vec(),
+            ));
+        }
+    }
+    let signature = doc
+        .get("deviceSigned")?
+        .get("deviceAuth")?
+        .get("deviceSignature")?;
+    Some(DocumentParts {
+        doc_type: doc.get("docType")?.as_text()?.to_owned(),
+        protected: auth.first()?.as_bytes()?.to_vec(),
+        payload: auth.get(2)?.as_bytes()?.to_vec(),
+        issuer_signature: auth.get(3)?.as_bytes()?.to_vec(),
+        x5chain,
+        device_signature: signature.as_array()?.get(3)?.as_bytes()?.to_vec(),
+        items,
+    })
+}
+
+impl crate::Wallet {
+    /// Answers a DeviceRequest whose DocRequest asks for a zero-knowledge proof
+    /// (`requestInfo.zkRequest`, as [`crate::Template::AgeCheckZk`] makes it) with a
+    /// DeviceResponse holding a `zkDocuments` entry instead of the document: a Longfellow proof
+    /// over one of the offered circuits that `circuits` holds, made at `at` (the document's
+    /// timestamp) for the session `transcript`. The credential itself, its signature and the
+    /// device key stay with the wallet.
+    ///
+    /// # Errors
+    /// [`KmidError::ZkDocument`] when no offered circuit is available or the request asks for
+    /// more elements than it takes; as [`crate::Wallet::respond_mdoc`]; [`KmidError::Zk`] when
+    /// the credential cannot be proven over (an MSO larger than the circuit takes, …).
+    pub fn respond_mdoc_zk(
+        &self,
+        request: &kmid_mdoc::model::DeviceRequest,
+        transcript: &kmid_mdoc::model::SessionTranscript,
+        circuits: &ZkCircuits,
+        random: &dyn kmid_crypto::Random,
+        at: OffsetDateTime,
+    ) -> Result<DeviceResponse, KmidError> {
+        let doc_request = request
+            .doc_requests
+            .first()
+            .ok_or(KmidError::InvalidRequest("no DocRequest"))?;
+        let offered = offered_hashes(&doc_request.items_request);
+        let asked: usize = doc_request
+            .items_request
+            .name_spaces
+            .iter()
+            .map(|(_, e)| e.len())
+            .sum();
+        let bundle = circuits
+            .bundles
+            .iter()
+            .find(|b| b.spec.attributes == asked && offered.iter().any(|h| hex_eq(&b.spec.id, h)))
+            .ok_or(KmidError::ZkDocument(
+                "none of the offered circuits is available",
+            ))?;
+        let at = at
+            .replace_nanosecond(0)
+            .map_err(|_| KmidError::ZkDocument("a time"))?;
+        let plain = self.respond_mdoc(request, transcript, at)?.to_bytes();
+        let parts =
+            document_parts(&plain).ok_or(KmidError::ZkDocument("a response it cannot read"))?;
+        let ds = kmid_crypto::x509::Certificate::from_der(
+            parts
+                .x5chain
+                .first()
+                .ok_or(KmidError::ZkDocument("no x5chain"))?,
+        )?;
+        let sec1 = ds
+            .public_key()
+            .to_sec1_uncompressed()
+            .filter(|k| k.len() == 65)
+            .ok_or(KmidError::ZkDocument(
+                "a Document Signer key other than P-256",
+            ))?;
+        let x: [u8; 32] = sec1
+            .get(1..33)
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or([0; 32]);
+        let y: [u8; 32] = sec1
+            .get(33..65)
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or([0; 32]);
+        let namespace = parts.items.first().map(|i| i.0.clone()).unwrap_or_default();
+        let attributes: Vec<Attribute<'_>> = parts
+            .items
+            .iter()
+            .map(|(ns, id, value, _)| Attribute {
+                namespace: ns,
+                identifier: id,
+                value,
+            })
+            .collect();
+        let timestamp = kmid_mdoc::model::format_tdate(at);
+        let statement = Statement {
+            issuer_x: &x,
+            issuer_y: &y,
+            session_transcript: transcript.bytes(),
+            doc_type: &parts.doc_type,
+            device_namespaces: &[0xa0],
+            attributes: &attributes,
+            now: Timestamp::parse(&timestamp)?,
+        };
+        let items: Vec<&[u8]> = parts.items.iter().map(|i| i.3.as_slice()).collect();
+        let credential = Credential {
+            issuer_protected: &parts.protected,
+            issuer_payload: &parts.payload,
+            issuer_signature: &parts.issuer_signature,
+            device_signature: &parts.device_signature,
+            items: &items,
+        };
+        let prover = ZkCircuits::prover(bundle, self.provider())?;
+        let proof = prover.prove(self.provider(), random, &statement, &credential)?;
+        Ok(DeviceResponse {
+            version: "1.1".to_owned(),
+            documents: Vec::new(),
+            zk_documents: vec![ZkDocument {
+                data: kmid_mdoc::model::ZkDocumentData {
+                    zk_system_id: hex(&bundle.spec.id),
+                    doc_type: parts.doc_type.clone(),
+                    timestamp,
+                    issuer_signed: vec![(
+                        namespace,
+                        parts
+                            .items
+                            .iter()
+                            .map(|(_, id, value, _)| kmid_mdoc::model::ZkSignedItem {
+                                identifier: id.clone(),
+                                value: value.clone(),
+                            })
+                            .collect(),
+                    )],
+                    device_signed: Vec::new(),
+                    mso_x5chain: parts.x5chain.into_iter().take(1).collect(),
+                },
+                proof,
+            }],
+            document_errors: Vec::new(),
+            status: kmid_mdoc::model::ResponseStatus::Ok,
+        })
+    }
 }

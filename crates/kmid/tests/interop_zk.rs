@@ -247,3 +247,113 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// kmid's wallet answers the zero-knowledge age check for each of the three cards with a proof
+/// it makes itself: kmid's verifier accepts it, and so do pylongfellow's two backends (when the
+/// interop virtualenv is there).
+#[test]
+fn kmid_proves_the_age_check_over_each_card() {
+    let python = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from);
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let random = Arc::new(SystemRandom);
+    let circuits = ZkCircuits::age_check();
+    for card in [
+        Card::from(samples::resident()),
+        Card::from(samples::foreigner()),
+        Card::from(samples::overseas_national()),
+    ] {
+        let authority = IssuingAuthority::for_card(card.card_type());
+        let keys = AuthorityKeys::generate(authority, now, &*random).unwrap();
+        let registry = StatusRegistry::new(
+            MemoryStore::new(),
+            RegistryConfig::new("https://status.example/lists"),
+            random.clone(),
+        );
+        let issuer = Issuer::new(
+            keys.clone(),
+            registry,
+            CardKeySecret::generate(&*random).unwrap(),
+            random.clone(),
+        );
+        let trust = kmid::trust_store([&keys]).unwrap();
+        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
+        let issued = issuer
+            .issue(&card, wallet.device_key(), Formats::Mdoc, now)
+            .unwrap();
+        wallet
+            .store_mdoc(issued.mdoc.unwrap().issuer_signed, now)
+            .unwrap();
+
+        let request = Template::AgeCheckZk.mdoc_request(card.card_type());
+        let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
+        let response = wallet
+            .respond_mdoc_zk(&request, &transcript, &circuits, &SystemRandom, now)
+            .unwrap();
+        assert!(
+            response.documents.is_empty(),
+            "the credential itself is not sent"
+        );
+        let bytes = response.to_bytes();
+        let verified = Verifier::new(trust, Arc::new(AllValid))
+            .verify_mdoc_zk(
+                &bytes,
+                transcript.bytes(),
+                &circuits,
+                &ZkPolicy::default(),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            verified[0].claims,
+            vec![("age_over_19".to_owned(), vec![0xf5])]
+        );
+        assert_eq!(verified[0].doc_type, card.card_type().doc_type());
+
+        let Some(python) = &python else { continue };
+        let doc = &response.zk_documents[0];
+        let ds = keys
+            .document_signer
+            .public_key()
+            .to_sec1_uncompressed()
+            .unwrap();
+        let job = json!({
+            "circuit": circuit_path(),
+            "version": 7,
+            "num_attributes": 1,
+            "issuer_x": hex::encode(&ds[1..33]),
+            "issuer_y": hex::encode(&ds[33..65]),
+            "transcript": hex::encode(transcript.bytes()),
+            "claims": [{"namespace": doc.data.issuer_signed[0].0, "id": "age_over_19", "cbor_value": "f5"}],
+            "time": doc.data.timestamp,
+            "doctype": doc.data.doc_type,
+            "device_namespaces": "a0",
+            "proof": hex::encode(&doc.proof),
+        });
+        let job_path = std::env::temp_dir().join(format!(
+            "kmid-zk-job-{}-{}.json",
+            std::process::id(),
+            doc.data.doc_type
+        ));
+        std::fs::write(&job_path, job.to_string()).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../interop/zk_peer.py");
+        for backend in ["google-cpp", "isrg-rust"] {
+            let out = Command::new(python)
+                .args([script, "verify", backend])
+                .arg(&job_path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                result["valid"], true,
+                "{backend} on {}: {result}",
+                doc.data.doc_type
+            );
+        }
+        std::fs::remove_file(&job_path).ok();
+    }
+}
