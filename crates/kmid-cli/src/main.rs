@@ -652,20 +652,14 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
         ));
     }
     let all_as_expected = rows.iter().all(Row::as_expected) && zk_as_expected;
-    let zk_line = |(card, outcome, took): &(
-        &str,
-        Result<(Vec<kmid::zk::VerifiedZkDocument>, usize), String>,
-        std::time::Duration,
-    )| {
-        match outcome {
-            Ok((docs, size)) => format!(
-                "{card:<42} VALID  age_over_19 = true, nothing else (proof {} KB over circuit v{}, proven and verified in {} ms)",
-                size / 1000,
-                docs.first().map_or(0, |d| d.spec.version.number()),
-                took.as_millis()
-            ),
-            Err(e) => format!("{card:<42} REFUSED: {e}   <-- NOT AS EXPECTED"),
-        }
+    let zk_line = |(card, outcome, took): &ZkRow| match outcome {
+        Ok((docs, size)) => format!(
+            "{card:<42} VALID  age_over_19 = true, nothing else (proof {} KB over circuit v{}, proven and verified in {} ms)",
+            size / 1000,
+            docs.first().map_or(0, |d| d.spec.version.number()),
+            took.as_millis()
+        ),
+        Err(e) => format!("{card:<42} REFUSED: {e}   <-- NOT AS EXPECTED"),
     };
 
     if as_json {
