@@ -56,6 +56,19 @@ fn the_demo_issues_presents_verifies_and_refuses_the_suspended_card() {
         );
     }
     assert_eq!(result["suspended_credentials"], 2);
+    // The zero-knowledge age check: one proof per card, each valid.
+    let zk = result["zero_knowledge_age_check"].as_array().unwrap();
+    assert_eq!(zk.len(), 3);
+    for row in zk {
+        assert_eq!(row["valid"], true, "{row}");
+        assert!(
+            row["result"]
+                .as_str()
+                .unwrap()
+                .contains("age_over_19 = true"),
+            "{row}"
+        );
+    }
     // The registries are real SQLite files in the data directory.
     for slug in ["mois", "moj", "oka"] {
         assert!(dir.join(format!("{slug}-registry.sqlite3")).exists());
