@@ -107,9 +107,13 @@ impl Cursor<'_> {
             .fold(0usize, |acc, &byte| (acc << 8) | usize::from(byte)))
     }
 
-    /// A delta-coded index: even deltas add, odd ones subtract.
+    /// A delta-coded index: even deltas add, odd ones subtract. A "minus zero" (1) is refused,
+    /// so that every circuit has one encoding (the writer never makes it, nor does Google's).
     fn index(&mut self, prev: usize, what: &'static str) -> Result<usize, ZkError> {
         let d = self.size(what)?;
+        if d == 1 {
+            return Err(self.fail("a canonical index delta"));
+        }
         if d & 1 == 1 {
             prev.checked_sub(d >> 1).ok_or(self.fail(what))
         } else {
