@@ -16,7 +16,6 @@ A JOB holds: "circuit" (path of the compressed circuit file), "version", "num_at
 Driven by crates/kmid/tests/interop_zk.rs and crates/kmid-zk/benches/zk.rs.
 """
 import json
-import resource
 import sys
 import time
 from datetime import datetime
@@ -93,7 +92,12 @@ def main():
                 t = time.perf_counter()
                 prove(lf, job)
                 prove_s.append(time.perf_counter() - t)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # VmHWM: this process's own peak (ru_maxrss would carry the parent's over the exec).
+        rss = next(
+            int(line.split()[1])
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmHWM:")
+        )
         print(json.dumps({"verify_s": verify_s, "prove_s": prove_s, "max_rss_kib": rss}))
     else:
         sys.exit(f"unknown command {command}")

@@ -43,18 +43,18 @@ fn circuit_path() -> PathBuf {
         .join("../../test-vectors/longfellow/mdoc/circuits/google-v7-1attr.circuit")
 }
 
-#[test]
-fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
-    let Some(python) = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from) else {
-        eprintln!("KMID_INTEROP_PYTHON is not set: the pylongfellow interop test checks nothing");
-        return;
-    };
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+/// A card's authority with fresh keys (an in-memory registry), and a wallet holding the card's
+/// mdoc: the authority's keys, the trust store of its IACA, the wallet.
+fn holder(
+    card: &Card,
+    now: OffsetDateTime,
+) -> (AuthorityKeys, kmid::crypto::x509::TrustStore, Wallet) {
     let random = Arc::new(SystemRandom);
-    let keys = AuthorityKeys::generate(IssuingAuthority::Mois, now, &*random).unwrap();
+    let authority = IssuingAuthority::for_card(card.card_type());
+    let keys = AuthorityKeys::generate(authority, now, &*random).unwrap();
     let registry = StatusRegistry::new(
         MemoryStore::new(),
-        RegistryConfig::new("https://status.mois.go.kr/lists"),
+        RegistryConfig::new("https://status.example/lists"),
         random.clone(),
     );
     let issuer = Issuer::new(
@@ -64,14 +64,25 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
         random,
     );
     let trust = kmid::trust_store([&keys]).unwrap();
-    let card = Card::from(samples::resident());
     let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
     let issued = issuer
-        .issue(&card, wallet.device_key(), Formats::Mdoc, now)
+        .issue(card, wallet.device_key(), Formats::Mdoc, now)
         .unwrap();
     wallet
         .store_mdoc(issued.mdoc.unwrap().issuer_signed, now)
         .unwrap();
+    (keys, trust, wallet)
+}
+
+#[test]
+fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
+    let Some(python) = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from) else {
+        eprintln!("KMID_INTEROP_PYTHON is not set: the pylongfellow interop test checks nothing");
+        return;
+    };
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let card = Card::from(samples::resident());
+    let (keys, trust, wallet) = holder(&card, now);
     let request = Template::AgeCheck.mdoc_request(card.card_type());
     let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
     let response = wallet
@@ -255,34 +266,13 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
 fn kmid_proves_the_age_check_over_each_card() {
     let python = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from);
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let random = Arc::new(SystemRandom);
     let circuits = ZkCircuits::age_check();
     for card in [
         Card::from(samples::resident()),
         Card::from(samples::foreigner()),
         Card::from(samples::overseas_national()),
     ] {
-        let authority = IssuingAuthority::for_card(card.card_type());
-        let keys = AuthorityKeys::generate(authority, now, &*random).unwrap();
-        let registry = StatusRegistry::new(
-            MemoryStore::new(),
-            RegistryConfig::new("https://status.example/lists"),
-            random.clone(),
-        );
-        let issuer = Issuer::new(
-            keys.clone(),
-            registry,
-            CardKeySecret::generate(&*random).unwrap(),
-            random.clone(),
-        );
-        let trust = kmid::trust_store([&keys]).unwrap();
-        let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust.clone());
-        let issued = issuer
-            .issue(&card, wallet.device_key(), Formats::Mdoc, now)
-            .unwrap();
-        wallet
-            .store_mdoc(issued.mdoc.unwrap().issuer_signed, now)
-            .unwrap();
+        let (keys, trust, wallet) = holder(&card, now);
 
         let request = Template::AgeCheckZk.mdoc_request(card.card_type());
         let transcript = SessionTranscript::new(None, None, &Handover::Qr).unwrap();
