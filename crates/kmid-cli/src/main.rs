@@ -536,6 +536,7 @@ fn demo(data_dir: &Path, as_json: bool) -> Result<bool, KmidError> {
                 let size = response.zk_documents.first().map_or(0, |d| d.proof.len());
                 verifier
                     .verify_mdoc_zk(
+                        &request,
                         &response.to_bytes(),
                         transcript.bytes(),
                         &zk_circuits,

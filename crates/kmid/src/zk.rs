@@ -186,10 +186,11 @@ pub struct VerifiedZkDocument {
 }
 
 impl Verifier {
-    /// Verifies every `zkDocuments` entry of a DeviceResponse, for the session whose
-    /// SessionTranscript encodes to `transcript`, at `at`: the Document Signer chain in
-    /// `msoX5chain` against this verifier's mdoc trust anchors, the timestamp against
-    /// `policy`, and the proof over the circuits `circuits` holds.
+    /// Verifies every `zkDocuments` entry of a DeviceResponse answering `request`, for the
+    /// session whose SessionTranscript encodes to `transcript`, at `at`: that the document
+    /// was asked for, discloses exactly the elements asked for, over a circuit the request
+    /// offered and `circuits` holds; the Document Signer chain in `msoX5chain` against this
+    /// verifier's mdoc trust anchors; the timestamp against `policy`; and the proof.
     ///
     /// The issuer's revocation status is not part of the statement (the MSO stays hidden), so
     /// none is checked; the Document Signer certificate's is, under the trust store's policy.
@@ -200,6 +201,7 @@ impl Verifier {
     /// validate, [`KmidError::Zk`] for a proof refused (the failed check in its code).
     pub fn verify_mdoc_zk(
         &self,
+        request: &kmid_mdoc::model::DeviceRequest,
         response: &[u8],
         transcript: &[u8],
         circuits: &ZkCircuits,
@@ -213,13 +215,22 @@ impl Verifier {
         response
             .zk_documents
             .iter()
-            .map(|doc| self.verify_zk_document(doc, transcript, circuits, policy, at))
+            .map(|doc| {
+                let asked = request
+                    .doc_requests
+                    .iter()
+                    .map(|d| &d.items_request)
+                    .find(|i| i.doc_type == doc.data.doc_type)
+                    .ok_or(KmidError::ZkDocument("a document that was not asked for"))?;
+                self.verify_zk_document(doc, asked, transcript, circuits, policy, at)
+            })
             .collect()
     }
 
     fn verify_zk_document(
         &self,
         doc: &ZkDocument,
+        asked: &kmid_mdoc::model::ItemsRequest,
         transcript: &[u8],
         circuits: &ZkCircuits,
         policy: &ZkPolicy,
@@ -228,6 +239,7 @@ impl Verifier {
         let data = &doc.data;
         let bundle = circuits
             .resolve(&data.zk_system_id)
+            .filter(|b| offered_hashes(asked).iter().any(|h| hex_eq(&b.spec.id, h)))
             .ok_or(KmidError::ZkDocument(
                 "a proof system this verifier did not offer",
             ))?;
@@ -243,6 +255,19 @@ impl Verifier {
             return Err(KmidError::ZkDocument(
                 "an element count the circuit does not take",
             ));
+        }
+        // Exactly the elements asked for: each disclosed one was requested, and as many.
+        let requested: Vec<(&str, &str)> = asked
+            .name_spaces
+            .iter()
+            .flat_map(|(ns, els)| els.iter().map(move |(id, _)| (ns.as_str(), id.as_str())))
+            .collect();
+        if requested.len() != items.len()
+            || !items
+                .iter()
+                .all(|i| requested.contains(&(namespace.as_str(), i.identifier.as_str())))
+        {
+            return Err(KmidError::ZkDocument("elements other than those asked for"));
         }
         let now = Timestamp::parse(&data.timestamp)?;
         let timestamp = time::PrimitiveDateTime::parse(

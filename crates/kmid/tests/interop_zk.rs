@@ -187,6 +187,7 @@ fn pylongfellow_proves_over_a_kmid_mdoc_and_kmid_verifies() {
         let facade = Verifier::new(trust.clone(), Arc::new(AllValid));
         let verified = facade
             .verify_mdoc_zk(
+                &Template::AgeCheckZk.mdoc_request(card.card_type()),
                 &zk_response,
                 transcript.bytes(),
                 &zk_circuits,
@@ -286,6 +287,7 @@ fn kmid_proves_the_age_check_over_each_card() {
         let bytes = response.to_bytes();
         let verified = Verifier::new(trust, Arc::new(AllValid))
             .verify_mdoc_zk(
+                &request,
                 &bytes,
                 transcript.bytes(),
                 &circuits,

@@ -18,8 +18,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kmid::Verifier;
 use kmid::crypto::x509::{Certificate, TrustStore};
-use kmid::kmid_zk::mdoc::{Version, find_spec};
-use kmid::zk::{ZkCircuits, ZkPolicy};
+use kmid::kmid_zk::mdoc::{Spec, Version, find_spec};
+use kmid::mdoc::model::{DeviceRequest, DocRequest, ItemsRequest};
+use kmid::zk::{AGE_CHECK_SPECS, ZkCircuits, ZkPolicy};
 use time::macros::datetime;
 
 mod common;
@@ -58,6 +59,18 @@ fn circuits() -> ZkCircuits {
     c
 }
 
+/// What Google's reader asked: `age_over_18` of an mDL, as a proof over the one-attribute
+/// circuits in `offered`.
+fn request(element: &str, offered: &[Spec]) -> DeviceRequest {
+    let mut items = ItemsRequest::for_doc_type("org.iso.18013.5.1.mDL");
+    items.ask("org.iso.18013.5.1", element, false);
+    items.request_info.push((
+        kmid::zk::ZK_REQUEST_KEY.to_owned(),
+        kmid::zk::zk_request(offered),
+    ));
+    DeviceRequest::new(vec![DocRequest::new(items)])
+}
+
 fn post(n: u8) -> (Vec<u8>, Vec<u8>) {
     let json: serde_json::Value = serde_json::from_slice(
         &std::fs::read(root().join(format!("longfellow-wire/post{n}.json"))).unwrap(),
@@ -72,13 +85,14 @@ fn google_wallet_zk_presentations_verify() {
     let verifier = Verifier::new(anchors(), Arc::new(AllValid));
     let circuits = circuits();
     let policy = ZkPolicy::default();
+    let asked = request("age_over_18", AGE_CHECK_SPECS);
     for (n, at, version) in [
         (1, datetime!(2025-12-01 12:00 UTC), 6),
         (2, datetime!(2026-01-12 12:00 UTC), 7),
     ] {
         let (response, transcript) = post(n);
         let docs = verifier
-            .verify_mdoc_zk(&response, &transcript, &circuits, &policy, at)
+            .verify_mdoc_zk(&asked, &response, &transcript, &circuits, &policy, at)
             .unwrap();
         assert_eq!(docs.len(), 1);
         let d = &docs[0];
@@ -91,12 +105,13 @@ fn google_wallet_zk_presentations_verify() {
         let mut other = transcript.clone();
         *other.last_mut().unwrap() ^= 1;
         let e = verifier
-            .verify_mdoc_zk(&response, &other, &circuits, &policy, at)
+            .verify_mdoc_zk(&asked, &response, &other, &circuits, &policy, at)
             .unwrap_err();
         assert_eq!(e.code(), "Zk.Refused.MerkleRoot", "post{n}: {e}");
         // A week later: the timestamp is outside the window.
         let e = verifier
             .verify_mdoc_zk(
+                &asked,
                 &response,
                 &transcript,
                 &circuits,
@@ -107,16 +122,51 @@ fn google_wallet_zk_presentations_verify() {
         assert_eq!(e.code(), "Zk.Document", "post{n}: {e}");
         // Under other trust anchors.
         let e = Verifier::new(TrustStore::new(), Arc::new(AllValid))
-            .verify_mdoc_zk(&response, &transcript, &circuits, &policy, at)
+            .verify_mdoc_zk(&asked, &response, &transcript, &circuits, &policy, at)
             .unwrap_err();
         assert!(
             e.code().starts_with("Crypto.Certificate"),
             "post{n}: {}",
             e.code()
         );
+        // Asked for another element, or offering only the other version's circuit.
+        let e = verifier
+            .verify_mdoc_zk(
+                &request("age_over_21", AGE_CHECK_SPECS),
+                &response,
+                &transcript,
+                &circuits,
+                &policy,
+                at,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "Zk.Document", "post{n}: {e}");
+        let other_version = if version == 7 {
+            &AGE_CHECK_SPECS[1..]
+        } else {
+            &AGE_CHECK_SPECS[..1]
+        };
+        let e = verifier
+            .verify_mdoc_zk(
+                &request("age_over_18", other_version),
+                &response,
+                &transcript,
+                &circuits,
+                &policy,
+                at,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "Zk.Document", "post{n}: {e}");
         // Without the circuit the document names.
         let e = verifier
-            .verify_mdoc_zk(&response, &transcript, &ZkCircuits::new(), &policy, at)
+            .verify_mdoc_zk(
+                &asked,
+                &response,
+                &transcript,
+                &ZkCircuits::new(),
+                &policy,
+                at,
+            )
             .unwrap_err();
         assert_eq!(e.code(), "Zk.Document", "post{n}: {e}");
     }
@@ -157,7 +207,7 @@ fn the_zk_age_check_request() {
     );
     // It survives the wire.
     let bytes = request.to_bytes();
-    let back = kmid::mdoc::model::DeviceRequest::from_bytes(&bytes, &Default::default()).unwrap();
+    let back = DeviceRequest::from_bytes(&bytes, &Default::default()).unwrap();
     assert_eq!(
         back.doc_requests[0].items_request.request_info,
         items.request_info
