@@ -264,7 +264,7 @@ fn main() {
     }
     report.push_str(&format!(
         "\nkmid: circuits loaded in {:.0} ms, {:.0} MiB of heap; heap peak of one verification {:.1} MiB, \
-         of one proof {:.1} MiB; its proofs are {} bytes (every opened value written whole).\n",
+         of one proof {:.1} MiB; its proofs are {} bytes.\n",
         load_s * 1000.0,
         circuits_heap as f64 / 1048576.0,
         verify_heap as f64 / 1048576.0,

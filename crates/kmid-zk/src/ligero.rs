@@ -130,8 +130,8 @@ pub struct Proof<F> {
 const MAX_RUN: u32 = 1 << 25;
 
 impl<F: Field> Proof<F> {
-    /// Appends the wire form: the opened columns as one run of full-field elements (a reader
-    /// takes any split into runs).
+    /// Appends the wire form: the opened columns in runs, subfield values in the subfield's
+    /// shorter encoding.
     pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), ZkError> {
         for v in [&self.y_ldt, &self.y_dot, &self.y_quad_0, &self.y_quad_2] {
             for e in v {
@@ -141,13 +141,28 @@ impl<F: Field> Proof<F> {
         for n in &self.nonces {
             out.extend_from_slice(n);
         }
-        let run = u32::try_from(self.req.len()).map_err(|_| ZkError::CircuitTooLarge {
-            what: "opened columns",
-        })?;
-        out.extend_from_slice(&run.to_le_bytes());
+        // Runs alternating full and subfield encodings, full first (empty when the first
+        // value is a subfield one). The count of values is far below 2^25 (checked on reading).
+        let mut subfield = false;
+        let mut run: Vec<u8> = Vec::new();
+        let mut count = 0u32;
         for e in &self.req {
-            e.write_bytes(out);
+            let mut bytes = Vec::with_capacity(F::BYTES);
+            let small = e.write_subfield_bytes(&mut bytes);
+            if small != subfield {
+                out.extend_from_slice(&count.to_le_bytes());
+                out.append(&mut run);
+                count = 0;
+                subfield = small;
+            }
+            if !small {
+                e.write_bytes(&mut bytes);
+            }
+            run.extend_from_slice(&bytes);
+            count += 1;
         }
+        out.extend_from_slice(&count.to_le_bytes());
+        out.append(&mut run);
         let npath = u32::try_from(self.path.len()).map_err(|_| ZkError::CircuitTooLarge {
             what: "Merkle path",
         })?;

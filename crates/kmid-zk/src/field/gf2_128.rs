@@ -107,7 +107,49 @@ const SUBFIELD_BASIS: [u128; 16] = [
     0x18d4_bbb6_833c_5ae8_b683_0123_50e5_5753,
 ];
 
+/// The subfield basis in echelon form: for each basis vector, its pivot bit and the
+/// coordinates (over `g^0 … g^15`) it stands for, so that membership and coordinates are a
+/// 16-step elimination.
+fn subfield_echelon() -> &'static [(u128, u32, u16); 16] {
+    static TABLE: std::sync::OnceLock<[(u128, u32, u16); 16]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rows: Vec<(u128, u16)> = SUBFIELD_BASIS
+            .iter()
+            .enumerate()
+            .map(|(k, &b)| (b, 1u16 << k))
+            .collect();
+        let mut out = [(0u128, 0u32, 0u16); 16];
+        for (slot, i) in out.iter_mut().zip(0..16) {
+            // The basis is linearly independent: every remaining row has a highest bit.
+            let (v, c) = rows.get(i).copied().unwrap_or((1, 0));
+            let pivot = 127 - v.leading_zeros();
+            for r in rows.iter_mut().skip(i + 1) {
+                if (r.0 >> pivot) & 1 == 1 {
+                    r.0 ^= v;
+                    r.1 ^= c;
+                }
+            }
+            *slot = (v, pivot, c);
+        }
+        out
+    })
+}
+
 impl Gf2_128 {
+    /// The coordinates `u` with `self = of_subfield(u)`, if the element lies in GF(2^16).
+    #[must_use]
+    pub fn to_subfield(self) -> Option<u16> {
+        let mut v = self.0;
+        let mut u = 0u16;
+        for &(row, pivot, coords) in subfield_echelon() {
+            if (v >> pivot) & 1 == 1 {
+                v ^= row;
+                u ^= coords;
+            }
+        }
+        (v == 0).then_some(u)
+    }
+
     /// The product computed by the portable code whatever the build (for tests).
     #[doc(hidden)]
     #[must_use]
@@ -170,6 +212,16 @@ impl Field for Gf2_128 {
         Some(Self::of_subfield(u16::from_le_bytes(
             bytes.try_into().ok()?,
         )))
+    }
+
+    fn write_subfield_bytes(&self, out: &mut Vec<u8>) -> bool {
+        match self.to_subfield() {
+            Some(u) => {
+                out.extend_from_slice(&u.to_le_bytes());
+                true
+            }
+            None => false,
+        }
     }
 
     fn dot(a: &[Self], b: &[Self]) -> Self {

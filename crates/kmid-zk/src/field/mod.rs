@@ -59,6 +59,11 @@ pub trait Field:
     const SUBFIELD_BYTES: usize;
     /// A subfield element from its wire form.
     fn from_subfield_bytes(bytes: &[u8]) -> Option<Self>;
+    /// Appends the subfield wire form and returns `true` if the element lies in a proper
+    /// subfield; otherwise appends nothing (fields without one never do).
+    fn write_subfield_bytes(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
 
     /// `Σ a_i·b_i` over the common length (fields may do it with fewer reductions).
     #[must_use]

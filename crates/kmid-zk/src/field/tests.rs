@@ -78,6 +78,22 @@ fn gf2_128_subfield_basis() {
 }
 
 #[test]
+fn subfield_membership() {
+    for u in [0u16, 1, 2, 3, 0x1234, 0xffff, 0x8000] {
+        assert_eq!(Gf2_128::of_subfield(u).to_subfield(), Some(u));
+    }
+    // x itself is not in GF(2^16), nor is a typical element.
+    assert_eq!(Gf2_128::X.to_subfield(), None);
+    assert_eq!(
+        Gf2_128(0x0123_4567_89ab_cdef_0011_2233_4455_6677).to_subfield(),
+        None
+    );
+    // Closed under products.
+    let (a, b) = (Gf2_128::of_subfield(0xbeef), Gf2_128::of_subfield(0x1357));
+    assert!((a * b).to_subfield().is_some());
+}
+
+#[test]
 fn batch_inversion() {
     let mut values: Vec<Fp256> = (0..10).map(Fp256::from_u64).collect();
     super::batch_invert(&mut values);

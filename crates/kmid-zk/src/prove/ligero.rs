@@ -49,6 +49,7 @@ pub(crate) fn commit<F: Field>(
     provider: &CryptoProvider,
     p: &Params,
     witness: &[F],
+    subfield_witnesses: usize,
     quadratic: &[Quadratic],
     rng: &mut Transcript<'_>,
 ) -> Result<Commitment<F>, ZkError> {
@@ -73,7 +74,19 @@ pub(crate) fn commit<F: Field>(
     }
     let mut block_rows = vec![ildt];
     for i in 0..p.nwrow {
-        let mut row = random(rng, r)?;
+        // A row of subfield witnesses gets a subfield prefix: its codeword then stays in the
+        // subfield, and its opened values travel in the subfield's encoding.
+        let mut row = if F::SUBFIELD_BYTES < F::BYTES && (i + 1) * w <= subfield_witnesses {
+            let mut bytes = vec![0u8; F::SUBFIELD_BYTES];
+            let mut prefix = Vec::with_capacity(r);
+            for _ in 0..r {
+                rng.read_bytes(&mut bytes)?;
+                prefix.push(F::from_subfield_bytes(&bytes).ok_or(ZkError::Crypto)?);
+            }
+            prefix
+        } else {
+            random(rng, r)?
+        };
         row.extend((0..w).map(|j| at(i * w + j)));
         block_rows.push(row);
     }

@@ -91,7 +91,16 @@ impl<F: Field> Prover<F> {
         let mut witness = private.to_vec();
         witness.extend_from_slice(&pads);
         let quadratic = crate::sumcheck::quadratic_constraints(c);
-        let commitment = ligero::commit(provider, &self.params, &witness, &quadratic, rng)?;
+        // Private inputs below the circuit's subfield boundary lie in the subfield.
+        let subfield_witnesses = c.subfield_boundary.saturating_sub(c.npub_in);
+        let commitment = ligero::commit(
+            provider,
+            &self.params,
+            &witness,
+            subfield_witnesses,
+            &quadratic,
+            rng,
+        )?;
         Ok(Committed {
             private: private.to_vec(),
             pads,
