@@ -89,6 +89,26 @@ impl Params {
     pub fn nrow(&self) -> usize {
         self.nwqrow() + 3
     }
+
+    /// The shape for `circuit`'s proof: its witnesses (private inputs and sumcheck pads) and
+    /// one quadratic constraint per layer.
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub fn for_circuit<F: Field>(
+        circuit: &crate::circuit::Circuit<F>,
+        rateinv: usize,
+        nreq: usize,
+        block_enc: usize,
+    ) -> Result<Self, ZkError> {
+        Self::new(
+            crate::zk::witness_count(circuit),
+            circuit.layers.len(),
+            rateinv,
+            nreq,
+            block_enc,
+        )
+    }
 }
 
 /// One term of the linear system `A·W = b`: `A[constraint][witness] = k`.

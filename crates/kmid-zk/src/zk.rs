@@ -38,13 +38,7 @@ impl<F: Field> Verifier<F> {
         nreq: usize,
         block_enc: usize,
     ) -> Result<Self, ZkError> {
-        let params = Params::new(
-            witness_count(&circuit),
-            circuit.layers.len(),
-            rateinv,
-            nreq,
-            block_enc,
-        )?;
+        let params = Params::for_circuit(&circuit, rateinv, nreq, block_enc)?;
         Ok(Self {
             circuit,
             params,

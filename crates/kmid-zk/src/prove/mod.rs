@@ -13,7 +13,7 @@ use crate::field::Field;
 use crate::ligero::{Params, Statement};
 use crate::merkle::Digest;
 use crate::transcript::Transcript;
-use crate::zk::{Proof, witness_count};
+use crate::zk::Proof;
 
 /// A prover for one circuit.
 #[derive(Debug, Clone)]
@@ -50,13 +50,7 @@ impl<F: Field> Prover<F> {
         nreq: usize,
         block_enc: usize,
     ) -> Result<Self, ZkError> {
-        let params = Params::new(
-            witness_count(&circuit),
-            circuit.layers.len(),
-            rateinv,
-            nreq,
-            block_enc,
-        )?;
+        let params = Params::for_circuit(&circuit, rateinv, nreq, block_enc)?;
         Ok(Self { circuit, params })
     }
 
