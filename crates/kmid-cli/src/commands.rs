@@ -1783,7 +1783,9 @@ pub(crate) fn holder_wallet(
     let key = PrivateKey::from_pem(&read_text(holder)?)?;
     let signer: Arc<dyn Signer> = Arc::new(key);
     let config = trust_config(keys, trust)?;
-    let mut wallet = Wallet::from_trust_config(signer, &config)?;
+    // `mso_mdoc_zk` queries are answered over the built-in circuit (loaded only when one is).
+    let mut wallet = Wallet::from_trust_config(signer, &config)?
+        .with_zk_circuits(Arc::new(kmid::zk::ZkCircuits::age_check()));
     if let Some(root) = verifier_trust {
         let mut verifiers = config.trust_store(TrustPurpose::VerifierAccess)?;
         verifiers.add(Certificate::from_pem(&read_text(root)?)?)?;

@@ -794,6 +794,11 @@ async fn run(mut config: ServeConfig, demo: bool) -> Result<(), Error> {
                 &access_dir.join("transactions.sqlite"),
             )?),
         };
+        // The published circuit of `age-check-zk`, loaded on the first proof it verifies.
+        let verifier = verifier.with_zk_circuits(
+            Arc::new(kmid::zk::ZkCircuits::age_check()),
+            kmid::zk::ZkPolicy::default(),
+        );
         let service = VerifierService::new(settings, Arc::new(verifier), Arc::new(access), store)?;
         let purger = service.clone();
         background.push(tokio::spawn(async move {

@@ -677,7 +677,8 @@ fn drop_registration_number(presentation: &mut Value) {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateTransaction {
-    /// `age-check`, `identity` or `full-identity` (with `legal_basis`).
+    /// `age-check`, `age-check-zk` (a zero-knowledge proof of `age_over_19`, mdoc only),
+    /// `identity` or `full-identity` (with `legal_basis`).
     template: Option<String>,
     /// The docType of the card the template asks for.
     card: Option<String>,
@@ -826,6 +827,7 @@ impl VerifierService {
             (Some(name), None) => {
                 let template = match name.as_str() {
                     "age-check" => Template::AgeCheck,
+                    "age-check-zk" => Template::AgeCheckZk,
                     "identity" => Template::Identity,
                     "full-identity" => Template::FullIdentity {
                         legal_basis: request.legal_basis.clone().ok_or_else(|| {
@@ -836,7 +838,7 @@ impl VerifierService {
                     },
                     _ => {
                         return Err(bad_request(
-                            "template: age-check, identity or full-identity",
+                            "template: age-check, age-check-zk, identity or full-identity",
                         ));
                     }
                 };

@@ -4,7 +4,7 @@
 //! restart between request and response (SQLite) loses nothing; and what it refuses: the API
 //! without its key, a registration number without a legal basis, junk and replayed
 //! responses, a response that does not verify (the real one still gets in), a body over
-//! 64 KiB, an expired transaction.
+//! 64 KiB, an expired transaction. A zero-knowledge age check (`age-check-zk`) over HTTP.
 
 #![allow(
     clippy::unwrap_used,
@@ -86,10 +86,13 @@ fn issuer() -> Issuer<MemoryStore> {
 
 fn world() -> World {
     let (verifier_trust, signer, leaf) = access_pki();
+    // The age-check-zk circuit, loaded only by the test that proves with it.
+    let circuits = Arc::new(kmid::zk::ZkCircuits::age_check());
     let holder = |issuer: &Issuer<MemoryStore>| {
         let trust = kmid::trust_store([issuer.keys()]).unwrap();
         let mut wallet = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), trust)
-            .with_verifier_trust(verifier_trust.clone());
+            .with_verifier_trust(verifier_trust.clone())
+            .with_zk_circuits(Arc::clone(&circuits));
         let issued = issuer
             .issue(
                 &Card::from(samples::resident()),
@@ -106,7 +109,8 @@ fn world() -> World {
     let verifier = Verifier::new(
         kmid::trust_store([trusted.keys()]).unwrap(),
         Arc::new(AllValid),
-    );
+    )
+    .with_zk_circuits(Arc::clone(&circuits), kmid::zk::ZkPolicy::default());
     World {
         wallet: holder(&trusted),
         stranger: holder(&untrusted),
@@ -324,6 +328,59 @@ fn every_mode_and_format_round_trips_over_http() {
             }
         }
     }
+}
+
+/// `age-check-zk`: the wallet proves `age_over_19` in zero knowledge (a Longfellow proof in
+/// the DeviceResponse's `zkDocuments`), the service verifies it and reports it as such.
+#[test]
+fn a_zero_knowledge_age_check_over_http() {
+    let world = world();
+    let (base, _stop) = serve(
+        axum::Router::new().nest_service("/vp", service(&world, memory(), &[API_KEY]).router()),
+    );
+    let client = Client::new(base, Some(API_KEY));
+    let (status, created) = client.create(&json!({
+        "template": "age-check-zk",
+        "card": "kr.go.mois.rrc.1",
+        "format": "mso_mdoc",
+    }));
+    assert_eq!(status, 201, "{created}");
+    let id = created["transaction_id"].as_str().unwrap();
+    let url = created["request_url"].as_str().unwrap();
+    let answer = world
+        .wallet
+        .answer_request_url(url, &client, now())
+        .unwrap();
+    let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200, "{sent}");
+    let (status, done) = client.result(id, None);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["result"]["valid"], true, "{done}");
+    let presented = &done["result"]["presentations"][0];
+    assert_eq!(presented["format"], "mso_mdoc_zk", "{done}");
+    assert_eq!(presented["card"], "kr.go.mois.rrc.1");
+    assert_eq!(presented["claims"], json!({"age_over_19": true}), "{done}");
+    assert_eq!(presented["status"], Value::Null, "{done}");
+    // The stranger's card (an issuer the service does not trust, whose names are the trusted
+    // one's) proves as well, and is refused for its Document Signer chain.
+    let (_, created) = client.create(&json!({
+        "template": "age-check-zk",
+        "card": "kr.go.mois.rrc.1",
+        "format": "mso_mdoc",
+    }));
+    let id = created["transaction_id"].as_str().unwrap();
+    let answer = world
+        .stranger
+        .answer_request_url(created["request_url"].as_str().unwrap(), &client, now())
+        .unwrap();
+    let (status, _) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200);
+    let (_, done) = client.result(id, None);
+    assert_eq!(done["result"]["valid"], false, "{done}");
+    assert_eq!(
+        done["result"]["error"], "Crypto.Certificate.BadSignature",
+        "{done}"
+    );
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! naming claims that exist, credential sets naming queries that exist) before anything
 //! reads it. Unknown properties are ignored, as §6 requires.
 //!
-//! Supported formats: `dc+sd-jwt` (meta `vct_values`) and `mso_mdoc` (meta `doctype_value`;
-//! claim paths are `[namespace, element]`, Appendix B.2.4). `trusted_authorities` of type `aki`
+//! Supported formats: `dc+sd-jwt` (meta `vct_values`), `mso_mdoc` (meta `doctype_value`;
+//! claim paths are `[namespace, element]`, Appendix B.2.4) and `mso_mdoc_zk` (as `mso_mdoc`,
+//! with the proof systems accepted in `zk_system_type`; `spec/zk.md`). `trusted_authorities` of type `aki`
 //! is evaluated by the wallet (HAIP 1.0 §5); the rest of `trusted_authorities` is accepted
 //! and not evaluated (the verifier checks the issuer itself, as §6.1.1 says it must);
 //! `multiple` is honoured by returning one presentation.
@@ -272,8 +273,20 @@ impl CredentialQuery {
                 "a dc+sd-jwt query needs vct_values of 1 to 64 values",
             ));
         }
-        if self.format == FORMAT_MSO_MDOC && self.meta.doctype_value.is_none() {
+        let mdoc = self.format == FORMAT_MSO_MDOC || self.format == FORMAT_MSO_MDOC_ZK;
+        if mdoc && self.meta.doctype_value.is_none() {
             return Err(invalid("an mso_mdoc query needs meta.doctype_value"));
+        }
+        if self.format == FORMAT_MSO_MDOC_ZK
+            && !self.meta.zk_system_type.as_ref().is_some_and(|systems| {
+                !systems.is_empty()
+                    && systems.len() <= MAX_VALUES
+                    && systems.iter().all(Value::is_object)
+            })
+        {
+            return Err(invalid(
+                "an mso_mdoc_zk query needs meta.zk_system_type of 1 to 64 objects",
+            ));
         }
         let Some(claims) = &self.claims else {
             if self.claim_sets.is_some() {
@@ -297,9 +310,7 @@ impl CredentialQuery {
                     "a claim path segment must be a string, null or a non-negative integer",
                 ));
             }
-            if self.format == FORMAT_MSO_MDOC
-                && (claim.path.len() != 2 || claim.key_path().is_none())
-            {
+            if mdoc && (claim.path.len() != 2 || claim.key_path().is_none()) {
                 return Err(invalid("an mdoc claim path is [namespace, element]"));
             }
             if let Some(values) = &claim.values {

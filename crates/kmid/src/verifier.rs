@@ -329,6 +329,10 @@ pub struct VerifiedCredential {
     /// The `transaction_data_hashes` of an SD-JWT VC's Key Binding JWT (OpenID4VP Appendix
     /// B.3.3): the transactions the holder authorized with this presentation.
     pub transaction_data_hashes: Vec<String>,
+    /// For an mdoc presented as a zero-knowledge proof (`mso_mdoc_zk`, `spec/zk.md`): the
+    /// circuit hash the proof is over, in hex. The claims are then the disclosed elements and
+    /// nothing else; no status is known (the MSO, with its status reference, stays hidden).
+    pub zk_system_id: Option<String>,
 }
 
 impl VerifiedCredential {
@@ -369,9 +373,10 @@ impl VerifiedCredential {
     pub fn to_json(&self) -> Value {
         let korean = self.card_type.is_some();
         let mut out = json!({
-            "format": match self.format {
-                Format::Mdoc => "mso_mdoc",
-                Format::SdJwtVc => "dc+sd-jwt",
+            "format": match (self.format, &self.zk_system_id) {
+                (Format::Mdoc, Some(_)) => crate::dcql::FORMAT_MSO_MDOC_ZK,
+                (Format::Mdoc, None) => "mso_mdoc",
+                (Format::SdJwtVc, _) => "dc+sd-jwt",
             },
             "card": self.doc_type,
             "korean": korean,
@@ -393,6 +398,9 @@ impl VerifiedCredential {
                 "transaction_data_hashes".into(),
                 json!(self.transaction_data_hashes),
             );
+        }
+        if let (Some(id), Some(fields)) = (&self.zk_system_id, out.as_object_mut()) {
+            fields.insert("zk_system_id".into(), json!(id));
         }
         out
     }
@@ -434,6 +442,41 @@ impl VerifiedCredential {
             presentation_digest: digest.to_owned(),
             revocation_unknown: doc.revocation_unknown.clone(),
             transaction_data_hashes: Vec::new(),
+            zk_system_id: None,
+        }
+    }
+
+    /// A zero-knowledge document: its disclosed elements (values decoded from their CBOR as
+    /// for an mdoc; one that does not decode is kept as `null`), the Document Signer's name,
+    /// no status.
+    pub(crate) fn from_zk(doc: &crate::zk::VerifiedZkDocument, digest: String) -> Self {
+        let limits = kmid_mdoc::CborLimits::default();
+        let elements: serde_json::Map<String, Value> = doc
+            .claims
+            .iter()
+            .map(|(id, cbor)| {
+                let value = kmid_cbor::decode(cbor, &limits)
+                    .ok()
+                    .and_then(|item| ElementValue::from_item(&item, id).ok())
+                    .map_or(Value::Null, |v| element_json(&v));
+                (id.clone(), value)
+            })
+            .collect();
+        let mut claims = serde_json::Map::new();
+        claims.insert(doc.namespace.clone(), Value::Object(elements));
+        Self {
+            format: Format::Mdoc,
+            doc_type: doc.doc_type.clone(),
+            card_type: CardType::from_doc_type(&doc.doc_type),
+            claims,
+            issuer: Certificate::from_der(&doc.document_signer)
+                .ok()
+                .and_then(|c| c.common_name()),
+            status: None,
+            presentation_digest: digest,
+            revocation_unknown: Vec::new(),
+            transaction_data_hashes: Vec::new(),
+            zk_system_id: Some(doc.spec.id.iter().map(|b| format!("{b:02x}")).collect()),
         }
     }
 
@@ -463,6 +506,7 @@ impl VerifiedCredential {
                         .collect()
                 })
                 .unwrap_or_default(),
+            zk_system_id: None,
         }
     }
 }
@@ -530,6 +574,8 @@ pub struct Verifier {
     resolver: Arc<dyn StatusResolver>,
     key_binding_window: Duration,
     pub(crate) provider: &'static CryptoProvider,
+    /// The circuits and time window `mso_mdoc_zk` presentations are verified with, when any.
+    pub(crate) zk: Option<(Arc<crate::zk::ZkCircuits>, crate::zk::ZkPolicy)>,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -552,6 +598,7 @@ impl Verifier {
             resolver,
             key_binding_window: Duration::minutes(5),
             provider: CryptoProvider::get_default(),
+            zk: None,
         }
     }
 
@@ -1070,6 +1117,7 @@ impl Verifier {
                     Err(unsatisfied())
                 }
             }
+            crate::dcql::FORMAT_MSO_MDOC_ZK => self.verify_dcql_zk(cq, request, presentation, at),
             other => Err(KmidError::VpTokenMismatch(format!(
                 "format {other:?} is not supported"
             ))),
@@ -1103,7 +1151,10 @@ fn covered(asked: &[Vec<String>], keys: &[&str]) -> bool {
     })
 }
 
-fn presentation_digest(provider: &CryptoProvider, bytes: &[u8]) -> Result<String, KmidError> {
+pub(crate) fn presentation_digest(
+    provider: &CryptoProvider,
+    bytes: &[u8],
+) -> Result<String, KmidError> {
     Ok(digest_text(&provider.sha256(bytes)?))
 }
 

@@ -16,8 +16,8 @@ use kmid_sdjwt::vc::{HeldSdJwtVc, IssuerKeys, SdJwtVcVerifier};
 use time::OffsetDateTime;
 
 use crate::dcql::{
-    ClaimsQuery, CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, OpenId4VpRequest,
-    VpToken, value_matches,
+    ClaimsQuery, CredentialQuery, DcqlQuery, FORMAT_MSO_MDOC, FORMAT_MSO_MDOC_ZK, FORMAT_SD_JWT_VC,
+    OpenId4VpRequest, VpToken, value_matches,
 };
 use crate::error::KmidError;
 use crate::verifier::{SdJwtRequest, element_json};
@@ -50,6 +50,8 @@ pub struct Wallet {
     policy: PresentationPolicy,
     /// Which credentials (by digest) were presented to which verifiers.
     presented: std::sync::Mutex<PresentationRecord>,
+    /// The circuits `mso_mdoc_zk` Credential Queries are answered over, when any.
+    zk_circuits: Option<Arc<crate::zk::ZkCircuits>>,
 }
 
 /// What a wallet presented under its [`PresentationPolicy`]: each credential (by the SHA-256
@@ -130,6 +132,7 @@ impl Wallet {
             batch_keys: Vec::new(),
             policy: PresentationPolicy::Reuse,
             presented: std::sync::Mutex::new(PresentationRecord::default()),
+            zk_circuits: None,
         }
     }
 
@@ -244,6 +247,15 @@ impl Wallet {
     #[must_use]
     pub fn device_key(&self) -> &kmid_crypto::PublicKey {
         self.device.public_key()
+    }
+
+    /// Answers `mso_mdoc_zk` Credential Queries (OpenID4VP, `spec/zk.md`) with a Longfellow
+    /// proof over one of `circuits` the query accepts; without circuits such a query finds
+    /// nothing to answer with.
+    #[must_use]
+    pub fn with_zk_circuits(mut self, circuits: Arc<crate::zk::ZkCircuits>) -> Self {
+        self.zk_circuits = Some(circuits);
+        self
     }
 
     /// More device keys, for credentials issued in a batch (one credential per key, each
@@ -857,6 +869,7 @@ impl Wallet {
                 Plan::Mdoc {
                     issuer_signed,
                     items,
+                    zk,
                 } => {
                     let device_request = DeviceRequest::new(vec![DocRequest::new(items.clone())]);
                     let transcript = openid4vp_transcript(self.provider, request)?;
@@ -874,7 +887,23 @@ impl Wallet {
                     }];
                     let mut policy = HolderPolicy::new(at);
                     policy.provider = self.provider;
-                    let response = respond(&device_request, &transcript, &held, &policy)?;
+                    let response = match zk {
+                        None => respond(&device_request, &transcript, &held, &policy)?,
+                        // The proof's timestamp is in whole seconds.
+                        Some(bundle) => {
+                            let at = at
+                                .replace_nanosecond(0)
+                                .map_err(|_| KmidError::ZkDocument("a time"))?;
+                            let plain = respond(&device_request, &transcript, &held, &policy)?;
+                            self.prove_response(
+                                &plain.to_bytes(),
+                                &transcript,
+                                bundle,
+                                self.provider.random,
+                                at,
+                            )?
+                        }
+                    };
                     kmid_crypto::jose::b64url(&response.to_bytes())
                 }
             };
@@ -939,8 +968,21 @@ impl Wallet {
                         paths.map(|paths| Plan::SdJwt { held, paths })
                     })
                 }),
-            FORMAT_MSO_MDOC => {
+            FORMAT_MSO_MDOC | FORMAT_MSO_MDOC_ZK => {
                 let doc_type = cq.meta.doctype_value.as_deref()?;
+                // A zero-knowledge answer: over a circuit the query accepts and the wallet
+                // holds, all elements of one namespace (what the circuits take).
+                let zk = (cq.format == FORMAT_MSO_MDOC_ZK)
+                    .then(|| {
+                        self.zk_circuits
+                            .as_deref()
+                            .map(|c| (c, crate::zk::offered_in_dcql(&cq.meta)))
+                    })
+                    .map(|held| held.ok_or(()));
+                if let Some(Err(())) = zk {
+                    return None;
+                }
+                let zk = zk.and_then(Result::ok);
                 self.mdocs
                     .iter()
                     .filter(|m| {
@@ -977,9 +1019,21 @@ impl Wallet {
                                     claim.intent_to_retain.unwrap_or(false),
                                 );
                             }
+                            let zk = match &zk {
+                                None => None,
+                                Some((circuits, offered)) => {
+                                    let count: usize =
+                                        items.name_spaces.iter().map(|(_, e)| e.len()).sum();
+                                    if items.name_spaces.len() != 1 {
+                                        return None;
+                                    }
+                                    Some(circuits.pick(offered, count)?)
+                                }
+                            };
                             Some(Plan::Mdoc {
                                 issuer_signed,
                                 items,
+                                zk,
                             })
                         })
                     })
@@ -1025,6 +1079,8 @@ enum Plan<'w> {
     Mdoc {
         issuer_signed: &'w IssuerSigned,
         items: ItemsRequest,
+        /// For `mso_mdoc_zk`: the circuit the answer is proven over.
+        zk: Option<&'w crate::zk::Bundle>,
     },
 }
 

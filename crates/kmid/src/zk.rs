@@ -23,7 +23,7 @@ pub const LONGFELLOW_SYSTEM: &str = "longfellow-libzk-v1";
 
 /// One published circuit bundle, loaded on first use (a bundle is ~300 KB compressed, ~130 MB
 /// loaded for verifying, as much again for proving).
-struct Bundle {
+pub(crate) struct Bundle {
     spec: Spec,
     compressed: Vec<u8>,
     loaded: OnceLock<Result<Arc<MdocVerifier>, kmid_zk::ZkError>>,
@@ -88,13 +88,16 @@ impl ZkCircuits {
     /// The bundle a `zkSystemId` names: a circuit hash (Google Wallet's IDs), or multipaz's
     /// `longfellow-libzk-v1_<version>_<attributes>_<blockEncHash>_<blockEncSig>_<hash>`.
     fn resolve(&self, zk_system_id: &str) -> Option<&Bundle> {
-        let hash = zk_system_id.rsplit('_').next().unwrap_or(zk_system_id);
-        if hash.len() != 64
-            || zk_system_id.contains('_') && !zk_system_id.starts_with(LONGFELLOW_SYSTEM)
-        {
-            return None;
-        }
-        self.bundles.iter().find(|b| hex_eq(&b.spec.id, hash))
+        let hash = circuit_hash_of(zk_system_id)?;
+        self.bundles.iter().find(|b| hex_eq(&b.spec.id, &hash))
+    }
+
+    /// The first bundle held that one of `offered` (circuit hashes) names and that takes
+    /// `attributes` elements.
+    pub(crate) fn pick(&self, offered: &[String], attributes: usize) -> Option<&Bundle> {
+        self.bundles.iter().find(|b| {
+            b.spec.attributes == attributes && offered.iter().any(|h| hex_eq(&b.spec.id, h))
+        })
     }
 
     fn prover(
@@ -126,6 +129,35 @@ impl ZkCircuits {
             .clone()
             .map_err(KmidError::Zk)
     }
+}
+
+/// The circuit hash (lower-case hex) a `zkSystemId` or a `zk_system_type` `id` names: the hash
+/// itself (Google), or the last field of multipaz's
+/// `longfellow-libzk-v1_<version>_<attributes>_<blockEncHash>_<blockEncSig>_<hash>`.
+fn circuit_hash_of(id: &str) -> Option<String> {
+    let hash = match id.rsplit_once('_') {
+        Some((_, hash)) if id.starts_with(LONGFELLOW_SYSTEM) => hash,
+        Some(_) => return None,
+        None => id,
+    };
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hash.to_ascii_lowercase())
+}
+
+/// The circuit hashes an `mso_mdoc_zk` Credential Query accepts: each Longfellow entry of
+/// its `zk_system_type`, by `circuit_hash`, else by `id`.
+pub(crate) fn offered_in_dcql(meta: &crate::dcql::CredentialMeta) -> Vec<String> {
+    meta.zk_system_type
+        .iter()
+        .flatten()
+        .filter(|t| t.get("system").and_then(serde_json::Value::as_str) == Some(LONGFELLOW_SYSTEM))
+        .filter_map(|t| {
+            t.get("circuit_hash")
+                .or_else(|| t.get("id"))
+                .and_then(serde_json::Value::as_str)
+                .and_then(circuit_hash_of)
+        })
+        .collect()
 }
 
 fn hex_eq(bytes: &[u8; 32], hex: &str) -> bool {
@@ -222,15 +254,110 @@ impl Verifier {
                     .map(|d| &d.items_request)
                     .find(|i| i.doc_type == doc.data.doc_type)
                     .ok_or(KmidError::ZkDocument("a document that was not asked for"))?;
-                self.verify_zk_document(doc, asked, transcript, circuits, policy, at)
+                // Exactly the elements asked for: each disclosed one was requested, and as many.
+                let requested: Vec<(&str, &str)> = asked
+                    .name_spaces
+                    .iter()
+                    .flat_map(|(ns, els)| els.iter().map(move |(id, _)| (ns.as_str(), id.as_str())))
+                    .collect();
+                let exactly = |namespace: &str, ids: &[&str]| {
+                    requested.len() == ids.len()
+                        && ids.iter().all(|id| requested.contains(&(namespace, *id)))
+                };
+                self.verify_zk_document(
+                    doc,
+                    &offered_hashes(asked),
+                    &exactly,
+                    transcript,
+                    circuits,
+                    policy,
+                    at,
+                )
             })
             .collect()
     }
 
+    /// Verifies the VP Token presentation of an `mso_mdoc_zk` Credential Query (OpenID4VP,
+    /// as Google Wallet and multipaz answer one): a base64url DeviceResponse holding one
+    /// `zkDocuments` entry and no documents, of the query's docType, over a circuit its
+    /// `zk_system_type` accepts, disclosing exactly one of its claim options, for the
+    /// OpenID4VP SessionTranscript of `request`.
+    pub(crate) fn verify_dcql_zk(
+        &self,
+        cq: &crate::dcql::CredentialQuery,
+        request: &crate::dcql::OpenId4VpRequest,
+        presentation: &str,
+        at: OffsetDateTime,
+    ) -> Result<crate::verifier::VerifiedCredential, KmidError> {
+        let mismatch = |why: &str| KmidError::VpTokenMismatch(format!("{:?}: {why}", cq.id));
+        let Some((circuits, policy)) = &self.zk else {
+            return Err(mismatch(
+                "this verifier holds no circuits for mso_mdoc_zk (Verifier::with_zk_circuits)",
+            ));
+        };
+        let bytes = kmid_crypto::jose::b64url_decode(presentation)
+            .map_err(|_| mismatch("an mdoc presentation is base64url without padding"))?;
+        let response = DeviceResponse::from_bytes(&bytes, &CborLimits::default())?;
+        let doc_type = cq.meta.doctype_value.as_deref().unwrap_or_default();
+        let doc = match (
+            response.documents.as_slice(),
+            response.zk_documents.as_slice(),
+        ) {
+            ([], [doc]) if doc.data.doc_type == doc_type => doc,
+            _ => {
+                return Err(mismatch(&format!(
+                    "one zkDocument of {doc_type} and no other document expected"
+                )));
+            }
+        };
+        let offered = offered_in_dcql(&cq.meta);
+        // One claim option (§6.4.1), all of it and nothing outside it.
+        let options = cq.options();
+        let one_option = |namespace: &str, ids: &[&str]| {
+            options.iter().any(|option| {
+                option.len() == ids.len()
+                    && option
+                        .iter()
+                        .all(|claim| match claim.key_path().as_deref() {
+                            Some(&[ns, el]) => ns == namespace && ids.contains(&el),
+                            _ => false,
+                        })
+            })
+        };
+        let transcript = crate::wallet::openid4vp_transcript(self.provider, request)?;
+        let verified = self.verify_zk_document(
+            doc,
+            &offered,
+            &one_option,
+            transcript.bytes(),
+            circuits,
+            policy,
+            at,
+        )?;
+        let digest = crate::verifier::presentation_digest(self.provider, &bytes)?;
+        Ok(crate::verifier::VerifiedCredential::from_zk(
+            &verified, digest,
+        ))
+    }
+
+    /// Verifies `mso_mdoc_zk` presentations over `circuits` (loaded on first use), their
+    /// timestamps within `policy`: what [`Self::verify_vp_token_any`] and the online flows
+    /// need for a Credential Query of that format (without, such a query's answer is refused).
+    #[must_use]
+    pub fn with_zk_circuits(mut self, circuits: Arc<ZkCircuits>, policy: ZkPolicy) -> Self {
+        self.zk = Some((circuits, policy));
+        self
+    }
+
+    /// One ZK document: `offered` (circuit hashes) names the circuits the request accepted,
+    /// `claims_ok` whether the disclosed elements (one namespace, their identifiers) are
+    /// what it asked for.
+    #[allow(clippy::too_many_arguments)]
     fn verify_zk_document(
         &self,
         doc: &ZkDocument,
-        asked: &kmid_mdoc::model::ItemsRequest,
+        offered: &[String],
+        claims_ok: &dyn Fn(&str, &[&str]) -> bool,
         transcript: &[u8],
         circuits: &ZkCircuits,
         policy: &ZkPolicy,
@@ -239,7 +366,7 @@ impl Verifier {
         let data = &doc.data;
         let bundle = circuits
             .resolve(&data.zk_system_id)
-            .filter(|b| offered_hashes(asked).iter().any(|h| hex_eq(&b.spec.id, h)))
+            .filter(|b| offered.iter().any(|h| hex_eq(&b.spec.id, h)))
             .ok_or(KmidError::ZkDocument(
                 "a proof system this verifier did not offer",
             ))?;
@@ -256,17 +383,12 @@ impl Verifier {
                 "an element count the circuit does not take",
             ));
         }
-        // Exactly the elements asked for: each disclosed one was requested, and as many.
-        let requested: Vec<(&str, &str)> = asked
-            .name_spaces
+        let ids: Vec<&str> = items.iter().map(|i| i.identifier.as_str()).collect();
+        let repeated = ids
             .iter()
-            .flat_map(|(ns, els)| els.iter().map(move |(id, _)| (ns.as_str(), id.as_str())))
-            .collect();
-        if requested.len() != items.len()
-            || !items
-                .iter()
-                .all(|i| requested.contains(&(namespace.as_str(), i.identifier.as_str())))
-        {
+            .enumerate()
+            .any(|(i, id)| ids.iter().take(i).any(|other| other == id));
+        if repeated || !claims_ok(namespace, &ids) {
             return Err(KmidError::ZkDocument("elements other than those asked for"));
         }
         let now = Timestamp::parse(&data.timestamp)?;
@@ -532,19 +654,30 @@ impl crate::Wallet {
             .iter()
             .map(|(_, e)| e.len())
             .sum();
-        let bundle = circuits
-            .bundles
-            .iter()
-            .find(|b| b.spec.attributes == asked && offered.iter().any(|h| hex_eq(&b.spec.id, h)))
-            .ok_or(KmidError::ZkDocument(
-                "none of the offered circuits is available",
-            ))?;
+        let bundle = circuits.pick(&offered, asked).ok_or(KmidError::ZkDocument(
+            "none of the offered circuits is available",
+        ))?;
         let at = at
             .replace_nanosecond(0)
             .map_err(|_| KmidError::ZkDocument("a time"))?;
         let plain = self.respond_mdoc(request, transcript, at)?.to_bytes();
+        self.prove_response(&plain, transcript, bundle, random, at)
+    }
+
+    /// The zero-knowledge form of `plain`, a DeviceResponse of one document this wallet made
+    /// over `transcript` at `at` (whole seconds): a proof over `bundle` that its disclosed
+    /// elements are issuer-signed, and its DeviceAuthentication device-signed, in a
+    /// DeviceResponse holding that `zkDocuments` entry alone.
+    pub(crate) fn prove_response(
+        &self,
+        plain: &[u8],
+        transcript: &kmid_mdoc::model::SessionTranscript,
+        bundle: &Bundle,
+        random: &dyn kmid_crypto::Random,
+        at: OffsetDateTime,
+    ) -> Result<DeviceResponse, KmidError> {
         let parts =
-            document_parts(&plain).ok_or(KmidError::ZkDocument("a response it cannot read"))?;
+            document_parts(plain).ok_or(KmidError::ZkDocument("a response it cannot read"))?;
         let ds = kmid_crypto::x509::Certificate::from_der(
             parts
                 .x5chain

@@ -15,6 +15,7 @@ use kmid_crypto::{CryptoProvider, Curve, HashAlgorithm, PrivateKey};
 
 use super::scalar::U256;
 use super::signature::{self, Ecdsa};
+use crate::ZkError;
 use crate::field::{Fp256, Gf2_128};
 use crate::mdoc::statement::{
     Attribute, Statement, Timestamp, device_signed_bytes, fp_from_be, public_inputs,
@@ -115,16 +116,21 @@ fn the_signature_witness_satisfies_the_signature_circuit() {
     wrong[4] = wrong[4] + Fp256::ONE - wrong[4] - wrong[4];
     let mut inputs = wrong;
     inputs.extend_from_slice(&private);
-    assert!(evaluate(circuit, &inputs).is_err());
+    assert!(matches!(
+        evaluate(circuit, &inputs),
+        Err(ZkError::Statement(
+            "the witness does not satisfy the circuit"
+        ))
+    ));
     let (_, other) = ecdsa_of(&device, b"another transcript");
-    assert!(
+    assert!(matches!(
         signature::private_inputs(
             e,
             device_key,
             &issuer_sig,
             &Ecdsa { hash: e2, ..other },
             &ap
-        )
-        .is_err()
-    );
+        ),
+        Err(ZkError::Statement("a signature does not verify"))
+    ));
 }
