@@ -1,11 +1,14 @@
 //! kmid-zk proves over the collection's presentations (test-vectors/longfellow/): its proof
-//! verifies in kmid-zk, and a statement the credential does not satisfy is not proven.
+//! verifies in kmid-zk, and a statement the credential does not satisfy is not proven; two to
+//! four attributes over the v7 circuits, verified in kmid-zk and, with `KMID_INTEROP_PYTHON`
+//! (the README's test command sets it), in both of pylongfellow's backends.
 
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::print_stderr
 )]
 
 use std::path::PathBuf;
@@ -166,5 +169,146 @@ fn kmid_proves_the_mustermann_issue_date_and_verifies_it() {
                 .unwrap_err();
             assert_eq!(e.code(), "Zk.Statement");
         }
+    }
+}
+
+/// Two, three and four of the Mustermann mDL's elements proven together over the v7 circuits
+/// of as many attributes: kmid verifies each proof, a verifier of another attribute count
+/// refuses it, and pylongfellow's google-cpp and isrg-rust backends verify it.
+#[test]
+fn kmid_proves_two_to_four_attributes() {
+    let provider = CryptoProvider::get_default();
+    let p: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("presentations/mdl-mustermann.json")).unwrap(),
+    )
+    .unwrap();
+    let response = hex::decode(p["mdoc"].as_str().unwrap()).unwrap();
+    let transcript = hex::decode(p["transcript"].as_str().unwrap()).unwrap();
+    let key = |k: &str| -> [u8; 32] {
+        hex::decode(p[k].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let (x, y) = (key("issuer_public_key_x"), key("issuer_public_key_y"));
+    let parts = parts(&response);
+    let python = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from);
+    let mut one_attribute: Option<MdocVerifier> = None;
+    for n in 2..=4 {
+        let chosen: Vec<&(String, String, Vec<u8>, Vec<u8>)> =
+            ["issue_date", "age_over_18", "height", "family_name"][..n]
+                .iter()
+                .map(|id| parts.items.iter().find(|i| i.1 == *id).unwrap())
+                .collect();
+        let attributes: Vec<Attribute<'_>> = chosen
+            .iter()
+            .map(|(ns, id, value, _)| Attribute {
+                namespace: ns,
+                identifier: id,
+                value,
+            })
+            .collect();
+        let time = "2024-10-01T09:00:00Z";
+        let statement = Statement {
+            issuer_x: &x,
+            issuer_y: &y,
+            session_transcript: &transcript,
+            doc_type: p["doctype"].as_str().unwrap(),
+            device_namespaces: &[0xa0],
+            attributes: &attributes,
+            now: Timestamp::parse(time).unwrap(),
+        };
+        let items: Vec<&[u8]> = chosen.iter().map(|i| i.3.as_slice()).collect();
+        let credential = Credential {
+            issuer_protected: &parts.protected,
+            issuer_payload: &parts.payload,
+            issuer_signature: &parts.issuer_sig,
+            device_signature: &parts.device_sig,
+            items: &items,
+        };
+        let circuit = root().join(format!("circuits/google-v7-{n}attr.circuit"));
+        let circuits = MdocCircuits::load(
+            provider,
+            find_spec(Version::V7, n).unwrap(),
+            &std::fs::read(&circuit).unwrap(),
+        )
+        .unwrap();
+        let proof = MdocProver::new(circuits.clone())
+            .unwrap()
+            .prove(provider, &SystemRandom, &statement, &credential)
+            .unwrap();
+        let verifier = MdocVerifier::new(circuits).unwrap();
+        assert_eq!(verifier.verify(provider, &statement, &proof), Ok(()), "{n}");
+        // The same statement less one attribute, or a verifier of one attribute: refused.
+        let fewer = Statement {
+            attributes: &attributes[1..],
+            ..statement
+        };
+        assert_eq!(
+            verifier
+                .verify(provider, &fewer, &proof)
+                .unwrap_err()
+                .code(),
+            "Zk.CircuitMismatch",
+            "{n}"
+        );
+        let one = one_attribute.get_or_insert_with(|| {
+            let compressed =
+                std::fs::read(root().join("circuits/google-v7-1attr.circuit")).unwrap();
+            MdocVerifier::new(
+                MdocCircuits::load(provider, find_spec(Version::V7, 1).unwrap(), &compressed)
+                    .unwrap(),
+            )
+            .unwrap()
+        });
+        assert_eq!(
+            one.verify(provider, &statement, &proof).unwrap_err().code(),
+            "Zk.CircuitMismatch",
+            "{n}"
+        );
+
+        let Some(python) = &python else {
+            eprintln!("KMID_INTEROP_PYTHON is not set: pylongfellow does not check these proofs");
+            continue;
+        };
+        let job = serde_json::json!({
+            "circuit": circuit,
+            "version": 7,
+            "num_attributes": n,
+            "issuer_x": hex::encode(x),
+            "issuer_y": hex::encode(y),
+            "transcript": hex::encode(&transcript),
+            "claims": chosen
+                .iter()
+                .map(|(ns, id, value, _)| {
+                    serde_json::json!({"namespace": ns, "id": id, "cbor_value": hex::encode(value)})
+                })
+                .collect::<Vec<_>>(),
+            "time": time,
+            "doctype": p["doctype"],
+            "device_namespaces": "a0",
+            "proof": hex::encode(&proof),
+        });
+        let job_path = std::env::temp_dir().join(format!(
+            "kmid-zk-attributes-{}-{n}.json",
+            std::process::id()
+        ));
+        std::fs::write(&job_path, job.to_string()).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../interop/zk_peer.py");
+        for backend in ["google-cpp", "isrg-rust"] {
+            let out = std::process::Command::new(python)
+                .args([script, "verify", backend])
+                .arg(&job_path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(result["valid"], true, "{backend}, {n} attributes: {result}");
+        }
+        std::fs::remove_file(&job_path).ok();
     }
 }

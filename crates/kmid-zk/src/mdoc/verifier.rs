@@ -91,6 +91,10 @@ impl MdocVerifier {
         statement: &Statement<'_>,
         proof: &[u8],
     ) -> Result<(), ZkError> {
+        // A statement this circuit cannot take is refused before its proof is read.
+        if statement.attributes.len() != self.spec.attributes {
+            return Err(ZkError::CircuitMismatch("attribute count"));
+        }
         let parts = self.read_proof(proof)?;
         self.verify_proof(provider, statement, &parts)
     }
