@@ -206,6 +206,7 @@ impl Field for Gf2_128 {
         out.extend_from_slice(&self.0.to_le_bytes());
     }
 
+    const XOR_POINTS: bool = true;
     const SUBFIELD_BYTES: usize = 2;
 
     fn from_subfield_bytes(bytes: &[u8]) -> Option<Self> {

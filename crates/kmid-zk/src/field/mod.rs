@@ -54,6 +54,11 @@ pub trait Field:
     /// GF(2^16); `u < 2^16`). Reed-Solomon codewords are evaluations at `of_scalar(0), …` and the
     /// sumcheck's third point is `of_scalar(2)`.
     fn of_scalar(u: u64) -> Self;
+    /// How two small points differ: `of_scalar(u) − of_scalar(t)` is `of_scalar(u ⊕ t)` when
+    /// `true` (GF(2^128): the points are a GF(2)-linear image of the bits of `u`), and
+    /// `of_scalar(u − t)` for `u > t` when `false` (the P-256 field: the points are integers).
+    /// What lets the prover extend Reed-Solomon rows by a convolution (`crate::rs::extend`).
+    const XOR_POINTS: bool = false;
     /// The length of a subfield element on the wire (the whole element where there is no
     /// proper subfield).
     const SUBFIELD_BYTES: usize;

@@ -7,26 +7,9 @@ use crate::error::ZkError;
 use crate::field::Field;
 use crate::ligero::{HASH_OF_A, Params, Proof, Quadratic, Statement, combined_constraints};
 use crate::merkle::{Digest, Tree};
-use crate::rs::{Interpolation, dot};
 use crate::transcript::Transcript;
 
-/// Extends rows given by their first `n` values (at `x_0 … x_{n−1}`) to `m` values, in place
-/// (each row is resized to `m`). One set of interpolation coefficients per new point serves
-/// every row.
-pub(crate) fn extend<F: Field>(rows: &mut [Vec<F>], n: usize, m: usize) {
-    let interp = Interpolation::<F>::new(n);
-    for row in rows.iter_mut() {
-        row.resize(n, F::ZERO);
-        row.reserve(m.saturating_sub(n));
-    }
-    for t in n..m {
-        let coefficients = interp.coefficients(F::of_scalar(u64::try_from(t).unwrap_or(u64::MAX)));
-        for row in rows.iter_mut() {
-            let v = dot(&coefficients, row.get(..n).unwrap_or_default());
-            row.push(v);
-        }
-    }
-}
+pub(crate) use crate::rs::extend;
 
 /// A commitment: the tableau, its tree and the nonces of its leaves.
 #[derive(Debug, Clone)]

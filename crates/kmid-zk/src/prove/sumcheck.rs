@@ -31,6 +31,49 @@ fn merge<F: Field>(terms: &mut Vec<(usize, usize, F)>) {
     *terms = out;
 }
 
+/// Binds `hand`'s index of every term of a canonical wiring ([`merge`]'s order) to `c`: the
+/// index halves and the coefficient takes `c` (odd index) or `1 − c` (even). The terms whose
+/// index was even stay in order among themselves, and so do the odd ones, so one merge of the
+/// two runs (adding coefficients that meet, dropping zeros) gives the canonical wiring again,
+/// with no sort.
+fn bind<F: Field>(terms: &[(usize, usize, F)], hand: usize, c: F) -> Vec<(usize, usize, F)> {
+    let one_minus = F::ONE - c;
+    let odd = |t: &(usize, usize, F)| if hand == 0 { t.0 & 1 } else { t.1 & 1 } == 1;
+    let bound = |t: &(usize, usize, F)| {
+        let (i0, i1, v) = *t;
+        let k = if odd(t) { c } else { one_minus };
+        if hand == 0 {
+            (i0 >> 1, i1, v * k)
+        } else {
+            (i0, i1 >> 1, v * k)
+        }
+    };
+    let mut evens = terms.iter().filter(|t| !odd(t)).map(bound).peekable();
+    let mut odds = terms.iter().filter(|t| odd(t)).map(bound).peekable();
+    let mut out: Vec<(usize, usize, F)> = Vec::with_capacity(terms.len());
+    loop {
+        let next = match (evens.peek(), odds.peek()) {
+            (Some(e), Some(o)) => {
+                if (e.0, e.1) <= (o.0, o.1) {
+                    evens.next()
+                } else {
+                    odds.next()
+                }
+            }
+            (Some(_), None) => evens.next(),
+            (None, Some(_)) => odds.next(),
+            (None, None) => break,
+        };
+        let Some((a, b, v)) = next else { break };
+        match out.last_mut() {
+            Some(last) if last.0 == a && last.1 == b => last.2 += v,
+            _ => out.push((a, b, v)),
+        }
+    }
+    out.retain(|t| t.2 != F::ZERO);
+    out
+}
+
 /// An entry of a wire array (indices come from the circuit, checked when it was read, and
 /// halve with the arrays).
 fn get<F: Field>(v: &[F], i: usize) -> F {
@@ -112,20 +155,28 @@ pub(crate) fn prove<F: Field>(
             for hand in 0..2 {
                 let [w_a, w_b] = &w;
                 let (a, b) = if hand == 0 { (w_a, w_b) } else { (w_b, w_a) };
-                let (mut at0, mut at1, mut at2) = (F::ZERO, F::ZERO, F::ZERO);
+                // Each term's coefficient times the other hand's wire, gathered by the pair
+                // (2k, 2k + 1) of this hand's index: one product per term, then the round
+                // polynomial's three values per pair.
+                let half = a.len() / 2;
+                let mut sums = [vec![F::ZERO; half], vec![F::ZERO; half]];
                 for &(i0, i1, c) in &terms {
                     let (mine, other) = if hand == 0 { (i0, i1) } else { (i1, i0) };
-                    let k = mine >> 1;
-                    let (lo, hi) = (get(a, 2 * k), get(a, 2 * k + 1));
-                    let cb = c * get(b, other);
-                    let at_p2 = lo + p2 * (hi - lo);
-                    if mine & 1 == 0 {
-                        at0 += cb * lo;
-                        at2 += cb * (F::ONE - p2) * at_p2;
-                    } else {
-                        at1 += cb * hi;
-                        at2 += cb * p2 * at_p2;
+                    if let Some(slot) = sums.get_mut(mine & 1).and_then(|s| s.get_mut(mine >> 1)) {
+                        *slot += c * get(b, other);
                     }
+                }
+                let (mut at0, mut at1, mut at2) = (F::ZERO, F::ZERO, F::ZERO);
+                let one_minus_p2 = F::ONE - p2;
+                let [even, odd] = &sums;
+                for (k, (&s0, &s1)) in even.iter().zip(odd).enumerate() {
+                    if s0 == F::ZERO && s1 == F::ZERO {
+                        continue;
+                    }
+                    let (lo, hi) = (get(a, 2 * k), get(a, 2 * k + 1));
+                    at0 += s0 * lo;
+                    at1 += s1 * hi;
+                    at2 += (s0 * one_minus_p2 + s1 * p2) * (lo + p2 * (hi - lo));
                 }
                 if at0 + at1 != claim {
                     return Err(unsatisfied);
@@ -160,13 +211,7 @@ pub(crate) fn prove<F: Field>(
                         .collect();
                     *arr = bound;
                 }
-                for t in &mut terms {
-                    let mine = if hand == 0 { &mut t.0 } else { &mut t.1 };
-                    let bit = *mine & 1;
-                    *mine >>= 1;
-                    t.2 *= if bit == 1 { c } else { F::ONE - c };
-                }
-                merge(&mut terms);
+                terms = bind(&terms, hand, c);
             }
             rounds.push(r);
         }
