@@ -1,6 +1,6 @@
 //! The x86-64 carry-less multiply (`pclmulqdq`) for GF(2^128), used when the CPU has it (every
 //! x86-64 CPU since 2010). The only `unsafe` in this crate: calling functions compiled for a CPU
-//! feature, after checking at run time that the CPU has that feature.
+//! feature, after checking at run time that the CPU has that feature (four such calls).
 //!
 //! The kernels are whole loops compiled with the feature, their steps macros so that they
 //! inline (a function compiled for a feature is not inlined into one compiled without it).
@@ -108,6 +108,16 @@ pub(super) fn dot(a: &[Gf2_128], b: &[Gf2_128]) -> Option<Gf2_128> {
     available().then(|| unsafe { dot_kernel(a, b) })
 }
 
+/// `out_i = a_i·b_i`; `false` (nothing written) without the instruction.
+pub(super) fn mul_pairs(a: &[Gf2_128], b: &[Gf2_128], out: &mut [Gf2_128]) -> bool {
+    if !available() {
+        return false;
+    }
+    // SAFETY: as in `mul`.
+    unsafe { mul_pairs_kernel(a, b, out) };
+    true
+}
+
 /// `Σ a_i·b_i·c_i·d_i`, the last product of each term summed unreduced, or `None` without the
 /// instruction.
 pub(super) fn dot4(a: &[Gf2_128], b: &[Gf2_128], c: &[Gf2_128], d: &[Gf2_128]) -> Option<Gf2_128> {
@@ -118,6 +128,13 @@ pub(super) fn dot4(a: &[Gf2_128], b: &[Gf2_128], c: &[Gf2_128], d: &[Gf2_128]) -
 #[target_feature(enable = "pclmulqdq,sse2")]
 fn mul_kernel(a: u128, b: u128) -> u128 {
     store!(mul_reduce!(load!(a), load!(b)))
+}
+
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn mul_pairs_kernel(a: &[Gf2_128], b: &[Gf2_128], out: &mut [Gf2_128]) {
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        o.0 = store!(mul_reduce!(load!(x.0), load!(y.0)));
+    }
 }
 
 #[target_feature(enable = "pclmulqdq,sse2")]

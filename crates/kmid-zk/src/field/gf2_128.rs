@@ -235,6 +235,16 @@ impl Field for Gf2_128 {
             .fold(Self::ZERO, |acc, (&x, &y)| acc + x * y)
     }
 
+    fn mul_pairs(a: &[Self], b: &[Self], out: &mut [Self]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::clmul_x86::mul_pairs(a, b, out) {
+            return;
+        }
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = x * y;
+        }
+    }
+
     fn dot4(a: &[Self], b: &[Self], c: &[Self], d: &[Self]) -> Self {
         #[cfg(target_arch = "x86_64")]
         if let Some(sum) = super::clmul_x86::dot4(a, b, c, d) {

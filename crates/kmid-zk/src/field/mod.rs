@@ -78,6 +78,13 @@ pub trait Field:
             .fold(Self::ZERO, |acc, (&x, &y)| acc + x * y)
     }
 
+    /// `out_i = a_i·b_i` over the common length (fields may batch the products).
+    fn mul_pairs(a: &[Self], b: &[Self], out: &mut [Self]) {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = x * y;
+        }
+    }
+
     /// `Σ a_i·b_i·c_i·d_i` over the common length.
     #[must_use]
     fn dot4(a: &[Self], b: &[Self], c: &[Self], d: &[Self]) -> Self {

@@ -20,6 +20,8 @@ use crate::zk::Proof;
 pub struct Prover<F> {
     circuit: Circuit<F>,
     params: Params,
+    /// Each layer's wiring in the sumcheck's canonical order.
+    wirings: Vec<sumcheck::Wiring>,
 }
 
 /// What a prover committed to, kept until it proves.
@@ -51,7 +53,12 @@ impl<F: Field> Prover<F> {
         block_enc: usize,
     ) -> Result<Self, ZkError> {
         let params = Params::for_circuit(&circuit, rateinv, nreq, block_enc)?;
-        Ok(Self { circuit, params })
+        let wirings = sumcheck::wirings(&circuit);
+        Ok(Self {
+            circuit,
+            params,
+            wirings,
+        })
     }
 
     /// The circuit.
@@ -121,7 +128,14 @@ impl<F: Field> Prover<F> {
         inputs.extend_from_slice(&committed.private);
         let wires = eval::evaluate(c, &inputs)?;
         let mut replay = transcript.clone();
-        let sumcheck = sumcheck::prove(c, public, &wires, &committed.pads, &mut replay)?;
+        let sumcheck = sumcheck::prove(
+            c,
+            &self.wirings,
+            public,
+            &wires,
+            &committed.pads,
+            &mut replay,
+        )?;
         let constraints = crate::sumcheck::constraints(c, public, &sumcheck, transcript)?;
         let root = committed.root();
         let statement = Statement {

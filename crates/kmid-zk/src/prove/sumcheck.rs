@@ -17,44 +17,95 @@ pub(crate) fn pad_count<F>(circuit: &Circuit<F>) -> usize {
     circuit.layers.iter().map(|l| 4 * l.logw + 3).sum()
 }
 
-/// A sparse bound wiring: `(h0, h1, coefficient)` sorted by `(h0, h1)`, duplicates merged.
-fn merge<F: Field>(terms: &mut Vec<(usize, usize, F)>) {
-    terms.sort_unstable_by_key(|&(a, b, _)| (a, b));
-    let mut out: Vec<(usize, usize, F)> = Vec::with_capacity(terms.len());
-    for &(a, b, c) in terms.iter() {
-        match out.last_mut() {
-            Some(last) if last.0 == a && last.1 == b => last.2 += c,
-            _ => out.push((a, b, c)),
-        }
-    }
-    out.retain(|t| t.2 != F::ZERO);
-    *terms = out;
+/// A layer's wiring in canonical order, fixed by the circuit: its distinct `(h0, h1)` sorted,
+/// and for each the terms (indices into the layer's terms) that have it. A proof only sums the
+/// terms' coefficients per key (no sort per proof).
+#[derive(Debug, Clone)]
+pub(crate) struct Wiring {
+    keys: Vec<(u32, u32)>,
+    /// `order[starts[i]..starts[i + 1]]` are key `i`'s terms.
+    starts: Vec<u32>,
+    order: Vec<u32>,
 }
 
-/// Binds `hand`'s index of every term of a canonical wiring ([`merge`]'s order) to `c`: the
-/// index halves and the coefficient takes `c` (odd index) or `1 − c` (even). The terms whose
-/// index was even stay in order among themselves, and so do the odd ones, so one merge of the
-/// two runs (adding coefficients that meet, dropping zeros) gives the canonical wiring again,
-/// with no sort.
-fn bind<F: Field>(terms: &[(usize, usize, F)], hand: usize, c: F) -> Vec<(usize, usize, F)> {
+/// The canonical wiring of every layer of `circuit`.
+pub(crate) fn wirings<F>(circuit: &Circuit<F>) -> Vec<Wiring> {
+    circuit
+        .layers
+        .iter()
+        .map(|layer| {
+            let key = |i: u32| {
+                let t = layer.terms.get(usize::try_from(i).unwrap_or(usize::MAX));
+                t.map_or((u32::MAX, u32::MAX), |t| (t.h0, t.h1))
+            };
+            let mut order: Vec<u32> =
+                (0..u32::try_from(layer.terms.len()).unwrap_or(u32::MAX)).collect();
+            order.sort_unstable_by_key(|&i| key(i));
+            let mut keys = Vec::new();
+            let mut starts = Vec::new();
+            for (at, &i) in (0u32..).zip(&order) {
+                if keys.last() != Some(&key(i)) {
+                    keys.push(key(i));
+                    starts.push(at);
+                }
+            }
+            starts.push(u32::try_from(order.len()).unwrap_or(u32::MAX));
+            Wiring {
+                keys,
+                starts,
+                order,
+            }
+        })
+        .collect()
+}
+
+/// A bound wiring: `(h0, h1)` in canonical order (sorted, no two alike) and each key's
+/// coefficient, side by side so that the products run in batches.
+#[derive(Debug, Clone, Default)]
+struct Bound<F> {
+    keys: Vec<(usize, usize)>,
+    coefficients: Vec<F>,
+}
+
+/// Binds `hand`'s index of every term of a canonical wiring to `c`: the index halves and the
+/// coefficient takes `c` (odd index) or `1 − c` (even). The terms whose index was even stay in
+/// order among themselves, and so do the odd ones, so one merge of the two runs (adding
+/// coefficients that meet, dropping zeros) gives the canonical wiring again, with no sort.
+fn bind<F: Field>(terms: &Bound<F>, hand: usize, c: F) -> Bound<F> {
     let one_minus = F::ONE - c;
-    let odd = |t: &(usize, usize, F)| if hand == 0 { t.0 & 1 } else { t.1 & 1 } == 1;
-    let bound = |t: &(usize, usize, F)| {
-        let (i0, i1, v) = *t;
-        let k = if odd(t) { c } else { one_minus };
+    let odd = |k: &(usize, usize)| if hand == 0 { k.0 & 1 } else { k.1 & 1 } == 1;
+    let factors: Vec<F> = terms
+        .keys
+        .iter()
+        .map(|k| if odd(k) { c } else { one_minus })
+        .collect();
+    let mut scaled = vec![F::ZERO; factors.len()];
+    F::mul_pairs(&terms.coefficients, &factors, &mut scaled);
+    let halve = |k: &(usize, usize)| {
         if hand == 0 {
-            (i0 >> 1, i1, v * k)
+            (k.0 >> 1, k.1)
         } else {
-            (i0, i1 >> 1, v * k)
+            (k.0, k.1 >> 1)
         }
     };
-    let mut evens = terms.iter().filter(|t| !odd(t)).map(bound).peekable();
-    let mut odds = terms.iter().filter(|t| odd(t)).map(bound).peekable();
-    let mut out: Vec<(usize, usize, F)> = Vec::with_capacity(terms.len());
+    let run = |want_odd: bool| {
+        terms
+            .keys
+            .iter()
+            .zip(&scaled)
+            .filter(move |(k, _)| odd(k) == want_odd)
+            .map(|(k, &v)| (halve(k), v))
+            .peekable()
+    };
+    let (mut evens, mut odds) = (run(false), run(true));
+    let mut out = Bound {
+        keys: Vec::with_capacity(scaled.len()),
+        coefficients: Vec::with_capacity(scaled.len()),
+    };
     loop {
         let next = match (evens.peek(), odds.peek()) {
             (Some(e), Some(o)) => {
-                if (e.0, e.1) <= (o.0, o.1) {
+                if e.0 <= o.0 {
                     evens.next()
                 } else {
                     odds.next()
@@ -64,13 +115,26 @@ fn bind<F: Field>(terms: &[(usize, usize, F)], hand: usize, c: F) -> Vec<(usize,
             (None, Some(_)) => odds.next(),
             (None, None) => break,
         };
-        let Some((a, b, v)) = next else { break };
-        match out.last_mut() {
-            Some(last) if last.0 == a && last.1 == b => last.2 += v,
-            _ => out.push((a, b, v)),
+        let Some((key, v)) = next else { break };
+        match (out.keys.last(), out.coefficients.last_mut()) {
+            (Some(last), Some(sum)) if *last == key => *sum += v,
+            _ => {
+                out.keys.push(key);
+                out.coefficients.push(v);
+            }
         }
     }
-    out.retain(|t| t.2 != F::ZERO);
+    // Keys whose coefficients cancelled are dropped.
+    if out.coefficients.contains(&F::ZERO) {
+        let (keys, coefficients) = out
+            .keys
+            .iter()
+            .zip(&out.coefficients)
+            .filter(|(_, v)| **v != F::ZERO)
+            .map(|(k, v)| (*k, *v))
+            .unzip();
+        out = Bound { keys, coefficients };
+    }
     out
 }
 
@@ -88,6 +152,7 @@ fn get<F: Field>(v: &[F], i: usize) -> F {
 /// the circuit).
 pub(crate) fn prove<F: Field>(
     circuit: &Circuit<F>,
+    wirings: &[Wiring],
     public: &[F],
     wires: &Wires<F>,
     pads: &[F],
@@ -121,21 +186,38 @@ pub(crate) fn prove<F: Field>(
                 .collect(),
             None => eq_table(&g0).into_iter().map(|e| e + alpha * e).collect(),
         };
-        let mut terms: Vec<(usize, usize, F)> = layer
-            .terms
-            .iter()
-            .map(|t| {
+        // The bound wiring: per (h0, h1), the sum of its terms' coefficients times eq(g).
+        let wiring = wirings.get(ly).ok_or(ZkError::CircuitMismatch("wiring"))?;
+        let mut terms = Bound {
+            keys: Vec::with_capacity(wiring.keys.len()),
+            coefficients: Vec::with_capacity(wiring.keys.len()),
+        };
+        for (&(h0, h1), bounds) in wiring.keys.iter().zip(wiring.starts.windows(2)) {
+            let (from, to) = match bounds {
+                [from, to] => (
+                    usize::try_from(*from).unwrap_or(usize::MAX),
+                    usize::try_from(*to).unwrap_or(usize::MAX),
+                ),
+                _ => continue,
+            };
+            let mut sum = F::ZERO;
+            for &i in wiring.order.get(from..to).unwrap_or_default() {
+                let Some(t) = layer.terms.get(usize::try_from(i).unwrap_or(usize::MAX)) else {
+                    continue;
+                };
                 let v = circuit.constant(t);
                 let c = if v == F::ZERO { beta } else { v };
                 let gi = usize::try_from(t.g).unwrap_or(usize::MAX);
-                (
-                    usize::try_from(t.h0).unwrap_or(usize::MAX),
-                    usize::try_from(t.h1).unwrap_or(usize::MAX),
-                    c * eqg.get(gi).copied().unwrap_or(F::ZERO),
-                )
-            })
-            .collect();
-        merge(&mut terms);
+                sum += c * eqg.get(gi).copied().unwrap_or(F::ZERO);
+            }
+            if sum != F::ZERO {
+                terms.keys.push((
+                    usize::try_from(h0).unwrap_or(usize::MAX),
+                    usize::try_from(h1).unwrap_or(usize::MAX),
+                ));
+                terms.coefficients.push(sum);
+            }
+        }
         let size = 1usize << logw;
         let mut w = [
             wires.inputs.get(ly).cloned().unwrap_or_default(),
@@ -160,10 +242,17 @@ pub(crate) fn prove<F: Field>(
                 // polynomial's three values per pair.
                 let half = a.len() / 2;
                 let mut sums = [vec![F::ZERO; half], vec![F::ZERO; half]];
-                for &(i0, i1, c) in &terms {
-                    let (mine, other) = if hand == 0 { (i0, i1) } else { (i1, i0) };
+                let others: Vec<F> = terms
+                    .keys
+                    .iter()
+                    .map(|&(i0, i1)| get(b, if hand == 0 { i1 } else { i0 }))
+                    .collect();
+                let mut products = vec![F::ZERO; others.len()];
+                F::mul_pairs(&terms.coefficients, &others, &mut products);
+                for (&(i0, i1), &p) in terms.keys.iter().zip(&products) {
+                    let mine = if hand == 0 { i0 } else { i1 };
                     if let Some(slot) = sums.get_mut(mine & 1).and_then(|s| s.get_mut(mine >> 1)) {
-                        *slot += c * get(b, other);
+                        *slot += p;
                     }
                 }
                 let (mut at0, mut at1, mut at2) = (F::ZERO, F::ZERO, F::ZERO);
@@ -203,11 +292,16 @@ pub(crate) fn prove<F: Field>(
                 // Bind the variable to c.
                 if let Some(arr) = w.get_mut(hand) {
                     let half = arr.len() / 2;
-                    let bound: Vec<F> = (0..half)
-                        .map(|k| {
-                            let (lo, hi) = (get(arr, 2 * k), get(arr, 2 * k + 1));
-                            lo + c * (hi - lo)
-                        })
+                    let differences: Vec<F> = arr
+                        .chunks_exact(2)
+                        .map(|pair| get(pair, 1) - get(pair, 0))
+                        .collect();
+                    let mut scaled = vec![F::ZERO; half];
+                    F::mul_pairs(&differences, &vec![c; half], &mut scaled);
+                    let bound: Vec<F> = arr
+                        .chunks_exact(2)
+                        .zip(&scaled)
+                        .map(|(pair, &d)| get(pair, 0) + d)
                         .collect();
                     *arr = bound;
                 }
@@ -217,7 +311,7 @@ pub(crate) fn prove<F: Field>(
         }
         let [wa, wb] = &w;
         let (v0, v1) = (get(wa, 0), get(wb, 0));
-        let q = terms.first().map_or(F::ZERO, |t| t.2);
+        let q = terms.coefficients.first().copied().unwrap_or(F::ZERO);
         if q * v0 * v1 != claim {
             return Err(unsatisfied);
         }
