@@ -69,7 +69,20 @@ impl JoseError {
 /// # Errors
 /// [`JoseError::Base64`].
 pub fn b64url_decode(text: &str) -> Result<Vec<u8>, JoseError> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| JoseError::Base64)
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text)
+        .map_err(|_| JoseError::Base64)
+}
+
+/// Appends the base64url (no padding) decoding of `text` to `out`; on an error `out` may hold
+/// part of it.
+///
+/// # Errors
+/// [`JoseError::Base64`] for text that is not canonical unpadded base64url.
+pub fn b64url_decode_append(text: &str, out: &mut Vec<u8>) -> Result<(), JoseError> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_append(text, out)
+        .map_err(|_| JoseError::Base64)
 }
 
 /// base64url without padding.

@@ -12,8 +12,6 @@
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::jose::{b64url, b64url_decode};
 use crate::{CryptoError, CryptoProvider, Curve, Jwk, PrivateKey, PublicKey, Random};
 
@@ -288,10 +286,10 @@ pub fn decrypt_ecdh_es(
     // The ciphertext and its tag decoded into one buffer made large enough for both (the AEAD
     // takes them together): no second copy of a response of tens of kilobytes.
     let mut sealed = Vec::with_capacity((ciphertext.len() / 4 + 1) * 3 + 16);
-    base64::Engine::decode_vec(&URL_SAFE_NO_PAD, ciphertext, &mut sealed)
+    crate::jose::b64url_decode_append(ciphertext, &mut sealed)
         .map_err(|_| JweError::Malformed("ciphertext (base64url)"))?;
     let body = sealed.len();
-    base64::Engine::decode_vec(&URL_SAFE_NO_PAD, tag, &mut sealed)
+    crate::jose::b64url_decode_append(tag, &mut sealed)
         .map_err(|_| JweError::Malformed("tag (base64url)"))?;
     if sealed.len().checked_sub(body) != Some(16) {
         return Err(JweError::Malformed("tag (128 bits)"));
