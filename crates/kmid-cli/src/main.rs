@@ -102,6 +102,12 @@ enum Command {
     },
 }
 
+/// jemalloc rather than the system's allocator: `kmid serve` under load spent a fifth of its
+/// CPU in glibc's malloc (the load generator, `spec/services.md`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[macro_use]
 mod output;
 mod commands;

@@ -79,6 +79,11 @@ use kmid_server::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+/// The allocator `kmid serve` runs with (the services and the wallets share this process).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 // --- Services on loopback ----------------------------------------------------------------
 
 /// Acknowledged transactions lost in the fault phases: the run fails when there is one.
