@@ -72,24 +72,33 @@ fn parts(response: &[u8]) -> Parts {
     }
 }
 
-#[test]
-fn kmid_proves_the_mustermann_issue_date_and_verifies_it() {
-    let provider = CryptoProvider::get_default();
+/// An issuer key's coordinates, big-endian.
+type IssuerKey = ([u8; 32], [u8; 32]);
+
+/// The collection's Mustermann presentation: its description, SessionTranscript, issuer key
+/// coordinates and DeviceResponse pieces.
+fn mustermann() -> (serde_json::Value, Vec<u8>, IssuerKey, Parts) {
     let p: serde_json::Value = serde_json::from_slice(
         &std::fs::read(root().join("presentations/mdl-mustermann.json")).unwrap(),
     )
     .unwrap();
     let response = hex::decode(p["mdoc"].as_str().unwrap()).unwrap();
     let transcript = hex::decode(p["transcript"].as_str().unwrap()).unwrap();
-    let x: [u8; 32] = hex::decode(p["issuer_public_key_x"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let y: [u8; 32] = hex::decode(p["issuer_public_key_y"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let key = |k: &str| -> [u8; 32] {
+        hex::decode(p[k].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let xy = (key("issuer_public_key_x"), key("issuer_public_key_y"));
     let parts = parts(&response);
+    (p, transcript, xy, parts)
+}
+
+#[test]
+fn kmid_proves_the_mustermann_issue_date_and_verifies_it() {
+    let provider = CryptoProvider::get_default();
+    let (p, transcript, (x, y), parts) = mustermann();
     let (ns, id, value, item) = parts.items.iter().find(|i| i.1 == "issue_date").unwrap();
     let attributes = [Attribute {
         namespace: ns,
@@ -178,20 +187,7 @@ fn kmid_proves_the_mustermann_issue_date_and_verifies_it() {
 #[test]
 fn kmid_proves_two_to_four_attributes() {
     let provider = CryptoProvider::get_default();
-    let p: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("presentations/mdl-mustermann.json")).unwrap(),
-    )
-    .unwrap();
-    let response = hex::decode(p["mdoc"].as_str().unwrap()).unwrap();
-    let transcript = hex::decode(p["transcript"].as_str().unwrap()).unwrap();
-    let key = |k: &str| -> [u8; 32] {
-        hex::decode(p[k].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap()
-    };
-    let (x, y) = (key("issuer_public_key_x"), key("issuer_public_key_y"));
-    let parts = parts(&response);
+    let (p, transcript, (x, y), parts) = mustermann();
     let python = std::env::var_os("KMID_INTEROP_PYTHON").map(PathBuf::from);
     let mut one_attribute: Option<MdocVerifier> = None;
     for n in 2..=4 {
