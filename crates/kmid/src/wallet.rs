@@ -537,6 +537,19 @@ impl Wallet {
         transcript: &SessionTranscript,
         at: OffsetDateTime,
     ) -> Result<DeviceResponse, KmidError> {
+        self.respond_mdoc_linkable(request, transcript, at, true)
+    }
+
+    /// [`Self::respond_mdoc`]; `linkable: false` for an answer only a zero-knowledge proof
+    /// will carry (nothing in it links two presentations), which the presentation policy
+    /// neither limits nor records.
+    pub(crate) fn respond_mdoc_linkable(
+        &self,
+        request: &DeviceRequest,
+        transcript: &SessionTranscript,
+        at: OffsetDateTime,
+        linkable: bool,
+    ) -> Result<DeviceResponse, KmidError> {
         let empty = Vec::new();
         // One usable credential per docType, each signed by its own key.
         let mut held: Vec<HeldMdoc<'_>> = Vec::new();
@@ -545,7 +558,7 @@ impl Wallet {
             if held
                 .iter()
                 .any(|h| &h.issuer_signed.issuer_auth.mso().doc_type == doc_type)
-                || !self.usable(|| mdoc_digest(self.provider, m), PROXIMITY)
+                || linkable && !self.usable(|| mdoc_digest(self.provider, m), PROXIMITY)
             {
                 continue;
             }
@@ -581,7 +594,7 @@ impl Wallet {
             }
         }
         let response = respond(request, transcript, &held, &policy)?;
-        for doc in &response.documents {
+        for doc in response.documents.iter().filter(|_| linkable) {
             if let Some(m) = held
                 .iter()
                 .find(|h| h.issuer_signed.issuer_auth.mso().doc_type == doc.doc_type)
@@ -877,7 +890,7 @@ impl Wallet {
                     let signer = self
                         .signer_for(&issuer_signed.issuer_auth.mso().device_key_info.device_key)
                         .ok_or(KmidError::NotOurKey)?;
-                    if self.policy != PresentationPolicy::Reuse {
+                    if self.policy != PresentationPolicy::Reuse && zk.is_none() {
                         presented.push(mdoc_digest(self.provider, issuer_signed));
                     }
                     let held = [HeldMdoc {
@@ -972,22 +985,22 @@ impl Wallet {
                 let doc_type = cq.meta.doctype_value.as_deref()?;
                 // A zero-knowledge answer: over a circuit the query accepts and the wallet
                 // holds, all elements of one namespace (what the circuits take).
-                let zk = (cq.format == FORMAT_MSO_MDOC_ZK)
-                    .then(|| {
-                        self.zk_circuits
-                            .as_deref()
-                            .map(|c| (c, crate::zk::offered_in_dcql(&cq.meta)))
-                    })
-                    .map(|held| held.ok_or(()));
-                if let Some(Err(())) = zk {
-                    return None;
-                }
-                let zk = zk.and_then(Result::ok);
+                let zk = if cq.format == FORMAT_MSO_MDOC_ZK {
+                    Some((
+                        self.zk_circuits.as_deref()?,
+                        crate::zk::offered_in_dcql(&cq.meta),
+                    ))
+                } else {
+                    None
+                };
                 self.mdocs
                     .iter()
                     .filter(|m| {
+                        // A zero-knowledge answer links to nothing: the presentation
+                        // policy does not limit it.
                         m.issuer_auth.mso().doc_type == doc_type
-                            && self.usable(|| mdoc_digest(self.provider, m), verifier)
+                            && (zk.is_some()
+                                || self.usable(|| mdoc_digest(self.provider, m), verifier))
                             && trusted(
                                 trusted_akis.as_deref(),
                                 m.issuer_auth.x5chain().iter().filter_map(|der| {

@@ -660,7 +660,9 @@ impl crate::Wallet {
         let at = at
             .replace_nanosecond(0)
             .map_err(|_| KmidError::ZkDocument("a time"))?;
-        let plain = self.respond_mdoc(request, transcript, at)?.to_bytes();
+        let plain = self
+            .respond_mdoc_linkable(request, transcript, at, false)?
+            .to_bytes();
         self.prove_response(&plain, transcript, bundle, random, at)
     }
 

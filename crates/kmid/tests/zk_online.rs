@@ -175,6 +175,49 @@ fn an_age_check_proven_in_zero_knowledge_over_the_dc_api() {
     );
 }
 
+/// Under a presentation policy of one presentation per credential, a zero-knowledge answer
+/// neither needs an unpresented credential nor uses one up (nothing in it links two
+/// presentations); a plain answer does.
+#[test]
+fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
+    let w = world();
+    let wallet = w
+        .wallet
+        .with_presentation_policy(kmid::PresentationPolicy::Once);
+    let ask = |query: &kmid::DcqlQuery| {
+        w.verifier
+            .request_online(
+                &w.access,
+                query,
+                ResponseMode::DirectPostJwt,
+                RESPONSE_URI,
+                false,
+                now(),
+            )
+            .unwrap()
+    };
+    let plain = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
+    // The plain answer uses the one mdoc up; the proof is still made; a plain one is not.
+    wallet
+        .answer_online(&ask(&plain).request_object, None, None, now())
+        .unwrap();
+    let mut zk = ask(&query());
+    let answer = wallet
+        .answer_online(&zk.request_object, None, None, now())
+        .unwrap();
+    w.verifier
+        .complete_online(&mut zk, answer.body.as_bytes(), now())
+        .unwrap();
+    assert_eq!(
+        zk.result(None).unwrap()[0].1.to_json()["format"],
+        "mso_mdoc_zk"
+    );
+    let err = wallet
+        .answer_online(&ask(&plain).request_object, None, None, now())
+        .unwrap_err();
+    assert_eq!(err.code(), "NotHeld", "{err:?}");
+}
+
 /// A proof relayed from one transaction to another (same verifier, same query) is over the
 /// first transaction's SessionTranscript: refused by the proof itself.
 #[test]
