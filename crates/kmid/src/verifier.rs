@@ -476,7 +476,7 @@ impl VerifiedCredential {
             presentation_digest: digest,
             revocation_unknown: Vec::new(),
             transaction_data_hashes: Vec::new(),
-            zk_system_id: Some(doc.spec.id.iter().map(|b| format!("{b:02x}")).collect()),
+            zk_system_id: Some(crate::zk::hex(&doc.spec.id)),
         }
     }
 

@@ -144,6 +144,29 @@ fn circuit_hash_of(id: &str) -> Option<String> {
         .then(|| hash.to_ascii_lowercase())
 }
 
+/// Whether the elements `ids` of `namespace` are exactly one claim option (OpenID4VP 1.0
+/// §6.4.1): all of it and nothing outside it — equal as sets both ways, since an option may
+/// name a path twice.
+fn discloses_one_option(
+    options: &[Vec<&crate::dcql::ClaimsQuery>],
+    namespace: &str,
+    ids: &[&str],
+) -> bool {
+    options.iter().any(|option| {
+        let paths: Vec<Option<(&str, &str)>> = option
+            .iter()
+            .map(|claim| match claim.key_path().as_deref() {
+                Some(&[ns, el]) => Some((ns, el)),
+                _ => None,
+            })
+            .collect();
+        paths
+            .iter()
+            .all(|p| p.is_some_and(|(ns, el)| ns == namespace && ids.contains(&el)))
+            && ids.iter().all(|id| paths.contains(&Some((namespace, *id))))
+    })
+}
+
 /// The circuit hashes an `mso_mdoc_zk` Credential Query accepts: each Longfellow entry of
 /// its `zk_system_type`, by `circuit_hash`, else by `id`.
 pub(crate) fn offered_in_dcql(meta: &crate::dcql::CredentialMeta) -> Vec<String> {
@@ -311,19 +334,9 @@ impl Verifier {
             }
         };
         let offered = offered_in_dcql(&cq.meta);
-        // One claim option (§6.4.1), all of it and nothing outside it.
         let options = cq.options();
-        let one_option = |namespace: &str, ids: &[&str]| {
-            options.iter().any(|option| {
-                option.len() == ids.len()
-                    && option
-                        .iter()
-                        .all(|claim| match claim.key_path().as_deref() {
-                            Some(&[ns, el]) => ns == namespace && ids.contains(&el),
-                            _ => false,
-                        })
-            })
-        };
+        let one_option =
+            |namespace: &str, ids: &[&str]| discloses_one_option(&options, namespace, ids);
         let transcript = crate::wallet::openid4vp_transcript(self.provider, request)?;
         let verified = self.verify_zk_document(
             doc,
@@ -467,7 +480,7 @@ pub const ZK_REQUEST_KEY: &str = "zkRequest";
 /// What [`crate::Template::AgeCheckZk`] offers: the one-attribute circuits, newest first.
 pub const AGE_CHECK_SPECS: &[Spec] = &[SPECS[4], SPECS[0]];
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -758,5 +771,37 @@ impl crate::Wallet {
             document_errors: Vec::new(),
             status: kmid_mdoc::model::ResponseStatus::Ok,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::discloses_one_option;
+    use crate::dcql::ClaimsQuery;
+
+    fn claim(ns: &str, el: &str) -> ClaimsQuery {
+        ClaimsQuery {
+            id: None,
+            path: vec![ns.into(), el.into()],
+            values: None,
+            intent_to_retain: None,
+        }
+    }
+
+    /// Exactly one option's elements, in any order; not fewer, not more, not another
+    /// namespace — and an option naming a path twice is not satisfied by that path and another.
+    #[test]
+    fn one_claim_option_exactly() {
+        let (a, b, c) = (claim("ns", "a"), claim("ns", "b"), claim("ns", "c"));
+        let options = vec![vec![&a, &b], vec![&c]];
+        assert!(discloses_one_option(&options, "ns", &["b", "a"]));
+        assert!(discloses_one_option(&options, "ns", &["c"]));
+        assert!(!discloses_one_option(&options, "ns", &["a"]));
+        assert!(!discloses_one_option(&options, "ns", &["a", "b", "c"]));
+        assert!(!discloses_one_option(&options, "other", &["c"]));
+        let twice = vec![vec![&a, &a]];
+        assert!(!discloses_one_option(&twice, "ns", &["a", "b"]));
+        assert!(discloses_one_option(&twice, "ns", &["a"]));
     }
 }

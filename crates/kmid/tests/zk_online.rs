@@ -78,6 +78,17 @@ fn world() -> World {
     }
 }
 
+/// `verifier`'s request for `query`, signed with `access`, answered in `mode` to
+/// [`RESPONSE_URI`].
+fn ask(
+    access: &VerifierAccess,
+    verifier: &Verifier,
+    query: &kmid::DcqlQuery,
+    mode: ResponseMode,
+) -> Result<kmid::OnlineRequest, kmid::KmidError> {
+    verifier.request_online(access, query, mode, RESPONSE_URI, false, now())
+}
+
 fn query() -> kmid::DcqlQuery {
     Template::AgeCheckZk.dcql_query(CardType::Resident, Format::Mdoc)
 }
@@ -87,17 +98,13 @@ fn query() -> kmid::DcqlQuery {
 #[test]
 fn an_age_check_proven_in_zero_knowledge_over_openid4vp() {
     let w = world();
-    let mut online = w
-        .verifier
-        .request_online(
-            &w.access,
-            &query(),
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            false,
-            now(),
-        )
-        .unwrap();
+    let mut online = ask(
+        &w.access,
+        &w.verifier,
+        &query(),
+        ResponseMode::DirectPostJwt,
+    )
+    .unwrap();
     let answer = w
         .wallet
         .answer_online(&online.request_object, None, None, now())
@@ -184,24 +191,15 @@ fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
     let wallet = w
         .wallet
         .with_presentation_policy(kmid::PresentationPolicy::Once);
-    let ask = |query: &kmid::DcqlQuery| {
-        w.verifier
-            .request_online(
-                &w.access,
-                query,
-                ResponseMode::DirectPostJwt,
-                RESPONSE_URI,
-                false,
-                now(),
-            )
-            .unwrap()
+    let request = |query: &kmid::DcqlQuery| {
+        ask(&w.access, &w.verifier, query, ResponseMode::DirectPostJwt).unwrap()
     };
     let plain = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
     // The plain answer uses the one mdoc up; the proof is still made; a plain one is not.
     wallet
-        .answer_online(&ask(&plain).request_object, None, None, now())
+        .answer_online(&request(&plain).request_object, None, None, now())
         .unwrap();
-    let mut zk = ask(&query());
+    let mut zk = request(&query());
     let answer = wallet
         .answer_online(&zk.request_object, None, None, now())
         .unwrap();
@@ -213,7 +211,7 @@ fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
         "mso_mdoc_zk"
     );
     let err = wallet
-        .answer_online(&ask(&plain).request_object, None, None, now())
+        .answer_online(&request(&plain).request_object, None, None, now())
         .unwrap_err();
     assert_eq!(err.code(), "NotHeld", "{err:?}");
 }
@@ -223,19 +221,15 @@ fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
 #[test]
 fn a_proof_for_another_transaction_is_refused() {
     let w = world();
-    let request = |mode| {
-        w.verifier
-            .request_online(&w.access, &query(), mode, RESPONSE_URI, false, now())
-            .unwrap()
-    };
-    let first = request(ResponseMode::DirectPost);
+    let request = || ask(&w.access, &w.verifier, &query(), ResponseMode::DirectPost).unwrap();
+    let first = request();
     let answer = w
         .wallet
         .answer_online(&first.request_object, None, None, now())
         .unwrap();
     // The clear body's vp_token, replayed as the answer to a second transaction: its state
     // is the second's, its proof the first's.
-    let mut second = request(ResponseMode::DirectPost);
+    let mut second = request();
     let body = carried_over(&answer.body, second.state());
     w.verifier
         .complete_online(&mut second, body.as_bytes(), now())
@@ -250,20 +244,11 @@ fn a_proof_for_another_transaction_is_refused() {
 #[test]
 fn what_a_zero_knowledge_query_needs() {
     let w = world();
-    let ask = |verifier: &Verifier, query: &kmid::DcqlQuery| {
-        verifier
-            .request_online(
-                &w.access,
-                query,
-                ResponseMode::DirectPostJwt,
-                RESPONSE_URI,
-                false,
-                now(),
-            )
-            .unwrap()
+    let signed = |verifier: &Verifier, query: &kmid::DcqlQuery| {
+        ask(&w.access, verifier, query, ResponseMode::DirectPostJwt).unwrap()
     };
     // A verifier without circuits asks (the query is only JSON) but cannot verify.
-    let mut online = ask(&w.plain_verifier, &query());
+    let mut online = signed(&w.plain_verifier, &query());
     let answer = w
         .wallet
         .answer_online(&online.request_object, None, None, now())
@@ -276,7 +261,7 @@ fn what_a_zero_knowledge_query_needs() {
     assert!(err.to_string().contains("no circuits"), "{err}");
 
     // A wallet without circuits holds nothing that answers the query.
-    let online = ask(&w.verifier, &query());
+    let online = signed(&w.verifier, &query());
     let err = w
         .plain_wallet
         .answer_online(&online.request_object, None, None, now())
@@ -286,16 +271,7 @@ fn what_a_zero_knowledge_query_needs() {
     // The zero-knowledge answer sent for a plain mso_mdoc query (in the clear, so that it
     // can be carried over): a DeviceResponse without the document asked for.
     let clear = |query: &kmid::DcqlQuery| {
-        w.verifier
-            .request_online(
-                &w.access,
-                query,
-                ResponseMode::DirectPost,
-                RESPONSE_URI,
-                false,
-                now(),
-            )
-            .unwrap()
+        ask(&w.access, &w.verifier, query, ResponseMode::DirectPost).unwrap()
     };
     let zk = clear(&query());
     let zk_answer = w
@@ -313,17 +289,7 @@ fn what_a_zero_knowledge_query_needs() {
     // mso_mdoc_zk without zk_system_type is not a valid query.
     let mut bad = query();
     bad.credentials[0].meta.zk_system_type = None;
-    let err = w
-        .verifier
-        .request_online(
-            &w.access,
-            &bad,
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            false,
-            now(),
-        )
-        .unwrap_err();
+    let err = ask(&w.access, &w.verifier, &bad, ResponseMode::DirectPostJwt).unwrap_err();
     assert_eq!(err.code(), "InvalidDcql", "{err:?}");
 }
 

@@ -7,9 +7,8 @@ use crate::error::ZkError;
 use crate::field::Field;
 use crate::ligero::{HASH_OF_A, Params, Proof, Quadratic, Statement, combined_constraints};
 use crate::merkle::{Digest, Tree};
+use crate::rs::extend;
 use crate::transcript::Transcript;
-
-pub(crate) use crate::rs::extend;
 
 /// A commitment: the tableau, its tree and the nonces of its leaves.
 #[derive(Debug, Clone)]
