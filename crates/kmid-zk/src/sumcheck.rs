@@ -152,6 +152,36 @@ pub fn constraints<F: Field>(
     proof: &Proof<F>,
     transcript: &mut Transcript<'_>,
 ) -> Result<Constraints<F>, ZkError> {
+    replay(circuit, public, proof, transcript, None)
+}
+
+/// [`constraints`] with each layer's wiring at its sumcheck point given (`wirings[ly]`): the
+/// prover has it from binding the wiring round by round, and evaluating it again is the most
+/// expensive part of the replay. Given values the proof's challenges do not yield make
+/// constraints the committed witness does not satisfy, so a wrong one is caught by Ligero.
+///
+/// # Errors
+/// As [`constraints`], and [`ZkError::CircuitMismatch`] for a count other than one per layer.
+pub(crate) fn constraints_at<F: Field>(
+    circuit: &Circuit<F>,
+    public: &[F],
+    proof: &Proof<F>,
+    transcript: &mut Transcript<'_>,
+    wirings: &[F],
+) -> Result<Constraints<F>, ZkError> {
+    if wirings.len() != circuit.layers.len() {
+        return Err(ZkError::CircuitMismatch("layer count"));
+    }
+    replay(circuit, public, proof, transcript, Some(wirings))
+}
+
+fn replay<F: Field>(
+    circuit: &Circuit<F>,
+    public: &[F],
+    proof: &Proof<F>,
+    transcript: &mut Transcript<'_>,
+    known: Option<&[F]>,
+) -> Result<Constraints<F>, ZkError> {
     if circuit.nc != 1 {
         return Err(ZkError::CircuitMismatch("circuits with copies"));
     }
@@ -222,39 +252,15 @@ pub fn constraints<F: Field>(
                 }
             }
         }
-        // The wiring of this layer at (g, h0, h1): Σ coefficient · eq_g[g] · eq(h0) · eq(h1),
-        // the last product summed with one reduction per chunk.
-        let eqg: Vec<F> = match &eqh_prev {
-            Some((e0, e1)) => e0.iter().zip(e1).map(|(&a, &b)| a + alpha * b).collect(),
-            None => eq_table(&g0).into_iter().map(|e| e + alpha * e).collect(),
-        };
-        let eqh0 = eq_table(&h[0]);
-        let eqh1 = eq_table(&h[1]);
-        let mut quad = F::ZERO;
-        let mut chunk: [Vec<F>; 4] = core::array::from_fn(|_| Vec::with_capacity(CHUNK));
-        for t in &layer.terms {
-            let coefficient = match circuit.constant(t) {
-                v if v == F::ZERO => beta,
-                v => v,
-            };
-            let (gi, h0, h1) = (
-                usize::try_from(t.g).unwrap_or(usize::MAX),
-                usize::try_from(t.h0).unwrap_or(usize::MAX),
-                usize::try_from(t.h1).unwrap_or(usize::MAX),
-            );
-            let [c, x, y, z] = &mut chunk;
-            c.push(coefficient);
-            x.push(get(&eqg, gi)?);
-            y.push(get(&eqh0, h0)?);
-            z.push(get(&eqh1, h1)?);
-            if c.len() == CHUNK {
-                quad += F::dot4(c, x, y, z);
-                chunk.iter_mut().for_each(Vec::clear);
+        let quad = match known {
+            Some(q) => get(q, ly)?,
+            None => {
+                let (quad, eqh) =
+                    wiring_at(circuit, layer, &g0, eqh_prev.as_ref(), alpha, beta, &h)?;
+                eqh_prev = Some(eqh);
+                quad
             }
-        }
-        let [c, x, y, z] = &chunk;
-        quad += F::dot4(c, x, y, z);
-        eqh_prev = Some((eqh0, eqh1));
+        };
         let [w0, w1] = lp.claims;
         // The true claims are w + pad; the layer's check `E = quad·W0·W1` is linear in the pads
         // once the product of the two claim pads is its own committed variable.
@@ -322,4 +328,50 @@ pub fn constraints<F: Field>(
         quadratic,
         nw: pi,
     })
+}
+
+/// A layer's wiring at `(g, h0, h1)`: `Σ coefficient · eq_g[g] · eq(h0) · eq(h1)`, the last
+/// product summed with one reduction per chunk; also the eq tables at `(h0, h1)` (the next
+/// layer's `g`).
+#[allow(clippy::type_complexity)]
+fn wiring_at<F: Field>(
+    circuit: &Circuit<F>,
+    layer: &crate::circuit::Layer,
+    g0: &[F],
+    eqh_prev: Option<&(Vec<F>, Vec<F>)>,
+    alpha: F,
+    beta: F,
+    h: &[Vec<F>; 2],
+) -> Result<(F, (Vec<F>, Vec<F>)), ZkError> {
+    let eqg: Vec<F> = match eqh_prev {
+        Some((e0, e1)) => e0.iter().zip(e1).map(|(&a, &b)| a + alpha * b).collect(),
+        None => eq_table(g0).into_iter().map(|e| e + alpha * e).collect(),
+    };
+    let eqh0 = eq_table(&h[0]);
+    let eqh1 = eq_table(&h[1]);
+    let mut quad = F::ZERO;
+    let mut chunk: [Vec<F>; 4] = core::array::from_fn(|_| Vec::with_capacity(CHUNK));
+    for t in &layer.terms {
+        let coefficient = match circuit.constant(t) {
+            v if v == F::ZERO => beta,
+            v => v,
+        };
+        let (gi, h0, h1) = (
+            usize::try_from(t.g).unwrap_or(usize::MAX),
+            usize::try_from(t.h0).unwrap_or(usize::MAX),
+            usize::try_from(t.h1).unwrap_or(usize::MAX),
+        );
+        let [c, x, y, z] = &mut chunk;
+        c.push(coefficient);
+        x.push(get(&eqg, gi)?);
+        y.push(get(&eqh0, h0)?);
+        z.push(get(&eqh1, h1)?);
+        if c.len() == CHUNK {
+            quad += F::dot4(c, x, y, z);
+            chunk.iter_mut().for_each(Vec::clear);
+        }
+    }
+    let [c, x, y, z] = &chunk;
+    quad += F::dot4(c, x, y, z);
+    Ok((quad, (eqh0, eqh1)))
 }

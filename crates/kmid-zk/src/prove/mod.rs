@@ -128,7 +128,7 @@ impl<F: Field> Prover<F> {
         inputs.extend_from_slice(&committed.private);
         let wires = eval::evaluate(c, &inputs)?;
         let mut replay = transcript.clone();
-        let sumcheck = sumcheck::prove(
+        let (sumcheck, wirings) = sumcheck::prove(
             c,
             &self.wirings,
             public,
@@ -136,7 +136,8 @@ impl<F: Field> Prover<F> {
             &committed.pads,
             &mut replay,
         )?;
-        let constraints = crate::sumcheck::constraints(c, public, &sumcheck, transcript)?;
+        let constraints =
+            crate::sumcheck::constraints_at(c, public, &sumcheck, transcript, &wirings)?;
         let root = committed.root();
         let statement = Statement {
             root: &root,

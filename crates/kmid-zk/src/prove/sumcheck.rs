@@ -145,7 +145,8 @@ fn get<F: Field>(v: &[F], i: usize) -> F {
 }
 
 /// Runs the sumcheck over `wires` with `pads`, writing and drawing on `transcript` exactly as
-/// the verifier does; returns the padded proof.
+/// the verifier does; returns the padded proof and each layer's wiring at its sumcheck point
+/// (the bound wiring's last coefficient, which the verifier's replay would compute again).
 ///
 /// # Errors
 /// [`ZkError::Statement`] if a round does not sum to its claim (a witness that does not satisfy
@@ -157,7 +158,7 @@ pub(crate) fn prove<F: Field>(
     wires: &Wires<F>,
     pads: &[F],
     transcript: &mut Transcript<'_>,
-) -> Result<Proof<F>, ZkError> {
+) -> Result<(Proof<F>, Vec<F>), ZkError> {
     let unsatisfied = ZkError::Statement("the witness does not satisfy the circuit");
     transcript.write_bytes(&circuit.id);
     for &x in public {
@@ -171,6 +172,7 @@ pub(crate) fn prove<F: Field>(
     let p2 = F::of_scalar(2);
 
     let mut layers = Vec::with_capacity(circuit.layers.len());
+    let mut quads = Vec::with_capacity(circuit.layers.len());
     let mut claims = [F::ZERO; 2];
     let mut points: Option<[Vec<F>; 2]> = None;
     let mut pad_base = 0;
@@ -326,8 +328,9 @@ pub(crate) fn prove<F: Field>(
             claims: sent,
         });
         claims = [v0, v1];
+        quads.push(q);
         points = Some(h);
         pad_base += 4 * logw + 3;
     }
-    Ok(Proof { layers })
+    Ok((Proof { layers }, quads))
 }
