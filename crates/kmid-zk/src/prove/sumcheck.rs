@@ -17,15 +17,35 @@ pub(crate) fn pad_count<F>(circuit: &Circuit<F>) -> usize {
     circuit.layers.iter().map(|l| 4 * l.logw + 3).sum()
 }
 
-/// A layer's wiring in canonical order, fixed by the circuit: its distinct `(h0, h1)` sorted,
-/// and for each the terms (indices into the layer's terms) that have it. A proof only sums the
-/// terms' coefficients per key (no sort per proof).
+/// A layer's wiring in canonical order, fixed by the circuit: its distinct `(h0, h1)` in Morton
+/// order (the bits of `h0` and `h1` interleaved, bit 0 of `h0` lowest), and for each the terms
+/// (indices into the layer's terms) that have it. A proof only sums the terms' coefficients per
+/// key (no sort per proof).
+///
+/// Why Morton order: binding bit 0 of `h0` maps each key to the key shifted right by one bit
+/// (which interleaves the hands the other way round, bit 0 of `h1` lowest, the next round's
+/// hand), so the order survives every round, the two keys a round merges are neighbours, and
+/// both hands' wire indices move locally through memory (google/longfellow-zk orders its
+/// quads so too).
 #[derive(Debug, Clone)]
 pub(crate) struct Wiring {
     keys: Vec<(u32, u32)>,
     /// `order[starts[i]..starts[i + 1]]` are key `i`'s terms.
     starts: Vec<u32>,
     order: Vec<u32>,
+}
+
+/// `h0` and `h1` interleaved, bit `k` of `h0` at bit `2k`, of `h1` at bit `2k + 1`.
+fn morton(h0: u32, h1: u32) -> u64 {
+    let spread = |v: u32| {
+        let mut x = u64::from(v);
+        x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+        x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+        x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+        (x | (x << 1)) & 0x5555_5555_5555_5555
+    };
+    spread(h0) | (spread(h1) << 1)
 }
 
 /// The canonical wiring of every layer of `circuit`.
@@ -40,7 +60,10 @@ pub(crate) fn wirings<F>(circuit: &Circuit<F>) -> Vec<Wiring> {
             };
             let mut order: Vec<u32> =
                 (0..u32::try_from(layer.terms.len()).unwrap_or(u32::MAX)).collect();
-            order.sort_unstable_by_key(|&i| key(i));
+            order.sort_unstable_by_key(|&i| {
+                let (h0, h1) = key(i);
+                morton(h0, h1)
+            });
             let mut keys = Vec::new();
             let mut starts = Vec::new();
             for (at, &i) in (0u32..).zip(&order) {
@@ -59,83 +82,83 @@ pub(crate) fn wirings<F>(circuit: &Circuit<F>) -> Vec<Wiring> {
         .collect()
 }
 
-/// A bound wiring: `(h0, h1)` in canonical order (sorted, no two alike) and each key's
-/// coefficient, side by side so that the products run in batches.
+/// A bound wiring: `(h0, h1)` in canonical order (no two alike) and each key's coefficient,
+/// side by side so that the products run in batches.
 #[derive(Debug, Clone, Default)]
 struct Bound<F> {
-    keys: Vec<(usize, usize)>,
+    keys: Vec<(u32, u32)>,
     coefficients: Vec<F>,
 }
 
-/// Binds `hand`'s index of every term of a canonical wiring to `c`: the index halves and the
-/// coefficient takes `c` (odd index) or `1 − c` (even). The terms whose index was even stay in
-/// order among themselves, and so do the odd ones, so one merge of the two runs (adding
-/// coefficients that meet, dropping zeros) gives the canonical wiring again, with no sort.
-fn bind<F: Field>(terms: &Bound<F>, hand: usize, c: F) -> Bound<F> {
+/// Buffers a layer's rounds reuse (each round's are at most the last one's size).
+#[derive(Debug, Default)]
+struct Scratch<F> {
+    a: Vec<F>,
+    b: Vec<F>,
+    c: Vec<F>,
+    d: Vec<F>,
+}
+
+impl<F: Field> Scratch<F> {
+    /// The four buffers, each cleared.
+    fn take(&mut self) -> [&mut Vec<F>; 4] {
+        for v in [&mut self.a, &mut self.b, &mut self.c, &mut self.d] {
+            v.clear();
+        }
+        [&mut self.a, &mut self.b, &mut self.c, &mut self.d]
+    }
+}
+
+/// The index of a key on `hand` and on the other hand.
+#[inline(always)]
+fn hands(key: (u32, u32), hand: usize) -> (u32, u32) {
+    if hand == 0 { key } else { (key.1, key.0) }
+}
+
+/// Binds `hand`'s index of every key to `c`, in place: the index halves and the coefficient
+/// becomes the line through its value at the even index and at the odd one, at `c` (a key
+/// without its partner is zero there). Partners are neighbours in Morton order and the order
+/// survives (see [`Wiring`]), so this is one pass; the products run in one batch.
+fn bind<F: Field>(terms: &mut Bound<F>, hand: usize, c: F, scratch: &mut Scratch<F>) {
     let one_minus = F::ONE - c;
-    let odd = |k: &(usize, usize)| if hand == 0 { k.0 & 1 } else { k.1 & 1 } == 1;
-    let factors: Vec<F> = terms
-        .keys
-        .iter()
-        .map(|k| if odd(k) { c } else { one_minus })
-        .collect();
-    let mut scaled = vec![F::ZERO; factors.len()];
-    F::mul_pairs(&terms.coefficients, &factors, &mut scaled);
-    let halve = |k: &(usize, usize)| {
-        if hand == 0 {
-            (k.0 >> 1, k.1)
+    let [base, slope, factor, product] = scratch.take();
+    let n = terms.keys.len();
+    let mut read = 0;
+    let mut write = 0;
+    while let Some(&key) = terms.keys.get(read) {
+        let (mine, other) = hands(key, hand);
+        let v = terms.coefficients.get(read).copied().unwrap_or(F::ZERO);
+        let partner = terms.keys.get(read + 1).map(|&k| hands(k, hand));
+        let halved = if hand == 0 {
+            (mine >> 1, other)
         } else {
-            (k.0, k.1 >> 1)
-        }
-    };
-    let run = |want_odd: bool| {
-        terms
-            .keys
-            .iter()
-            .zip(&scaled)
-            .filter(move |(k, _)| odd(k) == want_odd)
-            .map(|(k, &v)| (halve(k), v))
-            .peekable()
-    };
-    let (mut evens, mut odds) = (run(false), run(true));
-    let mut out = Bound {
-        keys: Vec::with_capacity(scaled.len()),
-        coefficients: Vec::with_capacity(scaled.len()),
-    };
-    loop {
-        let next = match (evens.peek(), odds.peek()) {
-            (Some(e), Some(o)) => {
-                if e.0 <= o.0 {
-                    evens.next()
-                } else {
-                    odds.next()
-                }
-            }
-            (Some(_), None) => evens.next(),
-            (None, Some(_)) => odds.next(),
-            (None, None) => break,
+            (other, mine >> 1)
         };
-        let Some((key, v)) = next else { break };
-        match (out.keys.last(), out.coefficients.last_mut()) {
-            (Some(last), Some(sum)) if *last == key => *sum += v,
-            _ => {
-                out.keys.push(key);
-                out.coefficients.push(v);
-            }
+        if mine & 1 == 0 && partner == Some((mine | 1, other)) {
+            let v1 = terms.coefficients.get(read + 1).copied().unwrap_or(F::ZERO);
+            base.push(v);
+            slope.push(v1 - v);
+            factor.push(c);
+            read += 2;
+        } else {
+            base.push(F::ZERO);
+            slope.push(v);
+            factor.push(if mine & 1 == 1 { c } else { one_minus });
+            read += 1;
         }
+        if let Some(k) = terms.keys.get_mut(write) {
+            *k = halved;
+        }
+        write += 1;
     }
-    // Keys whose coefficients cancelled are dropped.
-    if out.coefficients.contains(&F::ZERO) {
-        let (keys, coefficients) = out
-            .keys
-            .iter()
-            .zip(&out.coefficients)
-            .filter(|(_, v)| **v != F::ZERO)
-            .map(|(k, v)| (*k, *v))
-            .unzip();
-        out = Bound { keys, coefficients };
-    }
-    out
+    debug_assert!(write <= n);
+    terms.keys.truncate(write);
+    product.resize(write, F::ZERO);
+    F::mul_pairs(slope, factor, product);
+    terms.coefficients.clear();
+    terms
+        .coefficients
+        .extend(base.iter().zip(product.iter()).map(|(&b, &p)| b + p));
 }
 
 /// An entry of a wire array (indices come from the circuit, checked when it was read, and
@@ -176,6 +199,8 @@ pub(crate) fn prove<F: Field>(
     let mut claims = [F::ZERO; 2];
     let mut points: Option<[Vec<F>; 2]> = None;
     let mut pad_base = 0;
+    let mut scratch = Scratch::default();
+    let mut qw = Vec::new();
     for (ly, layer) in circuit.layers.iter().enumerate() {
         let logw = layer.logw;
         let alpha: F = transcript.draw()?;
@@ -194,7 +219,7 @@ pub(crate) fn prove<F: Field>(
             keys: Vec::with_capacity(wiring.keys.len()),
             coefficients: Vec::with_capacity(wiring.keys.len()),
         };
-        for (&(h0, h1), bounds) in wiring.keys.iter().zip(wiring.starts.windows(2)) {
+        for (&key, bounds) in wiring.keys.iter().zip(wiring.starts.windows(2)) {
             let (from, to) = match bounds {
                 [from, to] => (
                     usize::try_from(*from).unwrap_or(usize::MAX),
@@ -212,13 +237,8 @@ pub(crate) fn prove<F: Field>(
                 let gi = usize::try_from(t.g).unwrap_or(usize::MAX);
                 sum += c * eqg.get(gi).copied().unwrap_or(F::ZERO);
             }
-            if sum != F::ZERO {
-                terms.keys.push((
-                    usize::try_from(h0).unwrap_or(usize::MAX),
-                    usize::try_from(h1).unwrap_or(usize::MAX),
-                ));
-                terms.coefficients.push(sum);
-            }
+            terms.keys.push(key);
+            terms.coefficients.push(sum);
         }
         let size = 1usize << logw;
         let mut w = [
@@ -239,36 +259,49 @@ pub(crate) fn prove<F: Field>(
             for hand in 0..2 {
                 let [w_a, w_b] = &w;
                 let (a, b) = if hand == 0 { (w_a, w_b) } else { (w_b, w_a) };
-                // Each term's coefficient times the other hand's wire, gathered by the pair
-                // (2k, 2k + 1) of this hand's index: one product per term, then the round
-                // polynomial's three values per pair.
-                let half = a.len() / 2;
-                let mut sums = [vec![F::ZERO; half], vec![F::ZERO; half]];
-                let others: Vec<F> = terms
-                    .keys
-                    .iter()
-                    .map(|&(i0, i1)| get(b, if hand == 0 { i1 } else { i0 }))
-                    .collect();
-                let mut products = vec![F::ZERO; others.len()];
-                F::mul_pairs(&terms.coefficients, &others, &mut products);
-                for (&(i0, i1), &p) in terms.keys.iter().zip(&products) {
-                    let mine = if hand == 0 { i0 } else { i1 };
-                    if let Some(slot) = sums.get_mut(mine & 1).and_then(|s| s.get_mut(mine >> 1)) {
-                        *slot += p;
+                // QW[i] = Σ over the keys whose index on this hand is i: coefficient × the other
+                // hand's wire (one product per key, in one batch).
+                {
+                    let [others, products, _, _] = scratch.take();
+                    others.extend(terms.keys.iter().map(|&k| {
+                        let (_, other) = hands(k, hand);
+                        get(b, usize::try_from(other).unwrap_or(usize::MAX))
+                    }));
+                    products.resize(others.len(), F::ZERO);
+                    F::mul_pairs(&terms.coefficients, others, products);
+                    qw.clear();
+                    qw.resize(a.len(), F::ZERO);
+                    for (&k, &p) in terms.keys.iter().zip(products.iter()) {
+                        let (mine, _) = hands(k, hand);
+                        if let Some(slot) = qw.get_mut(usize::try_from(mine).unwrap_or(usize::MAX))
+                        {
+                            *slot += p;
+                        }
                     }
                 }
-                let (mut at0, mut at1, mut at2) = (F::ZERO, F::ZERO, F::ZERO);
-                let one_minus_p2 = F::ONE - p2;
-                let [even, odd] = &sums;
-                for (k, (&s0, &s1)) in even.iter().zip(odd).enumerate() {
-                    if s0 == F::ZERO && s1 == F::ZERO {
-                        continue;
+                // The round polynomial Σ_k QW(x)·A(x) over the pairs (2k, 2k + 1), both lines
+                // through their even and odd values: at 0, at 1, and at the third point p2,
+                // where each line is lo + p2·(hi − lo) — so p(p2) = p(0) + p2·(Σ s0·da + ds·lo)
+                // + p2²·Σ ds·da, five dot products over the pairs where QW is not zero.
+                let (at0, at1, at2) = {
+                    let [s0s, los, dss, das] = scratch.take();
+                    for (q, x) in qw.chunks_exact(2).zip(a.chunks_exact(2)) {
+                        let (s0, s1, lo, hi) = (get(q, 0), get(q, 1), get(x, 0), get(x, 1));
+                        if s0 == F::ZERO && s1 == F::ZERO {
+                            continue;
+                        }
+                        s0s.push(s0);
+                        los.push(lo);
+                        dss.push(s1 - s0);
+                        das.push(hi - lo);
                     }
-                    let (lo, hi) = (get(a, 2 * k), get(a, 2 * k + 1));
-                    at0 += s0 * lo;
-                    at1 += s1 * hi;
-                    at2 += (s0 * one_minus_p2 + s1 * p2) * (lo + p2 * (hi - lo));
-                }
+                    let at0 = F::dot(s0s, los);
+                    let cross = F::dot(s0s, das) + F::dot(dss, los);
+                    let square = F::dot(dss, das);
+                    // p(1) = Σ s1·hi = Σ (s0 + ds)(lo + da).
+                    let at1 = at0 + cross + square;
+                    (at0, at1, at0 + p2 * cross + p2 * p2 * square)
+                };
                 if at0 + at1 != claim {
                     return Err(unsatisfied);
                 }
@@ -291,23 +324,23 @@ pub(crate) fn prove<F: Field>(
                 let l1 = c * (c - p2) * inv(F::ONE - p2);
                 let l2 = c * (c - F::ONE) * inv(p2 * (p2 - F::ONE));
                 claim = l0 * at0 + l1 * at1 + l2 * at2;
-                // Bind the variable to c.
+                // Bind the variable to c, in place: A'[k] = A[2k] + c·(A[2k+1] − A[2k]).
                 if let Some(arr) = w.get_mut(hand) {
-                    let half = arr.len() / 2;
-                    let differences: Vec<F> = arr
-                        .chunks_exact(2)
-                        .map(|pair| get(pair, 1) - get(pair, 0))
-                        .collect();
-                    let mut scaled = vec![F::ZERO; half];
-                    F::mul_pairs(&differences, &vec![c; half], &mut scaled);
-                    let bound: Vec<F> = arr
-                        .chunks_exact(2)
-                        .zip(&scaled)
-                        .map(|(pair, &d)| get(pair, 0) + d)
-                        .collect();
-                    *arr = bound;
+                    let [differences, scalar, scaled, _] = scratch.take();
+                    differences.extend(arr.chunks_exact(2).map(|pair| get(pair, 1) - get(pair, 0)));
+                    scalar.resize(differences.len(), c);
+                    scaled.resize(differences.len(), F::ZERO);
+                    F::mul_pairs(differences, scalar, scaled);
+                    let half = scaled.len();
+                    for (k, &d) in scaled.iter().enumerate() {
+                        let lo = get(arr, 2 * k);
+                        if let Some(slot) = arr.get_mut(k) {
+                            *slot = lo + d;
+                        }
+                    }
+                    arr.truncate(half.max(1));
                 }
-                terms = bind(&terms, hand, c);
+                bind(&mut terms, hand, c, &mut scratch);
             }
             rounds.push(r);
         }
