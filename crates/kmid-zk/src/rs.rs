@@ -73,8 +73,8 @@ impl<F: Field> Interpolation<F> {
 /// on each further block — `O(m log m)` products per row, as google/longfellow-zk does.
 ///
 /// The P-256 field: in barycentric form `p(x_u) = V(x_u) · Σ_t w_t v_t / (u − t)` (the points
-/// are the integers), one linear convolution of `(w_t v_t)` with `h_k = 1/k` per row, by
-/// Karatsuba's recursion (`O(m^1.58)`; the field has no large power-of-two roots of unity).
+/// are the integers), one linear convolution of `(w_t v_t)` with `h_k = 1/k` per row, by the
+/// FFT over the field's quadratic extension ([`Field::convolve_tail`]; `O(m log m)`).
 pub fn extend<F: Field>(rows: &mut [Vec<F>], n: usize, m: usize) {
     for row in rows.iter_mut() {
         row.resize(n.min(m), F::ZERO);
@@ -102,32 +102,42 @@ fn point<F: Field>(u: usize) -> F {
 }
 
 fn extend_by_convolution<F: Field>(rows: &mut [Vec<F>], n: usize, m: usize) {
-    let interp = Interpolation::<F>::new(n);
-    // h_k = 1/x_k = 1/k (k ≥ 1; h_0 is never used: u ≠ t).
-    let mut h: Vec<F> = (0..m).map(point).collect();
-    if let Some(h0) = h.first_mut() {
-        *h0 = F::ZERO;
+    // The points are the integers 0 … m−1, so every table is one of factorials: the weights
+    // w_t = 1/(t!·(n−1−t)!·(−1)^(n−1−t)), V(x_u) = Π_{s<n}(u − s) = u!/(u−n)!, h_k = 1/k.
+    let mut fact = Vec::with_capacity(m);
+    let mut acc = F::ONE;
+    for k in 0..m {
+        if k > 0 {
+            acc *= point::<F>(k);
+        }
+        fact.push(acc);
     }
-    batch_invert(&mut h);
-    // V(x_u) for the new points.
-    let vanishing: Vec<F> = (n..m)
-        .map(|u| {
-            let xu = point::<F>(u);
-            interp.nodes.iter().fold(F::ONE, |acc, &xs| acc * (xu - xs))
+    let mut inv_fact = fact.clone();
+    batch_invert(&mut inv_fact);
+    let at = |v: &[F], i: usize| v.get(i).copied().unwrap_or(F::ZERO);
+    let weights: Vec<F> = (0..n)
+        .map(|t| {
+            let w = at(&inv_fact, t) * at(&inv_fact, n - 1 - t);
+            if (n - 1 - t) % 2 == 1 { -w } else { w }
         })
         .collect();
-    for row in rows.iter_mut() {
-        let a: Vec<F> = row
-            .iter()
-            .zip(&interp.weights)
-            .map(|(&v, &w)| v * w)
-            .collect();
-        let sums = linear_convolution(&a, &h, m);
+    // h_0 is never used: u ≥ n > t.
+    let h: Vec<F> = (0..m)
+        .map(|k| match k {
+            0 => F::ZERO,
+            _ => at(&inv_fact, k) * at(&fact, k - 1),
+        })
+        .collect();
+    let scaled: Vec<Vec<F>> = rows
+        .iter()
+        .map(|row| row.iter().zip(&weights).map(|(&v, &w)| v * w).collect())
+        .collect();
+    let sums = F::convolve_tail(&scaled, &h, n, m);
+    for (row, tail) in rows.iter_mut().zip(sums) {
         row.extend(
-            vanishing
-                .iter()
-                .zip(sums.get(n..m).unwrap_or_default())
-                .map(|(&v, &s)| v * s),
+            (n..m)
+                .zip(tail)
+                .map(|(u, s)| at(&fact, u) * at(&inv_fact, u - n) * s),
         );
     }
 }
@@ -216,81 +226,6 @@ fn extend_additive<F: Field>(rows: &mut [Vec<F>], n: usize, m: usize) {
     }
 }
 
-/// Products below this length are done term by term.
-const KARATSUBA_BASE: usize = 16;
-
-/// `c_u = Σ_{t ≤ u} a_t h_{u−t}` for `u < need` (`a` and `h` zero beyond their lengths).
-fn linear_convolution<F: Field>(a: &[F], h: &[F], need: usize) -> Vec<F> {
-    let block = a.len().next_power_of_two().max(KARATSUBA_BASE);
-    let mut padded = a.to_vec();
-    padded.resize(block, F::ZERO);
-    let mut out = vec![F::ZERO; need + 2 * block];
-    // H in blocks of a's padded length: each block's product lands at its offset.
-    let mut start = 0;
-    while start < need {
-        let mut chunk: Vec<F> = h
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take(block)
-            .copied()
-            .collect();
-        chunk.resize(block, F::ZERO);
-        let product = karatsuba(&padded, &chunk);
-        for (o, p) in out.iter_mut().skip(start).zip(product) {
-            *o += p;
-        }
-        start += block;
-    }
-    out.truncate(need);
-    out
-}
-
-/// The product of two polynomials of one power-of-two length `k`: `2k` coefficients (the last
-/// zero).
-fn karatsuba<F: Field>(a: &[F], b: &[F]) -> Vec<F> {
-    let k = a.len();
-    if k <= KARATSUBA_BASE {
-        // Term by term, each coefficient one dot product (with b reversed).
-        let reversed: Vec<F> = b.iter().rev().copied().collect();
-        return (0..2 * k)
-            .map(|s| {
-                let lo = s.saturating_sub(k - 1);
-                let hi = s.min(k - 1);
-                if lo > hi {
-                    return F::ZERO;
-                }
-                let from = k - 1 + lo - s;
-                F::dot(
-                    a.get(lo..=hi).unwrap_or_default(),
-                    reversed.get(from..=from + (hi - lo)).unwrap_or_default(),
-                )
-            })
-            .collect();
-    }
-    let half = k / 2;
-    let (a0, a1) = a.split_at(half);
-    let (b0, b1) = b.split_at(half);
-    let p = karatsuba(a0, b0);
-    let q = karatsuba(a1, b1);
-    let sa: Vec<F> = a0.iter().zip(a1).map(|(&x, &y)| x + y).collect();
-    let sb: Vec<F> = b0.iter().zip(b1).map(|(&x, &y)| x + y).collect();
-    let r = karatsuba(&sa, &sb);
-    let mut out = vec![F::ZERO; 2 * k];
-    for (i, ((&pi, &qi), &ri)) in p.iter().zip(&q).zip(&r).enumerate() {
-        if let Some(o) = out.get_mut(i) {
-            *o += pi;
-        }
-        if let Some(o) = out.get_mut(i + k) {
-            *o += qi;
-        }
-        if let Some(o) = out.get_mut(i + half) {
-            *o += ri - pi - qi;
-        }
-    }
-    out
-}
-
 /// `Σ c_t v_t` over the common length.
 #[must_use]
 pub fn dot<F: Field>(c: &[F], v: &[F]) -> F {
@@ -335,19 +270,35 @@ mod tests {
         fn extension_by_convolution_is_interpolation(
             values in proptest::collection::vec(any::<u128>(), 1..80),
             more in 0usize..300,
+            count in 1usize..4,
         ) {
+            // `count` rows (the P-256 field transforms them two at a time), each its own.
             let m = values.len() + more;
-            let gf: Vec<Gf2_128> = values.iter().map(|&c| Gf2_128(c)).collect();
-            let mut rows = vec![gf.clone()];
-            super::extend(&mut rows, gf.len(), m);
-            prop_assert_eq!(&rows[0], &extend_pointwise(&gf, m));
-            let fp: Vec<Fp256> = values
-                .iter()
-                .map(|&c| Fp256::from_canonical_limbs([c as u64, (c >> 64) as u64, 3, 0]).unwrap())
+            let row = |r: usize| -> Vec<u128> {
+                values.iter().map(|&c| c.rotate_left(u32::try_from(r * 17).unwrap())).collect()
+            };
+            let gf: Vec<Vec<Gf2_128>> =
+                (0..count).map(|r| row(r).iter().map(|&c| Gf2_128(c)).collect()).collect();
+            let mut rows = gf.clone();
+            super::extend(&mut rows, values.len(), m);
+            for (got, original) in rows.iter().zip(&gf) {
+                prop_assert_eq!(got, &extend_pointwise(original, m));
+            }
+            let fp: Vec<Vec<Fp256>> = (0..count)
+                .map(|r| {
+                    row(r)
+                        .iter()
+                        .map(|&c| {
+                            Fp256::from_canonical_limbs([c as u64, (c >> 64) as u64, 3, 0]).unwrap()
+                        })
+                        .collect()
+                })
                 .collect();
-            let mut rows = vec![fp.clone()];
-            super::extend(&mut rows, fp.len(), m);
-            prop_assert_eq!(&rows[0], &extend_pointwise(&fp, m));
+            let mut rows = fp.clone();
+            super::extend(&mut rows, values.len(), m);
+            for (got, original) in rows.iter().zip(&fp) {
+                prop_assert_eq!(got, &extend_pointwise(original, m));
+            }
         }
 
         #[test]

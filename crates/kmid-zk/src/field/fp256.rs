@@ -177,6 +177,13 @@ impl Field for Fp256 {
         Self::from_u64(u)
     }
 
+    fn convolve_tail(rows: &[Vec<Self>], h: &[Self], from: usize, to: usize) -> Vec<Vec<Self>> {
+        // By the FFT over the quadratic extension (term by term only past its roots of unity,
+        // 2^96 entries).
+        super::fp2::convolve_tail(rows, h, from, to)
+            .unwrap_or_else(|| super::schoolbook_tail(rows, h, from, to))
+    }
+
     fn inv(self) -> Option<Self> {
         // Fermat: a^(p−2).
         (self != Self::ZERO).then(|| {

@@ -3,6 +3,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod clmul_x86;
+mod fp2;
 mod fp256;
 mod gf2_128;
 
@@ -85,6 +86,13 @@ pub trait Field:
         }
     }
 
+    /// For each row `a` of `rows`, `c_u = Σ_t a_t·h_{u−t}` for `from ≤ u < to`, where no row
+    /// is longer than `from + 1` (every `u − t` is in range). Fields may convolve by a
+    /// transform; the default sums term by term.
+    fn convolve_tail(rows: &[Vec<Self>], h: &[Self], from: usize, to: usize) -> Vec<Vec<Self>> {
+        schoolbook_tail(rows, h, from, to)
+    }
+
     /// `Σ a_i·b_i·c_i·d_i` over the common length.
     #[must_use]
     fn dot4(a: &[Self], b: &[Self], c: &[Self], d: &[Self]) -> Self {
@@ -93,6 +101,24 @@ pub trait Field:
             .zip(c.iter().zip(d))
             .fold(Self::ZERO, |acc, ((&w, &x), (&y, &z))| acc + w * x * y * z)
     }
+}
+
+/// [`Field::convolve_tail`] term by term (`O(rows · len · (to − from))`).
+fn schoolbook_tail<F: Field>(rows: &[Vec<F>], h: &[F], from: usize, to: usize) -> Vec<Vec<F>> {
+    rows.iter()
+        .map(|a| {
+            (from..to)
+                .map(|u| {
+                    a.iter()
+                        .enumerate()
+                        .filter(|&(t, _)| t <= u)
+                        .fold(F::ZERO, |acc, (t, &x)| {
+                            acc + x * h.get(u - t).copied().unwrap_or(F::ZERO)
+                        })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Inverts every non-zero element of `values` in place with one inversion (Montgomery's trick);
