@@ -111,17 +111,20 @@ pub(crate) fn quadratic_constraints<F>(circuit: &Circuit<F>) -> Vec<Quadratic> {
 
 /// `EQ(point, i)` for every `i < 2^point.len()`: `Π_k (point[k] if bit k of i else 1 − point[k])`.
 pub(crate) fn eq_table<F: Field>(point: &[F]) -> Vec<F> {
-    let mut t = Vec::with_capacity(1 << point.len());
-    t.push(F::ONE);
+    let mut t = vec![F::ZERO; 1usize << point.len()];
+    if let Some(first) = t.first_mut() {
+        *first = F::ONE;
+    }
+    let mut len = 1;
     for &x in point {
-        let half = t.len();
-        for i in 0..half {
-            let v = t.get(i).copied().unwrap_or(F::ZERO);
-            t.push(v * x);
-            if let Some(slot) = t.get_mut(i) {
-                *slot = v - v * x;
-            }
+        // t[i + len] = t[i]·x and t[i] = t[i]·(1 − x) = t[i] − t[i + len], for i < len.
+        let (lo, hi) = t.split_at_mut(len);
+        let hi = hi.get_mut(..len).unwrap_or_default();
+        crate::field::scale(lo, x, hi);
+        for (l, &h) in lo.iter_mut().zip(hi.iter()) {
+            *l -= h;
         }
+        len *= 2;
     }
     t
 }

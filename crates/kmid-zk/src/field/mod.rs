@@ -103,6 +103,15 @@ pub trait Field:
     }
 }
 
+/// `out_i = c·a_i` over the common length, the products batched ([`Field::mul_pairs`]).
+pub(crate) fn scale<F: Field>(a: &[F], c: F, out: &mut [F]) {
+    const CHUNK: usize = 256;
+    let scalar = [c; CHUNK];
+    for (a, out) in a.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        F::mul_pairs(a, &scalar, out);
+    }
+}
+
 /// [`Field::convolve_tail`] term by term (`O(rows · len · (to − from))`).
 fn schoolbook_tail<F: Field>(rows: &[Vec<F>], h: &[F], from: usize, to: usize) -> Vec<Vec<F>> {
     rows.iter()

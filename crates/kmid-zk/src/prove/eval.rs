@@ -38,20 +38,45 @@ pub(crate) fn evaluate<F: Field>(circuit: &Circuit<F>, inputs: &[F]) -> Result<W
             _ => circuit.layers.get(ly - 1).map_or(0, |l| l.nw),
         };
         let mut out = vec![F::ZERO; out_len];
-        for t in &layer.terms {
-            let product = at(&current, t.h0)? * at(&current, t.h1)?;
-            let v = circuit.constant(t);
-            if v == F::ZERO {
-                if product != F::ZERO {
-                    return Err(ZkError::Statement(
-                        "the witness does not satisfy the circuit",
-                    ));
-                }
-                continue;
+        // In batches: both hands' wires, their products, then the coefficients' products.
+        const CHUNK: usize = 256;
+        let (mut left, mut right) = ([F::ZERO; CHUNK], [F::ZERO; CHUNK]);
+        let (mut products, mut coefficients, mut terms) =
+            ([F::ZERO; CHUNK], [F::ZERO; CHUNK], [F::ZERO; CHUNK]);
+        for chunk in layer.terms.chunks(CHUNK) {
+            let j = chunk.len();
+            for ((t, l), (r, v)) in chunk
+                .iter()
+                .zip(&mut left)
+                .zip(right.iter_mut().zip(&mut coefficients))
+            {
+                (*l, *r, *v) = (
+                    at(&current, t.h0)?,
+                    at(&current, t.h1)?,
+                    circuit.constant(t),
+                );
             }
-            let g = usize::try_from(t.g).map_err(|_| ZkError::CircuitMismatch("wire index"))?;
-            *out.get_mut(g)
-                .ok_or(ZkError::CircuitMismatch("wire index"))? += v * product;
+            let products = products.get_mut(..j).unwrap_or_default();
+            F::mul_pairs(&left, &right, products);
+            let terms = terms.get_mut(..j).unwrap_or_default();
+            F::mul_pairs(&coefficients, products, terms);
+            for ((t, &v), (&product, &term)) in chunk
+                .iter()
+                .zip(&coefficients)
+                .zip(products.iter().zip(terms.iter()))
+            {
+                if v == F::ZERO {
+                    if product != F::ZERO {
+                        return Err(ZkError::Statement(
+                            "the witness does not satisfy the circuit",
+                        ));
+                    }
+                    continue;
+                }
+                let g = usize::try_from(t.g).map_err(|_| ZkError::CircuitMismatch("wire index"))?;
+                *out.get_mut(g)
+                    .ok_or(ZkError::CircuitMismatch("wire index"))? += term;
+            }
         }
         if let Some(slot) = layer_inputs.get_mut(ly) {
             *slot = core::mem::replace(&mut current, out);

@@ -132,7 +132,7 @@ impl<F: Field> Prover<F> {
             c,
             &self.wirings,
             public,
-            &wires,
+            wires,
             &committed.pads,
             &mut replay,
         )?;

@@ -90,24 +90,9 @@ struct Bound<F> {
     coefficients: Vec<F>,
 }
 
-/// Buffers a layer's rounds reuse (each round's are at most the last one's size).
-#[derive(Debug, Default)]
-struct Scratch<F> {
-    a: Vec<F>,
-    b: Vec<F>,
-    c: Vec<F>,
-    d: Vec<F>,
-}
-
-impl<F: Field> Scratch<F> {
-    /// The four buffers, each cleared.
-    fn take(&mut self) -> [&mut Vec<F>; 4] {
-        for v in [&mut self.a, &mut self.b, &mut self.c, &mut self.d] {
-            v.clear();
-        }
-        [&mut self.a, &mut self.b, &mut self.c, &mut self.d]
-    }
-}
+/// Products are batched this many at a time, in buffers on the stack (one pass over each
+/// array, no array-sized temporaries).
+const CHUNK: usize = 256;
 
 /// The index of a key on `hand` and on the other hand.
 #[inline(always)]
@@ -118,47 +103,163 @@ fn hands(key: (u32, u32), hand: usize) -> (u32, u32) {
 /// Binds `hand`'s index of every key to `c`, in place: the index halves and the coefficient
 /// becomes the line through its value at the even index and at the odd one, at `c` (a key
 /// without its partner is zero there). Partners are neighbours in Morton order and the order
-/// survives (see [`Wiring`]), so this is one pass; the products run in one batch.
-fn bind<F: Field>(terms: &mut Bound<F>, hand: usize, c: F, scratch: &mut Scratch<F>) {
+/// survives (see [`Wiring`]), so this is one pass; the products run in batches.
+fn bind<F: Field>(terms: &mut Bound<F>, hand: usize, c: F) {
     let one_minus = F::ONE - c;
-    let [base, slope, factor, product] = scratch.take();
     let n = terms.keys.len();
-    let mut read = 0;
-    let mut write = 0;
-    while let Some(&key) = terms.keys.get(read) {
-        let (mine, other) = hands(key, hand);
-        let v = terms.coefficients.get(read).copied().unwrap_or(F::ZERO);
-        let partner = terms.keys.get(read + 1).map(|&k| hands(k, hand));
-        let halved = if hand == 0 {
-            (mine >> 1, other)
-        } else {
-            (other, mine >> 1)
-        };
-        if mine & 1 == 0 && partner == Some((mine | 1, other)) {
-            let v1 = terms.coefficients.get(read + 1).copied().unwrap_or(F::ZERO);
-            base.push(v);
-            slope.push(v1 - v);
-            factor.push(c);
-            read += 2;
-        } else {
-            base.push(F::ZERO);
-            slope.push(v);
-            factor.push(if mine & 1 == 1 { c } else { one_minus });
-            read += 1;
+    let (mut read, mut write) = (0, 0);
+    let mut base = [F::ZERO; CHUNK];
+    let mut slope = [F::ZERO; CHUNK];
+    let mut factor = [F::ZERO; CHUNK];
+    let mut product = [F::ZERO; CHUNK];
+    while read < n {
+        // Up to CHUNK outputs; each reads one or two keys at or after its own position, so
+        // writing them back in place never overwrites a key still to be read.
+        let first = write;
+        let mut j = 0;
+        for ((b, s), f) in base.iter_mut().zip(&mut slope).zip(&mut factor) {
+            let Some(&key) = terms.keys.get(read) else {
+                break;
+            };
+            let (mine, other) = hands(key, hand);
+            let v = terms.coefficients.get(read).copied().unwrap_or(F::ZERO);
+            let partner = terms.keys.get(read + 1).map(|&k| hands(k, hand));
+            if mine & 1 == 0 && partner == Some((mine | 1, other)) {
+                let v1 = terms.coefficients.get(read + 1).copied().unwrap_or(F::ZERO);
+                (*b, *s, *f) = (v, v1 - v, c);
+                read += 2;
+            } else {
+                (*b, *s, *f) = (F::ZERO, v, if mine & 1 == 1 { c } else { one_minus });
+                read += 1;
+            }
+            if let Some(k) = terms.keys.get_mut(write) {
+                *k = if hand == 0 {
+                    (mine >> 1, other)
+                } else {
+                    (other, mine >> 1)
+                };
+            }
+            write += 1;
+            j += 1;
         }
-        if let Some(k) = terms.keys.get_mut(write) {
-            *k = halved;
+        let (slope, factor, product) = (
+            slope.get(..j).unwrap_or_default(),
+            factor.get(..j).unwrap_or_default(),
+            product.get_mut(..j).unwrap_or_default(),
+        );
+        F::mul_pairs(slope, factor, product);
+        let out = terms.coefficients.get_mut(first..write).unwrap_or_default();
+        for (o, (&b, &p)) in out.iter_mut().zip(base.iter().zip(product.iter())) {
+            *o = b + p;
         }
-        write += 1;
     }
-    debug_assert!(write <= n);
     terms.keys.truncate(write);
-    product.resize(write, F::ZERO);
-    F::mul_pairs(slope, factor, product);
-    terms.coefficients.clear();
-    terms
-        .coefficients
-        .extend(base.iter().zip(product.iter()).map(|(&b, &p)| b + p));
+    terms.coefficients.truncate(write);
+}
+
+/// `QW[i] = Σ` over the keys whose index on `hand` is `i` of coefficient × the other hand's
+/// wire `b` (one product per key, in batches), into `qw` (the length of this hand's wires).
+fn gather<F: Field>(terms: &Bound<F>, hand: usize, b: &[F], qw: &mut Vec<F>, len: usize) {
+    qw.clear();
+    qw.resize(len, F::ZERO);
+    let mut others = [F::ZERO; CHUNK];
+    let mut products = [F::ZERO; CHUNK];
+    for (keys, coefficients) in terms
+        .keys
+        .chunks(CHUNK)
+        .zip(terms.coefficients.chunks(CHUNK))
+    {
+        for (o, &k) in others.iter_mut().zip(keys) {
+            let (_, other) = hands(k, hand);
+            *o = get(b, usize::try_from(other).unwrap_or(usize::MAX));
+        }
+        let j = keys.len();
+        let products = products.get_mut(..j).unwrap_or_default();
+        F::mul_pairs(coefficients, others.get(..j).unwrap_or_default(), products);
+        for (&k, &p) in keys.iter().zip(products.iter()) {
+            let (mine, _) = hands(k, hand);
+            if let Some(slot) = qw.get_mut(usize::try_from(mine).unwrap_or(usize::MAX)) {
+                *slot += p;
+            }
+        }
+    }
+}
+
+/// Over the pairs `(2k, 2k + 1)` where `qw` is not zero, with `s0, s1` its values there, `lo,
+/// hi` the wires', `ds = s1 − s0` and `da = hi − lo`: `(Σ s0·lo, Σ s0·da + ds·lo, Σ ds·da)`, the
+/// round polynomial's value at 0 and its two higher coefficients — each line through a pair is
+/// `lo + x·da`. Dot products in batches, one reduction each.
+fn round_sums<F: Field>(qw: &[F], a: &[F]) -> (F, F, F) {
+    let (mut s0s, mut los, mut dss, mut das) = (
+        [F::ZERO; CHUNK],
+        [F::ZERO; CHUNK],
+        [F::ZERO; CHUNK],
+        [F::ZERO; CHUNK],
+    );
+    let (mut at0, mut cross, mut square) = (F::ZERO, F::ZERO, F::ZERO);
+    let mut pairs = qw.chunks_exact(2).zip(a.chunks_exact(2)).peekable();
+    while pairs.peek().is_some() {
+        let mut j = 0;
+        for (q, x) in pairs.by_ref() {
+            let (s0, s1, lo, hi) = (get(q, 0), get(q, 1), get(x, 0), get(x, 1));
+            if s0 == F::ZERO && s1 == F::ZERO {
+                continue;
+            }
+            if let (Some(a), Some(b), Some(c), Some(d)) = (
+                s0s.get_mut(j),
+                los.get_mut(j),
+                dss.get_mut(j),
+                das.get_mut(j),
+            ) {
+                (*a, *b, *c, *d) = (s0, lo, s1 - s0, hi - lo);
+            }
+            j += 1;
+            if j == CHUNK {
+                break;
+            }
+        }
+        let (s0, lo, ds, da) = (
+            s0s.get(..j).unwrap_or_default(),
+            los.get(..j).unwrap_or_default(),
+            dss.get(..j).unwrap_or_default(),
+            das.get(..j).unwrap_or_default(),
+        );
+        at0 += F::dot(s0, lo);
+        cross += F::dot(s0, da) + F::dot(ds, lo);
+        square += F::dot(ds, da);
+    }
+    (at0, cross, square)
+}
+
+/// Binds a wire array's lowest index variable to `c`, in place: `A'[k] = A[2k] + c·(A[2k+1] −
+/// A[2k])`.
+fn bind_wires<F: Field>(arr: &mut Vec<F>, c: F) {
+    let scalar = [c; CHUNK];
+    let mut differences = [F::ZERO; CHUNK];
+    let mut scaled = [F::ZERO; CHUNK];
+    let half = arr.len() / 2;
+    let mut k = 0;
+    while k < half {
+        let j = (half - k).min(CHUNK);
+        let pairs = arr.get(2 * k..2 * (k + j)).unwrap_or_default();
+        for (d, pair) in differences.iter_mut().zip(pairs.chunks_exact(2)) {
+            *d = get(pair, 1) - get(pair, 0);
+        }
+        let scaled = scaled.get_mut(..j).unwrap_or_default();
+        F::mul_pairs(
+            differences.get(..j).unwrap_or_default(),
+            scalar.get(..j).unwrap_or_default(),
+            scaled,
+        );
+        for (i, &d) in scaled.iter().enumerate() {
+            let lo = get(arr, 2 * (k + i));
+            if let Some(slot) = arr.get_mut(k + i) {
+                *slot = lo + d;
+            }
+        }
+        k += j;
+    }
+    arr.truncate(half.max(1));
 }
 
 /// An entry of a wire array (indices come from the circuit, checked when it was read, and
@@ -178,7 +279,7 @@ pub(crate) fn prove<F: Field>(
     circuit: &Circuit<F>,
     wirings: &[Wiring],
     public: &[F],
-    wires: &Wires<F>,
+    mut wires: Wires<F>,
     pads: &[F],
     transcript: &mut Transcript<'_>,
 ) -> Result<(Proof<F>, Vec<F>), ZkError> {
@@ -199,52 +300,87 @@ pub(crate) fn prove<F: Field>(
     let mut claims = [F::ZERO; 2];
     let mut points: Option<[Vec<F>; 2]> = None;
     let mut pad_base = 0;
-    let mut scratch = Scratch::default();
     let mut qw = Vec::new();
     for (ly, layer) in circuit.layers.iter().enumerate() {
         let logw = layer.logw;
         let alpha: F = transcript.draw()?;
         let beta: F = transcript.draw()?;
-        let eqg: Vec<F> = match &points {
-            Some([a, b]) => eq_table(a)
-                .into_iter()
-                .zip(eq_table(b))
-                .map(|(x, y)| x + alpha * y)
-                .collect(),
-            None => eq_table(&g0).into_iter().map(|e| e + alpha * e).collect(),
+        // EQ(g0) + α·EQ(g1), the two claims' points (one point, twice, at the outputs).
+        let (mut eqg, other) = match &points {
+            Some([a, b]) => (eq_table(a), eq_table(b)),
+            None => (eq_table(&g0), eq_table(&g0)),
         };
+        let mut scaled = vec![F::ZERO; other.len()];
+        crate::field::scale(&other, alpha, &mut scaled);
+        for (e, &s) in eqg.iter_mut().zip(&scaled) {
+            *e += s;
+        }
         // The bound wiring: per (h0, h1), the sum of its terms' coefficients times eq(g).
         let wiring = wirings.get(ly).ok_or(ZkError::CircuitMismatch("wiring"))?;
         let mut terms = Bound {
             keys: Vec::with_capacity(wiring.keys.len()),
             coefficients: Vec::with_capacity(wiring.keys.len()),
         };
-        for (&key, bounds) in wiring.keys.iter().zip(wiring.starts.windows(2)) {
-            let (from, to) = match bounds {
-                [from, to] => (
-                    usize::try_from(*from).unwrap_or(usize::MAX),
-                    usize::try_from(*to).unwrap_or(usize::MAX),
-                ),
-                _ => continue,
+        terms.keys.extend_from_slice(&wiring.keys);
+        terms.coefficients.resize(wiring.keys.len(), F::ZERO);
+        {
+            // Per term, coefficient × eq_g[g] in batches, each added to its key's sum.
+            let (mut cs, mut es, mut products) =
+                ([F::ZERO; CHUNK], [F::ZERO; CHUNK], [F::ZERO; CHUNK]);
+            let mut owners = [0usize; CHUNK];
+            let mut j = 0;
+            let mut flush = |j: usize, cs: &[F], es: &[F], owners: &[usize], sums: &mut [F]| {
+                let products = products.get_mut(..j).unwrap_or_default();
+                F::mul_pairs(cs, es, products);
+                for (&o, &p) in owners.iter().zip(products.iter()) {
+                    if let Some(s) = sums.get_mut(o) {
+                        *s += p;
+                    }
+                }
             };
-            let mut sum = F::ZERO;
-            for &i in wiring.order.get(from..to).unwrap_or_default() {
-                let Some(t) = layer.terms.get(usize::try_from(i).unwrap_or(usize::MAX)) else {
-                    continue;
+            for (owner, bounds) in wiring.starts.windows(2).enumerate() {
+                let (from, to) = match bounds {
+                    [from, to] => (
+                        usize::try_from(*from).unwrap_or(usize::MAX),
+                        usize::try_from(*to).unwrap_or(usize::MAX),
+                    ),
+                    _ => continue,
                 };
-                let v = circuit.constant(t);
-                let c = if v == F::ZERO { beta } else { v };
-                let gi = usize::try_from(t.g).unwrap_or(usize::MAX);
-                sum += c * eqg.get(gi).copied().unwrap_or(F::ZERO);
+                for &i in wiring.order.get(from..to).unwrap_or_default() {
+                    let Some(t) = layer.terms.get(usize::try_from(i).unwrap_or(usize::MAX)) else {
+                        continue;
+                    };
+                    let v = circuit.constant(t);
+                    let gi = usize::try_from(t.g).unwrap_or(usize::MAX);
+                    if let (Some(c), Some(e), Some(o)) =
+                        (cs.get_mut(j), es.get_mut(j), owners.get_mut(j))
+                    {
+                        *c = if v == F::ZERO { beta } else { v };
+                        *e = eqg.get(gi).copied().unwrap_or(F::ZERO);
+                        *o = owner;
+                    }
+                    j += 1;
+                    if j == CHUNK {
+                        flush(j, &cs, &es, &owners, &mut terms.coefficients);
+                        j = 0;
+                    }
+                }
             }
-            terms.keys.push(key);
-            terms.coefficients.push(sum);
+            flush(
+                j,
+                cs.get(..j).unwrap_or_default(),
+                es.get(..j).unwrap_or_default(),
+                owners.get(..j).unwrap_or_default(),
+                &mut terms.coefficients,
+            );
         }
         let size = 1usize << logw;
-        let mut w = [
-            wires.inputs.get(ly).cloned().unwrap_or_default(),
-            wires.inputs.get(ly).cloned().unwrap_or_default(),
-        ];
+        let inputs = wires
+            .inputs
+            .get_mut(ly)
+            .map(core::mem::take)
+            .unwrap_or_default();
+        let mut w = [inputs.clone(), inputs];
         for a in &mut w {
             a.resize(size, F::ZERO);
         }
@@ -259,49 +395,15 @@ pub(crate) fn prove<F: Field>(
             for hand in 0..2 {
                 let [w_a, w_b] = &w;
                 let (a, b) = if hand == 0 { (w_a, w_b) } else { (w_b, w_a) };
-                // QW[i] = Σ over the keys whose index on this hand is i: coefficient × the other
-                // hand's wire (one product per key, in one batch).
-                {
-                    let [others, products, _, _] = scratch.take();
-                    others.extend(terms.keys.iter().map(|&k| {
-                        let (_, other) = hands(k, hand);
-                        get(b, usize::try_from(other).unwrap_or(usize::MAX))
-                    }));
-                    products.resize(others.len(), F::ZERO);
-                    F::mul_pairs(&terms.coefficients, others, products);
-                    qw.clear();
-                    qw.resize(a.len(), F::ZERO);
-                    for (&k, &p) in terms.keys.iter().zip(products.iter()) {
-                        let (mine, _) = hands(k, hand);
-                        if let Some(slot) = qw.get_mut(usize::try_from(mine).unwrap_or(usize::MAX))
-                        {
-                            *slot += p;
-                        }
-                    }
-                }
+                gather(&terms, hand, b, &mut qw, a.len());
                 // The round polynomial Σ_k QW(x)·A(x) over the pairs (2k, 2k + 1), both lines
                 // through their even and odd values: at 0, at 1, and at the third point p2,
                 // where each line is lo + p2·(hi − lo) — so p(p2) = p(0) + p2·(Σ s0·da + ds·lo)
                 // + p2²·Σ ds·da, five dot products over the pairs where QW is not zero.
-                let (at0, at1, at2) = {
-                    let [s0s, los, dss, das] = scratch.take();
-                    for (q, x) in qw.chunks_exact(2).zip(a.chunks_exact(2)) {
-                        let (s0, s1, lo, hi) = (get(q, 0), get(q, 1), get(x, 0), get(x, 1));
-                        if s0 == F::ZERO && s1 == F::ZERO {
-                            continue;
-                        }
-                        s0s.push(s0);
-                        los.push(lo);
-                        dss.push(s1 - s0);
-                        das.push(hi - lo);
-                    }
-                    let at0 = F::dot(s0s, los);
-                    let cross = F::dot(s0s, das) + F::dot(dss, los);
-                    let square = F::dot(dss, das);
-                    // p(1) = Σ s1·hi = Σ (s0 + ds)(lo + da).
-                    let at1 = at0 + cross + square;
-                    (at0, at1, at0 + p2 * cross + p2 * p2 * square)
-                };
+                let (at0, cross, square) = round_sums(&qw, a);
+                // p(1) = Σ s1·hi = Σ (s0 + ds)(lo + da).
+                let at1 = at0 + cross + square;
+                let at2 = at0 + p2 * cross + p2 * p2 * square;
                 if at0 + at1 != claim {
                     return Err(unsatisfied);
                 }
@@ -324,23 +426,11 @@ pub(crate) fn prove<F: Field>(
                 let l1 = c * (c - p2) * inv(F::ONE - p2);
                 let l2 = c * (c - F::ONE) * inv(p2 * (p2 - F::ONE));
                 claim = l0 * at0 + l1 * at1 + l2 * at2;
-                // Bind the variable to c, in place: A'[k] = A[2k] + c·(A[2k+1] − A[2k]).
+                // Bind the variable to c, in place.
                 if let Some(arr) = w.get_mut(hand) {
-                    let [differences, scalar, scaled, _] = scratch.take();
-                    differences.extend(arr.chunks_exact(2).map(|pair| get(pair, 1) - get(pair, 0)));
-                    scalar.resize(differences.len(), c);
-                    scaled.resize(differences.len(), F::ZERO);
-                    F::mul_pairs(differences, scalar, scaled);
-                    let half = scaled.len();
-                    for (k, &d) in scaled.iter().enumerate() {
-                        let lo = get(arr, 2 * k);
-                        if let Some(slot) = arr.get_mut(k) {
-                            *slot = lo + d;
-                        }
-                    }
-                    arr.truncate(half.max(1));
+                    bind_wires(arr, c);
                 }
-                bind(&mut terms, hand, c, &mut scratch);
+                bind(&mut terms, hand, c);
             }
             rounds.push(r);
         }
