@@ -135,6 +135,25 @@ proptest! {
     }
 
     #[test]
+    fn gf2_128_batched_products_agree(
+        a in proptest::collection::vec(any::<u128>(), 0..9),
+        b in proptest::collection::vec(any::<u128>(), 0..9),
+    ) {
+        // Odd and even lengths, unequal ones: the two-lane kernels' remainders.
+        let (a, b): (Vec<Gf2_128>, Vec<Gf2_128>) = (
+            a.into_iter().map(Gf2_128).collect(),
+            b.into_iter().map(Gf2_128).collect(),
+        );
+        let n = a.len().min(b.len());
+        let mut out = vec![Gf2_128::ZERO; n];
+        Gf2_128::mul_pairs(&a, &b, &mut out);
+        let want: Vec<Gf2_128> = a.iter().zip(&b).map(|(&x, &y)| x.mul_portable(y)).collect();
+        prop_assert_eq!(&out, &want);
+        let sum = want.iter().fold(Gf2_128::ZERO, |acc, &v| acc + v);
+        prop_assert_eq!(Gf2_128::dot(&a, &b), sum);
+    }
+
+    #[test]
     fn gf2_128_laws(a in any_gf(), b in any_gf(), c in any_gf()) {
         prop_assert_eq!((a * b) * c, a * (b * c));
         prop_assert_eq!(a * (b + c), a * b + a * c);
