@@ -457,3 +457,19 @@ pub(crate) fn prove<F: Field>(
     }
     Ok((Proof { layers }, quads))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn morton_interleaves(h0 in any::<u32>(), h1 in any::<u32>()) {
+            let m = super::morton(h0, h1);
+            for k in 0..32 {
+                prop_assert_eq!((m >> (2 * k)) & 1, u64::from((h0 >> k) & 1));
+                prop_assert_eq!((m >> (2 * k + 1)) & 1, u64::from((h1 >> k) & 1));
+            }
+        }
+    }
+}
