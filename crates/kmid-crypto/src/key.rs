@@ -104,6 +104,28 @@ fn check_len(member: &'static str, bytes: &[u8], curve: Curve) -> Result<(), Key
     }
 }
 
+/// A key's kept parsed form of type `T` in `cell`, or one `make` makes now and keeps (or uses
+/// once, when the cell holds another provider's form).
+fn prepared_with<K, T: Any + Send + Sync, R>(
+    cell: &OnceLock<PreparedKey>,
+    key: &K,
+    make: impl Fn(&K) -> Result<T, CryptoError>,
+    with: impl FnOnce(&T) -> Result<R, CryptoError>,
+) -> Result<R, CryptoError> {
+    if let Some(t) = cell.get().and_then(|p| p.downcast_ref::<T>()) {
+        return with(t);
+    }
+    if cell.get().is_some() {
+        return with(&make(key)?);
+    }
+    let made: PreparedKey = Box::new(make(key)?);
+    let _ = cell.set(made);
+    match cell.get().and_then(|p| p.downcast_ref::<T>()) {
+        Some(t) => with(t),
+        None => with(&make(key)?),
+    }
+}
+
 fn keys() -> &'static dyn KeyProvider {
     crate::provider::default().keys
 }
@@ -309,18 +331,7 @@ impl PublicKey {
         make: impl Fn(&Self) -> Result<T, CryptoError>,
         with: impl FnOnce(&T) -> Result<R, CryptoError>,
     ) -> Result<R, CryptoError> {
-        if let Some(t) = self.prepared.get().and_then(|p| p.downcast_ref::<T>()) {
-            return with(t);
-        }
-        if self.prepared.get().is_some() {
-            return with(&make(self)?);
-        }
-        let made: PreparedKey = Box::new(make(self)?);
-        let _ = self.prepared.set(made);
-        match self.prepared.get().and_then(|p| p.downcast_ref::<T>()) {
-            Some(t) => with(t),
-            None => with(&make(self)?),
-        }
+        prepared_with(&self.prepared, self, make, with)
     }
 
     /// Verifies `signature` (raw `r ‖ s`, or 64 Ed25519 bytes) over `message` with `algorithm`,
@@ -379,9 +390,28 @@ pub struct PrivateKey {
     curve: Curve,
     pub(crate) secret: Box<dyn SecretKey>,
     public: PublicKey,
+    /// A provider's parsed form for key agreement, made on first use (see
+    /// [`PrivateKey::with_prepared`]).
+    prepared: OnceLock<PreparedKey>,
 }
 
 impl PrivateKey {
+    /// Runs `with` on a provider's parsed form of this key of type `T` (for key agreement): the
+    /// one made by an earlier call, or one `make` makes now and keeps (aws-lc-rs recomputes and
+    /// checks the public point on every import of a scalar: a quarter of an ECDH). A key first
+    /// used with another provider keeps that provider's form, and `make`'s is used once and
+    /// dropped.
+    ///
+    /// # Errors
+    /// What `make` or `with` returns.
+    pub fn with_prepared<T: Any + Send + Sync, R>(
+        &self,
+        make: impl Fn(&Self) -> Result<T, CryptoError>,
+        with: impl FnOnce(&T) -> Result<R, CryptoError>,
+    ) -> Result<R, CryptoError> {
+        prepared_with(&self.prepared, self, make, with)
+    }
+
     /// A new random key from the system's secure random source.
     ///
     /// # Errors
@@ -431,6 +461,7 @@ impl PrivateKey {
             curve,
             secret: parts.secret,
             public,
+            prepared: OnceLock::new(),
         })
     }
 

@@ -57,6 +57,26 @@ fn rfc7518_appendix_c_key_agreement() {
             110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196
         ]
     );
+    // Alice's key again (its parsed form now kept with it), and with another peer: the form
+    // is the key's, not the agreement's.
+    assert_eq!(
+        provider()
+            .ecdh(&alice, bob.public_key())
+            .unwrap()
+            .as_slice(),
+        z.as_slice()
+    );
+    let carol = PrivateKey::generate(Curve::P256).unwrap();
+    assert_eq!(
+        provider()
+            .ecdh(&alice, carol.public_key())
+            .unwrap()
+            .as_slice(),
+        provider()
+            .ecdh(&carol, alice.public_key())
+            .unwrap()
+            .as_slice()
+    );
     // Bob derives the same Z from his key and Alice's public key.
     assert_eq!(
         provider()

@@ -237,6 +237,9 @@ impl Aead for AwsLc {
     }
 }
 
+/// aws-lc's parsed form of a private key for ECDH, kept in the [`PrivateKey`].
+struct AwsAgreementKey(agreement::PrivateKey);
+
 impl KeyAgreement for AwsLc {
     fn ecdh(
         &self,
@@ -246,17 +249,26 @@ impl KeyAgreement for AwsLc {
         if private.curve() == Curve::Ed25519 || private.curve() != peer.curve() {
             return Err(KeyError::WrongAlgorithm("ECDH").into());
         }
-        let scalar = private.scalar()?;
         let algorithm = ecdh_algorithm(private.curve());
-        let ours = agreement::PrivateKey::from_private_key(algorithm, &scalar)
-            .map_err(|_| KeyError::Malformed("d"))?;
-        let theirs = agreement::UnparsedPublicKey::new(
-            algorithm,
-            peer.to_sec1_uncompressed().unwrap_or_default(),
-        );
-        agreement::agree(&ours, theirs, backend("ECDH"), |z| {
-            Ok(Zeroizing::new(z.to_vec()))
-        })
+        // The parsed key is kept with the private key: importing the scalar makes aws-lc-rs
+        // compute the public point and check the pair again, each time.
+        private.with_prepared(
+            |key| {
+                let scalar = key.scalar()?;
+                agreement::PrivateKey::from_private_key(algorithm, &scalar)
+                    .map(AwsAgreementKey)
+                    .map_err(|_| KeyError::Malformed("d").into())
+            },
+            |ours: &AwsAgreementKey| {
+                let theirs = agreement::UnparsedPublicKey::new(
+                    algorithm,
+                    peer.to_sec1_uncompressed().unwrap_or_default(),
+                );
+                agreement::agree(&ours.0, theirs, backend("ECDH"), |z| {
+                    Ok(Zeroizing::new(z.to_vec()))
+                })
+            },
+        )
     }
 }
 
