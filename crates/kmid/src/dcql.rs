@@ -110,6 +110,15 @@ impl ClaimsQuery {
     pub fn key_path(&self) -> Option<Vec<&str>> {
         self.path.iter().map(Value::as_str).collect()
     }
+
+    /// The mdoc `(namespace, element)` this claim names, when its path is two strings.
+    #[must_use]
+    pub(crate) fn mdoc_path(&self) -> Option<(&str, &str)> {
+        match self.path.as_slice() {
+            [ns, el] => Some((ns.as_str()?, el.as_str()?)),
+            _ => None,
+        }
+    }
 }
 
 /// A Credential Set Query (§6.2).

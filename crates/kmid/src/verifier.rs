@@ -1099,13 +1099,8 @@ impl Verifier {
                     })
                     .collect();
                 let satisfied = cq.options().iter().any(|option| {
-                    let paths: Option<Vec<(&str, &str)>> = option
-                        .iter()
-                        .map(|claim| match claim.key_path().as_deref() {
-                            Some(&[ns, el]) => Some((ns, el)),
-                            _ => None,
-                        })
-                        .collect();
+                    let paths: Option<Vec<(&str, &str)>> =
+                        option.iter().map(|claim| claim.mdoc_path()).collect();
                     paths.is_some_and(|paths| {
                         paths.iter().all(|p| disclosed.contains(p))
                             && disclosed.iter().all(|d| paths.contains(d))

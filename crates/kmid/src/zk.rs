@@ -153,13 +153,8 @@ fn discloses_one_option(
     ids: &[&str],
 ) -> bool {
     options.iter().any(|option| {
-        let paths: Vec<Option<(&str, &str)>> = option
-            .iter()
-            .map(|claim| match claim.key_path().as_deref() {
-                Some(&[ns, el]) => Some((ns, el)),
-                _ => None,
-            })
-            .collect();
+        let paths: Vec<Option<(&str, &str)>> =
+            option.iter().map(|claim| claim.mdoc_path()).collect();
         paths
             .iter()
             .all(|p| p.is_some_and(|(ns, el)| ns == namespace && ids.contains(&el)))
