@@ -626,10 +626,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// The raw cryptography of one exchange, on `threads` threads for `duration`: exchanges per
-/// second.
-fn floor(threads: usize, duration: Duration, response: usize, presentation: usize) -> f64 {
+/// second, and the CPU time one took.
+fn floor(threads: usize, duration: Duration, response: usize, presentation: usize) -> (f64, f64) {
     let provider = CryptoProvider::get_default();
     let done = AtomicUsize::new(0);
+    let cpu = cpu_seconds();
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -689,7 +690,11 @@ fn floor(threads: usize, duration: Duration, response: usize, presentation: usiz
             });
         }
     });
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let n = done.load(Ordering::Relaxed) as f64;
+    (
+        n / started.elapsed().as_secs_f64(),
+        (cpu_seconds() - cpu) / n,
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -719,7 +724,9 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
         &|_| {},
     );
     let duration = Duration::from_secs(seconds);
+    let cpu = cpu_seconds();
     let records = drive(&world, &served.base(), duration, &stop, &|_| {});
+    let cpu = cpu_seconds() - cpu;
     served.stop(&runtime);
     let ok: Vec<&Record> = records.iter().filter(|r| valid(r)).collect();
     let failed = records.len() - ok.len();
@@ -727,19 +734,25 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     latencies.sort();
     let per_second = ok.len() as f64 / duration.as_secs_f64();
     let (response, presentation) = ok.first().map_or((0, 0), |r| r.sizes);
+    // CPU time per presentation, services and wallets together (every record's, failed ones
+    // too, cost CPU; there are none in a healthy run).
+    let cpu_each = cpu / records.len().max(1) as f64;
     // `--no-floor` (profiling the services alone) skips it.
-    let raw = if std::env::args().any(|a| a == "--no-floor") {
-        f64::NAN
+    let (raw, raw_cpu) = if std::env::args().any(|a| a == "--no-floor") {
+        (f64::NAN, f64::NAN)
     } else {
         floor(cores(), Duration::from_secs(5), response, presentation)
     };
     let line = format!(
-        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed; response body {response} bytes), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor",
+        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed; response body {response} bytes), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor; CPU per presentation {:.0} us, the floor's {:.0} us ({:.0} %)",
         ok.len(),
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         cores(),
         100.0 * per_second / raw,
+        cpu_each * 1e6,
+        raw_cpu * 1e6,
+        100.0 * raw_cpu / cpu_each,
     );
     if let Some(r) = records.iter().find(|r| !valid(r)) {
         eprintln!("verify: a failure: {r:?}");
@@ -1393,6 +1406,25 @@ fn phase_faults(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     report.push(line);
     drop(cluster);
     issuer_restart(seconds, wallets.min(8), report);
+}
+
+/// The CPU time the process has used, all its threads, user and system (`/proc/self/stat`,
+/// in the kernel's `USER_HZ` ticks, which Linux fixes at 100 for user space): a measure
+/// that time stolen from this machine's virtual CPUs does not move, as wall-clock rates do.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces, so after its ')').
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// The process's resident set, bytes (`/proc/self/statm`).

@@ -36,6 +36,6 @@ pub use issuer::{
 
 pub use status::{StatusPublisher, StatusService, StatusServiceError};
 pub use verifier::{
-    MemoryTransactionStore, SqliteTransactionStore, TransactionRecord, TransactionStore,
-    TransactionStoreError, VerifierConfig, VerifierService, VerifierServiceError,
+    MemoryTransactionStore, PendingRequest, SqliteTransactionStore, TransactionRecord,
+    TransactionStore, TransactionStoreError, VerifierConfig, VerifierService, VerifierServiceError,
 };

@@ -118,12 +118,65 @@ impl VerifierConfig {
     }
 }
 
+/// The pending request of a transaction as the facade exports it (`OnlineRequest` or
+/// `DcApiPresentation`), kept as its JSON text: written once when the transaction is made and
+/// read straight into the request when a response comes, with no tree of values in between.
+/// It holds the response key, a secret, so its `Debug` shows only its length.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PendingRequest(Box<serde_json::value::RawValue>);
+
+impl PendingRequest {
+    /// The pending request whose JSON text is `text`.
+    ///
+    /// # Errors
+    /// `text` is not JSON.
+    pub fn from_json(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Self)
+    }
+
+    /// The pending request `value`.
+    ///
+    /// # Errors
+    /// As [`Self::from_json`] (never, for a value).
+    pub fn from_value(value: &Value) -> Result<Self, serde_json::Error> {
+        Self::from_json(value.to_string())
+    }
+
+    /// Its JSON text.
+    #[must_use]
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// As a tree of values.
+    ///
+    /// # Errors
+    /// Never for a request this type was made from; the parser's error otherwise.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.json())
+    }
+}
+
+impl PartialEq for PendingRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Eq for PendingRequest {}
+
+impl core::fmt::Debug for PendingRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PendingRequest({} bytes)", self.json().len())
+    }
+}
+
 /// What a [`TransactionStore`] keeps of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionRecord {
-    /// The pending request as the facade exports it (`OnlineRequest` or
-    /// `DcApiPresentation`): it holds the response key, a secret.
-    pub pending: Value,
+    /// The pending request: it holds the response key, a secret.
+    pub pending: PendingRequest,
     /// SHA-256 (base64url) of the secret half of the transaction's handle: the relying
     /// party's proof that the transaction is its own (the public half is in the request's
     /// URLs, which anyone who sees the QR code sees).
@@ -200,40 +253,17 @@ pub trait TransactionStore: Send + Sync {
 }
 
 /// Transactions in memory, at most `capacity` of them (expired ones are dropped to make room).
-/// Each is kept serialized (its JSON, a few KiB), not as a tree of values, which took about
-/// four times as much.
+/// Each is kept as its record, whose pending request is its JSON text (a few KiB; as a tree of
+/// values it took about four times as much), so reading one copies it and parses nothing.
 pub struct MemoryTransactionStore {
     records: Mutex<HashMap<String, Entry>>,
     capacity: usize,
 }
 
-/// One record: its version, when it expires, and its JSON.
+/// One record and its version.
 struct Entry {
     version: u64,
-    expires: i64,
-    json: Box<[u8]>,
-}
-
-impl Entry {
-    fn new(version: u64, record: &TransactionRecord) -> Result<Self, TransactionStoreError> {
-        Ok(Self {
-            version,
-            expires: record.expires,
-            json: serde_json::to_vec(record)
-                .map_err(|e| {
-                    TransactionStoreError::Database(format!(
-                        "a record that does not serialize: {e}"
-                    ))
-                })?
-                .into_boxed_slice(),
-        })
-    }
-
-    fn record(&self) -> Result<TransactionRecord, TransactionStoreError> {
-        serde_json::from_slice(&self.json).map_err(|e| {
-            TransactionStoreError::Database(format!("a record that does not serialize: {e}"))
-        })
-    }
+    record: TransactionRecord,
 }
 
 impl core::fmt::Debug for MemoryTransactionStore {
@@ -263,11 +293,14 @@ impl MemoryTransactionStore {
 
 impl TransactionStore for MemoryTransactionStore {
     fn insert(&self, id: &str, record: &TransactionRecord) -> Result<(), TransactionStoreError> {
-        let entry = Entry::new(0, record)?;
+        let entry = Entry {
+            version: 0,
+            record: record.clone(),
+        };
         let mut records = self.lock();
         if records.len() >= self.capacity {
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            records.retain(|_, e| e.expires > now);
+            records.retain(|_, e| e.record.expires > now);
         }
         if records.len() >= self.capacity {
             return Err(TransactionStoreError::Full);
@@ -277,21 +310,7 @@ impl TransactionStore for MemoryTransactionStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<(u64, TransactionRecord)>, TransactionStoreError> {
-        let found = self
-            .lock()
-            .get(id)
-            .map(|e| (e.version, e.json.clone(), e.expires));
-        match found {
-            Some((version, json, expires)) => {
-                let entry = Entry {
-                    version,
-                    expires,
-                    json,
-                };
-                Ok(Some((version, entry.record()?)))
-            }
-            None => Ok(None),
-        }
+        Ok(self.lock().get(id).map(|e| (e.version, e.record.clone())))
     }
 
     fn replace(
@@ -300,7 +319,10 @@ impl TransactionStore for MemoryTransactionStore {
         version: u64,
         record: &TransactionRecord,
     ) -> Result<bool, TransactionStoreError> {
-        let entry = Entry::new(version.saturating_add(1), record)?;
+        let entry = Entry {
+            version: version.saturating_add(1),
+            record: record.clone(),
+        };
         let mut records = self.lock();
         match records.get_mut(id) {
             Some(current) if current.version == version => {
@@ -314,7 +336,7 @@ impl TransactionStore for MemoryTransactionStore {
     fn purge(&self, now: i64) -> Result<usize, TransactionStoreError> {
         let mut records = self.lock();
         let before = records.len();
-        records.retain(|_, e| e.expires > now);
+        records.retain(|_, e| e.record.expires > now);
         Ok(before - records.len())
     }
 }
@@ -928,7 +950,8 @@ impl VerifierService {
             let url = online.url_by_reference(&self.inner.config.url_scheme, &request_uri, true);
             let qr = if request.qr_svg { qr_svg(&url) } else { None };
             (
-                online.export().map_err(failed)?,
+                PendingRequest::from_json(online.export_json().map_err(failed)?)
+                    .map_err(|_| server_error("the request could not be made"))?,
                 match qr {
                     Some(qr) => {
                         json!({ "request_uri": request_uri, "request_url": url, "qr_svg": qr })
@@ -954,7 +977,8 @@ impl VerifierService {
                 )
                 .map_err(failed)?;
             (
-                presentation.export().map_err(failed)?,
+                PendingRequest::from_value(&presentation.export().map_err(failed)?)
+                    .map_err(|_| server_error("the request could not be made"))?,
                 json!({
                     "dc_api_request": {
                         "protocol": presentation.protocol.as_str(),
@@ -1050,7 +1074,8 @@ impl VerifierService {
             Err(response) => return response,
         };
         // The request alone: the transaction's response key is not needed to serve it.
-        let Ok((authorization, request_object)) = OnlineRequest::import_request(&record.pending)
+        let Ok((authorization, request_object)) =
+            OnlineRequest::import_request_json(record.pending.json())
         else {
             return not_found();
         };
@@ -1140,7 +1165,7 @@ impl VerifierService {
             id,
             || self.answerable(id),
             |record| {
-                let Ok(mut online) = OnlineRequest::import(&record.pending) else {
+                let Ok(mut online) = OnlineRequest::import_json(record.pending.json()) else {
                     return Err(bad_request("not a direct_post transaction"));
                 };
                 let code = match self.inner.verifier.complete_online(&mut online, body, now()) {
@@ -1202,7 +1227,12 @@ impl VerifierService {
                 Ok((version, record))
             },
             |record| {
-                let Ok(mut presentation) = DcApiPresentation::import(&record.pending) else {
+                let Some(mut presentation) = record
+                    .pending
+                    .to_value()
+                    .ok()
+                    .and_then(|pending| DcApiPresentation::import(&pending).ok())
+                else {
                     return Err(bad_request("not a DC API transaction"));
                 };
                 if let Err(e) = self

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use kmid_server::{
-    MemoryTransactionStore, SqliteTransactionStore, TransactionRecord, TransactionStore,
-    TransactionStoreError,
+    MemoryTransactionStore, PendingRequest, SqliteTransactionStore, TransactionRecord,
+    TransactionStore, TransactionStoreError,
 };
 use serde_json::json;
 
@@ -21,7 +21,7 @@ use common::postgres_database;
 
 fn record(expires: i64) -> TransactionRecord {
     TransactionRecord {
-        pending: json!({ "kind": "openid4vp" }),
+        pending: PendingRequest::from_value(&json!({ "kind": "openid4vp" })).unwrap(),
         secret_hash: "h".into(),
         created: 0,
         request_expires: expires,

@@ -142,6 +142,65 @@ pub struct OnlineRequest {
     outcome: Option<Result<Vec<(String, VerifiedCredential)>, KmidError>>,
 }
 
+/// A saved [`OnlineRequest`] as [`OnlineRequest::export`] writes it.
+#[derive(serde::Serialize)]
+struct SavedOnline<'a> {
+    kind: &'static str,
+    authorization: &'a AuthorizationRequest,
+    request_object: &'a str,
+    query: &'a DcqlQuery,
+    transaction: Value,
+}
+
+/// A saved [`OnlineRequest`] read back: each member's text, each then read into its own type
+/// (so that a member that is wrong is named, and no tree of values is built for the whole).
+#[derive(serde::Deserialize)]
+struct SavedParts<'a> {
+    #[serde(borrow)]
+    kind: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    authorization: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    request_object: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    query: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    transaction: Option<&'a serde_json::value::RawValue>,
+}
+
+fn saved_malformed(what: &str) -> KmidError {
+    kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}")).into()
+}
+
+impl<'a> SavedParts<'a> {
+    /// The members of `text`, which must be an OpenID4VP request's.
+    fn read(text: &'a str) -> Result<Self, KmidError> {
+        let parts: Self = serde_json::from_str(text).map_err(|_| saved_malformed("kind"))?;
+        if serde_json::from_str::<String>(Self::text(parts.kind))
+            .ok()
+            .as_deref()
+            != Some("openid4vp")
+        {
+            return Err(saved_malformed("kind"));
+        }
+        Ok(parts)
+    }
+
+    /// A member's text; `null` when it is missing.
+    fn text(member: Option<&serde_json::value::RawValue>) -> &str {
+        member.map_or("null", serde_json::value::RawValue::get)
+    }
+
+    /// The Authorization Request and the Request Object.
+    fn request(&self) -> Result<(AuthorizationRequest, String), KmidError> {
+        let authorization = serde_json::from_str(Self::text(self.authorization))
+            .map_err(|_| saved_malformed("authorization"))?;
+        let request_object = serde_json::from_str(Self::text(self.request_object))
+            .map_err(|_| saved_malformed("request_object"))?;
+        Ok((authorization, request_object))
+    }
+}
+
 impl OnlineRequest {
     /// The request URL with the Request Object by value (`scheme`: `openid4vp://`,
     /// `haip-vp://`, or an https link), as a QR code or a same-device link carries it.
@@ -179,15 +238,27 @@ impl OnlineRequest {
     /// # Errors
     /// [`KmidError::Oid4vp`] once answered.
     pub fn export(&self) -> Result<Value, KmidError> {
-        Ok(json!({
-            "kind": "openid4vp",
-            "authorization": serde_json::to_value(&self.authorization)
-                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
-            "request_object": self.request_object,
-            "query": serde_json::to_value(&self.query)
-                .map_err(|e| KmidError::InvalidDcql(e.to_string()))?,
-            "transaction": self.transaction.export_pending()?,
-        }))
+        serde_json::to_value(self.saved()?).map_err(|e| KmidError::InvalidDcql(e.to_string()))
+    }
+
+    /// [`Self::export`] as JSON text, written straight from the request (no tree of values
+    /// in between): what a service keeps per transaction.
+    ///
+    /// # Errors
+    /// As [`Self::export`].
+    pub fn export_json(&self) -> Result<String, KmidError> {
+        serde_json::to_string(&self.saved()?).map_err(|e| KmidError::InvalidDcql(e.to_string()))
+    }
+
+    /// What [`Self::export`] writes, in its order.
+    fn saved(&self) -> Result<SavedOnline<'_>, KmidError> {
+        Ok(SavedOnline {
+            kind: "openid4vp",
+            authorization: &self.authorization,
+            request_object: &self.request_object,
+            query: &self.query,
+            transaction: self.transaction.export_pending()?,
+        })
     }
 
     /// A pending request from [`Self::export`].
@@ -195,20 +266,24 @@ impl OnlineRequest {
     /// # Errors
     /// [`KmidError::Oid4vp`], [`KmidError::InvalidDcql`] for a document that is not one.
     pub fn import(value: &Value) -> Result<Self, KmidError> {
-        let (authorization, request_object) = Self::import_request(value)?;
+        Self::import_json(&value.to_string())
+    }
+
+    /// A pending request from [`Self::export_json`] (or [`Self::export`]'s text), read
+    /// straight into its parts.
+    ///
+    /// # Errors
+    /// As [`Self::import`].
+    pub fn import_json(text: &str) -> Result<Self, KmidError> {
+        let saved = SavedParts::read(text)?;
+        let (authorization, request_object) = saved.request()?;
+        let transaction: Value = serde_json::from_str(SavedParts::text(saved.transaction))
+            .map_err(|_| saved_malformed("transaction"))?;
         Ok(Self {
             authorization,
             request_object,
-            query: DcqlQuery::from_json(
-                value
-                    .get("query")
-                    .unwrap_or(&Value::Null)
-                    .to_string()
-                    .as_bytes(),
-            )?,
-            transaction: Transaction::import_pending(
-                value.get("transaction").unwrap_or(&Value::Null),
-            )?,
+            query: DcqlQuery::from_json(SavedParts::text(saved.query).as_bytes())?,
+            transaction: Transaction::import_pending(&transaction)?,
             outcome: None,
         })
     }
@@ -220,21 +295,15 @@ impl OnlineRequest {
     /// # Errors
     /// [`KmidError::Oid4vp`] for a document that is not one.
     pub fn import_request(value: &Value) -> Result<(AuthorizationRequest, String), KmidError> {
-        let malformed =
-            |what: &str| kmid_oid4vc::Oid4vpError::Malformed(format!("saved request: {what}"));
-        if value.get("kind").and_then(Value::as_str) != Some("openid4vp") {
-            return Err(malformed("kind").into());
-        }
-        let authorization = <AuthorizationRequest as serde::Deserialize>::deserialize(
-            value.get("authorization").unwrap_or(&Value::Null),
-        )
-        .map_err(|_| malformed("authorization"))?;
-        let request_object = value
-            .get("request_object")
-            .and_then(Value::as_str)
-            .ok_or_else(|| malformed("request_object"))?
-            .to_owned();
-        Ok((authorization, request_object))
+        Self::import_request_json(&value.to_string())
+    }
+
+    /// [`Self::import_request`] from the text of [`Self::export_json`].
+    ///
+    /// # Errors
+    /// As [`Self::import_request`].
+    pub fn import_request_json(text: &str) -> Result<(AuthorizationRequest, String), KmidError> {
+        SavedParts::read(text)?.request()
     }
 
     /// What the wallet presented and the verifier verified. In a same-device flow only for
