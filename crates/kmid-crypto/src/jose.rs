@@ -11,8 +11,6 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::{Algorithm, AlgorithmRefusal, PublicKey, SignatureVerifier, Signer};
@@ -88,7 +86,7 @@ pub fn b64url_decode_append(text: &str, out: &mut Vec<u8>) -> Result<(), JoseErr
 /// base64url without padding.
 #[must_use]
 pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    base64_simd::URL_SAFE_NO_PAD.encode_to_string(bytes)
 }
 
 /// Signs `payload` as a compact JWS with the header members in `header` (`alg` is set from
@@ -102,12 +100,40 @@ pub fn sign_compact(
     payload: &[u8],
     signer: &Arc<dyn Signer>,
 ) -> Result<String, JoseError> {
-    let mut out = Vec::with_capacity(payload.len().saturating_mul(4) / 3 + 256);
-    write(None, header, |w| w.write_all(payload), signer, &mut out).map_err(|e| match e {
-        JoseError::Output(_) => JoseError::Signing,
-        other => other,
-    })?;
-    String::from_utf8(out).map_err(|_| JoseError::Signing)
+    // The signing input is written once, where the token will be (no chunked encoder, no
+    // second copy, no UTF-8 check of what base64 wrote).
+    let header = header_json(header, signer)?;
+    let encoded = |n: usize| n.div_ceil(3).saturating_mul(4);
+    let mut out = String::with_capacity(
+        encoded(header.len())
+            .saturating_add(encoded(payload.len()))
+            .saturating_add(2 + 176),
+    );
+    base64_simd::URL_SAFE_NO_PAD.encode_append(&header, &mut out);
+    out.push('.');
+    base64_simd::URL_SAFE_NO_PAD.encode_append(payload, &mut out);
+    let signature = signer
+        .sign(out.as_bytes())
+        .map_err(|_| JoseError::Signing)?;
+    out.push('.');
+    base64_simd::URL_SAFE_NO_PAD.encode_append(&signature, &mut out);
+    Ok(out)
+}
+
+/// The protected header's JSON: the members of `header` and `alg` from the signer; `crit`
+/// and `b64` are refused (RFC 7797's unencoded payload is not written here).
+fn header_json(
+    mut header: Map<String, Value>,
+    signer: &Arc<dyn Signer>,
+) -> Result<Vec<u8>, JoseError> {
+    if header.contains_key("crit") || header.contains_key("b64") {
+        return Err(JoseError::Signing);
+    }
+    header.insert(
+        "alg".into(),
+        Value::String(signer.algorithm().jose_name().into()),
+    );
+    serde_json::to_vec(&header).map_err(|_| JoseError::Signing)
 }
 
 /// Writes a compact JWS to `out` whose payload `payload` writes in pieces: the header members
@@ -133,30 +159,13 @@ pub fn write_compact(
     signer: &Arc<dyn Signer>,
     out: &mut dyn Write,
 ) -> Result<(), JoseError> {
-    write(Some(provider), header, payload, signer, out)
-}
-
-/// [`write_compact`]; `prehash_on` is where a prehashing signer's input is hashed, `None` to
-/// hand every signer the whole input.
-fn write(
-    prehash_on: Option<&crate::CryptoProvider>,
-    header: Map<String, Value>,
-    payload: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    signer: &Arc<dyn Signer>,
-    out: &mut dyn Write,
-) -> Result<(), JoseError> {
     let output = |e: std::io::Error| JoseError::Output(e.to_string());
-    if header.contains_key("crit") || header.contains_key("b64") {
-        return Err(JoseError::Signing);
-    }
+    let header = header_json(header, signer)?;
     let out = &mut Fused {
         inner: out,
         failed: false,
     };
     let alg = signer.algorithm();
-    let mut header = header;
-    header.insert("alg".into(), Value::String(alg.jose_name().into()));
-    let header = serde_json::to_vec(&header).map_err(|_| JoseError::Signing)?;
     let write_input = |sink: &mut dyn Write| -> std::io::Result<()> {
         sink.write_all(b64url(&header).as_bytes())?;
         sink.write_all(b".")?;
@@ -165,8 +174,8 @@ fn write(
         encoder.finish()?;
         Ok(())
     };
-    let signature = match (alg.prehash(), prehash_on) {
-        (Some(hash), Some(provider)) if signer.signs_prehashed() => {
+    let signature = match alg.prehash() {
+        Some(hash) if signer.signs_prehashed() => {
             let mut sink = HashingWriter {
                 inner: out,
                 hasher: hash.hasher_on(provider),
@@ -271,7 +280,7 @@ impl<W: Write> B64UrlWriter<W> {
 
     fn emit(&mut self) -> std::io::Result<()> {
         self.encoded.clear();
-        URL_SAFE_NO_PAD.encode_string(&self.pending, &mut self.encoded);
+        base64_simd::URL_SAFE_NO_PAD.encode_append(&self.pending, &mut self.encoded);
         self.pending.clear();
         self.inner.write_all(self.encoded.as_bytes())
     }

@@ -12,6 +12,10 @@
 //! cached, as in a wallet); encryption, a P-256 key generation, ECDH from the peer's point and
 //! AES-GCM over the plaintext; decryption, ECDH from the ephemeral point and AES-GCM open.
 //!
+//! Criterion times each operation and each floor on its own; the report also gives each
+//! ratio measured in alternating batches of the two (`paired`), which this machine's drift
+//! between two criterion runs does not move.
+//!
 //!     cargo bench -p kmid --bench online    # also target/criterion/kmid-online-report.md
 
 #![allow(
@@ -19,6 +23,10 @@
     clippy::expect_used,
     clippy::print_stdout,
     clippy::indexing_slicing,
+    clippy::as_conversions,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
     missing_docs
 )]
 
@@ -41,6 +49,47 @@ use serde_json::json;
 
 const JWE_BYTES: usize = 45_000;
 const HPKE_BYTES: usize = 27_000;
+
+/// Rounds of [`paired`].
+const PAIRED_ROUNDS: usize = 41;
+
+/// An operation against its floor measured side by side, so that this machine's drift (its
+/// speed moves by more than the targets' margins between criterion's runs of the two)
+/// cancels: each round times a batch of the operation and a batch of the floor, one after
+/// the other (which goes first alternates), of about 2 ms each; the ratio of a round is the
+/// batch times' ratio. The median ratio over the rounds, and the rounds' quartiles.
+/// `op_estimate` and `floor_estimate` (criterion's medians, seconds) size the batches.
+fn paired(
+    op: &dyn Fn(),
+    floor: &dyn Fn(),
+    op_estimate: f64,
+    floor_estimate: f64,
+) -> (f64, f64, f64) {
+    let batch = |estimate: f64| ((0.002 / estimate.max(1e-7)) as usize).clamp(1, 10_000);
+    let (op_batch, floor_batch) = (batch(op_estimate), batch(floor_estimate));
+    let time = |f: &dyn Fn(), n: usize| {
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        started.elapsed().as_secs_f64() / n as f64
+    };
+    let mut ratios: Vec<f64> = (0..PAIRED_ROUNDS)
+        .map(|round| {
+            let (a, b) = if round % 2 == 0 {
+                let a = time(op, op_batch);
+                (a, time(floor, floor_batch))
+            } else {
+                let b = time(floor, floor_batch);
+                (time(op, op_batch), b)
+            };
+            a / b
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.25), at(0.75))
+}
 
 fn configured(dir: &Path) -> Criterion {
     Criterion::default()
@@ -106,24 +155,29 @@ fn main() {
     let leaf = pki.reader.der().to_vec();
 
     let mut g = c.benchmark_group("online");
-    g.bench_function("request_object_sign", |b| {
-        b.iter(|| {
+    let request_object_sign = || {
+        black_box({
             sign_request_object(provider, black_box(&authorization), &signer, &chain).unwrap()
         });
-    });
-    g.bench_function("request_object_sign_floor", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("request_object_sign", |b| b.iter(request_object_sign));
+    let request_object_sign_floor = || {
+        black_box({
             let digest = HashAlgorithm::Sha256
                 .digest(black_box(signing_input.as_bytes()))
                 .unwrap();
             key.sign_prehashed(&digest).unwrap()
         });
+    };
+    g.bench_function("request_object_sign_floor", |b| {
+        b.iter(request_object_sign_floor)
     });
-    g.bench_function("request_object_verify", |b| {
-        b.iter(|| verify_request_object(black_box(&object), &check).unwrap());
-    });
-    g.bench_function("request_object_verify_floor", |b| {
-        b.iter(|| {
+    let request_object_verify = || {
+        black_box(verify_request_object(black_box(&object), &check).unwrap());
+    };
+    g.bench_function("request_object_verify", |b| b.iter(request_object_verify));
+    let request_object_verify_floor = || {
+        black_box({
             provider
                 .signature_verifier
                 .verify(
@@ -135,6 +189,9 @@ fn main() {
                 .unwrap();
             HashAlgorithm::Sha256.digest(black_box(&leaf)).unwrap()
         });
+    };
+    g.bench_function("request_object_verify_floor", |b| {
+        b.iter(request_object_verify_floor)
     });
 
     // --- direct_post.jwt -------------------------------------------------------------------
@@ -166,8 +223,8 @@ fn main() {
         .aead
         .aes_gcm_seal(&gcm_key, &iv, b"", &plaintext)
         .unwrap();
-    g.bench_function("jwe_encrypt", |b| {
-        b.iter(|| {
+    let jwe_encrypt = || {
+        black_box({
             encrypt_ecdh_es(
                 provider,
                 &random,
@@ -178,9 +235,10 @@ fn main() {
             )
             .unwrap()
         });
-    });
-    g.bench_function("jwe_encrypt_floor", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("jwe_encrypt", |b| b.iter(jwe_encrypt));
+    let jwe_encrypt_floor = || {
+        black_box({
             let ephemeral = PrivateKey::generate(Curve::P256).unwrap();
             let peer = PublicKey::from_sec1(Curve::P256, &recipient_point).unwrap();
             black_box(provider.key_agreement.ecdh(&ephemeral, &peer).unwrap());
@@ -189,9 +247,10 @@ fn main() {
                 .aes_gcm_seal(&gcm_key, &iv, b"", black_box(&plaintext))
                 .unwrap()
         });
-    });
-    g.bench_function("jwe_decrypt", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("jwe_encrypt_floor", |b| b.iter(jwe_encrypt_floor));
+    let jwe_decrypt = || {
+        black_box({
             decrypt_ecdh_es(
                 provider,
                 black_box(&jwe),
@@ -201,7 +260,8 @@ fn main() {
             )
             .unwrap()
         });
-    });
+    };
+    g.bench_function("jwe_decrypt", |b| b.iter(jwe_decrypt));
     let ephemeral_point = PrivateKey::generate(Curve::P256)
         .unwrap()
         .public_key()
@@ -209,11 +269,14 @@ fn main() {
         .unwrap();
     // Not a floor: what the compact serialization adds, its largest part decoded.
     let ciphertext_part = jwe.split('.').nth(3).unwrap_or_default().to_owned();
+    let jwe_ciphertext_base64url_decode = || {
+        black_box(kmid::crypto::jose::b64url_decode(black_box(&ciphertext_part)).unwrap());
+    };
     g.bench_function("jwe_ciphertext_base64url_decode", |b| {
-        b.iter(|| kmid::crypto::jose::b64url_decode(black_box(&ciphertext_part)).unwrap());
+        b.iter(jwe_ciphertext_base64url_decode)
     });
-    g.bench_function("jwe_decrypt_floor", |b| {
-        b.iter(|| {
+    let jwe_decrypt_floor = || {
+        black_box({
             let peer = PublicKey::from_sec1(Curve::P256, black_box(&ephemeral_point)).unwrap();
             black_box(provider.key_agreement.ecdh(&recipient, &peer).unwrap());
             provider
@@ -221,7 +284,8 @@ fn main() {
                 .aes_gcm_open(&gcm_key, &iv, b"", black_box(&sealed_plain))
                 .unwrap()
         });
-    });
+    };
+    g.bench_function("jwe_decrypt_floor", |b| b.iter(jwe_decrypt_floor));
 
     // --- HPKE (Annex C) ----------------------------------------------------------------------
     let message = vec![0x5Au8; HPKE_BYTES];
@@ -240,8 +304,8 @@ fn main() {
         .aead
         .aes_gcm_seal(&key16, &iv12, b"", &message)
         .unwrap();
-    g.bench_function("hpke_seal", |b| {
-        b.iter(|| {
+    let hpke_seal = || {
+        black_box({
             hpke::seal(
                 provider,
                 &random,
@@ -252,9 +316,10 @@ fn main() {
             )
             .unwrap()
         });
-    });
-    g.bench_function("hpke_seal_floor", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("hpke_seal", |b| b.iter(hpke_seal));
+    let hpke_seal_floor = || {
+        black_box({
             let ephemeral = PrivateKey::generate(Curve::P256).unwrap();
             let peer = PublicKey::from_sec1(Curve::P256, &recipient_point).unwrap();
             black_box(provider.key_agreement.ecdh(&ephemeral, &peer).unwrap());
@@ -263,9 +328,10 @@ fn main() {
                 .aes_gcm_seal(&key16, &iv12, b"", black_box(&message))
                 .unwrap()
         });
-    });
-    g.bench_function("hpke_open", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("hpke_seal_floor", |b| b.iter(hpke_seal_floor));
+    let hpke_open = || {
+        black_box({
             hpke::open(
                 provider,
                 &recipient,
@@ -276,9 +342,10 @@ fn main() {
             )
             .unwrap()
         });
-    });
-    g.bench_function("hpke_open_floor", |b| {
-        b.iter(|| {
+    };
+    g.bench_function("hpke_open", |b| b.iter(hpke_open));
+    let hpke_open_floor = || {
+        black_box({
             let peer = PublicKey::from_sec1(Curve::P256, black_box(&sealed.enc)).unwrap();
             black_box(provider.key_agreement.ecdh(&recipient, &peer).unwrap());
             provider
@@ -286,33 +353,65 @@ fn main() {
                 .aes_gcm_open(&key16, &iv12, b"", black_box(&sealed_128))
                 .unwrap()
         });
-    });
+    };
+    g.bench_function("hpke_open_floor", |b| b.iter(hpke_open_floor));
     g.finish();
 
     // --- The report ---------------------------------------------------------------------------
     let mut lines = vec![
-        "| operation | kmid | floor | ratio |".to_owned(),
-        "|---|---:|---:|---:|".to_owned(),
+        format!(
+            "| operation | kmid | floor | ratio | paired ratio ({PAIRED_ROUNDS} alternating rounds) |"
+        ),
+        "|---|---:|---:|---:|---:|".to_owned(),
     ];
-    for (name, label) in [
-        ("request_object_sign", "Request Object, sign (ES256, x5c)"),
+    let ops: [(&str, &str, &dyn Fn(), &dyn Fn()); 6] = [
+        (
+            "request_object_sign",
+            "Request Object, sign (ES256, x5c)",
+            &request_object_sign,
+            &request_object_sign_floor,
+        ),
         (
             "request_object_verify",
             "Request Object, verify (wallet; chain cached)",
+            &request_object_verify,
+            &request_object_verify_floor,
         ),
-        ("jwe_encrypt", "direct_post.jwt response, encrypt (45 KB)"),
-        ("jwe_decrypt", "direct_post.jwt response, decrypt (45 KB)"),
-        ("hpke_seal", "HPKE seal (Annex C, 27 KB)"),
-        ("hpke_open", "HPKE open (Annex C, 27 KB)"),
-    ] {
+        (
+            "jwe_encrypt",
+            "direct_post.jwt response, encrypt (45 KB)",
+            &jwe_encrypt,
+            &jwe_encrypt_floor,
+        ),
+        (
+            "jwe_decrypt",
+            "direct_post.jwt response, decrypt (45 KB)",
+            &jwe_decrypt,
+            &jwe_decrypt_floor,
+        ),
+        (
+            "hpke_seal",
+            "HPKE seal (Annex C, 27 KB)",
+            &hpke_seal,
+            &hpke_seal_floor,
+        ),
+        (
+            "hpke_open",
+            "HPKE open (Annex C, 27 KB)",
+            &hpke_open,
+            &hpke_open_floor,
+        ),
+    ];
+    for (name, label, op_fn, floor_fn) in ops {
         let (Some(op), Some(floor)) = (
             fixture::median(&dir, "online", name, since),
             fixture::median(&dir, "online", &format!("{name}_floor"), since),
         ) else {
             continue;
         };
+        let (ratio, low, high) = paired(op_fn, floor_fn, op, floor);
         lines.push(format!(
-            "| {label} | {} | {} | {:.2}× |",
+            "| {label} | {} | {} | {:.2}× | {ratio:.2}× ({low:.2}–{high:.2}) |",
             micros(op),
             micros(floor),
             op / floor

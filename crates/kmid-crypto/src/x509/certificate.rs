@@ -362,7 +362,7 @@ impl Certificate {
     /// The certificate as an `x5c` entry.
     #[must_use]
     pub fn to_x5c_entry(&self) -> String {
-        STANDARD.encode(&self.der)
+        base64_simd::STANDARD.encode_to_string(&self.der)
     }
 
     /// PEM `CERTIFICATE` (RFC 7468).
