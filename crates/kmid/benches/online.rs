@@ -50,6 +50,9 @@ use serde_json::json;
 const JWE_BYTES: usize = 45_000;
 const HPKE_BYTES: usize = 27_000;
 
+/// An operation of the report: its name, its label, itself and its floor.
+type Pair<'a> = (&'a str, &'a str, &'a dyn Fn(), &'a dyn Fn());
+
 /// Rounds of [`paired`].
 const PAIRED_ROUNDS: usize = 41;
 
@@ -364,7 +367,7 @@ fn main() {
         ),
         "|---|---:|---:|---:|---:|".to_owned(),
     ];
-    let ops: [(&str, &str, &dyn Fn(), &dyn Fn()); 6] = [
+    let ops: [Pair<'_>; 6] = [
         (
             "request_object_sign",
             "Request Object, sign (ES256, x5c)",
