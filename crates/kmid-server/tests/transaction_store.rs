@@ -21,7 +21,13 @@ use common::postgres_database;
 
 fn record(expires: i64) -> TransactionRecord {
     TransactionRecord {
-        pending: PendingRequest::from_value(&json!({ "kind": "openid4vp" })).unwrap(),
+        // A response key's secret, and text a store must keep to the byte.
+        pending: PendingRequest::from_value(&json!({
+            "kind": "openid4vp",
+            "transaction": { "key": { "kty": "EC", "d": "SECRET-SCALAR" } },
+            "text": ["é", "\"q\"", 2.5e-7, -0.0],
+        }))
+        .unwrap(),
         secret_hash: "h".into(),
         created: 0,
         request_expires: expires,
@@ -45,6 +51,9 @@ fn contract(store: &dyn TransactionStore) {
     store.insert("a", &record(live)).unwrap();
     let (version, read) = store.get("a").unwrap().unwrap();
     assert_eq!(read, record(live));
+    assert_eq!(read.pending.json(), record(live).pending.json());
+    // The record's Debug does not show the pending request's secret.
+    assert!(!format!("{read:?}").contains("SECRET"), "{read:?}");
     assert!(store.get("nothing").unwrap().is_none());
     // Conditional replace: at the version read, once.
     let mut answered = record(live);

@@ -291,24 +291,76 @@ fn a_pending_request_survives_export_and_import() {
             .request_online(&w.access, &query, mode, RESPONSE_URI, false, now())
             .unwrap();
         let saved = online.export().unwrap();
+        // The text form is the tree's text, member for member, and reads back the same.
+        let text = online.export_json().unwrap();
+        assert_eq!(text, saved.to_string());
+        let (authorization, object) = kmid::OnlineRequest::import_request_json(&text).unwrap();
+        assert_eq!(authorization, online.authorization);
+        assert_eq!(object, online.request_object);
         let answer = w
             .wallet
             .answer_online(&online.request_object, None, None, now())
             .unwrap();
-        let mut restored = kmid::OnlineRequest::import(&saved).unwrap();
-        w.verifier
-            .complete_online(&mut restored, answer.body.as_bytes(), now())
-            .unwrap();
-        assert_eq!(restored.result(None).unwrap().len(), 1);
-        assert_eq!(restored.export().unwrap_err().code(), "Oid4vp.Replayed");
+        for mut restored in [
+            kmid::OnlineRequest::import(&saved).unwrap(),
+            kmid::OnlineRequest::import_json(&text).unwrap(),
+        ] {
+            w.verifier
+                .complete_online(&mut restored, answer.body.as_bytes(), now())
+                .unwrap();
+            assert_eq!(restored.result(None).unwrap().len(), 1);
+            assert_eq!(restored.export().unwrap_err().code(), "Oid4vp.Replayed");
+        }
     }
-    // Not a saved request.
+    // Not a saved request, and saved requests with a member missing or of the wrong type:
+    // each refused, naming the member.
     assert_eq!(
         kmid::OnlineRequest::import(&serde_json::json!({ "kind": "dc_api" }))
             .unwrap_err()
             .code(),
         "Oid4vp.Malformed"
     );
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
+    let saved = w
+        .verifier
+        .request_online(
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            false,
+            now(),
+        )
+        .unwrap()
+        .export()
+        .unwrap();
+    for (member, value, named) in [
+        ("kind", serde_json::json!(7), "kind"),
+        ("authorization", serde_json::json!("x"), "authorization"),
+        ("request_object", serde_json::Value::Null, "request_object"),
+        ("transaction", serde_json::json!([]), ""),
+    ] {
+        let mut broken = saved.clone();
+        broken[member] = value;
+        let e = kmid::OnlineRequest::import_json(&broken.to_string()).unwrap_err();
+        assert!(
+            matches!(e.code(), "Oid4vp.Malformed" | "Oid4vp.Missing"),
+            "{member}: {e}"
+        );
+        assert!(e.to_string().contains(named), "{member}: {e}");
+    }
+    for text in [
+        "",
+        "[]",
+        "{\"kind\": \"openid4vp\"} x",
+        "{\"kind\": \"openid4vp\", \"kind\": 1}",
+    ] {
+        assert_eq!(
+            kmid::OnlineRequest::import_json(text).unwrap_err().code(),
+            "Oid4vp.Malformed",
+            "{text}"
+        );
+    }
 }
 
 /// The `state` and the response key are in the public request: whoever saw it can post a
