@@ -131,6 +131,22 @@ struct World {
     access: VerifierAccess,
 }
 
+impl World {
+    /// A signed `direct_post.jwt` request for `query`.
+    fn age_request(&self, query: &kmid::DcqlQuery, same_device: bool) -> kmid::OnlineRequest {
+        self.verifier
+            .request_online(
+                &self.access,
+                query,
+                ResponseMode::DirectPostJwt,
+                RESPONSE_URI,
+                same_device,
+                now(),
+            )
+            .unwrap()
+    }
+}
+
 fn world() -> World {
     let (verifier_trust, signer, leaf) = access_pki();
     let issuer = issuer(IssuingAuthority::Mois);
@@ -224,17 +240,7 @@ fn responses_are_bound_to_their_own_transaction() {
 fn the_wallet_refuses_what_it_cannot_authenticate() {
     let w = world();
     let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
-    let online = w
-        .verifier
-        .request_online(
-            &w.access,
-            &query,
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            true,
-            now(),
-        )
-        .unwrap();
+    let online = w.age_request(&query, true);
     // A wallet that trusts no verifier access root.
     let issuer_trust = TrustStore::new();
     let stranger = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), issuer_trust);
@@ -321,19 +327,7 @@ fn a_pending_request_survives_export_and_import() {
         "Oid4vp.Malformed"
     );
     let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
-    let saved = w
-        .verifier
-        .request_online(
-            &w.access,
-            &query,
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            false,
-            now(),
-        )
-        .unwrap()
-        .export()
-        .unwrap();
+    let saved = w.age_request(&query, false).export().unwrap();
     for (member, value, named) in [
         ("kind", serde_json::json!(7), "kind"),
         ("authorization", serde_json::json!("x"), "authorization"),
@@ -370,17 +364,7 @@ fn a_pending_request_survives_export_and_import() {
 fn forged_responses_do_not_lock_out_the_real_wallet() {
     let w = world();
     let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
-    let mut online = w
-        .verifier
-        .request_online(
-            &w.access,
-            &query,
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            false,
-            now(),
-        )
-        .unwrap();
+    let mut online = w.age_request(&query, false);
     let forged = format!("error=access_denied&state={}", online.state());
     for _ in 0..kmid::oid4vc::response::MAX_FAILED_RESPONSES {
         w.verifier
@@ -438,17 +422,7 @@ fn a_wallet_fetches_requests_by_reference_through_its_fetcher() {
     let w = world();
     let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
     for post in [false, true] {
-        let mut online = w
-            .verifier
-            .request_online(
-                &w.access,
-                &query,
-                ResponseMode::DirectPostJwt,
-                RESPONSE_URI,
-                false,
-                now(),
-            )
-            .unwrap();
+        let mut online = w.age_request(&query, false);
         let url = online.url_by_reference("openid4vp://", "https://bank.example/request/7", post);
         let endpoint = Endpoint {
             world: &w,
@@ -469,17 +443,7 @@ fn a_wallet_fetches_requests_by_reference_through_its_fetcher() {
         assert_eq!(online.result(None).unwrap().len(), 1);
     }
     // An object signed for another wallet_nonce (a replay) is refused; so is a failed fetch.
-    let online = w
-        .verifier
-        .request_online(
-            &w.access,
-            &query,
-            ResponseMode::DirectPostJwt,
-            RESPONSE_URI,
-            false,
-            now(),
-        )
-        .unwrap();
+    let online = w.age_request(&query, false);
     let url = online.url_by_reference("openid4vp://", "https://bank.example/request/7", true);
     let replaying = Endpoint {
         world: &w,
