@@ -104,10 +104,11 @@ pub fn sign_compact(
     // second copy, no UTF-8 check of what base64 wrote).
     let header = header_json(header, signer)?;
     let encoded = |n: usize| n.div_ceil(3).saturating_mul(4);
+    // Both parts, the two dots and the longest signature (ES512's 132 bytes).
     let mut out = String::with_capacity(
         encoded(header.len())
             .saturating_add(encoded(payload.len()))
-            .saturating_add(2 + 176),
+            .saturating_add(2 + encoded(132)),
     );
     base64_simd::URL_SAFE_NO_PAD.encode_append(&header, &mut out);
     out.push('.');
