@@ -158,6 +158,13 @@ impl PendingRequest {
     }
 }
 
+impl From<Box<serde_json::value::RawValue>> for PendingRequest {
+    /// The pending request whose JSON the facade wrote ([`OnlineRequest::export_json`]).
+    fn from(json: Box<serde_json::value::RawValue>) -> Self {
+        Self(json)
+    }
+}
+
 impl PartialEq for PendingRequest {
     fn eq(&self, other: &Self) -> bool {
         self.json() == other.json()
@@ -950,8 +957,7 @@ impl VerifierService {
             let url = online.url_by_reference(&self.inner.config.url_scheme, &request_uri, true);
             let qr = if request.qr_svg { qr_svg(&url) } else { None };
             (
-                PendingRequest::from_json(online.export_json().map_err(failed)?)
-                    .map_err(|_| server_error("the request could not be made"))?,
+                PendingRequest::from(online.export_json().map_err(failed)?),
                 match qr {
                     Some(qr) => {
                         json!({ "request_uri": request_uri, "request_url": url, "qr_svg": qr })

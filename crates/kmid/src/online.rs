@@ -175,7 +175,8 @@ fn saved_malformed(what: &str) -> KmidError {
 impl<'a> SavedParts<'a> {
     /// The members of `text`, which must be an OpenID4VP request's.
     fn read(text: &'a str) -> Result<Self, KmidError> {
-        let parts: Self = serde_json::from_str(text).map_err(|_| saved_malformed("kind"))?;
+        let parts: Self = serde_json::from_str(text)
+            .map_err(|_| saved_malformed("not one JSON object of distinct members"))?;
         if serde_json::from_str::<String>(Self::text(parts.kind))
             .ok()
             .as_deref()
@@ -242,12 +243,14 @@ impl OnlineRequest {
     }
 
     /// [`Self::export`] as JSON text, written straight from the request (no tree of values
-    /// in between): what a service keeps per transaction.
+    /// in between): what a service keeps per transaction. A `RawValue`, so that whoever keeps
+    /// it as JSON need not parse it again to know that it is.
     ///
     /// # Errors
     /// As [`Self::export`].
-    pub fn export_json(&self) -> Result<String, KmidError> {
-        serde_json::to_string(&self.saved()?).map_err(|e| KmidError::InvalidDcql(e.to_string()))
+    pub fn export_json(&self) -> Result<Box<serde_json::value::RawValue>, KmidError> {
+        serde_json::value::to_raw_value(&self.saved()?)
+            .map_err(|e| KmidError::InvalidDcql(e.to_string()))
     }
 
     /// What [`Self::export`] writes, in its order.

@@ -298,7 +298,7 @@ fn a_pending_request_survives_export_and_import() {
             .unwrap();
         let saved = online.export().unwrap();
         // The text form is the tree's text, member for member, and reads back the same.
-        let text = online.export_json().unwrap();
+        let text = online.export_json().unwrap().get().to_owned();
         assert_eq!(text, saved.to_string());
         let (authorization, object) = kmid::OnlineRequest::import_request_json(&text).unwrap();
         assert_eq!(authorization, online.authorization);
@@ -328,20 +328,38 @@ fn a_pending_request_survives_export_and_import() {
     );
     let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
     let saved = w.age_request(&query, false).export().unwrap();
-    for (member, value, named) in [
-        ("kind", serde_json::json!(7), "kind"),
-        ("authorization", serde_json::json!("x"), "authorization"),
-        ("request_object", serde_json::Value::Null, "request_object"),
-        ("transaction", serde_json::json!([]), ""),
+    for (member, value, code, message) in [
+        (
+            "kind",
+            serde_json::json!(7),
+            "Oid4vp.Malformed",
+            "saved request: kind",
+        ),
+        (
+            "authorization",
+            serde_json::json!("x"),
+            "Oid4vp.Malformed",
+            "saved request: authorization",
+        ),
+        (
+            "request_object",
+            serde_json::Value::Null,
+            "Oid4vp.Malformed",
+            "saved request: request_object",
+        ),
+        // The transaction's own import names what it lacks.
+        (
+            "transaction",
+            serde_json::json!([]),
+            "Oid4vp.Missing",
+            "no response_mode",
+        ),
     ] {
         let mut broken = saved.clone();
         broken[member] = value;
         let e = kmid::OnlineRequest::import_json(&broken.to_string()).unwrap_err();
-        assert!(
-            matches!(e.code(), "Oid4vp.Malformed" | "Oid4vp.Missing"),
-            "{member}: {e}"
-        );
-        assert!(e.to_string().contains(named), "{member}: {e}");
+        assert_eq!(e.code(), code, "{member}: {e}");
+        assert!(e.to_string().contains(message), "{member}: {e}");
     }
     for text in [
         "",
@@ -349,10 +367,12 @@ fn a_pending_request_survives_export_and_import() {
         "{\"kind\": \"openid4vp\"} x",
         "{\"kind\": \"openid4vp\", \"kind\": 1}",
     ] {
-        assert_eq!(
-            kmid::OnlineRequest::import_json(text).unwrap_err().code(),
-            "Oid4vp.Malformed",
-            "{text}"
+        let e = kmid::OnlineRequest::import_json(text).unwrap_err();
+        assert_eq!(e.code(), "Oid4vp.Malformed", "{text}");
+        assert!(
+            e.to_string()
+                .contains("saved request: not one JSON object of distinct members"),
+            "{text}: {e}"
         );
     }
 }
