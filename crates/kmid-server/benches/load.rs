@@ -359,11 +359,14 @@ impl Client {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            let stream = reader.get_mut();
-            stream
-                .write_all(head.as_bytes())
+            // One write, as HTTP clients do: a head and a body in two segments would make
+            // the service wake twice for one request.
+            let mut message = head.into_bytes();
+            message.extend_from_slice(body);
+            reader
+                .get_mut()
+                .write_all(&message)
                 .map_err(|e| e.to_string())?;
-            stream.write_all(body).map_err(|e| e.to_string())?;
             let mut line = String::new();
             reader.read_line(&mut line).map_err(|e| e.to_string())?;
             let status: u16 = line
