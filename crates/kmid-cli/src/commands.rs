@@ -1581,7 +1581,12 @@ fn signed_request(args: &RequestArgs, dir: &Path, query: &DcqlQuery) -> Result<S
                 at,
             )?;
             (
-                format!("{}\n", online.url_by_value("openid4vp://")),
+                format!(
+                    "{}\n",
+                    online
+                        .url_by_value("openid4vp://")
+                        .ok_or("the request was not signed")?
+                ),
                 online.export()?,
                 "request URL",
             )

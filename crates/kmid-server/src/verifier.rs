@@ -8,8 +8,8 @@
 //!   `GET /transactions/{handle}` gives where it stands and its last outcome (in a
 //!   same-device flow only with the `response_code` the wallet was sent back with).
 //! - The wallet's endpoints, named by the transaction's public id: `GET`/`POST
-//!   /request/{id}` serves the signed Request Object (the POST with the wallet's
-//!   `wallet_nonce`, signed again with it) while the request is valid, `POST /response/{id}`
+//!   /request/{id}` serves the Request Object, signed at each fetch (the POST's with the
+//!   wallet's `wallet_nonce`), while the request is valid, `POST /response/{id}`
 //!   takes `direct_post.jwt` (and `direct_post` where allowed).
 //! - The page's endpoint, named by the handle: `POST /dc-api/{handle}` takes what the Digital
 //!   Credentials API returned and answers with the outcome.
@@ -944,7 +944,7 @@ impl VerifierService {
             let online = self
                 .inner
                 .verifier
-                .request_online_with(
+                .request_online_by_reference(
                     &self.inner.access,
                     &query,
                     mode,
@@ -1073,30 +1073,30 @@ impl VerifierService {
         }
     }
 
-    /// The Request Object, signed again with the wallet's nonce when it sent one.
+    /// The Request Object, signed now: with the wallet's nonce when it POSTed one. (A
+    /// transaction is made without one, so each fetch costs one signature and the store
+    /// keeps no signed copy; a record written by a version that kept one is served the same
+    /// way.)
     fn request_object(&self, id: &str, post_body: Option<&[u8]>) -> Response {
         let (_, record) = match self.answerable(id) {
             Ok(r) => r,
             Err(response) => return response,
         };
+        let wallet_nonce = match post_body.map(kmid::oid4vc::request::parse_request_uri_post) {
+            None | Some(Ok((None, _))) => None,
+            Some(Ok((Some(nonce), _))) => Some(nonce),
+            Some(Err(e)) => return bad_request(&e.to_string()),
+        };
         // The request alone: the transaction's response key is not needed to serve it.
-        let Ok((authorization, request_object)) =
-            OnlineRequest::import_request_json(record.pending.json())
+        let Ok((authorization, _)) = OnlineRequest::import_request_json(record.pending.json())
         else {
             return not_found();
         };
-        let object = match post_body {
-            None => Ok(request_object),
-            Some(body) => match kmid::oid4vc::request::parse_request_uri_post(body) {
-                Ok((Some(nonce), _)) => {
-                    self.inner
-                        .verifier
-                        .sign_for_wallet(&self.inner.access, &authorization, &nonce)
-                }
-                Ok((None, _)) => Ok(request_object),
-                Err(e) => return bad_request(&e.to_string()),
-            },
-        };
+        let object = self.inner.verifier.sign_for_fetch(
+            &self.inner.access,
+            &authorization,
+            wallet_nonce.as_deref(),
+        );
         match object {
             Ok(object) => (
                 StatusCode::OK,

@@ -330,6 +330,75 @@ fn every_mode_and_format_round_trips_over_http() {
     }
 }
 
+/// The Request Object is signed when a wallet fetches it and not kept: the store holds no
+/// signed copy; a GET is signed without a `wallet_nonce`, a POST with the one it sent; the
+/// wallet takes the object it was served (and no other nonce); after the answer, no fetch.
+#[test]
+fn the_request_object_is_signed_at_each_fetch() {
+    let world = world();
+    let store = Arc::new(MemoryTransactionStore::new(8));
+    let shared: Arc<dyn TransactionStore> = store.clone();
+    let (base, _stop) = serve(
+        axum::Router::new().nest_service("/vp", service(&world, shared, &[API_KEY]).router()),
+    );
+    let client = Client::new(base, Some(API_KEY));
+    let (status, created) = client.create(&json!({
+        "template": "age-check",
+        "card": "kr.go.mois.rrc.1",
+        "format": "dc+sd-jwt",
+    }));
+    assert_eq!(status, 201, "{created}");
+    let id = public_id(created["transaction_id"].as_str().unwrap());
+    let (_, record) = store.get(id).unwrap().unwrap();
+    let pending: Value = serde_json::from_str(record.pending.json()).unwrap();
+    assert!(pending.get("authorization").is_some());
+    assert!(
+        pending.get("request_object").is_none(),
+        "a signed copy is kept"
+    );
+    let payload = |object: &[u8]| -> Value {
+        let text = std::str::from_utf8(object).unwrap();
+        let part = text.split('.').nth(1).unwrap();
+        serde_json::from_slice(&kmid::crypto::jose::b64url_decode(part).unwrap()).unwrap()
+    };
+    let request_uri = created["request_uri"].as_str().unwrap();
+    let got = client.get(request_uri).unwrap();
+    let posted = client.post(request_uri, "wallet_nonce=wn-fetch-1").unwrap();
+    assert!(payload(&got).get("wallet_nonce").is_none());
+    assert_eq!(payload(&posted)["wallet_nonce"], "wn-fetch-1");
+    let mut same = payload(&posted);
+    same.as_object_mut().unwrap().remove("wallet_nonce");
+    assert_eq!(same, payload(&got), "the same request either way");
+    let client_id = payload(&got)["client_id"].as_str().unwrap().to_owned();
+    let posted = std::str::from_utf8(&posted).unwrap();
+    assert_eq!(
+        world
+            .wallet
+            .answer_online(posted, Some(&client_id), Some("wn-other"), now())
+            .unwrap_err()
+            .code(),
+        "Oid4vp.WalletNonce"
+    );
+    let answer = world
+        .wallet
+        .answer_online(
+            std::str::from_utf8(&got).unwrap(),
+            Some(&client_id),
+            None,
+            now(),
+        )
+        .unwrap();
+    let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(client.get(request_uri).unwrap_err(), "400 application/json");
+    let (status, done) = client.result(created["transaction_id"].as_str().unwrap(), None);
+    assert_eq!(
+        (status, &done["result"]["valid"]),
+        (200, &json!(true)),
+        "{done}"
+    );
+}
+
 /// `age-check-zk`: the wallet proves `age_over_19` in zero knowledge (a Longfellow proof in
 /// the DeviceResponse's `zkDocuments`), the service verifies it and reports it as such.
 #[test]

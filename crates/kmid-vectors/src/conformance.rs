@@ -812,9 +812,12 @@ fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
             (ResponseMode::DirectPostJwt, "direct-post-jwt"),
         ] {
             let online = verifier.request_online(&access, &query, mode, RESPONSE_URI, false, AT)?;
-            let answer = f
-                .wallet
-                .answer_online(&online.request_object, None, None, AT)?;
+            let answer = f.wallet.answer_online(
+                online.request_object.as_deref().ok_or("a signed request")?,
+                None,
+                None,
+                AT,
+            )?;
             let base = format!("{code}/openid4vp-signed/{fid}/{mid}");
             let transaction = out.file(
                 format!("{base}.transaction.json"),
@@ -867,9 +870,12 @@ fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
                 false,
                 AT,
             )?;
-            let answer = f
-                .wallet
-                .answer_online(&online.request_object, None, None, AT)?;
+            let answer = f.wallet.answer_online(
+                online.request_object.as_deref().ok_or("a signed request")?,
+                None,
+                None,
+                AT,
+            )?;
             let base = format!("{code}/openid4vp-signed/{fid}/full-identity");
             let transaction = out.file(
                 format!("{base}.transaction.json"),
@@ -902,9 +908,12 @@ fn signed_cases(f: &Fixture, out: &mut Out) -> Result<(), Error> {
             false,
             AT,
         )?;
-        let other_answer = f
-            .wallet
-            .answer_online(&other.request_object, None, None, AT)?;
+        let other_answer = f.wallet.answer_online(
+            other.request_object.as_deref().ok_or("a signed request")?,
+            None,
+            None,
+            AT,
+        )?;
         let base = format!("{code}/openid4vp-signed/{fid}/negative");
         let other_body = out.file(
             format!("{base}/another-transactions-key.response.txt"),

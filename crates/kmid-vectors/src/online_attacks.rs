@@ -233,7 +233,12 @@ fn verifier_cases(pki: &TestPki, f: &Fixture, out: &mut Out) -> Result<(), Error
         let query = Template::AgeCheck.dcql_query(card, format);
         let answer = |online: &OnlineRequest| -> Result<String, Error> {
             Ok(f.wallet
-                .answer_online(&online.request_object, None, None, AT)?
+                .answer_online(
+                    online.request_object.as_deref().ok_or("a signed request")?,
+                    None,
+                    None,
+                    AT,
+                )?
                 .body)
         };
         let a = bank.request(&query, ResponseMode::DirectPostJwt, RESPONSE_URI, false)?;
@@ -253,7 +258,7 @@ fn verifier_cases(pki: &TestPki, f: &Fixture, out: &mut Out) -> Result<(), Error
             false,
         )?;
         relay.authorization.nonce.clone_from(&a.authorization.nonce);
-        relay.request_object = shop.sign_raw(&serde_json::to_value(&relay.authorization)?)?;
+        relay.request_object = Some(shop.sign_raw(&serde_json::to_value(&relay.authorization)?)?);
         let relayed = readdress(&relay, &answer(&relay)?, &a, &random)?;
         let other_code = bank
             .verifier

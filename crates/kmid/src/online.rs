@@ -129,14 +129,17 @@ impl VerifierAccess {
 }
 
 /// One presentation request a relying party made: the Authorization Request and its signed
-/// Request Object, the query, the transaction that takes the response, and, once answered,
-/// what was verified.
+/// Request Object (or none, when it is signed each time a wallet fetches it), the query, the
+/// transaction that takes the response, and, once answered, what was verified.
 #[derive(Debug)]
 pub struct OnlineRequest {
     /// The Authorization Request.
     pub authorization: AuthorizationRequest,
-    /// The signed Request Object (by value, or served at the `request_uri`).
-    pub request_object: String,
+    /// The signed Request Object (by value, or served at the `request_uri`), as
+    /// [`Verifier::request_online_with`] signs it; `None` for a request made by
+    /// [`Verifier::request_online_by_reference`], which [`Verifier::sign_for_fetch`] signs
+    /// when a wallet fetches it.
+    pub request_object: Option<String>,
     query: DcqlQuery,
     transaction: Transaction,
     outcome: Option<Result<Vec<(String, VerifiedCredential)>, KmidError>>,
@@ -147,7 +150,8 @@ pub struct OnlineRequest {
 struct SavedOnline<'a> {
     kind: &'static str,
     authorization: &'a AuthorizationRequest,
-    request_object: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_object: Option<&'a str>,
     query: &'a DcqlQuery,
     transaction: Value,
 }
@@ -192,8 +196,9 @@ impl<'a> SavedParts<'a> {
         member.map_or("null", serde_json::value::RawValue::get)
     }
 
-    /// The Authorization Request and the Request Object.
-    fn request(&self) -> Result<(AuthorizationRequest, String), KmidError> {
+    /// The Authorization Request and the Request Object, when it was signed (missing or
+    /// `null` when it was not).
+    fn request(&self) -> Result<(AuthorizationRequest, Option<String>), KmidError> {
         let authorization = serde_json::from_str(Self::text(self.authorization))
             .map_err(|_| saved_malformed("authorization"))?;
         let request_object = serde_json::from_str(Self::text(self.request_object))
@@ -204,14 +209,18 @@ impl<'a> SavedParts<'a> {
 
 impl OnlineRequest {
     /// The request URL with the Request Object by value (`scheme`: `openid4vp://`,
-    /// `haip-vp://`, or an https link), as a QR code or a same-device link carries it.
+    /// `haip-vp://`, or an https link), as a QR code or a same-device link carries it; `None`
+    /// for a request that is signed when fetched (it has no Request Object to carry).
     #[must_use]
-    pub fn url_by_value(&self, scheme: &str) -> String {
-        RequestUrl::ByValue {
-            client_id: self.authorization.client_id.clone(),
-            request: self.request_object.clone(),
-        }
-        .to_url(scheme)
+    pub fn url_by_value(&self, scheme: &str) -> Option<String> {
+        let request = self.request_object.clone()?;
+        Some(
+            RequestUrl::ByValue {
+                client_id: self.authorization.client_id.clone(),
+                request,
+            }
+            .to_url(scheme),
+        )
     }
 
     /// The request URL with the Request Object by reference at `request_uri` (HAIP 1.0 §5.1),
@@ -258,7 +267,7 @@ impl OnlineRequest {
         Ok(SavedOnline {
             kind: "openid4vp",
             authorization: &self.authorization,
-            request_object: &self.request_object,
+            request_object: self.request_object.as_deref(),
             query: &self.query,
             transaction: self.transaction.export_pending()?,
         })
@@ -291,13 +300,15 @@ impl OnlineRequest {
         })
     }
 
-    /// The Authorization Request and its signed Request Object of a pending request from
-    /// [`Self::export`], without its transaction (whose response key only a response needs):
-    /// what serves the `request_uri`.
+    /// The Authorization Request and its signed Request Object (`None` for a request signed
+    /// when fetched) of a pending request from [`Self::export`], without its transaction
+    /// (whose response key only a response needs): what serves the `request_uri`.
     ///
     /// # Errors
     /// [`KmidError::Oid4vp`] for a document that is not one.
-    pub fn import_request(value: &Value) -> Result<(AuthorizationRequest, String), KmidError> {
+    pub fn import_request(
+        value: &Value,
+    ) -> Result<(AuthorizationRequest, Option<String>), KmidError> {
         Self::import_request_json(&value.to_string())
     }
 
@@ -305,7 +316,9 @@ impl OnlineRequest {
     ///
     /// # Errors
     /// As [`Self::import_request`].
-    pub fn import_request_json(text: &str) -> Result<(AuthorizationRequest, String), KmidError> {
+    pub fn import_request_json(
+        text: &str,
+    ) -> Result<(AuthorizationRequest, Option<String>), KmidError> {
         SavedParts::read(text)?.request()
     }
 
@@ -428,6 +441,29 @@ impl Verifier {
         options: &RequestOptions,
         at: OffsetDateTime,
     ) -> Result<OnlineRequest, KmidError> {
+        let mut online =
+            self.request_online_by_reference(access, query, mode, response_uri, options, at)?;
+        online.request_object = Some(self.sign_for_fetch(access, &online.authorization, None)?);
+        Ok(online)
+    }
+
+    /// [`Self::request_online_with`] for a request served only by reference, whose Request
+    /// Object is signed each time a wallet fetches it ([`Self::sign_for_fetch`], with the
+    /// `wallet_nonce` a wallet POSTs): one signature per fetch instead of one more at
+    /// creation, and nothing signed to keep meanwhile. Its `request_object` is `None` (and
+    /// it has no URL by value).
+    ///
+    /// # Errors
+    /// As [`Self::request_online_with`].
+    pub fn request_online_by_reference(
+        &self,
+        access: &VerifierAccess,
+        query: &DcqlQuery,
+        mode: ResponseMode,
+        response_uri: &str,
+        options: &RequestOptions,
+        at: OffsetDateTime,
+    ) -> Result<OnlineRequest, KmidError> {
         let same_device = options.same_device;
         query.validate()?;
         check_transaction_queries(query, &options.transactions)?;
@@ -473,15 +509,9 @@ impl Verifier {
             exp: Some((at + REQUEST_LIFETIME).unix_timestamp()),
             other: Map::new(),
         };
-        let request_object = sign_request_object(
-            self.provider(),
-            &authorization,
-            &access.signer,
-            &access.chain,
-        )?;
         Ok(OnlineRequest {
             authorization,
-            request_object,
+            request_object: None,
             query: query.clone(),
             transaction,
             outcome: None,
@@ -513,14 +543,33 @@ impl Verifier {
         authorization: &AuthorizationRequest,
         wallet_nonce: &str,
     ) -> Result<String, KmidError> {
-        let mut request = authorization.clone();
-        request.wallet_nonce = Some(wallet_nonce.to_owned());
-        Ok(sign_request_object(
-            self.provider(),
-            &request,
-            &access.signer,
-            &access.chain,
-        )?)
+        self.sign_for_fetch(access, authorization, Some(wallet_nonce))
+    }
+
+    /// The Request Object of `authorization`, signed now for a wallet fetching the
+    /// `request_uri`: with the `wallet_nonce` it POSTed (OpenID4VP 1.0 §5.10.1), or without
+    /// (a GET, or a POST without one). What serves a request made by
+    /// [`Self::request_online_by_reference`].
+    ///
+    /// # Errors
+    /// [`KmidError::Oid4vp`].
+    pub fn sign_for_fetch(
+        &self,
+        access: &VerifierAccess,
+        authorization: &AuthorizationRequest,
+        wallet_nonce: Option<&str>,
+    ) -> Result<String, KmidError> {
+        let signed = |request: &AuthorizationRequest| {
+            sign_request_object(self.provider(), request, &access.signer, &access.chain)
+        };
+        Ok(match wallet_nonce {
+            None => signed(authorization)?,
+            Some(nonce) => {
+                let mut request = authorization.clone();
+                request.wallet_nonce = Some(nonce.to_owned());
+                signed(&request)?
+            }
+        })
     }
 
     /// Takes the body the wallet POSTed to the `response_uri` for `online` and verifies it:

@@ -485,7 +485,7 @@ fn a_verifier_refuses_claims_it_did_not_ask_for_and_records_need_a_legal_basis()
         )
         .unwrap();
     let answer = w
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())

@@ -72,7 +72,7 @@ fn every_response_mode_format_and_card_round_trips() {
                         .unwrap();
                     // By value through the URL, or by reference with the wallet's nonce.
                     let (object, url_client_id, wallet_nonce) = if same_device {
-                        let url = online.url_by_value("haip-vp://");
+                        let url = online.url_by_value("haip-vp://").unwrap();
                         let RequestUrl::ByValue { client_id, request } =
                             RequestUrl::parse(&url).unwrap()
                         else {
@@ -181,7 +181,7 @@ fn responses_are_bound_to_their_own_transaction() {
         };
         let answer = |online: &kmid::OnlineRequest| {
             w.wallet
-                .answer_online(&online.request_object, None, None, now())
+                .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
                 .unwrap()
         };
         // A response made for another transaction (substitution): another key.
@@ -246,7 +246,7 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
     let stranger = Wallet::new(PrivateKey::generate(Curve::P256).unwrap(), issuer_trust);
     assert_eq!(
         stranger
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap_err()
             .code(),
         "Oid4vp.Certificate.Certificate.UntrustedRoot"
@@ -255,7 +255,7 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
     assert_eq!(
         w.wallet
             .answer_online(
-                &online.request_object,
+                online.request_object.as_deref().unwrap(),
                 Some("x509_san_dns:evil.example"),
                 None,
                 now()
@@ -266,7 +266,12 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
     );
     assert_eq!(
         w.wallet
-            .answer_online(&online.request_object, None, Some("wn-mine"), now())
+            .answer_online(
+                online.request_object.as_deref().unwrap(),
+                None,
+                Some("wn-mine"),
+                now()
+            )
             .unwrap_err()
             .code(),
         "Oid4vp.WalletNonce"
@@ -274,7 +279,7 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
     assert_eq!(
         w.wallet
             .answer_online(
-                &online.request_object,
+                online.request_object.as_deref().unwrap(),
                 None,
                 None,
                 now() + Duration::minutes(6)
@@ -287,6 +292,45 @@ fn the_wallet_refuses_what_it_cannot_authenticate() {
 
 /// A pending request kept across processes (the CLI's transaction file): exported, imported,
 /// and completed; an answered one cannot be exported again.
+/// A request made to be signed when fetched carries no Request Object and no URL by value,
+/// saves and reads back without one, and is answered with the object `sign_for_fetch` signs.
+#[test]
+fn a_request_signed_when_fetched() {
+    let w = world();
+    let query = Template::AgeCheck.dcql_query(CardType::Resident, Format::SdJwtVc);
+    let online = w
+        .verifier
+        .request_online_by_reference(
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            RESPONSE_URI,
+            &kmid::RequestOptions::default(),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(online.request_object, None);
+    assert_eq!(online.url_by_value("haip-vp://"), None);
+    let text = online.export_json().unwrap().get().to_owned();
+    assert!(
+        !text.contains("request_object"),
+        "a Request Object is saved"
+    );
+    let (authorization, object) = kmid::OnlineRequest::import_request_json(&text).unwrap();
+    assert_eq!((&authorization, object), (&online.authorization, None));
+    let mut restored = kmid::OnlineRequest::import_json(&text).unwrap();
+    assert_eq!(restored.request_object, None);
+    let signed = w
+        .verifier
+        .sign_for_fetch(&w.access, &authorization, None)
+        .unwrap();
+    let answer = w.wallet.answer_online(&signed, None, None, now()).unwrap();
+    w.verifier
+        .complete_online(&mut restored, answer.body.as_bytes(), now())
+        .unwrap();
+    assert_eq!(restored.result(None).unwrap().len(), 1);
+}
+
 #[test]
 fn a_pending_request_survives_export_and_import() {
     let w = world();
@@ -305,7 +349,7 @@ fn a_pending_request_survives_export_and_import() {
         assert_eq!(object, online.request_object);
         let answer = w
             .wallet
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap();
         for mut restored in [
             kmid::OnlineRequest::import(&saved).unwrap(),
@@ -343,7 +387,7 @@ fn a_pending_request_survives_export_and_import() {
         ),
         (
             "request_object",
-            serde_json::Value::Null,
+            serde_json::json!(7),
             "Oid4vp.Malformed",
             "saved request: request_object",
         ),
@@ -394,7 +438,7 @@ fn forged_responses_do_not_lock_out_the_real_wallet() {
     }
     let answer = w
         .wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     w.verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())
@@ -415,7 +459,7 @@ struct Endpoint<'a> {
 impl kmid::RequestObjectFetcher for Endpoint<'_> {
     fn get(&self, request_uri: &str) -> Result<Vec<u8>, String> {
         assert_eq!(request_uri, "https://bank.example/request/7");
-        Ok(self.online.request_object.clone().into_bytes())
+        Ok(self.online.request_object.clone().unwrap().into_bytes())
     }
 
     fn post(&self, request_uri: &str, body: &str) -> Result<Vec<u8>, String> {
@@ -495,7 +539,7 @@ fn a_wallet_fetches_requests_by_reference_through_its_fetcher() {
         "Oid4vp.Malformed"
     );
     // By value, the fetcher is not used.
-    let by_value = online.url_by_value("haip-vp://");
+    let by_value = online.url_by_value("haip-vp://").unwrap();
     w.wallet
         .answer_request_url(&by_value, &Down, now())
         .unwrap();

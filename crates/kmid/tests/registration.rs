@@ -104,7 +104,7 @@ fn an_authenticated_registered_verifier_gets_the_number_in_both_formats() {
         let mut online = b.request(&access, &query);
         let answer = b
             .wallet
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap();
         b.verifier
             .complete_online(&mut online, answer.body.as_bytes(), now())
@@ -130,7 +130,7 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
     let answer = |access: &VerifierAccess| {
         let online = b.request(access, &query);
         b.wallet
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap_err()
             .code()
     };
@@ -244,7 +244,7 @@ fn without_a_valid_attestation_the_number_is_withheld_or_refused_by_name() {
         .unwrap();
     assert_eq!(
         b.wallet
-            .answer_online(&clear.request_object, None, None, now())
+            .answer_online(clear.request_object.as_deref().unwrap(), None, None, now())
             .unwrap_err()
             .code(),
         "Withheld"
@@ -294,7 +294,7 @@ fn the_dcql_rules_decide_when_the_number_is_withheld() {
     let mut online = b.request(&b.access(None), &query);
     let answer = b
         .wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     b.verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())

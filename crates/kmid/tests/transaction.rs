@@ -98,7 +98,7 @@ fn an_sd_jwt_vc_presentation_authorizes_the_transaction() {
     assert_eq!(TransactionConsent::decode(&item).unwrap(), consent());
     let answer = w
         .wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     w.verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())
@@ -163,7 +163,7 @@ fn an_mdoc_cannot_authorize_a_transaction_and_a_bad_consent_is_refused() {
         .unwrap();
     assert_eq!(
         w.wallet
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap_err()
             .code(),
         "Oid4vp.TransactionData"
@@ -186,7 +186,7 @@ fn an_mdoc_cannot_authorize_a_transaction_and_a_bad_consent_is_refused() {
         .unwrap();
     assert_eq!(
         w.wallet
-            .answer_online(&online.request_object, None, None, now())
+            .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
             .unwrap_err()
             .code(),
         "Oid4vp.Malformed"

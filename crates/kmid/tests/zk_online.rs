@@ -107,7 +107,7 @@ fn an_age_check_proven_in_zero_knowledge_over_openid4vp() {
     .unwrap();
     let answer = w
         .wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     w.verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())
@@ -197,11 +197,16 @@ fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
     let plain = Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc);
     // The plain answer uses the one mdoc up; the proof is still made; a plain one is not.
     wallet
-        .answer_online(&request(&plain).request_object, None, None, now())
+        .answer_online(
+            request(&plain).request_object.as_deref().unwrap(),
+            None,
+            None,
+            now(),
+        )
         .unwrap();
     let mut zk = request(&query());
     let answer = wallet
-        .answer_online(&zk.request_object, None, None, now())
+        .answer_online(zk.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     w.verifier
         .complete_online(&mut zk, answer.body.as_bytes(), now())
@@ -211,7 +216,12 @@ fn zero_knowledge_answers_are_not_limited_by_the_presentation_policy() {
         "mso_mdoc_zk"
     );
     let err = wallet
-        .answer_online(&request(&plain).request_object, None, None, now())
+        .answer_online(
+            request(&plain).request_object.as_deref().unwrap(),
+            None,
+            None,
+            now(),
+        )
         .unwrap_err();
     assert_eq!(err.code(), "NotHeld", "{err:?}");
 }
@@ -225,7 +235,7 @@ fn a_proof_for_another_transaction_is_refused() {
     let first = request();
     let answer = w
         .wallet
-        .answer_online(&first.request_object, None, None, now())
+        .answer_online(first.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     // The clear body's vp_token, replayed as the answer to a second transaction: its state
     // is the second's, its proof the first's.
@@ -251,7 +261,7 @@ fn what_a_zero_knowledge_query_needs() {
     let mut online = signed(&w.plain_verifier, &query());
     let answer = w
         .wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     w.plain_verifier
         .complete_online(&mut online, answer.body.as_bytes(), now())
@@ -264,7 +274,7 @@ fn what_a_zero_knowledge_query_needs() {
     let online = signed(&w.verifier, &query());
     let err = w
         .plain_wallet
-        .answer_online(&online.request_object, None, None, now())
+        .answer_online(online.request_object.as_deref().unwrap(), None, None, now())
         .unwrap_err();
     assert_eq!(err.code(), "NotHeld", "{err:?}");
 
@@ -276,7 +286,7 @@ fn what_a_zero_knowledge_query_needs() {
     let zk = clear(&query());
     let zk_answer = w
         .wallet
-        .answer_online(&zk.request_object, None, None, now())
+        .answer_online(zk.request_object.as_deref().unwrap(), None, None, now())
         .unwrap();
     let mut plain = clear(&Template::AgeCheck.dcql_query(CardType::Resident, Format::Mdoc));
     let body = carried_over(&zk_answer.body, plain.state());
