@@ -688,6 +688,11 @@ impl crate::signature::Signer for PrivateKey {
         self.secret.sign(message)
     }
 
+    /// A key in this process signs on the CPU alone.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn signs_prehashed(&self) -> bool {
         self.secret.signs_prehashed()
     }

@@ -22,6 +22,14 @@ pub trait Signer: Send + Sync {
     /// Whatever the signer reports, typically [`CryptoError::Signer`].
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
+    /// Whether [`Self::sign`] may wait on something besides this machine's CPU: an HSM, a
+    /// remote key service, a lock held elsewhere. A service calls a signer that may off its
+    /// asynchronous workers (on a blocking pool); one that may not (a key in this process)
+    /// is called where the work is. By default, `true`.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     /// Whether [`Self::sign_prehashed`] works. With it, a large message (a Status List Token
     /// of megabytes) can be hashed as it is written out and never held whole in memory. An HSM
     /// signing a digest (PKCS #11 `CKM_ECDSA`) can; Ed25519 cannot. By default, `false`.

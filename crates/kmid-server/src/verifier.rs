@@ -257,6 +257,13 @@ pub trait TransactionStore: Send + Sync {
     /// # Errors
     /// [`TransactionStoreError`].
     fn purge(&self, now: i64) -> Result<usize, TransactionStoreError>;
+
+    /// Whether a call may wait on something besides the CPU and a short lock (a database, a
+    /// disk): the service then calls the store off its asynchronous workers. By default,
+    /// `true`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// Transactions in memory, at most `capacity` of them (expired ones are dropped to make room).
@@ -299,6 +306,11 @@ impl MemoryTransactionStore {
 }
 
 impl TransactionStore for MemoryTransactionStore {
+    /// A map behind a lock held for a copy.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn insert(&self, id: &str, record: &TransactionRecord) -> Result<(), TransactionStoreError> {
         let entry = Entry {
             version: 0,
@@ -509,6 +521,11 @@ struct Inner {
     permits: Arc<tokio::sync::Semaphore>,
     /// Places for large bodies being read (each up to `max_response_bytes`).
     body_permits: Arc<tokio::sync::Semaphore>,
+    /// Neither the store nor the signer may block: the light steps (making a transaction,
+    /// serving its request, its result) run on the asynchronous workers instead of being
+    /// handed to the blocking pool and back. Responses are always handed over (their status
+    /// checks may fetch).
+    light_inline: bool,
 }
 
 /// The verifier service's state.
@@ -788,6 +805,7 @@ impl VerifierService {
         let body_permits = Arc::new(tokio::sync::Semaphore::new(
             config.max_concurrent.max(1).saturating_mul(2),
         ));
+        let light_inline = !store.may_block() && !access.signer_may_block();
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -796,6 +814,7 @@ impl VerifierService {
                 store,
                 permits,
                 body_permits,
+                light_inline,
             }),
         })
     }
@@ -1332,6 +1351,22 @@ async fn blocking(
     .unwrap_or_else(|_| server_error("the request could not be answered"))
 }
 
+/// Runs a light step `f` (one that only signs, reads and writes the store) with its place:
+/// where it is when nothing it calls may block, else as [`blocking`].
+async fn light(
+    inline: bool,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    f: impl FnOnce() -> Response + Send + 'static,
+) -> Response {
+    if inline {
+        let response = f();
+        drop(permit);
+        response
+    } else {
+        blocking(permit, f).await
+    }
+}
+
 impl VerifierService {
     /// A place to work on a request, or `None` (answer 503).
     fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
@@ -1367,7 +1402,10 @@ async fn create(State(service): State<VerifierService>, request: Request) -> Res
     let Some(permit) = service.permit() else {
         return busy();
     };
-    blocking(permit, move || service.create(&bytes)).await
+    light(service.inner.light_inline, permit, move || {
+        service.create(&bytes)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1383,7 +1421,7 @@ async fn result(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    blocking(permit, move || {
+    light(service.inner.light_inline, permit, move || {
         service.result(&handle, query.response_code.as_deref())
     })
     .await
@@ -1396,7 +1434,10 @@ async fn request_get(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    blocking(permit, move || service.request_object(&id, None)).await
+    light(service.inner.light_inline, permit, move || {
+        service.request_object(&id, None)
+    })
+    .await
 }
 
 async fn request_post(
@@ -1411,7 +1452,10 @@ async fn request_post(
     let Some(permit) = service.permit() else {
         return busy();
     };
-    blocking(permit, move || service.request_object(&id, Some(&bytes))).await
+    light(service.inner.light_inline, permit, move || {
+        service.request_object(&id, Some(&bytes))
+    })
+    .await
 }
 
 async fn response(

@@ -16,7 +16,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use kmid::crypto::{CryptoProvider, Curve, PrivateKey, SystemRandom};
+use kmid::crypto::{
+    Algorithm, CryptoError, CryptoProvider, Curve, PrivateKey, PublicKey, Signer, SystemRandom,
+};
 use kmid::schema::Card;
 use kmid::schema::status::{
     StatusContext, StatusError, StatusReference, StatusResolver, TokenStatus,
@@ -66,6 +68,9 @@ struct World {
     stranger: Wallet,
     verifier: Arc<Verifier>,
     access: Arc<VerifierAccess>,
+    /// The access certificate's key and the certificate, for another access.
+    signer: Arc<dyn Signer>,
+    leaf: kmid::crypto::x509::Certificate,
 }
 
 fn issuer() -> Issuer<MemoryStore> {
@@ -116,8 +121,15 @@ fn world() -> World {
         stranger: holder(&untrusted),
         verifier: Arc::new(verifier),
         access: Arc::new(
-            VerifierAccess::x509_hash(CryptoProvider::get_default(), signer, vec![leaf]).unwrap(),
+            VerifierAccess::x509_hash(
+                CryptoProvider::get_default(),
+                Arc::clone(&signer),
+                vec![leaf.clone()],
+            )
+            .unwrap(),
         ),
+        signer,
+        leaf,
     }
 }
 
@@ -391,6 +403,71 @@ fn the_request_object_is_signed_at_each_fetch() {
     let (status, sent) = client.respond(&answer.response_uri, &answer.body);
     assert_eq!(status, 200, "{sent}");
     assert_eq!(client.get(request_uri).unwrap_err(), "400 application/json");
+    let (status, done) = client.result(created["transaction_id"].as_str().unwrap(), None);
+    assert_eq!(
+        (status, &done["result"]["valid"]),
+        (200, &json!(true)),
+        "{done}"
+    );
+}
+
+/// A signer that waits on something, as a remote key's client does (here it waits on the
+/// runtime, which panics on an asynchronous worker), with `may_block` left `true`.
+struct RemoteSigner(Arc<dyn Signer>);
+
+impl Signer for RemoteSigner {
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        self.0.public_key()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        tokio::runtime::Handle::current()
+            .block_on(tokio::time::sleep(std::time::Duration::from_millis(1)));
+        self.0.sign(message)
+    }
+}
+
+/// The light steps run on the asynchronous workers only when nothing they call may block:
+/// with a signer that may (the default), a whole exchange works; run on a worker, its wait
+/// would panic.
+#[test]
+fn a_signer_that_may_block_is_called_off_the_workers() {
+    let world = world();
+    let remote = VerifierAccess::x509_hash(
+        CryptoProvider::get_default(),
+        Arc::new(RemoteSigner(Arc::clone(&world.signer))),
+        vec![world.leaf.clone()],
+    )
+    .unwrap();
+    assert!(remote.signer_may_block());
+    assert!(!world.access.signer_may_block());
+    let mut config = VerifierConfig::new(PUBLIC);
+    config.api_keys = vec![API_KEY.into()];
+    let service = VerifierService::new(
+        config,
+        Arc::clone(&world.verifier),
+        Arc::new(remote),
+        memory(),
+    )
+    .unwrap();
+    let (base, _stop) = serve(axum::Router::new().nest_service("/vp", service.router()));
+    let client = Client::new(base, Some(API_KEY));
+    let (status, created) = client.create(&json!({
+        "template": "age-check",
+        "card": "kr.go.mois.rrc.1",
+        "format": "mso_mdoc",
+    }));
+    assert_eq!(status, 201, "{created}");
+    let answer = world
+        .wallet
+        .answer_request_url(created["request_url"].as_str().unwrap(), &client, now())
+        .unwrap();
+    let (status, sent) = client.respond(&answer.response_uri, &answer.body);
+    assert_eq!(status, 200, "{sent}");
     let (status, done) = client.result(created["transaction_id"].as_str().unwrap(), None);
     assert_eq!(
         (status, &done["result"]["valid"]),

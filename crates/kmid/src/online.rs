@@ -126,6 +126,13 @@ impl VerifierAccess {
     pub fn client_id(&self) -> String {
         self.client_id.to_string()
     }
+
+    /// Whether signing a request may wait on something besides the CPU ([`Signer::may_block`]:
+    /// an HSM, a remote key).
+    #[must_use]
+    pub fn signer_may_block(&self) -> bool {
+        self.signer.may_block()
+    }
 }
 
 /// One presentation request a relying party made: the Authorization Request and its signed
