@@ -42,7 +42,7 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,6 +88,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Acknowledged transactions lost in the fault phases: the run fails when there is one.
 static LOST: AtomicUsize = AtomicUsize::new(0);
+
+/// The CPU time the wallets' threads took, in ticks (`drive` adds each thread's at its end).
+static WALLET_CPU_TICKS: AtomicU64 = AtomicU64::new(0);
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
@@ -591,6 +594,7 @@ fn drive(
         for wallet in &world.wallets {
             let records = &records;
             scope.spawn(move || {
+                let cpu = thread_cpu_ticks();
                 let client = Client::new(base.to_owned());
                 let mut mine = Vec::new();
                 while started.elapsed() < duration && !stop.load(Ordering::Relaxed) {
@@ -601,6 +605,7 @@ fn drive(
                     }
                     mine.push(record);
                 }
+                WALLET_CPU_TICKS.fetch_add(thread_cpu_ticks() - cpu, Ordering::Relaxed);
                 records.lock().unwrap().extend(mine);
             });
         }
@@ -629,8 +634,27 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// The raw cryptography of one exchange, on `threads` threads for `duration`: exchanges per
-/// second, and the CPU time one took.
-fn floor(threads: usize, duration: Duration, response: usize, presentation: usize) -> (f64, f64) {
+/// second and the CPU time one took; then the verifier's half alone (what the services
+/// need, without the wallet's) for half as long: the CPU time it took.
+fn floor(
+    threads: usize,
+    duration: Duration,
+    response: usize,
+    presentation: usize,
+) -> (f64, f64, f64) {
+    let (rate, cpu_each) = floor_run(threads, duration, response, presentation, true);
+    let (_, verifier_each) = floor_run(threads, duration / 2, response, presentation, false);
+    (rate, cpu_each, verifier_each)
+}
+
+/// One floor run: both halves of each exchange, or only the verifier's.
+fn floor_run(
+    threads: usize,
+    duration: Duration,
+    response: usize,
+    presentation: usize,
+    wallet: bool,
+) -> (f64, f64) {
     let provider = CryptoProvider::get_default();
     let done = AtomicUsize::new(0);
     let cpu = cpu_seconds();
@@ -651,41 +675,59 @@ fn floor(threads: usize, duration: Duration, response: usize, presentation: usiz
                 let body = vec![0x5Au8; response];
                 let shown = vec![0x5Au8; presentation];
                 let (gcm_key, iv) = ([7u8; 16], [1u8; 12]);
+                let sealed = provider
+                    .aead
+                    .aes_gcm_seal(&gcm_key, &iv, b"", &body)
+                    .unwrap();
+                let sign = || std::hint::black_box(key.sign_prehashed(&digest).unwrap());
+                let verify = || {
+                    provider
+                        .signature_verifier
+                        .verify(Algorithm::Es256, &public, message, &sig)
+                        .unwrap();
+                };
+                // Key generation (the response key, the wallet's ephemeral) and ECDH.
+                let agree = || {
+                    let own = PrivateKey::generate(Curve::P256).unwrap();
+                    let peer = PublicKey::from_sec1(Curve::P256, &peer).unwrap();
+                    std::hint::black_box(provider.key_agreement.ecdh(&own, &peer).unwrap());
+                };
+                // SHA-256 over the presentation: Disclosures, sd_hash.
+                let hash = || {
+                    let mut h = HashAlgorithm::Sha256.hasher();
+                    h.update(&shown);
+                    std::hint::black_box(h.finish());
+                };
                 let mut n = 0usize;
                 while started.elapsed() < duration {
-                    // Signatures: the request object, the KB-JWT.
-                    for _ in 0..2 {
-                        std::hint::black_box(key.sign_prehashed(&digest).unwrap());
-                    }
-                    // Verifications: the request object, the issuer's JWS, the KB-JWT.
-                    for _ in 0..3 {
-                        provider
-                            .signature_verifier
-                            .verify(Algorithm::Es256, &public, message, &sig)
-                            .unwrap();
-                    }
-                    // Key generation (the response key, the wallet's ephemeral) and ECDH.
-                    for _ in 0..2 {
-                        let own = PrivateKey::generate(Curve::P256).unwrap();
-                        let peer = PublicKey::from_sec1(Curve::P256, &peer).unwrap();
-                        std::hint::black_box(provider.key_agreement.ecdh(&own, &peer).unwrap());
-                    }
-                    // AES-GCM over the response, both ways.
-                    let sealed = provider
-                        .aead
-                        .aes_gcm_seal(&gcm_key, &iv, b"", &body)
-                        .unwrap();
+                    // The verifier: signs the request object, verifies the issuer's JWS and
+                    // the KB-JWT, makes the response key and agrees, opens the response,
+                    // hashes the Disclosures and the sd_hash.
+                    sign();
+                    verify();
+                    verify();
+                    agree();
                     std::hint::black_box(
                         provider
                             .aead
                             .aes_gcm_open(&gcm_key, &iv, b"", &sealed)
                             .unwrap(),
                     );
-                    // SHA-256 over the presentation: Disclosures, sd_hash at both ends.
-                    for _ in 0..3 {
-                        let mut h = HashAlgorithm::Sha256.hasher();
-                        h.update(&shown);
-                        std::hint::black_box(h.finish());
+                    hash();
+                    hash();
+                    if wallet {
+                        // The wallet: verifies the request object, signs the KB-JWT, makes
+                        // its ephemeral key and agrees, seals the response, hashes sd_hash.
+                        verify();
+                        sign();
+                        agree();
+                        std::hint::black_box(
+                            provider
+                                .aead
+                                .aes_gcm_seal(&gcm_key, &iv, b"", &body)
+                                .unwrap(),
+                        );
+                        hash();
                     }
                     n += 1;
                 }
@@ -728,8 +770,10 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     );
     let duration = Duration::from_secs(seconds);
     let cpu = cpu_seconds();
+    let wallet_ticks = WALLET_CPU_TICKS.load(Ordering::Relaxed);
     let records = drive(&world, &served.base(), duration, &stop, &|_| {});
     let cpu = cpu_seconds() - cpu;
+    let wallet_cpu = (WALLET_CPU_TICKS.load(Ordering::Relaxed) - wallet_ticks) as f64 / 100.0;
     served.stop(&runtime);
     let ok: Vec<&Record> = records.iter().filter(|r| valid(r)).collect();
     let failed = records.len() - ok.len();
@@ -740,14 +784,16 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
     // CPU time per presentation, services and wallets together (every record's, failed ones
     // too, cost CPU; there are none in a healthy run).
     let cpu_each = cpu / records.len().max(1) as f64;
+    // The services' share: all but the wallets' threads (and the idle main thread).
+    let services_each = (cpu - wallet_cpu) / records.len().max(1) as f64;
     // `--no-floor` (profiling the services alone) skips it.
-    let (raw, raw_cpu) = if std::env::args().any(|a| a == "--no-floor") {
-        (f64::NAN, f64::NAN)
+    let (raw, raw_cpu, verifier_cpu) = if std::env::args().any(|a| a == "--no-floor") {
+        (f64::NAN, f64::NAN, f64::NAN)
     } else {
         floor(cores(), Duration::from_secs(5), response, presentation)
     };
     let line = format!(
-        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed; response body {response} bytes), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor; CPU per presentation {:.0} us, the floor's {:.0} us ({:.0} %)",
+        "verify: {wallets} wallets, {seconds} s: {per_second:.0} presentations/s ({} valid, {failed} failed; response body {response} bytes), p50 {:.2} ms, p99 {:.2} ms; raw cryptography of the same exchanges on {} threads {raw:.0}/s: {:.0} % of the floor; CPU per presentation {:.0} us, the floor's {:.0} us ({:.0} %); of it the services {:.0} us, the verifier's half of the floor {:.0} us ({:.0} %), the wallets {:.0} us",
         ok.len(),
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
@@ -756,6 +802,10 @@ fn phase_verify(seconds: u64, wallets: usize, report: &mut Vec<String>) {
         cpu_each * 1e6,
         raw_cpu * 1e6,
         100.0 * raw_cpu / cpu_each,
+        services_each * 1e6,
+        verifier_cpu * 1e6,
+        100.0 * verifier_cpu / services_each,
+        (cpu_each - services_each) * 1e6,
     );
     if let Some(r) = records.iter().find(|r| !valid(r)) {
         eprintln!("verify: a failure: {r:?}");
@@ -1415,7 +1465,17 @@ fn phase_faults(seconds: u64, wallets: usize, report: &mut Vec<String>) {
 /// in the kernel's `USER_HZ` ticks, which Linux fixes at 100 for user space): a measure
 /// that time stolen from this machine's virtual CPUs does not move, as wall-clock rates do.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_ticks("/proc/self/stat") as f64 / 100.0
+}
+
+/// The CPU time of the calling thread, in ticks (`/proc/thread-self/stat`).
+fn thread_cpu_ticks() -> u64 {
+    cpu_ticks("/proc/thread-self/stat")
+}
+
+/// utime + stime of a `stat` file, in ticks.
+fn cpu_ticks(path: &str) -> u64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name (which may hold spaces, so after its ')').
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -1423,11 +1483,10 @@ fn cpu_seconds() -> f64 {
         .split_whitespace()
         .collect();
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: u64 = [11, 12]
+    [11, 12]
         .iter()
         .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    ticks as f64 / 100.0
+        .sum()
 }
 
 /// The process's resident set, bytes (`/proc/self/statm`).
