@@ -35,6 +35,26 @@ pub fn sign_request_object(
     signer: &Arc<dyn Signer>,
     chain: &[Certificate],
 ) -> Result<String, Oid4vpError> {
+    check_signable(provider, request, signer, chain)?;
+    let mut header = Map::new();
+    header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
+    header.insert("x5c".into(), chain_to_x5c(chain).into());
+    let payload = serde_json::to_vec(request)
+        .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
+    sign_compact(header, &payload, signer).map_err(Oid4vpError::Jws)
+}
+
+/// What [`sign_request_object`] checks before it signs, alone: for a request that is signed
+/// later (when a wallet fetches it), so that it is refused when it is made, not then.
+///
+/// # Errors
+/// As [`sign_request_object`], without its signing failures.
+pub fn check_signable(
+    provider: &CryptoProvider,
+    request: &AuthorizationRequest,
+    signer: &Arc<dyn Signer>,
+    chain: &[Certificate],
+) -> Result<(), Oid4vpError> {
     request.check()?;
     let leaf = chain
         .first()
@@ -48,13 +68,7 @@ pub fn sign_request_object(
         return Err(Oid4vpError::SelfSigned);
     }
     let client = request.client()?;
-    client_binding(provider, &client, leaf, request)?;
-    let mut header = Map::new();
-    header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
-    header.insert("x5c".into(), chain_to_x5c(chain).into());
-    let payload = serde_json::to_vec(request)
-        .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
-    sign_compact(header, &payload, signer).map_err(Oid4vpError::Jws)
+    client_binding(provider, &client, leaf, request)
 }
 
 /// Whether `client` is bound to `leaf` as its prefix requires (OpenID4VP 1.0 §5.9.3):

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use kmid_crypto::x509::Certificate;
 use kmid_crypto::{Algorithm, Signer};
-use kmid_oid4vc::jar::{VerifiedRequest, WalletCheck, sign_request_object, verify_request_object};
+use kmid_oid4vc::jar::{
+    VerifiedRequest, WalletCheck, check_signable, sign_request_object, verify_request_object,
+};
 use kmid_oid4vc::request::{
     AuthorizationRequest, ClientId, ClientMetadata, RequestUrl, ResponseMode, SELF_ISSUED_V2,
 };
@@ -516,6 +518,13 @@ impl Verifier {
             exp: Some((at + REQUEST_LIFETIME).unix_timestamp()),
             other: Map::new(),
         };
+        // Refused now if it could not be signed when fetched.
+        check_signable(
+            self.provider(),
+            &authorization,
+            &access.signer,
+            &access.chain,
+        )?;
         Ok(OnlineRequest {
             authorization,
             request_object: None,

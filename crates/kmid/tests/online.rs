@@ -329,6 +329,36 @@ fn a_request_signed_when_fetched() {
         .complete_online(&mut restored, answer.body.as_bytes(), now())
         .unwrap();
     assert_eq!(restored.result(None).unwrap().len(), 1);
+    // A request its wallets would refuse is refused when it is made, as a signed one is:
+    // here a response_uri off the host of the x509_san_dns Client Identifier.
+    for signed in [false, true] {
+        let options = kmid::RequestOptions::default();
+        let elsewhere = "https://elsewhere.example/response";
+        let made = if signed {
+            w.verifier.request_online_with(
+                &w.access,
+                &query,
+                ResponseMode::DirectPostJwt,
+                elsewhere,
+                &options,
+                now(),
+            )
+        } else {
+            w.verifier.request_online_by_reference(
+                &w.access,
+                &query,
+                ResponseMode::DirectPostJwt,
+                elsewhere,
+                &options,
+                now(),
+            )
+        };
+        assert_eq!(
+            made.unwrap_err().code(),
+            "Oid4vp.SanMismatch",
+            "signed: {signed}"
+        );
+    }
 }
 
 #[test]
