@@ -66,6 +66,10 @@ pub struct PrivateParts {
     pub x: Vec<u8>,
     /// The public y coordinate (`None` for Ed25519).
     pub y: Option<Vec<u8>>,
+    /// The provider's form of the key for its [`PrivateKey::with_prepared`] users, when
+    /// making the key made one anyway (aws-lc parses the scalar into its ECDH key to compute
+    /// the public point): kept, so that the first use does not parse it again.
+    pub prepared: Option<PreparedKey>,
 }
 
 /// A private key held by a provider.
@@ -457,11 +461,15 @@ impl PrivateKey {
         check_len("d", d, curve)?;
         let parts = keys().private_key(curve, d)?;
         let public = PublicKey::from_coordinates(curve, &parts.x, parts.y.as_deref())?;
+        let prepared = OnceLock::new();
+        if let Some(made) = parts.prepared {
+            let _ = prepared.set(made);
+        }
         Ok(Self {
             curve,
             secret: parts.secret,
             public,
-            prepared: OnceLock::new(),
+            prepared,
         })
     }
 

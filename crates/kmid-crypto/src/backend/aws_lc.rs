@@ -425,6 +425,7 @@ impl KeyProvider for AwsLc {
                 }),
                 x,
                 y: None,
+                prepared: None,
             });
         }
         let malformed = || KeyError::Malformed("d (zero or not below the group order)");
@@ -434,6 +435,8 @@ impl KeyProvider for AwsLc {
         let uncompressed: EcPublicKeyUncompressedBin<'_> =
             public.as_be_bytes().map_err(|_| malformed())?;
         let point = uncompressed.as_ref().to_vec();
+        drop(uncompressed);
+        drop(public);
         let len = curve.coordinate_len();
         let (x, y) = point
             .get(1..)
@@ -448,6 +451,9 @@ impl KeyProvider for AwsLc {
                 point,
                 curve,
             }),
+            // The ECDH key the public point was computed with: the first agreement uses it
+            // instead of parsing the scalar (and checking the pair) again.
+            prepared: Some(Box::new(AwsAgreementKey(ours))),
         })
     }
 }

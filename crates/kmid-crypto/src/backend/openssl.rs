@@ -464,6 +464,7 @@ impl KeyProvider for OpenSsl {
                 }),
                 x,
                 y: None,
+                prepared: None,
             });
         }
         let group = group(curve)?;
@@ -496,6 +497,7 @@ impl KeyProvider for OpenSsl {
             }),
             x: bx.to_vec_padded(len)?,
             y: Some(by.to_vec_padded(len)?),
+            prepared: None,
         })
     }
 }
