@@ -361,6 +361,22 @@ fn a_streamed_jws_equals_sign_compact_up_to_the_signature() {
         let streamed = String::from_utf8(streamed).unwrap();
         let signed_part = |t: &str| t.rsplit_once('.').unwrap().0.to_owned();
         assert_eq!(signed_part(&streamed), signed_part(&whole));
+        // With the header written once beforehand: the same signing input, and a signer of
+        // another algorithm refused.
+        let mut typ = serde_json::Map::new();
+        typ.insert("typ".into(), "statuslist+jwt".into());
+        let prepared = kmid_crypto::jose::PreparedHeader::new(typ, signer).unwrap();
+        let again = kmid_crypto::jose::sign_compact_prepared(&prepared, &payload, signer).unwrap();
+        assert_eq!(signed_part(&again), signed_part(&whole));
+        CompactJws::parse(&again)
+            .unwrap()
+            .verify(signer.public_key(), signer.algorithm(), &verifier)
+            .unwrap();
+        let other = signers
+            .iter()
+            .find(|o| o.algorithm() != signer.algorithm())
+            .unwrap();
+        assert!(kmid_crypto::jose::sign_compact_prepared(&prepared, &payload, other).is_err());
         let jws = CompactJws::parse(&streamed).unwrap();
         assert_eq!(jws.payload, payload);
         jws.verify(signer.public_key(), signer.algorithm(), &verifier)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use kmid_crypto::jose::{CompactJws, sign_compact};
+use kmid_crypto::jose::{CompactJws, PreparedHeader, sign_compact_prepared};
 use kmid_crypto::x509::{Certificate, KeyPurpose, TrustStore, chain_to_x5c};
 use kmid_crypto::{Algorithm, CryptoProvider, Signer};
 use serde_json::{Map, Value};
@@ -35,13 +35,100 @@ pub fn sign_request_object(
     signer: &Arc<dyn Signer>,
     chain: &[Certificate],
 ) -> Result<String, Oid4vpError> {
-    check_signable(provider, request, signer, chain)?;
-    let mut header = Map::new();
-    header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
-    header.insert("x5c".into(), chain_to_x5c(chain).into());
-    let payload = serde_json::to_vec(request)
-        .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
-    sign_compact(header, &payload, signer).map_err(Oid4vpError::Jws)
+    // The request's own faults first, then the chain's, as always.
+    request.check()?;
+    RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?.sign(provider, request)
+}
+
+/// Signs Request Objects with one access certificate, as [`sign_request_object`] does, the
+/// certificate's checks, its `x509_hash` and the JWS header made once: what a relying party
+/// that signs a request per transaction keeps.
+pub struct RequestObjectSigner {
+    signer: Arc<dyn Signer>,
+    chain: Vec<Certificate>,
+    /// The `x509_hash` Client Identifier of the leaf.
+    x509_hash: ClientId,
+    header: PreparedHeader,
+}
+
+impl core::fmt::Debug for RequestObjectSigner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestObjectSigner")
+            .field("client_id", &self.x509_hash.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestObjectSigner {
+    /// A signer with `signer`, whose key must be the leaf's of `chain` (leaf first, the trust
+    /// anchor left out, the leaf not self-issued).
+    ///
+    /// # Errors
+    /// [`Oid4vpError`] for a chain that would be refused.
+    pub fn new(
+        provider: &CryptoProvider,
+        signer: Arc<dyn Signer>,
+        chain: Vec<Certificate>,
+    ) -> Result<Self, Oid4vpError> {
+        let leaf = chain
+            .first()
+            .ok_or(Oid4vpError::Missing("x5c (the verifier's certificate)"))?;
+        if leaf.public_key() != signer.public_key() {
+            return Err(Oid4vpError::Malformed(
+                "the signer's key is not the leaf certificate's".into(),
+            ));
+        }
+        if leaf.is_self_issued() {
+            return Err(Oid4vpError::SelfSigned);
+        }
+        let x509_hash = ClientId::x509_hash(provider, leaf)?;
+        let mut header = Map::new();
+        header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
+        header.insert("x5c".into(), chain_to_x5c(&chain).into());
+        let header = PreparedHeader::new(header, &signer).map_err(Oid4vpError::Jws)?;
+        Ok(Self {
+            signer,
+            chain,
+            x509_hash,
+            header,
+        })
+    }
+
+    /// The checks of [`check_signable`] for this certificate.
+    ///
+    /// # Errors
+    /// As [`check_signable`].
+    pub fn check(
+        &self,
+        provider: &CryptoProvider,
+        request: &AuthorizationRequest,
+    ) -> Result<(), Oid4vpError> {
+        request.check()?;
+        let client = request.client()?;
+        if client == self.x509_hash {
+            return Ok(());
+        }
+        let leaf = self
+            .chain
+            .first()
+            .ok_or(Oid4vpError::Missing("x5c (the verifier's certificate)"))?;
+        client_binding(provider, &client, leaf, request)
+    }
+
+    /// `request` signed, after [`Self::check`].
+    ///
+    /// # Errors
+    /// As [`sign_request_object`].
+    pub fn sign(
+        &self,
+        provider: &CryptoProvider,
+        request: &AuthorizationRequest,
+    ) -> Result<String, Oid4vpError> {
+        self.check(provider, request)?;
+        let payload = serde_json::to_vec(request)
+            .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
+        sign_compact_prepared(&self.header, &payload, &self.signer).map_err(Oid4vpError::Jws)
+    }
 }
 
 /// What [`sign_request_object`] checks before it signs, alone: for a request that is signed

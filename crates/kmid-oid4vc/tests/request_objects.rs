@@ -13,7 +13,9 @@ use kmid_crypto::jose::{b64url, b64url_decode};
 use kmid_crypto::x509::{CertificateKind, CertificateParams, TrustStore, issue_certificate};
 use kmid_crypto::{CryptoProvider, Curve, PrivateKey, Signer, SystemRandom};
 use kmid_oid4vc::Oid4vpError;
-use kmid_oid4vc::jar::{WalletCheck, sign_request_object, verify_request_object};
+use kmid_oid4vc::jar::{
+    RequestObjectSigner, WalletCheck, sign_request_object, verify_request_object,
+};
 use kmid_oid4vc::request::{
     AuthorizationRequest, ClientId, RequestUrl, ResponseMode, SELF_ISSUED_V2,
     parse_request_uri_post, request_uri_post_body,
@@ -174,6 +176,57 @@ fn signed_requests_verify_under_both_prefixes_and_travel_in_urls() {
             }
         );
     }
+}
+
+/// A `RequestObjectSigner` (certificate checks and header made once, as a relying party
+/// keeps one) signs what `sign_request_object` signs and refuses what it refuses.
+#[test]
+fn a_prepared_signer_signs_and_refuses_as_the_one_shot_function() {
+    let pki = pki();
+    let trust = trust(&pki);
+    let chain = vec![pki.leaf.clone()];
+    let prepared =
+        RequestObjectSigner::new(provider(), Arc::clone(&pki.signer), chain.clone()).unwrap();
+    let signed_part = |t: &str| t.rsplit_once('.').unwrap().0.to_owned();
+    for client_id in [hash_id(&pki), "x509_san_dns:bank.example".to_owned()] {
+        let req = request(&client_id, ResponseMode::DirectPostJwt);
+        let once = sign_request_object(provider(), &req, &pki.signer, &chain).unwrap();
+        let kept = prepared.sign(provider(), &req).unwrap();
+        assert_eq!(signed_part(&kept), signed_part(&once));
+        let seen = verify_request_object(&kept, &WalletCheck::new(&trust, now())).unwrap();
+        assert_eq!(seen.request, req);
+    }
+    // The same refusals: another leaf's hash, a response_uri off the DNS name's host, a
+    // request that is not one.
+    let other = pki_named("Another root");
+    let mut off_host = request("x509_san_dns:bank.example", ResponseMode::DirectPostJwt);
+    off_host.response_uri = Some("https://elsewhere.example/response".into());
+    let mut no_nonce = request(&hash_id(&pki), ResponseMode::DirectPostJwt);
+    no_nonce.nonce = String::new();
+    for req in [
+        request(&hash_id(&other), ResponseMode::DirectPostJwt),
+        off_host,
+        no_nonce,
+    ] {
+        let once = sign_request_object(provider(), &req, &pki.signer, &chain).unwrap_err();
+        let kept = prepared.sign(provider(), &req).unwrap_err();
+        assert_eq!(kept.code(), once.code());
+        assert_eq!(kept.to_string(), once.to_string());
+    }
+    // A signer that is not the leaf's key, a self-issued leaf.
+    assert_eq!(
+        RequestObjectSigner::new(provider(), Arc::clone(&other.signer), chain)
+            .unwrap_err()
+            .code(),
+        "Malformed"
+    );
+    let root_signer: Arc<dyn Signer> = pki.root_key.clone();
+    assert_eq!(
+        RequestObjectSigner::new(provider(), root_signer, vec![pki.root.clone()])
+            .unwrap_err()
+            .code(),
+        "SelfSigned"
+    );
 }
 
 #[test]

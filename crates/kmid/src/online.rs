@@ -8,7 +8,8 @@ use std::sync::Arc;
 use kmid_crypto::x509::Certificate;
 use kmid_crypto::{Algorithm, Signer};
 use kmid_oid4vc::jar::{
-    VerifiedRequest, WalletCheck, check_signable, sign_request_object, verify_request_object,
+    RequestObjectSigner, VerifiedRequest, WalletCheck, check_signable, sign_request_object,
+    verify_request_object,
 };
 use kmid_oid4vc::request::{
     AuthorizationRequest, ClientId, ClientMetadata, RequestUrl, ResponseMode, SELF_ISSUED_V2,
@@ -43,6 +44,9 @@ pub struct VerifierAccess {
     signer: Arc<dyn Signer>,
     chain: Vec<Certificate>,
     client_id: ClientId,
+    /// The Request Object signer, header and checks made once; `None` for a chain it
+    /// refuses (signing then fails as `sign_request_object` says why).
+    request_signer: Option<RequestObjectSigner>,
     /// Registration attestations sent in `verifier_info` (`crate::registration`).
     registrations: Vec<String>,
 }
@@ -68,10 +72,13 @@ impl VerifierAccess {
     ) -> Result<Self, KmidError> {
         let leaf = Self::leaf(&signer, &chain)?;
         let client_id = ClientId::x509_hash(provider, leaf)?;
+        let request_signer =
+            RequestObjectSigner::new(provider, Arc::clone(&signer), chain.clone()).ok();
         Ok(Self {
             signer,
             chain,
             client_id,
+            request_signer,
             registrations: Vec::new(),
         })
     }
@@ -90,10 +97,17 @@ impl VerifierAccess {
         if !leaf.dns_names().iter().any(|n| n.eq_ignore_ascii_case(dns)) {
             return Err(kmid_oid4vc::Oid4vpError::SanMismatch("not a dNSName of the leaf").into());
         }
+        let request_signer = RequestObjectSigner::new(
+            kmid_crypto::CryptoProvider::get_default(),
+            Arc::clone(&signer),
+            chain.clone(),
+        )
+        .ok();
         Ok(Self {
             signer,
             chain,
             client_id: ClientId::X509SanDns(dns.to_owned()),
+            request_signer,
             registrations: Vec::new(),
         })
     }
@@ -519,12 +533,15 @@ impl Verifier {
             other: Map::new(),
         };
         // Refused now if it could not be signed when fetched.
-        check_signable(
-            self.provider(),
-            &authorization,
-            &access.signer,
-            &access.chain,
-        )?;
+        match &access.request_signer {
+            Some(signer) => signer.check(self.provider(), &authorization)?,
+            None => check_signable(
+                self.provider(),
+                &authorization,
+                &access.signer,
+                &access.chain,
+            )?,
+        }
         Ok(OnlineRequest {
             authorization,
             request_object: None,
@@ -575,8 +592,9 @@ impl Verifier {
         authorization: &AuthorizationRequest,
         wallet_nonce: Option<&str>,
     ) -> Result<String, KmidError> {
-        let signed = |request: &AuthorizationRequest| {
-            sign_request_object(self.provider(), request, &access.signer, &access.chain)
+        let signed = |request: &AuthorizationRequest| match &access.request_signer {
+            Some(signer) => signer.sign(self.provider(), request),
+            None => sign_request_object(self.provider(), request, &access.signer, &access.chain),
         };
         Ok(match wallet_nonce {
             None => signed(authorization)?,
