@@ -1352,14 +1352,17 @@ async fn blocking(
 }
 
 /// Runs a light step `f` (one that only signs, reads and writes the store) with its place:
-/// where it is when nothing it calls may block, else as [`blocking`].
+/// where it is when nothing it calls may block, else as [`blocking`]. A panic is answered
+/// 500 either way (the blocking pool's join reports it; here it is caught), not by dropping
+/// the connection.
 async fn light(
     inline: bool,
     permit: tokio::sync::OwnedSemaphorePermit,
     f: impl FnOnce() -> Response + Send + 'static,
 ) -> Response {
     if inline {
-        let response = f();
+        let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| server_error("the request could not be answered"));
         drop(permit);
         response
     } else {

@@ -476,6 +476,63 @@ fn a_signer_that_may_block_is_called_off_the_workers() {
     );
 }
 
+/// A signer that panics, saying it may block or not.
+struct PanickingSigner(Arc<dyn Signer>, bool);
+
+impl Signer for PanickingSigner {
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        self.0.public_key()
+    }
+
+    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        panic!("a signer's bug");
+    }
+
+    fn may_block(&self) -> bool {
+        self.1
+    }
+}
+
+/// A panic in a light step is answered 500 whether it ran on the async workers or on the
+/// blocking pool, and the service goes on answering on the same connection.
+#[test]
+fn a_panic_in_a_step_is_a_500_wherever_it_ran() {
+    let world = world();
+    for blocks in [false, true] {
+        let access = VerifierAccess::x509_hash(
+            CryptoProvider::get_default(),
+            Arc::new(PanickingSigner(Arc::clone(&world.signer), blocks)),
+            vec![world.leaf.clone()],
+        )
+        .unwrap();
+        let mut config = VerifierConfig::new(PUBLIC);
+        config.api_keys = vec![API_KEY.into()];
+        let service = VerifierService::new(
+            config,
+            Arc::clone(&world.verifier),
+            Arc::new(access),
+            memory(),
+        )
+        .unwrap();
+        let (base, _stop) = serve(axum::Router::new().nest_service("/vp", service.router()));
+        let client = Client::new(base, Some(API_KEY));
+        let (status, created) = client.create(&json!({
+            "template": "age-check",
+            "card": "kr.go.mois.rrc.1",
+            "format": "mso_mdoc",
+        }));
+        assert_eq!(status, 201, "{created}");
+        let request_uri = created["request_uri"].as_str().unwrap();
+        assert_eq!(client.get(request_uri).unwrap_err(), "500 application/json");
+        let (status, _) = client.result(created["transaction_id"].as_str().unwrap(), None);
+        assert_eq!(status, 200, "blocks: {blocks}");
+    }
+}
+
 /// `age-check-zk`: the wallet proves `age_over_19` in zero knowledge (a Longfellow proof in
 /// the DeviceResponse's `zkDocuments`), the service verifies it and reports it as such.
 #[test]
