@@ -143,19 +143,7 @@ pub fn check_signable(
     chain: &[Certificate],
 ) -> Result<(), Oid4vpError> {
     request.check()?;
-    let leaf = chain
-        .first()
-        .ok_or(Oid4vpError::Missing("x5c (the verifier's certificate)"))?;
-    if leaf.public_key() != signer.public_key() {
-        return Err(Oid4vpError::Malformed(
-            "the signer's key is not the leaf certificate's".into(),
-        ));
-    }
-    if leaf.is_self_issued() {
-        return Err(Oid4vpError::SelfSigned);
-    }
-    let client = request.client()?;
-    client_binding(provider, &client, leaf, request)
+    RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?.check(provider, request)
 }
 
 /// Whether `client` is bound to `leaf` as its prefix requires (OpenID4VP 1.0 §5.9.3):
