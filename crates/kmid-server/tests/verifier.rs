@@ -411,11 +411,19 @@ fn the_request_object_is_signed_at_each_fetch() {
     );
 }
 
-/// A signer that waits on something, as a remote key's client does (here it waits on the
-/// runtime, which panics on an asynchronous worker), with `may_block` left `true`.
-struct RemoteSigner(Arc<dyn Signer>);
+/// How a test signer behaves around the access key's signature.
+#[derive(Clone, Copy)]
+enum Signing {
+    /// It waits on the runtime first, as a remote key's client does (which panics on an
+    /// asynchronous worker), and says it may block.
+    Remote,
+    /// It panics (a bug), saying it may block or not.
+    Panics { may_block: bool },
+}
 
-impl Signer for RemoteSigner {
+struct TestSigner(Arc<dyn Signer>, Signing);
+
+impl Signer for TestSigner {
     fn algorithm(&self) -> Algorithm {
         self.0.algorithm()
     }
@@ -425,10 +433,51 @@ impl Signer for RemoteSigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        tokio::runtime::Handle::current()
-            .block_on(tokio::time::sleep(std::time::Duration::from_millis(1)));
-        self.0.sign(message)
+        match self.1 {
+            Signing::Remote => {
+                tokio::runtime::Handle::current()
+                    .block_on(tokio::time::sleep(std::time::Duration::from_millis(1)));
+                self.0.sign(message)
+            }
+            Signing::Panics { .. } => panic!("a signer's bug"),
+        }
     }
+
+    fn may_block(&self) -> bool {
+        !matches!(self.1, Signing::Panics { may_block: false })
+    }
+}
+
+/// The service (memory store) signing with the world's access key through `signing`, served;
+/// a client, a transaction made, and the server's stop.
+fn signing_with(
+    world: &World,
+    signing: Signing,
+) -> (Client, Value, tokio::sync::oneshot::Sender<()>) {
+    let access = VerifierAccess::x509_hash(
+        CryptoProvider::get_default(),
+        Arc::new(TestSigner(Arc::clone(&world.signer), signing)),
+        vec![world.leaf.clone()],
+    )
+    .unwrap();
+    let mut config = VerifierConfig::new(PUBLIC);
+    config.api_keys = vec![API_KEY.into()];
+    let service = VerifierService::new(
+        config,
+        Arc::clone(&world.verifier),
+        Arc::new(access),
+        memory(),
+    )
+    .unwrap();
+    let (base, stop) = serve(axum::Router::new().nest_service("/vp", service.router()));
+    let client = Client::new(base, Some(API_KEY));
+    let (status, created) = client.create(&json!({
+        "template": "age-check",
+        "card": "kr.go.mois.rrc.1",
+        "format": "mso_mdoc",
+    }));
+    assert_eq!(status, 201, "{created}");
+    (client, created, stop)
 }
 
 /// The light steps run on the asynchronous workers only when nothing they call may block:
@@ -437,31 +486,9 @@ impl Signer for RemoteSigner {
 #[test]
 fn a_signer_that_may_block_is_called_off_the_workers() {
     let world = world();
-    let remote = VerifierAccess::x509_hash(
-        CryptoProvider::get_default(),
-        Arc::new(RemoteSigner(Arc::clone(&world.signer))),
-        vec![world.leaf.clone()],
-    )
-    .unwrap();
-    assert!(remote.signer_may_block());
+    assert!(TestSigner(Arc::clone(&world.signer), Signing::Remote).may_block());
     assert!(!world.access.signer_may_block());
-    let mut config = VerifierConfig::new(PUBLIC);
-    config.api_keys = vec![API_KEY.into()];
-    let service = VerifierService::new(
-        config,
-        Arc::clone(&world.verifier),
-        Arc::new(remote),
-        memory(),
-    )
-    .unwrap();
-    let (base, _stop) = serve(axum::Router::new().nest_service("/vp", service.router()));
-    let client = Client::new(base, Some(API_KEY));
-    let (status, created) = client.create(&json!({
-        "template": "age-check",
-        "card": "kr.go.mois.rrc.1",
-        "format": "mso_mdoc",
-    }));
-    assert_eq!(status, 201, "{created}");
+    let (client, created, _stop) = signing_with(&world, Signing::Remote);
     let answer = world
         .wallet
         .answer_request_url(created["request_url"].as_str().unwrap(), &client, now())
@@ -476,60 +503,17 @@ fn a_signer_that_may_block_is_called_off_the_workers() {
     );
 }
 
-/// A signer that panics, saying it may block or not.
-struct PanickingSigner(Arc<dyn Signer>, bool);
-
-impl Signer for PanickingSigner {
-    fn algorithm(&self) -> Algorithm {
-        self.0.algorithm()
-    }
-
-    fn public_key(&self) -> &PublicKey {
-        self.0.public_key()
-    }
-
-    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        panic!("a signer's bug");
-    }
-
-    fn may_block(&self) -> bool {
-        self.1
-    }
-}
-
 /// A panic in a light step is answered 500 whether it ran on the async workers or on the
 /// blocking pool, and the service goes on answering on the same connection.
 #[test]
 fn a_panic_in_a_step_is_a_500_wherever_it_ran() {
     let world = world();
-    for blocks in [false, true] {
-        let access = VerifierAccess::x509_hash(
-            CryptoProvider::get_default(),
-            Arc::new(PanickingSigner(Arc::clone(&world.signer), blocks)),
-            vec![world.leaf.clone()],
-        )
-        .unwrap();
-        let mut config = VerifierConfig::new(PUBLIC);
-        config.api_keys = vec![API_KEY.into()];
-        let service = VerifierService::new(
-            config,
-            Arc::clone(&world.verifier),
-            Arc::new(access),
-            memory(),
-        )
-        .unwrap();
-        let (base, _stop) = serve(axum::Router::new().nest_service("/vp", service.router()));
-        let client = Client::new(base, Some(API_KEY));
-        let (status, created) = client.create(&json!({
-            "template": "age-check",
-            "card": "kr.go.mois.rrc.1",
-            "format": "mso_mdoc",
-        }));
-        assert_eq!(status, 201, "{created}");
+    for may_block in [false, true] {
+        let (client, created, _stop) = signing_with(&world, Signing::Panics { may_block });
         let request_uri = created["request_uri"].as_str().unwrap();
         assert_eq!(client.get(request_uri).unwrap_err(), "500 application/json");
         let (status, _) = client.result(created["transaction_id"].as_str().unwrap(), None);
-        assert_eq!(status, 200, "blocks: {blocks}");
+        assert_eq!(status, 200, "may_block: {may_block}");
     }
 }
 

@@ -334,25 +334,20 @@ fn a_request_signed_when_fetched() {
     for signed in [false, true] {
         let options = kmid::RequestOptions::default();
         let elsewhere = "https://elsewhere.example/response";
-        let made = if signed {
-            w.verifier.request_online_with(
-                &w.access,
-                &query,
-                ResponseMode::DirectPostJwt,
-                elsewhere,
-                &options,
-                now(),
-            )
+        let make = if signed {
+            Verifier::request_online_with
         } else {
-            w.verifier.request_online_by_reference(
-                &w.access,
-                &query,
-                ResponseMode::DirectPostJwt,
-                elsewhere,
-                &options,
-                now(),
-            )
+            Verifier::request_online_by_reference
         };
+        let made = make(
+            &w.verifier,
+            &w.access,
+            &query,
+            ResponseMode::DirectPostJwt,
+            elsewhere,
+            &options,
+            now(),
+        );
         assert_eq!(
             made.unwrap_err().code(),
             "Oid4vp.SanMismatch",
