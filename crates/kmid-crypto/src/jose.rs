@@ -100,7 +100,10 @@ pub fn sign_compact(
     payload: &[u8],
     signer: &Arc<dyn Signer>,
 ) -> Result<String, JoseError> {
-    sign_compact_prepared(&PreparedHeader::new(header, signer)?, payload, signer)
+    let header = header_json(header, signer)?;
+    let mut out = token_buffer(header.len().div_ceil(3).saturating_mul(4), payload.len());
+    base64_simd::URL_SAFE_NO_PAD.encode_append(&header, &mut out);
+    finish_compact(out, payload, signer)
 }
 
 /// A protected header written once for many tokens of one signer ([`sign_compact_prepared`]):
@@ -139,18 +142,31 @@ pub fn sign_compact_prepared(
     if signer.algorithm() != header.algorithm {
         return Err(JoseError::Signing);
     }
-    // The signing input is written once, where the token will be (no chunked encoder, no
-    // second copy, no UTF-8 check of what base64 wrote).
-    let encoded = |n: usize| n.div_ceil(3).saturating_mul(4);
-    // Both parts, the two dots and the longest signature (ES512's 132 bytes).
-    let mut out = String::with_capacity(
-        header
-            .encoded
-            .len()
-            .saturating_add(encoded(payload.len()))
-            .saturating_add(2 + encoded(132)),
-    );
+    let mut out = token_buffer(header.encoded.len(), payload.len());
     out.push_str(&header.encoded);
+    finish_compact(out, payload, signer)
+}
+
+/// A token's buffer, for a header of `header_chars` base64url characters and a payload of
+/// `payload_len` bytes: both parts, the two dots and the longest signature (ES512's 132
+/// bytes).
+fn token_buffer(header_chars: usize, payload_len: usize) -> String {
+    let encoded = |n: usize| n.div_ceil(3).saturating_mul(4);
+    String::with_capacity(
+        header_chars
+            .saturating_add(encoded(payload_len))
+            .saturating_add(2 + encoded(132)),
+    )
+}
+
+/// Completes a compact JWS whose encoded header is in `out`: the signing input is written
+/// once, where the token will be (no chunked encoder, no second copy, no UTF-8 check of what
+/// base64 wrote), then signed whole.
+fn finish_compact(
+    mut out: String,
+    payload: &[u8],
+    signer: &Arc<dyn Signer>,
+) -> Result<String, JoseError> {
     out.push('.');
     base64_simd::URL_SAFE_NO_PAD.encode_append(payload, &mut out);
     let signature = signer

@@ -394,8 +394,8 @@ pub struct PrivateKey {
     curve: Curve,
     pub(crate) secret: Box<dyn SecretKey>,
     public: PublicKey,
-    /// A provider's parsed form for key agreement, made on first use (see
-    /// [`PrivateKey::with_prepared`]).
+    /// A provider's parsed form for key agreement: the one the provider made with the key
+    /// (`PrivateParts::prepared`), or made on first use (see [`PrivateKey::with_prepared`]).
     prepared: OnceLock<PreparedKey>,
 }
 

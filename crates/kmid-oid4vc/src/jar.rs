@@ -37,7 +37,9 @@ pub fn sign_request_object(
 ) -> Result<String, Oid4vpError> {
     // The request's own faults first, then the chain's, as always.
     request.check()?;
-    RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?.sign(provider, request)
+    let kept = RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?;
+    kept.binding(provider, request)?;
+    kept.sign_checked(request)
 }
 
 /// Signs Request Objects with one access certificate, as [`sign_request_object`] does, the
@@ -104,6 +106,15 @@ impl RequestObjectSigner {
         request: &AuthorizationRequest,
     ) -> Result<(), Oid4vpError> {
         request.check()?;
+        self.binding(provider, request)
+    }
+
+    /// The `client_id`'s binding to the leaf (the request's own checks made before).
+    fn binding(
+        &self,
+        provider: &CryptoProvider,
+        request: &AuthorizationRequest,
+    ) -> Result<(), Oid4vpError> {
         let client = request.client()?;
         if client == self.x509_hash {
             return Ok(());
@@ -125,6 +136,11 @@ impl RequestObjectSigner {
         request: &AuthorizationRequest,
     ) -> Result<String, Oid4vpError> {
         self.check(provider, request)?;
+        self.sign_checked(request)
+    }
+
+    /// `request`, checked before, signed.
+    fn sign_checked(&self, request: &AuthorizationRequest) -> Result<String, Oid4vpError> {
         let payload = serde_json::to_vec(request)
             .map_err(|e| Oid4vpError::Malformed(format!("the request does not serialize: {e}")))?;
         sign_compact_prepared(&self.header, &payload, &self.signer).map_err(Oid4vpError::Jws)
@@ -143,7 +159,8 @@ pub fn check_signable(
     chain: &[Certificate],
 ) -> Result<(), Oid4vpError> {
     request.check()?;
-    RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?.check(provider, request)
+    RequestObjectSigner::new(provider, Arc::clone(signer), chain.to_vec())?
+        .binding(provider, request)
 }
 
 /// Whether `client` is bound to `leaf` as its prefix requires (OpenID4VP 1.0 §5.9.3):
